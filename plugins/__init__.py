@@ -1,0 +1,1 @@
+"""Backdesk's built-in plugins, one package each."""
