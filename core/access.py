@@ -1,0 +1,97 @@
+"""Operators, roles and permissions.
+
+The operator is the OS account that started Backdesk (over SSH: the login)
+unless config maps accounts otherwise. Roles in config grant permission
+patterns (``"*"``, ``"telephony.*"``, ``"hr.cases.read"``); plugins define
+their permissions through ``PluginInfo.permissions``. Checks happen in the
+service layer through :meth:`Operator.require`, so neither the CLI nor
+another plugin can go around them; the UI only hides what would be refused.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import pwd
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from core.errors import PermissionDenied
+
+
+def current_account() -> str:
+    """The OS account running this process (the SSH login over SSH)."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (containers)
+        return getpass.getuser()
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The person at the keyboard, with what they may do."""
+
+    account: str
+    name: str
+    roles: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    read_only: bool = False
+    person_id: int | None = None
+    email: str | None = None
+    #: permissions that read-only operators keep (patterns)
+    read_patterns: tuple[str, ...] = field(default=("*.read",))
+
+    @property
+    def role_title(self) -> str:
+        if self.read_only and not self.roles:
+            return "read-only"
+        return ", ".join(self.roles) or "-"
+
+    def can(self, permission: str) -> bool:
+        """True when one of the operator's patterns grants ``permission``."""
+        if self.read_only and not any(fnmatchcase(permission, p) for p in self.read_patterns):
+            return False
+        return any(fnmatchcase(permission, pattern) for pattern in self.permissions)
+
+    def require(self, permission: str, what: str | None = None) -> None:
+        """Raise :class:`PermissionDenied` unless the operator holds ``permission``."""
+        if not self.can(permission):
+            doing = what or permission
+            raise PermissionDenied(
+                f"{self.name} ({self.account}) may not {doing}: needs permission '{permission}'"
+            )
+
+
+class UnknownAccount(PermissionDenied):
+    """An OS account that config does not know, refused by policy."""
+
+
+def resolve_operator(config, account: str | None = None, *, demo: bool = False) -> Operator:
+    """Map an OS account to an :class:`Operator` using the config.
+
+    Unknown accounts get what ``unknown_accounts`` says: ``refuse`` (the
+    default) raises :class:`UnknownAccount` with a clear message,
+    ``read-only`` gives an operator who may only read. In demo mode an
+    unknown account works as the administrator of the demo company.
+    """
+    account = account or current_account()
+    read_patterns = tuple(getattr(config, "read_only_permissions", None) or ("*.read",))
+    op = config.operators.get(account)
+    if op is not None:
+        perms: list[str] = []
+        for role in op.roles:
+            perms.extend(config.roles[role].permissions)
+        return Operator(account=account, name=op.name or account, roles=tuple(op.roles),
+                        permissions=tuple(perms), person_id=getattr(op, "person_id", None),
+                        email=getattr(op, "email", None), read_patterns=read_patterns)
+    if demo:
+        return Operator(account=account, name=f"{account} (demo admin)", roles=("admin",),
+                        permissions=("*",), read_patterns=read_patterns)
+    policy = getattr(config, "unknown_accounts", "refuse")
+    if policy == "read-only":
+        return Operator(account=account, name=account, roles=(), permissions=("*",),
+                        read_only=True, read_patterns=read_patterns)
+    raise UnknownAccount(
+        f"the account '{account}' is not a Backdesk operator; an administrator can add it "
+        f"under 'operators:' in {getattr(config, 'config_file', 'backdesk.yaml')}"
+    )

@@ -1,0 +1,252 @@
+"""The Textual app: navigation, palette, dashboard, notifications.
+
+:func:`make_app` builds the app for the CLI and the tests alike. Each
+navigation entry is a Textual *mode* with its own screen stack, so the
+switchboard stays as the operator left it while they look something up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import traceback
+from pathlib import Path
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from core.hookspecs import Card, Command, NavEntry
+from core.i18n import _
+from core.screens.base import BackdeskScreen, TablesChanged
+
+#: how often other operators' changes are looked for (seconds)
+POLL_INTERVAL = 0.5
+
+
+class BackdeskApp(App):
+    """The Backdesk shell."""
+
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "Backdesk"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
+        Binding("f1", "help", _("Help"), id="app.help"),
+        Binding("f2", "open_nav('home')", _("Home"), id="app.home"),
+        Binding("ctrl+p", "command_palette", _("Commands"), id="app.palette", show=False),
+    ]
+
+    def __init__(self, backdesk, *, poll_interval: float = POLL_INTERVAL) -> None:
+        super().__init__()
+        self.backdesk = backdesk
+        self.poll_interval = poll_interval
+        self.sidebar_hidden = False
+        self.change_seq = 0
+        self._changes: list[tuple[int, frozenset[str]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.nav_entries: list[NavEntry] = []
+        self.nav_owner: dict[str, str] = {}  # nav id -> plugin name ("core" for core)
+        self.cards: list[tuple[str, Card]] = []
+        self.commands: list[tuple[str, Command]] = []
+        cfg = backdesk.config
+        self.title = cfg.site.name
+        self.sub_title = f"{backdesk.operator.name} · {backdesk.operator.role_title}"
+        if getattr(cfg.site, "theme", None):
+            self._wanted_theme = cfg.site.theme
+        else:
+            self._wanted_theme = None
+        self._collect()
+
+    # ---------------------------------------------------------------- plugins
+    def _collect(self) -> None:
+        """Ask every plugin for navigation entries, cards and commands."""
+        bd = self.backdesk
+        op = bd.operator
+        from core.screens.home import HomeScreen
+        from core.screens.plugins import PluginsScreen
+
+        core_entries = [
+            NavEntry("home", _("Home"), lambda ctx: HomeScreen(), key="f2", order=0),
+        ]
+        core_entries += list(getattr(bd.services, "nav_entries", []))
+        core_entries.append(NavEntry("plugins", _("Plugins"), lambda ctx: PluginsScreen(), order=1000))
+        entries: list[tuple[str, NavEntry]] = [("core", e) for e in core_entries]
+        for rec, entry in bd.host.collect("backdesk_screens"):
+            if isinstance(entry, NavEntry):
+                entries.append((rec.name, entry))
+        seen: set[str] = set()
+        for owner, entry in sorted(entries, key=lambda pair: pair[1].order):
+            if entry.permission and not op.can(entry.permission):
+                continue
+            if entry.id in seen:
+                continue
+            seen.add(entry.id)
+            self.nav_entries.append(entry)
+            self.nav_owner[entry.id] = owner
+        self.cards = [(owner, card) for owner, card in getattr(bd.services, "cards", [])]
+        for rec, card in bd.host.collect("backdesk_dashboard_cards"):
+            if isinstance(card, Card) and (not card.permission or op.can(card.permission)):
+                self.cards.append((rec.name, card))
+        self.cards.sort(key=lambda pair: pair[1].order)
+        for rec, command in bd.host.collect("backdesk_commands"):
+            if isinstance(command, Command) and (not command.permission or op.can(command.permission)):
+                self.commands.append((rec.name, command))
+        for entry in self.nav_entries:
+            self.add_mode(entry.id, self._screen_factory(entry))
+            if entry.key and entry.id != "home":
+                self.bind(entry.key, f"open_nav('{entry.id}')", description=entry.title)
+
+    def _screen_factory(self, entry: NavEntry):
+        owner = self.nav_owner[entry.id]
+
+        def make() -> Screen:
+            ctx = self.backdesk.host.contexts.get(owner) if owner != "core" else self.backdesk
+            screen = entry.screen(ctx)
+            if isinstance(screen, BackdeskScreen):
+                screen.nav_id = entry.id
+            return screen
+
+        return make
+
+    # ---------------------------------------------------------------- lifecycle
+    def on_mount(self) -> None:
+        if self._wanted_theme and self._wanted_theme in self.available_themes:
+            self.theme = self._wanted_theme
+        self._loop = asyncio.get_running_loop()
+        store = self.backdesk.store
+        store.on_change(self._store_changed)
+        self.switch_mode("home")
+        if self.poll_interval:
+            self.set_interval(self.poll_interval, self._poll_store, name="poll-store")
+        failed = [r for r in self.backdesk.host.records.values() if r.status == "failed"]
+        if failed:
+            names = ", ".join(r.name for r in failed)
+            self.notify(_("Some plugins failed to load: {names}. See Plugins.").format(names=names),
+                        severity="warning", timeout=8)
+
+    def _poll_store(self) -> None:
+        self.run_worker(self.backdesk.store.refresh, thread=True, exclusive=True,
+                        group="poll-store", exit_on_error=False)
+
+    def _store_changed(self, names) -> None:
+        """Store callback; may run in any thread."""
+        names = frozenset(names)
+        if self._loop is None:
+            return
+        if threading.get_ident() == self._thread_id:
+            self._tables_changed(names)
+        else:
+            try:
+                self._loop.call_soon_threadsafe(self._tables_changed, names)
+            except RuntimeError:  # loop closed while shutting down
+                pass
+
+    def _tables_changed(self, names: frozenset[str]) -> None:
+        self.change_seq += 1
+        self._changes.append((self.change_seq, names))
+        del self._changes[:-500]
+        # the screen showing hears at once; the others catch up on ScreenResume
+        screen = self.screen
+        if isinstance(screen, BackdeskScreen):
+            screen.post_message(TablesChanged(names))
+
+    def changed_since(self, seq: int) -> frozenset[str]:
+        names: set[str] = set()
+        for s, n in self._changes:
+            if s > seq:
+                names |= n
+        return frozenset(names)
+
+    # ---------------------------------------------------------------- navigation
+    def action_open_nav(self, nav_id: str) -> None:
+        self.open_nav(nav_id)
+
+    def open_nav(self, nav_id: str) -> None:
+        if nav_id not in self._modes:
+            self.notify(_("Nothing to open: {name}").format(name=nav_id), severity="warning")
+            return
+        if self.current_mode != nav_id:
+            self.switch_mode(nav_id)
+
+    def action_help(self) -> None:
+        from core.screens.help import HelpScreen
+
+        rows = []
+        seen = set()
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            desc = binding.description or binding.action
+            if (key, desc) in seen:
+                continue
+            seen.add((key, desc))
+            rows.append((self.get_key_display(binding), desc))
+        title = getattr(self.screen, "title", None) or type(self.screen).__name__
+        self.push_screen(HelpScreen(rows, str(title)))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for entry in self.nav_entries:
+            yield SystemCommand(_("Open: {title}").format(title=entry.title), _("Go to this screen"),
+                                lambda nav_id=entry.id: self.open_nav(nav_id))
+        for owner, command in self.commands:
+            yield SystemCommand(command.title, command.help,
+                                lambda owner=owner, command=command: self._run_command(owner, command))
+        if not self.backdesk.kiosk:
+            yield from super().get_system_commands(screen)
+
+    def _run_command(self, owner: str, command: Command) -> None:
+        async def runner() -> None:
+            try:
+                result = command.run(self)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception as exc:
+                self._plugin_failed(owner, exc, f"command {command.id}")
+
+        self.run_worker(runner(), exit_on_error=False)
+
+    # ---------------------------------------------------------------- isolation
+    def _handle_exception(self, error: Exception) -> None:
+        """A plugin's exception brings the operator home; core's is fatal."""
+        owner = self.backdesk.host.owner_of(error.__traceback__)
+        if owner is None and getattr(error, "__cause__", None) is not None:
+            owner = self.backdesk.host.owner_of(error.__cause__.__traceback__)
+        if owner is None or self._exit_renderables:
+            super()._handle_exception(error)
+            return
+        self._plugin_failed(owner.name, error, "screen")
+
+    def _plugin_failed(self, plugin: str, error: BaseException, where: str) -> None:
+        rec = self.backdesk.host.records.get(plugin)
+        if rec is not None:
+            self.backdesk.host.record_failure(rec, where, error)
+        self.log.error("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+        self.call_later(self._recover, plugin, error)
+
+    async def _recover(self, plugin: str, error: BaseException) -> None:
+        broken = [nav_id for nav_id, owner in self.nav_owner.items() if owner == plugin]
+        if self.current_mode in broken:
+            await self.switch_mode("home")
+        # screens the plugin pushed on top of another stack (dialogs, details)
+        package = self.backdesk.host.records[plugin].package if plugin in self.backdesk.host.records else None
+        while package and len(self.screen_stack) > 1 and (
+            type(self.screen).__module__ == package or type(self.screen).__module__.startswith(package + ".")
+        ):
+            self.pop_screen()
+        for nav_id in broken:
+            if nav_id != self.current_mode and nav_id in self._screen_stacks:
+                # a fresh screen next time: the broken one stopped processing messages
+                entry = next(e for e in self.nav_entries if e.id == nav_id)
+                await self.remove_mode(nav_id)
+                self.add_mode(nav_id, self._screen_factory(entry))
+        title = self.backdesk.host.records[plugin].title if plugin in self.backdesk.host.records else plugin
+        self.notify(
+            _("{plugin} failed: {error}. You are back on the home screen; details under Plugins.").format(
+                plugin=title, error=f"{type(error).__name__}: {error}"),
+            severity="error", timeout=10,
+        )
+
+
+def make_app(backdesk, **kwargs) -> BackdeskApp:
+    """Build the shell for a started :class:`core.runtime.Backdesk`."""
+    return BackdeskApp(backdesk, **kwargs)

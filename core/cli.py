@@ -1,0 +1,302 @@
+"""The ``backdesk`` command.
+
+``backdesk`` opens the shell; subcommands manage data and plugins, and each
+plugin adds its own group through the ``backdesk_cli`` hook. Errors print one
+line and exit 2 (no traceback unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from core.errors import BackdeskError, ConfigError
+
+EXIT_USAGE = 2
+
+
+class State:
+    """What the subcommands share: where things are and the opened Backdesk."""
+
+    def __init__(self, config_dir=None, data_dir=None, debug=False, demo=False, kiosk=False,
+                 account=None):
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+        self.debug = debug
+        self.demo = demo
+        self.kiosk = kiosk
+        self.account = account
+        self._backdesk = None
+        self._config = None
+
+    def config(self):
+        if self._config is None:
+            from core.config import load_config
+
+            self._config = load_config(self.config_dir, self.data_dir)
+        return self._config
+
+    def backdesk(self):
+        """Open config, store and plugins on first use."""
+        if self._backdesk is None:
+            from core.runtime import open_backdesk
+
+            self._backdesk = open_backdesk(config=self.config(), account=self.account,
+                                           demo=self.demo, kiosk=self.kiosk)
+        return self._backdesk
+
+    def close(self):
+        if self._backdesk is not None:
+            self._backdesk.close()
+            self._backdesk = None
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def demo_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "backdesk-demo"
+
+
+def _is_empty(path: Path) -> bool:
+    return not path.exists() or not any(path.iterdir())
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with backdesk.yaml (default: $BACKDESK_CONFIG_DIR or the shipped config/).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with the data (default: $BACKDESK_DATA_DIR or data_dir in backdesk.yaml).")
+@click.option("--demo", is_flag=True, help="Open the demo company (created on first use).")
+@click.option("--kiosk", is_flag=True, help="Kiosk mode: the operator cannot leave the app.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="backdesk")
+@click.pass_context
+def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
+    """Backdesk: the back office in a terminal."""
+    if demo and data_dir is None:
+        data_dir = demo_data_dir()
+    state = State(config_dir, data_dir, debug, demo, kiosk)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+    if ctx.invoked_subcommand is None:
+        if demo and _is_empty(Path(data_dir)):
+            _fill_demo(state, seed=1, quiet=False)
+        _open_shell(state)
+
+
+def _open_shell(state: State) -> None:
+    from core.app import make_app
+
+    bd = state.backdesk()
+    app = make_app(bd)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)
+
+
+def _fill_demo(state: State, seed: int, quiet: bool) -> dict:
+    from core.demo import create_demo
+
+    bd = state.backdesk()
+    counts = create_demo(bd, seed=seed)
+    if not quiet:
+        for name, count in counts.items():
+            click.echo(f"  {name}: {count}", err=True)
+    return counts
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Move existing data aside and start anew.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the demo's random choices.")
+@pass_state
+def demo(state: State, force: bool, seed: int):
+    """Fill the data folder with a realistic demo company."""
+    data_dir = Path(state.config().data_dir)
+    if not _is_empty(data_dir):
+        if not force:
+            raise BackdeskError(f"{data_dir} is not empty; use --force to move its data aside "
+                                "and create the demo there")
+        from datetime import datetime
+
+        aside = data_dir.with_name(f"{data_dir.name}.before-demo-{datetime.now():%Y%m%d-%H%M%S}")
+        data_dir.rename(aside)
+        click.echo(f"Moved the old data to {aside}", err=True)
+    state.demo = True
+    counts = _fill_demo(state, seed=seed, quiet=False)
+    click.echo(f"Demo company created in {data_dir} ({sum(counts.values())} records).")
+
+
+@cli.command("plugins")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--verbose", "-v", is_flag=True, help="Show the traceback of failed plugins.")
+@pass_state
+def plugins_cmd(state: State, fmt: str, verbose: bool):
+    """List every plugin: name, version, source, status and error."""
+    bd = state.backdesk()
+    rows = []
+    for rec in bd.host.records.values():
+        error = rec.error or (rec.hook_errors[-1][1] if rec.hook_errors else "")
+        rows.append({"name": rec.name, "version": rec.version, "source": rec.source,
+                     "status": rec.status, "error": error, "target": rec.target})
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    _print_table(rows, ["name", "version", "source", "status", "error"])
+    if verbose:
+        for rec in bd.host.records.values():
+            if rec.traceback:
+                click.echo(f"\n--- {rec.name} ---\n{rec.traceback}")
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for r in rows:
+        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+
+
+@cli.command()
+@pass_state
+def check(state: State):
+    """Verify the config and every data file (exit 0 when sound)."""
+    problems: list[str] = []
+    try:
+        config = state.config()
+    except ConfigError as exc:
+        problems.extend(getattr(exc, "problems", None) or [str(exc)])
+        config = None
+    if config is not None:
+        from core.storage import check as check_data
+
+        problems.extend(check_data(config.data_dir))
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo("Config and data are sound.")
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@pass_state
+def backup(state: State, dest: Path):
+    """Copy the whole data folder to DEST while operators keep working."""
+    from core.storage import backup as do_backup
+
+    do_backup(state.config().data_dir, dest)
+    click.echo(f"Backup written to {dest}")
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@pass_state
+def restore(state: State, src: Path):
+    """Replace the data folder with the backup in SRC (the old data is kept aside)."""
+    from core.storage import restore as do_restore
+
+    result = do_restore(src, state.config().data_dir)
+    click.echo(f"Restored {src}" + (f"; the previous data is in {result}" if result else ""))
+
+
+@cli.command()
+@click.argument("table")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@pass_state
+def export(state: State, table: str, fmt: str, output: Path | None):
+    """Export PLUGIN.TABLE (for example it.tickets) as JSON or CSV."""
+    from core.storage import export_table
+
+    bd = state.backdesk()
+    if table.count(".") != 1:
+        raise BackdeskError(f"name a table as PLUGIN.TABLE, for example core.people (got {table!r})")
+    known = set(bd.table_specs)
+    if table not in known:
+        raise BackdeskError(f"no table named {table!r}; known: {', '.join(sorted(known)) or 'none'}")
+    if output is None:
+        export_table(bd.store, table, fmt, sys.stdout)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            export_table(bd.store, table, fmt, fh)
+        click.echo(f"Wrote {output}", err=True)
+
+
+def _register_plugin_commands(argv: list[str]) -> State | None:
+    """Give each plugin its ``backdesk_cli`` hook before click parses the line."""
+    from core.plugins import PluginHost
+
+    config_dir = _peek_option(argv, "--config-dir")
+    data_dir = _peek_option(argv, "--data-dir")
+    try:
+        from core.config import load_config
+
+        config = load_config(config_dir, data_dir)
+    except Exception:
+        return None  # the command itself reports the bad config
+    host = PluginHost()
+    host.load(config.plugins)
+
+    for rec in host.active:
+        def get_context(name=rec.name):
+            state = click.get_current_context().find_object(State)
+            return state.backdesk().context(name)
+
+        try:
+            host.call_one(rec, "backdesk_cli", cli=cli, get_context=get_context)
+        except Exception:
+            pass  # listed as failed when the shell loads it
+    return None
+
+
+def _peek_option(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        _register_plugin_commands(argv)
+        cli.main(args=argv, prog_name="backdesk", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        if debug:
+            traceback.print_exc()
+        for line in getattr(exc, "problems", None) or [str(exc)]:
+            click.echo(f"backdesk: {line}", err=True)
+        sys.exit(EXIT_USAGE)
+    except BackdeskError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"backdesk: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo(f"backdesk: internal error: {type(exc).__name__}: {exc} "
+                       "(run with --debug for the traceback)", err=True)
+        sys.exit(1)

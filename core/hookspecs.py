@@ -1,0 +1,266 @@
+"""The hooks a Backdesk plugin implements: this file IS the plugin author's reference.
+
+A plugin is a module (or any object) with functions decorated by
+:data:`hookimpl` whose names match the specs below. Built-in plugins and
+third-party plugins use exactly the same hooks.
+
+The shell calls each plugin's implementation on its own, in the order of
+``plugins.yaml``, and passes only the arguments the implementation names, so a
+plugin may leave out arguments it does not need::
+
+    from core.hookspecs import hookimpl, PluginInfo
+
+    @hookimpl
+    def backdesk_plugin_info():
+        return PluginInfo(name="visitors", title="Visitors", version="1.0")
+
+    @hookimpl
+    def backdesk_screens(ctx):
+        return [NavEntry("visitors", ctx._("Visitors"), VisitorsScreen)]
+
+An exception raised by a hook is caught: the plugin is marked as failed (or,
+for hooks that run later, the failure is recorded and shown in the Plugins
+screen) and every other plugin goes on working.
+
+``ctx`` is always the plugin's own :class:`core.context.PluginContext`: its
+``table(name)`` opens the plugin's tables, ``settings`` holds its validated
+settings, ``services`` the core services (people directory, access, audit,
+events, notifications), ``operator`` the operator at work, and ``_`` the
+plugin's translation function.
+
+Hook-API versions: :data:`HOOK_API_VERSION` is the version this Backdesk
+provides. A plugin declares the version it was written for in
+``PluginInfo.api_version``; a plugin written for a newer or an incompatible
+older version is refused with a message saying which version it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import click
+
+    from core.context import PluginContext
+
+#: The hook API this Backdesk provides. Bumped when a hook changes shape.
+HOOK_API_VERSION = 1
+#: The oldest hook API a plugin may have been written for and still load.
+OLDEST_SUPPORTED_API_VERSION = 1
+
+hookspec = pluggy.HookspecMarker("backdesk")
+hookimpl = pluggy.HookimplMarker("backdesk")
+
+
+# --------------------------------------------------------------------------
+# What the hooks return
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Who a plugin is.
+
+    ``name`` is the plugin's namespace: its tables live under it, its
+    permissions start with it (``"telephony.transfer"``) and its events are
+    named after it (``"telephony.call_transferred"``). Lowercase letters,
+    digits and underscores.
+    """
+
+    name: str
+    title: str
+    version: str
+    api_version: int = HOOK_API_VERSION
+    description: str = ""
+    #: permissions the plugin defines: ``{"telephony.transfer": "Transfer calls"}``
+    permissions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table a plugin stores documents in, with its schema version.
+
+    ``migrations`` maps a version to a function ``fn(doc) -> doc`` that
+    upgrades one document from the version before; they run once, under the
+    store's lock, after an automatic backup.
+    """
+
+    name: str
+    version: int = 1
+    migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A navigation entry and the screen behind it.
+
+    ``screen`` is called with the plugin's ``ctx`` and returns a Textual
+    :class:`~textual.screen.Screen` (usually a subclass of
+    :class:`core.screens.base.BackdeskScreen`). ``key`` is an optional
+    global key binding that jumps to it (for example ``"f5"``).
+    ``permission``: the entry is shown only to operators holding it.
+    """
+
+    id: str
+    title: str
+    screen: Callable[["PluginContext"], Any]
+    key: str | None = None
+    permission: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command-palette command.
+
+    ``run`` is called with the running :class:`core.app.BackdeskApp`; it may
+    be a coroutine function. ``permission``: shown and runnable only for
+    operators holding it (the service behind it checks again).
+    """
+
+    id: str
+    title: str
+    run: Callable[[Any], Any]
+    help: str = ""
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card on the home dashboard.
+
+    ``render`` is called (in a worker thread, never with widgets) and returns
+    a string with Rich markup or a Rich renderable. The card is rendered
+    again when one of ``tables`` changes (names like ``"it.tickets"``).
+    ``target`` is the id of a :class:`NavEntry` opened when the operator
+    presses Enter on the card.
+    """
+
+    id: str
+    title: str
+    render: Callable[[], Any]
+    tables: tuple[str, ...] = ()
+    target: str | None = None
+    permission: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One global-search result; ``target`` is a NavEntry id to open, and
+    ``open`` an optional callable ``open(app)`` that jumps to the record."""
+
+    title: str
+    detail: str = ""
+    target: str | None = None
+    open: Callable[[Any], Any] | None = None
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One plugin setting, read from the plugin's ``settings:`` in plugins.yaml.
+
+    ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``list``,
+    ``dict``; a wrong type or an unknown key stops the start with a message
+    naming ``plugins.yaml:LINE:plugins[N].settings.KEY``.
+    """
+
+    type: type
+    default: Any = None
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+
+
+# --------------------------------------------------------------------------
+# The hooks
+# --------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def backdesk_plugin_info() -> PluginInfo:
+    """Say who the plugin is. Required.
+
+    Called once when the plugin is loaded, before any other hook. A plugin
+    whose ``api_version`` is not supported is refused and listed as failed.
+    """
+
+
+@hookspec
+def backdesk_tables() -> list[TableSpec]:
+    """Declare the plugin's tables and their schema versions.
+
+    Called once at start, before the first screen opens; pending migrations
+    run then. Open a declared table later with ``ctx.table(name)``.
+    """
+
+
+@hookspec
+def backdesk_settings() -> dict[str, Setting]:
+    """Declare the plugin's settings with defaults and types.
+
+    The values from ``plugins.yaml`` are validated against this and handed to
+    the plugin as ``ctx.settings`` (a dict with every key present).
+    """
+
+
+@hookspec
+def backdesk_screens(ctx: "PluginContext") -> list[NavEntry]:
+    """Return the plugin's navigation entries and the screens behind them.
+
+    Called when the shell starts; entries whose ``permission`` the operator
+    lacks are hidden. An exception raised later inside one of the screens
+    brings the operator back to the home screen with a notification.
+    """
+
+
+@hookspec
+def backdesk_commands(ctx: "PluginContext") -> list[Command]:
+    """Return command-palette commands (Ctrl+P)."""
+
+
+@hookspec
+def backdesk_dashboard_cards(ctx: "PluginContext") -> list[Card]:
+    """Return cards for the home dashboard (counts, sparklines, due lists)."""
+
+
+@hookspec
+def backdesk_cli(cli: "click.Group", get_context: Callable[[], "PluginContext"]) -> None:
+    """Add the plugin's subcommands to the ``backdesk`` command.
+
+    ``cli`` is the top-level click group: add one group named after the
+    plugin (``backdesk phone …``). ``get_context()`` opens Backdesk (config,
+    store, operator) on first use and returns the plugin's ``ctx``; call it
+    inside the command, not here, so ``backdesk --help`` stays fast.
+    Raise :class:`core.errors.BackdeskError` for bad input: the CLI prints
+    the message and exits 2.
+    """
+
+
+@hookspec
+def backdesk_event(ctx: "PluginContext", event: Any) -> None:
+    """React to a domain event published by core or another plugin.
+
+    ``event.name`` is ``"<plugin>.<what_happened>"`` (``hr.employee_hired``),
+    ``event.data`` a dict, ``event.id`` its stored id. Called after the
+    publishing change was committed; an exception is recorded against the
+    event and can be retried with ``backdesk events retry``; it never blocks
+    the publisher or the other handlers. Handlers must be idempotent.
+    """
+
+
+@hookspec
+def backdesk_search(ctx: "PluginContext", query: str) -> list[SearchHit]:
+    """Return hits for the global search (at most about 20, best first)."""
+
+
+@hookspec
+def backdesk_demo(ctx: "PluginContext", seed: int) -> None:
+    """Fill the plugin's tables with a realistic demo for ``backdesk demo``.
+
+    Called after core has created the demo company's people directory (use
+    ``ctx.services.people``); ``seed`` makes the demo repeatable.
+    """

@@ -1,0 +1,135 @@
+"""One running Backdesk: config, store, operator, plugins and core services.
+
+The CLI and the Textual app both build one with :func:`open_backdesk`, so
+every rule holds in both.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from core.access import Operator, resolve_operator
+from core.context import PluginContext
+from core.errors import BackdeskError, ConfigError
+from core.hookspecs import Setting, TableSpec
+from core.plugins import PluginHost, _one_line
+
+
+class Backdesk:
+    """The running back office: what screens, commands and services share."""
+
+    def __init__(self, config, operator: Operator, *, kiosk: bool = False, demo: bool = False) -> None:
+        self.config = config
+        self.operator = operator
+        self.kiosk = kiosk
+        self.demo = demo
+        self.host = PluginHost()
+        self.store = None
+        self.services = SimpleNamespace()
+        #: "plugin.table" -> TableSpec for every declared table
+        self.table_specs: dict[str, TableSpec] = {}
+
+    # ------------------------------------------------------------------ start
+    def start(self, *, load_entry_points: bool = True, environ: dict | None = None) -> "Backdesk":
+        from core.storage import open_store
+
+        self.store = open_store(self.config.data_dir)
+        self.store.actor = self.operator.account
+        self.host.load(self.config.plugins, environ=environ, load_entry_points=load_entry_points)
+        self._settle_settings()
+        for rec in self.host.active:
+            self.host.contexts[rec.name] = PluginContext(self, rec)
+        self._wire_services()
+        self._declare_tables()
+        return self
+
+    def _settle_settings(self) -> None:
+        """Validate each plugin's settings; a bad value is a config error."""
+        from core.config import validate_settings
+
+        for rec in list(self.host.active):
+            try:
+                spec = self.host.call_one(rec, "backdesk_settings") or {}
+            except Exception as exc:
+                self.host.fail_plugin(rec.name, f"backdesk_settings failed: {_one_line(exc)}",
+                                      traceback.format_exc())
+                continue
+            if not all(isinstance(v, Setting) for v in spec.values()):
+                self.host.fail_plugin(rec.name, "backdesk_settings must return {name: Setting}")
+                continue
+            # ConfigError propagates: a bad plugins.yaml stops the start (exit 2)
+            rec.settings = validate_settings(spec, rec.settings, rec.entry)
+
+    def _declare_tables(self) -> None:
+        for rec in list(self.host.active):
+            try:
+                specs = self.host.call_one(rec, "backdesk_tables") or []
+                for spec in specs:
+                    if not isinstance(spec, TableSpec):
+                        raise BackdeskError("backdesk_tables must return a list of TableSpec")
+                    self.declare_table(rec.name, spec)
+            except ConfigError:
+                raise
+            except Exception as exc:
+                self.host.fail_plugin(rec.name, f"its tables cannot be opened: {_one_line(exc)}",
+                                      traceback.format_exc())
+
+    def _wire_services(self) -> None:
+        """Create the core services every plugin shares (see core/services)."""
+        from core import services
+
+        services.wire(self)
+
+    # ------------------------------------------------------------------ helpers
+    def declare_table(self, namespace: str, spec: TableSpec):
+        """Declare (and open, migrating if needed) a table; core uses this too."""
+        self.table_specs[f"{namespace}.{spec.name}"] = spec
+        return self.store.table(namespace, spec.name, version=spec.version,
+                                migrations=spec.migrations)
+
+    def table(self, full_name: str):
+        """A declared table by its full name (``"it.tickets"``, ``"core.people"``)."""
+        spec = self.table_specs.get(full_name)
+        if spec is None:
+            raise BackdeskError(f"no table named {full_name!r}; known: "
+                                + ", ".join(sorted(self.table_specs)))
+        namespace = full_name.partition(".")[0]
+        return self.store.table(namespace, spec.name, version=spec.version,
+                                migrations=spec.migrations)
+
+    def context(self, plugin: str) -> PluginContext:
+        try:
+            return self.host.contexts[plugin]
+        except KeyError:
+            raise BackdeskError(f"no plugin named {plugin!r} is loaded") from None
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
+                  kiosk: bool = False, demo: bool = False, config=None,
+                  load_entry_points: bool = True, environ: dict | None = None) -> Backdesk:
+    """Load config, resolve the operator, open the store and load the plugins.
+
+    Raises :class:`core.errors.ConfigError` for a bad config and
+    :class:`core.errors.PermissionDenied` for an account config refuses —
+    before anything is written.
+    """
+    from core.config import load_config
+
+    if config is None:
+        config = load_config(config_dir, data_dir)
+    operator = resolve_operator(config, account, demo=demo)
+    bd = Backdesk(config, operator, kiosk=kiosk, demo=demo)
+    try:
+        bd.start(load_entry_points=load_entry_points, environ=environ)
+    except BaseException:
+        bd.close()
+        raise
+    return bd

@@ -1,0 +1,155 @@
+"""The base screen every Backdesk screen (core's and plugins') builds on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList
+from textual.widgets.option_list import Option
+
+from core.i18n import _
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.app import BackdeskApp
+
+
+class TablesChanged(Message):
+    """Tables changed (here or in another operator's process).
+
+    Bursts coalesce: a pending message is replaced by a newer one carrying
+    the union of the names, so a busy office causes one repaint, not many.
+    """
+
+    def __init__(self, names: frozenset[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def can_replace(self, message: Message) -> bool:
+        if isinstance(message, TablesChanged):
+            self.names = self.names | message.names
+            return True
+        return False
+
+
+class Sidebar(OptionList):
+    """The navigation list on the left of every screen."""
+
+    DEFAULT_CSS = """
+    Sidebar {
+        width: 20;
+        height: 1fr;
+        border: none;
+        border-right: vkey $panel-lighten-2;
+        background: $panel;
+        padding: 0;
+    }
+    Sidebar.-hidden { display: none; }
+    """
+
+
+class BackdeskScreen(Screen):
+    """A screen with the header, the navigation sidebar and the footer.
+
+    Subclasses implement :meth:`compose_content` and, to follow changes made
+    by other operators, set :attr:`WATCH_TABLES` and implement
+    :meth:`refresh_data`, which is called when one of those tables changed —
+    at once when the screen is showing, or when it is shown again.
+    """
+
+    #: table names ("it.tickets") whose changes call refresh_data()
+    WATCH_TABLES: ClassVar[frozenset[str]] = frozenset()
+    #: the navigation entry this screen belongs to (set by the shell)
+    nav_id: str | None = None
+
+    BINDINGS = [
+        Binding("ctrl+b", "toggle_sidebar", _("Menu"), id="screen.toggle_sidebar", show=False),
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen_seq = 0
+
+    @property
+    def bd_app(self) -> "BackdeskApp":
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            yield self._make_sidebar()
+            with Vertical(id="content"):
+                yield from self.compose_content()
+        yield Footer()
+
+    def compose_content(self) -> ComposeResult:
+        yield from ()
+
+    def _make_sidebar(self) -> Sidebar:
+        app = self.app
+        entries = getattr(app, "nav_entries", [])
+        options = []
+        for entry in entries:
+            label = entry.title
+            if entry.key:
+                label = f"{entry.title} [dim]{entry.key.upper()}[/]"
+            options.append(Option(label, id=entry.id))
+        bar = Sidebar(*options, id="sidebar")
+        bar.can_focus = True
+        if getattr(app, "sidebar_hidden", False):
+            bar.add_class("-hidden")
+        return bar
+
+    def on_mount(self) -> None:
+        bar = self.query_one(Sidebar)
+        if self.nav_id is not None:
+            index = bar.get_option_index(self.nav_id) if self._has_option(bar, self.nav_id) else None
+            if index is not None:
+                bar.highlighted = index
+        self._seen_seq = getattr(self.app, "change_seq", 0)
+
+    @staticmethod
+    def _has_option(bar: OptionList, option_id: str) -> bool:
+        try:
+            bar.get_option(option_id)
+        except Exception:
+            return False
+        return True
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if isinstance(event.option_list, Sidebar) and event.option.id:
+            event.stop()
+            self.bd_app.open_nav(event.option.id)
+
+    def action_toggle_sidebar(self) -> None:
+        app = self.bd_app
+        app.sidebar_hidden = not app.sidebar_hidden
+        self.query_one(Sidebar).set_class(app.sidebar_hidden, "-hidden")
+
+    # ---------------------------------------------------------------- changes
+    def on_tables_changed(self, message: TablesChanged) -> None:
+        self._maybe_refresh(message.names)
+
+    def on_screen_resume(self) -> None:
+        app = self.app
+        seq = getattr(app, "change_seq", 0)
+        if seq != self._seen_seq:
+            names = app.changed_since(self._seen_seq)
+            self._maybe_refresh(names)
+
+    def _maybe_refresh(self, names) -> None:
+        self._seen_seq = getattr(self.app, "change_seq", 0)
+        if self.WATCH_TABLES and not (self.WATCH_TABLES & set(names)):
+            return
+        if self.WATCH_TABLES or self.watches_all:
+            self.refresh_data(frozenset(names))
+
+    #: set True to be told about every change (the dashboard)
+    watches_all: ClassVar[bool] = False
+
+    def refresh_data(self, names: frozenset[str]) -> None:
+        """Reload what the screen shows; ``names`` are the changed tables."""
