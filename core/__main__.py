@@ -1,0 +1,5 @@
+"""``python -m core`` runs the ``backdesk`` command."""
+
+from core.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""A plugin whose import fails."""
+
+raise RuntimeError("the vendor SDK is missing")

@@ -1,0 +1,8 @@
+"""A plugin whose info hook raises."""
+
+from core.hookspecs import hookimpl
+
+
+@hookimpl
+def backdesk_plugin_info():
+    raise KeyError("version")

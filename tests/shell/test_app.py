@@ -1,0 +1,186 @@
+"""The shell driven through the Pilot: dashboard, navigation, palette, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import Static
+
+from core.app import make_app
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+    """Let the app run until predicate() holds (bounded)."""
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        if predicate():
+            return
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def greeter_site(site):
+    site.plugins([{"name": "greeter", "sample": True, "settings": {"greeting": "Servus"}},
+                  {"name": "broken_screen", "sample": True},
+                  {"name": "broken_import", "sample": True}])
+    return site
+
+
+async def test_dashboard_shows_cards_operator_and_failed_plugins(greeter_site):
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "greetings so far" in text_of(app, "#card-greeter-count"))
+            assert text_of(app, "#card-greeter-count") == "0 greetings so far"
+            assert app.sub_title == "Alice Admin · admin"
+            assert app.title == "Test GmbH"
+            await wait_for(pilot, lambda: "card data unavailable" in text_of(app, "#card-broken_screen-bad"))
+            messages = [n.message for n in app._notifications]
+            assert any("broken_import" in m for m in messages)
+    finally:
+        bd.close()
+
+
+async def test_navigation_by_key_and_sidebar_and_refresh_on_change(greeter_site):
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause()
+            assert app.current_mode == "greeter"
+            assert text_of(app, "#greeting-count") == "Servus: 0 greetings"
+            await pilot.press("g")  # the screen's own action writes through storage
+            await wait_for(pilot, lambda: text_of(app, "#greeting-count") == "Servus: 1 greetings")
+            assert bd.context("greeter").table("greetings").count() == 1
+            await pilot.press("f2")
+            await pilot.pause()
+            assert app.current_mode == "home"
+            # the dashboard caught up with the change made on the other screen
+            await wait_for(pilot, lambda: text_of(app, "#card-greeter-count") == "1 greetings so far")
+            # sidebar: focus it and pick "Plugins"
+            app.screen.query_one("#sidebar").focus()
+            sidebar = app.screen.query_one("#sidebar")
+            sidebar.highlighted = sidebar.get_option_index("plugins")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.current_mode == "plugins"
+    finally:
+        bd.close()
+
+
+async def test_palette_runs_a_plugin_command(greeter_site):
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"Greet from the palette")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: bd.context("greeter").table("greetings").count() == 1)
+            await wait_for(pilot, lambda: any("Greeted from the palette" in n.message
+                                              for n in app._notifications))
+    finally:
+        bd.close()
+
+
+async def test_exception_in_plugin_screen_brings_operator_home(greeter_site):
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f6")
+            await pilot.pause()
+            assert app.current_mode == "broken"
+            await pilot.press("x")
+            await wait_for(pilot, lambda: app.current_mode == "home")
+            await wait_for(pilot, lambda: any("the plugin divided by zero" in n.message
+                                              for n in app._notifications))
+            assert app.is_running
+            rec = bd.host.records["broken_screen"]
+            assert any("ZeroDivisionError" in line for _, line, _ in rec.hook_errors)
+            # the shell still works: another plugin's screen opens, and the broken one reopens fresh
+            await pilot.press("f5")
+            await pilot.pause()
+            assert app.current_mode == "greeter"
+            await pilot.press("f6")
+            await pilot.pause()
+            assert text_of(app, "#broken-text") == "This screen breaks when you press x"
+    finally:
+        bd.close()
+
+
+async def test_change_from_another_process_reaches_open_screen(greeter_site):
+    """Another operator's write (a separate process) shows up without a restart."""
+    import subprocess
+    import sys
+
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0.2)
+    script = (
+        "from core.runtime import open_backdesk\n"
+        f"bd = open_backdesk({str(greeter_site.config_dir)!r}, {str(greeter_site.data_dir)!r}, account='bob')\n"
+        "bd.context('greeter').table('greetings').insert({'by': 'bob'})\n"
+        "bd.close()\n"
+    )
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause()
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
+            assert await proc.wait() == 0
+            await wait_for(pilot, lambda: text_of(app, "#greeting-count") == "Servus: 1 greetings")
+    finally:
+        bd.close()
+
+
+async def test_help_lists_bindings_of_current_screen(greeter_site):
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause()
+            await pilot.press("f1")
+            await pilot.pause()
+            from textual.widgets import DataTable
+
+            table = app.screen.query_one(DataTable)
+            rows = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+            assert ("g", "Greet") in rows
+            assert any(desc == "Quit" for _, desc in rows)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.current_mode == "greeter"
+    finally:
+        bd.close()
+
+
+async def test_plugins_screen_shows_traceback_of_failed_plugin(greeter_site):
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.open_nav("plugins")
+            await pilot.pause()
+            from textual.widgets import DataTable
+
+            table = app.screen.query_one(DataTable)
+            names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+            assert names == ["greeter", "broken_screen", "broken_import"]
+            table.move_cursor(row=2)
+            await pilot.press("enter")
+            await pilot.pause()
+            detail = str(app.screen.query_one("#plugin-error", Static).render())
+            assert "the vendor SDK is missing" in detail
+            assert "Traceback" in detail
+    finally:
+        bd.close()
