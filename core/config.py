@@ -1,0 +1,1355 @@
+"""Backdesk's configuration: find, read and validate ``backdesk.yaml`` and ``plugins.yaml``.
+
+``load_config()`` is the one entry point the CLI, the shell and the tests use::
+
+    from core.config import load_config
+    config = load_config()                 # raises ConfigError
+    config.site.locale                      # "en_US"
+    config.operators["alice"].roles         # ("admin",)
+    config.plugins[0].settings              # {"business_hours": "08:00-17:00"}
+
+Every problem names ``file:line: key.path: what is wrong`` on one line, and all
+problems of both files are collected before anything is raised: the raised
+``ConfigError`` carries them all in ``.problems`` (each one a ``ConfigError``
+itself) and reads ``first problem (and N more)``.
+
+The YAML is composed (not constructed) so every key and value keeps its line;
+only plain YAML scalars, lists and mappings are accepted (``safe_load``
+semantics, so ``!!python/...`` and other tags are refused). Files, node counts
+and nesting are bounded, so a hostile file gives an error, never a hang or a
+traceback.
+
+Plugins validate their own settings with :func:`validate_settings` and report
+anything else about an entry with :func:`error_at`, so every message about a
+plugin reads the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import os
+import re
+import typing
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+import core
+from core.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILE",
+    "PLUGINS_FILE",
+    "ENV_CONFIG_DIR",
+    "ENV_DATA_DIR",
+    "SHIPPED_CONFIG_DIR",
+    "SHIPPED_PLUGINS_FILE",
+    "UNKNOWN_ACCOUNT_CHOICES",
+    "STORAGE_BACKENDS",
+    "REQUIRED",
+    "Site",
+    "Operator",
+    "Role",
+    "Kiosk",
+    "StorageSettings",
+    "PluginEntry",
+    "Config",
+    "Setting",
+    "resolve_paths",
+    "load_config",
+    "load_plugins_file",
+    "error_at",
+    "validate_settings",
+    "permission_matches",
+]
+
+CONFIG_FILE = "backdesk.yaml"
+PLUGINS_FILE = "plugins.yaml"
+ENV_CONFIG_DIR = "BACKDESK_CONFIG_DIR"
+ENV_DATA_DIR = "BACKDESK_DATA_DIR"
+
+_REPO_DIR = Path(core.__file__).resolve().parent.parent
+#: The ``config/`` directory shipped next to the ``core`` package.
+SHIPPED_CONFIG_DIR = _REPO_DIR / "config"
+#: The default ``plugins.yaml`` at the top of the repository.
+SHIPPED_PLUGINS_FILE = _REPO_DIR / PLUGINS_FILE
+
+UNKNOWN_ACCOUNT_CHOICES = ("refuse", "read-only")
+STORAGE_BACKENDS = ("tinydb", "postgresql")
+
+# Limits for hostile or broken files. A real config is a few kilobytes.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 100_000  # values after expanding aliases (billion laughs)
+MAX_DEPTH = 64  # nesting of lists and mappings
+
+_SITE_DEFAULTS = {
+    "name": "Backdesk",
+    "locale": "en_US",
+    "timezone": "UTC",
+    "currency": "EUR",
+    "theme": "textual-dark",
+}
+
+
+# --------------------------------------------------------------------------
+# The result
+
+
+@dataclass(frozen=True)
+class Site:
+    """``site:`` — who the office is and how it shows dates, money and colours."""
+
+    name: str = _SITE_DEFAULTS["name"]
+    locale: str = _SITE_DEFAULTS["locale"]  # canonical Babel form: "de_DE"
+    timezone: str = _SITE_DEFAULTS["timezone"]  # IANA name: "Europe/Berlin"
+    currency: str = _SITE_DEFAULTS["currency"]  # ISO 4217: "EUR"
+    theme: str = _SITE_DEFAULTS["theme"]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One entry of ``operators:``, keyed by the OS account (login) name."""
+
+    login: str
+    name: str
+    roles: tuple[str, ...] = ()
+    email: str | None = None
+    pin_hash: str | None = None
+    person_id: int | None = None
+    line: int = 0
+
+
+def permission_matches(pattern: str, permission: str) -> bool:
+    """True if ``permission`` ("hr.cases.read") matches ``pattern`` ("hr.*", "*.read", "*")."""
+    return fnmatchcase(permission, pattern)
+
+
+@dataclass(frozen=True)
+class Role:
+    """One entry of ``roles:``: a title and fnmatch-style permission patterns."""
+
+    name: str
+    title: str
+    permissions: tuple[str, ...] = ()
+
+    def allows(self, permission: str) -> bool:
+        """True if one of the role's patterns matches ``permission``."""
+        return any(permission_matches(p, permission) for p in self.permissions)
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    """``kiosk:`` — consoles that must not be escaped, locked after idle, opened by PIN."""
+
+    enabled: bool = False
+    idle_lock_minutes: int = 5  # 0: never lock
+    plugins: tuple[str, ...] | None = None  # None: every enabled plugin
+    commands: tuple[str, ...] | None = None  # None: every command (patterns allowed)
+    max_pin_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """``storage:`` — where and how the store keeps its tables."""
+
+    backend: str = "tinydb"
+    dsn: str | None = None
+    compact_after_mb: int = 16
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    """One entry of ``plugins.yaml``; the list order is the load order.
+
+    ``module`` and ``path`` are None for a built-in plugin (``plugins.<name>``)
+    or one found through the ``backdesk`` entry-point group; the loader decides
+    which. ``lines`` maps keys ("name", "settings", "settings.business_hours")
+    to their line, for :func:`error_at`.
+    """
+
+    name: str
+    enabled: bool = True
+    settings: dict[str, Any] = field(default_factory=dict, hash=False)
+    module: str | None = None
+    path: Path | None = None
+    line: int = 0
+    source_file: Path | None = None
+    lines: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration. Build it with :func:`load_config`."""
+
+    site: Site = field(default_factory=Site)
+    operators: dict[str, Operator] = field(default_factory=dict, hash=False)
+    roles: dict[str, Role] = field(default_factory=dict, hash=False)
+    unknown_accounts: str = "refuse"
+    read_only_permissions: tuple[str, ...] = ("*.read",)
+    kiosk: Kiosk = field(default_factory=Kiosk)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    data_dir: Path = field(default_factory=lambda: _default_data_dir())
+    config_dir: Path = SHIPPED_CONFIG_DIR
+    config_file: Path = SHIPPED_CONFIG_DIR / CONFIG_FILE
+    plugins_file: Path = SHIPPED_PLUGINS_FILE
+    plugins: list[PluginEntry] = field(default_factory=list, hash=False)
+    source_files: tuple[Path, ...] = ()
+
+    def plugin(self, name: str) -> PluginEntry | None:
+        """The plugins.yaml entry called ``name``, or None."""
+        for entry in self.plugins:
+            if entry.name == name:
+                return entry
+        return None
+
+    @property
+    def enabled_plugins(self) -> list[PluginEntry]:
+        """The entries with ``enabled: true``, in load order."""
+        return [e for e in self.plugins if e.enabled]
+
+
+# --------------------------------------------------------------------------
+# Errors
+
+
+def _display(path: Path | None) -> str:
+    """A path as messages show it: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))  # type: ignore[arg-type]
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) if ("\n" in text or "\r" in text) else text
+
+
+def _problem(file: Path | None, line: int | None, key: str | None, message: str, column: int | None = None) -> ConfigError:
+    parts = []
+    if file is not None:
+        where = _display(file)
+        if line:
+            where += f":{line}"
+            if column:
+                where += f":{column}"
+        parts.append(where)
+    if key:
+        parts.append(key)
+    parts.append(message)
+    text = ": ".join(parts)
+    err = ConfigError(_one_line(text))
+    err.file, err.line, err.key = file, line, key  # type: ignore[attr-defined]
+    err.problems = [err]  # type: ignore[attr-defined]
+    return err
+
+
+def _bundle(problems: Sequence[ConfigError]) -> ConfigError:
+    """One ConfigError for many problems: ``first (and N more)``, all in ``.problems``."""
+    if len(problems) == 1:
+        return problems[0]
+    first = problems[0]
+    err = ConfigError(f"{first.message} (and {len(problems) - 1} more)")
+    err.file = getattr(first, "file", None)  # type: ignore[attr-defined]
+    err.line = getattr(first, "line", None)  # type: ignore[attr-defined]
+    err.key = getattr(first, "key", None)  # type: ignore[attr-defined]
+    err.problems = list(problems)  # type: ignore[attr-defined]
+    return err
+
+
+def _q(value: Any, limit: int = 60) -> str:
+    """A value quoted for a one-line message."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"a whole number ({_q(value)})"
+    if isinstance(value, (float, Decimal)):
+        return f"a number ({_q(value)})"
+    if isinstance(value, str):
+        return f"text ({_q(value)})"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return f"a date ({value.isoformat()})"
+    return type(value).__name__
+
+
+def _join(names: Iterable[str]) -> str:
+    return ", ".join(names)
+
+
+def _key_text(key: str) -> str:
+    """A mapping key as it appears in a dotted path."""
+    if re.fullmatch(r"[A-Za-z0-9_@+$-]+", key):
+        return key
+    return _q(key, 40)
+
+
+def _sub(path: str, key: str) -> str:
+    return f"{path}.{_key_text(key)}" if path else _key_text(key)
+
+
+# --------------------------------------------------------------------------
+# Reading YAML with lines
+
+
+@dataclass(slots=True)
+class _Y:
+    """A YAML value with the line it came from (1-based).
+
+    ``value`` is a Python scalar, ``dict[str, _Y]`` or ``list[_Y]``;
+    ``key_line`` is the line of its key when it is a mapping's value.
+    """
+
+    value: Any
+    line: int
+    key_line: int = 0
+
+    @property
+    def at(self) -> int:
+        """The line to blame for a wrong value: the key's line for lists and mappings."""
+        if isinstance(self.value, (dict, list)) and self.key_line:
+            return self.key_line
+        return self.line
+
+
+class _Alias:
+    """Marks where an alias (``*name``) was used, so it gets its own line."""
+
+    __slots__ = ("node", "line")
+
+    def __init__(self, node: Any, line: int) -> None:
+        self.node = node
+        self.line = line
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
+class _Fatal(Exception):
+    """A file that cannot be read any further."""
+
+    def __init__(self, line: int | None, message: str, key: str | None = None) -> None:
+        self.line, self.message, self.key = line, message, key
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader's composer with a nesting limit and alias positions."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            return _Alias(super().compose_node(parent, index), mark.line + 1)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
+
+
+def _tag_text(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+
+
+class _Reader:
+    """Turns one file into a ``_Y`` tree, collecting problems on the way."""
+
+    def __init__(self, file: Path, problems: list[ConfigError]) -> None:
+        self.file = file
+        self.problems = problems
+        self.budget = MAX_NODES
+
+    def error(self, line: int | None, key: str | None, message: str) -> None:
+        self.problems.append(_problem(self.file, line, key, message))
+
+    def read(self) -> _Y | None:
+        """The file's top-level value; None for a missing or empty file.
+
+        Problems that stop reading are appended and None is returned.
+        """
+        try:
+            text = self._text()
+            if text is None:
+                return None
+            loader = _Loader(text)
+            try:
+                root = loader.get_single_node()
+                if root is None:
+                    return None
+                return self._walk(loader, root, None, "", 0, ())
+            finally:
+                loader.dispose()
+        except _Fatal as fatal:
+            self.error(fatal.line, fatal.key, fatal.message)
+        except _TooDeep as deep:
+            self.problems.append(
+                _problem(self.file, deep.mark.line + 1, None,
+                         f"nested more than {MAX_DEPTH} levels deep", deep.mark.column + 1)
+            )
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            message = exc.problem or exc.context or "YAML syntax error"
+            if exc.context and exc.problem:
+                ctx_line = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+                message = f"{exc.problem} ({exc.context}{ctx_line})"
+            line = mark.line + 1 if mark else None
+            column = mark.column + 1 if mark else None
+            self.problems.append(_problem(self.file, line, None, f"YAML syntax error: {message}", column))
+        except yaml.YAMLError as exc:
+            self.error(None, None, f"YAML error: {exc}")
+        except RecursionError:
+            self.error(None, None, "nested too deeply to read")
+        return None
+
+    def _text(self) -> str | None:
+        try:
+            size = self.file.stat().st_size
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _Fatal(None, f"cannot read: {exc.strerror or exc}") from None
+        if not self.file.is_file():
+            raise _Fatal(None, "not a regular file")
+        if size > MAX_FILE_BYTES:
+            raise _Fatal(None, f"file is {size / 1024 / 1024:.1f} MB; config files are limited to "
+                               f"{MAX_FILE_BYTES // 1024 // 1024} MB")
+        try:
+            with self.file.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise _Fatal(None, f"cannot read: {exc.strerror or exc}") from None
+        if len(data) > MAX_FILE_BYTES:  # grew since stat()
+            raise _Fatal(None, f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise _Fatal(line, f"not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+        if "\x00" in text:
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise _Fatal(line, "contains a NUL character; is this a binary file?")
+        return text
+
+    def _walk(self, loader: _Loader, node: Any, key_line: int | None, path: str, depth: int,
+              stack: tuple[int, ...]) -> _Y | None:
+        line: int | None = None
+        if isinstance(node, _Alias):
+            line = node.line
+            node = node.node
+            if id(node) in stack:
+                raise _Fatal(line, "an alias refers to the list or mapping that contains it", path or None)
+        self.budget -= 1
+        if self.budget < 0:
+            raise _Fatal(line or node.start_mark.line + 1,
+                         f"more than {MAX_NODES} values (after expanding aliases); "
+                         "is this an alias bomb?")
+        if depth > MAX_DEPTH:
+            raise _Fatal(line or node.start_mark.line + 1,
+                         f"nested more than {MAX_DEPTH} levels deep (after expanding aliases)")
+        if line is None:
+            line = node.start_mark.line + 1
+        key_line = key_line or line
+        tag = node.tag
+
+        if isinstance(node, ScalarNode):
+            if tag not in _SCALAR_TAGS:
+                self.error(line, path or None, self._bad_tag(tag))
+                return None
+            try:
+                value = loader.construct_object(node, deep=True)
+            except Exception as exc:  # a timestamp like 2024-13-45, a 5000-digit int, ...
+                self.error(line, path or None, f"cannot read value {_q(node.value)}: {exc}")
+                return None
+            return _Y(value, line, key_line)
+
+        if isinstance(node, SequenceNode):
+            if tag != _TAG + "seq":
+                self.error(line, path or None, self._bad_tag(tag))
+                return None
+            inner = stack + (id(node),)
+            items = []
+            for index, child in enumerate(node.value):
+                item = self._walk(loader, child, None, f"{path}[{index}]", depth + 1, inner)
+                if item is not None:
+                    items.append(item)
+            return _Y(items, line, key_line)
+
+        if isinstance(node, MappingNode):
+            if tag != _TAG + "map":
+                self.error(line, path or None, self._bad_tag(tag))
+                return None
+            inner = stack + (id(node),)
+            result: dict[str, _Y] = {}
+            merged: dict[str, _Y] = {}
+            for key_node, value_node in node.value:
+                klines = self._line_of(key_node)
+                if isinstance(key_node, ScalarNode) and key_node.tag == _TAG + "merge":
+                    self._merge(loader, value_node, klines, path, depth, inner, merged)
+                    continue
+                key = self._key(loader, key_node, klines, path)
+                if key is None:
+                    continue
+                sub = _sub(path, key)
+                if key in result:
+                    self.error(klines, sub, f"duplicate key (first at line {result[key].key_line})")
+                    continue
+                value = self._walk(loader, value_node, klines, sub, depth + 1, inner)
+                if value is not None:
+                    value.key_line = klines
+                    result[key] = value
+            for key, value in merged.items():
+                result.setdefault(key, value)
+            return _Y(result, line, key_line)
+
+        self.error(line, path or None, f"unsupported YAML node {type(node).__name__}")
+        return None
+
+    @staticmethod
+    def _line_of(node: Any) -> int:
+        if isinstance(node, _Alias):
+            return node.line
+        return node.start_mark.line + 1
+
+    @staticmethod
+    def _bad_tag(tag: str) -> str:
+        return (f"YAML tag {_tag_text(tag)} is not allowed (only plain text, numbers, "
+                "booleans, null, lists and mappings)")
+
+    def _key(self, loader: _Loader, key_node: Any, line: int, path: str) -> str | None:
+        node = key_node.node if isinstance(key_node, _Alias) else key_node
+        if not isinstance(node, ScalarNode):
+            kind = "a list" if isinstance(node, SequenceNode) else "a mapping"
+            self.error(line, path or None, f"keys must be text, got {kind}")
+            return None
+        if node.tag != _TAG + "str":
+            if node.tag not in _SCALAR_TAGS:
+                self.error(line, path or None, f"key {_q(node.value)}: {self._bad_tag(node.tag)}")
+                return None
+            try:
+                value = loader.construct_object(node, deep=True)
+            except Exception:
+                value = node.value
+            self.error(line, path or None,
+                       f"keys must be text, got {_describe(value)}; "
+                       f"quote it if you mean the text: \"{node.value}\"")
+            return None
+        self.budget -= 1
+        return node.value
+
+    def _merge(self, loader: _Loader, value_node: Any, line: int, path: str, depth: int,
+               stack: tuple[int, ...], merged: dict[str, _Y]) -> None:
+        """``<<: *base`` or ``<<: [*a, *b]``: keys not given explicitly come from these."""
+        value = self._walk(loader, value_node, line, path, depth + 1, stack)
+        if value is None:
+            return
+        sources = value.value if isinstance(value.value, list) else [value]
+        for source in sources:
+            if not isinstance(source.value, dict):
+                self.error(line, path or None, "<< (merge) needs a mapping or a list of mappings")
+                continue
+            for key, item in source.value.items():
+                merged.setdefault(key, item)  # earlier sources win, as in YAML 1.1
+
+
+# --------------------------------------------------------------------------
+# Checking values
+
+
+_MISSING = object()
+
+
+class _Checker:
+    """Typed access to a ``_Y`` tree that records problems instead of raising."""
+
+    def __init__(self, file: Path, problems: list[ConfigError]) -> None:
+        self.file = file
+        self.problems = problems
+
+    def error(self, line: int | None, key: str | None, message: str) -> None:
+        self.problems.append(_problem(self.file, line, key, message))
+
+    def mapping(self, y: _Y | None, path: str, known: Sequence[str] | None = None,
+                *, null_ok: bool = True) -> dict[str, _Y] | None:
+        """The mapping at ``y`` (empty for a missing or null value); unknown keys reported."""
+        if y is None or (y.value is None and null_ok):
+            return {}
+        if not isinstance(y.value, dict):
+            self.error(y.at, path or None, f"expected a mapping, got {_describe(y.value)}")
+            return None
+        if known is not None:
+            for key, item in y.value.items():
+                if key not in known:
+                    self.error(item.key_line, _sub(path, key),
+                               f"unknown key {_q(key)} (known: {_join(known)})")
+        return y.value
+
+    def value(self, y: _Y | None, path: str, kinds: tuple[type, ...], what: str, default: Any,
+              *, nullable: bool = False) -> Any:
+        if y is None:
+            return default
+        v = y.value
+        if v is None and nullable:
+            return None
+        if isinstance(v, bool) and bool not in kinds:
+            ok = False
+        else:
+            ok = isinstance(v, kinds)
+        if not ok:
+            self.error(y.at, path, f"expected {what}, got {_describe(v)}")
+            return _MISSING
+        return v
+
+    def text(self, y: _Y | None, path: str, default: Any, *, nullable: bool = False,
+             allow_empty: bool = False) -> Any:
+        v = self.value(y, path, (str,), "text", default, nullable=nullable)
+        if isinstance(v, str) and y is not None and not allow_empty and not v.strip():
+            self.error(y.at, path, "must not be empty")
+            return _MISSING
+        return v
+
+    def boolean(self, y: _Y | None, path: str, default: Any) -> Any:
+        return self.value(y, path, (bool,), "true or false", default)
+
+    def integer(self, y: _Y | None, path: str, default: Any, *, minimum: int | None = None,
+                nullable: bool = False) -> Any:
+        v = self.value(y, path, (int,), "a whole number", default, nullable=nullable)
+        if isinstance(v, int) and y is not None and minimum is not None and v < minimum:
+            self.error(y.at, path, f"must be at least {minimum}, got {v}")
+            return _MISSING
+        return v
+
+    def text_list(self, y: _Y | None, path: str, default: Any, *, nullable: bool = False,
+                  check: Callable[[str], str | None] | None = None) -> Any:
+        """A list of strings; ``check(item)`` returns an error message or None."""
+        if y is None:
+            return default
+        if y.value is None and nullable:
+            return None
+        if not isinstance(y.value, list):
+            self.error(y.at, path, f"expected a list, got {_describe(y.value)}")
+            return _MISSING
+        result = []
+        for item in y.value:
+            if not isinstance(item.value, str) or not item.value.strip():
+                got = _describe(item.value) if not isinstance(item.value, str) else "empty text"
+                self.error(item.line, path, f"expected text in the list, got {got}")
+                continue
+            if check is not None:
+                message = check(item.value)
+                if message:
+                    self.error(item.line, path, message)
+                    continue
+            result.append(item.value)
+        return tuple(result)
+
+
+_PERMISSION_RE = re.compile(r"[A-Za-z0-9_.*?\[\]!-]+")
+_ROLE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+_PLUGIN_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
+_MODULE_RE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+
+
+def _check_permission(pattern: str) -> str | None:
+    if _PERMISSION_RE.fullmatch(pattern):
+        return None
+    return (f"{_q(pattern)} is not a permission pattern "
+            "(use names like 'telephony.*', 'hr.cases.read' or '*')")
+
+
+def _check_locale(value: str) -> tuple[str | None, str | None]:
+    """(canonical locale, None) or (None, error message)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(value.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None, f"unknown locale {_q(value)} (for example en_US, en_GB, de_DE, de_AT, de_CH)"
+    return str(locale), None
+
+
+def _check_timezone(value: str) -> str | None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except Exception:  # ZoneInfoNotFoundError, ValueError for malformed keys, ...
+        return f"unknown time zone {_q(value)} (use an IANA name like Europe/Berlin or UTC)"
+    return None
+
+
+def _check_currency(value: str) -> str | None:
+    from babel.numbers import list_currencies
+
+    if not _CURRENCY_RE.fullmatch(value) or value not in list_currencies():
+        return f"unknown currency {_q(value)} (use an ISO 4217 code like EUR, CHF, USD)"
+    return None
+
+
+def _pick(value: Any, default: Any) -> Any:
+    return default if value is _MISSING else value
+
+
+# --------------------------------------------------------------------------
+# backdesk.yaml
+
+
+_TOP_KEYS = ("site", "data_dir", "operators", "roles", "unknown_accounts",
+             "read_only_permissions", "kiosk", "storage")
+_SITE_KEYS = ("name", "locale", "timezone", "currency", "theme")
+_OPERATOR_KEYS = ("name", "roles", "email", "pin_hash", "person_id")
+_ROLE_KEYS = ("title", "permissions")
+_KIOSK_KEYS = ("enabled", "idle_lock_minutes", "plugins", "commands", "max_pin_attempts")
+_STORAGE_KEYS = ("backend", "dsn", "compact_after_mb")
+
+
+def _top_mapping(check: _Checker, root: _Y | None, what: str) -> dict[str, _Y] | None:
+    if root is None or root.value is None:
+        return {}
+    if not isinstance(root.value, dict):
+        check.error(root.line, None,
+                    f"the top level must be a mapping of keys ({what}), got {_describe(root.value)}")
+        return None
+    return root.value
+
+
+def _parse_site(check: _Checker, y: _Y | None) -> Site:
+    m = check.mapping(y, "site", _SITE_KEYS)
+    if not m:
+        return Site()
+    values = dict(_SITE_DEFAULTS)
+    name = check.text(m.get("name"), "site.name", values["name"])
+    values["name"] = _pick(name, values["name"])
+    theme = check.text(m.get("theme"), "site.theme", values["theme"])
+    values["theme"] = _pick(theme, values["theme"])
+
+    item = m.get("locale")
+    locale = check.text(item, "site.locale", values["locale"])
+    if item is not None and isinstance(locale, str):
+        canonical, message = _check_locale(locale)
+        if message:
+            check.error(item.line, "site.locale", message)
+        else:
+            values["locale"] = canonical
+
+    item = m.get("timezone")
+    tz = check.text(item, "site.timezone", values["timezone"])
+    if item is not None and isinstance(tz, str):
+        message = _check_timezone(tz)
+        if message:
+            check.error(item.line, "site.timezone", message)
+        else:
+            values["timezone"] = tz
+
+    item = m.get("currency")
+    currency = check.text(item, "site.currency", values["currency"])
+    if item is not None and isinstance(currency, str):
+        message = _check_currency(currency)
+        if message:
+            check.error(item.line, "site.currency", message)
+        else:
+            values["currency"] = currency
+    return Site(**values)
+
+
+def _parse_roles(check: _Checker, y: _Y | None) -> dict[str, Role] | None:
+    """The roles; None when ``roles:`` itself is unusable (so operators skip the role check)."""
+    m = check.mapping(y, "roles")
+    if m is None:
+        return None
+    roles: dict[str, Role] = {}
+    for name, item in m.items():
+        path = _sub("roles", name)
+        if not _ROLE_RE.fullmatch(name):
+            check.error(item.key_line, path,
+                        "role names start with a letter and use letters, digits, '_', '-', '.'")
+            continue
+        fields = check.mapping(item, path, _ROLE_KEYS)
+        if fields is None:
+            continue
+        title = check.text(fields.get("title"), f"{path}.title", name.replace("_", " ").title())
+        perms = check.text_list(fields.get("permissions"), f"{path}.permissions", (),
+                                check=_check_permission)
+        roles[name] = Role(name=name, title=_pick(title, name), permissions=_pick(perms, ()))
+    return roles
+
+
+def _parse_operators(check: _Checker, y: _Y | None,
+                     roles: dict[str, Role] | None) -> dict[str, Operator]:
+    m = check.mapping(y, "operators")
+    known_roles = _join(roles) if roles else "none are defined under roles:"
+
+    def check_role(role: str) -> str | None:
+        if roles is None or role in roles:
+            return None
+        return f"unknown role {_q(role)} (known: {known_roles})"
+
+    operators: dict[str, Operator] = {}
+    for login, item in (m or {}).items():
+        path = _sub("operators", login)
+        if not login or any(c.isspace() or c in ":/\\" or not c.isprintable() for c in login):
+            check.error(item.key_line, path,
+                        "not an account name (no spaces, ':', '/' or '\\')")
+            continue
+        fields = check.mapping(item, path, _OPERATOR_KEYS)
+        if fields is None:
+            continue
+        name = check.text(fields.get("name"), f"{path}.name", login)
+        op_roles = check.text_list(fields.get("roles"), f"{path}.roles", (), check=check_role)
+        email_item = fields.get("email")
+        email = check.text(email_item, f"{path}.email", None, nullable=True)
+        if isinstance(email, str) and not _EMAIL_RE.fullmatch(email):
+            check.error(email_item.line, f"{path}.email", f"not an email address: {_q(email)}")
+            email = None
+        pin_item = fields.get("pin_hash")
+        pin_hash = check.text(pin_item, f"{path}.pin_hash", None, nullable=True)
+        if isinstance(pin_hash, str) and pin_hash.isdigit() and len(pin_hash) <= 12:
+            check.error(pin_item.line, f"{path}.pin_hash",
+                        "this looks like a plain PIN; store its hash, never the PIN itself")
+            pin_hash = None
+        person_id = check.integer(fields.get("person_id"), f"{path}.person_id", None,
+                                  minimum=1, nullable=True)
+        operators[login] = Operator(
+            login=login,
+            name=_pick(name, login),
+            roles=_pick(op_roles, ()),
+            email=_pick(email, None),
+            pin_hash=_pick(pin_hash, None),
+            person_id=_pick(person_id, None),
+            line=item.key_line,
+        )
+    return operators
+
+
+def _parse_kiosk(check: _Checker, y: _Y | None, plugin_names: list[str] | None) -> Kiosk:
+    m = check.mapping(y, "kiosk", _KIOSK_KEYS)
+    if not m:
+        return Kiosk()
+    d = Kiosk()
+
+    def check_plugin(name: str) -> str | None:
+        if plugin_names is None or name in plugin_names:
+            return None
+        return f"plugin {_q(name)} is not in plugins.yaml (listed: {_join(plugin_names) or 'none'})"
+
+    return Kiosk(
+        enabled=_pick(check.boolean(m.get("enabled"), "kiosk.enabled", d.enabled), d.enabled),
+        idle_lock_minutes=_pick(check.integer(m.get("idle_lock_minutes"), "kiosk.idle_lock_minutes",
+                                              d.idle_lock_minutes, minimum=0), d.idle_lock_minutes),
+        plugins=_pick(check.text_list(m.get("plugins"), "kiosk.plugins", None, nullable=True,
+                                      check=check_plugin), None),
+        commands=_pick(check.text_list(m.get("commands"), "kiosk.commands", None, nullable=True), None),
+        max_pin_attempts=_pick(check.integer(m.get("max_pin_attempts"), "kiosk.max_pin_attempts",
+                                             d.max_pin_attempts, minimum=1), d.max_pin_attempts),
+    )
+
+
+def _parse_storage(check: _Checker, y: _Y | None) -> StorageSettings:
+    m = check.mapping(y, "storage", _STORAGE_KEYS)
+    if not m:
+        return StorageSettings()
+    d = StorageSettings()
+    item = m.get("backend")
+    backend = check.text(item, "storage.backend", d.backend)
+    if item is not None and isinstance(backend, str) and backend not in STORAGE_BACKENDS:
+        check.error(item.line, "storage.backend",
+                    f"{_q(backend)} is not one of: {_join(STORAGE_BACKENDS)}")
+        backend = _MISSING
+    dsn = check.text(m.get("dsn"), "storage.dsn", None, nullable=True)
+    if backend == "postgresql" and dsn is None:
+        check.error(item.line, "storage.dsn", "the postgresql backend needs a dsn")
+    compact = check.integer(m.get("compact_after_mb"), "storage.compact_after_mb",
+                            d.compact_after_mb, minimum=1)
+    return StorageSettings(backend=_pick(backend, d.backend), dsn=_pick(dsn, None),
+                           compact_after_mb=_pick(compact, d.compact_after_mb))
+
+
+def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
+                    plugin_names: list[str] | None) -> dict[str, Any]:
+    """The keyword arguments for ``Config`` from backdesk.yaml (data_dir excluded)."""
+    check = _Checker(file, problems)
+    top = _top_mapping(check, root, "site:, operators:, roles:, ...")
+    if top is None:
+        return {}
+    for key, item in top.items():
+        if key not in _TOP_KEYS:
+            check.error(item.key_line, _key_text(key), f"unknown key {_q(key)} (known: {_join(_TOP_KEYS)})")
+
+    result: dict[str, Any] = {"site": _parse_site(check, top.get("site"))}
+    roles = _parse_roles(check, top.get("roles"))
+    result["roles"] = roles or {}
+    result["operators"] = _parse_operators(check, top.get("operators"), roles)
+
+    item = top.get("unknown_accounts")
+    unknown = check.text(item, "unknown_accounts", "refuse")
+    if item is not None and isinstance(unknown, str) and unknown not in UNKNOWN_ACCOUNT_CHOICES:
+        check.error(item.line, "unknown_accounts",
+                    f"{_q(unknown)} is not one of: {_join(UNKNOWN_ACCOUNT_CHOICES)}")
+        unknown = _MISSING
+    result["unknown_accounts"] = _pick(unknown, "refuse")
+    ro = check.text_list(top.get("read_only_permissions"), "read_only_permissions", ("*.read",),
+                         check=_check_permission)
+    result["read_only_permissions"] = _pick(ro, ("*.read",))
+    result["kiosk"] = _parse_kiosk(check, top.get("kiosk"), plugin_names)
+    result["storage"] = _parse_storage(check, top.get("storage"))
+    return result
+
+
+def _data_dir_from(file: Path, root: _Y | None, config_dir: Path,
+                   problems: list[ConfigError]) -> Path | None:
+    """``data_dir:`` of backdesk.yaml, resolved against the config dir; None when absent."""
+    if root is None or not isinstance(root.value, dict):
+        return None
+    item = root.value.get("data_dir")
+    if item is None or item.value is None:
+        return None
+    check = _Checker(file, problems)
+    value = check.text(item, "data_dir", None)
+    if not isinstance(value, str):
+        return None
+    return (config_dir / Path(value).expanduser()).resolve()
+
+
+# --------------------------------------------------------------------------
+# plugins.yaml
+
+
+_PLUGINS_TOP_KEYS = ("plugins",)
+_ENTRY_KEYS = ("name", "enabled", "settings", "module", "path")
+
+
+def _plain(y: _Y) -> Any:
+    """A ``_Y`` tree as plain Python values."""
+    if isinstance(y.value, dict):
+        return {k: _plain(v) for k, v in y.value.items()}
+    if isinstance(y.value, list):
+        return [_plain(v) for v in y.value]
+    return y.value
+
+
+def _record_lines(y: _Y, prefix: str, lines: dict[str, int]) -> None:
+    if isinstance(y.value, dict):
+        for key, item in y.value.items():
+            sub = f"{prefix}.{key}"
+            lines[sub] = item.key_line
+            if isinstance(item.value, dict):
+                _record_lines(item, sub, lines)
+
+
+def _parse_plugins(file: Path, root: _Y | None, problems: list[ConfigError]) -> list[PluginEntry]:
+    check = _Checker(file, problems)
+    top = _top_mapping(check, root, "plugins:")
+    if top is None:
+        return []
+    for key, item in top.items():
+        if key not in _PLUGINS_TOP_KEYS:
+            check.error(item.key_line, _key_text(key),
+                        f"unknown key {_q(key)} (known: {_join(_PLUGINS_TOP_KEYS)})")
+    listing = top.get("plugins")
+    if listing is None or listing.value is None:
+        return []
+    if not isinstance(listing.value, list):
+        check.error(listing.at, "plugins", f"expected a list of plugins, got {_describe(listing.value)}")
+        return []
+
+    entries: list[PluginEntry] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(listing.value):
+        where = f"plugins[{index}]"
+        if isinstance(item.value, str):  # "- telephony" is short for "- name: telephony"
+            item = _Y({"name": _Y(item.value, item.line, item.line)}, item.line, item.line)
+        if not isinstance(item.value, dict):
+            check.error(item.line, where,
+                        f"expected a plugin (a mapping with name:), got {_describe(item.value)}")
+            continue
+        fields = item.value
+        name_item = fields.get("name")
+        name = check.text(name_item, f"{where}.name", _MISSING)
+        if name is _MISSING:
+            if name_item is None:
+                check.error(item.line, where, "missing name:")
+            continue
+        if not _PLUGIN_NAME_RE.fullmatch(name):
+            check.error(name_item.line, f"{where}.name",
+                        f"{_q(name)} is not a plugin name (lower-case letters, digits and '_', "
+                        "starting with a letter)")
+            continue
+        if name == "core":
+            check.error(name_item.line, f"{where}.name", "'core' is reserved for the shell")
+            continue
+        path = _sub("plugins", name)
+        if name in seen:
+            check.error(name_item.line, f"{path}.name", f"duplicate plugin {_q(name)} (first at line {seen[name]})")
+            continue
+        seen[name] = name_item.line
+        before = len(problems)
+        check.mapping(item, path, _ENTRY_KEYS)
+        enabled = check.boolean(fields.get("enabled"), f"{path}.enabled", True)
+        settings_item = fields.get("settings")
+        settings_map = check.mapping(settings_item, f"{path}.settings")
+        module_item = fields.get("module")
+        module = check.text(module_item, f"{path}.module", None, nullable=True)
+        if isinstance(module, str) and not _MODULE_RE.fullmatch(module):
+            check.error(module_item.line, f"{path}.module", f"{_q(module)} is not a module path like mycompany.roombook")
+            module = _MISSING
+        path_item = fields.get("path")
+        file_path = check.text(path_item, f"{path}.path", None, nullable=True)
+        if isinstance(module, str) and isinstance(file_path, str):
+            check.error(path_item.line, f"{path}.path", "give either module: or path:, not both")
+        if len(problems) > before:
+            continue
+
+        lines: dict[str, int] = {"name": name_item.line, "": item.line}
+        for key, sub in fields.items():
+            lines[key] = sub.key_line
+        if settings_item is not None:
+            _record_lines(settings_item, "settings", lines)
+        entries.append(PluginEntry(
+            name=name,
+            enabled=enabled,
+            settings={k: _plain(v) for k, v in (settings_map or {}).items()},
+            module=module,
+            path=(file.parent / Path(file_path).expanduser()).resolve() if file_path else None,
+            line=item.line,
+            source_file=file,
+            lines=lines,
+        ))
+    return entries
+
+
+# --------------------------------------------------------------------------
+# Locations
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "backdesk"
+
+
+def _config_dir(config_dir: str | os.PathLike[str] | None) -> Path:
+    if config_dir is not None and str(config_dir) != "":
+        where, value = "config directory", str(config_dir)
+    elif os.environ.get(ENV_CONFIG_DIR):
+        where, value = ENV_CONFIG_DIR, os.environ[ENV_CONFIG_DIR]
+    else:
+        return SHIPPED_CONFIG_DIR
+    path = Path(value).expanduser().resolve()
+    if not path.is_dir():
+        what = "no such directory" if not path.exists() else "not a directory"
+        raise _problem(None, None, None, f"{where} {value}: {what}")
+    return path
+
+
+def _plugins_file(config_dir: Path) -> Path:
+    own = config_dir / PLUGINS_FILE
+    return own if own.is_file() else SHIPPED_PLUGINS_FILE
+
+
+def _data_dir(data_dir: str | os.PathLike[str] | None, from_file: Path | None) -> Path:
+    if data_dir is not None and str(data_dir) != "":
+        return Path(data_dir).expanduser().resolve()
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        return Path(env).expanduser().resolve()
+    if from_file is not None:
+        return from_file
+    return _default_data_dir()
+
+
+def resolve_paths(config_dir: str | os.PathLike[str] | None = None,
+                  data_dir: str | os.PathLike[str] | None = None) -> tuple[Path, Path, Path]:
+    """Where the config, plugins.yaml and the data live: ``(config_dir, plugins_file, data_dir)``.
+
+    config dir: ``config_dir`` → ``$BACKDESK_CONFIG_DIR`` → the shipped ``config/``.
+    plugins.yaml: ``<config_dir>/plugins.yaml`` if it exists, else the shipped one.
+    data dir: ``data_dir`` → ``$BACKDESK_DATA_DIR`` → ``data_dir:`` in backdesk.yaml
+    (relative to the config dir) → ``$XDG_DATA_HOME/backdesk`` → ``~/.local/share/backdesk``.
+
+    Reads backdesk.yaml only when it needs its ``data_dir:``; raises ConfigError
+    if that file cannot be read or the directory named does not exist.
+    """
+    cdir = _config_dir(config_dir)
+    plugins_file = _plugins_file(cdir)
+    explicit = (data_dir is not None and str(data_dir) != "") or bool(os.environ.get(ENV_DATA_DIR))
+    from_file = None
+    if not explicit:
+        problems: list[ConfigError] = []
+        file = cdir / CONFIG_FILE
+        root = _Reader(file, problems).read()
+        from_file = _data_dir_from(file, root, cdir, problems)
+        if problems:
+            raise _bundle(problems)
+    return cdir, plugins_file, _data_dir(data_dir, from_file)
+
+
+# --------------------------------------------------------------------------
+# Loading
+
+
+def load_plugins_file(file: str | os.PathLike[str]) -> list[PluginEntry]:
+    """Read and validate one plugins.yaml; raises ConfigError with every problem."""
+    path = Path(file).resolve()
+    problems: list[ConfigError] = []
+    root = _Reader(path, problems).read()
+    entries = _parse_plugins(path, root, problems) if not problems else []
+    if problems:
+        raise _bundle(problems)
+    return entries
+
+
+def load_config(config_dir: str | os.PathLike[str] | None = None,
+                data_dir: str | os.PathLike[str] | None = None) -> Config:
+    """Find, read and validate backdesk.yaml and plugins.yaml (see :func:`resolve_paths`).
+
+    A missing backdesk.yaml means all defaults; a missing plugins.yaml means
+    no plugins. Raises ConfigError carrying every problem in ``.problems``.
+    """
+    cdir = _config_dir(config_dir)
+    plugins_file = _plugins_file(cdir)
+    config_file = cdir / CONFIG_FILE
+    problems: list[ConfigError] = []
+
+    plugins_root = _Reader(plugins_file, problems).read()
+    plugins = _parse_plugins(plugins_file, plugins_root, problems)
+    plugins_ok = not problems  # else kiosk.plugins would blame names that are fine
+
+    count = len(problems)
+    root = _Reader(config_file, problems).read()
+    if len(problems) == count:
+        names = [e.name for e in plugins] if plugins_ok else None
+        values = _parse_backdesk(config_file, root, problems, names)
+        from_file = _data_dir_from(config_file, root, cdir, problems)
+    else:
+        values, from_file = {}, None
+
+    if problems:
+        # backdesk.yaml first, then plugins.yaml; each in line order.
+        order = {config_file: 0, plugins_file: 1}
+        problems.sort(key=lambda p: (order.get(getattr(p, "file", None), 2), getattr(p, "line", 0) or 0))
+        raise _bundle(problems)
+    sources = tuple(p for p in (config_file, plugins_file) if p.is_file())
+    return Config(
+        **values,
+        data_dir=_data_dir(data_dir, from_file),
+        config_dir=cdir,
+        config_file=config_file,
+        plugins_file=plugins_file,
+        plugins=plugins,
+        source_files=sources,
+    )
+
+
+def error_at(entry: PluginEntry, key: str | None, message: str) -> ConfigError:
+    """A ConfigError about a plugins.yaml entry: ``plugins.yaml:7: plugins.<name>.<key>: message``.
+
+    ``key`` is a key of the entry ("module", "path", "settings",
+    "settings.business_hours") or None for the entry as a whole; the line is
+    that key's line when known, else the entry's.
+    """
+    path = _sub("plugins", entry.name)
+    if key:
+        path = f"{path}.{key}"
+    line = entry.lines.get(key or "", 0) or entry.line
+    return _problem(entry.source_file, line or None, path, message)
+
+
+# --------------------------------------------------------------------------
+# Plugin settings
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+#: Use as ``Setting(str, REQUIRED)`` for a setting without a default.
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting a plugin accepts in its plugins.yaml ``settings:``.
+
+    ``type``: str, int, float, bool, Decimal (write money in quotes: "12.50"),
+    Path (relative to the plugins.yaml folder), list, dict, ``list[str]``-style
+    generics, or a tuple of these. ``default``: the value when absent, or
+    ``REQUIRED``; a ``None`` default also allows ``null``. ``choices``: the
+    allowed values. ``check``: optional ``fn(value) -> value`` that raises
+    ValueError with a message, for rules beyond type and choice.
+    """
+
+    type: Any
+    default: Any
+    choices: Sequence[Any] | None = None
+    help: str = ""
+    check: Callable[[Any], Any] | None = None
+
+
+class _Mismatch(Exception):
+    pass
+
+
+_TYPE_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+               Decimal: "a decimal number in quotes", Path: "a path", list: "a list", dict: "a mapping"}
+
+
+def _type_word(tp: Any) -> str:
+    if isinstance(tp, tuple):
+        return " or ".join(_type_word(t) for t in tp)
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (inner,) = typing.get_args(tp) or (Any,)
+        return f"a list of {_type_word(inner)}" if inner is not Any else "a list"
+    if origin is dict:
+        args = typing.get_args(tp)
+        return f"a mapping of {_type_word(args[1])}" if len(args) == 2 else "a mapping"
+    if tp is Any:
+        return "any value"
+    return _TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(tp: Any, value: Any, base: Path | None) -> Any:
+    """``value`` as ``tp``, or raise _Mismatch."""
+    if tp is Any:
+        return value
+    if isinstance(tp, tuple):
+        for option in tp:
+            try:
+                return _coerce(option, value, base)
+            except _Mismatch:
+                pass
+        raise _Mismatch
+    origin = typing.get_origin(tp)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Mismatch
+        args = typing.get_args(tp)
+        return [_coerce(args[0], v, base) for v in value] if args else list(value)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise _Mismatch
+        args = typing.get_args(tp)
+        return {k: _coerce(args[1], v, base) for k, v in value.items()} if len(args) == 2 else dict(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise _Mismatch
+    if isinstance(value, bool):  # true/false is never a number or text
+        raise _Mismatch
+    if tp is int:
+        if isinstance(value, int):
+            return value
+        raise _Mismatch
+    if tp is float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        raise _Mismatch
+    if tp is Decimal:
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            try:
+                result = Decimal(str(value).strip())
+            except InvalidOperation:
+                raise _Mismatch from None
+            if result.is_finite():
+                return result
+        raise _Mismatch
+    if tp is Path:
+        if isinstance(value, str) and value.strip():
+            path = Path(value).expanduser()
+            return (base / path).resolve() if base is not None else path
+        raise _Mismatch
+    if tp is list:
+        if isinstance(value, list):
+            return value
+        raise _Mismatch
+    if tp is dict:
+        if isinstance(value, dict):
+            return value
+        raise _Mismatch
+    if isinstance(tp, type) and isinstance(value, tp):
+        return value
+    raise _Mismatch
+
+
+def validate_settings(spec: Mapping[str, Setting], values: Mapping[str, Any] | None,
+                      where: PluginEntry | None) -> dict[str, Any]:
+    """A plugin's ``settings:`` checked against its spec, with defaults filled in.
+
+    Unknown keys, wrong types, values outside ``choices`` and missing
+    ``REQUIRED`` settings are reported together in one ConfigError whose
+    problems read ``plugins.yaml:6: plugins.telephony.settings.business_hours: ...``.
+    """
+    values = dict(values or {})
+    problems: list[ConfigError] = []
+    base = where.source_file.parent if where is not None and where.source_file else None
+
+    def problem(key: str, message: str) -> None:
+        if where is None:
+            problems.append(_problem(None, None, f"settings.{key}", message))
+        else:
+            problems.append(error_at(where, f"settings.{key}" if key else "settings", message))
+
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in spec:
+            known = _join(spec) if spec else "this plugin has no settings"
+            problem(key, f"unknown setting {_q(key)} (known: {known})")
+    for key, setting in spec.items():
+        if key not in values:
+            if setting.default is REQUIRED:
+                problem(key, "required" + (f" ({setting.help})" if setting.help else ""))
+            else:
+                result[key] = copy.deepcopy(setting.default)
+            continue
+        value = values[key]
+        if value is None and setting.default is None:
+            result[key] = None
+            continue
+        try:
+            value = _coerce(setting.type, value, base)
+        except _Mismatch:
+            problem(key, f"expected {_type_word(setting.type)}, got {_describe(value)}")
+            continue
+        if setting.choices is not None and value not in setting.choices:
+            problem(key, f"{_q(value)} is not one of: {_join(_q(c) if isinstance(c, str) else str(c) for c in setting.choices)}")
+            continue
+        if setting.check is not None:
+            try:
+                value = setting.check(value)
+            except (ValueError, TypeError, ConfigError) as exc:
+                problem(key, getattr(exc, "message", None) or str(exc) or "invalid value")
+                continue
+        result[key] = value
+    if problems:
+        raise _bundle(problems)
+    return result
