@@ -1,0 +1,298 @@
+"""Store administration for the CLI: backup, restore, check, export.
+
+No click here: ``core.cli`` wires these into ``backdesk backup DEST``,
+``restore SRC``, ``check`` and ``export PLUGIN.TABLE --format json|csv``.
+Every function raises :class:`~core.storage.errors.StorageError` (a
+``BackdeskError``) with a one-line message.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from typing import TextIO
+
+from . import files
+from .errors import CorruptData, NotFound, StorageError
+
+
+# -- copying ------------------------------------------------------------------
+
+
+def prepare_dest(dest: str | os.PathLike) -> str:
+    """An absolute, empty, owner-only directory for a backup (created if needed)."""
+    dest = os.path.abspath(os.fspath(dest))
+    if os.path.exists(dest):
+        if not os.path.isdir(dest):
+            raise StorageError(f"{dest}: exists and is not a directory; choose a new backup directory")
+        if os.listdir(dest):
+            raise StorageError(f"{dest}: not empty; a backup goes into a new or empty directory")
+    files.make_dir(dest)
+    return dest
+
+
+def _copy_file(src: str, dst: str) -> None:
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, files.FILE_MODE)
+    try:
+        files.write_all(fd, files.read_file(src))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def copy_store(data_dir: str, dest: str, manifest: dict, jfd: int, jpos: int) -> None:
+    """Copy the files ``manifest`` names, and the journal up to ``jpos``.
+
+    The caller holds a lock that keeps writers out (LOCK_SH or LOCK_EX), so
+    the set is consistent.  The manifest is written last.
+    """
+    files.make_dir(dest)
+    for info in manifest["tables"].values():
+        ns = os.path.join(dest, info["file"].split("/")[0])
+        files.make_dir(ns)
+        _copy_file(os.path.join(data_dir, info["file"]), os.path.join(dest, info["file"]))
+    journal = os.path.join(dest, files.journal_name(manifest["generation"]))
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, files.FILE_MODE)
+    try:
+        offset = 0
+        while offset < jpos:
+            chunk = os.pread(jfd, min(1 << 22, jpos - offset), offset)
+            if not chunk:
+                raise StorageError(f"{data_dir}: the journal shrank while it was copied")
+            files.write_all(fd, chunk)
+            offset += len(chunk)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for entry in os.scandir(dest):
+        if entry.is_dir():
+            files.fsync_dir(entry.path)
+    files.write_manifest(dest, manifest)
+
+
+def _valid_journal_end(data_dir: str, manifest: dict, jfd: int) -> int:
+    path = os.path.join(data_dir, files.journal_name(manifest["generation"]))
+    scan = files.scan_journal(files.read_from(jfd, 0))
+    if scan.corrupt:
+        raise CorruptData(path, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")
+    return scan.valid_end
+
+
+def backup(data_dir: str | os.PathLike, dest: str | os.PathLike) -> str:
+    """Copy the store in ``data_dir`` into ``dest`` (new or empty); returns ``dest``.
+
+    Consistent while operators keep working: writers wait (LOCK_SH) for the
+    time of the copy.  ``backups/`` (automatic backups) is not copied.  In a
+    process that has the store open, call ``store.backup(dest)`` instead.
+    """
+    data_dir = os.path.abspath(os.fspath(data_dir))
+    if not os.path.isfile(os.path.join(data_dir, files.MANIFEST)):
+        raise StorageError(f"{data_dir}: not a Backdesk data directory (no {files.MANIFEST})")
+    dest = prepare_dest(dest)
+    if dest == data_dir or dest.startswith(data_dir + os.sep):
+        raise StorageError(f"{dest}: a backup cannot go inside the data directory it copies")
+    lock = files.DirLock(data_dir)
+    try:
+        lock.acquire("sh")
+        manifest, _ = files.read_manifest(data_dir)
+        path = os.path.join(data_dir, files.journal_name(manifest["generation"]))
+        try:
+            jfd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise CorruptData(path, "the journal is missing (store.json names it)") from None
+        try:
+            copy_store(data_dir, dest, manifest, jfd, _valid_journal_end(data_dir, manifest, jfd))
+        finally:
+            os.close(jfd)
+    finally:
+        lock.close()
+    return dest
+
+
+# -- checking -------------------------------------------------------------------
+
+
+def check_files(data_dir: str) -> list[str]:
+    """Verify every data file (the caller keeps writers out); one line per problem."""
+    from .engine import _TableState, _apply_entry
+
+    problems: list[str] = []
+    if not os.path.isdir(data_dir):
+        return [f"{data_dir}: not a directory"]
+    mpath = os.path.join(data_dir, files.MANIFEST)
+    try:
+        manifest, _ = files.read_manifest(data_dir)
+    except FileNotFoundError:
+        return [f"{mpath}: missing; {data_dir} is not a Backdesk data directory, or its manifest was "
+                "lost (restore from a backup with `backdesk restore SRC`)"]
+    except CorruptData as e:
+        return [str(e)]
+    states: dict = {}
+    sound = True
+    for name, info in sorted(manifest["tables"].items()):
+        try:
+            snap = files.read_snapshot(os.path.join(data_dir, info["file"]), name)
+        except CorruptData as e:
+            problems.append(str(e))
+            sound = False
+            continue
+        if snap.seq != info["seq"]:
+            problems.append(f"{os.path.join(data_dir, info['file'])}: holds seq {snap.seq}, store.json "
+                            f"says {info['seq']} (a snapshot from another time); restore from a backup")
+            sound = False
+        states[name] = _TableState(name, snap.version, next_id=snap.next_id, seq=snap.seq,
+                                   snap_seq=snap.seq, docs=snap.docs)
+    jpath = os.path.join(data_dir, files.journal_name(manifest["generation"]))
+    try:
+        with open(jpath, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        problems.append(f"{jpath}: the journal is missing (store.json names it); restore from a backup")
+        data = None
+    if data is not None:
+        scan = files.scan_journal(data)
+        seq = manifest["seq"]
+        for offset, body in scan.entries:
+            if body["seq"] != seq + 1:
+                problems.append(f"{jpath}: entry at byte {offset} has seq {body['seq']}, expected {seq + 1}; "
+                                "restore from a backup")
+                break
+            seq = body["seq"]
+            if sound:
+                try:
+                    _apply_entry(states, body, jpath)
+                except CorruptData as e:
+                    problems.append(str(e))
+                    break
+        if scan.corrupt:
+            problems.append(str(CorruptData(
+                jpath, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")))
+        # A torn tail (an interrupted, never-acknowledged write) is not a
+        # problem: the next write discards it.
+    for root, dirs, names in os.walk(data_dir):
+        if root == data_dir and files.BACKUPS in dirs:
+            dirs.remove(files.BACKUPS)
+        for d in dirs:
+            _check_mode(os.path.join(root, d), files.DIR_MODE, problems)
+        for n in names:
+            _check_mode(os.path.join(root, n), files.FILE_MODE, problems)
+    return problems
+
+
+def _check_mode(path: str, mode: int, problems: list[str]) -> None:
+    try:
+        actual = os.lstat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if actual & 0o077:
+        problems.append(f"{path}: mode {actual:04o} lets other users in; run `chmod {mode:o} {path}`")
+
+
+def check(data_dir: str | os.PathLike) -> list[str]:
+    """Verify every data file of the store in ``data_dir``; [] when sound.
+
+    Takes LOCK_SH when the directory has a lock file (it never creates one,
+    so checking a backup leaves it untouched).
+    """
+    data_dir = os.path.abspath(os.fspath(data_dir))
+    if not os.path.exists(os.path.join(data_dir, files.LOCK)):
+        return check_files(data_dir)
+    lock = files.DirLock(data_dir, create=False)
+    try:
+        lock.acquire("sh")
+        return check_files(data_dir)
+    finally:
+        lock.close()
+
+
+# -- restoring -------------------------------------------------------------------
+
+
+def restore(src: str | os.PathLike, data_dir: str | os.PathLike) -> str | None:
+    """Replace the store in ``data_dir`` with the backup in ``src``.
+
+    ``src`` is checked first; nothing changes when it has a problem.  The
+    current data is moved (not deleted) to ``<data>/backups/<time>-replaced-by-restore``,
+    whose path is returned (None when ``data_dir`` held no data).  Running
+    sessions notice the new data and reload; restart them to be sure.
+    """
+    src = os.path.abspath(os.fspath(src))
+    data_dir = os.path.abspath(os.fspath(data_dir))
+    if not os.path.isfile(os.path.join(src, files.MANIFEST)):
+        raise StorageError(f"{src}: not a Backdesk backup (no {files.MANIFEST}); nothing was restored")
+    if src == data_dir:
+        raise StorageError(f"{src}: is the data directory itself; nothing was restored")
+    problems = check(src)
+    if problems:
+        more = f" (and {len(problems) - 1} more: run `backdesk check` on it)" if len(problems) > 1 else ""
+        raise StorageError(f"{src}: the backup is not sound, nothing was restored: {problems[0]}{more}")
+    files.make_dir(data_dir)
+    lock = files.DirLock(data_dir)
+    try:
+        lock.acquire("ex")
+        aside = None
+        entries = [e for e in os.listdir(data_dir) if e not in (files.LOCK, files.BACKUPS)]
+        if entries:
+            aside = os.path.join(data_dir, files.BACKUPS, time.strftime("%Y%m%d-%H%M%S")
+                                 + f"-{time.time_ns() % 10**9:09d}-replaced-by-restore")
+            files.make_dir(aside)
+            # The manifest first: a crash half-way leaves no store.json
+            # pointing at files that moved (open refuses and names the dir).
+            entries.sort(key=lambda e: e != files.MANIFEST)
+            for e in entries:
+                os.rename(os.path.join(data_dir, e), os.path.join(aside, e))
+            files.fsync_dir(aside)
+            files.fsync_dir(data_dir)
+        manifest, _ = files.read_manifest(src)
+        jpath = os.path.join(src, files.journal_name(manifest["generation"]))
+        jfd = os.open(jpath, os.O_RDONLY)
+        try:
+            fresh = files.new_manifest(manifest["generation"], manifest["seq"], manifest["tables"], None)
+            copy_store(src, data_dir, fresh, jfd, _valid_journal_end(src, manifest, jfd))
+        finally:
+            os.close(jfd)
+    finally:
+        lock.close()
+    return aside
+
+
+# -- exporting -------------------------------------------------------------------
+
+
+def export_table(store, name: str, fmt: str, out: TextIO) -> int:
+    """Write every document of table ``name`` ("ns.table") to ``out``; returns the count.
+
+    ``json``: a JSON array of documents.  ``csv``: a header row of ``id`` and
+    the union of top-level keys (in first-seen order); strings as they are,
+    missing/None empty, every other value as JSON (``true``, ``12.5``,
+    ``{"city": "Bonn"}``).
+    """
+    if fmt not in ("json", "csv"):
+        raise StorageError(f"--format {fmt}: use json or csv")
+    try:
+        docs = store.existing_table(name).all()
+    except NotFound as e:
+        raise StorageError(str(e)) from None
+    if fmt == "json":
+        json.dump(docs, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return len(docs)
+    columns: dict[str, None] = {"id": None}
+    for doc in docs:
+        for key in doc:
+            columns.setdefault(key, None)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(columns))
+    for doc in docs:
+        writer.writerow([_cell(doc.get(c)) for c in columns])
+    return len(docs)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    return json.dumps(value, ensure_ascii=False)

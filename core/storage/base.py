@@ -1,0 +1,150 @@
+"""The backend-neutral storage API: what every backend serves.
+
+Plugins see only :class:`Store`, :class:`Table`, :class:`Change`, the query
+operators and the errors.  The default backend (:mod:`core.storage.engine`)
+keeps data in JSON files with TinyDB as the query engine; a PostgreSQL (JSONB)
+backend can implement the same classes without any plugin changing.
+"""
+
+from __future__ import annotations
+
+import abc
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+Where = Mapping[Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One document change inside a committed (or committing) transaction."""
+
+    table: str                 # "hr.cases"
+    op: str                    # "insert" | "update" | "delete"
+    id: int
+    before: dict | None        # None for an insert
+    after: dict | None         # None for a delete
+
+
+class Table(abc.ABC):
+    """One table of one namespace.  Documents are JSON objects with an int ``id``."""
+
+    name: str  # "namespace.table"
+
+    @abc.abstractmethod
+    def insert(self, doc: Mapping[str, Any]) -> int:
+        """Store a new document; return its id (final at once, never reused)."""
+
+    @abc.abstractmethod
+    def get(self, doc_id: int) -> dict | None:
+        """A copy of the document (with its ``id``), or ``None``."""
+
+    def __getitem__(self, doc_id: int) -> dict:
+        doc = self.get(doc_id)
+        if doc is None:
+            from .errors import NotFound
+
+            raise NotFound(f"{self.name}: no document with id {doc_id}")
+        return doc
+
+    @abc.abstractmethod
+    def update(self, doc_id: int, changes: Mapping[str, Any]) -> dict:
+        """Merge ``changes`` into the document (top-level keys); return the new doc."""
+
+    @abc.abstractmethod
+    def replace(self, doc_id: int, doc: Mapping[str, Any]) -> dict:
+        """Replace the whole document (the id stays); return the new doc."""
+
+    @abc.abstractmethod
+    def delete(self, doc_id: int) -> None:
+        """Remove the document; its id is never handed out again."""
+
+    @abc.abstractmethod
+    def find(
+        self,
+        where: Where | None = None,
+        *,
+        order_by: str | Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Copies of the matching documents (see :mod:`core.storage.query`)."""
+
+    @abc.abstractmethod
+    def count(self, where: Where | None = None) -> int:
+        """How many documents match."""
+
+    def all(self) -> list[dict]:
+        """Every document, in id order."""
+        return self.find()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+Callback = Callable[[Any], None]
+
+
+class Store(abc.ABC):
+    """All tables of all namespaces in one data directory."""
+
+    actor: str | None  # who writes (recorded in the journal, read by the audit trail)
+
+    @abc.abstractmethod
+    def table(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        version: int = 1,
+        migrations: Mapping[int, Callable[[dict], dict]] | None = None,
+    ) -> Table:
+        """The table ``namespace.name``, created or migrated to ``version``."""
+
+    @abc.abstractmethod
+    def tables(self) -> list[str]:
+        """Names ("ns.table") of every table in the store."""
+
+    @abc.abstractmethod
+    def existing_table(self, name: str) -> Table:
+        """An existing table by full name ("ns.table"), without declaring a
+        version (for tools such as export); NotFound if there is none."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """All-or-nothing across any tables; nested blocks are savepoints."""
+
+    @abc.abstractmethod
+    def refresh(self) -> set[str]:
+        """Read changes committed elsewhere; return the names of changed tables."""
+
+    @abc.abstractmethod
+    def on_change(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
+        """Call ``callback(names)`` when tables change; returns an unsubscribe function."""
+
+    @abc.abstractmethod
+    def before_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
+        """Call ``callback(changes)`` inside each transaction before it is written."""
+
+    @abc.abstractmethod
+    def after_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
+        """Call ``callback(changes)`` after each transaction is durable."""
+
+    @abc.abstractmethod
+    def backup(self, dest: str) -> None:
+        """A consistent copy of the whole store into the empty directory ``dest``."""
+
+    @abc.abstractmethod
+    def check(self) -> list[str]:
+        """One line per problem found in the data; empty when sound."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release files and locks; the store cannot be used afterwards."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,910 @@
+'''The default backend: JSON files, an append-only journal, TinyDB queries.
+
+Why this shape
+--------------
+Stock TinyDB keeps a table as one JSON document and rewrites it on every
+write, and even its MemoryStorage rebuilds the whole table dict per write
+(``Table._update_table``).  Here TinyDB is only the *query engine*: documents
+live in plain dicts (id -> document) and ``tinydb.Query`` objects built by
+:mod:`core.storage.tinyquery` filter them.  Writes never touch TinyDB's table
+machinery.
+
+Durability and sharing between processes are ours:
+
+* **One journal for the whole store**, not one per table, so a transaction
+  that touches core's tables and a plugin's tables is a single line: it is
+  on disk completely or not at all.  Per-plugin namespaces are per-plugin
+  snapshot files (``<data>/<namespace>/<table>.json``).
+* **One write lock for the whole store**: ``flock(LOCK_EX)`` on
+  ``<data>/.lock``, plus a ``threading.RLock`` per Store object (Textual
+  workers are threads).  A transaction takes both *at its start* and first
+  reads what other processes committed, so reads inside it are current and
+  read-modify-write (counters, "next number") cannot lose updates; ids it
+  hands out are final.  Keep transactions short: they hold the lock.
+* **Commit** = undo-logged changes in memory, ``before_commit`` callbacks
+  (they may write more: the audit trail), one ``write()`` of one journal
+  line, ``fsync``, unlock, then ``after_commit``/``on_change`` callbacks.  The
+  cost is the size of the change, never the size of the table.
+* **Compaction**: when the journal passes ``compact_bytes`` the committing
+  process (still under the lock) writes a snapshot of every table changed
+  since the last compaction (tmp + fsync + rename), starts a new journal
+  generation and names it in ``store.json``.  Snapshots carry the seq they
+  include, so a crash anywhere in between replays correctly.
+* **Other processes** stat ``store.json`` and the journal (two syscalls) on
+  each read and on :meth:`refresh`; they read only new complete,
+  checksum-valid lines.  A compaction elsewhere is followed without a reload
+  when possible (the old journal is still readable through the open file).
+* **Torn tail**: a last line without newline or with a bad checksum, with
+  nothing valid after it, is the uncommitted write of a killed process; the
+  next writer cuts it off under the lock (logged).  A bad line *followed by*
+  valid lines, a damaged snapshot or a missing file raise :class:`CorruptData`
+  naming the file, which is never touched.
+
+Reads take the RLock too, so another thread never sees a transaction's
+uncommitted changes.  Do not wait for another thread inside a transaction.
+'''
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from . import files
+from .base import Change, Store, Table, Where
+from .errors import Conflict, CorruptData, NotFound, StorageError
+from .query import sort_docs
+from .tinyquery import compile_where
+
+log = logging.getLogger("backdesk.storage")
+
+DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+# -- documents ----------------------------------------------------------------
+
+
+def _clean(value: Any, path: str) -> Any:
+    """Validate a JSON value and return a private deep copy of it."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise StorageError(f"{path}: {value} is not a JSON number")
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise StorageError(f"{path}: key {k!r} is not a string (JSON objects have string keys)")
+            out[k] = _clean(v, f"{path}.{k}")
+        return out
+    if t is list or t is tuple:
+        return [_clean(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise StorageError(
+        f"{path}: a {type(value).__name__} is not JSON; store money and dates as strings "
+        "(Decimal -> str, datetime -> ISO 8601)"
+    )
+
+
+def _clean_doc(doc: Mapping[str, Any], table: str, *, allow_id: int | None = None) -> dict:
+    if not isinstance(doc, Mapping):
+        raise StorageError(f"{table}: documents are dicts, not {type(doc).__name__}")
+    out = _clean(doc, table)
+    for key in out:
+        if key.startswith("_"):
+            raise StorageError(f"{table}: field {key!r}: names starting with '_' are reserved")
+    if "id" in out:
+        if allow_id is None or out["id"] != allow_id:
+            raise StorageError(f"{table}: the table assigns ids; remove 'id' from the document")
+        del out["id"]
+    return out
+
+
+def _copy(value: Any) -> Any:
+    t = type(value)
+    if t is dict:
+        return {k: (v if type(v) not in (dict, list) else _copy(v)) for k, v in value.items()}
+    if t is list:
+        return [v if type(v) not in (dict, list) else _copy(v) for v in value]
+    return value
+
+
+def _doc_id(doc_id: Any) -> int:
+    if type(doc_id) is int:
+        return doc_id
+    if isinstance(doc_id, str) and doc_id.isdigit():
+        return int(doc_id)
+    if isinstance(doc_id, int) and not isinstance(doc_id, bool):
+        return int(doc_id)
+    raise TypeError(f"document ids are integers, not {doc_id!r}")
+
+
+# -- in-memory state ----------------------------------------------------------
+
+
+class _TableState:
+    __slots__ = ("name", "docs", "next_id", "version", "seq", "snap_seq")
+
+    def __init__(self, name: str, version: int, *, next_id: int = 1, seq: int = 0,
+                 snap_seq: int = 0, docs: dict | None = None) -> None:
+        self.name = name
+        self.docs: dict[int, dict] = docs if docs is not None else {}
+        self.next_id = next_id
+        self.version = version
+        self.seq = seq            # last journal seq that touched this table
+        self.snap_seq = snap_seq  # seq contained in its snapshot file (0: none)
+
+
+def _apply_entry(states: dict[str, _TableState], body: dict, where: str) -> set[str]:
+    """Apply one journal entry to ``states``; return the touched table names."""
+    seq = body["seq"]
+    touched: set[str] = set()
+    try:
+        for op in body["ops"]:
+            kind = op["op"]
+            name = op["t"]
+            st = states.get(name)
+            if st is not None and seq <= st.snap_seq:
+                continue  # the snapshot already holds it
+            if kind == "create":
+                if st is not None:
+                    raise ValueError(f"table {name} created twice")
+                st = states[name] = _TableState(name, int(op["version"]))
+            elif st is None:
+                raise ValueError(f"writes to table {name}, which was never created")
+            elif kind == "insert":
+                doc_id = op["id"]
+                if type(doc_id) is not int or doc_id in st.docs or doc_id < 1:
+                    raise ValueError(f"inserts id {doc_id!r} into {name} twice")
+                doc = op["doc"]
+                if type(doc) is not dict or doc.get("id") != doc_id:
+                    raise ValueError("bad document")
+                st.docs[doc_id] = doc
+                if doc_id >= st.next_id:
+                    st.next_id = doc_id + 1
+            elif kind == "update":
+                doc_id = op["id"]
+                doc = op["doc"]
+                if doc_id not in st.docs:
+                    raise ValueError(f"updates missing document {name} {doc_id!r}")
+                if type(doc) is not dict or doc.get("id") != doc_id:
+                    raise ValueError("bad document")
+                st.docs[doc_id] = doc
+            elif kind == "delete":
+                if st.docs.pop(op["id"], None) is None:
+                    raise ValueError(f"deletes missing document {name} {op['id']!r}")
+            elif kind == "version":
+                st.version = int(op["version"])
+            else:
+                raise ValueError(f"unknown op {kind!r}")
+            st.seq = seq
+            touched.add(name)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CorruptData(where, f"journal entry seq {seq} cannot be applied ({e})") from None
+    return touched
+
+
+def _load_states(data_dir: str, manifest: dict) -> dict[str, _TableState]:
+    states: dict[str, _TableState] = {}
+    for name, info in manifest["tables"].items():
+        snap = files.read_snapshot(os.path.join(data_dir, info["file"]), name)
+        states[name] = _TableState(name, snap.version, next_id=snap.next_id, seq=snap.seq,
+                                   snap_seq=snap.seq, docs=snap.docs)
+    return states
+
+
+def snapshot_path(name: str) -> str:
+    ns, table = name.split(".", 1)
+    return f"{ns}/{table}.json"
+
+
+# -- transactions ---------------------------------------------------------------
+
+
+class _Txn:
+    __slots__ = ("ops", "undo", "changes", "notify")
+
+    def __init__(self) -> None:
+        self.ops: list[dict] = []
+        # (state, doc_id, previous doc or None, previous next_id or None,
+        #  previous version or None), or a callable that undoes something.
+        self.undo: list[tuple] = []
+        self.changes: list[Change] = []
+        self.notify: set[str] = set()
+
+    def mark(self) -> tuple[int, int, int]:
+        return (len(self.ops), len(self.undo), len(self.changes))
+
+    def rollback_to(self, mark: tuple[int, int, int]) -> None:
+        n_ops, n_undo, n_changes = mark
+        while len(self.undo) > n_undo:
+            entry = self.undo.pop()
+            if callable(entry):
+                entry()
+                continue
+            st, doc_id, prev, prev_next, prev_version = entry
+            if doc_id is not None:
+                if prev is None:
+                    st.docs.pop(doc_id, None)
+                else:
+                    st.docs[doc_id] = prev
+            if prev_next is not None:
+                st.next_id = prev_next
+            if prev_version is not None:
+                st.version = prev_version
+        del self.ops[n_ops:]
+        del self.changes[n_changes:]
+
+
+# -- the store ------------------------------------------------------------------
+
+
+class JournalTable(Table):
+    """A table of a :class:`JournalStore` (get one with ``store.table()``)."""
+
+    def __init__(self, store: "JournalStore", name: str, version: int) -> None:
+        self._store = store
+        self.name = name
+        self.version = version
+
+    # reads ------------------------------------------------------------------
+
+    def get(self, doc_id: int) -> dict | None:
+        s = self._store
+        with s._rlock:
+            s._fresh()
+            doc = s._state(self.name).docs.get(_doc_id(doc_id))
+            return _copy(doc) if doc is not None else None
+
+    def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
+             limit: int | None = None, offset: int = 0) -> list[dict]:
+        query = compile_where(where)
+        s = self._store
+        with s._rlock:
+            s._fresh()
+            docs = s._state(self.name).docs.values()
+            found = [d for d in docs if query(d)] if query is not None else list(docs)
+        sort_docs(found, order_by)
+        if offset:
+            found = found[offset:]
+        if limit is not None:
+            found = found[:limit]
+        return [_copy(d) for d in found]
+
+    def count(self, where: Where | None = None) -> int:
+        query = compile_where(where)
+        s = self._store
+        with s._rlock:
+            s._fresh()
+            docs = s._state(self.name).docs
+            if query is None:
+                return len(docs)
+            return sum(1 for d in docs.values() if query(d))
+
+    def __len__(self) -> int:
+        return self.count()
+
+    # writes -----------------------------------------------------------------
+
+    def insert(self, doc: Mapping[str, Any]) -> int:
+        clean = _clean_doc(doc, self.name)
+        with self._store._write() as txn:
+            st = self._store._state(self.name)
+            doc_id = st.next_id
+            new = {"id": doc_id}
+            new.update(clean)
+            st.next_id = doc_id + 1
+            st.docs[doc_id] = new
+            txn.undo.append((st, doc_id, None, doc_id, None))
+            txn.ops.append({"op": "insert", "t": self.name, "id": doc_id, "doc": new})
+            txn.changes.append(Change(self.name, "insert", doc_id, None, new))
+            txn.notify.add(self.name)
+        return doc_id
+
+    def _put(self, doc_id: int, make: Callable[[dict], dict]) -> dict:
+        with self._store._write() as txn:
+            st = self._store._state(self.name)
+            old = st.docs.get(doc_id)
+            if old is None:
+                raise NotFound(f"{self.name}: no document with id {doc_id}")
+            new = make(old)
+            st.docs[doc_id] = new
+            txn.undo.append((st, doc_id, old, None, None))
+            txn.ops.append({"op": "update", "t": self.name, "id": doc_id, "doc": new})
+            txn.changes.append(Change(self.name, "update", doc_id, old, new))
+            txn.notify.add(self.name)
+        return _copy(new)
+
+    def update(self, doc_id: int, changes: Mapping[str, Any]) -> dict:
+        doc_id = _doc_id(doc_id)
+        clean = _clean_doc(changes, self.name, allow_id=doc_id)
+
+        def merge(old: dict) -> dict:
+            new = dict(old)
+            new.update(clean)
+            return new
+
+        return self._put(doc_id, merge)
+
+    def replace(self, doc_id: int, doc: Mapping[str, Any]) -> dict:
+        doc_id = _doc_id(doc_id)
+        clean = _clean_doc(doc, self.name, allow_id=doc_id)
+
+        def whole(old: dict) -> dict:
+            new = {"id": doc_id}
+            new.update(clean)
+            return new
+
+        return self._put(doc_id, whole)
+
+    def delete(self, doc_id: int) -> None:
+        doc_id = _doc_id(doc_id)
+        with self._store._write() as txn:
+            st = self._store._state(self.name)
+            old = st.docs.pop(doc_id, None)
+            if old is None:
+                raise NotFound(f"{self.name}: no document with id {doc_id}")
+            txn.undo.append((st, doc_id, old, None, None))
+            txn.ops.append({"op": "delete", "t": self.name, "id": doc_id})
+            txn.changes.append(Change(self.name, "delete", doc_id, old, None))
+            txn.notify.add(self.name)
+
+
+class JournalStore(Store):
+    """The default store: see the module docstring.  Use :func:`open_store`."""
+
+    def __init__(self, data_dir: str | os.PathLike, *, compact_bytes: int = DEFAULT_COMPACT_BYTES) -> None:
+        self.data_dir = os.path.abspath(os.fspath(data_dir))
+        self.actor: str | None = None
+        self.compact_bytes = compact_bytes
+        self._rlock = threading.RLock()
+        self._states: dict[str, _TableState] = {}
+        self._tables: dict[str, JournalTable] = {}
+        self._txn: _Txn | None = None
+        self._outside: set[str] = set()   # changed elsewhere, not yet reported by refresh()
+        self._on_change: list[Callable[[set[str]], None]] = []
+        self._before: list[Callable[[list[Change]], None]] = []
+        self._after: list[Callable[[list[Change]], None]] = []
+        self._jfd: int | None = None
+        self._jpos = 0
+        self._seq = 0
+        self._manifest: dict = {}
+        self._manifest_id: tuple = ()
+        self._closed = False
+        self._watcher: threading.Thread | None = None
+        self._watch_stop = threading.Event()
+        self._manifest_path = os.path.join(self.data_dir, files.MANIFEST)
+        files.make_dir(self.data_dir)
+        self._lock = files.DirLock(self.data_dir)
+        try:
+            self._open()
+        except BaseException:
+            self._lock.close()
+            raise
+
+    # -- opening and reloading --------------------------------------------------
+
+    def _open(self) -> None:
+        if not os.path.exists(self._manifest_path):
+            self._lock.acquire("ex")
+            try:
+                if not os.path.exists(self._manifest_path):
+                    self._initialize()
+                self._reload()
+            finally:
+                self._lock.release()
+        else:
+            self._lock.acquire("sh")
+            try:
+                self._reload()
+            finally:
+                self._lock.release()
+
+    def _initialize(self) -> None:
+        leftovers = [n for n in os.listdir(self.data_dir)
+                     if n.startswith("journal-") or (
+                         os.path.isdir(os.path.join(self.data_dir, n)) and n != files.BACKUPS
+                         and any(f.endswith(".json") for f in os.listdir(os.path.join(self.data_dir, n))))]
+        if leftovers:
+            raise CorruptData(self._manifest_path,
+                              f"missing, but the directory holds store data ({', '.join(sorted(leftovers))})")
+        path = os.path.join(self.data_dir, files.journal_name(1))
+        fd = files.open_journal(path, create=True)
+        os.fsync(fd)
+        os.close(fd)
+        files.fsync_dir(self.data_dir)
+        files.write_manifest(self.data_dir, files.new_manifest(1, 0, {}, None))
+        log.info("created a new store in %s", self.data_dir)
+
+    def _reload(self) -> set[str]:
+        """Load everything from the files (a lock is held).  Returns changed names."""
+        manifest, ident = files.read_manifest(self.data_dir)
+        states = _load_states(self.data_dir, manifest)
+        jpath = os.path.join(self.data_dir, files.journal_name(manifest["generation"]))
+        try:
+            jfd = files.open_journal(jpath)
+        except FileNotFoundError:
+            raise CorruptData(jpath, "the journal is missing (store.json names it)") from None
+        try:
+            seq, pos = manifest["seq"], 0
+            scan = files.scan_journal(files.read_from(jfd, 0))
+            for offset, body in scan.entries:
+                if body["seq"] != seq + 1:
+                    raise CorruptData(jpath, f"entry at byte {offset} has seq {body['seq']}, expected {seq + 1}")
+                _apply_entry(states, body, jpath)
+                seq = body["seq"]
+            pos = scan.valid_end
+            self._check_tail(scan, jpath, jfd)
+        except BaseException:
+            os.close(jfd)
+            raise
+        old = self._states
+        if self._states and seq < self._seq:  # history went back: a restore
+            changed = set(old) | set(states)
+        else:
+            changed = {n for n in set(old) | set(states)
+                       if n not in old or n not in states or old[n].seq != states[n].seq}
+        if self._jfd is not None:
+            os.close(self._jfd)
+        self._states, self._jfd, self._jpos, self._seq = states, jfd, pos, seq
+        self._manifest, self._manifest_id = manifest, ident
+        for name, tbl in self._tables.items():
+            st = states.get(name)
+            if st is not None and st.version != tbl.version:
+                log.warning("%s: data now at schema version %s, this code declares %s",
+                            name, st.version, tbl.version)
+        return changed
+
+    def _check_tail(self, scan: files.Scan, jpath: str, jfd: int) -> None:
+        """Decide about bytes after the last valid entry (a lock is held)."""
+        if scan.bad_offset is None:
+            return
+        if scan.corrupt:
+            raise CorruptData(jpath, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")
+        if self._lock.mode == "ex":
+            size = os.fstat(jfd).st_size
+            log.warning("%s: discarding %d bytes of an interrupted write at byte %d",
+                        jpath, size - scan.valid_end, scan.valid_end)
+            os.ftruncate(jfd, scan.valid_end)
+            os.fsync(jfd)
+
+    def _fresh(self) -> None:
+        """Apply what other processes committed (cheap when nothing changed)."""
+        if self._closed:
+            raise StorageError(f"{self.data_dir}: the store is closed")
+        if self._txn is not None:
+            return  # we hold the write lock: nobody else has written
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        try:
+            ident = files.stat_id(os.stat(self._manifest_path))
+        except FileNotFoundError:
+            raise CorruptData(self._manifest_path, "the store manifest disappeared") from None
+        if ident != self._manifest_id:
+            self._follow_generation()
+            return
+        size = os.fstat(self._jfd).st_size
+        if size > self._jpos:
+            self._read_journal()
+        elif size < self._jpos:
+            self._locked_reload()
+
+    def _read_journal(self) -> bool:
+        """Apply new complete entries of the open journal; False if a reload is needed."""
+        jpath = os.path.join(self.data_dir, files.journal_name(self._manifest["generation"]))
+        scan = files.scan_journal(files.read_from(self._jfd, self._jpos), self._jpos)
+        for offset, body in scan.entries:
+            if body["seq"] != self._seq + 1:
+                if self._lock.mode is None:
+                    self._locked_reload()
+                    return False
+                raise CorruptData(jpath, f"entry at byte {offset} has seq {body['seq']}, expected {self._seq + 1}")
+            touched = _apply_entry(self._states, body, jpath)
+            self._seq = body["seq"]
+            self._outside |= touched
+        self._jpos = scan.valid_end
+        if scan.bad_offset is not None:
+            if self._lock.mode is not None:
+                self._check_tail(scan, jpath, self._jfd)
+            elif not scan.incomplete:
+                # Unlocked, a damaged-looking line may be a write in progress:
+                # look again with writers excluded.
+                self._lock.acquire("sh")
+                try:
+                    self._read_journal()
+                finally:
+                    self._lock.release()
+        return True
+
+    def _follow_generation(self) -> None:
+        """store.json changed: a compaction (or a restore) happened elsewhere."""
+        try:
+            manifest, ident = files.read_manifest(self.data_dir)
+        except FileNotFoundError:
+            raise CorruptData(self._manifest_path, "the store manifest disappeared") from None
+        if (manifest["parent"] == self._manifest["token"]
+                and manifest["generation"] == self._manifest["generation"] + 1):
+            # The old journal is complete and still readable through our fd.
+            self._read_journal()
+            if self._seq == manifest["seq"]:
+                jpath = os.path.join(self.data_dir, files.journal_name(manifest["generation"]))
+                try:
+                    jfd = files.open_journal(jpath)
+                except FileNotFoundError:
+                    jfd = None  # compacted again meanwhile
+                if jfd is not None:
+                    os.close(self._jfd)
+                    self._jfd, self._jpos = jfd, 0
+                    self._manifest, self._manifest_id = manifest, ident
+                    for name, info in manifest["tables"].items():
+                        if name in self._states:
+                            self._states[name].snap_seq = info["seq"]
+                    self._catch_up()
+                    return
+        self._locked_reload()
+
+    def _locked_reload(self) -> None:
+        if self._lock.mode is None:
+            self._lock.acquire("sh")
+            try:
+                self._outside |= self._reload()
+            finally:
+                self._lock.release()
+        else:
+            self._outside |= self._reload()
+
+    def _state(self, name: str) -> _TableState:
+        st = self._states.get(name)
+        if st is None:
+            raise StorageError(f"{name}: the table no longer exists in {self.data_dir} (data restored?); restart Backdesk")
+        return st
+
+    # -- tables -------------------------------------------------------------------
+
+    def table(self, namespace: str, name: str, *, version: int = 1,
+              migrations: Mapping[int, Callable[[dict], dict]] | None = None) -> JournalTable:
+        for part, what in ((namespace, "namespace"), (name, "table name")):
+            if not isinstance(part, str) or not _NAME.match(part) or part in files.RESERVED_NAMES:
+                raise StorageError(f"{what} {part!r}: use lower-case letters, digits and _ (not {sorted(files.RESERVED_NAMES)})")
+        if type(version) is not int or version < 1:
+            raise StorageError(f"{namespace}.{name}: version must be an integer >= 1")
+        full = f"{namespace}.{name}"
+        with self._rlock:
+            tbl = self._tables.get(full)
+            if tbl is not None:
+                if tbl.version != version:
+                    raise Conflict(f"{full}: declared with version {tbl.version} and {version} in one process")
+                return tbl
+            self._fresh()
+            st = self._states.get(full)
+            if st is None or st.version != version:
+                with self.transaction():
+                    self._prepare_table(full, version, migrations or {})
+            tbl = self._tables[full] = JournalTable(self, full, version)
+            return tbl
+
+    def _prepare_table(self, full: str, version: int, migrations: Mapping[int, Callable[[dict], dict]]) -> None:
+        """Create or migrate ``full`` (inside a transaction: the lock is held)."""
+        txn = self._txn
+        st = self._states.get(full)
+        if st is None:
+            st = self._states[full] = _TableState(full, version)
+            txn.undo.append(lambda: self._states.pop(full, None))
+            txn.ops.append({"op": "create", "t": full, "version": version})
+            return
+        if st.version > version:
+            raise Conflict(
+                f"{full}: the data is at schema version {st.version} but this code knows only "
+                f"version {version}; upgrade the plugin that owns it (older code must not write newer data)")
+        if st.version == version:
+            return
+        missing = [v for v in range(st.version + 1, version + 1) if v not in migrations]
+        if missing:
+            raise StorageError(f"{full}: no migration to version {missing[0]} (from {st.version})")
+        dest = os.path.join(self.data_dir, files.BACKUPS,
+                            time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}-before-{full}-v{version}")
+        from .admin import copy_store
+
+        copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+        log.info("%s: migrating from version %s to %s (backup in %s)", full, st.version, version, dest)
+        for v in range(st.version + 1, version + 1):
+            fn = migrations[v]
+            for doc_id, old in list(st.docs.items()):
+                try:
+                    out = fn(_copy(old))
+                except Exception as e:
+                    raise StorageError(f"{full}: migration to version {v} failed on document {doc_id}: {e!r}") from e
+                if not isinstance(out, Mapping):
+                    raise StorageError(f"{full}: migration to version {v} returned {type(out).__name__} for document {doc_id}, not a dict")
+                new = {"id": doc_id}
+                new.update(_clean_doc(out, full, allow_id=doc_id))
+                st.docs[doc_id] = new
+                txn.undo.append((st, doc_id, old, None, None))
+                txn.ops.append({"op": "update", "t": full, "id": doc_id, "doc": new})
+        txn.undo.append((st, None, None, None, st.version))
+        st.version = version
+        txn.ops.append({"op": "version", "t": full, "version": version})
+        # Not added to txn.changes: a migration is not an operator's change,
+        # so before/after_commit callbacks (the audit trail) do not see it.
+        txn.notify.add(full)
+
+    def tables(self) -> list[str]:
+        with self._rlock:
+            self._fresh()
+            return sorted(self._states)
+
+    def existing_table(self, name: str) -> JournalTable:
+        with self._rlock:
+            tbl = self._tables.get(name)
+            if tbl is not None:
+                return tbl
+            self._fresh()
+            st = self._states.get(name)
+            if st is None:
+                known = ", ".join(sorted(self._states)) or "none"
+                raise NotFound(f"{name}: no such table in {self.data_dir} (tables: {known})")
+            return JournalTable(self, name, st.version)
+
+    # -- transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._write():
+            yield
+
+    @contextmanager
+    def _write(self) -> Iterator[_Txn]:
+        notify: set[str] = set()
+        changes: list[Change] = []
+        with self._rlock:
+            txn = self._txn
+            if txn is not None:  # nested: a savepoint
+                mark = txn.mark()
+                try:
+                    yield txn
+                except BaseException:
+                    txn.rollback_to(mark)
+                    raise
+                return
+            if self._closed:
+                raise StorageError(f"{self.data_dir}: the store is closed")
+            self._begin()
+            txn = self._txn
+            try:
+                yield txn
+                self._commit(txn)
+            except BaseException:
+                txn.rollback_to((0, 0, 0))
+                raise
+            finally:
+                self._txn = None
+                self._lock.release()
+            changes = txn.changes
+            notify = txn.notify
+        # Outside the locks: callbacks may be slow or read the store.
+        if changes and self._after:
+            for cb in list(self._after):
+                try:
+                    cb(list(changes))
+                except Exception:
+                    log.exception("after_commit callback %r failed", cb)
+        if notify:
+            self._notify(notify)
+
+    def _begin(self) -> None:
+        self._lock.acquire("ex")
+        try:
+            self._catch_up()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._txn = _Txn()
+
+    def _commit(self, txn: _Txn) -> None:
+        if not txn.ops:
+            return
+        if txn.changes and self._before:
+            for cb in list(self._before):
+                cb([_change_copy(c) for c in txn.changes])
+        seq = self._seq + 1
+        body = {"seq": seq, "ts": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+                "actor": self.actor, "ops": txn.ops}
+        try:
+            line = files.encode_entry(body)
+        except (TypeError, ValueError) as e:  # cannot happen with cleaned docs
+            raise StorageError(f"{self.data_dir}: cannot encode the transaction: {e}") from e
+        try:
+            files.write_all(self._jfd, line)
+            os.fsync(self._jfd)
+        except OSError as e:
+            try:
+                os.ftruncate(self._jfd, self._jpos)
+            except OSError:
+                log.exception("could not cut back a failed journal write")
+            raise StorageError(f"{self.data_dir}: the change could not be written ({e.strerror}); nothing was saved") from e
+        self._seq = seq
+        self._jpos += len(line)
+        for op in txn.ops:
+            st = self._states.get(op["t"])
+            if st is not None:
+                st.seq = seq
+        if self._jpos >= self.compact_bytes:
+            try:
+                self._compact()
+            except Exception:
+                log.exception("%s: compaction failed; the journal keeps growing until the next try", self.data_dir)
+
+    # -- compaction -----------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Write snapshots and start a new journal now (normally automatic)."""
+        with self._rlock:
+            with self._write():
+                self._compact()
+
+    def _compact(self) -> None:
+        """Under the write lock, fully caught up."""
+        old = self._manifest
+        tables = {}
+        for name, st in sorted(self._states.items()):
+            info = old["tables"].get(name)
+            if info is not None and st.seq <= st.snap_seq:
+                tables[name] = info
+                continue
+            rel = snapshot_path(name)
+            ns_dir = os.path.join(self.data_dir, rel.split("/")[0])
+            files.make_dir(ns_dir)
+            docs = sorted(st.docs.values(), key=lambda d: d["id"])
+            files.write_atomic(os.path.join(self.data_dir, rel),
+                               files.encode_snapshot(name, st.version, st.next_id, self._seq, docs))
+            tables[name] = {"file": rel, "seq": self._seq}
+        gen = old["generation"] + 1
+        jpath = os.path.join(self.data_dir, files.journal_name(gen))
+        jfd = files.open_journal(jpath, create=True)
+        try:
+            os.fsync(jfd)
+            files.fsync_dir(self.data_dir)
+            manifest = files.new_manifest(gen, self._seq, tables, old["token"])
+            files.write_manifest(self.data_dir, manifest)
+        except BaseException:
+            os.close(jfd)
+            raise
+        ident = files.stat_id(os.stat(self._manifest_path))
+        os.close(self._jfd)
+        self._jfd, self._jpos = jfd, 0
+        self._manifest, self._manifest_id = manifest, ident
+        for name, info in tables.items():
+            self._states[name].snap_seq = info["seq"]
+        # Leftovers: older journals, temp files of interrupted writes.
+        current = files.journal_name(gen)
+        for entry in os.scandir(self.data_dir):
+            if (entry.name.startswith("journal-") and entry.name != current) or entry.name.endswith(".tmp"):
+                os.unlink(entry.path)
+        files.fsync_dir(self.data_dir)
+        log.info("%s: compacted into generation %d", self.data_dir, gen)
+
+    # -- watching for changes -------------------------------------------------------
+
+    def refresh(self) -> set[str]:
+        with self._rlock:
+            self._fresh()
+            names, self._outside = self._outside, set()
+        if names:
+            self._notify(names)
+        return names
+
+    def _notify(self, names: set[str]) -> None:
+        for cb in list(self._on_change):
+            try:
+                cb(set(names))
+            except Exception:
+                log.exception("on_change callback %r failed", cb)
+
+    def watch(self, interval: float = 0.5) -> None:
+        """Call :meth:`refresh` every ``interval`` seconds in a daemon thread.
+
+        ``on_change`` callbacks then run in that thread: a Textual app should
+        hop back with ``app.call_from_thread``.  Stopped by :meth:`close`.
+        """
+        with self._rlock:
+            if self._watcher is not None:
+                return
+
+            def loop() -> None:
+                while not self._watch_stop.wait(interval):
+                    try:
+                        self.refresh()
+                    except StorageError as e:
+                        if self._closed:
+                            return
+                        log.error("%s", e)
+
+            self._watcher = threading.Thread(target=loop, name="backdesk-store-watch", daemon=True)
+            self._watcher.start()
+
+    @staticmethod
+    def _subscribe(lst: list, cb: Callable) -> Callable[[], None]:
+        lst.append(cb)
+
+        def unsubscribe() -> None:
+            if cb in lst:
+                lst.remove(cb)
+
+        return unsubscribe
+
+    def on_change(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
+        return self._subscribe(self._on_change, callback)
+
+    def before_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
+        return self._subscribe(self._before, callback)
+
+    def after_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
+        return self._subscribe(self._after, callback)
+
+    # -- admin ----------------------------------------------------------------------
+
+    def backup(self, dest: str | os.PathLike) -> None:
+        from .admin import copy_store, prepare_dest
+
+        dest = prepare_dest(dest)
+        with self._rlock:
+            self._fresh()
+            if self._txn is not None:
+                copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+                return
+            self._lock.acquire("sh")
+            try:
+                self._catch_up()
+                copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+            finally:
+                self._lock.release()
+
+    def check(self) -> list[str]:
+        from .admin import check_files
+
+        with self._rlock:
+            if self._lock.mode is not None:
+                return check_files(self.data_dir)
+            self._lock.acquire("sh")
+            try:
+                return check_files(self.data_dir)
+            finally:
+                self._lock.release()
+
+    def close(self) -> None:
+        with self._rlock:
+            if self._closed:
+                return
+            self._closed = True
+            self._watch_stop.set()
+            if self._jfd is not None:
+                os.close(self._jfd)
+                self._jfd = None
+            self._lock.close()
+
+    def __repr__(self) -> str:
+        return f"<JournalStore {self.data_dir}>"
+
+
+def _change_copy(c: Change) -> Change:
+    return Change(c.table, c.op, c.id, _copy(c.before), _copy(c.after))
+
+
+def open_store(data_dir: str | os.PathLike, **options: Any) -> JournalStore:
+    """Open (creating if needed) the store in ``data_dir``."""
+    return JournalStore(data_dir, **options)

@@ -1,0 +1,342 @@
+"""The on-disk format of the default backend, and the file primitives.
+
+A data directory holds::
+
+    .lock                     flock(2) target: LOCK_EX to write, LOCK_SH to read a
+                              consistent set of files (load, backup, check)
+    store.json                the manifest: journal generation, the seq it starts
+                              after, and the snapshot file of every table
+    journal-000007.log        the journal of the current generation (append-only)
+    <namespace>/<table>.json  one snapshot per table, written at compaction
+    backups/                  automatic backups (before migrations, restores)
+
+Journal: one line per committed transaction, ``<crc32 hex8> <json>\\n`` where
+the JSON is ``{"seq": N, "ts": ..., "actor": ..., "ops": [...]}`` and the CRC
+covers the JSON bytes.  Ops: ``create`` (t, version), ``version`` (t, version),
+``insert``/``update`` (t, id, doc: the whole new document), ``delete`` (t, id).
+A line is written with one ``write()`` and ``fsync``ed before the commit
+returns.
+
+Snapshot: a header line ``{"format": "backdesk-table", "table", "version",
+"next_id", "seq", "count", "bytes", "crc"}`` then one line with the JSON array
+of documents (by id); ``seq`` is the last journal seq the snapshot contains,
+so replaying a journal over it skips what it already holds.
+
+Every file is created 0600 and every directory 0700.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CorruptData, StorageError
+
+MANIFEST = "store.json"
+LOCK = ".lock"
+BACKUPS = "backups"
+STORE_FORMAT = "backdesk-store"
+TABLE_FORMAT = "backdesk-table"
+FORMAT_VERSION = 1
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+RESERVED_NAMES = {BACKUPS, "journal", "store", "lock", "tmp"}
+
+_DUMP = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON, the encoding of every data file."""
+    return _DUMP(value).encode("utf-8")
+
+
+def journal_name(generation: int) -> str:
+    return f"journal-{generation:06d}.log"
+
+
+def new_token() -> str:
+    return secrets.token_hex(8)
+
+
+# -- files and directories ------------------------------------------------
+
+
+def make_dir(path: str) -> None:
+    """Create ``path`` (and parents) owner-only; tighten an existing empty one."""
+    if not os.path.isdir(path):
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+        os.chmod(path, DIR_MODE)
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(os.path.dirname(path))
+
+
+def read_file(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# -- the lock ---------------------------------------------------------------
+
+
+class DirLock:
+    """flock(2) on ``<data>/.lock``: one per Store object (i.e. per open file).
+
+    flock locks belong to the open file, so two Store objects in one process
+    exclude each other like two processes do.  ``mode`` is None, "sh" or "ex".
+    """
+
+    def __init__(self, data_dir: str, *, create: bool = True) -> None:
+        path = os.path.join(data_dir, LOCK)
+        flags = os.O_RDWR | (os.O_CREAT if create else 0)
+        self.fd = os.open(path, flags, FILE_MODE)
+        self.mode: str | None = None
+
+    def acquire(self, mode: str) -> None:
+        assert self.mode is None, f"lock already held ({self.mode})"
+        fcntl.flock(self.fd, fcntl.LOCK_EX if mode == "ex" else fcntl.LOCK_SH)
+        self.mode = mode
+
+    def release(self) -> None:
+        if self.mode is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.mode = None
+
+    def close(self) -> None:
+        self.release()
+        os.close(self.fd)
+
+
+# -- the manifest -----------------------------------------------------------
+
+
+def stat_id(st: os.stat_result) -> tuple:
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def read_manifest(data_dir: str) -> tuple[dict, tuple]:
+    """The parsed manifest and the identity of the file it was read from."""
+    path = os.path.join(data_dir, MANIFEST)
+    with open(path, "rb") as f:
+        ident = stat_id(os.fstat(f.fileno()))
+        raw = f.read()
+    try:
+        m = json.loads(raw)
+        if m.get("format") != STORE_FORMAT:
+            raise ValueError("not a Backdesk store manifest")
+        if m.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"format version {m.get('format_version')!r}, this Backdesk reads {FORMAT_VERSION}")
+        if not isinstance(m["generation"], int) or not isinstance(m["seq"], int):
+            raise ValueError("generation/seq are not integers")
+        for name, info in m["tables"].items():
+            if not isinstance(info["file"], str) or not isinstance(info["seq"], int):
+                raise ValueError(f"bad entry for table {name}")
+            check_rel_path(info["file"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CorruptData(path, f"the store manifest cannot be read ({e})") from None
+    return m, ident
+
+
+def check_rel_path(rel: str) -> None:
+    parts = rel.split("/")
+    if len(parts) != 2 or any(p in ("", ".", "..") for p in parts) or not parts[1].endswith(".json"):
+        raise ValueError(f"bad snapshot path {rel!r}")
+
+
+def write_manifest(data_dir: str, manifest: dict) -> None:
+    write_atomic(os.path.join(data_dir, MANIFEST), dumps(manifest) + b"\n")
+
+
+def new_manifest(generation: int, seq: int, tables: dict, parent: str | None) -> dict:
+    return {
+        "format": STORE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "generation": generation,
+        "seq": seq,
+        "token": new_token(),
+        "parent": parent,
+        "tables": tables,
+    }
+
+
+# -- snapshots --------------------------------------------------------------
+
+
+def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[dict]) -> bytes:
+    body = dumps(docs)
+    header = {
+        "format": TABLE_FORMAT,
+        "table": name,
+        "version": version,
+        "next_id": next_id,
+        "seq": seq,
+        "count": len(docs),
+        "bytes": len(body),
+        "crc": f"{zlib.crc32(body):08x}",
+    }
+    return dumps(header) + b"\n" + body + b"\n"
+
+
+@dataclass(slots=True)
+class Snapshot:
+    name: str
+    version: int
+    next_id: int
+    seq: int
+    docs: dict[int, dict]
+
+
+def read_snapshot(path: str, name: str) -> Snapshot:
+    """Read and verify one snapshot; CorruptData naming ``path`` when it is damaged."""
+    try:
+        data = read_file(path)
+    except FileNotFoundError:
+        raise CorruptData(path, f"the snapshot of table {name} is missing (store.json names it)") from None
+    nl = data.find(b"\n")
+    try:
+        if nl < 0:
+            raise ValueError("no header line (file truncated?)")
+        header = json.loads(data[:nl])
+        if header.get("format") != TABLE_FORMAT or header.get("table") != name:
+            raise ValueError(f"not the snapshot of table {name}")
+        body = data[nl + 1:]
+        if body.endswith(b"\n"):
+            body = body[:-1]
+        if len(body) != header["bytes"]:
+            raise ValueError(f"{len(body)} bytes of documents where {header['bytes']} were written (file truncated?)")
+        if f"{zlib.crc32(body):08x}" != header["crc"]:
+            raise ValueError("checksum mismatch (the file was damaged)")
+        docs_list = json.loads(body)
+        docs = {d["id"]: d for d in docs_list}
+        if len(docs) != header["count"] or len(docs_list) != header["count"]:
+            raise ValueError("document count does not match the header")
+        for doc_id in docs:
+            if type(doc_id) is not int or doc_id >= header["next_id"]:
+                raise ValueError(f"bad document id {doc_id!r}")
+        snap = Snapshot(name, int(header["version"]), int(header["next_id"]), int(header["seq"]), docs)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
+    return snap
+
+
+# -- the journal ------------------------------------------------------------
+
+
+def encode_entry(body: dict) -> bytes:
+    data = dumps(body)
+    return b"%08x %s\n" % (zlib.crc32(data), data)
+
+
+def _decode_line(line: bytes) -> dict | None:
+    if len(line) < 10 or line[8:9] != b" ":
+        return None
+    try:
+        crc = int(line[:8], 16)
+    except ValueError:
+        return None
+    data = line[9:]
+    if zlib.crc32(data) != crc:
+        return None
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return None
+    if type(body) is not dict or type(body.get("seq")) is not int or type(body.get("ops")) is not list:
+        return None
+    return body
+
+
+@dataclass(slots=True)
+class Scan:
+    """What :func:`scan_journal` found in a stretch of journal bytes."""
+
+    entries: list[tuple[int, dict]] = field(default_factory=list)  # (offset, body)
+    valid_end: int = 0          # offset just after the last valid line
+    bad_offset: int | None = None  # first line that is not a valid entry
+    incomplete: bool = False    # the bad part is a last line without newline
+    corrupt: bool = False       # a valid entry follows the bad line
+
+
+def scan_journal(buf: bytes, base: int = 0) -> Scan:
+    """Split journal bytes (starting at file offset ``base``) into entries."""
+    scan = Scan(valid_end=base)
+    pos = 0
+    n = len(buf)
+    while pos < n:
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            scan.bad_offset = base + pos
+            scan.incomplete = True
+            return scan
+        body = _decode_line(buf[pos:nl])
+        if body is None:
+            scan.bad_offset = base + pos
+            # A damaged line is only a torn tail if nothing valid follows it.
+            rest = buf[nl + 1:]
+            for line in rest.split(b"\n")[:-1] if rest.endswith(b"\n") else rest.split(b"\n"):
+                if _decode_line(line) is not None:
+                    scan.corrupt = True
+                    break
+            return scan
+        scan.entries.append((base + pos, body))
+        pos = nl + 1
+        scan.valid_end = base + pos
+    return scan
+
+
+def open_journal(path: str, *, create: bool = False) -> int:
+    flags = os.O_RDWR | os.O_APPEND
+    if create:
+        flags |= os.O_CREAT | os.O_TRUNC
+    return os.open(path, flags, FILE_MODE)
+
+
+def read_from(fd: int, offset: int) -> bytes:
+    size = os.fstat(fd).st_size
+    if size <= offset:
+        return b""
+    chunks = []
+    want = size - offset
+    while want > 0:
+        chunk = os.pread(fd, want, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+        want -= len(chunk)
+    return b"".join(chunks)
+
+
+def ensure_writable(path: str) -> None:
+    if not os.access(path, os.W_OK):
+        raise StorageError(f"{path}: not writable by this user")
