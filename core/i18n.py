@@ -1,0 +1,444 @@
+"""Translations (gettext) and locale-aware formatting (Babel) for Backdesk.
+
+Text::
+
+    from core.i18n import _, ngettext
+    _("Save")                                   # "Speichern" after set_locale("de_DE")
+    ngettext("{n} call", "{n} calls", n).format(n=n)
+
+Core's catalogs live in ``core/locale/<lang>/LC_MESSAGES/backdesk.po``
+(compiled to ``.mo`` next to it; ``python scripts/i18n.py`` extracts, updates
+and compiles). A plugin ships its own catalog in ``<plugin>/locale`` under its
+own domain and gets its ``_`` from :func:`translator_for`; strings missing
+there fall back to core's catalog.
+
+Formatting follows the site's locale, time zone and currency (``configure``,
+called by the shell from ``config.site``)::
+
+    format_date("2026-01-05")                    # "05.01.2026" in de_DE
+    format_datetime("2026-01-05T09:30:00Z")      # "05.01.2026, 10:30" (UTC → Europe/Berlin)
+    format_money("1234.56")                      # "1.234,56 €"  (NBSP before €)
+    parse_decimal("1.234,56")                    # Decimal("1234.56")
+
+Money is ``Decimal`` (or its string form), never float. Stored times are UTC;
+a naive datetime is taken to be UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gettext as _gettext
+import os
+import threading
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+
+from core.errors import ValidationError
+
+__all__ = [
+    "DOMAIN",
+    "LOCALE_DIR",
+    "_",
+    "N_",
+    "gettext",
+    "ngettext",
+    "set_locale",
+    "configure",
+    "get_locale",
+    "get_timezone",
+    "get_currency",
+    "translator_for",
+    "Translator",
+    "to_local",
+    "format_date",
+    "format_datetime",
+    "format_time",
+    "format_number",
+    "format_decimal",
+    "format_money",
+    "parse_decimal",
+]
+
+DOMAIN = "backdesk"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+DEFAULT_LOCALE = "en_US"
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_CURRENCY = "EUR"
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything the active locale decides; replaced whole, never mutated."""
+
+    locale: Locale
+    tz: ZoneInfo
+    currency: str
+    translations: _gettext.NullTranslations
+    generation: int
+
+
+def _load(domain: str, localedir: Path | str | None, locale: Locale,
+          fallback: _gettext.NullTranslations | None = None) -> _gettext.NullTranslations:
+    """The catalog for ``locale`` (de_AT → de_AT, then de), or an empty one."""
+    languages = [str(locale)]
+    if locale.language not in languages:
+        languages.append(locale.language)
+    translations: _gettext.NullTranslations
+    if localedir is not None and Path(localedir).is_dir():
+        try:
+            translations = _gettext.translation(domain, str(localedir), languages=languages,
+                                                fallback=True)
+        except OSError:  # a corrupt .mo must not stop the shell
+            translations = _gettext.NullTranslations()
+    else:
+        translations = _gettext.NullTranslations()
+    if fallback is not None:
+        if type(translations) is _gettext.NullTranslations:
+            return fallback
+        translations.add_fallback(fallback)  # gettext.translation() returns a copy: safe
+    return translations
+
+
+def _parse_locale(locale: str | Locale) -> Locale:
+    if isinstance(locale, Locale):
+        return locale
+    try:
+        return Locale.parse(str(locale).strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        raise ValueError(f"unknown locale {locale!r}") from exc
+
+
+def _parse_tz(timezone: str | _dt.tzinfo) -> ZoneInfo:
+    if isinstance(timezone, ZoneInfo):
+        return timezone
+    try:
+        return ZoneInfo(str(timezone))
+    except Exception as exc:
+        raise ValueError(f"unknown time zone {timezone!r}") from exc
+
+
+_lock = threading.Lock()
+_state = _State(
+    locale=Locale.parse(DEFAULT_LOCALE),
+    tz=ZoneInfo(DEFAULT_TIMEZONE),
+    currency=DEFAULT_CURRENCY,
+    translations=_load(DOMAIN, LOCALE_DIR, Locale.parse(DEFAULT_LOCALE)),
+    generation=0,
+)
+
+
+def configure(locale: str | Locale | None = None, timezone: str | _dt.tzinfo | None = None,
+              currency: str | None = None) -> None:
+    """Set the active locale, time zone and currency (any left None stays as it is).
+
+    The shell calls this once from ``config.site``; raises ValueError for an
+    unknown locale, time zone or currency.
+    """
+    global _state
+    with _lock:
+        old = _state
+        loc = _parse_locale(locale) if locale is not None else old.locale
+        tz = _parse_tz(timezone) if timezone is not None else old.tz
+        cur = old.currency
+        if currency is not None:
+            from babel.numbers import list_currencies
+
+            if currency not in list_currencies():
+                raise ValueError(f"unknown currency {currency!r}")
+            cur = currency
+        changed = loc != old.locale
+        _state = _State(
+            locale=loc,
+            tz=tz,
+            currency=cur,
+            translations=_load(DOMAIN, LOCALE_DIR, loc) if changed else old.translations,
+            generation=old.generation + 1 if changed else old.generation,
+        )
+
+
+def set_locale(locale: str | Locale) -> None:
+    """Switch the language and formats: ``set_locale("de_DE")``."""
+    configure(locale=locale)
+
+
+def get_locale() -> Locale:
+    """The active Babel locale."""
+    return _state.locale
+
+
+def get_timezone() -> ZoneInfo:
+    """The site's time zone."""
+    return _state.tz
+
+
+def get_currency() -> str:
+    """The site's default currency (ISO 4217)."""
+    return _state.currency
+
+
+# --------------------------------------------------------------------------
+# Text
+
+
+def gettext(message: str) -> str:
+    """``message`` in the active language (core's catalog)."""
+    return _state.translations.gettext(message)
+
+
+def _(message: str) -> str:
+    """``message`` in the active language (core's catalog)."""
+    return _state.translations.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for ``n`` in the active language."""
+    return _state.translations.ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it now.
+
+    For text defined at import time (titles in tables, choices); translate it
+    with ``_()`` where it is shown.
+    """
+    return message
+
+
+class Translator:
+    """A plugin's ``_``: its own domain and catalog folder, core's as fallback.
+
+    Follows ``set_locale``: the catalog is reloaded when the locale changes.
+    """
+
+    def __init__(self, domain: str, localedir: str | os.PathLike[str] | None) -> None:
+        self.domain = domain
+        self.localedir = Path(localedir) if localedir is not None else None
+        self._generation = -1
+        self._translations: _gettext.NullTranslations = _gettext.NullTranslations()
+
+    def _current(self) -> _gettext.NullTranslations:
+        state = _state
+        if self._generation != state.generation:
+            self._translations = _load(self.domain, self.localedir, state.locale,
+                                       fallback=state.translations)
+            self._generation = state.generation
+        return self._translations
+
+    def __call__(self, message: str) -> str:
+        return self._current().gettext(message)
+
+    gettext = __call__
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The singular or plural form for ``n``."""
+        return self._current().ngettext(singular, plural, n)
+
+    def __repr__(self) -> str:
+        return f"Translator({self.domain!r}, {str(self.localedir)!r})"
+
+
+def translator_for(domain: str, localedir: str | os.PathLike[str] | None) -> Translator:
+    """A ``_`` for a plugin's own catalog: ``<localedir>/<lang>/LC_MESSAGES/<domain>.mo``.
+
+    ``_ = translator_for("telephony", Path(__file__).parent / "locale")``;
+    ``_.ngettext(s, p, n)`` for plurals. Strings missing from the plugin's
+    catalog are looked up in core's.
+    """
+    return Translator(domain, localedir)
+
+
+# --------------------------------------------------------------------------
+# Dates and times
+
+
+def _as_datetime(value: _dt.datetime | str) -> _dt.datetime:
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)  # stored times are UTC
+    return value
+
+
+def to_local(value: _dt.datetime | str) -> _dt.datetime:
+    """A UTC ISO string or datetime as an aware datetime in the site's time zone."""
+    return _as_datetime(value).astimezone(_state.tz)
+
+
+def _is_date_only(value: str) -> bool:
+    return len(value.strip()) == 10  # "2026-01-05"
+
+
+def format_date(value: _dt.date | _dt.datetime | str, format: str = "medium") -> str:
+    """A date in the site's locale: "Jan 5, 2026" / "05.01.2026".
+
+    A datetime (or an ISO string with a time) is first shown in the site's
+    time zone, so 23:30 UTC may be the next day in Berlin.
+    """
+    from babel.dates import format_date as _format_date
+
+    state = _state
+    if isinstance(value, str):
+        value = (_dt.date.fromisoformat(value.strip()) if _is_date_only(value)
+                 else to_local(value))
+    elif isinstance(value, _dt.datetime):
+        value = to_local(value)
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    return _format_date(value, format=format, locale=state.locale)
+
+
+def format_time(value: _dt.time | _dt.datetime | str, format: str = "short") -> str:
+    """A time in the site's locale: "10:30 AM" / "10:30".
+
+    A datetime or ISO datetime string is shown in the site's time zone; a
+    plain ``time`` (opening hours) is shown as it is.
+    """
+    from babel.dates import format_time as _format_time
+
+    state = _state
+    if isinstance(value, str):
+        text = value.strip()
+        value = to_local(text) if ("T" in text or " " in text or len(text) > 15) else _dt.time.fromisoformat(text)
+    elif isinstance(value, _dt.datetime):
+        value = to_local(value)
+    if isinstance(value, _dt.datetime):
+        value = value.timetz().replace(tzinfo=None)
+    return _format_time(value, format=format, locale=state.locale)
+
+
+def format_datetime(value: _dt.datetime | str, format: str = "medium") -> str:
+    """A moment in the site's time zone and locale.
+
+    The default shows the date in medium length and the time without
+    seconds: "Jan 5, 2026, 10:30 AM" / "05.01.2026, 10:30". Other formats are
+    Babel's ("short", "long", "full" or a pattern).
+    """
+    from babel import dates
+
+    state = _state
+    local = to_local(value)
+    if format == "medium":
+        pattern = dates.get_datetime_format("medium", locale=state.locale)
+        date_text = dates.format_date(local.date(), "medium", locale=state.locale)
+        time_text = dates.format_time(local.timetz().replace(tzinfo=None), "short", locale=state.locale)
+        return pattern.replace("'", "").replace("{0}", time_text).replace("{1}", date_text)
+    return dates.format_datetime(local, format=format, tzinfo=state.tz, locale=state.locale)
+
+
+# --------------------------------------------------------------------------
+# Numbers and money
+
+
+def _to_decimal(value: Any, *, allow_float: bool) -> Decimal:
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if not allow_float:
+            raise TypeError("money is never a float: pass a Decimal or its string form")
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a number: {value!r}") from None
+    raise TypeError(f"not a number: {value!r}")
+
+
+def format_number(value: int | Decimal | float | str) -> str:
+    """A number with the locale's grouping and decimal sign, digits kept: "1.234.567", "2,5"."""
+    from babel.numbers import format_decimal as _fd
+
+    number = _to_decimal(value, allow_float=True)
+    return _fd(number, locale=_state.locale, decimal_quantization=False)
+
+
+def format_decimal(value: int | Decimal | float | str, places: int | None = None) -> str:
+    """A number in the locale's form; ``places`` fixes the decimals (rounded half up)."""
+    from babel.numbers import format_decimal as _fd
+
+    number = _to_decimal(value, allow_float=True)
+    if places is None:
+        return _fd(number, locale=_state.locale, decimal_quantization=False)
+    number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    pattern = "#,##0" + ("." + "0" * places if places > 0 else "")
+    return _fd(number, format=pattern, locale=_state.locale, decimal_quantization=False)
+
+
+def format_money(amount: Decimal | str | int, currency: str | None = None) -> str:
+    """An amount with its currency in the locale's form: "1.234,56 €", "€1,234.56".
+
+    ``amount`` is a Decimal or its string form ("1234.56"), never a float
+    (TypeError). Rounded half up to the currency's minor unit.
+    """
+    from babel.numbers import format_currency, get_currency_precision
+
+    state = _state
+    code = currency or state.currency
+    number = _to_decimal(amount, allow_float=False)
+    if not number.is_finite():
+        raise ValueError(f"not an amount: {amount!r}")
+    digits = get_currency_precision(code)
+    number = number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return format_currency(number, code, locale=state.locale)
+
+
+_MAX_NUMBER_TEXT = 64
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A number typed in the site's locale: "1.234,56" → Decimal("1234.56") in German.
+
+    Spaces and the site currency's symbol or code around the number are
+    ignored. Raises ValidationError ("Enter a number") for anything else,
+    including "1234.56" in German (ambiguous there).
+    """
+    from babel.numbers import NumberFormatError, get_currency_symbol
+    from babel.numbers import parse_decimal as _parse
+
+    state = _state
+    if not isinstance(text, str):
+        raise ValidationError(_("Enter a number"))
+    cleaned = text.strip()
+    if len(cleaned) > _MAX_NUMBER_TEXT or not cleaned:
+        raise ValidationError(_("Enter a number"))
+    for token in (get_currency_symbol(state.currency, locale=state.locale), state.currency):
+        cleaned = cleaned.replace(token, "")
+    cleaned = "".join(cleaned.split())  # spaces, NBSP, narrow NBSP
+    # Babel's strict mode does not know the ASCII minus is typed for U+2212.
+    cleaned = cleaned.replace("\u2212", "-")
+    try:
+        value = _parse(cleaned, locale=state.locale, strict=True)
+    except (NumberFormatError, ValueError, InvalidOperation):
+        raise ValidationError(_("Enter a number")) from None
+    if not value.is_finite():
+        raise ValidationError(_("Enter a number"))
+    return value
+
+
+# --------------------------------------------------------------------------
+# The shell's common words, so every screen uses the same translation.
+# Kept here (marked with N_) so extraction keeps them in the catalogs even
+# before a screen uses them.
+
+COMMON_TEXT: tuple[str, ...] = (
+    N_("Home"), N_("Dashboard"), N_("Plugins"), N_("Help"), N_("Quit"), N_("Search"),
+    N_("Notifications"), N_("Directory"), N_("Audit trail"), N_("Settings"), N_("Save"),
+    N_("Cancel"), N_("Yes"), N_("No"), N_("Confirm"), N_("Back"), N_("Filter"), N_("Sort"),
+    N_("No records"), N_("Operator"), N_("Role"), N_("Status"), N_("Name"), N_("Version"),
+    N_("Source"), N_("Error"), N_("failed"), N_("disabled"), N_("ok"), N_("built-in"),
+    N_("entry point"), N_("path"), N_("This field is required"), N_("Enter a whole number"),
+    N_("Enter a number"), N_("Enter a date as YYYY-MM-DD"), N_("Permission denied"),
+    N_("Loading…"), N_("Working…"), N_("Done"), N_("Plugin failed"), N_("Open"), N_("Close"),
+    N_("Delete"), N_("Edit"), N_("New"), N_("Unread"), N_("Read-only"), N_("Locked"),
+    N_("Command palette"), N_("Key bindings"), N_("Welcome, {name}"),
+)
