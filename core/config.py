@@ -1320,19 +1320,24 @@ def validate_settings(spec: Mapping[str, Setting], values: Mapping[str, Any] | N
             problems.append(error_at(where, f"settings.{key}" if key else "settings", message))
 
     result: dict[str, Any] = {}
-    for key, value in values.items():
+    for key in values:
         if key not in spec:
             known = _join(spec) if spec else "this plugin has no settings"
             problem(key, f"unknown setting {_q(key)} (known: {known})")
     for key, setting in spec.items():
+        # Duck-typed: any object with type/default (choices, help, check optional).
+        default = getattr(setting, "default", None)
+        choices = getattr(setting, "choices", None)
+        check = getattr(setting, "check", None)
         if key not in values:
-            if setting.default is REQUIRED:
-                problem(key, "required" + (f" ({setting.help})" if setting.help else ""))
+            if default is REQUIRED:
+                help_text = getattr(setting, "help", "")
+                problem(key, "required" + (f" ({help_text})" if help_text else ""))
             else:
-                result[key] = copy.deepcopy(setting.default)
+                result[key] = copy.deepcopy(default)
             continue
         value = values[key]
-        if value is None and setting.default is None:
+        if value is None and default is None:
             result[key] = None
             continue
         try:
@@ -1340,12 +1345,13 @@ def validate_settings(spec: Mapping[str, Setting], values: Mapping[str, Any] | N
         except _Mismatch:
             problem(key, f"expected {_type_word(setting.type)}, got {_describe(value)}")
             continue
-        if setting.choices is not None and value not in setting.choices:
-            problem(key, f"{_q(value)} is not one of: {_join(_q(c) if isinstance(c, str) else str(c) for c in setting.choices)}")
+        if choices is not None and value not in choices:
+            problem(key, f"{_q(value)} is not one of: "
+                         f"{_join(_q(c) if isinstance(c, str) else str(c) for c in choices)}")
             continue
-        if setting.check is not None:
+        if check is not None:
             try:
-                value = setting.check(value)
+                value = check(value)
             except (ValueError, TypeError, ConfigError) as exc:
                 problem(key, getattr(exc, "message", None) or str(exc) or "invalid value")
                 continue
