@@ -201,7 +201,11 @@ def _apply_entry(states: dict[str, _TableState], body: dict, where: str) -> set[
 def _load_states(data_dir: str, manifest: dict) -> dict[str, _TableState]:
     states: dict[str, _TableState] = {}
     for name, info in manifest["tables"].items():
-        snap = files.read_snapshot(os.path.join(data_dir, info["file"]), name)
+        path = os.path.join(data_dir, info["file"])
+        snap = files.read_snapshot(path, name)
+        if snap.seq < info["seq"]:
+            raise CorruptData(path, f"holds changes up to seq {snap.seq} but store.json needs {info['seq']} "
+                                    "(an older copy of the file)")
         states[name] = _TableState(name, snap.version, next_id=snap.next_id, seq=snap.seq,
                                    snap_seq=snap.seq, docs=snap.docs)
     return states
@@ -300,10 +304,17 @@ class JournalTable(Table):
 
     # writes -----------------------------------------------------------------
 
+    def _writable(self) -> _TableState:
+        st = self._store._state(self.name)
+        if st.version != self.version:
+            raise Conflict(f"{self.name}: the data is now at schema version {st.version}, this code "
+                           f"writes version {self.version}; restart Backdesk with matching plugins")
+        return st
+
     def insert(self, doc: Mapping[str, Any]) -> int:
         clean = _clean_doc(doc, self.name)
         with self._store._write() as txn:
-            st = self._store._state(self.name)
+            st = self._writable()
             doc_id = st.next_id
             new = {"id": doc_id}
             new.update(clean)
@@ -317,7 +328,7 @@ class JournalTable(Table):
 
     def _put(self, doc_id: int, make: Callable[[dict], dict]) -> dict:
         with self._store._write() as txn:
-            st = self._store._state(self.name)
+            st = self._writable()
             old = st.docs.get(doc_id)
             if old is None:
                 raise NotFound(f"{self.name}: no document with id {doc_id}")
@@ -354,7 +365,7 @@ class JournalTable(Table):
     def delete(self, doc_id: int) -> None:
         doc_id = _doc_id(doc_id)
         with self._store._write() as txn:
-            st = self._store._state(self.name)
+            st = self._writable()
             old = st.docs.pop(doc_id, None)
             if old is None:
                 raise NotFound(f"{self.name}: no document with id {doc_id}")
@@ -494,7 +505,8 @@ class JournalStore(Store):
         try:
             ident = files.stat_id(os.stat(self._manifest_path))
         except FileNotFoundError:
-            raise CorruptData(self._manifest_path, "the store manifest disappeared") from None
+            self._manifest_gone()
+            return
         if ident != self._manifest_id:
             self._follow_generation()
             return
@@ -531,16 +543,28 @@ class JournalStore(Store):
                     self._lock.release()
         return True
 
+    def _manifest_gone(self) -> None:
+        if self._lock.mode is not None:
+            raise CorruptData(self._manifest_path, "the store manifest disappeared")
+        # A restore moves it away under the write lock: wait for it.
+        self._lock.acquire("sh")
+        try:
+            self._catch_up()
+        finally:
+            self._lock.release()
+
     def _follow_generation(self) -> None:
         """store.json changed: a compaction (or a restore) happened elsewhere."""
         try:
             manifest, ident = files.read_manifest(self.data_dir)
         except FileNotFoundError:
-            raise CorruptData(self._manifest_path, "the store manifest disappeared") from None
+            self._manifest_gone()
+            return
         if (manifest["parent"] == self._manifest["token"]
                 and manifest["generation"] == self._manifest["generation"] + 1):
             # The old journal is complete and still readable through our fd.
-            self._read_journal()
+            if not self._read_journal():
+                return  # it reloaded
             if self._seq == manifest["seq"]:
                 jpath = os.path.join(self.data_dir, files.journal_name(manifest["generation"]))
                 try:
@@ -606,6 +630,7 @@ class JournalStore(Store):
             st = self._states[full] = _TableState(full, version)
             txn.undo.append(lambda: self._states.pop(full, None))
             txn.ops.append({"op": "create", "t": full, "version": version})
+            txn.notify.add(full)
             return
         if st.version > version:
             raise Conflict(
@@ -700,7 +725,7 @@ class JournalStore(Store):
         if changes and self._after:
             for cb in list(self._after):
                 try:
-                    cb(list(changes))
+                    cb([_change_copy(c) for c in changes])
                 except Exception:
                     log.exception("after_commit callback %r failed", cb)
         if notify:
@@ -731,12 +756,17 @@ class JournalStore(Store):
         try:
             files.write_all(self._jfd, line)
             os.fsync(self._jfd)
-        except OSError as e:
+        except BaseException as e:
+            # Cut back a partial line (we still hold the lock) and report
+            # that nothing was saved.
             try:
                 os.ftruncate(self._jfd, self._jpos)
             except OSError:
                 log.exception("could not cut back a failed journal write")
-            raise StorageError(f"{self.data_dir}: the change could not be written ({e.strerror}); nothing was saved") from e
+            if isinstance(e, OSError):
+                raise StorageError(f"{self.data_dir}: the change could not be written "
+                                   f"({e.strerror}); nothing was saved") from e
+            raise
         self._seq = seq
         self._jpos += len(line)
         for op in txn.ops:
@@ -795,6 +825,10 @@ class JournalStore(Store):
         for entry in os.scandir(self.data_dir):
             if (entry.name.startswith("journal-") and entry.name != current) or entry.name.endswith(".tmp"):
                 os.unlink(entry.path)
+            elif entry.is_dir() and entry.name != files.BACKUPS:
+                for sub in os.scandir(entry.path):
+                    if sub.name.endswith(".tmp"):
+                        os.unlink(sub.path)
         files.fsync_dir(self.data_dir)
         log.info("%s: compacted into generation %d", self.data_dir, gen)
 

@@ -67,10 +67,19 @@ def new_token() -> str:
 
 
 def make_dir(path: str) -> None:
-    """Create ``path`` (and parents) owner-only; tighten an existing empty one."""
-    if not os.path.isdir(path):
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-        os.chmod(path, DIR_MODE)
+    """Create ``path`` and any missing parents owner-only (0700)."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if parent != path and not os.path.isdir(parent):
+        make_dir(parent)
+    try:
+        os.mkdir(path, DIR_MODE)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    else:
+        os.chmod(path, DIR_MODE)  # in case the umask took more than group/other bits
 
 
 def fsync_dir(path: str) -> None:

@@ -1,0 +1,129 @@
+"""backup, restore, check and export: the functions behind the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+import pytest
+from conftest import fingerprint
+
+from core.storage import StorageError, backup, check, export_table, open_store, restore
+
+
+@pytest.fixture
+def filled(data_dir):
+    s = open_store(data_dir)
+    t = s.table("hr", "cases")
+    t.insert({"title": "Printer, jammed", "tags": ["a", "b"], "open": True})
+    t.insert({"title": "Toner", "address": {"city": "Köln"}, "amount": "12.50"})
+    s.compact()
+    t.insert({"title": "After compaction", "n": 3})
+    s.close()
+    return data_dir
+
+
+def test_check_sound_store(filled):
+    assert check(filled) == []
+
+
+def test_check_lists_each_problem_on_one_line(filled):
+    (filled / "hr" / "cases.json").write_bytes(b"garbage")
+    os.chmod(filled / "store.json", 0o644)
+    problems = check(filled)
+    assert len(problems) == 2
+    assert all("\n" not in p for p in problems)
+    assert any("cases.json" in p for p in problems)
+    assert any("store.json: mode 0644" in p and "chmod 600" in p for p in problems)
+
+
+def test_check_non_store(tmp_path):
+    assert "missing" in check(tmp_path)[0]
+    assert "not a directory" in check(tmp_path / "nope")[0]
+
+
+def test_backup_and_restore(filled, tmp_path):
+    dest = tmp_path / "backup"
+    backup(filled, dest)
+    assert check(dest) == []
+    assert not (dest / ".lock").exists()
+    with pytest.raises(StorageError, match="not empty"):
+        backup(filled, dest)
+    with pytest.raises(StorageError, match="inside the data directory"):
+        backup(filled, filled / "backups" / "x")
+
+    s = open_store(filled)
+    t = s.table("hr", "cases")
+    t.insert({"title": "made after the backup"})
+    t.delete(1)
+    before = t.all()
+
+    aside = restore(dest, filled)
+    assert aside and os.path.isdir(aside) and aside.startswith(str(filled / "backups"))
+    assert t.count() == 3 and t.get(1)["title"] == "Printer, jammed"  # the open store reloads
+    s.close()
+    s = open_store(filled)
+    assert [d["title"] for d in s.table("hr", "cases").all()] == ["Printer, jammed", "Toner", "After compaction"]
+    assert s.table("hr", "cases").insert({"x": 1}) == 4
+    s.close()
+    replaced = open_store(aside)  # the data restore replaced is kept
+    assert replaced.table("hr", "cases").all() == before
+    replaced.close()
+
+
+def test_restore_refuses_bad_sources(filled, tmp_path):
+    before = fingerprint(filled)
+    with pytest.raises(StorageError, match="not a Backdesk backup"):
+        restore(tmp_path, filled)
+    dest = tmp_path / "b"
+    backup(filled, dest)
+    (dest / "hr" / "cases.json").write_bytes(b"{}")
+    with pytest.raises(StorageError, match="not sound"):
+        restore(dest, filled)
+    assert fingerprint(filled) == before
+
+
+def test_restore_into_new_directory(filled, tmp_path):
+    dest = tmp_path / "b"
+    backup(filled, dest)
+    assert restore(dest, tmp_path / "fresh") is None
+    s = open_store(tmp_path / "fresh")
+    assert s.table("hr", "cases").count() == 3
+    s.close()
+
+
+def test_store_backup_method(filled, tmp_path):
+    s = open_store(filled)
+    with s.transaction():
+        s.table("hr", "cases").insert({"x": 1})
+        s.backup(tmp_path / "inside")  # committed data only
+    s.backup(tmp_path / "after")
+    s.close()
+    for name, count in (("inside", 3), ("after", 4)):
+        c = open_store(tmp_path / name)
+        assert c.table("hr", "cases").count() == count
+        c.close()
+
+
+def test_export_json_and_csv(filled):
+    s = open_store(filled)
+    out = io.StringIO()
+    assert export_table(s, "hr.cases", "json", out) == 3
+    docs = json.loads(out.getvalue())
+    assert docs[1] == {"id": 2, "title": "Toner", "address": {"city": "Köln"}, "amount": "12.50"}
+
+    out = io.StringIO()
+    export_table(s, "hr.cases", "csv", out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == ["id", "title", "tags", "open", "address", "amount", "n"]
+    assert rows[1] == ["1", "Printer, jammed", '["a", "b"]', "true", "", "", ""]
+    assert rows[2] == ["2", "Toner", "", "", '{"city": "Köln"}', "12.50", ""]
+    assert rows[3][-1] == "3"
+    with pytest.raises(StorageError, match="no such table"):
+        export_table(s, "hr.nope", "csv", io.StringIO())
+    with pytest.raises(StorageError, match="json or csv"):
+        export_table(s, "hr.cases", "xml", io.StringIO())
+    assert s.tables() == ["hr.cases"]  # exporting created nothing
+    s.close()

@@ -1,0 +1,123 @@
+"""Several real processes on one data directory: races, visibility, migrations, backup."""
+
+from __future__ import annotations
+
+import os
+
+from conftest import finish, spawn
+
+from core.storage import backup, check, open_store
+
+
+def test_race_four_processes_insert(data_dir):
+    open_store(data_dir).close()
+    procs = [spawn("insert", data_dir, 200, compact_bytes=16_000) for _ in range(4)]
+    reported = [int(line) for p in procs for line in finish(p)]
+    assert len(reported) == 800 and len(set(reported)) == 800
+    s = open_store(data_dir)
+    docs = s.table("core", "items").all()
+    assert sorted(d["id"] for d in docs) == sorted(reported) == list(range(1, 801))
+    per_pid: dict[int, list[int]] = {}
+    for d in docs:
+        per_pid.setdefault(d["pid"], []).append(d["i"])
+    assert sorted(per_pid.values()) == [list(range(200))] * 4
+    assert s.check() == []
+    s.close()
+
+
+def test_race_mixed_writes_and_shared_counter(data_dir):
+    open_store(data_dir).close()
+    procs = [spawn("mixed", data_dir, 150, compact_bytes=20_000) for _ in range(4)]
+    expected: dict[int, int] = {}
+    for p in procs:
+        for line in finish(p):
+            op, doc_id, *rest = line.split()
+            if op == "insert":
+                expected[int(doc_id)] = 0
+            elif op == "update":
+                expected[int(doc_id)] = int(rest[0])
+            else:
+                del expected[int(doc_id)]
+    s = open_store(data_dir)
+    items = {d["id"]: d["n"] for d in s.table("core", "items").all()}
+    assert items == expected
+    assert s.table("core", "counter").all() == [{"id": 1, "n": 600}]
+    assert check(data_dir) == []
+    s.close()
+
+
+def test_other_process_changes_are_seen(data_dir):
+    s = open_store(data_dir)
+    items = s.table("core", "items")
+    seen: list[set[str]] = []
+    s.on_change(seen.append)
+    assert s.refresh() == set()
+    finish(spawn("insert", data_dir, 5))
+    assert s.refresh() == {"core.items"}
+    assert seen == [{"core.items"}]
+    assert items.count() == 5
+    assert s.refresh() == set()
+    # Across several compactions done by the other process:
+    lines = finish(spawn("insert", data_dir, 300, compact_bytes=3000))
+    assert items.count() == 305           # reads pick up outside commits by themselves
+    assert s.refresh() == {"core.items"}  # and refresh() still reports them
+    assert items.get(int(lines[-1]))["i"] == 299
+    assert items.insert({"mine": True}) == 306
+    s.close()
+
+
+def test_watch_reports_outside_changes(data_dir):
+    import threading
+
+    s = open_store(data_dir)
+    s.table("core", "items")
+    got = threading.Event()
+    s.on_change(lambda names: got.set() if "core.items" in names else None)
+    s.watch(interval=0.05)
+    finish(spawn("insert", data_dir, 3))
+    assert got.wait(10)
+    s.close()
+
+
+def test_migration_runs_once_with_three_processes(data_dir):
+    s = open_store(data_dir)
+    items = s.table("core", "items")
+    with s.transaction():
+        for i in range(50):
+            items.insert({"i": i})
+    s.close()
+    procs = [spawn("migrate", data_dir) for _ in range(3)]
+    assert [finish(p) for p in procs] == [["ok 50"]] * 3
+    s = open_store(data_dir)
+    docs = s.table("core", "items", version=2).all()
+    assert [d["index"] for d in docs] == list(range(50))
+    assert all("i" not in d for d in docs)
+    assert len({d["migrated_by"] for d in docs}) == 1  # one process did it all
+    backups = os.listdir(data_dir / "backups")
+    assert len(backups) == 1 and backups[0].endswith("-before-core.items-v2")
+    old = open_store(data_dir / "backups" / backups[0])
+    assert old.table("core", "items").all()[3] == {"id": 4, "i": 3}  # the backup is version 1
+    old.close()
+    s.close()
+
+
+def test_backup_while_another_process_writes(data_dir, tmp_path):
+    open_store(data_dir).close()
+    writer = spawn("insert", data_dir, 1500, compact_bytes=8000)
+    first = int(writer.stdout.readline())  # it is writing now
+    copies = []
+    for n in range(5):
+        dest = tmp_path / f"copy{n}"
+        backup(data_dir, dest)
+        copies.append(dest)
+    reported = [first] + [int(x) for x in finish(writer)]
+    last = -1
+    for dest in copies:
+        assert check(dest) == []
+        s = open_store(dest)
+        found = [d["id"] for d in s.table("core", "items").all()] if "core.items" in s.tables() else []
+        # A consistent copy is a prefix of what the writer committed.
+        assert found == reported[:len(found)]
+        assert len(found) >= last
+        last = len(found)
+        s.close()
