@@ -84,7 +84,7 @@ UNKNOWN_ACCOUNT_CHOICES = ("refuse", "read-only")
 STORAGE_BACKENDS = ("tinydb", "postgresql")
 
 # Limits for hostile or broken files. A real config is a few kilobytes.
-MAX_FILE_BYTES = 1024 * 1024
+MAX_FILE_BYTES = 256 * 1024  # ~2000 operators; pure-Python YAML reads it in well under a second
 MAX_NODES = 100_000  # values after expanding aliases (billion laughs)
 MAX_DEPTH = 64  # nesting of lists and mappings
 
@@ -344,6 +344,10 @@ class _TooDeep(Exception):
         self.mark = mark
 
 
+class _TooMany(_TooDeep):
+    pass
+
+
 class _Fatal(Exception):
     """A file that cannot be read any further."""
 
@@ -357,15 +361,19 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             return _Alias(super().compose_node(parent, index), mark.line + 1)
         self._depth += 1
+        self._nodes += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _TooDeep(self.peek_event().start_mark)
+            if self._nodes > MAX_NODES:
+                raise _TooMany(self.peek_event().start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -373,6 +381,10 @@ class _Loader(yaml.SafeLoader):
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
 def _tag_text(tag: str) -> str:
@@ -410,16 +422,19 @@ class _Reader:
         except _Fatal as fatal:
             self.error(fatal.line, fatal.key, fatal.message)
         except _TooDeep as deep:
+            message = (f"more than {MAX_NODES} values" if isinstance(deep, _TooMany)
+                       else f"nested more than {MAX_DEPTH} levels deep")
             self.problems.append(
-                _problem(self.file, deep.mark.line + 1, None,
-                         f"nested more than {MAX_DEPTH} levels deep", deep.mark.column + 1)
-            )
+                _problem(self.file, deep.mark.line + 1, None, message, deep.mark.column + 1))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             message = exc.problem or exc.context or "YAML syntax error"
             if exc.context and exc.problem:
-                ctx_line = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
-                message = f"{exc.problem} ({exc.context}{ctx_line})"
+                if exc.problem.startswith("but "):  # "expected a single document…, but found another"
+                    message = f"{exc.context}, {exc.problem}"
+                else:
+                    ctx_line = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+                    message = f"{exc.problem} ({exc.context}{ctx_line})"
             line = mark.line + 1 if mark else None
             column = mark.column + 1 if mark else None
             self.problems.append(_problem(self.file, line, None, f"YAML syntax error: {message}", column))
@@ -439,15 +454,15 @@ class _Reader:
         if not self.file.is_file():
             raise _Fatal(None, "not a regular file")
         if size > MAX_FILE_BYTES:
-            raise _Fatal(None, f"file is {size / 1024 / 1024:.1f} MB; config files are limited to "
-                               f"{MAX_FILE_BYTES // 1024 // 1024} MB")
+            raise _Fatal(None, f"file is {_size(size)}; config files are limited to "
+                               f"{_size(MAX_FILE_BYTES)}")
         try:
             with self.file.open("rb") as fh:
                 data = fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise _Fatal(None, f"cannot read: {exc.strerror or exc}") from None
         if len(data) > MAX_FILE_BYTES:  # grew since stat()
-            raise _Fatal(None, f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+            raise _Fatal(None, f"file is larger than {_size(MAX_FILE_BYTES)}")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -469,8 +484,8 @@ class _Reader:
         self.budget -= 1
         if self.budget < 0:
             raise _Fatal(line or node.start_mark.line + 1,
-                         f"more than {MAX_NODES} values (after expanding aliases); "
-                         "is this an alias bomb?")
+                         f"more than {MAX_NODES} values once aliases are expanded "
+                         "(an alias bomb?)")
         if depth > MAX_DEPTH:
             raise _Fatal(line or node.start_mark.line + 1,
                          f"nested more than {MAX_DEPTH} levels deep (after expanding aliases)")
@@ -723,6 +738,9 @@ def _pick(value: Any, default: Any) -> Any:
 # backdesk.yaml
 
 
+# Top-level keys starting with this are ignored: a place for YAML anchors
+# (``x-defaults: &defaults {...}``), as in docker-compose files.
+_EXTENSION_PREFIX = "x-"
 _TOP_KEYS = ("site", "data_dir", "operators", "roles", "unknown_accounts",
              "read_only_permissions", "kiosk", "storage")
 _SITE_KEYS = ("name", "locale", "timezone", "currency", "theme")
@@ -901,8 +919,10 @@ def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
     if top is None:
         return {}
     for key, item in top.items():
-        if key not in _TOP_KEYS:
-            check.error(item.key_line, _key_text(key), f"unknown key {_q(key)} (known: {_join(_TOP_KEYS)})")
+        if key not in _TOP_KEYS and not key.startswith(_EXTENSION_PREFIX):
+            hint = "; plugins are listed in plugins.yaml" if key == "plugins" else ""
+            check.error(item.key_line, _key_text(key),
+                        f"unknown key {_q(key)} (known: {_join(_TOP_KEYS)}){hint}")
 
     result: dict[str, Any] = {"site": _parse_site(check, top.get("site"))}
     roles = _parse_roles(check, top.get("roles"))
@@ -971,7 +991,7 @@ def _parse_plugins(file: Path, root: _Y | None, problems: list[ConfigError]) -> 
     if top is None:
         return []
     for key, item in top.items():
-        if key not in _PLUGINS_TOP_KEYS:
+        if key not in _PLUGINS_TOP_KEYS and not key.startswith(_EXTENSION_PREFIX):
             check.error(item.key_line, _key_text(key),
                         f"unknown key {_q(key)} (known: {_join(_PLUGINS_TOP_KEYS)})")
     listing = top.get("plugins")
@@ -1058,15 +1078,17 @@ def _default_data_dir() -> Path:
 
 def _config_dir(config_dir: str | os.PathLike[str] | None) -> Path:
     if config_dir is not None and str(config_dir) != "":
-        where, value = "config directory", str(config_dir)
+        value = str(config_dir)
+        where = f"config directory {value}"
     elif os.environ.get(ENV_CONFIG_DIR):
-        where, value = ENV_CONFIG_DIR, os.environ[ENV_CONFIG_DIR]
+        value = os.environ[ENV_CONFIG_DIR]
+        where = f"{ENV_CONFIG_DIR}={value}"
     else:
         return SHIPPED_CONFIG_DIR
     path = Path(value).expanduser().resolve()
     if not path.is_dir():
         what = "no such directory" if not path.exists() else "not a directory"
-        raise _problem(None, None, None, f"{where} {value}: {what}")
+        raise _problem(None, None, None, f"{where}: {what}")
     return path
 
 
@@ -1179,8 +1201,12 @@ def error_at(entry: PluginEntry, key: str | None, message: str) -> ConfigError:
     path = _sub("plugins", entry.name)
     if key:
         path = f"{path}.{key}"
-    line = entry.lines.get(key or "", 0) or entry.line
-    return _problem(entry.source_file, line or None, path, message)
+    line = 0
+    probe = key or ""
+    while probe and not line:  # "settings.trunk" → "settings" → the entry
+        line = entry.lines.get(probe, 0)
+        probe = probe.rpartition(".")[0]
+    return _problem(entry.source_file, (line or entry.line) or None, path, message)
 
 
 # --------------------------------------------------------------------------
