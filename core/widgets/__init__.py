@@ -1,0 +1,55 @@
+"""Shared widgets every plugin reuses instead of writing its own.
+
+    from core.widgets import RecordTable, Column, RecordForm, Field, FormScreen
+    from core.widgets import DetailView, ConfirmDialog, ProgressScreen
+
+Names are imported on first use (PEP 562), so ``core.widgets.progress``
+(the ``Progress`` protocol and the CLI's ``ClickProgress``) can be imported
+without importing Textual.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Column": "core.widgets.record_table",
+    "RecordSource": "core.widgets.record_table",
+    "RecordTable": "core.widgets.record_table",
+    "FilterInput": "core.widgets.filter_input",
+    "Field": "core.widgets.record_form",
+    "RecordForm": "core.widgets.record_form",
+    "FormScreen": "core.widgets.record_form",
+    "DetailView": "core.widgets.detail_view",
+    "ConfirmDialog": "core.widgets.confirm_dialog",
+    "Progress": "core.widgets.progress",
+    "ClickProgress": "core.widgets.progress",
+    "NullProgress": "core.widgets.progress",
+    "ProgressScreen": "core.widgets.progress_screen",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.widgets.confirm_dialog import ConfirmDialog
+    from core.widgets.detail_view import DetailView
+    from core.widgets.filter_input import FilterInput
+    from core.widgets.progress import ClickProgress, NullProgress, Progress
+    from core.widgets.progress_screen import ProgressScreen
+    from core.widgets.record_form import Field, FormScreen, RecordForm
+    from core.widgets.record_table import Column, RecordSource, RecordTable
