@@ -1,0 +1,284 @@
+"""core.i18n: translations that follow set_locale, and dates, numbers and money per locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import importlib.util
+import io
+import sys
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+
+from core import i18n
+from core.errors import ValidationError
+from core.i18n import (
+    _,
+    configure,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_money,
+    format_number,
+    format_time,
+    ngettext,
+    parse_decimal,
+    set_locale,
+    translator_for,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+NBSP = "\u00a0"
+NNBSP = "\u202f"  # CLDR puts a narrow no-break space before AM/PM
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("backdesk_i18n_script", ROOT / "scripts" / "i18n.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+script = _load_script()
+
+
+@pytest.fixture(autouse=True)
+def english_utc():
+    configure("en_US", "UTC", "EUR")
+    yield
+    configure("en_US", "UTC", "EUR")
+
+
+@pytest.fixture
+def german():
+    configure("de_DE", "Europe/Berlin", "EUR")
+
+
+# --------------------------------------------------------------------------
+# Text
+
+
+def test_underscore_follows_set_locale():
+    assert _("Save") == "Save"
+    assert _("Welcome, {name}").format(name="Eva") == "Welcome, Eva"
+    set_locale("de_DE")
+    assert _("Save") == "Speichern"
+    assert _("Welcome, {name}").format(name="Eva") == "Willkommen, Eva"
+    assert _("Loading…") == "Wird geladen…"
+    assert _("A sentence nobody translated") == "A sentence nobody translated"
+    set_locale("en_GB")
+    assert _("Save") == "Save"
+
+
+@pytest.mark.parametrize("locale", ["de_AT", "de_CH", "de", "de-DE"])
+def test_every_german_locale_gets_the_german_catalog(locale):
+    set_locale(locale)
+    assert _("Cancel") == "Abbrechen"
+
+
+def test_ngettext_in_english():
+    assert ngettext("{n} call", "{n} calls", 1) == "{n} call"
+    assert ngettext("{n} call", "{n} calls", 0) == "{n} calls"
+
+
+def test_unknown_locale_timezone_currency_are_refused():
+    with pytest.raises(ValueError):
+        set_locale("xx_YY")
+    with pytest.raises(ValueError):
+        configure(timezone="Mars/Olympus_Mons")
+    with pytest.raises(ValueError):
+        configure(currency="XYZ")
+    assert str(i18n.get_locale()) == "en_US"  # unchanged after a refusal
+
+
+def _plugin_catalog(tmp_path: Path, domain: str) -> Path:
+    """A compiled German catalog for a plugin domain, as a plugin would ship it."""
+    catalog = Catalog(locale="de", domain=domain)
+    catalog.add("Transfer call", "Anruf weiterleiten")
+    catalog.add(("{n} missed call", "{n} missed calls"), ("{n} verpasster Anruf", "{n} verpasste Anrufe"))
+    target = tmp_path / "locale" / "de" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / f"{domain}.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+    return tmp_path / "locale"
+
+
+def test_translator_for_a_plugin_follows_the_locale(tmp_path):
+    t = translator_for("telephony_test", _plugin_catalog(tmp_path, "telephony_test"))
+    assert t("Transfer call") == "Transfer call"
+    set_locale("de_DE")
+    assert t("Transfer call") == "Anruf weiterleiten"
+    assert t("Save") == "Speichern"  # not in the plugin's catalog: core's
+    assert t.ngettext("{n} missed call", "{n} missed calls", 1) == "{n} verpasster Anruf"
+    assert t.ngettext("{n} missed call", "{n} missed calls", 3) == "{n} verpasste Anrufe"
+    set_locale("en_US")
+    assert t("Transfer call") == "Transfer call"
+
+
+def test_translator_without_a_catalog_uses_core():
+    t = translator_for("nothing_here", None)
+    set_locale("de_DE")
+    assert t("Save") == "Speichern"
+    assert t("Plugin text") == "Plugin text"
+
+
+# --------------------------------------------------------------------------
+# Dates and times
+
+
+def test_dates_in_english_and_german(german):
+    assert format_date(dt.date(2026, 1, 5)) == "05.01.2026"
+    assert format_date("2026-01-05") == "05.01.2026"
+    assert format_date(dt.date(2026, 1, 5), "long") == "5. Januar 2026"
+    set_locale("en_US")
+    assert format_date(dt.date(2026, 1, 5)) == "Jan 5, 2026"
+
+
+def test_utc_times_are_shown_in_the_site_timezone(german):
+    assert format_datetime("2026-01-05T09:30:00Z") == "05.01.2026, 10:30"
+    assert format_datetime("2026-07-01T09:30:00+00:00") == "01.07.2026, 11:30"  # summer time
+    assert format_datetime(dt.datetime(2026, 1, 5, 23, 30)) == "06.01.2026, 00:30"  # naive: UTC
+    assert format_date("2026-01-05T23:30:00Z") == "06.01.2026"  # already the 6th in Berlin
+    aware = dt.datetime(2026, 1, 5, 9, 30, tzinfo=ZoneInfo("America/New_York"))
+    assert format_datetime(aware) == "05.01.2026, 15:30"
+    assert format_time("2026-01-05T09:30:00Z") == "10:30"
+    assert format_time(dt.time(8, 0)) == "08:00"  # a wall-clock time is not converted
+    assert format_datetime("2026-01-05T09:30:00Z", "short") == "05.01.26, 10:30"
+
+
+def test_english_times(german):
+    configure(locale="en_US")
+    assert format_datetime("2026-01-05T09:30:00Z") == f"Jan 5, 2026, 10:30{NNBSP}AM"
+    assert format_time("2026-01-05T17:05:00Z") == f"6:05{NNBSP}PM"
+
+
+# --------------------------------------------------------------------------
+# Numbers and money
+
+
+def test_money_in_german(german):
+    assert format_money(Decimal("1234.56")) == f"1.234,56{NBSP}€"
+    assert format_money("1234.56") == f"1.234,56{NBSP}€"
+    assert format_money("-0.5") == f"-0,50{NBSP}€"
+    assert format_money("0.005") == f"0,01{NBSP}€"  # half up, as on an invoice
+    assert format_money(1000) == f"1.000,00{NBSP}€"
+    assert format_money("1234.56", "USD") == f"1.234,56{NBSP}$"
+
+
+def test_money_in_other_locales():
+    assert format_money("1234.56") == "€1,234.56"
+    configure("de_CH", currency="CHF")
+    assert format_money("1234.565") == f"CHF{NBSP}1’234.57" or format_money("1234.565") == f"CHF{NBSP}1'234.57"
+    configure("en_US", currency="JPY")
+    assert format_money("1234.5") == "¥1,235"
+
+
+def test_money_is_never_a_float():
+    with pytest.raises(TypeError):
+        format_money(12.5)
+    with pytest.raises(ValueError):
+        format_money("twelve")
+    with pytest.raises(ValueError):
+        format_money("NaN")
+
+
+def test_numbers(german):
+    assert format_number(1234567) == "1.234.567"
+    assert format_number(Decimal("1234.5678")) == "1.234,5678"  # every digit kept
+    assert format_decimal("2.5", 2) == "2,50"
+    assert format_decimal(Decimal("1234.565"), 2) == "1.234,57"
+    assert format_decimal(Decimal("1234.4"), 0) == "1.234"
+    set_locale("en_US")
+    assert format_number(1234567) == "1,234,567"
+    assert format_decimal("2.5", 2) == "2.50"
+
+
+def test_parse_decimal_honours_the_locale(german):
+    assert parse_decimal("1.234,56") == Decimal("1234.56")
+    assert parse_decimal("1234,56") == Decimal("1234.56")
+    assert parse_decimal(" 1.234,56 € ") == Decimal("1234.56")
+    assert parse_decimal("-12,5") == Decimal("-12.5")
+    assert parse_decimal("7") == Decimal("7")
+    for bad in ("1234.56", "12,34,56", "abc", "", "1e5000" * 20, "NaN"):
+        with pytest.raises(ValidationError) as info:
+            parse_decimal(bad)
+        assert str(info.value) == "Geben Sie eine Zahl ein"
+    set_locale("en_US")
+    assert parse_decimal("1,234.56") == Decimal("1234.56")
+    with pytest.raises(ValidationError, match="^Enter a number$"):
+        parse_decimal("1.234,56")
+
+
+# --------------------------------------------------------------------------
+# Catalogs
+
+
+def _messages(mo: bytes) -> tuple[dict, list[int]]:
+    t = gettext.GNUTranslations(io.BytesIO(mo))
+    catalog = {k: v for k, v in t._catalog.items() if k != ""}  # the header carries Babel's version
+    return catalog, [t.plural(n) for n in range(5)]
+
+
+@pytest.mark.parametrize("po", sorted(ROOT.glob("core/locale/*/LC_MESSAGES/backdesk.po")), ids=lambda p: p.parts[-3])
+def test_committed_mo_matches_its_po(po):
+    """Run `python scripts/i18n.py compile` after editing a .po."""
+    mo = po.with_suffix(".mo")
+    assert mo.is_file(), f"{mo} is missing: run python scripts/i18n.py compile"
+    assert _messages(mo.read_bytes()) == _messages(script.compile_po(po)), (
+        f"{mo} is stale: run python scripts/i18n.py compile")
+
+
+def test_every_core_string_has_a_german_translation():
+    """`_()` text in core/ without German: run scripts/i18n.py extract + update, translate, compile.
+
+    A string that must stay untranslated for now goes in core/locale/de/untranslated.txt
+    (one msgid a line); keep that file empty.
+    """
+    po = ROOT / "core/locale/de/LC_MESSAGES/backdesk.po"
+    template = script.extract_catalog(script.core_domain(ROOT))
+    assert len(template) > 50
+    allow_file = ROOT / "core/locale/de/untranslated.txt"
+    allowed = set(allow_file.read_text(encoding="utf-8").splitlines()) if allow_file.exists() else set()
+    missing = [m for m in script.untranslated(po, template) if m not in allowed]
+    assert missing == [], f"no German translation for: {missing}"
+
+
+def test_shell_vocabulary_is_in_the_german_catalog():
+    set_locale("de_DE")
+    for text in i18n.COMMON_TEXT:
+        assert _(text) != "" and (_(text) != text or text in {"Filter", "Status", "Name", "Version", "ok"}), text
+
+
+def test_script_extract_update_compile_roundtrip(tmp_path):
+    pkg = tmp_path / "core"
+    pkg.mkdir()
+    (pkg / "screen.py").write_text(
+        "from core.i18n import _, N_, ngettext\n"
+        "TITLE = N_('Visitors')\n"
+        "# Translators: a button\n"
+        "label = _('Sign in')\n"
+        "count = ngettext('{n} visitor', '{n} visitors', 2)\n"
+        "ctx_label = ctx._('Badge')\n")
+    domain = script.Domain("backdesk", pkg, pkg / "locale")
+    script.extract(domain)
+    template = script.extract_catalog(domain)
+    assert [m.id for m in template if m.id] == ["Visitors", "Sign in", ("{n} visitor", "{n} visitors"), "Badge"]
+    assert template.get("Sign in").auto_comments == ["a button"]
+    po = script.init(domain, "de")
+    assert script.untranslated(po, template) == ["Visitors", "Sign in", "{n} visitor", "Badge"]
+    text = po.read_text().replace('msgid "Sign in"\nmsgstr ""', 'msgid "Sign in"\nmsgstr "Anmelden"')
+    po.write_text(text)
+    (pkg / "screen.py").write_text((pkg / "screen.py").read_text() + "more = _('Sign out')\n")
+    script.extract(domain)
+    script.update(domain)
+    assert "Sign out" in script.untranslated(po)
+    (mo,) = script.compile_domain(domain)
+    t = gettext.translation("backdesk", str(pkg / "locale"), languages=["de"])
+    assert t.gettext("Sign in") == "Anmelden"
+    assert t.gettext("Visitors") == "Visitors"
