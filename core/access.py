@@ -57,9 +57,10 @@ class Operator:
         """Raise :class:`PermissionDenied` unless the operator holds ``permission``."""
         if not self.can(permission):
             doing = what or permission
-            raise PermissionDenied(
-                f"{self.name} ({self.account}) may not {doing}: needs permission '{permission}'"
-            )
+            why = f"needs permission '{permission}'"
+            if self.read_only:
+                why += " (this is a read-only session: the account is not listed under 'operators:')"
+            raise PermissionDenied(f"{self.name} ({self.account}) may not {doing}: {why}")
 
 
 class UnknownAccount(PermissionDenied):
@@ -95,3 +96,80 @@ def resolve_operator(config, account: str | None = None, *, demo: bool = False) 
         f"the account '{account}' is not a Backdesk operator; an administrator can add it "
         f"under 'operators:' in {getattr(config, 'config_file', 'backdesk.yaml')}"
     )
+
+
+# --------------------------------------------------------------------------
+# Every permission Backdesk knows
+
+#: The permissions core's own services check, with what they allow.
+CORE_PERMISSIONS: dict[str, str] = {
+    "core.directory.read": "Look people, departments and extensions up",
+    "core.directory.edit": "Add, change and import people and departments",
+    "core.audit.read": "Read and verify the audit trail",
+    "core.events.read": "List domain events and failed deliveries",
+    "core.events.manage": "Retry failed event deliveries",
+    "core.notifications.send": "Send a notification to another operator",
+    "core.notifications.manage": "Read other operators' notifications",
+    "core.plugins.read": "See plugins and their failures",
+}
+
+
+@dataclass(frozen=True)
+class PermissionInfo:
+    """One permission: its name, who defines it and what it allows."""
+
+    name: str
+    owner: str  # "core" or a plugin name
+    description: str
+
+
+def known_permissions(host=None) -> list[PermissionInfo]:
+    """Core's permissions and those every loaded plugin defines
+    (``PluginInfo.permissions``), sorted by name."""
+    found = {name: PermissionInfo(name, "core", text) for name, text in CORE_PERMISSIONS.items()}
+    if host is not None:
+        for rec in host.active:
+            info = rec.info
+            for name, text in (getattr(info, "permissions", None) or {}).items():
+                found.setdefault(name, PermissionInfo(name, rec.name, text))
+    return sorted(found.values(), key=lambda p: p.name)
+
+
+def granted_permissions(operator: Operator, host=None) -> list[PermissionInfo]:
+    """The known permissions ``operator`` holds (for the UI and ``--help`` texts)."""
+    return [p for p in known_permissions(host) if operator.can(p.name)]
+
+
+def unknown_patterns(config, host=None) -> list[str]:
+    """Role patterns that match no known permission (likely typos), as
+    ``"role: pattern"`` lines."""
+    names = [p.name for p in known_permissions(host)]
+    out = []
+    for role in getattr(config, "roles", {}).values():
+        for pattern in role.permissions:
+            if not any(fnmatchcase(n, pattern) for n in names):
+                out.append(f"{role.name}: {pattern}")
+    return out
+
+
+class Access:
+    """``services.access``: the operator at work and what Backdesk knows of permissions."""
+
+    def __init__(self, backdesk) -> None:
+        self.backdesk = backdesk
+
+    @property
+    def operator(self) -> Operator:
+        return self.backdesk.operator
+
+    def can(self, permission: str) -> bool:
+        return self.backdesk.operator.can(permission)
+
+    def require(self, permission: str, what: str | None = None) -> None:
+        self.backdesk.operator.require(permission, what)
+
+    def known_permissions(self) -> list[PermissionInfo]:
+        return known_permissions(self.backdesk.host)
+
+    def granted(self) -> list[PermissionInfo]:
+        return granted_permissions(self.backdesk.operator, self.backdesk.host)

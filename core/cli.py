@@ -300,3 +300,8 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"backdesk: internal error: {type(exc).__name__}: {exc} "
                        "(run with --debug for the traceback)", err=True)
         sys.exit(1)
+
+
+from core.service_cli import register as _register_service_cli  # noqa: E402
+
+_register_service_cli(cli)

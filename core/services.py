@@ -1,11 +1,105 @@
 """The core services every plugin shares, wired onto ``backdesk.services``.
 
 ``services.people`` (the people directory), ``services.audit``,
-``services.events``, ``services.notifications`` and ``services.search``.
+``services.events``, ``services.notifications`` and ``services.search``;
+``services.nav_entries`` and ``services.cards`` are core's screens and
+dashboard cards, which the shell shows next to the plugins'.
+
+The audit trail is wired first, so every later write is recorded; the
+events come next, so the directory can publish ``core.person_*`` events.
 """
 
 from __future__ import annotations
 
+from core.hookspecs import Card, NavEntry
+from core.i18n import _
+
 
 def wire(backdesk) -> None:
     """Create the core services for ``backdesk`` (called once at start)."""
+    from core.access import Access
+    from core.audit import AuditTrail
+    from core.events import EventBus
+    from core.notifications import Notifications
+    from core.people import PeopleDirectory
+    from core.search import GlobalSearch
+
+    services = backdesk.services
+    for cls in (AuditTrail, EventBus, Notifications, PeopleDirectory):
+        for spec in cls.TABLES:
+            backdesk.declare_table("core", spec)
+    services.audit = AuditTrail(backdesk)
+    services.events = EventBus(backdesk)
+    services.notifications = Notifications(backdesk)
+    services.people = PeopleDirectory(backdesk)
+    services.search = GlobalSearch(backdesk)
+    services.access = Access(backdesk)
+    services.nav_entries = nav_entries()
+    services.cards = cards(backdesk)
+
+
+def nav_entries() -> list[NavEntry]:
+    """Core's screens; each factory is called with the Backdesk object."""
+
+    def directory(bd):
+        from core.screens.directory import DirectoryScreen
+
+        return DirectoryScreen(bd)
+
+    def notifications(bd):
+        from core.screens.notifications import NotificationsScreen
+
+        return NotificationsScreen(bd)
+
+    def audit(bd):
+        from core.screens.audit import AuditScreen
+
+        return AuditScreen(bd)
+
+    def search(bd):
+        from core.screens.search import SearchScreen
+
+        return SearchScreen(bd)
+
+    return [
+        NavEntry("directory", _("Directory"), directory, key="f3", permission="core.directory.read", order=10),
+        NavEntry("search", _("Search"), search, key="ctrl+f", order=11),
+        NavEntry("notifications", _("Notifications"), notifications, key="f4", order=12),
+        NavEntry("audit", _("Audit trail"), audit, permission="core.audit.read", order=900),
+    ]
+
+
+def cards(backdesk) -> list[tuple[str, Card]]:
+    op = backdesk.operator
+    out: list[tuple[str, Card]] = []
+
+    def people_card() -> str:
+        people = backdesk.services.people
+        rows = people.departments()
+        active = people.count("active")
+        leave = people.count("on_leave")
+        lines = [_("[b]{n}[/b] people at work, {leave} on leave").format(n=active, leave=leave)]
+        for d in rows[:6]:
+            lines.append(f"  {d['name']}: {d['people']}")
+        if len(rows) > 6:
+            lines.append("  " + _("… {n} more departments").format(n=len(rows) - 6))
+        return "\n".join(lines)
+
+    def inbox_card() -> str:
+        service = backdesk.services.notifications
+        unread = service.inbox(unread_only=True, limit=3)
+        count = service.unread_count()
+        if not count:
+            return _("No unread notifications.")
+        lines = [_("[b]{n}[/b] unread").format(n=count)]
+        for doc in unread:
+            text = doc["text"].splitlines()[0]
+            lines.append("  • " + (text if len(text) <= 34 else text[:33] + "…"))
+        return "\n".join(lines)
+
+    if op.can("core.directory.read"):
+        out.append(("core", Card("people", _("People"), render=people_card,
+                                 tables=("core.people", "core.departments"), target="directory", order=10)))
+    out.append(("core", Card("inbox", _("Notifications"), render=inbox_card,
+                             tables=("core.notifications",), target="notifications", order=11)))
+    return out

@@ -1,0 +1,206 @@
+"""``backdesk audit|events|people|notify``: the core services on the command line.
+
+Each command opens Backdesk through the CLI's shared state and calls the
+same service functions the screens call, so permissions and validation hold
+alike. Bad input and refused permissions raise BackdeskError: one line on
+stderr, exit 2. ``audit verify`` exits 1 when it finds tampering and
+``events retry`` exits 1 when a delivery still fails.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from core.errors import BackdeskError
+
+
+def _backdesk():
+    from core.cli import State
+
+    state = click.get_current_context().find_object(State)
+    if state is None:  # pragma: no cover - only when used outside the backdesk group
+        raise BackdeskError("no Backdesk state: run these commands through 'backdesk'")
+    return state.backdesk()
+
+
+def _table(rows: list[dict], columns: list[str], *, widths: dict[str, int] | None = None) -> None:
+    def cell(row, c):
+        value = row.get(c, "")
+        text = "" if value is None else str(value)
+        limit = (widths or {}).get(c)
+        if limit and len(text) > limit:
+            text = text[: limit - 1] + "…"
+        return text
+
+    size = {c: max([len(c)] + [len(cell(r, c)) for r in rows]) for c in columns}
+    click.echo("  ".join(c.upper().ljust(size[c]) for c in columns).rstrip())
+    for r in rows:
+        click.echo("  ".join(cell(r, c).ljust(size[c]) for c in columns).rstrip())
+
+
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                       show_default=True)
+
+
+def register(cli: click.Group) -> None:
+    """Add the core services' commands to the ``backdesk`` group."""
+
+    # ------------------------------------------------------------------ audit
+    @cli.group("audit")
+    def audit():
+        """The audit trail: list entries, verify the hash chain."""
+
+    @audit.command("verify")
+    def audit_verify():
+        """Check the hash chain; name every edited, removed or reordered entry (exit 1)."""
+        bd = _backdesk()
+        problems = bd.services.audit.verify()
+        count = bd.services.audit.table.count()
+        if problems:
+            for p in problems:
+                click.echo(f"TAMPERED: {p}", err=True)
+            click.echo(f"The audit trail has {len(problems)} problem(s) in {count} entries.", err=True)
+            sys.exit(1)
+        click.echo(f"The audit trail is intact: {count} entries.")
+
+    @audit.command("list")
+    @click.option("--operator", help="Only this account's entries.")
+    @click.option("--plugin", help="Only this plugin's (or 'core') tables.")
+    @click.option("--table", "table_name", help="Only this table (PLUGIN.TABLE).")
+    @click.option("--since", help="From this date or time (YYYY-MM-DD[THH:MM], UTC).")
+    @click.option("--until", help="Up to this date (inclusive) or time.")
+    @click.option("--limit", type=int, default=50, show_default=True, help="At most this many (0: all).")
+    @_FORMAT
+    def audit_list(operator, plugin, table_name, since, until, limit, fmt):
+        """Audit entries, newest first."""
+        bd = _backdesk()
+        rows = bd.services.audit.entries(operator=operator, plugin=plugin, table=table_name, since=since,
+                                         until=until, limit=limit or None)
+        if fmt == "json":
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        for r in rows:
+            r["when"] = (r.get("at") or "")[:19].replace("T", " ")
+            r["record"] = f"{r.get('table')} {r.get('doc_id')}"
+            r["summary"] = _summary(r)
+        _table(rows, ["seq", "when", "actor", "plugin", "op", "record", "summary"], widths={"summary": 50})
+
+    # ------------------------------------------------------------------ events
+    @cli.group("events")
+    def events():
+        """Domain events between plugins: list them, retry failed deliveries."""
+
+    @events.command("list")
+    @click.option("--failed", is_flag=True, help="Only events with a failed delivery.")
+    @click.option("--name", help="Only events with this name (hr.employee_hired).")
+    @click.option("--limit", type=int, default=50, show_default=True, help="At most this many (0: all).")
+    @_FORMAT
+    def events_list(failed, name, limit, fmt):
+        """Events, newest first, with how each plugin took them."""
+        bd = _backdesk()
+        rows = bd.services.events.list(failed=failed, name=name, limit=limit or None)
+        if fmt == "json":
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        for r in rows:
+            r["when"] = (r.get("at") or "")[:19].replace("T", " ")
+            r["deliveries"] = ", ".join(
+                f"{d['plugin']}: {d['status']}" + (f" ({d['error']}, {d['attempts']} tries)"
+                                                   if d["status"] == "failed" else "")
+                for d in r["deliveries"]) or "-"
+        _table(rows, ["id", "when", "name", "actor", "status", "deliveries"], widths={"deliveries": 70})
+
+    @events.command("retry")
+    @click.argument("event_id", type=int, required=False)
+    @click.option("--plugin", help="Only this plugin's failed deliveries.")
+    def events_retry(event_id, plugin):
+        """Run failed deliveries again (all, or of EVENT_ID); exit 1 if one still fails."""
+        bd = _backdesk()
+        results = bd.services.events.retry(event_id, plugin=plugin)
+        if not results:
+            click.echo("Nothing to retry: no failed deliveries.")
+            return
+        still = 0
+        for eid, name, status in results:
+            click.echo(f"event {eid} -> {name}: {status}")
+            still += status != "ok"
+        if still:
+            click.echo(f"{still} deliver{'y' if still == 1 else 'ies'} still failing; "
+                       "see 'backdesk events list --failed'.", err=True)
+            sys.exit(1)
+
+    # ------------------------------------------------------------------ people
+    @cli.group("people")
+    def people():
+        """The people directory: list, import and export as CSV."""
+
+    @people.command("list")
+    @click.argument("search", required=False, default="")
+    @click.option("--status", type=click.Choice(["active", "on_leave", "left"]), help="Only this status.")
+    @_FORMAT
+    def people_list(search, status, fmt):
+        """People whose name, department, extension or email contain SEARCH."""
+        bd = _backdesk()
+        rows = bd.services.people.find(search, status=status)
+        if fmt == "json":
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        _table(rows, ["id", "name", "department", "extension", "email", "status"],
+               widths={"department": 24, "name": 28})
+
+    @people.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def people_import(file: Path):
+        """Add or update people from a CSV FILE (all rows or none)."""
+        bd = _backdesk()
+        with open(file, encoding="utf-8-sig", newline="") as fh:
+            result = bd.services.people.import_csv(fh)
+        click.echo(f"Imported {file}: {len(result['created'])} added, {len(result['updated'])} updated.")
+
+    @people.command("export")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Write to this file instead of standard output.")
+    def people_export(output: Path | None):
+        """Write the directory as CSV (the format 'people import' reads)."""
+        bd = _backdesk()
+        if output is None:
+            bd.services.people.export_csv(sys.stdout)
+            return
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            n = bd.services.people.export_csv(fh)
+        click.echo(f"Wrote {n} people to {output}", err=True)
+
+    @people.command("departments")
+    def people_departments():
+        """Departments and how many people work in each."""
+        bd = _backdesk()
+        _table(bd.services.people.departments(), ["id", "name", "people"])
+
+    # ------------------------------------------------------------------ notify
+    @cli.command("notify")
+    @click.argument("account")
+    @click.argument("text")
+    @click.option("--link", help="A screen to open with it (a navigation id, e.g. directory).")
+    def notify(account, text, link):
+        """Put TEXT into ACCOUNT's inbox (they see it within seconds)."""
+        bd = _backdesk()
+        nid = bd.services.notifications.send(account, text, link=link)
+        click.echo(f"Notification {nid} sent to {account}.")
+
+
+def _summary(entry: dict) -> str:
+    if entry.get("op") == "read":
+        return entry.get("what") or "read"
+    before, after = entry.get("before") or {}, entry.get("after") or {}
+    if entry.get("op") == "update":
+        keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        return ", ".join(f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in keys[:3])
+    doc = after or before
+    for key in ("name", "title", "text", "subject"):
+        if doc.get(key):
+            return str(doc[key])
+    return ""
