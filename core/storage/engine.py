@@ -426,8 +426,9 @@ class JournalStore(Store):
                 self._lock.release()
 
     def _initialize(self) -> None:
+        # An empty journal is what an interrupted first open leaves behind.
         leftovers = [n for n in os.listdir(self.data_dir)
-                     if n.startswith("journal-") or (
+                     if (n.startswith("journal-") and os.path.getsize(os.path.join(self.data_dir, n)) > 0) or (
                          os.path.isdir(os.path.join(self.data_dir, n)) and n != files.BACKUPS
                          and any(f.endswith(".json") for f in os.listdir(os.path.join(self.data_dir, n))))]
         if leftovers:
