@@ -51,6 +51,7 @@ __all__ = [
     "SHIPPED_CONFIG_DIR",
     "SHIPPED_PLUGINS_FILE",
     "UNKNOWN_ACCOUNT_CHOICES",
+    "RESERVED_PLUGIN_NAMES",
     "STORAGE_BACKENDS",
     "REQUIRED",
     "Site",
@@ -964,6 +965,9 @@ def _data_dir_from(file: Path, root: _Y | None, config_dir: Path,
 
 
 _PLUGINS_TOP_KEYS = ("plugins",)
+#: Names no plugin may take (storage namespaces and the shell's own words);
+#: the same list as core.plugins.RESERVED_NAMES, which checks PluginInfo.name.
+RESERVED_PLUGIN_NAMES = frozenset({"core", "backdesk", "shell", "plugins", "audit", "events", "storage"})
 _ENTRY_KEYS = ("name", "enabled", "settings", "module", "path")
 
 
@@ -1023,8 +1027,9 @@ def _parse_plugins(file: Path, root: _Y | None, problems: list[ConfigError]) -> 
                         f"{_q(name)} is not a plugin name (lower-case letters, digits and '_', "
                         "starting with a letter)")
             continue
-        if name == "core":
-            check.error(name_item.line, f"{where}.name", "'core' is reserved for the shell")
+        if name in RESERVED_PLUGIN_NAMES:
+            check.error(name_item.line, f"{where}.name",
+                        f"{_q(name)} is reserved (reserved: {_join(sorted(RESERVED_PLUGIN_NAMES))})")
             continue
         path = _sub("plugins", name)
         if name in seen:

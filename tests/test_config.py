@@ -540,10 +540,16 @@ def test_plugins_yaml_mistakes(site):
         "config/plugins.yaml:12: plugins[5]: missing name:",
         "config/plugins.yaml:13: plugins[6].name: 'Bad-Name' is not a plugin name "
         "(lower-case letters, digits and '_', starting with a letter)",
-        "config/plugins.yaml:14: plugins[7].name: 'core' is reserved for the shell",
+        "config/plugins.yaml:14: plugins[7].name: 'core' is reserved "
+        "(reserved: audit, backdesk, core, events, plugins, shell, storage)",
         "config/plugins.yaml:16: plugins.legacy.module: 'my company.legacy' is not a module path "
         "like mycompany.roombook",
     ]
+
+
+def test_reserved_names_match_the_plugin_loader():
+    plugins = pytest.importorskip("core.plugins")
+    assert cfg.RESERVED_PLUGIN_NAMES == set(plugins.RESERVED_NAMES)
 
 
 def test_plugins_yaml_top_level(site):
