@@ -174,7 +174,7 @@ def test_money_in_german(german):
 def test_money_in_other_locales():
     assert format_money("1234.56") == "€1,234.56"
     configure("de_CH", currency="CHF")
-    assert format_money("1234.565") == f"CHF{NBSP}1’234.57" or format_money("1234.565") == f"CHF{NBSP}1'234.57"
+    assert format_money("1234.565") == f"CHF{NBSP}1'234.57"
     configure("en_US", currency="JPY")
     assert format_money("1234.5") == "¥1,235"
 
