@@ -265,7 +265,12 @@ def _bundle(problems: Sequence[ConfigError]) -> ConfigError:
 
 def _q(value: Any, limit: int = 60) -> str:
     """A value quoted for a one-line message."""
-    text = repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        text = repr(value[: limit * 2])
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        text = "a number with more than 60 digits"
+    else:
+        text = str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
@@ -389,7 +394,8 @@ def _size(n: int) -> str:
 
 
 def _tag_text(tag: str) -> str:
-    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+    text = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 class _Reader:

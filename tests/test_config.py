@@ -419,6 +419,13 @@ def test_too_many_values(site):
     assert message.startswith("config/backdesk.yaml:1:") and message.endswith(f"more than {cfg.MAX_NODES} values")
 
 
+def test_huge_numbers(site):
+    assert only_problem(site, "site: {name: 0x" + "f" * 5000 + "}\n") == (
+        "config/backdesk.yaml:1: site.name: expected text, got a whole number (a number with more than 60 digits)")
+    assert only_problem(site, "site: {name: " + "9" * 5000 + "}\n").startswith(
+        "config/backdesk.yaml:1: site.name: cannot read value '99999")
+
+
 def test_binary_and_bad_encoding(site):
     (site.dir / "plugins.yaml").write_text("")
     (site.dir / "backdesk.yaml").write_bytes(b"site:\n  name: M\xfcller\n")
