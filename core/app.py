@@ -206,15 +206,30 @@ class BackdeskApp(App):
         self.run_worker(runner(), exit_on_error=False)
 
     # ---------------------------------------------------------------- isolation
-    def _handle_exception(self, error: Exception) -> None:
-        """A plugin's exception brings the operator home; core's is fatal."""
+    async def _dispatch_message(self, message) -> None:
+        # Key bindings run screen actions inside the app's own message loop,
+        # which Textual stops after an unhandled exception: a plugin's error
+        # is caught here so the loop (and the shell) goes on.
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            if not self.intercept_plugin_error(error):
+                raise
+
+    def intercept_plugin_error(self, error: BaseException) -> bool:
+        """Handle ``error`` if a plugin's code raised it; True when handled."""
         owner = self.backdesk.host.owner_of(error.__traceback__)
         if owner is None and getattr(error, "__cause__", None) is not None:
             owner = self.backdesk.host.owner_of(error.__cause__.__traceback__)
-        if owner is None or self._exit_renderables:
-            super()._handle_exception(error)
-            return
+        if owner is None:
+            return False
         self._plugin_failed(owner.name, error, "screen")
+        return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A plugin's exception brings the operator home; core's is fatal."""
+        if self._exit_renderables or not self.intercept_plugin_error(error):
+            super()._handle_exception(error)
 
     def _plugin_failed(self, plugin: str, error: BaseException, where: str) -> None:
         rec = self.backdesk.host.records.get(plugin)

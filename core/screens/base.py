@@ -130,6 +130,16 @@ class BackdeskScreen(Screen):
         app.sidebar_hidden = not app.sidebar_hidden
         self.query_one(Sidebar).set_class(app.sidebar_hidden, "-hidden")
 
+    async def _dispatch_message(self, message) -> None:
+        # A plugin screen's handler that raises must not stop this screen's
+        # message loop for good: the shell takes the operator home instead.
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            intercept = getattr(self.app, "intercept_plugin_error", None)
+            if intercept is None or not intercept(error):
+                raise
+
     # ---------------------------------------------------------------- changes
     def on_tables_changed(self, message: TablesChanged) -> None:
         self._maybe_refresh(message.names)
