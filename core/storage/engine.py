@@ -276,6 +276,8 @@ class JournalTable(Table):
 
     def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
              limit: int | None = None, offset: int = 0) -> list[dict]:
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("limit and offset cannot be negative")
         query = compile_where(where)
         s = self._store
         with s._rlock:
@@ -434,6 +436,8 @@ class JournalStore(Store):
         if leftovers:
             raise CorruptData(self._manifest_path,
                               f"missing, but the directory holds store data ({', '.join(sorted(leftovers))})")
+        if set(os.listdir(self.data_dir)) <= {files.LOCK, files.journal_name(1)}:
+            os.chmod(self.data_dir, files.DIR_MODE)  # a new, empty data dir: owner-only
         path = os.path.join(self.data_dir, files.journal_name(1))
         fd = files.open_journal(path, create=True)
         os.fsync(fd)

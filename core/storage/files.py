@@ -311,9 +311,8 @@ def scan_journal(buf: bytes, base: int = 0) -> Scan:
         if body is None:
             scan.bad_offset = base + pos
             # A damaged line is only a torn tail if nothing valid follows it.
-            rest = buf[nl + 1:]
-            for line in rest.split(b"\n")[:-1] if rest.endswith(b"\n") else rest.split(b"\n"):
-                if _decode_line(line) is not None:
+            for line in buf[nl + 1:].split(b"\n"):
+                if line and _decode_line(line) is not None:
                     scan.corrupt = True
                     break
             return scan

@@ -136,7 +136,9 @@ def test_torn_tail_is_discarded_by_the_next_writer(data_dir, tail):
     _store_with_data(data_dir, compact=False)
     path = data_dir / journal_name(1)
     good = path.read_bytes()
+    early = open_store(data_dir)   # open before the tail appears
     path.write_bytes(good + tail)
+    assert early.table("hr", "cases").count() == 20
     assert check(data_dir) == []  # an interrupted write is not a problem
     s = open_store(data_dir)       # readers ignore it
     t = s.table("hr", "cases")
@@ -147,8 +149,10 @@ def test_torn_tail_is_discarded_by_the_next_writer(data_dir, tail):
     data = path.read_bytes()
     assert data.startswith(good) and tail not in data and data.endswith(b"\n")
     assert other.table("hr", "cases").get(21) == {"id": 21, "after": "crash"}
+    assert early.table("hr", "cases").count() == 21
     s.close()
     other.close()
+    early.close()
     s = open_store(data_dir)
     assert s.table("hr", "cases").count() == 21
     s.close()

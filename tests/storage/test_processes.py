@@ -121,3 +121,35 @@ def test_backup_while_another_process_writes(data_dir, tmp_path):
         assert len(found) >= last
         last = len(found)
         s.close()
+
+
+def test_reader_follows_writers_through_many_compactions(data_dir):
+    s = open_store(data_dir)
+    items = s.table("core", "items")
+    writers = [spawn("insert", data_dir, 300, compact_bytes=2500) for _ in range(2)]
+    seen = []
+    while any(w.poll() is None for w in writers):
+        seen.append(items.count())
+        s.refresh()
+    for w in writers:
+        finish(w)
+    seen.append(items.count())
+    assert seen == sorted(seen) and seen[-1] == 600
+    assert sorted(d["id"] for d in items.all()) == list(range(1, 601))
+    s.close()
+
+
+def test_follow_one_compaction_without_reloading(data_dir):
+    a, b = open_store(data_dir), open_store(data_dir)
+    ta, tb = a.table("hr", "cases"), b.table("hr", "cases")
+    ta.insert({"n": 1})
+    tb.count()
+    state = b._states["hr.cases"]  # white box: the same in-memory table must carry on
+    ta.insert({"n": 2})
+    a.compact()
+    ta.insert({"n": 3})
+    assert [d["n"] for d in tb.all()] == [1, 2, 3]
+    assert b._states["hr.cases"] is state
+    assert b.refresh() == {"hr.cases"}
+    a.close()
+    b.close()
