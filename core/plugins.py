@@ -118,6 +118,7 @@ class PluginHost:
             except Exception:  # broken metadata must not stop the shell
                 eps = {}
         listed = set()
+        self._check_known(entries, eps)
         for entry in entries:
             listed.add(entry.name)
             if entry.module:
@@ -134,6 +135,34 @@ class PluginHost:
         for name, ep in sorted(eps.items()):
             if name not in listed:
                 self._admit(PluginRecord(name, "entry point", ep.value), enabled=True, off=off, eps=eps)
+
+    def _check_known(self, entries: list, eps: dict) -> None:
+        """An entry naming no plugin at all is a config error (file:line:key),
+        not a failed plugin: nothing is loaded until plugins.yaml is fixed."""
+        from core.config import ConfigError, error_at
+
+        problems = []
+        for entry in entries:
+            if entry.module:
+                try:
+                    found = importlib.util.find_spec(entry.module) is not None
+                except (ImportError, ValueError):
+                    found = False
+                if not found:
+                    problems.append(error_at(entry, "module", f"no module named {entry.module!r}"))
+            elif entry.path:
+                if not Path(entry.path).exists():
+                    problems.append(error_at(entry, "path", f"no such file: {entry.path}"))
+            elif not _builtin_exists(entry.name) and entry.name not in eps:
+                known = sorted(set(_builtin_names()) | set(eps))
+                problems.append(error_at(
+                    entry, "name",
+                    f"unknown plugin {entry.name!r} (known: {', '.join(known) or 'none'})"))
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            error = ConfigError(str(problems[0]) + more)
+            error.problems = problems
+            raise error
 
     def _admit(self, rec: PluginRecord, *, enabled: bool, off: set[str], eps: dict) -> None:
         self.records[rec.name] = rec
@@ -331,6 +360,14 @@ class PluginHost:
 
 
 _SPEC_NAMES = frozenset(n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "backdesk_spec"))
+
+
+def _builtin_names() -> list[str]:
+    import pkgutil
+
+    import plugins
+
+    return [m.name for m in pkgutil.iter_modules(plugins.__path__) if m.ispkg]
 
 
 def _builtin_exists(name: str) -> bool:

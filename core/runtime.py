@@ -36,10 +36,12 @@ class Backdesk:
     def start(self, *, load_entry_points: bool = True, environ: dict | None = None) -> "Backdesk":
         from core.storage import open_store
 
-        self.store = open_store(self.config.data_dir)
-        self.store.actor = self.operator.account
+        # plugins.yaml and the plugins' settings are checked before the store
+        # is opened: a bad config stops the start with nothing written
         self.host.load(self.config.plugins, environ=environ, load_entry_points=load_entry_points)
         self._settle_settings()
+        self.store = open_store(self.config.data_dir)
+        self.store.actor = self.operator.account
         for rec in self.host.active:
             self.host.contexts[rec.name] = PluginContext(self, rec)
         self._wire_services()

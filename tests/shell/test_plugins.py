@@ -35,7 +35,6 @@ def test_failures_are_isolated_and_explained(site):
         {"name": "future_api", "sample": True},
         {"name": "misspelled", "sample": True},
         {"name": "raises_info", "sample": True},
-        {"name": "nonexistent_builtin"},
         {"name": "greeter", "sample": True},
     ])
     bd = site.open()
@@ -49,7 +48,6 @@ def test_failures_are_isolated_and_explained(site):
         assert f"needs hook API version 99; this Backdesk provides version {HOOK_API_VERSION}" in recs["future_api"].error
         assert "unknown hook 'backdesk_screen' (did you mean backdesk_screens?)" in recs["misspelled"].error
         assert "backdesk_plugin_info failed: KeyError" in recs["raises_info"].error
-        assert "no built-in plugin named 'nonexistent_builtin'" in recs["nonexistent_builtin"].error
         # failed plugins have no hooks left registered
         names = [rec.name for rec in bd.host.active]
         assert names == ["greeter"]
@@ -140,3 +138,14 @@ def test_reserved_and_mismatched_names_are_refused(tmp_path):
     host.load([SimpleNamespace(name="impostor", enabled=True, settings={}, module=None, path=mod)],
               load_entry_points=False)
     assert "calls itself 'core' but is listed as 'impostor'" in host.records["impostor"].error
+
+
+def test_unknown_plugin_is_a_config_error_naming_file_line_key(site):
+    from core.errors import ConfigError
+
+    site.plugins([{"name": "greeter", "sample": True}, {"name": "telefony"}])
+    with pytest.raises(ConfigError) as info:
+        site.open()
+    assert str(info.value).startswith(f"{site.config_dir / 'plugins.yaml'}:4: plugins.telefony.name: "
+                                      "unknown plugin 'telefony'")
+    assert not site.data_dir.exists()
