@@ -581,7 +581,7 @@ class _Reader:
                 value = node.value
             self.error(line, path or None,
                        f"keys must be text, got {_describe(value)}; "
-                       f"quote it if you mean the text: \"{node.value}\"")
+                       f"quote it if you mean the text: \"{node.value[:60]}\"")
             return None
         self.budget -= 1
         return node.value
