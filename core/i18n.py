@@ -55,6 +55,7 @@ __all__ = [
     "translator_for",
     "Translator",
     "to_local",
+    "today",
     "format_date",
     "format_datetime",
     "format_time",
@@ -268,6 +269,11 @@ def _as_datetime(value: _dt.datetime | str) -> _dt.datetime:
 def to_local(value: _dt.datetime | str) -> _dt.datetime:
     """A UTC ISO string or datetime as an aware datetime in the site's time zone."""
     return _as_datetime(value).astimezone(_state.tz)
+
+
+def today() -> _dt.date:
+    """Today's date in the site's time zone (not the host's)."""
+    return _dt.datetime.now(_state.tz).date()
 
 
 def _is_date_only(value: str) -> bool:

@@ -152,6 +152,11 @@ def test_utc_times_are_shown_in_the_site_timezone(german):
     assert format_datetime("2026-01-05T09:30:00Z", "short") == "05.01.26, 10:30"
 
 
+def test_today_is_the_site_date():
+    configure(timezone="Pacific/Kiritimati")  # UTC+14: ahead of every host
+    assert i18n.today() == dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+
+
 def test_english_times(german):
     configure(locale="en_US")
     assert format_datetime("2026-01-05T09:30:00Z") == f"Jan 5, 2026, 10:30{NNBSP}AM"
