@@ -20,6 +20,7 @@ from textual.screen import Screen
 from core.hookspecs import Card, Command, NavEntry
 from core.i18n import _
 from core.screens.base import BackdeskScreen, TablesChanged
+from core.screens.search import SearchCommands
 
 #: how often other operators' changes are looked for (seconds)
 POLL_INTERVAL = 0.5
@@ -35,13 +36,16 @@ class BackdeskApp(App):
         Binding("f1", "help", _("Help"), id="app.help"),
         Binding("f2", "open_nav('home')", _("Home"), id="app.home"),
         Binding("ctrl+p", "command_palette", _("Commands"), id="app.palette", show=False),
+        Binding("ctrl+f", "open_nav('search')", _("Search"), id="app.search", priority=True),
     ]
+    COMMANDS = App.COMMANDS | {SearchCommands}
 
     def __init__(self, backdesk, *, poll_interval: float = POLL_INTERVAL) -> None:
         super().__init__()
         self.backdesk = backdesk
         self.poll_interval = poll_interval
         self.sidebar_hidden = False
+        self.inbox = None  # core.screens.notifications.InboxBadge, from on_mount
         self.change_seq = 0
         self._changes: list[tuple[int, frozenset[str]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,6 +109,7 @@ class BackdeskApp(App):
             screen = entry.screen(ctx)
             if isinstance(screen, BackdeskScreen):
                 screen.nav_id = entry.id
+                screen.nav_title = entry.title
             return screen
 
         return make
@@ -117,6 +122,9 @@ class BackdeskApp(App):
         store = self.backdesk.store
         store.on_change(self._store_changed)
         self.switch_mode("home")
+        from core.screens.notifications import InboxBadge
+
+        self.inbox = InboxBadge(self)  # unread count in the header, toasts
         if self.poll_interval:
             self.set_interval(self.poll_interval, self._poll_store, name="poll-store")
         failed = [r for r in self.backdesk.host.records.values() if r.status == "failed"]
@@ -146,6 +154,8 @@ class BackdeskApp(App):
         self.change_seq += 1
         self._changes.append((self.change_seq, names))
         del self._changes[:-500]
+        if self.inbox is not None:
+            self.inbox.tables_changed(names)
         # the screen showing hears at once; the others catch up on ScreenResume
         screen = self.screen
         if isinstance(screen, BackdeskScreen):
@@ -181,7 +191,7 @@ class BackdeskApp(App):
                 continue
             seen.add((key, desc))
             rows.append((self.get_key_display(binding), desc))
-        title = getattr(self.screen, "title", None) or type(self.screen).__name__
+        title = getattr(self.screen, "nav_title", None) or self.title
         self.push_screen(HelpScreen(rows, str(title)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

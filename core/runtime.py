@@ -127,6 +127,10 @@ def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
 
     if config is None:
         config = load_config(config_dir, data_dir)
+    from core.i18n import configure
+
+    # before any screen module is imported: their labels are translated then
+    configure(config.site.locale, config.site.timezone, config.site.currency)
     operator = resolve_operator(config, account, demo=demo)
     bd = Backdesk(config, operator, kiosk=kiosk, demo=demo)
     try:

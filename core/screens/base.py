@@ -65,6 +65,7 @@ class BackdeskScreen(Screen):
     WATCH_TABLES: ClassVar[frozenset[str]] = frozenset()
     #: the navigation entry this screen belongs to (set by the shell)
     nav_id: str | None = None
+    nav_title: str | None = None
 
     BINDINGS = [
         Binding("ctrl+b", "toggle_sidebar", _("Menu"), id="screen.toggle_sidebar", show=False),
