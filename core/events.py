@@ -95,15 +95,18 @@ class EventBus:
                 name=name), field="name")
         if data is not None and not isinstance(data, dict):
             raise ValidationError(_("event data must be a dict"), field="data")
+        # with nobody listening there is nothing to deliver (and nothing to settle later)
+        status = "pending" if self.handlers() else "done"
         return self.events.insert({"name": name, "data": data or {}, "at": now_utc(),
                                    "actor": self.store.actor, "source": name.partition(".")[0],
-                                   "status": "pending"})
+                                   "status": status})
 
     # -- delivering ----------------------------------------------------------------
     def _committed(self, changes) -> None:
         """after_commit: queue the events this transaction stored, deliver them."""
         new = [c.after for c in changes
-               if c.table == EVENTS and c.op == "insert" and c.after is not None]
+               if c.table == EVENTS and c.op == "insert" and c.after is not None
+               and c.after.get("status") == "pending"]
         if not new:
             return
         queue = getattr(self._local, "queue", None)

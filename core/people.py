@@ -108,6 +108,10 @@ class _MemoryLookup(_Lookup):
         self.departments = departments
         self.ext: dict[str, set] = {}
         self.mail: dict[str, set] = {}
+        # a row of the file clashes only with what stands before it, so the
+        # error names the later of two clashing lines
+        self.position: dict[Any, int] = {}
+        self.current = 1 << 60
         for key, doc in people.items():
             self._index(key, doc)
 
@@ -135,11 +139,14 @@ class _MemoryLookup(_Lookup):
     def department(self, dept_id):
         return self.departments.get(dept_id)
 
+    def _before(self, keys) -> set:
+        return {k for k in keys if self.position.get(k, -1) < self.current}
+
     def extension_owners(self, extension):
-        return set(self.ext.get(extension, ()))
+        return self._before(self.ext.get(extension, ()))
 
     def email_owners(self, email):
-        return set(self.mail.get(email.lower(), ()))
+        return self._before(self.mail.get(email.lower(), ()))
 
 
 def _text(value: Any, field: str) -> str | None:
@@ -687,9 +694,11 @@ class PeopleDirectory:
                         raise ValidationError(_("line {line}: no person with the email {email!r}").format(
                             line=line, email=ref), field="manager")
                     doc["manager_id"] = target
-            for line, key, doc, old, ref in plans:
+            for n, (line, key, doc, old, ref) in enumerate(plans):
                 lookup.put(key, doc)
-            for line, key, doc, old, ref in plans:
+                lookup.position[key] = n
+            for n, (line, key, doc, old, ref) in enumerate(plans):
+                lookup.current = n
                 try:
                     check_person(doc, key, lookup, old=old)
                 except ValidationError as exc:
