@@ -1,0 +1,146 @@
+"""Start-up: process start to the first painted dashboard, against a bare Textual app.
+
+    python bench/startup.py [--runs 7]
+
+Each run starts a new Python process in its own pseudo-terminal (Textual's
+real driver, 100x30), and the child writes how long it took from the
+parent's spawn to the moment the screen is painted:
+
+- **backdesk**: the same path as the ``backdesk`` command (config, operator,
+  store, every enabled plugin, the app) on the demo company, ready when every
+  dashboard card shows its content;
+- **bare**: a Textual app with a Header, a Static and a Footer, ready after
+  its first paint.
+
+Runs alternate between the two; the medians and their ratio are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pty
+import statistics
+import subprocess
+import sys
+import tempfile
+import termios
+import struct
+import fcntl
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD_BACKDESK = r'''
+import os, sys, time
+T0 = float(os.environ["BENCH_T0"])
+from core.cli import State
+from core.app import make_app
+
+state = State(None, os.environ["BENCH_DATA"], demo=True)
+bd = state.backdesk()
+app = make_app(bd)
+
+async def auto_pilot(pilot):
+    from core.screens.home import DashboardCard
+    for _ in range(2000):
+        await pilot.pause(0.005)
+        cards = list(app.screen.query(DashboardCard))
+        if cards and all(str(c.render()) != "…" for c in cards):
+            break
+    await pilot.pause()
+    with open(os.environ["BENCH_OUT"], "w") as fh:
+        fh.write(str(time.time() - T0))
+    app.exit()
+
+app.run(auto_pilot=auto_pilot)
+bd.close()
+'''
+
+CHILD_BARE = r'''
+import os, time
+T0 = float(os.environ["BENCH_T0"])
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield Static("Hello")
+        yield Footer()
+
+app = Bare()
+
+async def auto_pilot(pilot):
+    await pilot.pause()
+    with open(os.environ["BENCH_OUT"], "w") as fh:
+        fh.write(str(time.time() - T0))
+    app.exit()
+
+app.run(auto_pilot=auto_pilot)
+'''
+
+
+def run_in_pty(code: str, env: dict) -> float:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    out = tempfile.NamedTemporaryFile(delete=False)
+    out.close()
+    env = {**env, "BENCH_OUT": out.name, "TERM": "xterm-256color", "BENCH_T0": repr(time.time())}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, cwd=ROOT, start_new_session=True)
+    os.close(slave)
+
+    def drain() -> None:
+        try:
+            while os.read(master, 65536):
+                pass
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc.wait(timeout=120)
+    os.close(master)
+    text = Path(out.name).read_text()
+    os.unlink(out.name)
+    if not text:
+        raise SystemExit(f"child failed (exit {proc.returncode})")
+    return float(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        env = {**os.environ, "BENCH_DATA": str(data), "PYTHONPATH": str(ROOT)}
+        env.pop("BACKDESK_DATA_DIR", None)
+        subprocess.run([sys.executable, "-m", "core", "--data-dir", str(data), "demo"],
+                       env=env, cwd=ROOT, check=True, capture_output=True)
+        plugins = json.loads(subprocess.run(
+            [sys.executable, "-m", "core", "--demo", "--data-dir", str(data), "plugins", "--format", "json"],
+            env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+        # one warm-up each so both start from the same file-system cache
+        run_in_pty(CHILD_BARE, env)
+        run_in_pty(CHILD_BACKDESK, env)
+        bare, full = [], []
+        for _ in range(args.runs):
+            bare.append(run_in_pty(CHILD_BARE, env))
+            full.append(run_in_pty(CHILD_BACKDESK, env))
+    mb, mf = statistics.median(bare), statistics.median(full)
+    enabled = [p["name"] for p in plugins if p["status"] == "ok"]
+    print(f"start-up to first painted screen, median of {args.runs} runs (100x30 pty)")
+    print(f"plugins enabled: {', '.join(enabled) or 'none (core only)'}")
+    print(f"{'app':<28}{'median s':>10}{'min s':>10}{'max s':>10}")
+    print(f"{'bare Textual (Header/Static/Footer)':<28}"[:28] + f"{mb:>10.3f}{min(bare):>10.3f}{max(bare):>10.3f}")
+    print(f"{'backdesk dashboard (demo)':<28}{mf:>10.3f}{min(full):>10.3f}{max(full):>10.3f}")
+    print(f"ratio backdesk / bare: {mf / mb:.2f}x (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
