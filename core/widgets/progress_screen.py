@@ -40,6 +40,12 @@ class _ScreenProgress:
         self._done = 0
         self._reported_at = 0.0
 
+    def snapshot(self) -> tuple[int | None, int, str]:
+        """(total, done, label) now; the screen's clock reads it so the end
+        of a burst of steps shows even when no further step comes."""
+        with self._lock:
+            return self._total, self._done, self._label
+
     def _report(self, force: bool = False) -> None:
         now = time.monotonic()
         with self._lock:
@@ -112,6 +118,7 @@ class ProgressScreen(ModalScreen[ResultType], Generic[ResultType]):
         self._finished = False
         self.error: BaseException | None = None
         self._worker: Worker[ResultType] | None = None
+        self._progress = _ScreenProgress(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="progress-screen--box"):
@@ -125,12 +132,21 @@ class ProgressScreen(ModalScreen[ResultType], Generic[ResultType]):
     def on_mount(self) -> None:
         self._started = time.monotonic()
         self._show_status()
-        self.set_interval(0.5, self._show_status)
+        self.set_interval(0.25, self._tick)
         self._worker = self._run()
 
     @work(thread=True, exit_on_error=False, group="progress-screen")
     def _run(self) -> ResultType:
-        return self._work(_ScreenProgress(self))
+        return self._work(self._progress)
+
+    def _tick(self) -> None:
+        if self._finished:
+            return
+        total, done, label = self._progress.snapshot()
+        if (total, done) != (self._total, self._done):
+            self._show_progress(total, done, label)
+        else:
+            self._show_status()
 
     def _show_progress(self, total: int | None, done: int, label: str) -> None:
         """Runs on the event loop (called through ``call_from_thread``)."""

@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Callable, ClassVar, Iterable, Literal, Mapping, Sequence
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -412,6 +412,25 @@ class RecordForm(Vertical, can_focus=False):
             self._set_field_error(field.key, "")
 
     # -- events ---------------------------------------------------------------
+
+    @staticmethod
+    def _row_of(widget: Widget | None) -> Widget | None:
+        node = widget
+        while node is not None and not node.has_class("record-form--row"):
+            node = node.parent if isinstance(node.parent, Widget) else None
+        return node
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # A class rather than :focus-within, which does not restyle the
+        # label when the focus leaves the row.
+        row = self._row_of(event.widget)
+        if row is not None:
+            row.add_class("-focused")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        row = self._row_of(event.widget)
+        if row is not None:
+            row.remove_class("-focused")
 
     @on(Input.Changed)
     @on(TextArea.Changed)

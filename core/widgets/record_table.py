@@ -81,19 +81,22 @@ def _plain_value_text(value: Any) -> str:
 
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_NUMBER_START = "0123456789+-."
 
 
 def _default_sort_key(value: Any) -> tuple:
     """Order numbers (and numeric strings such as stored money) numerically,
     then text case-insensitively; types never get compared with each other."""
+    if value.__class__ is str:
+        if value[:1] in _NUMBER_START and _NUMBER.fullmatch(value):
+            return (0, float(value))
+        return (1, value.casefold())
     if isinstance(value, bool):
         return (0, int(value))
     if isinstance(value, (int, float)):
         return (0, value)
     if isinstance(value, str):
-        if _NUMBER.fullmatch(value):
-            return (0, float(value))
-        return (1, value.casefold())
+        return _default_sort_key(str(value))
     try:
         return (0, float(value))  # Decimal, Fraction
     except (TypeError, ValueError):
@@ -294,9 +297,12 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._cursor_row = 0
         self._cursor_column = 0
         self._posted_index: int | None = -1
+        self._posted_record: Mapping[str, Any] | None = None
+        self._cursor_record_seen: Mapping[str, Any] | None = None
         self._cells: LRUCache[int, tuple[str | Text, ...]] = LRUCache(1024)
         self._widths: list[int] = []
         self._compute_widths()
+        self._cursor_record_seen = self.cursor_record
 
     # -- public API ---------------------------------------------------------
 
@@ -395,13 +401,12 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Put the cursor on ``row`` (clamped) and scroll it into view."""
         old = self._cursor_row
         self._cursor_row = max(0, min(row, len(self._view) - 1))
-        if not self.is_mounted:
-            return
-        if old != self._cursor_row:
-            self.refresh_line(old + 1)
-            self.refresh_line(self._cursor_row + 1)
-        self._scroll_cursor_into_view()
-        self._post_cursor_moved()
+        if self.is_mounted:
+            if old != self._cursor_row:
+                self.refresh_line(old + 1)
+                self.refresh_line(self._cursor_row + 1)
+            self._scroll_cursor_into_view()
+        self._cursor_changed()
 
     def move_cursor_to_id(self, record_id: Any) -> bool:
         """Put the cursor on the record with this ``id``; False if not shown."""
@@ -440,7 +445,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self._view[self._cursor_row]
 
     def _cursor_identity(self) -> tuple[Any, int]:
-        record = self.cursor_record
+        # The record remembered when the cursor last moved: the source may
+        # have changed in place since.
+        record = self._cursor_record_seen
         record_id = record.get("id") if isinstance(record, Mapping) else None
         return record_id, self._cursor_row
 
@@ -480,9 +487,17 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             seen = set(present)
             missing = [i for i in range(count) if i not in seen]
-        keys = [None] * count
+        keys: list[Any] = [None] * count
+        # Many rows share a value (a city, a state): compute its key once.
+        known: dict[Any, Any] = {}
         for i in present:
-            keys[i] = sort_key(values[i])
+            value = values[i]
+            try:
+                keys[i] = known[value]
+            except KeyError:
+                keys[i] = known[value] = sort_key(value)
+            except TypeError:  # unhashable (a list)
+                keys[i] = sort_key(value)
         present.sort(key=keys.__getitem__, reverse=self._sort_reverse)
         return present + missing
 
@@ -562,12 +577,11 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                         row = 0
             self._cursor_row = row
         self._cursor_row = max(0, min(self._cursor_row, len(self._view) - 1))
-        if not self.is_mounted:
-            return
-        self._update_virtual_size()
-        self._scroll_cursor_into_view(force_clamp=True)
-        self.refresh()
-        self._post_cursor_moved()
+        if self.is_mounted:
+            self._update_virtual_size()
+            self._scroll_cursor_into_view(force_clamp=True)
+            self.refresh()
+        self._cursor_changed()
 
     def _compute_widths(self) -> None:
         source = self._source
@@ -639,12 +653,18 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- messages -------------------------------------------------------------
 
-    def _post_cursor_moved(self) -> None:
+    def _cursor_changed(self, mounted: bool | None = None) -> None:
+        """Remember the cursor record; tell the app when it is another one."""
+        record = self.cursor_record
+        self._cursor_record_seen = record
+        if not (self.is_mounted if mounted is None else mounted):
+            return
         index = self._cursor_index()
-        if index == self._posted_index:
+        if index == self._posted_index and record is self._posted_record:
             return
         self._posted_index = index
-        self.post_message(self.CursorMoved(self, self.cursor_record))
+        self._posted_record = record
+        self.post_message(self.CursorMoved(self, record))
 
     # -- rendering ------------------------------------------------------------
 
@@ -756,7 +776,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_mount(self) -> None:
         self._update_virtual_size()
-        self._post_cursor_moved()
+        self._cursor_changed(mounted=True)
 
     def on_resize(self) -> None:
         self._scroll_cursor_into_view()

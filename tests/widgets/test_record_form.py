@@ -1,0 +1,325 @@
+"""RecordForm and FormScreen: errors at the right field, typed values."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.widgets import Checkbox, Input, Select, Static, TextArea
+
+from core.errors import PermissionDenied, ValidationError
+from core.widgets import Field, FormScreen, RecordForm
+
+FIELDS = [
+    Field("title", "Title", required=True),
+    Field("hours", "Hours", kind="int"),
+    Field("rate", "Rate", kind="decimal", required=True),
+    Field("due", "Due", kind="date"),
+    Field("priority", "Priority", kind="choice", choices=[("low", "Low"), ("high", "High")]),
+    Field("urgent", "Urgent", kind="bool"),
+    Field("notes", "Notes", kind="multiline"),
+    Field("pin", "PIN", kind="password"),
+]
+
+
+def error_text(form: RecordForm, key: str) -> str:
+    """The error shown under field ``key`` ("" when hidden)."""
+    error = form._errors[key]
+    return str(error.render()) if error.has_class("-shown") else ""
+
+
+def form_error(form: RecordForm) -> str:
+    line = form.query_one(".record-form--form-error", Static)
+    return str(line.render()) if line.has_class("-shown") else ""
+
+
+async def type_into(pilot, form: RecordForm, key: str, text: str) -> None:
+    control = form.control(key)
+    control.focus()
+    await pilot.pause()
+    if isinstance(control, Input):
+        control.value = ""
+    await pilot.press(*text)
+
+
+def submitted(app) -> list[dict[str, Any]]:
+    return [values for kind, values in app.seen if kind == "submitted"]
+
+
+async def test_required_and_type_errors_show_under_their_fields(host):
+    form = RecordForm(FIELDS)
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_into(pilot, form, "hours", "12.5")
+        await type_into(pilot, form, "due", "5/1/2026")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert error_text(form, "title") == "Required"
+        assert error_text(form, "rate") == "Required"
+        assert error_text(form, "hours") == "Enter a whole number"
+        assert error_text(form, "due") == "Enter a date as YYYY-MM-DD"
+        assert error_text(form, "priority") == ""
+        assert error_text(form, "notes") == ""
+        assert submitted(app) == []
+        # The first field in error has the focus.
+        assert app.focused is form.control("title")
+        # Fixing a field clears its error as you type.
+        await pilot.press("X")
+        await pilot.pause()
+        assert error_text(form, "title") == ""
+        assert form.control("hours").has_class("-invalid")
+
+
+async def test_wrong_type_shows_when_leaving_the_field(host):
+    form = RecordForm(FIELDS)
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_into(pilot, form, "rate", "abc")
+        await pilot.press("tab")
+        await pilot.pause()
+        assert error_text(form, "rate") == "Enter a number"
+        # An untouched empty required field is not nagged about.
+        form.control("title").focus()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert error_text(form, "title") == ""
+
+
+async def test_valid_submit_delivers_typed_values(host):
+    form = RecordForm(FIELDS)
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_into(pilot, form, "title", "Printer jammed")
+        await type_into(pilot, form, "hours", "12")
+        await type_into(pilot, form, "rate", "12.50")
+        await type_into(pilot, form, "due", "2026-02-01")
+        form.control("priority").focus()
+        form.query_one(Select).value = "high"
+        form.control("urgent").focus()
+        await pilot.press("space")
+        await type_into(pilot, form, "notes", "a")
+        await pilot.press("enter", "b")
+        await type_into(pilot, form, "pin", " 1234")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert submitted(app) == [
+            {
+                "title": "Printer jammed",
+                "hours": 12,
+                "rate": Decimal("12.50"),
+                "due": date(2026, 2, 1),
+                "priority": "high",
+                "urgent": True,
+                "notes": "a\nb",
+                "pin": " 1234",
+            }
+        ]
+        values = submitted(app)[0]
+        assert type(values["hours"]) is int and type(values["rate"]) is Decimal
+
+
+async def test_empty_optional_fields_give_none_or_empty_text(host):
+    form = RecordForm([Field("name", "Name"), Field("age", "Age", kind="int"),
+                       Field("kind", "Kind", kind="choice", choices=["a", "b"])])
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert submitted(app) == [{"name": "", "age": None, "kind": None}]
+
+
+async def test_enter_moves_to_the_next_field_and_save_button_submits(host):
+    form = RecordForm([Field("a", "A"), Field("b", "B", kind="int")])
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form.control("a").focus()
+        await pilot.press("x", "enter")
+        assert app.focused is form.control("b")
+        await pilot.press("7", "enter")
+        assert "record-form--save" in app.focused.classes
+        await pilot.press("enter")
+        await pilot.pause()
+        assert submitted(app) == [{"a": "x", "b": 7}]
+
+
+async def test_tab_and_shift_tab_walk_the_fields(host):
+    form = RecordForm(FIELDS)
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form.control("title").focus()
+        await pilot.press("tab")
+        assert app.focused is form.control("hours")
+        await pilot.press("tab")
+        assert app.focused is form.control("rate")
+        await pilot.press("shift+tab")
+        assert app.focused is form.control("hours")
+
+
+async def test_escape_cancels(host):
+    form = RecordForm(FIELDS)
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form.control("title").focus()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert ("cancelled", None) in app.seen
+
+
+async def test_initial_values_fill_the_controls(host):
+    record = {"title": "Edit me", "hours": 3, "rate": "7.25", "due": "2026-03-04",
+              "priority": "low", "urgent": True, "notes": "n", "pin": "x"}
+    form = RecordForm(FIELDS, record)
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert form.control("title").value == "Edit me"
+        assert form.control("hours").value == "3"
+        assert form.control("rate").value == "7.25"
+        assert form.control("due").value == "2026-03-04"
+        assert form.query_one(Select).value == "low"
+        assert form.query_one(Checkbox).value is True
+        assert form.query_one(TextArea).text == "n"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        values = submitted(app)[0]
+        assert values["rate"] == Decimal("7.25") and values["due"] == date(2026, 3, 4)
+
+
+async def test_custom_validate_and_show_error(host):
+    def even(value: int) -> str | None:
+        return None if value % 2 == 0 else "Must be even"
+
+    form = RecordForm([Field("n", "N", kind="int", validate=even), Field("m", "M")])
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_into(pilot, form, "n", "3")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert error_text(form, "n") == "Must be even"
+        assert submitted(app) == []
+        form.show_error("m", "Taken")
+        await pilot.pause()
+        assert error_text(form, "m") == "Taken"
+        assert app.focused is form.control("m")
+        form.show_error(None, "The server said no")
+        assert form_error(form) == "The server said no"
+        form.clear_errors()
+        assert form_error(form) == "" and error_text(form, "m") == ""
+
+
+def test_field_spec_checks():
+    with pytest.raises(ValueError):
+        Field("x", "X", kind="colour")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Field("x", "X", kind="choice")
+    with pytest.raises(ValueError):
+        RecordForm([Field("a", "A"), Field("a", "B")])
+    assert Field("p", "P", kind="choice", choices={"o": "Open"}).display("o") == "Open"
+    assert Field("p", "P", kind="password").display("secret") == "••••••"
+
+
+class FormHost(App[None]):
+    def __init__(self, screen: FormScreen) -> None:
+        super().__init__()
+        self.form_screen = screen
+        self.results: list[Any] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.form_screen, self.results.append)
+
+
+async def test_form_screen_shows_a_service_validation_error_at_its_field():
+    calls: list[dict[str, Any]] = []
+
+    def create_ticket(values: dict[str, Any]) -> int:
+        calls.append(values)
+        if values["title"] == "Duplicate":
+            raise ValidationError("A ticket with this title exists", field="title")
+        if values["title"] == "Forbidden":
+            raise PermissionDenied("You may not create tickets")
+        return 42
+
+    screen = FormScreen("New ticket", FIELDS[:3], on_submit=create_ticket)
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = screen.form
+        await type_into(pilot, form, "title", "Duplicate")
+        await type_into(pilot, form, "rate", "1")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(calls) == 1
+        assert error_text(form, "title") == "A ticket with this title exists"
+        assert app.screen is screen and app.results == []
+        await type_into(pilot, form, "title", "Forbidden")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert form_error(form) == "You may not create tickets"
+        assert app.screen is screen
+        await type_into(pilot, form, "title", "Fine")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.results == [42]
+        assert app.screen is not screen
+
+
+async def test_form_screen_async_on_submit_and_escape():
+    async def save(values: dict[str, Any]) -> str:
+        return values["title"].upper()
+
+    screen = FormScreen("Rename", [Field("title", "Title")], {"title": "abc"}, on_submit=save)
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.results == ["ABC"]
+
+    screen = FormScreen("Rename", [Field("title", "Title")])
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.results == [None]
+
+
+async def test_form_screen_without_on_submit_returns_the_values():
+    screen = FormScreen("Hours", [Field("h", "Hours", kind="int", default=8)])
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.focused is screen.form.control("h")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.results == [{"h": 8}]
+
+
+async def test_long_form_scrolls_and_keeps_the_buttons_in_view():
+    fields = [Field(f"f{i}", f"Field {i}", required=True) for i in range(20)]
+    screen = FormScreen("Long form", fields)
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        save = screen.query_one(".record-form--save")
+        assert save.region.bottom <= 24
+        assert screen.has_class("-fill")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        # Every field is in error; the last one can be scrolled to.
+        screen.form.control("f19").focus()
+        await pilot.pause()
+        assert screen.form.control("f19").region.bottom <= save.region.y
+
+
+async def test_short_form_dialog_is_as_tall_as_its_form():
+    screen = FormScreen("Short", [Field("a", "A")])
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert not screen.has_class("-fill")
+        dialog = screen.query_one(".form-screen--dialog")
+        assert dialog.outer_size.height < 15

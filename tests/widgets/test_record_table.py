@@ -1,0 +1,394 @@
+"""RecordTable: rendering 100k rows, keys, sorting, filtering, data changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.widgets import Column, RecordTable
+
+COLUMNS = [
+    Column("id", "#", width=6, align="right"),
+    Column("name", "Name"),
+    Column("city", "City"),
+    Column("amount", "Amount", align="right"),
+]
+CITIES = ["Berlin", "Paris", "Oslo"]
+
+
+def make_rows(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": i,
+            "name": f"Person {i:06d}",
+            "city": CITIES[i % 3],
+            "amount": f"{(i * 37) % 1000}.50",
+        }
+        for i in range(count)
+    ]
+
+
+ROWS_100K = make_rows(100_000)
+
+
+class CountingSource:
+    """A data source that is not a list and counts what is read."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.reads = 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        self.reads += 1
+        return self.rows[index]
+
+
+def lines(table: RecordTable) -> list[str]:
+    """The table's text as drawn, line by line."""
+    height = table.scrollable_content_region.height
+    return [table.render_line(y).text for y in range(height)]
+
+
+def moved(app) -> list[Any]:
+    return [record for kind, record in app.seen if kind == "moved"]
+
+
+async def test_first_paint_shows_the_first_rows_of_100k(host):
+    table = RecordTable(COLUMNS, ROWS_100K)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = lines(table)
+        assert text[0].split() == ["#", "Name", "City", "Amount"]
+        assert text[1].split() == ["0", "Person", "000000", "Berlin", "0.50"]
+        assert text[2].split() == ["1", "Person", "000001", "Paris", "37.50"]
+        # Header + 22 rows fill the 23 lines above the footer.
+        assert "Person 000021" in text[22]
+        assert table.row_count == 100_000
+        assert table.cursor_record is ROWS_100K[0]
+        assert moved(app) == [ROWS_100K[0]]
+
+
+async def test_only_the_rows_in_view_are_read():
+    source = CountingSource(ROWS_100K)
+    table = RecordTable(COLUMNS, source)
+    from textual.app import App
+
+    class OneTable(App[None]):
+        def compose(self):
+            yield table
+
+    async with OneTable().run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        # Width sampling and the 23 visible rows, never the 100k.
+        assert source.reads < 1_000
+        assert table.render_line(1).text.split()[0] == "0"
+
+
+async def test_arrow_keys_move_the_cursor_and_post_cursor_moved(host):
+    table = RecordTable(COLUMNS, ROWS_100K)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "down", "down")
+        assert table.cursor_row == 3
+        assert table.cursor_record["id"] == 3
+        await pilot.press("up")
+        assert table.cursor_record["id"] == 2
+        await pilot.pause()
+        assert moved(app)[-1]["id"] == 2
+        await pilot.press("pagedown")
+        assert table.cursor_row == 2 + 22
+        await pilot.press("end")
+        assert table.cursor_record["id"] == 99_999
+        await pilot.pause()
+        # The last row is drawn on the last line above the footer.
+        assert "Person 099999" in lines(table)[-1]
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        assert "Person 000000" in lines(table)[1]
+
+
+async def test_cursor_line_is_highlighted(host):
+    table = RecordTable(COLUMNS, make_rows(10))
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down")
+        cursor_style = table.get_component_rich_style("record-table--cursor")
+        row_1 = list(table.render_line(2))
+        row_0 = list(table.render_line(1))
+        assert row_1[0].style.bgcolor == cursor_style.bgcolor
+        assert row_0[0].style.bgcolor != cursor_style.bgcolor
+
+
+async def test_enter_posts_record_selected_with_the_cursor_record(host):
+    table = RecordTable(COLUMNS, ROWS_100K)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert ("selected", ROWS_100K[2]) in app.seen
+
+
+async def test_s_sorts_by_the_current_column_and_S_reverses(host):
+    table = RecordTable(COLUMNS, ROWS_100K)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("S")  # column 0: id, descending
+        assert table.sort_key == "id" and table.sort_reverse
+        assert table.record_at(0)["id"] == 99_999
+        assert table.record_at(99_999)["id"] == 0
+        # The cursor stayed on its record (id 0), now the last row.
+        assert table.cursor_record["id"] == 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert lines(table)[0].split()[:2] == ["#", "▼"]
+        assert lines(table)[1].split()[0] == "99999"
+        await pilot.press("s")
+        assert not table.sort_reverse
+        assert table.record_at(0)["id"] == 0
+        await pilot.pause()
+        assert "▲" in lines(table)[0]
+
+
+async def test_sorting_amounts_is_numeric_with_empty_values_last(host):
+    rows = [
+        {"id": 1, "amount": "100.00"},
+        {"id": 2, "amount": "20.00"},
+        {"id": 3, "amount": None},
+        {"id": 4, "amount": "3.50"},
+        {"id": 5, "amount": ""},
+    ]
+    table = RecordTable([Column("id", "#"), Column("amount", "Amount")], rows)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("right", "s")
+        assert [table.record_at(r)["id"] for r in range(5)] == [4, 2, 1, 3, 5]
+        await pilot.press("S")
+        assert [table.record_at(r)["id"] for r in range(5)] == [1, 2, 4, 3, 5]
+
+
+async def test_clicking_a_header_sorts_then_reverses(host):
+    table = RecordTable(COLUMNS, make_rows(50))
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        # Column "Name" starts after "#" (6 + 2 padding cells).
+        await pilot.click(RecordTable, offset=(10, 0))
+        assert table.sort_key == "name" and not table.sort_reverse
+        assert table.cursor_column == 1
+        await pilot.click(RecordTable, offset=(10, 0))
+        assert table.sort_reverse
+        assert table.record_at(0)["name"] == "Person 000049"
+
+
+async def test_left_right_move_the_column_cursor(host):
+    table = RecordTable(COLUMNS, make_rows(5))
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("right", "right", "right", "right")
+        assert table.cursor_column == 3
+        await pilot.press("left")
+        assert table.cursor_column == 2
+        await pilot.press("s")
+        assert table.sort_key == "city"
+
+
+async def test_filter_text_narrows_rows_case_insensitively(host):
+    table = RecordTable(COLUMNS, ROWS_100K)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down")  # on id 1, in Paris
+        table.filter_text = "PARIS"
+        assert table.row_count == len([r for r in ROWS_100K if r["city"] == "Paris"])
+        assert all(table.record_at(r)["city"] == "Paris" for r in range(0, table.row_count, 997))
+        # The cursor record is still shown, so the cursor stays on it.
+        assert table.cursor_record["id"] == 1
+        table.filter_text = "person 00004"
+        assert {table.record_at(r)["id"] for r in range(table.row_count)} == set(range(40, 50))
+        # Its record filtered away, the cursor goes to the first row.
+        assert table.cursor_row == 0 and table.cursor_record["id"] == 40
+        await pilot.pause()
+        text = lines(table)
+        assert "10 of 100000" in text[-1]
+        table.filter_text = ""
+        assert table.row_count == 100_000
+        assert table.cursor_record["id"] == 40
+
+
+async def test_filter_matches_within_one_column_not_across(host):
+    table = RecordTable(COLUMNS, make_rows(30))
+    app = host(table)
+    async with app.run_test(size=(80, 24)):
+        table.filter_text = "berlin 0"
+        assert table.row_count == 0
+
+
+async def test_filter_uses_the_formatted_text(host):
+    rows = [{"id": 1, "state": "o"}, {"id": 2, "state": "c"}]
+    labels = {"o": "Open", "c": "Closed"}
+    table = RecordTable([Column("id", "#"), Column("state", "State", format=labels.get)], rows)
+    app = host(table)
+    async with app.run_test(size=(80, 24)):
+        table.filter_text = "clos"
+        assert table.row_count == 1 and table.cursor_record["id"] == 2
+
+
+async def test_slash_opens_the_filter_line_and_typing_filters(host):
+    table = RecordTable(COLUMNS, ROWS_100K)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash")
+        assert table.editing_filter
+        # "s" types into the filter instead of sorting.
+        await pilot.press("o", "s", "l", "o")
+        await pilot.pause()
+        assert table.filter_text == "oslo"
+        assert table.sort_key is None
+        assert table.row_count == len([r for r in ROWS_100K if r["city"] == "Oslo"])
+        assert lines(table)[-1].startswith(" / oslo")
+        await pilot.press("backspace", "backspace", "backspace", "backspace", "p", "a", "r")
+        await pilot.pause()
+        assert table.filter_text == "par"
+        assert table.cursor_record["city"] == "Paris"
+        # Arrows still move while typing; enter ends typing, keeps the filter.
+        await pilot.press("down", "enter")
+        assert not table.editing_filter
+        assert table.filter_text == "par"
+        assert table.cursor_row == 1
+        await pilot.press("enter")
+        await pilot.pause()
+        assert ("selected", table.cursor_record) in app.seen
+        # Escape clears the filter.
+        await pilot.press("escape")
+        assert table.filter_text == ""
+        assert table.row_count == 100_000
+
+
+async def test_empty_state_message(host):
+    table = RecordTable(COLUMNS, [])
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = lines(table)
+        assert "No records" in text[2]
+        assert table.cursor_record is None and table.row_count == 0
+        await pilot.press("enter", "down", "s")
+        await pilot.pause()
+        assert not [kind for kind, _ in app.seen if kind == "selected"]
+
+
+async def test_no_match_message(host):
+    table = RecordTable(COLUMNS, make_rows(10))
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table.filter_text = "zzz"
+        await pilot.pause()
+        assert "No records match “zzz”" in lines(table)[2]
+        assert moved(app)[-1] is None
+
+
+async def test_custom_empty_text(host):
+    table = RecordTable(COLUMNS, [], empty_text="No tickets yet")
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "No tickets yet" in lines(table)[2]
+
+
+async def test_refresh_records_keeps_the_cursor_on_the_same_id(host):
+    rows = make_rows(100)
+    table = RecordTable(COLUMNS, rows)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "down", "down")
+        assert table.cursor_record["id"] == 3
+        rows.insert(0, {"id": 1000, "name": "New", "city": "Rome", "amount": "1.00"})
+        del rows[5]
+        table.refresh_records()
+        assert table.row_count == 100
+        assert table.cursor_record["id"] == 3
+        assert table.cursor_row == 4
+        # The cursor's record deleted: the cursor keeps its row.
+        del rows[4]
+        table.refresh_records()
+        assert table.cursor_row == 4
+        assert table.cursor_record["id"] == 5
+
+
+async def test_set_records_keeps_sort_filter_and_cursor(host):
+    table = RecordTable(COLUMNS, make_rows(100))
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table.sort_by("id", reverse=True)
+        table.filter_text = "paris"
+        table.move_cursor_to_id(52)
+        table.set_records([dict(row, amount="0") for row in make_rows(200)])
+        assert table.sort_key == "id" and table.sort_reverse
+        assert table.record_at(0)["id"] == 199
+        assert all(table.record_at(r)["city"] == "Paris" for r in range(table.row_count))
+        assert table.cursor_record["id"] == 52
+        await pilot.pause()
+        assert moved(app)[-1]["id"] == 52
+
+
+async def test_cursor_moved_bursts_are_coalesced():
+    table = RecordTable(COLUMNS, make_rows(10))
+    first = RecordTable.CursorMoved(table, {"id": 1})
+    second = RecordTable.CursorMoved(table, {"id": 2})
+    other = RecordTable.CursorMoved(RecordTable(COLUMNS, []), {"id": 3})
+    assert second.can_replace(first)
+    assert not other.can_replace(first)
+
+
+async def test_horizontal_scroll_follows_the_column_cursor(host):
+    columns = [Column(f"c{i}", f"Column {i}", width=14) for i in range(8)]
+    rows = [{f"c{i}": f"r{r}c{i}" for i in range(8)} for r in range(5)]
+    table = RecordTable(columns, rows)
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(7):
+            await pilot.press("right")
+        await pilot.pause()
+        assert table.scroll_x > 0
+        assert "Column 7" in lines(table)[0]
+        assert "r0c7" in lines(table)[1]
+
+
+def test_bindings_have_ids_and_the_important_ones_show():
+    bindings = {binding.id: binding for binding in RecordTable.BINDINGS}
+    for binding_id in (
+        "record_table.select",
+        "record_table.sort",
+        "record_table.sort_descending",
+        "record_table.filter",
+        "record_table.cursor_down",
+    ):
+        assert binding_id in bindings
+    assert bindings["record_table.sort"].show
+    assert bindings["record_table.filter"].show
+    assert bindings["record_table.select"].show
+
+
+async def test_keymap_rebinds_sort(host):
+    table = RecordTable(COLUMNS, make_rows(10))
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.set_keymap({"record_table.sort": "o"})
+        await pilot.press("S", "o")
+        assert table.sort_key == "id" and not table.sort_reverse
+
+
+def test_column_reads_dotted_paths_and_formats():
+    column = Column("address.city", "City")
+    assert column.value({"address": {"city": "Graz"}}) == "Graz"
+    assert column.text({"address": None}) == ""
+    assert Column("ok", "OK").text({"ok": True}) == "yes"
+    assert Column("n", "N", format=lambda v: f"{v:,}").text({"n": 1234}) == "1,234"
+
+
+def test_needs_columns():
+    with pytest.raises(ValueError):
+        RecordTable([], [])
