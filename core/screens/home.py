@@ -19,7 +19,7 @@ class DashboardCard(Static, can_focus=True):
     DEFAULT_CSS = """
     DashboardCard {
         height: auto;
-        min-height: 5;
+        min-height: 3;
         border: round $primary-darken-1;
         border-title-color: $text;
         border-title-style: bold;
@@ -74,8 +74,16 @@ class HomeScreen(BackdeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one(Grid).styles.grid_size_columns = 1 if self.app.size.width < 70 else 2
+        self._fit_columns()
         self.render_cards(None)
+
+    def on_resize(self) -> None:
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        # two columns of cards need about 36 cells each beside the sidebar
+        width = self.query_one("#content").size.width or self.app.size.width
+        self.query_one(Grid).styles.grid_size_columns = 2 if width >= 72 else 1
 
     def refresh_data(self, names: frozenset[str]) -> None:
         self.render_cards(names)

@@ -1,0 +1,62 @@
+"""How the main screens look at 80x24 (pytest-textual-snapshot).
+
+Update after an intended change with ``pytest tests/shell/test_snapshots.py --snapshot-update``
+and look at the report before committing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.app import make_app
+
+
+@pytest.fixture
+def demo_app(site):
+    site.plugins([{"name": "greeter", "sample": True}, {"name": "broken_import", "sample": True}])
+    bd = site.open()
+    from core.demo import create_demo
+
+    create_demo(bd, seed=1)
+    app = make_app(bd, poll_interval=0)
+    yield app
+    bd.close()
+
+
+async def _cards_painted(pilot):
+    from core.screens.home import DashboardCard
+
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        cards = list(pilot.app.screen.query(DashboardCard))
+        if cards and all(str(c.render()) != "…" for c in cards):
+            break
+    # let toasts expire from the picture: they are not part of the layout
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+def test_dashboard(snap_compare, demo_app):
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=_cards_painted)
+
+
+def test_plugins_screen(snap_compare, demo_app):
+    async def before(pilot):
+        await _cards_painted(pilot)
+        pilot.app.open_nav("plugins")
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=before)
+
+
+def test_help_screen(snap_compare, demo_app):
+    async def before(pilot):
+        await _cards_painted(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=before)
