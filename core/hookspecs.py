@@ -41,6 +41,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pluggy
 
+# One Setting for plugin authors and the config validator alike:
+# Setting(type, default, choices=None, help="", check=None); REQUIRED marks
+# a setting without a default. See core.config for the types it accepts.
+from core.config import REQUIRED, Setting  # noqa: E402  (re-exported)
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
 
@@ -158,21 +163,6 @@ class SearchHit:
     target: str | None = None
     open: Callable[[Any], Any] | None = None
     score: float = 1.0
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One plugin setting, read from the plugin's ``settings:`` in plugins.yaml.
-
-    ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``list``,
-    ``dict``; a wrong type or an unknown key stops the start with a message
-    naming ``plugins.yaml:LINE:plugins[N].settings.KEY``.
-    """
-
-    type: type
-    default: Any = None
-    help: str = ""
-    choices: tuple[Any, ...] | None = None
 
 
 # --------------------------------------------------------------------------
