@@ -106,13 +106,20 @@ def register(cli: click.Group) -> None:
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
             return
+        failures = []
         for r in rows:
             r["when"] = (r.get("at") or "")[:19].replace("T", " ")
-            r["deliveries"] = ", ".join(
-                f"{d['plugin']}: {d['status']}" + (f" ({d['error']}, {d['attempts']} tries)"
-                                                   if d["status"] == "failed" else "")
-                for d in r["deliveries"]) or "-"
-        _table(rows, ["id", "when", "name", "actor", "status", "deliveries"], widths={"deliveries": 70})
+            ok = [d["plugin"] for d in r["deliveries"] if d["status"] == "ok"]
+            bad = [d for d in r["deliveries"] if d["status"] != "ok"]
+            r["handled by"] = ", ".join(ok + [f"{d['plugin']} (FAILED)" for d in bad]) or "-"
+            failures.extend((r["id"], d) for d in bad)
+        _table(rows, ["id", "when", "name", "actor", "status", "handled by"], widths={"handled by": 40})
+        if failures:
+            click.echo("\nFailed deliveries (retry with 'backdesk events retry [ID]'):")
+            for eid, d in failures:
+                tries = d.get("attempts", 1)
+                click.echo(f"  event {eid} -> {d['plugin']}: {d['error']} "
+                           f"({tries} {'try' if tries == 1 else 'tries'})")
 
     @events.command("retry")
     @click.argument("event_id", type=int, required=False)
