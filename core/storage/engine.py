@@ -42,6 +42,23 @@ Durability and sharing between processes are ours:
 
 Reads take the RLock too, so another thread never sees a transaction's
 uncommitted changes.  Do not wait for another thread inside a transaction.
+
+Choices beyond the first sketch, and why:
+
+* A nested ``transaction()`` is a *savepoint*, not a plain join: an
+  exception that leaves the inner block undoes only its writes, so outer
+  code that catches it does not commit half of the inner step.
+* Reads pick up other processes' commits by themselves (the two stats are
+  cheaper than a stale read that a service then acts on); ``refresh()``
+  still reports everything picked up since it was last called, so views
+  learn about it.
+* Each manifest carries a random token and its parent's token.  A process
+  follows a compaction done elsewhere without reloading only when the new
+  manifest is the direct child of the one it knows; anything else (several
+  compactions, a restore) reloads from the snapshots under LOCK_SH.
+* Each snapshot records the seq it contains, so a compaction interrupted
+  after some snapshots were replaced is harmless: replay skips what a
+  snapshot already holds.
 '''
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-
-import pytest
 
 WORKER = str(Path(__file__).with_name("worker.py"))
 
@@ -18,15 +17,27 @@ def spawn(cmd: str, data_dir, *args, compact_bytes: int | None = None) -> subpro
     env = dict(os.environ)
     if compact_bytes is not None:
         env["COMPACT_BYTES"] = str(compact_bytes)
-    return subprocess.Popen(
+    # stderr goes to a file, not a second pipe: with one pipe, communicate()
+    # reads through proc.stdout's buffer, so lines already buffered by a
+    # readline() are not lost.
+    errors = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
         [sys.executable, WORKER, cmd, str(data_dir), *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
     )
+    proc.errors_file = errors  # type: ignore[attr-defined]
+    return proc
+
+
+def stderr_of(proc: subprocess.Popen) -> str:
+    f = proc.errors_file  # type: ignore[attr-defined]
+    f.seek(0)
+    return f.read().decode(errors="replace")
 
 
 def finish(proc: subprocess.Popen, timeout: float = 120) -> list[str]:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{err}"
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{stderr_of(proc)}"
     return out.splitlines()
 
 
@@ -40,7 +51,3 @@ def fingerprint(root) -> dict[str, str]:
                 result[os.path.relpath(p, root)] = hashlib.sha256(f.read()).hexdigest()
     return result
 
-
-@pytest.fixture
-def data_dir(tmp_path) -> Path:
-    return tmp_path / "data"

@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from conftest import fingerprint
+from storage_helpers import fingerprint
 
 from core.storage import StorageError, backup, check, export_table, open_store, restore
 

@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from conftest import fingerprint, spawn
+from storage_helpers import fingerprint, spawn, stderr_of
 
 from core.storage import CorruptData, check, open_store
 from core.storage.files import MANIFEST, journal_name
@@ -26,7 +26,7 @@ def test_sigkill_mid_stream_loses_nothing_that_returned(data_dir):
         time.sleep(rng.random() * 0.02)  # land anywhere: mid-write, mid-fsync, mid-compaction
         proc.send_signal(signal.SIGKILL)
         rest, _err = proc.communicate()
-        assert proc.returncode == -signal.SIGKILL
+        assert proc.returncode == -signal.SIGKILL, stderr_of(proc)
         for line in lines + rest.splitlines(keepends=True):
             if not line.endswith("\n"):
                 continue  # not fully reported: the call may not have returned

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import finish, spawn
+from storage_helpers import finish, spawn
 
 from core.storage import backup, check, open_store
 
