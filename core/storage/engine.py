@@ -418,10 +418,18 @@ class JournalStore(Store):
         self._watcher: threading.Thread | None = None
         self._watch_stop = threading.Event()
         self._manifest_path = os.path.join(self.data_dir, files.MANIFEST)
-        files.make_dir(self.data_dir)
-        self._lock = files.DirLock(self.data_dir)
+        try:
+            files.make_dir(self.data_dir)
+            self._lock = files.DirLock(self.data_dir)
+        except OSError as e:
+            raise StorageError(f"{e.filename or self.data_dir}: cannot open the data directory "
+                               f"({e.strerror}); check the path and its owner") from e
         try:
             self._open()
+        except OSError as e:
+            self._lock.close()
+            raise StorageError(f"{e.filename or self.data_dir}: cannot open the store "
+                               f"({e.strerror}); check the files' owner and permissions") from e
         except BaseException:
             self._lock.close()
             raise

@@ -352,3 +352,39 @@ def test_store_matches_a_dict_model(tmp_path_factory, ops):
         assert s.check() == []
     finally:
         s.close()
+
+
+def test_migrations_chain_and_failure(data_dir):
+    s = open_store(data_dir)
+    t = s.table("hr", "cases")
+    for name in ("Anna", "Bernd", "Carla"):
+        t.insert({"name": name})
+    s.close()
+
+    def broken(doc):
+        if doc["name"] == "Bernd":
+            raise ValueError("cannot split Bernd")
+        return doc
+
+    s = open_store(data_dir)
+    with pytest.raises(StorageError, match="migration to version 2 failed on document 2"):
+        s.table("hr", "cases", version=2, migrations={2: broken})
+    s.close()
+    s = open_store(data_dir)
+    assert s.table("hr", "cases").all()[1] == {"id": 2, "name": "Bernd"}  # still version 1
+    s.close()
+
+    def split_name(doc):
+        doc["first"] = doc.pop("name")
+        return doc
+
+    migrations = {2: split_name, 3: lambda d: {**d, "active": True}}
+    s = open_store(data_dir)
+    t = s.table("hr", "cases", version=3, migrations=migrations)
+    assert t.all() == [{"id": i, "first": n, "active": True} for i, n in ((1, "Anna"), (2, "Bernd"), (3, "Carla"))]
+    assert t.insert({"first": "Dora"}) == 4
+    s.close()
+    s = open_store(data_dir)
+    assert s.table("hr", "cases", version=3).count() == 4
+    s.close()
+    assert len(os.listdir(data_dir / "backups")) == 2  # one per attempt, each before any change
