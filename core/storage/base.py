@@ -9,6 +9,8 @@ backend can implement the same classes without any plugin changing.
 from __future__ import annotations
 
 import abc
+import logging
+import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
@@ -130,6 +132,36 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def after_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
         """Call ``callback(changes)`` after each transaction is durable."""
+
+    def watch(self, interval: float = 0.5) -> None:
+        """Call :meth:`refresh` every ``interval`` seconds in a daemon thread.
+
+        ``on_change`` callbacks then run in that thread: a Textual app hops
+        back with ``app.call_from_thread``.  :meth:`close` stops it.  A
+        backend with push notifications (PostgreSQL LISTEN) may override it.
+        """
+        if getattr(self, "_watcher", None) is not None:
+            return
+        stop = self._watch_stop = threading.Event()
+
+        def loop() -> None:
+            from .errors import StorageError
+
+            while not stop.wait(interval):
+                try:
+                    self.refresh()
+                except StorageError as e:
+                    if stop.is_set():
+                        return
+                    logging.getLogger("backdesk.storage").error("%s", e)
+
+        self._watcher = threading.Thread(target=loop, name="backdesk-store-watch", daemon=True)
+        self._watcher.start()
+
+    def _stop_watching(self) -> None:
+        stop = getattr(self, "_watch_stop", None)
+        if stop is not None:
+            stop.set()
 
     @abc.abstractmethod
     def backup(self, dest: str) -> None:

@@ -415,8 +415,6 @@ class JournalStore(Store):
         self._manifest: dict = {}
         self._manifest_id: tuple = ()
         self._closed = False
-        self._watcher: threading.Thread | None = None
-        self._watch_stop = threading.Event()
         self._manifest_path = os.path.join(self.data_dir, files.MANIFEST)
         try:
             files.make_dir(self.data_dir)
@@ -879,28 +877,6 @@ class JournalStore(Store):
             except Exception:
                 log.exception("on_change callback %r failed", cb)
 
-    def watch(self, interval: float = 0.5) -> None:
-        """Call :meth:`refresh` every ``interval`` seconds in a daemon thread.
-
-        ``on_change`` callbacks then run in that thread: a Textual app should
-        hop back with ``app.call_from_thread``.  Stopped by :meth:`close`.
-        """
-        with self._rlock:
-            if self._watcher is not None:
-                return
-
-            def loop() -> None:
-                while not self._watch_stop.wait(interval):
-                    try:
-                        self.refresh()
-                    except StorageError as e:
-                        if self._closed:
-                            return
-                        log.error("%s", e)
-
-            self._watcher = threading.Thread(target=loop, name="backdesk-store-watch", daemon=True)
-            self._watcher.start()
-
     @staticmethod
     def _subscribe(lst: list, cb: Callable) -> Callable[[], None]:
         lst.append(cb)
@@ -955,7 +931,7 @@ class JournalStore(Store):
             if self._closed:
                 return
             self._closed = True
-            self._watch_stop.set()
+            self._stop_watching()
             if self._jfd is not None:
                 os.close(self._jfd)
                 self._jfd = None
