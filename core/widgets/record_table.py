@@ -41,7 +41,7 @@ from textual import events
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -345,8 +345,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         column = max(0, min(column, len(self._columns) - 1))
         if column != self._cursor_column:
             self._cursor_column = column
-            self._scroll_column_into_view()
-            self.refresh_line(0) if self.is_mounted else None
+            if self.is_mounted:
+                self._scroll_column_into_view()
+                self._refresh_header()
 
     @property
     def cursor_record(self) -> Mapping[str, Any] | None:
@@ -640,8 +641,6 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=target, animate=False, force=True)
 
     def _scroll_column_into_view(self) -> None:
-        if not self.is_mounted:
-            return
         start = sum(width + 2 * _PAD for width in self._widths[: self._cursor_column])
         end = start + self._widths[self._cursor_column] + 2 * _PAD
         width = self.scrollable_content_region.width
@@ -691,7 +690,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         elif not self._view:
             if y != 2:
                 return Strip.blank(width, base)
-            style = base + self.get_component_rich_style("record-table--empty")
+            style = base + self.get_component_rich_style("record-table--empty", partial=True)
             if self._count and self._filter_text:
                 message = _("No records match “{text}”").format(text=self._filter_text)
             else:
@@ -738,7 +737,11 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _header_strip(self, base: Style) -> tuple[Strip, Style]:
         style = base + self.get_component_rich_style("record-table--header")
-        current = style + self.get_component_rich_style("record-table--header-cursor")
+        # Without a background of its own (unfocused), the column cursor
+        # only changes the text style of the header.
+        name = "record-table--header-cursor"
+        partial = not self.get_component_styles(name).has_rule("background")
+        current = style + self.get_component_rich_style(name, partial=partial)
         segments = []
         for index, (column, width) in enumerate(zip(self._columns, self._widths)):
             title = column.title
@@ -747,12 +750,12 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                 title = _fit(title, max(1, width - 2), "left").rstrip() + " " + arrow
             text = " " * _PAD + _fit(title, width, column.align) + " " * _PAD
             cell_style = current if index == self._cursor_column else style
-            segments.append(Segment(text, cell_style + Style(meta={"column": index})))
+            segments.append(Segment(text, cell_style))
         return Strip(segments, self._table_width), style
 
     def _filter_bar_strip(self, base: Style, width: int) -> Strip:
         style = base + self.get_component_rich_style("record-table--filter")
-        prompt_style = style + self.get_component_rich_style("record-table--filter-prompt")
+        prompt_style = style + self.get_component_rich_style("record-table--filter-prompt", partial=True)
         prompt = " / "
         text = self._filter_text
         cursor = "▏" if self._editing_filter else ""
@@ -767,6 +770,10 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             [Segment(prompt, prompt_style), Segment(body, style), Segment(count, prompt_style)],
             cell_len(prompt) + room + cell_len(count),
         ).crop_extend(0, width, style)
+
+    def _refresh_header(self) -> None:
+        # The header is always the widget's first line, whatever the scroll.
+        self.refresh(Region(0, 0, self.size.width, 1))
 
     def _refresh_filter_bar(self) -> None:
         if self.is_mounted:

@@ -392,3 +392,43 @@ def test_column_reads_dotted_paths_and_formats():
 def test_needs_columns():
     with pytest.raises(ValueError):
         RecordTable([], [])
+
+
+async def test_header_repaints_the_column_cursor_when_scrolled(host):
+    table = RecordTable(COLUMNS, make_rows(1000))
+    app = host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        header_cursor = table.get_component_rich_style("record-table--header-cursor")
+        await pilot.press("right")
+        await pilot.pause()
+        header = list(table.render_line(0))
+        styled = [segment.text.strip() for segment in header if segment.style.bgcolor == header_cursor.bgcolor]
+        assert styled == ["Name"]
+
+
+async def test_filter_input_filters_its_table():
+    from textual.app import App
+
+    from core.widgets import FilterInput
+
+    table = RecordTable(COLUMNS, make_rows(300), id="people")
+
+    class Screen(App[None]):
+        def compose(self):
+            yield FilterInput("#people")
+            yield table
+
+    app = Screen()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(FilterInput).focus()
+        await pilot.press(*"oslo")
+        await pilot.pause()
+        assert table.filter_text == "oslo" and table.row_count == 100
+        await pilot.press("down")
+        assert app.focused is table
+        app.query_one(FilterInput).focus()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == 300
