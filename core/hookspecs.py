@@ -254,3 +254,25 @@ def backdesk_demo(ctx: "PluginContext", seed: int) -> None:
     Called after core has created the demo company's people directory (use
     ``ctx.services.people``); ``seed`` makes the demo repeatable.
     """
+
+
+@hookspec
+def backdesk_pbx_backends() -> dict[str, Callable[..., Any]]:
+    """PBX backends the telephony plugin can drive: ``{"asterisk": factory}``.
+
+    ``factory(ctx, settings: dict)`` returns a backend object (see
+    ``plugins.telephony.pbx`` for the interface it must provide). The
+    telephony plugin offers its built-in backends ("manual", "asterisk")
+    through this same hook; the ``pbx`` setting picks one by name.
+    """
+
+
+@hookspec
+def backdesk_fax_transports() -> dict[str, Callable[..., Any]]:
+    """Fax transports the documents plugin can send through: ``{"hylafax": factory}``.
+
+    ``factory(ctx, settings: dict)`` returns a transport (see
+    ``plugins.documents.fax`` for the interface). The documents plugin
+    offers its built-in transports ("email_gateway", "hylafax") through this
+    same hook; the ``fax_transport`` setting picks one by name.
+    """
