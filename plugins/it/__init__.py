@@ -1,0 +1,161 @@
+"""IT: helpdesk, assets, maintenance, changes and live service checks.
+
+Hook implementations only; the work is done in ``service`` (domain),
+``screens`` (Textual) and ``cli`` (click).
+"""
+
+from __future__ import annotations
+
+from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl
+
+VERSION = "1.0.0"
+
+
+def _check_calendar_hours(value):
+    from plugins.it.sla import parse_hours
+
+    parse_hours(value)
+    return value
+
+
+def _check_days(value):
+    from plugins.it.sla import DAY_NAMES
+
+    if not value:
+        raise ValueError("name at least one working day")
+    for day in value:
+        if str(day).strip().lower()[:3] not in DAY_NAMES:
+            raise ValueError(f"unknown working day {day!r} (use mon, tue, … sun)")
+    return value
+
+
+def _check_holidays(value):
+    import datetime as dt
+
+    for day in value:
+        try:
+            dt.date.fromisoformat(str(day))
+        except ValueError:
+            raise ValueError(f"holiday {day!r} is not a date like 2026-12-25") from None
+    return value
+
+
+def _check_sla(value):
+    from plugins.it.models import PRIORITIES
+
+    for prio in PRIORITIES:
+        row = value.get(prio)
+        if not isinstance(row, dict) or set(row) != {"response", "resolution"}:
+            raise ValueError(f"sla.{prio} needs response and resolution (hours)")
+        for key, hours in row.items():
+            if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 10000:
+                raise ValueError(f"sla.{prio}.{key}: hours between 0 and 10000")
+        if row["response"] > row["resolution"]:
+            raise ValueError(f"sla.{prio}: the response target exceeds the resolution target")
+    unknown = set(value) - set(PRIORITIES)
+    if unknown:
+        raise ValueError(f"unknown priorities {', '.join(sorted(unknown))}")
+    return value
+
+
+DEFAULT_SLA = {"urgent": {"response": 1, "resolution": 4}, "high": {"response": 2, "resolution": 8},
+               "normal": {"response": 4, "resolution": 27}, "low": {"response": 9, "resolution": 45}}
+
+
+@hookimpl
+def backdesk_plugin_info():
+    from plugins.it.service import PERMISSIONS
+
+    return PluginInfo(name="it", title="IT", version=VERSION,
+                      description="Helpdesk, assets, maintenance, changes and live service checks",
+                      permissions=PERMISSIONS)
+
+
+@hookimpl
+def backdesk_settings():
+    return {
+        "workdays": Setting(list[str], ["mon", "tue", "wed", "thu", "fri"], check=_check_days,
+                            help="Working days of the SLA calendar"),
+        "hours": Setting(str, "08:00-17:00", check=_check_calendar_hours,
+                         help="Working hours of the SLA calendar, in the site's time zone"),
+        "holidays": Setting(list[str], [], check=_check_holidays, help="Holidays (YYYY-MM-DD)"),
+        "sla": Setting(dict, DEFAULT_SLA, check=_check_sla,
+                       help="Per priority: response and resolution targets in business hours"),
+        "reopen_days": Setting(int, 7, help="Days after resolution a ticket may be reopened"),
+        "team_roles": Setting(list[str], ["it"], help="Roles whose operators form the IT team"),
+        "canned_replies": Setting(dict, {
+            "restart": "Please restart the computer and tell us whether the problem remains.",
+            "on_it": "We are on it and will get back to you shortly.",
+            "done": "This is fixed. Reply within a week if it comes back.",
+        }, help="Canned replies by name"),
+        "change_approver_role": Setting(str, "admin", help="The role that approves change requests"),
+        "warranty_warn_days": Setting(int, 60, help="Warranty ends within this many days: listed as expiring"),
+        "check_interval": Setting(int, 60, help="Seconds between service-check runs"),
+        "check_timeout": Setting(float, 3.0, help="Seconds a single check may take"),
+        "open_ticket_after": Setting(int, 10, help="Minutes a check may fail before it opens a ticket"),
+        "check_requester": Setting((str, int), "", help="Person (id or name) tickets of failing checks are for"),
+        "onboarding_items": Setting(list[str], ["User account and e-mail", "Computer and phone",
+                                                "Access to shared drives", "Badge"]),
+        "access_to_revoke": Setting(list[str], ["User account and e-mail", "VPN", "Shared drives",
+                                                "Badge", "Backdesk operator entry"]),
+    }
+
+
+@hookimpl
+def backdesk_tables():
+    from plugins.it.service import TABLES
+
+    return [TableSpec(name, version=1) for name in TABLES]
+
+
+@hookimpl
+def backdesk_screens(ctx):
+    from plugins.it import screens
+
+    return screens.nav_entries(ctx)
+
+
+@hookimpl
+def backdesk_commands(ctx):
+    from plugins.it import screens
+
+    return screens.commands(ctx)
+
+
+@hookimpl
+def backdesk_dashboard_cards(ctx):
+    from plugins.it import screens
+
+    return screens.cards(ctx)
+
+
+@hookimpl
+def backdesk_cli(cli, get_context):
+    from plugins.it.cli import register
+
+    register(cli, get_context)
+
+
+@hookimpl
+def backdesk_event(ctx, event):
+    from plugins.it import service
+
+    if event.name == "hr.employee_hired":
+        service.on_employee_hired(ctx, event.data)
+    elif event.name == "hr.employee_dismissed":
+        service.on_employee_dismissed(ctx, event.data)
+
+
+@hookimpl
+def backdesk_search(ctx, query):
+    from plugins.it import screens
+
+    return screens.search_hits(ctx, query)
+
+
+@hookimpl
+def backdesk_demo(ctx, seed):
+    from plugins.it.demo import create_demo
+
+    create_demo(ctx, seed)
+

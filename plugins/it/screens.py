@@ -1,0 +1,762 @@
+"""IT's screens: helpdesk queues, a ticket, assets, an asset, maintenance and
+changes, and the live service-check board.
+
+Screens call ``plugins.it.service`` for everything; the check board runs the
+probes in a thread worker and learns about the results, like every other
+change, through the store's change notifications.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.errors import BackdeskError
+from core.hookspecs import Card, Command, NavEntry, SearchHit
+from core.i18n import format_date, format_datetime
+from core.screens.base import BackdeskScreen
+from core.widgets import Column, DetailView, Field, FormScreen, RecordTable
+from plugins.it import models as m
+from plugins.it import service as svc
+from plugins.it.models import _
+from plugins.it.sla import format_span
+
+CSS_PATH = Path(__file__).parent / "it.tcss"
+
+
+def _fail(screen, error: BackdeskError) -> None:
+    screen.notify(str(error), severity="error", timeout=6)
+
+
+def _choices(titles: dict) -> list[tuple[str, str]]:
+    return [(k, _(v)) for k, v in titles.items()]
+
+
+def _date_text(value) -> str:
+    return format_date(value) if value else ""
+
+
+# =====================================================================================
+# Forms (shared by the screens and the palette)
+# =====================================================================================
+def ticket_form(ctx, on_done=None, asset_tag: str = "") -> FormScreen:
+    person = None
+    try:
+        me = ctx.services.people.person_of(ctx.operator)
+        person = me["id"] if me else None
+    except BackdeskError:
+        pass
+    fields = [
+        Field("requester", _("For (person)"), required=True, help=_("Directory id or name")),
+        Field("title", _("Title"), required=True),
+        Field("kind", _("Kind"), kind="choice", choices=_choices(m.KIND_TITLES), default="incident"),
+        Field("category", _("Category"), kind="choice", choices=_choices(m.CATEGORY_TITLES), default="hardware"),
+        Field("priority", _("Priority"), kind="choice", choices=_choices(m.PRIORITY_TITLES), default="normal"),
+        Field("assets", _("Asset tags"), help=_("Separated by spaces")),
+        Field("description", _("Description"), kind="multiline"),
+    ]
+
+    def submit(values):
+        doc = svc.open_ticket(ctx, requester=values["requester"], title=values["title"], kind=values["kind"],
+                              category=values["category"], priority=values["priority"],
+                              assets=(values.get("assets") or "").split(), description=values["description"])
+        if on_done:
+            on_done(doc)
+        return doc
+
+    return FormScreen(_("New ticket"), fields, {"requester": str(person) if person else "", "assets": asset_tag},
+                      on_submit=submit, submit_label=_("Open ticket"))
+
+
+def assign_form(ctx, ticket: dict) -> FormScreen:
+    members = svc.team(ctx)
+    mine = ctx.operator.account
+    default = ticket.get("assignee") or (mine if mine in dict(members) else (members[0][0] if members else None))
+    fields = [Field("assignee", _("Assign to"), kind="choice", required=True,
+                    choices=[(a, f"{n} ({a})") for a, n in members], default=default)]
+    return FormScreen(_("Assign ticket #{id}").format(id=ticket["id"]), fields,
+                      on_submit=lambda v: svc.assign(ctx, ticket["id"], v["assignee"]),
+                      submit_label=_("Assign"))
+
+
+# =====================================================================================
+# Helpdesk
+# =====================================================================================
+TICKET_COLUMNS = lambda: [  # noqa: E731 - titles translated when the screen is built
+    Column("id", "#", width=5, align="right"),
+    Column("priority_text", _("Prio"), width=7),
+    Column("status_text", _("Status"), width=8),
+    Column("title", _("Title")),
+    Column("requester", _("For"), width=16),
+    Column("assignee_text", _("Assignee"), width=9),
+    Column("due_text", _("Due"), width=18),
+]
+
+
+class HelpdeskScreen(BackdeskScreen):
+    """The ticket queues: active, mine, unassigned, overdue, waiting, all."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"it.tickets"})
+    BINDINGS = [
+        Binding("n", "new", _("New"), id="it.ticket_new"),
+        Binding("a", "assign", _("Assign"), id="it.ticket_assign"),
+        Binding("r", "resolve", _("Resolve"), id="it.ticket_resolve"),
+        Binding("w", "waiting", _("Wait"), id="it.ticket_waiting", show=False),
+        Binding("1", "queue('active')", _("Active"), id="it.queue_active", show=False),
+        Binding("2", "queue('mine')", _("Mine"), id="it.queue_mine", show=False),
+        Binding("3", "queue('unassigned')", _("Unassigned"), id="it.queue_unassigned", show=False),
+        Binding("4", "queue('overdue')", _("Overdue"), id="it.queue_overdue", show=False),
+        Binding("5", "queue('waiting')", _("Waiting"), id="it.queue_waiting", show=False),
+        Binding("6", "queue('all')", _("All"), id="it.queue_all", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.queue_name = "active"
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="it-queues", classes="it-bar")
+        yield RecordTable(TICKET_COLUMNS(), [], id="it-tickets", empty_text=_("No tickets in this queue"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+        self.query_one(RecordTable).focus()
+
+    def _load(self) -> None:
+        counts = svc.queue_counts(self.ctx)
+        parts = []
+        for i, q in enumerate(("active", "mine", "unassigned", "overdue", "waiting", "all"), start=1):
+            label = _(svc.QUEUE_TITLES[q])
+            n = f" {counts[q]}" if q in counts else ""
+            text = f"{i} {label}{n}"
+            parts.append(f"[reverse]{escape(text)}[/]" if q == self.queue_name else escape(text))
+        self.query_one("#it-queues", Static).update("  ".join(parts))
+        rows = svc.ticket_rows(self.ctx, svc.queue(self.ctx, self.queue_name))
+        self.query_one(RecordTable).set_records(rows)
+
+    def refresh_data(self, names) -> None:
+        self._load()
+
+    def action_queue(self, name: str) -> None:
+        self.queue_name = name
+        self._load()
+
+    def _current(self) -> dict | None:
+        rec = self.query_one(RecordTable).cursor_record
+        if rec is None:
+            self.notify(_("No ticket selected"), severity="warning")
+        return rec
+
+    def action_new(self) -> None:
+        self.app.push_screen(ticket_form(self.ctx))
+
+    def action_assign(self) -> None:
+        rec = self._current()
+        if rec:
+            self.app.push_screen(assign_form(self.ctx, rec))
+
+    def _move(self, status: str) -> None:
+        rec = self._current()
+        if rec:
+            try:
+                svc.set_status(self.ctx, rec["id"], status)
+                self.notify(_("Ticket #{id} is {status}").format(id=rec["id"], status=_(m.STATUS_TITLES[status])))
+            except BackdeskError as error:
+                _fail(self, error)
+
+    def action_resolve(self) -> None:
+        self._move("resolved")
+
+    def action_waiting(self) -> None:
+        self._move("waiting")
+
+    def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
+        self.app.push_screen(TicketScreen(self.ctx, event.record["id"]))
+
+
+class TicketScreen(BackdeskScreen):
+    """One ticket: fields, SLA clocks, the comment thread, its assets' history."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"it.tickets", "it.comments", "it.asset_history"})
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="it.back"),
+        Binding("a", "assign", _("Assign"), id="it.detail_assign"),
+        Binding("c", "comment(False)", _("Reply"), id="it.comment"),
+        Binding("i", "comment(True)", _("Note"), id="it.note"),
+        Binding("r", "status('resolved')", _("Resolve"), id="it.detail_resolve"),
+        Binding("w", "status('waiting')", _("Wait"), id="it.detail_waiting"),
+        Binding("o", "status('open')", _("Open/reopen"), id="it.detail_open", show=False),
+        Binding("x", "status('closed')", _("Close"), id="it.detail_close", show=False),
+        Binding("p", "priority", _("Priority"), id="it.detail_priority", show=False),
+    ]
+
+    def __init__(self, ctx, ticket_id: int) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.ticket_id = ticket_id
+
+    def compose_content(self) -> ComposeResult:
+        with VerticalScroll(id="it-ticket"):
+            yield DetailView(id="it-ticket-fields")
+            yield Static("", id="it-ticket-text", classes="it-section", markup=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+        self.query_one("#it-ticket").focus()
+
+    def refresh_data(self, names) -> None:
+        self._load()
+
+    def _load(self) -> None:
+        ctx = self.ctx
+        doc = svc.get_ticket(ctx, self.ticket_id)
+        self.doc = doc
+        st = svc.sla_state(ctx, doc)
+        pairs = [
+            (_("Status"), _(m.STATUS_TITLES[doc["status"]])),
+            (_("Priority"), _(m.PRIORITY_TITLES[doc["priority"]])),
+            (_("Kind"), f"{_(m.KIND_TITLES[doc['kind']])} / {_(m.CATEGORY_TITLES[doc['category']])}"),
+            (_("For"), svc.person_name(ctx, doc["requester_id"])),
+            (_("Assignee"), doc.get("assignee") or "-"),
+            (_("Opened"), format_datetime(doc["opened_at"])),
+        ]
+        for key, label in (("response", _("Response")), ("resolution", _("Resolution"))):
+            due, met = st[key + "_due"], st[key + "_met"]
+            if met is not None:
+                value = _("met") if met else _("missed")
+            elif due is None:
+                value = _("paused, {left} left").format(left=format_span(st[key + "_left"]))
+            else:
+                value = format_datetime(due) + " · " + (
+                    _("OVERDUE") if st[key + "_overdue"] else _("{left} left").format(left=format_span(st[key + "_left"])))
+            pairs.append((label, value))
+        pairs.append((_("Time spent"), f"{doc.get('minutes') or 0} min"))
+        if doc.get("due"):
+            pairs.append((_("Needed by"), _date_text(doc["due"])))
+        self.query_one(DetailView).update(pairs, title=f"#{doc['id']} {doc['title']}")
+        lines = []
+        if doc.get("description"):
+            lines += [escape(doc["description"]), ""]
+        lines.append(f"[b]{escape(_('Comments'))}[/b]")
+        for c in svc.comments(ctx, doc["id"]):
+            note = f" [i]({escape(_('internal'))})[/i]" if c["internal"] else ""
+            spent = f" · {c['minutes']} min" if c.get("minutes") else ""
+            lines.append(f"[dim]{escape(c['by'])} · {escape(format_datetime(c['at']))}{spent}[/dim]{note}")
+            if c["text"]:
+                lines.append("  " + escape(c["text"]).replace("\n", "\n  "))
+        for aid in doc.get("asset_ids") or []:
+            asset = ctx.table("assets").get(aid)
+            if asset is None:
+                continue
+            lines += ["", f"[b]{escape(_('Asset'))} {escape(asset['tag'])}[/b] {escape(asset.get('model') or '')}"]
+            lines += [f"  {line}" for line in history_lines(ctx, aid)]
+        self.query_one("#it-ticket-text", Static).update("\n".join(lines))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_assign(self) -> None:
+        self.app.push_screen(assign_form(self.ctx, self.doc))
+
+    def action_status(self, status: str) -> None:
+        try:
+            svc.set_status(self.ctx, self.ticket_id, status)
+            self.notify(_("Ticket #{id} is {status}").format(id=self.ticket_id, status=_(m.STATUS_TITLES[status])))
+        except BackdeskError as error:
+            _fail(self, error)
+
+    def action_comment(self, internal: bool) -> None:
+        canned = dict(self.ctx.settings["canned_replies"])
+        fields = [Field("text", _("Internal note") if internal else _("Reply"), kind="multiline"),
+                  Field("minutes", _("Minutes spent"), kind="int", default=0)]
+        if canned and not internal:
+            fields.insert(0, Field("canned", _("Canned reply"), kind="choice",
+                                   choices=[("", _("(none)"))] + [(k, k) for k in canned], default=""))
+        self.app.push_screen(FormScreen(
+            _("Note on #{id}").format(id=self.ticket_id) if internal else _("Reply to #{id}").format(id=self.ticket_id),
+            fields, on_submit=lambda v: svc.add_comment(self.ctx, self.ticket_id, v["text"], internal=internal,
+                                                        minutes=v.get("minutes") or 0,
+                                                        canned=v.get("canned") or None)))
+
+    def action_priority(self) -> None:
+        fields = [Field("priority", _("Priority"), kind="choice", choices=_choices(m.PRIORITY_TITLES),
+                        default=self.doc["priority"])]
+        self.app.push_screen(FormScreen(_("Priority of #{id}").format(id=self.ticket_id), fields,
+                                        on_submit=lambda v: svc.set_priority(self.ctx, self.ticket_id, v["priority"])))
+
+
+def history_lines(ctx, asset_id: int) -> list[str]:
+    names: dict = {}
+    out = []
+    for h in svc.asset_history(ctx, asset_id)[-12:]:
+        who = svc.person_name(ctx, h.get("person_id"), names) if h.get("person_id") else (h.get("location") or "")
+        qty = f" ×{h['quantity']}" if h.get("quantity") else ""
+        out.append(escape(f"{format_datetime(h['at'])} {h['action']}{qty} {who} ({h['by']})".strip()))
+    return out or [escape(_("no history"))]
+
+
+# =====================================================================================
+# Assets
+# =====================================================================================
+class AssetsScreen(BackdeskScreen):
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"it.assets"})
+    BINDINGS = [
+        Binding("n", "new", _("New"), id="it.asset_new"),
+        Binding("o", "check_out", _("Check out"), id="it.asset_check_out"),
+        Binding("i", "check_in", _("Check in"), id="it.asset_check_in"),
+        Binding("w", "view('warranty')", _("Warranty"), id="it.asset_warranty"),
+        Binding("l", "view('low')", _("Low stock"), id="it.asset_low", show=False),
+        Binding("v", "view('all')", _("All"), id="it.asset_all", show=False),
+        Binding("m", "import_file", _("Import"), id="it.asset_import", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.view_name = "all"
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="it-asset-bar", classes="it-bar")
+        yield RecordTable([
+            Column("tag", _("Tag"), width=10),
+            Column("type_text", _("Type"), width=10),
+            Column("model", _("Model")),
+            Column("status_text", _("Status"), width=9),
+            Column("holder", _("Holder"), width=16),
+            Column("warranty_end", _("Warranty"), width=10),
+        ], [], id="it-assets", empty_text=_("No assets"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+        self.query_one(RecordTable).focus()
+
+    def refresh_data(self, names) -> None:
+        self._load()
+
+    def _load(self) -> None:
+        ctx = self.ctx
+        if self.view_name == "warranty":
+            rows = svc.warranty_expiring(ctx)
+            title = _("Warranty ends within {n} days").format(n=ctx.settings["warranty_warn_days"])
+        elif self.view_name == "low":
+            rows = svc.low_stock(ctx)
+            title = _("Below minimum stock")
+        else:
+            rows = ctx.table("assets").find(order_by=["tag"])
+            title = _("All assets")
+        hint = _("v all · w warranty · l low stock · m import")
+        self.query_one("#it-asset-bar", Static).update(f"[b]{escape(title)}[/b] ({len(rows)})  [dim]{escape(hint)}[/]")
+        self.query_one(RecordTable).set_records(svc.asset_rows(ctx, rows))
+
+    def action_view(self, name: str) -> None:
+        self.view_name = name
+        self._load()
+
+    def _current(self):
+        rec = self.query_one(RecordTable).cursor_record
+        if rec is None:
+            self.notify(_("No asset selected"), severity="warning")
+        return rec
+
+    def action_new(self) -> None:
+        fields = [
+            Field("tag", _("Tag"), required=True),
+            Field("type", _("Type"), kind="choice", choices=_choices(m.ASSET_TYPE_TITLES), default="computer"),
+            Field("model", _("Model")),
+            Field("serial", _("Serial")),
+            Field("status", _("Status"), kind="choice", choices=_choices(m.ASSET_STATUS_TITLES), default="spare"),
+            Field("purchase_date", _("Purchased"), kind="date"),
+            Field("warranty_end", _("Warranty end"), kind="date"),
+            Field("next_audit", _("Next audit"), kind="date"),
+            Field("seats", _("Seats (licence)"), kind="int"),
+            Field("quantity", _("Quantity (stock)"), kind="int"),
+            Field("min_quantity", _("Minimum quantity"), kind="int"),
+            Field("person", _("Checked out to"), help=_("Directory id or name (optional)")),
+        ]
+        self.app.push_screen(FormScreen(_("New asset"), fields, on_submit=lambda v: svc.add_asset(self.ctx, v)))
+
+    def action_check_out(self) -> None:
+        rec = self._current()
+        if rec:
+            fields = [Field("person", _("To person"), help=_("Directory id or name")),
+                      Field("location", _("Or location")),
+                      Field("quantity", _("Quantity"), kind="int", default=1)]
+            self.app.push_screen(FormScreen(
+                _("Check out {tag}").format(tag=rec["tag"]), fields,
+                on_submit=lambda v: svc.check_out(self.ctx, rec["tag"], person=v["person"] or None,
+                                                  location=v["location"], quantity=v.get("quantity") or 1)))
+
+    def action_check_in(self) -> None:
+        rec = self._current()
+        if not rec:
+            return
+        if rec["type"] == "licence" or rec["type"] in m.STOCK_TYPES:
+            fields = [Field("person", _("Seat of (licence)")), Field("quantity", _("Quantity"), kind="int", default=1)]
+            self.app.push_screen(FormScreen(
+                _("Check in {tag}").format(tag=rec["tag"]), fields,
+                on_submit=lambda v: svc.check_in(self.ctx, rec["tag"], person=v["person"] or None,
+                                                 quantity=v.get("quantity") or 1)))
+            return
+        try:
+            svc.check_in(self.ctx, rec["tag"])
+            self.notify(_("{tag} checked in").format(tag=rec["tag"]))
+        except BackdeskError as error:
+            _fail(self, error)
+
+    def action_import_file(self) -> None:
+        def run(values):
+            path = Path(values["path"]).expanduser()
+            if not path.is_file():
+                raise svc.ValidationError(_("no such file"), field="path")
+            if path.suffix.lower() == ".xml":
+                what, doc = svc.import_fusion(self.ctx, path.read_bytes())
+                self.notify(_("Inventory: {tag} {what}").format(tag=doc["tag"], what=what))
+            else:
+                with open(path, encoding="utf-8-sig", newline="") as fh:
+                    result = svc.import_csv(self.ctx, fh)
+                self.notify(_("{a} added, {u} updated").format(a=len(result["created"]), u=len(result["updated"])))
+            return True
+
+        self.app.push_screen(FormScreen(_("Import assets (CSV or FusionInventory XML)"),
+                                        [Field("path", _("File"), required=True)], on_submit=run,
+                                        submit_label=_("Import")))
+
+    def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
+        self.app.push_screen(AssetScreen(self.ctx, event.record["id"]))
+
+
+class AssetScreen(BackdeskScreen):
+    """One asset: its fields, check-out history and tickets."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"it.assets", "it.asset_history", "it.tickets"})
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="it.asset_back"),
+        Binding("t", "ticket", _("New ticket"), id="it.asset_ticket"),
+    ]
+
+    def __init__(self, ctx, asset_id: int) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.asset_id = asset_id
+
+    def compose_content(self) -> ComposeResult:
+        with VerticalScroll(id="it-asset"):
+            yield DetailView(id="it-asset-fields")
+            yield Static("", id="it-asset-text", classes="it-section")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+        self.query_one("#it-asset").focus()
+
+    def refresh_data(self, names) -> None:
+        self._load()
+
+    def _load(self) -> None:
+        ctx = self.ctx
+        doc = svc.find_asset(ctx, self.asset_id)
+        self.doc = doc
+        row = svc.asset_rows(ctx, [doc])[0]
+        pairs = [(_("Type"), row["type_text"]), (_("Model"), doc.get("model") or None),
+                 (_("Serial"), doc.get("serial") or None), (_("Name"), doc.get("name") or None),
+                 (_("Status"), row["status_text"]), (_("Holder"), row["holder"] or None),
+                 (_("Purchased"), _date_text(doc.get("purchase_date")) or None),
+                 (_("Warranty end"), _date_text(doc.get("warranty_end")) or None),
+                 (_("Next audit"), _date_text(doc.get("next_audit")) or None)]
+        if doc.get("os"):
+            pairs += [(_("OS"), doc["os"]), (_("CPU"), doc.get("cpu") or None),
+                      (_("Memory"), f"{doc.get('memory_mb') or 0} MB")]
+        if doc["type"] == "licence":
+            pairs.append((_("Seats held by"), ", ".join(svc.person_name(ctx, p) for p in doc.get("assignees") or []) or "-"))
+        self.query_one(DetailView).update(pairs, title=doc["tag"])
+        lines = [f"[b]{escape(_('History'))}[/b]"] + history_lines(ctx, doc["id"])
+        lines += ["", f"[b]{escape(_('Tickets'))}[/b]"]
+        tickets = svc.tickets_of_asset(ctx, doc["id"]) if ctx.can(svc.P_READ) else []
+        for t in tickets[:20]:
+            lines.append(escape(f"#{t['id']} {_(m.STATUS_TITLES[t['status']])}: {t['title']}"))
+        if not tickets:
+            lines.append(escape(_("no tickets")))
+        self.query_one("#it-asset-text", Static).update("\n".join(lines))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_ticket(self) -> None:
+        self.app.push_screen(ticket_form(self.ctx, asset_tag=self.doc["tag"]))
+
+
+# =====================================================================================
+# Maintenance and changes
+# =====================================================================================
+class MaintenanceScreen(BackdeskScreen):
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"it.tasks", "it.changes"})
+    BINDINGS = [
+        Binding("d", "done", _("Done"), id="it.task_done"),
+        Binding("n", "new_task", _("New task"), id="it.task_new"),
+        Binding("c", "propose", _("Propose change"), id="it.change_new"),
+        Binding("y", "decide(True)", _("Approve"), id="it.change_approve", show=False),
+        Binding("j", "decide(False)", _("Reject"), id="it.change_reject", show=False),
+        Binding("f", "finish", _("Outcome"), id="it.change_outcome", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose_content(self) -> ComposeResult:
+        yield Static(escape(_("Maintenance (d done · n new)")), classes="it-bar")
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Task")),
+                           Column("interval_days", _("Every"), width=6, align="right"),
+                           Column("next_due_text", _("Next due"), width=14),
+                           Column("last_done", _("Last done"), width=10)], [], id="it-tasks",
+                          empty_text=_("No maintenance tasks"))
+        yield Static(escape(_("Changes (c propose · y approve · j reject · f outcome)")), classes="it-bar")
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Change")),
+                           Column("risk", _("Risk"), width=6), Column("status", _("Status"), width=9),
+                           Column("planned_date", _("Planned"), width=10)], [], id="it-changes",
+                          empty_text=_("No change requests"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+        self.query_one("#it-tasks").focus()
+
+    def refresh_data(self, names) -> None:
+        self._load()
+
+    def _load(self) -> None:
+        rows = [{**t, "next_due_text": ("! " if t["overdue"] else "") + _date_text(t["next_due"])}
+                for t in svc.tasks(self.ctx)]
+        self.query_one("#it-tasks", RecordTable).set_records(rows)
+        self.query_one("#it-changes", RecordTable).set_records(svc.changes(self.ctx))
+
+    def _pick(self, table_id: str):
+        rec = self.query_one(table_id, RecordTable).cursor_record
+        if rec is None:
+            self.notify(_("Nothing selected"), severity="warning")
+        return rec
+
+    def action_done(self) -> None:
+        rec = self._pick("#it-tasks")
+        if rec:
+            self.app.push_screen(FormScreen(_("{title}: done").format(title=rec["title"]),
+                                            [Field("note", _("Note"))],
+                                            on_submit=lambda v: svc.task_done(self.ctx, rec["id"], v["note"])))
+
+    def action_new_task(self) -> None:
+        fields = [Field("title", _("Task"), required=True), Field("interval_days", _("Every (days)"), kind="int", required=True),
+                  Field("next_due", _("Next due"), kind="date", required=True), Field("asset", _("Asset tag"))]
+        self.app.push_screen(FormScreen(_("New maintenance task"), fields, on_submit=lambda v: svc.add_task(
+            self.ctx, v["title"], v["interval_days"], v["next_due"], asset=v["asset"] or None)))
+
+    def action_propose(self) -> None:
+        fields = [Field("title", _("Change"), required=True), Field("proposal", _("Proposal"), kind="multiline"),
+                  Field("reason", _("Reason")), Field("risk", _("Risk"), kind="choice",
+                                                      choices=[(r, r) for r in m.RISKS], default="low"),
+                  Field("planned_date", _("Planned"), kind="date")]
+        self.app.push_screen(FormScreen(_("Propose a change"), fields,
+                                        on_submit=lambda v: svc.propose_change(self.ctx, **v)))
+
+    def action_decide(self, approve: bool) -> None:
+        rec = self._pick("#it-changes")
+        if rec:
+            try:
+                svc.decide_change(self.ctx, rec["id"], approve)
+            except BackdeskError as error:
+                _fail(self, error)
+
+    def action_finish(self) -> None:
+        rec = self._pick("#it-changes")
+        if rec:
+            fields = [Field("outcome", _("Outcome"), required=True),
+                      Field("success", _("Succeeded"), kind="bool", default=True)]
+            self.app.push_screen(FormScreen(_("Outcome of change #{id}").format(id=rec["id"]), fields,
+                                            on_submit=lambda v: svc.finish_change(self.ctx, rec["id"], v["outcome"],
+                                                                                  v["success"])))
+
+
+# =====================================================================================
+# Service checks
+# =====================================================================================
+class ChecksScreen(BackdeskScreen):
+    """The live status board; probes run in a thread worker on an interval."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"it.checks"})
+    BINDINGS = [
+        Binding("r", "run_now", _("Run now"), id="it.checks_run"),
+        Binding("n", "new", _("Add check"), id="it.checks_add"),
+        Binding("x", "remove", _("Remove"), id="it.checks_remove", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="it-checks-bar", classes="it-bar")
+        yield RecordTable([Column("state_text", _("State"), width=9), Column("name", _("Check"), width=14),
+                           Column("target", _("Target")), Column("since_text", _("Since"), width=12),
+                           Column("message", _("Result"))], [], id="it-checks", empty_text=_("No checks yet (n adds one)"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+        self.query_one(RecordTable).focus()
+        self.set_interval(max(5, int(self.ctx.settings["check_interval"])), self._tick, name="it-checks")
+        self._tick()
+
+    def refresh_data(self, names) -> None:
+        self._load()
+
+    def _load(self) -> None:
+        rows = []
+        for c in svc.list_checks(self.ctx):
+            state = {"ok": _("ok"), "failing": _("FAILING")}.get(c.get("state"), _("unknown"))
+            rows.append({**c, "state_text": ("● " if c.get("state") == "failing" else "") + state,
+                         "since_text": format_datetime(c["since"], "short") if c.get("since") else ""})
+        failing = sum(1 for r in rows if r.get("state") == "failing")
+        self.query_one("#it-checks-bar", Static).update(escape(
+            _("{n} checks, {f} failing · every {s}s").format(n=len(rows), f=failing, s=self.ctx.settings["check_interval"])))
+        self.query_one(RecordTable).set_records(rows)
+
+    def _tick(self, only_due: bool = True) -> None:
+        self._run(only_due)
+
+    @work(thread=True, exclusive=True, group="it-checks", exit_on_error=False)
+    def _run(self, only_due: bool) -> None:
+        # never touches widgets: the store's change notification refreshes the board
+        svc.run_checks(self.ctx, only_due=only_due)
+
+    def action_run_now(self) -> None:
+        self._run(False)
+        self.notify(_("Running the checks…"))
+
+    def action_new(self) -> None:
+        fields = [Field("name", _("Name"), required=True),
+                  Field("kind", _("Kind"), kind="choice", choices=_choices(m.CHECK_KIND_TITLES), default="tcp"),
+                  Field("target", _("Target"), required=True,
+                        help=_("tcp host:port · http URL · dns name · disk /path")),
+                  Field("expect", _("Expect"), help=_("http: status (200) · disk: free (10% or 2G)"))]
+        self.app.push_screen(FormScreen(_("Add a check"), fields, on_submit=lambda v: svc.add_check(
+            self.ctx, v["name"], v["kind"], v["target"], v["expect"] or None)))
+
+    def action_remove(self) -> None:
+        rec = self.query_one(RecordTable).cursor_record
+        if rec:
+            try:
+                svc.remove_check(self.ctx, rec["id"])
+            except BackdeskError as error:
+                _fail(self, error)
+
+
+# =====================================================================================
+# Wiring helpers (called from the hookimpls)
+# =====================================================================================
+def nav_entries(ctx) -> list[NavEntry]:
+    return [
+        NavEntry("it.tickets", _("Helpdesk"), HelpdeskScreen, key="f7", permission=svc.P_READ, order=300),
+        NavEntry("it.assets", _("Assets"), AssetsScreen, permission=svc.P_ASSETS_READ, order=301),
+        NavEntry("it.maintenance", _("Maintenance"), MaintenanceScreen, permission="it.maintenance.read", order=302),
+        NavEntry("it.checks", _("Service checks"), ChecksScreen, permission=svc.P_CHECKS_READ, order=303),
+    ]
+
+
+def commands(ctx) -> list[Command]:
+    def new_ticket(app):
+        app.push_screen(ticket_form(ctx))
+
+    def run_checks(app):
+        app.open_nav("it.checks")
+
+    return [Command("it.new_ticket", _("IT: open a ticket"), new_ticket, help=_("Report a problem to IT"),
+                    permission=svc.P_CREATE),
+            Command("it.checks", _("IT: service checks"), run_checks, permission=svc.P_CHECKS_READ)]
+
+
+def cards(ctx) -> list[Card]:
+    def helpdesk() -> str:
+        c = svc.queue_counts(ctx)
+        return "\n".join([
+            _("[b]{n}[/b] active tickets").format(n=c["active"]),
+            _("  mine: {n}").format(n=c["mine"]),
+            _("  unassigned: {n}").format(n=c["unassigned"]),
+            (_("  [b]overdue: {n}[/b]") if c["overdue"] else _("  overdue: {n}")).format(n=c["overdue"]),
+            _("  waiting: {n}").format(n=c["waiting"])])
+
+    def assets() -> str:
+        w = svc.warranty_expiring(ctx)
+        low = svc.low_stock(ctx)
+        lines = [_("{n} assets").format(n=ctx.table("assets").count()),
+                 _("  warranty ends soon: {n}").format(n=len(w)),
+                 _("  low stock: {n}").format(n=len(low))]
+        for d in low[:2]:
+            lines.append(f"  ⚠ {escape(d['tag'])} {d.get('quantity') or 0}/{d.get('min_quantity') or 0}")
+        return "\n".join(lines)
+
+    def maintenance() -> str:
+        over = svc.overdue_tasks(ctx)
+        if not over:
+            return _("No maintenance overdue.")
+        lines = [_("[b]{n}[/b] tasks overdue").format(n=len(over))]
+        for t in over[:3]:
+            title = t["title"] if len(t["title"]) <= 24 else t["title"][:23] + "…"
+            lines.append(f"  {escape(title)} ({escape(_date_text(t['next_due']))})")
+        return "\n".join(lines)
+
+    def checks() -> str:
+        rows = ctx.table("checks").all()
+        bad = [r for r in rows if r.get("state") == "failing"]
+        lines = [_("{ok}/{n} checks ok").format(ok=sum(1 for r in rows if r.get("state") == "ok"), n=len(rows))]
+        for r in bad[:3]:
+            lines.append(f"  ● {escape(r['name'])}: {escape((r.get('message') or '')[:20])}")
+        return "\n".join(lines)
+
+    out = []
+    if ctx.can(svc.P_READ):
+        out.append(Card("helpdesk", _("Helpdesk"), helpdesk, tables=("it.tickets",), target="it.tickets", order=300))
+    if ctx.can(svc.P_ASSETS_READ):
+        out.append(Card("assets", _("Assets"), assets, tables=("it.assets",), target="it.assets", order=301))
+    if ctx.can("it.maintenance.read"):
+        out.append(Card("maintenance", _("Maintenance"), maintenance, tables=("it.tasks",),
+                        target="it.maintenance", order=302))
+    if ctx.can(svc.P_CHECKS_READ):
+        out.append(Card("checks", _("Service checks"), checks, tables=("it.checks",), target="it.checks", order=303))
+    return out
+
+
+def search_hits(ctx, query: str) -> list[SearchHit]:
+    hits = []
+    for kind, title, detail, rid in svc.search(ctx, query):
+        if kind == "ticket":
+            def open_ticket(app, rid=rid):
+                app.open_nav("it.tickets")
+                app.push_screen(TicketScreen(ctx, rid))
+
+            hits.append(SearchHit(title, detail, target="it.tickets", open=open_ticket))
+        else:
+            def open_asset(app, rid=rid):
+                app.open_nav("it.assets")
+                app.push_screen(AssetScreen(ctx, rid))
+
+            hits.append(SearchHit(title, detail, target="it.assets", open=open_asset))
+    return hits
+
+
+__all__ = ["HelpdeskScreen", "TicketScreen", "AssetsScreen", "AssetScreen", "MaintenanceScreen",
+           "ChecksScreen"]

@@ -1,0 +1,1059 @@
+"""IT's domain operations: what the screens, the CLI and the event handlers call.
+
+Every function takes the plugin's ``ctx`` first, checks the operator's
+permission (``system=True`` skips it for reactions to other plugins' events,
+see docs/events.md), validates, and writes in one ``ctx.transaction()``;
+reads that decide a write happen inside that transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import IO, Any, Iterable
+
+from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
+from core.storage import AnyOf, Contains, Not, Range
+from plugins.it import models as m
+from plugins.it import sla
+from plugins.it.models import _
+
+# -- permissions -------------------------------------------------------------------
+P_CREATE = "it.tickets.create"
+P_READ = "it.tickets.read"
+P_WORK = "it.tickets.work"
+P_ASSETS_READ = "it.assets.read"
+P_ASSETS_EDIT = "it.assets.edit"
+P_MAINT = "it.maintenance.edit"
+P_CHANGES = "it.changes.edit"
+P_APPROVE = "it.changes.approve"
+P_CHECKS_READ = "it.checks.read"
+P_CHECKS_EDIT = "it.checks.edit"
+
+PERMISSIONS = {
+    P_CREATE: "Open tickets (report a problem)",
+    P_READ: "Read tickets and queues",
+    P_WORK: "Assign, comment on, and move tickets through the workflow",
+    P_ASSETS_READ: "Look assets up",
+    P_ASSETS_EDIT: "Add, import, check out and check in assets",
+    "it.maintenance.read": "See maintenance tasks",
+    P_MAINT: "Add maintenance tasks and log them done",
+    "it.changes.read": "See change requests",
+    P_CHANGES: "Propose change requests and record their outcome",
+    P_APPROVE: "Approve or reject change requests (with the approver role)",
+    P_CHECKS_READ: "See the service-check board",
+    P_CHECKS_EDIT: "Add, remove and run service checks",
+}
+
+#: the tables IT keeps
+TABLES = ("tickets", "comments", "assets", "asset_history", "tasks", "task_log", "changes",
+          "checks", "check_log")
+
+
+def clock() -> dt.datetime:
+    """Now, in UTC (tests replace this to walk through a week)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def stamp(moment: dt.datetime | None = None) -> str:
+    return (moment or clock()).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_stamp(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def today() -> dt.date:
+    from core.i18n import get_timezone
+
+    return clock().astimezone(get_timezone()).date()
+
+
+def _require(ctx, permission: str, system: bool) -> None:
+    if not system:
+        ctx.require(permission)
+
+
+# -- settings-derived -----------------------------------------------------------------
+def calendar(ctx) -> sla.Calendar:
+    from core.i18n import get_timezone
+
+    s = ctx.settings
+    return sla.Calendar.parse(s["workdays"], s["hours"], s["holidays"], get_timezone())
+
+
+def targets(ctx, priority: str) -> tuple[dt.timedelta, dt.timedelta]:
+    """(first response, resolution) targets of business time for ``priority``."""
+    row = ctx.settings["sla"].get(priority) or ctx.settings["sla"]["normal"]
+    return dt.timedelta(hours=float(row["response"])), dt.timedelta(hours=float(row["resolution"]))
+
+
+def team(ctx) -> list[tuple[str, str]]:
+    """The IT team: (account, name) of operators holding a team role."""
+    roles = set(ctx.settings["team_roles"])
+    out = []
+    for account, op in sorted(ctx.config.operators.items()):
+        if roles & set(op.roles):
+            out.append((account, op.name or account))
+    return out
+
+
+def person_name(ctx, person_id: int | None, cache: dict | None = None) -> str:
+    if person_id is None:
+        return ""
+    if cache is not None and person_id in cache:
+        return cache[person_id]
+    try:
+        name = ctx.services.people.name_of(person_id, f"#{person_id}")
+    except PermissionDenied:
+        name = f"#{person_id}"
+    if cache is not None:
+        cache[person_id] = name
+    return name
+
+
+def resolve_person(ctx, value: Any, field: str = "person") -> dict:
+    """A person from an id (int or digits) or a name that matches one person."""
+    people = ctx.backdesk.table("core.people")
+    if isinstance(value, bool) or value in (None, ""):
+        raise ValidationError(_("name a person"), field=field)
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        pid = int(value)
+        doc = people.get(pid)
+        if doc is None:
+            raise UnknownRecord(_("no person with id {id}").format(id=pid))
+        return doc
+    if not isinstance(value, str) or len(value) > 200:
+        raise ValidationError(_("name a person by id or name"), field=field)
+    words = value.casefold().split()
+    hits = [p for p in people.find({"name": Contains(words[0])}) if all(w in p["name"].casefold() for w in words)]
+    exact = [p for p in hits if p["name"].casefold() == value.strip().casefold()]
+    if len(exact) == 1:
+        return exact[0]
+    if not hits:
+        raise UnknownRecord(_("no person called {name!r} in the directory").format(name=value))
+    if len(hits) > 1:
+        names = ", ".join(f"{p['name']} (#{p['id']})" for p in hits[:4])
+        raise ValidationError(_("{name!r} matches {n} people: {names}; give the id").format(
+            name=value, n=len(hits), names=names), field=field)
+    return hits[0]
+
+
+# ==================================================================================
+# Tickets
+# ==================================================================================
+def _tickets(ctx):
+    return ctx.table("tickets")
+
+
+def get_ticket(ctx, ticket_id: Any, *, system: bool = False) -> dict:
+    _require(ctx, P_READ, system)
+    tid = m.whole(ticket_id, "ticket", minimum=1, maximum=10**12) if not isinstance(ticket_id, int) else ticket_id
+    doc = _tickets(ctx).get(tid)
+    if doc is None:
+        raise UnknownRecord(_("no ticket #{id}").format(id=ticket_id))
+    return doc
+
+
+def _transitions(doc: dict) -> list[tuple[dt.datetime, str]]:
+    return [(parse_stamp(h["at"]), h["status"]) for h in doc.get("history", []) if "status" in h]
+
+
+def sla_state(ctx, doc: dict, now: dt.datetime | None = None) -> dict:
+    """The ticket's SLA clocks: due times (None while paused), time left, overdue."""
+    now = now or clock()
+    cal = calendar(ctx)
+    resp_t, res_t = targets(ctx, doc["priority"])
+    opened = parse_stamp(doc["opened_at"])
+    trans = _transitions(doc)
+    out: dict[str, Any] = {}
+    responded = parse_stamp(doc["first_response_at"]) if doc.get("first_response_at") else None
+    for key, target, stop in (("response", resp_t, responded), ("resolution", res_t, None)):
+        segs = sla.running_segments(opened, trans, stop_at=stop)
+        due = sla.due_at(cal, segs, target)
+        used = sla.consumed(cal, segs, now)
+        out[key + "_due"] = due
+        out[key + "_left"] = target - used
+        done = (key == "response" and responded is not None) or (
+            key == "resolution" and doc["status"] in ("resolved", "closed"))
+        out[key + "_met"] = (used <= target) if done else None
+        out[key + "_overdue"] = not done and used > target
+    out["paused"] = doc["status"] == "waiting"
+    return out
+
+
+def _recompute(ctx, doc: dict) -> dict:
+    """Store the due times the queues query on (called after every change)."""
+    state = sla_state(ctx, doc)
+    resp = state["response_due"] if not doc.get("first_response_at") else None
+    res = state["resolution_due"] if doc["status"] in ("new", "open") else None
+    return {"response_due": stamp(resp) if resp else None,
+            "resolution_due": stamp(res) if res else None}
+
+
+def _history(doc: dict, by: str, **entry) -> list:
+    return list(doc.get("history", [])) + [{"at": stamp(), "by": by, **entry}]
+
+
+def open_ticket(ctx, *, requester: Any, title: str, description: str = "", kind: str = "incident",
+                category: str = "hardware", priority: str = "normal", assets: Iterable[Any] = (),
+                due: Any = None, source: str | None = None, source_key: str | None = None,
+                system: bool = False) -> dict:
+    """Open a ticket for a person of the directory; returns the stored ticket."""
+    _require(ctx, P_CREATE, system)
+    title = m.text(title, "title", required=True)
+    description = m.text(description, "description", limit=m.MAX_TEXT)
+    kind = m.choice(kind, "kind", m.KINDS, default="incident")
+    category = m.choice(category, "category", m.CATEGORIES, default="hardware")
+    priority = m.choice(priority, "priority", m.PRIORITIES, default="normal")
+    due = m.future_date(due, "due", today())
+    with ctx.transaction():
+        person = resolve_person(ctx, requester, "requester")
+        if person.get("status") == "left" and source != "offboarding":
+            raise ValidationError(_("{name} has left the company").format(name=person["name"]),
+                                  field="requester")
+        asset_ids = []
+        for a in assets:
+            asset_ids.append(find_asset(ctx, a, system=True)["id"])
+        if source_key:
+            found = _tickets(ctx).find({"source_key": source_key}, limit=1)
+            if found:
+                return found[0]
+        at = stamp()
+        doc = {"title": title, "description": description, "kind": kind, "category": category,
+               "priority": priority, "status": "new", "requester_id": person["id"], "assignee": None,
+               "asset_ids": sorted(set(asset_ids)), "opened_at": at, "opened_by": ctx.store.actor,
+               "first_response_at": None, "resolved_at": None, "closed_at": None, "due": due,
+               "minutes": 0, "source": source, "source_key": source_key,
+               "history": [{"at": at, "by": ctx.store.actor, "status": "new"}]}
+        doc.update(_recompute(ctx, doc))
+        tid = _tickets(ctx).insert(doc)
+        ctx.publish("ticket_opened", {"ticket_id": tid, "person_id": person["id"], "assignee": None})
+        return _tickets(ctx)[tid]
+
+
+def assign(ctx, ticket_id: Any, account: str | None, *, system: bool = False) -> dict:
+    """Give the ticket to a member of the IT team (None: unassign). A new
+    ticket becomes open; the assignee is notified."""
+    _require(ctx, P_WORK, system)
+    members = dict(team(ctx))
+    if account is not None:
+        account = str(account).strip()
+        if account not in members:
+            raise ValidationError(_("{account!r} is not in the IT team (team: {team})").format(
+                account=account, team=", ".join(members) or "-"), field="assignee")
+    with ctx.transaction():
+        doc = get_ticket(ctx, ticket_id, system=True)
+        if doc["status"] == "closed":
+            raise ValidationError(_("ticket #{id} is closed; reopen it first").format(id=doc["id"]),
+                                  field="status")
+        if doc.get("assignee") == account:
+            return doc
+        changes: dict[str, Any] = {"assignee": account}
+        entry = {"assignee": account}
+        hist = _history(doc, ctx.store.actor, **entry)
+        if account and doc["status"] == "new":
+            changes["status"] = "open"
+            hist.append({"at": hist[-1]["at"], "by": ctx.store.actor, "status": "open"})
+        changes["history"] = hist
+        new = {**doc, **changes}
+        changes.update(_recompute(ctx, new))
+        doc = _tickets(ctx).update(doc["id"], changes)
+        if account:
+            ctx.publish("ticket_assigned", {"ticket_id": doc["id"], "person_id": doc["requester_id"],
+                                            "assignee": account})
+            if account != ctx.store.actor:
+                ctx.services.notifications.notify(
+                    account, _("Ticket #{id} was assigned to you: {title}").format(id=doc["id"], title=doc["title"]),
+                    kind="it.ticket", link=f"it.ticket:{doc['id']}")
+        return doc
+
+
+def set_status(ctx, ticket_id: Any, status: str, *, note: str = "", system: bool = False) -> dict:
+    """Move the ticket through new → open → waiting → resolved → closed.
+
+    Reopening (resolved/closed → open) is allowed within ``reopen_days`` of
+    the resolution. A transition the workflow does not allow is refused.
+    """
+    _require(ctx, P_WORK, system)
+    status = m.choice(status, "status", m.STATUSES)
+    note = m.text(note, "note", limit=m.MAX_TEXT)
+    with ctx.transaction():
+        doc = get_ticket(ctx, ticket_id, system=True)
+        old = doc["status"]
+        if status == old:
+            raise ValidationError(_("ticket #{id} is already {status}").format(
+                id=doc["id"], status=_(m.STATUS_TITLES[old])), field="status")
+        if status not in m.TRANSITIONS[old]:
+            allowed = ", ".join(_(m.STATUS_TITLES[s]) for s in m.TRANSITIONS[old])
+            raise ValidationError(_("ticket #{id} cannot go from {a} to {b} (from {a}: {allowed})").format(
+                id=doc["id"], a=_(m.STATUS_TITLES[old]), b=_(m.STATUS_TITLES[status]), allowed=allowed),
+                field="status")
+        now = clock()
+        changes: dict[str, Any] = {"status": status}
+        if old in ("resolved", "closed") and status == "open":
+            limit = int(ctx.settings["reopen_days"])
+            resolved = parse_stamp(doc["resolved_at"]) if doc.get("resolved_at") else now
+            if now - resolved > dt.timedelta(days=limit):
+                raise ValidationError(_("ticket #{id} was resolved more than {n} days ago; open a new ticket").format(
+                    id=doc["id"], n=limit), field="status")
+            changes.update({"resolved_at": None, "closed_at": None})
+        if status == "resolved":
+            changes["resolved_at"] = stamp(now)
+            if not doc.get("first_response_at"):
+                changes["first_response_at"] = stamp(now)
+        if status == "closed":
+            changes["closed_at"] = stamp(now)
+        hist = _history(doc, ctx.store.actor, status=status, **({"note": note} if note else {}))
+        changes["history"] = hist
+        changes.update(_recompute(ctx, {**doc, **changes}))
+        doc = _tickets(ctx).update(doc["id"], changes)
+        if note:
+            ctx.table("comments").insert({"ticket_id": doc["id"], "at": stamp(now), "by": ctx.store.actor,
+                                          "text": note, "internal": False, "minutes": 0})
+        if status == "resolved":
+            ctx.publish("ticket_resolved", {"ticket_id": doc["id"], "person_id": doc["requester_id"],
+                                            "assignee": doc.get("assignee")})
+            ctx.services.notifications.notify_person(
+                doc["requester_id"], _("Your ticket #{id} was resolved: {title}").format(
+                    id=doc["id"], title=doc["title"]), kind="it.ticket", link=f"it.ticket:{doc['id']}")
+        return doc
+
+
+def set_priority(ctx, ticket_id: Any, priority: str, *, system: bool = False) -> dict:
+    """Change the priority; the due times follow the new targets at once."""
+    _require(ctx, P_WORK, system)
+    priority = m.choice(priority, "priority", m.PRIORITIES)
+    with ctx.transaction():
+        doc = get_ticket(ctx, ticket_id, system=True)
+        if doc["priority"] == priority:
+            return doc
+        changes = {"priority": priority,
+                   "history": _history(doc, ctx.store.actor, priority=priority)}
+        changes.update(_recompute(ctx, {**doc, **changes}))
+        return _tickets(ctx).update(doc["id"], changes)
+
+
+def add_comment(ctx, ticket_id: Any, text: str = "", *, internal: bool = False, minutes: Any = 0,
+                canned: str | None = None, system: bool = False) -> dict:
+    """A reply (or an internal note) with the time spent; a team member's
+    first public reply is the ticket's first response."""
+    _require(ctx, P_WORK, system)
+    if canned:
+        replies = ctx.settings["canned_replies"]
+        if canned not in replies:
+            raise ValidationError(_("no canned reply {name!r} (known: {known})").format(
+                name=canned, known=", ".join(replies) or "-"), field="canned")
+        text = (replies[canned] + ("\n\n" + text if text else "")).strip()
+    text = m.text(text, "text", limit=m.MAX_TEXT)
+    minutes = m.whole(minutes, "minutes", minimum=0, maximum=60 * 24 * 7, default=0)
+    if not text and not minutes:
+        raise ValidationError(_("write a comment or enter the minutes spent"), field="text")
+    with ctx.transaction():
+        doc = get_ticket(ctx, ticket_id, system=True)
+        if doc["status"] == "closed":
+            raise ValidationError(_("ticket #{id} is closed; reopen it first").format(id=doc["id"]),
+                                  field="status")
+        at = stamp()
+        cid = ctx.table("comments").insert({"ticket_id": doc["id"], "at": at, "by": ctx.store.actor,
+                                            "text": text, "internal": bool(internal), "minutes": minutes})
+        changes: dict[str, Any] = {"minutes": int(doc.get("minutes") or 0) + minutes}
+        if text and not internal and not doc.get("first_response_at") and ctx.store.actor in dict(team(ctx)):
+            changes["first_response_at"] = at
+            changes.update(_recompute(ctx, {**doc, **changes}))
+        _tickets(ctx).update(doc["id"], changes)
+        return ctx.table("comments")[cid]
+
+
+def comments(ctx, ticket_id: int, *, include_internal: bool = True) -> list[dict]:
+    _require(ctx, P_READ, False)
+    where: dict[str, Any] = {"ticket_id": ticket_id}
+    if not include_internal or not ctx.can(P_WORK):
+        where["internal"] = False  # internal notes are for the IT team
+    return ctx.table("comments").find(where, order_by=["at", "id"])
+
+
+QUEUES = ("active", "mine", "unassigned", "overdue", "waiting", "all")
+QUEUE_TITLES = {"active": m.N_("active"), "mine": m.N_("mine"), "unassigned": m.N_("unassigned"),
+                "overdue": m.N_("overdue"), "waiting": m.N_("waiting"), "all": m.N_("all")}
+
+
+def queue(ctx, name: str = "active", *, system: bool = False) -> list[dict]:
+    """The tickets of a queue, most urgent first."""
+    _require(ctx, P_READ, system)
+    name = m.choice(name, "queue", QUEUES)
+    t = _tickets(ctx)
+    if name == "all":
+        rows = t.all()
+    elif name == "mine":
+        rows = t.find({"assignee": ctx.operator.account, "status": AnyOf(list(m.ACTIVE))})
+    elif name == "unassigned":
+        rows = t.find({"assignee": None, "status": AnyOf(list(m.ACTIVE))})
+    elif name == "waiting":
+        rows = t.find({"status": "waiting"})
+    elif name == "overdue":
+        now = stamp()
+        by_id = {d["id"]: d for d in t.find({"status": AnyOf(["new", "open"]), "resolution_due": Range(lt=now)})}
+        by_id.update({d["id"]: d for d in t.find({"status": AnyOf(["new", "open"]),
+                                                  "response_due": Range(lt=now)})})
+        rows = list(by_id.values())
+    else:
+        rows = t.find({"status": AnyOf(list(m.ACTIVE))})
+    rank = {p: i for i, p in enumerate(m.PRIORITIES)}
+    rows.sort(key=lambda d: (rank.get(d["priority"], 9), d.get("resolution_due") or "9999", d["id"]))
+    return rows
+
+
+def queue_counts(ctx) -> dict[str, int]:
+    return {q: len(queue(ctx, q)) for q in ("active", "mine", "unassigned", "overdue", "waiting")}
+
+
+def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
+    """Tickets with what a table shows: requester and asset names, due text."""
+    from core.i18n import format_datetime
+
+    names: dict = {}
+    now = stamp()
+    out = []
+    for d in rows:
+        due = d.get("resolution_due") or d.get("response_due")
+        if d["status"] == "waiting":
+            due_text = _("paused")
+        elif d["status"] in ("resolved", "closed"):
+            due_text = "-"
+        else:
+            due_text = format_datetime(due, "short") if due else ""
+        overdue = any((d.get(k) or "9999") < now for k in ("response_due", "resolution_due")) \
+            and d["status"] in ("new", "open")
+        out.append({**d, "requester": person_name(ctx, d["requester_id"], names),
+                    "status_text": _(m.STATUS_TITLES[d["status"]]),
+                    "priority_text": _(m.PRIORITY_TITLES[d["priority"]]),
+                    "due_text": ("! " if overdue else "") + due_text, "overdue": overdue,
+                    "assignee_text": d.get("assignee") or "-"})
+    return out
+
+
+def tickets_of_asset(ctx, asset_id: int) -> list[dict]:
+    _require(ctx, P_READ, False)
+    return [d for d in reversed(_tickets(ctx).all()) if asset_id in (d.get("asset_ids") or [])]
+
+
+# ==================================================================================
+# Assets
+# ==================================================================================
+def _assets(ctx):
+    return ctx.table("assets")
+
+
+def find_asset(ctx, value: Any, *, system: bool = False) -> dict:
+    """An asset by its tag (or #id)."""
+    _require(ctx, P_ASSETS_READ, system)
+    if isinstance(value, int) and not isinstance(value, bool):
+        doc = _assets(ctx).get(value)
+    else:
+        text = str(value or "").strip()
+        if text.startswith("#") and text[1:].isdigit():
+            doc = _assets(ctx).get(int(text[1:]))
+        else:
+            found = _assets(ctx).find({"tag": text}, limit=1)
+            doc = found[0] if found else None
+    if doc is None:
+        raise UnknownRecord(_("no asset with tag {tag!r}").format(tag=str(value)))
+    return doc
+
+
+def _log_asset(ctx, asset_id: int, action: str, **data) -> None:
+    ctx.table("asset_history").insert({"asset_id": asset_id, "at": stamp(), "by": ctx.store.actor,
+                                       "action": action, **data})
+
+
+def add_asset(ctx, data: dict, *, system: bool = False) -> dict:
+    _require(ctx, P_ASSETS_EDIT, system)
+    clean = m.clean_asset(data, today())
+    person = data.get("person")
+    with ctx.transaction():
+        if _assets(ctx).find({"tag": clean["tag"]}, limit=1):
+            raise ValidationError(_("the asset tag {tag!r} is already in use").format(tag=clean["tag"]),
+                                  field="tag")
+        clean.update({"person_id": None, "assignees": [], "created_at": stamp()})
+        aid = _assets(ctx).insert(clean)
+        _log_asset(ctx, aid, "added")
+        if person not in (None, ""):
+            check_out(ctx, clean["tag"], person=person, system=True)
+        return _assets(ctx)[aid]
+
+
+def update_asset(ctx, tag: Any, data: dict, *, system: bool = False) -> dict:
+    _require(ctx, P_ASSETS_EDIT, system)
+    clean = m.clean_asset(data, today(), partial=True)
+    with ctx.transaction():
+        doc = find_asset(ctx, tag, system=True)
+        if "tag" in clean and clean["tag"] != doc["tag"] and _assets(ctx).find({"tag": clean["tag"]}, limit=1):
+            raise ValidationError(_("the asset tag {tag!r} is already in use").format(tag=clean["tag"]),
+                                  field="tag")
+        changed = {k: v for k, v in clean.items() if doc.get(k) != v}
+        if changed:
+            doc = _assets(ctx).update(doc["id"], changed)
+            _log_asset(ctx, doc["id"], "edited", fields=sorted(changed))
+        return doc
+
+
+def check_out(ctx, tag: Any, *, person: Any = None, location: str = "", quantity: Any = 1,
+              system: bool = False) -> dict:
+    """Hand an asset to a person or a location. A licence gives one seat to
+    the person; an accessory or consumable is issued from stock."""
+    _require(ctx, P_ASSETS_EDIT, system)
+    location = m.text(location, "location")
+    with ctx.transaction():
+        doc = find_asset(ctx, tag, system=True)
+        pid = resolve_person(ctx, person)["id"] if person not in (None, "") else None
+        if pid is None and not location:
+            raise ValidationError(_("name a person or a location"), field="person")
+        if doc.get("status") == "retired":
+            raise ValidationError(_("{tag} is retired").format(tag=doc["tag"]), field="tag")
+        if doc["type"] == "licence":
+            if pid is None:
+                raise ValidationError(_("a licence seat goes to a person"), field="person")
+            seats = list(doc.get("assignees") or [])
+            if pid in seats:
+                raise ValidationError(_("{name} already has a seat of {tag}").format(
+                    name=person_name(ctx, pid), tag=doc["tag"]), field="person")
+            if len(seats) >= int(doc.get("seats") or 0):
+                raise ValidationError(_("all {n} seats of {tag} are taken").format(
+                    n=doc.get("seats") or 0, tag=doc["tag"]), field="tag")
+            doc = _assets(ctx).update(doc["id"], {"assignees": seats + [pid], "status": "in_use"})
+            _log_asset(ctx, doc["id"], "check_out", person_id=pid)
+        elif doc["type"] in m.STOCK_TYPES:
+            qty = m.whole(quantity, "quantity", minimum=1, maximum=10**6, default=1)
+            have = int(doc.get("quantity") or 0)
+            if qty > have:
+                raise ValidationError(_("only {n} of {tag} in stock").format(n=have, tag=doc["tag"]),
+                                      field="quantity")
+            doc = _assets(ctx).update(doc["id"], {"quantity": have - qty})
+            _log_asset(ctx, doc["id"], "issue", person_id=pid, location=location or None, quantity=qty)
+        else:
+            if doc.get("person_id") is not None or (doc.get("status") == "in_use" and doc.get("location")):
+                who = person_name(ctx, doc.get("person_id")) or doc.get("location")
+                raise ValidationError(_("{tag} is checked out to {who}; check it in first").format(
+                    tag=doc["tag"], who=who), field="tag")
+            doc = _assets(ctx).update(doc["id"], {"person_id": pid, "location": location or doc.get("location", ""),
+                                                  "status": "in_use"})
+            _log_asset(ctx, doc["id"], "check_out", person_id=pid, location=location or None)
+        return doc
+
+
+def check_in(ctx, tag: Any, *, person: Any = None, quantity: Any = 1, status: str = "spare",
+             system: bool = False) -> dict:
+    """Take an asset back (a licence seat from ``person``; stock back in)."""
+    _require(ctx, P_ASSETS_EDIT, system)
+    status = m.choice(status, "status", m.ASSET_STATUSES, default="spare")
+    with ctx.transaction():
+        doc = find_asset(ctx, tag, system=True)
+        if doc["type"] == "licence":
+            seats = list(doc.get("assignees") or [])
+            pid = resolve_person(ctx, person)["id"] if person not in (None, "") else None
+            if pid is None or pid not in seats:
+                raise ValidationError(_("name the person whose seat of {tag} is freed").format(tag=doc["tag"]),
+                                      field="person")
+            seats.remove(pid)
+            doc = _assets(ctx).update(doc["id"], {"assignees": seats, "status": "in_use" if seats else "spare"})
+            _log_asset(ctx, doc["id"], "check_in", person_id=pid)
+        elif doc["type"] in m.STOCK_TYPES:
+            qty = m.whole(quantity, "quantity", minimum=1, maximum=10**9, default=1)
+            doc = _assets(ctx).update(doc["id"], {"quantity": int(doc.get("quantity") or 0) + qty})
+            _log_asset(ctx, doc["id"], "restock", quantity=qty)
+        else:
+            if doc.get("person_id") is None and doc.get("status") != "in_use":
+                raise ValidationError(_("{tag} is not checked out").format(tag=doc["tag"]), field="tag")
+            prev = doc.get("person_id")
+            doc = _assets(ctx).update(doc["id"], {"person_id": None, "status": status})
+            _log_asset(ctx, doc["id"], "check_in", person_id=prev)
+        return doc
+
+
+def asset_history(ctx, asset_id: int) -> list[dict]:
+    _require(ctx, P_ASSETS_READ, False)
+    return ctx.table("asset_history").find({"asset_id": asset_id}, order_by=["at", "id"])
+
+
+def assets_of_person(ctx, person_id: int) -> list[dict]:
+    """Every asset checked out to the person (licence seats included)."""
+    out = []
+    for d in _assets(ctx).find({"status": Not("retired")}, order_by=["tag"]):
+        if d.get("person_id") == person_id or person_id in (d.get("assignees") or []):
+            out.append(d)
+    return out
+
+
+def warranty_expiring(ctx, days: int | None = None) -> list[dict]:
+    _require(ctx, P_ASSETS_READ, False)
+    days = int(ctx.settings["warranty_warn_days"] if days is None else days)
+    start = today()
+    end = (start + dt.timedelta(days=days)).isoformat()
+    return _assets(ctx).find({"warranty_end": Range(ge=start.isoformat(), le=end), "status": Not("retired")},
+                             order_by=["warranty_end", "tag"])
+
+
+def low_stock(ctx) -> list[dict]:
+    _require(ctx, P_ASSETS_READ, False)
+    return [d for d in _assets(ctx).find({"type": AnyOf(list(m.STOCK_TYPES)), "status": Not("retired")},
+                                         order_by=["tag"])
+            if int(d.get("quantity") or 0) < int(d.get("min_quantity") or 0)]
+
+
+def asset_rows(ctx, rows: list[dict]) -> list[dict]:
+    names: dict = {}
+    out = []
+    for d in rows:
+        if d["type"] == "licence":
+            holder = _("{n}/{s} seats").format(n=len(d.get("assignees") or []), s=d.get("seats") or 0)
+        elif d["type"] in m.STOCK_TYPES:
+            q, mq = int(d.get("quantity") or 0), int(d.get("min_quantity") or 0)
+            holder = _("{q} in stock").format(q=q) + (" ⚠ " + _("low") if q < mq else "")
+        else:
+            holder = person_name(ctx, d.get("person_id"), names) or d.get("location") or ""
+        out.append({**d, "holder": holder, "type_text": _(m.ASSET_TYPE_TITLES[d["type"]]),
+                    "status_text": _(m.ASSET_STATUS_TITLES.get(d.get("status"), d.get("status") or ""))})
+    return out
+
+
+CSV_FIELDS = ("tag", "type", "model", "serial", "name", "status", "person", "location", "purchase_date",
+              "warranty_end", "next_audit", "seats", "quantity", "min_quantity", "notes")
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def import_csv(ctx, fh: IO[str]) -> dict:
+    """Add or update assets keyed on the tag: all rows or none.
+
+    Problems are collected and reported with their line numbers in one
+    message; nothing is stored unless every row is good.
+    """
+    _require(ctx, P_ASSETS_EDIT, False)
+    data = fh.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationError(_("the file is larger than 20 MB"), field="file")
+    try:
+        reader = csv.DictReader(io.StringIO(data))
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ValidationError(_("not a CSV file: {e}").format(e=exc), field="file") from None
+    if "tag" not in header:
+        raise ValidationError(_("line 1: the header needs a 'tag' column (columns: {cols})").format(
+            cols=", ".join(CSV_FIELDS)), field="file")
+    unknown = [h for h in header if h and h not in CSV_FIELDS]
+    if unknown:
+        raise ValidationError(_("line 1: unknown column(s) {cols}").format(cols=", ".join(unknown)), field="file")
+    reader.fieldnames = header
+    problems: list[str] = []
+    created, updated = [], []
+    with ctx.transaction():
+        seen: dict[str, int] = {}
+        try:
+            rows = list(reader)
+        except csv.Error as exc:
+            raise ValidationError(_("line {n}: {e}").format(n=reader.line_num, e=exc), field="file") from None
+        for index, row in enumerate(rows):
+            line = index + 2
+            if None in row:
+                problems.append(_("line {n}: more values than columns").format(n=line))
+                continue
+            values = {k: (v or "").strip() for k, v in row.items() if k}
+            try:
+                tag = m.asset_tag(values.get("tag"))
+                if tag in seen:
+                    raise ValidationError(_("the tag {tag!r} is also on line {other}").format(
+                        tag=tag, other=seen[tag]), field="tag")
+                seen[tag] = line
+                person = values.pop("person", "")
+                existing = _assets(ctx).find({"tag": tag}, limit=1)
+                if existing:
+                    given = {k: v for k, v in values.items() if v != ""}
+                    update_asset(ctx, existing[0]["id"], given, system=True)
+                    updated.append(tag)
+                else:
+                    add_asset(ctx, values, system=True)
+                    created.append(tag)
+                if person:
+                    doc = find_asset(ctx, tag, system=True)
+                    pid = resolve_person(ctx, person)["id"]
+                    if doc["type"] not in ("licence", *m.STOCK_TYPES) and doc.get("person_id") != pid:
+                        if doc.get("person_id") is not None:
+                            check_in(ctx, tag, system=True)
+                        check_out(ctx, tag, person=pid, system=True)
+            except BackdeskError as exc:
+                problems.append(_("line {n}: {problem}").format(n=line, problem=str(exc)))
+            if len(problems) >= 20:
+                break
+        if problems:
+            more = len(problems) - 3
+            text = "; ".join(problems[:3]) + (_(" (and {n} more)").format(n=more) if more > 0 else "")
+            raise ValidationError(_("nothing imported: {problems}").format(problems=text), field="file")
+    return {"created": created, "updated": updated}
+
+
+def parse_fusion_xml(data: bytes) -> dict:
+    """The computer described by a FusionInventory agent's XML inventory."""
+    import xml.etree.ElementTree as ET
+
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationError(_("the file is larger than 20 MB"), field="file")
+    head = data[:4096].upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
+        raise ValidationError(_("XML with a DOCTYPE or entities is refused"), field="file")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ValidationError(_("not an XML inventory: {e}").format(e=exc), field="file") from None
+    content = root.find("CONTENT")
+    hw = content.find("HARDWARE") if content is not None else None
+    if root.tag != "REQUEST" or hw is None:
+        raise ValidationError(_("not a FusionInventory inventory (no REQUEST/CONTENT/HARDWARE)"), field="file")
+
+    def txt(node, path):
+        found = node.find(path) if node is not None else None
+        return (found.text or "").strip() if found is not None and found.text else ""
+
+    bios = content.find("BIOS")
+    tag = ""
+    for info in content.findall("ACCOUNTINFO"):
+        if txt(info, "KEYNAME") == "TAG":
+            tag = txt(info, "KEYVALUE")
+    cpu = content.find("CPUS")
+    cpu_text = txt(cpu, "NAME") or txt(hw, "PROCESSORT")
+    if cpu is not None and txt(cpu, "CORE"):
+        cpu_text += f" ({txt(cpu, 'CORE')} cores)"
+    mem = txt(hw, "MEMORY")
+    os_name = txt(content.find("OPERATINGSYSTEM"), "FULL_NAME") or txt(hw, "OSNAME")
+    return {"name": txt(hw, "NAME"), "serial": txt(bios, "SSN") or txt(hw, "UUID"),
+            "model": " ".join(x for x in (txt(bios, "SMANUFACTURER"), txt(bios, "SMODEL")) if x),
+            "os": os_name, "cpu": cpu_text, "memory_mb": int(mem) if mem.isdigit() else 0,
+            "tag": tag, "device_id": txt(root, "DEVICEID")}
+
+
+def import_fusion(ctx, data: bytes, *, tag: str | None = None) -> tuple[str, dict]:
+    """Add or update the computer of an inventory; keyed on the asset tag
+    (from --tag, the agent's TAG, or a known serial or name)."""
+    _require(ctx, P_ASSETS_EDIT, False)
+    inv = parse_fusion_xml(data)
+    if not inv["name"]:
+        raise ValidationError(_("the inventory names no computer"), field="file")
+    fields = {k: inv[k] for k in ("name", "serial", "model", "os", "cpu", "memory_mb") if inv[k] not in ("", None)}
+    with ctx.transaction():
+        doc = None
+        wanted = tag or inv["tag"]
+        if wanted:
+            found = _assets(ctx).find({"tag": m.asset_tag(wanted)}, limit=1)
+            doc = found[0] if found else None
+        if doc is None and not wanted and inv["serial"]:
+            found = _assets(ctx).find({"serial": inv["serial"], "type": "computer"}, limit=1)
+            doc = found[0] if found else None
+        if doc is None and not wanted:
+            found = _assets(ctx).find({"name": inv["name"], "type": "computer"}, limit=1)
+            doc = found[0] if found else None
+        if doc is not None:
+            if doc["type"] != "computer":
+                raise ValidationError(_("{tag} is a {type}, not a computer").format(tag=doc["tag"], type=doc["type"]),
+                                      field="tag")
+            doc = update_asset(ctx, doc["id"], fields, system=True)
+            _log_asset(ctx, doc["id"], "inventory", device_id=inv["device_id"])
+            return "updated", doc
+        new_tag = wanted or ("FI-" + "".join(c if c.isalnum() or c in "-._" else "-" for c in inv["name"]))[:m.MAX_TAG]
+        doc = add_asset(ctx, {"tag": new_tag, "type": "computer", "status": "in_use", **fields}, system=True)
+        _log_asset(ctx, doc["id"], "inventory", device_id=inv["device_id"])
+        return "created", doc
+
+
+# ==================================================================================
+# Maintenance and changes
+# ==================================================================================
+def add_task(ctx, title: str, interval_days: Any, next_due: Any, *, asset: Any = None, system: bool = False) -> dict:
+    _require(ctx, P_MAINT, system)
+    title = m.text(title, "title", required=True)
+    interval = m.whole(interval_days, "interval_days", minimum=1, maximum=3660)
+    due = m.future_date(next_due, "next_due", today(), required=True)
+    with ctx.transaction():
+        asset_id = find_asset(ctx, asset, system=True)["id"] if asset not in (None, "") else None
+        tid = ctx.table("tasks").insert({"title": title, "interval_days": interval, "next_due": due,
+                                         "asset_id": asset_id, "last_done": None})
+        return ctx.table("tasks")[tid]
+
+
+def task_done(ctx, task_id: Any, note: str = "", *, system: bool = False) -> dict:
+    """Log the task done today; the next due date moves one interval on."""
+    _require(ctx, P_MAINT, system)
+    note = m.text(note, "note", limit=m.MAX_TEXT)
+    with ctx.transaction():
+        tid = m.whole(task_id, "task", minimum=1, maximum=10**12)
+        doc = ctx.table("tasks").get(tid)
+        if doc is None:
+            raise UnknownRecord(_("no maintenance task #{id}").format(id=task_id))
+        day = today()
+        ctx.table("task_log").insert({"task_id": tid, "at": stamp(), "by": ctx.store.actor, "note": note})
+        nxt = (day + dt.timedelta(days=int(doc["interval_days"]))).isoformat()
+        return ctx.table("tasks").update(tid, {"last_done": day.isoformat(), "next_due": nxt})
+
+
+def tasks(ctx) -> list[dict]:
+    _require(ctx, "it.maintenance.read", False)
+    now = today().isoformat()
+    return [{**d, "overdue": d["next_due"] < now} for d in ctx.table("tasks").find(order_by=["next_due", "id"])]
+
+
+def overdue_tasks(ctx) -> list[dict]:
+    return ctx.table("tasks").find({"next_due": Range(lt=today().isoformat())}, order_by=["next_due"])
+
+
+def task_log(ctx, task_id: int) -> list[dict]:
+    return ctx.table("task_log").find({"task_id": task_id}, order_by=["-at", "-id"])
+
+
+def propose_change(ctx, *, title: str, proposal: str = "", reason: str = "", risk: str = "low",
+                   planned_date: Any = None) -> dict:
+    _require(ctx, P_CHANGES, False)
+    doc = {"title": m.text(title, "title", required=True),
+           "proposal": m.text(proposal, "proposal", limit=m.MAX_TEXT),
+           "reason": m.text(reason, "reason", limit=m.MAX_TEXT),
+           "risk": m.choice(risk, "risk", m.RISKS, default="low"),
+           "planned_date": m.future_date(planned_date, "planned_date", today()),
+           "status": "proposed", "proposed_by": ctx.store.actor, "proposed_at": stamp(),
+           "decided_by": None, "decided_at": None, "decision_note": "", "outcome": ""}
+    with ctx.transaction():
+        cid = ctx.table("changes").insert(doc)
+        return ctx.table("changes")[cid]
+
+
+def _change(ctx, change_id: Any) -> dict:
+    cid = m.whole(change_id, "change", minimum=1, maximum=10**12)
+    doc = ctx.table("changes").get(cid)
+    if doc is None:
+        raise UnknownRecord(_("no change request #{id}").format(id=change_id))
+    return doc
+
+
+def decide_change(ctx, change_id: Any, approve: bool, note: str = "") -> dict:
+    """Approve or reject a proposed change: needs ``it.changes.approve`` and
+    the approver role from the settings."""
+    ctx.require(P_APPROVE)
+    role = ctx.settings["change_approver_role"]
+    if role not in ctx.operator.roles and "admin" not in ctx.operator.roles:
+        raise PermissionDenied(_("only the {role} role approves changes").format(role=role))
+    note = m.text(note, "note", limit=m.MAX_TEXT)
+    with ctx.transaction():
+        doc = _change(ctx, change_id)
+        if doc["status"] != "proposed":
+            raise ValidationError(_("change #{id} is {status}, not proposed").format(id=doc["id"], status=doc["status"]),
+                                  field="status")
+        if doc["proposed_by"] == ctx.store.actor and "admin" not in ctx.operator.roles:
+            raise PermissionDenied(_("a change is approved by someone other than who proposed it"))
+        return ctx.table("changes").update(doc["id"], {
+            "status": "approved" if approve else "rejected", "decided_by": ctx.store.actor,
+            "decided_at": stamp(), "decision_note": note})
+
+
+def finish_change(ctx, change_id: Any, outcome: str, success: bool = True) -> dict:
+    _require(ctx, P_CHANGES, False)
+    outcome = m.text(outcome, "outcome", required=True, limit=m.MAX_TEXT)
+    with ctx.transaction():
+        doc = _change(ctx, change_id)
+        if doc["status"] != "approved":
+            raise ValidationError(_("change #{id} is {status}; only an approved change is carried out").format(
+                id=doc["id"], status=doc["status"]), field="status")
+        return ctx.table("changes").update(doc["id"], {"status": "done" if success else "failed",
+                                                       "outcome": outcome, "done_at": stamp()})
+
+
+def changes(ctx) -> list[dict]:
+    _require(ctx, "it.changes.read", False)
+    return ctx.table("changes").find(order_by=["-id"])
+
+
+# ==================================================================================
+# Service checks
+# ==================================================================================
+def add_check(ctx, name: str, kind: str, target: str, expect: Any = None) -> dict:
+    _require(ctx, P_CHECKS_EDIT, False)
+    name = m.text(name, "name", required=True, limit=60)
+    clean = m.clean_check(kind, target, expect)
+    with ctx.transaction():
+        if ctx.table("checks").find({"name": name}, limit=1):
+            raise ValidationError(_("a check named {name!r} exists").format(name=name), field="name")
+        cid = ctx.table("checks").insert({"name": name, **clean, "state": "unknown", "since": None,
+                                          "last_run": None, "message": "", "ticket_id": None})
+        return ctx.table("checks")[cid]
+
+
+def remove_check(ctx, name_or_id: Any) -> None:
+    _require(ctx, P_CHECKS_EDIT, False)
+    with ctx.transaction():
+        doc = _check(ctx, name_or_id)
+        ctx.table("checks").delete(doc["id"])
+
+
+def _check(ctx, name_or_id: Any) -> dict:
+    t = ctx.table("checks")
+    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+        doc = t.get(int(name_or_id))
+    else:
+        found = t.find({"name": str(name_or_id)}, limit=1)
+        doc = found[0] if found else None
+    if doc is None:
+        raise UnknownRecord(_("no check {name!r}").format(name=str(name_or_id)))
+    return doc
+
+
+def list_checks(ctx) -> list[dict]:
+    _require(ctx, P_CHECKS_READ, False)
+    return ctx.table("checks").find(order_by=["name"])
+
+
+def run_checks(ctx, *, only_due: bool = False, system: bool = False) -> list[dict]:
+    """Run the checks (at once, in threads) and record what they found.
+
+    ``only_due``: only checks not run within the check interval (several
+    open status boards then share the work instead of repeating it).
+    """
+    _require(ctx, P_CHECKS_READ, system)
+    from plugins.it.probes import run_probes
+
+    rows = ctx.table("checks").all()
+    if only_due:
+        cut = stamp(clock() - dt.timedelta(seconds=int(ctx.settings["check_interval"]) * 0.9))
+        rows = [r for r in rows if not r.get("last_run") or r["last_run"] < cut]
+    results = run_probes(rows, timeout=float(ctx.settings["check_timeout"]))
+    return record_results(ctx, results)
+
+
+def record_results(ctx, results: dict[int, tuple[bool, str]], at: dt.datetime | None = None) -> list[dict]:
+    """Store check results; a state change is logged with its time, and a
+    check failing for ``open_ticket_after`` minutes opens one ticket.
+
+    Decided inside one transaction against the stored state, so two
+    processes recording the same failure still open a single ticket.
+    """
+    at = at or clock()
+    when = stamp(at)
+    after = dt.timedelta(minutes=int(ctx.settings["open_ticket_after"]))
+    with ctx.transaction():
+        t = ctx.table("checks")
+        for cid, (ok, message) in results.items():
+            doc = t.get(cid)
+            if doc is None:
+                continue  # removed meanwhile
+            state = "ok" if ok else "failing"
+            changes: dict[str, Any] = {"last_run": when, "message": message[:200]}
+            if state != doc.get("state"):
+                changes.update({"state": state, "since": when})
+                ctx.table("check_log").insert({"check_id": cid, "at": when, "state": state,
+                                               "message": message[:200]})
+            since = parse_stamp(changes.get("since") or doc.get("since") or when)
+            if state == "failing" and after >= dt.timedelta(0) and at - since >= after:
+                key = f"check:{cid}:{stamp(since)}"
+                if not doc.get("ticket_id") or doc.get("ticket_key") != key:
+                    ticket = _check_ticket(ctx, doc, message, key)
+                    if ticket is not None:
+                        changes.update({"ticket_id": ticket["id"], "ticket_key": key})
+            if state == "ok" and doc.get("ticket_id"):
+                changes.update({"ticket_id": None, "ticket_key": None})
+            t.update(cid, changes)
+        return t.find(order_by=["name"])
+
+
+def _check_ticket(ctx, check: dict, message: str, key: str) -> dict | None:
+    found = _tickets(ctx).find({"source_key": key}, limit=1)
+    if found:
+        return found[0]
+    requester = ctx.settings["check_requester"]
+    person = None
+    if requester:
+        try:
+            person = resolve_person(ctx, requester)
+        except BackdeskError:
+            person = None
+    if person is None:
+        first = ctx.backdesk.table("core.people").find({"status": Not("left")}, order_by=["id"], limit=1)
+        person = first[0] if first else None
+    if person is None:
+        return None  # nobody in the directory to open it for
+    return open_ticket(ctx, requester=person["id"], system=True, source="check", source_key=key,
+                       title=_("Service check failing: {name}").format(name=check["name"])[:m.MAX_TITLE],
+                       description=_("{kind} {target}: {message}").format(
+                           kind=check["kind"], target=check["target"], message=message),
+                       kind="incident", category="network", priority="high")
+
+
+def check_log(ctx, check_id: int, limit: int = 50) -> list[dict]:
+    return ctx.table("check_log").find({"check_id": check_id}, order_by=["-at", "-id"], limit=limit)
+
+
+# ==================================================================================
+# Reacting to HR
+# ==================================================================================
+def on_employee_hired(ctx, data: dict) -> dict | None:
+    """hr.employee_hired → one onboarding ticket (accounts, equipment)."""
+    pid = data.get("person_id")
+    if not isinstance(pid, int):
+        raise ValidationError(_("hr.employee_hired without a person_id"), field="person_id")
+    key = f"onboarding:{pid}:{data.get('start_date') or ''}"
+    if _tickets(ctx).find({"source_key": key}, limit=1):
+        return None  # an earlier delivery made it
+    person = resolve_person(ctx, pid)
+    items = "\n".join(f"- [ ] {i}" for i in ctx.settings["onboarding_items"])
+    start = data.get("start_date") or "?"
+    doc = open_ticket(ctx, requester=pid, system=True, source="onboarding", source_key=key, kind="request",
+                      category="access", priority="normal",
+                      title=_("Onboarding: {name} starts {date}").format(name=person["name"], date=start)[:m.MAX_TITLE],
+                      description=_("{name} ({job}) starts on {date}. Prepare:\n{items}").format(
+                          name=person["name"], job=data.get("job_title") or "-", date=start, items=items))
+    ctx.publish("onboarding_ticket_opened", {"person_id": pid, "ticket_id": doc["id"]})
+    return doc
+
+
+def on_employee_dismissed(ctx, data: dict) -> dict | None:
+    """hr.employee_dismissed → one offboarding ticket with every asset the
+    person holds and the access to revoke."""
+    pid = data.get("person_id")
+    if not isinstance(pid, int):
+        raise ValidationError(_("hr.employee_dismissed without a person_id"), field="person_id")
+    key = f"offboarding:{pid}:{data.get('date') or ''}"
+    if _tickets(ctx).find({"source_key": key}, limit=1):
+        return None
+    person = resolve_person(ctx, pid)
+    held = assets_of_person(ctx, pid)
+    tags = [a["tag"] for a in held]
+    lines = [f"- [ ] {a['tag']} ({a['type']}{', ' + a['model'] if a.get('model') else ''})" for a in held] \
+        or ["- " + _("no assets checked out")]
+    access = "\n".join(f"- [ ] {i}" for i in ctx.settings["access_to_revoke"])
+    date = data.get("date") or "?"
+    doc = open_ticket(ctx, requester=pid, system=True, source="offboarding", source_key=key, kind="request",
+                      category="access", priority="high", assets=tags,
+                      title=_("Offboarding: {name}, last day {date}").format(name=person["name"], date=date)[:m.MAX_TITLE],
+                      description=_("Collect the equipment:\n{assets}\n\nRevoke access:\n{access}").format(
+                          assets="\n".join(lines), access=access))
+    ctx.publish("offboarding_ticket_opened", {"person_id": pid, "ticket_id": doc["id"], "assets": tags})
+    return doc
+
+
+# ==================================================================================
+# Search
+# ==================================================================================
+def search(ctx, query: str) -> list[tuple[str, str, str, int]]:
+    """(kind, title, detail, id) hits for the global search."""
+    q = (query or "").strip()
+    if len(q) < 2:
+        return []
+    out = []
+    if ctx.can(P_READ):
+        where = {"title": Contains(q)}
+        hits = _tickets(ctx).find(where, order_by=["-id"], limit=10)
+        if q.lstrip("#").isdigit():
+            doc = _tickets(ctx).get(int(q.lstrip("#")))
+            if doc:
+                hits.insert(0, doc)
+        for d in hits[:10]:
+            out.append(("ticket", f"#{d['id']} {d['title']}", _(m.STATUS_TITLES[d["status"]]), d["id"]))
+    if ctx.can(P_ASSETS_READ):
+        for d in _assets(ctx).find({("tag", "serial", "model", "name"): Contains(q)}, order_by=["tag"], limit=10):
+            out.append(("asset", f"{d['tag']} {d.get('model') or d.get('name') or ''}".strip(),
+                        _(m.ASSET_TYPE_TITLES[d["type"]]), d["id"]))
+    return out
