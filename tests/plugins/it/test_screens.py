@@ -1,0 +1,109 @@
+"""The real app through the Pilot: open, assign and resolve a ticket; the
+ticket shows its asset's history, the asset its tickets; the dashboard counts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Static
+
+from core.app import make_app
+from core.widgets import DetailView, FormScreen, RecordTable
+from plugins.it import service as svc
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        if predicate():
+            return
+    raise AssertionError("condition not reached in time")
+
+
+def text(app, selector) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_open_assign_resolve_a_ticket_in_the_app(office):
+    bd, ctx, ids = office
+    me = bd.operator.account
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.current_mode == "it.tickets")
+        table = app.screen.query_one("#it-tickets", RecordTable)
+        assert table.row_count == 0
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press(*"Nobody")
+        await pilot.press("tab", *"Printer jammed")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        # an unknown person: the form stays open with the message, nothing stored
+        assert isinstance(app.screen, FormScreen)
+        assert "no person called 'Nobody'" in str(app.screen.query_one(".record-form--form-error", Static).render())
+        assert ctx.table("tickets").count() == 0
+        app.screen.form.control("requester").value = "Anna Arndt"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: table.row_count == 1)
+        row = table.cursor_record
+        assert row["title"] == "Printer jammed" and row["requester"] == "Anna Arndt" and row["status_text"] == "new"
+        # assign: the form offers the IT team, with me first
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: table.cursor_record and table.cursor_record["assignee_text"] == me)
+        assert table.cursor_record["status_text"] == "open"
+        await pilot.press("2")  # my queue
+        await wait_for(pilot, lambda: "2 mine 1" in text(app, "#it-queues"))
+        assert table.row_count == 1
+        await pilot.press("r")
+        await wait_for(pilot, lambda: table.row_count == 0)  # resolved: out of my queue
+        stored = ctx.table("tickets").all()[0]
+        assert (stored["status"], stored["assignee"]) == ("resolved", me)
+        assert [e["name"] for e in bd.table("core.events").find({"source": "it"}, order_by=["id"])] == \
+            ["it.ticket_opened", "it.ticket_assigned", "it.ticket_resolved"]
+        await pilot.press("6")  # all
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("r")  # resolving twice is refused with a message
+        await wait_for(pilot, lambda: any("already resolved" in n.message for n in app._notifications))
+
+
+async def test_ticket_shows_asset_history_and_asset_shows_tickets(office):
+    bd, ctx, ids = office
+    svc.add_asset(ctx, {"tag": "PC-42", "type": "computer", "model": "ThinkPad", "person": ids["ben"]})
+    t = svc.open_ticket(ctx, requester=ids["ben"], title="Fan loud", assets=["PC-42"], priority="high")
+    svc.add_comment(ctx, t["id"], "cleaned it", minutes=20)
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.current_mode == "it.tickets")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.query("#it-ticket-text"))
+        body = text(app, "#it-ticket-text")
+        assert "Asset PC-42" in body and "check_out Ben Brandt" in body and "cleaned it" in body
+        pairs = dict(app.screen.query_one(DetailView).pairs)
+        assert pairs["Priority"] == "high" and pairs["Time spent"] == "20 min"
+        await pilot.press("w")  # waiting: the SLA shows as paused
+        await wait_for(pilot, lambda: "paused" in dict(app.screen.query_one(DetailView).pairs)["Resolution"])
+        await pilot.press("escape")
+        app.open_nav("it.assets")
+        await wait_for(pilot, lambda: app.current_mode == "it.assets")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.query("#it-asset-text"))
+        assert f"#{t['id']} waiting: Fan loud" in text(app, "#it-asset-text")
+
+
+async def test_dashboard_cards_count_the_queues(office):
+    bd, ctx, ids = office
+    svc.open_ticket(ctx, requester=ids["anna"], title="A")
+    b = svc.open_ticket(ctx, requester=ids["ben"], title="B")
+    svc.assign(ctx, b["id"], "carla")
+    svc.set_status(ctx, b["id"], "waiting")
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "active tickets" in text(app, "#card-it-helpdesk"))
+        card = text(app, "#card-it-helpdesk")
+        assert "2 active tickets" in card and "unassigned: 1" in card and "waiting: 1" in card
