@@ -1,0 +1,150 @@
+"""Documents: file, copy, email and fax the office's paper.
+
+Hook implementations only; the work is in :mod:`.service` (domain),
+:mod:`.screens` (Textual), :mod:`.cli` (``backdesk docs``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.hookspecs import Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl
+from plugins.documents.models import _
+
+VERSION = "1.0.0"
+
+
+@hookimpl
+def backdesk_plugin_info():
+    from plugins.documents.service import PERMISSIONS
+
+    return PluginInfo(name="documents", title="Documents", version=VERSION,
+                      description="File, copy, email and fax documents", permissions=PERMISSIONS)
+
+
+@hookimpl
+def backdesk_settings():
+    return {
+        "inbox": Setting(Path, None, help="Folder watched for incoming files (default: <data>/documents/inbox)"),
+        "max_file_mb": Setting(int, 50, help="Largest file accepted, in MB",
+                               check=lambda v: v if 1 <= v <= 10_000 else _raise("must be 1 to 10000")),
+        "smtp_host": Setting(str, "localhost"),
+        "smtp_port": Setting(int, 587),
+        "smtp_user": Setting(str, ""),
+        "smtp_password": Setting(str, ""),
+        "smtp_starttls": Setting(bool, True),
+        "smtp_cafile": Setting(Path, None, help="CA certificate to trust for STARTTLS (default: the system's)"),
+        "smtp_from": Setting(str, "backdesk@localhost"),
+        "smtp_timeout": Setting(float, 10.0),
+        "fax_transport": Setting(str, "email_gateway", help="email_gateway, hylafax or one a plugin adds"),
+        "fax_gateway_domain": Setting(str, "fax.example"),
+        "hylafax_host": Setting(str, "127.0.0.1"),
+        "hylafax_port": Setting(int, 4559),
+        "hylafax_user": Setting(str, ""),
+        "max_attempts": Setting(int, 8),
+        "retry_base_seconds": Setting(int, 60),
+        "worker_interval": Setting(float, 15.0, help="Seconds between inbox/outbox rounds in the app (0: off)"),
+    }
+
+
+def _raise(message):
+    raise ValueError(message)
+
+
+@hookimpl
+def backdesk_tables():
+    return [TableSpec(name) for name in
+            ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history")]
+
+
+@hookimpl
+def backdesk_fax_transports():
+    from plugins.documents.fax import builtin_transports
+
+    return builtin_transports()
+
+
+@hookimpl
+def backdesk_screens(ctx):
+    from plugins.documents import worker
+
+    worker.start(ctx, ctx.settings["worker_interval"])
+
+    def register(c):
+        from plugins.documents.screens import RegisterScreen
+        return RegisterScreen(c)
+
+    def intake(c):
+        from plugins.documents.screens import IntakeScreen
+        return IntakeScreen(c)
+
+    def outbox(c):
+        from plugins.documents.screens import OutboxScreen
+        return OutboxScreen(c)
+
+    return [
+        NavEntry("documents", ctx._("Documents"), register, key="f6", permission="documents.read", order=30),
+        NavEntry("documents.intake", ctx._("Intake"), intake, permission="documents.read", order=31),
+        NavEntry("documents.outbox", ctx._("Outbox"), outbox, permission="documents.read", order=32),
+    ]
+
+
+@hookimpl
+def backdesk_commands(ctx):
+    def open_(nav):
+        return lambda app: app.open_nav(nav)
+
+    def add(app):
+        app.open_nav("documents")
+        app.call_later(lambda: app.screen.run_action("add"))
+
+    def retry(app):
+        from plugins.documents import service
+
+        counts = service.process_outbox(ctx, force=True)
+        app.notify(ctx._("Outbox: {sent} sent, {failed} failed").format(**counts))
+
+    return [
+        Command("documents.add", ctx._("Documents: file a document"), add, permission="documents.file"),
+        Command("documents.intake", ctx._("Documents: intake queue"), open_("documents.intake"),
+                permission="documents.read"),
+        Command("documents.outbox", ctx._("Documents: outbox"), open_("documents.outbox"),
+                permission="documents.read"),
+        Command("documents.retry", ctx._("Documents: retry the outbox now"), retry, permission="documents.send"),
+    ]
+
+
+@hookimpl
+def backdesk_dashboard_cards(ctx):
+    from plugins.documents.screens import card_intake, card_outbox, card_week
+
+    tables = ("documents.intake", "documents.outbox", "documents.documents")
+    return [
+        Card("documents.intake", ctx._("Intake"), lambda: card_intake(ctx), tables=tables[:1],
+             target="documents.intake", permission="documents.read", order=30),
+        Card("documents.outbox", ctx._("Outbox"), lambda: card_outbox(ctx), tables=tables[1:2],
+             target="documents.outbox", permission="documents.read", order=31),
+        Card("documents.week", ctx._("Filed this week"), lambda: card_week(ctx), tables=tables[2:],
+             target="documents", permission="documents.read", order=32),
+    ]
+
+
+@hookimpl
+def backdesk_search(ctx, query):
+    from plugins.documents.screens import search_hits
+
+    return search_hits(ctx, query)
+
+
+@hookimpl
+def backdesk_cli(cli, get_context):
+    from plugins.documents.cli import register
+
+    register(cli, get_context)
+
+
+@hookimpl
+def backdesk_demo(ctx, seed):
+    from plugins.documents.demo import create_demo
+
+    create_demo(ctx, seed)

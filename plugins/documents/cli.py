@@ -1,0 +1,274 @@
+"""``backdesk docs …``: the documents plugin's subcommands.
+
+Every command calls :mod:`plugins.documents.service`; a bad input raises
+``BackdeskError`` / ``ValidationError`` and the CLI prints one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from core.errors import ValidationError
+
+
+def _hl(text: str, terms: list[str]) -> str:
+    from plugins.documents.service import highlight_spans
+
+    out, pos = [], 0
+    for start, end in highlight_spans(text, terms):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(click.style(text[start:end], bold=True, fg="yellow"))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _doc_line(doc: dict, terms: list[str] | None = None) -> str:
+    tags = ",".join(doc.get("tags") or [])
+    title = _hl(doc["title"], terms) if terms else doc["title"]
+    return f"{doc['id']:>5}  ASN {doc['asn']:<5} {doc['date']}  {title}  [{doc.get('type') or '-'}] " \
+           f"{doc.get('correspondent') or ''} {('#' + tags) if tags else ''}".rstrip()
+
+
+def register(cli: click.Group, get_context) -> None:
+    from plugins.documents import service
+
+    @cli.group("docs")
+    def docs():
+        """Documents: file, search, copy, email and fax."""
+
+    @docs.command("add")
+    @click.argument("file")
+    @click.option("--title", help="Title (default: the file name).")
+    @click.option("--type", "type_", help="Document type (see `docs types`).")
+    @click.option("--tag", "tags", multiple=True, help="A tag; levels with / (finance/invoices). Repeatable.")
+    @click.option("--correspondent", help="Who sent or receives it.")
+    @click.option("--direction", type=click.Choice(["incoming", "outgoing", "internal"]), default="incoming",
+                  show_default=True)
+    @click.option("--date", help="The document's date, YYYY-MM-DD (default: today).")
+    @click.option("--location", help="Where the paper is: cabinet / shelf / binder.")
+    @click.option("--responsible", help="Responsible person's directory id.")
+    @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A custom field of the type.")
+    @click.option("--filename", help="Store under this file name (plain name, no path).")
+    def add(file, title, type_, tags, correspondent, direction, date, location, responsible, fields, filename):
+        """File FILE as a new document."""
+        ctx = get_context()
+        custom = {}
+        for item in fields:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ValidationError(f"expected NAME=VALUE, got {item[:40]!r}", field="field")
+            custom[key.strip()] = value
+        meta = {"title": title, "type": type_ or "", "tags": list(tags), "correspondent": correspondent or "",
+                "direction": direction, "date": date, "location": location or "",
+                "responsible_id": responsible, "fields": custom or None}
+        doc = service.add_document(ctx, file, meta, filename=filename)
+        click.echo(f"filed document {doc['id']} as ASN {doc['asn']}: {doc['title']}")
+        if doc["duplicates"]:
+            click.echo("the same file is already filed as document(s) "
+                       + ", ".join(str(d) for d in doc["duplicates"]) + " (stored once)")
+
+    @docs.command("version")
+    @click.argument("doc_id")
+    @click.argument("file")
+    @click.option("--note", default="", help="What changed.")
+    def version(doc_id, file, note):
+        """Add FILE as a new version of document DOC_ID (old versions stay)."""
+        doc = service.add_version(get_context(), doc_id, file, note=note)
+        click.echo(f"document {doc['id']} is now at version {doc['current_version']}")
+
+    @docs.command("copy")
+    @click.argument("doc_id")
+    @click.option("--into", help="Copy as a new version of this document instead.")
+    @click.option("--title", help="Title of the new document.")
+    def copy(doc_id, into, title):
+        """Copy a document: a new document linked to its original, or a new version."""
+        doc = service.copy_document(get_context(), doc_id, into=into, title=title)
+        if into:
+            click.echo(f"document {doc['id']} is now at version {doc['current_version']}")
+        else:
+            click.echo(f"copied to document {doc['id']} (ASN {doc['asn']})")
+
+    @docs.command("show")
+    @click.argument("doc_id")
+    @click.option("--json", "as_json", is_flag=True)
+    def show(doc_id, as_json):
+        """Show a document, its versions and its history."""
+        ctx = get_context()
+        doc = service.get_document(ctx, doc_id)
+        vers = [{k: v for k, v in ver.items() if k != "text"} for ver in service.versions(ctx, doc["id"])]
+        hist = service.history(ctx, doc["id"])
+        if as_json:
+            click.echo(json.dumps({"document": doc, "versions": vers, "history": hist}, indent=2))
+            return
+        for key in ("asn", "title", "correspondent", "type", "direction", "date", "tags", "location",
+                    "responsible_id", "fields", "retention_until", "original_id", "filed_at", "filed_by"):
+            click.echo(f"{key:>16}: {doc.get(key) if doc.get(key) not in (None, [], {}) else ''}")
+        click.echo("versions:")
+        for v in vers:
+            mark = "*" if v["number"] == doc["current_version"] else " "
+            click.echo(f" {mark}{v['number']:>3}  {v['added_at']}  {v['filename']}  {v['size']} bytes  "
+                       f"{v['sha256'][:12]}  {v.get('note') or ''}")
+        click.echo("history:")
+        for h in hist:
+            click.echo(f"  {h['at']}  {h['actor']:<10} {h['what']}")
+
+    @docs.command("list")
+    @click.option("--type", "type_")
+    @click.option("--tag")
+    @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+    def list_(type_, tag, limit):
+        """List documents, newest first."""
+        for doc in service.list_documents(get_context(), type=type_, tag=tag, limit=limit):
+            click.echo(_doc_line(doc))
+
+    @docs.command("search")
+    @click.argument("query", required=False, default="")
+    @click.option("--save", "save_as", metavar="NAME", help="Also save the search under NAME.")
+    @click.option("--saved", metavar="NAME", help="Run the saved search NAME.")
+    @click.option("--list-saved", is_flag=True, help="List your saved searches.")
+    @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+    def search(query, save_as, saved, list_saved, limit):
+        """Full-text search: words, "phrases", tag:, type:, from:, dir:."""
+        ctx = get_context()
+        if list_saved:
+            for s in service.saved_searches(ctx):
+                click.echo(f"{s['id']:>4}  {s['name']}: {s['query']}")
+            return
+        if saved:
+            query = service.saved_search(ctx, saved)["query"]
+        if not query.strip():
+            raise ValidationError("give a QUERY or --saved NAME", field="query")
+        hits = service.search(ctx, query, limit=limit)
+        for hit in hits:
+            click.echo(_doc_line(hit, hit["terms"]))
+            if hit["snippet"]:
+                click.echo("        " + _hl(hit["snippet"], hit["terms"]))
+        click.echo(f"{len(hits)} document(s)")
+        if save_as:
+            service.save_search(ctx, save_as, query)
+            click.echo(f"saved as {save_as!r}")
+
+    @docs.command("send")
+    @click.argument("doc_id")
+    @click.option("--to", "to", multiple=True, required=True,
+                  help="An email address, a person's directory id or name. Repeatable.")
+    @click.option("--subject", default="")
+    @click.option("--message", default="", help="The mail's text.")
+    @click.option("--now", is_flag=True, help="Try to send at once instead of leaving it to the worker.")
+    def send(doc_id, to, subject, message, now):
+        """Email a document (its current version) as an attachment."""
+        ctx = get_context()
+        row = service.queue_email(ctx, doc_id, list(to), subject=subject, body=message)
+        click.echo(f"queued email {row['id']} ({row['message_id']})")
+        if now:
+            done = service.send_one(ctx, row["id"], force=True)
+            click.echo(f"email {row['id']}: {done['status']}" + (f" — {done['last_error']}" if done["last_error"] else ""))
+
+    @docs.command("fax")
+    @click.argument("doc_id")
+    @click.option("--to", "to", required=True, help="The fax number.")
+    @click.option("--cover", default="", help="A cover note (sent as a first page).")
+    @click.option("--now", is_flag=True, help="Submit at once instead of leaving it to the worker.")
+    def fax(doc_id, to, cover, now):
+        """Fax a document through the configured transport."""
+        ctx = get_context()
+        row = service.queue_fax(ctx, doc_id, to, cover_note=cover)
+        click.echo(f"queued fax {row['id']} to {row['to']} via {row['transport']}")
+        if now:
+            done = service.send_one(ctx, row["id"], force=True)
+            extra = f" (job {done['job_id']})" if done.get("job_id") else ""
+            click.echo(f"fax {row['id']}: {done['status']}{extra}" +
+                       (f" — {done['last_error']}" if done["last_error"] else ""))
+
+    @docs.command("outbox")
+    @click.option("--retry", is_flag=True, help="Send what is waiting now, failed jobs included.")
+    @click.option("--process", is_flag=True, help="Send what is due (what the app's worker does).")
+    @click.option("--requeue", "requeue_id", help="Send a failed or unknown job again.")
+    @click.option("--status", type=click.Choice(["queued", "sending", "submitted", "sent", "failed", "unknown"]))
+    def outbox(retry, process, requeue_id, status):
+        """The outbox: email and fax jobs with their status."""
+        ctx = get_context()
+        if requeue_id:
+            row = service.requeue(ctx, requeue_id)
+            click.echo(f"job {row['id']} queued again")
+        if retry or process:
+            counts = service.process_outbox(ctx, force=retry)
+            click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+        for row in service.outbox(ctx, status=status):
+            to = row["to"] or ", ".join(r.get("address") or f"person {r.get('person_id')}" for r in row["recipients"])
+            line = (f"{row['id']:>5}  {row['kind']:<5} {row['status']:<9} doc {row['document_id']:<5} "
+                    f"tries {row['attempts']}  {to}")
+            if row.get("job_id") and row["kind"] == "fax":
+                line += f"  job {row['job_id']}"
+            if row.get("last_error"):
+                line += f"  — {row['last_error']}"
+            click.echo(line)
+
+    @docs.command("intake")
+    @click.option("--scan", is_flag=True, help="Look for new files in the inbox first.")
+    @click.option("--file", "file_id", help="File this intake item.")
+    @click.option("--title")
+    @click.option("--type", "type_")
+    @click.option("--tag", "tags", multiple=True)
+    @click.option("--correspondent")
+    def intake(scan, file_id, title, type_, tags, correspondent):
+        """The intake queue: files waiting in the inbox."""
+        ctx = get_context()
+        if scan:
+            counts = service.scan_inbox(ctx)
+            click.echo(f"{counts['new']} new, {counts['gone']} gone from {service.inbox_dir(ctx)}")
+        if file_id:
+            meta = {k: v for k, v in {"title": title, "type": type_, "tags": list(tags) or None,
+                                      "correspondent": correspondent}.items() if v}
+            doc = service.file_intake(ctx, file_id, meta)
+            click.echo(f"filed document {doc['id']} as ASN {doc['asn']}: {doc['title']}")
+        for row in service.intake_queue(ctx):
+            s = row.get("suggested") or {}
+            hint = " ".join(x for x in (s.get("type"), s.get("correspondent"), ",".join(s.get("tags") or [])) if x)
+            click.echo(f"{row['id']:>5}  {row['status']:<8} {row['filename']}  {hint}  {row.get('error') or ''}".rstrip())
+
+    @docs.command("types")
+    @click.option("--add", "name", help="Add a document type.")
+    @click.option("--retention-years", type=click.IntRange(0, 100))
+    @click.option("--field", "fields", multiple=True, help="A custom field of the type. Repeatable.")
+    def types(name, retention_years, fields):
+        """Document types with their retention rule and custom fields."""
+        ctx = get_context()
+        if name:
+            service.add_type(ctx, name, retention_years=retention_years, fields=fields)
+        for t in service.list_types(ctx):
+            years = f"{t['retention_years']} years" if t.get("retention_years") else "no retention rule"
+            click.echo(f"{t['id']:>4}  {t['name']:<20} {years}  {', '.join(t.get('fields') or [])}")
+
+    @docs.command("rules")
+    @click.option("--add", "name", help="Add a matching rule with this name.")
+    @click.option("--match", help="What to look for in the file's name and text.")
+    @click.option("--algorithm", type=click.Choice(["any", "all", "exact", "regex"]), default="any",
+                  show_default=True)
+    @click.option("--correspondent")
+    @click.option("--type", "type_")
+    @click.option("--tag", "tags", multiple=True)
+    @click.option("--delete", "delete_id", help="Delete the rule with this id.")
+    def rules(name, match, algorithm, correspondent, type_, tags, delete_id):
+        """Matching rules that pre-fill correspondent, type and tags."""
+        ctx = get_context()
+        if delete_id:
+            service.delete_rule(ctx, delete_id)
+        if name:
+            service.add_rule(ctx, {"name": name, "match": match, "algorithm": algorithm,
+                                   "correspondent": correspondent, "type": type_, "tags": list(tags)})
+        for r in service.list_rules(ctx):
+            assigns = " ".join(x for x in (r.get("type"), r.get("correspondent"), ",".join(r.get("tags") or [])) if x)
+            click.echo(f"{r['id']:>4}  {r['name']:<20} {r['algorithm']:<5} {r['match']!r} → {assigns}")
+
+    @docs.command("export")
+    @click.argument("doc_id")
+    @click.argument("folder")
+    def export(doc_id, folder):
+        """Write the document's current file into FOLDER."""
+        click.echo(str(service.export_document(get_context(), doc_id, folder)))

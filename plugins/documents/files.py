@@ -1,0 +1,165 @@
+"""The content-addressed file store and text extraction.
+
+Files live under ``<data_dir>/documents/files/ab/cdef…`` named by their
+sha256 (folders 0700, files 0600). A file is written to a temporary name in
+the same folder, fsynced and renamed into place *before* the transaction that
+records it, so a record never points at a half-written file; a file whose
+transaction failed is an orphan that costs space but no correctness (the same
+bytes added later reuse it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import tempfile
+from pathlib import Path
+
+from core.errors import ValidationError
+from plugins.documents.models import _
+
+CHUNK = 1 << 20
+MAX_TEXT = 200_000  # characters of extracted text kept per version
+
+
+def files_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "documents" / "files"
+
+
+def blob_path(data_dir: Path, sha256: str) -> Path:
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        raise ValidationError(_("not a file hash: {value!r}").format(value=sha256[:70]), field="sha256")
+    return files_dir(data_dir) / sha256[:2] / sha256[2:]
+
+
+def _mkdir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+def check_source(path: str | os.PathLike, data_dir: Path, max_bytes: int,
+                 allowed_root: Path | None = None) -> Path:
+    """Resolve a file an operator names and refuse what must not be read:
+    missing or unreadable files, folders, files over the size limit, and
+    anything inside the data directory (``../`` tricks included) except under
+    ``allowed_root`` (the inbox)."""
+    raw = os.fspath(path)
+    if not raw or "\x00" in raw:
+        raise ValidationError(_("a file is required"), field="file")
+    resolved = Path(raw).expanduser().resolve()
+    data = Path(data_dir).resolve()
+    inside_data = resolved == data or data in resolved.parents
+    if inside_data and not (allowed_root is not None and Path(allowed_root).resolve() in resolved.parents):
+        raise ValidationError(_("refused: {path} is inside the data directory").format(path=raw[:120]),
+                              field="file")
+    if allowed_root is not None:
+        root = Path(allowed_root).resolve()
+        if root not in resolved.parents:
+            raise ValidationError(_("refused: {path} is outside the inbox").format(path=raw[:120]), field="file")
+    if not resolved.exists():
+        raise ValidationError(_("no such file: {path}").format(path=raw[:120]), field="file")
+    if not resolved.is_file():
+        raise ValidationError(_("not a regular file: {path}").format(path=raw[:120]), field="file")
+    size = resolved.stat().st_size
+    if size > max_bytes:
+        raise ValidationError(_("{path} is {mb:.1f} MB, more than the limit of {limit} MB").format(
+            path=resolved.name[:80], mb=size / 1e6, limit=max_bytes // 1_000_000 or 1), field="file")
+    if not os.access(resolved, os.R_OK):
+        raise ValidationError(_("cannot read {path}").format(path=raw[:120]), field="file")
+    return resolved
+
+
+def store_file(data_dir: Path, source: Path, max_bytes: int) -> tuple[str, int, bool]:
+    """Copy ``source`` into the store; -> (sha256, size, already_stored)."""
+    directory = files_dir(data_dir)
+    _mkdir(directory)
+    fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=directory)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        try:
+            src = open(source, "rb")
+        except OSError as exc:
+            raise ValidationError(_("cannot read {path}: {error}").format(
+                path=str(source)[:120], error=exc.strerror), field="file") from None
+        with src, os.fdopen(fd, "wb") as out:
+            while chunk := src.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:  # the file grew after it was checked
+                    raise ValidationError(_("{path} is larger than the limit of {limit} MB").format(
+                        path=source.name[:80], limit=max_bytes // 1_000_000 or 1), field="file")
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        target = blob_path(data_dir, sha)
+        if target.exists():
+            os.unlink(tmp)
+            return sha, size, True
+        _mkdir(target.parent)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return sha, size, False
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def store_bytes(data_dir: Path, data: bytes, name: str = "file") -> tuple[str, int, bool]:
+    """Store bytes (the demo, tests) through the same path as a file."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        src = Path(tmpdir) / name
+        src.write_bytes(data)
+        return store_file(data_dir, src, max(len(data), 1))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def guess_mime(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def extract_text(path: Path, filename: str) -> str:
+    """The searchable text of a file: plain text as is, PDF text via pypdf;
+    other kinds (images, office files) give "" and are found by metadata."""
+    mime = guess_mime(filename)
+    try:
+        if mime == "application/pdf" or filename.lower().endswith(".pdf"):
+            from pypdf import PdfReader  # heavy: only when a PDF comes in
+
+            reader = PdfReader(str(path))
+            parts = []
+            total = 0
+            for page in reader.pages:
+                text = page.extract_text() or ""
+                parts.append(text)
+                total += len(text)
+                if total > MAX_TEXT:
+                    break
+            return "\n".join(parts)[:MAX_TEXT]
+        if mime.startswith("text/") or filename.lower().endswith((".txt", ".md", ".csv", ".eml")):
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_TEXT * 4)
+            for encoding in ("utf-8", "cp1252"):
+                try:
+                    return raw.decode(encoding)[:MAX_TEXT]
+                except UnicodeDecodeError:
+                    continue
+            return raw.decode("latin-1")[:MAX_TEXT]
+    except Exception:  # a damaged PDF is still filed; it is just not searchable
+        return ""
+    return ""

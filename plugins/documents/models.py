@@ -1,0 +1,219 @@
+"""Records of the documents plugin and the rules they follow.
+
+Every ``check_*``/``clean_*`` function takes raw input (from a form, the CLI
+or an import), returns the cleaned value and raises
+:class:`core.errors.ValidationError` naming the field otherwise. Nothing here
+touches the store.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Iterable
+
+from core.errors import ValidationError
+from core.i18n import translator_for
+from pathlib import Path
+
+_ = translator_for("documents", Path(__file__).parent / "locale")
+
+DIRECTIONS = ("incoming", "outgoing", "internal")
+ALGORITHMS = ("any", "all", "exact", "regex")
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "unknown")
+
+MAX_TITLE = 200
+MAX_TEXT_FIELD = 200
+MAX_TAGS = 30
+MAX_TAG = 60
+MAX_REGEX = 200
+MAX_QUERY = 500
+MAX_RECIPIENTS = 20
+MAX_NOTE = 4000
+
+_TAG_SEGMENT = re.compile(r"[\w][\w .&+-]*", re.UNICODE)
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+_FAX_CHARS = re.compile(r"\+?[0-9 ()/.-]+")
+
+
+def _text(value: Any, field: str, *, required: bool = False, limit: int = MAX_TEXT_FIELD) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(_("must be text"), field=field)
+    value = " ".join(value.split())
+    if required and not value:
+        raise ValidationError(_("is required"), field=field)
+    if len(value) > limit:
+        raise ValidationError(_("is too long (at most {n} characters)").format(n=limit), field=field)
+    return value
+
+
+def clean_title(value: Any) -> str:
+    return _text(value, "title", required=True, limit=MAX_TITLE)
+
+
+def clean_direction(value: Any) -> str:
+    value = (value or "incoming") if isinstance(value, (str, type(None))) else value
+    if value not in DIRECTIONS:
+        raise ValidationError(_("must be one of: {choices}").format(choices=", ".join(DIRECTIONS)),
+                              field="direction")
+    return value
+
+
+def clean_date(value: Any, field: str = "date") -> str:
+    """An ISO date (``YYYY-MM-DD``); a ``date`` is accepted too."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(_("is required (YYYY-MM-DD)"), field=field)
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise ValidationError(_("is not a date (YYYY-MM-DD): {value}").format(value=value[:40]),
+                              field=field) from None
+
+
+def clean_tags(value: Any) -> list[str]:
+    """Hierarchical tags ``finance/invoices``: a list or a comma-separated text."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValidationError(_("must be a list of tags"), field="tags")
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValidationError(_("must be a list of tags"), field="tags")
+        parts = [p.strip() for p in item.strip().strip("/").split("/")]
+        if parts == [""]:
+            continue
+        tag = "/".join(parts)
+        if len(tag) > MAX_TAG or not all(_TAG_SEGMENT.fullmatch(p) for p in parts):
+            raise ValidationError(_("not a valid tag: {tag!r} (letters, digits, spaces; "
+                                    "levels separated by /)").format(tag=item[:40]), field="tags")
+        if tag.casefold() not in (t.casefold() for t in out):
+            out.append(tag)
+    if len(out) > MAX_TAGS:
+        raise ValidationError(_("too many tags (at most {n})").format(n=MAX_TAGS), field="tags")
+    return out
+
+
+def tag_matches(tag: str, wanted: str) -> bool:
+    """``finance`` matches ``finance`` and ``finance/invoices`` (case-insensitive)."""
+    t, w = tag.casefold(), wanted.casefold().strip("/")
+    return t == w or t.startswith(w + "/")
+
+
+def check_filename(value: Any) -> str:
+    """A stored file's name: one plain name, never a path (no ``../``)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(_("a file name is required"), field="filename")
+    name = value.strip()
+    if ("/" in name or "\\" in name or name in (".", "..") or name.startswith("..")
+            or any(ord(c) < 32 for c in name)):
+        raise ValidationError(_("must be a plain file name, not a path: {name!r}").format(name=name[:60]),
+                              field="filename")
+    if len(name) > 255:
+        raise ValidationError(_("is too long (at most 255 characters)"), field="filename")
+    return name
+
+
+def check_email(value: Any, field: str = "to") -> str:
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value.strip()):
+        shown = value[:60] if isinstance(value, str) else repr(value)[:60]
+        raise ValidationError(_("not a valid email address: {value!r}").format(value=shown), field=field)
+    return value.strip()
+
+
+def check_fax_number(value: Any, field: str = "to") -> str:
+    """A dialable fax number: digits with an optional leading +; spaces,
+    dashes, dots, slashes and brackets are dropped. 3 to 20 digits."""
+    if not isinstance(value, str) or not _FAX_CHARS.fullmatch(value.strip()):
+        shown = value[:40] if isinstance(value, str) else repr(value)[:40]
+        raise ValidationError(_("not a valid fax number: {value!r}").format(value=shown), field=field)
+    raw = value.strip()
+    digits = re.sub(r"\D", "", raw)
+    if not 3 <= len(digits) <= 20 or "+" in raw[1:]:
+        raise ValidationError(_("not a valid fax number: {value!r}").format(value=raw[:40]), field=field)
+    return ("+" if raw.startswith("+") else "") + digits
+
+
+def check_regex(pattern: str, field: str = "match") -> re.Pattern:
+    if len(pattern) > MAX_REGEX:
+        raise ValidationError(_("regular expression too long (at most {n} characters)").format(n=MAX_REGEX),
+                              field=field)
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValidationError(_("not a valid regular expression: {error}").format(error=exc), field=field) from None
+
+
+def clean_rule(data: dict) -> dict:
+    """A matching rule: ``name``, ``match``, ``algorithm`` and what it assigns."""
+    out = {
+        "name": _text(data.get("name"), "name", required=True, limit=80),
+        "algorithm": data.get("algorithm") or "any",
+        "correspondent": _text(data.get("correspondent"), "correspondent"),
+        "type": _text(data.get("type"), "type"),
+        "tags": clean_tags(data.get("tags")),
+        "order": data.get("order") if isinstance(data.get("order"), int) else 100,
+    }
+    if out["algorithm"] not in ALGORITHMS:
+        raise ValidationError(_("must be one of: {choices}").format(choices=", ".join(ALGORITHMS)),
+                              field="algorithm")
+    match = data.get("match")
+    if not isinstance(match, str) or not match.strip():
+        raise ValidationError(_("is required"), field="match")
+    if out["algorithm"] == "regex":
+        check_regex(match)
+        out["match"] = match
+    else:
+        out["match"] = _text(match, "match", required=True, limit=MAX_REGEX)
+    if not (out["correspondent"] or out["type"] or out["tags"]):
+        raise ValidationError(_("a rule must assign a correspondent, a type or tags"), field="correspondent")
+    return out
+
+
+def rule_matches(rule: dict, text: str) -> bool:
+    """Whether ``text`` (a file's name and content) satisfies ``rule``."""
+    hay = text.casefold()
+    match = rule["match"]
+    algo = rule.get("algorithm", "any")
+    if algo == "regex":
+        try:
+            return re.search(match, text, re.IGNORECASE) is not None
+        except re.error:
+            return False
+    if algo == "exact":
+        return match.casefold() in hay
+    words = [w for w in match.casefold().split() if w]
+    found = [re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", hay) is not None for w in words]
+    return all(found) if algo == "all" else any(found)
+
+
+def retention_until(doc_date: str, years: int | None) -> str | None:
+    """Kept until the end of the year ``years`` after the document's year
+    (how German retention periods run: §147 AO, §257 HGB)."""
+    if not years:
+        return None
+    return date(date.fromisoformat(doc_date).year + int(years), 12, 31).isoformat()
+
+
+def clean_custom_fields(value: Any, allowed: Iterable[str]) -> dict:
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(_("must be a mapping of field names to values"), field="fields")
+    allowed = list(allowed)
+    out = {}
+    for key, val in value.items():
+        if key not in allowed:
+            raise ValidationError(_("{key!r} is not a field of this type (fields: {known})").format(
+                key=str(key)[:40], known=", ".join(allowed) or "—"), field="fields")
+        out[key] = _text(val, f"fields.{key}")
+    return out

@@ -1,0 +1,980 @@
+"""The documents plugin's operations: what the CLI and the screens both call.
+
+Every function takes the plugin's ``ctx``, checks the operator's permission,
+validates its input (raising :class:`core.errors.ValidationError` naming the
+field) and makes its change in one ``ctx.transaction()``.
+
+Files are copied into the content-addressed store (:mod:`.files`) *before*
+the transaction that records them; archive serial numbers are derived inside
+the transaction, under the store's lock, so two operators filing at the same
+moment never get the same number.
+
+Outbox (email and fax): a job's Message-ID is fixed when it is queued. A send
+first claims the job in a transaction (``queued``/``failed`` → ``sending``,
+attempt counted), then talks to the server outside any transaction, then
+records ``sent`` or ``failed`` (with the next attempt after a backoff) in a
+second transaction. Only one process can claim a job, so a job is never sent
+twice by two workers. The crash window: a process that dies after the server
+accepted the mail but before ``sent`` was recorded leaves the job in
+``sending``; such a job is never resent automatically — after
+``STALE_SENDING`` it is marked ``unknown`` and an operator decides (look in
+the recipient's mailbox for the Message-ID, then ``requeue`` it or not).
+At most once, never twice.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from core.errors import BackdeskError, UnknownRecord, ValidationError
+from core.storage import AnyOf, Range
+from plugins.documents import files as blobs
+from plugins.documents import models
+from plugins.documents.models import _
+
+READ = "documents.read"
+FILE = "documents.file"
+SEND = "documents.send"
+RULES = "documents.rules"
+
+PERMISSIONS = {
+    READ: "See and search documents",
+    FILE: "File, edit and copy documents; work the intake queue",
+    SEND: "Email and fax documents; work the outbox",
+    RULES: "Edit document types and matching rules",
+}
+
+STALE_SENDING = timedelta(minutes=10)
+MAX_BACKOFF = 3600
+
+
+# ---------------------------------------------------------------- helpers
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def data_dir(ctx) -> Path:
+    return Path(ctx.config.data_dir)
+
+
+def max_bytes(ctx) -> int:
+    return int(ctx.settings["max_file_mb"]) * 1_000_000
+
+
+def inbox_dir(ctx) -> Path:
+    configured = ctx.settings.get("inbox")
+    path = Path(configured) if configured else data_dir(ctx) / "documents" / "inbox"
+    return path
+
+
+def _history(ctx, doc_id: int, what: str, **data: Any) -> None:
+    ctx.table("history").insert({"document_id": doc_id, "at": _iso(now_utc()),
+                                 "actor": ctx.operator.account, "what": what, **data})
+
+
+def _int_id(value: Any, what: str = "document") -> int:
+    if isinstance(value, bool):
+        raise ValidationError(_("not a {what} id: {value!r}").format(what=what, value=value), field="id")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().lstrip("#")
+    if not text.isdigit() or len(text) > 12:
+        raise ValidationError(_("not a {what} id: {value!r}").format(what=what, value=str(value)[:30]),
+                              field="id")
+    return int(text)
+
+
+# ---------------------------------------------------------------- types
+def list_types(ctx) -> list[dict]:
+    ctx.require(READ)
+    return ctx.table("types").find(None, order_by="name")
+
+
+def add_type(ctx, name: str, *, retention_years: int | None = None, fields: Iterable[str] = ()) -> dict:
+    ctx.require(RULES)
+    name = models._text(name, "name", required=True, limit=60)
+    if retention_years is not None and (not isinstance(retention_years, int) or not 0 <= retention_years <= 100):
+        raise ValidationError(_("must be a whole number of years from 0 to 100"), field="retention_years")
+    clean_fields = []
+    for f in fields:
+        f = models._text(f, "fields", required=True, limit=40)
+        if f not in clean_fields:
+            clean_fields.append(f)
+    with ctx.transaction():
+        table = ctx.table("types")
+        if any(t["name"].casefold() == name.casefold() for t in table.all()):
+            raise ValidationError(_("a type named {name!r} exists already").format(name=name), field="name")
+        tid = table.insert({"name": name, "retention_years": retention_years, "fields": clean_fields})
+        return table[tid]
+
+
+def _type_named(ctx, name: str) -> dict | None:
+    if not name:
+        return None
+    for t in ctx.table("types").all():
+        if t["name"].casefold() == name.casefold():
+            return t
+    known = ", ".join(t["name"] for t in ctx.table("types").find(None, order_by="name")) or "—"
+    raise ValidationError(_("unknown document type {name!r} (known: {known})").format(name=name[:40], known=known),
+                          field="type")
+
+
+# ---------------------------------------------------------------- rules
+def list_rules(ctx) -> list[dict]:
+    ctx.require(READ)
+    return ctx.table("rules").find(None, order_by=["order", "id"])
+
+
+def add_rule(ctx, data: dict) -> dict:
+    ctx.require(RULES)
+    rule = models.clean_rule(data)
+    with ctx.transaction():
+        if rule["type"]:
+            rule["type"] = _type_named(ctx, rule["type"])["name"]
+        rid = ctx.table("rules").insert(rule)
+        return ctx.table("rules")[rid]
+
+
+def update_rule(ctx, rule_id: Any, data: dict) -> dict:
+    ctx.require(RULES)
+    rule_id = _int_id(rule_id, "rule")
+    with ctx.transaction():
+        table = ctx.table("rules")
+        old = table.get(rule_id)
+        if old is None:
+            raise UnknownRecord(_("no matching rule with id {id}").format(id=rule_id))
+        merged = {**old, **data}
+        rule = models.clean_rule(merged)
+        if rule["type"]:
+            rule["type"] = _type_named(ctx, rule["type"])["name"]
+        return table.update(rule_id, rule)
+
+
+def delete_rule(ctx, rule_id: Any) -> None:
+    ctx.require(RULES)
+    rule_id = _int_id(rule_id, "rule")
+    with ctx.transaction():
+        if ctx.table("rules").get(rule_id) is None:
+            raise UnknownRecord(_("no matching rule with id {id}").format(id=rule_id))
+        ctx.table("rules").delete(rule_id)
+
+
+def suggest(ctx, text: str) -> dict:
+    """What the matching rules assign for ``text`` (first rule wins per
+    field; tags add up)."""
+    out: dict[str, Any] = {"correspondent": "", "type": "", "tags": [], "rules": []}
+    for rule in ctx.table("rules").find(None, order_by=["order", "id"]):
+        if not models.rule_matches(rule, text):
+            continue
+        out["rules"].append(rule["id"])
+        if rule.get("correspondent") and not out["correspondent"]:
+            out["correspondent"] = rule["correspondent"]
+        if rule.get("type") and not out["type"]:
+            out["type"] = rule["type"]
+        for tag in rule.get("tags") or []:
+            if tag not in out["tags"]:
+                out["tags"].append(tag)
+    return out
+
+
+# ---------------------------------------------------------------- documents
+META_KEYS = ("title", "correspondent", "type", "direction", "date", "tags", "location",
+             "responsible_id", "fields")
+
+
+def _clean_meta(ctx, data: dict, *, partial: bool = False) -> dict:
+    unknown = [k for k in data if k not in META_KEYS]
+    if unknown:
+        raise ValidationError(_("unknown field (known: {known})").format(known=", ".join(META_KEYS)),
+                              field=unknown[0])
+    out: dict[str, Any] = {}
+    if not partial or "title" in data:
+        out["title"] = models.clean_title(data.get("title"))
+    if not partial or "correspondent" in data:
+        out["correspondent"] = models._text(data.get("correspondent"), "correspondent")
+    if not partial or "direction" in data:
+        out["direction"] = models.clean_direction(data.get("direction"))
+    if not partial or "date" in data:
+        out["date"] = models.clean_date(data.get("date") or _today())
+    if not partial or "tags" in data:
+        out["tags"] = models.clean_tags(data.get("tags"))
+    if not partial or "location" in data:
+        out["location"] = models._text(data.get("location"), "location")
+    if not partial or "responsible_id" in data:
+        rid = data.get("responsible_id")
+        if rid in (None, ""):
+            out["responsible_id"] = None
+        else:
+            rid = _int_id(rid, "person")
+            if ctx.services.people.get(rid) is None:
+                raise ValidationError(_("no person with id {id}").format(id=rid), field="responsible_id")
+            out["responsible_id"] = rid
+    if not partial or "type" in data:
+        t = _type_named(ctx, models._text(data.get("type"), "type"))
+        out["type"] = t["name"] if t else ""
+    return out
+
+
+def _today() -> str:
+    from core.i18n import today
+
+    return today().isoformat()
+
+
+def _finish_meta(ctx, doc: dict, fields: Any) -> dict:
+    """Custom fields and the retention date follow from the type."""
+    t = _type_named(ctx, doc.get("type") or "")
+    doc["fields"] = models.clean_custom_fields(fields if fields is not None else doc.get("fields"),
+                                               t["fields"] if t else [])
+    doc["retention_until"] = models.retention_until(doc["date"], t["retention_years"] if t else None)
+    return doc
+
+
+def _next_asn(ctx) -> int:
+    """The next archive serial number; call inside the transaction."""
+    last = ctx.table("documents").find(None, order_by=["-asn"], limit=1)
+    return (last[0].get("asn") or 0) + 1 if last else 1
+
+
+def _ingest(ctx, path: Any, *, filename: str | None = None, allowed_root: Path | None = None):
+    """Check and store a file; -> (source path, sha, size, filename, text)."""
+    source = blobs.check_source(path, data_dir(ctx), max_bytes(ctx), allowed_root=allowed_root)
+    name = models.check_filename(filename if filename is not None else source.name)
+    sha, size, _known = blobs.store_file(data_dir(ctx), source, max_bytes(ctx))
+    text = blobs.extract_text(blobs.blob_path(data_dir(ctx), sha), name)
+    return source, sha, size, name, text
+
+
+def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | None = None,
+                 source: str = "upload", _allowed_root: Path | None = None, _intake_id: int | None = None) -> dict:
+    """File a new document from the file at ``path``.
+
+    ``meta``: title (default: the file name), correspondent, type, direction,
+    date, tags, location, responsible_id, fields. Empty correspondent, type
+    and tags are filled in by the matching rules. Returns the document with
+    ``duplicates``: ids of documents that already hold the same file.
+    """
+    ctx.require(FILE)
+    meta = dict(meta or {})
+    fields = meta.pop("fields", None)
+    if not meta.get("title") and path:
+        meta["title"] = Path(str(path)).stem[:models.MAX_TITLE] or str(path)[:models.MAX_TITLE]
+    clean = _clean_meta(ctx, meta)  # cheap checks before any file is read
+    src, sha, size, name, text = _ingest(ctx, path, filename=filename, allowed_root=_allowed_root)
+    with ctx.transaction():
+        hint = suggest(ctx, f"{name}\n{text}")
+        if not clean["correspondent"]:
+            clean["correspondent"] = hint["correspondent"]
+        if not clean["type"] and hint["type"] and _type_exists(ctx, hint["type"]):
+            clean["type"] = hint["type"]
+        for tag in hint["tags"]:
+            if tag not in clean["tags"]:
+                clean["tags"].append(tag)
+        doc = _finish_meta(ctx, clean, fields)
+        duplicates = sorted({v["document_id"] for v in ctx.table("versions").find({"sha256": sha})})
+        moment = _iso(now_utc())
+        doc.update({"asn": _next_asn(ctx), "current_version": 1, "original_id": None,
+                    "source": source, "filed_at": moment, "filed_by": ctx.operator.account})
+        doc_id = ctx.table("documents").insert(doc)
+        _add_version_row(ctx, doc_id, 1, sha, size, name, text, note="")
+        _history(ctx, doc_id, "filed", source=source, duplicates=duplicates, rules=hint["rules"])
+        if _intake_id is not None:
+            ctx.table("intake").update(_intake_id, {"status": "filed", "document_id": doc_id,
+                                                   "filed_at": moment})
+        ctx.publish("document_filed", {"document_id": doc_id, "type": doc["type"],
+                                       "correspondent": doc["correspondent"]})
+        out = ctx.table("documents")[doc_id]
+    out["duplicates"] = duplicates
+    return out
+
+
+def _type_exists(ctx, name: str) -> bool:
+    return any(t["name"].casefold() == name.casefold() for t in ctx.table("types").all())
+
+
+def _add_version_row(ctx, doc_id: int, number: int, sha: str, size: int, name: str, text: str, note: str) -> int:
+    return ctx.table("versions").insert({
+        "document_id": doc_id, "number": number, "sha256": sha, "size": size, "filename": name,
+        "mime": blobs.guess_mime(name), "text": text, "note": note,
+        "added_at": _iso(now_utc()), "added_by": ctx.operator.account,
+    })
+
+
+def get_document(ctx, doc_id: Any) -> dict:
+    ctx.require(READ)
+    doc_id = _int_id(doc_id)
+    doc = ctx.table("documents").get(doc_id)
+    if doc is None:
+        raise UnknownRecord(_("no document with id {id}").format(id=doc_id))
+    return doc
+
+
+def find_by_asn(ctx, asn: int) -> dict | None:
+    ctx.require(READ)
+    found = ctx.table("documents").find({"asn": asn}, limit=1)
+    return found[0] if found else None
+
+
+def list_documents(ctx, *, type: str | None = None, tag: str | None = None,
+                   direction: str | None = None, limit: int | None = None) -> list[dict]:
+    ctx.require(READ)
+    where: dict[str, Any] = {}
+    if type:
+        where["type"] = type
+    if direction:
+        where["direction"] = direction
+    docs = ctx.table("documents").find(where or None, order_by=["-asn"])
+    if tag:
+        docs = [d for d in docs if any(models.tag_matches(t, tag) for t in d.get("tags") or [])]
+    return docs[:limit] if limit else docs
+
+
+def update_document(ctx, doc_id: Any, changes: dict) -> dict:
+    ctx.require(FILE)
+    doc_id = _int_id(doc_id)
+    changes = dict(changes)
+    fields = changes.pop("fields", None)
+    clean = _clean_meta(ctx, changes, partial=True)
+    with ctx.transaction():
+        old = get_document(ctx, doc_id)
+        merged = {**old, **clean}
+        _finish_meta(ctx, merged, fields)
+        diff = {k: merged[k] for k in (*clean, "fields", "retention_until") if merged.get(k) != old.get(k)}
+        if not diff:
+            return old
+        doc = ctx.table("documents").update(doc_id, diff)
+        _history(ctx, doc_id, "edited", fields=sorted(diff))
+        return doc
+
+
+def versions(ctx, doc_id: Any) -> list[dict]:
+    ctx.require(READ)
+    return ctx.table("versions").find({"document_id": _int_id(doc_id)}, order_by="number")
+
+
+def current_version(ctx, doc: dict) -> dict:
+    found = ctx.table("versions").find({"document_id": doc["id"], "number": doc["current_version"]}, limit=1)
+    if not found:
+        raise BackdeskError(_("document {id} has no file").format(id=doc["id"]))
+    return found[0]
+
+
+def history(ctx, doc_id: Any) -> list[dict]:
+    ctx.require(READ)
+    return ctx.table("history").find({"document_id": _int_id(doc_id)}, order_by="id")
+
+
+def file_of(ctx, version: dict) -> Path:
+    path = blobs.blob_path(data_dir(ctx), version["sha256"])
+    if not path.exists():
+        raise BackdeskError(_("the file of document {id} version {n} is missing from the store").format(
+            id=version["document_id"], n=version["number"]))
+    return path
+
+
+def add_version(ctx, doc_id: Any, path: Any, *, note: str = "", filename: str | None = None) -> dict:
+    """A new version of a document from a file; the old ones are kept."""
+    ctx.require(FILE)
+    doc_id = _int_id(doc_id)
+    get_document(ctx, doc_id)
+    note = models._text(note, "note", limit=models.MAX_NOTE)
+    _src, sha, size, name, text = _ingest(ctx, path, filename=filename)
+    with ctx.transaction():
+        doc = get_document(ctx, doc_id)
+        number = max(v["number"] for v in versions(ctx, doc_id)) + 1
+        _add_version_row(ctx, doc_id, number, sha, size, name, text, note)
+        _history(ctx, doc_id, "version_added", version=number)
+        return ctx.table("documents").update(doc["id"], {"current_version": number})
+
+
+def copy_document(ctx, doc_id: Any, *, into: Any = None, title: str | None = None) -> dict:
+    """Copy the document's current file: to a new document linked to its
+    original (``original_id``), or, with ``into``, as a new version of that
+    document. The file is shared, never stored twice."""
+    ctx.require(FILE)
+    doc_id = _int_id(doc_id)
+    with ctx.transaction():
+        doc = get_document(ctx, doc_id)
+        ver = current_version(ctx, doc)
+        if into is not None:
+            target_id = _int_id(into)
+            if target_id == doc_id:
+                raise ValidationError(_("a document cannot be copied into itself"), field="into")
+            target = get_document(ctx, target_id)
+            number = max(v["number"] for v in versions(ctx, target_id)) + 1
+            _add_version_row(ctx, target_id, number, ver["sha256"], ver["size"], ver["filename"], ver["text"],
+                             note=_("copied from document {asn}").format(asn=doc["asn"]))
+            _history(ctx, target_id, "version_added", version=number, copied_from=doc_id)
+            _history(ctx, doc_id, "copied", to=target_id, as_version=number)
+            return ctx.table("documents").update(target["id"], {"current_version": number})
+        new = {k: doc.get(k) for k in META_KEYS}
+        new["title"] = models.clean_title(title) if title else models.clean_title(
+            _("Copy of {title}").format(title=doc["title"])[:models.MAX_TITLE])
+        new.update({"retention_until": doc.get("retention_until"), "asn": _next_asn(ctx), "current_version": 1,
+                    "original_id": doc_id, "source": "copy", "filed_at": _iso(now_utc()),
+                    "filed_by": ctx.operator.account})
+        new_id = ctx.table("documents").insert(new)
+        _add_version_row(ctx, new_id, 1, ver["sha256"], ver["size"], ver["filename"], ver["text"], note="")
+        _history(ctx, new_id, "filed", source="copy", original=doc_id)
+        _history(ctx, doc_id, "copied", to=new_id)
+        ctx.publish("document_filed", {"document_id": new_id, "type": new["type"],
+                                       "correspondent": new["correspondent"]})
+        return ctx.table("documents")[new_id]
+
+
+def export_document(ctx, doc_id: Any, dest: Any) -> Path:
+    """Write the document's current file into the folder ``dest``."""
+    import shutil
+
+    ctx.require(READ)
+    doc = get_document(ctx, doc_id)
+    ver = current_version(ctx, doc)
+    folder = Path(str(dest)).expanduser().resolve()
+    data = data_dir(ctx).resolve()
+    if folder == data or data in folder.parents:
+        raise ValidationError(_("refused: {path} is inside the data directory").format(path=str(dest)[:120]),
+                              field="dest")
+    if not folder.is_dir():
+        raise ValidationError(_("no such folder: {path}").format(path=str(dest)[:120]), field="dest")
+    target = folder / models.check_filename(ver["filename"])
+    if target.exists():
+        raise ValidationError(_("{path} exists already").format(path=str(target)[:120]), field="dest")
+    shutil.copyfile(file_of(ctx, ver), target)
+    return target
+
+
+# ---------------------------------------------------------------- search
+_QUERY_TOKEN = re.compile(r'(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)', re.UNICODE)
+_TEXT_CACHE: dict[tuple[int, str], str] = {}
+
+
+def parse_query(query: str) -> tuple[list[str], dict[str, str]]:
+    """Words and ``"phrases"`` (all must match) and filters ``tag:``,
+    ``type:``, ``from:`` (correspondent), ``dir:`` (direction)."""
+    if not isinstance(query, str):
+        raise ValidationError(_("must be text"), field="query")
+    if len(query) > models.MAX_QUERY:
+        raise ValidationError(_("search too long (at most {n} characters)").format(n=models.MAX_QUERY),
+                              field="query")
+    terms: list[str] = []
+    filters: dict[str, str] = {}
+    for m in _QUERY_TOKEN.finditer(query):
+        key = m.group(1) or m.group(3)
+        value = m.group(2) if m.group(1) else m.group(4)
+        if key and key.lower() in ("tag", "type", "from", "dir"):
+            filters[key.lower()] = value
+            continue
+        word = m.group(5) if m.group(5) is not None else m.group(0)
+        if word.strip():
+            terms.append(word.casefold())
+    return terms, filters
+
+
+def _haystack(doc: dict, version: dict | None) -> str:
+    parts = [doc.get("title") or "", doc.get("correspondent") or "", doc.get("type") or "",
+             " ".join(doc.get("tags") or []), doc.get("location") or "",
+             " ".join(str(v) for v in (doc.get("fields") or {}).values()), str(doc.get("asn") or "")]
+    if version is not None:
+        key = (version["id"], version["sha256"])
+        text = _TEXT_CACHE.get(key)
+        if text is None:
+            text = f"{version.get('filename') or ''}\n{version.get('text') or ''}".casefold()
+            _TEXT_CACHE[key] = text
+        parts.append(text)
+    return "\n".join(parts).casefold()
+
+
+def search(ctx, query: str, *, limit: int | None = 200) -> list[dict]:
+    """Documents matching ``query`` (metadata and file text), newest first.
+    Each result has ``snippet`` (text around the first match in the file)
+    and ``terms`` (for highlighting)."""
+    ctx.require(READ)
+    terms, filters = parse_query(query)
+    docs = ctx.table("documents").find(None, order_by=["-asn"])
+    current = {}
+    for v in ctx.table("versions").all():
+        current[(v["document_id"], v["number"])] = v
+    out = []
+    for doc in docs:
+        if "tag" in filters and not any(models.tag_matches(t, filters["tag"]) for t in doc.get("tags") or []):
+            continue
+        if "type" in filters and (doc.get("type") or "").casefold() != filters["type"].casefold():
+            continue
+        if "from" in filters and filters["from"].casefold() not in (doc.get("correspondent") or "").casefold():
+            continue
+        if "dir" in filters and doc.get("direction") != filters["dir"]:
+            continue
+        version = current.get((doc["id"], doc.get("current_version")))
+        if terms:
+            hay = _haystack(doc, version)
+            if not all(t in hay for t in terms):
+                continue
+        hit = dict(doc)
+        hit["terms"] = terms
+        hit["snippet"] = snippet(version.get("text") or "", terms) if version and terms else ""
+        out.append(hit)
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+def snippet(text: str, terms: list[str], width: int = 70) -> str:
+    """About ``width`` characters of ``text`` around the first matching term."""
+    flat = " ".join(text.split())
+    low = flat.casefold()
+    positions = [low.find(t) for t in terms if low.find(t) >= 0]
+    if not positions:
+        return ""
+    start = max(0, min(positions) - width // 3)
+    piece = flat[start:start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")
+
+
+def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of the terms in ``text`` (case-insensitive)."""
+    low = text.casefold()
+    spans = []
+    for term in terms:
+        if not term:
+            continue
+        i = low.find(term)
+        while i >= 0:
+            spans.append((i, i + len(term)))
+            i = low.find(term, i + len(term))
+    return sorted(spans)
+
+
+def save_search(ctx, name: str, query: str) -> dict:
+    ctx.require(READ)
+    name = models._text(name, "name", required=True, limit=60)
+    parse_query(query)
+    if not query.strip():
+        raise ValidationError(_("is required"), field="query")
+    with ctx.transaction():
+        table = ctx.table("searches")
+        mine = table.find({"owner": ctx.operator.account, "name": name}, limit=1)
+        if mine:
+            return table.update(mine[0]["id"], {"query": query})
+        sid = table.insert({"owner": ctx.operator.account, "name": name, "query": query,
+                            "created_at": _iso(now_utc())})
+        return table[sid]
+
+
+def saved_searches(ctx) -> list[dict]:
+    ctx.require(READ)
+    return ctx.table("searches").find({"owner": ctx.operator.account}, order_by="name")
+
+
+def saved_search(ctx, name: str) -> dict:
+    for s in saved_searches(ctx):
+        if s["name"].casefold() == (name or "").casefold():
+            return s
+    raise UnknownRecord(_("no saved search named {name!r}").format(name=str(name)[:60]))
+
+
+def delete_search(ctx, search_id: Any) -> None:
+    ctx.require(READ)
+    search_id = _int_id(search_id, "saved search")
+    with ctx.transaction():
+        found = ctx.table("searches").get(search_id)
+        if found is None or found.get("owner") != ctx.operator.account:
+            raise UnknownRecord(_("no saved search with id {id}").format(id=search_id))
+        ctx.table("searches").delete(search_id)
+
+
+# ---------------------------------------------------------------- intake
+def _inbox_files(inbox: Path) -> list[Path]:
+    out = []
+    for entry in sorted(inbox.iterdir()):
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        out.append(entry)
+    return out
+
+
+def scan_inbox(ctx) -> dict:
+    """Look for new files in the inbox folder: each becomes an intake item
+    with the fields the matching rules suggest. -> counts."""
+    ctx.require(FILE)
+    inbox = inbox_dir(ctx)
+    if not inbox.exists():
+        inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not inbox.is_dir():
+        raise ValidationError(_("the inbox {path} is not a folder").format(path=str(inbox)[:120]), field="inbox")
+    counts = {"new": 0, "gone": 0, "finished": 0}
+    found = {}
+    for path in _inbox_files(inbox):
+        try:
+            resolved = path.resolve()
+            if inbox.resolve() not in resolved.parents:
+                continue  # a symlink out of the inbox is never read
+            found[path.name] = (path, path.stat().st_size, path.stat().st_mtime_ns)
+        except OSError:
+            continue
+    table = ctx.table("intake")
+    known = {(r["filename"], r.get("mtime_ns"), r.get("size")): r for r in table.find({"status": AnyOf(["waiting", "refused"])})}
+    waiting_names = {r["filename"] for r in known.values()}
+    new_rows = []
+    for name, (path, size, mtime) in found.items():
+        if (name, mtime, size) in known:
+            continue
+        row = {"filename": name, "size": size, "mtime_ns": mtime, "seen_at": _iso(now_utc()),
+               "status": "waiting", "error": None, "document_id": None}
+        try:
+            models.check_filename(name)
+            if size > max_bytes(ctx):
+                raise ValidationError(_("{name} is {mb:.1f} MB, more than the limit of {limit} MB").format(
+                    name=name[:80], mb=size / 1e6, limit=max_bytes(ctx) // 1_000_000), field="file")
+            sha = blobs.sha256_of(path)
+            filed = ctx.table("versions").find({"sha256": sha}, limit=1)
+            done = table.find({"sha256": sha, "status": "filed"}, limit=1)
+            if done and filed:
+                # filed before a crash kept it from leaving the inbox: finish now
+                os.unlink(path)
+                counts["finished"] += 1
+                continue
+            text = blobs.extract_text(path, name)
+            hint = suggest(ctx, f"{name}\n{text}")
+            row.update({"sha256": sha, "suggested": {k: hint[k] for k in ("correspondent", "type", "tags")},
+                        "excerpt": " ".join(text.split())[:300]})
+        except ValidationError as exc:
+            row.update({"status": "refused", "error": exc.message, "sha256": None, "suggested": {}})
+        except OSError as exc:
+            continue  # vanished or unreadable while we looked; next scan
+        new_rows.append(row)
+    with ctx.transaction():
+        for r in table.find({"status": AnyOf(["waiting", "refused"])}):
+            cur = found.get(r["filename"])
+            if cur is None or (cur[1], cur[2]) != (r.get("size"), r.get("mtime_ns")):
+                table.update(r["id"], {"status": "gone"})
+                counts["gone"] += 1
+        for row in new_rows:
+            if table.find({"filename": row["filename"], "status": AnyOf(["waiting", "refused"]),
+                           "mtime_ns": row["mtime_ns"]}, limit=1):
+                continue  # another process took it in meanwhile
+            table.insert(row)
+            counts["new"] += 1
+    return counts
+
+
+def intake_queue(ctx, *, include_done: bool = False) -> list[dict]:
+    ctx.require(READ)
+    where = None if include_done else {"status": AnyOf(["waiting", "refused"])}
+    return ctx.table("intake").find(where, order_by="id")
+
+
+def file_intake(ctx, intake_id: Any, meta: dict | None = None) -> dict:
+    """File an intake item as a document; the file leaves the inbox only
+    after the document is committed."""
+    ctx.require(FILE)
+    intake_id = _int_id(intake_id, "intake item")
+    row = ctx.table("intake").get(intake_id)
+    if row is None:
+        raise UnknownRecord(_("no intake item with id {id}").format(id=intake_id))
+    if row["status"] != "waiting":
+        raise ValidationError(_("intake item {id} is {status}, not waiting").format(
+            id=intake_id, status=row["status"]), field="id")
+    inbox = inbox_dir(ctx)
+    path = inbox / models.check_filename(row["filename"])
+    meta = dict(meta or {})
+    suggested = row.get("suggested") or {}
+    for key in ("correspondent", "type", "tags"):
+        if not meta.get(key) and suggested.get(key):
+            meta[key] = suggested[key]
+    if path.exists() and blobs.sha256_of(path) != row.get("sha256"):
+        raise ValidationError(_("{name} changed since it arrived; scan the inbox again").format(
+            name=row["filename"]), field="file")
+    with ctx.transaction():
+        fresh = ctx.table("intake").get(intake_id)
+        if fresh["status"] != "waiting":
+            raise ValidationError(_("intake item {id} was filed by someone else").format(id=intake_id), field="id")
+    doc = add_document(ctx, path, meta, source="inbox", _allowed_root=inbox, _intake_id=intake_id)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # the next scan finishes it
+    return doc
+
+
+# ---------------------------------------------------------------- outbox
+def _resolve_recipients(ctx, to: Iterable[str] | str) -> list[dict]:
+    items = [t.strip() for t in (to.split(",") if isinstance(to, str) else to) if t and t.strip()]
+    if not items:
+        raise ValidationError(_("at least one recipient is required"), field="to")
+    if len(items) > models.MAX_RECIPIENTS:
+        raise ValidationError(_("too many recipients (at most {n})").format(n=models.MAX_RECIPIENTS), field="to")
+    out = []
+    people = ctx.services.people
+    for item in items:
+        if "@" in item:
+            out.append({"address": models.check_email(item)})
+            continue
+        if item.lstrip("#").isdigit():
+            person = people.get(int(item.lstrip("#")))
+            if person is None:
+                raise ValidationError(_("no person with id {id}").format(id=item.lstrip("#")), field="to")
+        else:
+            found = [p for p in people.find(item) if p.get("status") != "left"]
+            if len(found) != 1:
+                raise ValidationError(
+                    (_("no one in the directory matches {text!r}") if not found else
+                     _("{n} people match {text!r}; be more precise")).format(text=item[:40], n=len(found)),
+                    field="to")
+            person = found[0]
+        if not person.get("email"):
+            raise ValidationError(_("{name} has no email address in the directory").format(name=person["name"]),
+                                  field="to")
+        out.append({"person_id": person["id"]})
+    return out
+
+
+def _new_job_id(ctx) -> str:
+    from plugins.documents.mail import new_message_id
+
+    return new_message_id(ctx.settings.get("smtp_from") or "backdesk@backdesk.local")
+
+
+def queue_email(ctx, doc_id: Any, to: Iterable[str] | str, *, subject: str = "", body: str = "") -> dict:
+    """Queue the document's current version for email; -> the outbox row."""
+    ctx.require(SEND)
+    recipients = _resolve_recipients(ctx, to)
+    subject = models._text(subject, "subject", limit=200)
+    if not isinstance(body, str) or len(body) > models.MAX_NOTE:
+        raise ValidationError(_("is too long (at most {n} characters)").format(n=models.MAX_NOTE), field="body")
+    if not ctx.settings.get("smtp_from"):
+        raise ValidationError(_("the smtp_from setting is empty: set the sender address in plugins.yaml"),
+                              field="smtp_from")
+    with ctx.transaction():
+        doc = get_document(ctx, doc_id)
+        ver = current_version(ctx, doc)
+        row = {"kind": "email", "document_id": doc["id"], "version": ver["number"], "recipients": recipients,
+               "to": None, "subject": subject or doc["title"], "body": body, "status": "queued",
+               "attempts": 0, "next_attempt_at": _iso(now_utc()), "last_error": None,
+               "message_id": _new_job_id(ctx), "transport": "smtp", "job_id": None,
+               "created_at": _iso(now_utc()), "created_by": ctx.operator.account, "sent_at": None}
+        oid = ctx.table("outbox").insert(row)
+        _history(ctx, doc["id"], "email_queued", outbox_id=oid)
+        return ctx.table("outbox")[oid]
+
+
+def queue_fax(ctx, doc_id: Any, number: str, *, cover_note: str = "") -> dict:
+    ctx.require(SEND)
+    number = models.check_fax_number(number)
+    if not isinstance(cover_note, str) or len(cover_note) > models.MAX_NOTE:
+        raise ValidationError(_("is too long (at most {n} characters)").format(n=models.MAX_NOTE), field="cover_note")
+    transport = ctx.settings["fax_transport"]
+    if transport not in transports(ctx):
+        raise ValidationError(_("unknown fax transport {name!r} (known: {known})").format(
+            name=transport, known=", ".join(sorted(transports(ctx)))), field="fax_transport")
+    with ctx.transaction():
+        doc = get_document(ctx, doc_id)
+        ver = current_version(ctx, doc)
+        row = {"kind": "fax", "document_id": doc["id"], "version": ver["number"], "recipients": [],
+               "to": number, "subject": doc["title"], "body": cover_note, "status": "queued",
+               "attempts": 0, "next_attempt_at": _iso(now_utc()), "last_error": None,
+               "message_id": _new_job_id(ctx), "transport": transport, "job_id": None,
+               "created_at": _iso(now_utc()), "created_by": ctx.operator.account, "sent_at": None}
+        oid = ctx.table("outbox").insert(row)
+        _history(ctx, doc["id"], "fax_queued", outbox_id=oid, number=number)
+        return ctx.table("outbox")[oid]
+
+
+def transports(ctx) -> dict:
+    """Fax transports from every plugin's ``backdesk_fax_transports`` hook."""
+    found: dict = {}
+    for _rec, result in ctx.backdesk.host.call("backdesk_fax_transports"):
+        if isinstance(result, dict):
+            found.update(result)
+    return found
+
+
+def outbox(ctx, *, status: str | None = None, kind: str | None = None, limit: int | None = None) -> list[dict]:
+    ctx.require(READ)
+    where: dict[str, Any] = {}
+    if status:
+        where["status"] = status
+    if kind:
+        where["kind"] = kind
+    return ctx.table("outbox").find(where or None, order_by=["-id"], limit=limit)
+
+
+def _backoff(ctx, attempts: int) -> int:
+    base = int(ctx.settings["retry_base_seconds"])
+    return min(MAX_BACKOFF, base * (2 ** max(0, attempts - 1)))
+
+
+def _claim(ctx, oid: int, now: datetime, force: bool) -> dict | None:
+    """queued/failed → sending, under the lock; None when not ours to send."""
+    with ctx.transaction():
+        row = ctx.table("outbox").get(oid)
+        if row is None or row["status"] not in ("queued", "failed"):
+            return None
+        if not force and (row.get("next_attempt_at") is None or _parse_iso(row["next_attempt_at"]) > now):
+            return None
+        return ctx.table("outbox").update(oid, {"status": "sending", "attempts": row["attempts"] + 1,
+                                                "sending_since": _iso(now_utc()), "sending_by": ctx.operator.account})
+
+
+def _deliver(ctx, row: dict) -> tuple[str, str | None]:
+    """Hand the job to the server: -> (new status, transport job id)."""
+    from plugins.documents import fax, mail
+
+    docs = ctx.table("documents")
+    doc = docs.get(row["document_id"])
+    if doc is None:
+        raise mail.MailError(f"document {row['document_id']} no longer exists")
+    ver = ctx.table("versions").find({"document_id": doc["id"], "number": row["version"]}, limit=1)
+    if not ver:
+        raise mail.MailError(f"version {row['version']} of document {doc['id']} is missing")
+    ver = ver[0]
+    path = file_of(ctx, ver)
+    if row["kind"] == "email":
+        addresses = []
+        for r in row["recipients"]:
+            if r.get("address"):
+                addresses.append(r["address"])
+            else:
+                # the address is looked up when sending: people are never copied
+                person = ctx.backdesk.table("core.people").get(r["person_id"])
+                if not person or not person.get("email"):
+                    raise mail.MailError(f"person {r['person_id']} has no email address")
+                addresses.append(person["email"])
+        msg = mail.build_message(sender=ctx.settings["smtp_from"], recipients=addresses, subject=row["subject"],
+                                 body=row.get("body") or "", message_id=row["message_id"], attachment=path,
+                                 filename=ver["filename"], mime=ver.get("mime") or "application/octet-stream")
+        mail.send_message(ctx.settings, msg, addresses)
+        return "sent", None
+    factory = transports(ctx).get(row["transport"])
+    if factory is None:
+        raise fax.FaxError(f"unknown fax transport {row['transport']!r}")
+    transport = factory(ctx, ctx.settings)
+    job_id = transport.submit(row["to"], [(path, ver["filename"], ver.get("mime") or "")],
+                              row.get("body") or "", row["message_id"])
+    return ("sent" if getattr(transport, "delivered_on_submit", False) else "submitted"), str(job_id)
+
+
+def send_one(ctx, oid: int, *, now: datetime | None = None, force: bool = False) -> dict | None:
+    """Try to send outbox job ``oid`` once if it is due (or ``force``)."""
+    from plugins.documents import fax, mail
+
+    now = now or now_utc()
+    row = _claim(ctx, oid, now, force)
+    if row is None:
+        return None
+    try:
+        status, job_id = _deliver(ctx, row)
+        error = None
+    except (mail.MailError, fax.FaxError, BackdeskError, OSError) as exc:
+        status, job_id, error = "failed", None, str(exc)[:300]
+    with ctx.transaction():
+        changes: dict[str, Any] = {"status": status, "last_error": error, "sending_since": None}
+        if status == "failed":
+            if row["attempts"] >= int(ctx.settings["max_attempts"]):
+                changes["next_attempt_at"] = None  # given up: an operator retries by hand
+            else:
+                changes["next_attempt_at"] = _iso(now_utc() + timedelta(seconds=_backoff(ctx, row["attempts"])))
+        else:
+            changes["next_attempt_at"] = None
+            changes["job_id"] = job_id
+            if status == "sent":
+                changes["sent_at"] = _iso(now_utc())
+        done = ctx.table("outbox").update(oid, changes)
+        _history(ctx, row["document_id"], f"{row['kind']}_{status}", outbox_id=oid, error=error)
+    return done
+
+
+def process_outbox(ctx, *, now: datetime | None = None, force: bool = False) -> dict:
+    """Send what is due; mark stale ``sending`` jobs ``unknown``; poll fax
+    status. ``force`` retries failed jobs now, whatever their backoff."""
+    ctx.require(SEND)
+    now = now or now_utc()
+    counts = {"sent": 0, "submitted": 0, "failed": 0, "unknown": 0}
+    table = ctx.table("outbox")
+    with ctx.transaction():
+        for row in table.find({"status": "sending"}):
+            since = row.get("sending_since")
+            if since and now - _parse_iso(since) > STALE_SENDING:
+                table.update(row["id"], {"status": "unknown", "last_error": _(
+                    "the sending process stopped before it recorded the outcome; check whether it arrived "
+                    "(Message-ID {mid}) and requeue it only if not").format(mid=row["message_id"])})
+                counts["unknown"] += 1
+    for row in table.find({"status": AnyOf(["queued", "failed"])}, order_by="id"):
+        if row["status"] == "failed" and row.get("next_attempt_at") is None and not force:
+            continue
+        done = send_one(ctx, row["id"], now=now, force=force)
+        if done is not None:
+            counts[done["status"]] = counts.get(done["status"], 0) + 1
+    poll_fax_status(ctx)
+    return counts
+
+
+def requeue(ctx, oid: Any) -> dict:
+    """Send a failed or ``unknown`` job again (an operator's decision)."""
+    ctx.require(SEND)
+    oid = _int_id(oid, "outbox job")
+    with ctx.transaction():
+        row = ctx.table("outbox").get(oid)
+        if row is None:
+            raise UnknownRecord(_("no outbox job with id {id}").format(id=oid))
+        if row["status"] not in ("failed", "unknown"):
+            raise ValidationError(_("outbox job {id} is {status}; only failed or unknown jobs are requeued").format(
+                id=oid, status=row["status"]), field="id")
+        return ctx.table("outbox").update(oid, {"status": "queued", "next_attempt_at": _iso(now_utc()),
+                                                "sending_since": None})
+
+
+def poll_fax_status(ctx) -> int:
+    """Ask the transports about submitted fax jobs; -> how many changed."""
+    table = ctx.table("outbox")
+    rows = table.find({"kind": "fax", "status": "submitted"})
+    by_transport: dict[str, list[dict]] = {}
+    for r in rows:
+        by_transport.setdefault(r["transport"], []).append(r)
+    changed = 0
+    for name, items in by_transport.items():
+        factory = transports(ctx).get(name)
+        if factory is None:
+            continue
+        try:
+            states = factory(ctx, ctx.settings).status([r["job_id"] for r in items])
+        except Exception as exc:  # the server is away: try again next time
+            for r in items:
+                if r.get("last_error") != str(exc)[:300]:
+                    table.update(r["id"], {"last_error": str(exc)[:300]})
+            continue
+        with ctx.transaction():
+            for r in items:
+                state = states.get(str(r["job_id"]))
+                if state is None or state == r.get("transport_state"):
+                    continue
+                changes = {"transport_state": state, "last_error": None}
+                if state in ("sent", "failed"):
+                    changes["status"] = state
+                    if state == "sent":
+                        changes["sent_at"] = _iso(now_utc())
+                table.update(r["id"], changes)
+                changed += 1
+    return changed
+
+
+# ---------------------------------------------------------------- dashboard
+def counts_for_cards(ctx) -> dict:
+    start = (now_utc() - timedelta(days=now_utc().weekday())).replace(hour=0, minute=0, second=0)
+    return {
+        "intake": ctx.table("intake").count({"status": "waiting"}),
+        "failed": ctx.table("outbox").count({"status": AnyOf(["failed", "unknown"])}),
+        "queued": ctx.table("outbox").count({"status": AnyOf(["queued", "sending", "submitted"])}),
+        "week": ctx.table("documents").count({"filed_at": Range(ge=_iso(start))}),
+    }

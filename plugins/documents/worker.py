@@ -1,0 +1,55 @@
+"""The background worker of the app: polls the inbox, sends what the outbox
+holds when it is due, asks the fax transports for news.
+
+One daemon thread per running app, started when the shell asks for the
+plugin's screens (the CLI never starts it: ``backdesk docs outbox --retry``
+and ``backdesk docs intake --scan`` do the same work on demand). It never
+touches widgets: its writes reach the screens through the store's change
+notifications. Several apps running at once are safe: a job is claimed in a
+transaction before it is sent (see :mod:`plugins.documents.service`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from core.errors import PermissionDenied
+
+log = logging.getLogger(__name__)
+_started: set[int] = set()
+
+
+def run_once(ctx) -> None:
+    from plugins.documents import service
+
+    if ctx.can(service.FILE):
+        try:
+            service.scan_inbox(ctx)
+        except PermissionDenied:
+            pass
+    if ctx.can(service.SEND):
+        service.process_outbox(ctx)
+
+
+def start(ctx, interval: float) -> threading.Thread | None:
+    """Start the worker for this Backdesk (once); ``interval`` 0 disables it."""
+    if not interval or id(ctx.backdesk) in _started:
+        return None
+    _started.add(id(ctx.backdesk))
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            if ctx.backdesk.store is None:  # the app closed its store
+                return
+            try:
+                run_once(ctx)
+            except Exception:  # logged; the next round tries again
+                if ctx.backdesk.store is None:
+                    return
+                log.exception("documents worker round failed")
+
+    thread = threading.Thread(target=loop, name="documents-worker", daemon=True)
+    thread.start()
+    return thread
