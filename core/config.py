@@ -58,6 +58,7 @@ __all__ = [
     "Operator",
     "Role",
     "Kiosk",
+    "SshSettings",
     "StorageSettings",
     "PluginEntry",
     "Config",
@@ -156,12 +157,32 @@ class Kiosk:
 
 
 @dataclass(frozen=True)
+class SshSettings:
+    """``ssh:`` — the built-in SSH server (``backdesk serve ssh``).
+
+    ``authorized_keys`` maps an operator's account to its public keys (OpenSSH
+    ``authorized_keys`` lines without options); ``trusted_user_ca_keys`` are CA
+    public keys whose certificates are accepted for the account named as a
+    principal. ``host_key`` None: ``<data_dir>/serve/ssh_host_ed25519_key``,
+    generated on first start.
+    """
+
+    listen: str = "127.0.0.1"
+    port: int = 2222
+    host_key: Path | None = None
+    idle_timeout_minutes: int = 30  # 0: never
+    max_sessions: int = 20
+    trusted_user_ca_keys: tuple[str, ...] = ()
+    authorized_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class StorageSettings:
     """``storage:`` — where and how the store keeps its tables."""
 
     backend: str = "tinydb"
     dsn: str | None = None
-    compact_after_mb: int = 16
+    compact_after_mb: int = 8
 
 
 @dataclass(frozen=True)
@@ -194,6 +215,7 @@ class Config:
     unknown_accounts: str = "refuse"
     read_only_permissions: tuple[str, ...] = ("*.read",)
     kiosk: Kiosk = field(default_factory=Kiosk)
+    ssh: SshSettings = field(default_factory=SshSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     data_dir: Path = field(default_factory=lambda: _default_data_dir())
     config_dir: Path = SHIPPED_CONFIG_DIR
@@ -749,12 +771,25 @@ def _pick(value: Any, default: Any) -> Any:
 # (``x-defaults: &defaults {...}``), as in docker-compose files.
 _EXTENSION_PREFIX = "x-"
 _TOP_KEYS = ("site", "data_dir", "operators", "roles", "unknown_accounts",
-             "read_only_permissions", "kiosk", "storage")
+             "read_only_permissions", "kiosk", "storage", "ssh")
 _SITE_KEYS = ("name", "locale", "timezone", "currency", "theme")
 _OPERATOR_KEYS = ("name", "roles", "email", "pin_hash", "person_id")
 _ROLE_KEYS = ("title", "permissions")
 _KIOSK_KEYS = ("enabled", "idle_lock_minutes", "plugins", "commands", "max_pin_attempts")
 _STORAGE_KEYS = ("backend", "dsn", "compact_after_mb")
+_SSH_KEYS = ("listen", "port", "host_key", "idle_timeout_minutes", "max_sessions",
+             "trusted_user_ca_keys", "authorized_keys")
+# An OpenSSH public key line: type, base64 blob, optional comment (no options).
+_SSH_KEY_RE = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|"
+                         r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
+                         r"\s+[A-Za-z0-9+/]+={0,3}(\s.*)?")
+
+
+def _check_ssh_key(line: str) -> str | None:
+    if _SSH_KEY_RE.fullmatch(line.strip()):
+        return None
+    return (f"{_q(line, 40)} is not an OpenSSH public key "
+            "(a line like 'ssh-ed25519 AAAA... comment', without options)")
 
 
 def _top_mapping(check: _Checker, root: _Y | None, what: str) -> dict[str, _Y] | None:
@@ -918,6 +953,45 @@ def _parse_storage(check: _Checker, y: _Y | None) -> StorageSettings:
                            compact_after_mb=_pick(compact, d.compact_after_mb))
 
 
+def _parse_ssh(check: _Checker, y: _Y | None, operators: dict[str, Operator],
+               config_dir: Path) -> SshSettings:
+    m = check.mapping(y, "ssh", _SSH_KEYS)
+    if not m:
+        return SshSettings()
+    d = SshSettings()
+    listen = check.text(m.get("listen"), "ssh.listen", d.listen)
+    port = check.integer(m.get("port"), "ssh.port", d.port, minimum=1)
+    item = m.get("port")
+    if isinstance(port, int) and port > 65535:
+        check.error(item.line, "ssh.port", f"must be at most 65535, got {port}")
+        port = _MISSING
+    host_key = check.text(m.get("host_key"), "ssh.host_key", None, nullable=True)
+    if isinstance(host_key, str):
+        host_key = (config_dir / Path(host_key).expanduser()).resolve()
+    idle = check.integer(m.get("idle_timeout_minutes"), "ssh.idle_timeout_minutes",
+                         d.idle_timeout_minutes, minimum=0)
+    cap = check.integer(m.get("max_sessions"), "ssh.max_sessions", d.max_sessions, minimum=1)
+    cas = check.text_list(m.get("trusted_user_ca_keys"), "ssh.trusted_user_ca_keys", (),
+                          check=_check_ssh_key)
+    keys: dict[str, tuple[str, ...]] = {}
+    km = check.mapping(m.get("authorized_keys"), "ssh.authorized_keys")
+    for account, item in (km or {}).items():
+        path = _sub("ssh.authorized_keys", account)
+        if account not in operators:
+            check.error(item.key_line, path,
+                        f"{_q(account)} is not listed under operators: "
+                        f"(known: {_join(operators) or 'none'})")
+            continue
+        lines = check.text_list(item, path, (), check=_check_ssh_key)
+        if lines is not _MISSING:
+            keys[account] = tuple(line.strip() for line in lines)
+    return SshSettings(listen=_pick(listen, d.listen), port=_pick(port, d.port),
+                       host_key=_pick(host_key, None),
+                       idle_timeout_minutes=_pick(idle, d.idle_timeout_minutes),
+                       max_sessions=_pick(cap, d.max_sessions),
+                       trusted_user_ca_keys=_pick(cas, ()), authorized_keys=keys)
+
+
 def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
                     plugin_names: list[str] | None) -> dict[str, Any]:
     """The keyword arguments for ``Config`` from backdesk.yaml (data_dir excluded)."""
@@ -948,6 +1022,7 @@ def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
     result["read_only_permissions"] = _pick(ro, ("*.read",))
     result["kiosk"] = _parse_kiosk(check, top.get("kiosk"), plugin_names)
     result["storage"] = _parse_storage(check, top.get("storage"))
+    result["ssh"] = _parse_ssh(check, top.get("ssh"), result["operators"], file.parent)
     return result
 
 
