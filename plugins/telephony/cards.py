@@ -1,0 +1,71 @@
+"""Dashboard cards and global-search hits of the switchboard."""
+
+from __future__ import annotations
+
+from core.hookspecs import Card, SearchHit
+from plugins.telephony.models import _, format_duration
+from plugins.telephony.service import READ, service_for
+
+SPARKS = "▁▂▃▄▅▆▇█"
+TABLES = ("telephony.calls", "telephony.messages")
+
+
+def sparkline(values: list[int]) -> str:
+    top = max(values) if values else 0
+    if not top:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[min(len(SPARKS) - 1, round(v / top * (len(SPARKS) - 1)))] if v else " "
+                   for v in values)
+
+
+def render_calls(ctx) -> str:
+    f = service_for(ctx).figures()
+    hours = f["per_hour"][7:20]  # 07:00-19:59, the office day
+    lines = [_("[b]{n}[/b] calls today").format(n=f["calls"]),
+             "07 " + sparkline(hours) + " 19",
+             _("transfers {t} · avg {avg}").format(
+                 t=f["transfers"], avg=format_duration(round(f["avg_handling"])) if f["avg_handling"] is not None
+                 else "–")]
+    rate = f["missed_rate"]
+    lines.append(_("missed {n} ({rate})").format(n=f["missed"], rate=f"{rate:.0%}" if rate is not None else "–"))
+    return "\n".join(lines)
+
+
+def render_callbacks(ctx) -> str:
+    s = service_for(ctx)
+    rows = s.list_messages(open_only=True)
+    if not rows:
+        return _("No open callbacks.")
+    lines = [_("[b]{n}[/b] open callbacks").format(n=len(rows))]
+    for m in rows[:3]:
+        text = f"{s.person_text(m.get('for_person_id')) or '-'} ← {s.message_caller(m)}"
+        lines.append("  • " + (text if len(text) <= 34 else text[:33] + "…"))
+    return "\n".join(lines)
+
+
+def dashboard_cards(ctx) -> list[Card]:
+    return [
+        Card("calls", _("Calls today"), lambda: render_calls(ctx), tables=TABLES, target="telephony",
+             permission=READ, order=20),
+        Card("callbacks", _("Open callbacks"), lambda: render_callbacks(ctx), tables=TABLES,
+             target="telephony.messages", permission=READ, order=21),
+    ]
+
+
+def search(ctx, query: str) -> list[SearchHit]:
+    """External callers by name, company or number; messages by text."""
+    if not ctx.can(READ) or len(query.strip()) < 2:
+        return []
+    from core.storage import Contains
+
+    s = service_for(ctx)
+    hits = []
+    q = query.strip()
+    for c in s.contacts.find({("name", "company", "number"): Contains(q)}, limit=10):
+        title = (c.get("name") or c.get("number") or "") + (f" ({c['company']})" if c.get("company") else "")
+        hits.append(SearchHit(title, detail=_("caller · {number}").format(number=c.get("number") or "-"),
+                              target="telephony.history", score=0.8))
+    for m in s.messages.find({"text": Contains(q)}, order_by="-taken_at", limit=10):
+        hits.append(SearchHit(_("Message for {name}").format(name=s.person_text(m.get("for_person_id"))),
+                              detail=m["text"][:60], target="telephony.messages", score=0.6))
+    return hits

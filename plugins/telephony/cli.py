@@ -1,0 +1,254 @@
+"""``backdesk phone …``: the switchboard from the command line.
+
+Every command calls the same service functions as the screens; bad input
+raises a BackdeskError, which the CLI prints on one line (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from core.errors import ValidationError
+
+
+def register(cli: click.Group, get_context) -> None:
+    def svc():
+        from plugins.telephony.service import service_for
+
+        return service_for(get_context())
+
+    @cli.group("phone")
+    def phone():
+        """The switchboard: log, transfer and list calls; messages; phone list."""
+
+    @phone.command("log")
+    @click.option("--from", "caller", required=True, help="Caller: number, extension or name.")
+    @click.option("--to", "to", default=None, help="The extension (or person) asked for.")
+    @click.option("--note", default="", help="A note about the call.")
+    @click.option("--name", default=None, help="An external caller's name (remembered).")
+    @click.option("--company", default=None, help="An external caller's company (remembered).")
+    def log_cmd(caller, to, note, name, company):
+        """Log an incoming call; prints the new call's id."""
+        click.echo(svc().log_call(caller, to=to, note=note, name=name, company=company))
+
+    @phone.command("transfer")
+    @click.argument("call_id")
+    @click.option("--to", "to", required=True, help="Extension, name or #person-id.")
+    @click.option("--attended", is_flag=True, help="Consult the target first (then: complete / cancel).")
+    @click.option("--voicemail", is_flag=True, help="Straight to the target's voicemail.")
+    @click.option("--note", default="", help="A note shown to the target.")
+    def transfer_cmd(call_id, to, attended, voicemail, note):
+        """Transfer a call to an extension."""
+        if attended and voicemail:
+            raise ValidationError("choose --attended or --voicemail, not both", field="mode")
+        mode = "attended" if attended else "voicemail" if voicemail else "blind"
+        s = svc()
+        doc = s.transfer(call_id, to, mode=mode, note=note)
+        target = s.person_text(doc.get("consult_person_id") or doc.get("to_person_id"))
+        verb = {"attended": "consulting", "voicemail": "sent to the voicemail of", "blind": "transferred to"}[mode]
+        click.echo(f"call {doc['id']}: {verb} {target}")
+
+    @phone.command("complete")
+    @click.argument("call_id")
+    def complete_cmd(call_id):
+        """Complete an attended transfer."""
+        s = svc()
+        doc = s.complete_transfer(call_id)
+        click.echo(f"call {doc['id']}: transferred to {s.person_text(doc['to_person_id'])}")
+
+    @phone.command("cancel")
+    @click.argument("call_id")
+    @click.option("--reason", default="", help="away, busy, no answer, …")
+    def cancel_cmd(call_id, reason):
+        """Cancel an attended transfer and return to the caller."""
+        doc = svc().cancel_transfer(call_id, reason=reason)
+        click.echo(f"call {doc['id']}: back with the caller")
+
+    @phone.command("end")
+    @click.argument("call_id")
+    @click.option("--outcome", type=click.Choice(["missed", "connected"]), default="missed", show_default=True)
+    def end_cmd(call_id, outcome):
+        """End a call (the caller hung up, or the operator dealt with it)."""
+        doc = svc().end_call(call_id, outcome=outcome)
+        click.echo(f"call {doc['id']}: {doc['outcome']}")
+
+    @phone.command("park")
+    @click.argument("call_id")
+    def park_cmd(call_id):
+        """Park a call; prints the slot."""
+        click.echo(svc().park(call_id))
+
+    @phone.command("retrieve")
+    @click.argument("call", required=False)
+    def retrieve_cmd(call):
+        """Take a parked call back (call id or P<slot>; default: the longest parked)."""
+        doc = svc().retrieve(call)
+        click.echo(f"call {doc['id']}: back on the line")
+
+    @phone.command("pickup")
+    @click.argument("extension")
+    def pickup_cmd(extension):
+        """Pick up the call ringing at an extension; prints the call id."""
+        click.echo(svc().pickup(extension))
+
+    @phone.command("message")
+    @click.option("--for", "for_person", required=True, help="Extension, name or #person-id.")
+    @click.option("--from", "caller", default="", help="Who called (name, number or extension).")
+    @click.option("--text", required=True, help="The message.")
+    @click.option("--number", default="", help="Number to call back.")
+    @click.option("--company", default="", help="The caller's company.")
+    @click.option("--urgent", is_flag=True, help="Mark as urgent.")
+    @click.option("--no-callback", is_flag=True, help="No callback wanted.")
+    @click.option("--call", "call_id", default=None, help="The call this message ends.")
+    def message_cmd(for_person, caller, text, number, company, urgent, no_callback, call_id):
+        """Take a message for a person (they are notified); prints its id."""
+        click.echo(svc().take_message(for_person, text, caller=caller, number=number, company=company,
+                                      urgency="urgent" if urgent else "normal", callback=not no_callback,
+                                      call_id=call_id))
+
+    @phone.command("messages")
+    @click.option("--open", "open_only", is_flag=True, help="Only open callbacks.")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+    def messages_cmd(open_only, fmt):
+        """List messages (open callbacks first)."""
+        s = svc()
+        rows = [{"id": m["id"], "for": s.person_text(m.get("for_person_id")) or "-",
+                 "from": s.message_caller(m), "number": m.get("caller_number") or "",
+                 "urgency": m.get("urgency"), "callback": "yes" if m.get("callback") else "no",
+                 "status": m.get("status"), "taken_at": m.get("taken_at"), "text": m.get("text")}
+                for m in s.list_messages(open_only=open_only)]
+        _emit(rows, fmt, ["id", "for", "from", "number", "urgency", "status", "text"])
+
+    @phone.command("callback-done")
+    @click.argument("message_id")
+    def callback_done_cmd(message_id):
+        """Mark a message's callback done."""
+        doc = svc().complete_callback(message_id)
+        click.echo(f"message {doc['id']}: callback done")
+
+    @phone.command("calls")
+    @click.option("--today", is_flag=True, help="Only today's calls.")
+    @click.option("--unanswered", is_flag=True, help="Missed, voicemail or message taken.")
+    @click.option("--transferred", is_flag=True, help="Only transferred calls.")
+    @click.option("--person", default=None, help="Calls involving this person.")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+    def calls_cmd(today, unanswered, transferred, person, fmt):
+        """The call history, newest first."""
+        s = svc()
+        person_id = s.resolve_person(person, "person")["id"] if person else None
+        rows = [call_row(s, c) for c in s.list_calls(today=today, unanswered=unanswered,
+                                                     transferred=transferred, person_id=person_id)]
+        _emit(rows, fmt, ["id", "started_at", "caller", "to", "status", "outcome", "duration", "chain"])
+
+    @phone.command("presence")
+    @click.argument("person")
+    @click.argument("state")
+    @click.option("--note", default="")
+    def presence_cmd(person, state, note):
+        """Set a person's presence (idle, away, dnd, busy, unavailable, …)."""
+        click.echo(svc().set_presence(person, state, note))
+
+    @phone.command("hours")
+    @click.argument("mode", required=False, type=click.Choice(["auto", "day", "night"]))
+    def hours_cmd(mode):
+        """Show or switch business hours / night service."""
+        s = svc()
+        if mode:
+            s.set_hours_mode(mode)
+        click.echo(f"{s.hours_mode()} ({'night service' if s.is_night() else 'business hours'} now)")
+
+    @phone.command("figures")
+    def figures_cmd():
+        """Today's figures (as on the dashboard), as JSON."""
+        click.echo(json.dumps(svc().figures(), indent=2))
+
+    @phone.group("list")
+    def phone_list():
+        """The phone list (extensions and external contacts) as CSV or vCard."""
+
+    @phone_list.command("export")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "vcard"]), default="csv")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+    def export_cmd(fmt, output):
+        """Write the phone list to a file or stdout."""
+        s = svc()
+        fh = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            n = s.export_csv(fh) if fmt == "csv" else s.export_vcard(fh)
+        finally:
+            if output:
+                fh.close()
+        if output:
+            click.echo(f"{n} entries written to {output}", err=True)
+
+    @phone_list.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--format", "fmt", type=click.Choice(["csv", "vcard"]), default=None,
+                  help="Default: from the file name (.vcf → vcard).")
+    def import_cmd(path, fmt):
+        """Import a phone list: all entries or none."""
+        fmt = fmt or ("vcard" if path.suffix.lower() in (".vcf", ".vcard") else "csv")
+        s = svc()
+        if path.stat().st_size > 50 << 20:
+            raise ValidationError("the file is larger than 50 MB", field="file")
+        with open(path, encoding="utf-8", newline="") as fh:
+            result = s.import_csv(fh) if fmt == "csv" else s.import_vcard(fh)
+        click.echo("{updated} updated, {created} added, {unchanged} unchanged".format(**result))
+
+
+def call_row(s, c: dict) -> dict:
+    from plugins.telephony.models import format_duration
+
+    return {"id": c["id"], "started_at": c["started_at"], "caller": s.caller_text(c),
+            "to": s.person_text(c.get("to_person_id") or c.get("wanted_person_id")),
+            "status": c["status"], "outcome": c.get("outcome") or "",
+            "duration": format_duration(c.get("duration")), "chain": chain_text(s, c),
+            "note": c.get("note") or ""}
+
+
+def chain_text(s, c: dict) -> str:
+    parts = []
+    for link in c.get("chain") or ():
+        kind = link.get("kind")
+        if kind == "caller":
+            parts.append(s.caller_text(c))
+        elif kind == "operator":
+            parts.append(link.get("account") or "?")
+        elif kind == "voicemail":
+            parts.append("voicemail " + s.person_text(link.get("person_id")))
+        elif kind == "message":
+            parts.append("message for " + s.person_text(link.get("person_id")))
+        else:
+            parts.append(s.person_text(link.get("person_id")))
+    return " → ".join(parts)
+
+
+def _emit(rows: list[dict], fmt: str, columns: list[str]) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        import csv
+
+        keys = list(rows[0]) if rows else columns
+        writer = csv.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = {c: min(40, max(len(c), *(len(str(r.get(c, ""))) for r in rows))) for c in columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for r in rows:
+        cells = []
+        for c in columns:
+            text = str(r.get(c, "")).replace("\n", " ")
+            if len(text) > widths[c]:
+                text = text[:widths[c] - 1] + "…"
+            cells.append(text.ljust(widths[c]))
+        click.echo("  ".join(cells).rstrip())

@@ -1,0 +1,174 @@
+"""Telephony records and their validation: calls, messages, contacts, presence.
+
+A call::
+
+    {"id": 12, "caller_number": "+49301234567", "caller_person_id": None,
+     "contact_id": 4, "caller_name": None,
+     "wanted_person_id": 7,            # who the caller asked for
+     "to_person_id": 9,                # who has the call now / had it last
+     "consult_person_id": None,        # the target of an attended transfer in progress
+     "operator": "bob", "status": "active",   # ringing|active|consulting|parked|ended
+     "outcome": None,                  # connected|voicemail|message|missed (when ended)
+     "started_at": "...Z", "answered_at": "...Z", "ended_at": None, "duration": None,
+     "chain": [{"kind": "caller", ...}, {"kind": "operator", "account": "bob"},
+               {"kind": "person", "person_id": 9, "mode": "attended"}],
+     "transfers": [{"from_person_id": None, "to_person_id": 9, "mode": "attended",
+                    "note": "about invoice 4711", "at": "...", "state": "completed"}],
+     "park_slot": None, "note": "", "message_id": None, "night": False,
+     "pbx": {"channel": "PJSIP/100-0001", "uniqueid": "1700000000.1"}}
+
+Times are ISO 8601 UTC; people are directory ids, never copied.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from core.errors import ValidationError
+from core.i18n import translator_for
+from pathlib import Path
+
+_ = translator_for("telephony", Path(__file__).parent / "locale")
+
+STATUSES = ("ringing", "active", "consulting", "parked", "ended")
+OPEN_STATUSES = ("ringing", "active", "consulting", "parked")
+OUTCOMES = ("connected", "voicemail", "message", "missed")
+TRANSFER_MODES = ("blind", "attended", "voicemail")
+#: presence states a person (or the PBX) can be in
+PRESENCE = ("idle", "ringing", "in_use", "busy", "on_hold", "unavailable", "dnd", "away")
+#: states in which a person cannot take a transferred call
+UNREACHABLE = ("unavailable", "dnd", "away")
+URGENCIES = ("normal", "urgent")
+
+MAX_TEXT = 2000
+MAX_NOTE = 500
+MAX_NAME = 120
+
+_NUMBER_JUNK = re.compile(r"[\s\-/().]")
+_DIGITS = re.compile(r"^\+?\d+$")
+_EXTENSION = re.compile(r"^\d{2,6}$")
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_utc(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def seconds_between(start: str | None, end: str | None) -> int | None:
+    if not start or not end:
+        return None
+    return max(0, int((parse_utc(end) - parse_utc(start)).total_seconds()))
+
+
+def presence_title(state: str | None) -> str:
+    return {
+        "idle": _("idle"), "ringing": _("ringing"), "in_use": _("in use"), "busy": _("busy"),
+        "on_hold": _("on hold"), "unavailable": _("unavailable"), "dnd": _("do not disturb"),
+        "away": _("away"),
+    }.get(state or "idle", state or "")
+
+
+def outcome_title(outcome: str | None) -> str:
+    return {
+        "connected": _("connected"), "voicemail": _("voicemail"), "message": _("message taken"),
+        "missed": _("missed"), None: "",
+    }.get(outcome, outcome or "")
+
+
+def status_title(status: str | None) -> str:
+    return {
+        "ringing": _("ringing"), "active": _("on the line"), "consulting": _("consulting"),
+        "parked": _("parked"), "ended": _("ended"),
+    }.get(status, status or "")
+
+
+def is_extension(text: str) -> bool:
+    return bool(_EXTENSION.match(text))
+
+
+def normalize_number(text: Any, field: str = "number") -> str:
+    """A phone number as ``+4930…`` or digits; raises ValidationError when malformed.
+
+    Spaces, dashes, slashes, dots and brackets are dropped; ``00`` becomes
+    ``+``. 2 to 20 digits.
+    """
+    if not isinstance(text, str):
+        raise ValidationError(_("expected a phone number"), field=field)
+    raw = text.strip()
+    cleaned = _NUMBER_JUNK.sub("", raw)
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    if not cleaned or not _DIGITS.match(cleaned):
+        raise ValidationError(_("{value!r} is not a phone number (digits, optionally a leading +)").format(
+            value=raw[:40]), field=field)
+    digits = cleaned.lstrip("+")
+    if not 2 <= len(digits) <= 20:
+        raise ValidationError(_("{value!r} is not a phone number (2 to 20 digits)").format(
+            value=raw[:40]), field=field)
+    return cleaned
+
+
+def clean_text(value: Any, field: str, *, limit: int, required: bool = False) -> str:
+    """Stripped text; one line unless ``multiline``; raises ValidationError."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(_("expected text"), field=field)
+    value = value.strip()
+    if "\x00" in value:
+        raise ValidationError(_("contains a NUL character"), field=field)
+    if required and not value:
+        raise ValidationError(_("must not be empty"), field=field)
+    if len(value) > limit:
+        raise ValidationError(_("at most {n} characters").format(n=limit), field=field)
+    return value
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``"100-199"`` -> (100, 199); raises ValueError with a message."""
+    match = re.fullmatch(r"\s*(\d{2,6})\s*-\s*(\d{2,6})\s*", str(text))
+    if not match:
+        raise ValueError("expected a range of extensions like '100-199'")
+    low, high = match.group(1), match.group(2)
+    if len(low) != len(high) or int(low) > int(high):
+        raise ValueError("expected a range like '100-199' (same number of digits, low to high)")
+    return int(low), int(high)
+
+
+def check_range(text: str) -> str:
+    parse_range(text)
+    return text
+
+
+def parse_hours(text: str) -> tuple[int, int]:
+    """``"08:00-17:30"`` -> minutes (480, 1050); raises ValueError."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", str(text))
+    if not match:
+        raise ValueError("expected business hours like '08:00-17:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or h1 * 60 + m1 >= h2 * 60 + m2:
+        raise ValueError("expected business hours like '08:00-17:00' (start before end)")
+    return h1 * 60 + m1, h2 * 60 + m2
+
+
+def check_hours(text: str) -> str:
+    parse_hours(text)
+    return text
+
+
+def format_duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{sec:02d}"
+    return f"{minutes}:{sec:02d}"

@@ -1,0 +1,1169 @@
+"""The switchboard's domain operations: what the CLI and the screens both call.
+
+Every change checks its permission here and runs in one storage transaction
+(reads included, so two operators in two processes never overwrite each
+other). PBX actions run inside that transaction too: a PBX that refuses an
+action leaves nothing recorded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time as dtime, timedelta, timezone
+from typing import IO, Any, Iterable
+
+from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
+from core.i18n import get_timezone, today as local_today
+from core.storage import AnyOf, Contains, Not, Range
+
+from plugins.telephony.models import (
+    MAX_NAME, MAX_NOTE, MAX_TEXT, OPEN_STATUSES, PRESENCE, TRANSFER_MODES, UNREACHABLE, URGENCIES,
+    _, clean_text, is_extension, normalize_number, now_utc, parse_hours, parse_range, presence_title,
+    seconds_between,
+)
+
+READ = "telephony.calls.read"
+HANDLE = "telephony.calls.handle"
+TAKE = "telephony.messages.take"
+MESSAGES = "telephony.messages.read"
+PRESENCE_SET = "telephony.presence.set"
+HOURS = "telephony.hours.set"
+EXTENSIONS = "telephony.extensions.manage"
+
+PERMISSIONS = {
+    READ: "See calls, the switchboard and the call history",
+    HANDLE: "Answer, log, transfer, park and pick up calls",
+    TAKE: "Take messages and mark callbacks done",
+    MESSAGES: "Read every message taken (not only one's own)",
+    PRESENCE_SET: "Set presence and do-not-disturb for people",
+    HOURS: "Switch between business hours and night service",
+    EXTENSIONS: "Assign and release extensions, import the phone list",
+}
+
+HOURS_MODES = ("auto", "day", "night")
+PHONE_LIST_COLUMNS = ("name", "extension", "department", "email", "company", "number")
+
+
+class TargetUnreachable(ValidationError):
+    """The transfer target cannot take the call; the screen offers a message.
+
+    ``person_id`` is who was wanted, ``message_for`` whom to take the message
+    for (the manager when the person has left)."""
+
+    def __init__(self, message: str, *, person_id: int, message_for: int | None, field: str = "to") -> None:
+        super().__init__(message, field=field)
+        self.person_id = person_id
+        self.message_for = message_for
+
+
+def service_for(ctx) -> "Telephony":
+    """The plugin's service for ``ctx`` (one per running Backdesk)."""
+    svc = getattr(ctx, "_telephony_service", None)
+    if svc is None:
+        svc = Telephony(ctx)
+        ctx._telephony_service = svc
+    return svc
+
+
+def _day_bounds(day) -> tuple[str, str]:
+    """A local date's start and end as UTC ISO strings (like stored times)."""
+    tz = get_timezone()
+    start = datetime.combine(day, dtime(0, 0), tzinfo=tz).astimezone(timezone.utc)
+    end = datetime.combine(day + timedelta(days=1), dtime(0, 0), tzinfo=tz).astimezone(timezone.utc)
+    return start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds")
+
+
+class Telephony:
+    """``service_for(ctx)``: calls, transfers, messages, presence, extensions."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.calls = ctx.table("calls")
+        self.messages = ctx.table("messages")
+        self.contacts = ctx.table("contacts")
+        self.presence = ctx.table("presence")
+        self.assignments = ctx.table("assignments")
+        self.switch = ctx.table("switch")
+        self._backend = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def people(self):
+        return self.ctx.services.people
+
+    @property
+    def operator(self):
+        return self.ctx.operator
+
+    def require(self, permission: str) -> None:
+        self.ctx.require(permission)
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            from plugins.telephony.pbx import make_backend
+
+            self._backend = make_backend(self.ctx)
+        return self._backend
+
+    def start_backend(self) -> None:
+        """Listen to the PBX (the switchboard screen does this)."""
+        self.backend.start(self.pbx_event)
+
+    def stop_backend(self) -> None:
+        if self._backend is not None:
+            self._backend.stop()
+
+    def my_person(self) -> dict | None:
+        try:
+            return self.people.person_of(self.operator)
+        except BackdeskError:
+            return None
+
+    # ------------------------------------------------------------------ people
+    def resolve_person(self, text: Any, field: str = "to", *, allow_left: bool = True) -> dict:
+        """A person from an id (``7``/``#7``), an extension or a name."""
+        if isinstance(text, bool):
+            raise ValidationError(_("expected a person"), field=field)
+        if isinstance(text, int):
+            person = self.people.get(text)
+            if person is None:
+                raise UnknownRecord(_("no person with id {id}").format(id=text))
+            return person
+        raw = clean_text(text, field, limit=MAX_NAME, required=True)
+        if raw.startswith("#") and raw[1:].isdigit():
+            return self.resolve_person(int(raw[1:]), field)
+        if raw.isdigit():
+            if not is_extension(raw):
+                raise ValidationError(_("{ext!r} is not an extension (2 to 6 digits)").format(ext=raw), field=field)
+            person = self.people.by_extension(raw)
+            if person is None:
+                raise ValidationError(_("unknown extension {ext}").format(ext=raw), field=field)
+            return person
+        statuses = ("active", "on_leave", "left") if allow_left else ("active", "on_leave")
+        found = self.people.find(raw, status=statuses)
+        exact = [p for p in found if p["name"].casefold() == raw.casefold()]
+        if exact:
+            found = exact
+        if len(found) > 1:
+            current = [p for p in found if p.get("status") != "left"]
+            if len(current) == 1:
+                found = current
+        if not found:
+            raise ValidationError(_("nobody matches {text!r}").format(text=raw), field=field)
+        if len(found) > 1:
+            names = ", ".join(f"{p['name']} ({p.get('extension') or '-'})" for p in found[:4])
+            raise ValidationError(_("several people match {text!r}: {names}").format(text=raw, names=names),
+                                  field=field)
+        return self.people.get(found[0]["id"])
+
+    def resolve_caller(self, text: Any, *, name: str | None = None, company: str | None = None,
+                       field: str = "from") -> dict:
+        """Who is calling: ``{"caller_number", "caller_person_id", "contact_id",
+        "caller_name", "display"}`` from a number, an extension or a name."""
+        raw = clean_text(text, field, limit=MAX_NAME)
+        name = clean_text(name, "name", limit=MAX_NAME)
+        company = clean_text(company, "company", limit=MAX_NAME)
+        if not raw:
+            raise ValidationError(_("who is calling? Give a number, an extension or a name"), field=field)
+        out = {"caller_number": None, "caller_person_id": None, "contact_id": None, "caller_name": None,
+               "caller_company": None, "display": raw}
+        compact = raw.replace(" ", "").replace("-", "").replace("/", "")
+        if compact.isdigit() and is_extension(compact):
+            person = self.people.by_extension(compact)
+            if person is None:
+                raise ValidationError(_("unknown extension {ext}").format(ext=compact), field=field)
+            out.update(caller_number=compact, caller_person_id=person["id"], display=person["name"])
+            return out
+        if any(ch.isdigit() for ch in raw) and not any(ch.isalpha() for ch in raw):
+            number = normalize_number(raw, field)
+            out["caller_number"] = number
+            found = self.contacts.find({"number": number}, limit=1)
+            if found:
+                contact = found[0]
+                out["contact_id"] = contact["id"]
+                out["display"] = contact.get("name") or number
+                if contact.get("company"):
+                    out["display"] += f" ({contact['company']})"
+            out["caller_name"] = name or None
+            out["caller_company"] = company or None
+            if name:
+                out["display"] = name + (f" ({company})" if company else "")
+            return out
+        # a name: someone in the directory, else a remembered external caller
+        people = self.people.find(raw, status=("active", "on_leave"))
+        exact = [p for p in people if p["name"].casefold() == raw.casefold()]
+        if exact:
+            people = exact
+        if len(people) == 1:
+            person = people[0]
+            out.update(caller_number=person.get("extension"), caller_person_id=person["id"],
+                       display=person["name"])
+            return out
+        contacts = [c for c in self.contacts.find({("name", "company"): Contains(raw)})]
+        if len(contacts) == 1:
+            c = contacts[0]
+            out.update(caller_number=c.get("number"), contact_id=c["id"],
+                       display=c.get("name") + (f" ({c['company']})" if c.get("company") else ""))
+            return out
+        if len(people) > 1:
+            names = ", ".join(p["name"] for p in people[:4])
+            raise ValidationError(_("several people match {text!r}: {names}").format(text=raw, names=names),
+                                  field=field)
+        raise ValidationError(_("{text!r} is neither a known caller nor a phone number").format(text=raw),
+                              field=field)
+
+    def _remember_contact(self, caller: dict) -> None:
+        """Store or update the external caller (inside the caller's transaction)."""
+        number = caller.get("caller_number")
+        if caller.get("caller_person_id") or not number:
+            return
+        name, company = caller.get("caller_name"), caller.get("caller_company")
+        if caller.get("contact_id"):
+            changes = {}
+            if name:
+                changes["name"] = name
+            if company:
+                changes["company"] = company
+            changes["last_call_at"] = now_utc()
+            self.contacts.update(caller["contact_id"], changes)
+        elif name:
+            found = self.contacts.find({"number": number}, limit=1)
+            if found:
+                caller["contact_id"] = found[0]["id"]
+                self.contacts.update(found[0]["id"], {"name": name, "company": company or found[0].get("company"),
+                                                      "last_call_at": now_utc()})
+            else:
+                caller["contact_id"] = self.contacts.insert({"name": name, "company": company, "number": number,
+                                                             "last_call_at": now_utc()})
+
+    def caller_text(self, call: dict) -> str:
+        """The caller as shown: a person's name, a contact, or the number."""
+        if call.get("caller_person_id"):
+            return self.people.name_of(call["caller_person_id"], f"#{call['caller_person_id']}")
+        if call.get("contact_id"):
+            contact = self.contacts.get(call["contact_id"])
+            if contact:
+                text = contact.get("name") or contact.get("number") or ""
+                if contact.get("company"):
+                    text += f" ({contact['company']})"
+                return text
+        return call.get("caller_name") or call.get("caller_number") or _("unknown caller")
+
+    def person_text(self, person_id: int | None) -> str:
+        if person_id is None:
+            return ""
+        return self.people.name_of(person_id, f"#{person_id}")
+
+    # ------------------------------------------------------------------ presence
+    def presence_of(self, person_id: int) -> str:
+        doc = self._presence_doc(person_id)
+        return _effective(doc)
+
+    def _presence_doc(self, person_id: int) -> dict | None:
+        found = self.presence.find({"person_id": person_id}, limit=1)
+        return found[0] if found else None
+
+    def presence_map(self) -> dict[int, str]:
+        return {doc["person_id"]: _effective(doc) for doc in self.presence.all()}
+
+    def set_presence(self, person: Any, state: str, note: str = "") -> str:
+        """Set a person's presence (``idle`` clears what the operator set)."""
+        self.require(PRESENCE_SET)
+        if state not in PRESENCE:
+            raise ValidationError(_("unknown state {state!r} (known: {known})").format(
+                state=state, known=", ".join(PRESENCE)), field="state")
+        note = clean_text(note, "note", limit=MAX_NOTE)
+        with self.ctx.transaction():
+            target = self.resolve_person(person, "person", allow_left=False)
+            self._put_presence(target["id"], set_state=None if state == "idle" else state, note=note)
+            if state in ("dnd", "idle") and target.get("extension"):
+                self.backend.set_dnd(target["extension"], state == "dnd")
+        return state
+
+    def toggle_dnd(self, person: Any) -> str:
+        """Switch do-not-disturb on or off; returns the new state."""
+        self.require(PRESENCE_SET)
+        with self.ctx.transaction():
+            target = self.resolve_person(person, "person", allow_left=False)
+            doc = self._presence_doc(target["id"])
+            on = not (doc and doc.get("set_state") == "dnd")
+            self._put_presence(target["id"], set_state="dnd" if on else None, note="")
+            if target.get("extension"):
+                self.backend.set_dnd(target["extension"], on)
+        return "dnd" if on else "idle"
+
+    def _put_presence(self, person_id: int, **changes: Any) -> None:
+        doc = self._presence_doc(person_id)
+        changes["updated_at"] = now_utc()
+        if doc is None:
+            base = {"person_id": person_id, "set_state": None, "pbx_state": None, "note": ""}
+            base.update(changes)
+            self.presence.insert(base)
+        else:
+            self.presence.update(doc["id"], changes)
+
+    # ------------------------------------------------------------------ hours
+    def hours_mode(self) -> str:
+        found = self.switch.find({"key": "hours"}, limit=1)
+        return found[0]["mode"] if found else "auto"
+
+    def set_hours_mode(self, mode: str) -> str:
+        self.require(HOURS)
+        if mode not in HOURS_MODES:
+            raise ValidationError(_("unknown mode {mode!r} (known: auto, day, night)").format(mode=mode),
+                                  field="mode")
+        with self.ctx.transaction():
+            found = self.switch.find({"key": "hours"}, limit=1)
+            if found:
+                self.switch.update(found[0]["id"], {"mode": mode, "at": now_utc(),
+                                                    "by": self.operator.account})
+            else:
+                self.switch.insert({"key": "hours", "mode": mode, "at": now_utc(),
+                                    "by": self.operator.account})
+        return mode
+
+    def is_night(self, moment: datetime | None = None) -> bool:
+        mode = self.hours_mode()
+        if mode != "auto":
+            return mode == "night"
+        local = (moment or datetime.now(timezone.utc)).astimezone(get_timezone())
+        days = self.ctx.settings.get("business_days") or [1, 2, 3, 4, 5]
+        if local.isoweekday() not in days:
+            return True
+        start, end = parse_hours(self.ctx.settings.get("business_hours") or "08:00-17:00")
+        minute = local.hour * 60 + local.minute
+        return not (start <= minute < end)
+
+    # ------------------------------------------------------------------ calls
+    def get_call(self, call_id: Any) -> dict:
+        if isinstance(call_id, str) and call_id.strip().lstrip("#").isdigit():
+            call_id = int(call_id.strip().lstrip("#"))
+        if not isinstance(call_id, int) or isinstance(call_id, bool):
+            raise ValidationError(_("{id!r} is not a call id").format(id=call_id), field="call")
+        doc = self.calls.get(call_id)
+        if doc is None:
+            raise UnknownRecord(_("no call with id {id}").format(id=call_id))
+        return doc
+
+    def log_call(self, caller: Any, *, to: Any = None, note: str = "", name: str | None = None,
+                 company: str | None = None, pbx: dict | None = None) -> int:
+        """Answer (log) an incoming call; returns the new call's id.
+
+        ``to`` is the extension or person the caller asked for. In night
+        service the call goes to voicemail or the message queue (setting
+        ``night_route``) instead of the operator.
+        """
+        self.require(HANDLE)
+        note = clean_text(note, "note", limit=MAX_NOTE)
+        with self.ctx.transaction():
+            who = self.resolve_caller(caller, name=name, company=company)
+            wanted = self.resolve_person(to, "to", allow_left=False) if to not in (None, "") else None
+            self._remember_contact(who)
+            now = now_utc()
+            night = self.is_night()
+            doc = {
+                "caller_number": who["caller_number"], "caller_person_id": who["caller_person_id"],
+                "contact_id": who["contact_id"],
+                "caller_name": who["caller_name"] if not who["contact_id"] else None,
+                "wanted_person_id": wanted["id"] if wanted else None,
+                "to_person_id": None, "consult_person_id": None,
+                "operator": self.operator.account, "status": "active", "outcome": None,
+                "started_at": now, "answered_at": now, "ended_at": None, "duration": None,
+                "chain": [self._caller_link(who), {"kind": "operator", "account": self.operator.account}],
+                "transfers": [], "park_slot": None, "note": note, "message_id": None, "night": night,
+                "pbx": pbx or {},
+            }
+            call_id = self.calls.insert(doc)
+            if night:
+                self._night_route(call_id, doc, wanted)
+        return call_id
+
+    def _caller_link(self, who: dict) -> dict:
+        link = {"kind": "caller", "number": who.get("caller_number")}
+        if who.get("caller_person_id"):
+            link["person_id"] = who["caller_person_id"]
+        if who.get("contact_id"):
+            link["contact_id"] = who["contact_id"]
+        return link
+
+    def _night_route(self, call_id: int, doc: dict, wanted: dict | None) -> None:
+        route = self.ctx.settings.get("night_route") or "messages"
+        now = doc["started_at"]
+        if route == "voicemail" and wanted is not None:
+            self.calls.update(call_id, {"status": "ended", "outcome": "voicemail", "ended_at": now,
+                                        "duration": 0, "to_person_id": wanted["id"],
+                                        "chain": doc["chain"] + [{"kind": "voicemail", "person_id": wanted["id"]}]})
+            return
+        message_id = self.messages.insert({
+            "for_person_id": wanted["id"] if wanted else None, "call_id": call_id,
+            "caller_person_id": doc["caller_person_id"], "contact_id": doc["contact_id"],
+            "caller_name": doc["caller_name"], "caller_number": doc["caller_number"], "company": None,
+            "urgency": "normal", "text": _("Called outside business hours."), "callback": True,
+            "status": "open", "taken_by": self.operator.account, "taken_at": now,
+            "done_at": None, "done_by": None,
+        })
+        self.calls.update(call_id, {"status": "ended", "outcome": "message", "ended_at": now, "duration": 0,
+                                    "message_id": message_id})
+        self.ctx.publish("message_taken", {"message_id": message_id,
+                                            "for_person_id": wanted["id"] if wanted else None,
+                                            "callback": True})
+
+    def _open_call(self, call_id: Any, allowed: Iterable[str]) -> dict:
+        call = self.get_call(call_id)
+        if call["status"] not in allowed:
+            raise ValidationError(_("call {id} is {status}; this needs a call that is {allowed}").format(
+                id=call["id"], status=call["status"], allowed=" or ".join(allowed)), field="call")
+        return call
+
+    def _check_target(self, call: dict, person: dict, mode: str) -> str:
+        """The target's extension; raises for oneself, leavers and unreachable people."""
+        pid = person["id"]
+        if pid == call.get("caller_person_id"):
+            raise ValidationError(_("{name} is the caller; a call cannot be transferred to the caller").format(
+                name=person["name"]), field="to")
+        if pid == call.get("to_person_id") and call.get("status") == "ended":
+            raise ValidationError(_("{name} has this call already").format(name=person["name"]), field="to")
+        me = self.my_person()
+        if me is not None and me["id"] == pid and not call.get("to_person_id"):
+            raise ValidationError(_("you cannot transfer a call to yourself"), field="to")
+        if person.get("status") == "left":
+            manager = person.get("manager_id")
+            raise TargetUnreachable(
+                _("{name} has left the company; take a message instead (for {other})").format(
+                    name=person["name"], other=self.person_text(manager) or _("someone else")),
+                person_id=pid, message_for=manager)
+        ext = person.get("extension")
+        if not ext:
+            raise TargetUnreachable(_("{name} has no extension; take a message instead").format(
+                name=person["name"]), person_id=pid, message_for=pid)
+        if mode != "voicemail":
+            state = self.presence_of(pid)
+            if person.get("status") == "on_leave":
+                state = "away"
+            if state in UNREACHABLE:
+                raise TargetUnreachable(
+                    _("{name} is {state}; take a message or send the call to voicemail").format(
+                        name=person["name"], state=presence_title(state)), person_id=pid, message_for=pid)
+        return ext
+
+    def _from_person(self, call: dict) -> int | None:
+        if call.get("to_person_id"):
+            return call["to_person_id"]
+        me = self.my_person()
+        return me["id"] if me else None
+
+    def transfer(self, call_id: Any, to: Any, *, mode: str = "blind", note: str = "") -> dict:
+        """Transfer a call: ``blind``, ``attended`` (consult first, then
+        :meth:`complete_transfer` or :meth:`cancel_transfer`) or ``voicemail``.
+
+        A connected call may be transferred on (B → C): the chain grows."""
+        self.require(HANDLE)
+        if mode not in TRANSFER_MODES:
+            raise ValidationError(_("unknown transfer mode {mode!r} (known: blind, attended, voicemail)").format(
+                mode=mode), field="mode")
+        note = clean_text(note, "note", limit=MAX_NOTE)
+        with self.ctx.transaction():
+            call = self.get_call(call_id)
+            forwardable = call["status"] in ("ringing", "active", "parked") or (
+                call["status"] == "ended" and call.get("outcome") == "connected")
+            if not forwardable:
+                if call["status"] == "consulting":
+                    raise ValidationError(_("call {id} is in an attended transfer: complete or cancel it first").format(
+                        id=call["id"]), field="call")
+                raise ValidationError(_("call {id} has ended ({outcome}); it cannot be transferred").format(
+                    id=call["id"], outcome=call.get("outcome") or "-"), field="call")
+            person = self.resolve_person(to, "to")
+            ext = self._check_target(call, person, mode)
+            now = now_utc()
+            entry = {"from_person_id": self._from_person(call), "to_person_id": person["id"], "mode": mode,
+                     "note": note, "at": now, "by": self.operator.account,
+                     "state": "consulting" if mode == "attended" else "completed"}
+            changes: dict[str, Any] = {"transfers": call["transfers"] + [entry], "park_slot": None}
+            if mode == "attended":
+                self.backend.transfer_attended(call, ext)
+                changes.update(status="consulting", consult_person_id=person["id"])
+                return self.calls.update(call["id"], changes)
+            if mode == "blind":
+                self.backend.transfer_blind(call, ext)
+            else:
+                self.backend.to_voicemail(call, ext)
+            changes.update(self._ended(call, "connected" if mode == "blind" else "voicemail", now))
+            changes["to_person_id"] = person["id"]
+            changes["chain"] = call["chain"] + [{"kind": "person" if mode == "blind" else "voicemail",
+                                                 "person_id": person["id"], "mode": mode}]
+            doc = self.calls.update(call["id"], changes)
+            self._announce_transfer(doc, entry)
+        return doc
+
+    def _ended(self, call: dict, outcome: str, now: str) -> dict:
+        if call["status"] == "ended":  # a connected call handed on: its handling time stays
+            return {"outcome": outcome}
+        return {"status": "ended", "outcome": outcome, "ended_at": now, "consult_person_id": None,
+                "duration": seconds_between(call.get("answered_at") or call["started_at"], now)}
+
+    def _announce_transfer(self, call: dict, entry: dict) -> None:
+        self.ctx.publish("call_transferred", {"call_id": call["id"], "from_person_id": entry["from_person_id"],
+                                              "to_person_id": entry["to_person_id"], "note": entry["note"]})
+        if entry["mode"] == "voicemail":
+            return
+        text = _("Call from {caller} put through to you by {operator}").format(
+            caller=self.caller_text(call), operator=self.operator.name)
+        if entry["note"]:
+            text += ": " + entry["note"]
+        self.ctx.services.notifications.notify_person(entry["to_person_id"], text, kind="telephony.transfer",
+                                                      link="telephony.history", data={"call_id": call["id"]})
+
+    def complete_transfer(self, call_id: Any) -> dict:
+        """The consulted person takes the call: the attended transfer completes."""
+        self.require(HANDLE)
+        with self.ctx.transaction():
+            call = self._open_call(call_id, ("consulting",))
+            self.backend.complete_transfer(call)
+            now = now_utc()
+            transfers = [dict(t) for t in call["transfers"]]
+            transfers[-1]["state"] = "completed"
+            transfers[-1]["completed_at"] = now
+            target = call["consult_person_id"]
+            changes = self._ended(call, "connected", now)
+            changes.update(transfers=transfers, to_person_id=target, consult_person_id=None,
+                           chain=call["chain"] + [{"kind": "person", "person_id": target, "mode": "attended"}])
+            doc = self.calls.update(call["id"], changes)
+            self._announce_transfer(doc, transfers[-1])
+        return doc
+
+    def cancel_transfer(self, call_id: Any, *, reason: str = "") -> dict:
+        """End the consultation and return to the caller. ``reason`` ("away",
+        "busy", "no answer") is kept with the transfer; "away" and "busy"
+        also set the target's presence so the next operator knows."""
+        self.require(HANDLE)
+        reason = clean_text(reason, "reason", limit=MAX_NOTE)
+        with self.ctx.transaction():
+            call = self._open_call(call_id, ("consulting",))
+            self.backend.cancel_transfer(call)
+            transfers = [dict(t) for t in call["transfers"]]
+            transfers[-1].update(state="cancelled", reason=reason or None, cancelled_at=now_utc())
+            target = call["consult_person_id"]
+            if reason in ("away", "busy") and target:
+                self._put_presence(target, set_state=reason if reason == "away" else "busy",
+                                   note=_("set by {operator} during a transfer").format(
+                                       operator=self.operator.account))
+            return self.calls.update(call["id"], {"status": "active", "consult_person_id": None,
+                                                  "transfers": transfers})
+
+    def end_call(self, call_id: Any, *, outcome: str = "missed") -> dict:
+        """Hang up: ``missed`` (the caller gave up) or ``connected`` (dealt with by the operator)."""
+        self.require(HANDLE)
+        if outcome not in ("missed", "connected"):
+            raise ValidationError(_("an ended call is 'missed' or 'connected'"), field="outcome")
+        with self.ctx.transaction():
+            call = self._open_call(call_id, OPEN_STATUSES)
+            return self.calls.update(call["id"], self._ended(call, outcome, now_utc()))
+
+    def park(self, call_id: Any) -> str:
+        """Park a call; returns the slot (the lowest free one of ``park_slots``)."""
+        self.require(HANDLE)
+        with self.ctx.transaction():
+            call = self._open_call(call_id, ("active", "ringing"))
+            slot = self.backend.park(call)
+            if slot is None:
+                low, high = parse_range(self.ctx.settings.get("park_slots") or "70-79")
+                used = {c.get("park_slot") for c in self.calls.find({"status": "parked"})}
+                free = [str(n) for n in range(low, high + 1) if str(n) not in used]
+                if not free:
+                    raise ValidationError(_("every parking slot is taken"), field="call")
+                slot = free[0]
+            self.calls.update(call["id"], {"status": "parked", "park_slot": str(slot), "parked_at": now_utc()})
+        return str(slot)
+
+    def retrieve(self, call_or_slot: Any = None) -> dict:
+        """Take a parked call back (by call id, ``slot:71`` / ``P71``, or the only one)."""
+        self.require(HANDLE)
+        with self.ctx.transaction():
+            parked = self.calls.find({"status": "parked"}, order_by="parked_at")
+            if call_or_slot in (None, ""):
+                if not parked:
+                    raise ValidationError(_("no call is parked"), field="call")
+                call = parked[0]
+            elif isinstance(call_or_slot, str) and call_or_slot.upper().lstrip("P").isdigit() and \
+                    call_or_slot.upper().startswith("P"):
+                slot = call_or_slot.upper().lstrip("P")
+                match = [c for c in parked if c.get("park_slot") == slot]
+                if not match:
+                    raise ValidationError(_("nothing is parked in slot {slot}").format(slot=slot), field="call")
+                call = match[0]
+            else:
+                call = self._open_call(call_or_slot, ("parked",))
+            me = self.my_person()
+            self.backend.retrieve(call, (me or {}).get("extension") or "")
+            return self.calls.update(call["id"], {"status": "active", "park_slot": None,
+                                                  "operator": self.operator.account})
+
+    def pickup(self, extension: Any) -> int:
+        """Pick up the call ringing at another extension; returns the call id."""
+        self.require(HANDLE)
+        with self.ctx.transaction():
+            person = self.resolve_person(extension, "extension", allow_left=False)
+            ext = person.get("extension")
+            if not ext:
+                raise ValidationError(_("{name} has no extension").format(name=person["name"]), field="extension")
+            ringing = self.calls.find({"status": "ringing", "wanted_person_id": person["id"]},
+                                      order_by="-started_at", limit=1)
+            me = self.my_person()
+            self.backend.pickup(ext, (me or {}).get("extension"))
+            now = now_utc()
+            if self.presence_of(person["id"]) == "ringing":
+                self._put_presence(person["id"], pbx_state="idle")
+            if ringing:
+                call = ringing[0]
+                self.calls.update(call["id"], {"status": "active", "answered_at": now,
+                                               "operator": self.operator.account,
+                                               "chain": call["chain"] + [{"kind": "operator",
+                                                                          "account": self.operator.account,
+                                                                          "pickup": ext}]})
+                return call["id"]
+            return self.calls.insert({
+                "caller_number": None, "caller_person_id": None, "contact_id": None,
+                "caller_name": _("picked up at {ext}").format(ext=ext), "wanted_person_id": person["id"],
+                "to_person_id": None, "consult_person_id": None, "operator": self.operator.account,
+                "status": "active", "outcome": None, "started_at": now, "answered_at": now, "ended_at": None,
+                "duration": None, "chain": [{"kind": "caller", "number": None},
+                                            {"kind": "operator", "account": self.operator.account,
+                                             "pickup": ext}],
+                "transfers": [], "park_slot": None, "note": "", "message_id": None, "night": False, "pbx": {},
+            })
+
+    # ------------------------------------------------------------------ messages
+    def take_message(self, for_person: Any, text: Any, *, caller: Any = None, number: Any = None,
+                     company: Any = None, urgency: str = "normal", callback: bool = True,
+                     call_id: Any = None) -> int:
+        """A "while you were out" message; the person is notified. With
+        ``call_id`` the call ends with the outcome "message" (a consultation
+        in progress is cancelled)."""
+        self.require(TAKE)
+        text = clean_text(text, "text", limit=MAX_TEXT, required=True)
+        if urgency not in URGENCIES:
+            raise ValidationError(_("urgency is 'normal' or 'urgent'"), field="urgency")
+        if not isinstance(callback, bool):
+            raise ValidationError(_("expected yes or no"), field="callback")
+        company = clean_text(company, "company", limit=MAX_NAME) or None
+        number_text = clean_text(number, "number", limit=40)
+        number = normalize_number(number_text, "number") if number_text else None
+        caller_text = clean_text(caller, "from", limit=MAX_NAME)
+        with self.ctx.transaction():
+            person = self.resolve_person(for_person, "for")
+            if person.get("status") == "left":
+                raise ValidationError(_("{name} has left the company; take the message for someone else").format(
+                    name=person["name"]), field="for")
+            doc: dict[str, Any] = {"caller_person_id": None, "contact_id": None, "caller_name": None,
+                                   "caller_number": number, "company": company}
+            call = None
+            if call_id not in (None, ""):
+                call = self._open_call(call_id, OPEN_STATUSES)
+                doc.update(caller_person_id=call.get("caller_person_id"), contact_id=call.get("contact_id"),
+                           caller_name=call.get("caller_name"), caller_number=number or call.get("caller_number"))
+            if caller_text:
+                try:
+                    who = self.resolve_caller(caller_text)
+                except ValidationError:
+                    doc["caller_name"] = caller_text
+                else:
+                    doc.update(caller_person_id=who["caller_person_id"], contact_id=who["contact_id"],
+                               caller_number=number or who["caller_number"])
+                    if not who["caller_person_id"] and not who["contact_id"]:
+                        doc["caller_name"] = who.get("caller_name")
+            elif call is None:
+                raise ValidationError(_("who called? Give a name or a number"), field="from")
+            now = now_utc()
+            doc.update(for_person_id=person["id"], call_id=call["id"] if call else None, urgency=urgency,
+                       text=text, callback=callback, status="open" if callback else "noted",
+                       taken_by=self.operator.account, taken_at=now, done_at=None, done_by=None)
+            message_id = self.messages.insert(doc)
+            if call is not None:
+                changes = self._ended(call, "message", now)
+                changes["message_id"] = message_id
+                if call["status"] == "consulting":
+                    self.backend.cancel_transfer(call)
+                    transfers = [dict(t) for t in call["transfers"]]
+                    transfers[-1].update(state="cancelled", reason="message", cancelled_at=now)
+                    changes["transfers"] = transfers
+                changes["chain"] = call["chain"] + [{"kind": "message", "person_id": person["id"]}]
+                self.calls.update(call["id"], changes)
+            self.ctx.publish("message_taken", {"message_id": message_id, "for_person_id": person["id"],
+                                                "callback": callback})
+            self.ctx.services.notifications.notify_person(
+                person["id"], self.message_text(doc), kind="telephony.message", link="telephony.messages",
+                data={"message_id": message_id})
+        return message_id
+
+    def message_text(self, doc: dict) -> str:
+        who = self.message_caller(doc)
+        head = _("URGENT: ") if doc.get("urgency") == "urgent" else ""
+        text = head + _("While you were out: {caller} called").format(caller=who)
+        if doc.get("caller_number"):
+            text += f" ({doc['caller_number']})"
+        text += f": {doc['text']}"
+        if doc.get("callback"):
+            text += " — " + _("please call back")
+        return text
+
+    def message_caller(self, doc: dict) -> str:
+        if doc.get("caller_person_id"):
+            return self.person_text(doc["caller_person_id"])
+        if doc.get("contact_id"):
+            contact = self.contacts.get(doc["contact_id"])
+            if contact:
+                return (contact.get("name") or contact.get("number") or "") + (
+                    f" ({contact['company']})" if contact.get("company") else "")
+        name = doc.get("caller_name") or doc.get("caller_number") or _("unknown caller")
+        return name + (f" ({doc['company']})" if doc.get("company") else "")
+
+    def _may_read_messages_of(self, person_id: int | None) -> bool:
+        if self.ctx.can(MESSAGES) or self.ctx.can(TAKE):
+            return True
+        me = self.my_person()
+        return me is not None and me["id"] == person_id
+
+    def list_messages(self, *, open_only: bool = False, for_person_id: int | None = None) -> list[dict]:
+        """Messages, open callbacks first then newest; one's own without
+        ``telephony.messages.read``."""
+        where: dict[str, Any] = {}
+        if not (self.ctx.can(MESSAGES) or self.ctx.can(TAKE)):
+            me = self.my_person()
+            if me is None:
+                raise PermissionDenied(_("you may only read your own messages, and your account has no "
+                                         "person in the directory"))
+            for_person_id = me["id"]
+        if for_person_id is not None:
+            where["for_person_id"] = for_person_id
+        if open_only:
+            where["status"] = "open"
+        rows = self.messages.find(where or None, order_by="-taken_at")
+        rows.sort(key=lambda m: 0 if m.get("status") == "open" else 1)
+        return rows
+
+    def complete_callback(self, message_id: Any) -> dict:
+        """Mark a callback done (the person it was for may do this too)."""
+        if isinstance(message_id, str) and message_id.strip().isdigit():
+            message_id = int(message_id)
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise ValidationError(_("{id!r} is not a message id").format(id=message_id), field="message")
+        with self.ctx.transaction():
+            doc = self.messages.get(message_id)
+            if doc is None:
+                raise UnknownRecord(_("no message with id {id}").format(id=message_id))
+            if not self.ctx.can(TAKE):
+                me = self.my_person()
+                if me is None or me["id"] != doc.get("for_person_id"):
+                    self.require(TAKE)
+            if doc.get("status") != "open":
+                raise ValidationError(_("message {id} has no open callback").format(id=message_id),
+                                      field="message")
+            return self.messages.update(message_id, {"status": "done", "done_at": now_utc(),
+                                                     "done_by": self.operator.account})
+
+    # ------------------------------------------------------------------ reading calls
+    def current_call(self) -> dict | None:
+        """The operator's call on the line (or in consultation), newest first."""
+        found = self.calls.find({"operator": self.operator.account,
+                                 "status": AnyOf(["active", "consulting", "ringing"])},
+                                order_by="-started_at", limit=1)
+        return found[0] if found else None
+
+    def parked_calls(self) -> list[dict]:
+        return self.calls.find({"status": "parked"}, order_by="parked_at")
+
+    def list_calls(self, *, day=None, today: bool = False, person_id: int | None = None,
+                   unanswered: bool = False, transferred: bool = False, limit: int | None = None) -> list[dict]:
+        """Call history, newest first, with the filters of the History screen."""
+        self.require(READ)
+        where: dict[str, Any] = {}
+        if today or day is not None:
+            start, end = _day_bounds(day or local_today())
+            where["started_at"] = Range(ge=start, lt=end)
+        if unanswered:
+            where["outcome"] = AnyOf(["missed", "voicemail", "message"])
+        rows = self.calls.find(where or None, order_by=["-started_at", "-id"])
+        if transferred:
+            rows = [c for c in rows if any(t.get("state") == "completed" and t.get("mode") != "voicemail"
+                                           for t in c.get("transfers") or ())]
+        if person_id is not None:
+            rows = [c for c in rows if person_id in _people_of(c)]
+        return rows[:limit] if limit else rows
+
+    def figures(self, day=None) -> dict:
+        """The dashboard's figures for a local day (default today)."""
+        self.require(READ)
+        start, end = _day_bounds(day or local_today())
+        rows = self.calls.find({"started_at": Range(ge=start, lt=end)})
+        tz = get_timezone()
+        per_hour = [0] * 24
+        for c in rows:
+            from plugins.telephony.models import parse_utc
+
+            per_hour[parse_utc(c["started_at"]).astimezone(tz).hour] += 1
+        ended = [c for c in rows if c.get("status") == "ended" and c.get("duration") is not None
+                 and not c.get("night")]
+        transfers = sum(1 for c in rows for t in c.get("transfers") or () if t.get("state") == "completed"
+                        and t.get("mode") != "voicemail")
+        missed = sum(1 for c in rows if c.get("outcome") == "missed")
+        return {
+            "calls": len(rows), "per_hour": per_hour, "transfers": transfers,
+            "avg_handling": (sum(c["duration"] for c in ended) / len(ended)) if ended else None,
+            "missed": missed, "missed_rate": (missed / len(rows)) if rows else None,
+            "open_callbacks": self.messages.count({"status": "open"}),
+        }
+
+    def extension_rows(self) -> list[dict]:
+        """The switchboard's rows: people at work with their extension and state."""
+        presence = self.presence_map()
+        rows = []
+        for p in self.people.find("", status=("active", "on_leave")):
+            state = presence.get(p["id"], "idle")
+            if p.get("status") == "on_leave" and state == "idle":
+                state = "away"
+            rows.append({"id": p["id"], "name": p["name"], "extension": p.get("extension") or "",
+                         "department": p.get("department") or "", "state": state})
+        rows.sort(key=lambda r: (r["extension"] == "", r["extension"].zfill(6), r["name"]))
+        return rows
+
+    # ------------------------------------------------------------------ PBX events
+    def pbx_event(self, name: str, fields: dict) -> None:
+        """What the PBX reports (called from the backend's event thread)."""
+        from plugins.telephony.ami import presence_from_event
+
+        found = presence_from_event(name, fields)
+        if found is not None:
+            ext, state = found
+            person = self.people.by_extension(ext)
+            if person is not None:
+                with self.ctx.transaction():
+                    self._put_presence(person["id"], pbx_state=state)
+            return
+        uid = fields.get("Uniqueid") or fields.get("Linkedid")
+        if name == "Newchannel" and uid and fields.get("Exten") not in (None, "", "s"):
+            with self.ctx.transaction():
+                if self.calls.find({"pbx.uniqueid": uid}, limit=1):
+                    return
+                number = fields.get("CallerIDNum") or ""
+                try:
+                    who = self.resolve_caller(number)
+                except BackdeskError:
+                    who = {"caller_number": number or None, "caller_person_id": None, "contact_id": None,
+                           "caller_name": fields.get("CallerIDName") or None}
+                wanted = self.people.by_extension(fields["Exten"]) if is_extension(fields["Exten"]) else None
+                now = now_utc()
+                self.calls.insert({
+                    "caller_number": who["caller_number"], "caller_person_id": who["caller_person_id"],
+                    "contact_id": who["contact_id"], "caller_name": who.get("caller_name"),
+                    "wanted_person_id": wanted["id"] if wanted else None, "to_person_id": None,
+                    "consult_person_id": None, "operator": self.operator.account, "status": "ringing",
+                    "outcome": None, "started_at": now, "answered_at": None, "ended_at": None, "duration": None,
+                    "chain": [self._caller_link(who)], "transfers": [], "park_slot": None, "note": "",
+                    "message_id": None, "night": False,
+                    "pbx": {"channel": fields.get("Channel"), "uniqueid": uid, "exten": fields["Exten"]},
+                })
+        elif name == "DialBegin" and uid:
+            dest = fields.get("DestExten") or (fields.get("DialString") or "").rpartition("/")[2]
+            with self.ctx.transaction():
+                found_calls = self.calls.find({"pbx.uniqueid": uid}, limit=1)
+                person = self.people.by_extension(dest) if dest and is_extension(dest) else None
+                if found_calls and person:
+                    self.calls.update(found_calls[0]["id"], {"wanted_person_id": person["id"]})
+        elif name == "Hangup" and uid:
+            with self.ctx.transaction():
+                for call in self.calls.find({"pbx.uniqueid": uid, "status": AnyOf(list(OPEN_STATUSES))}):
+                    now = now_utc()
+                    changes = {"status": "ended", "outcome": "missed", "ended_at": now,
+                               "duration": seconds_between(call.get("answered_at") or call["started_at"], now)}
+                    self.calls.update(call["id"], changes)
+
+    # ------------------------------------------------------------------ extensions (HR events)
+    def assign_extension(self, person_id: int, *, event_id: int | None = None) -> str | None:
+        """Give a newly hired person a free extension of ``extension_range``
+        (keeps one they already have); publishes ``telephony.extension_assigned``.
+        Idempotent: a second delivery finds the assignment and does nothing."""
+        with self.ctx.transaction():
+            if self.assignments.find({"person_id": person_id, "released_at": None}, limit=1):
+                return None
+            person = self.ctx.backdesk.table("core.people").get(person_id)
+            if person is None:
+                raise UnknownRecord(_("no person with id {id}").format(id=person_id))
+            if person.get("status") == "left":
+                return None
+            ext = person.get("extension")
+            if not ext:
+                low, high = parse_range(self.ctx.settings.get("extension_range") or "100-199")
+                width = len(str(low))
+                taken = {p.get("extension") for p in self.ctx.backdesk.table("core.people").find(
+                    {"status": Not("left")})}
+                free = [str(n).zfill(width) for n in range(low, high + 1) if str(n).zfill(width) not in taken]
+                if not free:
+                    raise ValidationError(_("no free extension left in {range}").format(
+                        range=self.ctx.settings.get("extension_range")), field="extension_range")
+                ext = free[0]
+                self.people.update_person(person_id, extension=ext)
+            self.assignments.insert({"person_id": person_id, "extension": ext, "assigned_at": now_utc(),
+                                     "released_at": None, "event_id": event_id})
+            self.ctx.publish("extension_assigned", {"person_id": person_id, "extension": ext})
+        return ext
+
+    def release_extension(self, person_id: int, *, event_id: int | None = None) -> str | None:
+        """Free a leaver's extension; publishes ``telephony.extension_released``."""
+        with self.ctx.transaction():
+            person = self.ctx.backdesk.table("core.people").get(person_id)
+            if person is None:
+                raise UnknownRecord(_("no person with id {id}").format(id=person_id))
+            open_ = self.assignments.find({"person_id": person_id, "released_at": None})
+            ext = person.get("extension") or (open_[0]["extension"] if open_ else None)
+            if not ext or (not person.get("extension") and not open_):
+                return None
+            released_before = self.assignments.find({"person_id": person_id, "extension": ext,
+                                                     "released_at": Not(None)}, limit=1)
+            if released_before and not person.get("extension"):
+                return None
+            if person.get("extension"):
+                self.people.update_person(person_id, extension=None)
+            now = now_utc()
+            for doc in open_:
+                self.assignments.update(doc["id"], {"released_at": now})
+            if not open_:
+                self.assignments.insert({"person_id": person_id, "extension": ext, "assigned_at": None,
+                                         "released_at": now, "event_id": event_id})
+            presence = self._presence_doc(person_id)
+            if presence is not None:
+                self.presence.delete(presence["id"])
+            self.ctx.publish("extension_released", {"person_id": person_id, "extension": ext})
+        return ext
+
+    # ------------------------------------------------------------------ phone list
+    def export_csv(self, fh: IO[str]) -> int:
+        """The phone list: people with an extension, then external contacts."""
+        self.require(READ)
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(PHONE_LIST_COLUMNS)
+        n = 0
+        for row in self._phone_list():
+            writer.writerow([row.get(c) or "" for c in PHONE_LIST_COLUMNS])
+            n += 1
+        return n
+
+    def _phone_list(self) -> list[dict]:
+        rows = []
+        for p in self.people.find("", status=("active", "on_leave")):
+            if p.get("extension"):
+                rows.append({"name": p["name"], "extension": p["extension"], "department": p.get("department"),
+                             "email": p.get("email")})
+        for c in self.contacts.find(order_by="name"):
+            rows.append({"name": c.get("name"), "company": c.get("company"), "number": c.get("number")})
+        return rows
+
+    def export_vcard(self, fh: IO[str]) -> int:
+        self.require(READ)
+        site = self.ctx.config.site.name
+        n = 0
+        for row in self._phone_list():
+            lines = ["BEGIN:VCARD", "VERSION:3.0", "FN:" + _vescape(row["name"] or "")]
+            if row.get("extension"):
+                org = site + (";" + _vescape(row["department"]) if row.get("department") else "")
+                lines += ["ORG:" + org.replace(",", "\\,"), "TEL;TYPE=WORK,VOICE:" + row["extension"],
+                          "X-BACKDESK-EXTENSION:" + row["extension"]]
+                if row.get("email"):
+                    lines.append("EMAIL;TYPE=WORK:" + row["email"])
+            else:
+                if row.get("company"):
+                    lines.append("ORG:" + _vescape(row["company"]))
+                if row.get("number"):
+                    lines.append("TEL;TYPE=WORK,VOICE:" + row["number"])
+            lines.append("END:VCARD")
+            fh.write("\r\n".join(lines) + "\r\n")
+            n += 1
+        return n
+
+    def import_csv(self, fh: IO[str]) -> dict:
+        """Import a phone list (columns as exported; ``name`` and an
+        ``extension`` or a ``number`` per row): all rows or none."""
+        try:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in ("name",) if c not in header]
+            if missing or not ({"extension", "number"} & set(header)):
+                raise ValidationError(_("the first line must name the columns: name and extension or number "
+                                        "(known: {known})").format(known=", ".join(PHONE_LIST_COLUMNS)),
+                                      field="file")
+            rows = [(reader.line_num, row) for row in reader]
+        except csv.Error as exc:
+            raise ValidationError(_("not a CSV file: {error}").format(error=exc), field="file") from None
+        except UnicodeDecodeError:
+            raise ValidationError(_("not a UTF-8 text file"), field="file") from None
+        return self._import_rows(rows)
+
+    def import_vcard(self, fh: IO[str]) -> dict:
+        """Import vCards (3.0/4.0: FN, ORG, TEL, EMAIL, X-BACKDESK-EXTENSION)."""
+        try:
+            text = fh.read()
+        except UnicodeDecodeError:
+            raise ValidationError(_("not a UTF-8 text file"), field="file") from None
+        return self._import_rows(_parse_vcards(text))
+
+    def _import_rows(self, rows: list[tuple[int, dict]]) -> dict:
+        self.require(EXTENSIONS)
+        if len(rows) > 100_000:
+            raise ValidationError(_("too many rows (at most 100000)"), field="file")
+        updated = created = unchanged = 0
+        with self.ctx.transaction():
+            for line, row in rows:
+                try:
+                    updated, created, unchanged = self._import_row(row, updated, created, unchanged)
+                except BackdeskError as exc:
+                    field = f" ({exc.field})" if exc.field else ""
+                    raise ValidationError(_("line {line}{field}: {message}").format(
+                        line=line, field=field, message=exc.message), field="file") from None
+        return {"updated": updated, "created": created, "unchanged": unchanged}
+
+    def _import_row(self, row: dict, updated: int, created: int, unchanged: int) -> tuple[int, int, int]:
+        def get(key: str) -> str:
+            value = row.get(key)
+            return value.strip() if isinstance(value, str) else ""
+
+        name = clean_text(get("name"), "name", limit=MAX_NAME, required=True)
+        ext, number, email = get("extension"), get("number"), get("email")
+        if ext:
+            if not is_extension(ext):
+                raise ValidationError(_("{ext!r} is not an extension (2 to 6 digits)").format(ext=ext),
+                                      field="extension")
+            person = None
+            if email:
+                person = self.people.by_email(email)
+            if person is None:
+                matches = [p for p in self.people.find(name, status=("active", "on_leave"))
+                           if p["name"].casefold() == name.casefold()]
+                if len(matches) > 1:
+                    raise ValidationError(_("several people are named {name!r}; give their email").format(
+                        name=name), field="name")
+                person = matches[0] if matches else None
+            if person is None:
+                raise ValidationError(_("nobody named {name!r} in the directory").format(name=name), field="name")
+            if person.get("extension") == ext:
+                return updated, created, unchanged + 1
+            self.people.update_person(person["id"], extension=ext)
+            return updated + 1, created, unchanged
+        if not number:
+            raise ValidationError(_("give an extension or a number"), field="number")
+        number = normalize_number(number, "number")
+        company = clean_text(get("company"), "company", limit=MAX_NAME) or None
+        found = self.contacts.find({"number": number}, limit=1)
+        if found:
+            if found[0].get("name") == name and found[0].get("company") == company:
+                return updated, created, unchanged + 1
+            self.contacts.update(found[0]["id"], {"name": name, "company": company})
+            return updated + 1, created, unchanged
+        self.contacts.insert({"name": name, "company": company, "number": number, "last_call_at": None})
+        return updated, created + 1, unchanged
+
+
+def _effective(doc: dict | None) -> str:
+    if not doc:
+        return "idle"
+    return doc.get("set_state") or doc.get("pbx_state") or "idle"
+
+
+def _people_of(call: dict) -> set:
+    ids = {call.get("caller_person_id"), call.get("wanted_person_id"), call.get("to_person_id"),
+           call.get("consult_person_id")}
+    for t in call.get("transfers") or ():
+        ids.add(t.get("to_person_id"))
+        ids.add(t.get("from_person_id"))
+    ids.discard(None)
+    return ids
+
+
+def _vescape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _vunescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append("\n" if nxt in "nN" else nxt)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _parse_vcards(text: str) -> list[tuple[int, dict]]:
+    """vCards → rows like the CSV's, with the line each card starts on."""
+    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines: list[tuple[int, str]] = []
+    for number, line in enumerate(raw_lines, start=1):
+        if line[:1] in (" ", "\t") and lines:
+            lines[-1] = (lines[-1][0], lines[-1][1] + line[1:])  # folded line
+        elif line.strip():
+            lines.append((number, line))
+    rows: list[tuple[int, dict]] = []
+    card: dict | None = None
+    start = 0
+    for number, line in lines:
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise ValidationError(_("line {line}: not a vCard line").format(line=number), field="file")
+        name = key.split(";")[0].upper()
+        if "." in name:
+            name = name.split(".", 1)[1]
+        if name == "BEGIN" and value.strip().upper() == "VCARD":
+            card, start = {}, number
+            continue
+        if card is None:
+            raise ValidationError(_("line {line}: outside BEGIN:VCARD … END:VCARD").format(line=number),
+                                  field="file")
+        if name == "END":
+            if card.get("number") and card.get("extension") is None and is_extension(card["number"]):
+                card["extension"], card["number"] = card["number"], ""
+            rows.append((start, card))
+            card = None
+        elif name == "FN":
+            card["name"] = _vunescape(value)
+        elif name == "ORG":
+            parts = [_vunescape(p) for p in _split_unescaped(value, ";")]
+            card["company"] = parts[0]
+            if len(parts) > 1:
+                card["department"] = parts[1]
+        elif name == "TEL":
+            card.setdefault("number", value.strip().removeprefix("tel:"))
+        elif name == "EMAIL":
+            card["email"] = value.strip()
+        elif name == "X-BACKDESK-EXTENSION":
+            card["extension"] = value.strip()
+            if card.get("number") == value.strip():
+                card["number"] = ""
+    if card is not None:
+        raise ValidationError(_("the last vCard has no END:VCARD"), field="file")
+    for _line, card in rows:
+        if card.get("extension") and card.get("number") == card["extension"]:
+            card["number"] = ""
+        if card.get("extension"):
+            card.pop("company", None)
+    return rows
+
+
+def _split_unescaped(text: str, sep: str) -> list[str]:
+    parts, current, i = [], [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            current.append(text[i:i + 2])
+            i += 2
+            continue
+        if text[i] == sep:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(text[i])
+        i += 1
+    parts.append("".join(current))
+    return parts
