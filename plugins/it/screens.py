@@ -89,13 +89,15 @@ def assign_form(ctx, ticket: dict) -> FormScreen:
 # Helpdesk
 # =====================================================================================
 TICKET_COLUMNS = lambda: [  # noqa: E731 - titles translated when the screen is built
-    Column("id", "#", width=5, align="right"),
-    Column("priority_text", _("Prio"), width=7),
+    # the first five fit the 59 cells beside the menu at 80 columns; the
+    # rest is a right-arrow away (or ctrl+b hides the menu)
+    Column("id", "#", width=4, align="right"),
+    Column("priority_text", _("Prio"), width=6),
+    Column("title", _("Title"), width=22),
+    Column("due_text", _("Due"), width=11),
     Column("status_text", _("Status"), width=8),
-    Column("title", _("Title")),
     Column("requester", _("For"), width=16),
-    Column("assignee_text", _("Assignee"), width=9),
-    Column("due_text", _("Due"), width=18),
+    Column("assignee_text", _("Assignee"), width=10),
 ]
 
 
@@ -296,13 +298,19 @@ class TicketScreen(BackdeskScreen):
                                         on_submit=lambda v: svc.set_priority(self.ctx, self.ticket_id, v["priority"])))
 
 
+ACTION_TITLES = {"added": m.N_("added"), "check_out": m.N_("checked out to"), "check_in": m.N_("checked in from"),
+                 "issue": m.N_("issued to"), "restock": m.N_("restocked"), "edited": m.N_("edited"),
+                 "inventory": m.N_("inventory imported")}
+
+
 def history_lines(ctx, asset_id: int) -> list[str]:
     names: dict = {}
     out = []
     for h in svc.asset_history(ctx, asset_id)[-12:]:
         who = svc.person_name(ctx, h.get("person_id"), names) if h.get("person_id") else (h.get("location") or "")
         qty = f" ×{h['quantity']}" if h.get("quantity") else ""
-        out.append(escape(f"{format_datetime(h['at'])} {h['action']}{qty} {who} ({h['by']})".strip()))
+        action = _(ACTION_TITLES.get(h["action"], h["action"]))
+        out.append(escape(f"{format_datetime(h['at'])} {action}{qty} {who} ({h['by']})".replace("  ", " ")))
     return out or [escape(_("no history"))]
 
 
@@ -330,11 +338,11 @@ class AssetsScreen(BackdeskScreen):
     def compose_content(self) -> ComposeResult:
         yield Static("", id="it-asset-bar", classes="it-bar")
         yield RecordTable([
-            Column("tag", _("Tag"), width=10),
-            Column("type_text", _("Type"), width=10),
-            Column("model", _("Model")),
-            Column("status_text", _("Status"), width=9),
+            Column("tag", _("Tag"), width=12),
             Column("holder", _("Holder"), width=16),
+            Column("model", _("Model"), width=18),
+            Column("status_text", _("Status"), width=9),
+            Column("type_text", _("Type"), width=10),
             Column("warranty_end", _("Warranty"), width=10),
         ], [], id="it-assets", empty_text=_("No assets"))
 
@@ -610,9 +618,9 @@ class ChecksScreen(BackdeskScreen):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="it-checks-bar", classes="it-bar")
-        yield RecordTable([Column("state_text", _("State"), width=9), Column("name", _("Check"), width=14),
-                           Column("target", _("Target")), Column("since_text", _("Since"), width=12),
-                           Column("message", _("Result"))], [], id="it-checks", empty_text=_("No checks yet (n adds one)"))
+        yield RecordTable([Column("state_text", _("State"), width=9), Column("name", _("Check"), width=12),
+                           Column("message", _("Result"), width=22), Column("since_text", _("Since"), width=9),
+                           Column("target", _("Target"))], [], id="it-checks", empty_text=_("No checks yet (n adds one)"))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -629,7 +637,7 @@ class ChecksScreen(BackdeskScreen):
         for c in svc.list_checks(self.ctx):
             state = {"ok": _("ok"), "failing": _("FAILING")}.get(c.get("state"), _("unknown"))
             rows.append({**c, "state_text": ("● " if c.get("state") == "failing" else "") + state,
-                         "since_text": format_datetime(c["since"], "short") if c.get("since") else ""})
+                         "since_text": svc._short_moment(c["since"]) if c.get("since") else ""})
         failing = sum(1 for r in rows if r.get("state") == "failing")
         self.query_one("#it-checks-bar", Static).update(escape(
             _("{n} checks, {f} failing · every {s}s").format(n=len(rows), f=failing, s=self.ctx.settings["check_interval"])))

@@ -411,8 +411,6 @@ def queue_counts(ctx) -> dict[str, int]:
 
 def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
     """Tickets with what a table shows: requester and asset names, due text."""
-    from core.i18n import format_datetime
-
     names: dict = {}
     now = stamp()
     out = []
@@ -423,7 +421,7 @@ def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
         elif d["status"] in ("resolved", "closed"):
             due_text = "-"
         else:
-            due_text = format_datetime(due, "short") if due else ""
+            due_text = _short_moment(due) if due else ""
         overdue = any((d.get(k) or "9999") < now for k in ("response_due", "resolution_due")) \
             and d["status"] in ("new", "open")
         out.append({**d, "requester": person_name(ctx, d["requester_id"], names),
@@ -432,6 +430,16 @@ def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
                     "due_text": ("! " if overdue else "") + due_text, "overdue": overdue,
                     "assignee_text": d.get("assignee") or "-"})
     return out
+
+
+def _short_moment(value: str) -> str:
+    """A due time in few cells: the time when it is today, else the date."""
+    from core.i18n import format_date, format_time, to_local
+
+    local = to_local(value)
+    if local.date() == today():
+        return format_time(local)
+    return format_date(local, "short")
 
 
 def tickets_of_asset(ctx, asset_id: int) -> list[dict]:

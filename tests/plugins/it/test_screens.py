@@ -83,7 +83,7 @@ async def test_ticket_shows_asset_history_and_asset_shows_tickets(office):
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.query("#it-ticket-text"))
         body = text(app, "#it-ticket-text")
-        assert "Asset PC-42" in body and "check_out Ben Brandt" in body and "cleaned it" in body
+        assert "Asset PC-42" in body and "checked out to Ben Brandt" in body and "cleaned it" in body
         pairs = dict(app.screen.query_one(DetailView).pairs)
         assert pairs["Priority"] == "high" and pairs["Time spent"] == "20 min"
         await pilot.press("w")  # waiting: the SLA shows as paused
