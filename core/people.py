@@ -47,7 +47,8 @@ CSV_COLUMNS = ("id", "name", "department", "title", "extension", "email", "manag
                "start_date", "end_date")
 
 _EXTENSION = re.compile(r"^\d{2,6}$")
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# letters beyond ASCII are allowed (RFC 6531: jürgen@müller.de)
+_EMAIL = re.compile(r"^[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+$")
 
 READ = "core.directory.read"
 EDIT = "core.directory.edit"
@@ -291,6 +292,8 @@ class _SearchIndex:
     def __init__(self) -> None:
         self.entries: list[_Entry] | None = None
         self.by_id: dict[int, dict] = {}
+        #: (entries, query, hits) of the last search, to narrow the next one
+        self.last: tuple | None = None
         self.lock = threading.Lock()
 
     def invalidate(self) -> None:
@@ -386,13 +389,10 @@ class PeopleDirectory:
         every key press with thousands of people.
         """
         self.operator.require(READ, _("look people up"))
-        words = text.casefold().split()
         wanted = {status} if isinstance(status, str) else set(status) if status else None
         out = []
-        for entry in self._entries():
+        for entry in self._matching(text):
             doc = entry.doc
-            if words and not all(w in entry.text for w in words):
-                continue
             if wanted is not None and doc.get("status") not in wanted:
                 continue
             if department_id is not None and doc.get("department_id") != department_id:
@@ -402,9 +402,42 @@ class PeopleDirectory:
                 break
         return out
 
+    def _matching(self, text: str) -> list[_Entry]:
+        """Entries containing every word of ``text``.
+
+        Typing narrows: when the query extends the previous one, only the
+        previous hits are scanned (every hit of "anna be" is a hit of
+        "anna b")."""
+        entries = self._entries()
+        query = text.casefold().lstrip()
+        words = query.split()
+        if not words:
+            return entries
+        pool = entries
+        last = self._index.last
+        if last is not None and last[0] is entries and query.startswith(last[1]):
+            pool = last[2]
+        # the longest word first: it usually rules out the most
+        words.sort(key=len, reverse=True)
+        first = words[0]
+        found = [e for e in pool if first in e.text]
+        for word in words[1:]:
+            found = [e for e in found if word in e.text]
+        self._index.last = (entries, query, found)
+        return found
+
     def all(self) -> list[dict]:
         """Every person, ordered by name."""
         return self.find("")
+
+    def counts(self) -> dict[str, int]:
+        """How many people have each status (from the search cache: cheap)."""
+        self.operator.require(READ, _("look people up"))
+        out = {s: 0 for s in STATUSES}
+        for entry in self._entries():
+            status = entry.doc.get("status") or "active"
+            out[status] = out.get(status, 0) + 1
+        return out
 
     def count(self, status: str | None = None) -> int:
         self.operator.require(READ, _("look people up"))

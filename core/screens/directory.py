@@ -142,7 +142,8 @@ class DirectoryScreen(BackdeskScreen):
         statuses = STATUSES if self.show_left else ("active", "on_leave")
         found = self.people.find(text, status=statuses)
         self.table.set_records(found)
-        total = self.people.count() if self.show_left else self.people.count() - self.people.count("left")
+        counts = self.people.counts()
+        total = sum(counts[s] for s in statuses)
         self.query_one("#directory-count", Static).update(
             _("{n} of {total}").format(n=len(found), total=total))
 

@@ -201,3 +201,29 @@ def test_demo_company(site):
     for p in everyone:
         check_person(p, p["id"], _TableLookup(bd.table("core.people"), bd.table("core.departments")))
     assert bd.services.audit.verify() == []
+
+
+def test_typing_narrows_without_changing_the_answer(office):
+    """find() reuses the previous hits while the query grows; the answer must
+    be what a fresh scan gives, for any sequence of queries."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    people = office.services.people
+    for n, name in enumerate(["Anna Bauer", "Hanna Abel", "Ben Anders", "Bea Nann"]):
+        people.add_person(name=name, department_id=office.ids["it"], extension=str(170 + n))
+    everyone = people.find("")
+
+    def reference(text):
+        words = text.casefold().split()
+        return [p["id"] for p in everyone if all(
+            w in " ".join(str(v) for v in (p["name"], p["department"], p["title"], p["extension"],
+                                            p["email"], p["status"]) if v).casefold() for w in words)]
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.text(alphabet="anb e", max_size=6), min_size=1, max_size=6))
+    def check(queries):
+        for q in queries:
+            assert [p["id"] for p in people.find(q)] == reference(q), q
+
+    check()
