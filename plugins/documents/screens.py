@@ -1,5 +1,661 @@
-"""placeholder"""
-def card_intake(ctx): return ""
-def card_outbox(ctx): return ""
-def card_week(ctx): return ""
-def search_hits(ctx, q): return []
+"""The documents plugin's screens: register, document detail, intake, outbox.
+
+Screens call :mod:`plugins.documents.service` and nothing else; slow work
+(SMTP, HylaFAX) runs in thread workers that never touch widgets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.errors import BackdeskError
+from core.hookspecs import SearchHit
+from core.i18n import format_date, format_datetime
+from core.screens.base import BackdeskScreen
+from core.widgets import Column, Field, FormScreen, RecordTable
+from core.widgets.detail_view import DetailView
+from plugins.documents import service
+from plugins.documents.models import DIRECTIONS, _
+
+CSS_PATH = Path(__file__).parent / "documents.tcss"
+HIGHLIGHT = "reverse"
+
+
+def highlighted(text: str, terms: list[str]) -> Text:
+    out = Text(text)
+    for start, end in service.highlight_spans(text, terms):
+        out.stylize(HIGHLIGHT, start, end)
+    return out
+
+
+def _direction_labels() -> dict[str, str]:
+    return {"incoming": _("incoming"), "outgoing": _("outgoing"), "internal": _("internal")}
+
+
+def _error(screen, error: BackdeskError) -> None:
+    screen.notify(str(error), severity="error", timeout=6)
+
+
+# ---------------------------------------------------------------- forms
+def document_fields(ctx, *, with_file: bool) -> list[Field]:
+    types = [("", _("(none)"))] + [(t["name"], t["name"]) for t in service.list_types(ctx)]
+    fields = []
+    if with_file:
+        fields.append(Field("file", _("File"), required=True, help=_("Path of the file to file")))
+    fields += [
+        Field("title", _("Title"), required=not with_file,
+              help=_("Default: the file name") if with_file else None),
+        Field("type", _("Type"), kind="choice", choices=types, default=""),
+        Field("correspondent", _("From/To")),
+        Field("tags", _("Tags"), help=_("Comma-separated; levels with / (finance/invoices)")),
+        Field("direction", _("Direction"), kind="choice", choices=list(_direction_labels().items()),
+              default="incoming"),
+        Field("date", _("Date"), kind="date"),
+        Field("location", _("Location"), help=_("Cabinet / shelf / binder")),
+        Field("responsible_id", _("Responsible"), kind="int", help=_("Directory id of the person")),
+    ]
+    return fields
+
+
+def _meta(values: dict) -> dict:
+    meta = {k: v for k, v in values.items() if k != "file"}
+    if meta.get("date") is not None:
+        meta["date"] = meta["date"].isoformat()
+    return meta
+
+
+def email_fields() -> list[Field]:
+    return [
+        Field("to", _("To"), required=True, help=_("Addresses, names or directory ids, comma-separated")),
+        Field("subject", _("Subject"), help=_("Default: the document's title")),
+        Field("body", _("Message"), kind="multiline"),
+    ]
+
+
+def fax_fields() -> list[Field]:
+    return [
+        Field("number", _("Fax number"), required=True, help=_("Digits, may start with +")),
+        Field("cover_note", _("Cover note"), kind="multiline"),
+    ]
+
+
+class DocumentActions:
+    """Add, copy, email and fax: shared by the register and the detail."""
+
+    ctx: Any
+
+    def _selected_id(self) -> int | None:  # pragma: no cover - overridden
+        return None
+
+    def action_add(self) -> None:
+        def submit(values):
+            doc = service.add_document(self.ctx, values["file"], _meta(values))
+            note = _("Filed as ASN {asn}").format(asn=doc["asn"])
+            if doc["duplicates"]:
+                note += " — " + _("the same file is already filed as {ids}").format(
+                    ids=", ".join(str(d) for d in doc["duplicates"]))
+            self.notify(note)
+            return doc
+
+        self.app.push_screen(FormScreen(_("File a document"), document_fields(self.ctx, with_file=True),
+                                        on_submit=submit, submit_label=_("File")))
+
+    def action_copy(self) -> None:
+        doc_id = self._selected_id()
+        if doc_id is None:
+            return
+
+        def submit(values):
+            doc = service.copy_document(self.ctx, doc_id, into=values.get("into"))
+            if values.get("into"):
+                self.notify(_("Copied as version {n} of document {id}").format(n=doc["current_version"], id=doc["id"]))
+            else:
+                self.notify(_("Copied to ASN {asn}").format(asn=doc["asn"]))
+            return doc
+
+        self.app.push_screen(FormScreen(_("Copy document {id}").format(id=doc_id), [
+            Field("into", _("Into document"), kind="int",
+                  help=_("Empty: a new document linked to this one; an id: a new version of that document")),
+        ], on_submit=submit, submit_label=_("Copy")))
+
+    def action_email(self) -> None:
+        doc_id = self._selected_id()
+        if doc_id is None:
+            return
+
+        def submit(values):
+            row = service.queue_email(self.ctx, doc_id, values["to"], subject=values.get("subject") or "",
+                                      body=values.get("body") or "")
+            self.notify(_("Email queued; the outbox sends it"))
+            self._kick_outbox()
+            return row
+
+        self.app.push_screen(FormScreen(_("Email document {id}").format(id=doc_id), email_fields(),
+                                        on_submit=submit, submit_label=_("Send")))
+
+    def action_fax(self) -> None:
+        doc_id = self._selected_id()
+        if doc_id is None:
+            return
+
+        def submit(values):
+            row = service.queue_fax(self.ctx, doc_id, values["number"], cover_note=values.get("cover_note") or "")
+            self.notify(_("Fax queued via {transport}").format(transport=row["transport"]))
+            self._kick_outbox()
+            return row
+
+        self.app.push_screen(FormScreen(_("Fax document {id}").format(id=doc_id), fax_fields(),
+                                        on_submit=submit, submit_label=_("Fax")))
+
+    def _kick_outbox(self) -> None:
+        """Send at once in a thread (the worker would get to it later)."""
+        ctx = self.ctx
+        if not ctx.settings["worker_interval"]:
+            return
+
+        def work():
+            try:
+                service.process_outbox(ctx)
+            except BackdeskError:
+                pass
+
+        self.run_worker(work, thread=True, exclusive=True, group="documents-outbox", exit_on_error=False)
+
+
+# ---------------------------------------------------------------- register
+class RegisterScreen(DocumentActions, BackdeskScreen):
+    """Every document, newest first; full-text search on top."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"documents.documents", "documents.versions"})
+    BINDINGS = [
+        Binding("a", "add", _("Add"), id="documents.add"),
+        Binding("c", "copy", _("Copy"), id="documents.copy"),
+        Binding("e", "email", _("Email"), id="documents.email"),
+        Binding("x", "fax", _("Fax"), id="documents.fax"),
+        Binding("f", "focus_search", _("Search"), id="documents.search"),
+        Binding("ctrl+s", "save_search", _("Save search"), id="documents.save_search"),
+        Binding("l", "saved_searches", _("Saved"), id="documents.saved_searches"),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.query_text = ""
+        self.terms: list[str] = []
+        self.hits: list[dict] = []
+
+    def compose_content(self) -> ComposeResult:
+        yield Input(placeholder=_("Search: words, \"phrase\", tag:, type:, from: — Enter"), id="docs-query")
+        yield RecordTable([
+            Column("asn", _("ASN"), width=4, align="right"),
+            Column("date", _("Date"), width=10),
+            Column("title", _("Title"), width=24, format=lambda v: highlighted(v or "", self.terms)),
+            Column("type", _("Type"), width=9),
+            Column("correspondent", _("From/To"), width=16),
+        ], [], id="docs-table", empty_text=_("No documents"))
+        yield Static("", id="docs-snippet", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.load()
+        self.query_one(RecordTable).focus()
+
+    def load(self) -> None:
+        try:
+            self.hits = service.search(self.ctx, self.query_text, limit=None)
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        table = self.query_one(RecordTable)
+        table.set_records(self.hits)
+        self._show_snippet(table.cursor_record)
+
+    def refresh_data(self, names) -> None:
+        self.load()
+
+    def _selected_id(self) -> int | None:
+        record = self.query_one(RecordTable).cursor_record
+        if record is None:
+            self.notify(_("No document selected"), severity="warning")
+            return None
+        return record["id"]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_text = event.value
+        try:
+            self.terms = service.parse_query(event.value)[0]
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        self.load()
+        self.query_one(RecordTable).focus()
+        self.notify(_("{n} documents").format(n=len(self.hits)), timeout=2)
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        self._show_snippet(event.record)
+
+    def _show_snippet(self, record) -> None:
+        box = self.query_one("#docs-snippet", Static)
+        if not record:
+            box.update("")
+            return
+        tags = ", ".join(record.get("tags") or [])
+        line = Text(f"#{record['id']} {record.get('correspondent') or ''}  " + (f"[{tags}]  " if tags else ""),
+                    style="dim")
+        if record.get("snippet"):
+            line.append_text(highlighted(record["snippet"], self.terms))
+        box.update(line)
+
+    def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
+        event.stop()
+        self.app.push_screen(DocumentScreen(self.ctx, event.record["id"], self.terms))
+
+    def action_focus_search(self) -> None:
+        self.query_one("#docs-query", Input).focus()
+
+    def action_save_search(self) -> None:
+        if not self.query_text.strip():
+            self.notify(_("Search for something first (f)"), severity="warning")
+            return
+        query = self.query_text
+
+        def submit(values):
+            found = service.save_search(self.ctx, values["name"], query)
+            self.notify(_("Saved search {name!r}").format(name=found["name"]))
+            return found
+
+        self.app.push_screen(FormScreen(_("Save search: {query}").format(query=query[:40]),
+                                        [Field("name", _("Name"), required=True)], on_submit=submit))
+
+    def action_saved_searches(self) -> None:
+        saved = service.saved_searches(self.ctx)
+        if not saved:
+            self.notify(_("No saved searches yet (ctrl+s saves one)"), severity="warning")
+            return
+
+        def chosen(query: str | None) -> None:
+            if query is None:
+                return
+            box = self.query_one("#docs-query", Input)
+            box.value = query
+            self.query_text = query
+            self.terms = service.parse_query(query)[0]
+            self.load()
+            self.query_one(RecordTable).focus()
+
+        self.app.push_screen(PickScreen(_("Saved searches"), [(s["query"], f"{s['name']}: {s['query']}")
+                                                               for s in saved]), chosen)
+
+
+class PickScreen(ModalScreen):
+    """Pick one of a few options (enter), escape cancels."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="documents.pick_cancel")]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._title = title
+        self._options = options
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="docs-pick"):
+            yield Static(self._title, classes="docs-pick-title", markup=False)
+            yield OptionList(*[Option(label, id=str(i)) for i, (_v, label) in enumerate(self._options)])
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self._options[int(event.option.id)][0])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------- detail
+class DocumentScreen(DocumentActions, BackdeskScreen):
+    """One document: its fields, versions and history."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"documents.documents", "documents.versions", "documents.history"})
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="documents.back"),
+        Binding("E", "edit", _("Edit"), id="documents.edit"),
+        Binding("v", "new_version", _("Version"), id="documents.new_version"),
+        Binding("c", "copy", _("Copy"), id="documents.detail_copy"),
+        Binding("e", "email", _("Email"), id="documents.detail_email"),
+        Binding("x", "fax", _("Fax"), id="documents.detail_fax"),
+        Binding("o", "export", _("Export"), id="documents.export", show=False),
+    ]
+
+    def __init__(self, ctx, doc_id: int, terms: list[str] | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.doc_id = doc_id
+        self.terms = terms or []
+
+    def compose_content(self) -> ComposeResult:
+        yield DetailView(id="doc-detail")
+        with Horizontal(id="doc-lists"):
+            yield RecordTable([
+                Column("number", _("V"), width=3, align="right"),
+                Column("filename", _("File")),
+                Column("size", _("Bytes"), width=7, align="right"),
+            ], [], id="doc-versions", empty_text=_("No versions"))
+            yield RecordTable([
+                Column("at", _("When"), width=12, format=lambda v: format_datetime(v, "short") if v else ""),
+                Column("actor", _("Who"), width=8),
+                Column("what", _("What")),
+            ], [], id="doc-history", empty_text=_("No history"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.load()
+        self.query_one("#doc-detail").focus()
+
+    def _selected_id(self) -> int | None:
+        return self.doc_id
+
+    def load(self) -> None:
+        try:
+            doc = service.get_document(self.ctx, self.doc_id)
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        vers = service.versions(self.ctx, self.doc_id)
+        current = next((v for v in vers if v["number"] == doc["current_version"]), None)
+        people = self.ctx.services.people
+        responsible = people.name_of(doc["responsible_id"], f"#{doc['responsible_id']}") \
+            if doc.get("responsible_id") and self.ctx.can("core.directory.read") else doc.get("responsible_id")
+        pairs = [
+            (_("ASN"), str(doc["asn"])),
+            (_("Title"), highlighted(doc["title"], self.terms)),
+            (_("Type"), doc.get("type")),
+            (_("From/To"), doc.get("correspondent")),
+            (_("Direction"), _direction_labels().get(doc.get("direction"), doc.get("direction"))),
+            (_("Date"), format_date(doc["date"]) if doc.get("date") else None),
+            (_("Tags"), ", ".join(doc.get("tags") or [])),
+            (_("Location"), doc.get("location")),
+            (_("Responsible"), responsible),
+            (_("Keep until"), format_date(doc["retention_until"]) if doc.get("retention_until") else None),
+        ]
+        for key, value in (doc.get("fields") or {}).items():
+            pairs.append((key, value))
+        if doc.get("original_id"):
+            pairs.append((_("Copy of"), f"#{doc['original_id']}"))
+        if current is not None:
+            pairs.append((_("Current file"), f"v{current['number']} {current['filename']} "
+                                             f"({current['sha256'][:12]})"))
+            if self.terms and current.get("text"):
+                pairs.append((_("Match"), highlighted(service.snippet(current["text"], self.terms), self.terms)))
+        self.query_one("#doc-detail", DetailView).update(pairs, title=_("Document {id}").format(id=doc["id"]))
+        self.query_one("#doc-versions", RecordTable).set_records(list(reversed(vers)))
+        self.query_one("#doc-history", RecordTable).set_records(list(reversed(service.history(self.ctx, self.doc_id))))
+
+    def refresh_data(self, names) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_edit(self) -> None:
+        doc = service.get_document(self.ctx, self.doc_id)
+        values = {k: doc.get(k) for k in ("title", "type", "correspondent", "direction", "location",
+                                          "responsible_id")}
+        values["tags"] = ", ".join(doc.get("tags") or [])
+        from datetime import date
+
+        values["date"] = date.fromisoformat(doc["date"])
+
+        def submit(values):
+            return service.update_document(self.ctx, self.doc_id, _meta(values))
+
+        self.app.push_screen(FormScreen(_("Edit document {id}").format(id=self.doc_id),
+                                        document_fields(self.ctx, with_file=False), values, on_submit=submit))
+
+    def action_new_version(self) -> None:
+        def submit(values):
+            doc = service.add_version(self.ctx, self.doc_id, values["file"], note=values.get("note") or "")
+            self.notify(_("Now at version {n}").format(n=doc["current_version"]))
+            return doc
+
+        self.app.push_screen(FormScreen(_("New version of document {id}").format(id=self.doc_id), [
+            Field("file", _("File"), required=True), Field("note", _("Note")),
+        ], on_submit=submit, submit_label=_("Add")))
+
+    def action_export(self) -> None:
+        def submit(values):
+            path = service.export_document(self.ctx, self.doc_id, values["folder"])
+            self.notify(_("Written to {path}").format(path=path))
+            return path
+
+        self.app.push_screen(FormScreen(_("Export document {id}").format(id=self.doc_id), [
+            Field("folder", _("Folder"), required=True)], on_submit=submit, submit_label=_("Export")))
+
+
+# ---------------------------------------------------------------- intake
+class IntakeScreen(BackdeskScreen):
+    """Files waiting in the inbox, with what the rules suggest."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"documents.intake"})
+    BINDINGS = [
+        Binding("f", "file", _("File"), id="documents.file_intake"),
+        Binding("r", "scan", _("Scan inbox"), id="documents.scan"),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="intake-inbox", markup=False)
+        yield RecordTable([
+            Column("id", "#", width=4, align="right"),
+            Column("filename", _("File")),
+            Column("status", _("Status"), width=8, format=lambda v: {"waiting": _("waiting"),
+                                                                    "refused": _("refused")}.get(v, v or "")),
+            Column("suggested.type", _("Type"), width=10),
+            Column("suggested.correspondent", _("From"), width=14),
+        ], [], id="intake-table", empty_text=_("The inbox is empty"))
+        yield Static("", id="intake-excerpt", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#intake-inbox", Static).update(
+            _("Inbox: {path}").format(path=service.inbox_dir(self.ctx)))
+        self.load()
+        self.query_one(RecordTable).focus()
+
+    def load(self) -> None:
+        table = self.query_one(RecordTable)
+        table.set_records(service.intake_queue(self.ctx))
+        self._excerpt(table.cursor_record)
+
+    def refresh_data(self, names) -> None:
+        self.load()
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        self._excerpt(event.record)
+
+    def _excerpt(self, row) -> None:
+        box = self.query_one("#intake-excerpt", Static)
+        if not row:
+            box.update("")
+        elif row.get("error"):
+            box.update(Text(row["error"], style="bold"))
+        else:
+            tags = ", ".join((row.get("suggested") or {}).get("tags") or [])
+            box.update((f"[{tags}] " if tags else "") + (row.get("excerpt") or ""))
+
+    def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
+        event.stop()
+        self.action_file()
+
+    def action_scan(self) -> None:
+        try:
+            counts = service.scan_inbox(self.ctx)
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        self.notify(_("{new} new files").format(new=counts["new"]))
+        self.load()
+
+    def action_file(self) -> None:
+        row = self.query_one(RecordTable).cursor_record
+        if row is None:
+            self.notify(_("Nothing to file"), severity="warning")
+            return
+        if row["status"] != "waiting":
+            self.notify(row.get("error") or _("This file cannot be filed"), severity="error")
+            return
+        s = row.get("suggested") or {}
+        values = {"title": Path(row["filename"]).stem, "type": s.get("type") or "",
+                  "correspondent": s.get("correspondent") or "", "tags": ", ".join(s.get("tags") or []),
+                  "direction": "incoming"}
+
+        def submit(values):
+            doc = service.file_intake(self.ctx, row["id"], _meta(values))
+            self.notify(_("Filed as ASN {asn}").format(asn=doc["asn"]))
+            return doc
+
+        self.app.push_screen(FormScreen(_("File {name}").format(name=row["filename"]),
+                                        document_fields(self.ctx, with_file=False), values,
+                                        on_submit=submit, submit_label=_("File")))
+
+
+# ---------------------------------------------------------------- outbox
+class OutboxScreen(BackdeskScreen):
+    """Email and fax jobs with their status; failures are retried."""
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"documents.outbox"})
+    BINDINGS = [
+        Binding("r", "retry", _("Retry now"), id="documents.retry"),
+        Binding("q", "requeue", _("Requeue"), id="documents.requeue"),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose_content(self) -> ComposeResult:
+        yield RecordTable([
+            Column("id", "#", width=4, align="right"),
+            Column("kind", _("Kind"), width=5),
+            Column("status", _("Status"), width=9),
+            Column("attempts", _("Tries"), width=5, align="right"),
+            Column("to_text", _("To")),
+            Column("document_id", _("Doc"), width=5, align="right"),
+        ], [], id="outbox-table", empty_text=_("The outbox is empty"))
+        yield Static("", id="outbox-detail", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.load()
+        self.query_one(RecordTable).focus()
+
+    def load(self) -> None:
+        rows = []
+        for row in service.outbox(self.ctx):
+            row["to_text"] = row["to"] or ", ".join(
+                r.get("address") or self._person(r.get("person_id")) for r in row["recipients"])
+            rows.append(row)
+        table = self.query_one(RecordTable)
+        table.set_records(rows)
+        self._detail(table.cursor_record)
+
+    def _person(self, person_id) -> str:
+        if self.ctx.can("core.directory.read"):
+            return self.ctx.services.people.name_of(person_id, f"#{person_id}")
+        return f"#{person_id}"
+
+    def refresh_data(self, names) -> None:
+        self.load()
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        self._detail(event.record)
+
+    def _detail(self, row) -> None:
+        box = self.query_one("#outbox-detail", Static)
+        if not row:
+            box.update("")
+            return
+        parts = [row.get("subject") or ""]
+        if row.get("job_id") and row["kind"] == "fax":
+            parts.append(_("job {id}").format(id=row["job_id"]))
+        if row.get("next_attempt_at") and row["status"] == "failed":
+            parts.append(_("next try {when}").format(when=format_datetime(row["next_attempt_at"], "short")))
+        if row.get("last_error"):
+            parts.append(row["last_error"])
+        box.update(" · ".join(p for p in parts if p))
+
+    def action_retry(self) -> None:
+        ctx = self.ctx
+
+        def work():
+            try:
+                counts = service.process_outbox(ctx, force=True)
+                message, severity = _("Outbox: {sent} sent, {failed} failed").format(**counts), "information"
+            except BackdeskError as error:
+                message, severity = str(error), "error"
+            self.app.call_from_thread(self.notify, message, severity=severity)
+
+        self.notify(_("Sending…"), timeout=2)
+        self.run_worker(work, thread=True, exclusive=True, group="documents-outbox", exit_on_error=False)
+
+    def action_requeue(self) -> None:
+        row = self.query_one(RecordTable).cursor_record
+        if row is None:
+            return
+        try:
+            service.requeue(self.ctx, row["id"])
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        self.notify(_("Job {id} queued again").format(id=row["id"]))
+        self.load()
+
+
+# ---------------------------------------------------------------- cards, search
+def card_intake(ctx) -> str:
+    n = service.counts_for_cards(ctx)["intake"]
+    return _("[b]{n}[/b] files waiting in the inbox").format(n=n) if n else _("The inbox is empty.")
+
+
+def card_outbox(ctx) -> str:
+    c = service.counts_for_cards(ctx)
+    lines = [_("[b]{n}[/b] failed").format(n=c["failed"]), _("{n} waiting to go out").format(n=c["queued"])]
+    return "\n".join(lines)
+
+
+def card_week(ctx) -> str:
+    return _("[b]{n}[/b] documents filed this week").format(n=service.counts_for_cards(ctx)["week"])
+
+
+def search_hits(ctx, query: str) -> list[SearchHit]:
+    if not ctx.can(service.READ) or not query.strip():
+        return []
+    try:
+        hits = service.search(ctx, query, limit=20)
+    except BackdeskError:
+        return []
+    out = []
+    for hit in hits:
+        def open_(app, doc_id=hit["id"], terms=hit["terms"]):
+            app.open_nav("documents")
+            app.call_later(app.push_screen, DocumentScreen(ctx, doc_id, terms))
+
+        out.append(SearchHit(f"ASN {hit['asn']}: {hit['title']}", hit.get("snippet") or hit.get("type") or "",
+                             target="documents", open=open_))
+    return out
