@@ -528,13 +528,13 @@ class MaintenanceScreen(BackdeskScreen):
 
     def compose_content(self) -> ComposeResult:
         yield Static(escape(_("Maintenance (d done · n new)")), classes="it-bar")
-        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Task")),
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Task"), width=26),
+                           Column("next_due_text", _("Next due"), width=11),
                            Column("interval_days", _("Every"), width=6, align="right"),
-                           Column("next_due_text", _("Next due"), width=14),
                            Column("last_done", _("Last done"), width=10)], [], id="it-tasks",
                           empty_text=_("No maintenance tasks"))
         yield Static(escape(_("Changes (c propose · y approve · j reject · f outcome)")), classes="it-bar")
-        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Change")),
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Change"), width=26),
                            Column("risk", _("Risk"), width=6), Column("status", _("Status"), width=9),
                            Column("planned_date", _("Planned"), width=10)], [], id="it-changes",
                           empty_text=_("No change requests"))
@@ -548,7 +548,7 @@ class MaintenanceScreen(BackdeskScreen):
         self._load()
 
     def _load(self) -> None:
-        rows = [{**t, "next_due_text": ("! " if t["overdue"] else "") + _date_text(t["next_due"])}
+        rows = [{**t, "next_due_text": ("! " if t["overdue"] else "") + format_date(t["next_due"], "short")}
                 for t in svc.tasks(self.ctx)]
         self.query_one("#it-tasks", RecordTable).set_records(rows)
         self.query_one("#it-changes", RecordTable).set_records(svc.changes(self.ctx))
