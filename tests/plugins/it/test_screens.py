@@ -107,3 +107,52 @@ async def test_dashboard_cards_count_the_queues(office):
         await wait_for(pilot, lambda: "active tickets" in text(app, "#card-it-helpdesk"))
         card = text(app, "#card-it-helpdesk")
         assert "2 active tickets" in card and "unassigned: 1" in card and "waiting: 1" in card
+
+
+async def test_check_board_runs_in_a_worker_and_stays_responsive(office):
+    """A check that hangs (a server that accepts and never answers) does not
+    freeze the board: keys work while the worker waits."""
+    import socket
+
+    bd, ctx, ids = office
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    try:
+        svc.add_check(ctx, "silent", "http", f"http://127.0.0.1:{silent.getsockname()[1]}/")
+        app = make_app(bd, poll_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_nav("it.checks")
+            await wait_for(pilot, lambda: app.current_mode == "it.checks")
+            board = app.screen
+            await wait_for(pilot, lambda: any(w.group == "it-checks" and w.is_running for w in app.workers))
+            await pilot.press("n")  # handled while the probe still waits for an answer
+            await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+            assert any(w.group == "it-checks" and w.is_running for w in app.workers)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is board)
+            table = board.query_one("#it-checks", RecordTable)
+            await wait_for(pilot, lambda: table.row_count == 1 and table.record_at(0)["state"] == "failing",
+                           timeout=10)
+            assert table.record_at(0)["message"] == "timed out"
+            assert "1 checks, 1 failing" in text(app, "#it-checks-bar")
+    finally:
+        silent.close()
+
+
+async def test_german_screens(site, office):
+    bd, ctx, ids = office
+    from core.i18n import configure
+
+    svc.open_ticket(ctx, requester=ids["anna"], title="Drucker")
+    configure("de_DE", "Europe/Berlin", "EUR")
+    try:
+        app = make_app(bd, poll_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f7")
+            await wait_for(pilot, lambda: app.current_mode == "it.tickets")
+            row = app.screen.query_one("#it-tickets", RecordTable).cursor_record
+            assert row["status_text"] == "neu" and row["priority_text"] == "normal"
+            assert "nicht zugewiesen" in text(app, "#it-queues")
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")
