@@ -38,8 +38,10 @@ def create_demo(ctx, seed: int) -> None:
                                     "last_call_at": None}) for n, c, num in CONTACTS]
     tz = get_timezone()
     day = today()
-    start = datetime.combine(day, time(8, 0), tzinfo=tz)
     now = datetime.now(tz)
+    # today's office day so far; early in the morning, the hours just gone
+    start = max(datetime.combine(day, time(0, 5), tzinfo=tz),
+                min(datetime.combine(day, time(8, 0), tzinfo=tz), now - timedelta(hours=4)))
     operator = "bob"
     moment = start
     for i in range(36):

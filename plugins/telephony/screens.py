@@ -15,6 +15,7 @@ pick up the call ringing at the highlighted extension, ``d`` do not disturb,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,6 +45,31 @@ def _error_text(exc: BaseException) -> str:
     return exc.message if isinstance(exc, BackdeskError) else str(exc)
 
 
+# --------------------------------------------------------------------------- tables
+
+
+def _quiet_bindings(enter_label: str) -> list[Binding]:
+    """RecordTable's keys without s/S// (the screens use them) and hidden from
+    the footer, except enter, which says what it does here."""
+    out = []
+    for b in RecordTable.BINDINGS:
+        if b.key in ("s", "S", "slash"):
+            continue
+        if b.key == "enter":
+            out.append(replace(b, description=enter_label, show=True))
+        else:
+            out.append(replace(b, show=False))
+    return out
+
+
+class SwitchboardTable(RecordTable, inherit_bindings=False):
+    BINDINGS = _quiet_bindings(_("Put through"))
+
+
+class DetailsTable(RecordTable, inherit_bindings=False):
+    BINDINGS = _quiet_bindings(_("Details"))
+
+
 # --------------------------------------------------------------------------- dialogs
 
 
@@ -61,10 +87,10 @@ class CallerPrompt(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="tel-dialog"):
             yield Static(_("Answer a call — who is calling?"), classes="tel-dialog-title")
-            yield Input(placeholder=_("Number, extension or name"), id="caller-who")
+            yield Input(placeholder=_("Number, extension or name"), id="caller-who", compact=True)
             yield Static("", id="caller-hint", classes="tel-hint")
-            yield Input(placeholder=_("Name (new external caller)"), id="caller-name")
-            yield Input(placeholder=_("Company"), id="caller-company")
+            yield Input(placeholder=_("Name (new external caller)"), id="caller-name", compact=True)
+            yield Input(placeholder=_("Company"), id="caller-company", compact=True)
             yield Static(_("⏎ answer · esc cancel"), classes="tel-keys")
 
     def on_mount(self) -> None:
@@ -127,10 +153,10 @@ class PersonPicker(ModalScreen[tuple[int, str] | None]):
         with Vertical(classes="tel-dialog"):
             yield Static(self.title_text, classes="tel-dialog-title")
             yield Input(value=self.initial, placeholder=_("Type a name, department or extension"),
-                        id="pick-query")
+                        id="pick-query", compact=True)
             yield OptionList(id="pick-list")
             if self.with_note:
-                yield Input(placeholder=_("Note for the person (optional, tab)"), id="pick-note")
+                yield Input(placeholder=_("Note for the person (optional, tab)"), id="pick-note", compact=True)
             yield Static("", id="pick-error", classes="tel-error")
             yield Static(_("⏎ choose · ↑↓ move · tab note · esc cancel"), classes="tel-keys")
 
@@ -217,8 +243,8 @@ def message_form(app, service, *, for_person_id: int | None = None, call: dict |
     values = {"for": service.person_text(for_person_id) if for_person_id else "",
               "from": service.caller_text(call) if call else "",
               "number": (call or {}).get("caller_number") or "", "callback": True, "urgent": False}
-    if call and call.get("caller_person_id"):
-        values["from"] = ""  # resolved from the call itself
+    if call and (call.get("caller_person_id") or call.get("contact_id")):
+        values["from"] = ""  # known from the call itself
     fields = [
         Field("text", _("Message"), required=True),
         Field("for", _("For"), required=True, help=_("name, extension or #id")),
@@ -295,11 +321,11 @@ class SwitchboardScreen(BackdeskScreen):
         yield Static("", id="sb-call", classes="tel-call")
         yield FilterInput("#sb-table", placeholder=_("/ find: name, department, extension…"), id="sb-filter",
                           compact=True)
-        yield RecordTable(
-            [Column("extension", _("Ext."), width=6, align="right"),
-             Column("name", _("Name"), width=22),
-             Column("department", _("Department"), width=18),
-             Column("state", _("State"), width=14, format=presence_title)],
+        yield SwitchboardTable(
+            [Column("extension", _("Ext."), width=5, align="right"),
+             Column("name", _("Name"), width=18),
+             Column("department", _("Department"), width=14),
+             Column("state", _("State"), width=13, format=presence_title)],
             [], id="sb-table", empty_text=_("Nobody matches"))
 
     def on_mount(self) -> None:
@@ -365,7 +391,7 @@ class SwitchboardScreen(BackdeskScreen):
         who = s.caller_text(call)
         number = call.get("caller_number")
         line = _("Call {id}: {who}").format(id=call["id"], who=who)
-        if number and number not in who:
+        if number and not (call.get("caller_person_id") or call.get("contact_id")) and number not in who:
             line += f" {number}"
         since = call.get("answered_at") or call["started_at"]
         line += f" · {status_title(call['status'])} {format_duration(seconds_between(since, now_utc()))}"
@@ -393,7 +419,11 @@ class SwitchboardScreen(BackdeskScreen):
             return consulting
         if action in ("transfer", "park", "hang_up"):
             return call is not None and not consulting and ctx.can(HANDLE)
-        if action in ("answer", "pickup", "retrieve", "cancel"):
+        if action == "cancel":
+            return call is not None and ctx.can(HANDLE)
+        if action == "retrieve":
+            return ctx.can(HANDLE) and bool(self.service.parked_calls())
+        if action in ("answer", "pickup"):
             return ctx.can(HANDLE)
         if action == "message":
             return ctx.can(TAKE)
@@ -619,7 +649,7 @@ class MessagesScreen(BackdeskScreen):
     def compose_content(self) -> ComposeResult:
         yield Static("", id="msg-summary", classes="tel-status")
         yield FilterInput("#msg-table", placeholder=_("/ find…"), id="msg-filter", compact=True)
-        yield RecordTable(
+        yield DetailsTable(
             [Column("when", _("Taken"), width=16), Column("for", _("For"), width=18),
              Column("from", _("From"), width=20), Column("flags", "", width=3),
              Column("text", _("Message"))],
@@ -730,7 +760,7 @@ class HistoryScreen(BackdeskScreen):
     def compose_content(self) -> ComposeResult:
         yield Static("", id="hist-summary", classes="tel-status")
         yield FilterInput("#hist-table", placeholder=_("/ find…"), id="hist-filter", compact=True)
-        yield RecordTable(
+        yield DetailsTable(
             [Column("time", _("Time"), width=16), Column("caller", _("Caller"), width=20),
              Column("outcome", _("Outcome"), width=13), Column("duration", _("Dur."), width=6, align="right"),
              Column("chain", _("Chain"))],
