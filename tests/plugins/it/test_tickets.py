@@ -142,3 +142,15 @@ def test_staff_may_open_but_not_work_tickets(site, office):
     svc.add_comment(ctx, t["id"], "internal thought", internal=True)
     svc.add_comment(ctx, t["id"], "public answer")
     assert [c["text"] for c in svc.comments(staff, t["id"])] == ["public answer"]
+
+
+def test_global_search_finds_tickets_and_assets(office):
+    bd, ctx, ids = office
+    import plugins.it as it
+
+    svc.add_asset(ctx, {"tag": "PRN-7", "type": "printer", "model": "LaserJet", "serial": "XYZ"})
+    t = svc.open_ticket(ctx, requester=ids["anna"], title="LaserJet jams", assets=["PRN-7"])
+    hits = it.backdesk_search(ctx, "laserjet")
+    assert [h.title for h in hits] == [f"#{t['id']} LaserJet jams", "PRN-7 LaserJet"]
+    assert [h.target for h in hits] == ["it.tickets", "it.assets"]
+    assert it.backdesk_search(ctx, "x") == []
