@@ -1016,6 +1016,8 @@ class Telephony:
             for line, row in rows:
                 try:
                     updated, created, unchanged = self._import_row(row, updated, created, unchanged)
+                except PermissionDenied:
+                    raise
                 except BackdeskError as exc:
                     field = f" ({exc.field})" if exc.field else ""
                     raise ValidationError(_("line {line}{field}: {message}").format(
