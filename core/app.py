@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import traceback
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -40,10 +43,23 @@ class BackdeskApp(App):
     ]
     COMMANDS = App.COMMANDS | {SearchCommands}
 
-    def __init__(self, backdesk, *, poll_interval: float = POLL_INTERVAL) -> None:
+    def __init__(self, backdesk, *, poll_interval: float = POLL_INTERVAL, guard=None,
+                 idle_lock_seconds: float | None = None) -> None:
         super().__init__()
         self.backdesk = backdesk
         self.poll_interval = poll_interval
+        # kiosk: the PIN guard shared with the login screen, the idle lock
+        self.guard = guard
+        self.idle_lock_seconds = idle_lock_seconds
+        self.locked = False
+        self._last_input = time.monotonic()
+        if backdesk.kiosk:
+            from core.kiosk import PinGuard
+
+            if self.guard is None:
+                self.guard = PinGuard(max_attempts=backdesk.config.kiosk.max_pin_attempts)
+            if self.idle_lock_seconds is None:
+                self.idle_lock_seconds = backdesk.config.kiosk.idle_lock_minutes * 60
         self.sidebar_hidden = False
         self.inbox = None  # core.screens.notifications.InboxBadge, from on_mount
         self.change_seq = 0
@@ -61,6 +77,8 @@ class BackdeskApp(App):
         else:
             self._wanted_theme = None
         self._collect()
+        if backdesk.kiosk:
+            self.bind("ctrl+l", "lock", description=_("Lock"))
 
     # ---------------------------------------------------------------- plugins
     def _collect(self) -> None:
@@ -83,6 +101,8 @@ class BackdeskApp(App):
         for owner, entry in sorted(entries, key=lambda pair: pair[1].order):
             if entry.permission and not op.can(entry.permission):
                 continue
+            if not self._kiosk_shows(owner):
+                continue
             if entry.id in seen:
                 continue
             seen.add(entry.id)
@@ -90,16 +110,30 @@ class BackdeskApp(App):
             self.nav_owner[entry.id] = owner
         self.cards = [(owner, card) for owner, card in getattr(bd.services, "cards", [])]
         for rec, card in bd.host.collect("backdesk_dashboard_cards"):
-            if isinstance(card, Card) and (not card.permission or op.can(card.permission)):
+            if isinstance(card, Card) and (not card.permission or op.can(card.permission)) \
+                    and self._kiosk_shows(rec.name):
                 self.cards.append((rec.name, card))
         self.cards.sort(key=lambda pair: pair[1].order)
         for rec, command in bd.host.collect("backdesk_commands"):
-            if isinstance(command, Command) and (not command.permission or op.can(command.permission)):
+            if isinstance(command, Command) and (not command.permission or op.can(command.permission)) \
+                    and self._kiosk_shows(rec.name, command):
                 self.commands.append((rec.name, command))
         for entry in self.nav_entries:
             self.add_mode(entry.id, self._screen_factory(entry))
             if entry.key and entry.id != "home":
                 self.bind(entry.key, f"open_nav('{entry.id}')", description=entry.title)
+
+    def _kiosk_shows(self, owner: str, command: Command | None = None) -> bool:
+        """On a kiosk, only the plugins and commands its config names."""
+        if not self.backdesk.kiosk:
+            return True
+        kiosk = self.backdesk.config.kiosk
+        if owner != "core" and kiosk.plugins is not None and owner not in kiosk.plugins:
+            return False
+        if command is not None and kiosk.commands is not None:
+            names = (command.id, f"{owner}.{command.id}")
+            return any(fnmatchcase(n, pattern) for n in names for pattern in kiosk.commands)
+        return True
 
     def _screen_factory(self, entry: NavEntry):
         owner = self.nav_owner[entry.id]
@@ -127,11 +161,56 @@ class BackdeskApp(App):
         self.inbox = InboxBadge(self)  # unread count in the header, toasts
         if self.poll_interval:
             self.set_interval(self.poll_interval, self._poll_store, name="poll-store")
+        if self.backdesk.kiosk and self.idle_lock_seconds:
+            self.set_interval(min(5.0, max(0.05, self.idle_lock_seconds / 4)), self._check_idle,
+                              name="idle-lock")
         failed = [r for r in self.backdesk.host.records.values() if r.status == "failed"]
         if failed:
             names = ", ".join(r.name for r in failed)
             self.notify(_("Some plugins failed to load: {names}. See Plugins.").format(names=names),
                         severity="warning", timeout=8)
+
+    # ---------------------------------------------------------------- kiosk
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
+                              events.MouseScrollUp, events.MouseMove)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        if not self.locked and time.monotonic() - self._last_input >= self.idle_lock_seconds:
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        """Kiosk: cover the shell with the PIN screen (idle, or the operator leaves)."""
+        if not self.backdesk.kiosk or self.locked:
+            return
+        from core.screens.lock import LockScreen
+
+        self.locked = True
+        account = self.backdesk.operator.account
+        self.push_screen(LockScreen(self.backdesk.config, self.guard, account=account), self._unlocked)
+
+    def _unlocked(self, account: str | None) -> None:
+        self.locked = False
+        self._last_input = time.monotonic()
+        if account and account != self.backdesk.operator.account:
+            self.exit(account)  # another operator: the kiosk loop opens their session
+
+    async def action_quit(self) -> None:
+        if self.backdesk.kiosk:
+            return  # a kiosk is never quit by key
+        await super().action_quit()
+
+    def action_help_quit(self) -> None:
+        if self.backdesk.kiosk:
+            return
+        return super().action_help_quit()
+
+    def action_suspend_process(self) -> None:
+        if self.backdesk.kiosk:
+            return
+        return super().action_suspend_process()
 
     def _poll_store(self) -> None:
         self.run_worker(self.backdesk.store.refresh, thread=True, exclusive=True,

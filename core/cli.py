@@ -85,6 +85,12 @@ def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
     state = State(config_dir, data_dir, debug, demo, kiosk)
     ctx.obj = state
     ctx.call_on_close(state.close)
+    from core.serve.session import ENV_SESSION_FD
+
+    if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
+        from core.serve.session import take_account
+
+        state.account = take_account(state.config().data_dir)
     if ctx.invoked_subcommand is None:
         if demo and _is_empty(Path(data_dir)):
             _fill_demo(state, seed=1, quiet=False)
@@ -94,11 +100,34 @@ def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
 def _open_shell(state: State) -> None:
     from core.app import make_app
 
+    if state.kiosk or state.config().kiosk.enabled:
+        from core.kiosk import run_kiosk
+
+        run_kiosk(state.config(), demo=state.demo)
+        return
     bd = state.backdesk()
     app = make_app(bd)
+    _exit_on_hangup(app)
     app.run()
     if app.return_code:
         sys.exit(app.return_code)
+
+
+def _exit_on_hangup(app) -> None:
+    """SIGHUP (the SSH connection or terminal went away): leave like Ctrl+Q.
+
+    Every change is already committed when it is made; this only spares the
+    operator's process a hard kill.
+    """
+    import signal
+
+    def hangup(signum, frame):
+        loop = getattr(app, "_loop", None)
+        if loop is None or loop.is_closed():
+            raise SystemExit(128 + signum)
+        loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+
+    signal.signal(signal.SIGHUP, hangup)
 
 
 def _fill_demo(state: State, seed: int, quiet: bool) -> dict:
@@ -227,6 +256,59 @@ def export(state: State, table: str, fmt: str, output: Path | None):
         with open(output, "w", encoding="utf-8", newline="") as fh:
             export_table(bd.store, table, fmt, fh)
         click.echo(f"Wrote {output}", err=True)
+
+
+@cli.group()
+def serve():
+    """Serve Backdesk to operators elsewhere: over SSH or in a browser."""
+
+
+@serve.command("ssh")
+@click.option("--listen", default=None, help="Address to listen on (default: ssh.listen, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: ssh.port, 2222; 0: any free port).")
+@click.option("--idle-timeout-seconds", type=float, default=None, hidden=True,
+              help="Overrides ssh.idle_timeout_minutes (tests).")
+@pass_state
+def serve_ssh(state: State, listen: str | None, port: int | None, idle_timeout_seconds: float | None):
+    """An SSH server giving each operator their own Backdesk (needs backdesk[ssh])."""
+    from core.serve.ssh import run_server
+
+    run_server(state.config(), listen=listen, port=port, config_dir=state.config_dir,
+               data_dir=state.data_dir, idle_timeout=idle_timeout_seconds)
+
+
+@serve.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port.")
+@click.option("--public-url", default=None, help="The URL browsers use, when behind a reverse proxy.")
+@pass_state
+def serve_web(state: State, host: str, port: int, public_url: str | None):
+    """Backdesk in a browser through textual-serve (needs backdesk[web])."""
+    from core.serve.web import run_web
+
+    run_web(state.config(), host=host, port=port, public_url=public_url, kiosk=state.kiosk,
+            config_dir=state.config_dir, data_dir=state.data_dir)
+
+
+@cli.group("kiosk")
+def kiosk_group():
+    """Kiosk consoles: PINs."""
+
+
+@kiosk_group.command("pin-hash")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the PIN from standard input.")
+def kiosk_pin_hash(from_stdin: bool):
+    """Print the hash of a PIN for operators.<account>.pin_hash."""
+    from core.kiosk import hash_pin
+
+    if from_stdin:
+        pin = sys.stdin.readline().rstrip("\r\n")
+    else:
+        pin = click.prompt("PIN", hide_input=True, confirmation_prompt=True, err=True)
+    try:
+        click.echo(hash_pin(pin))
+    except ValueError as exc:
+        raise BackdeskError(str(exc)) from None
 
 
 def _register_plugin_commands(argv: list[str]) -> State | None:

@@ -222,7 +222,7 @@ def test_unknown_keys(site):
         """) == [
         "config/backdesk.yaml:3: site.colour: unknown key 'colour' (known: name, locale, timezone, currency, theme)",
         "config/backdesk.yaml:4: operator: unknown key 'operator' (known: site, data_dir, operators, roles, "
-        "unknown_accounts, read_only_permissions, kiosk, storage)",
+        "unknown_accounts, read_only_permissions, kiosk, storage, ssh)",
     ]
 
 
