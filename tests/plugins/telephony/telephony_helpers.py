@@ -35,13 +35,26 @@ class Site:
         self.config_dir = root / "config"
         self.data_dir = root / "data"
         self.config_dir.mkdir()
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG)
+        self.cli_role = None
+        self._write_config("reception")
         self.set_settings(settings or {})
         bd = self.open("alice")
         try:
             bd.services.people.create_demo(1)
         finally:
             bd.close()
+
+    ROLES = {"alice": "admin", "bob": "reception", "eva": "hr", "anna": "staff"}
+
+    def _write_config(self, role: str) -> None:
+        """The OS account running the tests is an operator too (the CLI runs as
+        it), with the role of the account a CLI call stands for."""
+        from core.access import current_account
+
+        me = current_account()
+        extra = f"  {me}: {{name: Test Runner, roles: [{role}]}}\n" if me not in self.ROLES else ""
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra)
+        self.cli_role = role
 
     def set_settings(self, settings: dict) -> None:
         lines = ["plugins:", "  - name: telephony"]
@@ -57,7 +70,9 @@ class Site:
         return open_backdesk(self.config_dir, self.data_dir, account=account, load_entry_points=False)
 
     def cli(self, *args: str, account: str = "bob", input: str | None = None) -> subprocess.CompletedProcess:
-        env = dict(os.environ, USER=account, LOGNAME=account, PYTHONPATH=str(ROOT))
+        if self.cli_role != self.ROLES[account]:
+            self._write_config(self.ROLES[account])
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
         return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
                                "--data-dir", str(self.data_dir), *args],
                               capture_output=True, text=True, env=env, cwd=str(ROOT), input=input, timeout=60)
