@@ -19,6 +19,7 @@ from textual.widgets import Input, Select, Static
 from core.errors import BackdeskError
 from core.i18n import _, format_datetime
 from core.screens.base import BackdeskScreen
+from core.screens.notifications import short_when
 from core.widgets import Column, RecordTable
 
 #: the most entries the screen loads at once
@@ -86,11 +87,10 @@ class AuditScreen(BackdeskScreen):
         yield Static("", id="audit-status")
         yield RecordTable(
             [Column("seq", "#", width=5, align="right"),
-             Column("when", _("When"), width=16),
+             Column("when", _("When")),
              Column("actor", _("Operator"), width=8),
              Column("op", _("Op"), width=6),
-             Column("record", _("Record"), width=18),
-             Column("summary", _("Change"))],
+             Column("what", _("Record and change"))],
             [], id="audit-table", empty_text=_("No entries match."))
 
     def on_mount(self) -> None:
@@ -122,12 +122,10 @@ class AuditScreen(BackdeskScreen):
         except BackdeskError as exc:
             rows, error = [], str(exc)
         for r in rows:
-            try:
-                r["when"] = format_datetime(r["at"])
-            except Exception:
-                r["when"] = (r.get("at") or "")[:16]
+            r["when"] = short_when(r.get("at"))
             r["record"] = f"{r.get('table')} {r.get('doc_id') if r.get('doc_id') is not None else ''}".strip()
             r["summary"] = summary(r)
+            r["what"] = f"{r['record']}: {r['summary']}" if r["summary"] else r["record"]
         self.app.call_from_thread(self._show, rows, error)
 
     def _show(self, rows: list[dict], error: str | None) -> None:
@@ -169,7 +167,7 @@ class AuditScreen(BackdeskScreen):
         from core.screens.directory import DetailModal
 
         e = event.record
-        pairs = [(_("Seq"), str(e.get("seq"))), (_("When"), e.get("when")), (_("Operator"), e.get("actor")),
+        pairs = [(_("Seq"), str(e.get("seq"))), (_("When"), format_datetime(e["at"])), (_("Operator"), e.get("actor")),
                  (_("Plugin"), e.get("plugin")), (_("Record"), e.get("record")), (_("Op"), e.get("op"))]
         if e.get("what"):
             pairs.append((_("What"), e["what"]))

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from core.errors import BackdeskError, ValidationError
-from core.i18n import _
+from core.i18n import _, format_date
 from core.people import STATUSES, status_title
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, DetailView, Field, FormScreen, RecordTable
@@ -114,12 +114,12 @@ class DirectoryScreen(BackdeskScreen):
                         id="directory-search", compact=True)
             yield Static("", id="directory-count")
         yield RecordTable(
-            [Column("name", _("Name"), width=22),
-             Column("extension", _("Ext."), width=5, align="right"),
-             Column("department", _("Department"), width=18),
+            [Column("name", _("Name"), width=20),
+             Column("extension", _("Ext."), width=4, align="right"),
+             Column("department", _("Department"), width=16),
+             Column("status", _("Status"), width=8, format=status_title),
              Column("title", _("Job title")),
-             Column("email", _("Email")),
-             Column("status", _("Status"), width=9, format=status_title)],
+             Column("email", _("Email"))],
             [], id="directory-table", empty_text=_("Nobody matches"))
 
     def on_mount(self) -> None:
@@ -214,8 +214,8 @@ class DirectoryScreen(BackdeskScreen):
             (_("Manager"), manager or None),
             (_("Reports"), reports),
             (_("Status"), status_title(doc.get("status") or "active")),
-            (_("Started"), doc.get("start_date")),
-            (_("Left on"), doc.get("end_date")),
+            (_("Started"), format_date(doc["start_date"]) if doc.get("start_date") else None),
+            (_("Left on"), format_date(doc["end_date"]) if doc.get("end_date") else None),
             (_("Id"), str(doc["id"])),
         ]
         keys = [("e", "edit", _("edit"))] if self.can_edit else []

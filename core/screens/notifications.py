@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from core.errors import BackdeskError
-from core.i18n import _, format_datetime
+from core.i18n import _, format_datetime, format_time, to_local, today
 from core.notifications import NOTIFICATIONS, SEND, header_text
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, Field, FormScreen, RecordTable
@@ -54,17 +54,21 @@ class InboxBadge:
             self.last_id = max(doc["id"] for doc in new)
         if toast:
             for doc in new[-3:]:
-                sender = doc.get("sender") or "?"
+                op = self.backdesk.config.operators.get(doc.get("sender") or "")
+                sender = op.name if op is not None and op.name else (doc.get("sender") or "?")
                 self.app.notify(doc["text"], title=_("From {sender}").format(sender=sender), timeout=8)
 
 
-def _when(value: Any) -> str:
+def short_when(value: Any) -> str:
+    """A stored UTC time, short: the time alone when it is today, else date and time."""
     if not value:
         return ""
     try:
-        return format_datetime(value)
+        if to_local(value).date() == today():
+            return format_time(value)
+        return format_datetime(value, "short")
     except Exception:
-        return str(value)[:16]
+        return str(value)[:16].replace("T", " ")
 
 
 class NotificationsScreen(BackdeskScreen):
@@ -92,8 +96,8 @@ class NotificationsScreen(BackdeskScreen):
         yield Static("", id="inbox-summary")
         yield RecordTable(
             [Column("mark", " ", width=1),
-             Column("when", _("When"), width=17),
-             Column("sender", _("From"), width=10),
+             Column("when", _("When")),
+             Column("from", _("From"), width=14),
              Column("text", _("Message"))],
             [], id="inbox-table", empty_text=_("Your inbox is empty."))
 
@@ -110,13 +114,18 @@ class NotificationsScreen(BackdeskScreen):
         rows = []
         for doc in self.service.inbox():
             doc["mark"] = " " if doc.get("read") else "●"
-            doc["when"] = _when(doc.get("at"))
+            doc["when"] = short_when(doc.get("at"))
+            doc["from"] = self._operator_name(doc.get("sender"))
             doc["text"] = doc["text"].replace("\n", " ")
             rows.append(doc)
         self.table.set_records(rows)
         unread = sum(1 for r in rows if not r.get("read"))
         self.query_one("#inbox-summary", Static).update(
             _("{n} unread of {total}").format(n=unread, total=len(rows)))
+
+    def _operator_name(self, account: str | None) -> str:
+        op = self.backdesk.config.operators.get(account or "")
+        return op.name if op is not None and op.name else (account or "?")
 
     def refresh_data(self, names: frozenset[str]) -> None:
         self.reload()
@@ -143,7 +152,7 @@ class NotificationsScreen(BackdeskScreen):
         else:
             from core.screens.directory import DetailModal
 
-            pairs = [(_("From"), doc.get("sender")), (_("When"), doc.get("when")),
+            pairs = [(_("From"), doc.get("from")), (_("When"), format_datetime(doc["at"])),
                      (_("Kind"), doc.get("kind")), (_("Message"), self.service.table.get(doc["id"])["text"])]
             self.app.push_screen(DetailModal(_("Notification"), pairs))
 

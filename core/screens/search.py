@@ -18,7 +18,7 @@ from textual.command import Hit, Hits, Provider
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.i18n import _
+from core.i18n import _, ngettext
 from core.screens.base import BackdeskScreen
 from core.search import Result, open_hit
 
@@ -110,7 +110,8 @@ class SearchScreen(BackdeskScreen):
         if not query.strip():
             status.update(_("Type to search."))
         elif results:
-            status.update(_("{n} hits for {query!r}").format(n=len(results), query=query))
+            status.update(ngettext("{n} hit for {query!r}", "{n} hits for {query!r}", len(results)).format(
+                n=len(results), query=query))
         else:
             status.update(_("Nothing found for {query!r}").format(query=query))
         if results:
