@@ -1,0 +1,144 @@
+"""The switchboard driven through the Pilot, as the operator uses it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Static
+
+from core.app import make_app
+from core.widgets import RecordTable
+from plugins.telephony.service import service_for
+
+from ami_server import AMIServer
+from telephony_helpers import Site
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        await asyncio.sleep(0.05)
+        if predicate():
+            return
+    raise AssertionError("condition not reached in time")
+
+
+async def test_answer_attended_transfer_target_away_message_reaches_the_target(site):
+    bd = site.open("bob")
+    anna_bd = site.open("anna")  # Anna works in her own Backdesk at the same time
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause()
+            assert app.current_mode == "telephony"
+            assert "No call on the line" in text_of(app, "#sb-call")
+            # answer: a new external caller, remembered with name and company
+            await pilot.press("a")
+            await pilot.pause()
+            await pilot.press(*"+49 30 4471230", "enter")
+            await pilot.press(*"Klaus Brandt", "enter", *"Brandt GmbH", "enter")
+            await pilot.pause()
+            assert "Klaus Brandt (Brandt GmbH)" in text_of(app, "#sb-call")
+            # attended transfer to Anna Becker, found by typing
+            await pilot.press("T")
+            await pilot.pause()
+            await pilot.press(*"becker", "enter")
+            await pilot.pause()
+            assert "Consulting Anna Becker" in text_of(app, "#sb-call")
+            # she is away: the operator takes a message instead
+            await pilot.press("w")
+            await pilot.pause()
+            await pilot.press(*"Please call back about the offer")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "No call on the line" in text_of(app, "#sb-call")
+        svc = service_for(bd.context("telephony"))
+        call = svc.calls.all()[-1]
+        assert call["outcome"] == "message"
+        assert [t["state"] for t in call["transfers"]] == ["cancelled"]
+        message = svc.messages.get(call["message_id"])
+        assert message["text"] == "Please call back about the offer"
+        assert message["for_person_id"] == bd.services.people.by_extension("131")["id"]
+        assert svc.contacts.find({"number": "+49304471230"})[0]["company"] == "Brandt GmbH"
+        assert svc.presence_of(message["for_person_id"]) == "away"
+
+        # Anna, logged in as herself in another Backdesk, sees it
+        anna_bd.store.refresh()
+        anna_app = make_app(anna_bd, poll_interval=0)
+        async with anna_app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert anna_app.sub_title.endswith("1 unread")
+            await pilot.press("f4")
+            await pilot.pause()
+            table = anna_app.screen.query_one("#inbox-table", RecordTable)
+            texts = [table.record_at(i)["text"] for i in range(table.row_count)]
+            assert texts == ["While you were out: Klaus Brandt (Brandt GmbH) called (+49304471230): "
+                             "Please call back about the offer — please call back"]
+    finally:
+        anna_bd.close()
+        bd.close()
+
+
+async def test_filter_as_you_type_transfer_with_enter_and_away_offers_message(site):
+    bd = site.open("bob")
+    svc = service_for(bd.context("telephony"))
+    svc.set_presence("150", "dnd")
+    call_id = svc.log_call("121")
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause()
+            await pilot.press("slash", *"richter", "enter")
+            await pilot.pause()
+            table = app.screen.query_one("#sb-table", RecordTable)
+            assert table.row_count == 1 and table.cursor_record["name"] == "Thomas Richter"
+            assert table.cursor_record["state"] == "dnd"
+            await pilot.press("enter")  # put through: he is on DND → the message form opens
+            await pilot.pause()
+            assert app.screen.__class__.__name__ == "FormScreen"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert svc.get_call(call_id)["status"] == "active"
+            await pilot.press("d")  # DND off for the highlighted person
+            await pilot.pause()
+            assert svc.presence_of(table.cursor_record["id"]) == "idle"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert svc.get_call(call_id)["to_person_id"] == table.cursor_record["id"]
+            assert "No call on the line" in text_of(app, "#sb-call")
+            # the history screen shows the chain
+            app.open_nav("telephony.history")
+            await pilot.pause()
+            hist = app.screen.query_one("#hist-table", RecordTable)
+            assert hist.record_at(0)["chain"].endswith("→ Thomas Richter")
+            await pilot.press("2")  # unanswered only
+            await pilot.pause()
+            assert hist.row_count == 0
+    finally:
+        bd.close()
+
+
+async def test_switchboard_shows_a_dropped_pbx_connection(tmp_path):
+    ami = AMIServer(secret="pw").start()
+    site = Site(tmp_path, {"pbx": "asterisk", "ami_port": ami.port, "ami_username": "backdesk",
+                           "ami_secret": "pw", "ami_backoff_max": 0.3, "ami_timeout": 2.0})
+    bd = site.open("bob")
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await wait_for(lambda: "Asterisk connected" in text_of(app, "#sb-status"))
+            ami.refuse = True
+            ami.drop()
+            await wait_for(lambda: "PBX disconnected — reconnecting" in text_of(app, "#sb-status"))
+            assert app.screen.query_one("#sb-status").has_class("-alert")
+            ami.refuse = False
+            await wait_for(lambda: "Asterisk connected" in text_of(app, "#sb-status"), timeout=10)
+    finally:
+        bd.close()
+        ami.stop()
