@@ -1,0 +1,120 @@
+"""The documents screens driven with the Pilot at 80x24."""
+
+from __future__ import annotations
+
+from core.app import make_app
+from core.widgets import FormScreen, RecordTable
+from plugins.documents import service
+from plugins.documents.screens import DocumentScreen, IntakeScreen, OutboxScreen, RegisterScreen
+
+
+def _seed(site, ctx):
+    service.add_type(ctx, "Invoice", retention_years=10)
+    service.add_document(ctx, site.file("memo.txt", "The copier in reception is broken."), {"title": "Memo copier"})
+    service.add_document(ctx, site.file("inv.txt", "Invoice 77 for toner"), {"title": "Toner invoice",
+                                                                              "type": "Invoice"})
+
+
+def _text(screen, selector) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def test_register_search_highlight_and_detail(site, bd, ctx):
+    _seed(site, ctx)
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RegisterScreen)
+        table = screen.query_one(RecordTable)
+        assert [r["title"] for r in table.records] == ["Toner invoice", "Memo copier"]
+        await pilot.press("f", *"broken", "enter")
+        await pilot.pause()
+        assert [r["title"] for r in table.records] == ["Memo copier"]
+        snippet = screen.query_one("#docs-snippet").render()
+        marked = [snippet.plain[s.start:s.end] for s in snippet.spans if getattr(s.style, "reverse", False)]
+        assert marked == ["broken"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DocumentScreen)
+        pairs = dict((str(k), v) for k, v in app.screen.query_one("#doc-detail").pairs)
+        assert str(pairs["Title"]) == "Memo copier" and "memo.txt" in pairs["Current file"]
+        history = app.screen.query_one("#doc-history", RecordTable)
+        assert [r["what"] for r in history.records] == ["filed"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RegisterScreen)
+
+
+async def test_add_from_the_form_shows_errors_at_the_field(site, bd, ctx):
+    app = make_app(bd, poll_interval=0)
+    path = site.file("letter.txt", "Dear Sir")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6", "a")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        app.screen.form.control("file").value = str(site.files / "missing.txt")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)  # stays open with the message
+        assert "no such file" in str(app.screen.query_one(".record-form--error, .-error").render()) \
+            or "no such file" in " ".join(str(w.render()) for w in app.screen.query("Static"))
+        form = app.screen.form
+        form.control("file").value = str(path)
+        form.control("title").value = "Letter"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, RegisterScreen)
+        assert [r["title"] for r in app.screen.query_one(RecordTable).records] == ["Letter"]
+    assert ctx.table("documents").count() == 1
+
+
+async def test_email_and_fax_keys_queue_jobs_shown_in_the_outbox(site, bd, ctx):
+    _seed(site, ctx)
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6", "e")
+        await pilot.pause()
+        app.screen.form.control("to").value = "a@b"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)  # bad address: stays open
+        app.screen.form.control("to").value = "boss@test.example"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+        app.screen.form.control("number").value = "030 1234567"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.open_nav("documents.outbox")
+        await pilot.pause()
+        assert isinstance(app.screen, OutboxScreen)
+        rows = app.screen.query_one(RecordTable).records
+        assert [(r["kind"], r["status"], r["to_text"]) for r in rows] == [
+            ("fax", "queued", "0301234567"), ("email", "queued", "boss@test.example")]
+
+
+async def test_intake_queue_files_with_suggestions(site, bd, ctx):
+    service.add_type(ctx, "Invoice", retention_years=10)
+    service.add_rule(ctx, {"name": "inv", "match": "invoice", "type": "Invoice"})
+    (site.inbox / "scan.txt").write_text("Invoice 5 from ACME")
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("documents.intake")
+        await pilot.pause()
+        assert isinstance(app.screen, IntakeScreen)
+        await pilot.press("r")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        assert [(r["filename"], r["suggested"]["type"]) for r in table.records] == [("scan.txt", "Invoice")]
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.screen.form.values["type"] == "Invoice"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, IntakeScreen)
+        assert list(app.screen.query_one(RecordTable).records) == []
+    assert not (site.inbox / "scan.txt").exists()
+    assert ctx.table("documents").all()[0]["type"] == "Invoice"
