@@ -120,7 +120,7 @@ class EventBus:
             while queue:
                 doc = queue.pop(0)
                 try:
-                    self._deliver(Event.from_doc(doc))
+                    self._deliver(Event.from_doc(doc), first=True)
                 except Exception:  # bookkeeping failed (store closed?): never the publisher's problem
                     log.exception("delivering event %s failed", doc.get("id"))
         finally:
@@ -132,27 +132,30 @@ class EventBus:
         implementing = {impl.plugin_name for impl in getattr(host.pm.hook, HOOK).get_hookimpls()}
         return [rec for rec in host.active if rec.name in implementing]
 
-    def _deliver(self, event: Event, only: set[str] | None = None) -> dict[str, str]:
-        """Run the handlers for ``event`` (``only`` these plugins); record each."""
+    def _deliver(self, event: Event, only: set[str] | None = None, *, first: bool = False) -> dict[str, str]:
+        """Run the handlers for ``event`` (``only`` these plugins); record each.
+
+        ``first``: the event was just committed, so it has no delivery rows
+        yet and none need looking up (a scan of the deliveries table)."""
         results: dict[str, str] = {}
         for rec in self.handlers():
             if only is not None and rec.name not in only:
                 continue
-            results[rec.name] = self._run_handler(rec, event)
+            results[rec.name] = self._run_handler(rec, event, first)
         if only is not None:
             for name in only - set(results):
                 self._record(event.id, name, "failed", _("the plugin is not loaded"))
                 results[name] = "failed"
-        self._settle(event.id)
+        self._settle(event.id, None if not first else "failed" in results.values())
         return results
 
-    def _run_handler(self, rec, event: Event) -> str:
+    def _run_handler(self, rec, event: Event, first: bool = False) -> str:
         host = self.backdesk.host
         ctx = host.contexts.get(rec.name)
         try:
             with self.store.transaction():
                 host.call_one(rec, HOOK, ctx=ctx, event=event)
-                self._record(event.id, rec.name, "ok", None)
+                self._record(event.id, rec.name, "ok", None, first=first)
             return "ok"
         except Exception as exc:
             host.record_failure(rec, f"{HOOK} {event.name}", exc)
@@ -160,17 +163,18 @@ class EventBus:
             log.warning("plugin %s failed on event %s (%s): %s", rec.name, event.id, event.name, error)
             try:
                 self._record(event.id, rec.name, "failed", error,
-                             "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+                             "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+                             first=first)
             except Exception:
                 log.exception("could not record the failed delivery of event %s", event.id)
             return "failed"
 
     def _record(self, event_id: int, plugin: str, status: str, error: str | None,
-                tb: str | None = None) -> None:
+                tb: str | None = None, *, first: bool = False) -> None:
         from core.audit import now_utc
 
         with self.store.transaction():
-            found = self.deliveries.find({"event_id": event_id, "plugin": plugin}, limit=1)
+            found = [] if first else self.deliveries.find({"event_id": event_id, "plugin": plugin}, limit=1)
             if found:
                 row = found[0]
                 self.deliveries.update(row["id"], {"status": status, "error": error, "traceback": tb,
@@ -180,9 +184,10 @@ class EventBus:
                                         "error": error, "traceback": tb, "attempts": 1,
                                         "last_at": now_utc()})
 
-    def _settle(self, event_id: int) -> None:
+    def _settle(self, event_id: int, failed: bool | None = None) -> None:
         """Set the event's status from its deliveries: done or failed."""
-        failed = self.deliveries.count({"event_id": event_id, "status": "failed"})
+        if failed is None:
+            failed = bool(self.deliveries.count({"event_id": event_id, "status": "failed"}))
         status = "failed" if failed else "done"
         doc = self.events.get(event_id)
         if doc is not None and doc.get("status") != status:
@@ -260,7 +265,7 @@ class EventBus:
                 while queue:
                     doc = queue.pop(0)
                     try:
-                        self._deliver(Event.from_doc(doc))
+                        self._deliver(Event.from_doc(doc), first=True)
                     except Exception:
                         log.exception("delivering event %s failed", doc.get("id"))
         finally:

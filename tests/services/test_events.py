@@ -128,3 +128,21 @@ def test_event_names_are_checked(chain):
         chain.services.events.publish("no dots here", {})
     with pytest.raises(Exception, match="may only publish itmini"):
         chain.context("itmini").publish("hrmini.employee_hired", {})
+
+
+def test_an_event_its_publisher_never_delivered_is_delivered_by_retry(chain, site):
+    # the publishing process died between commit and delivery: the row says "pending"
+    from core.storage import open_store
+
+    person = chain.services.people.add_person(name="Nachzüglerin", department_id=chain.dept)
+    chain.marker.unlink()
+    raw = open_store(site.data_dir)
+    raw.table("core", "events").insert({"name": "hrmini.employee_hired", "data": {"person_id": person},
+                                        "at": "2026-01-05T09:00:00+00:00", "actor": "alice",
+                                        "source": "hrmini", "status": "pending"})
+    raw.close()
+    results = chain.services.events.retry()
+    assert sorted(name for _eid, name, _status in results) == ["flaky", "hrmini", "itmini"]
+    assert all(status == "ok" for _eid, _name, status in results)
+    assert chain.context("itmini").table("tickets").count() == 1
+    assert chain.services.events.retry() == []
