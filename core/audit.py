@@ -93,6 +93,7 @@ class AuditTrail:
         self.store = backdesk.store
         self.table = backdesk.table(AUDIT)
         self.head = backdesk.table(HEAD)
+        self._known: set[str] | None = None
         self._unsubscribe = self.store.before_commit(self._on_commit)
 
     @property
@@ -159,7 +160,11 @@ class AuditTrail:
     def entries(self, *, operator: str | None = None, plugin: str | None = None,
                 table: str | None = None, since: str | None = None, until: str | None = None,
                 op: str | None = None, limit: int | None = None, newest_first: bool = True) -> list[dict]:
-        """Entries matching the filters (``since``/``until``: ISO dates or times, UTC)."""
+        """Entries matching the filters (``since``/``until``: ISO dates or times, UTC).
+
+        The content (``before``/``after``) of a confidential table is replaced
+        by ``{"redacted": permission}`` unless the operator holds the table's
+        read permission (see :meth:`protecting_permission`)."""
         self.operator.require(READ, _("read the audit trail"))
         where: dict[Any, Any] = {}
         if operator:
@@ -180,7 +185,30 @@ class AuditTrail:
                 bounds["lt"] = (date.fromisoformat(moment) + timedelta(days=1)).isoformat() \
                     if len(moment) == 10 else moment
             where["at"] = Range(**bounds)
-        return self.table.find(where or None, order_by="-id" if newest_first else "id", limit=limit)
+        found = self.table.find(where or None, order_by="-id" if newest_first else "id", limit=limit)
+        for entry in found:
+            self._redact(entry)
+        return found
+
+    def protecting_permission(self, table: str) -> str | None:
+        """The permission guarding a table's content, by convention
+        ``<table>.read`` ("hr.cases.read" for hr.cases) when a plugin (or
+        core) defines it."""
+        from core.access import known_permissions
+
+        if self._known is None:
+            self._known = {p.name for p in known_permissions(self.backdesk.host)}
+        wanted = f"{table}.read"
+        return wanted if wanted in self._known else None
+
+    def _redact(self, entry: dict) -> None:
+        """Hide a confidential record's content from an auditor who may not read it:
+        the entry (who, when, which record) stays visible."""
+        permission = self.protecting_permission(entry.get("table") or "")
+        if permission and not self.operator.can(permission):
+            entry["before"] = None if entry.get("before") is None else {"redacted": permission}
+            entry["after"] = None if entry.get("after") is None else {"redacted": permission}
+            entry["redacted"] = permission
 
     def actors(self) -> list[str]:
         self.operator.require(READ, _("read the audit trail"))

@@ -206,3 +206,20 @@ def test_audit_list_filters(trail):
     carla = trail.open("carla")  # it: may read the trail
     all_core = carla.services.audit.entries(plugin="core")
     assert len(all_core) == carla.services.audit.table.count()
+
+
+def test_auditors_do_not_see_confidential_content(site):
+    # carla (it) may read the audit trail, not HR cases: she sees that a case
+    # changed, and who changed it, but not what it says
+    site.plugins(["hrmini"])
+    eva = site.open("eva")
+    case = eva.context("hrmini").table("cases").insert({"subject": "Abmahnung wegen Verspätung"})
+    carla = site.open("carla")
+    entry = carla.services.audit.entries(table="hrmini.cases")[0]
+    assert (entry["actor"], entry["op"], entry["doc_id"]) == ("eva", "insert", case)
+    assert entry["after"] == {"redacted": "hrmini.cases.read"}
+    assert "Verspätung" not in str(entry)
+    alice = site.open("alice")
+    assert alice.services.audit.entries(table="hrmini.cases")[0]["after"]["subject"] == \
+        "Abmahnung wegen Verspätung"
+    assert carla.services.audit.verify() == []  # the chain is checked on the real content
