@@ -72,8 +72,6 @@ def test_sensitive_reads_are_recorded_and_need_the_permission(site):
     eva = site.open("eva")
     cases = eva.context("hrmini").table("cases")
     case = cases.insert({"subject": "Warning", "person_id": 1})
-    import importlib
-
     hrmini = eva.host.records["hrmini"].module
     assert hrmini.open_case(eva.context("hrmini"), case)["subject"] == "Warning"
     read = eva.services.audit.table.find({"op": "read"})
@@ -86,7 +84,6 @@ def test_sensitive_reads_are_recorded_and_need_the_permission(site):
     with pytest.raises(PermissionDenied, match="hrmini.cases.read"):
         hrmini.open_case(bob.context("hrmini"), case)
     assert eva.services.audit.table.count({"op": "read"}) == 1
-    del importlib
 
 
 def test_verify_passes_on_an_untouched_trail(trail):
