@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 
 from core.errors import BackdeskError
 from core.hookspecs import SearchHit
-from core.i18n import format_date, format_datetime
+from core.i18n import format_date, format_datetime, to_local
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, Field, FormScreen, RecordTable
 from core.widgets.detail_view import DetailView
@@ -348,13 +348,13 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
         yield DetailView(id="doc-detail")
         with Horizontal(id="doc-lists"):
             yield RecordTable([
-                Column("number", _("V"), width=3, align="right"),
-                Column("filename", _("File")),
-                Column("size", _("Bytes"), width=7, align="right"),
+                Column("number", _("V"), width=2, align="right"),
+                Column("filename", _("File"), width=15),
+                Column("size", _("Bytes"), width=6, align="right"),
             ], [], id="doc-versions", empty_text=_("No versions"))
             yield RecordTable([
-                Column("at", _("When"), width=12, format=lambda v: format_datetime(v, "short") if v else ""),
-                Column("actor", _("Who"), width=8),
+                Column("at", _("When"), width=11, format=lambda v: to_local(v).strftime("%m-%d %H:%M") if v else ""),
+                Column("actor", _("Who"), width=6),
                 Column("what", _("What")),
             ], [], id="doc-history", empty_text=_("No history"))
 
