@@ -197,6 +197,11 @@ class BackdeskApp(App):
         if account and account != self.backdesk.operator.account:
             self.exit(account)  # another operator: the kiosk loop opens their session
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.backdesk.kiosk and action in ("quit", "help_quit", "suspend_process"):
+            return False  # not offered in the footer, and not run
+        return super().check_action(action, parameters)
+
     async def action_quit(self) -> None:
         if self.backdesk.kiosk:
             return  # a kiosk is never quit by key
