@@ -387,3 +387,7 @@ def main(argv: list[str] | None = None) -> None:
 from core.service_cli import register as _register_service_cli  # noqa: E402
 
 _register_service_cli(cli)
+
+from core.kit import register as _register_kit  # noqa: E402
+
+_register_kit(cli)
