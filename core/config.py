@@ -782,7 +782,7 @@ _SSH_KEYS = ("listen", "port", "host_key", "idle_timeout_minutes", "max_sessions
 # An OpenSSH public key line: type, base64 blob, optional comment (no options).
 _SSH_KEY_RE = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|"
                          r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
-                         r"\s+[A-Za-z0-9+/]+={0,3}(\s.*)?")
+                         r"\s+AAAA[A-Za-z0-9+/]+={0,3}(\s.*)?")
 
 
 def _check_ssh_key(line: str) -> str | None:
