@@ -13,7 +13,10 @@ from __future__ import annotations
 import getpass
 import os
 import pwd
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Iterator
 from fnmatch import fnmatchcase
 
 from core.errors import PermissionDenied
@@ -48,7 +51,10 @@ class Operator:
         return ", ".join(self.roles) or "-"
 
     def can(self, permission: str) -> bool:
-        """True when one of the operator's patterns grants ``permission``."""
+        """True when one of the operator's patterns grants ``permission``
+        (or a plugin is reacting to an event, see :func:`reaction`)."""
+        if _REACTION.get() is not None:
+            return True
         if self.read_only and not any(fnmatchcase(permission, p) for p in self.read_patterns):
             return False
         return any(fnmatchcase(permission, pattern) for pattern in self.permissions)
@@ -61,6 +67,32 @@ class Operator:
             if self.read_only:
                 why += " (this is a read-only session: the account is not listed under 'operators:')"
             raise PermissionDenied(f"{self.name} ({self.account}) may not {doing}: {why}")
+
+
+#: the event a plugin is reacting to, while its ``backdesk_event`` handler runs
+_REACTION: ContextVar[str | None] = ContextVar("backdesk_reaction", default=None)
+
+
+@contextmanager
+def reaction(event_name: str) -> Iterator[None]:
+    """Run a plugin's reaction to ``event_name`` without the operator's permissions.
+
+    A reaction (an onboarding ticket after a hire, an extension assigned) is
+    the follow-up of a change the operator was allowed to make, so the event
+    bus runs handlers inside this context, where :meth:`Operator.can` grants
+    everything. The audit trail still records the operator as the actor.
+    Plugins are trusted code; permissions guard operators, not plugins.
+    """
+    token = _REACTION.set(event_name)
+    try:
+        yield
+    finally:
+        _REACTION.reset(token)
+
+
+def current_reaction() -> str | None:
+    """The event being reacted to in this context, or None."""
+    return _REACTION.get()
 
 
 class UnknownAccount(PermissionDenied):

@@ -28,6 +28,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.access import reaction
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
 from core.i18n import _
@@ -153,7 +154,7 @@ class EventBus:
         host = self.backdesk.host
         ctx = host.contexts.get(rec.name)
         try:
-            with self.store.transaction():
+            with self.store.transaction(), reaction(event.name):
                 host.call_one(rec, HOOK, ctx=ctx, event=event)
                 self._record(event.id, rec.name, "ok", None, first=first)
             return "ok"

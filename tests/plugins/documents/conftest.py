@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import socket
+import sys
 import ssl
 import threading
 from pathlib import Path
@@ -17,6 +18,8 @@ import importlib.util as _ilu
 _spec = _ilu.spec_from_file_location("documents_hylafax", Path(__file__).with_name("hylafax.py"))
 documents_hylafax = _ilu.module_from_spec(_spec)
 _spec.loader.exec_module(documents_hylafax)
+# tests import it by this name; every test folder has a module called conftest
+sys.modules["documents_hylafax"] = documents_hylafax
 hylafax = documents_hylafax.hylafax  # the session fixture
 
 CONFIG = """\

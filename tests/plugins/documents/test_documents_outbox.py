@@ -136,7 +136,7 @@ def test_fax_through_the_email_gateway(site, smtp):
 
 
 def test_fax_job_appears_in_the_hylafax_queue(site, hylafax):
-    from conftest import documents_hylafax
+    import documents_hylafax
 
     bd, ctx = _open(site, fax_transport="hylafax", hylafax_host=hylafax["host"], hylafax_port=hylafax["port"])
     job_id = None

@@ -90,3 +90,10 @@ def backdesk_cli(cli, get_context):
 def backdesk_demo(ctx, seed):
     for i in range(3):
         ctx.table("greetings").insert({"by": f"demo{i}"})
+
+
+@hookimpl
+def backdesk_event(ctx, event):
+    # a reaction that needs a permission the publishing operator may lack
+    if event.name == "greeter.greeted":
+        ctx.services.people.update_person(event.data["person_id"], title="Greeted")
