@@ -1,0 +1,150 @@
+"""Accounting: the ledger, vendors and bills, purchasing, payroll and reports,
+checked against hledger.
+
+Hook implementations only; the work is done in ``service`` (ledger, bills,
+purchasing), ``payroll``, ``reports``, ``screens`` (Textual) and ``cli``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl
+
+VERSION = "1.0.0"
+
+
+def _check_fraction_map(value):
+    from plugins.accounting.ledger import LedgerError, to_decimal
+
+    for name, rate in value.items():
+        try:
+            d = to_decimal(str(rate))
+        except LedgerError:
+            raise ValueError(f"{name}: {rate!r} is not a fraction like \"0.20\"") from None
+        if not 0 <= d < 1:
+            raise ValueError(f"{name}: a deduction is a fraction of the gross between 0 and 1")
+    return value
+
+
+def _check_accounts(value):
+    from plugins.accounting.ledger import LedgerError, check_account_name
+    from plugins.accounting.service import DEFAULT_ACCOUNTS
+
+    for key, name in value.items():
+        if key not in DEFAULT_ACCOUNTS:
+            raise ValueError(f"unknown account role {key!r} (known: {', '.join(DEFAULT_ACCOUNTS)})")
+        try:
+            check_account_name(name)
+        except LedgerError as error:
+            raise ValueError(f"{key}: {error}") from None
+    return value
+
+
+def _check_days(value):
+    for d in value:
+        if str(d)[:3].lower() not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            raise ValueError(f"unknown working day {d!r} (use mon, tue, … sun)")
+    return value
+
+
+def _check_holidays(value):
+    import datetime as dt
+
+    for d in value:
+        try:
+            dt.date.fromisoformat(str(d))
+        except ValueError:
+            raise ValueError(f"holiday {d!r} is not a date like 2026-12-25") from None
+    return value
+
+
+@hookimpl
+def backdesk_plugin_info():
+    from plugins.accounting.models import PERMISSIONS
+
+    return PluginInfo(name="accounting", title="Accounting", version=VERSION,
+                      description="Ledger, vendors and bills, purchasing, payroll and reports",
+                      permissions=PERMISSIONS)
+
+
+@hookimpl
+def backdesk_settings():
+    return {
+        "currency": Setting(str, None, help="Currency of the books (default: the site's)"),
+        "places": Setting(int, 2, choices=[0, 2, 3, 4], help="Decimal places amounts are rounded to"),
+        "rounding": Setting(str, "ROUND_HALF_UP", choices=["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN",
+                                                           "ROUND_UP"], help="How amounts are rounded"),
+        "tax_rate": Setting(Decimal, Decimal("0.19"), help="Default tax rate on bill lines (a fraction)"),
+        "accounts": Setting(dict, {}, check=_check_accounts,
+                            help="Accounts used for bank, payables, input_vat, salaries, net_pay, …"),
+        "daily_limit": Setting(Decimal, Decimal("10"), help="Hours a day above which a day is flagged"),
+        "weekly_limit": Setting(Decimal, Decimal("40"), help="Hours a week; more is flagged and paid as overtime"),
+        "monthly_hours": Setting(Decimal, Decimal("160"), help="Hours a salary pays for (hourly equivalent)"),
+        "overtime_multiplier": Setting(Decimal, Decimal("1.25"), help="Pay factor for overtime hours"),
+        "holiday_multiplier": Setting(Decimal, Decimal("2"), help="Pay factor for hours on holidays"),
+        "deductions": Setting(dict, {"income tax": "0.20", "social security": "0.095"}, check=_check_fraction_map,
+                              help="Payroll deductions: name → fraction of the gross"),
+        "workdays": Setting(list[str], ["mon", "tue", "wed", "thu", "fri"], check=_check_days,
+                            help="Working days (missing hours on them are flagged)"),
+        "holidays": Setting(list[str], [], check=_check_holidays, help="Public holidays (YYYY-MM-DD)"),
+    }
+
+
+@hookimpl
+def backdesk_tables():
+    from plugins.accounting.models import TABLES
+
+    return [TableSpec(name, version=v) for name, v in TABLES.items()]
+
+
+@hookimpl
+def backdesk_screens(ctx):
+    from plugins.accounting import screens
+
+    return screens.nav_entries(ctx)
+
+
+@hookimpl
+def backdesk_commands(ctx):
+    from plugins.accounting import screens
+
+    return screens.commands(ctx)
+
+
+@hookimpl
+def backdesk_dashboard_cards(ctx):
+    from plugins.accounting import screens
+
+    return screens.cards(ctx)
+
+
+@hookimpl
+def backdesk_cli(cli, get_context):
+    from plugins.accounting.cli import register
+
+    register(cli, get_context)
+
+
+@hookimpl
+def backdesk_event(ctx, event):
+    from plugins.accounting import payroll
+
+    if event.name == "hr.employee_hired":
+        payroll.on_employee_hired(ctx, event.data)
+    elif event.name == "hr.employee_dismissed":
+        payroll.on_employee_dismissed(ctx, event.data)
+
+
+@hookimpl
+def backdesk_search(ctx, query):
+    from plugins.accounting import screens
+
+    return screens.search_hits(ctx, query)
+
+
+@hookimpl
+def backdesk_demo(ctx, seed):
+    from plugins.accounting.demo import create_demo
+
+    create_demo(ctx, seed)

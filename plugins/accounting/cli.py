@@ -1,0 +1,267 @@
+"""``backdesk accounting …``: import and export the journal, reports, bills,
+payment runs and payroll.
+
+Each command calls the same service functions as the screens; a
+BackdeskError (bad input, unknown id, missing permission) is printed on one
+line by the ``backdesk`` command, which exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from core.errors import ValidationError
+
+MAX_FILE = 50 << 20
+
+
+def _read(path: str) -> str:
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_FILE:
+            raise ValidationError(f"{path}: larger than {MAX_FILE >> 20} MB", field="file")
+        return p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ValidationError(f"{path}: no such file", field="file") from None
+    except IsADirectoryError:
+        raise ValidationError(f"{path}: is a folder", field="file") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: not UTF-8 text", field="file") from None
+    except PermissionError:
+        raise ValidationError(f"{path}: not readable", field="file") from None
+
+
+def _write(text: str, output: str | None) -> None:
+    if output and output != "-":
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ValidationError(f"{output}: {error.strerror}", field="output") from None
+    else:
+        sys.stdout.write(text)
+
+
+def _date_check(value, name):
+    from plugins.accounting import models as m
+
+    return m.date(value, name, required=False)
+
+
+def register(cli: click.Group, get_context) -> None:
+    @cli.group("accounting")
+    def accounting():
+        """Accounting: ledger, bills, payment runs, payroll and reports."""
+
+    # ------------------------------------------------------------------ journal
+    @accounting.command("import")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--bank", is_flag=True, help="FILE is a bank statement CSV, not an hledger journal.")
+    @click.option("--mapping", type=click.Path(dir_okay=False), help="YAML column mapping for --bank.")
+    def import_(file, bank, mapping):
+        """Import an hledger-format journal (or, with --bank, a bank CSV)."""
+        from plugins.accounting import reports
+
+        ctx = get_context()
+        text = _read(file)
+        if bank:
+            mp = None
+            if mapping:
+                import yaml
+
+                try:
+                    mp = yaml.safe_load(_read(mapping)) or {}
+                except yaml.YAMLError as error:
+                    raise ValidationError(f"{mapping}: not YAML ({str(error).splitlines()[0]})") from None
+                if not isinstance(mp, dict):
+                    raise ValidationError(f"{mapping}: a mapping of column names is expected")
+            n = reports.import_bank_csv(ctx, text, mp)
+        else:
+            n = reports.import_hledger(ctx, text)
+        click.echo(f"imported {n} transaction(s)")
+
+    @accounting.command("export")
+    @click.option("--format", "fmt", type=click.Choice(["hledger", "csv"]), default="hledger", show_default=True)
+    @click.option("--from", "start", help="First date (YYYY-MM-DD).")
+    @click.option("--to", "end", help="Last date (YYYY-MM-DD).")
+    @click.option("--output", "-o", help="Write to this file instead of stdout.")
+    def export(fmt, start, end, output):
+        """Export the whole journal in hledger journal format or as CSV."""
+        from plugins.accounting import reports
+
+        ctx = get_context()
+        start, end = _date_check(start, "from"), _date_check(end, "to")
+        text = reports.export_hledger(ctx, start, end) if fmt == "hledger" else reports.export_csv(ctx, start, end)
+        _write(text, output)
+
+    @accounting.command("report")
+    @click.argument("name", type=click.Choice(["trial-balance", "profit-loss", "balance-sheet", "ageing"]))
+    @click.option("--from", "start", help="First date (YYYY-MM-DD).")
+    @click.option("--to", "end", help="Last date, or the ageing date (YYYY-MM-DD).")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    def report(name, start, end, fmt):
+        """Trial balance, profit and loss, balance sheet or payables ageing."""
+        from plugins.accounting import ledger as L
+        from plugins.accounting import reports
+        from plugins.accounting import service as svc
+
+        ctx = get_context()
+        if name == "ageing":
+            if fmt == "csv":
+                click.echo(reports.ageing_csv(ctx, end), nl=False)
+            else:
+                buckets = svc.ageing(ctx, end)
+                for b in L.AGEING_BUCKETS:
+                    amounts = ", ".join(f"{v:,.2f} {c}" for c, v in sorted(buckets[b].items())) or "0.00"
+                    click.echo(f"{b:<10} {amounts}")
+            return
+        rep = reports.report(ctx, name, start, end)
+        click.echo(reports.report_csv(rep) if fmt == "csv" else reports.format_report(rep), nl=fmt == "table")
+
+    @accounting.command("post")
+    @click.option("--date", required=True)
+    @click.option("--description", "-d", required=True)
+    @click.argument("postings", nargs=-1, required=True)
+    def post(date, description, postings):
+        """Post an entry: POSTINGS as ACCOUNT=AMOUNT (expenses:rent=1200 assets:bank:checking=-1200)."""
+        from plugins.accounting import service as svc
+
+        ctx = get_context()
+        rows = []
+        for p in postings:
+            acc, sep, amount = p.rpartition("=")
+            if not sep:
+                raise ValidationError(f"{p!r}: write a posting as ACCOUNT=AMOUNT", field="postings")
+            rows.append({"account": acc, "amount": amount})
+        e = svc.post_entry(ctx, date, description, rows)
+        click.echo(f"posted entry {e['number']}")
+
+    @accounting.command("reverse")
+    @click.argument("number")
+    @click.option("--date")
+    @click.option("--reason", default="")
+    def reverse(number, date, reason):
+        """Reverse a posted entry by its number."""
+        from plugins.accounting import service as svc
+
+        e = svc.reverse_entry(get_context(), number, date, reason)
+        click.echo(f"posted reversal {e['number']} of entry {number}")
+
+    @accounting.command("close")
+    @click.argument("period")
+    def close(period):
+        """Close a period (YYYY-MM): it accepts no postings afterwards."""
+        from plugins.accounting import service as svc
+
+        svc.close_period(get_context(), period)
+        click.echo(f"closed {period}")
+
+    # ------------------------------------------------------------------ bills
+    @accounting.command("bills")
+    @click.option("--due-by", help="Only open bills due on or before this date.")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    def bills(due_by, fmt):
+        """List bills (with --due-by: the open ones due by that date)."""
+        import csv
+
+        from plugins.accounting import service as svc
+
+        ctx = get_context()
+        status = ["draft", "approved", "partly_paid"] if due_by else None
+        rows = svc.bill_rows(ctx, svc.bills(ctx, status=status, due_by=due_by))
+        cols = ["id", "vendor", "number", "date", "due", "status", "total", "open", "currency"]
+        if fmt == "csv":
+            w = csv.writer(sys.stdout, lineterminator="\n")
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([f"{r[c]:f}" if c == "open" else r[c] for c in cols])
+            return
+        if not rows:
+            click.echo("(none)")
+            return
+        click.echo(f"{'id':>4}  {'vendor':<22} {'number':<12} {'due':<10} {'status':<12} {'open':>12}")
+        for r in rows:
+            click.echo(f"{r['id']:>4}  {r['vendor'][:22]:<22} {r['number'][:12]:<12} {r['due']:<10} "
+                       f"{r['status_text']:<12} {r['open']:>12,.2f} {r['currency']}")
+
+    @accounting.command("approve")
+    @click.argument("bill_id")
+    def approve(bill_id):
+        """Approve a draft bill (posts it)."""
+        from plugins.accounting import service as svc
+
+        b = svc.approve_bill(get_context(), bill_id)
+        click.echo(f"approved bill {b['number']} (entry {b['entry']})")
+
+    @accounting.command("pay")
+    @click.argument("bill_id")
+    @click.option("--amount", help="Part payment (default: what is open).")
+    @click.option("--date")
+    def pay(bill_id, amount, date):
+        """Pay an approved bill in full or in part."""
+        from plugins.accounting import service as svc
+
+        b = svc.pay_bill(get_context(), bill_id, amount, date)
+        click.echo(f"bill {b['number']}: paid {b['paid']} of {b['total']} {b['currency']}")
+
+    @accounting.command("payment-run")
+    @click.option("--due-by", required=True, help="Pay approved bills due on or before this date.")
+    @click.option("--date", help="Payment date (default today).")
+    @click.option("--csv", "csv_out", help="Write the bank's transfer file here.")
+    def payment_run(due_by, date, csv_out):
+        """Pay every approved bill due by a date, in one go."""
+        from plugins.accounting import service as svc
+
+        ctx = get_context()
+        run = svc.payment_run(ctx, due_by, date)
+        click.echo(f"payment run {run['number']}: {len(run['items'])} payment(s)")
+        for s in run["skipped"]:
+            click.echo(f"  skipped bill {s['bill_id']}: {s['reason']}")
+        if csv_out:
+            _write(svc.bank_csv(ctx, run["id"]), csv_out)
+
+    # ------------------------------------------------------------------ payroll
+    @accounting.group("payroll")
+    def payroll_group():
+        """Payroll runs, payslips and hours."""
+
+    @payroll_group.command("run")
+    @click.option("--period", required=True, help="The month, YYYY-MM.")
+    @click.option("--date", help="Posting date (default: the last day of the period).")
+    def payroll_run(period, date):
+        """Run payroll for a month: a payslip per person and the journal entry."""
+        from plugins.accounting import payroll
+
+        run = payroll.run_payroll(get_context(), period, date)
+        click.echo(f"payroll {period}: {len(run['payslips'])} payslip(s), entry {', '.join(map(str, run['entries']))}")
+        for cur, t in sorted(run["totals"].items()):
+            click.echo(f"  gross {t['gross']} {cur}, net {t['net']} {cur}")
+        for w in run["warnings"]:
+            click.echo(f"  warning: {w}")
+
+    @payroll_group.command("payslips")
+    @click.option("--period", required=True, help="The month, YYYY-MM.")
+    def payroll_payslips(period):
+        """Show the payslips of a month (confidential; the read is audited)."""
+        from plugins.accounting import payroll
+
+        ctx = get_context()
+        runs = [r for r in payroll.payroll_runs(ctx) if r["period"] == period]
+        if not runs:
+            raise ValidationError(f"no payroll run for {period}", field="period")
+        for s in payroll.payslips(ctx, run_id=runs[0]["id"]):
+            click.echo(f"{s['name'][:24]:<24} gross {s['gross']:>10} net {s['net']:>10} {s['currency']}"
+                       + ("  final" if s.get("final") else ""))
+
+    @payroll_group.command("timeclock")
+    @click.option("--from", "start")
+    @click.option("--to", "end")
+    @click.option("--output", "-o")
+    def payroll_timeclock(start, end, output):
+        """Export the hours in hledger timeclock format."""
+        from plugins.accounting import payroll
+
+        ctx = get_context()
+        _write(payroll.timeclock(ctx, _date_check(start, "from"), _date_check(end, "to")), output)

@@ -1,0 +1,124 @@
+"""Records of the accounting plugin and the checks on their fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from core.errors import ValidationError
+from core.i18n import translator_for
+from plugins.accounting.ledger import LedgerError, to_decimal
+
+_ = translator_for("accounting", Path(__file__).parent / "locale")
+
+#: table name -> schema version
+TABLES = {"accounts": 1, "entries": 1, "periods": 1, "vendors": 1, "bills": 1, "payments": 1,
+          "payment_runs": 1, "orders": 1, "rates": 1, "timesheets": 1, "payroll_runs": 1, "payslips": 1}
+
+PERMISSIONS = {
+    "accounting.ledger.read": "Read the journal, the accounts and the reports",
+    "accounting.ledger.post": "Post and reverse journal entries, import journals and bank files",
+    "accounting.periods.close": "Close accounting periods",
+    "accounting.bills.read": "Read vendors, bills and purchase orders",
+    "accounting.bills.write": "Record vendors, bills and purchase orders",
+    "accounting.bills.approve": "Approve bills for payment",
+    "accounting.bills.pay": "Pay bills and run payment runs",
+    "accounting.payroll.read": "Read pay rates and payslips (confidential)",
+    "accounting.payroll.write": "Set pay rates, record and approve timesheets",
+    "accounting.payroll.run": "Run payroll",
+}
+
+BILL_STATUSES = {"draft": "draft", "approved": "approved", "partly_paid": "partly paid", "paid": "paid"}
+ORDER_STATUSES = {"draft": "draft", "ordered": "ordered", "partly_received": "partly received",
+                  "received": "received", "billed": "billed"}
+PAY_KINDS = {"salaried": "salaried (per month)", "hourly": "hourly"}
+MAX_TEXT = 200
+
+
+def text(value, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+    value = " ".join(str(value or "").split())
+    if required and not value:
+        raise ValidationError(_("required"), field=field)
+    if len(value) > limit:
+        raise ValidationError(_("at most {n} characters").format(n=limit), field=field)
+    return value
+
+
+def amount(value, field: str, *, positive: bool = False, allow_zero: bool = True) -> Decimal:
+    try:
+        if isinstance(value, str):
+            value = value.strip().replace(",", "") if value.count(".") == 1 or "," not in value \
+                else value.strip().replace(".", "").replace(",", ".")
+        d = to_decimal(value)
+    except LedgerError:
+        raise ValidationError(_("{value!r} is not an amount (like 1234.50)").format(
+            value=str(value)[:40]), field=field) from None
+    if positive and (d < 0 or (d == 0 and not allow_zero)):
+        raise ValidationError(_("must be more than zero") if not allow_zero else _("must not be negative"),
+                              field=field)
+    return d
+
+
+def date(value, field: str, *, required: bool = True) -> str | None:
+    if value in (None, ""):
+        if required:
+            raise ValidationError(_("required"), field=field)
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    s = str(value).strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+            raise ValueError
+        return dt.date.fromisoformat(s).isoformat()
+    except ValueError:
+        raise ValidationError(_("{value!r} is not a date (YYYY-MM-DD)").format(value=s[:40]), field=field) from None
+
+
+def period(value, field: str = "period") -> tuple[str, str]:
+    """``YYYY-MM`` → (first day, last day) as ISO strings."""
+    s = str(value or "").strip()
+    m = re.fullmatch(r"(\d{4})-(\d{2})", s)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValidationError(_("{value!r} is not a period (YYYY-MM)").format(value=s[:20]), field=field)
+    y, mo = int(m.group(1)), int(m.group(2))
+    first = dt.date(y, mo, 1)
+    last = (dt.date(y + (mo == 12), mo % 12 + 1, 1) - dt.timedelta(days=1))
+    return first.isoformat(), last.isoformat()
+
+
+def iban(value, field: str = "iban") -> str:
+    """A normalised IBAN (no spaces, upper case); ValidationError unless the
+    mod-97 check digits hold."""
+    s = re.sub(r"\s+", "", str(value or "")).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
+        raise ValidationError(_("{value!r} is not an IBAN (like DE89 3704 0044 0532 0130 00)").format(
+            value=str(value)[:40]), field=field)
+    digits = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
+    if int(digits) % 97 != 1:
+        raise ValidationError(_("the IBAN {value} has wrong check digits").format(value=s), field=field)
+    return s
+
+
+def bic(value, field: str = "bic") -> str:
+    s = re.sub(r"\s+", "", str(value or "")).upper()
+    if s and not re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?", s):
+        raise ValidationError(_("{value!r} is not a BIC").format(value=str(value)[:20]), field=field)
+    return s
+
+
+def hhmm(value, field: str) -> str:
+    s = str(value or "").strip()
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", s)
+    if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59 or (int(m.group(1)) == 24 and m.group(2) != "00"):
+        raise ValidationError(_("{value!r} is not a time (HH:MM)").format(value=s[:10]), field=field)
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def minutes(hm: str) -> int:
+    h, m = hm.split(":")
+    return int(h) * 60 + int(m)

@@ -1,0 +1,173 @@
+"""Reports over the stored journal, the hledger export and import, and the
+bank CSV import with a column mapping."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from core.errors import ValidationError
+from plugins.accounting import ledger as L
+from plugins.accounting import models as m
+from plugins.accounting import service as svc
+from plugins.accounting.models import _
+
+REPORTS = ("trial-balance", "profit-loss", "balance-sheet")
+
+
+def report(ctx, name: str, start=None, end=None) -> L.Report:
+    """One of :data:`REPORTS` over [start, end] (the balance sheet: at ``end``)."""
+    ctx.require("accounting.ledger.read")
+    start = m.date(start, "from", required=False)
+    end = m.date(end, "to", required=False)
+    if start and end and start > end:
+        raise ValidationError(_("--from is after --to"), field="from")
+    entries = svc.journal(ctx)
+    if name == "trial-balance":
+        return L.trial_balance(entries, start, end)
+    if name == "profit-loss":
+        return L.profit_loss(entries, start, end)
+    if name == "balance-sheet":
+        return L.balance_sheet(entries, end)
+    raise ValidationError(_("{name!r} is not a report ({known})").format(name=name, known=", ".join(REPORTS)),
+                          field="report")
+
+
+def report_csv(rep: L.Report) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, ["section", "account", "currency", "amount"], lineterminator="\n")
+    w.writeheader()
+    w.writerows(rep.rows())
+    return buf.getvalue()
+
+
+def cash_by_month(ctx, start=None, end=None):
+    ctx.require("accounting.ledger.read")
+    return L.cash_by_month(svc.journal(ctx), svc.account(ctx, "bank"), start, end)
+
+
+def ageing_csv(ctx, as_of=None) -> str:
+    buckets = svc.ageing(ctx, as_of)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["bucket", "currency", "amount"])
+    for b in L.AGEING_BUCKETS:
+        for cur, v in sorted(buckets[b].items()):
+            w.writerow([b, cur, f"{v:f}"])
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- export / import
+def export_hledger(ctx, start=None, end=None) -> str:
+    from plugins.accounting.hledger import write_journal
+
+    return write_journal(svc.journal(ctx, start, end), svc.currency(ctx))
+
+
+def export_csv(ctx, start=None, end=None) -> str:
+    """The journal, one row per posting."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["number", "date", "description", "account", "amount", "currency", "source", "reverses"])
+    for e in svc.journal(ctx, start, end):
+        for p in e["postings"]:
+            w.writerow([e["number"], e["date"], e["description"], p["account"], p["amount"], p["currency"],
+                        e.get("source", ""), e.get("reverses") or ""])
+    return buf.getvalue()
+
+
+def import_hledger(ctx, text: str) -> int:
+    """Post every transaction of an hledger journal, all or nothing; returns the count."""
+    from plugins.accounting.hledger import JournalError, parse_journal
+
+    ctx.require("accounting.ledger.post")
+    try:
+        entries = parse_journal(text, svc.currency(ctx))
+    except JournalError as error:
+        raise ValidationError(str(error), field="file") from None
+    with ctx.transaction():
+        for e in entries:
+            try:
+                svc._post(ctx, e["date"], e["description"] or _("(imported)"), e["postings"], source="import")
+            except ValidationError as error:
+                raise ValidationError(_("line {line}: {error}").format(line=e["line"], error=error.message),
+                                      field="file") from None
+    return len(entries)
+
+
+DEFAULT_MAPPING = {"date": "date", "amount": "amount", "description": "description",
+                   "date_format": "%Y-%m-%d", "decimal": ".", "delimiter": ",", "rules": {}}
+
+
+def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account=None) -> int:
+    """Post each row of a bank statement CSV against the bank account.
+
+    ``mapping``: ``date``/``amount``/``description`` column names,
+    ``date_format`` (strptime), ``decimal`` ("." or ","), ``delimiter``,
+    and ``rules`` ``{text in the description: counter account}``; rows no
+    rule matches go to the "uncategorized" account. A bad date or amount
+    is named by its line; nothing is posted then.
+    """
+    ctx.require("accounting.ledger.post")
+    mp = {**DEFAULT_MAPPING, **(mapping or {})}
+    bank = bank_account or svc.account(ctx, "bank")
+    reader = csv.DictReader(io.StringIO(text), delimiter=mp["delimiter"])
+    missing = [mp[k] for k in ("date", "amount", "description") if mp[k] not in (reader.fieldnames or [])]
+    if missing:
+        raise ValidationError(_("line 1: missing column(s) {cols}").format(cols=", ".join(missing)), field="file")
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            date = dt.datetime.strptime((row[mp["date"]] or "").strip(), mp["date_format"]).date().isoformat()
+        except ValueError:
+            raise ValidationError(_("line {line}: {value!r} is not a date ({fmt})").format(
+                line=line, value=(row[mp["date"]] or "")[:30], fmt=mp["date_format"]), field="file") from None
+        raw = (row[mp["amount"]] or "").strip().replace(" ", "")
+        if mp["decimal"] == ",":
+            raw = raw.replace(".", "").replace(",", ".")
+        else:
+            raw = raw.replace(",", "")
+        try:
+            amount = L.to_decimal(raw)
+        except L.LedgerError:
+            raise ValidationError(_("line {line}: {value!r} is not an amount").format(
+                line=line, value=(row[mp["amount"]] or "")[:30]), field="file") from None
+        if amount == 0:
+            continue
+        desc = " ".join((row[mp["description"]] or "").split())[:200] or _("bank statement line {n}").format(n=line)
+        counter = next((acc for needle, acc in mp["rules"].items() if needle.casefold() in desc.casefold()),
+                       svc.account(ctx, "uncategorized"))
+        rows.append((line, date, desc, amount, counter))
+    cur = svc.currency(ctx)
+    with ctx.transaction():
+        for line, date, desc, amount, counter in rows:
+            try:
+                svc._post(ctx, date, desc, [{"account": bank, "amount": f"{amount:f}", "currency": cur},
+                                            {"account": counter, "amount": f"{-amount:f}", "currency": cur}],
+                          source="bank")
+            except ValidationError as error:
+                raise ValidationError(_("line {line}: {error}").format(line=line, error=error.message),
+                                      field="file") from None
+    return len(rows)
+
+
+def format_report(rep: L.Report, width: int = 60) -> str:
+    """A plain-text table of a report (for the CLI)."""
+    lines = [rep.title]
+    for section, rows in rep.sections:
+        lines.append("")
+        lines.append(section.upper())
+        for acc, cur, v in rows:
+            lines.append(f"  {acc:<{width - 22}} {v:>14,.2f} {cur}")
+        for cur, t in sorted(rep.totals.get(section, {}).items()):
+            lines.append(f"  {'total':<{width - 22}} {t:>14,.2f} {cur}")
+    for cur, v in sorted(rep.net.items()):
+        lines.append("")
+        lines.append(f"{'net':<{width - 20}} {v:>14,.2f} {cur}")
+    return "\n".join(lines)
+
+
+__all__ = ["report", "report_csv", "export_hledger", "export_csv", "import_hledger", "import_bank_csv",
+           "cash_by_month", "ageing_csv", "format_report", "Decimal"]

@@ -1,0 +1,807 @@
+"""Accounting's screens: the journal, vendors and bills, the payment run,
+purchase orders, timesheets and payroll with payslips, and the reports.
+
+Screens call ``service``/``payroll``/``reports`` for everything; refused
+input comes back as a BackdeskError and is shown at the field (forms) or
+as a notification.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Static
+
+from core.errors import BackdeskError, ValidationError
+from core.hookspecs import Card, Command, NavEntry, SearchHit
+from core.i18n import format_money, today
+from core.screens.base import BackdeskScreen
+from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from plugins.accounting import ledger as L
+from plugins.accounting import payroll as pay
+from plugins.accounting import reports as rep
+from plugins.accounting import service as svc
+from plugins.accounting.models import _
+
+CSS_PATH = Path(__file__).parent / "accounting.tcss"
+
+
+def _fail(screen, error: BackdeskError) -> None:
+    screen.notify(str(error), severity="error", timeout=6)
+
+
+def _money(value, cur=None) -> str:
+    try:
+        return format_money(value, cur)
+    except Exception:  # an unknown currency code: show it plainly
+        return f"{value} {cur or ''}".strip()
+
+
+def _money_col(key, title, width=13):
+    return Column(key, title, width=width, align="right", format=lambda v: "" if v is None else f"{v:,.2f}")
+
+
+class _Base(BackdeskScreen):
+    CSS_PATH = CSS_PATH
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def _table(self) -> RecordTable:
+        return self.query_one(".acc-table", RecordTable)
+
+    def _current(self, what: str) -> dict | None:
+        rec = self._table().cursor_record
+        if rec is None:
+            self.notify(_("No {what} selected").format(what=what), severity="warning")
+        return rec
+
+    def _safe(self, fn, *args, done: str | None = None, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except BackdeskError as error:
+            _fail(self, error)
+            return None
+        if done:
+            self.notify(done)
+        return result
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+        self._table().focus()
+
+    def refresh_data(self, names) -> None:
+        self._load()
+
+    def _load(self) -> None:  # pragma: no cover - overridden
+        pass
+
+
+# ============================================================================ journal
+def entry_form(ctx) -> FormScreen:
+    fields = [Field("date", _("Date"), kind="date", required=True, default=today()),
+              Field("description", _("Description"), required=True),
+              Field("postings", _("Postings"), kind="multiline", required=True,
+                    help=_("One per line: account amount (debit +, credit −)"))]
+
+    def submit(values):
+        rows = []
+        for i, line in enumerate(values["postings"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            acc, _sep, amount = line.strip().rpartition(" ")
+            if not acc.strip():
+                raise ValidationError(_("line {n}: write account and amount").format(n=i), field="postings")
+            rows.append({"account": acc.strip(), "amount": amount})
+        return svc.post_entry(ctx, values["date"], values["description"], rows)
+
+    return FormScreen(_("New journal entry"), fields, on_submit=submit, submit_label=_("Post"))
+
+
+class LedgerScreen(_Base):
+    """The journal: every posted entry; corrections by reversal."""
+
+    WATCH_TABLES = frozenset({"accounting.entries", "accounting.periods"})
+    BINDINGS = [
+        Binding("n", "new", _("New entry"), id="accounting.entry_new"),
+        Binding("v", "reverse", _("Reverse"), id="accounting.entry_reverse"),
+        Binding("c", "close_period", _("Close period"), id="accounting.period_close"),
+    ]
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="acc-journal-bar", classes="acc-bar")
+        yield RecordTable([Column("number", "#", width=5, align="right"), Column("date", _("Date"), width=10),
+                           Column("description", _("Description"), width=22),
+                           Column("amount_text", _("Amount"), width=14, align="right"),
+                           Column("state", _("State"), width=9)], [], classes="acc-table", id="acc-journal",
+                          empty_text=_("No entries yet: n posts one"))
+        yield Static("", id="acc-entry", classes="acc-detail")
+
+    def _load(self) -> None:
+        rows = svc.journal_rows(self.ctx, svc.journal(self.ctx))
+        self._table().set_records(rows)
+        closed = svc.closed_periods(self.ctx)
+        self.query_one("#acc-journal-bar", Static).update(
+            _("{n} entries · closed: {closed}").format(n=len(rows), closed=", ".join(closed[-3:]) or "-"))
+        self._show(self._table().cursor_record)
+
+    def _show(self, rec) -> None:
+        if not rec:
+            self.query_one("#acc-entry", Static).update("")
+            return
+        lines = [f"{escape(p['account']):<34} {L.to_decimal(p['amount']):>12,.2f} {p['currency']}" for p in rec["postings"]]
+        self.query_one("#acc-entry", Static).update("\n".join(lines))
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        self._show(event.record)
+
+    def action_new(self) -> None:
+        self.app.push_screen(entry_form(self.ctx))
+
+    def action_reverse(self) -> None:
+        rec = self._current(_("entry"))
+        if not rec:
+            return
+
+        def answer(yes):
+            if yes:
+                e = self._safe(svc.reverse_entry, self.ctx, rec["number"])
+                if e:
+                    self.notify(_("Posted reversal {n}").format(n=e["number"]))
+
+        self.app.push_screen(ConfirmDialog(_("Reverse entry {n} ({d})?").format(n=rec["number"], d=rec["description"]),
+                                           danger=True), answer)
+
+    def action_close_period(self) -> None:
+        last = (today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        self.app.push_screen(FormScreen(_("Close a period"), [Field("period", _("Period (YYYY-MM)"), required=True)],
+                                        {"period": last}, on_submit=lambda v: svc.close_period(self.ctx, v["period"]),
+                                        submit_label=_("Close")))
+
+
+# ============================================================================ vendors and bills
+def vendor_form(ctx) -> FormScreen:
+    fields = [Field("name", _("Name"), required=True), Field("iban", _("IBAN")), Field("bic", _("BIC")),
+              Field("email", _("Email")), Field("terms_days", _("Terms (days)"), kind="int", default=30)]
+    return FormScreen(_("New vendor"), fields, on_submit=lambda v: svc.add_vendor(ctx, v), submit_label=_("Add"))
+
+
+def bill_form(ctx) -> FormScreen:
+    fields = [Field("vendor", _("Vendor"), required=True, help=_("Name or id")),
+              Field("number", _("Bill number"), required=True),
+              Field("date", _("Date"), kind="date", required=True, default=today()),
+              Field("due", _("Due"), kind="date", help=_("Empty: the vendor's terms")),
+              Field("lines", _("Lines"), kind="multiline", required=True,
+                    help=_("One per line: description; quantity; unit price[; account]")),
+              Field("tax_rate", _("Tax rate"), kind="decimal", default=Decimal(str(ctx.settings.get("tax_rate", "0.19")))),
+              Field("order", _("Purchase order"), help=_("PO number to match, if any"))]
+
+    def submit(values):
+        v = svc.vendor(ctx, values["vendor"])
+        lines = []
+        for i, raw in enumerate(values["lines"].splitlines(), start=1):
+            if not raw.strip():
+                continue
+            parts = [p.strip() for p in raw.split(";")]
+            if len(parts) < 3:
+                raise ValidationError(_("line {n}: write description; quantity; unit price").format(n=i), field="lines")
+            lines.append({"description": parts[0], "quantity": parts[1], "unit_price": parts[2],
+                          "account": parts[3] if len(parts) > 3 and parts[3] else None,
+                          "tax_rate": values.get("tax_rate")})
+        order_id = None
+        if values.get("order"):
+            hit = [o for o in svc.orders(ctx) if o["number"].casefold() == values["order"].strip().casefold()]
+            if not hit:
+                raise ValidationError(_("no purchase order {po}").format(po=values["order"]), field="order")
+            order_id = hit[0]["id"]
+        return svc.create_bill(ctx, v["id"], values["number"], values["date"], values.get("due"), lines,
+                               order_id=order_id)
+
+    return FormScreen(_("New bill"), fields, on_submit=submit, submit_label=_("Record"))
+
+
+class BillsScreen(_Base):
+    """Vendors and bills: record, approve, pay; v switches to the vendors."""
+
+    WATCH_TABLES = frozenset({"accounting.bills", "accounting.vendors"})
+    BINDINGS = [
+        Binding("n", "new", _("New bill"), id="accounting.bill_new"),
+        Binding("a", "approve", _("Approve"), id="accounting.bill_approve"),
+        Binding("p", "pay", _("Pay"), id="accounting.bill_pay"),
+        Binding("v", "toggle", _("Vendors"), id="accounting.vendors_toggle"),
+        Binding("N", "new_vendor", _("New vendor"), id="accounting.vendor_new", show=False),
+        Binding("o", "open_only", _("Open only"), id="accounting.bills_open", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.open_only = True
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="acc-bills-bar", classes="acc-bar")
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("vendor", _("Vendor"), width=16),
+                           Column("number", _("Bill"), width=9), Column("due", _("Due"), width=10),
+                           Column("status_text", _("Status"), width=8), _money_col("open", _("Open"), 11),
+                           Column("flag", "!", width=1)], [], classes="acc-table", id="acc-bills",
+                          empty_text=_("No bills: n records one"))
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Vendor"), width=22),
+                           Column("iban", _("IBAN"), width=24), Column("terms_days", _("Days"), width=4)], [],
+                          id="acc-vendors", classes="acc-hidden", empty_text=_("No vendors: N adds one"))
+        yield Static("", id="acc-bill", classes="acc-detail")
+
+    def _table(self) -> RecordTable:
+        return self.query_one("#acc-bills", RecordTable)
+
+    def _load(self) -> None:
+        status = ["draft", "approved", "partly_paid"] if self.open_only else None
+        self._table().set_records(svc.bill_rows(self.ctx, svc.bills(self.ctx, status=status)))
+        self.query_one("#acc-vendors", RecordTable).set_records(svc.vendors(self.ctx))
+        self.query_one("#acc-bills-bar", Static).update(
+            (_("Open bills") if self.open_only else _("All bills")) + "  ·  " +
+            _("n new · a approve · p pay · v vendors · N new vendor · o open/all"))
+        self._show(self._table().cursor_record)
+
+    def _show(self, b) -> None:
+        if not b:
+            self.query_one("#acc-bill", Static).update("")
+            return
+        lines = [_("{vendor} {number}: {total} (net {net}, tax {tax}), paid {paid}").format(
+            vendor=escape(b["vendor"]), number=escape(b["number"]), total=_money(b["total"], b["currency"]),
+            net=_money(b["net"], b["currency"]), tax=_money(b["tax"], b["currency"]),
+            paid=_money(b["paid"], b["currency"]))]
+        for line in b["lines"][:3]:
+            lines.append(f"  {escape(line['description'])[:30]}  {line['quantity']} × {line['unit_price']}")
+        for flag in b.get("match_flags") or []:
+            lines.append(f"[b]! {escape(flag)}[/]")
+        self.query_one("#acc-bill", Static).update("\n".join(lines))
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        if event.table.id == "acc-bills":
+            self._show(event.record)
+
+    def action_toggle(self) -> None:
+        bills, vendors = self._table(), self.query_one("#acc-vendors", RecordTable)
+        showing = "acc-hidden" in vendors.classes
+        vendors.set_class(not showing, "acc-hidden")
+        bills.set_class(showing, "acc-hidden")
+        (vendors if showing else bills).focus()
+
+    def action_open_only(self) -> None:
+        self.open_only = not self.open_only
+        self._load()
+
+    def action_new(self) -> None:
+        self.app.push_screen(bill_form(self.ctx))
+
+    def action_new_vendor(self) -> None:
+        self.app.push_screen(vendor_form(self.ctx))
+
+    def action_approve(self) -> None:
+        b = self._current(_("bill"))
+        if b and self._safe(svc.approve_bill, self.ctx, b["id"]):
+            self.notify(_("Bill {n} approved and posted").format(n=b["number"]))
+
+    def action_pay(self) -> None:
+        b = self._current(_("bill"))
+        if not b:
+            return
+        fields = [Field("amount", _("Amount"), kind="decimal", required=True),
+                  Field("date", _("Date"), kind="date", required=True, default=today())]
+        self.app.push_screen(FormScreen(_("Pay bill {n}").format(n=b["number"]), fields, {"amount": b["open"]},
+                                        on_submit=lambda v: svc.pay_bill(self.ctx, b["id"], v["amount"], v["date"]),
+                                        submit_label=_("Pay")))
+
+
+# ============================================================================ payment run
+class PaymentRunScreen(_Base):
+    """Every approved bill due by a date, paid in one go, with the bank file."""
+
+    WATCH_TABLES = frozenset({"accounting.bills", "accounting.payment_runs"})
+    BINDINGS = [
+        Binding("d", "due_by", _("Due by"), id="accounting.run_due_by"),
+        Binding("r", "run", _("Run payments"), id="accounting.run_payments"),
+        Binding("e", "export", _("Bank file"), id="accounting.run_export"),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.due_by = (today() + dt.timedelta(days=7)).isoformat()
+
+    def compose_content(self) -> ComposeResult:
+        with Horizontal(classes="acc-bar"):
+            yield Label(_("Due by "))
+            yield Input(self.due_by, id="acc-due-by")
+        yield RecordTable([Column("vendor", _("Vendor"), width=18), Column("number", _("Bill"), width=10),
+                           Column("due", _("Due"), width=10), _money_col("open", _("Amount"), 12),
+                           Column("currency", "", width=3)], [], classes="acc-table", id="acc-run",
+                          empty_text=_("Nothing approved is due by this date"))
+        yield Static("", id="acc-run-sum", classes="acc-detail")
+
+    def _load(self) -> None:
+        rows = self._safe(svc.payment_run_preview, self.ctx, self.due_by) or []
+        self._table().set_records(rows)
+        totals: dict = {}
+        for r in rows:
+            totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
+        last = svc.payment_runs(self.ctx)
+        text = _("{n} bill(s), total {total}").format(n=len(rows), total=", ".join(
+            _money(v, c) for c, v in totals.items()) or "0")
+        if last:
+            text += "\n" + _("Last run {n} on {date}: {k} payment(s)").format(
+                n=last[0]["number"], date=last[0]["date"], k=len(last[0]["items"]))
+        self.query_one("#acc-run-sum", Static).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            from plugins.accounting import models as m
+
+            self.due_by = m.date(event.value, "due_by")
+        except BackdeskError as error:
+            _fail(self, error)
+            return
+        self._load()
+        self._table().focus()
+
+    def action_due_by(self) -> None:
+        self.query_one("#acc-due-by", Input).focus()
+
+    def action_run(self) -> None:
+        n = self._table().row_count
+
+        def answer(yes):
+            if yes:
+                run = self._safe(svc.payment_run, self.ctx, self.due_by)
+                if run:
+                    self.notify(_("Payment run {n}: {k} payment(s)").format(n=run["number"], k=len(run["items"])))
+
+        self.app.push_screen(ConfirmDialog(_("Pay {n} bill(s) due by {date}?").format(n=n, date=self.due_by)), answer)
+
+    def action_export(self) -> None:
+        runs = svc.payment_runs(self.ctx)
+        if not runs:
+            self.notify(_("No payment run yet"), severity="warning")
+            return
+        run = runs[0]
+
+        def submit(values):
+            target = Path(values["path"]).expanduser()
+            try:
+                target.write_text(svc.bank_csv(self.ctx, run["id"]), encoding="utf-8")
+            except OSError as error:
+                raise ValidationError(error.strerror or str(error), field="path") from None
+            return str(target)
+
+        def done(path):
+            if path:
+                self.notify(_("Bank file written to {path}").format(path=path))
+
+        self.app.push_screen(FormScreen(_("Bank file of run {n}").format(n=run["number"]),
+                                        [Field("path", _("File"), required=True)],
+                                        {"path": f"payment-run-{run['number']}.csv"}, on_submit=submit,
+                                        submit_label=_("Write")), done)
+
+
+# ============================================================================ purchase orders
+class OrdersScreen(_Base):
+    """Purchase orders: order, receive, match to a bill."""
+
+    WATCH_TABLES = frozenset({"accounting.orders", "accounting.vendors"})
+    BINDINGS = [
+        Binding("n", "new", _("New order"), id="accounting.order_new"),
+        Binding("o", "place", _("Order"), id="accounting.order_place"),
+        Binding("r", "receive", _("Receive"), id="accounting.order_receive"),
+    ]
+
+    def compose_content(self) -> ComposeResult:
+        yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=16),
+                           Column("date", _("Date"), width=10), Column("status_text", _("Status"), width=10),
+                           _money_col("total", _("Total"), 11)], [], classes="acc-table", id="acc-orders",
+                          empty_text=_("No purchase orders: n writes one"))
+        yield Static("", id="acc-order", classes="acc-detail")
+
+    def _load(self) -> None:
+        self._table().set_records(svc.order_rows(self.ctx, svc.orders(self.ctx)))
+        self._show(self._table().cursor_record)
+
+    def _show(self, o) -> None:
+        if not o:
+            self.query_one("#acc-order", Static).update("")
+            return
+        lines = [f"{i}. {escape(x['item'])[:28]:<28} {x['quantity']:>6} × {x['price']:>9}  "
+                 + _("received {n}").format(n=x["received"]) for i, x in enumerate(o["lines"], start=1)]
+        self.query_one("#acc-order", Static).update("\n".join(lines[:6]))
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        self._show(event.record)
+
+    def action_new(self) -> None:
+        fields = [Field("vendor", _("Vendor"), required=True, help=_("Name or id")),
+                  Field("lines", _("Lines"), kind="multiline", required=True,
+                        help=_("One per line: item; quantity; price"))]
+
+        def submit(values):
+            v = svc.vendor(self.ctx, values["vendor"])
+            lines = []
+            for i, raw in enumerate(values["lines"].splitlines(), start=1):
+                if raw.strip():
+                    parts = [p.strip() for p in raw.split(";")]
+                    if len(parts) != 3:
+                        raise ValidationError(_("line {n}: write item; quantity; price").format(n=i), field="lines")
+                    lines.append({"item": parts[0], "quantity": parts[1], "price": parts[2]})
+            return svc.create_order(self.ctx, v["id"], lines)
+
+        self.app.push_screen(FormScreen(_("New purchase order"), fields, on_submit=submit, submit_label=_("Save")))
+
+    def action_place(self) -> None:
+        o = self._current(_("order"))
+        if o and self._safe(svc.place_order, self.ctx, o["id"]):
+            self.notify(_("{n} ordered").format(n=o["number"]))
+
+    def action_receive(self) -> None:
+        o = self._current(_("order"))
+        if not o:
+            return
+        default = "\n".join(f"{i}={L.to_decimal(x['quantity']) - L.to_decimal(x['received']):f}"
+                            for i, x in enumerate(o["lines"], start=1))
+
+        def submit(values):
+            qty = {}
+            for raw in values["received"].splitlines():
+                if raw.strip():
+                    key, sep, q = raw.partition("=")
+                    if not sep:
+                        raise ValidationError(_("write line=quantity"), field="received")
+                    qty[key.strip()] = q.strip()
+            return svc.receive(self.ctx, o["id"], qty)
+
+        self.app.push_screen(FormScreen(_("Receive {n}").format(n=o["number"]),
+                                        [Field("received", _("Received"), kind="multiline", required=True,
+                                               help=_("line=quantity, one per line"))],
+                                        {"received": default}, on_submit=submit, submit_label=_("Receive")))
+
+
+# ============================================================================ payroll
+class PayrollScreen(_Base):
+    """Timesheets with their checks, rates and payroll runs."""
+
+    WATCH_TABLES = frozenset({"accounting.timesheets", "accounting.rates", "accounting.payroll_runs"})
+    BINDINGS = [
+        Binding("n", "add_time", _("Hours"), id="accounting.time_add"),
+        Binding("c", "check", _("Check"), id="accounting.time_check"),
+        Binding("a", "approve", _("Approve"), id="accounting.time_approve"),
+        Binding("r", "run", _("Run payroll"), id="accounting.payroll_run"),
+        Binding("p", "payslips", _("Payslips"), id="accounting.payslips"),
+        Binding("t", "rate", _("Set rate"), id="accounting.rate_set", show=False),
+    ]
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="acc-payroll-bar", classes="acc-bar")
+        yield RecordTable([Column("date", _("Date"), width=10), Column("name", _("Person"), width=16),
+                           Column("span", _("Time"), width=11), Column("hours", _("Hours"), width=5, align="right"),
+                           Column("status", _("Status"), width=8), Column("flag", "!", width=1)], [],
+                          classes="acc-table", id="acc-time", empty_text=_("No hours recorded: n adds some"))
+        yield Static("", id="acc-flags", classes="acc-detail")
+
+    def _load(self) -> None:
+        names = {p["id"]: p["name"] for p in self.ctx.backdesk.table("core.people").all()}
+        rows = [{**r, "name": names.get(r["person_id"], "?"),
+                 "span": f"{r['start']}–{r['end']}" if r.get("start") else "",
+                 "flag": "!" if r.get("flags") else ""} for r in pay.timesheets(self.ctx)]
+        rows.sort(key=lambda r: (r["date"], r["name"]), reverse=True)
+        self._table().set_records(rows)
+        waiting = [r for r in self.ctx.table("rates").all() if r["status"] == "awaiting_rate"]
+        finals = pay.final_pay_flags(self.ctx)
+        self.query_one("#acc-payroll-bar", Static).update(
+            _("{w} awaiting a rate (t) · {f} final pay flagged · c checks, a approves a month").format(
+                w=len(waiting), f=len(finals)))
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        rec = event.record
+        self.query_one("#acc-flags", Static).update(
+            "\n".join(f"! {escape(f)}" for f in (rec or {}).get("flags") or []))
+
+    def _person_period(self, title, extra=(), on_submit=None):
+        rec = self._table().cursor_record or {}
+        month = (rec.get("date") or today().isoformat())[:7]
+        fields = [Field("person", _("Person"), required=True, help=_("Name or id")),
+                  Field("period", _("Period (YYYY-MM)"), required=True), *extra]
+        return FormScreen(title, fields, {"person": rec.get("name", ""), "period": month}, on_submit=on_submit)
+
+    def action_add_time(self) -> None:
+        rec = self._table().cursor_record or {}
+        fields = [Field("person", _("Person"), required=True, help=_("Name or id")),
+                  Field("date", _("Date"), kind="date", required=True, default=today()),
+                  Field("start", _("Start (HH:MM)")), Field("end", _("End (HH:MM)")),
+                  Field("hours", _("or hours"), help=_("Instead of start and end")), Field("note", _("Note"))]
+        self.app.push_screen(FormScreen(_("Record hours"), fields, {"person": rec.get("name", "")},
+                                        on_submit=lambda v: pay.add_time(self.ctx, v["person"], v["date"], v.get("start"),
+                                                                         v.get("end"), v.get("hours"), v.get("note") or ""),
+                                        submit_label=_("Record")))
+
+    def action_check(self) -> None:
+        def submit(values):
+            return pay.check_period(self.ctx, values["person"], values["period"])
+
+        def done(flags):
+            if flags is None:
+                return
+            text = "\n".join(f"! {escape(f['reason'])}" for f in flags) or _("No problems found")
+            self.query_one("#acc-flags", Static).update(text)
+            self.notify(_("{n} problem(s) found").format(n=len(flags)), severity="warning" if flags else "information")
+
+        self.app.push_screen(self._person_period(_("Check hours"), on_submit=submit), done)
+
+    def action_approve(self) -> None:
+        def submit(values):
+            return pay.approve_timesheets(self.ctx, values["person"], values["period"],
+                                          accept_flags=bool(values.get("accept")))
+
+        def done(result):
+            if result:
+                self.notify(_("{n} day(s) approved, {k} flag(s) kept").format(n=result["approved"],
+                                                                              k=len(result["flags"])))
+
+        self.app.push_screen(self._person_period(_("Approve hours"), [Field("accept", _("Accept flags"), kind="bool")],
+                                                 on_submit=submit), done)
+
+    def action_rate(self) -> None:
+        fields = [Field("person", _("Person"), required=True),
+                  Field("kind", _("Kind"), kind="choice", choices=[("salaried", _("salaried")), ("hourly", _("hourly"))],
+                        default="salaried"),
+                  Field("rate", _("Rate"), kind="decimal", required=True, help=_("Per month or per hour"))]
+        self.app.push_screen(FormScreen(_("Set pay rate"), fields,
+                                        on_submit=lambda v: pay.set_rate(self.ctx, v["person"], v["kind"], v["rate"]),
+                                        submit_label=_("Save")))
+
+    def action_run(self) -> None:
+        last = (today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+
+        def done(run):
+            if run:
+                self.notify(_("Payroll {p}: {n} payslip(s)").format(p=run["period"], n=len(run["payslips"])))
+                for w in run["warnings"][:3]:
+                    self.notify(w, severity="warning")
+
+        self.app.push_screen(FormScreen(_("Run payroll"), [Field("period", _("Period (YYYY-MM)"), required=True)],
+                                        {"period": last}, on_submit=lambda v: pay.run_payroll(self.ctx, v["period"]),
+                                        submit_label=_("Run")), done)
+
+    def action_payslips(self) -> None:
+        if not self.ctx.can("accounting.payroll.read"):
+            _fail(self, ValidationError(_("payslips need the permission accounting.payroll.read")))
+            return
+        self.app.push_screen(PayslipScreen(self.ctx))
+
+
+class PayslipScreen(_Base):
+    """Payslips (confidential: opening them is recorded in the audit trail)."""
+
+    WATCH_TABLES = frozenset({"accounting.payslips"})
+    BINDINGS = [Binding("escape", "back", _("Back"), id="accounting.payslips_back")]
+
+    def compose_content(self) -> ComposeResult:
+        yield RecordTable([Column("period", _("Period"), width=7), Column("name", _("Person"), width=18),
+                           _money_col("gross_dec", _("Gross"), 11), _money_col("net_dec", _("Net"), 11),
+                           Column("final_text", "", width=5)], [], classes="acc-table", id="acc-payslips",
+                          empty_text=_("No payslips yet"))
+        yield Static("", id="acc-payslip", classes="acc-detail")
+
+    def _load(self) -> None:
+        rows = self._safe(pay.payslips, self.ctx) or []
+        self._table().set_records([{**s, "gross_dec": L.to_decimal(s["gross"]), "net_dec": L.to_decimal(s["net"]),
+                                    "final_text": _("final") if s.get("final") else ""} for s in rows])
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        s = event.record
+        if not s:
+            return
+        c = s["currency"]
+        lines = [_("{kind} at {rate}: base {base}; {ot} h overtime {otp}; {hol} h holiday {holp}").format(
+            kind=_(s["kind"] or ""), rate=_money(s["rate"], c), base=_money(s["base"], c), ot=s["overtime_hours"],
+            otp=_money(s["overtime_pay"], c), hol=s["holiday_hours"], holp=_money(s["holiday_pay"], c)),
+            _("Gross {g}").format(g=_money(s["gross"], c))]
+        lines += [f"  − {escape(d['name'])} {_money(d['amount'], c)}" for d in s["deductions"]]
+        lines.append(_("Net {n}").format(n=_money(s["net"], c)))
+        self.query_one("#acc-payslip", Static).update("\n".join(lines))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+# ============================================================================ reports
+REPORT_KEYS = {"1": "trial-balance", "2": "profit-loss", "3": "balance-sheet", "4": "cash", "5": "ageing"}
+
+
+class ReportsScreen(_Base):
+    """Trial balance, P&L, balance sheet, cash by month (bars), payables ageing."""
+
+    WATCH_TABLES = frozenset({"accounting.entries", "accounting.bills"})
+    BINDINGS = [
+        Binding("1", "show('trial-balance')", _("Trial bal."), id="accounting.report_trial"),
+        Binding("2", "show('profit-loss')", _("P&L"), id="accounting.report_pl"),
+        Binding("3", "show('balance-sheet')", _("Balance"), id="accounting.report_bs"),
+        Binding("4", "show('cash')", _("Cash"), id="accounting.report_cash"),
+        Binding("5", "show('ageing')", _("Ageing"), id="accounting.report_ageing"),
+        Binding("f", "dates", _("Dates"), id="accounting.report_dates"),
+        Binding("e", "export", _("CSV"), id="accounting.report_export", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.kind = "trial-balance"
+        self.start: str | None = None
+        self.end: str | None = None
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="acc-report-bar", classes="acc-bar")
+        with VerticalScroll(id="acc-report-scroll"):
+            yield Static("", id="acc-report")
+
+    def _table(self):
+        return self.query_one("#acc-report-scroll")
+
+    def _load(self) -> None:
+        titles = {"trial-balance": _("Trial balance"), "profit-loss": _("Profit and loss"),
+                  "balance-sheet": _("Balance sheet"), "cash": _("Cash by month"), "ageing": _("Payables ageing")}
+        bar = "  ".join((f"[reverse]{k} {t}[/]" if v == self.kind else f"{k} {t}")
+                        for k, v, t in ((k, v, titles[v]) for k, v in REPORT_KEYS.items()))
+        span = f"{self.start or '…'} – {self.end or '…'}"
+        self.query_one("#acc-report-bar", Static).update(bar + "\n" + _("Dates: {span} (f changes)").format(span=span))
+        try:
+            self.query_one("#acc-report", Static).update(self._render_report())
+        except BackdeskError as error:
+            self.query_one("#acc-report", Static).update(escape(str(error)))
+
+    def _render_report(self):
+        if self.kind == "cash":
+            data = rep.cash_by_month(self.ctx, self.start, self.end)
+            if not data:
+                return _("No bank movements")
+            biggest = max(max(i, o) for _m, _c, i, o in data)
+            t = Table(box=None, show_header=True, pad_edge=False)
+            for col in (_("Month"), _("In / out"), _("Amount")):
+                t.add_column(col)
+            for month, cur, inflow, outflow in data:
+                t.add_row(month, "[green]" + L.bar(inflow, biggest, 24) + "[/]", f"+{inflow:,.2f}")
+                t.add_row("", "[red]" + L.bar(outflow, biggest, 24) + "[/]", f"−{outflow:,.2f}")
+            return t
+        if self.kind == "ageing":
+            buckets = svc.ageing(self.ctx, self.end)
+            biggest = max([v for b in buckets.values() for v in b.values()] or [Decimal(0)])
+            t = Table(box=None, pad_edge=False)
+            t.add_column(_("Days overdue"))
+            t.add_column(_("Open"), justify="right")
+            t.add_column("")
+            for b in L.AGEING_BUCKETS:
+                total = sum(buckets[b].values(), Decimal(0))
+                t.add_row(_(b), ", ".join(_money(v, c) for c, v in buckets[b].items()) or "0.00",
+                          L.bar(total, biggest, 20))
+            return t
+        r = rep.report(self.ctx, self.kind, self.start, self.end)
+        t = Table(box=None, pad_edge=False, show_header=False)
+        t.add_column(_("Account"), max_width=38, overflow="ellipsis", no_wrap=True)
+        t.add_column(_("Amount"), justify="right")
+        for section, rows in r.sections:
+            t.add_row(f"[b]{_(section)}[/]", "")
+            for acc, cur, v in rows:
+                t.add_row("  " + escape(acc), f"{v:,.2f} {cur}")
+            for cur, total in r.totals.get(section, {}).items():
+                t.add_row(f"  [b]{_('total')}[/]", f"[b]{total:,.2f} {cur}[/]")
+        for cur, v in r.net.items():
+            t.add_row(f"[b]{_('net')}[/]", f"[b]{v:,.2f} {cur}[/]")
+        return t
+
+    def on_mount(self) -> None:
+        BackdeskScreen.on_mount(self)
+        self._load()
+        self.query_one("#acc-report-scroll").focus()
+
+    def action_show(self, kind: str) -> None:
+        self.kind = kind
+        self._load()
+
+    def action_dates(self) -> None:
+        fields = [Field("start", _("From"), kind="date"), Field("end", _("To"), kind="date")]
+
+        def submit(values):
+            s, e = values.get("start"), values.get("end")
+            if s and e and s > e:
+                raise ValidationError(_("From is after To"), field="start")
+            return (s.isoformat() if s else None, e.isoformat() if e else None)
+
+        def done(result):
+            if result:
+                self.start, self.end = result
+                self._load()
+
+        self.app.push_screen(FormScreen(_("Report dates"), fields, {"start": self.start, "end": self.end},
+                                        on_submit=submit, submit_label=_("Show")), done)
+
+    def action_export(self) -> None:
+        if self.kind in ("cash", "ageing"):
+            text_fn = (lambda: rep.ageing_csv(self.ctx, self.end)) if self.kind == "ageing" else \
+                (lambda: "month,currency,in,out\n" + "".join(f"{m_},{c},{i:f},{o:f}\n" for m_, c, i, o in
+                                                            rep.cash_by_month(self.ctx, self.start, self.end)))
+        else:
+            text_fn = lambda: rep.report_csv(rep.report(self.ctx, self.kind, self.start, self.end))  # noqa: E731
+
+        def submit(values):
+            target = Path(values["path"]).expanduser()
+            try:
+                target.write_text(text_fn(), encoding="utf-8")
+            except OSError as error:
+                raise ValidationError(error.strerror or str(error), field="path") from None
+            return str(target)
+
+        self.app.push_screen(FormScreen(_("Save report as CSV"), [Field("path", _("File"), required=True)],
+                                        {"path": f"{self.kind}.csv"}, on_submit=submit, submit_label=_("Write")),
+                             lambda p: p and self.notify(_("Written to {path}").format(path=p)))
+
+
+# ============================================================================ wiring
+def nav_entries(ctx) -> list[NavEntry]:
+    return [
+        NavEntry("accounting.ledger", _("Journal"), LedgerScreen, permission="accounting.ledger.read", order=40),
+        NavEntry("accounting.bills", _("Bills"), BillsScreen, permission="accounting.bills.read", order=41),
+        NavEntry("accounting.payments", _("Payment run"), PaymentRunScreen, permission="accounting.bills.pay",
+                 order=42),
+        NavEntry("accounting.orders", _("Purchasing"), OrdersScreen, permission="accounting.bills.read", order=43),
+        NavEntry("accounting.payroll", _("Payroll"), PayrollScreen, permission="accounting.payroll.write", order=44),
+        NavEntry("accounting.reports", _("Reports"), ReportsScreen, permission="accounting.ledger.read", order=45),
+    ]
+
+
+def commands(ctx) -> list[Command]:
+    return [
+        Command("accounting.new_bill", _("Accounting: record a bill"), lambda app: app.push_screen(bill_form(ctx)),
+                permission="accounting.bills.write"),
+        Command("accounting.new_entry", _("Accounting: post a journal entry"),
+                lambda app: app.push_screen(entry_form(ctx)), permission="accounting.ledger.post"),
+        Command("accounting.payment_run", _("Accounting: payment run"),
+                lambda app: app.open_nav("accounting.payments"), permission="accounting.bills.pay"),
+        Command("accounting.reports", _("Accounting: reports"), lambda app: app.open_nav("accounting.reports"),
+                permission="accounting.ledger.read"),
+    ]
+
+
+def cards(ctx) -> list[Card]:
+    def render():
+        rows = svc.due_this_week(ctx)
+        if not rows:
+            return _("No bills due this week")
+        totals: dict = {}
+        for r in rows:
+            totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
+        lines = [_("{n} bill(s), {total}").format(n=len(rows), total=", ".join(_money(v, c) for c, v in totals.items()))]
+        for r in rows[:4]:
+            lines.append(f"{r['due'][5:]} {escape(r['vendor'])[:16]} {r['open']:,.2f}")
+        return "\n".join(lines)
+
+    return [Card("accounting.due", _("Bills due this week"), render, tables=("accounting.bills",),
+                 target="accounting.bills", permission="accounting.bills.read", order=40)]
+
+
+def search_hits(ctx, query: str) -> list[SearchHit]:
+    if not ctx.can("accounting.bills.read"):
+        return []
+    q = query.casefold().strip()
+    if not q:
+        return []
+    hits = [SearchHit(v["name"], _("Vendor") + (f" · {v['iban']}" if v.get("iban") else ""), target="accounting.bills")
+            for v in ctx.table("vendors").all() if q in v["name"].casefold()][:10]
+    names = {v["id"]: v["name"] for v in ctx.table("vendors").all()}
+    for b in ctx.table("bills").all():
+        if q in b["number"].casefold():
+            hits.append(SearchHit(_("Bill {n}").format(n=b["number"]),
+                                  f"{names.get(b['vendor_id'], '?')} · {b['total']} {b['currency']} · {b['status']}",
+                                  target="accounting.bills", score=0.9))
+    return hits[:20]

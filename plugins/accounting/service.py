@@ -1,0 +1,647 @@
+"""Accounting's domain operations: the ledger, vendors, bills, payments,
+payment runs and purchase orders. No Textual here; the CLI and the screens
+both call these functions, and every permission is checked here.
+
+Every multi-step change runs in one ``with ctx.transaction():`` so nothing
+is stored half-way, and sequence numbers (entry numbers, order numbers) are
+derived inside it, so two operators in two processes never get the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from fnmatch import fnmatchcase
+
+from core.audit import now_utc
+from core.errors import PermissionDenied, UnknownRecord, ValidationError
+from core.i18n import get_currency, today
+from plugins.accounting import ledger as L
+from plugins.accounting import models as m
+from plugins.accounting.models import _
+
+DEFAULT_ACCOUNTS = {
+    "bank": "assets:bank:checking",
+    "payables": "liabilities:payables",
+    "input_vat": "assets:tax:input vat",
+    "expense": "expenses:purchases",
+    "salaries": "expenses:salaries",
+    "net_pay": "liabilities:payroll:net pay",
+    "withholdings": "liabilities:payroll:withholdings",
+    "uncategorized": "expenses:uncategorized",
+}
+
+
+# ============================================================================ helpers
+def currency(ctx) -> str:
+    return (ctx.settings.get("currency") or get_currency() or "EUR").upper()
+
+
+def account(ctx, key: str) -> str:
+    return {**DEFAULT_ACCOUNTS, **(ctx.settings.get("accounts") or {})}[key]
+
+
+def rnd(ctx, value) -> Decimal:
+    return L.round_money(value, int(ctx.settings.get("places", 2)), ctx.settings.get("rounding", "ROUND_HALF_UP"))
+
+
+def mtext(ctx, value) -> str:
+    return L.money_text(rnd(ctx, value), int(ctx.settings.get("places", 2)))
+
+
+def _get(table, doc_id, what: str) -> dict:
+    try:
+        doc = table.get(int(doc_id))
+    except (TypeError, ValueError):
+        doc = None
+    if doc is None:
+        raise UnknownRecord(_("no {what} with id {id}").format(what=what, id=doc_id))
+    return doc
+
+
+def _next(table, field: str) -> int:
+    """The next sequence number; call inside the transaction that inserts it."""
+    last = table.find({}, order_by=["-" + field], limit=1)
+    return (last[0].get(field) or 0) + 1 if last else 1
+
+
+def approvers(ctx, permission: str = "accounting.bills.approve") -> list[str]:
+    """Operator accounts whose roles grant ``permission``."""
+    cfg = ctx.config
+    out = []
+    for login, op in cfg.operators.items():
+        patterns = [p for r in getattr(op, "roles", ()) if r in cfg.roles for p in cfg.roles[r].permissions]
+        if any(fnmatchcase(permission, p) for p in patterns):
+            out.append(login)
+    return sorted(out)
+
+
+# ============================================================================ ledger
+def ensure_chart(ctx) -> None:
+    """Seed the default chart of accounts once (the first time it is needed)."""
+    accounts = ctx.table("accounts")
+    if accounts.count() == 0:
+        with ctx.transaction():
+            if accounts.count() == 0:
+                for name, title in L.DEFAULT_CHART:
+                    accounts.insert({"name": name, "type": L.account_type(name), "title": title})
+
+
+def accounts(ctx) -> list[dict]:
+    ctx.require("accounting.ledger.read")
+    ensure_chart(ctx)
+    return ctx.table("accounts").find({}, order_by=["name"])
+
+
+def add_account(ctx, name: str, title: str = "") -> dict:
+    ctx.require("accounting.ledger.post")
+    try:
+        name = L.check_account_name(name)
+    except L.LedgerError as error:
+        raise ValidationError(str(error), field="name") from None
+    ensure_chart(ctx)
+    with ctx.transaction():
+        t = ctx.table("accounts")
+        if t.find({"name": name}):
+            raise ValidationError(_("the account {name} exists already").format(name=name), field="name")
+        doc_id = t.insert({"name": name, "type": L.account_type(name), "title": m.text(title, "title", required=False)})
+    return t.get(doc_id)
+
+
+def _ensure_account(ctx, name: str, *, create: bool) -> None:
+    t = ctx.table("accounts")
+    if t.find({"name": name}, limit=1):
+        return
+    if not create:
+        raise ValidationError(_("no account {name} (add it to the chart first)").format(name=name), field="postings")
+    t.insert({"name": name, "type": L.account_type(name), "title": ""})
+
+
+def closed_periods(ctx) -> list[str]:
+    return sorted(p["period"] for p in ctx.table("periods").all())
+
+
+def _check_open(ctx, date: str) -> None:
+    if ctx.table("periods").find({"period": date[:7]}, limit=1):
+        raise ValidationError(_("the period {period} is closed: no postings dated {date}").format(
+            period=date[:7], date=date), field="date")
+
+
+def normalize_postings(ctx, postings) -> list[dict]:
+    out = []
+    if not isinstance(postings, (list, tuple)):
+        raise ValidationError(_("postings must be a list"), field="postings")
+    for i, p in enumerate(postings, start=1):
+        try:
+            acc = L.check_account_name(p.get("account"))
+        except L.LedgerError as error:
+            raise ValidationError(_("posting {n}: {error}").format(n=i, error=error), field="postings") from None
+        try:
+            amount = L.to_decimal(p.get("amount"))
+        except L.LedgerError as error:
+            raise ValidationError(_("posting {n}: {error}").format(n=i, error=error), field="postings") from None
+        cur = str(p.get("currency") or currency(ctx)).upper()
+        if not cur.isalpha() or len(cur) > 10:
+            raise ValidationError(_("posting {n}: {cur!r} is not a currency code").format(n=i, cur=cur),
+                                  field="postings")
+        out.append({"account": acc, "amount": mtext(ctx, amount) if amount == rnd(ctx, amount) else f"{amount:f}",
+                    "currency": cur})
+    return out
+
+
+def _post(ctx, date, description, postings, *, source="manual", ref=None, create_accounts=True,
+          reverses=None) -> dict:
+    """Post a balanced entry (no permission check: callers check theirs).
+    Must run inside the caller's transaction."""
+    date = m.date(date, "date")
+    description = m.text(description, "description")
+    postings = normalize_postings(ctx, postings)
+    try:
+        L.check_balanced(postings)
+    except L.LedgerError as error:
+        raise ValidationError(str(error), field="postings") from None
+    _check_open(ctx, date)
+    ensure_chart(ctx)
+    for p in postings:
+        _ensure_account(ctx, p["account"], create=create_accounts)
+    entries = ctx.table("entries")
+    number = _next(entries, "number")
+    doc_id = entries.insert({"number": number, "date": date, "description": description, "postings": postings,
+                             "source": source, "ref": ref or {}, "reverses": reverses,
+                             "posted_at": now_utc(), "posted_by": ctx.operator.account})
+    return entries.get(doc_id)
+
+
+def post_entry(ctx, date, description, postings) -> dict:
+    """Post a manual journal entry; refused unless it balances and its period is open."""
+    ctx.require("accounting.ledger.post")
+    with ctx.transaction():
+        return _post(ctx, date, description, postings, source="manual", create_accounts=False)
+
+
+def reverse_entry(ctx, number, date=None, reason: str = "") -> dict:
+    """Undo a posted entry by posting its mirror image; the original stays as it was."""
+    ctx.require("accounting.ledger.post")
+    with ctx.transaction():
+        entries = ctx.table("entries")
+        try:
+            found = entries.find({"number": int(number)}, limit=1)
+        except (TypeError, ValueError):
+            found = []
+        if not found:
+            raise UnknownRecord(_("no journal entry number {n}").format(n=number))
+        original = found[0]
+        if entries.find({"reverses": original["number"]}, limit=1):
+            raise ValidationError(_("entry {n} has been reversed already").format(n=original["number"]))
+        if original.get("reverses"):
+            raise ValidationError(_("entry {n} is itself a reversal").format(n=original["number"]))
+        text = _("Reversal of {n}").format(n=original["number"])
+        if reason:
+            text += ": " + m.text(reason, "reason")
+        return _post(ctx, date or today().isoformat(), text, L.reversal_postings(original["postings"]),
+                     source="reversal", reverses=original["number"])
+
+
+def close_period(ctx, period: str) -> dict:
+    """Close a month (YYYY-MM): no posting dated in it is accepted afterwards."""
+    ctx.require("accounting.periods.close")
+    m.period(period)
+    with ctx.transaction():
+        t = ctx.table("periods")
+        if t.find({"period": period}):
+            raise ValidationError(_("the period {p} is closed already").format(p=period), field="period")
+        doc_id = t.insert({"period": period, "closed_at": now_utc(), "closed_by": ctx.operator.account})
+    return t.get(doc_id)
+
+
+def journal(ctx, start=None, end=None) -> list[dict]:
+    ctx.require("accounting.ledger.read")
+    where = {}
+    if start or end:
+        from core.storage import Range
+
+        rng = {}
+        if start:
+            rng["ge"] = m.date(start, "from")
+        if end:
+            rng["le"] = m.date(end, "to")
+        where["date"] = Range(**rng)
+    return ctx.table("entries").find(where, order_by=["date", "number"])
+
+
+def journal_rows(ctx, entries: list[dict]) -> list[dict]:
+    reversed_numbers = {e["reverses"] for e in entries if e.get("reverses")}
+    rows = []
+    for e in entries:
+        debit = sum((L.to_decimal(p["amount"]) for p in e["postings"] if L.to_decimal(p["amount"]) > 0), Decimal(0))
+        cur = e["postings"][0]["currency"]
+        rows.append({**e, "amount": debit, "amount_text": f"{debit:,.2f} {cur}",
+                     "accounts": ", ".join(p["account"] for p in e["postings"]),
+                     "state": _("reversed") if e["number"] in reversed_numbers else
+                     (_("reversal") if e.get("reverses") else "")})
+    return rows
+
+
+# ============================================================================ vendors
+VENDOR_FIELDS = ("name", "iban", "bic", "email", "address", "terms_days")
+
+
+def _vendor_doc(values: dict) -> dict:
+    doc = {"name": m.text(values.get("name"), "name"),
+           "iban": m.iban(values["iban"]) if values.get("iban") else "",
+           "bic": m.bic(values.get("bic")),
+           "email": m.text(values.get("email"), "email", required=False),
+           "address": m.text(values.get("address"), "address", required=False, limit=400)}
+    terms = values.get("terms_days")
+    try:
+        terms = int(terms) if terms not in (None, "") else 30
+    except (TypeError, ValueError):
+        raise ValidationError(_("{value!r} is not a number of days").format(value=str(terms)[:20]),
+                              field="terms_days") from None
+    if not 0 <= terms <= 365:
+        raise ValidationError(_("between 0 and 365 days"), field="terms_days")
+    doc["terms_days"] = terms
+    return doc
+
+
+def add_vendor(ctx, values: dict) -> dict:
+    ctx.require("accounting.bills.write")
+    doc = _vendor_doc(values)
+    with ctx.transaction():
+        t = ctx.table("vendors")
+        if any(v["name"].casefold() == doc["name"].casefold() for v in t.all()):
+            raise ValidationError(_("a vendor called {name} exists already").format(name=doc["name"]), field="name")
+        doc_id = t.insert({**doc, "created_at": now_utc()})
+    return t.get(doc_id)
+
+
+def update_vendor(ctx, vendor_id, values: dict) -> dict:
+    ctx.require("accounting.bills.write")
+    with ctx.transaction():
+        t = ctx.table("vendors")
+        old = _get(t, vendor_id, _("vendor"))
+        doc = _vendor_doc({**old, **values})
+        return t.update(old["id"], doc)
+
+
+def vendors(ctx, text: str = "") -> list[dict]:
+    ctx.require("accounting.bills.read")
+    rows = ctx.table("vendors").find({}, order_by=["name"])
+    needle = text.casefold().strip()
+    return [v for v in rows if needle in v["name"].casefold()] if needle else rows
+
+
+def vendor(ctx, key) -> dict:
+    """A vendor by id or by (unique) name."""
+    ctx.require("accounting.bills.read")
+    t = ctx.table("vendors")
+    if isinstance(key, int) or str(key).strip().isdigit():
+        return _get(t, key, _("vendor"))
+    hits = [v for v in t.all() if v["name"].casefold() == str(key).strip().casefold()]
+    if not hits:
+        raise UnknownRecord(_("no vendor called {name!r}").format(name=str(key)[:40]))
+    return hits[0]
+
+
+# ============================================================================ bills
+def _bill_lines(ctx, lines) -> tuple[list[dict], Decimal, Decimal]:
+    if not isinstance(lines, (list, tuple)) or not lines:
+        raise ValidationError(_("a bill needs at least one line"), field="lines")
+    if len(lines) > 500:
+        raise ValidationError(_("at most 500 lines"), field="lines")
+    out, net_total, tax_total = [], Decimal(0), Decimal(0)
+    default_rate = ctx.settings.get("tax_rate", Decimal("0.19"))
+    for i, line in enumerate(lines, start=1):
+        where = f"lines.{i}"
+        qty = m.amount(line.get("quantity", 1), where + ".quantity", positive=True, allow_zero=False)
+        price = m.amount(line.get("unit_price"), where + ".unit_price", positive=True)
+        rate = m.amount(line.get("tax_rate", default_rate) if line.get("tax_rate") not in (None, "") else default_rate,
+                        where + ".tax_rate", positive=True)
+        if rate > 1:
+            raise ValidationError(_("a tax rate is a fraction like 0.19"), field=where + ".tax_rate")
+        acc = line.get("account") or account(ctx, "expense")
+        try:
+            acc = L.check_account_name(acc)
+        except L.LedgerError as error:
+            raise ValidationError(str(error), field=where + ".account") from None
+        net = rnd(ctx, qty * price)
+        tax = rnd(ctx, net * rate)
+        net_total += net
+        tax_total += tax
+        out.append({"description": m.text(line.get("description"), where + ".description"),
+                    "quantity": f"{qty:f}", "unit_price": f"{price:f}", "tax_rate": f"{rate:f}",
+                    "account": acc, "net": mtext(ctx, net), "tax": mtext(ctx, tax)})
+    return out, net_total, tax_total
+
+
+def create_bill(ctx, vendor_id, number: str, date, due=None, lines=(), *, order_id=None, cur=None) -> dict:
+    """Record a vendor's bill (draft); approvers are told it awaits approval."""
+    ctx.require("accounting.bills.write")
+    number = m.text(number, "number", limit=60)
+    date = m.date(date, "date")
+    lines, net, tax = _bill_lines(ctx, list(lines))
+    cur = str(cur or currency(ctx)).upper()
+    with ctx.transaction():
+        vendors_t, bills = ctx.table("vendors"), ctx.table("bills")
+        v = _get(vendors_t, vendor_id, _("vendor"))
+        due = m.date(due, "due", required=False) or \
+            (dt.date.fromisoformat(date) + dt.timedelta(days=v.get("terms_days", 30))).isoformat()
+        if due < date:
+            raise ValidationError(_("the due date is before the bill date"), field="due")
+        if any(b["number"].casefold() == number.casefold() for b in bills.find({"vendor_id": v["id"]})):
+            raise ValidationError(_("{vendor} already has a bill numbered {number}").format(
+                vendor=v["name"], number=number), field="number")
+        total = net + tax
+        doc_id = bills.insert({"vendor_id": v["id"], "number": number, "date": date, "due": due, "lines": lines,
+                               "currency": cur, "net": mtext(ctx, net), "tax": mtext(ctx, tax),
+                               "total": mtext(ctx, total), "paid": mtext(ctx, 0), "status": "draft",
+                               "order_id": None, "match_flags": [], "created_at": now_utc(),
+                               "created_by": ctx.operator.account})
+        if order_id not in (None, ""):
+            _match(ctx, doc_id, order_id)
+        ctx.publish("bill_awaiting_approval", {"bill_id": doc_id, "vendor_id": v["id"],
+                                               "amount": mtext(ctx, total), "currency": cur})
+        for login in approvers(ctx):
+            if login != ctx.operator.account:
+                ctx.services.notifications.notify(
+                    login, _("Bill {number} from {vendor} ({amount} {cur}) awaits your approval").format(
+                        number=number, vendor=v["name"], amount=mtext(ctx, total), cur=cur),
+                    kind="approval", link="accounting.bills")
+    return bills.get(doc_id)
+
+
+def bills(ctx, *, status=None, due_by=None, vendor_id=None) -> list[dict]:
+    ctx.require("accounting.bills.read")
+    where: dict = {}
+    if status:
+        from core.storage import AnyOf
+
+        where["status"] = AnyOf([status] if isinstance(status, str) else list(status))
+    if due_by:
+        from core.storage import Range
+
+        where["due"] = Range(le=m.date(due_by, "due_by"))
+    if vendor_id is not None:
+        where["vendor_id"] = int(vendor_id)
+    return ctx.table("bills").find(where, order_by=["due", "id"])
+
+
+def open_amount(bill: dict) -> Decimal:
+    return L.to_decimal(bill["total"]) - L.to_decimal(bill["paid"])
+
+
+def bill_rows(ctx, rows: list[dict]) -> list[dict]:
+    names = {v["id"]: v["name"] for v in ctx.table("vendors").all()}
+    return [{**b, "vendor": names.get(b["vendor_id"], "?"), "status_text": _(m.BILL_STATUSES[b["status"]]),
+             "open": open_amount(b), "total_dec": L.to_decimal(b["total"]),
+             "flag": "!" if b.get("match_flags") else ""} for b in rows]
+
+
+def approve_bill(ctx, bill_id) -> dict:
+    """Approve a draft bill: it is posted (expenses and input VAT against payables)."""
+    ctx.require("accounting.bills.approve")
+    with ctx.transaction():
+        t = ctx.table("bills")
+        b = _get(t, bill_id, _("bill"))
+        if b["status"] != "draft":
+            raise ValidationError(_("bill {number} is {status}, not a draft").format(
+                number=b["number"], status=_(m.BILL_STATUSES[b["status"]])))
+        v = ctx.table("vendors").get(b["vendor_id"]) or {"name": "?"}
+        by_account: dict[str, Decimal] = {}
+        for line in b["lines"]:
+            by_account[line["account"]] = by_account.get(line["account"], Decimal(0)) + L.to_decimal(line["net"])
+        postings = [{"account": a, "amount": mtext(ctx, v_), "currency": b["currency"]} for a, v_ in by_account.items()]
+        if L.to_decimal(b["tax"]):
+            postings.append({"account": account(ctx, "input_vat"), "amount": b["tax"], "currency": b["currency"]})
+        postings.append({"account": account(ctx, "payables"), "amount": mtext(ctx, -L.to_decimal(b["total"])),
+                         "currency": b["currency"]})
+        entry = _post(ctx, b["date"], f"{v['name']}: bill {b['number']}", postings, source="bill",
+                      ref={"bill_id": b["id"]})
+        return t.update(b["id"], {"status": "approved", "approved_by": ctx.operator.account,
+                                  "approved_at": now_utc(), "entry": entry["number"]})
+
+
+def _pay(ctx, b: dict, amount: Decimal, date: str, run_id=None) -> dict:
+    if b["status"] not in ("approved", "partly_paid"):
+        if b["status"] == "paid":
+            raise ValidationError(_("bill {number} is paid already").format(number=b["number"]))
+        raise ValidationError(_("bill {number} is not approved: it cannot be paid").format(number=b["number"]))
+    open_ = open_amount(b)
+    if amount <= 0:
+        raise ValidationError(_("must be more than zero"), field="amount")
+    if amount > open_:
+        raise ValidationError(_("{amount} is more than the {open} still open on bill {number}").format(
+            amount=amount, open=open_, number=b["number"]), field="amount")
+    v = ctx.table("vendors").get(b["vendor_id"]) or {"name": "?"}
+    entry = _post(ctx, date, f"{v['name']}: payment of bill {b['number']}",
+                  [{"account": account(ctx, "payables"), "amount": mtext(ctx, amount), "currency": b["currency"]},
+                   {"account": account(ctx, "bank"), "amount": mtext(ctx, -amount), "currency": b["currency"]}],
+                  source="payment", ref={"bill_id": b["id"], "run_id": run_id})
+    ctx.table("payments").insert({"bill_id": b["id"], "vendor_id": b["vendor_id"], "amount": mtext(ctx, amount),
+                                  "currency": b["currency"], "date": date, "entry": entry["number"],
+                                  "run_id": run_id, "at": now_utc(), "by": ctx.operator.account})
+    paid = L.to_decimal(b["paid"]) + amount
+    status = "paid" if paid >= L.to_decimal(b["total"]) else "partly_paid"
+    return ctx.table("bills").update(b["id"], {"paid": mtext(ctx, paid), "status": status})
+
+
+def pay_bill(ctx, bill_id, amount=None, date=None) -> dict:
+    """Pay a bill in full (no amount) or in part; posted against the bank."""
+    ctx.require("accounting.bills.pay")
+    date = m.date(date or today().isoformat(), "date")
+    with ctx.transaction():
+        b = _get(ctx.table("bills"), bill_id, _("bill"))
+        value = open_amount(b) if amount in (None, "") else rnd(ctx, m.amount(amount, "amount"))
+        return _pay(ctx, b, value, date)
+
+
+def payment_run_preview(ctx, due_by) -> list[dict]:
+    """The approved bills a run would pay (due on or before ``due_by``)."""
+    return bill_rows(ctx, bills(ctx, status=["approved", "partly_paid"], due_by=due_by))
+
+
+def payment_run(ctx, due_by, date=None) -> dict:
+    """Pay every approved bill due by ``due_by`` in one transaction; vendors
+    without an IBAN are left out and named in the result."""
+    ctx.require("accounting.bills.pay")
+    due_by = m.date(due_by, "due_by")
+    date = m.date(date or today().isoformat(), "date")
+    with ctx.transaction():
+        runs = ctx.table("payment_runs")
+        number = _next(runs, "number")
+        run_id = runs.insert({"number": number, "due_by": due_by, "date": date, "items": [], "skipped": [],
+                              "at": now_utc(), "by": ctx.operator.account})
+        vendors_t = {v["id"]: v for v in ctx.table("vendors").all()}
+        items, skipped = [], []
+        for b in bills(ctx, status=["approved", "partly_paid"], due_by=due_by):
+            v = vendors_t.get(b["vendor_id"], {})
+            if not v.get("iban"):
+                skipped.append({"bill_id": b["id"], "reason": _("{vendor} has no IBAN").format(vendor=v.get("name"))})
+                continue
+            amount = open_amount(b)
+            _pay(ctx, b, amount, date, run_id=run_id)
+            items.append({"bill_id": b["id"], "vendor_id": v["id"], "vendor": v["name"], "iban": v["iban"],
+                          "bic": v.get("bic", ""), "amount": mtext(ctx, amount), "currency": b["currency"],
+                          "reference": b["number"]})
+        if not items:
+            raise ValidationError(_("no approved bills with a vendor IBAN are due by {date}").format(date=due_by))
+        return runs.update(run_id, {"items": items, "skipped": skipped})
+
+
+def payment_runs(ctx) -> list[dict]:
+    ctx.require("accounting.bills.read")
+    return ctx.table("payment_runs").find({}, order_by=["-number"])
+
+
+def bank_csv(ctx, run_id) -> str:
+    """The bank's transfer file of a payment run (one row per payment)."""
+    ctx.require("accounting.bills.read")
+    run = _get(ctx.table("payment_runs"), run_id, _("payment run"))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["execution_date", "name", "iban", "bic", "amount", "currency", "reference"])
+    for it in run["items"]:
+        w.writerow([run["date"], it["vendor"], it["iban"], it["bic"], it["amount"], it["currency"], it["reference"]])
+    return buf.getvalue()
+
+
+def ageing(ctx, as_of=None) -> dict:
+    """Open payables per ageing bucket (current, 1–30, 31–60, 61–90, over 90 days)."""
+    as_of = m.date(as_of or today().isoformat(), "as_of")
+    items = [(b["due"], b["currency"], open_amount(b)) for b in bills(ctx, status=["approved", "partly_paid"])
+             if b["date"] <= as_of]
+    return L.ageing(items, as_of)
+
+
+def due_this_week(ctx) -> list[dict]:
+    end = (today() + dt.timedelta(days=7)).isoformat()
+    return bill_rows(ctx, bills(ctx, status=["draft", "approved", "partly_paid"], due_by=end))
+
+
+# ============================================================================ purchase orders
+def create_order(ctx, vendor_id, lines, date=None, cur=None) -> dict:
+    ctx.require("accounting.bills.write")
+    if not isinstance(lines, (list, tuple)) or not lines:
+        raise ValidationError(_("an order needs at least one line"), field="lines")
+    out = []
+    for i, line in enumerate(lines, start=1):
+        out.append({"item": m.text(line.get("item"), f"lines.{i}.item"),
+                    "quantity": f"{m.amount(line.get('quantity'), f'lines.{i}.quantity', positive=True, allow_zero=False):f}",
+                    "price": f"{m.amount(line.get('price'), f'lines.{i}.price', positive=True):f}",
+                    "received": "0"})
+    date = m.date(date or today().isoformat(), "date")
+    with ctx.transaction():
+        v = _get(ctx.table("vendors"), vendor_id, _("vendor"))
+        t = ctx.table("orders")
+        number = _next(t, "seq")
+        doc_id = t.insert({"seq": number, "number": f"PO-{number:05d}", "vendor_id": v["id"], "date": date,
+                           "lines": out, "currency": str(cur or currency(ctx)).upper(), "status": "draft",
+                           "bill_id": None, "created_at": now_utc(), "by": ctx.operator.account})
+    return t.get(doc_id)
+
+
+def orders(ctx) -> list[dict]:
+    ctx.require("accounting.bills.read")
+    return ctx.table("orders").find({}, order_by=["-seq"])
+
+
+def order_rows(ctx, rows) -> list[dict]:
+    names = {v["id"]: v["name"] for v in ctx.table("vendors").all()}
+    out = []
+    for o in rows:
+        total = sum((L.to_decimal(x["quantity"]) * L.to_decimal(x["price"]) for x in o["lines"]), Decimal(0))
+        out.append({**o, "vendor": names.get(o["vendor_id"], "?"), "status_text": _(m.ORDER_STATUSES[o["status"]]),
+                    "total": rnd(ctx, total),
+                    "items": ", ".join(x["item"] for x in o["lines"])})
+    return out
+
+
+def place_order(ctx, order_id) -> dict:
+    ctx.require("accounting.bills.write")
+    with ctx.transaction():
+        t = ctx.table("orders")
+        o = _get(t, order_id, _("purchase order"))
+        if o["status"] != "draft":
+            raise ValidationError(_("{number} is {status}, not a draft").format(
+                number=o["number"], status=_(m.ORDER_STATUSES[o["status"]])))
+        return t.update(o["id"], {"status": "ordered", "ordered_at": now_utc()})
+
+
+def receive(ctx, order_id, quantities: dict) -> dict:
+    """Record goods received: ``{line number (1-based) or item: quantity}``."""
+    ctx.require("accounting.bills.write")
+    with ctx.transaction():
+        t = ctx.table("orders")
+        o = _get(t, order_id, _("purchase order"))
+        if o["status"] not in ("ordered", "partly_received"):
+            raise ValidationError(_("{number} is {status}: nothing to receive").format(
+                number=o["number"], status=_(m.ORDER_STATUSES[o["status"]])))
+        lines = [dict(x) for x in o["lines"]]
+        for key, qty in quantities.items():
+            idx = None
+            if str(key).isdigit() and 1 <= int(key) <= len(lines):
+                idx = int(key) - 1
+            else:
+                idx = next((i for i, x in enumerate(lines) if x["item"].casefold() == str(key).casefold()), None)
+            if idx is None:
+                raise ValidationError(_("{key!r} is not a line of {number}").format(key=str(key)[:40], number=o["number"]),
+                                      field="lines")
+            q = m.amount(qty, "quantity", positive=True)
+            got = L.to_decimal(lines[idx]["received"]) + q
+            if got > L.to_decimal(lines[idx]["quantity"]):
+                raise ValidationError(_("{item}: receiving {got} of {ordered} ordered").format(
+                    item=lines[idx]["item"], got=got, ordered=lines[idx]["quantity"]), field="quantity")
+            lines[idx]["received"] = f"{got:f}"
+        done = all(L.to_decimal(x["received"]) >= L.to_decimal(x["quantity"]) for x in lines)
+        return t.update(o["id"], {"lines": lines, "status": "received" if done else "partly_received"})
+
+
+def compare(order: dict, bill: dict) -> list[str]:
+    """Differences between a bill and its order: quantities against what was
+    received, prices against what was ordered, items on one side only."""
+    flags = []
+    ordered = {x["item"].casefold(): x for x in order["lines"]}
+    billed: dict[str, Decimal] = {}
+    for line in bill["lines"]:
+        key = line["description"].casefold()
+        o = ordered.get(key)
+        if o is None:
+            flags.append(_("{item}: not on order {po}").format(item=line["description"], po=order["number"]))
+            continue
+        billed[key] = billed.get(key, Decimal(0)) + L.to_decimal(line["quantity"])
+        if L.to_decimal(line["unit_price"]) != L.to_decimal(o["price"]):
+            flags.append(_("{item}: billed at {billed}, ordered at {ordered}").format(
+                item=o["item"], billed=line["unit_price"], ordered=o["price"]))
+    for key, qty in billed.items():
+        rec = L.to_decimal(ordered[key]["received"])
+        if qty != rec:
+            flags.append(_("{item}: {billed} billed, {received} received").format(
+                item=ordered[key]["item"], billed=f"{qty:f}", received=f"{rec:f}"))
+    for key, o in ordered.items():
+        if key not in billed and L.to_decimal(o["received"]) > 0:
+            flags.append(_("{item}: received but not billed").format(item=o["item"]))
+    return flags
+
+
+def _match(ctx, bill_id, order_id) -> dict:
+    bills_t, orders_t = ctx.table("bills"), ctx.table("orders")
+    b = _get(bills_t, bill_id, _("bill"))
+    o = _get(orders_t, order_id, _("purchase order"))
+    if o["vendor_id"] != b["vendor_id"]:
+        raise ValidationError(_("{po} is from another vendor").format(po=o["number"]), field="order_id")
+    if o["status"] in ("draft",):
+        raise ValidationError(_("{po} has not been ordered").format(po=o["number"]), field="order_id")
+    if o.get("bill_id") not in (None, b["id"]):
+        raise ValidationError(_("{po} is matched to another bill already").format(po=o["number"]), field="order_id")
+    flags = compare(o, b)
+    orders_t.update(o["id"], {"status": "billed", "bill_id": b["id"]})
+    return bills_t.update(b["id"], {"order_id": o["id"], "order_number": o["number"], "match_flags": flags})
+
+
+def match_bill(ctx, bill_id, order_id) -> dict:
+    """Match a bill to its purchase order; differences are stored on the bill."""
+    ctx.require("accounting.bills.write")
+    with ctx.transaction():
+        return _match(ctx, bill_id, order_id)
