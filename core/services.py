@@ -12,7 +12,7 @@ events come next, so the directory can publish ``core.person_*`` events.
 from __future__ import annotations
 
 from core.hookspecs import Card, NavEntry
-from core.i18n import _
+from core.i18n import _, ngettext
 
 
 def wire(backdesk) -> None:
@@ -79,10 +79,13 @@ def cards(backdesk) -> list[tuple[str, Card]]:
         active = people.count("active")
         leave = people.count("on_leave")
         lines = [_("[b]{n}[/b] people at work, {leave} on leave").format(n=active, leave=leave)]
-        for d in rows[:6]:
+        # the three largest departments: the card stays short at 80x24
+        largest = sorted(rows, key=lambda d: -d["people"])[:3]
+        for d in largest:
             lines.append(f"  {d['name']}: {d['people']}")
-        if len(rows) > 6:
-            lines.append("  " + _("… {n} more departments").format(n=len(rows) - 6))
+        if len(rows) > 3:
+            lines.append("  " + ngettext("… {n} more department", "… {n} more departments",
+                                         len(rows) - 3).format(n=len(rows) - 3))
         return "\n".join(lines)
 
     def inbox_card() -> str:
