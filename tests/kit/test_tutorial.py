@@ -1,0 +1,179 @@
+"""docs/plugins.md: every code block is run.
+
+Blocks with ``title="path"`` are files of the tutorial's package (blocks with
+the same title are joined in order); ``text title="the project folder"`` is
+the layout, checked against those files; ``console`` blocks are commands,
+run as written (``backdesk …`` on a test site, ``pip install`` as a real
+install into a temporary folder, ``pytest`` in the package) and their
+output compared with the block's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.testing import publish, text_of, wait_for
+from kit_helpers import ROOT, pip_install
+
+DOC = ROOT / "docs" / "plugins.md"
+FENCE = re.compile(r"^```(?P<info>[^\n]*)\n(?P<body>.*?)^```\s*$", re.M | re.S)
+TITLE = re.compile(r'title="([^"]+)"')
+
+
+def blocks():
+    out = []
+    for m in FENCE.finditer(DOC.read_text(encoding="utf-8")):
+        info = m.group("info").strip()
+        lang = info.split()[0] if info else ""
+        title = TITLE.search(info)
+        out.append((lang, title.group(1) if title else None, m.group("body")))
+    return out
+
+
+def package_files() -> dict[str, str]:
+    files: dict[str, str] = {}
+    for lang, title, body in blocks():
+        if lang in ("python", "toml", "tcss") and title:
+            files[title] = files[title] + "\n\n" + body if title in files else body
+    return files
+
+
+def test_every_block_is_a_file_the_layout_or_commands():
+    kinds = [(lang, title) for lang, title, _ in blocks()]
+    assert kinds, "no code blocks found"
+    for lang, title in kinds:
+        assert (lang in ("python", "toml", "tcss") and title) or lang == "console" \
+            or (lang, title) == ("text", "the project folder"), f"untested block: ```{lang} {title}"
+    assert "(hooks.md)" in DOC.read_text(encoding="utf-8")  # the reference is linked
+
+
+def test_the_layout_names_the_files():
+    layout = next(body for lang, title, body in blocks() if lang == "text")
+    names = {line.split()[0].rstrip("/") for line in layout.splitlines() if line.strip()}
+    for path in package_files():
+        assert Path(path).name in names or path in names, f"{path} is missing from the layout block"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tutorial") / "parcels"
+    for rel, text in package_files().items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def installed(project, tmp_path_factory):
+    return pip_install(project, tmp_path_factory.mktemp("tutorial-site-packages"))
+
+
+@pytest.fixture
+def site(backdesk_site, installed):
+    backdesk_site.add_to_path(installed)
+    yield backdesk_site
+    backdesk_site.close()
+    for name in [m for m in sys.modules if m == "parcels" or m.startswith("parcels.")]:
+        del sys.modules[name]
+
+
+def add_anna(site) -> int:
+    bd = site.open("alice")
+    sales = bd.services.people.add_department("Sales")
+    anna = bd.services.people.add_person(name="Anna Schmidt", department_id=sales)
+    site.close()
+    return anna
+
+
+def test_console_blocks_run_as_written(site, project, installed):
+    add_anna(site)
+    ran = []
+    for lang, _title, body in blocks():
+        if lang != "console":
+            continue
+        lines = body.splitlines()
+        i = 0
+        while i < len(lines):
+            assert lines[i].startswith("$ "), f"expected a command: {lines[i]!r}"
+            command = shlex.split(lines[i][2:])
+            expected = []
+            i += 1
+            while i < len(lines) and not lines[i].startswith("$ "):
+                expected.append(lines[i])
+                i += 1
+            ran.append(command[0])
+            if command[:2] == ["pip", "install"]:
+                assert command[2:] == ["-e", "."]  # done by the `installed` fixture, into a folder
+            elif command[0] == "backdesk":
+                code, out, err = site.cli(*command[1:])
+                assert code == 0, err
+                assert out.splitlines() == expected, out
+            elif command == ["pytest"]:
+                env = {k: v for k, v in os.environ.items() if not k.startswith("BACKDESK_")}
+                env["PYTHONPATH"] = str(installed)
+                proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                                      cwd=project, env=env, capture_output=True, text=True, timeout=120)
+                assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+                assert "4 passed" in proc.stdout
+            else:
+                pytest.fail(f"the test does not know how to run {lines[i - 1]!r}")
+    assert ran == ["pip", "backdesk", "backdesk", "backdesk", "pytest"]
+
+
+def test_migration_from_version_1(site):
+    from core.storage import open_store
+
+    store = open_store(site.data_dir)
+    old = store.table("parcels", "parcels", version=1)
+    old.insert({"recipient_id": 1, "sender": "ACME", "collected": True})
+    old.insert({"recipient_id": 1, "sender": "Post", "collected": False})
+    store.close()
+    table = site.open("alice").context("parcels").table("parcels")
+    assert [(p["sender"], p["status"], "collected" in p) for p in table.all()] == [
+        ("ACME", "collected", False), ("Post", "waiting", False)]
+
+
+def test_event_handler_sends_parcels_back(site):
+    anna = add_anna(site)
+    bd = site.open("alice")
+    from parcels import service
+
+    ctx = bd.context("parcels")
+    kept = service.log_parcel(ctx, anna, "ACME")
+    service.hand_over(ctx, kept)
+    waiting = service.log_parcel(ctx, anna, "Post")
+    publish(bd, "core.person_left", {"person_id": anna})
+    assert [ctx.table("parcels")[i]["status"] for i in (kept, waiting)] == ["collected", "return"]
+
+
+async def test_card_screen_and_palette_command(site):
+    anna = add_anna(site)
+    bd = site.open("alice")
+    from parcels import service
+
+    for sender in ("ACME", "Post", "DHL"):
+        service.log_parcel(bd.context("parcels"), anna, sender)
+    async with site.run_app(backdesk=bd) as pilot:
+        app = pilot.app
+        await wait_for(pilot, lambda: text_of(pilot, "#card-parcels-waiting") == "3 waiting at reception")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Hand over the oldest parcel")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: text_of(pilot, "#card-parcels-waiting") == "2 waiting at reception")
+        assert any("Handed over the parcel for Anna Schmidt" in n.message for n in app._notifications)
+        app.screen.query_one("#card-parcels-waiting").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: text_of(pilot, "#parcels-summary") == "2 waiting at reception")
+        assert app.current_mode == "parcels"
+        await pilot.press("h")
+        await wait_for(pilot, lambda: text_of(pilot, "#parcels-summary") == "1 waiting at reception")
+    assert [p["sender"] for p in service.waiting(bd.context("parcels"))] == ["DHL"]
