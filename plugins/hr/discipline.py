@@ -99,11 +99,11 @@ def warning_rows(ctx, *, active_only: bool = False) -> list[dict]:
     return out
 
 
-def expiring_this_month(ctx) -> list[dict]:
+def expiring_this_month(ctx, on: dt.date | None = None) -> list[dict]:
     """Active warnings whose expiry falls in the current month (for the card)."""
     from core.storage import Range
 
-    today = svc.today()
+    today = on or svc.today()
     first = today.replace(day=1)
     nxt = m.add_months(first, 1)
     rows = ctx.table("warnings").find({"expires": Range(ge=today.isoformat(), lt=nxt.isoformat())},

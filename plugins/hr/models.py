@@ -211,6 +211,8 @@ def money(value: Any, field: str) -> str | None:
                               field=field) from None
     if not amount.is_finite() or amount < 0:
         raise ValidationError(_("the amount must be zero or more"), field=field)
+    if amount >= Decimal("1e12") or amount.as_tuple().exponent < -2:
+        raise ValidationError(_("{value!r} is not an amount like 4200.00").format(value=value[:40]), field=field)
     text_ = format(amount.quantize(Decimal("0.01")), "f")
     if not _MONEY.match(text_):
         raise ValidationError(_("{value!r} is not an amount like 4200.00").format(value=value[:40]), field=field)

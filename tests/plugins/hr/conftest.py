@@ -106,3 +106,9 @@ def office(site):
     bd = site.open("eva")
     ids = make_office(bd)
     return bd, bd.context("hr"), ids
+
+
+@pytest.fixture
+def fill_office():
+    """The function that adds the small directory to a Backdesk."""
+    return make_office
