@@ -295,6 +295,10 @@ def deductions(ctx) -> dict[str, Decimal]:
     return {k: L.to_decimal(str(v)) for k, v in (_s(ctx, "deductions", {}) or {}).items()}
 
 
+def _h(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
 def compute_payslip(ctx, rec: dict, hours: list[dict], first: str, last: str) -> dict:
     """One person's pay for [first, last] (pure arithmetic on their approved hours)."""
     rate = L.to_decimal(rec["rate"])
@@ -324,7 +328,7 @@ def compute_payslip(ctx, rec: dict, hours: list[dict], first: str, last: str) ->
     deds = [{"name": name, "rate": f"{fr:f}", "amount": svc.mtext(ctx, gross * fr)} for name, fr in deductions(ctx).items()]
     net = gross - sum((L.to_decimal(d["amount"]) for d in deds), Decimal(0))
     return {"person_id": rec["person_id"], "kind": rec["kind"], "rate": rec["rate"], "currency": rec["currency"],
-            "regular_hours": f"{regular:f}", "overtime_hours": f"{overtime:f}", "holiday_hours": f"{holiday_hours:f}",
+            "regular_hours": _h(regular), "overtime_hours": _h(overtime), "holiday_hours": _h(holiday_hours),
             "base": svc.mtext(ctx, base), "overtime_pay": svc.mtext(ctx, overtime_pay),
             "holiday_pay": svc.mtext(ctx, holiday_pay), "gross": svc.mtext(ctx, gross), "deductions": deds,
             "net": svc.mtext(ctx, net)}
