@@ -66,8 +66,8 @@ def register(cli: click.Group, get_context) -> None:
 
         ctx = get_context()
         text = _read(file)
+        mp = None
         if bank:
-            mp = None
             if mapping:
                 import yaml
 
@@ -77,9 +77,10 @@ def register(cli: click.Group, get_context) -> None:
                     raise ValidationError(f"{mapping}: not YAML ({str(error).splitlines()[0]})") from None
                 if not isinstance(mp, dict):
                     raise ValidationError(f"{mapping}: a mapping of column names is expected")
-            n = reports.import_bank_csv(ctx, text, mp)
-        else:
-            n = reports.import_hledger(ctx, text)
+        try:
+            n = reports.import_bank_csv(ctx, text, mp) if bank else reports.import_hledger(ctx, text)
+        except ValidationError as error:
+            raise ValidationError(f"{file}: {error.message}") from None
         click.echo(f"imported {n} transaction(s)")
 
     @accounting.command("export")
