@@ -1,0 +1,108 @@
+"""The real app through the Pilot: record, approve and pay a bill; a refused
+form keeps its input; reports and the payslips screen show what is stored."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from core.app import make_app
+from core.widgets import FormScreen, RecordTable
+from plugins.accounting import payroll as pay
+from plugins.accounting import service as svc
+from conftest import iban
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        if predicate():
+            return
+    raise AssertionError("condition not reached in time")
+
+
+def shown(app) -> str:
+    """The screen's text as the terminal shows it."""
+    return app.export_screenshot().replace("&#160;", " ")
+
+
+def text(app, selector) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_record_approve_and_pay_a_bill(office):
+    bd, ctx, ids = office
+    svc.add_vendor(ctx, {"name": "Schmidt", "iban": iban("DE", "370400440532013000")})
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.bills")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "BillsScreen")
+        table = app.screen.query_one("#acc-bills", RecordTable)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen.form
+        form.control("vendor").value = "Schmidt"
+        form.control("number").value = "RE-1"
+        form.control("lines").text = "Paper; 2; 12.50\nToner; x; 3"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)  # refused: the form stays with its input
+        assert "not an amount" in text(app, ".record-form--form-error") + str(
+            [str(w.render()) for w in app.screen.query(".record-form--error")])
+        assert ctx.table("bills").count() == 0
+        form.control("lines").text = "Paper; 2; 12.50"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: table.row_count == 1)
+        assert table.cursor_record["status_text"] == "draft" and table.cursor_record["total"] == "29.75"
+        await pilot.press("p")  # paying a draft is refused with a message
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen) and "not approved" in text(app, ".record-form--form-error")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: table.cursor_record and table.cursor_record["status"] == "approved")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.form.control("amount").value = "10"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: table.cursor_record and table.cursor_record["status"] == "partly_paid")
+        assert "paid €10.00" in text(app, "#acc-bill")
+        stored = ctx.table("bills").all()[0]
+        assert (stored["paid"], stored["status"]) == ("10.00", "partly_paid")
+        app.open_nav("accounting.reports")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ReportsScreen")
+        # what the operator sees: the trial balance with the bank, then the ageing with its buckets
+        await wait_for(pilot, lambda: "assets:bank:checking" in shown(app))
+        assert "-10.00" in shown(app) and "19.75" in shown(app)  # bank out, payables still open
+        await pilot.press("5")
+        await wait_for(pilot, lambda: "over 90" in shown(app) and "61-90" in shown(app))
+
+
+async def test_payroll_screen_checks_and_payslips(office):
+    bd, ctx, ids = office
+    pay.set_rate(ctx, ids["anna"], "salaried", "3000")
+    pay.add_time(ctx, ids["anna"], "2026-01-05", "07:00", "19:00")
+    pay.run_payroll(ctx, "2026-01")
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.payroll")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
+        table = app.screen.query_one("#acc-time", RecordTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        assert table.cursor_record["span"] == "07:00–19:00" and table.cursor_record["hours"] == "12.00"
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.form.control("period").value = "2026-01"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: "12 h on 2026-01-05: over 10 h a day" in text(app, "#acc-flags"))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayslipScreen")
+        slips = app.screen.query_one("#acc-payslips", RecordTable)
+        await wait_for(pilot, lambda: slips.row_count == 1)
+        await wait_for(pilot, lambda: "Net €2,115.00" in text(app, "#acc-payslip"))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
