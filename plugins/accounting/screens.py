@@ -228,10 +228,11 @@ class BillsScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-bills-bar", classes="acc-bar")
-        yield RecordTable([Column("id", "#", width=4, align="right"), Column("vendor", _("Vendor"), width=16),
-                           Column("number", _("Bill"), width=9), Column("due", _("Due"), width=10),
-                           Column("status_text", _("Status"), width=8), _money_col("open", _("Open"), 11),
-                           Column("flag", "!", width=1)], [], classes="acc-table", id="acc-bills",
+        # the first six fit the 59 cells beside the menu at 80 columns
+        yield RecordTable([Column("vendor", _("Vendor"), width=13), Column("number", _("Bill"), width=8),
+                           Column("due", _("Due"), width=10), Column("status_text", _("Status"), width=8),
+                           _money_col("open", _("Open"), 11), Column("flag", "!", width=1),
+                           Column("id", "#", width=4, align="right")], [], classes="acc-table", id="acc-bills",
                           empty_text=_("No bills: n records one"))
         yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Vendor"), width=22),
                            Column("iban", _("IBAN"), width=24), Column("terms_days", _("Days"), width=4)], [],
@@ -247,7 +248,7 @@ class BillsScreen(_Base):
         self.query_one("#acc-vendors", RecordTable).set_records(svc.vendors(self.ctx))
         self.query_one("#acc-bills-bar", Static).update(
             (_("Open bills") if self.open_only else _("All bills")) + "  ·  " +
-            _("n new · a approve · p pay · v vendors · N new vendor · o open/all"))
+            _("o open/all · v vendors · N new vendor"))
         self._show(self._table().cursor_record)
 
     def _show(self, b) -> None:
@@ -650,8 +651,8 @@ class ReportsScreen(_Base):
         return self.query_one("#acc-report-scroll")
 
     def _load(self) -> None:
-        titles = {"trial-balance": _("Trial balance"), "profit-loss": _("Profit and loss"),
-                  "balance-sheet": _("Balance sheet"), "cash": _("Cash by month"), "ageing": _("Payables ageing")}
+        titles = {"trial-balance": _("Trial balance"), "profit-loss": _("P&L"),
+                  "balance-sheet": _("Balance sheet"), "cash": _("Cash"), "ageing": _("Ageing")}
         bar = "  ".join((f"[reverse]{k} {t}[/]" if v == self.kind else f"{k} {t}")
                         for k, v, t in ((k, v, titles[v]) for k, v in REPORT_KEYS.items()))
         span = f"{self.start or '…'} – {self.end or '…'}"
