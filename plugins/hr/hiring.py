@@ -298,10 +298,14 @@ def hire(ctx, candidate_id: Any, *, start: Any, end: Any = None, contract_type: 
         end_date = m.date_value(end, "end")
         if probation_end and end_date and probation_end > end_date:
             probation_end = end_date
-        record = svc.normalize_record(ctx, {
-            "job_title": title, "contract_type": contract_type, "pay_amount": pay_amount,
-            "pay_period": pay_period, "currency": currency or svc.site_currency(ctx), "start_date": start_date,
-            "end_date": end_date, "probation_end": probation_end})
+        try:
+            record = svc.normalize_record(ctx, {
+                "job_title": title, "contract_type": contract_type, "pay_amount": pay_amount,
+                "pay_period": pay_period, "currency": currency or svc.site_currency(ctx),
+                "start_date": start_date, "end_date": end_date, "probation_end": probation_end})
+        except ValidationError as error:  # name the hire's own fields (the form's and the CLI's)
+            field = {"start_date": "start", "end_date": "end"}.get(error.field, error.field)
+            raise ValidationError(error.message, field=field) from None
         pid = ctx.services.people.add_person(
             name=cand["name"], department_id=dept, title=title or None,
             email=(m.email(email) if email else cand.get("email")), start_date=start_date,

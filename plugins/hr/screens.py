@@ -39,6 +39,16 @@ def _d(value) -> str:
     return format_date(value, "short") if value else ""
 
 
+def _dt(value) -> str:
+    """A UTC time as short local date and time ("3/10/26 2:30 PM")."""
+    from core.i18n import format_time, to_local
+
+    if not value:
+        return ""
+    local = to_local(value)
+    return f"{format_date(local.date(), 'short')} {format_time(local)}"
+
+
 def _choices(titles: dict) -> list[tuple[str, str]]:
     return [(k, _(v)) for k, v in titles.items()]
 
@@ -347,9 +357,10 @@ class EmployeesScreen(_ListScreen):
     ]
 
     def columns(self):
-        return [Column("name", _("Name"), width=18), Column("contract_text", _("Contract"), width=10),
-                Column("start_date", _("Start"), width=10), Column("probation_end", _("Probation"), width=10),
-                Column("status_text", _("Status"), width=7), Column("job_title", _("Job"), width=20),
+        return [Column("name", _("Name"), width=16), Column("status_text", _("Status"), width=7),
+                Column("contract_text", _("Contract"), width=9),
+                Column("start_date", _("Start"), width=8, format=_d),
+                Column("probation_end", _("Probation"), width=9, format=_d), Column("job_title", _("Job"), width=20),
                 Column("department", _("Department"), width=14)]
 
     def rows(self):
@@ -446,7 +457,7 @@ class HiringScreen(_ListScreen):
     TABLE_ID = "hr-candidates"
     BINDINGS = [
         Binding("n", "new", _("New"), id="hr.candidate_new"),
-        Binding("s", "stage", _("Stage"), id="hr.candidate_stage"),
+        Binding("m", "stage", _("Move stage"), id="hr.candidate_stage"),
         Binding("i", "interview", _("Interview"), id="hr.candidate_interview"),
         Binding("h", "hire", _("Hire"), id="hr.candidate_hire"),
         Binding("o", "opening", _("Opening"), id="hr.opening_new", show=False),
@@ -460,10 +471,9 @@ class HiringScreen(_ListScreen):
         self.show_all = False
 
     def columns(self):
-        return [Column("name", _("Candidate"), width=18), Column("stage_text", _("Stage"), width=9),
-                Column("next_interview", _("Interview"), width=14,
-                       format=lambda v: format_datetime(v, "short") if v else ""),
-                Column("opening", _("Opening"), width=14), Column("has_cv", _("CV"), width=2)]
+        return [Column("name", _("Candidate"), width=15), Column("stage_text", _("Stage"), width=9),
+                Column("next_interview", _("Interview"), width=16, format=_dt),
+                Column("opening", _("Opening"), width=12), Column("has_cv", _("CV"), width=2)]
 
     def rows(self):
         stages = None if self.show_all else [s for s in m.STAGES if s not in ("hired", "rejected")]
@@ -472,7 +482,7 @@ class HiringScreen(_ListScreen):
     def bar_text(self) -> str:
         n = len(hiring.openings(self.ctx, "open"))
         scope = _("all candidates") if self.show_all else _("active candidates")
-        return _("{scope} · {n} open openings · o opening · c CV · x .ics · a all").format(scope=scope, n=n)
+        return _("{scope} · {n} openings · o opening c CV x .ics a all").format(scope=scope, n=n)
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
@@ -544,7 +554,7 @@ class CandidateScreen(_DetailScreen):
     WATCH_TABLES = frozenset({"hr.candidates", "hr.interviews"})
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="hr.candidate_back"),
-        Binding("s", "stage", _("Stage"), id="hr.candidate_detail_stage"),
+        Binding("m", "stage", _("Move stage"), id="hr.candidate_detail_stage"),
         Binding("i", "interview", _("Interview"), id="hr.candidate_detail_interview"),
         Binding("f", "feedback", _("Feedback"), id="hr.candidate_feedback"),
         Binding("h", "hire", _("Hire"), id="hr.candidate_detail_hire"),
@@ -643,6 +653,19 @@ class ChecklistsScreen(_ListScreen):
         self.app.push_screen(ChecklistScreen(self.ctx, event.record["id"]))
 
 
+def _ref_text(item: dict) -> str:
+    """What ticked an item, shortly: "ticket #8", "ext. 245", "PC-1 TEL-9", or who."""
+    ref = item.get("ref") or {}
+    parts = []
+    if ref.get("ticket_id"):
+        parts.append(_("ticket #{n}").format(n=ref["ticket_id"]))
+    if ref.get("extension"):
+        parts.append(_("ext. {n}").format(n=ref["extension"]))
+    if ref.get("assets"):
+        parts.append(" ".join(map(str, ref["assets"])))
+    return ", ".join(parts) or item.get("done_by") or ""
+
+
 class ChecklistScreen(_ListScreen):
     """One checklist's items: space ticks, x records the exit interview."""
 
@@ -668,11 +691,8 @@ class ChecklistScreen(_ListScreen):
         self.doc = doc
         out = []
         for i, item in enumerate(doc["items"]):
-            ref = item.get("ref") or {}
-            extra = ", ".join(f"{k} {v if not isinstance(v, list) else ' '.join(map(str, v))}"
-                              for k, v in ref.items() if k != "date")
             out.append(dict(item, id=i, mark="[x]" if item["done"] else "[ ]",
-                            done_text=(f"{item['done_by']} {extra}".strip() if item["done"] else "")))
+                            done_text=_ref_text(item) if item["done"] else ""))
         return out
 
     def bar_text(self) -> str:
@@ -714,7 +734,7 @@ class CasesScreen(_ListScreen):
     TABLE_ID = "hr-cases"
     BINDINGS = [
         Binding("n", "new", _("New"), id="hr.case_new"),
-        Binding("s", "status", _("Status"), id="hr.case_status"),
+        Binding("m", "status", _("Status"), id="hr.case_status"),
         Binding("a", "toggle_all", _("All/active"), id="hr.cases_all", show=False),
     ]
 
@@ -755,7 +775,7 @@ class CaseScreen(_DetailScreen):
     WATCH_TABLES = frozenset({"hr.cases"})
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="hr.case_back"),
-        Binding("s", "status", _("Status"), id="hr.case_detail_status"),
+        Binding("m", "status", _("Status"), id="hr.case_detail_status"),
         Binding("c", "note", _("Note"), id="hr.case_note"),
     ]
 
