@@ -160,3 +160,22 @@ async def test_operator_without_hr_rights_sees_nothing(site, fill_office):
     assert [(a["table"], a["doc_id"]) for a in refused] == [("hr.cases", None), ("hr.records", ids["ben"])]
     assert all(a["what"].startswith("refused") for a in refused)
     assert case["id"]
+
+
+async def test_german_discipline_screen(office):
+    bd, ctx, ids = office
+    from core.i18n import configure
+
+    discipline.issue_warning(ctx, ids["ben"], level="written", reason="Verspätung")
+    configure("de_DE", "Europe/Berlin", "EUR")
+    try:
+        app = make_app(bd, poll_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_nav("hr.discipline")
+            await wait_for(pilot, lambda: app.current_mode == "hr.discipline")
+            table = app.screen.query_one("#hr-warnings", RecordTable)
+            await wait_for(pilot, lambda: table.row_count == 1)
+            assert table.cursor_record["level_text"] == "schriftlich" and table.cursor_record["state"] == "aktiv"
+            assert "aktive Abmahnungen" in text(app.screen.query_one("#hr-bar", Static))
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")
