@@ -133,7 +133,8 @@ async def test_idle_lock_engages_wrong_pin_refused_right_pin_unlocks(kiosk_site)
             await pilot.press("f2")
             await asyncio.sleep(0.8)
             assert not app.locked
-            await wait_for(lambda: isinstance(app.screen, LockScreen))
+            # mounted, not only pushed: its inputs exist
+            await wait_for(lambda: isinstance(app.screen, LockScreen) and bool(app.screen.query("#lock-account")))
             assert app.locked
             screen = app.screen
             assert screen.query_one("#lock-account", Input).value == "alice"
@@ -164,7 +165,8 @@ async def test_another_operator_unlocking_takes_the_console_over(kiosk_site):
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("ctrl+l")
-            await wait_for(lambda: isinstance(app.screen, LockScreen))
+            # mounted, not only pushed: its inputs exist
+            await wait_for(lambda: isinstance(app.screen, LockScreen) and bool(app.screen.query("#lock-account")))
             app.screen.query_one("#lock-account", Input).value = "bob"
             await pilot.press(*"9999", "enter")
             await wait_for(lambda: not app.is_running)
