@@ -45,7 +45,7 @@ def open_kiosk(kiosk_site, account="alice"):
     return open_backdesk(kiosk_site[0], kiosk_site[1], account=account, kiosk=True)
 
 
-async def wait_for(predicate, timeout: float = 5.0) -> None:
+async def wait_for(predicate, timeout: float = 10.0) -> None:
     for _ in range(int(timeout / 0.02)):
         if predicate():
             return
@@ -125,7 +125,7 @@ async def test_quit_keys_do_nothing_and_palette_offers_no_exit(kiosk_site):
 async def test_idle_lock_engages_wrong_pin_refused_right_pin_unlocks(kiosk_site):
     bd = open_kiosk(kiosk_site)
     guard = PinGuard(max_attempts=3, first_delay=0.2)
-    app = make_app(bd, poll_interval=0, guard=guard, idle_lock_seconds=1.5)
+    app = make_app(bd, poll_interval=0, guard=guard, idle_lock_seconds=3.0)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("f4")  # activity keeps it open
