@@ -743,8 +743,8 @@ class CasesScreen(_ListScreen):
         self.show_all = False
 
     def columns(self):
-        return [Column("id", "#", width=4, align="right"), Column("status_text", _("Status"), width=9),
-                Column("type_text", _("Type"), width=10), Column("subject", _("Subject"), width=20),
+        return [Column("id", "#", width=4, align="right"), Column("status_text", _("Status"), width=13),
+                Column("type_text", _("Type"), width=10), Column("subject", _("Subject"), width=18),
                 Column("against_text", _("Against"), width=14), Column("raised_text", _("Raised by"), width=14),
                 Column("opened_on", _("Opened"), width=10, format=_d)]
 
@@ -753,7 +753,7 @@ class CasesScreen(_ListScreen):
 
     def bar_text(self) -> str:
         scope = _("all cases") if self.show_all else _("open and investigating")
-        return _("{scope} · confidential: views are audited · a all").format(scope=scope)
+        return _("{scope} · views are audited · a all").format(scope=scope)
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
@@ -843,7 +843,7 @@ class DisciplineScreen(_ListScreen):
         scope = _("all warnings") if self.show_all else _("active warnings")
         if rule == "none":
             return scope
-        return _("{scope} · conduct dismissal needs an active {level} warning · a all").format(
+        return _("{scope} · dismissal needs {level} · a all").format(
             scope=scope, level=_(m.LEVEL_TITLES[rule]))
 
     def action_toggle_all(self) -> None:
