@@ -40,8 +40,13 @@ class Backdesk:
         # is opened: a bad config stops the start with nothing written
         self.host.load(self.config.plugins, environ=environ, load_entry_points=load_entry_points)
         self._settle_settings()
-        self.store = open_store(self.config.data_dir,
-                                compact_bytes=self.config.storage.compact_after_mb << 20)
+        if self.config.storage.backend == "postgresql":
+            from core.storage.pg import open_pg_store
+
+            self.store = open_pg_store(self.config.storage.dsn)
+        else:
+            self.store = open_store(self.config.data_dir,
+                                    compact_bytes=self.config.storage.compact_after_mb << 20)
         self.store.actor = self.operator.account
         for rec in self.host.active:
             self.host.contexts[rec.name] = PluginContext(self, rec)

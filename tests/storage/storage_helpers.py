@@ -51,3 +51,32 @@ def fingerprint(root) -> dict[str, str]:
                 result[os.path.relpath(p, root)] = hashlib.sha256(f.read()).hexdigest()
     return result
 
+
+
+class Target:
+    """Where a test's store lives: a data dir (TinyDB backend) or a DSN (PostgreSQL)."""
+
+    def __init__(self, backend: str, where: str) -> None:
+        self.backend = backend
+        self.where = where
+
+    @property
+    def pg(self) -> bool:
+        return self.backend == "postgresql"
+
+    def open(self, **options):
+        if self.pg:
+            from core.storage.pg import open_pg_store
+
+            options.pop("compact_bytes", None)
+            return open_pg_store(self.where, **options)
+        from core.storage import open_store
+
+        return open_store(self.where, **options)
+
+    def arg(self) -> str:
+        """How worker.py is told where the store is."""
+        return f"pg:{self.where}" if self.pg else self.where
+
+    def __repr__(self) -> str:
+        return f"<Target {self.backend} {self.where}>"

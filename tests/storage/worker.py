@@ -19,7 +19,12 @@ def main() -> None:
     cmd, data_dir = sys.argv[1], sys.argv[2]
     args = sys.argv[3:]
     compact = int(os.environ.get("COMPACT_BYTES", str(1 << 20)))
-    store = open_store(data_dir, compact_bytes=compact)
+    if data_dir.startswith("pg:"):  # a PostgreSQL DSN (storage_helpers.Target.arg)
+        from core.storage.pg import open_pg_store
+
+        store = open_pg_store(data_dir[3:])
+    else:
+        store = open_store(data_dir, compact_bytes=compact)
     store.actor = f"worker-{os.getpid()}"
     out = sys.stdout
 

@@ -1,0 +1,1042 @@
+'''The PostgreSQL backend: the same Store/Table API on JSONB tables.
+
+Open it with :func:`open_pg_store` (``core.runtime`` does when the config says
+``storage: {backend: postgresql, dsn: ...}``).  Plugins see no difference;
+psycopg 3 is imported only when this backend is used.
+
+Layout
+------
+Everything lives in one schema, ``backdesk`` unless the DSN sets a
+``search_path`` (``options=-csearch_path=acme``: the first schema named is
+used, so several sites can share one database).  In it:
+
+* ``_meta (name text primary key, relname text unique, version int,
+  next_id bigint)`` — one row per table ("hr.cases"): the relation that holds
+  it, its schema version and the next id to hand out.  Ids are allocated
+  inside the writing transaction (``UPDATE _meta SET next_id = next_id + 1
+  ... RETURNING``), so they are final at once and never reused, not even
+  after a delete or a rolled-back transaction (a rollback leaves no gap
+  either: the counter rolls back with it).
+* one relation per table, ``"<ns>__<table>"`` (shortened with a hash
+  when longer than PostgreSQL's 63 bytes; ``_meta`` records the name), with
+  ``id bigint primary key, doc jsonb`` (the document without its id) and a
+  GIN index (``jsonb_path_ops``) on ``doc`` that equality and ``AnyOf``
+  filters use (they are written as ``doc @> '{"f": v}'``).
+* ``_bak_*`` relations: the copy of a table taken before a migration.
+
+Indexes are created lazily: the first ``find``/``count`` in a process with a
+``Range`` over a field creates (under the write lock, once;
+``IF NOT EXISTS``) a btree expression index on exactly the expression the
+range compares (numeric or ``COLLATE "C"`` text), so date and amount ranges
+stay index scans as tables grow.  ``Contains`` (ILIKE) and ``order_by`` on
+arbitrary fields scan; fine up to ~10^5 rows per table.
+
+Transactions and locking
+------------------------
+One connection per Store (guarded by an ``RLock``: every call is
+thread-safe; a transaction holds the RLock, so other threads never see its
+uncommitted changes).  A write transaction is ``BEGIN`` plus
+``pg_advisory_xact_lock(<key of the schema>)``: the store-wide write lock of
+the contract, held to COMMIT.  That is what keeps the documented semantics
+on PostgreSQL: reads inside a transaction are current and read-modify-write
+(counters, "next number", the audit chain's head) cannot lose updates; all
+writers take the same single lock first, so they never deadlock on rows.
+Readers (outside transactions) never wait: plain MVCC snapshots.  A nested
+``transaction()`` is a ``SAVEPOINT``; an exception leaving it rolls back to
+it (PostgreSQL side and the Python-side list of changes).
+
+Commit: ``before_commit`` callbacks run inside the transaction with the lock
+held (the audit trail's writes join it), then ``pg_notify('backdesk_<schema>',
+'<store token> <table> <table>...')`` and ``COMMIT`` in one round trip; then
+``after_commit`` and ``on_change`` callbacks.  Each Store LISTENs on a second
+connection; :meth:`PgStore.refresh` drains it without waiting and returns the
+table names other stores (processes, hosts) committed to, ignoring its own.
+
+Connection loss
+---------------
+A write or transaction that loses its connection (server restart, network,
+``pg_terminate_backend``) raises one :class:`StorageError`: "the connection
+to PostgreSQL was lost; nothing of this change was saved" — PostgreSQL rolls
+the transaction back, and the Python side drops the transaction's changes
+and any table it created.  Only when the loss hits the ``COMMIT`` itself is
+the outcome unknown, and the message says so.  The next call reconnects; a
+transaction whose ``BEGIN`` finds the connection dead (nothing sent yet)
+reconnects at once, as does a read outside a transaction.  When the
+listening connection is lost, the next :meth:`refresh` reconnects and reports
+every table (notifications may have been missed).
+
+Migrations run as in the default backend: under the write lock, once (a
+second process finds the new version and does nothing), after copying the
+table to ``_bak_...``, in the same transaction as the version change.
+
+Known differences from the TinyDB backend (outside the documented contract):
+``Contains`` folds case with PostgreSQL's ``ILIKE`` (the database's
+``LC_CTYPE``: use a UTF-8 locale), not Python's ``casefold`` ("ß" is not
+"ss"); documents come back with their keys in JSONB order; an integral float
+written in exponent form (``1e20``) comes back as an int; strings may not
+contain NUL characters (PostgreSQL text cannot).
+'''
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from .base import Change, Store, Table, Where
+from .errors import Conflict, NotFound, StorageError
+from .query import AnyOf, Contains, Not, Operator, Range, split_path
+
+log = logging.getLogger("backdesk.storage")
+
+DEFAULT_SCHEMA = "backdesk"
+LOST = "the connection to PostgreSQL was lost; nothing of this change was saved"
+LOST_AT_COMMIT = ("the connection to PostgreSQL was lost while committing; the change may or may not "
+                  "have been saved: look before repeating it")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_RESERVED = {"backups", "journal", "store", "lock", "tmp"}  # as the default backend (files.RESERVED_NAMES)
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise StorageError("the postgresql storage backend needs psycopg 3: "
+                           "pip install 'backdesk[postgresql]'") from None
+    return psycopg
+
+
+class ConnectionLost(StorageError):
+    """The connection to PostgreSQL broke (the message says what was saved)."""
+
+
+# -- documents ------------------------------------------------------------------
+
+
+def _clean_doc(doc: Mapping[str, Any], table: str, *, allow_id: int | None = None) -> dict:
+    from .engine import _clean_doc as clean
+
+    out = clean(doc, table, allow_id=allow_id)
+    _no_nul(out, table)
+    return out
+
+
+def _no_nul(value: Any, path: str) -> None:
+    t = type(value)
+    if t is str:
+        if "\x00" in value:
+            raise StorageError(f"{path}: text with a NUL character cannot be stored in PostgreSQL")
+    elif t is dict:
+        for k, v in value.items():
+            if "\x00" in k:
+                raise StorageError(f"{path}: a key with a NUL character cannot be stored in PostgreSQL")
+            _no_nul(v, f"{path}.{k}")
+    elif t is list:
+        for i, v in enumerate(value):
+            _no_nul(v, f"{path}[{i}]")
+
+
+def _doc_id(doc_id: Any) -> int:
+    from .engine import _doc_id as check
+
+    return check(doc_id)
+
+
+def _with_id(doc_id: int, doc: dict) -> dict:
+    out = {"id": doc_id}
+    out.update(doc)
+    return out
+
+
+def _change_copy(c: Change) -> Change:
+    from .engine import _copy
+
+    return Change(c.table, c.op, c.id, _copy(c.before), _copy(c.after))
+
+
+# -- SQL for where dicts --------------------------------------------------------
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (standard_conforming_strings), safe in a %s-query."""
+    return ("'" + text.replace("'", "''") + "'").replace("%", "%%")
+
+
+def _path(path: tuple[str, ...]) -> str:
+    elems = ",".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in path)
+    return _literal("{" + elems + "}") + "::text[]"
+
+
+def _value(path: tuple[str, ...]) -> str:
+    """The JSONB value at ``path`` (NULL when missing)."""
+    return f"(doc #> {_path(path)})"
+
+
+def _num(path: tuple[str, ...]) -> str:
+    x = _value(path)
+    return f"(CASE WHEN jsonb_typeof({x}) = 'number' THEN ({x})::numeric END)"
+
+
+def _text(path: tuple[str, ...]) -> str:
+    x = _value(path)
+    return f"((CASE WHEN jsonb_typeof({x}) = 'string' THEN doc #>> {_path(path)} END) COLLATE \"C\")"
+
+
+def _nested(path: tuple[str, ...], value: Any) -> str:
+    for part in reversed(path):
+        value = {part: value}
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float) or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _bound(v: Any) -> Any:
+    return Decimal(repr(float(v))) if isinstance(v, float) else int(v)
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+        self.ranges: list[str] = []  # expressions worth an index
+
+    def p(self, value: Any) -> str:
+        self.params.append(value)
+        return "%s"
+
+    def condition(self, path: tuple[str, ...], cond: Any) -> str:
+        x = _value(path)
+        if isinstance(cond, Not):
+            return f"(NOT {self.condition(path, cond.cond)})"
+        if isinstance(cond, AnyOf):
+            parts = []
+            values = [v for v in cond.values if v is not None]
+            for v in values:
+                if isinstance(v, float) and v != v:
+                    raise TypeError("queries compare JSON values; NaN/inf are not JSON")
+            if values:
+                parts.append(f"COALESCE(doc @> ANY({self.p([_nested(path, v) for v in values])}::jsonb[]) "
+                             f"AND {x} = ANY({self.p([_json(v) for v in values])}::jsonb[]), false)")
+            if len(values) != len(cond.values):
+                parts.append(f"({x} IS NULL OR {x} = 'null'::jsonb)")
+            return "(" + " OR ".join(parts) + ")" if parts else "false"
+        if isinstance(cond, Range):
+            parts = []
+            for op, bound in ((">", cond.gt), (">=", cond.ge), ("<", cond.lt), ("<=", cond.le)):
+                if bound is None:
+                    continue
+                if type(bound) is bool:
+                    return "false"
+                if _is_number(bound):
+                    if isinstance(bound, float) and (bound != bound or bound in (float("inf"), float("-inf"))):
+                        raise TypeError("queries compare JSON values; NaN/inf are not JSON")
+                    expr = _num(path)
+                    parts.append(f"{expr} {op} {self.p(_bound(bound))}::numeric")
+                elif isinstance(bound, str):
+                    expr = _text(path)
+                    parts.append(f"{expr} {op} {self.p(str(bound))}")
+                else:
+                    return "false"  # lists/objects have no range order here
+                self.ranges.append(expr)
+            return "COALESCE(" + " AND ".join(parts) + ", false)"
+        if isinstance(cond, Contains):
+            needle = cond.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{needle}%"
+            return (f"COALESCE(CASE jsonb_typeof({x}) "
+                    f"WHEN 'string' THEN ({x} #>> '{{}}') ILIKE {self.p(pattern)} "
+                    f"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements({x}) AS e(v) "
+                    f"WHERE jsonb_typeof(e.v) = 'string' AND (e.v #>> '{{}}') ILIKE {self.p(pattern)}) "
+                    f"ELSE false END, false)")
+        if isinstance(cond, Operator):
+            raise TypeError(f"unknown query operator {cond!r}")
+        if cond is None:
+            return f"({x} IS NULL OR {x} = 'null'::jsonb)"
+        if isinstance(cond, float) and (cond != cond or cond in (float("inf"), float("-inf"))):
+            raise TypeError("queries compare JSON values; NaN/inf are not JSON")
+        from .engine import _clean
+
+        value = _clean(cond, "query")
+        return (f"COALESCE(doc @> {self.p(_nested(path, value))}::jsonb "
+                f"AND {x} = {self.p(_json(value))}::jsonb, false)")
+
+    def where(self, where: Where | None) -> str:
+        if not where:
+            return "true"
+        if not isinstance(where, Mapping):
+            raise TypeError(f"where must be a dict of field -> condition, not {type(where).__name__}")
+        parts = []
+        for key, cond in where.items():
+            if isinstance(key, tuple):
+                if not key:
+                    raise TypeError("an empty tuple of fields matches nothing")
+                parts.append("(" + " OR ".join(self.condition(split_path(f), cond) for f in key) + ")")
+            else:
+                parts.append(self.condition(split_path(key), cond))
+        return " AND ".join(parts)
+
+
+def _order(order_by: str | Iterable[str] | None) -> str:
+    keys = []
+    if order_by:
+        if isinstance(order_by, str):
+            order_by = [order_by]
+        for field in order_by:
+            desc = field.startswith("-")
+            path = split_path(field[1:] if desc else field)
+            x = _value(path)
+            d = " DESC" if desc else ""
+            keys += [
+                f"(CASE jsonb_typeof({x}) WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 "
+                f"WHEN 'array' THEN 4 WHEN 'object' THEN 4 ELSE 0 END){d}",
+                f"(CASE WHEN jsonb_typeof({x}) = 'boolean' THEN ({x})::boolean END){d}",
+                f"{_num(path)}{d}",
+                f"{_text(path)}{d}",
+                f"(CASE WHEN jsonb_typeof({x}) IN ('array', 'object') THEN ({x})::text END) COLLATE \"C\"{d}",
+            ]
+    keys.append("id")
+    return ", ".join(keys)
+
+
+# -- transactions ---------------------------------------------------------------
+
+
+class _Txn:
+    __slots__ = ("changes", "notify", "undo", "checked", "depth", "failed", "wrote")
+
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+        self.notify: set[str] = set()
+        self.undo: list[Callable[[], None]] = []   # Python-side state to restore on rollback
+        self.checked: set[str] = set()              # tables whose version was checked
+        self.depth = 0
+        self.failed: str | None = None
+        self.wrote = False
+
+    def mark(self) -> tuple[int, int, frozenset, frozenset]:
+        return (len(self.changes), len(self.undo), frozenset(self.notify), frozenset(self.checked))
+
+    def rollback_to(self, mark: tuple) -> None:
+        n_changes, n_undo, notify, checked = mark
+        while len(self.undo) > n_undo:
+            self.undo.pop()()
+        del self.changes[n_changes:]
+        self.notify = set(notify)
+        self.checked = set(checked)
+
+
+# -- tables -----------------------------------------------------------------------
+
+
+class PgTable(Table):
+    """A table of a :class:`PgStore` (get one with ``store.table()``)."""
+
+    def __init__(self, store: "PgStore", name: str, relname: str, version: int) -> None:
+        self._store = store
+        self.name = name
+        self.relname = relname
+        self.version = version
+        self._rel = f'{store._schema_sql}."{relname}"'
+
+    # reads ------------------------------------------------------------------
+
+    def get(self, doc_id: int) -> dict | None:
+        doc_id = _doc_id(doc_id)
+        row = self._store._read(lambda: self._store._q(
+            f"SELECT doc FROM {self._rel} WHERE id = %s", (doc_id,)).fetchone())
+        return _with_id(doc_id, row[0]) if row is not None else None
+
+    def _compile(self, where: Where | None) -> tuple[str, list]:
+        c = _Compiler()
+        sql = c.where(where)
+        if c.ranges:
+            self._store._ensure_indexes(self, c.ranges)
+        return sql, c.params
+
+    def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
+             limit: int | None = None, offset: int = 0) -> list[dict]:
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("limit and offset cannot be negative")
+        cond, params = self._compile(where)
+        sql = f"SELECT id, doc FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if offset:
+            sql += f" OFFSET {int(offset)}"
+        rows = self._store._read(lambda: self._store._q(sql, params).fetchall())
+        return [_with_id(i, d) for i, d in rows]
+
+    def count(self, where: Where | None = None) -> int:
+        cond, params = self._compile(where)
+        sql = f"SELECT count(*) FROM {self._rel} WHERE {cond}"
+        return self._store._read(lambda: self._store._q(sql, params).fetchone()[0])
+
+    def __len__(self) -> int:
+        return self.count()
+
+    # writes -----------------------------------------------------------------
+
+    def _check_version(self, txn: _Txn) -> None:
+        if self.name in txn.checked:
+            return
+        row = self._store._q(f"SELECT version FROM {self._store._meta} WHERE name = %s", (self.name,)).fetchone()
+        self._version_ok(row[0] if row else None)
+        txn.checked.add(self.name)
+
+    def _version_ok(self, version: int | None) -> None:
+        if version is None:
+            raise StorageError(f"{self.name}: the table no longer exists in PostgreSQL "
+                               f"(schema {self._store.schema}); restart Backdesk")
+        if version != self.version:
+            raise Conflict(f"{self.name}: the data is now at schema version {version}, this code "
+                           f"writes version {self.version}; restart Backdesk with matching plugins")
+
+    def insert(self, doc: Mapping[str, Any]) -> int:
+        from psycopg.types.json import Jsonb
+
+        clean = _clean_doc(doc, self.name)
+        s = self._store
+        with s._write() as txn:
+            row = s._q(
+                f"WITH m AS (UPDATE {s._meta} SET next_id = next_id + 1 WHERE name = %s AND version = %s "
+                f"RETURNING next_id - 1 AS id) "
+                f"INSERT INTO {self._rel} (id, doc) SELECT id, %s FROM m RETURNING id",
+                (self.name, self.version, Jsonb(clean))).fetchone()
+            if row is None:
+                self._check_version(txn)  # raises
+                raise StorageError(f"{self.name}: could not allocate an id")  # pragma: no cover
+            doc_id = row[0]
+            txn.checked.add(self.name)
+            new = _with_id(doc_id, clean)
+            txn.changes.append(Change(self.name, "insert", doc_id, None, new))
+            txn.notify.add(self.name)
+            txn.wrote = True
+        return doc_id
+
+    def _put(self, doc_id: int, make: Callable[[dict], dict]) -> dict:
+        from psycopg.types.json import Jsonb
+
+        from .engine import _copy
+
+        s = self._store
+        with s._write() as txn:
+            self._check_version(txn)
+            row = s._q(f"SELECT doc FROM {self._rel} WHERE id = %s", (doc_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"{self.name}: no document with id {doc_id}")
+            old = _with_id(doc_id, row[0])
+            new = make(old)
+            body = {k: v for k, v in new.items() if k != "id"}
+            s._q(f"UPDATE {self._rel} SET doc = %s WHERE id = %s", (Jsonb(body), doc_id))
+            txn.changes.append(Change(self.name, "update", doc_id, old, new))
+            txn.notify.add(self.name)
+            txn.wrote = True
+        return _copy(new)
+
+    def update(self, doc_id: int, changes: Mapping[str, Any]) -> dict:
+        doc_id = _doc_id(doc_id)
+        clean = _clean_doc(changes, self.name, allow_id=doc_id)
+
+        def merge(old: dict) -> dict:
+            new = dict(old)
+            new.update(clean)
+            return new
+
+        return self._put(doc_id, merge)
+
+    def replace(self, doc_id: int, doc: Mapping[str, Any]) -> dict:
+        doc_id = _doc_id(doc_id)
+        clean = _clean_doc(doc, self.name, allow_id=doc_id)
+        return self._put(doc_id, lambda old: _with_id(doc_id, clean))
+
+    def delete(self, doc_id: int) -> None:
+        doc_id = _doc_id(doc_id)
+        s = self._store
+        with s._write() as txn:
+            self._check_version(txn)
+            row = s._q(f"DELETE FROM {self._rel} WHERE id = %s RETURNING doc", (doc_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"{self.name}: no document with id {doc_id}")
+            txn.changes.append(Change(self.name, "delete", doc_id, _with_id(doc_id, row[0]), None))
+            txn.notify.add(self.name)
+            txn.wrote = True
+
+
+# -- the store ---------------------------------------------------------------------
+
+
+def schema_from_dsn(dsn: str) -> str:
+    """The schema the store uses: the first of the DSN's search_path, else ``backdesk``."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        options = conninfo_to_dict(dsn).get("options") or ""
+    except Exception as e:
+        raise StorageError(f"storage.dsn: not a PostgreSQL connection string ({_one_line(e)})") from None
+    m = re.search(r"search_path\s*=\s*([^\s,]+)", str(options))
+    if not m:
+        return DEFAULT_SCHEMA
+    schema = m.group(1).strip("'\"")
+    if not _NAME.match(schema):
+        raise StorageError(f"storage.dsn: search_path {schema!r}: use a lower-case schema name "
+                           "(letters, digits, _)")
+    return schema
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def _redact(dsn: str) -> str:
+    return re.sub(r"(password\s*=\s*)\S+|(://[^:/@]*:)[^@]*@", lambda m: (m.group(1) or m.group(2)) + "***"
+                  + ("" if m.group(1) else "@"), dsn)
+
+
+class PgStore(Store):
+    """A store in a PostgreSQL schema: see the module docstring.  Use :func:`open_pg_store`."""
+
+    def __init__(self, dsn: str, *, schema: str | None = None, connect_timeout: int = 10) -> None:
+        _psycopg()
+        self.dsn = dsn
+        self.schema = schema or schema_from_dsn(dsn)
+        if not _NAME.match(self.schema):
+            raise StorageError(f"{self.schema!r}: use a lower-case schema name (letters, digits, _)")
+        self.actor: str | None = None
+        self.connect_timeout = connect_timeout
+        self._schema_sql = f'"{self.schema}"'
+        self._meta = f'{self._schema_sql}."_meta"'
+        self._channel = f"backdesk_{self.schema}"[:63]
+        digest = hashlib.sha256(f"backdesk-store:{self.schema}".encode()).digest()
+        self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
+        self._token = uuid.uuid4().hex[:16]
+        self._rlock = threading.RLock()
+        self._listen_lock = threading.Lock()
+        self._conn = None
+        self._listener = None
+        self._listener_lost = False
+        self._heard: list = []  # notifications the listener received, not yet reported
+        self._txn: _Txn | None = None
+        self._tables: dict[str, PgTable] = {}
+        self._indexed: set[tuple[str, str]] = set()
+        self._on_change: list[Callable[[set[str]], None]] = []
+        self._before: list[Callable[[list[Change]], None]] = []
+        self._after: list[Callable[[list[Change]], None]] = []
+        self._closed = False
+        try:
+            self._initialize()
+            self._listen()
+        except BaseException:
+            self._close_connections()
+            raise
+
+    @property
+    def data_dir(self) -> str:
+        """Where the data lives (for messages): the DSN without a password, and the schema."""
+        return f"{_redact(self.dsn)} (schema {self.schema})"
+
+    # -- connections ------------------------------------------------------------------
+
+    def _connect(self):
+        psycopg = _psycopg()
+        try:
+            return psycopg.connect(self.dsn, autocommit=True, connect_timeout=self.connect_timeout,
+                                   application_name="backdesk")
+        except psycopg.Error as e:
+            raise StorageError(f"cannot connect to PostgreSQL at {_redact(self.dsn)}: {_one_line(e)}") from None
+
+    def _connection(self):
+        if self._closed:
+            raise StorageError(f"{self.data_dir}: the store is closed")
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    def _q(self, sql: str, params: Any = None):
+        """Execute on the store's connection, translating errors to StorageError."""
+        psycopg = _psycopg()
+        txn = self._txn
+        if txn is not None and txn.failed:
+            raise StorageError(txn.failed)
+        conn = self._connection()
+        try:
+            return conn.execute(sql, params, prepare=None)
+        except psycopg.Error as e:
+            if conn.broken or conn.closed:
+                self._drop()
+                if txn is not None:
+                    txn.failed = LOST
+                    raise ConnectionLost(LOST) from e
+                raise ConnectionLost(f"the connection to PostgreSQL was lost ({_one_line(e)}); "
+                                     "it reconnects on the next call") from e
+            message = f"PostgreSQL refused a statement: {_one_line(e)}"
+            if txn is not None:
+                txn.failed = message + "; nothing of this transaction was saved"
+            raise StorageError(message) from e
+
+    def _read(self, fn: Callable[[], Any]) -> Any:
+        with self._rlock:
+            if self._txn is not None:
+                return fn()
+            try:
+                return fn()
+            except ConnectionLost:
+                return fn()  # a read is safe to repeat on a new connection
+
+    # -- opening ----------------------------------------------------------------------
+
+    def _initialize(self) -> None:
+        with self._rlock:
+            exists = self._read(lambda: self._q("SELECT to_regclass(%s)", (f'{self._meta}',)).fetchone()[0])
+            if exists is not None:
+                return
+            with self._write():
+                self._q(f"CREATE SCHEMA IF NOT EXISTS {self._schema_sql}")
+                self._q(f"CREATE TABLE IF NOT EXISTS {self._meta} ("
+                        "name text PRIMARY KEY, relname text NOT NULL UNIQUE, "
+                        "version integer NOT NULL CHECK (version >= 1), "
+                        "next_id bigint NOT NULL CHECK (next_id >= 1))")
+            log.info("created a new store in PostgreSQL schema %s", self.schema)
+
+    def _listen(self) -> None:
+        from psycopg import sql
+
+        conn = self._connect()
+        try:
+            conn.add_notify_handler(self._heard.append)
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        except Exception:
+            conn.close()
+            raise
+        self._listener = conn
+
+    # -- tables -----------------------------------------------------------------------
+
+    def table(self, namespace: str, name: str, *, version: int = 1,
+              migrations: Mapping[int, Callable[[dict], dict]] | None = None) -> PgTable:
+        for part, what in ((namespace, "namespace"), (name, "table name")):
+            if not isinstance(part, str) or not _NAME.match(part) or part in _RESERVED:
+                raise StorageError(f"{what} {part!r}: use lower-case letters, digits and _ (not {sorted(_RESERVED)})")
+        if type(version) is not int or version < 1:
+            raise StorageError(f"{namespace}.{name}: version must be an integer >= 1")
+        full = f"{namespace}.{name}"
+        with self._rlock:
+            tbl = self._tables.get(full)
+            if tbl is not None:
+                if tbl.version != version:
+                    raise Conflict(f"{full}: declared with version {tbl.version} and {version} in one process")
+                return tbl
+            row = self._meta_row(full)
+            if row is None or row[1] != version:
+                with self._write(savepoint=True) as txn:
+                    relname = self._prepare_table(full, version, migrations or {})
+                    txn.undo.append(lambda: self._tables.pop(full, None))
+            else:
+                relname = row[0]
+            tbl = self._tables[full] = PgTable(self, full, relname, version)
+            return tbl
+
+    def _meta_row(self, full: str) -> tuple | None:
+        return self._read(lambda: self._q(
+            f"SELECT relname, version, next_id FROM {self._meta} WHERE name = %s", (full,)).fetchone())
+
+    def _new_relname(self, full: str) -> str:
+        base = full.replace(".", "__")
+        if len(base) > 63:
+            base = base[:50] + "_" + hashlib.sha1(full.encode()).hexdigest()[:10]
+        taken = self._q(f"SELECT 1 FROM {self._meta} WHERE relname = %s", (base,)).fetchone()
+        if taken:
+            base = base[:50] + "_" + uuid.uuid4().hex[:10]
+        return base
+
+    def _create_relation(self, relname: str) -> None:
+        rel = f'{self._schema_sql}."{relname}"'
+        self._q(f"CREATE TABLE {rel} (id bigint PRIMARY KEY, doc jsonb NOT NULL)")
+        idx = (relname[:55] + "_doc").replace('"', "")
+        self._q(f'CREATE INDEX "{idx}" ON {rel} USING gin (doc jsonb_path_ops)')
+
+    def _prepare_table(self, full: str, version: int, migrations: Mapping[int, Callable[[dict], dict]]) -> str:
+        """Create or migrate ``full`` (inside a write transaction: the lock is held)."""
+        from psycopg.types.json import Jsonb
+
+        txn = self._txn
+        row = self._q(f"SELECT relname, version FROM {self._meta} WHERE name = %s", (full,)).fetchone()
+        txn.wrote = True
+        if row is None:
+            relname = self._new_relname(full)
+            self._create_relation(relname)
+            self._q(f"INSERT INTO {self._meta} (name, relname, version, next_id) VALUES (%s, %s, %s, 1)",
+                    (full, relname, version))
+            txn.notify.add(full)
+            return relname
+        relname, stored = row
+        if stored > version:
+            raise Conflict(
+                f"{full}: the data is at schema version {stored} but this code knows only "
+                f"version {version}; upgrade the plugin that owns it (older code must not write newer data)")
+        if stored == version:
+            return relname  # another process migrated it meanwhile
+        missing = [v for v in range(stored + 1, version + 1) if v not in migrations]
+        if missing:
+            raise StorageError(f"{full}: no migration to version {missing[0]} (from {stored})")
+        rel = f'{self._schema_sql}."{relname}"'
+        backup = f"_bak_{time.strftime('%Y%m%d%H%M%S')}_{relname[:30]}_v{stored}"[:63]
+        self._q(f'CREATE TABLE {self._schema_sql}."{backup}" AS SELECT * FROM {rel}')
+        log.info("%s: migrating from version %s to %s (copy in %s.%s)", full, stored, version, self.schema, backup)
+        rows = self._q(f"SELECT id, doc FROM {rel} ORDER BY id").fetchall()
+        for v in range(stored + 1, version + 1):
+            fn = migrations[v]
+            out_rows = []
+            for doc_id, body in rows:
+                try:
+                    out = fn(_with_id(doc_id, body))
+                except Exception as e:
+                    raise StorageError(f"{full}: migration to version {v} failed on document {doc_id}: {e!r}") from e
+                if not isinstance(out, Mapping):
+                    raise StorageError(f"{full}: migration to version {v} returned {type(out).__name__} "
+                                       f"for document {doc_id}, not a dict")
+                out_rows.append((doc_id, _clean_doc(out, full, allow_id=doc_id)))
+            rows = out_rows
+        if rows:
+            conn = self._connection()
+            try:
+                with conn.cursor() as cur:
+                    cur.executemany(f"UPDATE {rel} SET doc = %s WHERE id = %s",
+                                    [(Jsonb(body), doc_id) for doc_id, body in rows])
+            except _psycopg().Error as e:
+                self._q("SELECT 1")  # let _q classify a lost connection
+                raise StorageError(f"{full}: migration failed: {_one_line(e)}") from e
+        self._q(f"UPDATE {self._meta} SET version = %s WHERE name = %s", (version, full))
+        # Not in txn.changes: a migration is not an operator's change.
+        txn.notify.add(full)
+        return relname
+
+    def tables(self) -> list[str]:
+        rows = self._read(lambda: self._q(f"SELECT name FROM {self._meta} ORDER BY name").fetchall())
+        return [r[0] for r in rows]
+
+    def existing_table(self, name: str) -> PgTable:
+        with self._rlock:
+            tbl = self._tables.get(name)
+            if tbl is not None:
+                return tbl
+            row = self._meta_row(name)
+            if row is None:
+                known = ", ".join(self.tables()) or "none"
+                raise NotFound(f"{name}: no such table in {self.data_dir} (tables: {known})")
+            return PgTable(self, name, row[0], row[1])
+
+    def _ensure_indexes(self, table: PgTable, exprs: list[str]) -> None:
+        """Create the expression indexes a Range needs (once per process; see the docstring)."""
+        todo = [e for e in exprs if (table.relname, e) not in self._indexed]
+        if not todo:
+            return
+        with self._rlock:
+            if self._txn is not None:
+                return  # not inside someone's transaction; the next read outside one does it
+            for expr in todo:
+                name = f"{table.relname[:40]}_r{hashlib.sha1(expr.encode()).hexdigest()[:12]}"
+                try:
+                    with self._write():
+                        self._q(f'CREATE INDEX IF NOT EXISTS "{name}" ON {table._rel} (({expr}))', [])
+                except StorageError as e:
+                    log.warning("%s: could not create an index (%s)", table.name, e)
+                    return
+                self._indexed.add((table.relname, expr))
+
+    # -- transactions -----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._write(savepoint=True):
+            yield
+
+    @contextmanager
+    def _write(self, *, savepoint: bool = False) -> Iterator[_Txn]:
+        with self._rlock:
+            txn = self._txn
+            if txn is not None:
+                if not savepoint:  # one Table call inside a transaction: no savepoint needed
+                    yield txn
+                    return
+                mark = txn.mark()
+                txn.depth += 1
+                name = f"bd_sp{txn.depth}"
+                self._q(f"SAVEPOINT {name}")
+                try:
+                    yield txn
+                except BaseException:
+                    if txn.failed != LOST:
+                        try:
+                            txn.failed = None
+                            self._q(f"ROLLBACK TO SAVEPOINT {name}")
+                            self._q(f"RELEASE SAVEPOINT {name}")
+                        except StorageError:
+                            pass  # txn.failed is set: the whole transaction fails
+                    txn.rollback_to(mark)
+                    raise
+                else:
+                    self._q(f"RELEASE SAVEPOINT {name}")
+                finally:
+                    txn.depth -= 1
+                return
+            self._begin()
+            txn = self._txn
+            try:
+                yield txn
+                self._commit(txn)
+            except BaseException:
+                self._rollback(txn)
+                raise
+            finally:
+                self._txn = None
+            changes, notify = txn.changes, txn.notify
+        # Outside the lock: callbacks may be slow or read the store.
+        if changes and self._after:
+            for cb in list(self._after):
+                try:
+                    cb([_change_copy(c) for c in changes])
+                except Exception:
+                    log.exception("after_commit callback %r failed", cb)
+        if notify:
+            self._notify(notify)
+
+    def _begin(self) -> None:
+        sql = f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})"
+        try:
+            self._q(sql)
+        except ConnectionLost:
+            self._q(sql)  # nothing was sent in that transaction yet: try once on a new connection
+        self._txn = _Txn()
+
+    def _commit(self, txn: _Txn) -> None:
+        if txn.failed:
+            raise StorageError(txn.failed)
+        if txn.changes and self._before:
+            for cb in list(self._before):
+                cb([_change_copy(c) for c in txn.changes])
+        if txn.failed:
+            raise StorageError(txn.failed)
+        if txn.notify:
+            payload = " ".join([self._token, *sorted(txn.notify)])[:7900]
+            self._q("SELECT pg_notify(%s, %s)", (self._channel, payload))
+        try:
+            self._q("COMMIT")
+        except ConnectionLost as e:
+            raise ConnectionLost(LOST_AT_COMMIT) from e
+
+    def _rollback(self, txn: _Txn) -> None:
+        self._txn = None
+        try:
+            txn.rollback_to((0, 0, frozenset(), frozenset()))
+        finally:
+            if self._conn is not None and not self._conn.closed:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except Exception:
+                    self._drop()
+
+    # -- changes ----------------------------------------------------------------------
+
+    def refresh(self) -> set[str]:
+        psycopg = _psycopg()
+        names: set[str] = set()
+        with self._listen_lock:
+            if self._closed:
+                raise StorageError(f"{self.data_dir}: the store is closed")
+            if self._listener is None or self._listener.closed:
+                self._listen()
+                if self._listener_lost:
+                    # Notifications may have been missed meanwhile: report everything.
+                    names |= set(self.tables())
+                    self._listener_lost = False
+            try:
+                # A round trip: the server delivers every notification of a
+                # commit that finished before it (the handler collects them).
+                self._listener.execute("SELECT 1")
+                heard, self._heard[:] = list(self._heard), []
+                for n in heard:
+                    token, _, rest = n.payload.partition(" ")
+                    if token != self._token:
+                        names.update(rest.split())
+            except psycopg.Error as e:
+                try:
+                    self._listener.close()
+                except Exception:
+                    pass
+                self._listener = None
+                self._listener_lost = True
+                raise ConnectionLost(f"the connection to PostgreSQL was lost ({_one_line(e)}); "
+                                     "it reconnects on the next refresh") from e
+        if names:
+            self._notify(names)
+        return names
+
+    def _notify(self, names: set[str]) -> None:
+        for cb in list(self._on_change):
+            try:
+                cb(set(names))
+            except Exception:
+                log.exception("on_change callback %r failed", cb)
+
+    @staticmethod
+    def _subscribe(lst: list, cb: Callable) -> Callable[[], None]:
+        lst.append(cb)
+
+        def unsubscribe() -> None:
+            if cb in lst:
+                lst.remove(cb)
+
+        return unsubscribe
+
+    def on_change(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
+        return self._subscribe(self._on_change, callback)
+
+    def before_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
+        return self._subscribe(self._before, callback)
+
+    def after_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
+        return self._subscribe(self._after, callback)
+
+    # -- copying (backup, storage migrate) ------------------------------------------------
+
+    def dump(self) -> Iterator[tuple[str, int, int, list[dict]]]:
+        """(name, version, next_id, docs in id order) per table, from one consistent snapshot."""
+        psycopg = _psycopg()
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            meta = conn.execute(f"SELECT name, relname, version, next_id FROM {self._meta} ORDER BY name").fetchall()
+            for name, relname, version, next_id in meta:
+                rows = conn.execute(f'SELECT id, doc FROM {self._schema_sql}."{relname}" ORDER BY id').fetchall()
+                yield name, version, next_id, [_with_id(i, d) for i, d in rows]
+            conn.execute("COMMIT")
+        except psycopg.Error as e:
+            raise StorageError(f"reading {self.data_dir} failed: {_one_line(e)}") from e
+        finally:
+            conn.close()
+
+    def load(self, tables: Iterable[tuple[str, int, int, list[dict]]]) -> None:
+        """Write whole tables with their ids, versions and next ids; refuses a non-empty store."""
+        from psycopg.types.json import Jsonb
+
+        with self._rlock:
+            with self._write() as txn:
+                count = self._q(f"SELECT count(*) FROM {self._meta}").fetchone()[0]
+                if count:
+                    raise StorageError(f"{self.data_dir}: already holds {count} tables; "
+                                       "copy into an empty schema")
+                txn.wrote = True
+                for name, version, next_id, docs in tables:
+                    relname = self._new_relname(name)
+                    self._create_relation(relname)
+                    rel = f'{self._schema_sql}."{relname}"'
+                    top = max((d["id"] for d in docs), default=0)
+                    self._q(f"INSERT INTO {self._meta} (name, relname, version, next_id) VALUES (%s, %s, %s, %s)",
+                            (name, relname, version, max(next_id, top + 1)))
+                    conn = self._connection()
+                    try:
+                        with conn.cursor() as cur, cur.copy(f"COPY {rel} (id, doc) FROM STDIN") as copy:
+                            for d in docs:
+                                copy.write_row((d["id"], Jsonb({k: v for k, v in d.items() if k != "id"})))
+                    except _psycopg().Error as e:
+                        self._q("SELECT 1")
+                        raise StorageError(f"{name}: copying failed: {_one_line(e)}") from e
+                    txn.notify.add(name)
+
+    # -- admin ------------------------------------------------------------------------
+
+    def backup(self, dest: str) -> None:
+        """A consistent copy into ``dest`` as a default-backend (TinyDB) data directory."""
+        from .migrate_cli import write_tinydb
+
+        write_tinydb(dest, self.dump())
+
+    def check(self) -> list[str]:
+        return check_pg(self.dsn, schema=self.schema)
+
+    def _close_connections(self) -> None:
+        self._drop()
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:
+                pass
+            self._listener = None
+
+    def close(self) -> None:
+        with self._rlock:
+            if self._closed:
+                return
+            self._closed = True
+            self._stop_watching()
+            self._drop()
+        with self._listen_lock:  # (never taken while holding the RLock: refresh() nests them the other way)
+            self._close_connections()
+
+    def __repr__(self) -> str:
+        return f"<PgStore {self.data_dir}>"
+
+
+def check_pg(dsn: str, *, schema: str | None = None) -> list[str]:
+    """Can we connect, and are the store's tables sound?  One line per problem."""
+    psycopg = _psycopg()
+    schema = schema or schema_from_dsn(dsn)
+    where = f"{_redact(dsn)} (schema {schema})"
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.Error as e:
+        return [f"cannot connect to PostgreSQL at {_redact(dsn)}: {_one_line(e)}"]
+    problems = []
+    try:
+        meta = f'"{schema}"."_meta"'
+        if conn.execute("SELECT to_regclass(%s)", (meta,)).fetchone()[0] is None:
+            return [f"{where}: no Backdesk store here (no _meta table); "
+                    "`backdesk storage migrate --to postgresql DSN` copies one in"]
+        rows = conn.execute(f"SELECT name, relname, version, next_id FROM {meta} ORDER BY name").fetchall()
+        for name, relname, version, next_id in rows:
+            rel = f'"{schema}"."{relname}"'
+            if conn.execute("SELECT to_regclass(%s)", (rel,)).fetchone()[0] is None:
+                problems.append(f"{where}: table {name}: its relation {relname} is missing; restore from a backup")
+                continue
+            top, bad = conn.execute(f"SELECT max(id), count(*) FILTER (WHERE jsonb_typeof(doc) <> 'object' "
+                                    f"OR doc ? 'id') FROM {rel}").fetchone()
+            if top is not None and top >= next_id:
+                problems.append(f"{where}: table {name}: next id {next_id} is not above the highest id {top}; "
+                                "ids could be handed out twice")
+            if bad:
+                problems.append(f"{where}: table {name}: {bad} documents are not JSON objects or carry an id")
+            if version < 1:
+                problems.append(f"{where}: table {name}: schema version {version} is not valid")
+    except psycopg.Error as e:
+        problems.append(f"{where}: {_one_line(e)}")
+    finally:
+        conn.close()
+    return problems
+
+
+def open_pg_store(dsn: str, **options: Any) -> PgStore:
+    """Open (creating its schema and meta table if needed) the store at ``dsn``."""
+    if not dsn:
+        raise StorageError("storage.dsn: the postgresql backend needs a connection string "
+                           "(postgresql://user@host/dbname)")
+    return PgStore(dsn, **options)
