@@ -42,7 +42,7 @@ class Operator:
     person_id: int | None = None
     email: str | None = None
     #: permissions that read-only operators keep (patterns)
-    read_patterns: tuple[str, ...] = field(default=("*.read",))
+    read_patterns: tuple[str, ...] = field(default=("core.directory.read",))
 
     @property
     def role_title(self) -> str:
@@ -108,7 +108,7 @@ def resolve_operator(config, account: str | None = None, *, demo: bool = False) 
     unknown account works as the administrator of the demo company.
     """
     account = account or current_account()
-    read_patterns = tuple(getattr(config, "read_only_permissions", None) or ("*.read",))
+    read_patterns = tuple(getattr(config, "read_only_permissions", None) or ("core.directory.read",))
     op = config.operators.get(account)
     if op is not None:
         perms: list[str] = []

@@ -213,7 +213,7 @@ class Config:
     operators: dict[str, Operator] = field(default_factory=dict, hash=False)
     roles: dict[str, Role] = field(default_factory=dict, hash=False)
     unknown_accounts: str = "refuse"
-    read_only_permissions: tuple[str, ...] = ("*.read",)
+    read_only_permissions: tuple[str, ...] = ("core.directory.read",)
     kiosk: Kiosk = field(default_factory=Kiosk)
     ssh: SshSettings = field(default_factory=SshSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -1017,9 +1017,9 @@ def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
                     f"{_q(unknown)} is not one of: {_join(UNKNOWN_ACCOUNT_CHOICES)}")
         unknown = _MISSING
     result["unknown_accounts"] = _pick(unknown, "refuse")
-    ro = check.text_list(top.get("read_only_permissions"), "read_only_permissions", ("*.read",),
+    ro = check.text_list(top.get("read_only_permissions"), "read_only_permissions", ("core.directory.read",),
                          check=_check_permission)
-    result["read_only_permissions"] = _pick(ro, ("*.read",))
+    result["read_only_permissions"] = _pick(ro, ("core.directory.read",))
     result["kiosk"] = _parse_kiosk(check, top.get("kiosk"), plugin_names)
     result["storage"] = _parse_storage(check, top.get("storage"))
     result["ssh"] = _parse_ssh(check, top.get("ssh"), result["operators"], file.parent)

@@ -98,7 +98,9 @@ def test_shipped_config_loads():
     assert all(p.enabled and p.module is None and p.path is None for p in config.plugins)
     assert all((cfg._REPO_DIR / "plugins" / n / "__init__.py").is_file() for n in names)
     assert config.unknown_accounts == "refuse"
-    assert config.read_only_permissions == ("*.read",)
+    # read-only sessions may not read confidential records (HR, salaries)
+    assert "core.directory.read" in config.read_only_permissions
+    assert not any(p.startswith(("*", "hr.", "accounting.")) for p in config.read_only_permissions)
     assert config.kiosk.enabled is False and config.kiosk.idle_lock_minutes == 5
     assert config.storage.backend == "tinydb"
     assert config.config_dir == cfg.SHIPPED_CONFIG_DIR
