@@ -154,3 +154,49 @@ def test_idle_session_is_closed(ssh_site):
     ended = ssh_site.wait_log(r"session alice from \S+ ended after [\d.]+ s \((\w+)")
     assert ended.group(1) == "idle"
     assert not any(alive(pid) for pid in ssh_site.session_pids())
+
+
+def test_openssh_operator_logs_and_transfers_a_call(ssh_site, tmux):
+    """The switchboard over a real ssh session: answer, blind transfer, stored."""
+    (ssh_site.config_dir / "plugins.yaml").write_text(
+        "plugins:\n  - name: telephony\n    settings:\n"
+        "      business_hours: \"00:00-24:00\"\n      business_days: [1, 2, 3, 4, 5, 6, 7]\n")
+    demo = subprocess.run(["backdesk", *ssh_site.args(), "--demo", "demo"], capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stderr
+    from core.runtime import open_backdesk
+    from plugins.telephony.service import service_for
+
+    def calls():
+        bd = open_backdesk(ssh_site.config_dir, ssh_site.data_dir, account="alice")
+        try:
+            return service_for(bd.context("telephony")).calls.all(), bd.services.people.by_extension("131")
+        finally:
+            bd.close()
+
+    before, anna = calls()
+    ssh_site.start()
+    tmux.start(ssh_site.ssh_argv("alice", "-tt"))
+    tmux.wait_for("Welcome, Alice Admin")
+    tmux.keys("F5")
+    tmux.wait_for("No call on the line")
+    # a colleague calls from extension 120 and wants Anna Becker
+    tmux.keys("a")
+    tmux.wait_for("who is calling?")
+    tmux.keys("120", literal=True)
+    tmux.keys("Enter")
+    tmux.wait_for("Carla Conrad · on the line")
+    tmux.keys("t")
+    tmux.wait_for("Type a name, department or extension")
+    tmux.keys("becker", literal=True)
+    time.sleep(0.5)
+    tmux.keys("Enter")
+    tmux.wait_for("No call on the line")
+    tmux.keys("C-q")
+    ssh_site.wait_log(r"session alice from \S+ ended after")
+
+    after, _ = calls()
+    assert len(after) == len(before) + 1
+    call = after[-1]
+    assert call["transfers"] and call["transfers"][-1]["to_person_id"] == anna["id"]
+    assert call["transfers"][-1]["by"] == "alice"  # the SSH login is the operator
+    assert call["transfers"][-1]["mode"] == "blind"
