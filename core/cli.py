@@ -391,3 +391,5 @@ _register_service_cli(cli)
 from core.kit import register as _register_kit  # noqa: E402
 
 _register_kit(cli)
+
+from core.storage.migrate_cli import register as _register_storage_cli; _register_storage_cli(cli)  # noqa: E402,E702

@@ -175,7 +175,9 @@ def _path(path: tuple[str, ...]) -> str:
 
 
 def _value(path: tuple[str, ...]) -> str:
-    """The JSONB value at ``path`` (NULL when missing)."""
+    """The JSONB value at ``path`` (NULL when missing); ``id`` is the id column."""
+    if path == ("id",):
+        return "to_jsonb(id)"
     return f"(doc #> {_path(path)})"
 
 
@@ -186,7 +188,7 @@ def _num(path: tuple[str, ...]) -> str:
 
 def _text(path: tuple[str, ...]) -> str:
     x = _value(path)
-    return f"((CASE WHEN jsonb_typeof({x}) = 'string' THEN doc #>> {_path(path)} END) COLLATE \"C\")"
+    return f"((CASE WHEN jsonb_typeof({x}) = 'string' THEN {x} #>> '{{}}' END) COLLATE \"C\")"
 
 
 def _nested(path: tuple[str, ...], value: Any) -> str:
@@ -226,7 +228,9 @@ class _Compiler:
             for v in values:
                 if isinstance(v, float) and v != v:
                     raise TypeError("queries compare JSON values; NaN/inf are not JSON")
-            if values:
+            if values and path == ("id",):
+                parts.append(f"COALESCE({x} = ANY({self.p([_json(v) for v in values])}::jsonb[]), false)")
+            elif values:
                 parts.append(f"COALESCE(doc @> ANY({self.p([_nested(path, v) for v in values])}::jsonb[]) "
                              f"AND {x} = ANY({self.p([_json(v) for v in values])}::jsonb[]), false)")
             if len(values) != len(cond.values):
@@ -268,6 +272,8 @@ class _Compiler:
         from .engine import _clean
 
         value = _clean(cond, "query")
+        if path == ("id",):
+            return f"COALESCE({x} = {self.p(_json(value))}::jsonb, false)"
         return (f"COALESCE(doc @> {self.p(_nested(path, value))}::jsonb "
                 f"AND {x} = {self.p(_json(value))}::jsonb, false)")
 
@@ -297,6 +303,9 @@ def _order(order_by: str | Iterable[str] | None) -> str:
             path = split_path(field[1:] if desc else field)
             x = _value(path)
             d = " DESC" if desc else ""
+            if path == ("id",):
+                keys.append(f"id{d}")
+                continue
             keys += [
                 f"(CASE jsonb_typeof({x}) WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 "
                 f"WHEN 'array' THEN 4 WHEN 'object' THEN 4 ELSE 0 END){d}",
@@ -525,7 +534,6 @@ class PgStore(Store):
         self._listen_lock = threading.Lock()
         self._conn = None
         self._listener = None
-        self._listener_lost = False
         self._heard: list = []  # notifications the listener received, not yet reported
         self._txn: _Txn | None = None
         self._tables: dict[str, PgTable] = {}
@@ -858,37 +866,45 @@ class PgStore(Store):
     # -- changes ----------------------------------------------------------------------
 
     def refresh(self) -> set[str]:
-        psycopg = _psycopg()
         names: set[str] = set()
         with self._listen_lock:
             if self._closed:
                 raise StorageError(f"{self.data_dir}: the store is closed")
-            if self._listener is None or self._listener.closed:
-                self._listen()
-                if self._listener_lost:
-                    # Notifications may have been missed meanwhile: report everything.
-                    names |= set(self.tables())
-                    self._listener_lost = False
             try:
-                # A round trip: the server delivers every notification of a
-                # commit that finished before it (the handler collects them).
-                self._listener.execute("SELECT 1")
-                heard, self._heard[:] = list(self._heard), []
-                for n in heard:
-                    token, _, rest = n.payload.partition(" ")
-                    if token != self._token:
-                        names.update(rest.split())
-            except psycopg.Error as e:
-                try:
-                    self._listener.close()
-                except Exception:
-                    pass
-                self._listener = None
-                self._listener_lost = True
-                raise ConnectionLost(f"the connection to PostgreSQL was lost ({_one_line(e)}); "
-                                     "it reconnects on the next refresh") from e
+                names = self._drain()
+            except ConnectionLost:
+                # The listening connection broke: reconnect at once (a
+                # StorageError if that fails) and report every table, since
+                # notifications may have been missed meanwhile.
+                self._listen()
+                self._heard.clear()
+                names = set(self.tables())
         if names:
             self._notify(names)
+        return names
+
+    def _drain(self) -> set[str]:
+        """Notifications from other stores since the last call (the listen lock is held)."""
+        psycopg = _psycopg()
+        if self._listener is None or self._listener.closed:
+            raise ConnectionLost("not listening")
+        names: set[str] = set()
+        try:
+            # A round trip: the server delivers every notification of a
+            # commit that finished before it (the handler collects them).
+            self._listener.execute("SELECT 1")
+        except psycopg.Error as e:
+            try:
+                self._listener.close()
+            except Exception:
+                pass
+            self._listener = None
+            raise ConnectionLost(f"the connection to PostgreSQL was lost ({_one_line(e)})") from e
+        heard, self._heard[:] = list(self._heard), []
+        for n in heard:
+            token, _, rest = n.payload.partition(" ")
+            if token != self._token:
+                names.update(rest.split())
         return names
 
     def _notify(self, names: set[str]) -> None:

@@ -1,0 +1,337 @@
+"""``backdesk storage migrate``: copy a whole store between the backends, then verify.
+
+``backdesk storage migrate --to postgresql DSN`` copies the configured store
+(or ``--from DIR|DSN``) into an empty PostgreSQL schema; ``--to tinydb DIR``
+copies into a new data directory for the default backend.  Every table is
+copied with its documents and their ids, its schema version and its next id
+(so ids stay never-reused).  Then the target is read back and compared per
+table: document count, version, next id and a SHA-256 over the canonical
+JSON of every document in id order; one line per table and a final verdict
+(exit 1 when anything differs).  A non-empty target is refused.
+
+The source is read in one consistent snapshot (the TinyDB store under its
+shared lock, PostgreSQL in a REPEATABLE READ transaction) and read again at
+the end: if it changed meanwhile (someone kept working), the verdict says
+so.  Stop the sessions before migrating.
+
+Also here: ``register(cli)`` teaches ``backdesk check`` and ``backdesk
+backup`` about a PostgreSQL store (connect + meta tables sound; a backup is
+a consistent copy in the default backend's format) and makes ``backdesk
+restore`` explain how to restore into PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sys
+from typing import Iterable
+
+import click
+
+from .errors import StorageError
+
+TableDump = tuple[str, int, int, list[dict]]  # name, version, next_id, docs in id order
+
+
+# -- reading and writing whole stores -----------------------------------------------
+
+
+def is_dsn(where: str) -> bool:
+    w = str(where)
+    return w.startswith(("postgresql://", "postgres://")) or "=" in w
+
+
+def dump_tinydb(store) -> list[TableDump]:
+    """Every table of a default-backend store, from one consistent state."""
+    from .engine import _copy
+
+    with store._rlock:
+        store._fresh()
+        store._lock.acquire("sh")
+        try:
+            store._catch_up()
+            return [(name, st.version, st.next_id, [_copy(st.docs[i]) for i in sorted(st.docs)])
+                    for name, st in sorted(store._states.items())]
+        finally:
+            store._lock.release()
+
+
+def dump(store) -> list[TableDump]:
+    from .pg import PgStore
+
+    if isinstance(store, PgStore):
+        return list(store.dump())
+    return dump_tinydb(store)
+
+
+def write_tinydb(dest: str | os.PathLike, tables: Iterable[TableDump]) -> str:
+    """A new default-backend data directory in ``dest`` (new or empty) holding ``tables``.
+
+    Written as a compaction leaves it: one snapshot per table, an empty
+    journal, the manifest last.
+    """
+    from . import files
+    from .admin import prepare_dest
+    from .engine import snapshot_path
+
+    dest = prepare_dest(dest)
+    entries = {}
+    for name, version, next_id, docs in tables:
+        rel = snapshot_path(name)
+        files.make_dir(os.path.join(dest, rel.split("/")[0]))
+        top = max((d["id"] for d in docs), default=0)
+        files.write_atomic(os.path.join(dest, rel),
+                           files.encode_snapshot(name, version, max(next_id, top + 1), 0, docs))
+        entries[name] = {"file": rel, "seq": 0}
+    fd = files.open_journal(os.path.join(dest, files.journal_name(1)), create=True)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for entry in os.scandir(dest):
+        if entry.is_dir():
+            files.fsync_dir(entry.path)
+    files.fsync_dir(dest)
+    files.write_manifest(dest, files.new_manifest(1, 0, entries, None))
+    return dest
+
+
+def _normal(value):
+    """JSON values as both backends return them (an integral float may come back as an int)."""
+    t = type(value)
+    if t is float and value.is_integer():
+        return int(value)
+    if t is dict:
+        return {k: _normal(v) for k, v in value.items()}
+    if t is list:
+        return [_normal(v) for v in value]
+    return value
+
+
+def content_hash(docs: Iterable[dict]) -> str:
+    """SHA-256 over the canonical JSON (sorted keys) of each document, in id order."""
+    h = hashlib.sha256()
+    for doc in sorted(docs, key=lambda d: d["id"]):
+        h.update(json.dumps(_normal(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def summary(tables: Iterable[TableDump]) -> dict[str, tuple[int, int, int, str]]:
+    """name -> (version, next_id, count, content hash)."""
+    out = {}
+    for name, version, next_id, docs in tables:
+        top = max((d["id"] for d in docs), default=0)
+        out[name] = (version, max(next_id, top + 1), len(docs), content_hash(docs))
+    return out
+
+
+def compare(source: dict, target: dict) -> tuple[list[str], bool]:
+    """One line per table and whether everything matches."""
+    lines, ok = [], True
+    width = max((len(n) for n in set(source) | set(target)), default=10)
+    for name in sorted(set(source) | set(target)):
+        s, t = source.get(name), target.get(name)
+        if s is None or t is None:
+            ok = False
+            lines.append(f"  {name:<{width}}  MISSING in the {'target' if t is None else 'source'}")
+            continue
+        version, next_id, count, digest = s
+        problems = [what for what, a, b in (("version", s[0], t[0]), ("next id", s[1], t[1]),
+                                             ("count", s[2], t[2]), ("content hash", s[3], t[3])) if a != b]
+        if problems:
+            ok = False
+        verdict = "ok" if not problems else "MISMATCH: " + ", ".join(
+            f"{p} {a} != {b}" for p, a, b in (("version", s[0], t[0]), ("next id", s[1], t[1]),
+                                                ("count", s[2], t[2]), ("hash", s[3][:12], t[3][:12]))
+            if a != b)
+        lines.append(f"  {name:<{width}}  v{version}  {count:>7} docs  next id {next_id:<7}  "
+                     f"sha256 {digest[:12]}  {verdict}")
+    return lines, ok
+
+
+def open_any(where: str):
+    if is_dsn(where):
+        from .pg import open_pg_store
+
+        return open_pg_store(where)
+    from . import files
+    from .engine import open_store
+
+    if not os.path.isfile(os.path.join(os.path.abspath(where), files.MANIFEST)):
+        raise StorageError(f"{where}: not a Backdesk data directory (no {files.MANIFEST}); nothing to migrate")
+    return open_store(where)
+
+
+def migrate(source: str, to: str, dest: str, echo=print) -> bool:
+    """Copy the store at ``source`` (a dir or a DSN) to ``dest`` on backend ``to``; verify.
+
+    Returns True when the target matches the source table by table.
+    """
+    if to not in ("postgresql", "tinydb"):
+        raise StorageError(f"--to {to}: use postgresql or tinydb")
+    src = open_any(source)
+    try:
+        tables = dump(src)
+        before = summary(tables)
+        if to == "postgresql":
+            from .pg import open_pg_store
+
+            target = open_pg_store(dest)
+            try:
+                target.load(tables)
+                after = summary(dump(target))
+            finally:
+                target.close()
+        else:
+            if os.path.isdir(dest) and os.listdir(dest):
+                raise StorageError(f"{dest}: not empty; the copy goes into a new or empty directory")
+            write_tinydb(dest, tables)
+            from .engine import open_store
+
+            target = open_store(dest)
+            try:
+                after = summary(dump(target))
+                problems = target.check()
+            finally:
+                target.close()
+            if problems:
+                raise StorageError(f"{dest}: the copy is not sound: {problems[0]}")
+        del tables
+        again = summary(dump(src))
+    finally:
+        src.close()
+    lines, ok = compare(before, after)
+    for line in lines:
+        echo(line)
+    docs = sum(v[2] for v in before.values())
+    where = _shown(dest)
+    if not ok:
+        echo(f"FAILED: the copy in {where} differs from the source (see above); do not switch to it")
+        return False
+    if again != before:
+        echo(f"FAILED: the source changed while it was copied (someone kept working); "
+             f"copy again into an empty target with every session stopped")
+        return False
+    echo(f"verified: {len(before)} tables, {docs} documents copied to {where}; "
+         "counts, versions, next ids and content hashes match")
+    return True
+
+
+def _shown(where: str) -> str:
+    if is_dsn(where):
+        from .pg import _redact
+
+        return _redact(where)
+    return os.path.abspath(where)
+
+
+# -- the click commands ---------------------------------------------------------------
+
+
+@click.group("storage")
+def storage() -> None:
+    """Move the data between storage backends (TinyDB files, PostgreSQL)."""
+
+
+@storage.command("migrate")
+@click.option("--to", "to", type=click.Choice(["postgresql", "tinydb"]), required=True,
+              help="The backend to copy into.")
+@click.option("--from", "source", default=None, metavar="DIR|DSN",
+              help="Copy this store instead of the configured one.")
+@click.argument("dest", metavar="DSN|DIR")
+@click.pass_context
+def migrate_cmd(ctx, to: str, source: str | None, dest: str) -> None:
+    """Copy every table into DEST (an empty PostgreSQL schema or a new directory), then verify.
+
+    \b
+    backdesk storage migrate --to postgresql postgresql://backdesk@db/backdesk
+    backdesk storage migrate --to tinydb /srv/backdesk/data-copy
+    """
+    if source is None:
+        config = _state(ctx).config()
+        source = config.storage.dsn if config.storage.backend == "postgresql" else str(config.data_dir)
+    click.echo(f"copying {_shown(source)} -> {_shown(dest)} ({to})")
+    if not migrate(source, to, dest, echo=click.echo):
+        sys.exit(1)
+    if to == "postgresql":
+        click.echo("to use it, set in backdesk.yaml:  storage: {backend: postgresql, dsn: \"...\"}")
+    else:
+        click.echo(f"to use it, set data_dir: {os.path.abspath(dest)} and storage.backend: tinydb")
+
+
+def _state(ctx):
+    from core.cli import State
+
+    state = ctx.find_object(State)
+    if state is None:  # pragma: no cover - always run below the backdesk group
+        state = State()
+    return state
+
+
+def _pg_config(ctx):
+    """The config when it names the postgresql backend, else None."""
+    from core.errors import ConfigError
+
+    try:
+        config = _state(ctx).config()
+    except ConfigError:
+        return None
+    return config if config.storage.backend == "postgresql" else None
+
+
+def _wrap(cli, name: str, pg_callback) -> None:
+    cmd = cli.commands.get(name)
+    if cmd is None or cmd.callback is None:
+        return
+    original = cmd.callback
+
+    @functools.wraps(original)
+    def callback(*args, **kwargs):
+        ctx = click.get_current_context()
+        config = _pg_config(ctx)
+        if config is None:
+            return original(*args, **kwargs)
+        return pg_callback(config, **kwargs)
+
+    cmd.callback = callback
+
+
+def _pg_check(config) -> None:
+    from .pg import check_pg
+
+    problems = check_pg(config.storage.dsn)
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo("Config and data are sound.")
+
+
+def _pg_backup(config, dest) -> None:
+    from .pg import open_pg_store
+
+    store = open_pg_store(config.storage.dsn)
+    try:
+        store.backup(str(dest))
+    finally:
+        store.close()
+    click.echo(f"Backup written to {dest} (in the default backend's format; "
+               f"`backdesk storage migrate --from {dest} --to postgresql DSN` loads it)")
+
+
+def _pg_restore(config, src) -> None:
+    raise StorageError(f"the data is in PostgreSQL: load {src} into an empty schema with "
+                       f"`backdesk storage migrate --from {src} --to postgresql DSN` and point "
+                       "storage.dsn at it (nothing was changed)")
+
+
+def register(cli) -> None:
+    """Add ``backdesk storage`` and make check/backup/restore PostgreSQL-aware."""
+    cli.add_command(storage)
+    _wrap(cli, "check", lambda config: _pg_check(config))
+    _wrap(cli, "backup", lambda config, dest: _pg_backup(config, dest))
+    _wrap(cli, "restore", lambda config, src: _pg_restore(config, src))

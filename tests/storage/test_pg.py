@@ -1,0 +1,237 @@
+"""What only the PostgreSQL backend has to prove: many writers, lost connections,
+SQL translation details, indexes, check, and copying stores between backends.
+
+(The shared API behaviour runs on both backends in test_api.py and
+test_processes.py.)
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+from storage_helpers import Target, finish, spawn
+
+from core.storage import AnyOf, Contains, Not, Range, StorageError, open_store
+
+
+@pytest.fixture
+def pg(pg_dsn):
+    from core.storage.pg import open_pg_store
+
+    s = open_pg_store(pg_dsn)
+    yield s
+    s.close()
+
+
+def admin(dsn):
+    import psycopg
+
+    return psycopg.connect(dsn, autocommit=True)
+
+
+def kill(store, which: str = "_conn") -> None:
+    """Terminate the store's backend from another connection, as a DBA or a failover would."""
+    pid = getattr(store, which).info.backend_pid
+    with admin(store.dsn) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+
+
+def test_ten_writer_processes_lose_nothing(pg_dsn):
+    target = Target("postgresql", pg_dsn)
+    target.open().close()
+    procs = [spawn("insert", target.arg(), 100) for _ in range(10)]
+    reported = [int(line) for p in procs for line in finish(p)]
+    assert len(reported) == 1000 and len(set(reported)) == 1000
+    s = target.open()
+    docs = s.table("core", "items").all()
+    assert sorted(d["id"] for d in docs) == sorted(reported) == list(range(1, 1001))
+    per_pid: dict[int, list[int]] = {}
+    for d in docs:
+        per_pid.setdefault(d["pid"], []).append(d["i"])
+    assert sorted(per_pid.values()) == [list(range(100))] * 10
+    assert s.check() == []
+    s.close()
+
+
+def test_connection_killed_mid_transaction(pg):
+    cases, people = pg.table("hr", "cases"), pg.table("core", "people")
+    keep = cases.insert({"title": "keep"})
+    seen = []
+    pg.after_commit(seen.append)
+    pg.on_change(seen.append)
+    with pytest.raises(StorageError) as info:
+        with pg.transaction():
+            people.insert({"name": "New Hire"})
+            cases.update(keep, {"title": "changed"})
+            kill(pg)
+            cases.insert({"title": "after the kill"})
+    assert str(info.value) == "the connection to PostgreSQL was lost; nothing of this change was saved"
+    assert "\n" not in str(info.value) and seen == []
+    # nothing of it is in the database, and the next call reconnects by itself
+    assert cases.all() == [{"id": keep, "title": "keep"}] and people.count() == 0
+    assert people.insert({"name": "Second try"}) == 1
+    assert [d["name"] for d in people.all()] == ["Second try"]
+
+
+def test_connection_lost_while_idle_or_in_callbacks(pg):
+    cases = pg.table("hr", "cases")
+    cases.insert({"n": 1})
+    kill(pg)
+    assert cases.count() == 1                 # a read reconnects and repeats
+    kill(pg)
+    assert cases.insert({"n": 2}) == 2        # a transaction whose BEGIN found it dead: fresh connection
+    audit = pg.table("core", "audit")
+
+    def write_audit(changes):
+        kill(pg)
+        audit.insert({"n": len(changes)})
+
+    unsubscribe = pg.before_commit(write_audit)
+    with pytest.raises(StorageError, match="nothing of this change was saved"):
+        cases.insert({"n": 3})
+    unsubscribe()
+    assert [d["n"] for d in cases.all()] == [1, 2] and audit.count() == 0
+    assert cases.insert({"n": 3}) == 3
+
+
+def test_listener_lost_reconnects_and_reports_everything(pg):
+    from core.storage.pg import open_pg_store
+
+    pg.table("hr", "cases")
+    pg.table("core", "people").insert({"x": 1})
+    other = open_pg_store(pg.dsn)
+    kill(pg, "_listener")
+    other.table("hr", "cases").insert({"x": 1})
+    assert pg.refresh() == {"hr.cases", "core.people"}  # may have missed some: all of them
+    other.table("hr", "cases").insert({"x": 2})
+    assert pg.refresh() == {"hr.cases"}
+    assert pg.refresh() == set()
+    other.close()
+
+
+def test_sql_translation_details(pg):
+    t = pg.table("core", "things")
+    rows = [{"code": "50%", "amount": 12.5, "n": 1, "tags": ["a_b", 7], "when": "2026-03-01T10:00:00+00:00",
+             "nested": {"deep": {"x": "O'Brien"}}},
+            {"code": "500", "amount": 3, "n": 1.0, "tags": "a_b", "when": "2026-03-02", "nested": {"deep": 5}},
+            {"code": "a\\b", "amount": True, "n": True, "tags": [], "nested": [1]}]
+    for r in rows:
+        t.insert(r)
+
+    def ids(where, **kw):
+        return [d["id"] for d in t.find(where, **kw)]
+
+    assert ids({"code": Contains("50%")}) == [1]           # wildcards are text
+    assert ids({"code": Contains("\\")}) == [3]
+    assert ids({"tags": Contains("A_B")}) == [1, 2]        # list element or string
+    assert ids({"amount": Range(gt=3)}) == [1]             # True is not a number
+    assert ids({"amount": Range(ge=3, le=3.0)}) == [2]
+    assert ids({"n": 1}) == [1, 2]                         # 1 == 1.0, True is not 1
+    assert ids({"n": AnyOf([True, None])}) == [3]
+    assert ids({"nested.deep.x": "O'Brien"}) == [1]
+    assert ids({"nested.deep": Not(5)}) == [1, 3]
+    assert ids({"when": Range(ge="2026-03-01", lt="2026-03-02")}) == [1]
+    assert ids({"id": AnyOf([1, 3])}) == [1, 3] and ids({"id": Range(gt=1)}) == [2, 3]
+    assert ids(None, order_by="-id", limit=2) == [3, 2]
+    assert ids(None, order_by=["-amount"]) == [1, 2, 3]
+    assert t.count({("code", "nested.deep.x"): Contains("bri")}) == 1
+    with pytest.raises(StorageError, match="NUL"):
+        t.insert({"bad": "a\x00b"})
+    # the Range filters above created expression indexes, once
+    with admin(pg.dsn) as conn:
+        indexes = [r[0] for r in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'core__things'",
+            (pg.schema,)).fetchall()]
+    assert any("gin" in i and "jsonb_path_ops" in i for i in indexes)
+    assert sum("numeric" in i for i in indexes) == 1 and sum('COLLATE "C"' in i for i in indexes) == 1
+
+
+def test_check_finds_a_broken_next_id(pg):
+    from core.storage.pg import check_pg
+
+    t = pg.table("hr", "cases")
+    t.insert({"x": 1})
+    t.insert({"x": 2})
+    assert pg.check() == []
+    with admin(pg.dsn) as conn:
+        conn.execute(f'UPDATE "{pg.schema}"._meta SET next_id = 2')
+    (problem,) = pg.check()
+    assert "hr.cases" in problem and "next id 2" in problem
+    assert check_pg("host=/nonexistent user=nobody dbname=x")[0].startswith("cannot connect to PostgreSQL")
+
+
+def _fill(store) -> None:
+    people = store.table("core", "people", version=2, migrations={2: lambda d: d})
+    cases = store.table("hr", "cases")
+    for i in range(30):
+        people.insert({"name": f"Person {i}", "salary": {"amount": f"{i}000.00", "currency": "EUR"},
+                       "ratio": i / 7, "big": 1e20, "tags": ["x", i], "active": i % 2 == 0, "none": None})
+    for i in range(5):
+        cases.insert({"person_id": i + 1, "text": "Straße Ärger ✓"})
+    people.delete(30)  # the next id stays 31
+    cases.delete(2)
+    store.table("it", "empty")
+
+
+def test_migrate_round_trip_tinydb_postgresql_tinydb(tmp_path, pg_dsn):
+    from core.storage.migrate_cli import dump, migrate, summary
+
+    src = tmp_path / "src"
+    s = open_store(src)
+    _fill(s)
+    s.close()
+    lines: list[str] = []
+    assert migrate(str(src), "postgresql", pg_dsn, echo=lines.append)
+    assert lines[-1].startswith("verified: 3 tables, 33 documents")
+    assert [line.split()[0] for line in lines[:-1]] == ["core.people", "hr.cases", "it.empty"]
+    assert all(line.endswith(" ok") for line in lines[:-1])
+    back = tmp_path / "back"
+    assert migrate(pg_dsn, "tinydb", str(back), echo=lines.append)
+    a, b = open_store(src), open_store(back)
+    assert summary(dump(a)) == summary(dump(b))
+    people = b.table("core", "people", version=2)
+    assert people.insert({"name": "new"}) == 31    # ids never reused across the copies
+    assert b.check() == []
+    a.close()
+    b.close()
+    # a non-empty target is refused
+    with pytest.raises(StorageError, match="already holds 3 tables"):
+        migrate(str(src), "postgresql", pg_dsn, echo=lines.append)
+    with pytest.raises(StorageError, match="not empty"):
+        migrate(pg_dsn, "tinydb", str(back), echo=lines.append)
+
+
+def test_storage_migrate_command_and_pg_aware_check_and_backup(tmp_path, pg_dsn):
+    from core.cli import main
+
+    cli = click.command(context_settings={"ignore_unknown_options": True})(
+        click.argument("argv", nargs=-1, type=click.UNPROCESSED)(lambda argv: main(list(argv))))
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    data_dir = tmp_path / "data"
+    s = open_store(data_dir)
+    _fill(s)
+    s.close()
+    runner = CliRunner()
+    base = ["--config-dir", str(config_dir), "--data-dir", str(data_dir)]
+    result = runner.invoke(cli, [*base, "storage", "migrate", "--to", "postgresql", pg_dsn])
+    assert result.exit_code == 0, result.output
+    assert "verified: 3 tables, 33 documents" in result.output
+    assert "hr.cases" in result.output and "sha256" in result.output
+    result = runner.invoke(cli, [*base, "storage", "migrate", "--to", "postgresql", pg_dsn])
+    assert result.exit_code == 2 and "already holds 3 tables" in result.output
+    # the site switches to PostgreSQL: check, backup and export work on it
+    (config_dir / "backdesk.yaml").write_text(
+        "storage:\n  backend: postgresql\n  dsn: " + json.dumps(pg_dsn) + "\n")
+    result = runner.invoke(cli, [*base, "check"])
+    assert result.exit_code == 0 and "sound" in result.output, result.output
+    result = runner.invoke(cli, [*base, "backup", str(tmp_path / "bak")])
+    assert result.exit_code == 0, result.output
+    b = open_store(tmp_path / "bak")
+    assert b.table("hr", "cases").count() == 4 and b.check() == []
+    b.close()
+    result = runner.invoke(cli, [*base, "restore", str(tmp_path / "bak")])
+    assert result.exit_code == 2 and "storage migrate --from" in result.output
