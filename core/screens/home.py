@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +13,11 @@ from textual.widgets import Static
 from core.hookspecs import Card
 from core.i18n import _
 from core.screens.base import BackdeskScreen
+
+
+#: seconds the first paint may spend rendering cards before it leaves the
+#: rest to a worker thread
+INLINE_BUDGET = 0.05
 
 
 class DashboardCard(Static, can_focus=True):
@@ -33,6 +40,7 @@ class DashboardCard(Static, can_focus=True):
 
     def __init__(self, card: Card, plugin: str) -> None:
         super().__init__("…", id=f"card-{plugin}-{card.id}".replace(".", "-"))
+        self.rendered = False
         self.card = card
         self.plugin = plugin
         self.border_title = card.title
@@ -67,15 +75,27 @@ class HomeScreen(BackdeskScreen):
         yield Static(_("Welcome, {name}").format(name=op.name), id="welcome")
         with VerticalScroll():
             with Grid(id="cards"):
+                # Cards are rendered here while a small time budget lasts, so
+                # the first paint shows them filled; a slow card (and every
+                # later refresh) renders in a worker thread instead.
+                deadline = time.perf_counter() + INLINE_BUDGET
                 for plugin, card in self.bd_app.cards:
-                    yield DashboardCard(card, plugin)
+                    widget = DashboardCard(card, plugin)
+                    if time.perf_counter() < deadline:
+                        content, failed = self._render_one(widget)
+                        widget.update(content)
+                        widget.set_class(failed, "-failed")
+                        widget.rendered = True
+                    yield widget
                 if not self.bd_app.cards:
                     yield Static(_("No cards yet: no plugin offers one."))
 
     def on_mount(self) -> None:
         super().on_mount()
         self._fit_columns()
-        self.render_cards(None)
+        late = [w for w in self.query(DashboardCard) if not w.rendered]
+        if late:
+            self._render_cards(late)
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -89,25 +109,31 @@ class HomeScreen(BackdeskScreen):
         self.render_cards(names)
 
     def render_cards(self, names: frozenset[str] | None) -> None:
-        for widget in self.query(DashboardCard):
-            if names is None or not widget.card.tables or set(widget.card.tables) & names:
-                self._render_card(widget)
+        widgets = [w for w in self.query(DashboardCard)
+                   if names is None or not w.card.tables or set(w.card.tables) & names]
+        if widgets:
+            self._render_cards(widgets)
 
-    @work(thread=True, exit_on_error=False, group="cards")
-    def _render_card(self, widget: DashboardCard) -> None:
-        # Runs in a thread: compute, then hand the result to the UI thread.
+    def _render_one(self, widget: DashboardCard):
+        """(content, failed) for one card; a card's failure stays on the card."""
         try:
-            content = widget.card.render()
-            failed = False
-        except Exception as exc:  # a card's failure stays on the card
+            return widget.card.render(), False
+        except Exception as exc:
             rec = self.bd_app.backdesk.host.records.get(widget.plugin)
             if rec is not None:
                 self.bd_app.backdesk.host.record_failure(rec, "card " + widget.card.id, exc)
-            content = f"[b]{_('Error')}[/b]: {type(exc).__name__}: {exc}"
-            failed = True
-        self.app.call_from_thread(self._show_card, widget, content, failed)
+            return f"[b]{_('Error')}[/b]: {type(exc).__name__}: {exc}", True
 
-    def _show_card(self, widget: DashboardCard, content, failed: bool) -> None:
-        if widget.is_attached:
-            widget.update(content)
-            widget.set_class(failed, "-failed")
+    @work(thread=True, exit_on_error=False, group="cards")
+    def _render_cards(self, widgets: list[DashboardCard]) -> None:
+        # One worker renders the cards in turn and hands the results to the
+        # UI thread in one go: a worker per card costs more than the cards.
+        results = [(widget, *self._render_one(widget)) for widget in widgets]
+        self.app.call_from_thread(self._show_cards, results)
+
+    def _show_cards(self, results) -> None:
+        with self.app.batch_update():
+            for widget, content, failed in results:
+                if widget.is_attached:
+                    widget.update(content)
+                    widget.set_class(failed, "-failed")
