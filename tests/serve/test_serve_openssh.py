@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -103,7 +104,7 @@ def test_openssh_login_dashboard_note_and_abrupt_disconnect(ssh_site, tmux):
     assert not alive(child), "the session's Backdesk process outlived its connection"
 
     # the data is intact and the note is there, sent by alice
-    check = subprocess.run(["backdesk", *ssh_site.args(), "check"], capture_output=True, text=True)
+    check = subprocess.run([sys.executable, "-m", "core", *ssh_site.args(), "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     from core.runtime import open_backdesk
 
@@ -161,7 +162,7 @@ def test_openssh_operator_logs_and_transfers_a_call(ssh_site, tmux):
     (ssh_site.config_dir / "plugins.yaml").write_text(
         "plugins:\n  - name: telephony\n    settings:\n"
         "      business_hours: \"00:00-24:00\"\n      business_days: [1, 2, 3, 4, 5, 6, 7]\n")
-    demo = subprocess.run(["backdesk", *ssh_site.args(), "--demo", "demo"], capture_output=True, text=True)
+    demo = subprocess.run([sys.executable, "-m", "core", *ssh_site.args(), "--demo", "demo"], capture_output=True, text=True)
     assert demo.returncode == 0, demo.stderr
     from core.runtime import open_backdesk
     from plugins.telephony.service import service_for
