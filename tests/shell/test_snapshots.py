@@ -42,15 +42,36 @@ def test_dashboard(snap_compare, demo_app):
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=_cards_painted)
 
 
-def test_plugins_screen(snap_compare, demo_app):
+@pytest.fixture
+def plugins_app(site):
+    """Sample plugins copied to a fixed folder: the screen shows their path,
+    which must not depend on where the checkout lives."""
+    import shutil
+    from pathlib import Path
+
+    SAMPLES = Path(__file__).parent / "sample_plugins"
+    fixed = Path("/tmp/backdesk-snapshot-plugins")
+    fixed.mkdir(exist_ok=True)
+    for name in ("greeter.py", "future_api.py"):
+        shutil.copyfile(SAMPLES / name, fixed / name)
+    (site.config_dir / "plugins.yaml").write_text(
+        f"plugins:\n  - name: greeter\n    path: {fixed / 'greeter.py'}\n"
+        f"  - name: future_api\n    path: {fixed / 'future_api.py'}\n")
+    bd = site.open()
+    app = make_app(bd, poll_interval=0)
+    yield app
+    bd.close()
+
+
+def test_plugins_screen(snap_compare, plugins_app):
     async def before(pilot):
         await _cards_painted(pilot)
         pilot.app.open_nav("plugins")
         await pilot.pause()
-        await pilot.press("down", "enter")
+        await pilot.press("down", "enter")  # the refused plugin: its reason, no traceback
         await pilot.pause()
 
-    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=before)
+    assert snap_compare(plugins_app, terminal_size=(80, 24), run_before=before)
 
 
 def test_help_screen(snap_compare, demo_app):
