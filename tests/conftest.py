@@ -6,6 +6,9 @@ BACKDESK_DATA_DIR, HOME and XDG_* point into the test's tmp_path.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -31,3 +34,129 @@ def require_peer(name: str, found: bool, why: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{name} is required in CI: {why}")
     pytest.skip(f"{name} not available: {why}")
+
+
+# -- which storage backend the test sites use ------------------------------------
+#
+# ``BACKDESK_TEST_STORAGE=postgresql pytest -m "not tinydb_only"`` runs the
+# suite on PostgreSQL: one real server for the session (tests/storage/
+# pg_server.py, started on first use) and every test site's backdesk.yaml
+# gets ``storage: {backend: postgresql, dsn: ...}`` naming a schema of its
+# own (see :func:`storage_yaml`).  Subprocesses (CLI runs, SSH sessions,
+# writer processes) read the same backdesk.yaml, so they follow.  Unset (or
+# ``tinydb``) is the default backend, as in the README's test command.
+# Read once at import: fixtures remove every BACKDESK_* variable per test.
+
+TEST_STORAGE = (os.environ.get("BACKDESK_TEST_STORAGE", "").strip().lower() or "tinydb")
+if TEST_STORAGE not in ("tinydb", "postgresql"):
+    raise pytest.UsageError(f"BACKDESK_TEST_STORAGE={TEST_STORAGE!r}: use tinydb or postgresql")
+ON_POSTGRESQL = TEST_STORAGE == "postgresql"
+
+def pg_session_server():
+    """The session's PostgreSQL server (started on first use, stopped at the
+    end of the session); skipped here, failed in CI, when it cannot run —
+    and always failed on the PostgreSQL pass, which asked for it."""
+    # The server is kept in tests.storage.pg_server (one module object),
+    # not here: this file is imported both as pytest's conftest and as
+    # tests.conftest.
+    from tests.storage import pg_server
+
+    if pg_server.SESSION_SERVER is None:
+        from tests.storage.pg_server import PgServer, find_bindir
+
+        try:
+            import psycopg  # noqa: F401
+            have_psycopg = True
+        except ImportError:
+            have_psycopg = False
+        for found, why in ((have_psycopg, "pip install 'backdesk[postgresql]' (psycopg 3)"),
+                           (find_bindir() is not None,
+                            "apt-get install postgresql (initdb/pg_ctl in /usr/lib/postgresql/*/bin)")):
+            if not found and ON_POSTGRESQL:
+                pytest.fail(f"BACKDESK_TEST_STORAGE=postgresql needs PostgreSQL: {why}")
+            require_peer("PostgreSQL", found, why)
+        server = PgServer().start()
+        atexit.register(server.stop)  # also when the session ends abnormally
+        pg_server.SESSION_SERVER = server
+    return pg_server.SESSION_SERVER
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import sys
+
+    pg_server = sys.modules.get("tests.storage.pg_server")
+    if pg_server is not None and pg_server.SESSION_SERVER is not None:
+        pg_server.SESSION_SERVER.stop()
+        pg_server.SESSION_SERVER = None
+
+
+def pg_schema_for(config_dir) -> str:
+    """The schema a site keeps its store in: one per config folder, the same
+    every time that site's config is (re)written."""
+    digest = hashlib.sha1(str(Path(config_dir).resolve()).encode()).hexdigest()
+    return "t_" + digest[:20]
+
+
+def storage_section(config_dir) -> dict | None:
+    """``backdesk.yaml``'s ``storage:`` mapping for a test site in
+    ``config_dir`` on this pass; None on the TinyDB pass (the default)."""
+    if not ON_POSTGRESQL:
+        return None
+    server = pg_session_server()
+    return {"backend": "postgresql", "dsn": server.dsn(schema=pg_schema_for(config_dir))}
+
+
+def storage_yaml(config_dir) -> str:
+    """The ``storage:`` block to append to a test site's backdesk.yaml: ""
+    on the TinyDB pass, ``storage: {backend: postgresql, dsn: ...}`` on the
+    PostgreSQL pass.  Every helper that writes a site's config ends with it."""
+    section = storage_section(config_dir)
+    if section is None:
+        return ""
+    return f"storage:\n  backend: postgresql\n  dsn: {json.dumps(section['dsn'])}\n"
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass, tests marked ``tinydb_only`` are skipped (CI
+    deselects them with ``-m "not tinydb_only"``), and the TinyDB variants of
+    tests/storage's both-backends tests (``target``) are deselected: the
+    default pass runs them."""
+    if not ON_POSTGRESQL:
+        return
+    keep, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("target") == "tinydb":
+            dropped.append(item)
+            continue
+        marker = item.get_closest_marker("tinydb_only")
+        if marker is not None:
+            why = marker.args[0] if marker.args else "about the TinyDB backend's files"
+            item.add_marker(pytest.mark.skip(reason=f"tinydb_only: {why}"))
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture
+def backdesk_site(backdesk_site):
+    """core.testing's site, on this pass's backend."""
+    section = storage_section(backdesk_site.config_dir)
+    if section is not None:
+        backdesk_site.configure(storage=section)
+    return backdesk_site
+
+
+def open_raw_store(config_dir, data_dir):
+    """The bare store a test site keeps its data in (no services, no audit):
+    what someone with direct access to the files or the database would
+    open — the TinyDB store in ``data_dir`` or the site's PostgreSQL schema."""
+    section = storage_section(config_dir)
+    if section is None:
+        from core.storage import open_store
+
+        return open_store(data_dir)
+    from core.storage.pg import open_pg_store
+
+    return open_pg_store(section["dsn"])

@@ -92,6 +92,8 @@ def test_reader_may_look_but_not_sign_in(site):
         service.sign_in(ctx, "Jane Roe", "anna")
 
 
+@pytest.mark.tinydb_only("looks for the migration's copy in the data folder's backups/ "
+                         "(PostgreSQL keeps it as a _bak_ relation, tests/storage/test_api.py)")
 def test_migration_from_version_1(site):
     from core.storage import open_store
 

@@ -129,9 +129,9 @@ def test_console_blocks_run_as_written(site, project, installed):
 
 
 def test_migration_from_version_1(site):
-    from core.storage import open_store
+    from tests.conftest import open_raw_store
 
-    store = open_store(site.data_dir)
+    store = open_raw_store(site.config_dir, site.data_dir)
     old = store.table("parcels", "parcels", version=1)
     old.insert({"recipient_id": 1, "sender": "ACME", "collected": True})
     old.insert({"recipient_id": 1, "sender": "Post", "collected": False})

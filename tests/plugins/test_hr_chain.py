@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.access import current_account
-from tests.conftest import require_peer
+from tests.conftest import require_peer, storage_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = ("telephony", "it", "accounting")
@@ -44,7 +44,7 @@ def chain(tmp_path):
     config.mkdir()
     me = current_account()
     console = "" if me in ("eva", "alice") else f"  {me}: {{name: Tester, roles: [admin]}}\n"
-    (config / "backdesk.yaml").write_text(CONFIG.format(console=console))
+    (config / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(config))
     (config / "plugins.yaml").write_text(yaml.safe_dump(
         {"plugins": [{"name": n} for n in ("telephony", "it", "accounting", "hr")]}))
     opened = []

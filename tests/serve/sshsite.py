@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_peer
+from tests.conftest import require_peer, storage_yaml
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
 
@@ -65,7 +65,8 @@ class SshSite:
     def write_config(self, *, max_sessions: int = 20, extra: str = "") -> None:
         pub = {n: (p.with_suffix(".pub").read_text().strip()) for n, p in self.keys.items()}
         (self.config_dir / "backdesk.yaml").write_text(
-            CONFIG.format(alice=pub["alice"], bob=pub["bob"], max_sessions=max_sessions, extra=extra))
+            CONFIG.format(alice=pub["alice"], bob=pub["bob"], max_sessions=max_sessions, extra=extra)
+            + storage_yaml(self.config_dir))
 
     def args(self) -> list[str]:
         return ["--config-dir", str(self.config_dir), "--data-dir", str(self.data_dir)]

@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 from core.app import make_app
 from core.kiosk import PinGuard, check_login, hash_pin, verify_pin
 from core.screens.lock import LockScreen, LoginApp
+from tests.conftest import storage_yaml
 
 PIN = "4321"
 
@@ -34,7 +35,7 @@ operators:
   bob: {{name: Bob Berger, roles: [admin], pin_hash: "{hash_pin('9999')}"}}
   carl: {{name: Carl without PIN, roles: [admin]}}
 kiosk: {{enabled: true, idle_lock_minutes: 5, max_pin_attempts: 3, plugins: [], commands: []}}
-""")
+""" + storage_yaml(config_dir))
     (config_dir / "plugins.yaml").write_text("plugins: []\n")
     return config_dir, tmp_path / "data"
 

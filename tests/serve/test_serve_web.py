@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from tests.conftest import require_peer
+from tests.conftest import require_peer, storage_yaml
 from tests.serve.sshsite import plain
 
 CONFIG = """\
@@ -58,7 +58,7 @@ def web_server(tmp_path):
 
     config_dir = tmp_path / "config"
     config_dir.mkdir()
-    (config_dir / "backdesk.yaml").write_text(CONFIG.format(me=current_account()))
+    (config_dir / "backdesk.yaml").write_text(CONFIG.format(me=current_account()) + storage_yaml(config_dir))
     (config_dir / "plugins.yaml").write_text("plugins: []\n")
     port = free_port()
     log = open(tmp_path / "web.log", "w")

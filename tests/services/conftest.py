@@ -18,6 +18,8 @@ import pytest
 
 from core.access import current_account
 
+from tests.conftest import storage_yaml
+
 HERE = Path(__file__).parent
 PLUGINS = HERE / "plugins"
 ROOT = HERE.parent.parent
@@ -60,7 +62,8 @@ class Site:
         console = ""
         if me not in ("alice", "bob", "eva", "carla"):
             console = f"  {me}: {{name: Console Operator, roles: [{console_role}]}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console, unknown=unknown))
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console, unknown=unknown)
+                                                        + storage_yaml(self.config_dir))
 
     def plugins(self, names: list[str], settings: dict[str, dict] | None = None) -> None:
         """plugins.yaml loading the test plugins ``names`` from tests/services/plugins."""

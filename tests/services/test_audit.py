@@ -12,7 +12,7 @@ import pytest
 
 from core.audit import GENESIS, entry_hash
 from core.errors import PermissionDenied
-from core.storage import open_store
+from tests.conftest import open_raw_store
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def trail(site):
 
 
 def raw_audit(site):
-    store = open_store(site.data_dir)
+    store = open_raw_store(site.config_dir, site.data_dir)
     return store, store.table("core", "audit")
 
 

@@ -132,11 +132,11 @@ def test_event_names_are_checked(chain):
 
 def test_an_event_its_publisher_never_delivered_is_delivered_by_retry(chain, site):
     # the publishing process died between commit and delivery: the row says "pending"
-    from core.storage import open_store
+    from tests.conftest import open_raw_store
 
     person = chain.services.people.add_person(name="Nachzüglerin", department_id=chain.dept)
     chain.marker.unlink()
-    raw = open_store(site.data_dir)
+    raw = open_raw_store(site.config_dir, site.data_dir)
     raw.table("core", "events").insert({"name": "hrmini.employee_hired", "data": {"person_id": person},
                                         "at": "2026-01-05T09:00:00+00:00", "actor": "alice",
                                         "source": "hrmini", "status": "pending"})

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import storage_yaml
+
 SAMPLES = Path(__file__).parent / "sample_plugins"
 
 CONFIG = """\
@@ -35,7 +37,7 @@ class Site:
 
         me = current_account()
         extra = f"  {me}: {{name: Test Runner, roles: [admin]}}\n" if me not in ("alice", "bob") else ""
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra)
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra + storage_yaml(self.config_dir))
         self.plugins([])
 
     def plugins(self, entries: list[dict]) -> None:

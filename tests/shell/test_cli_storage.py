@@ -8,12 +8,16 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def run(site, *args):
     return subprocess.run([sys.executable, "-m", "core", *site.cli_args(), *args],
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.tinydb_only("restores a data folder; on PostgreSQL `backdesk restore` refuses by design "
+                         "(a backup is loaded with `backdesk storage migrate`, tests/storage/test_pg.py)")
 def test_export_backup_check_restore_roundtrip(site, tmp_path):
     site.plugins([{"name": "greeter", "sample": True}])
     assert run(site, "demo").returncode == 0
@@ -57,6 +61,7 @@ def test_bad_export_names_and_formats(site):
     assert proc.returncode == 2
 
 
+@pytest.mark.tinydb_only("damages a TinyDB journal file in the data folder")
 def test_check_names_a_damaged_file_and_leaves_it_alone(site):
     site.plugins([{"name": "greeter", "sample": True}])
     assert run(site, "demo").returncode == 0

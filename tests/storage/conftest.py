@@ -22,22 +22,10 @@ def data_dir(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A real PostgreSQL server for the session (skipped here, failed in CI, when missing)."""
-    from pg_server import PgServer, find_bindir
+    """The session's real PostgreSQL server (skipped here, failed in CI, when missing)."""
+    from tests.conftest import pg_session_server
 
-    from tests.conftest import require_peer
-
-    try:
-        import psycopg  # noqa: F401
-        have_psycopg = True
-    except ImportError:
-        have_psycopg = False
-    require_peer("PostgreSQL", have_psycopg, "pip install 'backdesk[postgresql]' (psycopg 3)")
-    require_peer("PostgreSQL", find_bindir() is not None,
-                 "apt-get install postgresql (initdb/pg_ctl in /usr/lib/postgresql/*/bin)")
-    server = PgServer().start()
-    yield server
-    server.stop()
+    return pg_session_server()
 
 
 @pytest.fixture
@@ -48,7 +36,8 @@ def pg_dsn(pg_server) -> str:
 
 @pytest.fixture(params=["tinydb", "postgresql"])
 def target(request, data_dir) -> Target:
-    """Where this test's store lives, on each backend in turn."""
+    """Where this test's store lives, on each backend in turn (the PostgreSQL
+    pass deselects the TinyDB variants: the default pass runs them)."""
     if request.param == "tinydb":
         return Target("tinydb", str(data_dir))
     return Target("postgresql", request.getfixturevalue("pg_dsn"))

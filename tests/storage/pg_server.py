@@ -22,6 +22,10 @@ import time
 import uuid
 
 
+#: the test session's server (tests/conftest.py: pg_session_server)
+SESSION_SERVER: "PgServer | None" = None
+
+
 def find_bindir() -> str | None:
     """The directory with initdb/pg_ctl/postgres, or None."""
     for pattern in ("/usr/lib/postgresql/*/bin",):

@@ -12,6 +12,9 @@ from storage_helpers import fingerprint
 
 from core.storage import StorageError, backup, check, export_table, open_store, restore
 
+pytestmark = pytest.mark.tinydb_only("check/backup/restore/export of a TinyDB data folder "
+                                     "(the PostgreSQL ones: test_pg.py)")
+
 
 @pytest.fixture
 def filled(data_dir):

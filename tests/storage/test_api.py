@@ -260,6 +260,7 @@ def test_two_stores_in_one_process(target):
     b.close()
 
 
+@pytest.mark.tinydb_only('file modes of the TinyDB data folder')
 def test_permissions_owner_only(data_dir):
     s = open_store(data_dir)
     t = s.table("hr", "cases")
@@ -317,6 +318,7 @@ ops = st.lists(
 )
 
 
+@pytest.mark.tinydb_only('model test of the TinyDB journal with compaction and reopening')
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops)
 def test_store_matches_a_dict_model(tmp_path_factory, ops):

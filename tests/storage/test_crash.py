@@ -13,6 +13,8 @@ from storage_helpers import fingerprint, spawn, stderr_of
 from core.storage import CorruptData, check, open_store
 from core.storage.files import MANIFEST, journal_name
 
+pytestmark = pytest.mark.tinydb_only("kills writers and damages the TinyDB backend's journal and snapshot files")
+
 
 def test_sigkill_mid_stream_loses_nothing_that_returned(data_dir):
     open_store(data_dir).close()

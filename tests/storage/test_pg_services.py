@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "services"))  # their helpers import by bare name
 
+from tests.conftest import storage_yaml  # noqa: E402
 from tests.services.conftest import Site, office  # noqa: E402,F401
 from tests.services.test_audit import (  # noqa: E402,F401
     test_a_rolled_back_change_leaves_no_entry, test_audit_list_filters,
@@ -43,8 +44,10 @@ class PgSite(Site):
 
     def configure(self, console_role: str = "admin", unknown: str = "refuse") -> None:
         super().configure(console_role, unknown)
-        with open(self.config_dir / "backdesk.yaml", "a", encoding="utf-8") as f:
-            f.write(f'storage:\n  backend: postgresql\n  dsn: "{self.dsn}"\n')
+        path = self.config_dir / "backdesk.yaml"
+        # this site's own schema instead of the block the PostgreSQL pass adds
+        text = path.read_text(encoding="utf-8").replace(storage_yaml(self.config_dir), "")
+        path.write_text(text + f'storage:\n  backend: postgresql\n  dsn: "{self.dsn}"\n', encoding="utf-8")
 
 
 @pytest.fixture

@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from storage_helpers import finish, spawn
 
 from core.storage import backup, check, open_store
 
 
+@pytest.mark.tinydb_only("writer processes on one TinyDB data folder "
+                         "(on both backends: test_race_mixed_writes_and_shared_counter)")
 def test_race_four_processes_insert(data_dir):
     open_store(data_dir).close()
     procs = [spawn("insert", data_dir, 200, compact_bytes=16_000) for _ in range(4)]
@@ -110,6 +114,7 @@ def test_migration_runs_once_with_three_processes(target):
     s.close()
 
 
+@pytest.mark.tinydb_only('file backup of a TinyDB data folder')
 def test_backup_while_another_process_writes(data_dir, tmp_path):
     open_store(data_dir).close()
     writer = spawn("insert", data_dir, 1500, compact_bytes=8000)
@@ -132,6 +137,7 @@ def test_backup_while_another_process_writes(data_dir, tmp_path):
         s.close()
 
 
+@pytest.mark.tinydb_only('TinyDB journal compaction')
 def test_reader_follows_writers_through_many_compactions(data_dir):
     s = open_store(data_dir)
     items = s.table("core", "items")
@@ -148,6 +154,7 @@ def test_reader_follows_writers_through_many_compactions(data_dir):
     s.close()
 
 
+@pytest.mark.tinydb_only('TinyDB journal compaction')
 def test_follow_one_compaction_without_reloading(data_dir):
     a, b = open_store(data_dir), open_store(data_dir)
     ta, tb = a.table("hr", "cases"), b.table("hr", "cases")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from core.access import current_account
+from tests.conftest import storage_yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,7 +52,7 @@ class Site:
         me = current_account()
         console = "" if me in ("alice", "dieter", "clara", "sam") else \
             f"  {me}: {{name: Console Tester, roles: [admin]}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console))
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(self.config_dir))
         self.opened: list = []
         self.plugins(SETTINGS)
 

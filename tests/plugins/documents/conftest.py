@@ -15,6 +15,8 @@ import pytest
 
 import importlib.util as _ilu
 
+from tests.conftest import storage_yaml
+
 _spec = _ilu.spec_from_file_location("documents_hylafax", Path(__file__).with_name("hylafax.py"))
 documents_hylafax = _ilu.module_from_spec(_spec)
 _spec.loader.exec_module(documents_hylafax)
@@ -60,7 +62,7 @@ class Site:
 
         me = current_account()
         extra = f"  {me}: {{name: Test Runner, roles: [admin]}}\n" if me not in ("alice", "bob", "sam") else ""
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra)
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra + storage_yaml(self.config_dir))
         self.settings: dict = {"worker_interval": 0, "inbox": str(self.inbox), "max_file_mb": 1,
                                "smtp_from": "office@test.example", "retry_base_seconds": 60}
         self.write_plugins()

@@ -17,6 +17,8 @@ import pytest
 
 from core.access import current_account
 
+from tests.conftest import storage_yaml
+
 ROOT = Path(__file__).resolve().parents[3]
 
 CONFIG = """\
@@ -54,7 +56,7 @@ class Site:
         me = current_account()
         console = "" if me in ("alice", "eva", "carla", "dieter", "ina") else \
             f"  {me}: {{name: Console Tester, roles: {roles or self.console_roles}}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console))
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(self.config_dir))
 
     def plugins(self, names: list[str], settings: dict | None = None) -> None:
         import yaml

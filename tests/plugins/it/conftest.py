@@ -16,6 +16,8 @@ import pytest
 
 from core.access import current_account
 
+from tests.conftest import storage_yaml
+
 ROOT = Path(__file__).resolve().parents[3]
 
 CONFIG = """\
@@ -47,7 +49,7 @@ class Site:
         me = current_account()
         console = "" if me in ("alice", "carla", "dirk", "sam") else \
             f"  {me}: {{name: Console Tester, roles: [admin, it]}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console))
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(self.config_dir))
         self.opened: list = []
         self.plugins(SETTINGS)
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import storage_yaml
+
 ROOT = Path(__file__).resolve().parents[3]
 
 CONFIG = """\
@@ -53,7 +55,7 @@ class Site:
 
         me = current_account()
         extra = f"  {me}: {{name: Test Runner, roles: [{role}]}}\n" if me not in self.ROLES else ""
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra)
+        (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra + storage_yaml(self.config_dir))
         self.cli_role = role
 
     def set_settings(self, settings: dict) -> None:
