@@ -86,13 +86,17 @@ class BackdeskApp(App):
         bd = self.backdesk
         op = bd.operator
         from core.screens.home import HomeScreen
-        from core.screens.plugins import PluginsScreen
+
+        def plugins_screen(ctx):
+            from core.screens.plugins import PluginsScreen  # imported when first opened
+
+            return PluginsScreen()
 
         core_entries = [
             NavEntry("home", _("Home"), lambda ctx: HomeScreen(), key="f2", order=0),
         ]
         core_entries += list(getattr(bd.services, "nav_entries", []))
-        core_entries.append(NavEntry("plugins", _("Plugins"), lambda ctx: PluginsScreen(), order=1000))
+        core_entries.append(NavEntry("plugins", _("Plugins"), plugins_screen, order=1000))
         entries: list[tuple[str, NavEntry]] = [("core", e) for e in core_entries]
         for rec, entry in bd.host.collect("backdesk_screens"):
             if isinstance(entry, NavEntry):

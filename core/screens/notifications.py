@@ -13,7 +13,7 @@ another operator (``core.notifications.send``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,7 +23,9 @@ from core.errors import BackdeskError
 from core.i18n import _, format_datetime, format_time, to_local, today
 from core.notifications import NOTIFICATIONS, SEND, header_text
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, Field, FormScreen, RecordTable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.widgets import RecordTable
 
 
 class InboxBadge:
@@ -93,6 +95,9 @@ class NotificationsScreen(BackdeskScreen):
         self.service = backdesk.services.notifications
 
     def compose_content(self) -> ComposeResult:
+        # core.widgets on first use: the shell starts with InboxBadge only
+        from core.widgets import Column, RecordTable
+
         yield Static("", id="inbox-summary")
         yield RecordTable(
             [Column("mark", " ", width=1),
@@ -104,10 +109,12 @@ class NotificationsScreen(BackdeskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.reload()
-        self.query_one(RecordTable).focus()
+        self.table.focus()
 
     @property
     def table(self) -> RecordTable:
+        from core.widgets import RecordTable
+
         return self.query_one("#inbox-table", RecordTable)
 
     def reload(self) -> None:
@@ -171,6 +178,8 @@ class NotificationsScreen(BackdeskScreen):
             self.service.delete(doc["id"])
 
     def action_send(self) -> None:
+        from core.widgets import Field, FormScreen
+
         accounts = [(login, f"{op.name} ({login})") for login, op in
                     sorted(self.backdesk.config.operators.items())]
         fields = [Field("account", _("To"), kind="choice", choices=accounts, required=True),

@@ -100,23 +100,17 @@ def backdesk_tables():
 
 @hookimpl
 def backdesk_screens(ctx):
-    from plugins.accounting import screens
-
-    return screens.nav_entries(ctx)
+    return nav_entries(ctx)
 
 
 @hookimpl
 def backdesk_commands(ctx):
-    from plugins.accounting import screens
-
-    return screens.commands(ctx)
+    return commands(ctx)
 
 
 @hookimpl
 def backdesk_dashboard_cards(ctx):
-    from plugins.accounting import screens
-
-    return screens.cards(ctx)
+    return cards(ctx)
 
 
 @hookimpl
@@ -148,3 +142,97 @@ def backdesk_demo(ctx, seed):
     from plugins.accounting.demo import create_demo
 
     create_demo(ctx, seed)
+
+
+# ============================================================================ wiring
+# Navigation, palette and cards live here, not in ``screens``, so the shell
+# starts without importing the screens: each is imported when first opened.
+def _screen(name: str):
+    """A NavEntry factory for ``screens.<name>``, imported on first use."""
+
+    def make(ctx):
+        from plugins.accounting import screens
+
+        return getattr(screens, name)(ctx)
+
+    make.__name__ = make.__qualname__ = name
+    return make
+
+
+def _form(name: str, ctx):
+    """A command that pushes ``screens.<name>(ctx)``."""
+
+    def run(app):
+        from plugins.accounting import screens
+
+        app.push_screen(getattr(screens, name)(ctx))
+
+    return run
+
+
+def nav_entries(ctx):
+    from core.hookspecs import NavEntry
+    from plugins.accounting.models import _
+
+    return [
+        NavEntry("accounting.ledger", _("Journal"), _screen("LedgerScreen"), permission="accounting.ledger.read",
+                 order=40),
+        NavEntry("accounting.bills", _("Bills"), _screen("BillsScreen"), permission="accounting.bills.read",
+                 order=41),
+        NavEntry("accounting.payments", _("Payment run"), _screen("PaymentRunScreen"),
+                 permission="accounting.bills.pay", order=42),
+        NavEntry("accounting.orders", _("Purchasing"), _screen("OrdersScreen"), permission="accounting.bills.read",
+                 order=43),
+        NavEntry("accounting.payroll", _("Payroll"), _screen("PayrollScreen"),
+                 permission="accounting.payroll.write", order=44),
+        NavEntry("accounting.reports", _("Reports"), _screen("ReportsScreen"), permission="accounting.ledger.read",
+                 order=45),
+    ]
+
+
+def commands(ctx):
+    from core.hookspecs import Command
+    from plugins.accounting.models import _
+
+    return [
+        Command("accounting.new_bill", _("Accounting: record a bill"), _form("bill_form", ctx),
+                permission="accounting.bills.write"),
+        Command("accounting.new_entry", _("Accounting: post a journal entry"), _form("entry_form", ctx),
+                permission="accounting.ledger.post"),
+        Command("accounting.payment_run", _("Accounting: payment run"),
+                lambda app: app.open_nav("accounting.payments"), permission="accounting.bills.pay"),
+        Command("accounting.reports", _("Accounting: reports"), lambda app: app.open_nav("accounting.reports"),
+                permission="accounting.ledger.read"),
+    ]
+
+
+def _money(value, cur=None) -> str:
+    from core.i18n import format_money
+
+    try:
+        return format_money(value, cur)
+    except Exception:  # an unknown currency code: show it plainly
+        return f"{value} {cur or ''}".strip()
+
+
+def cards(ctx):
+    from rich.markup import escape
+
+    from core.hookspecs import Card
+    from plugins.accounting import service as svc
+    from plugins.accounting.models import _
+
+    def render():
+        rows = svc.due_this_week(ctx)
+        if not rows:
+            return _("No bills due this week")
+        totals: dict = {}
+        for r in rows:
+            totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
+        lines = [_("{n} bill(s), {total}").format(n=len(rows), total=", ".join(_money(v, c) for c, v in totals.items()))]
+        for r in rows[:4]:
+            lines.append(f"{r['due'][5:]} {escape(r['vendor'])[:16]} {r['open']:,.2f}")
+        return "\n".join(lines)
+
+    return [Card("accounting.due", _("Bills due this week"), render, tables=("accounting.bills",),
+                 target="accounting.bills", permission="accounting.bills.read", order=40)]

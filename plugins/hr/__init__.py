@@ -62,23 +62,17 @@ def backdesk_tables():
 
 @hookimpl
 def backdesk_screens(ctx):
-    from plugins.hr import screens
-
-    return screens.nav_entries(ctx)
+    return nav_entries(ctx)
 
 
 @hookimpl
 def backdesk_commands(ctx):
-    from plugins.hr import screens
-
-    return screens.commands(ctx)
+    return commands(ctx)
 
 
 @hookimpl
 def backdesk_dashboard_cards(ctx):
-    from plugins.hr import screens
-
-    return screens.cards(ctx)
+    return cards(ctx)
 
 
 @hookimpl
@@ -110,3 +104,125 @@ def backdesk_demo(ctx, seed):
     from plugins.hr.demo import create_demo
 
     create_demo(ctx, seed)
+
+
+# =====================================================================================
+# Wiring: navigation, palette, cards. They live here, not in ``screens``, so the
+# shell starts without importing the screens: each is imported when first opened.
+# =====================================================================================
+def _screen(name: str):
+    """A NavEntry factory for ``screens.<name>``, imported on first use."""
+
+    def make(ctx):
+        from plugins.hr import screens
+
+        return getattr(screens, name)(ctx)
+
+    make.__name__ = make.__qualname__ = name
+    return make
+
+
+def _form(name: str, ctx):
+    """A command that pushes ``screens.<name>(ctx)``."""
+
+    def run(app):
+        from plugins.hr import screens
+
+        app.push_screen(getattr(screens, name)(ctx))
+
+    return run
+
+
+def nav_entries(ctx):
+    from core.hookspecs import NavEntry
+    from plugins.hr import models as m
+    from plugins.hr.models import _
+
+    return [
+        NavEntry("hr.employees", _("Employees"), _screen("EmployeesScreen"), key="f9", permission=m.P_RECORDS_READ,
+                 order=500),
+        NavEntry("hr.hiring", _("Hiring"), _screen("HiringScreen"), permission=m.P_HIRING_READ, order=501),
+        NavEntry("hr.checklists", _("Onboarding"), _screen("ChecklistsScreen"), permission=m.P_ONBOARDING_READ,
+                 order=502),
+        NavEntry("hr.cases", _("HR cases"), _screen("CasesScreen"), permission=m.P_CASES_READ, order=503),
+        NavEntry("hr.discipline", _("Discipline"), _screen("DisciplineScreen"), permission=m.P_DISCIPLINE_READ,
+                 order=504),
+    ]
+
+
+def commands(ctx):
+    from core.hookspecs import Command
+    from plugins.hr import models as m
+    from plugins.hr.models import _
+
+    return [
+        Command("hr.new_case", _("HR: record a complaint or grievance"), _form("case_form", ctx),
+                permission=m.P_CASES_EDIT),
+        Command("hr.warn", _("HR: issue a warning"), _form("warning_form", ctx),
+                permission=m.P_DISCIPLINE_EDIT),
+        Command("hr.dismiss", _("HR: dismissal or leaver"), _form("dismiss_form", ctx),
+                permission=m.P_DISMISS),
+        Command("hr.new_candidate", _("HR: add a candidate"), _form("candidate_form", ctx),
+                permission=m.P_HIRING_EDIT),
+    ]
+
+
+def cards(ctx):
+    from rich.markup import escape
+
+    from core.hookspecs import Card
+    from core.i18n import format_date
+    from plugins.hr import models as m
+    from plugins.hr import service as svc
+    from plugins.hr.models import _
+
+    def _d(value) -> str:
+        return format_date(value, "short") if value else ""
+
+    def open_cases() -> str:
+        rows = ctx.table("cases").find({"status": "open"})
+        investigating = ctx.table("cases").count({"status": "investigating"})
+        return "\n".join([_("[b]{n}[/b] open cases").format(n=len(rows)),
+                          _("  investigating: {n}").format(n=investigating)])
+
+    def onboarding() -> str:
+        rows = svc.onboarding_in_progress(ctx)
+        lines = [_("[b]{n}[/b] onboarding in progress").format(n=len(rows))]
+        names: dict = {}
+        for cl in rows[:3]:
+            done = sum(1 for i in cl["items"] if i["done"])
+            lines.append(f"  {escape(svc.person_name(ctx, cl['person_id'], names)[:18])} {done}/{len(cl['items'])}")
+        return "\n".join(lines)
+
+    def expiring() -> str:
+        from plugins.hr import discipline as disc
+
+        rows = disc.expiring_this_month(ctx)
+        lines = [_("[b]{n}[/b] warnings expire this month").format(n=len(rows))]
+        names: dict = {}
+        for w in rows[:3]:
+            lines.append(f"  {escape(svc.person_name(ctx, w['person_id'], names)[:16])} {escape(_d(w['expires']))}")
+        return "\n".join(lines)
+
+    def probation() -> str:
+        rows = svc.probation_ends(ctx, ctx.settings["probation_warn_days"])
+        lines = [_("[b]{n}[/b] probation ends soon").format(n=len(rows))]
+        names: dict = {}
+        for r in rows[:3]:
+            lines.append(f"  {escape(svc.person_name(ctx, r['person_id'], names)[:16])} {escape(_d(r['probation_end']))}")
+        return "\n".join(lines)
+
+    out = []
+    if ctx.can(m.P_CASES_READ):
+        out.append(Card("hr.cases", _("HR cases"), open_cases, tables=("hr.cases",), target="hr.cases",
+                        permission=m.P_CASES_READ, order=500))
+    if ctx.can(m.P_ONBOARDING_READ):
+        out.append(Card("hr.onboarding", _("Onboarding"), onboarding, tables=("hr.checklists",),
+                        target="hr.checklists", permission=m.P_ONBOARDING_READ, order=501))
+    if ctx.can(m.P_DISCIPLINE_READ):
+        out.append(Card("hr.warnings", _("Warnings"), expiring, tables=("hr.warnings",), target="hr.discipline",
+                        permission=m.P_DISCIPLINE_READ, order=502))
+    if ctx.can(m.P_RECORDS_READ):
+        out.append(Card("hr.probation", _("Probation"), probation, tables=("hr.records",), target="hr.employees",
+                        permission=m.P_RECORDS_READ, order=503))
+    return out

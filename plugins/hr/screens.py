@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.errors import BackdeskError, PermissionDenied
-from core.hookspecs import Card, Command, NavEntry, SearchHit
+from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, format_money
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, DetailView, Field, FormScreen, RecordTable
@@ -869,77 +869,10 @@ class DisciplineScreen(_ListScreen):
 
 
 # =====================================================================================
-# Wiring: navigation, palette, cards, search
+# Wiring: navigation, palette and cards are in plugins/hr/__init__.py (the shell
+# starts without this module); re-exported here for callers of the old names.
 # =====================================================================================
-def nav_entries(ctx) -> list[NavEntry]:
-    return [
-        NavEntry("hr.employees", _("Employees"), EmployeesScreen, key="f9", permission=m.P_RECORDS_READ, order=500),
-        NavEntry("hr.hiring", _("Hiring"), HiringScreen, permission=m.P_HIRING_READ, order=501),
-        NavEntry("hr.checklists", _("Onboarding"), ChecklistsScreen, permission=m.P_ONBOARDING_READ, order=502),
-        NavEntry("hr.cases", _("HR cases"), CasesScreen, permission=m.P_CASES_READ, order=503),
-        NavEntry("hr.discipline", _("Discipline"), DisciplineScreen, permission=m.P_DISCIPLINE_READ, order=504),
-    ]
-
-
-def commands(ctx) -> list[Command]:
-    return [
-        Command("hr.new_case", _("HR: record a complaint or grievance"), lambda app: app.push_screen(case_form(ctx)),
-                permission=m.P_CASES_EDIT),
-        Command("hr.warn", _("HR: issue a warning"), lambda app: app.push_screen(warning_form(ctx)),
-                permission=m.P_DISCIPLINE_EDIT),
-        Command("hr.dismiss", _("HR: dismissal or leaver"), lambda app: app.push_screen(dismiss_form(ctx)),
-                permission=m.P_DISMISS),
-        Command("hr.new_candidate", _("HR: add a candidate"), lambda app: app.push_screen(candidate_form(ctx)),
-                permission=m.P_HIRING_EDIT),
-    ]
-
-
-def cards(ctx) -> list[Card]:
-    def open_cases() -> str:
-        rows = ctx.table("cases").find({"status": "open"})
-        investigating = ctx.table("cases").count({"status": "investigating"})
-        return "\n".join([_("[b]{n}[/b] open cases").format(n=len(rows)),
-                          _("  investigating: {n}").format(n=investigating)])
-
-    def onboarding() -> str:
-        rows = svc.onboarding_in_progress(ctx)
-        lines = [_("[b]{n}[/b] onboarding in progress").format(n=len(rows))]
-        names: dict = {}
-        for cl in rows[:3]:
-            done = sum(1 for i in cl["items"] if i["done"])
-            lines.append(f"  {escape(svc.person_name(ctx, cl['person_id'], names)[:18])} {done}/{len(cl['items'])}")
-        return "\n".join(lines)
-
-    def expiring() -> str:
-        rows = disc.expiring_this_month(ctx)
-        lines = [_("[b]{n}[/b] warnings expire this month").format(n=len(rows))]
-        names: dict = {}
-        for w in rows[:3]:
-            lines.append(f"  {escape(svc.person_name(ctx, w['person_id'], names)[:16])} {escape(_d(w['expires']))}")
-        return "\n".join(lines)
-
-    def probation() -> str:
-        rows = svc.probation_ends(ctx, ctx.settings["probation_warn_days"])
-        lines = [_("[b]{n}[/b] probation ends soon").format(n=len(rows))]
-        names: dict = {}
-        for r in rows[:3]:
-            lines.append(f"  {escape(svc.person_name(ctx, r['person_id'], names)[:16])} {escape(_d(r['probation_end']))}")
-        return "\n".join(lines)
-
-    out = []
-    if ctx.can(m.P_CASES_READ):
-        out.append(Card("hr.cases", _("HR cases"), open_cases, tables=("hr.cases",), target="hr.cases",
-                        permission=m.P_CASES_READ, order=500))
-    if ctx.can(m.P_ONBOARDING_READ):
-        out.append(Card("hr.onboarding", _("Onboarding"), onboarding, tables=("hr.checklists",),
-                        target="hr.checklists", permission=m.P_ONBOARDING_READ, order=501))
-    if ctx.can(m.P_DISCIPLINE_READ):
-        out.append(Card("hr.warnings", _("Warnings"), expiring, tables=("hr.warnings",), target="hr.discipline",
-                        permission=m.P_DISCIPLINE_READ, order=502))
-    if ctx.can(m.P_RECORDS_READ):
-        out.append(Card("hr.probation", _("Probation"), probation, tables=("hr.records",), target="hr.employees",
-                        permission=m.P_RECORDS_READ, order=503))
-    return out
+from plugins.hr import cards, commands, nav_entries  # noqa: E402,F401
 
 
 def search_hits(ctx, query: str) -> list[SearchHit]:

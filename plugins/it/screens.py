@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.errors import BackdeskError
-from core.hookspecs import Card, Command, NavEntry, SearchHit
+from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, DetailView, Field, FormScreen, RecordTable
@@ -674,78 +674,10 @@ class ChecksScreen(BackdeskScreen):
 
 
 # =====================================================================================
-# Wiring helpers (called from the hookimpls)
+# Wiring: navigation, palette and cards are in plugins/it/__init__.py (the shell
+# starts without this module); re-exported here for callers of the old names.
 # =====================================================================================
-def nav_entries(ctx) -> list[NavEntry]:
-    return [
-        NavEntry("it.tickets", _("Helpdesk"), HelpdeskScreen, key="f7", permission=svc.P_READ, order=300),
-        NavEntry("it.assets", _("Assets"), AssetsScreen, permission=svc.P_ASSETS_READ, order=301),
-        NavEntry("it.maintenance", _("Maintenance"), MaintenanceScreen, permission="it.maintenance.read", order=302),
-        NavEntry("it.checks", _("Service checks"), ChecksScreen, permission=svc.P_CHECKS_READ, order=303),
-    ]
-
-
-def commands(ctx) -> list[Command]:
-    def new_ticket(app):
-        app.push_screen(ticket_form(ctx))
-
-    def run_checks(app):
-        app.open_nav("it.checks")
-
-    return [Command("it.new_ticket", _("IT: open a ticket"), new_ticket, help=_("Report a problem to IT"),
-                    permission=svc.P_CREATE),
-            Command("it.checks", _("IT: service checks"), run_checks, permission=svc.P_CHECKS_READ)]
-
-
-def cards(ctx) -> list[Card]:
-    def helpdesk() -> str:
-        c = svc.queue_counts(ctx)
-        return "\n".join([
-            _("[b]{n}[/b] active tickets").format(n=c["active"]),
-            _("  mine: {n}").format(n=c["mine"]),
-            _("  unassigned: {n}").format(n=c["unassigned"]),
-            (_("  [b]overdue: {n}[/b]") if c["overdue"] else _("  overdue: {n}")).format(n=c["overdue"]),
-            _("  waiting: {n}").format(n=c["waiting"])])
-
-    def assets() -> str:
-        w = svc.warranty_expiring(ctx)
-        low = svc.low_stock(ctx)
-        lines = [_("{n} assets").format(n=ctx.table("assets").count()),
-                 _("  warranty ends soon: {n}").format(n=len(w)),
-                 _("  low stock: {n}").format(n=len(low))]
-        for d in low[:2]:
-            lines.append(f"  ⚠ {escape(d['tag'])} {d.get('quantity') or 0}/{d.get('min_quantity') or 0}")
-        return "\n".join(lines)
-
-    def maintenance() -> str:
-        over = svc.overdue_tasks(ctx)
-        if not over:
-            return _("No maintenance overdue.")
-        lines = [_("[b]{n}[/b] tasks overdue").format(n=len(over))]
-        for t in over[:3]:
-            title = t["title"] if len(t["title"]) <= 24 else t["title"][:23] + "…"
-            lines.append(f"  {escape(title)} ({escape(_date_text(t['next_due']))})")
-        return "\n".join(lines)
-
-    def checks() -> str:
-        rows = ctx.table("checks").all()
-        bad = [r for r in rows if r.get("state") == "failing"]
-        lines = [_("{ok}/{n} checks ok").format(ok=sum(1 for r in rows if r.get("state") == "ok"), n=len(rows))]
-        for r in bad[:3]:
-            lines.append(f"  ● {escape(r['name'])}: {escape((r.get('message') or '')[:20])}")
-        return "\n".join(lines)
-
-    out = []
-    if ctx.can(svc.P_READ):
-        out.append(Card("helpdesk", _("Helpdesk"), helpdesk, tables=("it.tickets",), target="it.tickets", order=300))
-    if ctx.can(svc.P_ASSETS_READ):
-        out.append(Card("assets", _("Assets"), assets, tables=("it.assets",), target="it.assets", order=301))
-    if ctx.can("it.maintenance.read"):
-        out.append(Card("maintenance", _("Maintenance"), maintenance, tables=("it.tasks",),
-                        target="it.maintenance", order=302))
-    if ctx.can(svc.P_CHECKS_READ):
-        out.append(Card("checks", _("Service checks"), checks, tables=("it.checks",), target="it.checks", order=303))
-    return out
+from plugins.it import cards, commands, nav_entries  # noqa: E402,F401
 
 
 def search_hits(ctx, query: str) -> list[SearchHit]:

@@ -48,27 +48,49 @@ def backdesk_tables():
             ("calls", "messages", "contacts", "presence", "assignments", "switch")]
 
 
+# The screens module is imported when a screen first opens or a command runs,
+# not when the shell starts.
+def _screen(name: str):
+    """A NavEntry factory for ``screens.<name>``, imported on first use."""
+
+    def make(ctx):
+        from plugins.telephony import screens
+
+        return getattr(screens, name)(ctx)
+
+    make.__name__ = make.__qualname__ = name
+    return make
+
+
+def _command(name: str):
+    """``screens.<name>(app)``, imported on first use."""
+
+    def run(app):
+        from plugins.telephony import screens
+
+        return getattr(screens, name)(app)
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
 @hookimpl
 def backdesk_screens(ctx):
-    from plugins.telephony import screens
-
     return [
-        NavEntry("telephony", _("Switchboard"), screens.SwitchboardScreen, key="f5", permission=READ, order=20),
-        NavEntry("telephony.messages", _("Messages"), screens.MessagesScreen, permission=READ, order=21),
-        NavEntry("telephony.history", _("Call history"), screens.HistoryScreen, permission=READ, order=22),
+        NavEntry("telephony", _("Switchboard"), _screen("SwitchboardScreen"), key="f5", permission=READ, order=20),
+        NavEntry("telephony.messages", _("Messages"), _screen("MessagesScreen"), permission=READ, order=21),
+        NavEntry("telephony.history", _("Call history"), _screen("HistoryScreen"), permission=READ, order=22),
     ]
 
 
 @hookimpl
 def backdesk_commands(ctx):
-    from plugins.telephony import screens
-
     return [
-        Command("telephony.log_call", _("Switchboard: answer / log a call"), screens.command_log_call,
+        Command("telephony.log_call", _("Switchboard: answer / log a call"), _command("command_log_call"),
                 help=_("Who is calling? Then transfer or take a message"), permission=HANDLE),
-        Command("telephony.message", _("Switchboard: take a message"), screens.command_take_message,
+        Command("telephony.message", _("Switchboard: take a message"), _command("command_take_message"),
                 help=_("A 'while you were out' message for a person"), permission=TAKE),
-        Command("telephony.night", _("Switchboard: switch night service"), screens.command_toggle_night,
+        Command("telephony.night", _("Switchboard: switch night service"), _command("command_toggle_night"),
                 help=_("Business hours / night service / automatic"), permission=HOURS),
     ]
 
