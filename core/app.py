@@ -153,6 +153,17 @@ class BackdeskApp(App):
         return make
 
     # ---------------------------------------------------------------- lifecycle
+    async def _process_messages(self, *args, **kwargs) -> None:
+        # No cyclic GC from the start of the app to its first frame (see
+        # core.runtime.hold_gc); on_mount releases it after that frame.
+        from core.runtime import hold_gc
+
+        self._release_gc = hold_gc()
+        try:
+            await super()._process_messages(*args, **kwargs)
+        finally:
+            self._release_gc()
+
     def on_mount(self) -> None:
         if self._wanted_theme and self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
@@ -160,6 +171,9 @@ class BackdeskApp(App):
         store = self.backdesk.store
         store.on_change(self._store_changed)
         self.switch_mode("home")
+        release_gc = getattr(self, "_release_gc", None)
+        if release_gc is not None:
+            self.call_after_refresh(release_gc)  # after the home screen's first frame
         from core.screens.notifications import InboxBadge
 
         self.inbox = InboxBadge(self)  # unread count in the header, toasts

@@ -44,10 +44,14 @@ class State:
     def backdesk(self):
         """Open config, store and plugins on first use."""
         if self._backdesk is None:
-            from core.runtime import open_backdesk
+            from core.runtime import hold_gc, open_backdesk
 
-            self._backdesk = open_backdesk(config=self.config(), account=self.account,
-                                           demo=self.demo, kiosk=self.kiosk)
+            release_gc = hold_gc()  # the config too (see hold_gc)
+            try:
+                self._backdesk = open_backdesk(config=self.config(), account=self.account,
+                                               demo=self.demo, kiosk=self.kiosk)
+            finally:
+                release_gc()
         return self._backdesk
 
     def close(self):

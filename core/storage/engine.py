@@ -63,6 +63,7 @@ Choices beyond the first sketch, and why:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -394,6 +395,19 @@ class JournalTable(Table):
             txn.notify.add(self.name)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector for a burst of acyclic allocations."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 class JournalStore(Store):
     """The default store: see the module docstring.  Use :func:`open_store`."""
 
@@ -471,6 +485,13 @@ class JournalStore(Store):
 
     def _reload(self) -> set[str]:
         """Load everything from the files (a lock is held).  Returns changed names."""
+        # Decoding the snapshots and the journal allocates many small objects
+        # and no cycles: the collector's passes over the whole heap meanwhile
+        # cost more than the decoding itself (~30 ms of a 1 MB journal at start).
+        with _gc_paused():
+            return self._reload_files()
+
+    def _reload_files(self) -> set[str]:
         manifest, ident = files.read_manifest(self.data_dir)
         states = _load_states(self.data_dir, manifest)
         jpath = os.path.join(self.data_dir, files.journal_name(manifest["generation"]))
