@@ -96,9 +96,19 @@ def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
 
         state.account = take_account(state.config().data_dir)
     if ctx.invoked_subcommand is None:
-        if demo and _is_empty(Path(data_dir)):
+        if demo and not _has_records(state):
             _fill_demo(state, seed=1, quiet=False)
         _open_shell(state)
+
+
+def _has_records(state: State) -> bool:
+    """True when the configured store (TinyDB folder or PostgreSQL schema)
+    holds any document; an empty or never-opened store holds none."""
+    config = state.config()
+    if config.storage.backend == "tinydb" and _is_empty(Path(config.data_dir)):
+        return False
+    bd = state.backdesk()
+    return any(bd.table(name).count() for name in bd.table_specs)
 
 
 def _open_shell(state: State) -> None:
@@ -151,19 +161,26 @@ def _fill_demo(state: State, seed: int, quiet: bool) -> dict:
 @pass_state
 def demo(state: State, force: bool, seed: int):
     """Fill the data folder with a realistic demo company."""
-    data_dir = Path(state.config().data_dir)
-    if not _is_empty(data_dir):
+    state.demo = True  # an account the config does not know works as the demo's admin
+    config = state.config()
+    data_dir = Path(config.data_dir)
+    where = str(data_dir) if config.storage.backend == "tinydb" else "the PostgreSQL store"
+    if _has_records(state):
         if not force:
-            raise BackdeskError(f"{data_dir} is not empty; use --force to move its data aside "
+            raise BackdeskError(f"{where} is not empty; use --force to move its data aside "
                                 "and create the demo there")
+        if config.storage.backend != "tinydb":
+            raise BackdeskError("--force cannot move PostgreSQL data aside; point the dsn at an empty "
+                                "schema (or use `backdesk storage migrate` to keep a copy) and run "
+                                "`backdesk demo` again")
         from datetime import datetime
 
+        state.close()  # the store was opened to look: close it before moving its folder
         aside = data_dir.with_name(f"{data_dir.name}.before-demo-{datetime.now():%Y%m%d-%H%M%S}")
         data_dir.rename(aside)
         click.echo(f"Moved the old data to {aside}", err=True)
-    state.demo = True
     counts = _fill_demo(state, seed=seed, quiet=False)
-    click.echo(f"Demo company created in {data_dir} ({sum(counts.values())} records).")
+    click.echo(f"Demo company created in {where} ({sum(counts.values())} records).")
 
 
 @cli.command("plugins")

@@ -75,19 +75,11 @@ class Backdesk:
 
     # ------------------------------------------------------------------ start
     def start(self, *, load_entry_points: bool = True, environ: dict | None = None) -> "Backdesk":
-        from core.storage import open_store
-
         # plugins.yaml and the plugins' settings are checked before the store
         # is opened: a bad config stops the start with nothing written
         self.host.load(self.config.plugins, environ=environ, load_entry_points=load_entry_points)
         self._settle_settings()
-        if self.config.storage.backend == "postgresql":
-            from core.storage.pg import open_pg_store
-
-            self.store = open_pg_store(self.config.storage.dsn)
-        else:
-            self.store = open_store(self.config.data_dir,
-                                    compact_bytes=self.config.storage.compact_after_mb << 20)
+        self.store = open_configured_store(self.config)
         self.store.actor = self.operator.account
         for rec in self.host.active:
             self.host.contexts[rec.name] = PluginContext(self, rec)
@@ -159,6 +151,17 @@ class Backdesk:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+
+def open_configured_store(config):
+    """The store the config names: the TinyDB folder or PostgreSQL."""
+    if config.storage.backend == "postgresql":
+        from core.storage.pg import open_pg_store
+
+        return open_pg_store(config.storage.dsn)
+    from core.storage import open_store
+
+    return open_store(config.data_dir, compact_bytes=config.storage.compact_after_mb << 20)
 
 
 def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,

@@ -370,9 +370,9 @@ class OperatorSession(asyncssh.SSHServerSession):
 async def start_server(config, *, listen: str | None = None, port: int | None = None,
                        config_dir=None, data_dir=None, idle_timeout: float | None = None):
     """Start listening; returns (asyncssh server, Hub). Port 0 picks a free port."""
-    from core.storage import open_store
+    from core.runtime import open_configured_store
 
-    open_store(config.data_dir).close()  # a new data folder is created as the store wants it
+    open_configured_store(config).close()  # a new data folder is created as the store wants it
     hub = Hub(config, config_dir=config_dir or config.config_dir, data_dir=data_dir or config.data_dir,
               idle_timeout=idle_timeout)
     host_key = load_host_key(config)

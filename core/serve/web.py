@@ -39,7 +39,7 @@ def make_server(config, *, host: str = "127.0.0.1", port: int = 8000, public_url
 
 def run_web(config, **kwargs) -> None:
     """Serve until Ctrl+C or SIGTERM."""
-    from core.storage import open_store
+    from core.runtime import open_configured_store
 
-    open_store(config.data_dir).close()  # fail here, not in every tab, when the data cannot be opened
+    open_configured_store(config).close()  # fail here, not in every tab, when the data cannot be opened
     make_server(config, **kwargs).serve()

@@ -58,9 +58,6 @@ def test_unknown_account_is_refused_with_clear_message(site):
     assert "is not a Backdesk operator" in proc.stderr
 
 
-@pytest.mark.xfail(ON_POSTGRESQL, strict=True,
-                   reason="known difference: `backdesk demo` asks whether the data folder is empty "
-                          "(core/cli.py), not the store; on PostgreSQL the folder stays empty")
 def test_plugin_subcommand_and_demo(site):
     site.plugins([{"name": "greeter", "sample": True}])
     proc = run(site, "demo")
@@ -69,10 +66,19 @@ def test_plugin_subcommand_and_demo(site):
     proc = run(site, "greeter", "count")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "3 greetings"
-    # a second demo is refused: the folder is not empty
+    # a second demo is refused: the store is not empty
     proc = run(site, "demo")
     assert proc.returncode == 2
     assert "is not empty; use --force" in proc.stderr
+    proc = run(site, "demo", "--force")
+    if ON_POSTGRESQL:  # nothing is moved or deleted in a database
+        assert proc.returncode == 2 and "cannot move PostgreSQL data aside" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert "Moved the old data to" in proc.stderr
+        assert len(list(site.data_dir.parent.glob("data.before-demo-*"))) == 1
+    proc = run(site, "greeter", "count")
+    assert proc.stdout.strip() == "3 greetings"
 
 
 def test_check_reports_sound_data(site):
