@@ -607,7 +607,7 @@ class PayslipScreen(_Base):
             return
         c = s["currency"]
         lines = [_("{kind} at {rate}: base {base}; {ot} h overtime {otp}; {hol} h holiday {holp}").format(
-            kind=_(s["kind"] or ""), rate=_money(s["rate"], c), base=_money(s["base"], c), ot=s["overtime_hours"],
+            kind=_(s["kind"]) if s["kind"] else "", rate=_money(s["rate"], c), base=_money(s["base"], c), ot=s["overtime_hours"],
             otp=_money(s["overtime_pay"], c), hol=s["holiday_hours"], holp=_money(s["holiday_pay"], c)),
             _("Gross {g}").format(g=_money(s["gross"], c))]
         lines += [f"  − {escape(d['name'])} {_money(d['amount'], c)}" for d in s["deductions"]]
