@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+log = logging.getLogger("backdesk.storage")
+
 Where = Mapping[Any, Any]
 
 
@@ -121,17 +123,40 @@ class Store(abc.ABC):
     def refresh(self) -> set[str]:
         """Read changes committed elsewhere; return the names of changed tables."""
 
-    @abc.abstractmethod
+    # -- callbacks: the same for every backend --------------------------------------
+    def _init_callbacks(self) -> None:
+        self._on_change: list[Callable[[set[str]], None]] = []
+        self._before: list[Callable[[list[Change]], None]] = []
+        self._after: list[Callable[[list[Change]], None]] = []
+
+    def _notify(self, names: set[str]) -> None:
+        for cb in list(self._on_change):
+            try:
+                cb(set(names))
+            except Exception:
+                log.exception("on_change callback %r failed", cb)
+
+    @staticmethod
+    def _subscribe(lst: list, cb: Callable) -> Callable[[], None]:
+        lst.append(cb)
+
+        def unsubscribe() -> None:
+            if cb in lst:
+                lst.remove(cb)
+
+        return unsubscribe
+
     def on_change(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
         """Call ``callback(names)`` when tables change; returns an unsubscribe function."""
+        return self._subscribe(self._on_change, callback)
 
-    @abc.abstractmethod
     def before_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
         """Call ``callback(changes)`` inside each transaction before it is written."""
+        return self._subscribe(self._before, callback)
 
-    @abc.abstractmethod
     def after_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
         """Call ``callback(changes)`` after each transaction is durable."""
+        return self._subscribe(self._after, callback)
 
     def watch(self, interval: float = 0.5) -> None:
         """Call :meth:`refresh` every ``interval`` seconds in a daemon thread.

@@ -420,9 +420,7 @@ class JournalStore(Store):
         self._tables: dict[str, JournalTable] = {}
         self._txn: _Txn | None = None
         self._outside: set[str] = set()   # changed elsewhere, not yet reported by refresh()
-        self._on_change: list[Callable[[set[str]], None]] = []
-        self._before: list[Callable[[list[Change]], None]] = []
-        self._after: list[Callable[[list[Change]], None]] = []
+        self._init_callbacks()
         self._jfd: int | None = None
         self._jpos = 0
         self._seq = 0
@@ -890,32 +888,6 @@ class JournalStore(Store):
         if names:
             self._notify(names)
         return names
-
-    def _notify(self, names: set[str]) -> None:
-        for cb in list(self._on_change):
-            try:
-                cb(set(names))
-            except Exception:
-                log.exception("on_change callback %r failed", cb)
-
-    @staticmethod
-    def _subscribe(lst: list, cb: Callable) -> Callable[[], None]:
-        lst.append(cb)
-
-        def unsubscribe() -> None:
-            if cb in lst:
-                lst.remove(cb)
-
-        return unsubscribe
-
-    def on_change(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
-        return self._subscribe(self._on_change, callback)
-
-    def before_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
-        return self._subscribe(self._before, callback)
-
-    def after_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
-        return self._subscribe(self._after, callback)
 
     # -- admin ----------------------------------------------------------------------
 

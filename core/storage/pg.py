@@ -538,9 +538,7 @@ class PgStore(Store):
         self._txn: _Txn | None = None
         self._tables: dict[str, PgTable] = {}
         self._indexed: set[tuple[str, str]] = set()
-        self._on_change: list[Callable[[set[str]], None]] = []
-        self._before: list[Callable[[list[Change]], None]] = []
-        self._after: list[Callable[[list[Change]], None]] = []
+        self._init_callbacks()
         self._closed = False
         try:
             self._initialize()
@@ -906,32 +904,6 @@ class PgStore(Store):
             if token != self._token:
                 names.update(rest.split())
         return names
-
-    def _notify(self, names: set[str]) -> None:
-        for cb in list(self._on_change):
-            try:
-                cb(set(names))
-            except Exception:
-                log.exception("on_change callback %r failed", cb)
-
-    @staticmethod
-    def _subscribe(lst: list, cb: Callable) -> Callable[[], None]:
-        lst.append(cb)
-
-        def unsubscribe() -> None:
-            if cb in lst:
-                lst.remove(cb)
-
-        return unsubscribe
-
-    def on_change(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
-        return self._subscribe(self._on_change, callback)
-
-    def before_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
-        return self._subscribe(self._before, callback)
-
-    def after_commit(self, callback: Callable[[list[Change]], None]) -> Callable[[], None]:
-        return self._subscribe(self._after, callback)
 
     # -- copying (backup, storage migrate) ------------------------------------------------
 
