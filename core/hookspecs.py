@@ -165,6 +165,24 @@ class SearchHit:
     score: float = 1.0
 
 
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """``module.name`` as a callable that imports ``module`` only when called.
+
+    For :attr:`NavEntry.screen` and :attr:`Command.run`: the shell starts
+    without importing a plugin's screens, which load when the operator first
+    opens one (``NavEntry("it.tickets", "Helpdesk", lazy("plugins.it.screens",
+    "HelpdeskScreen"))``).
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
 # --------------------------------------------------------------------------
 # The hooks
 # --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl
+from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy
 
 VERSION = "1.0.0"
 
@@ -149,14 +149,7 @@ def backdesk_demo(ctx, seed):
 # starts without importing the screens: each is imported when first opened.
 def _screen(name: str):
     """A NavEntry factory for ``screens.<name>``, imported on first use."""
-
-    def make(ctx):
-        from plugins.accounting import screens
-
-        return getattr(screens, name)(ctx)
-
-    make.__name__ = make.__qualname__ = name
-    return make
+    return lazy("plugins.accounting.screens", name)
 
 
 def _form(name: str, ctx):

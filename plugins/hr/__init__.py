@@ -7,7 +7,7 @@ Hook implementations only; the work is done in ``service``/``hiring``/
 
 from __future__ import annotations
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl
+from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy
 
 VERSION = "1.0.0"
 
@@ -112,14 +112,7 @@ def backdesk_demo(ctx, seed):
 # =====================================================================================
 def _screen(name: str):
     """A NavEntry factory for ``screens.<name>``, imported on first use."""
-
-    def make(ctx):
-        from plugins.hr import screens
-
-        return getattr(screens, name)(ctx)
-
-    make.__name__ = make.__qualname__ = name
-    return make
+    return lazy("plugins.hr.screens", name)
 
 
 def _form(name: str, ctx):

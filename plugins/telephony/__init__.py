@@ -8,7 +8,7 @@ Hook implementations only; the rules live in ``service.py``, the screens in
 from __future__ import annotations
 
 from core.hookspecs import (
-    Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl,
+    Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl, lazy,
 )
 from plugins.telephony.models import _, check_hours, check_range
 from plugins.telephony.service import HANDLE, HOURS, PERMISSIONS, READ, TAKE, service_for
@@ -52,26 +52,12 @@ def backdesk_tables():
 # not when the shell starts.
 def _screen(name: str):
     """A NavEntry factory for ``screens.<name>``, imported on first use."""
-
-    def make(ctx):
-        from plugins.telephony import screens
-
-        return getattr(screens, name)(ctx)
-
-    make.__name__ = make.__qualname__ = name
-    return make
+    return lazy("plugins.telephony.screens", name)
 
 
 def _command(name: str):
     """``screens.<name>(app)``, imported on first use."""
-
-    def run(app):
-        from plugins.telephony import screens
-
-        return getattr(screens, name)(app)
-
-    run.__name__ = run.__qualname__ = name
-    return run
+    return lazy("plugins.telephony.screens", name)
 
 
 @hookimpl
