@@ -52,13 +52,25 @@ class Table(abc.ABC):
             raise NotFound(f"{self.name}: no document with id {doc_id}")
         return doc
 
-    @abc.abstractmethod
     def update(self, doc_id: int, changes: Mapping[str, Any]) -> dict:
         """Merge ``changes`` into the document (top-level keys); return the new doc."""
+        doc_id, clean = self._checked(doc_id, changes)
+        return self._put(doc_id, lambda old: {**old, **clean})
 
-    @abc.abstractmethod
     def replace(self, doc_id: int, doc: Mapping[str, Any]) -> dict:
         """Replace the whole document (the id stays); return the new doc."""
+        doc_id, clean = self._checked(doc_id, doc)
+        return self._put(doc_id, lambda old: {"id": doc_id, **clean})
+
+    @abc.abstractmethod
+    def _checked(self, doc_id: Any, doc: Mapping[str, Any]) -> tuple[int, dict]:
+        """The id as an int and ``doc`` as the backend stores it (may keep ``id``
+        only when it equals the document's own); raises for anything else."""
+
+    @abc.abstractmethod
+    def _put(self, doc_id: int, make: Callable[[dict], dict]) -> dict:
+        """Write ``make(old)`` in place of document ``doc_id`` in one transaction;
+        NotFound when there is none; returns a copy of the new document."""
 
     @abc.abstractmethod
     def delete(self, doc_id: int) -> None:

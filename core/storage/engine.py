@@ -360,27 +360,9 @@ class JournalTable(Table):
             txn.notify.add(self.name)
         return _copy(new)
 
-    def update(self, doc_id: int, changes: Mapping[str, Any]) -> dict:
+    def _checked(self, doc_id: Any, doc: Mapping[str, Any]) -> tuple[int, dict]:
         doc_id = _doc_id(doc_id)
-        clean = _clean_doc(changes, self.name, allow_id=doc_id)
-
-        def merge(old: dict) -> dict:
-            new = dict(old)
-            new.update(clean)
-            return new
-
-        return self._put(doc_id, merge)
-
-    def replace(self, doc_id: int, doc: Mapping[str, Any]) -> dict:
-        doc_id = _doc_id(doc_id)
-        clean = _clean_doc(doc, self.name, allow_id=doc_id)
-
-        def whole(old: dict) -> dict:
-            new = {"id": doc_id}
-            new.update(clean)
-            return new
-
-        return self._put(doc_id, whole)
+        return doc_id, _clean_doc(doc, self.name, allow_id=doc_id)
 
     def delete(self, doc_id: int) -> None:
         doc_id = _doc_id(doc_id)
