@@ -10,9 +10,7 @@ fsynced before the call returns, for
 * the floor: appending the same record as one JSON line plus ``fsync``.
 
 Then the time to open a store with 100k documents (fresh process, after the
-imports) and its peak memory, beside the same open decoding with the stdlib
-``json`` module only (the baseline for the orjson decoder in
-``core.storage.files.loads``).
+imports) and its peak memory.
 
     python bench/storage.py [--dir DIR] [--samples N]
 
@@ -112,9 +110,6 @@ import json, os, sys, time, tracemalloc
 sys.path.insert(0, {root!r})
 from core.storage import open_store
 trace = sys.argv[2] == "trace"
-if sys.argv[2] == "stdlib":
-    from core.storage import files
-    files._orjson_loads = None  # decode with json.loads only: the baseline
 if trace:
     tracemalloc.start()
 t0 = time.perf_counter()
@@ -168,14 +163,10 @@ def main() -> None:
                   f"({len(tn):>2}) | {ms(f50):>9} {ms(pct(fl, 99))} | {b50 / f50:7.2f}x | {t50 / b50:8.1f}x")
 
         d100 = os.path.join(base, "backdesk-100000")
-        opens, stdlib_opens = [], []
-        for _ in range(3):  # interleaved, so drift hits both alike
-            opens.append(open_in_subprocess(d100, "plain"))
-            stdlib_opens.append(open_in_subprocess(d100, "stdlib"))
+        opens = [open_in_subprocess(d100, "plain") for _ in range(3)]
         traced = open_in_subprocess(d100, "trace")
         base_rss = baseline_rss()
         seconds = statistics.median(o["seconds"] for o in opens)
-        stdlib_seconds = statistics.median(o["seconds"] for o in stdlib_opens)
         rss = max(o["rss_kb"] for o in opens)
 
         # Worst case: a journal just under the compaction threshold to replay too.
@@ -190,11 +181,7 @@ def main() -> None:
             t.insert(record(i))
         jbytes = s._jpos
         s.close()
-        worst_runs, worst_stdlib_runs = [], []
-        for _ in range(3):
-            worst_runs.append(open_in_subprocess(d100, "plain")["seconds"])
-            worst_stdlib_runs.append(open_in_subprocess(d100, "stdlib")["seconds"])
-        worst, worst_stdlib = statistics.median(worst_runs), statistics.median(worst_stdlib_runs)
+        worst = statistics.median(open_in_subprocess(d100, "plain")["seconds"] for _ in range(3))
         s = open_store(d100, compact_bytes=1 << 40)
         t0 = time.perf_counter()
         s.compact()  # what one insert in ~40k pays when it crosses the threshold
@@ -203,10 +190,8 @@ def main() -> None:
 
         print()
         print(f"Open a store with {opens[0]['docs']} docs (snapshot only):  {seconds * 1000:.0f} ms "
-              f"(median of 3, fresh process, after imports); decoding with the stdlib json only: "
-              f"{stdlib_seconds * 1000:.0f} ms ({stdlib_seconds / seconds:.2f}x)")
-        print(f"Open the same with a {jbytes / 1e6:.1f} MB journal to replay:  {worst * 1000:.0f} ms; "
-              f"stdlib json only: {worst_stdlib * 1000:.0f} ms ({worst_stdlib / worst:.2f}x)")
+              f"(median of 3, fresh process, after imports)")
+        print(f"Open the same with a {jbytes / 1e6:.1f} MB journal to replay:  {worst * 1000:.0f} ms")
         print(f"Peak memory of that process: {rss / 1024:.0f} MB RSS "
               f"({base_rss / 1024:.0f} MB of it Python + imports); "
               f"Python heap peak while opening: {traced['heap_peak'] / 1e6:.0f} MB (tracemalloc)")

@@ -23,12 +23,6 @@ of documents (by id); ``seq`` is the last journal seq the snapshot contains,
 so replaying a journal over it skips what it already holds.
 
 Every file is created 0600 and every directory 0700.
-
-Writing uses the stdlib encoder (:func:`dumps`): orjson's output differs in
-what the checksums cover (``1e16`` for ``1e+16``, no ints beyond 64 bits), and
-older Backdesk reads whatever this one writes.  Reading goes through
-:func:`loads`, which returns exactly what ``json.loads`` returns: by orjson
-where the two agree (see there), by ``json.loads`` for the rest.
 """
 
 from __future__ import annotations
@@ -40,11 +34,6 @@ import secrets
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
-
-try:
-    from orjson import loads as _orjson_loads
-except ImportError:  # a declared dependency; without it everything still reads, slower
-    _orjson_loads = None
 
 from .errors import CorruptData, StorageError
 
@@ -64,54 +53,6 @@ _DUMP = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=Fa
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON, the encoding of every data file."""
     return _DUMP(value).encode("utf-8")
-
-
-# Where orjson's result could differ from json.loads', for valid JSON:
-#
-# * integers beyond 64 bits (below -2**63 or above 2**64-1): orjson 3.8
-#   returns a float (1.8446744073709552e+19) instead of raising;
-# * decimal numbers of more significant digits than any float repr() writes
-#   (<= 17): not known to differ, but only up to 18 digits is tested (exact
-#   against float(), ties included; exponents of any length agree or raise).
-#
-# Both are number tokens of many digits.  A JSON number follows one of ":,["
-# or whitespace (or starts the text: only objects and arrays go to orjson), so
-# mapping digits and "." to "1" and those bytes to ":" turns every such token
-# into ":" + a run of "1"s (with "-" between for negative numbers) that
-# ``bytes.find`` spots at memory speed.  A positive token of at most 19
-# digits-and-dot is an int below 10**19 (orjson: exact up to 2**64-1) or a
-# decimal of at most 18 digits; a negative one of at most 18 is within
-# -2**63.  Longer runs (which may also be inside a string: "no 1234...")
-# send that text to json.loads.  Everything else orjson refuses where
-# json.loads accepts it (NaN, Infinity, 1e400, lone surrogates, a BOM,
-# UTF-16 text, nesting beyond 1024) raises and falls back too; on invalid
-# input both raise.  (Nesting up to 1024 levels orjson reads whatever the
-# caller's stack, where json.loads may first raise RecursionError: the same
-# value, one crash less.)  tests/storage/test_decode.py checks all of this.
-_NUMBER_CLASSES = bytes.maketrans(b"0123456789.,[ \t\n\r", b"1" * 11 + b":" * 6)
-_LONG_NUMBER = b":" + b"1" * 20
-_LONG_NEGATIVE = b":-" + b"1" * 19
-_SCAN_CHUNK = 1 << 18  # a snapshot is scanned in pieces: no copy of its size, cache-warm
-_SCAN_OVERLAP = max(len(_LONG_NUMBER), len(_LONG_NEGATIVE)) - 1  # each match lies wholly in a piece
-
-
-def _short_numbers(data: bytes) -> bool:
-    """No number token in ``data`` that orjson could read otherwise than json.loads."""
-    for start in range(0, len(data), _SCAN_CHUNK):
-        classes = data[start:start + _SCAN_CHUNK + _SCAN_OVERLAP].translate(_NUMBER_CLASSES)
-        if _LONG_NUMBER in classes or _LONG_NEGATIVE in classes:
-            return False
-    return True
-
-
-def loads(data: bytes) -> Any:
-    """``json.loads(data)``: the same values, types and errors (ValueError), faster."""
-    if _orjson_loads is not None and data[:1] in (b"{", b"[") and _short_numbers(data):
-        try:
-            return _orjson_loads(data)
-        except ValueError:
-            pass  # json.loads decides: it accepts more (NaN, lone surrogates) or raises
-    return json.loads(data)
 
 
 def journal_name(generation: int) -> str:
@@ -219,7 +160,7 @@ def read_manifest(data_dir: str) -> tuple[dict, tuple]:
         ident = stat_id(os.fstat(f.fileno()))
         raw = f.read()
     try:
-        m = loads(raw)
+        m = json.loads(raw)
         if m.get("format") != STORE_FORMAT:
             raise ValueError("not a Backdesk store manifest")
         if m.get("format_version") != FORMAT_VERSION:
@@ -294,15 +235,17 @@ def read_snapshot(path: str, name: str) -> Snapshot:
     try:
         if nl < 0:
             raise ValueError("no header line (file truncated?)")
-        header = loads(data[:nl])
+        header = json.loads(data[:nl])
         if header.get("format") != TABLE_FORMAT or header.get("table") != name:
             raise ValueError(f"not the snapshot of table {name}")
-        body = data[nl + 1:len(data) - 1 if data.endswith(b"\n") else len(data)]  # one copy
+        body = data[nl + 1:]
+        if body.endswith(b"\n"):
+            body = body[:-1]
         if len(body) != header["bytes"]:
             raise ValueError(f"{len(body)} bytes of documents where {header['bytes']} were written (file truncated?)")
         if f"{zlib.crc32(body):08x}" != header["crc"]:
             raise ValueError("checksum mismatch (the file was damaged)")
-        docs_list = loads(body)
+        docs_list = json.loads(body)
         docs = {d["id"]: d for d in docs_list}
         if len(docs) != header["count"] or len(docs_list) != header["count"]:
             raise ValueError("document count does not match the header")
@@ -334,7 +277,7 @@ def _decode_line(line: bytes) -> dict | None:
     if zlib.crc32(data) != crc:
         return None
     try:
-        body = loads(data)
+        body = json.loads(data)
     except ValueError:
         return None
     if type(body) is not dict or type(body.get("seq")) is not int or type(body.get("ops")) is not list:
