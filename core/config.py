@@ -17,7 +17,9 @@ The YAML is composed (not constructed) so every key and value keeps its line;
 only plain YAML scalars, lists and mappings are accepted (``safe_load``
 semantics, so ``!!python/...`` and other tags are refused). Files, node counts
 and nesting are bounded, so a hostile file gives an error, never a hang or a
-traceback.
+traceback. A file read without problems is kept in a parse cache
+(``$XDG_CACHE_HOME/backdesk/config``, off with ``BACKDESK_NO_CACHE=1``), so
+a start with unchanged files needs no YAML parser (see "The parse cache").
 
 Plugins validate their own settings with :func:`validate_settings` and report
 anything else about an entry with :func:`error_at`, so every message about a
@@ -30,15 +32,18 @@ import copy
 import datetime as _dt
 import os
 import re
+import reprlib
+import stat
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import yaml
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+# PyYAML is imported only when a file has to be parsed: a file read before
+# comes from the parse cache (see "The parse cache" below), and importing
+# PyYAML costs about 10 ms of every start.
 
 import core
 from core.errors import ConfigError
@@ -48,6 +53,7 @@ __all__ = [
     "PLUGINS_FILE",
     "ENV_CONFIG_DIR",
     "ENV_DATA_DIR",
+    "ENV_NO_CACHE",
     "SHIPPED_CONFIG_DIR",
     "SHIPPED_PLUGINS_FILE",
     "UNKNOWN_ACCOUNT_CHOICES",
@@ -75,6 +81,8 @@ CONFIG_FILE = "backdesk.yaml"
 PLUGINS_FILE = "plugins.yaml"
 ENV_CONFIG_DIR = "BACKDESK_CONFIG_DIR"
 ENV_DATA_DIR = "BACKDESK_DATA_DIR"
+#: Set (to anything but "" or "0") to read every file with the YAML parser, bypassing the parse cache.
+ENV_NO_CACHE = "BACKDESK_NO_CACHE"
 
 _REPO_DIR = Path(core.__file__).resolve().parent.parent
 #: The ``config/`` directory shipped next to the ``core`` package.
@@ -103,8 +111,51 @@ _SITE_DEFAULTS = {
 # The result
 
 
-@dataclass(frozen=True)
-class Site:
+class _Record:
+    """Base of the frozen result classes below.
+
+    ``__repr__``, ``__eq__`` and ``__hash__`` behave exactly as the ones
+    ``@dataclass(frozen=True)`` generates (same fields, same ``compare``,
+    ``hash`` and ``repr`` flags), but are written once here: the classes say
+    ``repr=False, eq=False`` so that dataclasses does not compile three
+    functions per class at import (about 0.2 ms a class).
+    """
+
+    __slots__ = ()
+
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _record_fields(type(self))[0])
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            names = _record_fields(self.__class__)[1]
+            return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in _record_fields(self.__class__)[2]))
+
+
+_RECORD_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _record_fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The fields ``cls`` shows in repr, compares and hashes (as dataclasses picks them)."""
+    names = _RECORD_FIELDS.get(cls)
+    if names is None:
+        fs = fields(cls)
+        names = _RECORD_FIELDS[cls] = (
+            tuple(f.name for f in fs if f.repr),
+            tuple(f.name for f in fs if f.compare),
+            tuple(f.name for f in fs if (f.compare if f.hash is None else f.hash)),
+        )
+    return names
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Site(_Record):
     """``site:`` — who the office is and how it shows dates, money and colours."""
 
     name: str = _SITE_DEFAULTS["name"]
@@ -114,8 +165,8 @@ class Site:
     theme: str = _SITE_DEFAULTS["theme"]
 
 
-@dataclass(frozen=True)
-class Operator:
+@dataclass(frozen=True, repr=False, eq=False)
+class Operator(_Record):
     """One entry of ``operators:``, keyed by the OS account (login) name."""
 
     login: str
@@ -132,8 +183,8 @@ def permission_matches(pattern: str, permission: str) -> bool:
     return fnmatchcase(permission, pattern)
 
 
-@dataclass(frozen=True)
-class Role:
+@dataclass(frozen=True, repr=False, eq=False)
+class Role(_Record):
     """One entry of ``roles:``: a title and fnmatch-style permission patterns."""
 
     name: str
@@ -145,8 +196,8 @@ class Role:
         return any(permission_matches(p, permission) for p in self.permissions)
 
 
-@dataclass(frozen=True)
-class Kiosk:
+@dataclass(frozen=True, repr=False, eq=False)
+class Kiosk(_Record):
     """``kiosk:`` — consoles that must not be escaped, locked after idle, opened by PIN."""
 
     enabled: bool = False
@@ -156,8 +207,8 @@ class Kiosk:
     max_pin_attempts: int = 5
 
 
-@dataclass(frozen=True)
-class SshSettings:
+@dataclass(frozen=True, repr=False, eq=False)
+class SshSettings(_Record):
     """``ssh:`` — the built-in SSH server (``backdesk serve ssh``).
 
     ``authorized_keys`` maps an operator's account to its public keys (OpenSSH
@@ -176,8 +227,8 @@ class SshSettings:
     authorized_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
-@dataclass(frozen=True)
-class StorageSettings:
+@dataclass(frozen=True, repr=False, eq=False)
+class StorageSettings(_Record):
     """``storage:`` — where and how the store keeps its tables."""
 
     backend: str = "tinydb"
@@ -185,8 +236,8 @@ class StorageSettings:
     compact_after_mb: int = 8
 
 
-@dataclass(frozen=True)
-class PluginEntry:
+@dataclass(frozen=True, repr=False, eq=False)
+class PluginEntry(_Record):
     """One entry of ``plugins.yaml``; the list order is the load order.
 
     ``module`` and ``path`` are None for a built-in plugin (``plugins.<name>``)
@@ -205,8 +256,8 @@ class PluginEntry:
     lines: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclass(frozen=True, repr=False, eq=False)
+class Config(_Record):
     """The whole validated configuration. Build it with :func:`load_config`."""
 
     site: Site = field(default_factory=Site)
@@ -337,7 +388,6 @@ def _sub(path: str, key: str) -> str:
 # Reading YAML with lines
 
 
-@dataclass(slots=True)
 class _Y:
     """A YAML value with the line it came from (1-based).
 
@@ -345,9 +395,22 @@ class _Y:
     ``key_line`` is the line of its key when it is a mapping's value.
     """
 
-    value: Any
-    line: int
-    key_line: int = 0
+    __slots__ = ("value", "line", "key_line")
+
+    def __init__(self, value: Any, line: int, key_line: int = 0) -> None:
+        self.value = value
+        self.line = line
+        self.key_line = key_line
+
+    def __repr__(self) -> str:
+        return f"_Y(value={self.value!r}, line={self.line!r}, key_line={self.key_line!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Y) and other.__class__ is self.__class__:
+            return (self.value, self.line, self.key_line) == (other.value, other.line, other.key_line)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
     @property
     def at(self) -> int:
@@ -383,32 +446,49 @@ class _Fatal(Exception):
         self.line, self.message, self.key = line, message, key
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader's composer with a nesting limit and alias positions."""
+_LOADER: Any = None
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._nodes = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            return _Alias(super().compose_node(parent, index), mark.line + 1)
-        self._depth += 1
-        self._nodes += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _TooDeep(self.peek_event().start_mark)
-            if self._nodes > MAX_NODES:
-                raise _TooMany(self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+def _loader_class() -> Any:
+    """``_Loader``: SafeLoader's composer with a nesting limit and alias positions.
+
+    Defined (and PyYAML imported) on first use, which is the first file the
+    parse cache does not know.
+    """
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class _Loader(yaml.SafeLoader):
+            def __init__(self, stream: str) -> None:
+                super().__init__(stream)
+                self._depth = 0
+                self._nodes = 0
+
+            def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+                if self.check_event(yaml.AliasEvent):
+                    mark = self.peek_event().start_mark
+                    return _Alias(super().compose_node(parent, index), mark.line + 1)
+                self._depth += 1
+                self._nodes += 1
+                try:
+                    if self._depth > MAX_DEPTH:
+                        raise _TooDeep(self.peek_event().start_mark)
+                    if self._nodes > MAX_NODES:
+                        raise _TooMany(self.peek_event().start_mark)
+                    return super().compose_node(parent, index)
+                finally:
+                    self._depth -= 1
+
+        _LOADER = _Loader
+    return _LOADER
 
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
+# PyYAML's node kinds, by their ``id`` (ScalarNode.id, ...): the node classes
+# are not imported here, so that reading a cached file never imports PyYAML.
+_SCALAR, _SEQUENCE, _MAPPING = "scalar", "sequence", "mapping"
 
 
 def _size(n: int) -> str:
@@ -421,7 +501,11 @@ def _tag_text(tag: str) -> str:
 
 
 class _Reader:
-    """Turns one file into a ``_Y`` tree, collecting problems on the way."""
+    """Turns one file into a ``_Y`` tree, collecting problems on the way.
+
+    A file that reads without problems is kept in the parse cache, so the
+    next read of the same bytes skips PyYAML altogether.
+    """
 
     def __init__(self, file: Path, problems: list[ConfigError]) -> None:
         self.file = file
@@ -437,10 +521,30 @@ class _Reader:
         Problems that stop reading are appended and None is returned.
         """
         try:
-            text = self._text()
-            if text is None:
-                return None
-            loader = _Loader(text)
+            data = self._bytes()
+        except _Fatal as fatal:
+            self.error(fatal.line, fatal.key, fatal.message)
+            return None
+        if data is None:
+            return None
+        cache = _cache_dir()
+        key = _cache_key(data) if cache is not None else ""
+        if cache is not None:
+            tree = _cache_get(cache, key)
+            if tree is not _NO_ENTRY:
+                return tree
+        count = len(self.problems)
+        root = self._parse(data)
+        if cache is not None and len(self.problems) == count:  # only trees read without problems
+            _cache_put(cache, key, root)
+        return root
+
+    def _parse(self, data: bytes) -> _Y | None:
+        import yaml
+
+        try:
+            text = self._decode(data)
+            loader = _loader_class()(text)
             try:
                 root = loader.get_single_node()
                 if root is None:
@@ -473,7 +577,8 @@ class _Reader:
             self.error(None, None, "nested too deeply to read")
         return None
 
-    def _text(self) -> str | None:
+    def _bytes(self) -> bytes | None:
+        """The file's bytes; None when it does not exist."""
         try:
             size = self.file.stat().st_size
         except FileNotFoundError:
@@ -492,6 +597,10 @@ class _Reader:
             raise _Fatal(None, f"cannot read: {exc.strerror or exc}") from None
         if len(data) > MAX_FILE_BYTES:  # grew since stat()
             raise _Fatal(None, f"file is larger than {_size(MAX_FILE_BYTES)}")
+        return data
+
+    @staticmethod
+    def _decode(data: bytes) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -502,7 +611,7 @@ class _Reader:
             raise _Fatal(line, "contains a NUL character; is this a binary file?")
         return text
 
-    def _walk(self, loader: _Loader, node: Any, key_line: int | None, path: str, depth: int,
+    def _walk(self, loader: Any, node: Any, key_line: int | None, path: str, depth: int,
               stack: tuple[int, ...]) -> _Y | None:
         line: int | None = None
         if isinstance(node, _Alias):
@@ -522,8 +631,9 @@ class _Reader:
             line = node.start_mark.line + 1
         key_line = key_line or line
         tag = node.tag
+        kind = node.id
 
-        if isinstance(node, ScalarNode):
+        if kind == _SCALAR:
             if tag not in _SCALAR_TAGS:
                 self.error(line, path or None, self._bad_tag(tag))
                 return None
@@ -534,7 +644,7 @@ class _Reader:
                 return None
             return _Y(value, line, key_line)
 
-        if isinstance(node, SequenceNode):
+        if kind == _SEQUENCE:
             if tag != _TAG + "seq":
                 self.error(line, path or None, self._bad_tag(tag))
                 return None
@@ -546,7 +656,7 @@ class _Reader:
                     items.append(item)
             return _Y(items, line, key_line)
 
-        if isinstance(node, MappingNode):
+        if kind == _MAPPING:
             if tag != _TAG + "map":
                 self.error(line, path or None, self._bad_tag(tag))
                 return None
@@ -555,7 +665,8 @@ class _Reader:
             merged: dict[str, _Y] = {}
             for key_node, value_node in node.value:
                 klines = self._line_of(key_node)
-                if isinstance(key_node, ScalarNode) and key_node.tag == _TAG + "merge":
+                merge = not isinstance(key_node, _Alias) and key_node.id == _SCALAR
+                if merge and key_node.tag == _TAG + "merge":
                     self._merge(loader, value_node, klines, path, depth, inner, merged)
                     continue
                 key = self._key(loader, key_node, klines, path)
@@ -587,10 +698,10 @@ class _Reader:
         return (f"YAML tag {_tag_text(tag)} is not allowed (only plain text, numbers, "
                 "booleans, null, lists and mappings)")
 
-    def _key(self, loader: _Loader, key_node: Any, line: int, path: str) -> str | None:
+    def _key(self, loader: Any, key_node: Any, line: int, path: str) -> str | None:
         node = key_node.node if isinstance(key_node, _Alias) else key_node
-        if not isinstance(node, ScalarNode):
-            kind = "a list" if isinstance(node, SequenceNode) else "a mapping"
+        if node.id != _SCALAR:
+            kind = "a list" if node.id == _SEQUENCE else "a mapping"
             self.error(line, path or None, f"keys must be text, got {kind}")
             return None
         if node.tag != _TAG + "str":
@@ -608,7 +719,7 @@ class _Reader:
         self.budget -= 1
         return node.value
 
-    def _merge(self, loader: _Loader, value_node: Any, line: int, path: str, depth: int,
+    def _merge(self, loader: Any, value_node: Any, line: int, path: str, depth: int,
                stack: tuple[int, ...], merged: dict[str, _Y]) -> None:
         """``<<: *base`` or ``<<: [*a, *b]``: keys not given explicitly come from these."""
         value = self._walk(loader, value_node, line, path, depth + 1, stack)
@@ -621,6 +732,262 @@ class _Reader:
                 continue
             for key, item in source.value.items():
                 merged.setdefault(key, item)  # earlier sources win, as in YAML 1.1
+
+
+# --------------------------------------------------------------------------
+# The parse cache
+#
+# Reading a config file with PyYAML's pure-Python composer costs a few
+# milliseconds per file, and importing PyYAML about ten more, at every start.
+# A file read without problems is therefore kept as its ``_Y`` tree (values,
+# lines, key lines: all the checks and their messages need) in
+# ``$XDG_CACHE_HOME/backdesk/config/<key>.tree``. The key is the SHA-256 of
+# the file's bytes together with _CACHE_FORMAT, the reader's limits and this
+# module's own file (its size and mtime), so an edited file, other limits or
+# another version of this reader never meet an old entry. Entries are written
+# atomically, checksummed and checked (owner, type, size) before use; anything
+# odd is ignored and rewritten, and a cache that cannot be written is skipped:
+# a file always reads exactly as without the cache.
+
+#: Bump when the reader or the encoding below change what a file reads as.
+_CACHE_FORMAT = 1
+_CACHE_KEEP = 32  # entries kept, the newest by modification time
+_CACHE_MAGIC = b"backdesk-config-tree"
+_CACHE_SUFFIX = ".tree"
+_CACHE_MAX_UNITS = 4 * 1024 * 1024  # estimated size (characters) of a tree worth caching
+_CACHE_MAX_BYTES = 16 * 1024 * 1024 + 256  # an entry file, header included
+_CACHE_TMP_AGE = 3600  # seconds after which a left-over temporary file is removed
+_NO_ENTRY = object()
+
+
+class _Uncacheable(Exception):
+    pass
+
+
+def _cache_dir() -> Path | None:
+    """The cache folder, or None when the cache is switched off or has no place."""
+    if os.environ.get(ENV_NO_CACHE, "").strip() not in ("", "0"):
+        return None
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    try:
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    except (RuntimeError, KeyError, OSError):  # no home directory
+        return None
+    return base / "backdesk" / "config"
+
+
+def _cache_key(data: bytes) -> str:
+    import hashlib
+
+    try:
+        st = os.stat(__file__)
+        reader = f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        reader = "-"
+    salt = f"{_CACHE_FORMAT}\0{MAX_FILE_BYTES}\0{MAX_NODES}\0{MAX_DEPTH}\0{reader}\0".encode()
+    return hashlib.sha256(salt + data).hexdigest()
+
+
+def _cache_dir_usable(directory: Path) -> bool:
+    """Our own folder that nobody else may write to."""
+    st = os.stat(directory)
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _may_create_in(directory: Path) -> bool:
+    """Whether the nearest existing folder above ``directory`` is ours (or root's).
+
+    ``sudo`` keeping HOME must not leave root's folders in the user's
+    ``~/.cache``, where the user could then never create the cache.
+    """
+    probe = directory
+    while True:
+        try:
+            return os.stat(probe).st_uid in (os.geteuid(), 0)
+        except FileNotFoundError:
+            if probe.parent == probe:
+                return False
+            probe = probe.parent
+
+
+def _cache_get(directory: Path, key: str) -> Any:
+    """The tree kept for ``key`` (None for an empty file), or _NO_ENTRY."""
+    try:
+        if not _cache_dir_usable(directory):
+            return _NO_ENTRY
+        fd = os.open(directory / (key + _CACHE_SUFFIX),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return _NO_ENTRY
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+                or st.st_mode & 0o022 or st.st_size > _CACHE_MAX_BYTES):
+            return _NO_ENTRY
+        chunks = []
+        left = _CACHE_MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+    except OSError:
+        return _NO_ENTRY
+    finally:
+        os.close(fd)
+    try:
+        return _cache_decode(data, key)
+    except Exception:  # truncated, corrupt, foreign: read the file itself instead
+        return _NO_ENTRY
+
+
+def _cache_decode(data: bytes, key: str) -> _Y | None:
+    import hashlib
+    import json
+
+    if len(data) > _CACHE_MAX_BYTES:
+        raise ValueError("too large")
+    header, newline, body = data.partition(b"\n")
+    magic, entry_key, digest = header.split(b" ")
+    if (not newline or magic != _CACHE_MAGIC or entry_key != key.encode()
+            or digest != hashlib.sha256(body).hexdigest().encode()):
+        raise ValueError("not an entry for this key")
+    doc = json.loads(body)
+    return None if doc is None else _tree_from_json(doc)
+
+
+def _tree_from_json(node: Any) -> _Y:
+    """``[line, key_line, value]`` (``[..., tag]`` for dates) back into a ``_Y``."""
+    if type(node) is not list or len(node) not in (3, 4):
+        raise ValueError("not a node")
+    line, key_line, value = node[0], node[1], node[2]
+    if type(line) is not int or type(key_line) is not int:
+        raise ValueError("not a line")
+    kind = type(value)
+    if len(node) == 4:
+        tag = node[3]
+        if tag == "date":
+            value = _dt.date(*value)
+        elif tag == "datetime":
+            *parts, offset = value
+            tz = None if offset is None else _dt.timezone(_dt.timedelta(seconds=offset))
+            value = _dt.datetime(*parts, tzinfo=tz)
+        else:
+            raise ValueError("unknown tag")
+    elif kind is dict:
+        value = {k: _tree_from_json(v) for k, v in value.items()}
+    elif kind is list:
+        value = [_tree_from_json(v) for v in value]
+    elif value is not None and kind not in (str, int, float, bool):
+        raise ValueError("not a value")
+    return _Y(value, line, key_line)
+
+
+def _tree_to_json(y: _Y, room: list[int]) -> list[Any]:
+    """A ``_Y`` tree as JSON-ready lists; raises _Uncacheable when it grows past ``room``."""
+    room[0] -= 16
+    if room[0] < 0:
+        raise _Uncacheable
+    value = y.value
+    kind = type(value)
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            room[0] -= len(k)
+            out[k] = _tree_to_json(v, room)
+        return [y.line, y.key_line, out]
+    if kind is list:
+        return [y.line, y.key_line, [_tree_to_json(v, room) for v in value]]
+    if kind is str:
+        room[0] -= len(value)
+        return [y.line, y.key_line, value]
+    if value is None or kind in (int, float, bool):
+        return [y.line, y.key_line, value]
+    if kind is _dt.datetime:
+        offset = value.utcoffset()
+        return [y.line, y.key_line,
+                [value.year, value.month, value.day, value.hour, value.minute, value.second,
+                 value.microsecond, None if offset is None else int(offset.total_seconds())],
+                "datetime"]
+    if kind is _dt.date:
+        return [y.line, y.key_line, [value.year, value.month, value.day], "date"]
+    raise _Uncacheable
+
+
+def _cache_put(directory: Path, key: str, root: _Y | None) -> None:
+    """Keep ``root`` for ``key``; silently nothing when the cache cannot be written."""
+    import hashlib
+    import json
+
+    try:
+        doc = None if root is None else _tree_to_json(root, [_CACHE_MAX_UNITS])
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    except (_Uncacheable, ValueError, RecursionError):  # huge, or an int too long for JSON
+        return
+    data = b"%s %s %s\n%s" % (_CACHE_MAGIC, key.encode(), hashlib.sha256(body).hexdigest().encode(), body)
+    if len(data) > _CACHE_MAX_BYTES:
+        return
+    tmp = directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        if not directory.is_dir():
+            if not _may_create_in(directory):
+                return
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _cache_dir_usable(directory):
+            return
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            os.replace(tmp, directory / (key + _CACHE_SUFFIX))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        return
+    _cache_prune(directory)
+
+
+def _cache_prune(directory: Path) -> None:
+    """Keep the newest _CACHE_KEEP entries; remove temporary files left by a crash."""
+    import time
+
+    entries: list[tuple[float, str]] = []
+    stale: list[str] = []
+    now = time.time()
+    try:
+        with os.scandir(directory) as found:
+            for item in found:
+                name = item.name
+                if name.endswith(_CACHE_SUFFIX) and len(name) == 64 + len(_CACHE_SUFFIX):
+                    try:
+                        entries.append((item.stat(follow_symlinks=False).st_mtime, name))
+                    except OSError:
+                        pass
+                elif name.startswith(".") and name.endswith(".tmp"):
+                    try:
+                        if now - item.stat(follow_symlinks=False).st_mtime > _CACHE_TMP_AGE:
+                            stale.append(name)
+                    except OSError:
+                        pass
+    except OSError:
+        return
+    entries.sort(reverse=True)
+    stale += [name for _mtime, name in entries[_CACHE_KEEP:]]
+    for name in stale:
+        try:
+            os.unlink(directory / name)
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------
@@ -718,7 +1085,8 @@ class _Checker:
 _PERMISSION_RE = re.compile(r"[A-Za-z0-9_.*?\[\]!-]+")
 _ROLE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 _PLUGIN_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
-_MODULE_RE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+# Patterns only some files need stay text until used (re caches the compiled form).
+_MODULE_PATTERN = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 
@@ -780,13 +1148,13 @@ _STORAGE_KEYS = ("backend", "dsn", "compact_after_mb")
 _SSH_KEYS = ("listen", "port", "host_key", "idle_timeout_minutes", "max_sessions",
              "trusted_user_ca_keys", "authorized_keys")
 # An OpenSSH public key line: type, base64 blob, optional comment (no options).
-_SSH_KEY_RE = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|"
-                         r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
-                         r"\s+AAAA[A-Za-z0-9+/]+={0,3}(\s.*)?")
+_SSH_KEY_PATTERN = (r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|"
+                    r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
+                    r"\s+AAAA[A-Za-z0-9+/]+={0,3}(\s.*)?")
 
 
 def _check_ssh_key(line: str) -> str | None:
-    if _SSH_KEY_RE.fullmatch(line.strip()):
+    if re.fullmatch(_SSH_KEY_PATTERN, line.strip()):
         return None
     return (f"{_q(line, 40)} is not an OpenSSH public key "
             "(a line like 'ssh-ed25519 AAAA... comment', without options)")
@@ -1124,7 +1492,7 @@ def _parse_plugins(file: Path, root: _Y | None, problems: list[ConfigError]) -> 
         settings_map = check.mapping(settings_item, f"{path}.settings")
         module_item = fields.get("module")
         module = check.text(module_item, f"{path}.module", None, nullable=True)
-        if isinstance(module, str) and not _MODULE_RE.fullmatch(module):
+        if isinstance(module, str) and not re.fullmatch(_MODULE_PATTERN, module):
             check.error(module_item.line, f"{path}.module", f"{_q(module)} is not a module path like mycompany.roombook")
             module = _MISSING
         path_item = fields.get("path")
@@ -1308,8 +1676,8 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-@dataclass(frozen=True)
-class Setting:
+@dataclass(frozen=True, repr=False, eq=False)
+class Setting(_Record):
     """One setting a plugin accepts in its plugins.yaml ``settings:``.
 
     ``type``: str, int, float, bool, Decimal (write money in quotes: "12.50"),
