@@ -3,28 +3,76 @@
 ``backdesk`` opens the shell; subcommands manage data and plugins, and each
 plugin adds its own group through the ``backdesk_cli`` hook. Errors print one
 line and exit 2 (no traceback unless ``--debug``).
+
+This module is what the console script imports, so it stays small and does
+not import click: :func:`main` recognises the shell's own line —
+``backdesk [--config-dir DIR] [--data-dir DIR] [--demo] [--kiosk] [--debug]``
+— and opens the shell with :func:`open_shell`, without loading the plugins
+for their commands first. Every other line (a subcommand, ``--help``,
+``--version``, anything unusual) goes to the click group in
+:mod:`core.commands`, which loads config and plugins once for both the
+plugins' commands and the opened Backdesk (:class:`Preloaded`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
 from pathlib import Path
 
-import click
-
 from core.errors import BackdeskError, ConfigError
 
 EXIT_USAGE = 2
+
+#: what core.commands defines and older code imported from here
+_FROM_COMMANDS = frozenset({
+    "cli", "pass_state", "demo", "plugins_cmd", "check", "backup", "restore", "export",
+    "serve", "serve_ssh", "serve_web", "kiosk_group", "kiosk_pin_hash", "_print_table",
+    "_peek_option", "register_plugin_commands", "_register_plugin_commands",
+})
+
+
+def __getattr__(name: str):
+    if name in _FROM_COMMANDS:
+        from core import commands
+
+        if name == "_register_plugin_commands":
+            name = "register_plugin_commands"
+        return getattr(commands, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Preloaded:
+    """The config and plugin host :mod:`core.commands` loaded before parsing
+    the line (to add the plugins' commands), for :class:`State` to use
+    instead of loading them again — when the line's --config-dir and
+    --data-dir are the ones the config was loaded for."""
+
+    def __init__(self, config_dir, data_dir, config, host) -> None:
+        self.config_dir = None if config_dir is None else Path(config_dir)
+        self.data_dir = None if data_dir is None else Path(data_dir)
+        self.config = config
+        self.host = host
+
+    def serves(self, config_dir, data_dir) -> bool:
+        return (self.config_dir == (None if config_dir is None else Path(config_dir))
+                and self.data_dir == (None if data_dir is None else Path(data_dir)))
+
+    def take_host(self, config):
+        """The loaded host, once, for a Backdesk opened on this config."""
+        host = self.host
+        if host is None or config is not self.config or not host.has_loaded(config.plugins):
+            return None
+        self.host = None
+        return host
 
 
 class State:
     """What the subcommands share: where things are and the opened Backdesk."""
 
     def __init__(self, config_dir=None, data_dir=None, debug=False, demo=False, kiosk=False,
-                 account=None):
+                 account=None, preloaded: Preloaded | None = None):
         self.config_dir = config_dir
         self.data_dir = data_dir
         self.debug = debug
@@ -33,12 +81,17 @@ class State:
         self.account = account
         self._backdesk = None
         self._config = None
+        self._preloaded = preloaded
 
     def config(self):
         if self._config is None:
-            from core.config import load_config
+            pre = self._preloaded
+            if pre is not None and pre.serves(self.config_dir, self.data_dir):
+                self._config = pre.config
+            else:
+                from core.config import load_config
 
-            self._config = load_config(self.config_dir, self.data_dir)
+                self._config = load_config(self.config_dir, self.data_dir)
         return self._config
 
     def backdesk(self):
@@ -48,8 +101,14 @@ class State:
 
             release_gc = hold_gc()  # the config too (see hold_gc)
             try:
-                self._backdesk = open_backdesk(config=self.config(), account=self.account,
-                                               demo=self.demo, kiosk=self.kiosk)
+                config = self.config()
+                host = self._preloaded.take_host(config) if self._preloaded is not None else None
+                if host is None:
+                    self._backdesk = open_backdesk(config=config, account=self.account,
+                                                   demo=self.demo, kiosk=self.kiosk)
+                else:
+                    self._backdesk = _open_with_host(config, host, account=self.account,
+                                                     demo=self.demo, kiosk=self.kiosk)
             finally:
                 release_gc()
         return self._backdesk
@@ -60,7 +119,25 @@ class State:
             self._backdesk = None
 
 
-pass_state = click.make_pass_decorator(State)
+def _open_with_host(config, host, *, account, demo, kiosk):
+    """``open_backdesk(config=config, ...)`` on a host whose plugins are
+    already loaded from ``config.plugins`` (``Backdesk.start`` calls
+    ``host.load`` with that same list, which then does nothing). Keep the
+    steps in the order of :func:`core.runtime.open_backdesk`."""
+    from core.access import resolve_operator
+    from core.i18n import configure
+    from core.runtime import Backdesk
+
+    configure(config.site.locale, config.site.timezone, config.site.currency)
+    operator = resolve_operator(config, account, demo=demo)
+    bd = Backdesk(config, operator, kiosk=kiosk, demo=demo)
+    bd.host = host
+    try:
+        bd.start()
+    except BaseException:
+        bd.close()
+        raise
+    return bd
 
 
 def demo_data_dir() -> Path:
@@ -72,33 +149,10 @@ def _is_empty(path: Path) -> bool:
     return not path.exists() or not any(path.iterdir())
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder with backdesk.yaml (default: $BACKDESK_CONFIG_DIR or the shipped config/).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder with the data (default: $BACKDESK_DATA_DIR or data_dir in backdesk.yaml).")
-@click.option("--demo", is_flag=True, help="Open the demo company (created on first use).")
-@click.option("--kiosk", is_flag=True, help="Kiosk mode: the operator cannot leave the app.")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
-@click.version_option(package_name="backdesk")
-@click.pass_context
-def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
-    """Backdesk: the back office in a terminal."""
-    if demo and data_dir is None:
-        data_dir = demo_data_dir()
-    state = State(config_dir, data_dir, debug, demo, kiosk)
-    ctx.obj = state
-    ctx.call_on_close(state.close)
-    from core.serve.session import ENV_SESSION_FD
-
-    if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
-        from core.serve.session import take_account
-
-        state.account = take_account(state.config().data_dir)
-    if ctx.invoked_subcommand is None:
-        if demo and not _has_records(state):
-            _fill_demo(state, seed=1, quiet=False)
-        _open_shell(state)
+def _echo_err(text: str) -> None:
+    stream = sys.stderr
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def _has_records(state: State) -> bool:
@@ -111,7 +165,105 @@ def _has_records(state: State) -> bool:
     return any(bd.table(name).count() for name in bd.table_specs)
 
 
-def _open_shell(state: State) -> None:
+def _fill_demo(state: State, seed: int, quiet: bool) -> dict:
+    from core.demo import create_demo
+
+    bd = state.backdesk()
+    counts = create_demo(bd, seed=seed)
+    if not quiet:
+        for name, count in counts.items():
+            _echo_err(f"  {name}: {count}")
+    return counts
+
+
+# ---------------------------------------------------------------------- the shell
+
+_SHELL_FLAGS = {"--demo": "demo", "--kiosk": "kiosk", "--debug": "debug"}
+_SHELL_DIRS = {"--config-dir": "config_dir", "--data-dir": "data_dir"}
+
+
+def shell_options(argv: list[str]) -> dict | None:
+    """The keyword arguments of :func:`open_shell` when ``argv`` is the
+    shell's own line (only the group's options, no subcommand), else None.
+
+    Cautious: anything click might read differently or reject (an unknown
+    token, a missing or empty value, a value starting with ``-``, a folder
+    option naming a file or an unreadable folder, ``-h``/``--help``,
+    ``--version``, ``--``) gives None, and click parses the line as before.
+    """
+    opts: dict = {"config_dir": None, "data_dir": None, "demo": False, "kiosk": False,
+                  "debug": False}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _SHELL_FLAGS:
+            opts[_SHELL_FLAGS[arg]] = True
+            i += 1
+            continue
+        name, eq, value = arg.partition("=")
+        if name not in _SHELL_DIRS:
+            return None
+        if eq:
+            i += 1
+        elif i + 1 < len(argv):
+            value = argv[i + 1]
+            i += 2
+        else:
+            return None
+        if not value or value.startswith("-"):
+            return None
+        if os.path.exists(value) and not (os.path.isdir(value) and os.access(value, os.R_OK)):
+            return None  # click's Path(file_okay=False) reports it
+        opts[_SHELL_DIRS[name]] = Path(value)  # the last one wins, as in click
+    return opts
+
+
+def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=False,
+               auto_pilot=None) -> None:
+    """Open the shell exactly as ``backdesk [--config-dir DIR] [--data-dir
+    DIR] [--demo] [--kiosk] [--debug]`` does, and return when it is closed.
+
+    ``--demo`` without a data folder uses the demo folder and creates the
+    demo company on first use; a server's session (``BACKDESK_SESSION_FD``)
+    sets the operator; kiosk mode (``kiosk`` or ``kiosk.enabled``) runs the
+    kiosk loop; SIGHUP leaves like Ctrl+Q. Errors end the process as the
+    command does: a config or Backdesk error prints ``backdesk: …`` lines on
+    stderr and exits 2 (with the traceback first when ``debug``), anything
+    else exits 1, Ctrl+C 130, and the app's own non-zero return code is the
+    exit code. ``auto_pilot`` is passed to Textual's ``App.run`` (benchmarks,
+    tests); the kiosk loop runs its own apps and does not use it.
+    """
+    try:
+        if demo and data_dir is None:
+            data_dir = demo_data_dir()
+        state = State(None if config_dir is None else Path(config_dir),
+                      None if data_dir is None else Path(data_dir), debug, demo, kiosk)
+        try:
+            from core.serve.session import ENV_SESSION_FD
+
+            if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
+                from core.serve.session import take_account
+
+                state.account = take_account(state.config().data_dir)
+            _start_shell(state, auto_pilot=auto_pilot)
+        finally:
+            state.close()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        exit_for_error(exc, debug)
+
+
+def _start_shell(state: State, auto_pilot=None) -> None:
+    """The demo company on first use, then the shell or the kiosk loop."""
+    if state.demo and not _has_records(state):
+        _fill_demo(state, seed=1, quiet=False)
+    _open_shell(state, auto_pilot=auto_pilot)
+
+
+def _open_shell(state: State, auto_pilot=None) -> None:
     from core.app import make_app
 
     if state.kiosk or state.config().kiosk.enabled:
@@ -122,7 +274,7 @@ def _open_shell(state: State) -> None:
     bd = state.backdesk()
     app = make_app(bd)
     _exit_on_hangup(app)
-    app.run()
+    app.run(auto_pilot=auto_pilot)
     if app.return_code:
         sys.exit(app.return_code)
 
@@ -144,273 +296,39 @@ def _exit_on_hangup(app) -> None:
     signal.signal(signal.SIGHUP, hangup)
 
 
-def _fill_demo(state: State, seed: int, quiet: bool) -> dict:
-    from core.demo import create_demo
+# ---------------------------------------------------------------------- errors
 
-    bd = state.backdesk()
-    counts = create_demo(bd, seed=seed)
-    if not quiet:
-        for name, count in counts.items():
-            click.echo(f"  {name}: {count}", err=True)
-    return counts
-
-
-@cli.command()
-@click.option("--force", is_flag=True, help="Move existing data aside and start anew.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the demo's random choices.")
-@pass_state
-def demo(state: State, force: bool, seed: int):
-    """Fill the data folder with a realistic demo company."""
-    state.demo = True  # an account the config does not know works as the demo's admin
-    config = state.config()
-    data_dir = Path(config.data_dir)
-    where = str(data_dir) if config.storage.backend == "tinydb" else "the PostgreSQL store"
-    if _has_records(state):
-        if not force:
-            raise BackdeskError(f"{where} is not empty; use --force to move its data aside "
-                                "and create the demo there")
-        if config.storage.backend != "tinydb":
-            raise BackdeskError("--force cannot move PostgreSQL data aside; point the dsn at an empty "
-                                "schema (or use `backdesk storage migrate` to keep a copy) and run "
-                                "`backdesk demo` again")
-        from datetime import datetime
-
-        state.close()  # the store was opened to look: close it before moving its folder
-        aside = data_dir.with_name(f"{data_dir.name}.before-demo-{datetime.now():%Y%m%d-%H%M%S}")
-        data_dir.rename(aside)
-        click.echo(f"Moved the old data to {aside}", err=True)
-    counts = _fill_demo(state, seed=seed, quiet=False)
-    click.echo(f"Demo company created in {where} ({sum(counts.values())} records).")
-
-
-@cli.command("plugins")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.option("--verbose", "-v", is_flag=True, help="Show the traceback of failed plugins.")
-@pass_state
-def plugins_cmd(state: State, fmt: str, verbose: bool):
-    """List every plugin: name, version, source, status and error."""
-    bd = state.backdesk()
-    rows = []
-    for rec in bd.host.records.values():
-        error = rec.error or (rec.hook_errors[-1][1] if rec.hook_errors else "")
-        rows.append({"name": rec.name, "version": rec.version, "source": rec.source,
-                     "status": rec.status, "error": error, "target": rec.target})
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    _print_table(rows, ["name", "version", "source", "status", "error"])
-    if verbose:
-        for rec in bd.host.records.values():
-            if rec.traceback:
-                click.echo(f"\n--- {rec.name} ---\n{rec.traceback}")
-
-
-def _print_table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
-    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
-    for r in rows:
-        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
-
-
-@cli.command()
-@pass_state
-def check(state: State):
-    """Verify the config and every data file (exit 0 when sound)."""
-    problems: list[str] = []
-    try:
-        config = state.config()
-    except ConfigError as exc:
-        problems.extend(getattr(exc, "problems", None) or [str(exc)])
-        config = None
-    if config is not None:
-        from core.storage import check as check_data
-
-        problems.extend(check_data(config.data_dir))
-    if problems:
-        for line in problems:
-            click.echo(line, err=True)
-        sys.exit(1)
-    click.echo("Config and data are sound.")
-
-
-@cli.command()
-@click.argument("dest", type=click.Path(path_type=Path))
-@pass_state
-def backup(state: State, dest: Path):
-    """Copy the whole data folder to DEST while operators keep working."""
-    from core.storage import backup as do_backup
-
-    do_backup(state.config().data_dir, dest)
-    click.echo(f"Backup written to {dest}")
-
-
-@cli.command()
-@click.argument("src", type=click.Path(path_type=Path))
-@pass_state
-def restore(state: State, src: Path):
-    """Replace the data folder with the backup in SRC (the old data is kept aside)."""
-    from core.storage import restore as do_restore
-
-    result = do_restore(src, state.config().data_dir)
-    click.echo(f"Restored {src}" + (f"; the previous data is in {result}" if result else ""))
-
-
-@cli.command()
-@click.argument("table")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
-@pass_state
-def export(state: State, table: str, fmt: str, output: Path | None):
-    """Export PLUGIN.TABLE (for example it.tickets) as JSON or CSV."""
-    from core.storage import export_table
-
-    bd = state.backdesk()
-    if table.count(".") != 1:
-        raise BackdeskError(f"name a table as PLUGIN.TABLE, for example core.people (got {table!r})")
-    known = set(bd.table_specs)
-    if table not in known:
-        raise BackdeskError(f"no table named {table!r}; known: {', '.join(sorted(known)) or 'none'}")
-    if output is None:
-        export_table(bd.store, table, fmt, sys.stdout)
+def exit_for_error(exc: Exception, debug: bool):
+    """End the process for an error that reached the command: a config or
+    Backdesk error is one ``backdesk: …`` line per problem and exit 2,
+    anything else an "internal error" line and exit 1; ``debug`` prints the
+    traceback (instead of the internal-error line)."""
+    if isinstance(exc, ConfigError):
+        if debug:
+            traceback.print_exception(exc)
+        for line in getattr(exc, "problems", None) or [str(exc)]:
+            _echo_err(f"backdesk: {line}")
+        sys.exit(EXIT_USAGE)
+    if isinstance(exc, BackdeskError):
+        if debug:
+            traceback.print_exception(exc)
+        _echo_err(f"backdesk: {exc}")
+        sys.exit(EXIT_USAGE)
+    if debug:
+        traceback.print_exception(exc)
     else:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            export_table(bd.store, table, fmt, fh)
-        click.echo(f"Wrote {output}", err=True)
-
-
-@cli.group()
-def serve():
-    """Serve Backdesk to operators elsewhere: over SSH or in a browser."""
-
-
-@serve.command("ssh")
-@click.option("--listen", default=None, help="Address to listen on (default: ssh.listen, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: ssh.port, 2222; 0: any free port).")
-@click.option("--idle-timeout-seconds", type=float, default=None, hidden=True,
-              help="Overrides ssh.idle_timeout_minutes (tests).")
-@pass_state
-def serve_ssh(state: State, listen: str | None, port: int | None, idle_timeout_seconds: float | None):
-    """An SSH server giving each operator their own Backdesk (needs backdesk[ssh])."""
-    from core.serve.ssh import run_server
-
-    run_server(state.config(), listen=listen, port=port, config_dir=state.config_dir,
-               data_dir=state.data_dir, idle_timeout=idle_timeout_seconds)
-
-
-@serve.command("web")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port.")
-@click.option("--public-url", default=None, help="The URL browsers use, when behind a reverse proxy.")
-@pass_state
-def serve_web(state: State, host: str, port: int, public_url: str | None):
-    """Backdesk in a browser through textual-serve (needs backdesk[web])."""
-    from core.serve.web import run_web
-
-    run_web(state.config(), host=host, port=port, public_url=public_url, kiosk=state.kiosk,
-            config_dir=state.config_dir, data_dir=state.data_dir)
-
-
-@cli.group("kiosk")
-def kiosk_group():
-    """Kiosk consoles: PINs."""
-
-
-@kiosk_group.command("pin-hash")
-@click.option("--stdin", "from_stdin", is_flag=True, help="Read the PIN from standard input.")
-def kiosk_pin_hash(from_stdin: bool):
-    """Print the hash of a PIN for operators.<account>.pin_hash."""
-    from core.kiosk import hash_pin
-
-    if from_stdin:
-        pin = sys.stdin.readline().rstrip("\r\n")
-    else:
-        pin = click.prompt("PIN", hide_input=True, confirmation_prompt=True, err=True)
-    try:
-        click.echo(hash_pin(pin))
-    except ValueError as exc:
-        raise BackdeskError(str(exc)) from None
-
-
-def _register_plugin_commands(argv: list[str]) -> State | None:
-    """Give each plugin its ``backdesk_cli`` hook before click parses the line."""
-    from core.plugins import PluginHost
-
-    config_dir = _peek_option(argv, "--config-dir")
-    data_dir = _peek_option(argv, "--data-dir")
-    try:
-        from core.config import load_config
-
-        config = load_config(config_dir, data_dir)
-    except Exception:
-        return None  # the command itself reports the bad config
-    host = PluginHost()
-    host.load(config.plugins)
-
-    for rec in host.active:
-        def get_context(name=rec.name):
-            state = click.get_current_context().find_object(State)
-            return state.backdesk().context(name)
-
-        try:
-            host.call_one(rec, "backdesk_cli", cli=cli, get_context=get_context)
-        except Exception:
-            pass  # listed as failed when the shell loads it
-    return None
-
-
-def _peek_option(argv: list[str], name: str) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == name and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
+        _echo_err(f"backdesk: internal error: {type(exc).__name__}: {exc} "
+                  "(run with --debug for the traceback)")
+    sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
-    try:
-        _register_plugin_commands(argv)
-        cli.main(args=argv, prog_name="backdesk", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ConfigError as exc:
-        if debug:
-            traceback.print_exc()
-        for line in getattr(exc, "problems", None) or [str(exc)]:
-            click.echo(f"backdesk: {line}", err=True)
-        sys.exit(EXIT_USAGE)
-    except BackdeskError as exc:
-        if debug:
-            traceback.print_exc()
-        click.echo(f"backdesk: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        else:
-            click.echo(f"backdesk: internal error: {type(exc).__name__}: {exc} "
-                       "(run with --debug for the traceback)", err=True)
-        sys.exit(1)
+    shell = shell_options(argv)
+    if shell is not None:
+        open_shell(**shell)
+        return
+    from core.commands import run
 
-
-from core.service_cli import register as _register_service_cli  # noqa: E402
-
-_register_service_cli(cli)
-
-from core.kit import register as _register_kit  # noqa: E402
-
-_register_kit(cli)
-
-from core.storage.migrate_cli import register as _register_storage_cli; _register_storage_cli(cli)  # noqa: E402,E702
+    run(argv)

@@ -1,9 +1,9 @@
 """Find, load, order and isolate plugins.
 
 Built-in plugins (``plugins.<name>``), third-party plugins from the
-``backdesk`` entry-point group and local plugins named in ``plugins.yaml`` by
-module or file path all go through the same :class:`PluginHost`, the same
-pluggy manager and the same hooks.
+``backdesk`` entry-point group (found by :mod:`core.entrypoints`) and local
+plugins named in ``plugins.yaml`` by module or file path all go through the
+same :class:`PluginHost`, the same pluggy manager and the same hooks.
 
 Isolation: a plugin that fails to import, declares an unsupported hook API,
 implements a hook that does not exist, or raises in ``backdesk_plugin_info``
@@ -27,7 +27,6 @@ import re
 import sys
 import traceback
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator
@@ -35,6 +34,7 @@ from typing import Any, Callable, Iterator
 import pluggy
 
 from core import hookspecs
+from core.entrypoints import entry_points
 from core.hookspecs import HOOK_API_VERSION, OLDEST_SUPPORTED_API_VERSION, PluginInfo
 
 ENTRY_POINT_GROUP = "backdesk"
@@ -103,18 +103,27 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
         self.contexts: dict[str, Any] = {}
+        #: what :meth:`load` was called with (see there)
+        self._loaded: tuple | None = None
 
     # ------------------------------------------------------------------ loading
 
     def load(self, entries: list, *, environ: dict | None = None,
              load_entry_points: bool = True) -> None:
         """Load the plugins listed in ``plugins.yaml`` (``entries``), then any
-        installed entry-point plugin that the file does not mention."""
+        installed entry-point plugin that the file does not mention.
+
+        Loading the same ``entries`` list object again with the same
+        ``environ`` and ``load_entry_points`` does nothing: the CLI loads the
+        plugins once to add their commands and hands this host to the
+        Backdesk it opens (``core.cli.State``), whose start calls ``load``."""
+        if self.has_loaded(entries, environ=environ, load_entry_points=load_entry_points):
+            return
         off = disabled_by_env(environ)
         eps = {}
         if load_entry_points:
             try:
-                eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+                eps = {ep.name: ep for ep in entry_points(ENTRY_POINT_GROUP)}
             except Exception:  # broken metadata must not stop the shell
                 eps = {}
         listed = set()
@@ -135,6 +144,15 @@ class PluginHost:
         for name, ep in sorted(eps.items()):
             if name not in listed:
                 self._admit(PluginRecord(name, "entry point", ep.value), enabled=True, off=off, eps=eps)
+        self._loaded = (entries, environ, load_entry_points)
+
+    def has_loaded(self, entries: list, *, environ: dict | None = None,
+                   load_entry_points: bool = True) -> bool:
+        """True when :meth:`load` ran with this very ``entries`` list (and
+        the same ``environ`` and ``load_entry_points``)."""
+        loaded = self._loaded
+        return (loaded is not None and loaded[0] is entries and loaded[1] is environ
+                and loaded[2] == load_entry_points)
 
     def _check_known(self, entries: list, eps: dict) -> None:
         """An entry naming no plugin at all is a config error (file:line:key),

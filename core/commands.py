@@ -1,0 +1,312 @@
+"""The ``backdesk`` subcommands: the click group and core's commands.
+
+Imported only when the command line names a subcommand (or asks for
+``--help``/``--version``); a bare ``backdesk [options]`` opens the shell
+through :func:`core.cli.open_shell` without importing click. :func:`run` is
+what :func:`core.cli.main` hands such a line to: it loads the config and the
+plugins once, gives each plugin its ``backdesk_cli`` hook, and lets the
+opened :class:`core.cli.State` reuse that config and plugin host
+(:class:`core.cli.Preloaded`) instead of loading them a second time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from core.cli import (
+    Preloaded,
+    State,
+    _fill_demo,
+    _has_records,
+    _start_shell,
+    demo_data_dir,
+    exit_for_error,
+)
+from core.errors import BackdeskError, ConfigError
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with backdesk.yaml (default: $BACKDESK_CONFIG_DIR or the shipped config/).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with the data (default: $BACKDESK_DATA_DIR or data_dir in backdesk.yaml).")
+@click.option("--demo", is_flag=True, help="Open the demo company (created on first use).")
+@click.option("--kiosk", is_flag=True, help="Kiosk mode: the operator cannot leave the app.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="backdesk")
+@click.pass_context
+def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
+    """Backdesk: the back office in a terminal."""
+    if demo and data_dir is None:
+        data_dir = demo_data_dir()
+    preloaded = ctx.obj if isinstance(ctx.obj, Preloaded) else None
+    state = State(config_dir, data_dir, debug, demo, kiosk, preloaded=preloaded)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+    from core.serve.session import ENV_SESSION_FD
+
+    if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
+        from core.serve.session import take_account
+
+        state.account = take_account(state.config().data_dir)
+    if ctx.invoked_subcommand is None:  # a line core.cli.main did not recognise as the shell's
+        _start_shell(state)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Move existing data aside and start anew.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the demo's random choices.")
+@pass_state
+def demo(state: State, force: bool, seed: int):
+    """Fill the data folder with a realistic demo company."""
+    state.demo = True  # an account the config does not know works as the demo's admin
+    config = state.config()
+    data_dir = Path(config.data_dir)
+    where = str(data_dir) if config.storage.backend == "tinydb" else "the PostgreSQL store"
+    if _has_records(state):
+        if not force:
+            raise BackdeskError(f"{where} is not empty; use --force to move its data aside "
+                                "and create the demo there")
+        if config.storage.backend != "tinydb":
+            raise BackdeskError("--force cannot move PostgreSQL data aside; point the dsn at an empty "
+                                "schema (or use `backdesk storage migrate` to keep a copy) and run "
+                                "`backdesk demo` again")
+        from datetime import datetime
+
+        state.close()  # the store was opened to look: close it before moving its folder
+        aside = data_dir.with_name(f"{data_dir.name}.before-demo-{datetime.now():%Y%m%d-%H%M%S}")
+        data_dir.rename(aside)
+        click.echo(f"Moved the old data to {aside}", err=True)
+    counts = _fill_demo(state, seed=seed, quiet=False)
+    click.echo(f"Demo company created in {where} ({sum(counts.values())} records).")
+
+
+@cli.command("plugins")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--verbose", "-v", is_flag=True, help="Show the traceback of failed plugins.")
+@pass_state
+def plugins_cmd(state: State, fmt: str, verbose: bool):
+    """List every plugin: name, version, source, status and error."""
+    bd = state.backdesk()
+    rows = []
+    for rec in bd.host.records.values():
+        error = rec.error or (rec.hook_errors[-1][1] if rec.hook_errors else "")
+        rows.append({"name": rec.name, "version": rec.version, "source": rec.source,
+                     "status": rec.status, "error": error, "target": rec.target})
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    _print_table(rows, ["name", "version", "source", "status", "error"])
+    if verbose:
+        for rec in bd.host.records.values():
+            if rec.traceback:
+                click.echo(f"\n--- {rec.name} ---\n{rec.traceback}")
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for r in rows:
+        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+
+
+@cli.command()
+@pass_state
+def check(state: State):
+    """Verify the config and every data file (exit 0 when sound)."""
+    problems: list[str] = []
+    try:
+        config = state.config()
+    except ConfigError as exc:
+        problems.extend(getattr(exc, "problems", None) or [str(exc)])
+        config = None
+    if config is not None:
+        from core.storage import check as check_data
+
+        problems.extend(check_data(config.data_dir))
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo("Config and data are sound.")
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@pass_state
+def backup(state: State, dest: Path):
+    """Copy the whole data folder to DEST while operators keep working."""
+    from core.storage import backup as do_backup
+
+    do_backup(state.config().data_dir, dest)
+    click.echo(f"Backup written to {dest}")
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@pass_state
+def restore(state: State, src: Path):
+    """Replace the data folder with the backup in SRC (the old data is kept aside)."""
+    from core.storage import restore as do_restore
+
+    result = do_restore(src, state.config().data_dir)
+    click.echo(f"Restored {src}" + (f"; the previous data is in {result}" if result else ""))
+
+
+@cli.command()
+@click.argument("table")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@pass_state
+def export(state: State, table: str, fmt: str, output: Path | None):
+    """Export PLUGIN.TABLE (for example it.tickets) as JSON or CSV."""
+    from core.storage import export_table
+
+    bd = state.backdesk()
+    if table.count(".") != 1:
+        raise BackdeskError(f"name a table as PLUGIN.TABLE, for example core.people (got {table!r})")
+    known = set(bd.table_specs)
+    if table not in known:
+        raise BackdeskError(f"no table named {table!r}; known: {', '.join(sorted(known)) or 'none'}")
+    if output is None:
+        export_table(bd.store, table, fmt, sys.stdout)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            export_table(bd.store, table, fmt, fh)
+        click.echo(f"Wrote {output}", err=True)
+
+
+@cli.group()
+def serve():
+    """Serve Backdesk to operators elsewhere: over SSH or in a browser."""
+
+
+@serve.command("ssh")
+@click.option("--listen", default=None, help="Address to listen on (default: ssh.listen, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: ssh.port, 2222; 0: any free port).")
+@click.option("--idle-timeout-seconds", type=float, default=None, hidden=True,
+              help="Overrides ssh.idle_timeout_minutes (tests).")
+@pass_state
+def serve_ssh(state: State, listen: str | None, port: int | None, idle_timeout_seconds: float | None):
+    """An SSH server giving each operator their own Backdesk (needs backdesk[ssh])."""
+    from core.serve.ssh import run_server
+
+    run_server(state.config(), listen=listen, port=port, config_dir=state.config_dir,
+               data_dir=state.data_dir, idle_timeout=idle_timeout_seconds)
+
+
+@serve.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port.")
+@click.option("--public-url", default=None, help="The URL browsers use, when behind a reverse proxy.")
+@pass_state
+def serve_web(state: State, host: str, port: int, public_url: str | None):
+    """Backdesk in a browser through textual-serve (needs backdesk[web])."""
+    from core.serve.web import run_web
+
+    run_web(state.config(), host=host, port=port, public_url=public_url, kiosk=state.kiosk,
+            config_dir=state.config_dir, data_dir=state.data_dir)
+
+
+@cli.group("kiosk")
+def kiosk_group():
+    """Kiosk consoles: PINs."""
+
+
+@kiosk_group.command("pin-hash")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the PIN from standard input.")
+def kiosk_pin_hash(from_stdin: bool):
+    """Print the hash of a PIN for operators.<account>.pin_hash."""
+    from core.kiosk import hash_pin
+
+    if from_stdin:
+        pin = sys.stdin.readline().rstrip("\r\n")
+    else:
+        pin = click.prompt("PIN", hide_input=True, confirmation_prompt=True, err=True)
+    try:
+        click.echo(hash_pin(pin))
+    except ValueError as exc:
+        raise BackdeskError(str(exc)) from None
+
+
+def register_plugin_commands(argv: list[str]) -> Preloaded | None:
+    """Give each plugin its ``backdesk_cli`` hook before click parses the line.
+
+    Returns the config and the loaded plugin host for :class:`State` to
+    reuse (it does when the line's --config-dir/--data-dir turn out to be
+    the ones peeked here), or None when the config cannot be loaded: the
+    command itself then reports it."""
+    from core.plugins import PluginHost
+
+    config_dir = _peek_option(argv, "--config-dir")
+    data_dir = _peek_option(argv, "--data-dir")
+    if data_dir is None and "--demo" in argv:
+        data_dir = str(demo_data_dir())  # as the group does for --demo
+    try:
+        from core.config import load_config
+
+        config = load_config(config_dir, data_dir)
+    except Exception:
+        return None  # the command itself reports the bad config
+    host = PluginHost()
+    host.load(config.plugins)
+
+    for rec in host.active:
+        def get_context(name=rec.name):
+            state = click.get_current_context().find_object(State)
+            return state.backdesk().context(name)
+
+        try:
+            host.call_one(rec, "backdesk_cli", cli=cli, get_context=get_context)
+        except Exception as exc:
+            # its commands are missing; `backdesk plugins` shows why
+            host.record_failure(rec, "backdesk_cli", exc)
+    return Preloaded(config_dir, data_dir, config, host)
+
+
+def _peek_option(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def run(argv: list[str]) -> None:
+    """Parse and run a command line through click (see :func:`core.cli.main`)."""
+    debug = "--debug" in argv
+    try:
+        preloaded = register_plugin_commands(argv)
+        cli.main(args=argv, prog_name="backdesk", standalone_mode=False, obj=preloaded)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        exit_for_error(exc, debug)
+
+
+from core.service_cli import register as _register_service_cli  # noqa: E402
+
+_register_service_cli(cli)
+
+from core.kit import register as _register_kit  # noqa: E402
+
+_register_kit(cli)
+
+from core.storage.migrate_cli import register as _register_storage_cli; _register_storage_cli(cli)  # noqa: E402,E702
