@@ -312,12 +312,51 @@ async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 5.0,
 
 
 def text_of(app_or_pilot, selector: str) -> str:
-    """The plain text a widget (a ``Static``, a card) shows on the current screen."""
+    """The plain text a widget (a ``Static``) or a dashboard card shows on
+    the current screen; cards are named ``#card-<plugin>-<card id>``."""
     app = getattr(app_or_pilot, "app", app_or_pilot)
+    card = _board_card(app, selector)
+    if card is not None:
+        return card.text
     widget = app.screen.query_one(selector)
     rendered = widget.render()
     plain = getattr(rendered, "plain", None)
     return plain if plain is not None else str(rendered)
+
+
+def card_keys(app_or_pilot) -> list[str]:
+    """The dashboard's cards on the current screen, as ``<plugin>-<card id>``."""
+    app = getattr(app_or_pilot, "app", app_or_pilot)
+    board = getattr(app.screen, "board", None)
+    return [card.key for card in board.cards] if board is not None else []
+
+
+def select_card(app_or_pilot, key: str) -> None:
+    """Put the dashboard's cursor on a card (``<plugin>-<card id>``, a
+    leading ``#card-`` is accepted) and the focus on the dashboard, as the
+    arrow keys would; Enter then opens the card's screen."""
+    app = getattr(app_or_pilot, "app", app_or_pilot)
+    board = getattr(app.screen, "board", None)
+    key = key.removeprefix("#card-")
+    if board is None:
+        raise LookupError("the current screen has no dashboard")
+    index = next((i for i, card in enumerate(board.cards) if card.key == key), None)
+    if index is None:
+        raise LookupError(f"no card {key!r} on the dashboard; there are: {', '.join(card_keys(app))}")
+    board.focus()
+    board.action_jump(index)
+
+
+def _board_card(app, selector: str):
+    if not selector.startswith("#card-"):
+        return None
+    board = getattr(app.screen, "board", None)
+    if board is None:
+        return None
+    try:
+        return board.card(selector[len("#card-"):])
+    except KeyError:
+        return None
 
 
 # ---------------------------------------------------------------------- fixtures

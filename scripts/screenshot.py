@@ -21,7 +21,6 @@ async def main() -> None:
     from core.app import make_app
     from core.demo import create_demo
     from core.runtime import open_backdesk
-    from core.screens.home import DashboardCard
 
     with tempfile.TemporaryDirectory() as tmp:
         bd = open_backdesk(data_dir=Path(tmp) / "data", account="alice")
@@ -30,8 +29,8 @@ async def main() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             for _ in range(200):
                 await pilot.pause(0.02)
-                cards = list(app.screen.query(DashboardCard))
-                if cards and all(str(c.render()) != "…" for c in cards):
+                board = getattr(app.screen, "board", None)
+                if board is not None and board.all_rendered:
                     break
             await pilot.pause(0.2)
             out = ROOT / "docs" / "dashboard.svg"

@@ -9,10 +9,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Header
 
 from core.i18n import _
+from core.widgets.keybar import KeyBar
+from core.widgets.navlist import NavList
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.app import BackdeskApp
@@ -36,7 +37,7 @@ class TablesChanged(Message):
         return False
 
 
-class Sidebar(OptionList):
+class Sidebar(NavList):
     """The navigation list on the left of every screen."""
 
     DEFAULT_CSS = """
@@ -53,7 +54,7 @@ class Sidebar(OptionList):
 
 
 class BackdeskScreen(Screen):
-    """A screen with the header, the navigation sidebar and the footer.
+    """A screen with the header, the navigation sidebar and the key bar.
 
     Subclasses implement :meth:`compose_content` and, to follow changes made
     by other operators, set :attr:`WATCH_TABLES` and implement
@@ -85,7 +86,7 @@ class BackdeskScreen(Screen):
             yield self._make_sidebar()
             with Vertical(id="content"):
                 yield from self.compose_content()
-        yield Footer()
+        yield KeyBar()
 
     def compose_content(self) -> ComposeResult:
         yield from ()
@@ -93,38 +94,20 @@ class BackdeskScreen(Screen):
     def _make_sidebar(self) -> Sidebar:
         app = self.app
         entries = getattr(app, "nav_entries", [])
-        options = []
-        for entry in entries:
-            label = entry.title
-            if entry.key:
-                label = f"{entry.title} [dim]{entry.key.upper()}[/]"
-            options.append(Option(label, id=entry.id))
-        bar = Sidebar(*options, id="sidebar")
-        bar.can_focus = True
+        bar = Sidebar([(entry.id, entry.title, entry.key) for entry in entries], id="sidebar")
+        if self.nav_id is not None and bar.has_entry(self.nav_id):
+            bar.highlighted = bar.get_option_index(self.nav_id)
         if getattr(app, "sidebar_hidden", False):
             bar.add_class("-hidden")
         return bar
 
     def on_mount(self) -> None:
-        bar = self.query_one(Sidebar)
-        if self.nav_id is not None:
-            index = bar.get_option_index(self.nav_id) if self._has_option(bar, self.nav_id) else None
-            if index is not None:
-                bar.highlighted = index
         self._seen_seq = getattr(self.app, "change_seq", 0)
 
-    @staticmethod
-    def _has_option(bar: OptionList, option_id: str) -> bool:
-        try:
-            bar.get_option(option_id)
-        except Exception:
-            return False
-        return True
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if isinstance(event.option_list, Sidebar) and event.option.id:
+    def on_nav_list_selected(self, event: NavList.Selected) -> None:
+        if isinstance(event.nav_list, Sidebar):
             event.stop()
-            self.bd_app.open_nav(event.option.id)
+            self.bd_app.open_nav(event.entry_id)
 
     def action_toggle_sidebar(self) -> None:
         app = self.bd_app

@@ -18,13 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from core.errors import BackdeskError, ValidationError
 from core.i18n import _, format_date
 from core.people import STATUSES, status_title
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, DetailView, Field, FormScreen, RecordTable
+from core.widgets import Column, DetailView, Field, FormScreen, KeyBar, RecordTable
 
 #: person ids waiting to be shown once the Directory screen is up, per app
 _PENDING: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
@@ -71,7 +71,7 @@ class DetailModal(ModalScreen[str | None]):
             yield DetailView(self._pairs, title=self._title)
             hints = "  ".join(f"{key} {label}" for key, _action, label in self._keys)
             yield Static((hints + "  " if hints else "") + _("esc close"), classes="detail-modal--keys")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(DetailView).focus()

@@ -1,7 +1,7 @@
 """Shared widgets every plugin reuses instead of writing its own.
 
     from core.widgets import RecordTable, Column, RecordForm, Field, FormScreen
-    from core.widgets import DetailView, ConfirmDialog, ProgressScreen
+    from core.widgets import DetailView, ConfirmDialog, ProgressScreen, KeyBar
 
 Names are imported on first use (PEP 562), so ``core.widgets.progress``
 (the ``Progress`` protocol and the CLI's ``ClickProgress``) can be imported
@@ -27,6 +27,7 @@ _EXPORTS = {
     "ClickProgress": "core.widgets.progress",
     "NullProgress": "core.widgets.progress",
     "ProgressScreen": "core.widgets.progress_screen",
+    "KeyBar": "core.widgets.keybar",
 }
 
 __all__ = sorted(_EXPORTS)

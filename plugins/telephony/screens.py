@@ -24,13 +24,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.errors import BackdeskError, ValidationError
 from core.i18n import format_datetime, format_time
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, FilterInput, Field, FormScreen, RecordTable
+from core.widgets import Column, FilterInput, Field, FormScreen, KeyBar, RecordTable
 from plugins.telephony.models import (
     PRESENCE, _, format_duration, outcome_title, presence_title, seconds_between, now_utc, status_title,
 )

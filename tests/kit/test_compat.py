@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable
 
 from core.hookspecs import HOOK_API_VERSION
-from core.testing import text_of, wait_for
+from core.testing import card_keys, text_of, wait_for
 from kit_helpers import EXAMPLES, pip_install
 
 REFUSED = (f"needs hook API version 99; this Backdesk provides version {HOOK_API_VERSION}")
@@ -74,7 +74,7 @@ async def test_kill_switch_starts_the_app_without_the_plugin(visitors_site, monk
     async with visitors_site.run_app(size=(120, 30)) as pilot:
         app = pilot.app
         assert "visitors" not in [entry.id for entry in app.nav_entries]
-        assert not app.screen.query("#card-visitors-in_building")
+        assert "visitors-in_building" not in card_keys(pilot) and card_keys(pilot)
         app.open_nav("plugins")
         await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count > 0)
         row = [str(cell) for cell in app.screen.query_one(DataTable).get_row("visitors")]

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from core.errors import ValidationError
-from core.testing import notifications, publish, text_of, wait_for
+from core.testing import notifications, publish, select_card, text_of, wait_for
 from kit_helpers import EXAMPLES, pip_install
 
 
@@ -149,7 +149,7 @@ async def test_screen_card_and_palette_command(site):
         assert [n["text"] for n in notifications(app.backdesk, "anna")] == [
             "Jane Roe (ACME) is at reception for you"]
         # Enter on the card opens the screen; o signs the visitor out (after a yes)
-        app.screen.query_one(card).focus()
+        select_card(pilot, card)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.current_mode == "visitors")
         await wait_for(pilot, lambda: text_of(pilot, "#visitors-summary") == "1 in the building")

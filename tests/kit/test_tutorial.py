@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing import publish, text_of, wait_for
+from core.testing import publish, select_card, text_of, wait_for
 from kit_helpers import ROOT, pip_install
 
 DOC = ROOT / "docs" / "plugins.md"
@@ -170,7 +170,7 @@ async def test_card_screen_and_palette_command(site):
         await pilot.press("enter")
         await wait_for(pilot, lambda: text_of(pilot, "#card-parcels-waiting") == "2 waiting at reception")
         assert any("Handed over the parcel for Anna Schmidt" in n.message for n in app._notifications)
-        app.screen.query_one("#card-parcels-waiting").focus()
+        select_card(pilot, "parcels-waiting")
         await pilot.press("enter")
         await wait_for(pilot, lambda: text_of(pilot, "#parcels-summary") == "2 waiting at reception")
         assert app.current_mode == "parcels"

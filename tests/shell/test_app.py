@@ -11,6 +11,8 @@ from core.app import make_app
 
 
 def text_of(app, selector: str) -> str:
+    if selector.startswith("#card-"):
+        return app.screen.card_text(selector[len("#card-"):])
     return str(app.screen.query_one(selector, Static).render())
 
 
@@ -186,5 +188,67 @@ async def test_plugins_screen_shows_traceback_of_failed_plugin(greeter_site):
             detail = str(app.screen.query_one("#plugin-error", Static).render())
             assert "the vendor SDK is missing" in detail
             assert "Traceback" in detail
+    finally:
+        bd.close()
+
+
+async def test_dashboard_cards_by_keyboard_and_mouse(greeter_site):
+    """Tab reaches the cards; arrows move between them; Enter (or a second
+    click) opens the card's screen. What the board paints is the cards'."""
+    from core.widgets.cardboard import CardBoard
+
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.screen.board.all_rendered)
+            board = app.screen.query_one(CardBoard)
+            painted = board.painted_text()
+            assert "╭─ Greetings ─" in painted and "│ 0 greetings so far" in painted
+            assert "card data unavailable" in painted  # a failed card stays on its card
+            keys = [card.key for card in board.cards]
+            assert keys[-2:] == ["greeter-count", "broken_screen-bad"]
+            await pilot.press("tab")  # from the sidebar to the cards
+            assert app.focused is board and board.cursor == 0
+            await pilot.press("end", "up")
+            assert board.cards[board.cursor].key == "greeter-count"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.current_mode == "greeter")
+            await pilot.press("f2")
+            await pilot.pause()
+            board = app.screen.query_one(CardBoard)
+            assert app.focused is board and board.cards[board.cursor].key == "greeter-count"  # as left
+            await pilot.press("home")
+            # the mouse: one click selects a card, a second opens it
+            region = board.card("greeter-count").region
+            offset = (region.x + 3 + board.styles.padding.left, region.y + 1 - int(board.scroll_y))
+            await pilot.click(CardBoard, offset=offset)
+            assert board.cards[board.cursor].key == "greeter-count" and app.current_mode == "home"
+            await pilot.click(CardBoard, offset=offset)
+            await wait_for(pilot, lambda: app.current_mode == "greeter")
+    finally:
+        bd.close()
+
+
+async def test_sidebar_and_key_bar_by_mouse(greeter_site):
+    from core.widgets.keybar import KeyBar
+
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            sidebar = app.screen.query_one("#sidebar")
+            row = sidebar.get_option_index("plugins")
+            await pilot.click("#sidebar", offset=(2, row))
+            await wait_for(pilot, lambda: app.current_mode == "plugins")
+            # the key bar draws the keys that work here and presses the one clicked
+            bar = app.screen.query_one(KeyBar)
+            shown = [(key, desc) for key, _display, desc, _enabled in bar.keys()]
+            assert ("f1", "Help") in shown and shown[-1][0] == "ctrl+p"
+            await pilot.pause()
+            x = next(start for start, _end, key in bar._spans if key == "f1")
+            await pilot.click(KeyBar, offset=(x + 1, 0))
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
     finally:
         bd.close()

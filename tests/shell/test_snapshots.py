@@ -26,12 +26,10 @@ def demo_app(site):
 
 
 async def _cards_painted(pilot):
-    from core.screens.home import DashboardCard
-
     for _ in range(200):
         await asyncio.sleep(0.02)
-        cards = list(pilot.app.screen.query(DashboardCard))
-        if cards and all(str(c.render()) != "…" for c in cards):
+        board = getattr(pilot.app.screen, "board", None)
+        if board is not None and board.all_rendered:
             break
     # let toasts expire from the picture: they are not part of the layout
     pilot.app.clear_notifications()

@@ -21,6 +21,8 @@ async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
 
 
 def text(app, selector) -> str:
+    if selector.startswith("#card-"):
+        return app.screen.card_text(selector[len("#card-"):])
     return str(app.screen.query_one(selector, Static).render())
 
 
