@@ -103,12 +103,8 @@ class State:
             try:
                 config = self.config()
                 host = self._preloaded.take_host(config) if self._preloaded is not None else None
-                if host is None:
-                    self._backdesk = open_backdesk(config=config, account=self.account,
-                                                   demo=self.demo, kiosk=self.kiosk)
-                else:
-                    self._backdesk = _open_with_host(config, host, account=self.account,
-                                                     demo=self.demo, kiosk=self.kiosk)
+                self._backdesk = open_backdesk(config=config, account=self.account,
+                                               demo=self.demo, kiosk=self.kiosk, host=host)
             finally:
                 release_gc()
         return self._backdesk
@@ -117,27 +113,6 @@ class State:
         if self._backdesk is not None:
             self._backdesk.close()
             self._backdesk = None
-
-
-def _open_with_host(config, host, *, account, demo, kiosk):
-    """``open_backdesk(config=config, ...)`` on a host whose plugins are
-    already loaded from ``config.plugins`` (``Backdesk.start`` calls
-    ``host.load`` with that same list, which then does nothing). Keep the
-    steps in the order of :func:`core.runtime.open_backdesk`."""
-    from core.access import resolve_operator
-    from core.i18n import configure
-    from core.runtime import Backdesk
-
-    configure(config.site.locale, config.site.timezone, config.site.currency)
-    operator = resolve_operator(config, account, demo=demo)
-    bd = Backdesk(config, operator, kiosk=kiosk, demo=demo)
-    bd.host = host
-    try:
-        bd.start()
-    except BaseException:
-        bd.close()
-        raise
-    return bd
 
 
 def demo_data_dir() -> Path:
@@ -272,7 +247,7 @@ def _open_shell(state: State, auto_pilot=None) -> None:
         run_kiosk(state.config(), demo=state.demo)
         return
     bd = state.backdesk()
-    app = make_app(bd)
+    app = make_app(bd, freeze_start=True)  # this process is the shell's: see BackdeskApp._started
     _exit_on_hangup(app)
     app.run(auto_pilot=auto_pilot)
     if app.return_code:

@@ -166,8 +166,12 @@ def open_configured_store(config):
 
 def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
                   kiosk: bool = False, demo: bool = False, config=None,
-                  load_entry_points: bool = True, environ: dict | None = None) -> Backdesk:
+                  load_entry_points: bool = True, environ: dict | None = None,
+                  host: PluginHost | None = None) -> Backdesk:
     """Load config, resolve the operator, open the store and load the plugins.
+
+    ``host``: a plugin host that already loaded ``config.plugins`` (the CLI
+    loads them to register the plugins' subcommands); it is used as it is.
 
     Raises :class:`core.errors.ConfigError` for a bad config and
     :class:`core.errors.PermissionDenied` for an account config refuses —
@@ -185,6 +189,8 @@ def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
         configure(config.site.locale, config.site.timezone, config.site.currency)
         operator = resolve_operator(config, account, demo=demo)
         bd = Backdesk(config, operator, kiosk=kiosk, demo=demo)
+        if host is not None:
+            bd.host = host  # Backdesk.start's host.load() on the same entries does nothing
         try:
             bd.start(load_entry_points=load_entry_points, environ=environ)
         except BaseException:

@@ -21,7 +21,8 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    for var in ("BACKDESK_CONFIG_DIR", "BACKDESK_DATA_DIR", "BACKDESK_DISABLE_PLUGINS"):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    for var in ("BACKDESK_CONFIG_DIR", "BACKDESK_DATA_DIR", "BACKDESK_DISABLE_PLUGINS", "BACKDESK_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
     yield
 
