@@ -212,6 +212,7 @@ def cards(ctx):
     from rich.markup import escape
 
     from core.hookspecs import Card
+    from plugins.accounting import models as m
     from plugins.accounting import service as svc
     from plugins.accounting.models import _
 
@@ -222,7 +223,11 @@ def cards(ctx):
         totals: dict = {}
         for r in rows:
             totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
-        lines = [_("{n} bill(s), {total}").format(n=len(rows), total=", ".join(_money(v, c) for c, v in totals.items()))]
+        total = ", ".join(_money(v, c) for c, v in totals.items())
+        lines = [_.ngettext("{n} bill, {total}", "{n} bills, {total}", len(rows)).format(n=len(rows), total=total)]
+        # how many still need approving (draft) and how many are approved or partly paid
+        counts = {code: sum(1 for r in rows if r["status"] == code) for code in m.BILL_STATUSES}
+        lines.append(" · ".join(f"{m.label(m.BILL_STATUSES, code)}: {n}" for code, n in counts.items() if n))
         for r in rows[:4]:
             lines.append(f"{r['due'][5:]} {escape(r['vendor'])[:16]} {r['open']:,.2f}")
         return "\n".join(lines)

@@ -105,6 +105,7 @@ def register(cli: click.Group, get_context) -> None:
     def report(name, start, end, fmt):
         """Trial balance, profit and loss, balance sheet or payables ageing."""
         from plugins.accounting import ledger as L
+        from plugins.accounting import models as m
         from plugins.accounting import reports
         from plugins.accounting import service as svc
 
@@ -116,7 +117,7 @@ def register(cli: click.Group, get_context) -> None:
                 buckets = svc.ageing(ctx, end)
                 for b in L.AGEING_BUCKETS:
                     amounts = ", ".join(f"{v:,.2f} {c}" for c, v in sorted(buckets[b].items())) or "0.00"
-                    click.echo(f"{b:<10} {amounts}")
+                    click.echo(f"{m.label(m.AGEING_TITLES, b):<12} {amounts}")
             return
         rep = reports.report(ctx, name, start, end)
         click.echo(reports.report_csv(rep) if fmt == "csv" else reports.format_report(rep), nl=fmt == "table")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.errors import ValidationError
-from core.i18n import translator_for
+from core.i18n import N_, translator_for
 from plugins.accounting.ledger import LedgerError, to_decimal
 
 _ = translator_for("accounting", Path(__file__).parent / "locale")
@@ -30,10 +30,35 @@ PERMISSIONS = {
     "accounting.payroll.run": "Run payroll",
 }
 
-BILL_STATUSES = {"draft": "draft", "approved": "approved", "partly_paid": "partly paid", "paid": "paid"}
-ORDER_STATUSES = {"draft": "draft", "ordered": "ordered", "partly_received": "partly received",
-                  "received": "received", "billed": "billed"}
-PAY_KINDS = {"salaried": "salaried (per month)", "hourly": "hourly"}
+# -- what a person sees for a stored code -----------------------------------------
+# Records, CSV and JSON keep the codes (the keys); screens, cards and the CLI's
+# tables show ``label(MAP, code)``: the N_() text, translated when it is shown.
+BILL_STATUSES = {"draft": N_("draft"), "approved": N_("approved"), "partly_paid": N_("partly paid"),
+                 "paid": N_("paid")}
+ORDER_STATUSES = {"draft": N_("draft"), "ordered": N_("ordered"), "partly_received": N_("partly received"),
+                  "received": N_("received"), "billed": N_("billed")}
+PAY_KINDS = {"salaried": N_("salaried"), "hourly": N_("hourly")}
+TIMESHEET_STATUSES = {"open": N_("open"), "approved": N_("approved")}
+#: payables ageing buckets (``ledger.AGEING_BUCKETS``); "1-30" … need no words
+AGEING_TITLES = {"current": N_("current"), "over 90": N_("over 90")}
+#: the sections of a report (``ledger.Report.sections``) and its total lines
+REPORT_SECTION_TITLES = {"accounts": N_("accounts"), "income": N_("income"), "expenses": N_("expenses"),
+                         "assets": N_("assets"), "liabilities": N_("liabilities"), "equity": N_("equity"),
+                         "total": N_("total"), "net": N_("net")}
+#: ``ledger.Report.title`` (English, as the ledger module writes it)
+REPORT_TITLES = {"Trial balance": N_("Trial balance"), "Profit and loss": N_("Profit and loss"),
+                 "Balance sheet": N_("Balance sheet")}
+
+
+def label(titles: dict, code) -> str:
+    """The label of ``code`` in ``titles`` in the site's language; an unknown
+    code as it is, None as ""."""
+    if code is None:
+        return ""
+    message = titles.get(code)
+    return _(message) if message else str(code)
+
+
 MAX_TEXT = 200
 
 

@@ -257,8 +257,10 @@ def approve_timesheets(ctx, person_id, period: str, *, accept_flags: bool = Fals
             raise ValidationError(_("no hours recorded for person {id} in {period}").format(id=pid, period=period))
         flags = check_hours(ctx, rows, first, last, [pid])
         if flags and not accept_flags:
-            raise ValidationError(_("{n} problem(s), first: {reason}; approve with the flags accepted to go on").format(
-                n=len(flags), reason=flags[0]["reason"]))
+            raise ValidationError(_.ngettext(
+                "{n} problem, first: {reason}; approve with the flags accepted to go on",
+                "{n} problems, first: {reason}; approve with the flags accepted to go on",
+                len(flags)).format(n=len(flags), reason=flags[0]["reason"]))
         by_date = defaultdict(list)
         for f in flags:
             by_date[f["date"]].append(f["reason"])
@@ -361,7 +363,8 @@ def run_payroll(ctx, period: str, date=None) -> dict:
             mine = [h for h in all_hours if h["person_id"] == rec["person_id"]]
             open_ = [h for h in mine if h["status"] != "approved"]
             if open_:
-                warnings.append(_("{name}: {n} unapproved day(s) left out").format(
+                warnings.append(_.ngettext("{name}: {n} unapproved day left out",
+                                           "{name}: {n} unapproved days left out", len(open_)).format(
                     name=people.get(rec["person_id"], {}).get("name", rec["person_id"]), n=len(open_)))
             slip = compute_payslip(ctx, rec, [h for h in mine if h["status"] == "approved"], first, last)
             final = bool(fp.get("date")) and fp["date"] <= last

@@ -116,7 +116,8 @@ def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account
     reader = csv.DictReader(io.StringIO(text), delimiter=mp["delimiter"])
     missing = [mp[k] for k in ("date", "amount", "description") if mp[k] not in (reader.fieldnames or [])]
     if missing:
-        raise ValidationError(_("line 1: missing column(s) {cols}").format(cols=", ".join(missing)), field="file")
+        raise ValidationError(_.ngettext("line 1: missing column {cols}", "line 1: missing columns {cols}",
+                                         len(missing)).format(cols=", ".join(missing)), field="file")
     rows = []
     for line, row in enumerate(reader, start=2):
         try:
@@ -155,17 +156,18 @@ def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account
 
 def format_report(rep: L.Report, width: int = 60) -> str:
     """A plain-text table of a report (for the CLI)."""
-    lines = [rep.title]
+    total, net = m.label(m.REPORT_SECTION_TITLES, "total"), m.label(m.REPORT_SECTION_TITLES, "net")
+    lines = [m.label(m.REPORT_TITLES, rep.title)]
     for section, rows in rep.sections:
         lines.append("")
-        lines.append(section.upper())
+        lines.append(m.label(m.REPORT_SECTION_TITLES, section).upper())
         for acc, cur, v in rows:
             lines.append(f"  {acc:<{width - 22}} {v:>14,.2f} {cur}")
         for cur, t in sorted(rep.totals.get(section, {}).items()):
-            lines.append(f"  {'total':<{width - 22}} {t:>14,.2f} {cur}")
+            lines.append(f"  {total:<{width - 22}} {t:>14,.2f} {cur}")
     for cur, v in sorted(rep.net.items()):
         lines.append("")
-        lines.append(f"{'net':<{width - 20}} {v:>14,.2f} {cur}")
+        lines.append(f"{net:<{width - 20}} {v:>14,.2f} {cur}")
     return "\n".join(lines)
 
 

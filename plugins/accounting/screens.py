@@ -25,6 +25,7 @@ from core.i18n import format_money, today
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 from plugins.accounting import ledger as L
+from plugins.accounting import models as m
 from plugins.accounting import payroll as pay
 from plugins.accounting import reports as rep
 from plugins.accounting import service as svc
@@ -229,8 +230,8 @@ class BillsScreen(_Base):
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-bills-bar", classes="acc-bar")
         # the first six fit the 59 cells beside the menu at 80 columns
-        yield RecordTable([Column("vendor", _("Vendor"), width=13), Column("number", _("Bill"), width=8),
-                           Column("due", _("Due"), width=10), Column("status_text", _("Status"), width=8),
+        yield RecordTable([Column("vendor", _("Vendor"), width=10), Column("number", _("Bill"), width=8),
+                           Column("due", _("Due"), width=10), Column("status_text", _("Status"), width=11),
                            _money_col("open", _("Open"), 11), Column("flag", "!", width=1),
                            Column("id", "#", width=4, align="right")], [], classes="acc-table", id="acc-bills",
                           empty_text=_("No bills: n records one"))
@@ -334,17 +335,16 @@ class PaymentRunScreen(_Base):
         for r in rows:
             totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
         last = svc.payment_runs(self.ctx)
-        text = _("{n} bill(s), total {total}").format(n=len(rows), total=", ".join(
-            _money(v, c) for c, v in totals.items()) or "0")
+        text = _.ngettext("{n} bill, total {total}", "{n} bills, total {total}", len(rows)).format(
+            n=len(rows), total=", ".join(_money(v, c) for c, v in totals.items()) or "0")
         if last:
-            text += "\n" + _("Last run {n} on {date}: {k} payment(s)").format(
-                n=last[0]["number"], date=last[0]["date"], k=len(last[0]["items"]))
+            k = len(last[0]["items"])
+            text += "\n" + _.ngettext("Last run {n} on {date}: {k} payment", "Last run {n} on {date}: {k} payments",
+                                      k).format(n=last[0]["number"], date=last[0]["date"], k=k)
         self.query_one("#acc-run-sum", Static).update(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            from plugins.accounting import models as m
-
             self.due_by = m.date(event.value, "due_by")
         except BackdeskError as error:
             _fail(self, error)
@@ -362,9 +362,12 @@ class PaymentRunScreen(_Base):
             if yes:
                 run = self._safe(svc.payment_run, self.ctx, self.due_by)
                 if run:
-                    self.notify(_("Payment run {n}: {k} payment(s)").format(n=run["number"], k=len(run["items"])))
+                    k = len(run["items"])
+                    self.notify(_.ngettext("Payment run {n}: {k} payment", "Payment run {n}: {k} payments",
+                                           k).format(n=run["number"], k=k))
 
-        self.app.push_screen(ConfirmDialog(_("Pay {n} bill(s) due by {date}?").format(n=n, date=self.due_by)), answer)
+        self.app.push_screen(ConfirmDialog(_.ngettext("Pay {n} bill due by {date}?", "Pay {n} bills due by {date}?",
+                                                      n).format(n=n, date=self.due_by)), answer)
 
     def action_export(self) -> None:
         runs = svc.payment_runs(self.ctx)
@@ -403,8 +406,8 @@ class OrdersScreen(_Base):
     ]
 
     def compose_content(self) -> ComposeResult:
-        yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=16),
-                           Column("date", _("Date"), width=10), Column("status_text", _("Status"), width=10),
+        yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=13),
+                           Column("date", _("Date"), width=10), Column("status_text", _("Status"), width=13),
                            _money_col("total", _("Total"), 11)], [], classes="acc-table", id="acc-orders",
                           empty_text=_("No purchase orders: n writes one"))
         yield Static("", id="acc-order", classes="acc-detail")
@@ -488,7 +491,7 @@ class PayrollScreen(_Base):
         yield Static("", id="acc-payroll-bar", classes="acc-bar")
         yield RecordTable([Column("date", _("Date"), width=10), Column("name", _("Person"), width=16),
                            Column("span", _("Time"), width=11), Column("hours", _("Hours"), width=5, align="right"),
-                           Column("status", _("Status"), width=8), Column("flag", "!", width=1)], [],
+                           Column("status_text", _("Status"), width=8), Column("flag", "!", width=1)], [],
                           classes="acc-table", id="acc-time", empty_text=_("No hours recorded: n adds some"))
         yield Static("", id="acc-flags", classes="acc-detail")
 
@@ -496,6 +499,7 @@ class PayrollScreen(_Base):
         names = {p["id"]: p["name"] for p in self.ctx.backdesk.table("core.people").all()}
         rows = [{**r, "name": names.get(r["person_id"], "?"),
                  "span": f"{r['start']}–{r['end']}" if r.get("start") else "",
+                 "status_text": m.label(m.TIMESHEET_STATUSES, r.get("status")),
                  "flag": "!" if r.get("flags") else ""} for r in pay.timesheets(self.ctx)]
         rows.sort(key=lambda r: (r["date"], r["name"]), reverse=True)
         self._table().set_records(rows)
@@ -537,7 +541,8 @@ class PayrollScreen(_Base):
                 return
             text = "\n".join(f"! {escape(f['reason'])}" for f in flags) or _("No problems found")
             self.query_one("#acc-flags", Static).update(text)
-            self.notify(_("{n} problem(s) found").format(n=len(flags)), severity="warning" if flags else "information")
+            self.notify(_.ngettext("{n} problem found", "{n} problems found", len(flags)).format(n=len(flags)),
+                        severity="warning" if flags else "information")
 
         self.app.push_screen(self._person_period(_("Check hours"), on_submit=submit), done)
 
@@ -548,16 +553,17 @@ class PayrollScreen(_Base):
 
         def done(result):
             if result:
-                self.notify(_("{n} day(s) approved, {k} flag(s) kept").format(n=result["approved"],
-                                                                              k=len(result["flags"])))
+                n, k = result["approved"], len(result["flags"])
+                self.notify(_.ngettext("{n} day approved", "{n} days approved", n).format(n=n) + ", "
+                            + _.ngettext("{k} flag kept", "{k} flags kept", k).format(k=k))
 
         self.app.push_screen(self._person_period(_("Approve hours"), [Field("accept", _("Accept flags"), kind="bool")],
                                                  on_submit=submit), done)
 
     def action_rate(self) -> None:
         fields = [Field("person", _("Person"), required=True),
-                  Field("kind", _("Kind"), kind="choice", choices=[("salaried", _("salaried")), ("hourly", _("hourly"))],
-                        default="salaried"),
+                  Field("kind", _("Kind"), kind="choice",
+                        choices=[(k, m.label(m.PAY_KINDS, k)) for k in m.PAY_KINDS], default="salaried"),
                   Field("rate", _("Rate"), kind="decimal", required=True, help=_("Per month or per hour"))]
         self.app.push_screen(FormScreen(_("Set pay rate"), fields,
                                         on_submit=lambda v: pay.set_rate(self.ctx, v["person"], v["kind"], v["rate"]),
@@ -568,7 +574,9 @@ class PayrollScreen(_Base):
 
         def done(run):
             if run:
-                self.notify(_("Payroll {p}: {n} payslip(s)").format(p=run["period"], n=len(run["payslips"])))
+                n = len(run["payslips"])
+                self.notify(_.ngettext("Payroll {p}: {n} payslip", "Payroll {p}: {n} payslips", n).format(
+                    p=run["period"], n=n))
                 for w in run["warnings"][:3]:
                     self.notify(w, severity="warning")
 
@@ -607,7 +615,8 @@ class PayslipScreen(_Base):
             return
         c = s["currency"]
         lines = [_("{kind} at {rate}: base {base}; {ot} h overtime {otp}; {hol} h holiday {holp}").format(
-            kind=_(s["kind"]) if s["kind"] else "", rate=_money(s["rate"], c), base=_money(s["base"], c), ot=s["overtime_hours"],
+            kind=m.label(m.PAY_KINDS, s["kind"]), rate=_money(s["rate"], c), base=_money(s["base"], c),
+            ot=s["overtime_hours"],
             otp=_money(s["overtime_pay"], c), hol=s["holiday_hours"], holp=_money(s["holiday_pay"], c)),
             _("Gross {g}").format(g=_money(s["gross"], c))]
         lines += [f"  − {escape(d['name'])} {_money(d['amount'], c)}" for d in s["deductions"]]
@@ -684,7 +693,7 @@ class ReportsScreen(_Base):
             t.add_column("")
             for b in L.AGEING_BUCKETS:
                 total = sum(buckets[b].values(), Decimal(0))
-                t.add_row(_(b), ", ".join(_money(v, c) for c, v in buckets[b].items()) or "0.00",
+                t.add_row(m.label(m.AGEING_TITLES, b), ", ".join(_money(v, c) for c, v in buckets[b].items()) or "0.00",
                           L.bar(total, biggest, 20))
             return t
         r = rep.report(self.ctx, self.kind, self.start, self.end)
@@ -692,13 +701,13 @@ class ReportsScreen(_Base):
         t.add_column(_("Account"), max_width=38, overflow="ellipsis", no_wrap=True)
         t.add_column(_("Amount"), justify="right")
         for section, rows in r.sections:
-            t.add_row(f"[b]{_(section)}[/]", "")
+            t.add_row(f"[b]{escape(m.label(m.REPORT_SECTION_TITLES, section))}[/]", "")
             for acc, cur, v in rows:
                 t.add_row("  " + escape(acc), f"{v:,.2f} {cur}")
             for cur, total in r.totals.get(section, {}).items():
-                t.add_row(f"  [b]{_('total')}[/]", f"[b]{total:,.2f} {cur}[/]")
+                t.add_row(f"  [b]{escape(m.label(m.REPORT_SECTION_TITLES, 'total'))}[/]", f"[b]{total:,.2f} {cur}[/]")
         for cur, v in r.net.items():
-            t.add_row(f"[b]{_('net')}[/]", f"[b]{v:,.2f} {cur}[/]")
+            t.add_row(f"[b]{escape(m.label(m.REPORT_SECTION_TITLES, 'net'))}[/]", f"[b]{v:,.2f} {cur}[/]")
         return t
 
     def on_mount(self) -> None:
@@ -766,6 +775,7 @@ def search_hits(ctx, query: str) -> list[SearchHit]:
     for b in ctx.table("bills").all():
         if q in b["number"].casefold():
             hits.append(SearchHit(_("Bill {n}").format(n=b["number"]),
-                                  f"{names.get(b['vendor_id'], '?')} · {b['total']} {b['currency']} · {b['status']}",
+                                  f"{names.get(b['vendor_id'], '?')} · {b['total']} {b['currency']} · "
+                                  f"{m.label(m.BILL_STATUSES, b['status'])}",
                                   target="accounting.bills", score=0.9))
     return hits[:20]

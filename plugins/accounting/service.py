@@ -394,7 +394,8 @@ def open_amount(bill: dict) -> Decimal:
 
 def bill_rows(ctx, rows: list[dict]) -> list[dict]:
     names = {v["id"]: v["name"] for v in ctx.table("vendors").all()}
-    return [{**b, "vendor": names.get(b["vendor_id"], "?"), "status_text": _(m.BILL_STATUSES[b["status"]]),
+    return [{**b, "vendor": names.get(b["vendor_id"], "?"),
+             "status_text": m.label(m.BILL_STATUSES, b["status"]),
              "open": open_amount(b), "total_dec": L.to_decimal(b["total"]),
              "flag": "!" if b.get("match_flags") else ""} for b in rows]
 
@@ -407,7 +408,7 @@ def approve_bill(ctx, bill_id) -> dict:
         b = _get(t, bill_id, _("bill"))
         if b["status"] != "draft":
             raise ValidationError(_("bill {number} is {status}, not a draft").format(
-                number=b["number"], status=_(m.BILL_STATUSES[b["status"]])))
+                number=b["number"], status=m.label(m.BILL_STATUSES, b["status"])))
         v = ctx.table("vendors").get(b["vendor_id"]) or {"name": "?"}
         by_account: dict[str, Decimal] = {}
         for line in b["lines"]:
@@ -552,7 +553,8 @@ def order_rows(ctx, rows) -> list[dict]:
     out = []
     for o in rows:
         total = sum((L.to_decimal(x["quantity"]) * L.to_decimal(x["price"]) for x in o["lines"]), Decimal(0))
-        out.append({**o, "vendor": names.get(o["vendor_id"], "?"), "status_text": _(m.ORDER_STATUSES[o["status"]]),
+        out.append({**o, "vendor": names.get(o["vendor_id"], "?"),
+                    "status_text": m.label(m.ORDER_STATUSES, o["status"]),
                     "total": rnd(ctx, total),
                     "items": ", ".join(x["item"] for x in o["lines"])})
     return out
@@ -565,7 +567,7 @@ def place_order(ctx, order_id) -> dict:
         o = _get(t, order_id, _("purchase order"))
         if o["status"] != "draft":
             raise ValidationError(_("{number} is {status}, not a draft").format(
-                number=o["number"], status=_(m.ORDER_STATUSES[o["status"]])))
+                number=o["number"], status=m.label(m.ORDER_STATUSES, o["status"])))
         return t.update(o["id"], {"status": "ordered", "ordered_at": now_utc()})
 
 
@@ -577,7 +579,7 @@ def receive(ctx, order_id, quantities: dict) -> dict:
         o = _get(t, order_id, _("purchase order"))
         if o["status"] not in ("ordered", "partly_received"):
             raise ValidationError(_("{number} is {status}: nothing to receive").format(
-                number=o["number"], status=_(m.ORDER_STATUSES[o["status"]])))
+                number=o["number"], status=m.label(m.ORDER_STATUSES, o["status"])))
         lines = [dict(x) for x in o["lines"]]
         for key, qty in quantities.items():
             idx = None

@@ -36,6 +36,7 @@ def _doc_line(doc: dict, terms: list[str] | None = None) -> str:
 
 def register(cli: click.Group, get_context) -> None:
     from plugins.documents import service
+    from plugins.documents.models import INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, label
 
     @cli.group("docs")
     def docs():
@@ -198,10 +199,11 @@ def register(cli: click.Group, get_context) -> None:
             click.echo(f"job {row['id']} queued again")
         if retry or process:
             counts = service.process_outbox(ctx, force=retry)
-            click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+            click.echo(", ".join(f"{v} {label(OUTBOX_STATUS_TITLES, k)}" for k, v in counts.items()))
         for row in service.outbox(ctx, status=status):
             to = row["to"] or ", ".join(r.get("address") or f"person {r.get('person_id')}" for r in row["recipients"])
-            line = (f"{row['id']:>5}  {row['kind']:<5} {row['status']:<9} doc {row['document_id']:<5} "
+            kind, state = label(OUTBOX_KIND_TITLES, row["kind"]), label(OUTBOX_STATUS_TITLES, row["status"])
+            line = (f"{row['id']:>5}  {kind:<5} {state:<9} doc {row['document_id']:<5} "
                     f"tries {row['attempts']}  {to}")
             if row.get("job_id") and row["kind"] == "fax":
                 line += f"  job {row['job_id']}"
@@ -230,7 +232,8 @@ def register(cli: click.Group, get_context) -> None:
         for row in service.intake_queue(ctx):
             s = row.get("suggested") or {}
             hint = " ".join(x for x in (s.get("type"), s.get("correspondent"), ",".join(s.get("tags") or [])) if x)
-            click.echo(f"{row['id']:>5}  {row['status']:<8} {row['filename']}  {hint}  {row.get('error') or ''}".rstrip())
+            state = label(INTAKE_STATUS_TITLES, row["status"])
+            click.echo(f"{row['id']:>5}  {state:<8} {row['filename']}  {hint}  {row.get('error') or ''}".rstrip())
 
     @docs.command("types")
     @click.option("--add", "name", help="Add a document type.")

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from core.errors import ValidationError
-from core.i18n import translator_for
+from core.i18n import N_, translator_for
 from pathlib import Path
 
 _ = translator_for("documents", Path(__file__).parent / "locale")
@@ -21,6 +21,34 @@ _ = translator_for("documents", Path(__file__).parent / "locale")
 DIRECTIONS = ("incoming", "outgoing", "internal")
 ALGORITHMS = ("any", "all", "exact", "regex")
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "unknown")
+
+# -- what a person sees for a stored code -----------------------------------------
+# Records, CSV and JSON keep the codes (the keys); screens, cards and the CLI's
+# listings show ``label(MAP, code)``: the N_() text, translated when shown.
+DIRECTION_TITLES = {"incoming": N_("incoming"), "outgoing": N_("outgoing"), "internal": N_("internal")}
+#: an outbox job: queued → sending → sent (email; a fax server may report
+#: ``submitted`` first), or failed / unknown (the sender stopped half-way)
+OUTBOX_STATUS_TITLES = {"queued": N_("queued"), "sending": N_("sending"), "submitted": N_("submitted"),
+                        "sent": N_("sent"), "failed": N_("failed"), "unknown": N_("unknown")}
+OUTBOX_KIND_TITLES = {"email": N_("email"), "fax": N_("fax")}
+INTAKE_STATUS_TITLES = {"waiting": N_("waiting"), "refused": N_("refused"), "filed": N_("filed"),
+                        "gone": N_("gone")}
+#: a document's history (``history.what``); sending adds ``<kind>_<outbox status>``
+HISTORY_TITLES = {"filed": N_("filed"), "edited": N_("edited"), "version_added": N_("new version"),
+                  "copied": N_("copied"), "email_queued": N_("email queued"), "email_sent": N_("email sent"),
+                  "email_submitted": N_("email submitted"), "email_failed": N_("email failed"),
+                  "fax_queued": N_("fax queued"), "fax_sent": N_("fax sent"), "fax_submitted": N_("fax submitted"),
+                  "fax_failed": N_("fax failed")}
+
+
+def label(titles: dict, code) -> str:
+    """The label of ``code`` in ``titles`` in the site's language; an unknown
+    code as it is, None as ""."""
+    if code is None:
+        return ""
+    message = titles.get(code)
+    return _(message) if message else str(code)
+
 
 MAX_TITLE = 200
 MAX_TEXT_FIELD = 200

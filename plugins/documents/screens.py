@@ -24,7 +24,10 @@ from core.screens.base import BackdeskScreen
 from core.widgets import Column, Field, FormScreen, RecordTable
 from core.widgets.detail_view import DetailView
 from plugins.documents import service
-from plugins.documents.models import DIRECTIONS, _
+from plugins.documents.models import (
+    DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _,
+    label,
+)
 
 CSS_PATH = Path(__file__).parent / "documents.tcss"
 HIGHLIGHT = "reverse"
@@ -38,7 +41,7 @@ def highlighted(text: str, terms: list[str]) -> Text:
 
 
 def _direction_labels() -> dict[str, str]:
-    return {"incoming": _("incoming"), "outgoing": _("outgoing"), "internal": _("internal")}
+    return {code: label(DIRECTION_TITLES, code) for code in DIRECTIONS}
 
 
 def _error(screen, error: BackdeskError) -> None:
@@ -355,7 +358,7 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
             yield RecordTable([
                 Column("at", _("When"), width=11, format=lambda v: to_local(v).strftime("%m-%d %H:%M") if v else ""),
                 Column("actor", _("Who"), width=6),
-                Column("what", _("What")),
+                Column("what", _("What"), format=lambda v: label(HISTORY_TITLES, v)),
             ], [], id="doc-history", empty_text=_("No history"))
 
     def on_mount(self) -> None:
@@ -463,8 +466,7 @@ class IntakeScreen(BackdeskScreen):
         yield RecordTable([
             Column("id", "#", width=4, align="right"),
             Column("filename", _("File")),
-            Column("status", _("Status"), width=8, format=lambda v: {"waiting": _("waiting"),
-                                                                    "refused": _("refused")}.get(v, v or "")),
+            Column("status", _("Status"), width=8, format=lambda v: label(INTAKE_STATUS_TITLES, v)),
             Column("suggested.type", _("Type"), width=10),
             Column("suggested.correspondent", _("From"), width=14),
         ], [], id="intake-table", empty_text=_("The inbox is empty"))
@@ -552,8 +554,8 @@ class OutboxScreen(BackdeskScreen):
     def compose_content(self) -> ComposeResult:
         yield RecordTable([
             Column("id", "#", width=4, align="right"),
-            Column("kind", _("Kind"), width=5),
-            Column("status", _("Status"), width=9),
+            Column("kind", _("Kind"), width=6, format=lambda v: label(OUTBOX_KIND_TITLES, v)),
+            Column("status", _("Status"), width=14, format=lambda v: label(OUTBOX_STATUS_TITLES, v)),
             Column("attempts", _("Tries"), width=5, align="right"),
             Column("to_text", _("To")),
             Column("document_id", _("Doc"), width=5, align="right"),

@@ -685,7 +685,7 @@ def file_intake(ctx, intake_id: Any, meta: dict | None = None) -> dict:
         raise UnknownRecord(_("no intake item with id {id}").format(id=intake_id))
     if row["status"] != "waiting":
         raise ValidationError(_("intake item {id} is {status}, not waiting").format(
-            id=intake_id, status=row["status"]), field="id")
+            id=intake_id, status=models.label(models.INTAKE_STATUS_TITLES, row["status"])), field="id")
     inbox = inbox_dir(ctx)
     path = inbox / models.check_filename(row["filename"])
     meta = dict(meta or {})
@@ -930,7 +930,7 @@ def requeue(ctx, oid: Any) -> dict:
             raise UnknownRecord(_("no outbox job with id {id}").format(id=oid))
         if row["status"] not in ("failed", "unknown"):
             raise ValidationError(_("outbox job {id} is {status}; only failed or unknown jobs are requeued").format(
-                id=oid, status=row["status"]), field="id")
+                id=oid, status=models.label(models.OUTBOX_STATUS_TITLES, row["status"])), field="id")
         return ctx.table("outbox").update(oid, {"status": "queued", "next_attempt_at": _iso(now_utc()),
                                                 "sending_since": None})
 

@@ -111,8 +111,8 @@ def register(cli: click.Group, get_context) -> None:
         if not rows:
             click.echo("No cases.")
             return
-        for c in rows:
-            click.echo(f"#{c['id']:<4} {c['opened_on']}  {c['status']:<13} {c['type']:<14} "
+        for c in rows:  # status and type in words (case_rows), as on the screen
+            click.echo(f"#{c['id']:<4} {c['opened_on']}  {c['status_text']:<13} {c['type_text']:<14} "
                        f"{c['subject'][:40]:<40}  against: {c['against_text'] or '-'}")
 
     @hr.command("case")
@@ -157,7 +157,7 @@ def register(cli: click.Group, get_context) -> None:
         from plugins.hr import hiring
 
         for c in hiring.candidate_rows(get_context(), stages=stages):
-            click.echo(f"#{c['id']:<4} {c['stage']:<10} {c['name'][:30]:<30} {c['opening'][:30]}")
+            click.echo(f"#{c['id']:<4} {c['stage_text']:<10} {c['name'][:30]:<30} {c['opening'][:30]}")
 
     @hr.command("ics")
     @click.argument("candidate_id", required=False)

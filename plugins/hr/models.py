@@ -82,6 +82,19 @@ DISMISSAL_KINDS = {"conduct": N_("conduct"), "capability": N_("capability"),
                    "resignation": N_("resignation"), "retirement": N_("retirement")}
 CHECKLIST_KINDS = {"onboarding": N_("onboarding"), "offboarding": N_("offboarding")}
 OWNER_ROLES = ("hr", "it", "accounting", "reception")
+#: who ticks a checklist item (``owner_role``)
+OWNER_ROLE_TITLES = {"hr": N_("HR"), "it": N_("IT"), "accounting": N_("Accounting"), "reception": N_("Reception")}
+
+
+def label(titles: dict, code) -> str:
+    """The label of ``code`` in one of the maps above, in the site's language
+    (records, CSV and JSON keep the code); an unknown code as it is, None as ""."""
+    if code is None:
+        return ""
+    message = titles.get(code)
+    return _(message) if message else str(code)
+
+
 #: events that tick checklist items, and the checklist they belong to
 TICKING_EVENTS = {
     "it.onboarding_ticket_opened": "onboarding",

@@ -411,7 +411,7 @@ class EmployeeScreen(_DetailScreen):
                  (_("Contract"), _(m.CONTRACT_TYPES.get(doc.get("contract_type"), ""))),
                  (_("Pay"), _pay_text(doc)), (_("Start"), _d(doc.get("start_date"))),
                  (_("End"), _d(doc.get("end_date"))), (_("Probation ends"), _d(doc.get("probation_end"))),
-                 (_("Status"), _(person.get("status", ""))), (_("Emergency"), emergency),
+                 (_("Status"), svc.person_status_title(person.get("status"))), (_("Emergency"), emergency),
                  (_("Notes"), doc.get("notes"))]
         self.query_one(DetailView).update(pairs, title=person.get("name", f"#{pid}"))
         lines = [f"[b]{escape(_('Warnings'))}[/b]"]
@@ -429,7 +429,8 @@ class EmployeeScreen(_DetailScreen):
             done = sum(1 for i in cl["items"] if i["done"])
             lines += ["", f"[b]{escape(_(m.CHECKLIST_KINDS[cl['kind']]))}[/b] {done}/{len(cl['items'])}"]
             for item in cl["items"]:
-                lines.append(escape(f"  [{'x' if item['done'] else ' '}] {item['title']} ({item['owner_role']})"))
+                owner = m.label(m.OWNER_ROLE_TITLES, item["owner_role"])
+                lines.append(escape(f"  [{'x' if item['done'] else ' '}] {item['title']} ({owner})"))
             if cl.get("exit_interview"):
                 lines.append(escape(f"  {_('Exit interview')}: {cl['exit_interview']['notes']}"))
         self.query_one("#hr-text", Static).update("\n".join(lines))
@@ -684,7 +685,8 @@ class ChecklistScreen(_ListScreen):
 
     def columns(self):
         return [Column("mark", "", width=3), Column("title", _("Item"), width=26),
-                Column("owner_role", _("Owner"), width=10), Column("done_text", _("Done"), width=16)]
+                Column("owner_role", _("Owner"), width=10, format=lambda v: m.label(m.OWNER_ROLE_TITLES, v)),
+                Column("done_text", _("Done"), width=16)]
 
     def rows(self):
         doc = svc.get_checklist(self.ctx, self.checklist_id)

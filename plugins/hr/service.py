@@ -97,6 +97,13 @@ def resolve_person(ctx, value: Any, field: str = "person") -> dict:
                           field=field)
 
 
+def person_status_title(status: str | None) -> str:
+    """A person's directory status (active, on_leave, left) in words: core's own labels."""
+    from core.people import status_title
+
+    return status_title(status) if status else ""
+
+
 def person_name(ctx, person_id: int | None, cache: dict | None = None) -> str:
     if person_id is None:
         return ""
@@ -252,7 +259,7 @@ def record_rows(ctx) -> list[dict]:
         out.append(dict(doc, name=names[doc["person_id"]], status=person.get("status", ""),
                         department=person.get("department", ""),
                         contract_text=_(m.CONTRACT_TYPES.get(doc.get("contract_type"), "")),
-                        status_text=_(person.get("status", "")) if person.get("status") else ""))
+                        status_text=person_status_title(person.get("status"))))
     out.sort(key=lambda d: (d["status"] == "left", d["name"].casefold()))
     return out
 
@@ -317,7 +324,8 @@ def checklist_rows(ctx, *, status: str | None = "open", kind: str | None = None)
         out.append(dict(doc, name=person_name(ctx, doc["person_id"], names),
                         kind_text=_(m.CHECKLIST_KINDS[doc["kind"]]),
                         progress=f"{done}/{len(doc['items'])}",
-                        waiting_for=", ".join(sorted({i["owner_role"] for i in doc["items"] if not i["done"]}))))
+                        waiting_for=", ".join(m.label(m.OWNER_ROLE_TITLES, r) for r in
+                                              sorted({i["owner_role"] for i in doc["items"] if not i["done"]}))))
     return out
 
 

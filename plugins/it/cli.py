@@ -17,7 +17,11 @@ import click
 from core.errors import ValidationError
 
 
-def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = None) -> None:
+def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = None,
+         labels: dict | None = None) -> None:
+    """``rows`` as JSON, CSV (both with the stored codes) or a table for
+    people; ``labels``: column -> a map of ``models.*_TITLES``, whose words
+    (in the site's language) the table shows instead of the codes."""
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
@@ -27,6 +31,10 @@ def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = N
         for r in rows:
             w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
         return
+    if labels:
+        from plugins.it.models import label
+
+        rows = [{**r, **{c: label(titles, r.get(c)) for c, titles in labels.items()}} for r in rows]
     widths = widths or {}
     size = {c: min(widths.get(c, 30), max([len(c)] + [len(str(r.get(c) if r.get(c) is not None else ""))
                                                     for r in rows])) for c in columns}
@@ -47,7 +55,11 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "c
 
 
 def register(cli: click.Group, get_context) -> None:
+    from plugins.it import models as m
     from plugins.it import service as svc
+
+    asset_labels = {"type": m.ASSET_TYPE_TITLES, "status": m.ASSET_STATUS_TITLES}
+    check_labels = {"state": m.CHECK_STATE_TITLES}  # the kinds (tcp, http, dns, disk) read the same
 
     @cli.group("it")
     def it():
@@ -164,7 +176,8 @@ def register(cli: click.Group, get_context) -> None:
             _out(rows, list(keep), fmt)
             return
         _out(rows, ["id", "priority", "status", "title", "requester", "assignee_text", "due_text"], fmt,
-             widths={"title": 34, "requester": 20})
+             widths={"title": 34, "requester": 20},
+             labels={"priority": m.PRIORITY_TITLES, "status": m.STATUS_TITLES})
 
     # -------------------------------------------------------------- assets
     @it.group("assets", invoke_without_command=True)
@@ -178,7 +191,7 @@ def register(cli: click.Group, get_context) -> None:
         svc._require(ctx, svc.P_ASSETS_READ, False)
         rows = svc.asset_rows(ctx, ctx.table("assets").find(order_by=["tag"]))
         _out(rows, ["tag", "type", "model", "serial", "status", "holder", "warranty_end"], fmt,
-             widths={"model": 24, "holder": 22})
+             widths={"model": 24, "holder": 22}, labels=asset_labels)
 
     @assets.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -245,14 +258,14 @@ def register(cli: click.Group, get_context) -> None:
         """Assets whose warranty ends soon."""
         ctx = get_context()
         _out(svc.asset_rows(ctx, svc.warranty_expiring(ctx, days)),
-             ["tag", "type", "model", "warranty_end", "holder"], fmt)
+             ["tag", "type", "model", "warranty_end", "holder"], fmt, labels=asset_labels)
 
     @assets.command("low-stock")
     @_FORMAT
     def assets_low(fmt):
         """Accessories and consumables below their minimum quantity."""
         ctx = get_context()
-        _out(svc.low_stock(ctx), ["tag", "type", "model", "quantity", "min_quantity"], fmt)
+        _out(svc.low_stock(ctx), ["tag", "type", "model", "quantity", "min_quantity"], fmt, labels=asset_labels)
 
     # -------------------------------------------------------------- maintenance
     @it.group("maintenance", invoke_without_command=True)
@@ -294,7 +307,8 @@ def register(cli: click.Group, get_context) -> None:
         if click_ctx.invoked_subcommand is not None:
             return
         ctx = get_context()
-        _out(svc.changes(ctx), ["id", "title", "risk", "status", "planned_date", "proposed_by", "decided_by"], fmt)
+        _out(svc.changes(ctx), ["id", "title", "risk", "status", "planned_date", "proposed_by", "decided_by"], fmt,
+             labels={"risk": m.RISK_TITLES, "status": m.CHANGE_STATUS_TITLES})
 
     @changes.command("propose")
     @click.argument("title")
@@ -337,7 +351,7 @@ def register(cli: click.Group, get_context) -> None:
         if click_ctx.invoked_subcommand is not None:
             return
         ctx = get_context()
-        _out(svc.list_checks(ctx), ["name", "kind", "target", "state", "since", "message"], fmt)
+        _out(svc.list_checks(ctx), ["name", "kind", "target", "state", "since", "message"], fmt, labels=check_labels)
 
     @checks.command("add")
     @click.argument("name")
@@ -365,6 +379,6 @@ def register(cli: click.Group, get_context) -> None:
         ctx = get_context()
         rows = svc.run_checks(ctx)
         _out(rows, ["name", "kind", "target", "state", "since", "message", "ticket_id"], fmt,
-             widths={"target": 30, "message": 30})
+             widths={"target": 30, "message": 30}, labels=check_labels)
         if any(r["state"] == "failing" for r in rows):
             sys.exit(1)

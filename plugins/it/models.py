@@ -50,14 +50,37 @@ ASSET_STATUS_TITLES = {"in_use": N_("in use"), "spare": N_("spare"), "in_repair"
 #: types counted by quantity rather than one item each
 STOCK_TYPES = ("accessory", "consumable")
 
+#: what an asset's history records (``asset_history.action``)
+ASSET_ACTION_TITLES = {"added": N_("added"), "check_out": N_("checked out to"),
+                       "check_in": N_("checked in from"), "issue": N_("issued to"), "restock": N_("restocked"),
+                       "edited": N_("edited"), "inventory": N_("inventory imported")}
+#: what a FusionInventory import did with the computer
+IMPORT_RESULT_TITLES = {"created": N_("added"), "updated": N_("updated")}
+
 # -- changes ---------------------------------------------------------------------
 CHANGE_STATUSES = ("proposed", "approved", "rejected", "done", "failed")
+CHANGE_STATUS_TITLES = {"proposed": N_("proposed"), "approved": N_("approved"), "rejected": N_("rejected"),
+                        "done": N_("done"), "failed": N_("failed")}
 RISKS = ("low", "medium", "high")
+RISK_TITLES = {"low": N_("low"), "medium": N_("medium"), "high": N_("high")}
 
 # -- checks ----------------------------------------------------------------------
 CHECK_KINDS = ("tcp", "http", "dns", "disk")
 CHECK_KIND_TITLES = {"tcp": N_("TCP port"), "http": N_("HTTP status"), "dns": N_("DNS resolution"),
                      "disk": N_("disk free")}
+#: a check's state; a check not run yet has none ("unknown"); the status board
+#: shows "failing" in capitals
+CHECK_STATE_TITLES = {"ok": N_("ok"), "failing": N_("failing"), "unknown": N_("unknown")}
+
+
+def label(titles: dict, code) -> str:
+    """The label of ``code`` in one of the ``*_TITLES`` maps, in the site's
+    language (records, CSV and JSON keep the code); an unknown code as it
+    is, None as ""."""
+    if code is None:
+        return ""
+    message = titles.get(code)
+    return _(message) if message else str(code)
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000

@@ -298,18 +298,13 @@ class TicketScreen(BackdeskScreen):
                                         on_submit=lambda v: svc.set_priority(self.ctx, self.ticket_id, v["priority"])))
 
 
-ACTION_TITLES = {"added": m.N_("added"), "check_out": m.N_("checked out to"), "check_in": m.N_("checked in from"),
-                 "issue": m.N_("issued to"), "restock": m.N_("restocked"), "edited": m.N_("edited"),
-                 "inventory": m.N_("inventory imported")}
-
-
 def history_lines(ctx, asset_id: int) -> list[str]:
     names: dict = {}
     out = []
     for h in svc.asset_history(ctx, asset_id)[-12:]:
         who = svc.person_name(ctx, h.get("person_id"), names) if h.get("person_id") else (h.get("location") or "")
         qty = f" ×{h['quantity']}" if h.get("quantity") else ""
-        action = _(ACTION_TITLES.get(h["action"], h["action"]))
+        action = m.label(m.ASSET_ACTION_TITLES, h["action"])
         out.append(escape(f"{format_datetime(h['at'])} {action}{qty} {who} ({h['by']})".replace("  ", " ")))
     return out or [escape(_("no history"))]
 
@@ -431,7 +426,8 @@ class AssetsScreen(BackdeskScreen):
                 raise svc.ValidationError(_("no such file"), field="path")
             if path.suffix.lower() == ".xml":
                 what, doc = svc.import_fusion(self.ctx, path.read_bytes())
-                self.notify(_("Inventory: {tag} {what}").format(tag=doc["tag"], what=what))
+                self.notify(_("Inventory: {tag} {what}").format(tag=doc["tag"],
+                                                                 what=m.label(m.IMPORT_RESULT_TITLES, what)))
             else:
                 with open(path, encoding="utf-8-sig", newline="") as fh:
                     result = svc.import_csv(self.ctx, fh)
@@ -534,8 +530,8 @@ class MaintenanceScreen(BackdeskScreen):
                            Column("last_done", _("Last done"), width=10)], [], id="it-tasks",
                           empty_text=_("No maintenance tasks"))
         yield Static(escape(_("Changes (c propose · y approve · j reject · f outcome)")), classes="it-bar")
-        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Change"), width=26),
-                           Column("risk", _("Risk"), width=6), Column("status", _("Status"), width=9),
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Change"), width=21),
+                           Column("risk_text", _("Risk"), width=7), Column("status_text", _("Status"), width=13),
                            Column("planned_date", _("Planned"), width=10)], [], id="it-changes",
                           empty_text=_("No change requests"))
 
@@ -551,7 +547,7 @@ class MaintenanceScreen(BackdeskScreen):
         rows = [{**t, "next_due_text": ("! " if t["overdue"] else "") + format_date(t["next_due"], "short")}
                 for t in svc.tasks(self.ctx)]
         self.query_one("#it-tasks", RecordTable).set_records(rows)
-        self.query_one("#it-changes", RecordTable).set_records(svc.changes(self.ctx))
+        self.query_one("#it-changes", RecordTable).set_records(svc.change_rows(self.ctx, svc.changes(self.ctx)))
 
     def _pick(self, table_id: str):
         rec = self.query_one(table_id, RecordTable).cursor_record
@@ -575,7 +571,7 @@ class MaintenanceScreen(BackdeskScreen):
     def action_propose(self) -> None:
         fields = [Field("title", _("Change"), required=True), Field("proposal", _("Proposal"), kind="multiline"),
                   Field("reason", _("Reason")), Field("risk", _("Risk"), kind="choice",
-                                                      choices=[(r, r) for r in m.RISKS], default="low"),
+                                                      choices=_choices(m.RISK_TITLES), default="low"),
                   Field("planned_date", _("Planned"), kind="date")]
         self.app.push_screen(FormScreen(_("Propose a change"), fields,
                                         on_submit=lambda v: svc.propose_change(self.ctx, **v)))
@@ -634,10 +630,8 @@ class ChecksScreen(BackdeskScreen):
 
     def _load(self) -> None:
         rows = []
-        for c in svc.list_checks(self.ctx):
-            state = {"ok": _("ok"), "failing": _("FAILING")}.get(c.get("state"), _("unknown"))
-            rows.append({**c, "state_text": ("● " if c.get("state") == "failing" else "") + state,
-                         "since_text": svc._short_moment(c["since"]) if c.get("since") else ""})
+        for c in svc.check_rows(self.ctx, svc.list_checks(self.ctx)):
+            rows.append({**c, "since_text": svc._short_moment(c["since"]) if c.get("since") else ""})
         failing = sum(1 for r in rows if r.get("state") == "failing")
         self.query_one("#it-checks-bar", Static).update(escape(
             _("{n} checks, {f} failing · every {s}s").format(n=len(rows), f=failing, s=self.ctx.settings["check_interval"])))

@@ -425,8 +425,8 @@ def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
         overdue = any((d.get(k) or "9999") < now for k in ("response_due", "resolution_due")) \
             and d["status"] in ("new", "open")
         out.append({**d, "requester": person_name(ctx, d["requester_id"], names),
-                    "status_text": _(m.STATUS_TITLES[d["status"]]),
-                    "priority_text": _(m.PRIORITY_TITLES[d["priority"]]),
+                    "status_text": m.label(m.STATUS_TITLES, d["status"]),
+                    "priority_text": m.label(m.PRIORITY_TITLES, d["priority"]),
                     "due_text": ("! " if overdue else "") + due_text, "overdue": overdue,
                     "assignee_text": d.get("assignee") or "-"})
     return out
@@ -621,8 +621,8 @@ def asset_rows(ctx, rows: list[dict]) -> list[dict]:
             holder = _("{q} in stock").format(q=q) + (" ⚠ " + _("low") if q < mq else "")
         else:
             holder = person_name(ctx, d.get("person_id"), names) or d.get("location") or ""
-        out.append({**d, "holder": holder, "type_text": _(m.ASSET_TYPE_TITLES[d["type"]]),
-                    "status_text": _(m.ASSET_STATUS_TITLES.get(d.get("status"), d.get("status") or ""))})
+        out.append({**d, "holder": holder, "type_text": m.label(m.ASSET_TYPE_TITLES, d["type"]),
+                    "status_text": m.label(m.ASSET_STATUS_TITLES, d.get("status"))})
     return out
 
 
@@ -651,7 +651,8 @@ def import_csv(ctx, fh: IO[str]) -> dict:
             cols=", ".join(CSV_FIELDS)), field="file")
     unknown = [h for h in header if h and h not in CSV_FIELDS]
     if unknown:
-        raise ValidationError(_("line 1: unknown column(s) {cols}").format(cols=", ".join(unknown)), field="file")
+        raise ValidationError(_.ngettext("line 1: unknown column {cols}", "line 1: unknown columns {cols}",
+                                         len(unknown)).format(cols=", ".join(unknown)), field="file")
     reader.fieldnames = header
     problems: list[str] = []
     created, updated = [], []
@@ -850,8 +851,8 @@ def decide_change(ctx, change_id: Any, approve: bool, note: str = "") -> dict:
     with ctx.transaction():
         doc = _change(ctx, change_id)
         if doc["status"] != "proposed":
-            raise ValidationError(_("change #{id} is {status}, not proposed").format(id=doc["id"], status=doc["status"]),
-                                  field="status")
+            raise ValidationError(_("change #{id} is {status}, not proposed").format(
+                id=doc["id"], status=m.label(m.CHANGE_STATUS_TITLES, doc["status"])), field="status")
         if doc["proposed_by"] == ctx.store.actor and "admin" not in ctx.operator.roles:
             raise PermissionDenied(_("a change is approved by someone other than who proposed it"))
         return ctx.table("changes").update(doc["id"], {
@@ -866,7 +867,7 @@ def finish_change(ctx, change_id: Any, outcome: str, success: bool = True) -> di
         doc = _change(ctx, change_id)
         if doc["status"] != "approved":
             raise ValidationError(_("change #{id} is {status}; only an approved change is carried out").format(
-                id=doc["id"], status=doc["status"]), field="status")
+                id=doc["id"], status=m.label(m.CHANGE_STATUS_TITLES, doc["status"])), field="status")
         return ctx.table("changes").update(doc["id"], {"status": "done" if success else "failed",
                                                        "outcome": outcome, "done_at": stamp()})
 
@@ -874,6 +875,22 @@ def finish_change(ctx, change_id: Any, outcome: str, success: bool = True) -> di
 def changes(ctx) -> list[dict]:
     _require(ctx, "it.changes.read", False)
     return ctx.table("changes").find(order_by=["-id"])
+
+
+def change_rows(ctx, rows: list[dict]) -> list[dict]:
+    """Change requests with what a table shows: risk and status in words."""
+    return [{**d, "risk_text": m.label(m.RISK_TITLES, d.get("risk")),
+             "status_text": m.label(m.CHANGE_STATUS_TITLES, d.get("status"))} for d in rows]
+
+
+def check_rows(ctx, rows: list[dict]) -> list[dict]:
+    """Checks with what the status board shows: the state in words (a
+    failing one in capitals, marked)."""
+    out = []
+    for c in rows:
+        state = m.label(m.CHECK_STATE_TITLES, c.get("state") or "unknown")
+        out.append({**c, "state_text": "● " + state.upper() if c.get("state") == "failing" else state})
+    return out
 
 
 # ==================================================================================

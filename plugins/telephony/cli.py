@@ -115,11 +115,16 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
     def messages_cmd(open_only, fmt):
         """List messages (open callbacks first)."""
+        from plugins.telephony.models import message_status_title, urgency_title
+
         s = svc()
+        human = fmt == "table"
         rows = [{"id": m["id"], "for": s.person_text(m.get("for_person_id")) or "-",
                  "from": s.message_caller(m), "number": m.get("caller_number") or "",
-                 "urgency": m.get("urgency"), "callback": "yes" if m.get("callback") else "no",
-                 "status": m.get("status"), "taken_at": m.get("taken_at"), "text": m.get("text")}
+                 "urgency": urgency_title(m.get("urgency")) if human else m.get("urgency"),
+                 "callback": "yes" if m.get("callback") else "no",
+                 "status": message_status_title(m.get("status")) if human else m.get("status"),
+                 "taken_at": m.get("taken_at"), "text": m.get("text")}
                 for m in s.list_messages(open_only=open_only)]
         _emit(rows, fmt, ["id", "for", "from", "number", "urgency", "status", "text"])
 
@@ -140,8 +145,8 @@ def register(cli: click.Group, get_context) -> None:
         """The call history, newest first."""
         s = svc()
         person_id = s.resolve_person(person, "person")["id"] if person else None
-        rows = [call_row(s, c) for c in s.list_calls(today=today, unanswered=unanswered,
-                                                     transferred=transferred, person_id=person_id)]
+        rows = [call_row(s, c, human=fmt == "table") for c in s.list_calls(
+            today=today, unanswered=unanswered, transferred=transferred, person_id=person_id)]
         _emit(rows, fmt, ["id", "started_at", "caller", "to", "status", "outcome", "duration", "chain"])
 
     @phone.command("presence")
@@ -200,17 +205,24 @@ def register(cli: click.Group, get_context) -> None:
         click.echo("{updated} updated, {created} added, {unchanged} unchanged".format(**result))
 
 
-def call_row(s, c: dict) -> dict:
-    from plugins.telephony.models import format_duration
+def call_row(s, c: dict, *, human: bool = False) -> dict:
+    """A call for ``phone calls``: codes for CSV and JSON; ``human`` (the
+    table) shows status and outcome in the site's language."""
+    from plugins.telephony.models import format_duration, outcome_title, status_title
 
     return {"id": c["id"], "started_at": c["started_at"], "caller": s.caller_text(c),
             "to": s.person_text(c.get("to_person_id") or c.get("wanted_person_id")),
-            "status": c["status"], "outcome": c.get("outcome") or "",
-            "duration": format_duration(c.get("duration")), "chain": chain_text(s, c),
+            "status": status_title(c["status"]) if human else c["status"],
+            "outcome": outcome_title(c.get("outcome")) if human else c.get("outcome") or "",
+            "duration": format_duration(c.get("duration")), "chain": chain_text(s, c, human=human),
             "note": c.get("note") or ""}
 
 
-def chain_text(s, c: dict) -> str:
+def chain_text(s, c: dict, *, human: bool = False) -> str:
+    """Who had the call, in order; ``human``: in the site's language (screens,
+    tables), else in English as exports keep it."""
+    from plugins.telephony.models import CHAIN_LINK_TITLES, _
+
     parts = []
     for link in c.get("chain") or ():
         kind = link.get("kind")
@@ -218,10 +230,9 @@ def chain_text(s, c: dict) -> str:
             parts.append(s.caller_text(c))
         elif kind == "operator":
             parts.append(link.get("account") or "?")
-        elif kind == "voicemail":
-            parts.append("voicemail " + s.person_text(link.get("person_id")))
-        elif kind == "message":
-            parts.append("message for " + s.person_text(link.get("person_id")))
+        elif kind in CHAIN_LINK_TITLES:
+            template = CHAIN_LINK_TITLES[kind]
+            parts.append((_(template) if human else template).format(name=s.person_text(link.get("person_id"))))
         else:
             parts.append(s.person_text(link.get("person_id")))
     return " → ".join(parts)

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from core.errors import ValidationError
-from core.i18n import translator_for
+from core.i18n import N_, translator_for
 from pathlib import Path
 
 _ = translator_for("telephony", Path(__file__).parent / "locale")
@@ -68,26 +68,62 @@ def seconds_between(start: str | None, end: str | None) -> int | None:
     return max(0, int((parse_utc(end) - parse_utc(start)).total_seconds()))
 
 
+# -- what a person sees for a stored code -------------------------------------------
+# Records, CSV and JSON keep the codes (the keys); screens, cards and the CLI's
+# tables show the N_() text, translated when it is shown (``label`` and the
+# ``*_title`` functions below).
+PRESENCE_TITLES = {"idle": N_("idle"), "ringing": N_("ringing"), "in_use": N_("in use"), "busy": N_("busy"),
+                   "on_hold": N_("on hold"), "unavailable": N_("unavailable"), "dnd": N_("do not disturb"),
+                   "away": N_("away")}
+STATUS_TITLES = {"ringing": N_("ringing"), "active": N_("on the line"), "consulting": N_("consulting"),
+                 "parked": N_("parked"), "ended": N_("ended")}
+OUTCOME_TITLES = {"connected": N_("connected"), "voicemail": N_("voicemail"), "message": N_("message taken"),
+                  "missed": N_("missed")}
+URGENCY_TITLES = {"normal": N_("normal"), "urgent": N_("urgent")}
+#: a message: ``open`` (a callback is wanted), ``noted`` (none wanted), ``done``
+MESSAGE_STATUS_TITLES = {"open": N_("open"), "noted": N_("noted"), "done": N_("callback done")}
+TRANSFER_MODE_TITLES = {"blind": N_("blind transfer"), "attended": N_("attended transfer"),
+                        "voicemail": N_("to voicemail")}
+TRANSFER_STATE_TITLES = {"consulting": N_("consulting"), "completed": N_("completed"),
+                         "cancelled": N_("cancelled")}
+#: links of a call's chain that are not a person (``cli.chain_text``)
+CHAIN_LINK_TITLES = {"voicemail": N_("voicemail {name}"), "message": N_("message for {name}")}
+
+
+def label(titles: dict, code) -> str:
+    """The label of ``code`` in ``titles`` in the site's language; an unknown
+    code as it is, None as ""."""
+    if code is None:
+        return ""
+    message = titles.get(code)
+    return _(message) if message else str(code)
+
+
 def presence_title(state: str | None) -> str:
-    return {
-        "idle": _("idle"), "ringing": _("ringing"), "in_use": _("in use"), "busy": _("busy"),
-        "on_hold": _("on hold"), "unavailable": _("unavailable"), "dnd": _("do not disturb"),
-        "away": _("away"),
-    }.get(state or "idle", state or "")
+    return label(PRESENCE_TITLES, state or "idle")
 
 
 def outcome_title(outcome: str | None) -> str:
-    return {
-        "connected": _("connected"), "voicemail": _("voicemail"), "message": _("message taken"),
-        "missed": _("missed"), None: "",
-    }.get(outcome, outcome or "")
+    return label(OUTCOME_TITLES, outcome or None)
 
 
 def status_title(status: str | None) -> str:
-    return {
-        "ringing": _("ringing"), "active": _("on the line"), "consulting": _("consulting"),
-        "parked": _("parked"), "ended": _("ended"),
-    }.get(status, status or "")
+    return label(STATUS_TITLES, status or None)
+
+
+def urgency_title(urgency: str | None) -> str:
+    return label(URGENCY_TITLES, urgency or None)
+
+
+def message_status_title(status: str | None) -> str:
+    return label(MESSAGE_STATUS_TITLES, status or None)
+
+
+def transfer_title(transfer: dict) -> str:
+    """``blind transfer``, ``attended transfer (cancelled)``… for a call's transfer entry."""
+    mode = label(TRANSFER_MODE_TITLES, transfer.get("mode"))
+    state = transfer.get("state")
+    return f"{mode} ({label(TRANSFER_STATE_TITLES, state)})" if state else mode
 
 
 def is_extension(text: str) -> bool:

@@ -32,7 +32,8 @@ from core.i18n import format_datetime, format_time
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, FilterInput, Field, FormScreen, KeyBar, RecordTable
 from plugins.telephony.models import (
-    PRESENCE, _, format_duration, outcome_title, presence_title, seconds_between, now_utc, status_title,
+    PRESENCE, _, format_duration, message_status_title, outcome_title, presence_title, seconds_between, now_utc,
+    status_title, transfer_title, urgency_title,
 )
 from plugins.telephony.service import HANDLE, HOURS, PRESENCE_SET, TAKE, TargetUnreachable, service_for
 
@@ -720,8 +721,9 @@ class MessagesScreen(BackdeskScreen):
 
         pairs = [(_("For"), self.service.person_text(doc.get("for_person_id"))),
                  (_("From"), self.service.message_caller(doc)), (_("Number"), doc.get("caller_number")),
-                 (_("Urgency"), doc.get("urgency")), (_("Message"), doc.get("text")),
-                 (_("Callback"), _("yes") if doc.get("callback") else _("no")), (_("Status"), doc.get("status")),
+                 (_("Urgency"), urgency_title(doc.get("urgency"))), (_("Message"), doc.get("text")),
+                 (_("Callback"), _("yes") if doc.get("callback") else _("no")),
+                 (_("Status"), message_status_title(doc.get("status"))),
                  (_("Taken"), format_datetime(doc["taken_at"]) + " · " + (doc.get("taken_by") or "")),
                  (_("Call"), str(doc["call_id"]) if doc.get("call_id") else None)]
         keys = [("x", "done", _("callback done"))] if doc.get("status") == "open" else []
@@ -784,7 +786,8 @@ class HistoryScreen(BackdeskScreen):
                             transferred=self.mode == "transferred", person_id=self.person_id, limit=5000)
         data = [{"id": c["id"], "time": format_datetime(c["started_at"], "short"), "caller": s.caller_text(c),
                  "outcome": outcome_title(c.get("outcome")) or status_title(c["status"]),
-                 "duration": format_duration(c.get("duration")), "chain": chain_text(s, c)} for c in rows]
+                 "duration": format_duration(c.get("duration")), "chain": chain_text(s, c, human=True)}
+                for c in rows]
         self.query_one("#hist-table", RecordTable).set_records(data)
         label = {"today": _("Today"), "unanswered": _("Unanswered"), "transferred": _("Transferred"),
                  "all": _("All calls")}[self.mode]
@@ -829,10 +832,10 @@ class HistoryScreen(BackdeskScreen):
                  (_("Ended"), format_time(c["ended_at"]) if c.get("ended_at") else None),
                  (_("Duration"), format_duration(c.get("duration")) or None),
                  (_("Status"), status_title(c["status"])), (_("Outcome"), outcome_title(c.get("outcome")) or None),
-                 (_("Chain"), chain_text(s, c)), (_("Operator"), c.get("operator")),
+                 (_("Chain"), chain_text(s, c, human=True)), (_("Operator"), c.get("operator")),
                  (_("Note"), c.get("note") or None)]
         for t in c.get("transfers") or ():
-            pairs.append((_("Transfer"), f"{t['mode']} → {s.person_text(t['to_person_id'])} ({t['state']})"
+            pairs.append((_("Transfer"), f"{transfer_title(t)} → {s.person_text(t['to_person_id'])}"
                           + (f": {t['note']}" if t.get("note") else "")))
         self.app.push_screen(DetailModal(_("Call {id}").format(id=c["id"]), pairs))
 

@@ -19,8 +19,8 @@ from core.storage import AnyOf, Contains, Not, Range
 
 from plugins.telephony.models import (
     MAX_NAME, MAX_NOTE, MAX_TEXT, OPEN_STATUSES, PRESENCE, TRANSFER_MODES, UNREACHABLE, URGENCIES,
-    _, clean_text, is_extension, normalize_number, now_utc, parse_hours, parse_range, presence_title,
-    seconds_between,
+    _, clean_text, is_extension, normalize_number, now_utc, outcome_title, parse_hours, parse_range,
+    presence_title, seconds_between, status_title,
 )
 
 READ = "telephony.calls.read"
@@ -414,7 +414,8 @@ class Telephony:
         call = self.get_call(call_id)
         if call["status"] not in allowed:
             raise ValidationError(_("call {id} is {status}; this needs a call that is {allowed}").format(
-                id=call["id"], status=call["status"], allowed=" or ".join(allowed)), field="call")
+                id=call["id"], status=status_title(call["status"]),
+                allowed=" / ".join(status_title(a) for a in allowed)), field="call")
         return call
 
     def _check_target(self, call: dict, person: dict, mode: str) -> str:
@@ -473,7 +474,7 @@ class Telephony:
                     raise ValidationError(_("call {id} is in an attended transfer: complete or cancel it first").format(
                         id=call["id"]), field="call")
                 raise ValidationError(_("call {id} has ended ({outcome}); it cannot be transferred").format(
-                    id=call["id"], outcome=call.get("outcome") or "-"), field="call")
+                    id=call["id"], outcome=outcome_title(call.get("outcome")) or "-"), field="call")
             person = self.resolve_person(to, "to")
             ext = self._check_target(call, person, mode)
             now = now_utc()

@@ -53,7 +53,7 @@ def test_checks_flag_each_problem_with_its_reason(office):
         "no hours on 2026-01-08, a working day",
         "47 h in week 2026-W02: over 40 h",
     ]
-    with pytest.raises(ValidationError, match=r"22 problem\(s\), first: no hours on 2026-01-02"):
+    with pytest.raises(ValidationError, match=r"22 problems, first: no hours on 2026-01-02"):
         pay.approve_timesheets(ctx, ben, "2026-01")
     assert {t["status"] for t in ctx.table("timesheets").all()} == {"open"}
 
@@ -70,7 +70,7 @@ def test_payroll_run_payslips_and_journal(office):
         pay.approve_timesheets(ctx, ids["ben"], "2026-01")
     pay.approve_timesheets(ctx, ids["ben"], "2026-01", accept_flags=True)
     run = pay.run_payroll(ctx, "2026-01")
-    assert run["warnings"] == ["Anna Arndt: 1 unapproved day(s) left out"]
+    assert run["warnings"] == ["Anna Arndt: 1 unapproved day left out"]
     slips = {s["name"]: s for s in pay.payslips(ctx, run_id=run["id"])}
     ben = slips["Ben Brandt"]
     # holiday hours are paid apart: 36 h regular in the week, 9 h on the holiday × 2
