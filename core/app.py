@@ -42,13 +42,17 @@ class BackdeskApp(App):
         Binding("ctrl+f", "open_nav('search')", _("Search"), id="app.search", priority=True),
     ]
     COMMANDS = App.COMMANDS | {SearchCommands}
+    #: the app starts on the dashboard's mode (added in _collect) rather than
+    #: on an empty default screen it would leave at once
+    DEFAULT_MODE = "home"
 
     def __init__(self, backdesk, *, poll_interval: float = POLL_INTERVAL, guard=None,
-                 idle_lock_seconds: float | None = None, freeze_start: bool = False) -> None:
+                 idle_lock_seconds: float | None = None, start_gc_hold=None) -> None:
         super().__init__()
-        #: after the first frame, move what starting allocated out of the
-        #: collector's sight (gc.freeze): the shell's own process only
-        self.freeze_start = freeze_start
+        #: the release of a core.runtime.hold_gc() the shell's process took
+        #: when it started (core.cli.open_shell): after the first frame what
+        #: starting allocated is frozen (gc.freeze) and the hold released
+        self.start_gc_hold = start_gc_hold
         self.backdesk = backdesk
         self.poll_interval = poll_interval
         # kiosk: the PIN guard shared with the login screen, the idle lock
@@ -173,7 +177,6 @@ class BackdeskApp(App):
         self._loop = asyncio.get_running_loop()
         store = self.backdesk.store
         store.on_change(self._store_changed)
-        self.switch_mode("home")
         release_gc = getattr(self, "_release_gc", None)
         if release_gc is not None:
             self.call_after_refresh(self._started, release_gc)  # after the home screen's first frame
@@ -192,7 +195,7 @@ class BackdeskApp(App):
                         severity="warning", timeout=8)
 
     def _started(self, release_gc) -> None:
-        if self.freeze_start:
+        if self.start_gc_hold is not None:
             # Starting allocated ~100k objects that live as long as the
             # process (modules, config, the store's documents, widgets); the
             # collector's catch-up pass would walk them all (~25 ms) to find
@@ -201,6 +204,7 @@ class BackdeskApp(App):
             import gc
 
             gc.freeze()
+            self.start_gc_hold()
         release_gc()
 
     # ---------------------------------------------------------------- kiosk

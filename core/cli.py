@@ -208,6 +208,11 @@ def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=Fa
     exit code. ``auto_pilot`` is passed to Textual's ``App.run`` (benchmarks,
     tests); the kiosk loop runs its own apps and does not use it.
     """
+    from core.runtime import hold_gc
+
+    # no cyclic GC from here to the first frame (see hold_gc): the app
+    # releases this hold then, after freezing what starting allocated
+    release_gc = hold_gc()
     try:
         if demo and data_dir is None:
             data_dir = demo_data_dir()
@@ -220,7 +225,7 @@ def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=Fa
                 from core.serve.session import take_account
 
                 state.account = take_account(state.config().data_dir)
-            _start_shell(state, auto_pilot=auto_pilot)
+            _start_shell(state, auto_pilot=auto_pilot, release_gc=release_gc)
         finally:
             state.close()
     except SystemExit:
@@ -229,25 +234,29 @@ def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=Fa
         sys.exit(130)
     except Exception as exc:
         exit_for_error(exc, debug)
+    finally:
+        release_gc()
 
 
-def _start_shell(state: State, auto_pilot=None) -> None:
+def _start_shell(state: State, auto_pilot=None, release_gc=None) -> None:
     """The demo company on first use, then the shell or the kiosk loop."""
     if state.demo and not _has_records(state):
         _fill_demo(state, seed=1, quiet=False)
-    _open_shell(state, auto_pilot=auto_pilot)
+    _open_shell(state, auto_pilot=auto_pilot, release_gc=release_gc)
 
 
-def _open_shell(state: State, auto_pilot=None) -> None:
+def _open_shell(state: State, auto_pilot=None, release_gc=None) -> None:
     from core.app import make_app
 
     if state.kiosk or state.config().kiosk.enabled:
         from core.kiosk import run_kiosk
 
+        if release_gc is not None:
+            release_gc()  # the kiosk loop starts apps of its own
         run_kiosk(state.config(), demo=state.demo)
         return
     bd = state.backdesk()
-    app = make_app(bd, freeze_start=True)  # this process is the shell's: see BackdeskApp._started
+    app = make_app(bd, start_gc_hold=release_gc)
     _exit_on_hangup(app)
     app.run(auto_pilot=auto_pilot)
     if app.return_code:

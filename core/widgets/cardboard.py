@@ -153,8 +153,18 @@ class CardBoard(ScrollView, can_focus=True, inherit_bindings=False):
     def _content_width(self) -> int:
         return self.scrollable_content_region.width or self.size.width
 
-    def _layout_cards(self) -> None:
-        width = self._content_width()
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        # Lay the cards out for the new width while the layout is being
+        # arranged, not in the first render: a virtual size set while
+        # rendering asks for another layout pass (and frame) at once.
+        width = size.width - self.styles.gutter.width - self.styles.scrollbar_size_vertical
+        if width > 0:
+            self._layout_cards(width, quiet=True)
+        return super()._size_updated(size, self.virtual_size, container_size, layout)
+
+    def _layout_cards(self, width: int | None = None, *, quiet: bool = False) -> None:
+        width = width or self._content_width()
         if width <= 0 or (not self._dirty and width == self._drawn_width):
             return
         self.columns = 2 if width >= TWO_COLUMNS_FROM else 1
@@ -178,7 +188,10 @@ class CardBoard(ScrollView, can_focus=True, inherit_bindings=False):
                 lines.append(Strip.join(parts).extend_cell_length(width, base))
         self._lines = lines or [blank]
         self._drawn_width, self._dirty = width, False
-        self.virtual_size = Size(width, len(self._lines))
+        if quiet:
+            self.set_reactive(CardBoard.virtual_size, Size(width, len(self._lines)))
+        else:
+            self.virtual_size = Size(width, len(self._lines))
 
     def _box(self, card: BoardCard, width: int, index: int) -> list[Strip]:
         """The card's lines: a rounded border with the title, content inside."""
