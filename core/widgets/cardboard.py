@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -204,7 +205,9 @@ class CardBoard(ScrollView, can_focus=True, inherit_bindings=False):
             frame = base + self.get_component_rich_style("cardboard--border", partial=True)
         title_style = frame + self.get_component_rich_style("cardboard--title", partial=True)
         inner = max(1, width - 4)
-        title = card.title if len(card.title) <= width - 6 else card.title[: max(0, width - 7)] + "…"
+        title = card.title
+        if cell_len(title) > width - 6:
+            title = set_cell_size(title, max(0, width - 7)) + "…"
         top = [Segment("╭─", frame)]
         if title:
             top += [Segment(" ", frame), Segment(title, title_style), Segment(" ", frame)]

@@ -73,7 +73,7 @@ class NavList(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id, classes=classes)
         self.entries = list(entries)
         self._highlighted = 0 if entries else None
-        self.virtual_size = Size(0, len(self.entries))
+        self.set_reactive(NavList.virtual_size, Size(0, len(self.entries)))
 
     # ------------------------------------------------------------------ API
     @property

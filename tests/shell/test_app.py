@@ -252,3 +252,31 @@ async def test_sidebar_and_key_bar_by_mouse(greeter_site):
             await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
     finally:
         bd.close()
+
+
+async def test_dashboard_two_columns_when_wide_one_when_narrow(greeter_site):
+    from core.widgets.cardboard import CardBoard
+
+    bd = greeter_site.open()
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, lambda: app.screen.board.all_rendered)
+            board = app.screen.query_one(CardBoard)
+            assert board.columns == 2
+            first_line = board.painted_text().splitlines()[0]
+            assert first_line.count("╭─") == 2  # two cards side by side
+            width = board.scrollable_content_region.width
+            assert all(len(line) <= width for line in board.painted_text().splitlines())
+            # down moves a row (two cards) in two columns, right moves one
+            board.focus()
+            await pilot.press("down")
+            assert board.cursor == 2
+            await pilot.press("right")
+            assert board.cursor == 3
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert board.columns == 1
+            assert board.painted_text().splitlines()[0].count("╭─") == 1
+    finally:
+        bd.close()
