@@ -228,8 +228,14 @@ def cards(ctx):
         # how many still need approving (draft) and how many are approved or partly paid
         counts = {code: sum(1 for r in rows if r["status"] == code) for code in m.BILL_STATUSES}
         lines.append(" · ".join(f"{m.label(m.BILL_STATUSES, code)}: {n}" for code, n in counts.items() if n))
-        for r in rows[:4]:
-            lines.append(f"{r['due'][5:]} {escape(r['vendor'])[:16]} {r['open']:,.2f}")
+        # "MM-DD vendor amount", the amounts right-aligned under each other and no wider than
+        # need be: 31 cells for a 16-letter vendor and 1.234,56, the card's inner width when
+        # the dashboard shows two columns (80 columns show one)
+        shown = [(r["due"][5:], r["vendor"][:16], m.number_text(r["open"], m.places(ctx))) for r in rows[:4]]
+        name_w = max(len(v) for _d, v, _a in shown)
+        amount_w = max(len(a) for _d, _v, a in shown)
+        for due, vendor, amount in shown:
+            lines.append(f"{due} {escape(vendor.ljust(name_w))} {amount:>{amount_w}}")
         return "\n".join(lines)
 
     return [Card("accounting.due", _("Bills due this week"), render, tables=("accounting.bills",),

@@ -115,12 +115,15 @@ def register(cli: click.Group, get_context) -> None:
                 click.echo(reports.ageing_csv(ctx, end), nl=False)
             else:
                 buckets = svc.ageing(ctx, end)
+                places = m.places(ctx)
                 for b in L.AGEING_BUCKETS:
-                    amounts = ", ".join(f"{v:,.2f} {c}" for c, v in sorted(buckets[b].items())) or "0.00"
+                    amounts = ", ".join(f"{m.number_text(v, places):>14} {c}" for c, v in sorted(buckets[b].items())) \
+                        or f"{m.number_text(0, places):>14}"
                     click.echo(f"{m.label(m.AGEING_TITLES, b):<12} {amounts}")
             return
         rep = reports.report(ctx, name, start, end)
-        click.echo(reports.report_csv(rep) if fmt == "csv" else reports.format_report(rep), nl=fmt == "table")
+        click.echo(reports.report_csv(rep) if fmt == "csv" else reports.format_report(rep, places=m.places(ctx)),
+                   nl=fmt == "table")
 
     @accounting.command("post")
     @click.option("--date", required=True)
@@ -168,6 +171,7 @@ def register(cli: click.Group, get_context) -> None:
         """List bills (with --due-by: the open ones due by that date)."""
         import csv
 
+        from plugins.accounting import models as m
         from plugins.accounting import service as svc
 
         ctx = get_context()
@@ -183,10 +187,11 @@ def register(cli: click.Group, get_context) -> None:
         if not rows:
             click.echo("(none)")
             return
+        places = m.places(ctx)
         click.echo(f"{'id':>4}  {'vendor':<22} {'number':<12} {'due':<10} {'status':<12} {'open':>12}")
         for r in rows:
             click.echo(f"{r['id']:>4}  {r['vendor'][:22]:<22} {r['number'][:12]:<12} {r['due']:<10} "
-                       f"{r['status_text']:<12} {r['open']:>12,.2f} {r['currency']}")
+                       f"{r['status_text']:<12} {m.number_text(r['open'], places):>12} {r['currency']}")
 
     @accounting.command("approve")
     @click.argument("bill_id")
@@ -203,10 +208,14 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--date")
     def pay(bill_id, amount, date):
         """Pay an approved bill in full or in part."""
+        from plugins.accounting import models as m
         from plugins.accounting import service as svc
 
-        b = svc.pay_bill(get_context(), bill_id, amount, date)
-        click.echo(f"bill {b['number']}: paid {b['paid']} of {b['total']} {b['currency']}")
+        ctx = get_context()
+        b = svc.pay_bill(ctx, bill_id, amount, date)
+        places = m.places(ctx)
+        click.echo(f"bill {b['number']}: paid {m.number_text(b['paid'], places)} of "
+                   f"{m.number_text(b['total'], places)} {b['currency']}")
 
     @accounting.command("payment-run")
     @click.option("--due-by", required=True, help="Pay approved bills due on or before this date.")
@@ -234,12 +243,16 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--date", help="Posting date (default: the last day of the period).")
     def payroll_run(period, date):
         """Run payroll for a month: a payslip per person and the journal entry."""
+        from plugins.accounting import models as m
         from plugins.accounting import payroll
 
-        run = payroll.run_payroll(get_context(), period, date)
+        ctx = get_context()
+        run = payroll.run_payroll(ctx, period, date)
+        places = m.places(ctx)
         click.echo(f"payroll {period}: {len(run['payslips'])} payslip(s), entry {', '.join(map(str, run['entries']))}")
         for cur, t in sorted(run["totals"].items()):
-            click.echo(f"  gross {t['gross']} {cur}, net {t['net']} {cur}")
+            click.echo(f"  gross {m.number_text(t['gross'], places)} {cur}, "
+                       f"net {m.number_text(t['net'], places)} {cur}")
         for w in run["warnings"]:
             click.echo(f"  warning: {w}")
 
@@ -247,15 +260,19 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--period", required=True, help="The month, YYYY-MM.")
     def payroll_payslips(period):
         """Show the payslips of a month (confidential; the read is audited)."""
+        from plugins.accounting import models as m
         from plugins.accounting import payroll
 
         ctx = get_context()
         runs = [r for r in payroll.payroll_runs(ctx) if r["period"] == period]
         if not runs:
             raise ValidationError(f"no payroll run for {period}", field="period")
+        places = m.places(ctx)
         for s in payroll.payslips(ctx, run_id=runs[0]["id"]):
-            click.echo(f"{s['name'][:24]:<24} gross {s['gross']:>10} net {s['net']:>10} {s['currency']}"
-                       + ("  final" if s.get("final") else ""))
+            click.echo(f"{s['name'][:24]:<24} gross {m.number_text(s['gross'], places):>10} "
+                       f"net {m.number_text(s['net'], places):>10} {s['currency']}"
+                       + ("  final" if s.get("final") else "")
+                       + (f"  ({payroll.salary_days_text(s)})" if payroll.is_prorated(s) else ""))
 
     @payroll_group.command("timeclock")
     @click.option("--from", "start")

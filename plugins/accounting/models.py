@@ -59,6 +59,32 @@ def label(titles: dict, code) -> str:
     return _(message) if message else str(code)
 
 
+def number_text(value, places: int = 2, *, keep_digits: bool = False) -> str:
+    """An amount (or a quantity) as a person reads it: the site's grouping and
+    decimal sign, ``places`` decimals ("1.535,41" in German, "1,535.41" in
+    English). ``keep_digits`` shows more decimals when the value has them
+    (a unit price of "89.333", a quantity of "2.5" with ``places=0``). None
+    and "" are "".
+
+    Only for what people read (screens, cards, the CLI's tables and
+    messages); the records, CSV, JSON, the hledger journal and the bank file
+    keep the plain stored form (``ledger.money_text``).
+    """
+    from core.i18n import format_decimal
+
+    if value is None or value == "":
+        return ""
+    d = value if isinstance(value, Decimal) else to_decimal(value)
+    if keep_digits:
+        places = max(places, -int(d.as_tuple().exponent))
+    return format_decimal(d, places)
+
+
+def places(ctx) -> int:
+    """The ``places`` setting: the decimals amounts are kept and shown with."""
+    return int(ctx.settings.get("places", 2))
+
+
 MAX_TEXT = 200
 
 

@@ -11,6 +11,10 @@ Pay arithmetic (all Decimal, rounded per the ``rounding`` setting):
   ``rate × holiday_multiplier``;
 * salaried: the monthly salary, plus overtime and holiday hours at the
   hourly equivalent ``salary / monthly_hours`` with the same multipliers;
+  in the month someone starts (``start_date`` of ``hr.employee_hired``) or
+  leaves (``date`` of ``hr.employee_dismissed``, their last day) the salary
+  is prorated by calendar days: ``salary × days employed / days in the
+  month``, both days counted, rounded once (see :func:`employed_days`);
 * deductions: each configured fraction of the gross, rounded on its own;
   net = gross − deductions.
 """
@@ -301,9 +305,48 @@ def _h(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
 
 
+def _iso(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def employed_days(rec: dict, first: str, last: str) -> tuple[int, int]:
+    """``(days employed, days)`` of the period [first, last] in calendar days.
+
+    Employed from the record's ``start_date`` (HR's hire) through the
+    ``final_pay`` date (HR's leaving date: the last day worked), both days
+    counted; a missing date does not limit the period.
+    """
+    period_start, period_end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    total = (period_end - period_start).days + 1
+    start = _iso(rec.get("start_date"))
+    leave = _iso((rec.get("final_pay") or {}).get("date"))
+    begin = max(period_start, start) if start else period_start
+    end = min(period_end, leave) if leave else period_end
+    return max(0, (end - begin).days + 1), total
+
+
+def is_prorated(slip: dict) -> bool:
+    """A salaried payslip for part of its month (a start or a leaving date in it)."""
+    return slip.get("kind") == "salaried" and slip.get("days") is not None and slip["days"] != slip.get("period_days")
+
+
+def salary_days_text(slip: dict) -> str:
+    """"Salary 12/30 days" for a prorated payslip."""
+    return _("Salary {days}/{total} days").format(days=slip["days"], total=slip["period_days"])
+
+
 def compute_payslip(ctx, rec: dict, hours: list[dict], first: str, last: str) -> dict:
-    """One person's pay for [first, last] (pure arithmetic on their approved hours)."""
+    """One person's pay for [first, last] (pure arithmetic on their approved hours).
+
+    A salary is prorated by calendar days employed (:func:`employed_days`):
+    ``salary × days / days in the period``, computed exactly and rounded once
+    to ``places`` with ``rounding``; a whole period pays the salary as it is.
+    """
     rate = L.to_decimal(rec["rate"])
+    days, period_days = employed_days(rec, first, last)
     weekly = _dec(ctx, "weekly_limit", 40)
     ot_mult, hol_mult = _dec(ctx, "overtime_multiplier", "1.25"), _dec(ctx, "holiday_multiplier", "2")
     holidays = _holidays(ctx)
@@ -323,13 +366,14 @@ def compute_payslip(ctx, rec: dict, hours: list[dict], first: str, last: str) ->
         base = svc.rnd(ctx, regular * rate)
     else:
         hourly = rate / _dec(ctx, "monthly_hours", 160)
-        base = svc.rnd(ctx, rate)
+        base = svc.rnd(ctx, rate if days == period_days else rate * days / period_days)
     overtime_pay = svc.rnd(ctx, overtime * hourly * ot_mult)
     holiday_pay = svc.rnd(ctx, holiday_hours * hourly * hol_mult)
     gross = base + overtime_pay + holiday_pay
     deds = [{"name": name, "rate": f"{fr:f}", "amount": svc.mtext(ctx, gross * fr)} for name, fr in deductions(ctx).items()]
     net = gross - sum((L.to_decimal(d["amount"]) for d in deds), Decimal(0))
     return {"person_id": rec["person_id"], "kind": rec["kind"], "rate": rec["rate"], "currency": rec["currency"],
+            "days": days, "period_days": period_days,
             "regular_hours": _h(regular), "overtime_hours": _h(overtime), "holiday_hours": _h(holiday_hours),
             "base": svc.mtext(ctx, base), "overtime_pay": svc.mtext(ctx, overtime_pay),
             "holiday_pay": svc.mtext(ctx, holiday_pay), "gross": svc.mtext(ctx, gross), "deductions": deds,

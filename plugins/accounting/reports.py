@@ -154,20 +154,21 @@ def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account
     return len(rows)
 
 
-def format_report(rep: L.Report, width: int = 60) -> str:
-    """A plain-text table of a report (for the CLI)."""
+def format_report(rep: L.Report, width: int = 60, places: int = 2) -> str:
+    """A plain-text table of a report (for the CLI): amounts right-aligned in
+    the site's number format, ``places`` decimals."""
     total, net = m.label(m.REPORT_SECTION_TITLES, "total"), m.label(m.REPORT_SECTION_TITLES, "net")
     lines = [m.label(m.REPORT_TITLES, rep.title)]
     for section, rows in rep.sections:
         lines.append("")
         lines.append(m.label(m.REPORT_SECTION_TITLES, section).upper())
         for acc, cur, v in rows:
-            lines.append(f"  {acc:<{width - 22}} {v:>14,.2f} {cur}")
+            lines.append(f"  {acc:<{width - 22}} {m.number_text(v, places):>14} {cur}")
         for cur, t in sorted(rep.totals.get(section, {}).items()):
-            lines.append(f"  {total:<{width - 22}} {t:>14,.2f} {cur}")
+            lines.append(f"  {total:<{width - 22}} {m.number_text(t, places):>14} {cur}")
     for cur, v in sorted(rep.net.items()):
         lines.append("")
-        lines.append(f"{net:<{width - 20}} {v:>14,.2f} {cur}")
+        lines.append(f"{net:<{width - 20}} {m.number_text(v, places):>14} {cur}")
     return "\n".join(lines)
 
 

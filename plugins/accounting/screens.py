@@ -45,8 +45,9 @@ def _money(value, cur=None) -> str:
         return f"{value} {cur or ''}".strip()
 
 
-def _money_col(key, title, width=13):
-    return Column(key, title, width=width, align="right", format=lambda v: "" if v is None else f"{v:,.2f}")
+def _money_col(key, title, width=13, places=2):
+    """An amount column: right-aligned, in the site's number format ("1.535,41")."""
+    return Column(key, title, width=width, align="right", format=lambda v: m.number_text(v, places))
 
 
 class _Base(BackdeskScreen):
@@ -139,7 +140,9 @@ class LedgerScreen(_Base):
         if not rec:
             self.query_one("#acc-entry", Static).update("")
             return
-        lines = [f"{escape(p['account']):<34} {L.to_decimal(p['amount']):>12,.2f} {p['currency']}" for p in rec["postings"]]
+        places = m.places(self.ctx)
+        lines = [f"{escape(p['account']):<34} {m.number_text(p['amount'], places):>12} {p['currency']}"
+                 for p in rec["postings"]]
         self.query_one("#acc-entry", Static).update("\n".join(lines))
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
@@ -232,7 +235,7 @@ class BillsScreen(_Base):
         # the first six fit the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("vendor", _("Vendor"), width=10), Column("number", _("Bill"), width=8),
                            Column("due", _("Due"), width=10), Column("status_text", _("Status"), width=11),
-                           _money_col("open", _("Open"), 11), Column("flag", "!", width=1),
+                           _money_col("open", _("Open"), 11, m.places(self.ctx)), Column("flag", "!", width=1),
                            Column("id", "#", width=4, align="right")], [], classes="acc-table", id="acc-bills",
                           empty_text=_("No bills: n records one"))
         yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Vendor"), width=22),
@@ -261,7 +264,8 @@ class BillsScreen(_Base):
             net=_money(b["net"], b["currency"]), tax=_money(b["tax"], b["currency"]),
             paid=_money(b["paid"], b["currency"]))]
         for line in b["lines"][:3]:
-            lines.append(f"  {escape(line['description'])[:30]}  {line['quantity']} × {line['unit_price']}")
+            lines.append(f"  {escape(line['description'][:30])}  {m.number_text(line['quantity'], 0, keep_digits=True)}"
+                         f" × {m.number_text(line['unit_price'], m.places(self.ctx), keep_digits=True)}")
         for flag in b.get("match_flags") or []:
             lines.append(f"[b]! {escape(flag)}[/]")
         self.query_one("#acc-bill", Static).update("\n".join(lines))
@@ -322,8 +326,9 @@ class PaymentRunScreen(_Base):
         with Horizontal(classes="acc-bar"):
             yield Label(_("Due by "))
             yield Input(self.due_by, id="acc-due-by")
-        yield RecordTable([Column("vendor", _("Vendor"), width=18), Column("number", _("Bill"), width=10),
-                           Column("due", _("Due"), width=10), _money_col("open", _("Amount"), 12),
+        # the five fit the 59 cells beside the menu at 80 columns
+        yield RecordTable([Column("vendor", _("Vendor"), width=16), Column("number", _("Bill"), width=8),
+                           Column("due", _("Due"), width=10), _money_col("open", _("Amount"), 12, m.places(self.ctx)),
                            Column("currency", "", width=3)], [], classes="acc-table", id="acc-run",
                           empty_text=_("Nothing approved is due by this date"))
         yield Static("", id="acc-run-sum", classes="acc-detail")
@@ -406,9 +411,11 @@ class OrdersScreen(_Base):
     ]
 
     def compose_content(self) -> ComposeResult:
-        yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=13),
-                           Column("date", _("Date"), width=10), Column("status_text", _("Status"), width=13),
-                           _money_col("total", _("Total"), 11)], [], classes="acc-table", id="acc-orders",
+        # the first four (with the total) fit the 59 cells beside the menu at 80 columns
+        yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=10),
+                           Column("status_text", _("Status"), width=13),
+                           _money_col("total", _("Total"), 11, m.places(self.ctx)),
+                           Column("date", _("Date"), width=10)], [], classes="acc-table", id="acc-orders",
                           empty_text=_("No purchase orders: n writes one"))
         yield Static("", id="acc-order", classes="acc-detail")
 
@@ -420,8 +427,15 @@ class OrdersScreen(_Base):
         if not o:
             self.query_one("#acc-order", Static).update("")
             return
-        lines = [f"{i}. {escape(x['item'])[:28]:<28} {x['quantity']:>6} × {x['price']:>9}  "
-                 + _("received {n}").format(n=x["received"]) for i, x in enumerate(o["lines"], start=1)]
+        places = m.places(self.ctx)
+
+        def qty(value):
+            return m.number_text(value, 0, keep_digits=True)
+
+        lines = [f"{i}. {escape(x['item'][:18].ljust(18))} {qty(x['quantity']):>6} × "
+                 f"{m.number_text(x['price'], places, keep_digits=True):>9}  "
+                 + _("received {n}").format(n=qty(x["received"]))
+                 for i, x in enumerate(o["lines"], start=1)]
         self.query_one("#acc-order", Static).update("\n".join(lines[:6]))
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
@@ -490,7 +504,8 @@ class PayrollScreen(_Base):
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-payroll-bar", classes="acc-bar")
         yield RecordTable([Column("date", _("Date"), width=10), Column("name", _("Person"), width=16),
-                           Column("span", _("Time"), width=11), Column("hours", _("Hours"), width=5, align="right"),
+                           Column("span", _("Time"), width=11),
+                           Column("hours", _("Hours"), width=5, align="right", format=lambda v: m.number_text(v, 2)),
                            Column("status_text", _("Status"), width=8), Column("flag", "!", width=1)], [],
                           classes="acc-table", id="acc-time", empty_text=_("No hours recorded: n adds some"))
         yield Static("", id="acc-flags", classes="acc-detail")
@@ -599,7 +614,8 @@ class PayslipScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield RecordTable([Column("period", _("Period"), width=7), Column("name", _("Person"), width=18),
-                           _money_col("gross_dec", _("Gross"), 11), _money_col("net_dec", _("Net"), 11),
+                           _money_col("gross_dec", _("Gross"), 11, m.places(self.ctx)),
+                           _money_col("net_dec", _("Net"), 11, m.places(self.ctx)),
                            Column("final_text", "", width=5)], [], classes="acc-table", id="acc-payslips",
                           empty_text=_("No payslips yet"))
         yield Static("", id="acc-payslip", classes="acc-detail")
@@ -616,9 +632,11 @@ class PayslipScreen(_Base):
         c = s["currency"]
         lines = [_("{kind} at {rate}: base {base}; {ot} h overtime {otp}; {hol} h holiday {holp}").format(
             kind=m.label(m.PAY_KINDS, s["kind"]), rate=_money(s["rate"], c), base=_money(s["base"], c),
-            ot=s["overtime_hours"],
-            otp=_money(s["overtime_pay"], c), hol=s["holiday_hours"], holp=_money(s["holiday_pay"], c)),
-            _("Gross {g}").format(g=_money(s["gross"], c))]
+            ot=m.number_text(s["overtime_hours"], 2), otp=_money(s["overtime_pay"], c),
+            hol=m.number_text(s["holiday_hours"], 2), holp=_money(s["holiday_pay"], c))]
+        if pay.is_prorated(s):
+            lines.append(pay.salary_days_text(s) + f" {_money(s['base'], c)}")
+        lines.append(_("Gross {g}").format(g=_money(s["gross"], c)))
         lines += [f"  − {escape(d['name'])} {_money(d['amount'], c)}" for d in s["deductions"]]
         lines.append(_("Net {n}").format(n=_money(s["net"], c)))
         self.query_one("#acc-payslip", Static).update("\n".join(lines))
@@ -677,12 +695,14 @@ class ReportsScreen(_Base):
             if not data:
                 return _("No bank movements")
             biggest = max(max(i, o) for _m, _c, i, o in data)
+            places = m.places(self.ctx)
             t = Table(box=None, show_header=True, pad_edge=False)
-            for col in (_("Month"), _("In / out"), _("Amount")):
-                t.add_column(col)
+            t.add_column(_("Month"))
+            t.add_column(_("In / out"))
+            t.add_column(_("Amount"), justify="right")
             for month, cur, inflow, outflow in data:
-                t.add_row(month, "[green]" + L.bar(inflow, biggest, 24) + "[/]", f"+{inflow:,.2f}")
-                t.add_row("", "[red]" + L.bar(outflow, biggest, 24) + "[/]", f"−{outflow:,.2f}")
+                t.add_row(month, "[green]" + L.bar(inflow, biggest, 24) + "[/]", f"+{m.number_text(inflow, places)}")
+                t.add_row("", "[red]" + L.bar(outflow, biggest, 24) + "[/]", f"−{m.number_text(outflow, places)}")
             return t
         if self.kind == "ageing":
             buckets = svc.ageing(self.ctx, self.end)
@@ -693,21 +713,26 @@ class ReportsScreen(_Base):
             t.add_column("")
             for b in L.AGEING_BUCKETS:
                 total = sum(buckets[b].values(), Decimal(0))
-                t.add_row(m.label(m.AGEING_TITLES, b), ", ".join(_money(v, c) for c, v in buckets[b].items()) or "0.00",
+                t.add_row(m.label(m.AGEING_TITLES, b),
+                          ", ".join(_money(v, c) for c, v in buckets[b].items())
+                          or m.number_text(0, m.places(self.ctx)),
                           L.bar(total, biggest, 20))
             return t
         r = rep.report(self.ctx, self.kind, self.start, self.end)
+        places = m.places(self.ctx)
         t = Table(box=None, pad_edge=False, show_header=False)
         t.add_column(_("Account"), max_width=38, overflow="ellipsis", no_wrap=True)
         t.add_column(_("Amount"), justify="right")
         for section, rows in r.sections:
             t.add_row(f"[b]{escape(m.label(m.REPORT_SECTION_TITLES, section))}[/]", "")
             for acc, cur, v in rows:
-                t.add_row("  " + escape(acc), f"{v:,.2f} {cur}")
+                t.add_row("  " + escape(acc), f"{m.number_text(v, places)} {cur}")
             for cur, total in r.totals.get(section, {}).items():
-                t.add_row(f"  [b]{escape(m.label(m.REPORT_SECTION_TITLES, 'total'))}[/]", f"[b]{total:,.2f} {cur}[/]")
+                t.add_row(f"  [b]{escape(m.label(m.REPORT_SECTION_TITLES, 'total'))}[/]",
+                          f"[b]{m.number_text(total, places)} {cur}[/]")
         for cur, v in r.net.items():
-            t.add_row(f"[b]{escape(m.label(m.REPORT_SECTION_TITLES, 'net'))}[/]", f"[b]{v:,.2f} {cur}[/]")
+            t.add_row(f"[b]{escape(m.label(m.REPORT_SECTION_TITLES, 'net'))}[/]",
+                      f"[b]{m.number_text(v, places)} {cur}[/]")
         return t
 
     def on_mount(self) -> None:
@@ -775,7 +800,8 @@ def search_hits(ctx, query: str) -> list[SearchHit]:
     for b in ctx.table("bills").all():
         if q in b["number"].casefold():
             hits.append(SearchHit(_("Bill {n}").format(n=b["number"]),
-                                  f"{names.get(b['vendor_id'], '?')} · {b['total']} {b['currency']} · "
+                                  f"{names.get(b['vendor_id'], '?')} · "
+                                  f"{m.number_text(b['total'], m.places(ctx))} {b['currency']} · "
                                   f"{m.label(m.BILL_STATUSES, b['status'])}",
                                   target="accounting.bills", score=0.9))
     return hits[:20]

@@ -237,7 +237,7 @@ def journal_rows(ctx, entries: list[dict]) -> list[dict]:
     for e in entries:
         debit = sum((L.to_decimal(p["amount"]) for p in e["postings"] if L.to_decimal(p["amount"]) > 0), Decimal(0))
         cur = e["postings"][0]["currency"]
-        rows.append({**e, "amount": debit, "amount_text": f"{debit:,.2f} {cur}",
+        rows.append({**e, "amount": debit, "amount_text": f"{m.number_text(debit, m.places(ctx))} {cur}",
                      "accounts": ", ".join(p["account"] for p in e["postings"]),
                      "state": _("reversed") if e["number"] in reversed_numbers else
                      (_("reversal") if e.get("reverses") else "")})
@@ -367,7 +367,7 @@ def create_bill(ctx, vendor_id, number: str, date, due=None, lines=(), *, order_
             if login != ctx.operator.account:
                 ctx.services.notifications.notify(
                     login, _("Bill {number} from {vendor} ({amount} {cur}) awaits your approval").format(
-                        number=number, vendor=v["name"], amount=mtext(ctx, total), cur=cur),
+                        number=number, vendor=v["name"], amount=m.number_text(total, m.places(ctx)), cur=cur),
                     kind="approval", link="accounting.bills")
     return bills.get(doc_id)
 
@@ -434,7 +434,8 @@ def _pay(ctx, b: dict, amount: Decimal, date: str, run_id=None) -> dict:
         raise ValidationError(_("must be more than zero"), field="amount")
     if amount > open_:
         raise ValidationError(_("{amount} is more than the {open} still open on bill {number}").format(
-            amount=amount, open=open_, number=b["number"]), field="amount")
+            amount=m.number_text(amount, m.places(ctx)), open=m.number_text(open_, m.places(ctx)),
+            number=b["number"]), field="amount")
     v = ctx.table("vendors").get(b["vendor_id"]) or {"name": "?"}
     entry = _post(ctx, date, f"{v['name']}: payment of bill {b['number']}",
                   [{"account": account(ctx, "payables"), "amount": mtext(ctx, amount), "currency": b["currency"]},

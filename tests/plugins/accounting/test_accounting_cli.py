@@ -61,6 +61,6 @@ def test_bills_payment_run_and_payroll_from_the_cli(site, office, tmp_path):
 
     pay.set_rate(ctx, ids["anna"], "salaried", "3000")
     r = site.cli("accounting", "payroll", "run", "--period", "2026-01")
-    assert r.returncode == 0 and "1 payslip(s)" in r.stdout and "gross 3000.00 EUR, net 2115.00 EUR" in r.stdout
+    assert r.returncode == 0 and "1 payslip(s)" in r.stdout and "gross 3,000.00 EUR, net 2,115.00 EUR" in r.stdout
     r = site.cli("accounting", "payroll", "run", "--period", "Jan")
     assert r.returncode == 2 and "'Jan' is not a period (YYYY-MM)" in r.stderr

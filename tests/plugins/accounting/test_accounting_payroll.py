@@ -145,3 +145,109 @@ def test_hr_events_make_a_payroll_record_and_flag_final_pay_once(office):
     assert slip["final"] is True and pay.final_pay_flags(ctx) == []
     with pytest.raises(ValidationError, match="nobody has a pay rate"):
         pay.run_payroll(ctx, "2026-03")  # she has left: no one to pay
+
+
+# ----------------------------------------------------------------------------- a month in part
+def _hire(bd, person_id, start):
+    with bd.store.transaction():  # HR is not loaded here: its events as core delivers them
+        bd.services.events.publish("hr.employee_hired", {"person_id": person_id, "start_date": start,
+                                                         "job_title": "Clerk", "department_id": 1})
+
+
+def _leave(bd, person_id, date):
+    with bd.store.transaction():
+        bd.services.events.publish("hr.employee_dismissed", {"person_id": person_id, "date": date,
+                                                             "reason": "resigned", "kind": "resignation"})
+
+
+def _slips(ctx, run):
+    return {s["name"]: s for s in pay.payslips(ctx, run_id=run["id"])}
+
+
+def test_salary_is_prorated_by_calendar_days_in_the_month_of_starting_or_leaving(office):
+    bd, ctx, ids = office
+    # April 2026 has 30 days: Anna starts on the 19th (12 days), Ben leaves on the 12th (12 days),
+    # Clara starts on the 1st (the whole month), Dora started before and stays (the whole month)
+    _hire(bd, ids["anna"], "2026-04-19")
+    _hire(bd, ids["ben"], "2025-06-01")
+    _hire(bd, ids["clara"], "2026-04-01")
+    for who in ("anna", "ben", "clara", "dora"):
+        pay.set_rate(ctx, ids[who], "salaried", "3000")
+    _leave(bd, ids["ben"], "2026-04-12")
+    run = pay.run_payroll(ctx, "2026-04")
+    slips = _slips(ctx, run)
+    anna, ben = slips["Anna Arndt"], slips["Ben Brandt"]
+    # 3000 × 12 / 30 = 1200.00 each; deductions and net on the prorated gross
+    assert (anna["days"], anna["period_days"], anna["base"], anna["gross"]) == (12, 30, "1200.00", "1200.00")
+    assert [d["amount"] for d in anna["deductions"]] == ["240.00", "114.00"] and anna["net"] == "846.00"
+    assert (ben["days"], ben["period_days"], ben["base"], ben["final"]) == (12, 30, "1200.00", True)
+    assert pay.is_prorated(anna) and pay.is_prorated(ben)
+    assert pay.salary_days_text(anna) == "Salary 12/30 days"
+    # a whole month is paid as before
+    for name in ("Clara Conrad", "Dora Dietz"):
+        s = slips[name]
+        assert (s["days"], s["period_days"], s["base"], s["gross"], s["net"]) == (30, 30, "3000.00", "3000.00",
+                                                                                 "2115.00")
+        assert not pay.is_prorated(s)
+    # the journal carries what the payslips say
+    assert run["totals"]["EUR"]["gross"] == "8400.00"
+    # Anna's next month is whole again; Ben, settled, is not paid again
+    may = _slips(ctx, pay.run_payroll(ctx, "2026-05"))
+    assert sorted(may) == ["Anna Arndt", "Clara Conrad", "Dora Dietz"]
+    assert (may["Anna Arndt"]["days"], may["Anna Arndt"]["period_days"], may["Anna Arndt"]["base"]) == \
+        (31, 31, "3000.00")
+
+
+def test_start_and_leave_in_the_same_month_and_the_cents_rounded_once(office):
+    bd, ctx, ids = office
+    # February 2026 (28 days): from the 10th through the 20th is 11 days, both counted:
+    # 3100 × 11 / 28 = 1217.857142… → 1217.86 (half up, once)
+    _hire(bd, ids["dora"], "2026-02-10")
+    pay.set_rate(ctx, ids["dora"], "salaried", "3100")
+    _leave(bd, ids["dora"], "2026-02-20")
+    # January 2026 (31 days): leaving on the 12th, 4000 × 12 / 31 = 1548.387096… → 1548.39
+    pay.set_rate(ctx, ids["anna"], "salaried", "4000")
+    _leave(bd, ids["anna"], "2026-01-12")
+    jan = _slips(ctx, pay.run_payroll(ctx, "2026-01"))
+    assert sorted(jan) == ["Anna Arndt"]  # Dora starts in February
+    anna = jan["Anna Arndt"]
+    assert (anna["days"], anna["period_days"], anna["base"], anna["gross"]) == (12, 31, "1548.39", "1548.39")
+    assert [d["amount"] for d in anna["deductions"]] == ["309.68", "147.10"] and anna["net"] == "1091.61"
+    feb = _slips(ctx, pay.run_payroll(ctx, "2026-02"))
+    assert sorted(feb) == ["Dora Dietz"]
+    dora = feb["Dora Dietz"]
+    assert (dora["days"], dora["period_days"], dora["base"], dora["final"]) == (11, 28, "1217.86", True)
+    assert pay.salary_days_text(dora) == "Salary 11/28 days"
+
+
+def test_proration_follows_the_rounding_setting_and_leaves_hourly_pay_alone(office):
+    bd, ctx, ids = office
+    rec = {"person_id": ids["anna"], "kind": "salaried", "rate": "4000.00", "currency": "EUR",
+           "start_date": None, "final_pay": {"date": "2026-01-12"}}
+    assert pay.employed_days(rec, "2026-01-01", "2026-01-31") == (12, 31)
+    assert pay.employed_days({**rec, "start_date": "2026-01-05"}, "2026-01-01", "2026-01-31") == (8, 31)
+    assert pay.employed_days({**rec, "final_pay": None, "start_date": "2025-12-24"}, "2026-01-01",
+                             "2026-01-31") == (31, 31)
+    assert pay.employed_days({**rec, "final_pay": {"date": "2025-12-31"}}, "2026-01-01", "2026-01-31") == (0, 31)
+    ctx.settings["rounding"] = "ROUND_DOWN"
+    assert pay.compute_payslip(ctx, rec, [], "2026-01-01", "2026-01-31")["base"] == "1548.38"
+    ctx.settings["rounding"] = "ROUND_HALF_UP"
+    assert pay.compute_payslip(ctx, rec, [], "2026-01-01", "2026-01-31")["base"] == "1548.39"
+    # hourly pay is the hours worked: nothing to prorate
+    hourly = {**rec, "kind": "hourly", "rate": "20.00"}
+    slip = pay.compute_payslip(ctx, hourly, [{"date": "2026-01-05", "hours": "8"}], "2026-01-01", "2026-01-31")
+    assert (slip["base"], slip["days"]) == ("160.00", 12) and not pay.is_prorated(slip)
+
+
+def test_payslips_show_the_prorated_salary(site, office):
+    bd, ctx, ids = office
+    _hire(bd, ids["anna"], "2026-04-19")
+    pay.set_rate(ctx, ids["anna"], "salaried", "3000")
+    pay.set_rate(ctx, ids["ben"], "salaried", "2000")
+    pay.run_payroll(ctx, "2026-04")
+    r = site.cli("accounting", "payroll", "payslips", "--period", "2026-04")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "Anna Arndt               gross   1,200.00 net     846.00 EUR  (Salary 12/30 days)",
+        "Ben Brandt               gross   2,000.00 net   1,410.00 EUR",
+    ]

@@ -106,3 +106,19 @@ async def test_payroll_screen_checks_and_payslips(office):
         await wait_for(pilot, lambda: "Net €2,115.00" in text(app, "#acc-payslip"))
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
+
+
+async def test_payslip_of_a_part_month_names_its_days(office):
+    bd, ctx, ids = office
+    with bd.store.transaction():  # HR's hire as core delivers it: starts on 19 April (12 of 30 days)
+        bd.services.events.publish("hr.employee_hired", {"person_id": ids["anna"], "start_date": "2026-04-19"})
+    pay.set_rate(ctx, ids["anna"], "salaried", "3000")
+    pay.run_payroll(ctx, "2026-04")
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.payroll")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayslipScreen")
+        await wait_for(pilot, lambda: "Salary 12/30 days €1,200.00" in text(app, "#acc-payslip"))
+        assert "Gross €1,200.00" in text(app, "#acc-payslip") and "Net €846.00" in text(app, "#acc-payslip")

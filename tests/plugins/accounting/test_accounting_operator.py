@@ -1,0 +1,188 @@
+"""The Payment run and Purchasing screens driven as an operator drives them:
+at 80×24, with the keyboard only (the palette to get there, keys on the
+screens, typing into the forms). What is stored, and the bank file written,
+is checked afterwards."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.app import make_app
+from core.i18n import today
+from core.testing import text_of, wait_for
+from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from plugins.accounting import service as svc
+from conftest import iban
+
+
+def lines_of(app) -> list[str]:
+    """The terminal's lines as the operator sees them."""
+    return [strip.text.rstrip() for strip in app.screen._compositor.render_strips()]
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type ``text`` key by key (a new line is Enter)."""
+    await pilot.press(*["enter" if c == "\n" else c for c in text])
+
+
+async def clear_input(pilot) -> None:
+    """Empty the focused one-line field: to its end, then delete everything left of the cursor."""
+    await pilot.press("end", "ctrl+u")
+
+
+async def open_by_palette(pilot, title: str, screen: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await type_text(pilot, f"Open: {title}")
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == screen, message=f"{screen} not opened")
+
+
+def bill(ctx, vendor, number, due, price, *, approve=True):
+    b = svc.create_bill(ctx, vendor["id"], number, "2026-01-05", due,
+                        [{"description": "Goods", "quantity": "1", "unit_price": price}])
+    if approve:
+        svc.approve_bill(ctx, b["id"])
+    return b
+
+
+async def test_payment_run_pays_approved_bills_and_writes_the_bank_file(office, tmp_path):
+    bd, ctx, ids = office
+    schmidt = svc.add_vendor(ctx, {"name": "Schmidt", "iban": iban("DE", "370400440532013000"),
+                                   "bic": "COBADEFFXXX"})
+    netcom = svc.add_vendor(ctx, {"name": "NetCom", "iban": iban("DE", "200411330123456789")})
+    kiosk = svc.add_vendor(ctx, {"name": "Kiosk"})  # no IBAN: left out of the run
+    rent = bill(ctx, schmidt, "RE-1", "2026-01-20", "1290.26")       # 1535.41 with 19 % tax
+    phone = bill(ctx, netcom, "T-778", "2026-01-25", "100")          # 119.00, 19.00 of it paid already
+    svc.pay_bill(ctx, phone["id"], "19.00", "2026-01-10")
+    later = bill(ctx, netcom, "T-779", "2026-02-25", "100")          # due after the date chosen
+    draft = bill(ctx, schmidt, "RE-2", "2026-01-15", "50", approve=False)  # not approved
+    cash = bill(ctx, kiosk, "K-1", "2026-01-12", "10")               # approved, but no IBAN
+    target = tmp_path / "bank.csv"
+
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_palette(pilot, "Payment run", "PaymentRunScreen")
+        table = app.screen.query_one("#acc-run", RecordTable)
+        # the due-by date: d, the field emptied, the date typed, enter
+        await pilot.press("d")
+        await clear_input(pilot)
+        await type_text(pilot, "2026-01-31\n")
+        await wait_for(pilot, lambda: app.screen.due_by == "2026-01-31" and table.row_count == 3)
+        assert [table.record_at(i)["number"] for i in range(3)] == ["K-1", "RE-1", "T-778"]
+        assert text_of(app, "#acc-run-sum") == "3 bills, total €1,647.31"
+        # what the operator sees: every column, the amounts right-aligned under their title
+        shown = lines_of(app)
+        header = next(line for line in shown if "Vendor" in line and "Amount" in line)
+        row = next(line for line in shown if "RE-1" in line)
+        assert row.endswith("1,535.41  EUR") and row.index("1,535.41") + len("1,535.41") == header.index("Amount") + 6
+        # r runs it after a yes
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: ctx.table("payment_runs").count() == 1)
+        await wait_for(pilot, lambda: table.row_count == 1)  # the bill without an IBAN is still due
+        assert table.record_at(0)["number"] == "K-1"
+        await wait_for(pilot, lambda: f"Last run 1 on {today().isoformat()}: 2 payments" in text_of(app, "#acc-run-sum"))
+        # e writes the bank file of the last run where the operator says
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert app.screen.form.control("path").value == "payment-run-1.csv"
+        await clear_input(pilot)
+        await type_text(pilot, str(target))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: any(f"Bank file written to {target}" in n.message for n in app._notifications))
+
+    day = today().isoformat()
+    assert target.read_text(encoding="utf-8").splitlines() == [
+        "execution_date,name,iban,bic,amount,currency,reference",
+        f"{day},Schmidt,{schmidt['iban']},COBADEFFXXX,1535.41,EUR,RE-1",
+        f"{day},NetCom,{netcom['iban']},,100.00,EUR,T-778",
+    ]
+    stored = {b["number"]: b for b in ctx.table("bills").all()}
+    assert {n: (b["status"], b["paid"]) for n, b in stored.items()} == {
+        "RE-1": ("paid", "1535.41"), "T-778": ("paid", "119.00"), "T-779": ("approved", "0.00"),
+        "RE-2": ("draft", "0.00"), "K-1": ("approved", "0.00")}
+    (run,) = ctx.table("payment_runs").all()
+    assert (run["due_by"], run["date"], [i["reference"] for i in run["items"]]) == ("2026-01-31", day, ["RE-1", "T-778"])
+    assert run["skipped"] == [{"bill_id": cash["id"], "reason": "Kiosk has no IBAN"}]
+    payments = ctx.table("payments").find({"run_id": run["id"]})
+    assert sorted((p["bill_id"], p["amount"]) for p in payments) == [(rent["id"], "1535.41"), (phone["id"], "100.00")]
+    assert later["id"] and draft["id"]
+
+
+async def test_purchase_order_received_and_matched_to_a_bill(office):
+    bd, ctx, ids = office
+    schmidt = svc.add_vendor(ctx, {"name": "Schmidt", "iban": iban("DE", "370400440532013000")})
+
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_palette(pilot, "Purchasing", "OrdersScreen")
+        orders = app.screen.query_one("#acc-orders", RecordTable)
+        # n: a new order, the vendor then the lines typed
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await type_text(pilot, "Schmidt")
+        await pilot.press("tab")
+        await type_text(pilot, "Toner; 10; 49.90\nPaper; 20; 24.50")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: orders.row_count == 1)
+        po = orders.cursor_record
+        assert (po["number"], po["vendor"], po["status"], po["total"]) == ("PO-00001", "Schmidt", "draft",
+                                                                          Decimal("989.00"))
+        # o: ordered
+        await pilot.press("o")
+        await wait_for(pilot, lambda: orders.cursor_record["status"] == "ordered")
+        # r: receive; the form offers what is still open, the operator got 18 of the 20 packs of paper
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert app.screen.form.control("received").text == "1=10\n2=20"
+        await pilot.press("down", "end", "backspace", "backspace")
+        await type_text(pilot, "18")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: orders.cursor_record["status"] == "partly_received")
+        assert orders.cursor_record["status_text"] == "partly received"
+        detail = text_of(app, "#acc-order")
+        assert "received 10" in detail and "received 18" in detail
+        # at 80 columns the order's total is in view, right-aligned under its title
+        shown = lines_of(app)
+        header = next(line for line in shown if "Order" in line and "Total" in line)
+        row = next(line for line in shown if "PO-00001" in line)
+        assert row.index("989.00") + len("989.00") == header.index("Total") + len("Total")
+
+        # the bill arrives: recorded on the Bills screen with the order's number
+        await open_by_palette(pilot, "Bills", "BillsScreen")
+        bills = app.screen.query_one("#acc-bills", RecordTable)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await type_text(pilot, "Schmidt")
+        await pilot.press("tab")
+        await type_text(pilot, "RE-4711")
+        await pilot.press("tab", "tab", "tab")  # the date (today) and the due date (the vendor's terms) as offered
+        await type_text(pilot, "Toner; 10; 49.90\nPaper; 20; 24.50")
+        await pilot.press("tab", "tab")  # the tax rate as offered
+        await type_text(pilot, "PO-00001")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: bills.row_count == 1)
+        rec = bills.cursor_record
+        assert (rec["number"], rec["order_number"], rec["flag"]) == ("RE-4711", "PO-00001", "!")
+        await wait_for(pilot, lambda: "! Paper: 20 billed, 18 received" in text_of(app, "#acc-bill"))
+
+        # back on Purchasing: the order is billed
+        await open_by_palette(pilot, "Purchasing", "OrdersScreen")
+        orders = app.screen.query_one("#acc-orders", RecordTable)
+        await wait_for(pilot, lambda: orders.row_count == 1 and orders.cursor_record["status"] == "billed")
+
+    (order,) = ctx.table("orders").all()
+    (stored,) = ctx.table("bills").all()
+    assert (order["status"], order["bill_id"]) == ("billed", stored["id"])
+    assert [(x["item"], x["quantity"], x["received"]) for x in order["lines"]] == [("Toner", "10", "10"),
+                                                                                  ("Paper", "20", "18")]
+    assert (stored["vendor_id"], stored["order_id"], stored["status"]) == (schmidt["id"], order["id"], "draft")
+    assert (stored["net"], stored["tax"], stored["total"]) == ("989.00", "187.91", "1176.91")
+    assert stored["match_flags"] == ["Paper: 20 billed, 18 received"]
