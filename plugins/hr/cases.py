@@ -38,25 +38,27 @@ def open_case(ctx, *, type: str, subject: str, description: str = "", raised_by:
         return ctx.table("cases")[cid]
 
 
-def get_case(ctx, case_id: Any) -> dict:
-    """One case; needs ``hr.cases.read``; the view is audited (a refusal too)."""
+def get_case(ctx, case_id: Any, *, audit: bool = True) -> dict:
+    """One case; needs ``hr.cases.read``; the view is audited (a refusal too;
+    ``audit=False`` for a screen's refresh, see :func:`service.guard_read`)."""
     cid = m.record_id(case_id, "case", _("case"))
-    svc.guard_read(ctx, m.P_CASES_READ, "cases", cid, what=_("read HR case #{id}").format(id=cid))
+    svc.guard_read(ctx, m.P_CASES_READ, "cases", cid, what=_("read HR case #{id}").format(id=cid), audit=audit)
     doc = ctx.table("cases").get(cid)
     if doc is None:
         raise UnknownRecord(_("no HR case #{id}").format(id=cid))
     return doc
 
 
-def case_rows(ctx, statuses=None) -> list[dict]:
-    """Cases (optionally of some statuses), newest first; one audited read."""
+def case_rows(ctx, statuses=None, *, audit: bool = True) -> list[dict]:
+    """Cases (optionally of some statuses), newest first; one audited read
+    (``audit=False`` for a screen's refresh)."""
     from core.storage import AnyOf
 
     wanted = [s for s in (statuses or []) if s]
     for s in wanted:
         m.choice(s, m.CASE_STATUSES, "status")
     svc.guard_read(ctx, m.P_CASES_READ, "cases", None,
-                   what=_("list HR cases") + (f" ({', '.join(wanted)})" if wanted else ""))
+                   what=_("list HR cases") + (f" ({', '.join(wanted)})" if wanted else ""), audit=audit)
     where = {"status": AnyOf(wanted)} if wanted else {}
     names: dict = {}
     out = []

@@ -83,8 +83,10 @@ def warnings_of(ctx, person: Any) -> list[dict]:
     return ctx.table("warnings").find({"person_id": pid}, order_by=["-date", "-id"])
 
 
-def warning_rows(ctx, *, active_only: bool = False) -> list[dict]:
-    svc.guard_read(ctx, m.P_DISCIPLINE_READ, "warnings", None, what=_("list warnings"))
+def warning_rows(ctx, *, active_only: bool = False, audit: bool = True) -> list[dict]:
+    """Warnings with their state, newest first; one audited read (``audit=False``
+    for a screen's refresh, see :func:`service.guard_read`)."""
+    svc.guard_read(ctx, m.P_DISCIPLINE_READ, "warnings", None, what=_("list warnings"), audit=audit)
     today = svc.today().isoformat()
     names: dict = {}
     out = []

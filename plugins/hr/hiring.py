@@ -103,7 +103,159 @@ def cv_bytes(ctx, candidate_id: Any) -> tuple[str, bytes]:
     doc = get_candidate(ctx, candidate_id)
     if not doc.get("cv"):
         raise ValidationError(_("{name} has no CV attached").format(name=doc["name"]), field="cv")
-    return doc["cv"]["filename"], files.read_blob(data_dir(ctx), doc["cv"]["sha256"])
+    return doc["cv"]["filename"], _cv_content(ctx, doc["cv"])
+
+
+# -- reading a CV and saving a copy -------------------------------------------------------
+class CopyExists(ValidationError):
+    """The file a CV copy would be saved to exists: ask the operator, then
+    call :func:`save_cv_copy` again with ``overwrite=True``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(_("{path} exists already").format(path=path), field="dest")
+        self.path = path
+
+
+def _cv_of(ctx, cid: int) -> tuple[dict, dict]:
+    doc = _candidate(ctx, cid)
+    cv = doc.get("cv")
+    if not cv:
+        raise ValidationError(_("{name} has no CV attached").format(name=doc["name"]), field="cv")
+    return doc, cv
+
+
+def _cv_content(ctx, cv: dict) -> bytes:
+    """The stored CV's bytes, checked against their hash."""
+    try:
+        return files.read_blob(data_dir(ctx), cv["sha256"])
+    except OSError:
+        raise ValidationError(_("the stored CV file {sha} is missing").format(sha=cv["sha256"][:12]),
+                              field="cv") from None
+
+
+def _extract_text(path: Path, filename: str) -> str:
+    """The text of a stored file as the documents plugin reads it (plain text
+    as is, PDF via pypdf; other kinds give ""): one extraction for the office.
+    Only its module is used, so this works whether that plugin is enabled or not."""
+    try:
+        from plugins.documents.files import extract_text
+    except ImportError:  # pragma: no cover - the documents package is part of Backdesk
+        raise ValidationError(_("cannot show the text of a CV here: the documents plugin's text "
+                                "extraction is not installed; save a copy instead"), field="cv") from None
+    return extract_text(path, filename)
+
+
+def read_cv(ctx, candidate_id: Any) -> dict:
+    """A candidate's CV as text, for reading on the screen.
+
+    ``{"candidate_id", "name", "filename", "size", "sha256", "text"}``; ``text``
+    is "" for a kind of file whose text cannot be extracted (DOCX, ODT, RTF,
+    a scanned PDF). Needs ``hr.hiring.read``; the read is audited, and so is a
+    refused attempt.
+    """
+    cid = m.record_id(candidate_id, "candidate", _("candidate"))
+    what = _("read the CV of candidate #{id}").format(id=cid)
+    svc.guard_read(ctx, m.P_HIRING_READ, "candidates", cid, what=what, audit=False)  # a refusal is audited here
+    doc, cv = _cv_of(ctx, cid)
+    _cv_content(ctx, cv)  # the stored file is there and undamaged
+    ctx.services.audit.record_read(svc.PLUGIN, "hr.candidates", cid, what)
+    text = _extract_text(files.blob_path(data_dir(ctx), cv["sha256"]), cv["filename"])
+    return {"candidate_id": cid, "name": doc["name"], "filename": cv["filename"], "size": cv["size"],
+            "sha256": cv["sha256"], "text": text}
+
+
+def _copy_name(cid: int, filename: str) -> str:
+    name = Path(str(filename or "")).name.strip()
+    if not name or name in (".", "..") or name.startswith(".") or any(ord(c) < 32 for c in name):
+        name = f"cv-candidate-{cid}{Path(str(filename or '')).suffix[:10]}"
+    return name[:200]
+
+
+def _copy_target(ctx, dest: Any, cid: int, filename: str) -> Path:
+    """Where a copy goes: ``dest`` as a file, or the CV's file name in the
+    folder ``dest``. A full path; never inside the data directory."""
+    raw = str(dest or "").strip()
+    if not raw:
+        raise ValidationError(_("name the file or folder to save the copy to"), field="dest")
+    if "\x00" in raw or len(raw) > 4096:
+        raise ValidationError(_("not a usable file name"), field="dest")
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        raise ValidationError(_("give a full path (starting with / or ~/)"), field="dest")
+    if path.is_dir():
+        path = path / _copy_name(cid, filename)
+    if not path.name or path.name in (".", ".."):
+        raise ValidationError(_("not a usable file name"), field="dest")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValidationError(_("no folder {path}").format(path=folder), field="dest")
+    target = folder.resolve() / path.name  # the link itself is replaced, never written through
+    data = Path(ctx.config.data_dir).resolve()
+    if target == data or data in target.parents:
+        raise ValidationError(_("refused: {path} is inside the data directory").format(path=target), field="dest")
+    if target.is_dir() or (target.exists() and not target.is_file()):
+        raise ValidationError(_("{path} is not a regular file").format(path=target), field="dest")
+    return target
+
+
+def _write_copy(target: Path, content: bytes, overwrite: bool) -> None:
+    """Write ``content`` to ``target`` (0600) through a temporary file: a reader
+    never sees half a copy; without ``overwrite`` an existing file is kept
+    (CopyExists), even one that appeared a moment ago."""
+    import os
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".cv-copy-")
+    except OSError as error:
+        raise ValidationError(_("cannot write to {path}: {error}").format(
+            path=target.parent, error=error.strerror or error), field="dest") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)  # fails if the name exists: no check-then-write race
+            except FileExistsError:
+                raise CopyExists(target) from None
+            except OSError:  # a file system without hard links
+                if os.path.lexists(target):
+                    raise CopyExists(target) from None
+                os.replace(tmp, target)
+    except OSError as error:
+        raise ValidationError(_("cannot write to {path}: {error}").format(
+            path=target, error=error.strerror or error), field="dest") from None
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def save_cv_copy(ctx, candidate_id: Any, dest: Any, *, overwrite: bool = False) -> Path:
+    """Save a copy of a candidate's CV to ``dest`` (a full path: a file, or a
+    folder to put it in under its file name); returns the path written.
+
+    An existing file is only replaced with ``overwrite=True`` (otherwise
+    :class:`CopyExists`). Needs ``hr.hiring.read``; audited with the path (a
+    refused attempt too); the data directory is refused as a target.
+    """
+    cid = m.record_id(candidate_id, "candidate", _("candidate"))
+    svc.guard_read(ctx, m.P_HIRING_READ, "candidates", cid,
+                   what=_("save a copy of the CV of candidate #{id}").format(id=cid), audit=False)
+    _doc, cv = _cv_of(ctx, cid)
+    target = _copy_target(ctx, dest, cid, cv["filename"])
+    if not overwrite and (target.exists() or target.is_symlink()):
+        raise CopyExists(target)
+    content = _cv_content(ctx, cv)
+    ctx.services.audit.record_read(svc.PLUGIN, "hr.candidates", cid,
+                                   _("save a copy of the CV of candidate #{id} to {path}").format(
+                                       id=cid, path=target))
+    _write_copy(target, content, overwrite)
+    return target
 
 
 def _candidate(ctx, value: Any) -> dict:
@@ -114,9 +266,12 @@ def _candidate(ctx, value: Any) -> dict:
     return doc
 
 
-def get_candidate(ctx, candidate_id: Any) -> dict:
+def get_candidate(ctx, candidate_id: Any, *, audit: bool = True) -> dict:
+    """One candidate; needs ``hr.hiring.read``; audited (``audit=False`` for a
+    screen's refresh, see :func:`service.guard_read`)."""
     cid = m.record_id(candidate_id, "candidate", _("candidate"))
-    svc.guard_read(ctx, m.P_HIRING_READ, "candidates", cid, what=_("read candidate #{id}").format(id=cid))
+    svc.guard_read(ctx, m.P_HIRING_READ, "candidates", cid, what=_("read candidate #{id}").format(id=cid),
+                   audit=audit)
     return _candidate(ctx, cid)
 
 

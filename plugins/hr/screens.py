@@ -20,7 +20,7 @@ from core.errors import BackdeskError, PermissionDenied
 from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, format_money
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, DetailView, Field, FormScreen, RecordTable
+from core.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
 from plugins.hr import cases as cases_svc
 from plugins.hr import discipline as disc
 from plugins.hr import hiring
@@ -247,6 +247,11 @@ def hire_form(ctx, cand: dict) -> FormScreen:
 
 # =====================================================================================
 # A list screen: a bar, a table, a refusal line when the operator may not read
+#
+# The audit of reads: a confidential list is recorded once, when the operator
+# opens the screen (or changes what it lists, "a all"), not on every refresh —
+# a refresh follows someone's change, it is not the operator reading again.
+# Refusals are audited when they happen; a refused screen does not retry.
 # =====================================================================================
 class _ListScreen(BackdeskScreen):
     CSS_PATH = CSS_PATH
@@ -255,11 +260,13 @@ class _ListScreen(BackdeskScreen):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.ctx = ctx
+        self.refused = False
 
     def columns(self) -> list[Column]:
         raise NotImplementedError
 
-    def rows(self) -> list[dict]:
+    def rows(self, audit: bool = True) -> list[dict]:
+        """The rows to show; ``audit``: record the read (False on a refresh)."""
         raise NotImplementedError
 
     def bar_text(self) -> str:
@@ -271,17 +278,19 @@ class _ListScreen(BackdeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._load()
+        self._load(audit=True)
         self.query_one(RecordTable).focus()
 
     def refresh_data(self, names) -> None:
-        self._load()
+        if not self.refused:
+            self._load(audit=False)
 
-    def _load(self) -> None:
+    def _load(self, audit: bool = False) -> None:
         bar = self.query_one("#hr-bar", Static)
         try:
-            rows = self.rows()
+            rows = self.rows(audit=audit)
         except PermissionDenied as error:
+            self.refused = True
             bar.update(f"[b]{escape(str(error))}[/b]")
             self.query_one(RecordTable).set_records([])
             return
@@ -309,6 +318,7 @@ class _DetailScreen(BackdeskScreen):
         self.ctx = ctx
         self.doc_id = doc_id
         self.doc: dict | None = None
+        self.refused = False
 
     def compose_content(self) -> ComposeResult:
         with VerticalScroll(id="hr-detail"):
@@ -317,17 +327,26 @@ class _DetailScreen(BackdeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.refresh_data(frozenset())
+        self._reload(audit=True)  # the operator opens the record: audited once
         self.query_one("#hr-detail").focus()
 
     def refresh_data(self, names) -> None:
+        if not self.refused:
+            self._reload(audit=False)  # someone changed it: no new read by the operator
+
+    def _reload(self, audit: bool) -> None:
         try:
-            self.load()
+            self.load(audit=audit)
+        except PermissionDenied as error:
+            self.refused = True
+            self.query_one(DetailView).update([], title=str(error))
+            self.query_one("#hr-text", Static).update("")
         except BackdeskError as error:
             self.query_one(DetailView).update([], title=str(error))
             self.query_one("#hr-text", Static).update("")
 
-    def load(self) -> None:
+    def load(self, audit: bool = True) -> None:
+        """Show the record; ``audit``: record the read (False on a refresh)."""
         raise NotImplementedError
 
     def action_back(self) -> None:
@@ -363,8 +382,8 @@ class EmployeesScreen(_ListScreen):
                 Column("probation_end", _("Probation"), width=9, format=_d), Column("job_title", _("Job"), width=20),
                 Column("department", _("Department"), width=14)]
 
-    def rows(self):
-        return svc.record_rows(self.ctx)
+    def rows(self, audit: bool = True):
+        return svc.record_rows(self.ctx, audit=audit)
 
     def bar_text(self) -> str:
         return _("Enter: open · e edit · w warn · d dismiss")
@@ -400,9 +419,9 @@ class EmployeeScreen(_DetailScreen):
         Binding("x", "exit_interview", _("Exit interview"), id="hr.employee_exit_interview"),
     ]
 
-    def load(self) -> None:
+    def load(self, audit: bool = True) -> None:
         ctx, pid = self.ctx, self.doc_id
-        doc = svc.get_record(ctx, pid)
+        doc = svc.get_record(ctx, pid, audit=audit)
         self.doc = doc
         person = ctx.services.people.get(pid) or {}
         emergency = " · ".join(x for x in (doc.get("emergency_name"), doc.get("emergency_phone"),
@@ -463,6 +482,7 @@ class HiringScreen(_ListScreen):
         Binding("h", "hire", _("Hire"), id="hr.candidate_hire"),
         Binding("o", "opening", _("Opening"), id="hr.opening_new", show=False),
         Binding("c", "cv", _("CV"), id="hr.candidate_cv", show=False),
+        Binding("v", "view_cv", _("View CV"), id="hr.candidate_view_cv", show=False),
         Binding("x", "export", _("Export .ics"), id="hr.interviews_ics", show=False),
         Binding("a", "toggle_all", _("All/active"), id="hr.candidates_all", show=False),
     ]
@@ -476,18 +496,18 @@ class HiringScreen(_ListScreen):
                 Column("next_interview", _("Interview"), width=16, format=_dt),
                 Column("opening", _("Opening"), width=12), Column("has_cv", _("CV"), width=2)]
 
-    def rows(self):
+    def rows(self, audit: bool = True):
         stages = None if self.show_all else [s for s in m.STAGES if s not in ("hired", "rejected")]
         return hiring.candidate_rows(self.ctx, stages=stages)
 
     def bar_text(self) -> str:
         n = len(hiring.openings(self.ctx, "open"))
         scope = _("all candidates") if self.show_all else _("active candidates")
-        return _("{scope} · {n} openings · o opening c CV x .ics a all").format(scope=scope, n=n)
+        return _("{scope} · {n} openings · o opening c CV v view CV x .ics a all").format(scope=scope, n=n)
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
-        self._load()
+        self._load(audit=True)  # the operator asks for another list: a new read
 
     def action_new(self) -> None:
         self.push_form(lambda: candidate_form(self.ctx))
@@ -509,6 +529,11 @@ class HiringScreen(_ListScreen):
         rec = self.current()
         if rec:
             self.push_form(lambda: cv_form(self.ctx, rec))
+
+    def action_view_cv(self) -> None:
+        rec = self.current()
+        if rec:
+            open_cv(self, self.ctx, rec)
 
     def action_hire(self) -> None:
         rec = self.current()
@@ -560,12 +585,13 @@ class CandidateScreen(_DetailScreen):
         Binding("f", "feedback", _("Feedback"), id="hr.candidate_feedback"),
         Binding("h", "hire", _("Hire"), id="hr.candidate_detail_hire"),
         Binding("c", "cv", _("CV"), id="hr.candidate_detail_cv", show=False),
+        Binding("v", "view_cv", _("View CV"), id="hr.candidate_detail_view_cv"),
         Binding("x", "export", _("Export .ics"), id="hr.candidate_ics", show=False),
     ]
 
-    def load(self) -> None:
+    def load(self, audit: bool = True) -> None:
         ctx = self.ctx
-        doc = hiring.get_candidate(ctx, self.doc_id)
+        doc = hiring.get_candidate(ctx, self.doc_id, audit=audit)
         self.doc = doc
         opening = ctx.table("openings").get(doc["opening_id"]) or {}
         cv = doc.get("cv")
@@ -600,6 +626,10 @@ class CandidateScreen(_DetailScreen):
     def action_cv(self) -> None:
         self.push_form(lambda: cv_form(self.ctx, self.doc))
 
+    def action_view_cv(self) -> None:
+        if self.doc is not None:
+            open_cv(self, self.ctx, self.doc)
+
     def action_hire(self) -> None:
         self.push_form(lambda: hire_form(self.ctx, self.doc))
 
@@ -622,6 +652,97 @@ class CandidateScreen(_DetailScreen):
         self.notify(_("Interviews written to {path}").format(path=path), timeout=8)
 
 
+def open_cv(screen, ctx, cand: dict) -> None:
+    """Open a candidate's CV for reading (a candidate without one: a notice)."""
+    if not cand.get("cv"):
+        screen.notify(_("{name} has no CV attached (c attaches one)").format(name=cand["name"]), severity="warning")
+        return
+    screen.app.push_screen(CVScreen(ctx, cand["id"]))
+
+
+class CVScreen(BackdeskScreen):
+    """A candidate's CV as text, scrollable; ``s`` saves a copy to a path.
+
+    Opening it is a sensitive read and audited once (a refusal too); it does
+    not follow later changes, so nothing is read again behind the operator's back.
+    """
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="hr.cv_back"),
+        Binding("s", "save_copy", _("Save a copy"), id="hr.cv_save"),
+    ]
+
+    def __init__(self, ctx, candidate_id: int) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.candidate_id = candidate_id
+        self.cv: dict | None = None
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="hr-cv-head", classes="hr-bar", markup=False)
+        with VerticalScroll(id="hr-cv"):
+            yield Static("", id="hr-cv-text", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        head = self.query_one("#hr-cv-head", Static)
+        body = self.query_one("#hr-cv-text", Static)
+        try:
+            self.cv = hiring.read_cv(self.ctx, self.candidate_id)
+        except BackdeskError as error:
+            head.update(str(error))
+            return
+        cv = self.cv
+        head.update(_("CV of {name} · {file} ({kb} KB)").format(
+            name=cv["name"], file=cv["filename"], kb=cv["size"] // 1024 + 1))
+        text = cv["text"].strip()
+        body.update(text if text else _(
+            "No text could be read from {file}: only PDF and plain text files show here. "
+            "Press s to save a copy and open it with another program.").format(file=cv["filename"]))
+        self.query_one("#hr-cv", VerticalScroll).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_save_copy(self) -> None:
+        if self.cv is None:
+            return
+        ctx, cid = self.ctx, self.candidate_id
+        fields = [Field("dest", _("Save to"), required=True,
+                        help=_("A full path: a file name, or a folder to save it in (~/ is your home folder)"))]
+
+        def saved(path) -> None:
+            if path:
+                self.notify(_("CV saved to {path}").format(path=path), timeout=8)
+
+        def submit(values):
+            try:
+                return hiring.save_cv_copy(ctx, cid, values["dest"])
+            except hiring.CopyExists as exists:
+                ask_overwrite(exists.path, values["dest"])
+                raise  # the form stays open, the message at its field, the question on top
+
+        def ask_overwrite(path, dest) -> None:
+            def answered(yes: bool | None) -> None:
+                if not yes:
+                    return
+                try:
+                    written = hiring.save_cv_copy(ctx, cid, dest, overwrite=True)
+                except BackdeskError as error:
+                    form.form.show_error(error.field, error.message)
+                    return
+                form.dismiss(written)
+
+            self.app.push_screen(ConfirmDialog(_("{path} exists. Replace it with the CV?").format(path=path),
+                                               title=_("Replace a file"), yes_label=_("Replace"), danger=True),
+                                 answered)
+
+        form = FormScreen(_("Save a copy of the CV of {name}").format(name=self.cv["name"]), fields,
+                          on_submit=submit)
+        self.app.push_screen(form, saved)
+
+
 # =====================================================================================
 # Checklists
 # =====================================================================================
@@ -640,7 +761,7 @@ class ChecklistsScreen(_ListScreen):
         return [Column("name", _("Person"), width=18), Column("kind_text", _("Kind"), width=11),
                 Column("progress", _("Done"), width=5), Column("waiting_for", _("Waiting for"), width=20)]
 
-    def rows(self):
+    def rows(self, audit: bool = True):
         return svc.checklist_rows(self.ctx, status=None if self.show_all else "open")
 
     def bar_text(self) -> str:
@@ -648,7 +769,7 @@ class ChecklistsScreen(_ListScreen):
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
-        self._load()
+        self._load(audit=True)  # the operator asks for another list: a new read
 
     def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
         self.app.push_screen(ChecklistScreen(self.ctx, event.record["id"]))
@@ -688,7 +809,7 @@ class ChecklistScreen(_ListScreen):
                 Column("owner_role", _("Owner"), width=10, format=lambda v: m.label(m.OWNER_ROLE_TITLES, v)),
                 Column("done_text", _("Done"), width=16)]
 
-    def rows(self):
+    def rows(self, audit: bool = True):
         doc = svc.get_checklist(self.ctx, self.checklist_id)
         self.doc = doc
         out = []
@@ -750,8 +871,8 @@ class CasesScreen(_ListScreen):
                 Column("against_text", _("Against"), width=14), Column("raised_text", _("Raised by"), width=14),
                 Column("opened_on", _("Opened"), width=10, format=_d)]
 
-    def rows(self):
-        return cases_svc.case_rows(self.ctx, None if self.show_all else ["open", "investigating"])
+    def rows(self, audit: bool = True):
+        return cases_svc.case_rows(self.ctx, None if self.show_all else ["open", "investigating"], audit=audit)
 
     def bar_text(self) -> str:
         scope = _("all cases") if self.show_all else _("open and investigating")
@@ -759,7 +880,7 @@ class CasesScreen(_ListScreen):
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
-        self._load()
+        self._load(audit=True)  # the operator asks for another list: a new read
 
     def action_new(self) -> None:
         self.push_form(lambda: case_form(self.ctx))
@@ -781,9 +902,9 @@ class CaseScreen(_DetailScreen):
         Binding("c", "note", _("Note"), id="hr.case_note"),
     ]
 
-    def load(self) -> None:
+    def load(self, audit: bool = True) -> None:
         ctx = self.ctx
-        doc = cases_svc.get_case(ctx, self.doc_id)
+        doc = cases_svc.get_case(ctx, self.doc_id, audit=audit)
         self.doc = doc
         against = ", ".join(x for x in (svc.person_name(ctx, doc.get("against_person_id")), doc.get("against_party")) if x)
         pairs = [(_("Status"), _(m.CASE_STATUSES[doc["status"]])), (_("Type"), _(m.CASE_TYPES[doc["type"]])),
@@ -837,8 +958,8 @@ class DisciplineScreen(_ListScreen):
                 Column("state", _("State"), width=8), Column("ack", _("Ack."), width=8, format=_d),
                 Column("reason", _("Reason"), width=30)]
 
-    def rows(self):
-        return disc.warning_rows(self.ctx, active_only=not self.show_all)
+    def rows(self, audit: bool = True):
+        return disc.warning_rows(self.ctx, active_only=not self.show_all, audit=audit)
 
     def bar_text(self) -> str:
         rule = self.ctx.settings["dismissal_needs"]
@@ -850,7 +971,7 @@ class DisciplineScreen(_ListScreen):
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
-        self._load()
+        self._load(audit=True)  # the operator asks for another list: a new read
 
     def action_warn(self) -> None:
         rec = self.query_one(RecordTable).cursor_record

@@ -39,23 +39,28 @@ def today() -> dt.date:
 # Permission walls and the audit of reads
 # =====================================================================================
 def guard_read(ctx, permission: str, table: str, doc_id: int | None, *, what: str,
-               owner_id: int | None = None) -> None:
+               owner_id: int | None = None, audit: bool = True) -> None:
     """Let the operator read ``table``/``doc_id`` or raise PermissionDenied.
 
     The owner of a record (the operator linked to ``owner_id``) reads it
     without the permission and without an audit entry; everyone else needs
     ``permission``, and the read is audited. A refused attempt is audited too
     (``what`` starts with "refused"), in its own transaction, before the error.
+
+    ``audit=False`` is for a screen refreshing what the operator already
+    opened (the opening was audited): the permission is still checked and a
+    refusal is still audited; only the granted read is not recorded again.
     """
     op = ctx.operator
     if owner_id is not None and op.person_id is not None and op.person_id == owner_id:
         return
-    audit = ctx.services.audit
+    trail = ctx.services.audit
     if not ctx.can(permission):
-        audit.record_read(PLUGIN, f"hr.{table}", doc_id, f"refused ({permission}): {what}")
+        trail.record_read(PLUGIN, f"hr.{table}", doc_id, f"refused ({permission}): {what}")
         raise PermissionDenied(_("{name} ({account}) may not {what}: needs permission '{perm}'").format(
             name=op.name, account=op.account, what=what, perm=permission))
-    audit.record_read(PLUGIN, f"hr.{table}", doc_id, what)
+    if audit:
+        trail.record_read(PLUGIN, f"hr.{table}", doc_id, what)
 
 
 def require(ctx, permission: str, what: str) -> None:
@@ -207,14 +212,15 @@ def _record_of(ctx, person_id: int) -> dict | None:
     return found[0] if found else None
 
 
-def get_record(ctx, person: Any) -> dict:
+def get_record(ctx, person: Any, *, audit: bool = True) -> dict:
     """The HR record of ``person`` (contract, pay, emergency contact, notes).
 
-    Needs ``hr.records.read`` unless it is the operator's own; audited.
+    Needs ``hr.records.read`` unless it is the operator's own; audited
+    (``audit=False``: a refresh of a record already opened, see :func:`guard_read`).
     """
     pid = person["id"] if isinstance(person, dict) else _person_id(ctx, person)
     guard_read(ctx, m.P_RECORDS_READ, "records", pid, what=_("read the employee record of #{id}").format(id=pid),
-               owner_id=pid)
+               owner_id=pid, audit=audit)
     doc = _record_of(ctx, pid)
     if doc is None:
         raise UnknownRecord(_("#{id} has no HR record").format(id=pid))
@@ -247,9 +253,10 @@ def pay_of(ctx, person: Any) -> dict:
             "end_date": doc.get("end_date")}
 
 
-def record_rows(ctx) -> list[dict]:
-    """Every employee record with the person's name and status (one audited read)."""
-    guard_read(ctx, m.P_RECORDS_READ, "records", None, what=_("list employee records"))
+def record_rows(ctx, *, audit: bool = True) -> list[dict]:
+    """Every employee record with the person's name and status (one audited read;
+    ``audit=False`` for a screen's refresh, see :func:`guard_read`)."""
+    guard_read(ctx, m.P_RECORDS_READ, "records", None, what=_("list employee records"), audit=audit)
     names: dict = {}
     people = ctx.services.people
     out = []
