@@ -82,10 +82,15 @@ def backdesk_screens(ctx):
         from plugins.documents.screens import OutboxScreen
         return OutboxScreen(c)
 
+    def setup(c):
+        from plugins.documents.screens import RulesScreen
+        return RulesScreen(c)
+
     return [
         NavEntry("documents", ctx._("Documents"), register, key="f6", permission="documents.read", order=30),
         NavEntry("documents.intake", ctx._("Intake"), intake, permission="documents.read", order=31),
         NavEntry("documents.outbox", ctx._("Outbox"), outbox, permission="documents.read", order=32),
+        NavEntry("documents.rules", ctx._("Rules and types"), setup, permission="documents.rules", order=33),
     ]
 
 
@@ -111,6 +116,8 @@ def backdesk_commands(ctx):
         Command("documents.outbox", ctx._("Documents: outbox"), open_("documents.outbox"),
                 permission="documents.read"),
         Command("documents.retry", ctx._("Documents: retry the outbox now"), retry, permission="documents.send"),
+        Command("documents.rules", ctx._("Documents: matching rules and document types"), open_("documents.rules"),
+                permission="documents.rules"),
     ]
 
 

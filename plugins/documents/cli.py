@@ -269,6 +269,50 @@ def register(cli: click.Group, get_context) -> None:
             assigns = " ".join(x for x in (r.get("type"), r.get("correspondent"), ",".join(r.get("tags") or [])) if x)
             click.echo(f"{r['id']:>4}  {r['name']:<20} {r['algorithm']:<5} {r['match']!r} → {assigns}")
 
+    @docs.command("check")
+    @click.option("--orphans", is_flag=True, help="Also list files in the store that no document version uses.")
+    @click.option("--delete", is_flag=True,
+                  help="With --orphans: delete them (never a referenced file, nor one younger than 10 minutes).")
+    def check(orphans, delete):
+        """Check the file store: every version's file is there (exit 1 if not)."""
+        from core.i18n import format_datetime
+        from plugins.documents.models import _
+
+        if delete and not orphans:
+            raise ValidationError(_("--delete works with --orphans"), field="delete")
+        ctx = get_context()
+        problems = service.check_files(ctx)
+        for line in problems:
+            click.echo(line)
+        if not problems:
+            click.echo(_("every document version's file is in the store"))
+        if orphans:
+            minutes = int(service.ORPHAN_MIN_AGE.total_seconds() // 60)
+
+            def describe(o):
+                name = o["sha256"][:16] if o["sha256"] else o["path"].name
+                return f"{name}  {o['size']} bytes  {format_datetime(o['modified'], 'short')}"
+
+            if delete:
+                result = service.delete_orphans(ctx)
+                for o in result["deleted"]:
+                    click.echo(_("deleted {file}").format(file=describe(o)))
+                for o in result["kept"]:
+                    click.echo(_("kept {file} (younger than {n} minutes)").format(file=describe(o), n=minutes))
+                n = len(result["deleted"])
+                click.echo(_.ngettext("{n} orphaned file deleted ({size} bytes), {kept} kept",
+                                      "{n} orphaned files deleted ({size} bytes), {kept} kept", n).format(
+                    n=n, size=sum(o["size"] for o in result["deleted"]), kept=len(result["kept"])))
+            else:
+                found = service.find_orphans(ctx)
+                for o in found:
+                    young = "  " + _("(younger than {n} minutes)").format(n=minutes) if o["young"] else ""
+                    click.echo(_("orphan {file}").format(file=describe(o)) + young)
+                click.echo(_.ngettext("{n} orphaned file ({size} bytes)", "{n} orphaned files ({size} bytes)",
+                                      len(found)).format(n=len(found), size=sum(o["size"] for o in found)))
+        if problems:
+            raise SystemExit(1)
+
     @docs.command("export")
     @click.argument("doc_id")
     @click.argument("folder")

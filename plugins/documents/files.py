@@ -3,9 +3,11 @@
 Files live under ``<data_dir>/documents/files/ab/cdef…`` named by their
 sha256 (folders 0700, files 0600). A file is written to a temporary name in
 the same folder, fsynced and renamed into place *before* the transaction that
-records it, so a record never points at a half-written file; a file whose
-transaction failed is an orphan that costs space but no correctness (the same
-bytes added later reuse it).
+records it, so a record never points at a half-written file. When that
+transaction fails, the filing removes the file it wrote again (unless a
+version references it by then); a file left behind by a process killed in
+between is an orphan that costs space but no correctness, listed and removed
+by ``backdesk docs check --orphans [--delete]`` (see :func:`scan_store`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import hashlib
 import mimetypes
 import os
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from core.errors import ValidationError
 from plugins.documents.models import _
 
 CHUNK = 1 << 20
 MAX_TEXT = 200_000  # characters of extracted text kept per version
+PARTIAL_PREFIX = ".incoming-"  # a file being written (or left by a killed writer)
 
 
 def files_dir(data_dir: Path) -> Path:
@@ -74,7 +80,7 @@ def store_file(data_dir: Path, source: Path, max_bytes: int) -> tuple[str, int, 
     """Copy ``source`` into the store; -> (sha256, size, already_stored)."""
     directory = files_dir(data_dir)
     _mkdir(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=directory)
     digest = hashlib.sha256()
     size = 0
     try:
@@ -97,6 +103,7 @@ def store_file(data_dir: Path, source: Path, max_bytes: int) -> tuple[str, int, 
         target = blob_path(data_dir, sha)
         if target.exists():
             os.unlink(tmp)
+            _touch(target)  # in use again: the orphan clean-up leaves recent files alone
             return sha, size, True
         _mkdir(target.parent)
         os.chmod(tmp, 0o600)
@@ -111,6 +118,69 @@ def store_file(data_dir: Path, source: Path, max_bytes: int) -> tuple[str, int, 
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # a read-only store still files what it has
+        pass
+
+
+def remove_blob(data_dir: Path, sha256: str) -> bool:
+    """Delete the stored file ``sha256`` (the caller made sure nothing
+    references it, under the store's lock); -> whether it was there."""
+    path = blob_path(data_dir, sha256)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file in the content store: a stored blob (``sha256``) or a partial
+    write (``sha256`` None: a temporary file of a filing in progress or of a
+    process that was killed)."""
+
+    path: Path
+    sha256: str | None
+    size: int
+    modified: datetime
+
+
+def _hex(name: str, length: int) -> bool:
+    return len(name) == length and all(c in "0123456789abcdef" for c in name)
+
+
+def scan_store(data_dir: Path) -> Iterator[StoredFile]:
+    """Every blob and partial write in the content store. Symbolic links and
+    names the store does not write are skipped (never reported, never removed)."""
+    root = files_dir(data_dir)
+    if not root.is_dir():
+        return
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.is_symlink():
+            continue
+        if entry.is_file() and entry.name.startswith(PARTIAL_PREFIX):
+            found = _stored(Path(entry.path), None)
+            if found is not None:
+                yield found
+        elif entry.is_dir() and _hex(entry.name, 2):
+            for item in sorted(os.scandir(entry.path), key=lambda e: e.name):
+                if not item.is_symlink() and item.is_file() and _hex(item.name, 62):
+                    found = _stored(Path(item.path), entry.name + item.name)
+                    if found is not None:
+                        yield found
+
+
+def _stored(path: Path, sha: str | None) -> StoredFile | None:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:  # renamed or removed while we looked
+        return None
+    return StoredFile(path, sha, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc))
 
 
 def store_bytes(data_dir: Path, data: bytes, name: str = "file") -> tuple[str, int, bool]:

@@ -26,6 +26,9 @@ OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "unknown")
 # Records, CSV and JSON keep the codes (the keys); screens, cards and the CLI's
 # listings show ``label(MAP, code)``: the N_() text, translated when shown.
 DIRECTION_TITLES = {"incoming": N_("incoming"), "outgoing": N_("outgoing"), "internal": N_("internal")}
+#: how a matching rule's ``match`` is looked for
+ALGORITHM_TITLES = {"any": N_("any word"), "all": N_("all words"), "exact": N_("exact text"),
+                    "regex": N_("regular expression")}
 #: an outbox job: queued → sending → sent (email; a fax server may report
 #: ``submitted`` first), or failed / unknown (the sender stopped half-way)
 OUTBOX_STATUS_TITLES = {"queued": N_("queued"), "sending": N_("sending"), "submitted": N_("submitted"),
@@ -181,6 +184,17 @@ def check_regex(pattern: str, field: str = "match") -> re.Pattern:
         raise ValidationError(_("not a valid regular expression: {error}").format(error=exc), field=field) from None
 
 
+def clean_order(value: Any) -> int:
+    """A rule's place: a whole number from 0 to 9999, lower first (empty: 100)."""
+    if value is None or value == "":
+        return 100
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9999:
+        raise ValidationError(_("must be a whole number from 0 to 9999"), field="order")
+    return value
+
+
 def clean_rule(data: dict) -> dict:
     """A matching rule: ``name``, ``match``, ``algorithm`` and what it assigns."""
     out = {
@@ -189,7 +203,7 @@ def clean_rule(data: dict) -> dict:
         "correspondent": _text(data.get("correspondent"), "correspondent"),
         "type": _text(data.get("type"), "type"),
         "tags": clean_tags(data.get("tags")),
-        "order": data.get("order") if isinstance(data.get("order"), int) else 100,
+        "order": clean_order(data.get("order")),
     }
     if out["algorithm"] not in ALGORITHMS:
         raise ValidationError(_("must be one of: {choices}").format(choices=", ".join(ALGORITHMS)),

@@ -1,4 +1,5 @@
-"""The documents plugin's screens: register, document detail, intake, outbox.
+"""The documents plugin's screens: register, document detail, intake, outbox,
+rules and types.
 
 Screens call :mod:`plugins.documents.service` and nothing else; slow work
 (SMTP, HylaFAX) runs in thread workers that never touch widgets.
@@ -21,12 +22,12 @@ from core.errors import BackdeskError
 from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, to_local
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, Field, FormScreen, RecordTable
+from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 from core.widgets.detail_view import DetailView
 from plugins.documents import service
 from plugins.documents.models import (
-    DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _,
-    label,
+    ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,
+    OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _, label,
 )
 
 CSS_PATH = Path(__file__).parent / "documents.tcss"
@@ -627,6 +628,203 @@ class OutboxScreen(BackdeskScreen):
             return
         self.notify(_("Job {id} queued again").format(id=row["id"]))
         self.load()
+
+
+# ---------------------------------------------------------------- rules and types
+def _years(value) -> str:
+    if value is None:
+        return ""
+    return _.ngettext("{n} year", "{n} years", value).format(n=value)
+
+
+def _between(low: int, high: int):
+    def check(value):
+        if not low <= value <= high:
+            return _("from {low} to {high}").format(low=low, high=high)
+        return None
+    return check
+
+
+def type_fields() -> list[Field]:
+    return [
+        Field("name", _("Name"), required=True),
+        Field("retention_years", _("Keep (years)"), kind="int", validate=_between(0, 100),
+              help=_("Years after the document's year, to the end of that year; empty: no rule")),
+        Field("fields", _("Custom fields"), help=_("Comma-separated field names (invoice number, …)")),
+    ]
+
+
+def rule_fields(ctx) -> list[Field]:
+    types = [("", _("(none)"))] + [(t["name"], t["name"]) for t in service.list_types(ctx)]
+    return [
+        Field("name", _("Name"), required=True),
+        Field("match", _("Look for"), required=True,
+              help=_("Words in the file's name or text; a pattern for a regular expression")),
+        Field("algorithm", _("Matching"), kind="choice", default="any",
+              choices=[(a, label(ALGORITHM_TITLES, a)) for a in ALGORITHMS]),
+        Field("type", _("Type"), kind="choice", choices=types, default=""),
+        Field("correspondent", _("From/To")),
+        Field("tags", _("Tags"), help=_("Comma-separated; levels with / (finance/invoices)")),
+        Field("order", _("Order"), kind="int", default=100, validate=_between(0, 9999),
+              help=_("Lower runs first: the first matching rule sets the type and the correspondent")),
+    ]
+
+
+class RulesScreen(BackdeskScreen):
+    """Document types and matching rules: add, edit and delete by keyboard.
+
+    Two tables; the keys act on the one with the focus (``t`` types, ``r``
+    rules, or Tab). Every
+    change goes through the service, which checks ``documents.rules``.
+    """
+
+    CSS_PATH = CSS_PATH
+    WATCH_TABLES = frozenset({"documents.types", "documents.rules"})
+    BINDINGS = [
+        Binding("a", "add", _("Add"), id="documents.setup_add"),
+        Binding("e", "edit", _("Edit"), id="documents.setup_edit"),
+        Binding("d", "delete", _("Delete"), id="documents.setup_delete"),
+        Binding("t", "focus_table('types')", _("Types"), id="documents.setup_types", show=False),
+        Binding("r", "focus_table('rules')", _("Rules"), id="documents.setup_rules", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="setup-bar", markup=False)
+        yield Static(_("Document types"), classes="setup-title", markup=False)
+        yield RecordTable([
+            Column("name", _("Name"), width=20),
+            Column("retention_years", _("Keep"), width=9, format=_years),
+            Column("fields", _("Custom fields"), width=26, format=lambda v: ", ".join(v or [])),
+        ], [], id="types-table", empty_text=_("No document types"))
+        yield Static(_("Matching rules"), classes="setup-title", markup=False)
+        yield RecordTable([
+            Column("order", _("Ord."), width=4, align="right"),
+            Column("name", _("Name"), width=12),
+            Column("algorithm", _("Matching"), width=8, format=lambda v: label(ALGORITHM_TITLES, v)),
+            Column("match", _("Look for"), width=12),
+            Column("assigns", _("Assigns"), width=16),
+        ], [], id="rules-table", empty_text=_("No matching rules"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.load()
+        self.query_one("#types-table", RecordTable).focus()
+
+    def load(self) -> None:
+        try:
+            types = service.list_types(self.ctx)
+            rules = service.list_rules(self.ctx)
+        except BackdeskError as error:
+            self.query_one("#setup-bar", Static).update(str(error))
+            return
+        for r in rules:
+            r["assigns"] = " ".join(x for x in (r.get("type"), r.get("correspondent"),
+                                                ", ".join(r.get("tags") or [])) if x)
+        self.query_one("#types-table", RecordTable).set_records(types)
+        self.query_one("#rules-table", RecordTable).set_records(rules)
+
+    def refresh_data(self, names) -> None:
+        self.load()
+
+    # -- which table the keys act on ---------------------------------------------------
+    def _kind(self) -> str:
+        focused = self.focused
+        return "rules" if focused is not None and focused.id == "rules-table" else "types"
+
+    def on_descendant_focus(self, event) -> None:
+        bar = self.query_one("#setup-bar", Static)
+        if self._kind() == "rules":
+            bar.update(_("Matching rules: a add · e/Enter edit · d delete · t types"))
+        else:
+            bar.update(_("Document types: a add · e/Enter edit · d delete · r rules"))
+
+    def action_focus_table(self, kind: str) -> None:
+        self.query_one(f"#{kind}-table", RecordTable).focus()
+
+    def _current(self) -> dict | None:
+        record = self.query_one(f"#{self._kind()}-table", RecordTable).cursor_record
+        if record is None:
+            self.notify(_("Nothing selected"), severity="warning")
+        return record
+
+    def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
+        event.stop()
+        self.action_edit()
+
+    # -- add, edit, delete -------------------------------------------------------------
+    def _push(self, form: FormScreen, done_message: str) -> None:
+        def done(result) -> None:
+            if result is not None:
+                self.notify(done_message.format(name=result["name"]))
+                self.load()
+
+        self.app.push_screen(form, done)
+
+    def action_add(self) -> None:
+        ctx = self.ctx
+        if self._kind() == "rules":
+            try:
+                fields = rule_fields(ctx)
+            except BackdeskError as error:
+                _error(self, error)
+                return
+            self._push(FormScreen(_("New matching rule"), fields, on_submit=lambda v: service.add_rule(ctx, v),
+                                  submit_label=_("Add")), _("Rule {name!r} added"))
+        else:
+            self._push(FormScreen(_("New document type"), type_fields(), submit_label=_("Add"),
+                                  on_submit=lambda v: service.add_type(
+                                      ctx, v["name"], retention_years=v.get("retention_years"),
+                                      fields=v.get("fields") or "")),
+                       _("Type {name!r} added"))
+
+    def action_edit(self) -> None:
+        record = self._current()
+        if record is None:
+            return
+        ctx, rid = self.ctx, record["id"]
+        if self._kind() == "rules":
+            values = {k: record.get(k) for k in ("name", "match", "algorithm", "type", "correspondent", "order")}
+            values["tags"] = ", ".join(record.get("tags") or [])
+            try:
+                fields = rule_fields(ctx)
+            except BackdeskError as error:
+                _error(self, error)
+                return
+            self._push(FormScreen(_("Matching rule {name}").format(name=record["name"]), fields, values,
+                                  on_submit=lambda v: service.update_rule(ctx, rid, v)), _("Rule {name!r} saved"))
+        else:
+            values = {"name": record["name"], "retention_years": record.get("retention_years"),
+                      "fields": ", ".join(record.get("fields") or [])}
+            self._push(FormScreen(_("Document type {name}").format(name=record["name"]), type_fields(), values,
+                                  on_submit=lambda v: service.update_type(ctx, rid, {
+                                      "name": v["name"], "retention_years": v.get("retention_years"),
+                                      "fields": v.get("fields") or ""})),
+                       _("Type {name!r} saved"))
+
+    def action_delete(self) -> None:
+        record = self._current()
+        if record is None:
+            return
+        kind, rid = self._kind(), record["id"]
+        question = (_("Delete the matching rule {name!r}?") if kind == "rules"
+                    else _("Delete the document type {name!r}?")).format(name=record["name"])
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                (service.delete_rule if kind == "rules" else service.delete_type)(self.ctx, rid)
+            except BackdeskError as error:
+                _error(self, error)
+                return
+            self.notify(_("Deleted {name!r}").format(name=record["name"]))
+            self.load()
+
+        self.app.push_screen(ConfirmDialog(question, danger=True, yes_label=_("Delete")), answered)
 
 
 # ---------------------------------------------------------------- cards, search

@@ -7,7 +7,11 @@ field) and makes its change in one ``ctx.transaction()``.
 Files are copied into the content-addressed store (:mod:`.files`) *before*
 the transaction that records them; archive serial numbers are derived inside
 the transaction, under the store's lock, so two operators filing at the same
-moment never get the same number.
+moment never get the same number. A filing whose transaction fails removes the
+file it wrote (when nothing references it, checked under the lock); inside the
+transaction the filing makes sure its file is still there, so the orphan
+clean-up (:func:`delete_orphans`, also under the lock) can never take a file a
+commit is about to reference.
 
 Outbox (email and fax): a job's Message-ID is fixed when it is queued. A send
 first claims the job in a transaction (``queued``/``failed`` → ``sending``,
@@ -50,6 +54,9 @@ PERMISSIONS = {
 
 STALE_SENDING = timedelta(minutes=10)
 MAX_BACKOFF = 3600
+#: files in the content store modified more recently are never removed as
+#: orphans: another process may be filing them right now
+ORPHAN_MIN_AGE = timedelta(minutes=10)
 
 
 # ---------------------------------------------------------------- helpers
@@ -102,22 +109,126 @@ def list_types(ctx) -> list[dict]:
     return ctx.table("types").find(None, order_by="name")
 
 
-def add_type(ctx, name: str, *, retention_years: int | None = None, fields: Iterable[str] = ()) -> dict:
-    ctx.require(RULES)
+def get_type(ctx, type_id: Any) -> dict:
+    ctx.require(READ)
+    type_id = _int_id(type_id, "document type")
+    found = ctx.table("types").get(type_id)
+    if found is None:
+        raise UnknownRecord(_("no document type with id {id}").format(id=type_id))
+    return found
+
+
+def _clean_type(name: Any, retention_years: Any, fields: Any) -> dict:
+    """A document type: ``name``, ``retention_years`` (None or 0-100),
+    ``fields`` (custom field names: a list or a comma-separated text)."""
     name = models._text(name, "name", required=True, limit=60)
-    if retention_years is not None and (not isinstance(retention_years, int) or not 0 <= retention_years <= 100):
+    if isinstance(retention_years, str) and retention_years.strip().isdigit():
+        retention_years = int(retention_years)
+    if retention_years == "":
+        retention_years = None
+    if retention_years is not None and (isinstance(retention_years, bool) or not isinstance(retention_years, int)
+                                        or not 0 <= retention_years <= 100):
         raise ValidationError(_("must be a whole number of years from 0 to 100"), field="retention_years")
-    clean_fields = []
+    if fields is None:
+        fields = ()
+    elif isinstance(fields, str):
+        fields = [f for f in (part.strip() for part in fields.split(",")) if f]
+    clean_fields: list[str] = []
     for f in fields:
         f = models._text(f, "fields", required=True, limit=40)
         if f not in clean_fields:
             clean_fields.append(f)
+    if len(clean_fields) > 30:
+        raise ValidationError(_("too many fields (at most {n})").format(n=30), field="fields")
+    return {"name": name, "retention_years": retention_years, "fields": clean_fields}
+
+
+def _name_taken(ctx, name: str, except_id: int | None = None) -> None:
+    if any(t["name"].casefold() == name.casefold() and t["id"] != except_id for t in ctx.table("types").all()):
+        raise ValidationError(_("a type named {name!r} exists already").format(name=name), field="name")
+
+
+def add_type(ctx, name: str, *, retention_years: int | None = None, fields: Iterable[str] | str = ()) -> dict:
+    ctx.require(RULES)
+    clean = _clean_type(name, retention_years, fields)
+    with ctx.transaction():
+        _name_taken(ctx, clean["name"])
+        table = ctx.table("types")
+        tid = table.insert(clean)
+        return table[tid]
+
+
+def update_type(ctx, type_id: Any, data: dict) -> dict:
+    """Change a type (``name``, ``retention_years``, ``fields``; keys left out
+    stay). Its documents follow in the same transaction: a new name, a new
+    retention date, custom fields of a removed field dropped — refused while a
+    document still has a value in such a field. Rules assigning it follow a
+    new name."""
+    ctx.require(RULES)
+    type_id = _int_id(type_id, "document type")
+    unknown = [k for k in data if k not in ("name", "retention_years", "fields")]
+    if unknown:
+        raise ValidationError(_("unknown field (known: {known})").format(known="name, retention_years, fields"),
+                              field=unknown[0])
     with ctx.transaction():
         table = ctx.table("types")
-        if any(t["name"].casefold() == name.casefold() for t in table.all()):
-            raise ValidationError(_("a type named {name!r} exists already").format(name=name), field="name")
-        tid = table.insert({"name": name, "retention_years": retention_years, "fields": clean_fields})
-        return table[tid]
+        old = table.get(type_id)
+        if old is None:
+            raise UnknownRecord(_("no document type with id {id}").format(id=type_id))
+        merged = {"name": old["name"], "retention_years": old.get("retention_years"),
+                  "fields": old.get("fields") or [], **data}
+        clean = _clean_type(merged["name"], merged["retention_years"], merged["fields"])
+        _name_taken(ctx, clean["name"], except_id=type_id)
+        docs = ctx.table("documents").find({"type": old["name"]}, order_by="id")
+        removed = [f for f in old.get("fields") or [] if f not in clean["fields"]]
+        for f in removed:
+            using = [d["id"] for d in docs if (d.get("fields") or {}).get(f) not in (None, "")]
+            if using:
+                raise ValidationError(_.ngettext(
+                    "document {ids} has a value in the field {field!r}: clear it there first",
+                    "documents {ids} have a value in the field {field!r}: clear it there first",
+                    len(using)).format(ids=", ".join(map(str, using[:10])), field=f), field="fields")
+        new = table.update(type_id, clean)
+        renamed = clean["name"] != old["name"]
+        for d in docs:
+            changes: dict[str, Any] = {}
+            if renamed:
+                changes["type"] = clean["name"]
+            if removed and any(f in (d.get("fields") or {}) for f in removed):
+                changes["fields"] = {k: v for k, v in d["fields"].items() if k not in removed}
+            until = models.retention_until(d["date"], clean["retention_years"])
+            if until != d.get("retention_until"):
+                changes["retention_until"] = until
+            if changes:
+                ctx.table("documents").update(d["id"], changes)
+                _history(ctx, d["id"], "edited", fields=sorted(changes), type_id=type_id)
+        if renamed:
+            for r in ctx.table("rules").find({"type": old["name"]}):
+                ctx.table("rules").update(r["id"], {"type": clean["name"]})
+        return new
+
+
+def delete_type(ctx, type_id: Any) -> None:
+    """Delete a type no document and no rule uses."""
+    ctx.require(RULES)
+    type_id = _int_id(type_id, "document type")
+    with ctx.transaction():
+        table = ctx.table("types")
+        old = table.get(type_id)
+        if old is None:
+            raise UnknownRecord(_("no document type with id {id}").format(id=type_id))
+        n_docs = ctx.table("documents").count({"type": old["name"]})
+        if n_docs:
+            raise ValidationError(_.ngettext("{n} document has the type {name!r}: a type in use is not deleted",
+                                             "{n} documents have the type {name!r}: a type in use is not deleted",
+                                             n_docs).format(
+                n=n_docs, name=old["name"]))
+        n_rules = ctx.table("rules").count({"type": old["name"]})
+        if n_rules:
+            raise ValidationError(_.ngettext("{n} matching rule assigns the type {name!r}: change it first",
+                                             "{n} matching rules assign the type {name!r}: change them first",
+                                             n_rules).format(n=n_rules, name=old["name"]))
+        table.delete(type_id)
 
 
 def _type_named(ctx, name: str) -> dict | None:
@@ -135,6 +246,15 @@ def _type_named(ctx, name: str) -> dict | None:
 def list_rules(ctx) -> list[dict]:
     ctx.require(READ)
     return ctx.table("rules").find(None, order_by=["order", "id"])
+
+
+def get_rule(ctx, rule_id: Any) -> dict:
+    ctx.require(READ)
+    rule_id = _int_id(rule_id, "rule")
+    found = ctx.table("rules").get(rule_id)
+    if found is None:
+        raise UnknownRecord(_("no matching rule with id {id}").format(id=rule_id))
+    return found
 
 
 def add_rule(ctx, data: dict) -> dict:
@@ -249,12 +369,50 @@ def _next_asn(ctx) -> int:
 
 
 def _ingest(ctx, path: Any, *, filename: str | None = None, allowed_root: Path | None = None):
-    """Check and store a file; -> (source path, sha, size, filename, text)."""
+    """Check and store a file; -> (source path, sha, size, filename, text,
+    known: the store held these bytes already)."""
     source = blobs.check_source(path, data_dir(ctx), max_bytes(ctx), allowed_root=allowed_root)
     name = models.check_filename(filename if filename is not None else source.name)
-    sha, size, _known = blobs.store_file(data_dir(ctx), source, max_bytes(ctx))
-    text = blobs.extract_text(blobs.blob_path(data_dir(ctx), sha), name)
-    return source, sha, size, name, text
+    sha, size, known = blobs.store_file(data_dir(ctx), source, max_bytes(ctx))
+    try:
+        text = blobs.extract_text(blobs.blob_path(data_dir(ctx), sha), name)
+    except BaseException:
+        if not known:
+            _discard_unreferenced(ctx, sha)
+        raise
+    return source, sha, size, name, text, known
+
+
+def _referenced(ctx, sha: str) -> bool:
+    return ctx.table("versions").count({"sha256": sha}) > 0
+
+
+def _discard_unreferenced(ctx, sha: str) -> None:
+    """Remove the stored file ``sha`` if no version references it — a filing's
+    own file after its transaction failed. Under the store's lock, so no commit
+    can reference it meanwhile; a failure here only leaves an orphan."""
+    import logging
+
+    try:
+        with ctx.transaction():
+            if not _referenced(ctx, sha):
+                blobs.remove_blob(data_dir(ctx), sha)
+    except Exception:  # the original error matters more; `docs check --orphans` finds it
+        logging.getLogger(__name__).exception("could not remove the unused file %s", sha)
+
+
+def _ensure_stored(ctx, source: Path, sha: str) -> None:
+    """Inside the filing transaction: the file the filing stored is still
+    there. (An orphan clean-up may have removed bytes that were stored, unused,
+    before this filing began: store them again from the source.)"""
+    if blobs.blob_path(data_dir(ctx), sha).exists():
+        return
+    again, _size, known = blobs.store_file(data_dir(ctx), source, max_bytes(ctx))
+    if again != sha:
+        if not known and not _referenced(ctx, again):
+            blobs.remove_blob(data_dir(ctx), again)
+        raise ValidationError(_("{name} changed while it was being filed; file it again").format(
+            name=source.name[:80]), field="file")
 
 
 def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | None = None,
@@ -272,8 +430,22 @@ def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | No
     if not meta.get("title") and path:
         meta["title"] = Path(str(path)).stem[:models.MAX_TITLE] or str(path)[:models.MAX_TITLE]
     clean = _clean_meta(ctx, meta)  # cheap checks before any file is read
-    src, sha, size, name, text = _ingest(ctx, path, filename=filename, allowed_root=_allowed_root)
+    src, sha, size, name, text, known = _ingest(ctx, path, filename=filename, allowed_root=_allowed_root)
+    try:
+        out, duplicates = _file_new(ctx, clean, fields, src, sha, size, name, text, source, _intake_id)
+    except BaseException:
+        if not known:  # the file this filing wrote: not left behind as an orphan
+            _discard_unreferenced(ctx, sha)
+        raise
+    out["duplicates"] = duplicates
+    return out
+
+
+def _file_new(ctx, clean: dict, fields: Any, src: Path, sha: str, size: int, name: str, text: str,
+              source: str, intake_id: int | None) -> tuple[dict, list[int]]:
+    """The filing transaction of :func:`add_document`."""
     with ctx.transaction():
+        _ensure_stored(ctx, src, sha)
         hint = suggest(ctx, f"{name}\n{text}")
         if not clean["correspondent"]:
             clean["correspondent"] = hint["correspondent"]
@@ -290,14 +462,12 @@ def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | No
         doc_id = ctx.table("documents").insert(doc)
         _add_version_row(ctx, doc_id, 1, sha, size, name, text, note="")
         _history(ctx, doc_id, "filed", source=source, duplicates=duplicates, rules=hint["rules"])
-        if _intake_id is not None:
-            ctx.table("intake").update(_intake_id, {"status": "filed", "document_id": doc_id,
-                                                   "filed_at": moment})
+        if intake_id is not None:
+            ctx.table("intake").update(intake_id, {"status": "filed", "document_id": doc_id,
+                                                  "filed_at": moment})
         ctx.publish("document_filed", {"document_id": doc_id, "type": doc["type"],
                                        "correspondent": doc["correspondent"]})
-        out = ctx.table("documents")[doc_id]
-    out["duplicates"] = duplicates
-    return out
+        return ctx.table("documents")[doc_id], duplicates
 
 
 def _type_exists(ctx, name: str) -> bool:
@@ -390,13 +560,19 @@ def add_version(ctx, doc_id: Any, path: Any, *, note: str = "", filename: str | 
     doc_id = _int_id(doc_id)
     get_document(ctx, doc_id)
     note = models._text(note, "note", limit=models.MAX_NOTE)
-    _src, sha, size, name, text = _ingest(ctx, path, filename=filename)
-    with ctx.transaction():
-        doc = get_document(ctx, doc_id)
-        number = max(v["number"] for v in versions(ctx, doc_id)) + 1
-        _add_version_row(ctx, doc_id, number, sha, size, name, text, note)
-        _history(ctx, doc_id, "version_added", version=number)
-        return ctx.table("documents").update(doc["id"], {"current_version": number})
+    src, sha, size, name, text, known = _ingest(ctx, path, filename=filename)
+    try:
+        with ctx.transaction():
+            _ensure_stored(ctx, src, sha)
+            doc = get_document(ctx, doc_id)
+            number = max(v["number"] for v in versions(ctx, doc_id)) + 1
+            _add_version_row(ctx, doc_id, number, sha, size, name, text, note)
+            _history(ctx, doc_id, "version_added", version=number)
+            return ctx.table("documents").update(doc["id"], {"current_version": number})
+    except BaseException:
+        if not known:  # the file this filing wrote: not left behind as an orphan
+            _discard_unreferenced(ctx, sha)
+        raise
 
 
 def copy_document(ctx, doc_id: Any, *, into: Any = None, title: str | None = None) -> dict:
@@ -453,6 +629,80 @@ def export_document(ctx, doc_id: Any, dest: Any) -> Path:
         raise ValidationError(_("{path} exists already").format(path=str(target)[:120]), field="dest")
     shutil.copyfile(file_of(ctx, ver), target)
     return target
+
+
+# ---------------------------------------------------------------- the content store
+def check_files(ctx) -> list[str]:
+    """Every version's file is in the store with its size; -> one line per
+    problem ([] when sound)."""
+    ctx.require(READ)
+    problems = []
+    for v in ctx.table("versions").find(None, order_by=["document_id", "number"]):
+        path = blobs.blob_path(data_dir(ctx), v["sha256"])
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            problems.append(_("document {id} version {n}: the file {sha} is missing from the store").format(
+                id=v["document_id"], n=v["number"], sha=v["sha256"][:12]))
+            continue
+        if size != v["size"]:
+            problems.append(_("document {id} version {n}: the file {sha} has {size} bytes, not {expected}").format(
+                id=v["document_id"], n=v["number"], sha=v["sha256"][:12], size=size, expected=v["size"]))
+    return problems
+
+
+def _orphans(ctx, now: datetime, min_age: timedelta) -> list[dict]:
+    referenced = {v["sha256"] for v in ctx.table("versions").all()}
+    out = []
+    for f in blobs.scan_store(data_dir(ctx)):
+        if f.sha256 is not None and f.sha256 in referenced:
+            continue
+        out.append({"path": f.path, "sha256": f.sha256, "size": f.size, "modified": f.modified,
+                    "young": now - f.modified < min_age})
+    return out
+
+
+def find_orphans(ctx, *, now: datetime | None = None, min_age: timedelta = ORPHAN_MIN_AGE) -> list[dict]:
+    """Files in the content store that no document version references:
+    ``path``, ``sha256`` (None for a partial write), ``size``, ``modified``
+    (UTC) and ``young`` (modified within ``min_age``: it may be a filing in
+    progress, and :func:`delete_orphans` leaves it alone)."""
+    ctx.require(READ)
+    return _orphans(ctx, now or now_utc(), min_age)
+
+
+def delete_orphans(ctx, *, now: datetime | None = None, min_age: timedelta = ORPHAN_MIN_AGE) -> dict:
+    """Delete the orphans older than ``min_age``; -> ``{"deleted": [...],
+    "kept": [...]}`` (the files as :func:`find_orphans` lists them).
+
+    The store is scanned first; then, under the store's lock (no filing can
+    commit meanwhile), each file is checked again — still referenced by no
+    version, still not modified within ``min_age`` — and only then removed.
+    A filing in progress keeps its file: it is young (a reused file is touched
+    when filed), and the filing's transaction stores it again should it be gone.
+    """
+    ctx.require(FILE)
+    found = find_orphans(ctx, now=now, min_age=min_age)
+    deleted, kept = [], [o for o in found if o["young"]]
+    with ctx.transaction():  # the lock: what is unreferenced now stays so until we are done
+        moment = now or now_utc()
+        referenced = {v["sha256"] for v in ctx.table("versions").all()}
+        for o in (o for o in found if not o["young"]):
+            if o["sha256"] is not None and o["sha256"] in referenced:
+                continue
+            try:
+                modified = datetime.fromtimestamp(o["path"].lstat().st_mtime, timezone.utc)
+            except FileNotFoundError:
+                continue
+            if moment - modified < min_age:
+                kept.append(dict(o, modified=modified, young=True))
+                continue
+            try:
+                os.unlink(o["path"])
+            except FileNotFoundError:
+                continue
+            deleted.append(o)
+    return {"deleted": deleted, "kept": kept}
 
 
 # ---------------------------------------------------------------- search
