@@ -210,7 +210,7 @@ def cards(ctx):
     def helpdesk() -> str:
         c = svc.queue_counts(ctx)
         return "\n".join([
-            _("[b]{n}[/b] active tickets").format(n=c["active"]),
+            _.ngettext("[b]{n}[/b] active ticket", "[b]{n}[/b] active tickets", c["active"]).format(n=c["active"]),
             _("  mine: {n}").format(n=c["mine"]),
             _("  unassigned: {n}").format(n=c["unassigned"]),
             (_("  [b]overdue: {n}[/b]") if c["overdue"] else _("  overdue: {n}")).format(n=c["overdue"]),
@@ -219,7 +219,8 @@ def cards(ctx):
     def assets() -> str:
         w = svc.warranty_expiring(ctx)
         low = svc.low_stock(ctx)
-        lines = [_("{n} assets").format(n=ctx.table("assets").count()),
+        total = ctx.table("assets").count()
+        lines = [_.ngettext("{n} asset", "{n} assets", total).format(n=total),
                  _("  warranty ends soon: {n}").format(n=len(w)),
                  _("  low stock: {n}").format(n=len(low))]
         for d in low[:2]:
@@ -230,7 +231,7 @@ def cards(ctx):
         over = svc.overdue_tasks(ctx)
         if not over:
             return _("No maintenance overdue.")
-        lines = [_("[b]{n}[/b] tasks overdue").format(n=len(over))]
+        lines = [_.ngettext("[b]{n}[/b] task overdue", "[b]{n}[/b] tasks overdue", len(over)).format(n=len(over))]
         for t in over[:3]:
             title = t["title"] if len(t["title"]) <= 24 else t["title"][:23] + "…"
             due = format_date(t["next_due"]) if t["next_due"] else ""
@@ -240,7 +241,8 @@ def cards(ctx):
     def checks() -> str:
         rows = ctx.table("checks").all()
         bad = [r for r in rows if r.get("state") == "failing"]
-        lines = [_("{ok}/{n} checks ok").format(ok=sum(1 for r in rows if r.get("state") == "ok"), n=len(rows))]
+        ok = sum(1 for r in rows if r.get("state") == "ok")
+        lines = [_.ngettext("{ok}/{n} check ok", "{ok}/{n} checks ok", len(rows)).format(ok=ok, n=len(rows))]
         for r in bad[:3]:
             lines.append(f"  ● {escape(r['name'])}: {escape((r.get('message') or '')[:20])}")
         return "\n".join(lines)

@@ -50,6 +50,11 @@ def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = N
         click.echo("(none)")
 
 
+def _err(text: str) -> None:
+    click.echo(text, err=True)
+    sys.stderr.flush()
+
+
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
                        show_default=True, help="Output format.")
 
@@ -371,6 +376,52 @@ def register(cli: click.Group, get_context) -> None:
         ctx = get_context()
         svc.remove_check(ctx, name)
         click.echo(f"Check {name} removed.")
+
+    @checks.command("watch")
+    @click.option("--every", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+                  help="Run each check this often (default: the check_interval setting).")
+    def checks_watch(every):
+        """Run the due checks in a loop until SIGTERM or Ctrl+C: one line per state change.
+
+        Shares the work with open status boards and other watchers: a check
+        probed by any of them within the interval is not probed again. A
+        failing check opens one ticket per outage, whoever records it.
+        """
+        import signal
+        import threading
+
+        from core.i18n import format_number
+
+        stop = threading.Event()
+
+        def stopping(signum, frame):
+            stop.set()
+
+        previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            ctx = get_context()
+            svc._require(ctx, svc.P_CHECKS_READ, False)
+            interval = float(every or ctx.settings["check_interval"])
+            n = ctx.table("checks").count()
+            _err(m._.ngettext("watching {n} check every {s} s (SIGTERM or Ctrl+C stops)",
+                              "watching {n} checks every {s} s (SIGTERM or Ctrl+C stops)", n).format(
+                n=n, s=format_number(interval)))
+            svc.watch_checks(ctx, stop, interval=interval, on_change=_print_change,
+                             on_error=lambda exc: _err(f"backdesk: {exc}"))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        _err(m._("stopped"))
+
+    def _print_change(entry: dict, check: dict | None) -> None:
+        from core.i18n import to_local
+
+        name = check["name"] if check else f"#{entry['check_id']}"
+        line = m._("{time} {name}: {state} ({message})").format(
+            time=to_local(entry["at"]).strftime("%Y-%m-%d %H:%M:%S"), name=name,
+            state=m.label(m.CHECK_STATE_TITLES, entry["state"]), message=entry.get("message") or "-")
+        click.echo(line)
+        sys.stdout.flush()
 
     @checks.command("run")
     @_FORMAT

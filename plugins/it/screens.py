@@ -353,7 +353,8 @@ class AssetsScreen(BackdeskScreen):
         ctx = self.ctx
         if self.view_name == "warranty":
             rows = svc.warranty_expiring(ctx)
-            title = _("Warranty ends within {n} days").format(n=ctx.settings["warranty_warn_days"])
+            days = int(ctx.settings["warranty_warn_days"])
+            title = _.ngettext("Warranty ends within {n} day", "Warranty ends within {n} days", days).format(n=days)
         elif self.view_name == "low":
             rows = svc.low_stock(ctx)
             title = _("Below minimum stock")
@@ -634,7 +635,8 @@ class ChecksScreen(BackdeskScreen):
             rows.append({**c, "since_text": svc._short_moment(c["since"]) if c.get("since") else ""})
         failing = sum(1 for r in rows if r.get("state") == "failing")
         self.query_one("#it-checks-bar", Static).update(escape(
-            _("{n} checks, {f} failing · every {s}s").format(n=len(rows), f=failing, s=self.ctx.settings["check_interval"])))
+            _.ngettext("{n} check, {f} failing · every {s}s", "{n} checks, {f} failing · every {s}s", len(rows)).format(
+                n=len(rows), f=failing, s=self.ctx.settings["check_interval"])))
         self.query_one(RecordTable).set_records(rows)
 
     def _tick(self, only_due: bool = True) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import IO, Any, Iterable
+from typing import IO, Any, Callable, Iterable
 
 from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
 from core.storage import AnyOf, Contains, Not, Range
@@ -296,7 +296,9 @@ def set_status(ctx, ticket_id: Any, status: str, *, note: str = "", system: bool
             limit = int(ctx.settings["reopen_days"])
             resolved = parse_stamp(doc["resolved_at"]) if doc.get("resolved_at") else now
             if now - resolved > dt.timedelta(days=limit):
-                raise ValidationError(_("ticket #{id} was resolved more than {n} days ago; open a new ticket").format(
+                raise ValidationError(_.ngettext(
+                    "ticket #{id} was resolved more than {n} day ago; open a new ticket",
+                    "ticket #{id} was resolved more than {n} days ago; open a new ticket", limit).format(
                     id=doc["id"], n=limit), field="status")
             changes.update({"resolved_at": None, "closed_at": None})
         if status == "resolved":
@@ -528,8 +530,9 @@ def check_out(ctx, tag: Any, *, person: Any = None, location: str = "", quantity
                 raise ValidationError(_("{name} already has a seat of {tag}").format(
                     name=person_name(ctx, pid), tag=doc["tag"]), field="person")
             if len(seats) >= int(doc.get("seats") or 0):
-                raise ValidationError(_("all {n} seats of {tag} are taken").format(
-                    n=doc.get("seats") or 0, tag=doc["tag"]), field="tag")
+                total = int(doc.get("seats") or 0)
+                raise ValidationError(_.ngettext("the only seat of {tag} is taken", "all {n} seats of {tag} are taken",
+                                                 total).format(n=total, tag=doc["tag"]), field="tag")
             doc = _assets(ctx).update(doc["id"], {"assignees": seats + [pid], "status": "in_use"})
             _log_asset(ctx, doc["id"], "check_out", person_id=pid)
         elif doc["type"] in m.STOCK_TYPES:
@@ -615,7 +618,8 @@ def asset_rows(ctx, rows: list[dict]) -> list[dict]:
     out = []
     for d in rows:
         if d["type"] == "licence":
-            holder = _("{n}/{s} seats").format(n=len(d.get("assignees") or []), s=d.get("seats") or 0)
+            seats = int(d.get("seats") or 0)
+            holder = _.ngettext("{n}/{s} seat", "{n}/{s} seats", seats).format(n=len(d.get("assignees") or []), s=seats)
         elif d["type"] in m.STOCK_TYPES:
             q, mq = int(d.get("quantity") or 0), int(d.get("min_quantity") or 0)
             holder = _("{q} in stock").format(q=q) + (" ⚠ " + _("low") if q < mq else "")
@@ -932,29 +936,53 @@ def list_checks(ctx) -> list[dict]:
     return ctx.table("checks").find(order_by=["name"])
 
 
-def run_checks(ctx, *, only_due: bool = False, system: bool = False) -> list[dict]:
+def _probed(doc: dict) -> dt.datetime | None:
+    """When the check's recorded result was probed (``probed_at``, to the
+    microsecond; ``last_run`` for results recorded before it was kept)."""
+    value = doc.get("probed_at") or doc.get("last_run")
+    return parse_stamp(value) if value else None
+
+
+def is_due(doc: dict, interval: float, now: dt.datetime | None = None) -> bool:
+    """True when the check has not been probed within ``interval`` seconds
+    (with a tenth of slack, so runs a little early still count: several
+    boards and watchers share the work instead of repeating it)."""
+    last = _probed(doc)
+    return last is None or last <= (now or clock()) - dt.timedelta(seconds=float(interval) * 0.9)
+
+
+def run_checks(ctx, *, only_due: bool = False, interval: float | None = None,
+               system: bool = False) -> list[dict]:
     """Run the checks (at once, in threads) and record what they found.
 
-    ``only_due``: only checks not run within the check interval (several
-    open status boards then share the work instead of repeating it).
+    ``only_due``: only checks not probed within ``interval`` seconds (default:
+    the ``check_interval`` setting) by anyone — an open status board, a
+    ``checks watch`` process, ``checks run`` — see :func:`is_due`.
     """
     _require(ctx, P_CHECKS_READ, system)
     from plugins.it.probes import run_probes
 
     rows = ctx.table("checks").all()
+    started = clock()
     if only_due:
-        cut = stamp(clock() - dt.timedelta(seconds=int(ctx.settings["check_interval"]) * 0.9))
-        rows = [r for r in rows if not r.get("last_run") or r["last_run"] < cut]
+        every = float(interval or ctx.settings["check_interval"])
+        rows = [r for r in rows if is_due(r, every, started)]
     results = run_probes(rows, timeout=float(ctx.settings["check_timeout"]))
-    return record_results(ctx, results)
+    return record_results(ctx, results, at=started)
 
 
 def record_results(ctx, results: dict[int, tuple[bool, str]], at: dt.datetime | None = None) -> list[dict]:
-    """Store check results; a state change is logged with its time, and a
-    check failing for ``open_ticket_after`` minutes opens one ticket.
+    """Store check results probed at ``at`` (default: now); a state change
+    is logged with its time, and a check failing for ``open_ticket_after``
+    minutes opens one ticket.
 
-    Decided inside one transaction against the stored state, so two
-    processes recording the same failure still open a single ticket.
+    Decided inside one transaction against the stored state (the store's
+    write lock serialises transactions across processes), so two processes
+    recording the same failure still open a single ticket: the ticket's
+    ``source_key`` names the check and the start of the outage. A result
+    probed before the one already stored is dropped: a process that probed
+    a moment earlier but records later must not turn a recovered check back
+    to failing (a false new outage, a second ticket).
     """
     at = at or clock()
     when = stamp(at)
@@ -965,8 +993,12 @@ def record_results(ctx, results: dict[int, tuple[bool, str]], at: dt.datetime | 
             doc = t.get(cid)
             if doc is None:
                 continue  # removed meanwhile
+            last = _probed(doc)
+            if last is not None and last > at:
+                continue  # a newer result is stored already
             state = "ok" if ok else "failing"
-            changes: dict[str, Any] = {"last_run": when, "message": message[:200]}
+            changes: dict[str, Any] = {"last_run": when, "probed_at": at.astimezone(dt.timezone.utc).isoformat(
+                timespec="microseconds"), "message": message[:200]}
             if state != doc.get("state"):
                 changes.update({"state": state, "since": when})
                 ctx.table("check_log").insert({"check_id": cid, "at": when, "state": state,
@@ -982,6 +1014,60 @@ def record_results(ctx, results: dict[int, tuple[bool, str]], at: dt.datetime | 
                 changes.update({"ticket_id": None, "ticket_key": None})
             t.update(cid, changes)
         return t.find(order_by=["name"])
+
+
+def seconds_to_next_due(ctx, interval: float, now: dt.datetime | None = None) -> float:
+    """Seconds until the first check is due again (0: one is due now);
+    ``interval`` when there are no checks."""
+    now = now or clock()
+    waits = []
+    for doc in ctx.table("checks").all():
+        last = _probed(doc)
+        if last is None:
+            return 0.0
+        waits.append((last + dt.timedelta(seconds=float(interval)) - now).total_seconds())
+    return max(0.0, min(waits)) if waits else float(interval)
+
+
+def watch_checks(ctx, stop, *, interval: float | None = None,
+                 on_change: Callable[[dict, dict | None], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+    """Run the due checks until ``stop`` (a ``threading.Event``) is set:
+    ``backdesk it checks watch``.
+
+    Wakes when the first check is due again — probed ``interval`` seconds
+    ago (default: the ``check_interval`` setting) by this process, another
+    watcher or an open status board — plus a little jitter, so watchers
+    started together drift apart instead of probing in step. After each
+    round ``on_change(entry, check)`` is called for every new ``check_log``
+    entry (a state change, whoever recorded it) in order. A store or
+    Backdesk error in a round goes to ``on_error`` (raised without it) and
+    the next round comes after a pause. A round in progress is finished
+    before returning (probes give up after ``check_timeout``).
+    """
+    import random
+
+    _require(ctx, P_CHECKS_READ, False)
+    every = float(interval or ctx.settings["check_interval"])
+    if every <= 0:
+        raise ValidationError(_("the interval must be more than 0 seconds"), field="every")
+    log = ctx.table("check_log")
+    newest = log.find(order_by=["-id"], limit=1)
+    seen = newest[0]["id"] if newest else 0  # changes before the start are history
+    while not stop.is_set():
+        try:
+            run_checks(ctx, only_due=True, interval=every)
+            for entry in log.find({"id": Range(gt=seen)}, order_by=["id"]):
+                seen = entry["id"]
+                if on_change is not None:
+                    on_change(entry, ctx.table("checks").get(entry["check_id"]))
+            wait = min(every, seconds_to_next_due(ctx, every))
+        except (BackdeskError, OSError) as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+            wait = max(1.0, min(every, 10.0))
+        stop.wait(wait + random.uniform(0.0, min(1.0, every * 0.05)))
 
 
 def _check_ticket(ctx, check: dict, message: str, key: str) -> dict | None:

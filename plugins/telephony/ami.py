@@ -32,6 +32,7 @@ import queue
 import threading
 from typing import Callable
 
+from plugins.telephony.models import _
 from plugins.telephony.pbx import PBXBackend, PBXError
 
 log = logging.getLogger("backdesk.telephony.ami")
@@ -52,7 +53,7 @@ def encode(fields: dict) -> bytes:
     for key, value in fields.items():
         text = str(value)
         if "\r" in text or "\n" in text:
-            raise PBXError(f"AMI field {key} must be one line")
+            raise PBXError(_("AMI field {key} must be one line").format(key=key))
         lines.append(f"{key}: {text}")
     return (CRLF.join(lines) + CRLF + CRLF).encode("utf-8")
 
@@ -63,7 +64,7 @@ async def read_packet(reader: asyncio.StreamReader) -> dict:
     while True:
         line = await reader.readline()
         if not line:
-            raise ConnectionError("the PBX closed the connection")
+            raise ConnectionError(_("the PBX closed the connection"))
         text = line.decode("utf-8", "replace").rstrip("\r\n")
         if not text:
             if fields:
@@ -158,14 +159,15 @@ class AsteriskBackend(PBXBackend):
 
     def state(self) -> tuple[str, str]:
         code = self._code
+        where = f"{self.host}:{self.port}"
         if code == "connected":
-            return code, f"PBX: Asterisk connected ({self.host}:{self.port})"
+            return code, _("PBX: Asterisk connected ({where})").format(where=where)
         if code == "reconnecting":
-            why = f": {self._detail}" if self._detail else ""
-            return code, f"PBX disconnected — reconnecting (attempt {self._attempt}){why}"
+            text = _("PBX disconnected — reconnecting (attempt {n})").format(n=self._attempt)
+            return code, text + (f": {self._detail}" if self._detail else "")
         if code == "connecting":
-            return code, f"PBX: connecting to {self.host}:{self.port}"
-        return code, "PBX disconnected"
+            return code, _("PBX: connecting to {where}").format(where=where)
+        return code, _("PBX disconnected")
 
     # -- the connection ------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -180,12 +182,12 @@ class AsteriskBackend(PBXBackend):
                 self._detail = str(exc)
                 log.warning("AMI: %s", exc)
             except Exception as exc:
-                self._detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                self._detail = self._why(exc)
             self._connected.clear()
             self._writer = None
             for future in self._pending.values():
                 if not future.done():
-                    future.set_exception(PBXError("the PBX connection dropped"))
+                    future.set_exception(PBXError(_("the PBX connection dropped")))
             self._pending.clear()
             if self._stopping:
                 return
@@ -194,25 +196,42 @@ class AsteriskBackend(PBXBackend):
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff_max)
 
+    def _why(self, exc: BaseException) -> str:
+        """Why the connection failed, for the status line: the common causes
+        in words, anything else as the exception says it."""
+        if isinstance(exc, ConnectionRefusedError):
+            return _("connection refused")
+        if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+            from core.i18n import format_number
+
+            return _("no answer within {s} s").format(s=format_number(self.timeout))
+        if type(exc) is ConnectionError and str(exc):
+            return str(exc)  # ours, already in words
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
     async def _session(self) -> None:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
         try:
             greeting = await asyncio.wait_for(reader.readline(), self.timeout)
+            if not greeting:
+                raise ConnectionError(_("the PBX closed the connection"))
             text = greeting.decode("utf-8", "replace").strip()
             if not text.startswith("Asterisk Call Manager"):
-                raise ConnectionError(f"not an AMI server (greeting {text[:40]!r})")
+                raise ConnectionError(_("not an AMI server (greeting {text!r})").format(text=text[:40]))
             self.version = text.rpartition("/")[2]
             writer.write(encode({"Action": "Challenge", "AuthType": "MD5", "ActionID": "login-1"}))
             reply = await asyncio.wait_for(self._response(reader, "login-1"), self.timeout)
             challenge = reply.get("Challenge")
             if reply.get("Response") != "Success" or not challenge:
-                raise PBXError(f"AMI challenge refused: {reply.get('Message', 'no challenge')}")
+                raise PBXError(_("AMI challenge refused: {message}").format(
+                    message=reply.get("Message") or _("no challenge")))
             writer.write(encode({"Action": "Login", "AuthType": "MD5", "Username": self.username,
                                  "Key": challenge_key(challenge, self.secret), "Events": "on",
                                  "ActionID": "login-2"}))
             reply = await asyncio.wait_for(self._response(reader, "login-2"), self.timeout)
             if reply.get("Response") != "Success":
-                raise PBXError(f"AMI login refused: {reply.get('Message', 'authentication failed')}")
+                raise PBXError(_("AMI login refused: {message}").format(
+                    message=reply.get("Message") or _("authentication failed")))
             self._writer = writer
             self._code = "connected"
             self._detail = ""
@@ -261,7 +280,7 @@ class AsteriskBackend(PBXBackend):
     async def _send(self, fields: dict) -> dict:
         writer = self._writer
         if writer is None:
-            raise PBXError("the PBX is not connected")
+            raise PBXError(_("the PBX is not connected"))
         action_id = f"bd-{next(self._ids)}"
         future = asyncio.get_running_loop().create_future()
         self._pending[action_id] = future
@@ -283,9 +302,11 @@ class AsteriskBackend(PBXBackend):
         except PBXError:
             raise
         except Exception as exc:
-            raise PBXError(f"the PBX did not answer {name}: {type(exc).__name__}") from None
+            raise PBXError(_("the PBX did not answer {action}: {error}").format(
+                action=name, error=type(exc).__name__)) from None
         if reply.get("Response") != "Success":
-            raise PBXError(f"the PBX refused {name}: {reply.get('Message', 'error')}")
+            raise PBXError(_("the PBX refused {action}: {message}").format(
+                action=name, message=reply.get("Message") or _("error")))
         return reply
 
     @staticmethod
@@ -332,7 +353,7 @@ class AsteriskBackend(PBXBackend):
 
     def pickup(self, extension: str, to_extension: str | None) -> dict | None:
         if not to_extension:
-            raise PBXError("your operator account has no extension to pick the call up to")
+            raise PBXError(_("your operator account has no extension to pick the call up to"))
         # Asterisk's directed pickup: dial **<ext> from the operator's phone
         self.action("Originate", Channel=f"Local/{to_extension}@{self.context}",
                     Exten=f"**{extension}", Context=self.context, Priority="1", Async="true")

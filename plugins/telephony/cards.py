@@ -21,7 +21,7 @@ def sparkline(values: list[int]) -> str:
 def render_calls(ctx) -> str:
     f = service_for(ctx).figures()
     hours = f["per_hour"][7:20]  # 07:00-19:59, the office day
-    lines = [_("[b]{n}[/b] calls today").format(n=f["calls"]),
+    lines = [_.ngettext("[b]{n}[/b] call today", "[b]{n}[/b] calls today", f["calls"]).format(n=f["calls"]),
              "07 " + sparkline(hours) + " 19",
              _("transfers {t} · avg {avg}").format(
                  t=f["transfers"], avg=format_duration(round(f["avg_handling"])) if f["avg_handling"] is not None
@@ -36,7 +36,7 @@ def render_callbacks(ctx) -> str:
     rows = s.list_messages(open_only=True)
     if not rows:
         return _("No open callbacks.")
-    lines = [_("[b]{n}[/b] open callbacks").format(n=len(rows))]
+    lines = [_.ngettext("[b]{n}[/b] open callback", "[b]{n}[/b] open callbacks", len(rows)).format(n=len(rows))]
     for m in rows[:3]:
         text = f"{s.person_text(m.get('for_person_id')) or '-'} ← {s.message_caller(m)}"
         lines.append("  • " + (text if len(text) <= 34 else text[:33] + "…"))

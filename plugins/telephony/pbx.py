@@ -20,7 +20,9 @@ raise :class:`PBXError` with a message for the operator):
     Disconnect and end the backend's threads.
 ``state()``
     ``(code, text)``: ``"manual"``, ``"connected"``, ``"connecting"``,
-    ``"reconnecting"`` or ``"disconnected"``, and a line for the status bar.
+    ``"reconnecting"`` or ``"disconnected"``, and a line for the status bar
+    in the site's language (the plugin's ``_``, asked when ``state()`` is
+    called; a :class:`PBXError` message is translated the same way).
 ``transfer_blind(call, extension)`` / ``transfer_attended(call, extension)``
 ``complete_transfer(call)`` / ``cancel_transfer(call)`` / ``to_voicemail(call, extension)``
 ``park(call) -> slot | None`` (None: the service picks a slot)
@@ -37,6 +39,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from core.errors import BackdeskError
+from plugins.telephony.models import _
 
 
 class PBXError(BackdeskError):
@@ -61,7 +64,7 @@ class PBXBackend:
         """Disconnect."""
 
     def state(self) -> tuple[str, str]:
-        return "manual", "PBX: manual (desk phone)"
+        return "manual", _("PBX: manual (desk phone)")
 
     def transfer_blind(self, call: dict, extension: str) -> None:
         """Hand the caller to ``extension`` without asking first."""
@@ -132,5 +135,6 @@ def make_backend(ctx) -> PBXBackend:
     backends = available_backends(ctx)
     factory = backends.get(name)
     if factory is None:
-        raise BackdeskError(f"pbx: no PBX backend named {name!r} (known: {', '.join(sorted(backends))})")
+        raise BackdeskError(_("pbx: no PBX backend named {name!r} (known: {known})").format(
+            name=name, known=", ".join(sorted(backends))))
     return factory(ctx, dict(ctx.settings))

@@ -374,7 +374,7 @@ class SwitchboardScreen(BackdeskScreen):
             parts.append(_("parked: {slots}").format(slots=", ".join(c["park_slot"] or "?" for c in parked)))
         open_cb = s.messages.count({"status": "open"})
         if open_cb:
-            parts.append(_("{n} callbacks").format(n=open_cb))
+            parts.append(_.ngettext("{n} open callback", "{n} open callbacks", open_cb).format(n=open_cb))
         status = self.query_one("#sb-status", Static)
         status.update(" · ".join(parts))
         status.set_class(code in ("reconnecting", "disconnected"), "-alert")
@@ -794,8 +794,9 @@ class HistoryScreen(BackdeskScreen):
         if self.person_id:
             label += " · " + s.person_text(self.person_id)
         self.query_one("#hist-summary", Static).update(
-            _("{label}: {n} calls · 1 today 2 unanswered 3 transferred 4 all · f person").format(
-                label=label, n=len(rows)))
+            _.ngettext("{label}: {n} call · 1 today 2 unanswered 3 transferred 4 all · f person",
+                       "{label}: {n} calls · 1 today 2 unanswered 3 transferred 4 all · f person",
+                       len(rows)).format(label=label, n=len(rows)))
 
     def refresh_data(self, names: frozenset[str]) -> None:
         self.reload()

@@ -137,7 +137,7 @@ async def test_check_board_runs_in_a_worker_and_stays_responsive(office):
             await wait_for(pilot, lambda: table.row_count == 1 and table.record_at(0)["state"] == "failing",
                            timeout=10)
             assert table.record_at(0)["message"] == "timed out"
-            assert "1 checks, 1 failing" in text(app, "#it-checks-bar")
+            assert "1 check, 1 failing" in text(app, "#it-checks-bar")
     finally:
         silent.close()
 

@@ -1,0 +1,239 @@
+"""The switchboard speaks the site's language: counts with their plural
+forms, the PBX status line and the PBX's errors.
+
+A German site is run in a fresh process, as ``locale: de_DE`` in
+backdesk.yaml does it (screen labels are translated when their modules
+load); the same scripts on an English site show the English words. The
+Asterisk backend talks to the local AMI server of these tests over TCP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ami_server import AMIServer
+from telephony_helpers import ROOT, Site
+
+ALWAYS_OPEN = {"business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7]}
+
+# The switchboard, its dashboard cards and the call history with one call
+# and one open callback, then with a second of each.
+SCREENS = r'''
+import asyncio, json, sys
+from core.runtime import open_backdesk
+bd = open_backdesk(sys.argv[1], sys.argv[2], account="bob", load_entry_points=False)
+from core.app import make_app
+from core.testing import text_of, wait_for
+from plugins.telephony.service import service_for
+
+out = {}
+tel = service_for(bd.context("telephony"))
+
+
+async def shown(pilot, app, screen, selector):
+    await wait_for(pilot, lambda: type(app.screen).__name__ == screen and app.screen.query_one(selector)
+                   and text_of(app, selector))
+    return text_of(app, selector)
+
+
+async def look(app, pilot, n):
+    await wait_for(pilot, lambda: app.screen.board.all_rendered)
+    await wait_for(pilot, lambda: f"{n}" in text_of(app, "#card-telephony-callbacks"))
+    out[f"cards{n}"] = [text_of(app, "#card-telephony-calls"), text_of(app, "#card-telephony-callbacks")]
+    app.open_nav("telephony")
+    await shown(pilot, app, "SwitchboardScreen", "#sb-status")
+    await wait_for(pilot, lambda: f" {n} " in text_of(app, "#sb-status"))
+    out[f"status{n}"] = text_of(app, "#sb-status")
+    app.open_nav("telephony.history")
+    await shown(pilot, app, "HistoryScreen", "#hist-summary")
+    await wait_for(pilot, lambda: f": {n} " in text_of(app, "#hist-summary"))
+    out[f"history{n}"] = text_of(app, "#hist-summary")
+    app.open_nav("home")
+
+
+async def main():
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        try:
+            tel.log_call("+49 30 4471230", name="Klaus Brandt")
+            tel.take_message("131", "Bitte zurückrufen", caller="Klaus Brandt")
+            await look(app, pilot, 1)
+            tel.end_call(tel.current_call()["id"], outcome="connected")
+            tel.log_call("+49 89 1234567", name="Petra Pohl")
+            tel.take_message("131", "Angebot", caller="Petra Pohl")
+            await look(app, pilot, 2)
+        except BaseException:
+            import traceback
+            out["error"] = traceback.format_exc()
+        print("RESULT=" + json.dumps(out), flush=True)
+
+
+asyncio.run(main())
+bd.close()
+'''
+
+# The Asterisk backend in a process of its own: its status line, a refused
+# action and a failed login, as the operator reads them.
+PBX = r'''
+import json, sys, time
+from core.runtime import open_backdesk
+bd = open_backdesk(sys.argv[1], sys.argv[2], account="bob", load_entry_points=False)
+from core.errors import BackdeskError
+from plugins.telephony.service import service_for
+
+out = {}
+tel = service_for(bd.context("telephony"))
+try:
+    tel.start_backend()
+    end = time.monotonic() + 10
+    while tel.backend.state()[0] not in ("connected", "reconnecting") and time.monotonic() < end:
+        time.sleep(0.02)
+    out["state"] = list(tel.backend.state())
+    if out["state"][0] == "connected":
+        tel.pbx_event("Newchannel", {"Channel": "PJSIP/trunk-9", "CallerIDNum": "0301234567",
+                                     "Exten": "100", "Uniqueid": "1700000000.9"})
+        call = tel.calls.find({"pbx.uniqueid": "1700000000.9"})[0]
+        try:
+            tel.transfer(call["id"], "999")
+        except BackdeskError as exc:
+            out["refused"] = str(exc)
+    else:
+        try:
+            tel.backend.action("Ping")
+        except BackdeskError as exc:
+            out["action"] = str(exc)
+    tel.stop_backend()
+    out["stopped"] = list(tel.backend.state())
+except BaseException:
+    import traceback
+    out["error"] = traceback.format_exc()
+print("RESULT=" + json.dumps(out), flush=True)
+bd.close()
+'''
+
+
+def _german(site: Site) -> None:
+    cfg = site.config_dir / "backdesk.yaml"
+    cfg.write_text(cfg.read_text().replace("locale: en_US", "locale: de_DE"))
+
+
+def _run(site: Site, script: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", script, str(site.config_dir), str(site.data_dir)],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT=")]
+    assert lines, proc.stderr
+    out = json.loads(lines[0][len("RESULT="):])
+    assert "error" not in out, out["error"]
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture
+def ami():
+    server = AMIServer(secret="s3cret").start()
+    yield server
+    server.stop()
+
+
+def _asterisk(tmp_path, ami, secret="s3cret") -> Site:
+    site = Site(tmp_path, {"pbx": "asterisk", "ami_port": ami.port, "ami_username": "backdesk",
+                           "ami_secret": secret, "ami_backoff_max": 0.3, "ami_timeout": 2.0, **ALWAYS_OPEN})
+    alice = site.open("alice")
+    try:
+        dept = alice.services.people.departments()[0]["id"]
+        alice.services.people.add_person(name="Test Phone", department_id=dept, extension="999")
+    finally:
+        alice.close()
+    return site
+
+
+# ----------------------------------------------------------------------------- counts and the manual PBX
+def test_a_german_switchboard_counts_in_german(tmp_path):
+    site = Site(tmp_path, ALWAYS_OPEN)
+    _german(site)
+    out = _run(site, SCREENS)
+    calls, callbacks = out["cards1"]
+    assert calls.startswith("1 Anruf heute") and "Anrufe" not in calls
+    assert callbacks.startswith("1 offener Rückruf") and "Rückrufe" not in callbacks
+    assert out["status1"] == "Geschäftszeit (automatisch) · TK-Anlage: manuell (Tischtelefon) · 1 offener Rückruf"
+    assert out["history1"].startswith("Heute: 1 Anruf · 1 heute")
+    calls, callbacks = out["cards2"]
+    assert calls.startswith("2 Anrufe heute") and callbacks.startswith("2 offene Rückrufe")
+    assert out["status2"].endswith("TK-Anlage: manuell (Tischtelefon) · 2 offene Rückrufe")
+    assert out["history2"].startswith("Heute: 2 Anrufe · 1 heute")
+    assert "PBX" not in json.dumps(out) and "callback" not in json.dumps(out)
+
+
+def test_an_english_switchboard_counts_in_english(tmp_path):
+    site = Site(tmp_path, ALWAYS_OPEN)
+    out = _run(site, SCREENS)
+    calls, callbacks = out["cards1"]
+    assert calls.startswith("1 call today") and callbacks.startswith("1 open callback\n")
+    assert out["status1"] == "Business hours (auto) · PBX: manual (desk phone) · 1 open callback"
+    assert out["history1"].startswith("Today: 1 call · 1 today")
+    calls, callbacks = out["cards2"]
+    assert calls.startswith("2 calls today") and callbacks.startswith("2 open callbacks")
+    assert out["status2"].endswith("PBX: manual (desk phone) · 2 open callbacks")
+    assert out["history2"].startswith("Today: 2 calls · 1 today")
+
+
+# ----------------------------------------------------------------------------- the Asterisk backend
+def test_german_pbx_status_and_errors(tmp_path, ami):
+    site = _asterisk(tmp_path, ami)
+    _german(site)
+    out = _run(site, PBX)
+    assert out["state"] == ["connected", f"TK-Anlage: Asterisk verbunden (127.0.0.1:{ami.port})"]
+    assert out["refused"] == "die TK-Anlage hat BlindTransfer abgelehnt: Extension does not exist."
+    assert out["stopped"] == ["disconnected", "TK-Anlage getrennt"]
+
+
+def test_german_pbx_login_refused_and_reconnecting(tmp_path, ami):
+    site = _asterisk(tmp_path, ami, secret="wrong")
+    _german(site)
+    out = _run(site, PBX)
+    code, text = out["state"]
+    assert code == "reconnecting"
+    assert text.startswith("TK-Anlage getrennt — neuer Verbindungsaufbau (Versuch ")
+    assert text.endswith(": AMI-Anmeldung abgelehnt: Authentication failed")
+    # an action while the PBX is away says why, in the same words
+    assert out["action"].startswith("TK-Anlage getrennt — neuer Verbindungsaufbau")
+    assert ami.logins == 0
+
+
+def test_german_pbx_that_is_not_there(tmp_path):
+    gone = AMIServer().start()
+    site = _asterisk(tmp_path, gone)
+    gone.stop()  # nothing listens on its port any more
+    _german(site)
+    out = _run(site, PBX)
+    assert out["state"][0] == "reconnecting"
+    assert out["state"][1].endswith("(Versuch 1): Verbindung abgelehnt")
+
+
+def test_english_pbx_status_and_errors(tmp_path, ami):
+    site = _asterisk(tmp_path, ami)
+    out = _run(site, PBX)
+    assert out["state"] == ["connected", f"PBX: Asterisk connected (127.0.0.1:{ami.port})"]
+    assert out["refused"] == "the PBX refused BlindTransfer: Extension does not exist."
+    assert out["stopped"] == ["disconnected", "PBX disconnected"]
+    ami.refuse = True  # the PBX closes every new connection at once
+    out = _run(site, PBX)
+    assert out["state"][0] == "reconnecting"
+    assert out["state"][1].endswith("(attempt 1): the PBX closed the connection")
+    assert out["action"].startswith("PBX disconnected — reconnecting (attempt ")
+
+
+def test_german_cli_pbx_error(tmp_path, ami):
+    """A PBX error reaches the command line in the site's language too."""
+    site = _asterisk(tmp_path, ami)
+    _german(site)
+    r = site.cli("phone", "pickup", "131")  # the CLI's operator has no extension of their own
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("backdesk: Ihr Vermittlungskonto hat keine Durchwahl, "
+                                "zu der der Anruf herangeholt werden kann")
