@@ -13,7 +13,6 @@ by ``backdesk docs check --orphans [--delete]`` (see :func:`scan_store`).
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from pathlib import Path
 from typing import Iterator
 
 from core.errors import ValidationError
+from core.textfiles import MAX_TEXT, extract_text, guess_mime  # noqa: F401 (used as blobs.extract_text)
 from plugins.documents.models import _
 
 CHUNK = 1 << 20
-MAX_TEXT = 200_000  # characters of extracted text kept per version
 PARTIAL_PREFIX = ".incoming-"  # a file being written (or left by a killed writer)
 
 
@@ -199,37 +198,4 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def guess_mime(filename: str) -> str:
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
-
-
-def extract_text(path: Path, filename: str) -> str:
-    """The searchable text of a file: plain text as is, PDF text via pypdf;
-    other kinds (images, office files) give "" and are found by metadata."""
-    mime = guess_mime(filename)
-    try:
-        if mime == "application/pdf" or filename.lower().endswith(".pdf"):
-            from pypdf import PdfReader  # heavy: only when a PDF comes in
-
-            reader = PdfReader(str(path))
-            parts = []
-            total = 0
-            for page in reader.pages:
-                text = page.extract_text() or ""
-                parts.append(text)
-                total += len(text)
-                if total > MAX_TEXT:
-                    break
-            return "\n".join(parts)[:MAX_TEXT]
-        if mime.startswith("text/") or filename.lower().endswith((".txt", ".md", ".csv", ".eml")):
-            with open(path, "rb") as fh:
-                raw = fh.read(MAX_TEXT * 4)
-            for encoding in ("utf-8", "cp1252"):
-                try:
-                    return raw.decode(encoding)[:MAX_TEXT]
-                except UnicodeDecodeError:
-                    continue
-            return raw.decode("latin-1")[:MAX_TEXT]
-    except Exception:  # a damaged PDF is still filed; it is just not searchable
-        return ""
     return ""

@@ -134,14 +134,10 @@ def _cv_content(ctx, cv: dict) -> bytes:
 
 
 def _extract_text(path: Path, filename: str) -> str:
-    """The text of a stored file as the documents plugin reads it (plain text
-    as is, PDF via pypdf; other kinds give ""): one extraction for the office.
-    Only its module is used, so this works whether that plugin is enabled or not."""
-    try:
-        from plugins.documents.files import extract_text
-    except ImportError:  # pragma: no cover - the documents package is part of Backdesk
-        raise ValidationError(_("cannot show the text of a CV here: the documents plugin's text "
-                                "extraction is not installed; save a copy instead"), field="cv") from None
+    """The text of a stored file, read as the documents plugin reads its own
+    (core.textfiles: plain text as is, PDF via pypdf; other kinds give "")."""
+    from core.textfiles import extract_text
+
     return extract_text(path, filename)
 
 

@@ -70,11 +70,13 @@ def test_read_cv_extracts_text_like_documents_and_is_audited(office, tmp_path, m
     cv = hiring.read_cv(ctx, pdf["id"])
     assert "Bookkeeping 2019" in cv["text"] and cv["filename"] == "nagel.pdf"
     assert [(r["doc_id"], r["what"]) for r in reads(bd)] == [(pdf["id"], f"read the CV of candidate #{pdf['id']}")]
-    # the extraction is the documents plugin's, not a second one
+    # one extraction for the office (core.textfiles), the one documents indexes with
+    import core.textfiles
     import plugins.documents.files as doc_files
 
-    monkeypatch.setattr(doc_files, "extract_text", lambda path, filename: f"via documents: {filename}")
-    assert hiring.read_cv(ctx, pdf["id"])["text"] == "via documents: nagel.pdf"
+    assert doc_files.extract_text is core.textfiles.extract_text
+    monkeypatch.setattr(core.textfiles, "extract_text", lambda path, filename: f"via core: {filename}")
+    assert hiring.read_cv(ctx, pdf["id"])["text"] == "via core: nagel.pdf"
 
 
 def test_cv_without_text_and_candidate_without_cv(office, tmp_path):
