@@ -72,6 +72,11 @@ class BackdeskApp(App):
         self.change_seq = 0
         self._changes: list[tuple[int, frozenset[str]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: tables changed before the app's loop ran (the dashboard's cards are
+        #: rendered while the app composes, before on_mount): caught up then
+        self._early_changes: set[str] = set()
+        self._early_lock = threading.Lock()
+        self._unsubscribe_store = backdesk.store.on_change(self._store_changed)
         self.nav_entries: list[NavEntry] = []
         self.nav_owner: dict[str, str] = {}  # nav id -> plugin name ("core" for core)
         self.cards: list[tuple[str, Card]] = []
@@ -170,13 +175,16 @@ class BackdeskApp(App):
             await super()._process_messages(*args, **kwargs)
         finally:
             self._release_gc()
+            self._unsubscribe_store()  # the store outlives the app (tests, the kiosk loop)
 
     def on_mount(self) -> None:
         if self._wanted_theme and self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
-        self._loop = asyncio.get_running_loop()
-        store = self.backdesk.store
-        store.on_change(self._store_changed)
+        with self._early_lock:
+            self._loop = asyncio.get_running_loop()
+            early, self._early_changes = frozenset(self._early_changes), set()
+        if early:
+            self.call_later(self._tables_changed, early)
         release_gc = getattr(self, "_release_gc", None)
         if release_gc is not None:
             self.call_after_refresh(self._started, release_gc)  # after the home screen's first frame
@@ -261,13 +269,16 @@ class BackdeskApp(App):
     def _store_changed(self, names) -> None:
         """Store callback; may run in any thread."""
         names = frozenset(names)
-        if self._loop is None:
-            return
+        with self._early_lock:
+            loop = self._loop
+            if loop is None:
+                self._early_changes |= names
+                return
         if threading.get_ident() == self._thread_id:
             self._tables_changed(names)
         else:
             try:
-                self._loop.call_soon_threadsafe(self._tables_changed, names)
+                loop.call_soon_threadsafe(self._tables_changed, names)
             except RuntimeError:  # loop closed while shutting down
                 pass
 

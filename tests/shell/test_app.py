@@ -280,3 +280,24 @@ async def test_dashboard_two_columns_when_wide_one_when_narrow(greeter_site):
             assert board.painted_text().splitlines()[0].count("╭─") == 1
     finally:
         bd.close()
+
+
+async def test_change_between_dashboard_render_and_app_mount_is_not_lost(greeter_site, monkeypatch):
+    """The cards render while the app composes, before its on_mount: a write
+    landing in between (here: right after the cards rendered) still shows."""
+    from core.screens.home import HomeScreen
+
+    bd = greeter_site.open()
+    compose = HomeScreen.compose_content
+
+    def compose_then_write(screen):
+        yield from compose(screen)
+        bd.context("greeter").table("greetings").insert({"by": "bob"})
+
+    monkeypatch.setattr(HomeScreen, "compose_content", compose_then_write)
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: text_of(app, "#card-greeter-count") == "1 greetings so far")
+    finally:
+        bd.close()
