@@ -9,6 +9,11 @@ fsynced before the call returns, for
   at 100k because each insert rewrites the whole file,
 * the floor: appending the same record as one JSON line plus ``fsync``.
 
+Then, on the 100k table, reads through the equality indexes beside the full
+scan (the same store with ``index_min_docs=None``), what building an index
+costs (time, memory) and what keeping it costs a write: insert p50 with and
+without indexes, and the CPU of an update in a transaction (no fsync).
+
 Then the time to open a store with 100k documents (fresh process, after the
 imports) and its peak memory.
 
@@ -136,6 +141,130 @@ def baseline_rss() -> int:
                               text=True).stdout)
 
 
+def median_ms(fn, reps: int = 5) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def bench_indexes(d: str, samples: int) -> None:
+    """Indexed reads beside the scan, index build cost, write overhead."""
+    import tracemalloc
+
+    from core.storage import AnyOf, Contains, open_store
+    from core.storage.engine import INDEX_MIN_DOCS
+
+    s = open_store(d)
+    t = s.table("bench", "cases")
+    n_docs = t.count()
+    state = s._states["bench.cases"]  # white box: to drop/restore the indexes
+    queries = [
+        ("find status='open', limit 50", lambda: t.find({"status": "open"}, limit=50)),
+        ("find priority AnyOf + assignee=7", lambda: t.find({"priority": AnyOf(["high", "normal"]), "assignee": 7})),
+        ("find assignee=7 (all ~2.5k)", lambda: t.find({"assignee": 7})),
+        ("find status='open' order_by -n, limit 50", lambda: t.find({"status": "open"}, order_by="-n", limit=50)),
+        ("find assignee=7 + title Contains", lambda: t.find({"assignee": 7, "title": Contains("floor 3")})),
+        ("find status='open' order_by -id, limit 1", lambda: t.find({"status": "open"}, order_by="-id", limit=1)),
+        ("count(status='open')", lambda: t.count({"status": "open"})),
+        ("count(assignee=7, status='open')", lambda: t.count({"assignee": 7, "status": "open"})),
+    ]
+
+    # Build cost: time of the first query on each field, and its memory.
+    builds = []
+    for field, value in (("status", "open"), ("priority", "high"), ("assignee", 7), ("n", 5)):
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        t.count({field: value})
+        size = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        ix = state.indexes.pop((field,))
+        t0 = time.perf_counter()
+        t.count({field: value})  # untraced: the build time
+        build_ms = (time.perf_counter() - t0) * 1000
+        builds.append((field, len(ix.buckets), build_ms, size))
+
+    rows = []
+    for label, fn in queries:
+        fn()  # any index it needs exists now
+        s.index_min_docs = None
+        scan = median_ms(fn)
+        s.index_min_docs = INDEX_MIN_DOCS
+        indexed = median_ms(fn)
+        rows.append((label, scan, indexed))
+
+    print()
+    print(f"Reads on the {n_docs // 1000}k table, ms (median of 5), full scan vs equality index, same run")
+    print(f"{'query':<42} | {'scan':>8} | {'indexed':>8} | {'scan/index':>10}")
+    for label, scan, indexed in rows:
+        print(f"{label:<42} | {scan:8.2f} | {indexed:8.3f} | {scan / indexed:9.0f}x")
+    print()
+    print(f"Index build (the first query filtering on the field) and its memory, {n_docs} docs")
+    print(f"{'field':<10} | {'distinct':>8} | {'build ms':>8} | {'MB (tracemalloc)':>16}")
+    for field, distinct, build_ms, size in builds:
+        print(f"{field:<10} | {distinct:>8} | {build_ms:8.1f} | {size / 1e6:16.2f}")
+
+    # Write overhead: inserts alternating in blocks with 3 indexes (status,
+    # priority, assignee) and with none; then updates inside one transaction
+    # (no fsync: the CPU cost of a write) with and without them.
+    kept = (("status",), ("priority",), ("assignee",))
+
+    def indexes(on: bool) -> None:
+        state.indexes.clear()
+        for path in kept if on else ():
+            state.index(path, 0)  # built afresh: never stale
+
+    with_ix, without = [], []
+    i = 0
+    for block in range(10):
+        use = block % 2 == 0
+        indexes(use)
+        for _ in range(samples // 10):
+            doc = record(i)
+            i += 1
+            t0 = time.perf_counter()
+            t.insert(doc)
+            (with_ix if use else without).append(time.perf_counter() - t0)
+
+    def updates(n: int) -> float:
+        t0 = time.perf_counter()
+        for k in range(n):
+            t.update(1 + k, {"status": ("open", "waiting", "closed")[(k + 1) % 3], "assignee": k % 41})
+        return time.perf_counter() - t0
+
+    upd: dict[bool, list[float]] = {}
+    for use in (False, True) * 4:
+        indexes(use)
+        upd.setdefault(use, []).append(_rolled_back(s, lambda: updates(10_000)) / 10_000 * 1e6)
+    print()
+    print("Write overhead of keeping 3 indexes (status, priority, assignee), same run:")
+    print(f"  insert p50 (committed + fsync): {statistics.median(with_ix) * 1000:.3f} ms with, "
+          f"{statistics.median(without) * 1000:.3f} ms without ({len(with_ix)} + {len(without)} inserts, "
+          f"alternating blocks)")
+    print(f"  update in a transaction (CPU, no fsync): {min(upd[True]):.1f} us with, {min(upd[False]):.1f} us "
+          f"without (best of 4 x 10k updates that change two indexed fields, alternating)")
+    s.compact()  # the open measured below stays "snapshot only"
+    s.close()
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _rolled_back(s, fn) -> float:
+    """Run fn() (which returns a duration) inside a transaction that is rolled back."""
+    out = []
+    try:
+        with s.transaction():
+            out.append(fn())
+            raise _Rollback
+    except _Rollback:
+        pass
+    return out[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", help="where to put the files (default: a temp dir)")
@@ -163,6 +292,7 @@ def main() -> None:
                   f"({len(tn):>2}) | {ms(f50):>9} {ms(pct(fl, 99))} | {b50 / f50:7.2f}x | {t50 / b50:8.1f}x")
 
         d100 = os.path.join(base, "backdesk-100000")
+        bench_indexes(d100, args.samples)
         opens = [open_in_subprocess(d100, "plain") for _ in range(3)]
         traced = open_in_subprocess(d100, "trace")
         base_rss = baseline_rss()
