@@ -18,27 +18,86 @@ entries off the end shows too. :meth:`AuditTrail.verify` walks the chain and
 names each problem; ``backdesk audit verify`` prints them and exits 1.
 
 Sensitive reads (an HR case opened) are recorded with :meth:`record_read`.
+
+Archiving
+---------
+Every table is loaded at every start (the default backend keeps them in
+memory), so years of entries would slow each start and session.
+:meth:`AuditTrail.archive` (``backdesk audit archive --before DATE``,
+permission ``core.audit.archive``) moves the oldest entries — a prefix of
+the chain: the entries in seq order while ``at`` is before DATE — into
+gzip'd JSON-lines files, one entry (as stored, with ``id``) per line in seq
+order: ``<data_dir>/audit-archive/audit-<first seq>-<last seq>.jsonl.gz``
+(seqs written with 9 digits; at most ``batch`` entries per file; files 0600,
+the folder 0700; gzip without a time stamp, so the same entries always give
+the same bytes). For each file:
+
+1. the file is written as ``.<name>.<pid>.partial``, fsynced, renamed to its
+   name and the folder fsynced, before anything is removed;
+2. one store transaction checks that exactly those entries are still in the
+   live trail, unchanged, and that no other run archived meanwhile; deletes
+   them; inserts the file's *anchor* into ``core.audit_archives`` (file,
+   sha256 and size of the file, first and last seq and ``at``, the hash the
+   first entry chains to and that of the last one, count, the cut-off, when
+   and by whom); and appends an ``op: "archive"`` entry holding the anchor to
+   the live trail.
+
+Before anything is written the live chain is verified (page by page, so
+never all of it in memory besides the store's own copy): a trail with
+problems is not archived. A crash between the two steps above leaves a
+file that no anchor names while its
+entries are still in the live trail. The next run (archivers hold
+``audit-archive/.lock``, so they take turns on one host) deletes such a
+leftover — only when every entry in it is still live and unchanged — and
+writes the file again: nothing is lost or kept twice. After the last file
+the store is compacted (the default backend's snapshots and journal shrink;
+PostgreSQL has no such step: its autovacuum reclaims the rows).
+
+The live chain then starts at the newest anchor: its first entry's
+``prev_hash`` is the anchor's ``last_hash`` and its seq follows the anchor's
+``last_seq``. :meth:`AuditTrail.verify` checks the live chain from there,
+the anchors against one another and against the "archive" entries of the
+live trail; ``verify(archives=True)`` also reads every file: its sha256 and
+range against its anchor, its own chain and its links to the file before it
+and to the live trail, naming the file and the entry of each problem.
+``entries(include_archived=True)`` reads the files too.
 """
 
 from __future__ import annotations
 
+import fcntl
+import gc
+import gzip
 import hashlib
+import io
 import json
+import os
+import re
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
 
-from core.errors import ValidationError
+from core.errors import BackdeskError, ValidationError
 from core.hookspecs import TableSpec
 from core.i18n import _
 from core.storage import Range
 
 AUDIT = "core.audit"
 HEAD = "core.audit_head"
+ARCHIVES = "core.audit_archives"
 GENESIS = "0" * 64
 READ = "core.audit.read"
+ARCHIVE = "core.audit.archive"
 #: tables whose changes are not audited: the trail itself
-UNAUDITED = frozenset({AUDIT, HEAD})
+UNAUDITED = frozenset({AUDIT, HEAD, ARCHIVES})
+#: the folder under the data folder that holds the archive files
+ARCHIVE_DIR = "audit-archive"
+#: the most entries one archive file (and one transaction) takes
+ARCHIVE_BATCH = 20_000
+_ARCHIVE_NAME = re.compile(r"^audit-(\d+)-(\d+)\.jsonl\.gz$")
 
 
 def canonical(entry: dict) -> bytes:
@@ -63,9 +122,26 @@ class Problem:
     entry_id: int | None
     seq: int | None
     message: str
+    #: the archive file the problem is in (None: the live trail)
+    archive: str | None = None
 
     def __str__(self) -> str:
         return self.message
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while many entries (no cycles) are
+    copied, hashed and encoded: its passes over the heap would cost about as
+    much as the work itself (half of an archive run of 100k entries)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _moment(value: str, field: str) -> str:
@@ -86,19 +162,26 @@ def _moment(value: str, field: str) -> str:
 class AuditTrail:
     """``services.audit``: the append-only, tamper-evident audit trail."""
 
-    TABLES = (TableSpec("audit", version=1), TableSpec("audit_head", version=1))
+    TABLES = (TableSpec("audit", version=1), TableSpec("audit_head", version=1),
+              TableSpec("audit_archives", version=1))
 
     def __init__(self, backdesk) -> None:
         self.backdesk = backdesk
         self.store = backdesk.store
         self.table = backdesk.table(AUDIT)
         self.head = backdesk.table(HEAD)
+        self.archives = backdesk.table(ARCHIVES)
         self._known: set[str] | None = None
         self._unsubscribe = self.store.before_commit(self._on_commit)
 
     @property
     def operator(self):
         return self.backdesk.operator
+
+    @property
+    def archive_dir(self) -> Path:
+        """Where the archive files are: ``<data_dir>/audit-archive``."""
+        return Path(self.backdesk.config.data_dir) / ARCHIVE_DIR
 
     # -- writing --------------------------------------------------------------------
     def _last(self) -> tuple[int, str]:
@@ -107,7 +190,8 @@ class AuditTrail:
         if head is not None:
             return head["seq"], head["hash"]
         if self.table.count() == 0:
-            return 0, GENESIS
+            # nothing live: continue after the archived part, if any
+            return _chain_start(self.anchors())
         # No head but entries (an old or damaged store): continue from the last entry.
         last = self.table.find(order_by="-id", limit=1)[0]
         return last.get("seq", 0), last.get("hash", GENESIS)
@@ -159,12 +243,15 @@ class AuditTrail:
     # -- reading --------------------------------------------------------------------
     def entries(self, *, operator: str | None = None, plugin: str | None = None,
                 table: str | None = None, since: str | None = None, until: str | None = None,
-                op: str | None = None, limit: int | None = None, newest_first: bool = True) -> list[dict]:
+                op: str | None = None, limit: int | None = None, newest_first: bool = True,
+                include_archived: bool = False) -> list[dict]:
         """Entries matching the filters (``since``/``until``: ISO dates or times, UTC).
 
         The content (``before``/``after``) of a confidential table is replaced
         by ``{"redacted": permission}`` unless the operator holds the table's
-        read permission (see :meth:`protecting_permission`)."""
+        read permission (see :meth:`protecting_permission`).
+        ``include_archived``: the archive files are read too (their entries
+        come with ``"archive": <file name>``), older than every live entry."""
         self.operator.require(READ, _("read the audit trail"))
         where: dict[Any, Any] = {}
         if operator:
@@ -185,10 +272,57 @@ class AuditTrail:
                 bounds["lt"] = (date.fromisoformat(moment) + timedelta(days=1)).isoformat() \
                     if len(moment) == 10 else moment
             where["at"] = Range(**bounds)
-        found = self.table.find(where or None, order_by="-id" if newest_first else "id", limit=limit)
+        order = "-id" if newest_first else "id"
+        if not include_archived:
+            found = self.table.find(where or None, order_by=order, limit=limit)
+        elif newest_first:
+            found = self.table.find(where or None, order_by=order, limit=limit)
+            if limit is None or len(found) < limit:
+                found += self._archived(where, newest_first=True,
+                                        limit=None if limit is None else limit - len(found))
+        else:
+            found = self._archived(where, newest_first=False, limit=limit)
+            if limit is None or len(found) < limit:
+                found += self.table.find(where or None, order_by=order,
+                                         limit=None if limit is None else limit - len(found))
         for entry in found:
             self._redact(entry)
         return found
+
+    def _archived(self, where: dict, *, newest_first: bool, limit: int | None) -> list[dict]:
+        """Archived entries matching ``where`` (the filters of :meth:`entries`)."""
+        bounds = where.get("at")
+        out: list[dict] = []
+        anchors = self.anchors()
+        for anchor in reversed(anchors) if newest_first else anchors:
+            if limit is not None and len(out) >= limit:
+                break
+            if bounds is not None:
+                # skip a file whose time span lies outside the filter
+                if bounds.ge is not None and str(anchor.get("last_at") or "") < bounds.ge:
+                    continue
+                if bounds.lt is not None and str(anchor.get("first_at") or "~") >= bounds.lt:
+                    continue
+            name = anchor["file"]
+            try:
+                data = (self.archive_dir / name).read_bytes()
+            except OSError as exc:
+                raise BackdeskError(_("archive {file} cannot be read ({error}); run 'backdesk audit verify "
+                                      "--archives'").format(file=self.archive_dir / name,
+                                                            error=exc.strerror or exc)) from None
+            entries, damage = read_archive(data)
+            if damage:
+                raise BackdeskError(_("archive {file} is damaged: {problem}; run 'backdesk audit verify "
+                                      "--archives'").format(file=self.archive_dir / name, problem=damage[0]))
+            matching = [e for e in entries if _matches(e, where)]
+            if newest_first:
+                matching.reverse()
+            if limit is not None:
+                matching = matching[: limit - len(out)]
+            for e in matching:
+                e["archive"] = name
+            out.extend(matching)
+        return out
 
     def protecting_permission(self, table: str) -> str | None:
         """The permission guarding a table's content, by convention
@@ -218,27 +352,565 @@ class AuditTrail:
         self.operator.require(READ, _("read the audit trail"))
         return sorted({e.get("plugin") or "" for e in self.table.all()})
 
+    def anchors(self) -> list[dict]:
+        """The archive records (one per archive file), oldest first."""
+        return sorted(self.archives.all(), key=lambda a: (_int(a.get("first_seq")), a["id"]))
+
+    def archived_count(self) -> int:
+        """How many entries the archive files hold (by their records)."""
+        return sum(_int(a.get("count")) for a in self.archives.all())
+
     # -- verifying ------------------------------------------------------------------
-    def verify(self) -> list[Problem]:
-        """Walk the chain in id order; an empty list means the trail is intact."""
+    def verify(self, *, archives: bool = False) -> list[Problem]:
+        """Walk the chain in id order; an empty list means the trail is intact.
+
+        The live chain is checked from the newest archive record on (or from
+        the start when nothing was archived), the records against one another
+        and against the entries that recorded them. ``archives``: every
+        archive file is read and checked as well (see the module docstring)."""
         self.operator.require(READ, _("verify the audit trail"))
-        return verify_entries(self.table.all(), self.head.get(1))
+        with _gc_paused():
+            anchors = self.anchors()
+            live = self.table.all()
+            problems = check_anchors(anchors)
+            problems += verify_entries(live, self.head.get(1), start=_chain_start(anchors))
+            records = {e.get("doc_id"): e for e in live if e.get("op") == "archive" and e.get("table") == ARCHIVES}
+            complete = False
+            if archives:
+                found, archived_records, complete = self._verify_files(anchors, live)
+                problems += found
+                records.update(archived_records)
+            problems += check_anchor_records(anchors, records, complete=complete)
+            return problems
+
+    def _verify_files(self, anchors: list[dict], live: list[dict]) -> tuple[list[Problem], dict, bool]:
+        """Check every archive file; returns (problems, the "archive" entries found
+        in them by anchor id, whether every file was read whole)."""
+        problems: list[Problem] = []
+        records: dict = {}
+        hashes: dict[int, str] = {}
+        complete = True
+        end: tuple[int, str] = (0, GENESIS)  # where the next file must continue
+        folder = self.archive_dir
+        for anchor in anchors:
+            name = str(anchor.get("file"))
+            first, last = _int(anchor.get("first_seq")), _int(anchor.get("last_seq"))
+            recorded_end = (last, anchor.get("last_hash"))
+            try:
+                data = (folder / name).read_bytes()
+            except OSError as exc:
+                complete = False
+                problems.append(Problem("removed", None, first, _(
+                    "archive {file} is missing or unreadable ({error}): it holds entries seq {first}-{last}").format(
+                    file=name, error=exc.strerror or exc, first=first, last=last), archive=name))
+                end = recorded_end
+                continue
+            if hashlib.sha256(data).hexdigest() != anchor.get("sha256"):
+                problems.append(Problem("edited", None, None, _(
+                    "archive {file} was changed after it was written: its sha256 is not the one "
+                    "recorded").format(file=name), archive=name))
+            entries, damage = read_archive(data)
+            for what in damage:
+                complete = False
+                problems.append(Problem("truncated", None, None, _("archive {file}: {problem}").format(
+                    file=name, problem=what), archive=name))
+            if entries and not first <= _int(entries[0].get("seq")) <= last:
+                complete = False
+                problems.append(Problem("reordered", None, None, _(
+                    "archive {file} holds entries seq {a}-{b}, but its record says seq {first}-{last} "
+                    "(another file was put in its place)").format(
+                    file=name, a=entries[0].get("seq"), b=entries[-1].get("seq"), first=first, last=last),
+                    archive=name))
+                end = recorded_end
+                continue
+            walked, prev, prev_sound, last_seq = _walk(entries, end)
+            problems += _in_archive(walked, name)
+            if last_seq < last:
+                missing = f"{last_seq + 1}" if last == last_seq + 1 else f"{last_seq + 1}-{last}"
+                problems.append(Problem("truncated", None, last_seq + 1, _(
+                    "archive {file}: entry seq {missing} is missing from its end").format(
+                    file=name, missing=missing), archive=name))
+            elif last_seq > last:
+                problems.append(Problem("broken", None, last, _(
+                    "archive {file} goes on after seq {last}, where its record says it ends").format(
+                    file=name, last=last), archive=name))
+            elif prev is not None and prev_sound and prev.get("hash") != anchor.get("last_hash"):
+                problems.append(Problem("edited", prev.get("id"), prev.get("seq"), _(
+                    "archive {file}: entry {id} (seq {seq}) was edited: it does not match the hash "
+                    "recorded for the archive's last entry").format(
+                    file=name, id=prev.get("id"), seq=prev.get("seq")), archive=name))
+            for e in entries:
+                if isinstance(e.get("seq"), int):
+                    hashes[e["seq"]] = e.get("hash")
+                if e.get("op") == "archive" and e.get("table") == ARCHIVES:
+                    records[e.get("doc_id")] = e
+            end = (last_seq, prev.get("hash")) if prev is not None and last_seq == last else recorded_end
+        # files no record names: the leftover of an interrupted run (harmless:
+        # its entries are all still in the trail) or something put there
+        anchored = {a.get("file") for a in anchors}
+        for e in live:
+            if isinstance(e.get("seq"), int):
+                hashes[e["seq"]] = e.get("hash")
+        for path in _archive_files(folder):
+            if path.name in anchored:
+                continue
+            if not _is_leftover(path, lambda first, last: hashes):
+                problems.append(Problem("broken", None, None, _(
+                    "archive {file} is not named by any archive record (copied in, or its record was "
+                    "removed)").format(file=path.name), archive=path.name))
+        return problems, records, complete
+
+    # -- archiving ------------------------------------------------------------------
+    def archive(self, before: str, *, dry_run: bool = False, batch: int = ARCHIVE_BATCH,
+                progress: Callable[[str, Any], None] | None = None) -> "ArchiveResult":
+        """Move the entries before ``before`` (a date or time, UTC) into archive
+        files (see the module docstring); ``dry_run``: only say what would move.
+
+        Needs ``core.audit.archive``. Refuses when the live trail has problems
+        (archiving would hide them) or another run holds the archive folder.
+        At most ``batch`` entries are in memory at a time (besides the store's
+        own). ``progress(kind, what)`` is called as it goes: ``("removed",
+        file name)`` for a leftover deleted, ``("file", record)`` for each file
+        archived (planned, with ``dry_run``)."""
+        self.operator.require(ARCHIVE, _("archive the audit trail"))
+        cutoff = _moment(before, "before")
+        if not isinstance(batch, int) or batch < 1:
+            raise ValidationError(_("must be a whole number of at least 1"), field="batch")
+        tell = progress or (lambda kind, what: None)
+        files: list[dict] = []
+        with self._archive_lock(dry_run), _gc_paused():
+            anchors = self.anchors()
+            start = _chain_start(anchors)
+            end = self._check_before_archiving(anchors, start, cutoff, page=batch)
+            removed = [] if dry_run else self._remove_leftovers(anchors)
+            for name in removed:
+                tell("removed", name)
+            prev = start
+            for first in range(start[0] + 1, end + 1, batch):
+                last = min(first + batch - 1, end)
+                chunk = self._chunk(first, last, prev, cutoff)
+                prev = (last, chunk[-1]["hash"])
+                plan = _plan(chunk, cutoff)
+                if not dry_run:
+                    plan.update(self._write_file(chunk, plan["file"]))
+                    plan = self._commit_archive(chunk, plan)
+                del chunk
+                files.append(plan)
+                tell("file", plan)
+        compacted = False
+        if files and not dry_run:
+            compact = getattr(self.store, "compact", None)
+            if callable(compact):  # the default backend: snapshots without the archived entries
+                compact()
+                compacted = True
+        return ArchiveResult(before=cutoff, dry_run=dry_run, files=files, removed=removed,
+                             archived=sum(f["count"] for f in files), live=self.table.count(),
+                             folder=self.archive_dir, compacted=compacted)
+
+    def _check_before_archiving(self, anchors: list[dict], start: tuple[int, str], cutoff: str, *,
+                                page: int) -> int:
+        """Verify the live chain page by page (not all of it in memory at once);
+        BackdeskError naming the first problem, else the last seq before ``cutoff``."""
+        problems = check_anchors(anchors)
+        head = self.head.get(1)  # read before the entries: every entry up to it exists
+        head_seq = _int(head.get("seq")) if head is not None else None
+        seen = {"prefix": start[0], "open": True, "head": None}
+
+        def stream() -> Iterator[dict]:
+            offset = 0
+            while True:
+                found = self.table.find(None, limit=page, offset=offset)
+                if not found:
+                    return
+                offset += len(found)
+                for entry in found:
+                    if seen["open"]:
+                        at = entry.get("at")
+                        if isinstance(at, str) and at < cutoff:
+                            seen["prefix"] = entry.get("seq")
+                        else:
+                            seen["open"] = False
+                    if head_seq is not None and entry.get("seq") == head_seq:
+                        seen["head"] = entry
+                    yield entry
+
+        walked, _last, _sound, last_seq = _walk(stream(), start, present=set())
+        problems += walked
+        if head is None:
+            if last_seq > start[0]:
+                problems.append(Problem("broken", None, None, _("the head record of the audit trail is missing")))
+        elif head_seq > last_seq:
+            missing = f"{last_seq + 1}" if head_seq == last_seq + 1 else f"{last_seq + 1}-{head_seq}"
+            problems.append(Problem("removed", head.get("entry_id"), head_seq, _(
+                "entry seq {missing} was removed from the end of the trail (entry id {id} was the last)").format(
+                missing=missing, id=head.get("entry_id"))))
+        elif seen["head"] is not None and seen["head"].get("hash") != head.get("hash"):
+            problems.append(Problem("edited", seen["head"].get("id"), head_seq, _(
+                "entry {id} (seq {seq}) was edited: it does not match the recorded head of the trail").format(
+                id=seen["head"].get("id"), seq=head_seq)))
+        if problems:
+            # say it as 'verify' does (the walk above cannot tell a reordered entry from a removed one)
+            exact = check_anchors(anchors) + verify_entries(self.table.all(), self.head.get(1), start=start)
+            problems = exact or problems
+            raise BackdeskError(_("the audit trail has {n} problem(s), the first: {problem}; nothing was "
+                                  "archived (see 'backdesk audit verify')").format(
+                                  n=len(problems), problem=problems[0]))
+        return _int(seen["prefix"])
+
+    def _chunk(self, first: int, last: int, prev: tuple[int, str], cutoff: str) -> list[dict]:
+        """Entries seq ``first``-``last``, checked again: complete, intact, chained
+        to ``prev`` (seq, hash) and before ``cutoff``."""
+        chunk = self.table.find({"seq": Range(ge=first, le=last)}, order_by="seq")
+        seq, link = prev
+        for entry in chunk:
+            seq += 1
+            at = entry.get("at")
+            if (entry.get("seq") != seq or entry.get("prev_hash") != link or entry_hash(entry) != entry.get("hash")
+                    or not isinstance(at, str) or at >= cutoff):
+                break
+            link = entry["hash"]
+        else:
+            if seq == last:
+                return chunk
+        raise BackdeskError(_("entries seq {first}-{last} changed while they were archived; nothing was "
+                              "removed (run 'backdesk audit verify')").format(first=first, last=last))
+
+    @contextmanager
+    def _archive_lock(self, dry_run: bool) -> Iterator[None]:
+        """Hold ``audit-archive/.lock``: archivers on this host take turns."""
+        if dry_run:
+            yield
+            return
+        from core.storage.files import FILE_MODE, make_dir
+
+        folder = self.archive_dir
+        try:
+            make_dir(str(folder))
+            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as exc:
+            raise BackdeskError(_("{path}: cannot create the archive folder ({error})").format(
+                path=folder, error=exc.strerror or exc)) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BackdeskError(_("another 'backdesk audit archive' is working in {path}; try again when "
+                                      "it has finished").format(path=folder)) from None
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _remove_leftovers(self, anchors: list[dict]) -> list[str]:
+        """Delete what an interrupted run left (the archive lock is held): partial
+        files, and files no record names whose entries are all still live."""
+        folder = self.archive_dir
+        anchored = {a.get("file") for a in anchors}
+
+        def live_hashes(first: int, last: int) -> dict:
+            return {e.get("seq"): e.get("hash") for e in self.table.find({"seq": Range(ge=first, le=last)})}
+
+        removed = []
+        for path in sorted(folder.glob(".*.partial")):
+            path.unlink()
+            removed.append(path.name)
+        for path in _archive_files(folder):
+            if path.name not in anchored and _is_leftover(path, live_hashes):
+                path.unlink()
+                removed.append(path.name)
+        if removed:
+            from core.storage.files import fsync_dir
+
+            fsync_dir(str(folder))
+        return removed
+
+    def _write_file(self, chunk: list[dict], name: str) -> dict:
+        """Write ``chunk`` to ``name`` durably (tmp, fsync, rename, fsync the
+        folder); returns the file's sha256 and size."""
+        from core.storage.files import FILE_MODE, fsync_dir, write_all
+
+        raw = _archive_lines(chunk)
+        data = gzip.compress(raw, compresslevel=6, mtime=0)
+        if gzip.decompress(data) != raw:  # what a reader will get, before anything is removed
+            raise BackdeskError(_("{file}: the archive does not read back as written; nothing was "
+                                  "archived").format(file=name))
+        folder = self.archive_dir
+        tmp = folder / f".{name}.{os.getpid()}.partial"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            try:
+                write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, folder / name)
+            fsync_dir(str(folder))
+        except OSError as exc:
+            raise BackdeskError(_("{path}: cannot write the archive ({error}); nothing was archived").format(
+                path=folder / name, error=exc.strerror or exc)) from None
+        return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    def _commit_archive(self, chunk: list[dict], plan: dict) -> dict:
+        """The transaction of one archive file (written and fsynced already):
+        remove its entries, insert its record, append the entry recording it."""
+        first, last = chunk[0]["seq"], chunk[-1]["seq"]
+        with self.store.transaction():
+            done = _chain_start(self.anchors())[0]
+            if done != first - 1:
+                raise BackdeskError(_("another run archived the trail up to seq {seq} meanwhile; nothing more "
+                                      "was archived (run the command again)").format(seq=done))
+            current = self.table.find({"seq": Range(ge=first, le=last)}, order_by="seq")
+            if current != chunk:  # the entries just written (and verified before), exactly
+                raise BackdeskError(_("entries seq {first}-{last} changed while they were archived; nothing "
+                                      "was removed (run 'backdesk audit verify')").format(first=first, last=last))
+            for entry in current:
+                self.table.delete(entry["id"])
+            anchor = dict(plan, at=now_utc(), actor=self.store.actor)
+            anchor_id = self.archives.insert(anchor)
+            self._append([{
+                "at": anchor["at"], "actor": self.store.actor, "plugin": "core", "table": ARCHIVES,
+                "doc_id": anchor_id, "op": "archive", "before": None, "after": dict(anchor),
+                "what": f"archived entries seq {first}-{last} ({len(chunk)}) to {plan['file']}",
+            }])
+        return dict(anchor, id=anchor_id)
 
 
-def verify_entries(entries: list[dict], head: dict | None) -> list[Problem]:
+@dataclass
+class ArchiveResult:
+    """What :meth:`AuditTrail.archive` did (or, with ``dry_run``, would do)."""
+
+    before: str                  # the cut-off, as compared with ``at``
+    dry_run: bool
+    files: list[dict]            # the archive records written (planned)
+    removed: list[str]           # leftovers of an interrupted run deleted first
+    archived: int                # entries moved (to move)
+    live: int                    # entries in the live trail now
+    folder: Path
+    compacted: bool = False      # the store was compacted afterwards
+
+
+def _plan(chunk: list[dict], cutoff: str) -> dict:
+    first, last = chunk[0], chunk[-1]
+    return {"file": archive_name(first["seq"], last["seq"]), "first_seq": first["seq"], "last_seq": last["seq"],
+            "count": len(chunk), "first_prev_hash": first["prev_hash"], "last_hash": last["hash"],
+            "first_at": first["at"], "last_at": last["at"], "before": cutoff, "sha256": None, "bytes": None}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _chain_start(anchors: list[dict]) -> tuple[int, str]:
+    """(seq, hash) the live chain continues from: the newest archive record's
+    last entry, or the genesis."""
+    if not anchors:
+        return 0, GENESIS
+    newest = max(anchors, key=lambda a: _int(a.get("last_seq")))
+    return _int(newest.get("last_seq")), str(newest.get("last_hash"))
+
+
+def _matches(entry: dict, where: dict) -> bool:
+    """``where`` of :meth:`AuditTrail.entries` (equality and the ``at`` range) on one entry."""
+    for key, want in where.items():
+        value = entry.get(key)
+        if isinstance(want, Range):
+            if not isinstance(value, str):
+                return False
+            if want.ge is not None and value < want.ge:
+                return False
+            if want.lt is not None and value >= want.lt:
+                return False
+        elif type(value) is not type(want) or value != want:
+            return False
+    return True
+
+
+# -- archive files ----------------------------------------------------------------------
+
+
+def archive_name(first: int, last: int) -> str:
+    """The file name of the archive of entries seq ``first``-``last``."""
+    return f"audit-{first:09d}-{last:09d}.jsonl.gz"
+
+
+def encode_archive(entries: list[dict]) -> bytes:
+    """An archive file's bytes: gzip (no name, no time stamp) of one JSON line
+    (sorted keys, no spaces) per entry, as stored (with ``id``)."""
+    return gzip.compress(_archive_lines(entries), compresslevel=6, mtime=0)
+
+
+def _archive_lines(entries: list[dict]) -> bytes:
+    dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+    return "".join([dumps(e) + "\n" for e in entries]).encode("utf-8")
+
+
+def read_archive(data: bytes) -> tuple[list[dict], list[str]]:
+    """The entries of an archive file's bytes, and what is wrong with it
+    (damaged gzip, a cut-off end, lines that are not entries)."""
+    entries: list[dict] = []
+    damage: list[str] = []
+    line = 0
+
+    def after() -> str:
+        seq = entries[-1].get("seq") if entries else None
+        return _("after entry seq {seq}").format(seq=seq) if seq is not None else _("at its start")
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            for raw in gz:
+                line += 1
+                if not raw.endswith(b"\n"):
+                    damage.append(_("line {line} is cut off ({where})").format(line=line, where=after()))
+                    break
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    entry = None
+                if not isinstance(entry, dict):
+                    damage.append(_("line {line} is not an audit entry ({where})").format(line=line, where=after()))
+                    continue
+                entries.append(entry)
+    except EOFError:
+        damage.append(_("the file is cut off ({where})").format(where=after()))
+    except (OSError, zlib.error) as exc:
+        damage.append(_("the file is damaged ({where}): {error}").format(where=after(), error=exc))
+    return entries, damage
+
+
+def _archive_files(folder: Path) -> list[Path]:
+    """The archive files in ``folder`` (by name), none when it does not exist."""
+    try:
+        return sorted(p for p in folder.iterdir() if _ARCHIVE_NAME.match(p.name) and p.is_file())
+    except FileNotFoundError:
+        return []
+
+
+def _is_leftover(path: Path, hashes_for: Callable[[int, int], dict]) -> bool:
+    """Whether an archive file no record names is the harmless leftover of an
+    interrupted run: readable, and every entry in it still in the trail,
+    unchanged (``hashes_for(first, last)``: the trail's hashes by seq)."""
+    try:
+        entries, damage = read_archive(path.read_bytes())
+    except OSError:
+        return False
+    seqs = [e.get("seq") for e in entries]
+    if not entries or damage or not all(isinstance(q, int) and not isinstance(q, bool) for q in seqs):
+        return False
+    known = hashes_for(min(seqs), max(seqs))
+    return all(known.get(e["seq"]) == e.get("hash") for e in entries)
+
+
+def _in_archive(problems: list[Problem], name: str) -> list[Problem]:
+    return [Problem(p.kind, p.entry_id, p.seq, _("archive {file}: {problem}").format(file=name, problem=p.message),
+                    archive=name) for p in problems]
+
+
+# -- checking ---------------------------------------------------------------------------
+
+#: what the "archive" entry of the trail and the archive record must agree on
+_RECORDED = ("file", "sha256", "bytes", "first_seq", "last_seq", "count", "first_prev_hash", "last_hash")
+
+
+def check_anchors(anchors: list[dict]) -> list[Problem]:
+    """The problems of the archive records (oldest first): each must hold a
+    consistent range, start where the one before ends and chain to it."""
+    problems: list[Problem] = []
+    expected_seq, expected_hash = 1, GENESIS
+    for a in anchors:
+        name = a.get("file")
+        first, last, count = a.get("first_seq"), a.get("last_seq"), a.get("count")
+        if not (_int(first) >= 1 and _int(last) >= _int(first) and count == last - first + 1
+                and name == archive_name(first, last)):
+            problems.append(Problem("broken", None, None, _(
+                "the archive record {id} ({file}) is not consistent: its range, count and file name "
+                "disagree").format(id=a.get("id"), file=name)))
+            if _int(last):
+                expected_seq, expected_hash = last + 1, a.get("last_hash")
+            continue
+        if first > expected_seq:
+            missing = f"{expected_seq}" if first == expected_seq + 1 else f"{expected_seq}-{first - 1}"
+            problems.append(Problem("removed", None, expected_seq, _(
+                "the record of archived entries seq {missing} was removed (it stood before {file})").format(
+                missing=missing, file=name), archive=name))
+        elif first < expected_seq:
+            problems.append(Problem("reordered", None, first, _(
+                "archive {file} overlaps the archive before it (it starts at seq {first}, not {expected})").format(
+                file=name, first=first, expected=expected_seq), archive=name))
+        elif a.get("first_prev_hash") != expected_hash:
+            problems.append(Problem("edited", None, first, _(
+                "archive {file} does not chain to the archive before it: the hashes recorded for them "
+                "differ").format(file=name), archive=name))
+        expected_seq, expected_hash = last + 1, a.get("last_hash")
+    return problems
+
+
+def check_anchor_records(anchors: list[dict], records: dict, *, complete: bool) -> list[Problem]:
+    """Each archive record against the "archive" entry of the trail that
+    recorded it (``records``: those entries by anchor id). A record without
+    one is a problem only when ``complete`` (every archive file was read)."""
+    problems: list[Problem] = []
+    for a in anchors:
+        entry = records.get(a.get("id"))
+        if entry is None:
+            if complete:
+                problems.append(Problem("removed", None, None, _(
+                    "no entry of the trail records the archiving of {file}").format(file=a.get("file")),
+                    archive=a.get("file")))
+            continue
+        after = entry.get("after") if isinstance(entry.get("after"), dict) else {}
+        if any(after.get(k) != a.get(k) for k in _RECORDED):
+            problems.append(Problem("edited", None, None, _(
+                "the archive record of {file} was changed: it does not match entry {id} (seq {seq}), which "
+                "recorded the archiving").format(file=a.get("file"), id=entry.get("id"), seq=entry.get("seq")),
+                archive=a.get("file")))
+    return problems
+
+
+def verify_entries(entries: list[dict], head: dict | None, *,
+                   start: tuple[int, str] | None = None) -> list[Problem]:
     """The problems of a chain of entries (in id order) and its head record.
 
     Each problem names the entry: an entry whose content no longer matches
     its hash (or whose successor no longer chains to it) was *edited*; a gap
     in the sequence numbers is a *removed* entry; a sequence number out of
     place is a *reordered* one; a head pointing past the last entry means
-    entries were cut off the end.
+    entries were cut off the end. ``start``: the (seq, hash) of the last
+    archived entry the chain continues from (None: the chain's beginning).
     """
+    problems, prev, prev_sound, last_seq = _walk(entries, start)
+    if head is None:
+        if entries:
+            problems.append(Problem("broken", None, None, _("the head record of the audit trail is missing")))
+        return problems
+    head_seq = head.get("seq")
+    if isinstance(head_seq, int) and head_seq > last_seq:
+        missing = f"{last_seq + 1}" if head_seq == last_seq + 1 else f"{last_seq + 1}-{head_seq}"
+        problems.append(Problem("removed", head.get("entry_id"), head_seq, _(
+            "entry seq {missing} was removed from the end of the trail (entry id {id} was the last)").format(
+            missing=missing, id=head.get("entry_id"))))
+    elif prev is not None and head_seq == prev.get("seq") and head.get("hash") != prev.get("hash") and prev_sound:
+        problems.append(Problem("edited", prev.get("id"), prev.get("seq"), _(
+            "entry {id} (seq {seq}) was edited: it does not match the recorded head of the trail").format(
+            id=prev.get("id"), seq=prev.get("seq"))))
+    elif head_seq != last_seq and not problems:
+        problems.append(Problem("broken", head.get("entry_id"), head_seq, _(
+            "the head of the audit trail (seq {head}) does not match its last entry (seq {last})").format(
+            head=head_seq, last=last_seq)))
+    return problems
+
+
+def _walk(entries: Iterable[dict], start: tuple[int, str] | None,
+          present: set | None = None) -> tuple[list[Problem], dict | None, bool, int]:
+    """Walk a chain: (problems, the last entry, whether it is sound, the last seq).
+    ``present``: the seqs there are (None: those of ``entries``), to tell a
+    reordered entry from a removed one."""
+    start_seq, start_hash = start or (0, GENESIS)
     problems: list[Problem] = []
-    present = {e.get("seq") for e in entries}
+    if present is None:
+        entries = list(entries)
+        present = {e.get("seq") for e in entries}
     prev: dict | None = None
     prev_sound = False
-    expected_seq = 1
+    expected_seq = start_seq + 1
     for entry in entries:
         eid, seq = entry.get("id"), entry.get("seq")
         stored = entry.get("hash")
@@ -249,6 +921,11 @@ def verify_entries(entries: list[dict], head: dict | None) -> list[Problem]:
                 id=eid, seq=seq)))
         if not isinstance(seq, int) or isinstance(seq, bool):
             problems.append(Problem("broken", eid, seq, _("entry {id} has no sequence number").format(id=eid)))
+            sound = False
+        elif seq < expected_seq and prev is None and start_seq > 0:
+            problems.append(Problem("reordered", eid, seq, _(
+                "entry {id} (seq {seq}) belongs to the archived part of the trail (up to seq {last})").format(
+                id=eid, seq=seq, last=start_seq)))
             sound = False
         elif seq < expected_seq:
             problems.append(Problem("reordered", eid, seq, _(
@@ -272,30 +949,16 @@ def verify_entries(entries: list[dict], head: dict | None) -> list[Problem]:
             problems.append(Problem("edited", prev.get("id"), prev.get("seq"), _(
                 "entry {id} (seq {seq}) was edited: entry {next} (seq {next_seq}) does not "
                 "chain to it").format(id=prev.get("id"), seq=prev.get("seq"), next=eid, next_seq=seq)))
-        elif sound and prev is None and entry.get("prev_hash") != GENESIS:
-            problems.append(Problem("removed", eid, seq, _(
-                "entries before entry {id} (seq {seq}) were removed: it does not start the chain").format(
-                id=eid, seq=seq)))
+        elif sound and prev is None and entry.get("prev_hash") != start_hash:
+            if start_seq == 0:
+                problems.append(Problem("removed", eid, seq, _(
+                    "entries before entry {id} (seq {seq}) were removed: it does not start the chain").format(
+                    id=eid, seq=seq)))
+            else:
+                problems.append(Problem("edited", eid, seq, _(
+                    "entry {id} (seq {seq}) does not chain to the archived entry seq {last} before it: one of "
+                    "them was changed").format(id=eid, seq=seq, last=start_seq)))
         if isinstance(seq, int):
             expected_seq = max(expected_seq, seq + 1)
         prev, prev_sound = entry, sound
-    last_seq = expected_seq - 1
-    if head is None:
-        if entries:
-            problems.append(Problem("broken", None, None, _("the head record of the audit trail is missing")))
-        return problems
-    head_seq = head.get("seq")
-    if isinstance(head_seq, int) and head_seq > last_seq:
-        missing = f"{last_seq + 1}" if head_seq == last_seq + 1 else f"{last_seq + 1}-{head_seq}"
-        problems.append(Problem("removed", head.get("entry_id"), head_seq, _(
-            "entry seq {missing} was removed from the end of the trail (entry id {id} was the last)").format(
-            missing=missing, id=head.get("entry_id"))))
-    elif prev is not None and head_seq == prev.get("seq") and head.get("hash") != prev.get("hash") and prev_sound:
-        problems.append(Problem("edited", prev.get("id"), prev.get("seq"), _(
-            "entry {id} (seq {seq}) was edited: it does not match the recorded head of the trail").format(
-            id=prev.get("id"), seq=prev.get("seq"))))
-    elif head_seq != last_seq and not problems:
-        problems.append(Problem("broken", head.get("entry_id"), head_seq, _(
-            "the head of the audit trail (seq {head}) does not match its last entry (seq {last})").format(
-            head=head_seq, last=last_seq)))
-    return problems
+    return problems, prev, prev_sound, expected_seq - 1

@@ -52,20 +52,33 @@ def register(cli: click.Group) -> None:
     # ------------------------------------------------------------------ audit
     @cli.group("audit")
     def audit():
-        """The audit trail: list entries, verify the hash chain."""
+        """The audit trail: list entries, verify the hash chain, archive old entries."""
 
     @audit.command("verify")
-    def audit_verify():
+    @click.option("--archives", is_flag=True,
+                  help="Also read every archive file: its checksum, its chain and the links between them.")
+    def audit_verify(archives):
         """Check the hash chain; name every edited, removed or reordered entry (exit 1)."""
         bd = _backdesk()
-        problems = bd.services.audit.verify()
-        count = bd.services.audit.table.count()
+        service = bd.services.audit
+        problems = service.verify(archives=archives)
+        count = service.table.count()
+        anchors = service.anchors()
+        archived = sum(a.get("count") or 0 for a in anchors)
         if problems:
             for p in problems:
                 click.echo(f"TAMPERED: {p}", err=True)
-            click.echo(f"The audit trail has {len(problems)} problem(s) in {count} entries.", err=True)
+            click.echo(f"The audit trail has {len(problems)} problem(s) in {count} entries"
+                       + (f" and {archived} archived ones." if anchors else "."), err=True)
             sys.exit(1)
-        click.echo(f"The audit trail is intact: {count} entries.")
+        if not anchors:
+            click.echo(f"The audit trail is intact: {count} entries.")
+        elif archives:
+            click.echo(f"The audit trail is intact: {count} entries, and {archived} archived ones in "
+                       f"{len(anchors)} file(s) under {service.archive_dir}, checked.")
+        else:
+            click.echo(f"The audit trail is intact: {count} entries after {archived} archived ones "
+                       f"(in {len(anchors)} file(s); '--archives' checks them too).")
 
     @audit.command("list")
     @click.option("--operator", help="Only this account's entries.")
@@ -73,13 +86,14 @@ def register(cli: click.Group) -> None:
     @click.option("--table", "table_name", help="Only this table (PLUGIN.TABLE).")
     @click.option("--since", help="From this date or time (YYYY-MM-DD[THH:MM], UTC).")
     @click.option("--until", help="Up to this date (inclusive) or time.")
+    @click.option("--include-archived", is_flag=True, help="Read the archive files too.")
     @click.option("--limit", type=int, default=50, show_default=True, help="At most this many (0: all).")
     @_FORMAT
-    def audit_list(operator, plugin, table_name, since, until, limit, fmt):
+    def audit_list(operator, plugin, table_name, since, until, include_archived, limit, fmt):
         """Audit entries, newest first."""
         bd = _backdesk()
         rows = bd.services.audit.entries(operator=operator, plugin=plugin, table=table_name, since=since,
-                                         until=until, limit=limit or None)
+                                         until=until, limit=limit or None, include_archived=include_archived)
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
             return
@@ -88,6 +102,53 @@ def register(cli: click.Group) -> None:
             r["record"] = f"{r.get('table')} {r.get('doc_id')}"
             r["summary"] = _summary(r)
         _table(rows, ["seq", "when", "actor", "plugin", "op", "record", "summary"], widths={"summary": 50})
+
+    @audit.command("archive")
+    @click.option("--before", required=True, metavar="DATE",
+                  help="Archive the entries before this date or time (YYYY-MM-DD[THH:MM], UTC).")
+    @click.option("--dry-run", is_flag=True, help="Only say what would be archived.")
+    @click.option("--batch", type=int, default=None, metavar="N",
+                  help="At most N entries per archive file (and per transaction; default 20000).")
+    def audit_archive(before, dry_run, batch):
+        """Move the oldest entries into gzip'd files under the data folder.
+
+        The entries from the start of the trail up to the first one at or
+        after DATE go to <data>/audit-archive/audit-FIRST-LAST.jsonl.gz;
+        the live trail then continues from them ('audit verify --archives'
+        checks both, 'audit list --include-archived' reads both). Needs the
+        permission core.audit.archive."""
+        import time
+
+        from core.audit import ARCHIVE_BATCH
+
+        bd = _backdesk()
+        started = time.monotonic()
+        folder = bd.services.audit.archive_dir
+
+        def progress(kind, what):
+            if kind == "removed":
+                click.echo(f"Removed {what}, left by an interrupted run (its entries were still in the trail).")
+                return
+            span = f"{what['first_at'][:19].replace('T', ' ')} to {what['last_at'][:19].replace('T', ' ')}"
+            if dry_run:
+                click.echo(f"Would archive seq {what['first_seq']}-{what['last_seq']} ({what['count']} entries, "
+                           f"{span}) to {folder / what['file']}")
+            else:
+                click.echo(f"Archived seq {what['first_seq']}-{what['last_seq']} ({what['count']} entries, {span}) "
+                           f"to {folder / what['file']} ({what['bytes']} bytes, sha256 {what['sha256'][:16]}…)")
+
+        result = bd.services.audit.archive(before, dry_run=dry_run, batch=batch or ARCHIVE_BATCH,
+                                           progress=progress)
+        if not result.files:
+            click.echo(f"Nothing to archive: the trail has no entries before {result.before}.")
+            return
+        if dry_run:
+            click.echo(f"{result.archived} entries in {len(result.files)} file(s) would be archived; "
+                       "nothing was changed (--dry-run).")
+            return
+        compacted = " The store was compacted." if result.compacted else ""
+        click.echo(f"{result.archived} entries archived in {time.monotonic() - started:.1f} s; "
+                   f"the live trail holds {result.live}.{compacted}")
 
     # ------------------------------------------------------------------ events
     @cli.group("events")
@@ -200,8 +261,8 @@ def register(cli: click.Group) -> None:
 
 
 def _summary(entry: dict) -> str:
-    if entry.get("op") == "read":
-        return entry.get("what") or "read"
+    if entry.get("op") in ("read", "archive"):
+        return entry.get("what") or entry.get("op")
     before, after = entry.get("before") or {}, entry.get("after") or {}
     if entry.get("op") == "update":
         keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

@@ -1,8 +1,10 @@
 """The Audit trail screen (``core.audit.read``): who changed what, when.
 
 Filters by operator, plugin and date (from/to, YYYY-MM-DD) above a table of
-entries, newest first; enter shows an entry with what changed; ``v``
-verifies the hash chain and reports the first problems found.
+entries, newest first; enter shows an entry with what changed; ``a`` shows
+the archived entries too (read from the archive files, see core.audit);
+``v`` verifies the hash chain (with the archive files while they are shown)
+and reports the first problems found.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def summary(entry: dict) -> str:
     """One line saying what an entry changed."""
     if entry.get("op") == "read":
         return entry.get("what") or _("read")
+    if entry.get("op") == "archive":
+        return entry.get("what") or _("archived")
     before, after = entry.get("before") or {}, entry.get("after") or {}
     if entry.get("op") == "update":
         keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
@@ -60,6 +64,7 @@ class AuditScreen(BackdeskScreen):
     WATCH_TABLES = frozenset({"core.audit"})
     BINDINGS = [
         Binding("v", "verify", _("Verify"), id="audit.verify"),
+        Binding("a", "toggle_archived", _("Archived"), id="audit.archived"),
         Binding("ctrl+r", "clear_filters", _("Clear filters"), id="audit.clear"),
     ]
     nav_id = "audit"
@@ -69,6 +74,8 @@ class AuditScreen(BackdeskScreen):
         self.backdesk = backdesk
         self.audit = backdesk.services.audit
         self.allowed = backdesk.operator.can("core.audit.read")
+        #: whether the archived entries are shown too (``a``)
+        self.include_archived = False
 
     def compose_content(self) -> ComposeResult:
         if not self.allowed:
@@ -112,7 +119,7 @@ class AuditScreen(BackdeskScreen):
 
     def reload(self) -> None:
         if self.allowed:
-            self._load(self._filters())
+            self._load(dict(self._filters(), include_archived=self.include_archived))
 
     @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)
     def _load(self, filters: dict[str, Any]) -> None:
@@ -137,7 +144,8 @@ class AuditScreen(BackdeskScreen):
             status.update(error)
         else:
             more = _(" (the newest {n})").format(n=LIMIT) if len(rows) >= LIMIT else ""
-            status.update(_("{n} entries").format(n=len(rows)) + more)
+            archived = _(", archived ones included") if self.include_archived else ""
+            status.update(_("{n} entries").format(n=len(rows)) + more + archived)
 
     def refresh_data(self, names: frozenset[str]) -> None:
         self.reload()
@@ -183,20 +191,26 @@ class AuditScreen(BackdeskScreen):
             else:
                 pairs.append((key, _short(new if e.get("op") == "insert" else old, 60)))
         pairs.append((_("Hash"), (e.get("hash") or "")[:16] + "…"))
+        if e.get("archive"):
+            pairs.append((_("Archive file"), e["archive"]))
         self.app.push_screen(DetailModal(_("Audit entry {seq}").format(seq=e.get("seq")), pairs))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("verify", "clear_filters") and not self.allowed:
+        if action in ("verify", "clear_filters", "toggle_archived") and not self.allowed:
             return False
         return True
+
+    def action_toggle_archived(self) -> None:
+        self.include_archived = not self.include_archived
+        self.reload()
 
     def action_verify(self) -> None:
         self._verify()
 
     @work(thread=True, exclusive=True, group="audit-verify", exit_on_error=False)
     def _verify(self) -> None:
-        problems = self.audit.verify()
-        count = self.audit.table.count()
+        problems = self.audit.verify(archives=self.include_archived)
+        count = self.audit.table.count() + (self.audit.archived_count() if self.include_archived else 0)
 
         def show() -> None:
             if problems:
