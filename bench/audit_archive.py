@@ -1,9 +1,9 @@
 """Start-up time and memory with a long audit trail, before and after archiving.
 
-    python tests/services/bench_audit_archive.py [--entries 200000] [--days 400] [--keep-days 30]
+    python bench/audit_archive.py [--entries 200000] [--days 400] [--keep-days 30]
                                                   [--dir DIR] [--runs 5] [--backend tinydb|postgresql]
 
-Not a test (pytest does not collect it). It builds a site (the test office's
+It builds a site (the test office's
 config) whose audit trail holds ENTRIES hash-chained entries spread evenly
 over the last DAYS days (written straight into the store, the chain made as
 core.audit makes it: 60 % updates with before/after, 30 % inserts, 10 %
@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CHILD = r"""
