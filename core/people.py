@@ -23,7 +23,6 @@ another process). See bench/directory.py and docs/performance.md.
 
 from __future__ import annotations
 
-import csv
 import random
 import re
 import threading
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any, Callable, Iterable, Mapping
 
+from core import csvsafe
 from core.errors import UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
 from core.i18n import _
@@ -603,12 +603,14 @@ class PeopleDirectory:
 
         ``department`` is the department's name, ``manager`` the manager's
         email (their id when they have none), so the file can be imported
-        into another Backdesk."""
+        into another Backdesk. Text a spreadsheet would take for a formula
+        gets a leading apostrophe (:mod:`core.csvsafe`), which
+        :meth:`import_csv` removes again."""
         self.operator.require(READ, _("look people up"))
         depts = {d["id"]: d["name"] for d in self.departments_table.all()}
         people = self.people.all()
         by_id = {p["id"]: p for p in people}
-        writer = csv.writer(fh, lineterminator="\n")
+        writer = csvsafe.writer(fh, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for p in people:
             boss = by_id.get(p.get("manager_id"))
@@ -629,10 +631,13 @@ class PeopleDirectory:
         person id, or the email of a person in the directory or in the file.
         Every row is checked before anything is written; the first bad row
         raises ValidationError naming the line and the field.
+        One leading apostrophe that :meth:`export_csv` put before a cell
+        starting with ``= + - @``, a tab or a carriage return is removed
+        (:func:`core.csvsafe.unescape_cell`).
         Returns ``{"created": [ids], "updated": [ids]}``.
         """
         self.operator.require(EDIT, _("change the directory"))
-        reader = csv.DictReader(fh)
+        reader = csvsafe.DictReader(fh)
         header = reader.fieldnames
         if not header:
             raise ValidationError(_("line 1: the file is empty (expected a header row)"), field="name")

@@ -8,11 +8,12 @@ Every function raises :class:`~core.storage.errors.StorageError` (a
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
 from typing import TextIO
+
+from core import csvsafe
 
 from . import files
 from .errors import CorruptData, NotFound, StorageError
@@ -269,7 +270,11 @@ def export_table(store, name: str, fmt: str, out: TextIO) -> int:
     ``json``: a JSON array of documents.  ``csv``: a header row of ``id`` and
     the union of top-level keys (in first-seen order); strings as they are,
     missing/None empty, every other value as JSON (``true``, ``12.5``,
-    ``{"city": "Bonn"}``).
+    ``{"city": "Bonn"}``). The CSV is for spreadsheets: a string a
+    spreadsheet would take for a formula (starting with ``= + - @``, a tab
+    or a carriage return) gets a leading apostrophe (:mod:`core.csvsafe`),
+    except a plain decimal number (``-12.50``) in a column whose every
+    value is a number or such a string (amounts stay numbers).
     """
     if fmt not in ("json", "csv"):
         raise StorageError(f"--format {fmt}: use json or csv")
@@ -285,16 +290,24 @@ def export_table(store, name: str, fmt: str, out: TextIO) -> int:
     for doc in docs:
         for key in doc:
             columns.setdefault(key, None)
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(list(columns))
+    names = list(columns)
+    numeric = [i for i, c in enumerate(names) if all(_numeric(doc.get(c)) for doc in docs)]
+    writer = csvsafe.writer(out, lineterminator="\n", numeric=numeric)
+    writer.writerow(names)
     for doc in docs:
-        writer.writerow([_cell(doc.get(c)) for c in columns])
+        writer.writerow([_cell(doc.get(c)) for c in names])
     return len(docs)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value
+def _numeric(value: object) -> bool:
+    """None, a number, or a string that is a plain decimal number (an amount)."""
+    if value is None or csvsafe.is_number(value):
+        return True
+    return type(value) is str and csvsafe.is_plain_number(value)
+
+
+def _cell(value: object) -> object:
+    if value is None or type(value) is str or csvsafe.is_number(value):
+        return value  # csv writes an int or float as JSON does (repr)
+    # true/false, [...] and {...}: no formula character at the start
     return json.dumps(value, ensure_ascii=False)

@@ -169,8 +169,7 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
     def bills(due_by, fmt):
         """List bills (with --due-by: the open ones due by that date)."""
-        import csv
-
+        from core import csvsafe
         from plugins.accounting import models as m
         from plugins.accounting import service as svc
 
@@ -178,8 +177,8 @@ def register(cli: click.Group, get_context) -> None:
         status = ["draft", "approved", "partly_paid"] if due_by else None
         rows = svc.bill_rows(ctx, svc.bills(ctx, status=status, due_by=due_by))
         cols = ["id", "vendor", "number", "date", "due", "status", "total", "open", "currency"]
-        if fmt == "csv":
-            w = csv.writer(sys.stdout, lineterminator="\n")
+        if fmt == "csv":  # for spreadsheets: no cell becomes a formula (core.csvsafe)
+            w = csvsafe.writer(sys.stdout, lineterminator="\n", numeric=(cols.index("total"), cols.index("open")))
             w.writerow(cols)
             for r in rows:
                 w.writerow([f"{r[c]:f}" if c == "open" else r[c] for c in cols])

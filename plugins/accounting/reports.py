@@ -8,6 +8,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+from core import csvsafe
 from core.errors import ValidationError
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
@@ -36,8 +37,11 @@ def report(ctx, name: str, start=None, end=None) -> L.Report:
 
 
 def report_csv(rep: L.Report) -> str:
+    """A report as CSV for spreadsheets: amounts plain (``-1535.41``), text
+    that would be a formula with a leading apostrophe (core.csvsafe)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, ["section", "account", "currency", "amount"], lineterminator="\n")
+    w = csvsafe.DictWriter(buf, ["section", "account", "currency", "amount"], lineterminator="\n",
+                           numeric=("amount",))
     w.writeheader()
     w.writerows(rep.rows())
     return buf.getvalue()
@@ -51,7 +55,7 @@ def cash_by_month(ctx, start=None, end=None):
 def ageing_csv(ctx, as_of=None) -> str:
     buckets = svc.ageing(ctx, as_of)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf, lineterminator="\n", numeric=(2,))
     w.writerow(["bucket", "currency", "amount"])
     for b in L.AGEING_BUCKETS:
         for cur, v in sorted(buckets[b].items()):
@@ -67,9 +71,11 @@ def export_hledger(ctx, start=None, end=None) -> str:
 
 
 def export_csv(ctx, start=None, end=None) -> str:
-    """The journal, one row per posting."""
+    """The journal, one row per posting, for spreadsheets: amounts plain,
+    text that would be a formula (a description from a bank statement)
+    with a leading apostrophe (core.csvsafe)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf, lineterminator="\n", numeric=(4,))
     w.writerow(["number", "date", "description", "account", "amount", "currency", "source", "reverses"])
     for e in svc.journal(ctx, start, end):
         for p in e["postings"]:

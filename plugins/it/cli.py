@@ -7,13 +7,13 @@ line by the ``backdesk`` command, which exits 2.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from core import csvsafe
 from core.errors import ValidationError
 
 
@@ -25,8 +25,8 @@ def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = N
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
-    if fmt == "csv":
-        w = csv.writer(sys.stdout)
+    if fmt == "csv":  # for spreadsheets: no cell becomes a formula (core.csvsafe)
+        w = csvsafe.writer(sys.stdout)
         w.writerow(columns)
         for r in rows:
             w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from typing import IO, Any, Callable, Iterable
 
+from core import csvsafe
 from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
 from core.storage import AnyOf, Contains, Not, Range
 from plugins.it import models as m
@@ -639,14 +640,17 @@ def import_csv(ctx, fh: IO[str]) -> dict:
     """Add or update assets keyed on the tag: all rows or none.
 
     Problems are collected and reported with their line numbers in one
-    message; nothing is stored unless every row is good.
+    message; nothing is stored unless every row is good. One leading
+    apostrophe before ``= + - @``, a tab or a carriage return — what the
+    CSV listings (``--format csv``) put there — is removed
+    (:func:`core.csvsafe.unescape_cell`).
     """
     _require(ctx, P_ASSETS_EDIT, False)
     data = fh.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
         raise ValidationError(_("the file is larger than 20 MB"), field="file")
     try:
-        reader = csv.DictReader(io.StringIO(data))
+        reader = csvsafe.DictReader(io.StringIO(data))
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
         raise ValidationError(_("not a CSV file: {e}").format(e=exc), field="file") from None

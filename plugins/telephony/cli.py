@@ -242,11 +242,11 @@ def _emit(rows: list[dict], fmt: str, columns: list[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    if fmt == "csv":
-        import csv
+    if fmt == "csv":  # for spreadsheets: no cell becomes a formula (core.csvsafe)
+        from core import csvsafe
 
         keys = list(rows[0]) if rows else columns
-        writer = csv.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
+        writer = csvsafe.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         return

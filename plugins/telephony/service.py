@@ -13,6 +13,7 @@ import io
 from datetime import datetime, time as dtime, timedelta, timezone
 from typing import IO, Any, Iterable
 
+from core import csvsafe
 from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
 from core.i18n import get_timezone, today as local_today
 from core.storage import AnyOf, Contains, Not, Range
@@ -940,9 +941,12 @@ class Telephony:
 
     # ------------------------------------------------------------------ phone list
     def export_csv(self, fh: IO[str]) -> int:
-        """The phone list: people with an extension, then external contacts."""
+        """The phone list: people with an extension, then external contacts.
+
+        Text a spreadsheet would take for a formula (``+49 30 …`` too) gets a
+        leading apostrophe (:mod:`core.csvsafe`); :meth:`import_csv` removes it."""
         self.require(READ)
-        writer = csv.writer(fh, lineterminator="\n")
+        writer = csvsafe.writer(fh, lineterminator="\n")
         writer.writerow(PHONE_LIST_COLUMNS)
         n = 0
         for row in self._phone_list():
@@ -984,9 +988,11 @@ class Telephony:
 
     def import_csv(self, fh: IO[str]) -> dict:
         """Import a phone list (columns as exported; ``name`` and an
-        ``extension`` or a ``number`` per row): all rows or none."""
+        ``extension`` or a ``number`` per row): all rows or none. One leading
+        apostrophe :meth:`export_csv` put before ``= + - @``, a tab or a
+        carriage return is removed (:func:`core.csvsafe.unescape_cell`)."""
         try:
-            reader = csv.DictReader(fh)
+            reader = csvsafe.DictReader(fh)
             header = reader.fieldnames or []
             missing = [c for c in ("name",) if c not in header]
             if missing or not ({"extension", "number"} & set(header)):

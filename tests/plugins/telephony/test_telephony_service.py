@@ -216,7 +216,8 @@ def test_phone_list_csv_and_vcard_round_trip(admin):
     out = io.StringIO()
     n = tel.export_csv(out)
     assert n == sum(1 for p in bob.services.people.find("", status=("active", "on_leave")) if p["extension"]) + 1
-    assert 'Klaus Brandt,,,,"Brandt, Söhne & Co",+49301234567' in out.getvalue()
+    # the number is text to a spreadsheet: an apostrophe in front (core.csvsafe)
+    assert 'Klaus Brandt,,,,"Brandt, Söhne & Co",\'+49301234567' in out.getvalue()
     vcf = io.StringIO()
     tel.export_vcard(vcf)
     assert "ORG:Brandt\\, Söhne & Co" in vcf.getvalue()

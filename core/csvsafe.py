@@ -1,0 +1,185 @@
+"""CSV that people open in a spreadsheet, without formula injection.
+
+A spreadsheet (Excel, LibreOffice Calc) that opens a CSV file runs a cell
+beginning with ``=``, ``+``, ``-`` or ``@`` as a formula, and a tab or
+carriage return at the start lets one through as well — so a caller's
+name, a vendor's name or a ticket title somebody outside typed could run a
+formula on an office worker's machine (OWASP: CSV injection). Every CSV
+Backdesk writes for people goes through this module, which neutralises
+such cells the OWASP way: one apostrophe in front, which makes the
+spreadsheet take the cell as text.
+
+- :func:`safe_cell` — one value. Text starting with one of
+  :data:`FORMULA_STARTS` gets an apostrophe (``=1+1`` → ``'=1+1``, a phone
+  number ``+49 30 1234`` → ``'+49 30 1234``: it is text). So does text
+  that already starts with apostrophes followed by one of them (``'=x`` →
+  ``''=x``), so that reading back is unambiguous. Numbers the program
+  writes (``int``, ``float``, ``Decimal``) stay numbers, ``-12.5``
+  included; so does text in a *numeric* column that is a plain decimal
+  number (``-12.50``: amounts stored as strings).
+- :func:`writer` / :class:`DictWriter` — ``csv.writer`` /
+  ``csv.DictWriter`` that pass every cell through :func:`safe_cell`;
+  ``numeric`` names the numeric columns (indices for :func:`writer`,
+  field names for :class:`DictWriter`). They also quote a cell holding a
+  carriage return, which ``csv`` leaves bare with ``lineterminator="\\n"``
+  (a spreadsheet would end the row there and start a new one with the rest).
+- :func:`unescape_cell` / :class:`DictReader` — for the imports that read
+  Backdesk's own exports back (people, the phone list, IT assets): one
+  leading apostrophe that stands before one of :data:`FORMULA_STARTS`
+  (possibly after further apostrophes) is removed, so export → import
+  gives back exactly the value that was exported; any other text is left
+  as it is (``'tis``, ``'0815``).
+
+Machine formats read by other programs (the bank's transfer file, the
+hledger journal, JSON) do not use this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from decimal import Decimal
+from typing import IO, Any, Collection, Iterable, Mapping
+
+#: a text cell starting with one of these is a formula to a spreadsheet
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+APOSTROPHE = "'"
+
+# a number as Backdesk writes amounts: digits, optionally a minus and a fraction
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _needs_apostrophe(text: str) -> bool:
+    return text[:1] in FORMULA_STARTS or (
+        text[:1] == APOSTROPHE and text.lstrip(APOSTROPHE)[:1] in FORMULA_STARTS)
+
+
+def is_number(value: Any) -> bool:
+    """True for a finite int, float or Decimal (not a bool)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return False
+
+
+def is_plain_number(text: str) -> bool:
+    """``12``, ``-12.50``: text a numeric column may keep as it is."""
+    return _PLAIN_NUMBER.fullmatch(text) is not None
+
+
+def safe_cell(value: Any, *, numeric: bool = False) -> Any:
+    """``value`` as a CSV cell no spreadsheet runs as a formula.
+
+    None stays None (an empty cell), numbers stay numbers; any other value
+    is text (``str(value)``) and gets a leading apostrophe when it starts
+    with one of :data:`FORMULA_STARTS` (or with apostrophes followed by
+    one). ``numeric``: the column holds amounts, so text that is a plain
+    decimal number (``-12.50``) stays as it is.
+    """
+    if value is None or is_number(value):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    if numeric and is_plain_number(text):
+        return text
+    return APOSTROPHE + text if _needs_apostrophe(text) else text
+
+
+def safe_row(row: Iterable[Any], numeric: Collection[int] = ()) -> list[Any]:
+    """:func:`safe_cell` over a row; ``numeric``: indices of numeric columns."""
+    return [safe_cell(v, numeric=i in numeric) for i, v in enumerate(row)]
+
+
+def unescape_cell(text: str) -> str:
+    """Undo :func:`safe_cell` for a cell read back from a Backdesk export."""
+    if text[:1] == APOSTROPHE and text.lstrip(APOSTROPHE)[:1] in FORMULA_STARTS:
+        return text[1:]
+    return text
+
+
+class _RowWriter:
+    """``csv.writer`` that also quotes a cell holding a lone carriage return.
+
+    With ``lineterminator="\\n"`` the csv module quotes a cell with a line
+    feed but not one with a bare carriage return, which spreadsheets (and
+    csv readers) take for the end of the row: the rest of the cell would
+    start a new row — with a formula, if it liked. Each row is formatted
+    with ``"\\r\\n"`` as the terminator (so both characters are quoted), which
+    is then replaced by the one asked for. No cell is changed otherwise.
+    """
+
+    def __init__(self, fh: IO[str], dialect: Any = "excel", **fmtparams: Any) -> None:
+        self._fh = fh
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, dialect, **{**fmtparams, "lineterminator": "\r\n"})
+        self.lineterminator = csv.writer(io.StringIO(), dialect, **fmtparams).dialect.lineterminator
+
+    @property
+    def dialect(self):
+        return self._writer.dialect
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        self._buf.seek(0)
+        self._buf.truncate()
+        self._writer.writerow(row)
+        return self._fh.write(self._buf.getvalue()[:-2] + self.lineterminator)
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+class _Writer(_RowWriter):
+    """What :func:`writer` returns: ``csv.writer`` with safe cells."""
+
+    def __init__(self, fh: IO[str], numeric: Collection[int], dialect: Any = "excel", **fmtparams: Any) -> None:
+        super().__init__(fh, dialect, **fmtparams)
+        self.numeric = frozenset(numeric)
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return super().writerow(safe_row(row, self.numeric))
+
+
+def writer(fh: IO[str], dialect: Any = "excel", *, numeric: Collection[int] = (), **fmtparams: Any) -> _Writer:
+    """``csv.writer(fh, dialect, **fmtparams)`` whose rows go through
+    :func:`safe_cell`; ``numeric``: the indices of the columns that hold
+    amounts. A cell with a carriage return is always quoted."""
+    return _Writer(fh, numeric, dialect, **fmtparams)
+
+
+class DictWriter(csv.DictWriter):
+    """``csv.DictWriter`` whose cells go through :func:`safe_cell`;
+    ``numeric``: the field names of the columns that hold amounts. A cell
+    with a carriage return is always quoted."""
+
+    def __init__(self, fh: IO[str], fieldnames, restval: Any = "", extrasaction: str = "raise",
+                 dialect: Any = "excel", *, numeric: Collection[str] = (), **fmtparams: Any) -> None:
+        super().__init__(fh, fieldnames, restval, extrasaction, dialect, **fmtparams)
+        self.writer = _RowWriter(fh, dialect, **fmtparams)
+        self.numeric = frozenset(numeric)
+
+    def writerow(self, rowdict: Mapping[str, Any]) -> Any:
+        return super().writerow({k: safe_cell(v, numeric=k in self.numeric) for k, v in rowdict.items()})
+
+    def writerows(self, rowdicts: Iterable[Mapping[str, Any]]) -> None:
+        for row in rowdicts:
+            self.writerow(row)
+
+
+class DictReader(csv.DictReader):
+    """``csv.DictReader`` that gives each cell through :func:`unescape_cell`
+    (the extra cells of a too-long row, under ``restkey``, as they are)."""
+
+    def __next__(self) -> dict:
+        row = super().__next__()
+        return {k: unescape_cell(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
+__all__ = ["FORMULA_STARTS", "APOSTROPHE", "safe_cell", "safe_row", "unescape_cell", "is_number",
+           "is_plain_number", "writer", "DictWriter", "DictReader"]
