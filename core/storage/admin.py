@@ -73,6 +73,49 @@ def copy_store(data_dir: str, dest: str, manifest: dict, jfd: int, jpos: int) ->
     files.write_manifest(dest, manifest)
 
 
+def _store_paths(manifest: dict) -> set[str]:
+    """The store's own files in a data directory (relative paths)."""
+    return {info["file"] for info in manifest["tables"].values()} | {files.MANIFEST, files.LOCK}
+
+
+def copy_other_files(src: str, dest: str, manifest: dict) -> int:
+    """Copy what the plugins keep beside the store (the documents' files,
+    CVs, audit archives …) from ``src`` to ``dest``; returns the count.
+
+    Everything under ``src`` except the store's own files (the manifest,
+    journals, the snapshots ``manifest`` names, the lock), ``backups/``,
+    temporary files (``*.tmp``, ``.incoming-*``) and symbolic links, which are
+    never followed. A file already in ``dest`` is never overwritten (the
+    store's fresh copy is there first). Files 0600, folders 0700.
+    """
+    own = _store_paths(manifest)
+    count = 0
+    for root, dirs, names in os.walk(src):
+        rel_root = os.path.relpath(root, src)
+        if rel_root == ".":
+            rel_root = ""
+            if files.BACKUPS in dirs:
+                dirs.remove(files.BACKUPS)
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+        for name in names:
+            rel = os.path.join(rel_root, name) if rel_root else name
+            path = os.path.join(root, name)
+            if (rel in own or (not rel_root and name.startswith("journal-") and name.endswith(".log"))
+                    or name.endswith(".tmp") or name.startswith(".incoming-")
+                    or os.path.islink(path) or not os.path.isfile(path)):
+                continue
+            target = os.path.join(dest, rel)
+            if os.path.lexists(target):  # the store's copy, or copied already: never overwritten
+                continue
+            files.make_dir(os.path.dirname(target))
+            try:
+                _copy_file(path, target)
+            except FileNotFoundError:  # removed meanwhile (an orphan cleaned up): not needed
+                continue
+            count += 1
+    return count
+
+
 def _valid_journal_end(data_dir: str, manifest: dict, jfd: int) -> int:
     path = os.path.join(data_dir, files.journal_name(manifest["generation"]))
     scan = files.scan_journal(files.read_from(jfd, 0))
@@ -82,11 +125,16 @@ def _valid_journal_end(data_dir: str, manifest: dict, jfd: int) -> int:
 
 
 def backup(data_dir: str | os.PathLike, dest: str | os.PathLike) -> str:
-    """Copy the store in ``data_dir`` into ``dest`` (new or empty); returns ``dest``.
+    """Copy the data in ``data_dir`` into ``dest`` (new or empty); returns ``dest``.
 
-    Consistent while operators keep working: writers wait (LOCK_SH) for the
-    time of the copy.  ``backups/`` (automatic backups) is not copied.  In a
-    process that has the store open, call ``store.backup(dest)`` instead.
+    The store is copied consistently while operators keep working: writers
+    wait (LOCK_SH) for the time of that copy. Then the files the plugins keep
+    beside it (documents, CVs, audit archives; see :func:`copy_other_files`)
+    are copied without holding writers up: a file is written before the
+    change that refers to it is committed, so every file the copied store
+    names is there. ``backups/`` (automatic backups) is not copied.
+    ``store.backup(dest)`` (automatic backups before a migration) copies
+    the store alone.
     """
     data_dir = os.path.abspath(os.fspath(data_dir))
     if not os.path.isfile(os.path.join(data_dir, files.MANIFEST)):
@@ -109,6 +157,7 @@ def backup(data_dir: str | os.PathLike, dest: str | os.PathLike) -> str:
             os.close(jfd)
     finally:
         lock.close()
+    copy_other_files(data_dir, dest, manifest)
     return dest
 
 
@@ -214,7 +263,8 @@ def check(data_dir: str | os.PathLike) -> list[str]:
 
 
 def restore(src: str | os.PathLike, data_dir: str | os.PathLike) -> str | None:
-    """Replace the store in ``data_dir`` with the backup in ``src``.
+    """Replace the data in ``data_dir`` with the backup in ``src`` (the store
+    and the files the plugins keep beside it).
 
     ``src`` is checked first; nothing changes when it has a problem.  The
     current data is moved (not deleted) to ``<data>/backups/<time>-replaced-by-restore``,
@@ -256,6 +306,7 @@ def restore(src: str | os.PathLike, data_dir: str | os.PathLike) -> str | None:
             copy_store(src, data_dir, fresh, jfd, _valid_journal_end(src, manifest, jfd))
         finally:
             os.close(jfd)
+        copy_other_files(src, data_dir, manifest)
     finally:
         lock.close()
     return aside

@@ -314,13 +314,17 @@ def _pg_check(config) -> None:
 def _pg_backup(config, dest) -> None:
     from .pg import open_pg_store
 
+    from .admin import copy_other_files
+
     store = open_pg_store(config.storage.dsn)
     try:
         store.backup(str(dest))
     finally:
         store.close()
-    click.echo(f"Backup written to {dest} (in the default backend's format; "
-               f"`backdesk storage migrate --from {dest} --to postgresql DSN` loads it)")
+    if os.path.isdir(config.data_dir):  # the files the plugins keep in the data folder
+        copy_other_files(os.fspath(config.data_dir), str(dest), {"tables": {}})
+    click.echo(f"Backup written to {dest} (in the default backend's format, with the data folder's "
+               f"files; `backdesk storage migrate --from {dest} --to postgresql DSN` loads the store)")
 
 
 def _pg_restore(config, src) -> None:

@@ -130,3 +130,40 @@ def test_export_json_and_csv(filled):
         export_table(s, "hr.cases", "xml", io.StringIO())
     assert s.tables() == ["hr.cases"]  # exporting created nothing
     s.close()
+
+
+def test_backup_and_restore_carry_the_plugins_files(filled, tmp_path):
+    """The documents' files, CVs and audit archives live beside the store:
+    a backup holds them and a restore brings them back; the store's own
+    files, temporary files, backups/ and symlinks are not copied twice or
+    followed."""
+    data = str(filled)
+    blob = os.path.join(data, "documents", "files", "ab", "abcdef")
+    os.makedirs(os.path.dirname(blob), mode=0o700)
+    with open(blob, "wb") as fh:
+        fh.write(b"%PDF-1.4 the contract")
+    os.makedirs(os.path.join(data, "audit-archive"), mode=0o700)
+    with open(os.path.join(data, "audit-archive", "audit-1-9.jsonl.gz"), "wb") as fh:
+        fh.write(b"\x1f\x8b archived entries")
+    with open(os.path.join(data, "documents", "files", "x.123.tmp"), "wb") as fh:
+        fh.write(b"half written")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("not ours")
+    os.symlink(outside, os.path.join(data, "documents", "link"))
+    dest = tmp_path / "bak"
+    backup(data, dest)
+    copied = dest / "documents" / "files" / "ab" / "abcdef"
+    assert copied.read_bytes() == b"%PDF-1.4 the contract"
+    assert (copied.stat().st_mode & 0o777) == 0o600
+    assert (dest / "audit-archive" / "audit-1-9.jsonl.gz").read_bytes() == b"\x1f\x8b archived entries"
+    assert not (dest / "documents" / "files" / "x.123.tmp").exists()
+    assert not (dest / "documents" / "link").exists() and not (dest / "backups").exists()
+    assert check(dest) == []
+    # the live folder loses the file; the restore brings it back
+    os.unlink(blob)
+    aside = restore(dest, data)
+    assert open(blob, "rb").read() == b"%PDF-1.4 the contract"
+    assert os.path.exists(os.path.join(data, "audit-archive", "audit-1-9.jsonl.gz"))
+    assert aside and os.path.isdir(aside)
+    assert check(data) == []
