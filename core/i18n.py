@@ -240,6 +240,16 @@ class Translator:
         """The singular or plural form for ``n``."""
         return self._current().ngettext(singular, plural, n)
 
+    def label(self, titles: dict, code) -> str:
+        """The label of a stored ``code`` in ``titles`` (a map of codes to
+        ``N_()``-marked messages) in the site's language: records, CSV and
+        JSON keep the code, screens show this. An unknown code is shown as it
+        is, None as ""."""
+        if code is None:
+            return ""
+        message = titles.get(code)
+        return self(message) if message else str(code)
+
     def __repr__(self) -> str:
         return f"Translator({self.domain!r}, {str(self.localedir)!r})"
 

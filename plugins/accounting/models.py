@@ -50,13 +50,8 @@ REPORT_TITLES = {"Trial balance": N_("Trial balance"), "Profit and loss": N_("Pr
                  "Balance sheet": N_("Balance sheet")}
 
 
-def label(titles: dict, code) -> str:
-    """The label of ``code`` in ``titles`` in the site's language; an unknown
-    code as it is, None as ""."""
-    if code is None:
-        return ""
-    message = titles.get(code)
-    return _(message) if message else str(code)
+#: the label of a stored code in one of the ``*_TITLES`` maps (core.i18n.Translator.label)
+label = _.label
 
 
 def number_text(value, places: int = 2, *, keep_digits: bool = False) -> str:

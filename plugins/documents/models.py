@@ -44,13 +44,8 @@ HISTORY_TITLES = {"filed": N_("filed"), "edited": N_("edited"), "version_added":
                   "fax_failed": N_("fax failed")}
 
 
-def label(titles: dict, code) -> str:
-    """The label of ``code`` in ``titles`` in the site's language; an unknown
-    code as it is, None as ""."""
-    if code is None:
-        return ""
-    message = titles.get(code)
-    return _(message) if message else str(code)
+#: the label of a stored code in one of the ``*_TITLES`` maps (core.i18n.Translator.label)
+label = _.label
 
 
 MAX_TITLE = 200

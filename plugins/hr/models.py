@@ -86,13 +86,8 @@ OWNER_ROLES = ("hr", "it", "accounting", "reception")
 OWNER_ROLE_TITLES = {"hr": N_("HR"), "it": N_("IT"), "accounting": N_("Accounting"), "reception": N_("Reception")}
 
 
-def label(titles: dict, code) -> str:
-    """The label of ``code`` in one of the maps above, in the site's language
-    (records, CSV and JSON keep the code); an unknown code as it is, None as ""."""
-    if code is None:
-        return ""
-    message = titles.get(code)
-    return _(message) if message else str(code)
+#: the label of a stored code in one of the ``*_TITLES`` maps (core.i18n.Translator.label)
+label = _.label
 
 
 #: events that tick checklist items, and the checklist they belong to

@@ -73,14 +73,8 @@ CHECK_KIND_TITLES = {"tcp": N_("TCP port"), "http": N_("HTTP status"), "dns": N_
 CHECK_STATE_TITLES = {"ok": N_("ok"), "failing": N_("failing"), "unknown": N_("unknown")}
 
 
-def label(titles: dict, code) -> str:
-    """The label of ``code`` in one of the ``*_TITLES`` maps, in the site's
-    language (records, CSV and JSON keep the code); an unknown code as it
-    is, None as ""."""
-    if code is None:
-        return ""
-    message = titles.get(code)
-    return _(message) if message else str(code)
+#: the label of a stored code in one of the ``*_TITLES`` maps (core.i18n.Translator.label)
+label = _.label
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000

@@ -90,13 +90,8 @@ TRANSFER_STATE_TITLES = {"consulting": N_("consulting"), "completed": N_("comple
 CHAIN_LINK_TITLES = {"voicemail": N_("voicemail {name}"), "message": N_("message for {name}")}
 
 
-def label(titles: dict, code) -> str:
-    """The label of ``code`` in ``titles`` in the site's language; an unknown
-    code as it is, None as ""."""
-    if code is None:
-        return ""
-    message = titles.get(code)
-    return _(message) if message else str(code)
+#: the label of a stored code in one of the ``*_TITLES`` maps (core.i18n.Translator.label)
+label = _.label
 
 
 def presence_title(state: str | None) -> str:
