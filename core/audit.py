@@ -66,7 +66,6 @@ and to the live trail, naming the file and the entry of each problem.
 from __future__ import annotations
 
 import fcntl
-import gc
 import gzip
 import hashlib
 import io
@@ -81,6 +80,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from core.errors import BackdeskError, ValidationError
+from core.gcpause import gc_held
 from core.hookspecs import TableSpec
 from core.i18n import _
 from core.storage import Range
@@ -129,19 +129,6 @@ class Problem:
         return self.message
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector off while many entries (no cycles) are
-    copied, hashed and encoded: its passes over the heap would cost about as
-    much as the work itself (half of an archive run of 100k entries)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _moment(value: str, field: str) -> str:
@@ -369,7 +356,7 @@ class AuditTrail:
         and against the entries that recorded them. ``archives``: every
         archive file is read and checked as well (see the module docstring)."""
         self.operator.require(READ, _("verify the audit trail"))
-        with _gc_paused():
+        with gc_held():
             anchors = self.anchors()
             live = self.table.all()
             problems = check_anchors(anchors)
@@ -478,7 +465,7 @@ class AuditTrail:
             raise ValidationError(_("must be a whole number of at least 1"), field="batch")
         tell = progress or (lambda kind, what: None)
         files: list[dict] = []
-        with self._archive_lock(dry_run), _gc_paused():
+        with self._archive_lock(dry_run), gc_held():
             anchors = self.anchors()
             start = _chain_start(anchors)
             end = self._check_before_archiving(anchors, start, cutoff, page=batch)

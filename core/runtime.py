@@ -6,8 +6,6 @@ every rule holds in both.
 
 from __future__ import annotations
 
-import gc
-import threading
 import traceback
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -16,47 +14,9 @@ from typing import Any
 from core.access import Operator, resolve_operator
 from core.context import PluginContext
 from core.errors import BackdeskError, ConfigError
+from core.gcpause import hold_gc  # noqa: F401 (core.runtime.hold_gc: the CLI and the app use it)
 from core.hookspecs import Setting, TableSpec
 from core.plugins import PluginHost, _one_line
-
-
-# ---------------------------------------------------------------- start-up GC
-_gc_lock = threading.Lock()
-_gc_holds = 0
-
-
-def hold_gc():
-    """Hold off CPython's cyclic garbage collector while Backdesk starts.
-
-    Starting allocates a few hundred thousand objects that all stay alive
-    (config, plugins, the store's documents, the first screen's widgets);
-    meanwhile the collector runs a hundred young collections and, once they
-    add up, a full one over the whole heap (about 30 ms on a small VM), all
-    for no garbage. Returns a release function (idempotent); the collector
-    runs again once the last hold is released, and catches up then. Holds
-    nest; a collector switched off by someone else stays off.
-    """
-    global _gc_holds
-    with _gc_lock:
-        if _gc_holds == 0:
-            if not gc.isenabled():
-                return lambda: None
-            gc.disable()
-        _gc_holds += 1
-    released = False
-
-    def release() -> None:
-        global _gc_holds
-        nonlocal released
-        with _gc_lock:
-            if released:
-                return
-            released = True
-            _gc_holds -= 1
-            if _gc_holds == 0:
-                gc.enable()
-
-    return release
 
 
 class Backdesk:
