@@ -246,9 +246,17 @@ class _Compiler:
                 if _is_number(bound):
                     if isinstance(bound, float) and (bound != bound or bound in (float("inf"), float("-inf"))):
                         raise TypeError("queries compare JSON values; NaN/inf are not JSON")
+                    if path == ("id",):
+                        # the id column (the primary key's index serves it;
+                        # to_jsonb(id) is not IMMUTABLE, so no expression index)
+                        parts.append(f"id {op} {self.p(_bound(bound))}::numeric")
+                        continue
                     expr = _num(path)
                     parts.append(f"{expr} {op} {self.p(_bound(bound))}::numeric")
                 elif isinstance(bound, str):
+                    if path == ("id",):
+                        parts.append("false")  # ids are numbers: no string is in range
+                        continue
                     expr = _text(path)
                     parts.append(f"{expr} {op} {self.p(str(bound))}")
                 else:
