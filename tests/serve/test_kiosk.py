@@ -125,7 +125,9 @@ async def test_quit_keys_do_nothing_and_palette_offers_no_exit(kiosk_site):
 
 async def test_idle_lock_engages_wrong_pin_refused_right_pin_unlocks(kiosk_site):
     bd = open_kiosk(kiosk_site)
-    guard = PinGuard(max_attempts=3, first_delay=0.2)
+    # a delay long enough to see the refusal on a loaded machine before the
+    # field opens again (0.2 s was shorter than one pilot pause in CI)
+    guard = PinGuard(max_attempts=3, first_delay=1.0)
     app = make_app(bd, poll_interval=0, guard=guard, idle_lock_seconds=3.0)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
@@ -151,7 +153,7 @@ async def test_idle_lock_engages_wrong_pin_refused_right_pin_unlocks(kiosk_site)
             await wait_for(lambda: not screen.query_one("#lock-pin", Input).disabled)
             await pilot.press(*"2222", "enter")
             await pilot.pause()
-            assert guard.delays == [0.2, 0.4]  # the delay grows
+            assert guard.delays == [1.0, 2.0]  # the delay grows
             await wait_for(lambda: not screen.query_one("#lock-pin", Input).disabled)
             await pilot.press(*PIN, "enter")
             await wait_for(lambda: not app.locked and not isinstance(app.screen, LockScreen))
