@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import fcntl
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -107,6 +106,8 @@ def canonical(entry: dict) -> bytes:
 
 
 def entry_hash(entry: dict) -> str:
+    import hashlib  # here: importing it (OpenSSL) costs every start, which writes no entry
+
     return hashlib.sha256(canonical(entry)).hexdigest()
 
 
@@ -392,6 +393,8 @@ class AuditTrail:
                     file=name, error=exc.strerror or exc, first=first, last=last), archive=name))
                 end = recorded_end
                 continue
+            import hashlib
+
             if hashlib.sha256(data).hexdigest() != anchor.get("sha256"):
                 problems.append(Problem("edited", None, None, _(
                     "archive {file} was changed after it was written: its sha256 is not the one "
@@ -634,6 +637,8 @@ class AuditTrail:
         except OSError as exc:
             raise BackdeskError(_("{path}: cannot write the archive ({error}); nothing was archived").format(
                 path=folder / name, error=exc.strerror or exc)) from None
+        import hashlib
+
         return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
     def _commit_archive(self, chunk: list[dict], plan: dict) -> dict:

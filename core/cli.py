@@ -219,7 +219,7 @@ def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=Fa
         state = State(None if config_dir is None else Path(config_dir),
                       None if data_dir is None else Path(data_dir), debug, demo, kiosk)
         try:
-            from core.serve.session import ENV_SESSION_FD
+            from core.serve import ENV_SESSION_FD
 
             if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
                 from core.serve.session import take_account

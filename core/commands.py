@@ -50,7 +50,7 @@ def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
     state = State(config_dir, data_dir, debug, demo, kiosk, preloaded=preloaded)
     ctx.obj = state
     ctx.call_on_close(state.close)
-    from core.serve.session import ENV_SESSION_FD
+    from core.serve import ENV_SESSION_FD
 
     if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
         from core.serve.session import take_account

@@ -35,6 +35,7 @@ import re
 import reprlib
 import stat
 import typing
+import zlib
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
@@ -530,13 +531,13 @@ class _Reader:
         cache = _cache_dir()
         key = _cache_key(data) if cache is not None else ""
         if cache is not None:
-            tree = _cache_get(cache, key)
+            tree = _cache_get(cache, key, data)
             if tree is not _NO_ENTRY:
                 return tree
         count = len(self.problems)
         root = self._parse(data)
         if cache is not None and len(self.problems) == count:  # only trees read without problems
-            _cache_put(cache, key, root)
+            _cache_put(cache, key, root, data)
         return root
 
     def _parse(self, data: bytes) -> _Y | None:
@@ -750,7 +751,7 @@ class _Reader:
 # a file always reads exactly as without the cache.
 
 #: Bump when the reader or the encoding below change what a file reads as.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _CACHE_KEEP = 32  # entries kept, the newest by modification time
 _CACHE_MAGIC = b"backdesk-config-tree"
 _CACHE_SUFFIX = ".tree"
@@ -777,15 +778,20 @@ def _cache_dir() -> Path | None:
 
 
 def _cache_key(data: bytes) -> str:
-    import hashlib
+    """The entry's name for a file's bytes (and this reader and its limits).
 
+    Two checksums and the length, not a cryptographic hash: importing
+    hashlib (OpenSSL) would cost every start more than the lookup saves,
+    and an entry is only used when the source it keeps is byte for byte
+    the file's (see _cache_decode), so a clash of names costs a miss."""
     try:
         st = os.stat(__file__)
         reader = f"{st.st_size}:{st.st_mtime_ns}"
     except OSError:
         reader = "-"
     salt = f"{_CACHE_FORMAT}\0{MAX_FILE_BYTES}\0{MAX_NODES}\0{MAX_DEPTH}\0{reader}\0".encode()
-    return hashlib.sha256(salt + data).hexdigest()
+    whole = salt + data
+    return f"{zlib.crc32(whole):08x}{zlib.adler32(whole):08x}{len(data):x}"
 
 
 def _cache_dir_usable(directory: Path) -> bool:
@@ -810,8 +816,8 @@ def _may_create_in(directory: Path) -> bool:
             probe = probe.parent
 
 
-def _cache_get(directory: Path, key: str) -> Any:
-    """The tree kept for ``key`` (None for an empty file), or _NO_ENTRY."""
+def _cache_get(directory: Path, key: str, source: bytes) -> Any:
+    """The tree kept for ``key`` and ``source`` (None for an empty file), or _NO_ENTRY."""
     try:
         if not _cache_dir_usable(directory):
             return _NO_ENTRY
@@ -838,23 +844,24 @@ def _cache_get(directory: Path, key: str) -> Any:
     finally:
         os.close(fd)
     try:
-        return _cache_decode(data, key)
+        return _cache_decode(data, key, source)
     except Exception:  # truncated, corrupt, foreign: read the file itself instead
         return _NO_ENTRY
 
 
-def _cache_decode(data: bytes, key: str) -> _Y | None:
-    import hashlib
+def _cache_decode(data: bytes, key: str, source: bytes) -> _Y | None:
     import json
 
     if len(data) > _CACHE_MAX_BYTES:
         raise ValueError("too large")
     header, newline, body = data.partition(b"\n")
-    magic, entry_key, digest = header.split(b" ")
+    magic, entry_key, digest, kept = header.split(b" ")
     if (not newline or magic != _CACHE_MAGIC or entry_key != key.encode()
-            or digest != hashlib.sha256(body).hexdigest().encode()):
+            or digest != b"%08x" % zlib.crc32(body) or int(kept) >= len(body)):
         raise ValueError("not an entry for this key")
-    doc = json.loads(body)
+    if body[:int(kept)] != source:  # the very bytes the tree was read from
+        raise ValueError("another source")
+    doc = json.loads(body[int(kept):])
     return None if doc is None else _tree_from_json(doc)
 
 
@@ -916,9 +923,9 @@ def _tree_to_json(y: _Y, room: list[int]) -> list[Any]:
     raise _Uncacheable
 
 
-def _cache_put(directory: Path, key: str, root: _Y | None) -> None:
-    """Keep ``root`` for ``key``; silently nothing when the cache cannot be written."""
-    import hashlib
+def _cache_put(directory: Path, key: str, root: _Y | None, source: bytes) -> None:
+    """Keep ``root`` (read from ``source``) for ``key``; silently nothing when
+    the cache cannot be written."""
     import json
 
     try:
@@ -926,7 +933,8 @@ def _cache_put(directory: Path, key: str, root: _Y | None) -> None:
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
     except (_Uncacheable, ValueError, RecursionError):  # huge, or an int too long for JSON
         return
-    data = b"%s %s %s\n%s" % (_CACHE_MAGIC, key.encode(), hashlib.sha256(body).hexdigest().encode(), body)
+    body = source + body
+    data = b"%s %s %08x %d\n%s" % (_CACHE_MAGIC, key.encode(), zlib.crc32(body), len(source), body)
     if len(data) > _CACHE_MAX_BYTES:
         return
     tmp = directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
@@ -968,7 +976,9 @@ def _cache_prune(directory: Path) -> None:
         with os.scandir(directory) as found:
             for item in found:
                 name = item.name
-                if name.endswith(_CACHE_SUFFIX) and len(name) == 64 + len(_CACHE_SUFFIX):
+                stem = name[:-len(_CACHE_SUFFIX)]
+                if (name.endswith(_CACHE_SUFFIX) and len(stem) >= 17
+                        and all(c in "0123456789abcdef" for c in stem)):  # this format's and older ones
                     try:
                         entries.append((item.stat(follow_symlinks=False).st_mtime, name))
                     except OSError:

@@ -23,7 +23,6 @@ another process). See bench/directory.py and docs/performance.md.
 
 from __future__ import annotations
 
-import random
 import re
 import threading
 from dataclasses import dataclass
@@ -780,6 +779,8 @@ class PeopleDirectory:
         self.operator.require(EDIT, _("change the directory"))
         if self.people.count() or self.departments_table.count():
             raise ValidationError(_("the directory is not empty"), field="name")
+        import random
+
         rng = random.Random(seed)
         dept_ids = {}
         with self.store.transaction():

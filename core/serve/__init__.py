@@ -10,3 +10,8 @@
 Heavy imports (asyncssh, textual-serve) happen inside these modules only.
 See docs/serving.md.
 """
+
+#: set by a server in its child's environment: the number of the pipe the
+#: operator's signed account comes through (core.serve.session); here so that
+#: ``backdesk`` can look for it without importing the session module
+ENV_SESSION_FD = "BACKDESK_SESSION_FD"

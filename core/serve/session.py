@@ -33,7 +33,7 @@ from pathlib import Path
 
 from core.errors import BackdeskError
 
-ENV_SESSION_FD = "BACKDESK_SESSION_FD"
+from core.serve import ENV_SESSION_FD  # noqa: E402,F401 (the name servers and tests use)
 SECRET_NAME = "session.key"
 
 

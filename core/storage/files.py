@@ -30,7 +30,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +59,7 @@ def journal_name(generation: int) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_hex(8)
+    return os.urandom(8).hex()  # secrets.token_hex(8), without importing secrets (hmac, hashlib)
 
 
 # -- files and directories ------------------------------------------------

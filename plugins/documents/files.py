@@ -12,7 +12,6 @@ by ``backdesk docs check --orphans [--delete]`` (see :func:`scan_store`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -80,6 +79,8 @@ def store_file(data_dir: Path, source: Path, max_bytes: int) -> tuple[str, int, 
     directory = files_dir(data_dir)
     _mkdir(directory)
     fd, tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=directory)
+    import hashlib  # here, not at import: OpenSSL's is loaded when a file comes in
+
     digest = hashlib.sha256()
     size = 0
     try:
@@ -191,6 +192,8 @@ def store_bytes(data_dir: Path, data: bytes, name: str = "file") -> tuple[str, i
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib  # here, not at import: OpenSSL's is loaded when a file comes in
+
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
