@@ -23,7 +23,13 @@ from textual.screen import Screen
 from core.hookspecs import Card, Command, NavEntry
 from core.i18n import _
 from core.screens.base import BackdeskScreen, TablesChanged
-from core.screens.search import SearchCommands
+
+def _search_commands():
+    """The palette's global search (imported when the palette first opens)."""
+    from core.screens.search import SearchCommands
+
+    return SearchCommands
+
 
 #: how often other operators' changes are looked for (seconds)
 POLL_INTERVAL = 0.5
@@ -41,7 +47,7 @@ class BackdeskApp(App):
         Binding("ctrl+p", "command_palette", _("Commands"), id="app.palette", show=False),
         Binding("ctrl+f", "open_nav('search')", _("Search"), id="app.search", priority=True),
     ]
-    COMMANDS = App.COMMANDS | {SearchCommands}
+    COMMANDS = App.COMMANDS | {_search_commands}
     #: the app starts on the dashboard's mode (added in _collect) rather than
     #: on an empty default screen it would leave at once
     DEFAULT_MODE = "home"
