@@ -183,6 +183,20 @@ def lazy(module: str, name: str) -> Callable[..., Any]:
     return call
 
 
+def lazy_screen(module: str, name: str, ctx: Any) -> Callable[[Any], None]:
+    """A :attr:`Command.run` that pushes ``module.name(ctx)`` (a screen, or a
+    function returning one), importing ``module`` only when the command runs:
+    ``Command("hr.warn", "HR: issue a warning", lazy_screen("plugins.hr.screens",
+    "warning_form", ctx))``."""
+    factory = lazy(module, name)
+
+    def run(app: Any) -> None:
+        app.push_screen(factory(ctx))
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
 # --------------------------------------------------------------------------
 # The hooks
 # --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy
+from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
 
 VERSION = "1.0.0"
 
@@ -153,14 +153,8 @@ def _screen(name: str):
 
 
 def _form(name: str, ctx):
-    """A command that pushes ``screens.<name>(ctx)``."""
-
-    def run(app):
-        from plugins.accounting import screens
-
-        app.push_screen(getattr(screens, name)(ctx))
-
-    return run
+    """A command that pushes ``screens.<name>(ctx)``, imported when it runs."""
+    return lazy_screen("plugins.accounting.screens", name, ctx)
 
 
 def nav_entries(ctx):

@@ -7,7 +7,7 @@ Hook implementations only; the work is done in ``service``/``hiring``/
 
 from __future__ import annotations
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy
+from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
 
 VERSION = "1.0.0"
 
@@ -116,14 +116,8 @@ def _screen(name: str):
 
 
 def _form(name: str, ctx):
-    """A command that pushes ``screens.<name>(ctx)``."""
-
-    def run(app):
-        from plugins.hr import screens
-
-        app.push_screen(getattr(screens, name)(ctx))
-
-    return run
+    """A command that pushes ``screens.<name>(ctx)``, imported when it runs."""
+    return lazy_screen("plugins.hr.screens", name, ctx)
 
 
 def nav_entries(ctx):

@@ -6,7 +6,7 @@ Hook implementations only; the work is done in ``service`` (domain),
 
 from __future__ import annotations
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy
+from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
 
 VERSION = "1.0.0"
 
@@ -186,10 +186,7 @@ def commands(ctx):
     from plugins.it import service as svc
     from plugins.it.models import _
 
-    def new_ticket(app):
-        from plugins.it.screens import ticket_form
-
-        app.push_screen(ticket_form(ctx))
+    new_ticket = lazy_screen("plugins.it.screens", "ticket_form", ctx)
 
     def run_checks(app):
         app.open_nav("it.checks")
