@@ -75,7 +75,7 @@ def copy_store(data_dir: str, dest: str, manifest: dict, jfd: int, jpos: int) ->
 
 def _store_paths(manifest: dict) -> set[str]:
     """The store's own files in a data directory (relative paths)."""
-    return {info["file"] for info in manifest["tables"].values()} | {files.MANIFEST, files.LOCK}
+    return {info["file"] for info in manifest["tables"].values()} | {files.MANIFEST, files.LOCK, files.HEAD}
 
 
 def copy_other_files(src: str, dest: str, manifest: dict) -> int:
@@ -180,6 +180,7 @@ def check_files(data_dir: str) -> list[str]:
     except CorruptData as e:
         return [str(e)]
     states: dict = {}
+    snap_seqs: dict[str, int] = {}
     sound = True
     for name, info in sorted(manifest["tables"].items()):
         try:
@@ -194,6 +195,7 @@ def check_files(data_dir: str) -> list[str]:
             problems.append(f"{os.path.join(data_dir, info['file'])}: holds changes up to seq {snap.seq} but "
                             f"store.json needs {info['seq']} (an older copy of the file); restore from a backup")
             sound = False
+        snap_seqs[name] = snap.seq
         states[name] = _TableState(name, snap.version, next_id=snap.next_id, seq=snap.seq,
                                    snap_seq=snap.seq, docs=snap.docs)
     jpath = os.path.join(data_dir, files.journal_name(manifest["generation"]))
@@ -206,12 +208,14 @@ def check_files(data_dir: str) -> list[str]:
     if data is not None:
         scan = files.scan_journal(data)
         seq = manifest["seq"]
+        in_order = []
         for offset, body in scan.entries:
             if body["seq"] != seq + 1:
                 problems.append(f"{jpath}: entry at byte {offset} has seq {body['seq']}, expected {seq + 1}; "
                                 "restore from a backup")
                 break
             seq = body["seq"]
+            in_order.append(offset)
             if sound:
                 try:
                     _apply_entry(states, body, jpath)
@@ -222,7 +226,9 @@ def check_files(data_dir: str) -> list[str]:
             problems.append(str(CorruptData(
                 jpath, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")))
         # A torn tail (an interrupted, never-acknowledged write) is not a
-        # problem: the next write discards it.
+        # problem: the next write discards it -- unless store.head says it
+        # was committed (below).
+        problems += _check_journal_end(data_dir, manifest, snap_seqs, seq, jpath, data, in_order)
     for root, dirs, names in os.walk(data_dir):
         if root == data_dir and files.BACKUPS in dirs:
             dirs.remove(files.BACKUPS)
@@ -230,6 +236,33 @@ def check_files(data_dir: str) -> list[str]:
             _check_mode(os.path.join(root, d), files.DIR_MODE, problems)
         for n in names:
             _check_mode(os.path.join(root, n), files.FILE_MODE, problems)
+    return problems
+
+
+def _check_journal_end(data_dir: str, manifest: dict, snap_seqs: dict[str, int], end_seq: int, jpath: str,
+                       data: bytes, offsets: list[int]) -> list[str]:
+    """The journal's end (``end_seq``) against the snapshots and store.head."""
+    problems = []
+    for name, snap_seq in sorted(snap_seqs.items()):
+        if snap_seq > end_seq:
+            path = os.path.join(data_dir, manifest["tables"][name]["file"])
+            problems.append(f"{path}: holds changes up to seq {snap_seq}, but the journal {os.path.basename(jpath)} "
+                            f"ends at seq {end_seq}: committed lines are missing from the journal; "
+                            "restore from a backup")
+    head, raw = files.read_head(data_dir)
+    if head is None and raw is not None:
+        problems.append(f"{os.path.join(data_dir, files.HEAD)}: damaged, so the journal's end cannot be checked "
+                        "(the next change rewrites it)")
+    elif head is not None:
+        start = manifest["seq"]
+
+        def crc_of(seq: int) -> str | None:
+            i = seq - start - 1
+            return files.line_crc(data, offsets[i]) if 0 <= i < len(offsets) else None
+
+        problem = files.head_problem(head, manifest["generation"], end_seq, crc_of)
+        if problem:
+            problems.append(f"{jpath}: {problem}; restore from a backup")
     return problems
 
 
@@ -251,7 +284,7 @@ def check(data_dir: str | os.PathLike) -> list[str]:
     data_dir = os.path.abspath(os.fspath(data_dir))
     if not os.path.exists(os.path.join(data_dir, files.LOCK)):
         return check_files(data_dir)
-    lock = files.DirLock(data_dir, create=False)
+    lock = files.DirLock(data_dir, create=False, read_only=True)
     try:
         lock.acquire("sh")
         return check_files(data_dir)

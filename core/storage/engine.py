@@ -36,9 +36,22 @@ Durability and sharing between processes are ours:
   when possible (the old journal is still readable through the open file).
 * **Torn tail**: a last line without newline or with a bad checksum, with
   nothing valid after it, is the uncommitted write of a killed process; the
-  next writer cuts it off under the lock (logged).  A bad line *followed by*
-  valid lines, a damaged snapshot or a missing file raise :class:`CorruptData`
-  naming the file, which is never touched.
+  next writer cuts it off under the lock (one warning line).  A bad line
+  *followed by* valid lines, a damaged snapshot or a missing file raise
+  :class:`CorruptData` naming the file, which is never touched.
+* **Committed lines missing**: a journal cut at a line boundary (a disk or
+  copy fault) is a shorter, valid journal.  What the cut cannot remove:
+  ``store.head``, the last committed seq written after each commit's fsync
+  (see :mod:`core.storage.files`), and the seq each snapshot holds.  A
+  journal that ends before either, or whose last committed line is not the
+  one the head recorded, raises :class:`CorruptData` naming the journal (or
+  the snapshot) at load and before every write, so no seq and no id of a lost
+  change is handed out again; a torn tail the head says was committed is
+  such damage too, never cut off.  ``check`` lists the same.
+* **Read-only**: ``open_store(dir, read_only=True)``, or a folder this user
+  cannot write (a read-only mount): the lock file is opened for reading
+  (flock needs no write access), reads work, a write raises
+  :class:`StorageError` naming the folder.
 
 Reads take the RLock too, so another thread never sees a transaction's
 uncommitted changes.  Do not wait for another thread inside a transaction.
@@ -494,6 +507,21 @@ def _load_states(data_dir: str, manifest: dict) -> dict[str, _TableState]:
     return states
 
 
+def _check_snapshots_reach(data_dir: str, manifest: dict, states: dict[str, _TableState], end_seq: int,
+                           jpath: str) -> None:
+    """A snapshot may be ahead of store.json (the trace of an interrupted
+    compaction: replay skips what it holds), never ahead of the journal's
+    end: then committed lines are missing, and new writes would get seqs the
+    snapshot claims to hold already (replay would skip them)."""
+    for name, st in states.items():
+        if st.snap_seq > end_seq:
+            info = manifest["tables"].get(name) or {}
+            path = os.path.join(data_dir, info.get("file") or snapshot_path(name))
+            raise CorruptData(path, f"holds changes up to seq {st.snap_seq}, but the journal "
+                                    f"{os.path.basename(jpath)} ends at seq {end_seq}: committed lines are "
+                                    "missing from the journal")
+
+
 def snapshot_path(name: str) -> str:
     ns, table = name.split(".", 1)
     return f"{ns}/{table}.json"
@@ -678,7 +706,7 @@ class JournalStore(Store):
     """The default store: see the module docstring.  Use :func:`open_store`."""
 
     def __init__(self, data_dir: str | os.PathLike, *, compact_bytes: int = DEFAULT_COMPACT_BYTES,
-                 index_min_docs: int | None = INDEX_MIN_DOCS) -> None:
+                 index_min_docs: int | None = INDEX_MIN_DOCS, read_only: bool = False) -> None:
         self.data_dir = os.path.abspath(os.fspath(data_dir))
         self.actor: str | None = None
         self.compact_bytes = compact_bytes
@@ -698,12 +726,21 @@ class JournalStore(Store):
         self._manifest_id: tuple = ()
         self._closed = False
         self._manifest_path = os.path.join(self.data_dir, files.MANIFEST)
+        self._head_path = os.path.join(self.data_dir, files.HEAD)
+        self._head_fd: int | None = None   # store.head, opened by the first write
+        self._head_raw: bytes | None = None  # its bytes when last found in order
+        self._last_crc = ""                # checksum field of the last journal line read
         try:
-            files.make_dir(self.data_dir)
-            self._lock = files.DirLock(self.data_dir)
+            if not read_only:
+                files.make_dir(self.data_dir)
+            self._lock = files.DirLock(self.data_dir, read_only=read_only)
         except OSError as e:
             raise StorageError(f"{e.filename or self.data_dir}: cannot open the data directory "
                                f"({e.strerror}); check the path and its owner") from e
+        #: True when this store cannot write: opened with ``read_only=True``, or
+        #: the data folder refuses writing (a read-only mount, another owner).
+        #: Reads work; a write raises StorageError naming the folder.
+        self.read_only = not self._lock.writable
         try:
             self._open()
         except OSError as e:
@@ -718,6 +755,9 @@ class JournalStore(Store):
 
     def _open(self) -> None:
         if not os.path.exists(self._manifest_path):
+            if self.read_only:
+                raise StorageError(f"{self.data_dir}: no Backdesk store here ({files.MANIFEST} is missing) "
+                                   f"and the folder cannot be written ({self._lock.read_only_reason})")
             self._lock.acquire("ex")
             try:
                 if not os.path.exists(self._manifest_path):
@@ -764,18 +804,26 @@ class JournalStore(Store):
         states = _load_states(self.data_dir, manifest)
         jpath = os.path.join(self.data_dir, files.journal_name(manifest["generation"]))
         try:
-            jfd = files.open_journal(jpath)
+            jfd = files.open_journal(jpath, write=not self.read_only)
         except FileNotFoundError:
             raise CorruptData(jpath, "the journal is missing (store.json names it)") from None
         try:
             seq, pos = manifest["seq"], 0
-            scan = files.scan_journal(files.read_from(jfd, 0))
+            buf = files.read_from(jfd, 0)
+            scan = files.scan_journal(buf)
             for offset, body in scan.entries:
                 if body["seq"] != seq + 1:
                     raise CorruptData(jpath, f"entry at byte {offset} has seq {body['seq']}, expected {seq + 1}")
                 _apply_entry(states, body, jpath)
                 seq = body["seq"]
             pos = scan.valid_end
+            last_crc = files.line_crc(buf, scan.entries[-1][0]) if scan.entries else ""
+            if scan.corrupt:
+                raise CorruptData(jpath, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")
+            # Before the torn tail is cut: a damaged last line the head says
+            # was committed is damage, not an interrupted write.
+            head_raw = self._verified_head(manifest, seq, scan, buf, jpath)
+            _check_snapshots_reach(self.data_dir, manifest, states, seq, jpath)
             self._check_tail(scan, jpath, jfd)
         except BaseException:
             os.close(jfd)
@@ -790,6 +838,10 @@ class JournalStore(Store):
             os.close(self._jfd)
         self._states, self._jfd, self._jpos, self._seq = states, jfd, pos, seq
         self._manifest, self._manifest_id = manifest, ident
+        self._last_crc, self._head_raw = last_crc, head_raw
+        if self._head_fd is not None:  # a restore puts a new store.head in place: open it afresh
+            os.close(self._head_fd)
+            self._head_fd = None
         for name, tbl in self._tables.items():
             st = states.get(name)
             if st is not None and st.version != tbl.version:
@@ -805,10 +857,67 @@ class JournalStore(Store):
             raise CorruptData(jpath, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")
         if self._lock.mode == "ex":
             size = os.fstat(jfd).st_size
-            log.warning("%s: discarding %d bytes of an interrupted write at byte %d",
-                        jpath, size - scan.valid_end, scan.valid_end)
+            log.warning("%s: discarded %d bytes at byte %d: the unfinished write of a transaction that "
+                        "was never committed", jpath, size - scan.valid_end, scan.valid_end)
             os.ftruncate(jfd, scan.valid_end)
             os.fsync(jfd)
+
+    def _verified_head(self, manifest: dict, end_seq: int, scan: files.Scan, buf: bytes,
+                       jpath: str) -> bytes | None:
+        """Compare ``store.head`` with a journal read whole (``buf``) that ends at
+        ``end_seq``: CorruptData when committed lines are missing; returns the
+        head's bytes when they agree (None: no head, or a damaged one)."""
+        head, raw = files.read_head(self.data_dir)
+        if head is None:
+            if raw is not None:
+                log.warning("%s: damaged; the journal's end cannot be checked until the next "
+                            "change rewrites it", self._head_path)
+            return None
+        start = manifest["seq"]
+
+        def crc_of(seq: int) -> str | None:
+            i = seq - start - 1
+            return files.line_crc(buf, scan.entries[i][0]) if 0 <= i < len(scan.entries) else None
+
+        problem = files.head_problem(head, manifest["generation"], end_seq, crc_of)
+        if problem:
+            raise CorruptData(jpath, problem)
+        return raw
+
+    def _check_head(self) -> None:
+        """Before a write (the write lock held, caught up): the journal must
+        reach what ``store.head`` says was committed, or this write would
+        reuse sequence numbers and ids of lost changes."""
+        fd = self._head_fd
+        if fd is None:
+            fd = self._head_fd = os.open(self._head_path, os.O_RDWR | os.O_CREAT, files.FILE_MODE)
+        raw = os.pread(fd, files.HEAD_SIZE, 0)
+        if raw == self._head_raw or not raw:
+            return
+        head = files.decode_head(raw)
+        if head is None:
+            log.warning("%s: damaged; this change rewrites it", self._head_path)
+            return
+        seq, start = self._seq, self._manifest["seq"]
+        problem = files.head_problem(head, self._manifest["generation"], seq,
+                                     lambda q: self._last_crc if q == seq and seq > start else None)
+        if problem:
+            raise CorruptData(os.path.join(self.data_dir, files.journal_name(self._manifest["generation"])),
+                              problem)
+        self._head_raw = raw
+
+    def _write_head(self) -> None:
+        """Record the last commit in ``store.head`` (after its fsync, lock held)."""
+        gen, start = self._manifest["generation"], self._manifest["seq"]
+        raw = files.encode_head(files.Head(self._seq, gen, self._seq - start, self._jpos,
+                                           self._last_crc if self._seq > start else ""))
+        try:
+            os.pwrite(self._head_fd, raw, 0)
+        except OSError as e:  # the commit stands; the head only lags
+            log.warning("%s: cannot be updated (%s); the journal's end is checked against an older "
+                        "mark until the next change", self._head_path, e.strerror)
+            return
+        self._head_raw = raw
 
     def _fresh(self) -> None:
         """Apply what other processes committed (cheap when nothing changed)."""
@@ -836,7 +945,9 @@ class JournalStore(Store):
     def _read_journal(self) -> bool:
         """Apply new complete entries of the open journal; False if a reload is needed."""
         jpath = os.path.join(self.data_dir, files.journal_name(self._manifest["generation"]))
-        scan = files.scan_journal(files.read_from(self._jfd, self._jpos), self._jpos)
+        base = self._jpos
+        buf = files.read_from(self._jfd, base)
+        scan = files.scan_journal(buf, base)
         for offset, body in scan.entries:
             if body["seq"] != self._seq + 1:
                 if self._lock.mode is None:
@@ -845,6 +956,7 @@ class JournalStore(Store):
                 raise CorruptData(jpath, f"entry at byte {offset} has seq {body['seq']}, expected {self._seq + 1}")
             touched = _apply_entry(self._states, body, jpath)
             self._seq = body["seq"]
+            self._last_crc = files.line_crc(buf, offset - base)
             self._outside |= touched
         self._jpos = scan.valid_end
         if scan.bad_offset is not None:
@@ -885,7 +997,7 @@ class JournalStore(Store):
             if self._seq == manifest["seq"]:
                 jpath = os.path.join(self.data_dir, files.journal_name(manifest["generation"]))
                 try:
-                    jfd = files.open_journal(jpath)
+                    jfd = files.open_journal(jpath, write=not self.read_only)
                 except FileNotFoundError:
                     jfd = None  # compacted again meanwhile
                 if jfd is not None:
@@ -1049,9 +1161,13 @@ class JournalStore(Store):
             self._notify(notify)
 
     def _begin(self) -> None:
+        if self.read_only:
+            raise StorageError(f"{self.data_dir}: the data folder cannot be written "
+                               f"({self._lock.read_only_reason}); nothing was saved")
         self._lock.acquire("ex")
         try:
             self._catch_up()
+            self._check_head()
         except BaseException:
             self._lock.release()
             raise
@@ -1086,13 +1202,17 @@ class JournalStore(Store):
             raise
         self._seq = seq
         self._jpos += len(line)
+        self._last_crc = line[:8].decode("ascii")
         for op in txn.ops:
             st = self._states.get(op["t"])
             if st is not None:
                 st.seq = seq
+        self._write_head()
         if self._jpos >= self.compact_bytes:
             try:
                 self._compact()
+            except StorageError as e:
+                log.warning("%s; the journal keeps growing until the next try (the change itself was saved)", e)
             except Exception:
                 log.exception("%s: compaction failed; the journal keeps growing until the next try", self.data_dir)
 
@@ -1105,49 +1225,82 @@ class JournalStore(Store):
                 self._compact()
 
     def _compact(self) -> None:
-        """Under the write lock, fully caught up."""
+        """Under the write lock, fully caught up.
+
+        Any failure (a full disk) leaves the store as it was: temporary files
+        and the new journal are removed, and StorageError says why in one
+        line.  Snapshots already replaced hold what they held plus changes
+        up to this seq, which replay skips: nothing is lost."""
         old = self._manifest
-        tables = {}
-        for name, st in sorted(self._states.items()):
-            info = old["tables"].get(name)
-            if info is not None and st.seq <= st.snap_seq:
-                tables[name] = info
-                continue
-            rel = snapshot_path(name)
-            ns_dir = os.path.join(self.data_dir, rel.split("/")[0])
-            files.make_dir(ns_dir)
-            docs = sorted(st.docs.values(), key=lambda d: d["id"])
-            files.write_atomic(os.path.join(self.data_dir, rel),
-                               files.encode_snapshot(name, st.version, st.next_id, self._seq, docs))
-            tables[name] = {"file": rel, "seq": self._seq}
         gen = old["generation"] + 1
         jpath = os.path.join(self.data_dir, files.journal_name(gen))
-        jfd = files.open_journal(jpath, create=True)
+        jfd: int | None = None
+        manifest: dict | None = None
         try:
+            tables = {}
+            for name, st in sorted(self._states.items()):
+                info = old["tables"].get(name)
+                if info is not None and st.seq <= st.snap_seq:
+                    tables[name] = info
+                    continue
+                rel = snapshot_path(name)
+                ns_dir = os.path.join(self.data_dir, rel.split("/")[0])
+                files.make_dir(ns_dir)
+                docs = sorted(st.docs.values(), key=lambda d: d["id"])
+                files.write_atomic(os.path.join(self.data_dir, rel),
+                                   files.encode_snapshot(name, st.version, st.next_id, self._seq, docs))
+                tables[name] = {"file": rel, "seq": self._seq}
+            jfd = files.open_journal(jpath, create=True)
             os.fsync(jfd)
             files.fsync_dir(self.data_dir)
             manifest = files.new_manifest(gen, self._seq, tables, old["token"])
             files.write_manifest(self.data_dir, manifest)
-        except BaseException:
-            os.close(jfd)
-            raise
+        except BaseException as e:
+            if not self._manifest_written(manifest):
+                if jfd is not None:
+                    os.close(jfd)
+                    files.remove_quietly(jpath)
+                if isinstance(e, OSError):
+                    raise StorageError(f"{self.data_dir}: compaction failed ({e.strerror or e}); its temporary "
+                                       "files were removed and nothing was lost") from e
+                raise
+            # The new manifest is in place (only syncing its folder failed): adopt it.
+            log.warning("%s: compaction: the folder could not be synced after the manifest was written (%s)",
+                        self.data_dir, e)
+            if jfd is None:  # cannot happen: the manifest is written after the journal is opened
+                raise
         ident = files.stat_id(os.stat(self._manifest_path))
         os.close(self._jfd)
         self._jfd, self._jpos = jfd, 0
         self._manifest, self._manifest_id = manifest, ident
         for name, info in tables.items():
             self._states[name].snap_seq = info["seq"]
+        self._write_head()
         # Leftovers: older journals, temp files of interrupted writes.
         current = files.journal_name(gen)
-        for entry in os.scandir(self.data_dir):
-            if (entry.name.startswith("journal-") and entry.name != current) or entry.name.endswith(".tmp"):
-                os.unlink(entry.path)
-            elif entry.is_dir() and entry.name != files.BACKUPS:
-                for sub in os.scandir(entry.path):
-                    if sub.name.endswith(".tmp"):
-                        os.unlink(sub.path)
-        files.fsync_dir(self.data_dir)
+        try:
+            for entry in os.scandir(self.data_dir):
+                if (entry.name.startswith("journal-") and entry.name != current) or entry.name.endswith(".tmp"):
+                    os.unlink(entry.path)
+                elif entry.is_dir() and entry.name != files.BACKUPS:
+                    for sub in os.scandir(entry.path):
+                        if sub.name.endswith(".tmp"):
+                            os.unlink(sub.path)
+            files.fsync_dir(self.data_dir)
+        except OSError as e:
+            log.warning("%s: compacted, but old files could not be removed (%s); the next compaction "
+                        "tries again", self.data_dir, e.strerror or e)
         log.info("%s: compacted into generation %d", self.data_dir, gen)
+
+    def _manifest_written(self, manifest: dict | None) -> bool:
+        """Whether ``manifest`` is the one store.json holds now."""
+        if manifest is None:
+            return False
+        try:
+            on_disk, _ = files.read_manifest(self.data_dir)
+        except (OSError, CorruptData):
+            return False
+        return on_disk.get("token") == manifest["token"]
 
     # -- watching for changes -------------------------------------------------------
 
@@ -1198,6 +1351,9 @@ class JournalStore(Store):
             if self._jfd is not None:
                 os.close(self._jfd)
                 self._jfd = None
+            if self._head_fd is not None:
+                os.close(self._head_fd)
+                self._head_fd = None
             self._lock.close()
 
     def __repr__(self) -> str:

@@ -6,6 +6,8 @@ A data directory holds::
                               consistent set of files (load, backup, check)
     store.json                the manifest: journal generation, the seq it starts
                               after, and the snapshot file of every table
+    store.head                the last committed seq (the high-water mark), kept
+                              outside the journal: a journal cut at its tail shows
     journal-000007.log        the journal of the current generation (append-only)
     <namespace>/<table>.json  one snapshot per table, written at compaction
     backups/                  automatic backups (before migrations, restores)
@@ -22,21 +24,36 @@ Snapshot: a header line ``{"format": "backdesk-table", "table", "version",
 of documents (by id); ``seq`` is the last journal seq the snapshot contains,
 so replaying a journal over it skips what it already holds.
 
+Head (``store.head``): one fixed-size line, ``<crc32 hex8> <json>`` padded
+with spaces to 127 bytes and a newline, the JSON ``{"seq", "generation",
+"count", "end", "last"}``: the seq of the last committed transaction, the
+journal generation it is in, how many entries that generation holds, the
+byte offset where its journal then ended and the checksum (the first eight
+characters) of its line.  It is rewritten in place (one ``pwrite`` at offset
+0, no ``fsync``) after each commit's ``fsync``, under the write lock, so it
+is never ahead of what is durable: after a power loss it may lag (harmless),
+never lead.  The journal must reach the head's seq; when it does not,
+committed lines are missing (a disk or copy fault, not an interrupted
+write) and the store refuses to load.
+
 Every file is created 0600 and every directory 0700.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .errors import CorruptData, StorageError
 
 MANIFEST = "store.json"
+HEAD = "store.head"
+HEAD_SIZE = 128
 LOCK = ".lock"
 BACKUPS = "backups"
 STORE_FORMAT = "backdesk-store"
@@ -97,16 +114,37 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
+
+    On any failure (a full disk) the temporary file is removed again."""
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     fsync_dir(os.path.dirname(path))
+
+
+def remove_quietly(path: str) -> None:
+    """Unlink ``path`` if it is there (cleaning up after a failure)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        pass  # the original error is the one to report
+
+
+def read_only_error(e: OSError) -> bool:
+    """Whether ``e`` says the file system or the folder refuses writing."""
+    return e.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def read_file(path: str) -> bytes:
@@ -122,27 +160,55 @@ class DirLock:
 
     flock locks belong to the open file, so two Store objects in one process
     exclude each other like two processes do.  ``mode`` is None, "sh" or "ex".
+
+    ``read_only``: open the lock file for reading only (flock needs no write
+    access), so reading a read-only data folder works.  Without it, a lock
+    file that cannot be opened for writing (a read-only mount, a folder of
+    another user) is opened for reading and ``writable`` is False;
+    ``read_only_reason`` says why.  A read-only folder without a lock file
+    cannot be locked: ``fd`` is None and acquiring does nothing (nobody can
+    write there either).
     """
 
-    def __init__(self, data_dir: str, *, create: bool = True) -> None:
-        path = os.path.join(data_dir, LOCK)
-        flags = os.O_RDWR | (os.O_CREAT if create else 0)
-        self.fd = os.open(path, flags, FILE_MODE)
+    def __init__(self, data_dir: str, *, create: bool = True, read_only: bool = False) -> None:
+        path = self.path = os.path.join(data_dir, LOCK)
         self.mode: str | None = None
+        self.writable = False
+        self.read_only_reason: str | None = "opened read-only" if read_only else None
+        self.fd: int | None = None
+        if not read_only:
+            try:
+                self.fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), FILE_MODE)
+                self.writable = True
+                return
+            except OSError as e:
+                if not read_only_error(e):
+                    raise
+                self.read_only_reason = e.strerror
+        try:
+            self.fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            self.fd = None
 
     def acquire(self, mode: str) -> None:
         assert self.mode is None, f"lock already held ({self.mode})"
-        fcntl.flock(self.fd, fcntl.LOCK_EX if mode == "ex" else fcntl.LOCK_SH)
+        if mode == "ex" and not self.writable:
+            raise StorageError(f"{self.path}: cannot take the write lock ({self.read_only_reason})")
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX if mode == "ex" else fcntl.LOCK_SH)
         self.mode = mode
 
     def release(self) -> None:
         if self.mode is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            if self.fd is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
             self.mode = None
 
     def close(self) -> None:
         self.release()
-        os.close(self.fd)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 # -- the manifest -----------------------------------------------------------
@@ -321,11 +387,94 @@ def scan_journal(buf: bytes, base: int = 0) -> Scan:
     return scan
 
 
-def open_journal(path: str, *, create: bool = False) -> int:
+def open_journal(path: str, *, create: bool = False, write: bool = True) -> int:
+    """Open a journal to append to (``write``) or only to read it."""
+    if not write:
+        return os.open(path, os.O_RDONLY)
     flags = os.O_RDWR | os.O_APPEND
     if create:
         flags |= os.O_CREAT | os.O_TRUNC
     return os.open(path, flags, FILE_MODE)
+
+
+def line_crc(buf: bytes, offset: int) -> str:
+    """The checksum field of the journal line starting at ``offset`` of ``buf``."""
+    return buf[offset:offset + 8].decode("ascii", "replace")
+
+
+# -- the head (the high-water mark) -------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class Head:
+    """What ``store.head`` says: the last committed transaction."""
+
+    seq: int
+    generation: int
+    count: int   # entries in that generation's journal
+    end: int     # where that journal ended (bytes)
+    last: str    # the checksum field of the last line ("" when count is 0)
+
+
+def encode_head(head: Head) -> bytes:
+    body = dumps({"seq": head.seq, "generation": head.generation, "count": head.count,
+                  "end": head.end, "last": head.last})
+    line = b"%08x %s" % (zlib.crc32(body), body)
+    if len(line) > HEAD_SIZE - 1:  # 2^63 in every field still fits; never happens
+        raise StorageError(f"{HEAD}: the head record does not fit in {HEAD_SIZE} bytes")
+    return line.ljust(HEAD_SIZE - 1) + b"\n"
+
+
+def decode_head(raw: bytes) -> Head | None:
+    """The head in ``raw`` (the file's bytes); None when it is damaged."""
+    line = raw.rstrip(b" \n")
+    if len(line) < 10 or line[8:9] != b" ":
+        return None
+    try:
+        if int(line[:8], 16) != zlib.crc32(line[9:]):
+            return None
+        d = json.loads(line[9:])
+        head = Head(d["seq"], d["generation"], d["count"], d["end"], d["last"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not all(type(v) is int and v >= 0 for v in (head.seq, head.generation, head.count, head.end)) \
+            or type(head.last) is not str:
+        return None
+    return head
+
+
+def read_head(data_dir: str) -> tuple[Head | None, bytes | None]:
+    """(head, raw bytes) of ``<data_dir>/store.head``; (None, None) when there is none
+    (a store written before it existed, or a new one), (None, raw) when damaged."""
+    try:
+        with open(os.path.join(data_dir, HEAD), "rb") as f:
+            raw = f.read(HEAD_SIZE)
+    except FileNotFoundError:
+        return None, None
+    return decode_head(raw), raw
+
+
+def head_problem(head: Head, generation: int, end_seq: int,
+                 crc_of: Callable[[int], str | None]) -> str | None:
+    """What is wrong when a journal of ``generation`` ends at ``end_seq`` while
+    ``store.head`` says ``head``; None when they agree.
+
+    ``crc_of(seq)``: the checksum field of that entry's line in this journal
+    (None when it is not in it)."""
+    if head.generation > generation:
+        return (f"{MANIFEST} names journal generation {generation}, but generation {head.generation} "
+                f"was already in use ({HEAD}): the manifest is an older copy")
+    if head.seq > end_seq:
+        lost = f"seq {end_seq + 1}" if head.seq == end_seq + 1 else f"seq {end_seq + 1}-{head.seq}"
+        return (f"committed changes are missing: the journal ends at seq {end_seq}, but "
+                f"{head.seq} was committed ({HEAD}); {lost} were cut off (a disk or copy fault, "
+                "not an interrupted write)")
+    if head.generation == generation and head.count:
+        crc = crc_of(head.seq)
+        if crc is not None and crc != head.last:
+            return (f"the journal line of seq {head.seq} is not the one that was committed "
+                    f"({HEAD} recorded checksum {head.last}, the line has {crc}): the journal was replaced")
+    return None
 
 
 def read_from(fd: int, offset: int) -> bytes:
