@@ -67,6 +67,7 @@ __all__ = [
     "Kiosk",
     "SshSettings",
     "StorageSettings",
+    "CalendarSettings",
     "PluginEntry",
     "Config",
     "Setting",
@@ -164,6 +165,27 @@ class Site(_Record):
     timezone: str = _SITE_DEFAULTS["timezone"]  # IANA name: "Europe/Berlin"
     currency: str = _SITE_DEFAULTS["currency"]  # ISO 4217: "EUR"
     theme: str = _SITE_DEFAULTS["theme"]
+
+
+#: the weekday names of ``calendar.workdays`` (Monday first, as ``date.weekday()``)
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class CalendarSettings(_Record):
+    """``calendar:`` — the office's working days (see core/workdays.py).
+
+    ``country``/``region``: public holidays from the ``holidays`` library
+    (``DE`` and a Bundesland code like ``BY``; a person's own ``region`` in
+    the directory overrides the region); ``workdays``: weekday numbers
+    (0 = Monday); ``days_off``: company days off as ISO dates.
+    """
+
+    country: str | None = "DE"
+    region: str | None = None
+    workdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    days_off: tuple[str, ...] = ()
+    line: int = 0
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -267,6 +289,7 @@ class Config(_Record):
     unknown_accounts: str = "refuse"
     read_only_permissions: tuple[str, ...] = ("core.directory.read",)
     kiosk: Kiosk = field(default_factory=Kiosk)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     ssh: SshSettings = field(default_factory=SshSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     data_dir: Path = field(default_factory=lambda: _default_data_dir())
@@ -1149,12 +1172,15 @@ def _pick(value: Any, default: Any) -> Any:
 # (``x-defaults: &defaults {...}``), as in docker-compose files.
 _EXTENSION_PREFIX = "x-"
 _TOP_KEYS = ("site", "data_dir", "operators", "roles", "unknown_accounts",
-             "read_only_permissions", "kiosk", "storage", "ssh")
+             "read_only_permissions", "kiosk", "storage", "ssh", "calendar")
 _SITE_KEYS = ("name", "locale", "timezone", "currency", "theme")
 _OPERATOR_KEYS = ("name", "roles", "email", "pin_hash", "person_id")
 _ROLE_KEYS = ("title", "permissions")
 _KIOSK_KEYS = ("enabled", "idle_lock_minutes", "plugins", "commands", "max_pin_attempts")
 _STORAGE_KEYS = ("backend", "dsn", "compact_after_mb")
+_CALENDAR_KEYS = ("country", "region", "workdays", "days_off")
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+_REGION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}")
 _SSH_KEYS = ("listen", "port", "host_key", "idle_timeout_minutes", "max_sessions",
              "trusted_user_ca_keys", "authorized_keys")
 # An OpenSSH public key line: type, base64 blob, optional comment (no options).
@@ -1311,6 +1337,60 @@ def _parse_kiosk(check: _Checker, y: _Y | None, plugin_names: list[str] | None) 
     )
 
 
+def _parse_calendar(check: _Checker, y: _Y | None) -> CalendarSettings:
+    """``calendar:``. The region is checked against the ``holidays`` library
+    when the calendar is first used (core.workdays), not here: importing it
+    costs ~100 ms that a start-up must not pay."""
+    m = check.mapping(y, "calendar", _CALENDAR_KEYS)
+    if not m:
+        return CalendarSettings()
+    d = CalendarSettings()
+    item = m.get("country")
+    country = check.text(item, "calendar.country", d.country, nullable=True)
+    if item is not None and isinstance(country, str) and not _COUNTRY_RE.fullmatch(country):
+        check.error(item.line, "calendar.country", f"{_q(country)} is not a country code like DE")
+        country = _MISSING
+    item = m.get("region")
+    region = check.text(item, "calendar.region", d.region, nullable=True)
+    if item is not None and isinstance(region, str) and not _REGION_RE.fullmatch(region):
+        check.error(item.line, "calendar.region", f"{_q(region)} is not a region code like BY or BE")
+        region = _MISSING
+
+    def check_day(name: str) -> str | None:
+        if name.strip().lower()[:3] in WEEKDAY_NAMES:
+            return None
+        return f"unknown working day {_q(name)} (use mon, tue, … sun)"
+
+    item = m.get("workdays")
+    names = check.text_list(item, "calendar.workdays", None, check=check_day)
+    workdays = d.workdays
+    if isinstance(names, tuple):
+        if not names:
+            check.error(item.line if item is not None else None, "calendar.workdays",
+                        "name at least one working day")
+        else:
+            workdays = tuple(sorted({WEEKDAY_NAMES.index(n.strip().lower()[:3]) for n in names}))
+    days: list[str] = []
+    item = m.get("days_off")
+    if item is not None and item.value is not None:
+        if not isinstance(item.value, list):
+            check.error(item.at, "calendar.days_off", f"expected a list of dates, got {_describe(item.value)}")
+        else:
+            for entry in item.value:
+                value = entry.value
+                if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+                    days.append(value.isoformat())
+                    continue
+                try:
+                    days.append(_dt.date.fromisoformat(str(value).strip()).isoformat())
+                except ValueError:
+                    check.error(entry.line, "calendar.days_off",
+                                f"{_q(str(value))} is not a date like 2026-12-24")
+    return CalendarSettings(country=_pick(country, d.country), region=_pick(region, d.region),
+                            workdays=workdays, days_off=tuple(sorted(set(days))),
+                            line=m["region"].line if "region" in m else (y.line if y is not None else 0))
+
+
 def _parse_storage(check: _Checker, y: _Y | None) -> StorageSettings:
     m = check.mapping(y, "storage", _STORAGE_KEYS)
     if not m:
@@ -1400,6 +1480,7 @@ def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
     result["read_only_permissions"] = _pick(ro, ("core.directory.read",))
     result["kiosk"] = _parse_kiosk(check, top.get("kiosk"), plugin_names)
     result["storage"] = _parse_storage(check, top.get("storage"))
+    result["calendar"] = _parse_calendar(check, top.get("calendar"))
     result["ssh"] = _parse_ssh(check, top.get("ssh"), result["operators"], file.parent)
     return result
 

@@ -12,7 +12,8 @@ A person::
      "title": "Buchhalterin", "extension": "131",
      "email": "anna.becker@muster-partner.example", "manager_id": 2,
      "status": "active",              # active | on_leave | left
-     "start_date": "2019-04-01", "end_date": None}
+     "start_date": "2019-04-01", "end_date": None,
+     "region": "BY"}                  # where they work: public holidays (core.workdays)
 
 Search-as-you-type: :meth:`PeopleDirectory.find` matches every word of the
 query against one lower-case text per person (name, department, title,
@@ -40,12 +41,13 @@ DEPARTMENTS = "core.departments"
 STATUSES = ("active", "on_leave", "left")
 #: the fields a person has besides ``id``
 FIELDS = ("name", "department_id", "title", "extension", "email", "manager_id", "status",
-          "start_date", "end_date")
+          "start_date", "end_date", "region")
 #: CSV columns, in export order
 CSV_COLUMNS = ("id", "name", "department", "title", "extension", "email", "manager", "status",
-               "start_date", "end_date")
+               "start_date", "end_date", "region")
 
 _EXTENSION = re.compile(r"^\d{2,6}$")
+_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,39}$")
 # letters beyond ASCII are allowed (RFC 6531: jürgen@müller.de)
 _EMAIL = re.compile(r"^[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+$")
 
@@ -198,6 +200,12 @@ def normalize(data: Mapping[str, Any]) -> dict:
         elif key == "email":
             text = _text(value, key)
             out[key] = text.lower() if text else None
+        elif key == "region":
+            text = _text(value, key)
+            if text is not None and not _REGION.match(text):
+                raise ValidationError(_("{value!r} is not a region code like BY or BE").format(value=text),
+                                      field=key)
+            out[key] = text.upper() if text and len(text) <= 3 else text
         else:
             out[key] = _text(value, key)
     return out
@@ -617,7 +625,7 @@ class PeopleDirectory:
             writer.writerow([p["id"], p.get("name") or "", depts.get(p.get("department_id"), ""),
                              p.get("title") or "", p.get("extension") or "", p.get("email") or "",
                              manager, p.get("status") or "active", p.get("start_date") or "",
-                             p.get("end_date") or ""])
+                             p.get("end_date") or "", p.get("region") or ""])
         return len(people)
 
     def import_csv(self, fh: IO[str], *, progress: Callable[[int, int], None] | None = None) -> dict:
@@ -682,7 +690,8 @@ class PeopleDirectory:
                             id=key, other=seen_ids[key]), "id")
                     seen_ids[key] = line
                 given: dict[str, Any] = {}
-                for column in ("name", "title", "extension", "email", "status", "start_date", "end_date"):
+                for column in ("name", "title", "extension", "email", "status", "start_date", "end_date",
+                               "region"):
                     if column in row:
                         given[column] = row[column]
                 if "department" in row:

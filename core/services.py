@@ -1,7 +1,8 @@
 """The core services every plugin shares, wired onto ``backdesk.services``.
 
 ``services.people`` (the people directory), ``services.audit``,
-``services.events``, ``services.notifications`` and ``services.search``;
+``services.events``, ``services.notifications``, ``services.search`` and
+``services.calendar`` (working days, holidays, who is away: core/workdays.py);
 ``services.nav_entries`` and ``services.cards`` are core's screens and
 dashboard cards, which the shell shows next to the plugins'.
 
@@ -23,15 +24,17 @@ def wire(backdesk) -> None:
     from core.notifications import Notifications
     from core.people import PeopleDirectory
     from core.search import GlobalSearch
+    from core.workdays import Workdays
 
     services = backdesk.services
-    for cls in (AuditTrail, EventBus, Notifications, PeopleDirectory):
+    for cls in (AuditTrail, EventBus, Notifications, PeopleDirectory, Workdays):
         for spec in cls.TABLES:
             backdesk.declare_table("core", spec)
     services.audit = AuditTrail(backdesk)
     services.events = EventBus(backdesk)
     services.notifications = Notifications(backdesk)
     services.people = PeopleDirectory(backdesk)
+    services.calendar = Workdays(backdesk)
     services.search = GlobalSearch(backdesk)
     services.access = Access(backdesk)
     services.nav_entries = nav_entries()

@@ -224,7 +224,22 @@ def test_unknown_keys(site):
         """) == [
         "config/backdesk.yaml:3: site.colour: unknown key 'colour' (known: name, locale, timezone, currency, theme)",
         "config/backdesk.yaml:4: operator: unknown key 'operator' (known: site, data_dir, operators, roles, "
-        "unknown_accounts, read_only_permissions, kiosk, storage, ssh)",
+        "unknown_accounts, read_only_permissions, kiosk, storage, ssh, calendar)",
+    ]
+
+
+def test_calendar_section(site):
+    assert problems(site, """\
+        calendar:
+          country: de
+          region: "B/Y"
+          workdays: [mon, tue, wed, thu, fry]
+          days_off: [2026-12-24, "24.12.2026"]
+        """) == [
+        "config/backdesk.yaml:2: calendar.country: 'de' is not a country code like DE",
+        "config/backdesk.yaml:3: calendar.region: 'B/Y' is not a region code like BY or BE",
+        "config/backdesk.yaml:4: calendar.workdays: unknown working day 'fry' (use mon, tue, … sun)",
+        "config/backdesk.yaml:5: calendar.days_off: '24.12.2026' is not a date like 2026-12-24",
     ]
 
 

@@ -216,6 +216,7 @@ class DirectoryScreen(BackdeskScreen):
             (_("Status"), status_title(doc.get("status") or "active")),
             (_("Started"), format_date(doc["start_date"]) if doc.get("start_date") else None),
             (_("Left on"), format_date(doc["end_date"]) if doc.get("end_date") else None),
+            (_("Region"), doc.get("region")),
             (_("Id"), str(doc["id"])),
         ]
         keys = [("e", "edit", _("edit"))] if self.can_edit else []
@@ -250,6 +251,7 @@ class DirectoryScreen(BackdeskScreen):
                   choices=[(s, status_title(s)) for s in STATUSES], default="active"),
             Field("start_date", _("Started"), kind="date"),
             Field("end_date", _("Left on"), kind="date"),
+            Field("region", _("Region"), help=_("where they work, for public holidays: BY, BE, …; empty: the site's")),
         ]
 
     def _form(self, person_id: int | None) -> None:

@@ -24,6 +24,22 @@ def _expiry(value):
     return check_expiry(value)
 
 
+def _leave_days(value):
+    if isinstance(value, bool) or not 0 <= value <= 366:
+        raise ValueError("a number of days from 0 to 366")
+    return value
+
+
+def _month_day(value):
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(f"2024-{value}")
+    except ValueError:
+        raise ValueError(f"{value!r} is not a day like 03-31 (MM-DD)") from None
+    return value
+
+
 @hookimpl
 def backdesk_plugin_info():
     from plugins.hr.models import PERMISSIONS
@@ -50,6 +66,12 @@ def backdesk_settings():
         "probation_months": Setting(int, 6, help="Default probation for a hire, in months (0: none)"),
         "probation_warn_days": Setting(int, 30, help="Probation ends within this many days: on the dashboard"),
         "max_cv_mb": Setting(int, 20, help="Largest CV file accepted, in MB"),
+        "leave_days_per_year": Setting(int, 30, check=_leave_days,
+                                       help="Vacation days a year for a full year's work (before pro rata)"),
+        "carry_over_until": Setting(str, "03-31", check=_month_day,
+                                    help="Days carried into a year expire after this day (MM-DD)"),
+        "max_daily_hours": Setting(int, 10, help="Arbeitszeitgesetz: hours a day above which a day is flagged"),
+        "min_rest_hours": Setting(int, 11, help="Arbeitszeitgesetz: hours of rest between two working days"),
     }
 
 

@@ -33,6 +33,15 @@ P_CASES_EDIT = "hr.cases.edit"
 P_DISCIPLINE_READ = "hr.discipline.read"
 P_DISCIPLINE_EDIT = "hr.discipline.edit"
 P_DISMISS = "hr.dismiss"
+P_LEAVE_REQUEST = "hr.leave.request"
+P_LEAVE_APPROVE = "hr.leave.approve"
+P_LEAVE_READ = "hr.leave.read"
+P_LEAVE_MANAGE = "hr.leave.manage"
+P_SICK_READ = "hr.sick_notes.read"
+P_SICK_EDIT = "hr.sick_notes.edit"
+P_TIME_CLOCK = "hr.time.clock"
+P_TIME_READ = "hr.time.read"
+P_TIME_EDIT = "hr.time.edit"
 
 PERMISSIONS = {
     P_RECORDS_READ: "Read employee records (contract, pay, emergency contact, notes)",
@@ -48,10 +57,20 @@ PERMISSIONS = {
     P_DISCIPLINE_READ: "Read warnings and dismissals",
     P_DISCIPLINE_EDIT: "Issue warnings and record acknowledgements",
     P_DISMISS: "Dismiss an employee or record a leaver",
+    P_LEAVE_REQUEST: "Request and cancel one's own leave, see one's balance and the team's absences "
+                     "(managers approve their reports' leave with it)",
+    P_LEAVE_APPROVE: "Approve or reject anyone's leave",
+    P_LEAVE_READ: "See everyone's leave, balances and the absence calendar",
+    P_LEAVE_MANAGE: "Set entitlements, carry leave over, request or cancel leave for others",
+    P_SICK_READ: "Read sick notes (confidential, audited)",
+    P_SICK_EDIT: "Record and withdraw sick notes",
+    P_TIME_CLOCK: "Clock oneself in and out, take breaks, see one's own hours",
+    P_TIME_READ: "See everyone's working time and the monthly report",
+    P_TIME_EDIT: "Correct the clock entries of others",
 }
 
 TABLES = ("records", "openings", "candidates", "interviews", "checklists", "cases", "warnings",
-          "dismissals")
+          "dismissals", "leave", "entitlements", "sick_notes", "time")
 
 # -- vocabularies -------------------------------------------------------------------
 CONTRACT_TYPES = {"permanent": N_("permanent"), "fixed_term": N_("fixed term"),

@@ -120,7 +120,7 @@ def test_csv_round_trip(office, site):
     out = io.StringIO()
     assert people.export_csv(out) == 3
     text = out.getvalue()
-    assert text.splitlines()[0] == "id,name,department,title,extension,email,manager,status,start_date,end_date"
+    assert text.splitlines()[0] == "id,name,department,title,extension,email,manager,status,start_date,end_date,region"
     assert "Emily Clarke,Empfang / Reception,Receptionist,101,,anna.becker@test.example,active" in text
 
     # into another, empty Backdesk with the same departments: managers follow by email
