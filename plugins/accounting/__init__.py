@@ -41,24 +41,6 @@ def _check_accounts(value):
     return value
 
 
-def _check_days(value):
-    for d in value:
-        if str(d)[:3].lower() not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
-            raise ValueError(f"unknown working day {d!r} (use mon, tue, … sun)")
-    return value
-
-
-def _check_holidays(value):
-    import datetime as dt
-
-    for d in value:
-        try:
-            dt.date.fromisoformat(str(d))
-        except ValueError:
-            raise ValueError(f"holiday {d!r} is not a date like 2026-12-25") from None
-    return value
-
-
 @hookimpl
 def backdesk_plugin_info():
     from plugins.accounting.models import PERMISSIONS
@@ -85,9 +67,6 @@ def backdesk_settings():
         "holiday_multiplier": Setting(Decimal, Decimal("2"), help="Pay factor for hours on holidays"),
         "deductions": Setting(dict, {"income tax": "0.20", "social security": "0.095"}, check=_check_fraction_map,
                               help="Payroll deductions: name → fraction of the gross"),
-        "workdays": Setting(list[str], ["mon", "tue", "wed", "thu", "fri"], check=_check_days,
-                            help="Working days (missing hours on them are flagged)"),
-        "holidays": Setting(list[str], [], check=_check_holidays, help="Public holidays (YYYY-MM-DD)"),
     }
 
 

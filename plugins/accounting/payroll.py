@@ -33,7 +33,6 @@ from plugins.accounting import models as m
 from plugins.accounting import service as svc
 from plugins.accounting.models import _
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _s(ctx, key, default):
@@ -187,21 +186,17 @@ def timesheets(ctx, person_id=None, start=None, end=None) -> list[dict]:
     return ctx.table("timesheets").find(where, order_by=["date", "person_id", "start"])
 
 
-def _holidays(ctx) -> set[str]:
-    return {str(d) for d in (_s(ctx, "holidays", []) or [])}
-
-
-def _workdays(ctx) -> set[int]:
-    return {DAYS.index(d[:3].lower()) for d in _s(ctx, "workdays", ["mon", "tue", "wed", "thu", "fri"])}
-
-
 def check_hours(ctx, rows: list[dict], start: str, end: str, person_ids=None) -> list[dict]:
     """Flags ``{person_id, date, reason}`` for the timesheet rows of [start, end]:
     over the daily limit, over the weekly limit, missing working days, overlapping
-    entries, work on holidays."""
+    entries, work on holidays.
+
+    Working days and holidays come from the office's calendar
+    (``services.calendar``: the person's region, company days off), and a
+    day of approved leave or a sick note expects no hours."""
     daily = _dec(ctx, "daily_limit", 10)
     weekly = _dec(ctx, "weekly_limit", 40)
-    holidays, workdays = _holidays(ctx), _workdays(ctx)
+    cal = ctx.services.calendar
     flags = []
     by_person: dict[int, list[dict]] = defaultdict(list)
     for r in rows:
@@ -219,7 +214,7 @@ def check_hours(ctx, rows: list[dict], start: str, end: str, person_ids=None) ->
             if total > daily:
                 flags.append({"person_id": pid, "date": day, "reason": _("{h} h on {date}: over {limit} h a day").format(
                     h=f"{total.normalize():f}", date=day, limit=f"{daily.normalize():f}")})
-            if day in holidays and total > 0:
+            if total > 0 and cal.holiday(day, pid):
                 flags.append({"person_id": pid, "date": day,
                               "reason": _("work on a holiday ({date})").format(date=day)})
             timed = sorted((x for x in items if x.get("start")), key=lambda x: x["start"])
@@ -236,7 +231,7 @@ def check_hours(ctx, rows: list[dict], start: str, end: str, person_ids=None) ->
         d = dt.date.fromisoformat(start)
         while d <= last:
             iso = d.isoformat()
-            if d.weekday() in workdays and iso not in holidays and iso not in days:
+            if iso not in days and cal.expects_work(d, pid):
                 flags.append({"person_id": pid, "date": iso,
                               "reason": _("no hours on {date}, a working day").format(date=iso)})
             d += dt.timedelta(days=1)
@@ -349,12 +344,12 @@ def compute_payslip(ctx, rec: dict, hours: list[dict], first: str, last: str) ->
     days, period_days = employed_days(rec, first, last)
     weekly = _dec(ctx, "weekly_limit", 40)
     ot_mult, hol_mult = _dec(ctx, "overtime_multiplier", "1.25"), _dec(ctx, "holiday_multiplier", "2")
-    holidays = _holidays(ctx)
+    cal = ctx.services.calendar
     weeks: dict[str, Decimal] = defaultdict(Decimal)
     holiday_hours = Decimal(0)
     for r in hours:
         h = L.to_decimal(r["hours"])
-        if r["date"] in holidays:
+        if cal.holiday(r["date"], rec["person_id"]):
             holiday_hours += h
         else:
             y, w, _d = dt.date.fromisoformat(r["date"]).isocalendar()

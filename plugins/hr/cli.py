@@ -19,6 +19,11 @@ def register(cli: click.Group, get_context) -> None:
     def hr():
         """HR: employee records, hiring, checklists, cases, warnings and dismissals."""
 
+    from plugins.hr.absence_cli import register_leave, register_time
+
+    register_leave(hr, get_context)
+    register_time(cli, get_context)
+
     @hr.command("hire")
     @click.argument("candidate_id")
     @click.option("--start", default=None, help="First working day (YYYY-MM-DD). Required.")

@@ -29,17 +29,6 @@ def _check_days(value):
     return value
 
 
-def _check_holidays(value):
-    import datetime as dt
-
-    for day in value:
-        try:
-            dt.date.fromisoformat(str(day))
-        except ValueError:
-            raise ValueError(f"holiday {day!r} is not a date like 2026-12-25") from None
-    return value
-
-
 def _check_sla(value):
     from plugins.it.models import PRIORITIES
 
@@ -78,9 +67,10 @@ def backdesk_settings():
                             help="Working days of the SLA calendar"),
         "hours": Setting(str, "08:00-17:00", check=_check_calendar_hours,
                          help="Working hours of the SLA calendar, in the site's time zone"),
-        "holidays": Setting(list[str], [], check=_check_holidays, help="Holidays (YYYY-MM-DD)"),
         "sla": Setting(dict, DEFAULT_SLA, check=_check_sla,
                        help="Per priority: response and resolution targets in business hours"),
+        "absence_to_deputy": Setting(bool, False, help="Tickets of a team member who is away (approved leave, "
+                                                       "sick) go to their deputy's queue"),
         "reopen_days": Setting(int, 7, help="Days after resolution a ticket may be reopened"),
         "team_roles": Setting(list[str], ["it"], help="Roles whose operators form the IT team"),
         "canned_replies": Setting(dict, {
@@ -138,6 +128,8 @@ def backdesk_event(ctx, event):
         service.on_employee_hired(ctx, event.data)
     elif event.name == "hr.employee_dismissed":
         service.on_employee_dismissed(ctx, event.data)
+    elif event.name == "hr.absence_approved":
+        service.on_absence(ctx, event.data)
 
 
 @hookimpl

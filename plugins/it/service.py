@@ -81,7 +81,9 @@ def calendar(ctx) -> sla.Calendar:
     from core.i18n import get_timezone
 
     s = ctx.settings
-    return sla.Calendar.parse(s["workdays"], s["hours"], s["holidays"], get_timezone())
+    office = ctx.services.calendar  # public holidays of the site's region, company days off (core.workdays)
+    return sla.Calendar.parse(s["workdays"], s["hours"], lambda day: office.holiday(day) is not None,
+                              get_timezone())
 
 
 def targets(ctx, priority: str) -> tuple[dt.timedelta, dt.timedelta]:
@@ -269,6 +271,27 @@ def assign(ctx, ticket_id: Any, account: str | None, *, system: bool = False) ->
                     account, _("Ticket #{id} was assigned to you: {title}").format(id=doc["id"], title=doc["title"]),
                     kind="it.ticket", link=f"it.ticket:{doc['id']}")
         return doc
+
+
+def on_absence(ctx, data: dict) -> list[int]:
+    """``hr.absence_approved``: with ``absence_to_deputy``, the active tickets
+    of a team member away today go to their deputy (if the deputy is in the
+    team). Returns the ids handed over."""
+    if not ctx.settings.get("absence_to_deputy") or not data.get("deputy_id"):
+        return []
+    day = today().isoformat()
+    if not data["start"] <= day <= data["end"]:
+        return []
+    notes = ctx.services.notifications
+    away, deputy = notes.account_of_person(data["person_id"]), notes.account_of_person(data["deputy_id"])
+    members = dict(team(ctx))
+    if not away or not deputy or deputy not in members:
+        return []
+    moved = []
+    for doc in _tickets(ctx).find({"assignee": away, "status": AnyOf(list(m.ACTIVE))}, order_by=["id"]):
+        assign(ctx, doc["id"], deputy, system=True)
+        moved.append(doc["id"])
+    return moved
 
 
 def set_status(ctx, ticket_id: Any, status: str, *, note: str = "", system: bool = False) -> dict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 ZERO = dt.timedelta(0)
@@ -36,13 +36,17 @@ class Calendar:
     workdays: frozenset[int]  # 0 = Monday
     start: dt.time
     end: dt.time
-    holidays: frozenset[dt.date]
+    #: a set of dates, or a predicate: the office's calendar (core.workdays) is one
+    holidays: frozenset[dt.date] | Callable[[dt.date], bool]
     tz: dt.tzinfo
 
     @classmethod
-    def parse(cls, workdays: Iterable[str], hours: str, holidays: Iterable[str],
-              tz: dt.tzinfo | str) -> "Calendar":
-        """Build a calendar from settings; raises ValueError with a readable message."""
+    def parse(cls, workdays: Iterable[str], hours: str,
+              holidays: Iterable[str] | Callable[[dt.date], bool], tz: dt.tzinfo | str) -> "Calendar":
+        """Build a calendar from settings; raises ValueError with a readable message.
+
+        ``holidays``: ISO dates, or a function telling whether a date is a
+        holiday (IT passes the office's calendar, ``services.calendar``)."""
         days = set()
         for name in workdays:
             key = str(name).strip().lower()[:3]
@@ -52,18 +56,25 @@ class Calendar:
         if not days:
             raise ValueError("the calendar needs at least one working day")
         start, end = parse_hours(hours)
-        hol = set()
-        for text in holidays:
-            try:
-                hol.add(dt.date.fromisoformat(str(text).strip()))
-            except ValueError:
-                raise ValueError(f"holiday {text!r} is not a date like 2026-12-25") from None
+        hol: frozenset[dt.date] | Callable[[dt.date], bool]
+        if callable(holidays):
+            hol = holidays
+        else:
+            found = set()
+            for text in holidays:
+                try:
+                    found.add(dt.date.fromisoformat(str(text).strip()))
+                except ValueError:
+                    raise ValueError(f"holiday {text!r} is not a date like 2026-12-25") from None
+            hol = frozenset(found)
         if isinstance(tz, str):
             tz = ZoneInfo(tz)
-        return cls(frozenset(days), start, end, frozenset(hol), tz)
+        return cls(frozenset(days), start, end, hol, tz)
 
     def is_business_day(self, day: dt.date) -> bool:
-        return day.weekday() in self.workdays and day not in self.holidays
+        if day.weekday() not in self.workdays:
+            return False
+        return not (self.holidays(day) if callable(self.holidays) else day in self.holidays)
 
     def window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """The working window of ``day`` as aware instants (in UTC)."""

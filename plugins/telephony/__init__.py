@@ -39,6 +39,11 @@ def backdesk_settings():
         "business_days": Setting(list[int], [1, 2, 3, 4, 5], help="ISO weekdays (1 = Monday)"),
         "night_route": Setting(str, "messages", choices=["messages", "voicemail"],
                                help="where calls go outside business hours"),
+        "night_on_holidays": Setting(bool, True, help="public holidays and company days off "
+                                                      "(the calendar: section) are served as at night"),
+        "absence_route": Setting(str, "message", choices=["message", "deputy"],
+                                 help="a call for someone away (approved leave, sick): take a message, "
+                                      "or put it through to their deputy"),
     }
 
 

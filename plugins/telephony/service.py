@@ -15,7 +15,7 @@ from typing import IO, Any, Iterable
 
 from core import csvsafe
 from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
-from core.i18n import get_timezone, today as local_today
+from core.i18n import format_date, get_timezone, today as local_today
 from core.storage import AnyOf, Contains, Not, Range
 
 from plugins.telephony.models import (
@@ -52,10 +52,13 @@ class TargetUnreachable(ValidationError):
     ``person_id`` is who was wanted, ``message_for`` whom to take the message
     for (the manager when the person has left)."""
 
-    def __init__(self, message: str, *, person_id: int, message_for: int | None, field: str = "to") -> None:
+    def __init__(self, message: str, *, person_id: int, message_for: int | None, field: str = "to",
+                 deputy_id: int | None = None) -> None:
         super().__init__(message, field=field)
         self.person_id = person_id
         self.message_for = message_for
+        #: the deputy of a person away (core.workdays absence register), if any
+        self.deputy_id = deputy_id
 
 
 def service_for(ctx) -> "Telephony":
@@ -333,6 +336,8 @@ class Telephony:
         days = self.ctx.settings.get("business_days") or [1, 2, 3, 4, 5]
         if local.isoweekday() not in days:
             return True
+        if self.ctx.settings.get("night_on_holidays", True) and self.ctx.services.calendar.holiday(local.date()):
+            return True
         start, end = parse_hours(self.ctx.settings.get("business_hours") or "08:00-17:00")
         minute = local.hour * 60 + local.minute
         return not (start <= minute < end)
@@ -441,6 +446,15 @@ class Telephony:
             raise TargetUnreachable(_("{name} has no extension; take a message instead").format(
                 name=person["name"]), person_id=pid, message_for=pid)
         if mode != "voicemail":
+            absence = self.ctx.services.calendar.absence_on(pid)
+            if absence is not None:
+                # approved leave or a sick note (core.workdays: dates only, never the reason)
+                deputy = absence.get("deputy_id")
+                text = _("{name} is away until {end}; take a message").format(
+                    name=person["name"], end=format_date(absence["end"]))
+                if deputy:
+                    text += " " + _("or transfer to the deputy, {deputy}").format(deputy=self.person_text(deputy))
+                raise TargetUnreachable(text, person_id=pid, message_for=pid, deputy_id=deputy)
             state = self.presence_of(pid)
             if person.get("status") == "on_leave":
                 state = "away"
@@ -477,11 +491,21 @@ class Telephony:
                 raise ValidationError(_("call {id} has ended ({outcome}); it cannot be transferred").format(
                     id=call["id"], outcome=outcome_title(call.get("outcome")) or "-"), field="call")
             person = self.resolve_person(to, "to")
-            ext = self._check_target(call, person, mode)
+            instead_of = None
+            try:
+                ext = self._check_target(call, person, mode)
+            except TargetUnreachable as exc:
+                # someone away with a deputy: the call goes to the deputy when the site says so
+                if not (exc.deputy_id and self.ctx.settings.get("absence_route") == "deputy"):
+                    raise
+                instead_of, person = person, self.resolve_person(exc.deputy_id, "to")
+                ext = self._check_target(call, person, mode)
             now = now_utc()
             entry = {"from_person_id": self._from_person(call), "to_person_id": person["id"], "mode": mode,
                      "note": note, "at": now, "by": self.operator.account,
                      "state": "consulting" if mode == "attended" else "completed"}
+            if instead_of is not None:
+                entry["instead_of"] = instead_of["id"]
             changes: dict[str, Any] = {"transfers": call["transfers"] + [entry], "park_slot": None}
             if mode == "attended":
                 self.backend.transfer_attended(call, ext)
@@ -820,10 +844,11 @@ class Telephony:
     def extension_rows(self) -> list[dict]:
         """The switchboard's rows: people at work with their extension and state."""
         presence = self.presence_map()
+        away = self.ctx.services.calendar.away_today()
         rows = []
         for p in self.people.find("", status=("active", "on_leave")):
             state = presence.get(p["id"], "idle")
-            if p.get("status") == "on_leave" and state == "idle":
+            if (p.get("status") == "on_leave" or p["id"] in away) and state == "idle":
                 state = "away"
             rows.append({"id": p["id"], "name": p["name"], "extension": p.get("extension") or "",
                          "department": p.get("department") or "", "state": state})

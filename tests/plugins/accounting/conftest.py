@@ -27,6 +27,9 @@ site:
   locale: en_US
   timezone: Europe/Berlin
   currency: EUR
+calendar:
+  country: DE
+  region: BY
 roles:
   admin: {{title: Administrator, permissions: ["*"]}}
   accounting: {{title: Accounting, permissions: ["accounting.*", "core.directory.read"]}}
@@ -40,7 +43,8 @@ operators:
   sam: {{name: Sam Staff, roles: [staff]}}
 {console}"""
 
-SETTINGS = {"holidays": ["2026-01-01", "2026-01-06"], "deductions": {"income tax": "0.20", "social security": "0.095"}}
+#: 1 and 6 January 2026 are public holidays in Bavaria (calendar: region BY above)
+SETTINGS = {"deductions": {"income tax": "0.20", "social security": "0.095"}}
 
 
 class Site:

@@ -87,7 +87,7 @@ bd.close()
 @pytest.fixture
 def office_site(site, office):
     """The office of conftest, warranty warnings for today only (1 day)."""
-    site.plugins({"holidays": [], "open_ticket_after": 5, "check_timeout": 2.0, "warranty_warn_days": 1})
+    site.plugins({"open_ticket_after": 5, "check_timeout": 2.0, "warranty_warn_days": 1})
     return site
 
 

@@ -26,7 +26,7 @@ from plugins.it import service as svc
 
 ROOT = Path(__file__).resolve().parents[3]
 #: the settings of conftest.Site (plugins() replaces them all)
-SETTINGS = {"holidays": ["2026-12-24", "2026-12-25"], "open_ticket_after": 5, "check_timeout": 2.0}
+SETTINGS = {"open_ticket_after": 5, "check_timeout": 2.0}
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?P<name>\S+): (?P<state>\S+) \((?P<message>.*)\)$")
 

@@ -9,7 +9,8 @@ from telephony_helpers import Site
 
 @pytest.fixture
 def site(tmp_path):
-    return Site(tmp_path, {"business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7]})
+    return Site(tmp_path, {"business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7],
+                           "night_on_holidays": False})
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ def ami():
 def asterisk_site(tmp_path, ami, secret="s3cret"):
     return Site(tmp_path, {"pbx": "asterisk", "ami_port": ami.port, "ami_username": "backdesk",
                            "ami_secret": secret, "ami_backoff_max": 0.3, "ami_timeout": 3.0,
-                           "business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7]})
+                           "business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7],
+                           "night_on_holidays": False})
 
 
 @pytest.fixture

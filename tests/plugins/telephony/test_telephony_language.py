@@ -19,7 +19,7 @@ import pytest
 from ami_server import AMIServer
 from telephony_helpers import ROOT, Site
 
-ALWAYS_OPEN = {"business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7]}
+ALWAYS_OPEN = {"business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7], "night_on_holidays": False}
 
 # The switchboard, its dashboard cards and the call history with one call
 # and one open callback, then with a second of each.
