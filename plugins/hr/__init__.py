@@ -156,6 +156,12 @@ def nav_entries(ctx):
         NavEntry("hr.cases", _("HR cases"), _screen("CasesScreen"), permission=m.P_CASES_READ, order=503),
         NavEntry("hr.discipline", _("Discipline"), _screen("DisciplineScreen"), permission=m.P_DISCIPLINE_READ,
                  order=504),
+        NavEntry("hr.absences", _("Absences"), lazy("plugins.hr.absence_screens", "AbsenceCalendarScreen"),
+                 permission=m.P_LEAVE_REQUEST, order=505),
+        NavEntry("hr.leave", _("Leave"), lazy("plugins.hr.absence_screens", "LeaveScreen"),
+                 permission=m.P_LEAVE_REQUEST, order=506),
+        NavEntry("hr.clock", _("Clock"), lazy("plugins.hr.absence_screens", "ClockScreen"),
+                 permission=m.P_TIME_CLOCK, order=507),
     ]
 
 
@@ -173,6 +179,8 @@ def commands(ctx):
                 permission=m.P_DISMISS),
         Command("hr.new_candidate", _("HR: add a candidate"), _form("candidate_form", ctx),
                 permission=m.P_HIRING_EDIT),
+        Command("hr.request_leave", _("HR: request leave"),
+                lazy_screen("plugins.hr.absence_screens", "request_form", ctx), permission=m.P_LEAVE_REQUEST),
     ]
 
 
