@@ -44,6 +44,30 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 READ = "core.directory.read"
 
 
+def _holidays():
+    """The ``holidays`` library, imported on first use.
+
+    Its ``holidays/version.py`` asks ``importlib.metadata`` for the
+    distribution's version: 35 of the ~80 ms the import costs here
+    (``python -X importtime -c "import holidays"``), and the shell must reach
+    its first frame without importing ``importlib.metadata`` at all
+    (tests/shell/test_fast_start.py). Backdesk never reads
+    ``holidays.__version__``, so a placeholder module stands in for that one
+    file; the library is otherwise imported and used as it is.
+    """
+    import sys
+
+    if "holidays" not in sys.modules and "holidays.version" not in sys.modules:
+        import types
+
+        stand_in = types.ModuleType("holidays.version")
+        stand_in.__version__ = "unknown (not read by Backdesk)"
+        sys.modules["holidays.version"] = stand_in
+    import holidays
+
+    return holidays
+
+
 class CalendarError(ValueError):
     """A country or region the ``holidays`` library does not know."""
 
@@ -90,8 +114,7 @@ class WorkCalendar:
         return tuple(self._country_class().subdivisions)
 
     def _country_class(self):
-        import holidays  # ~100 ms: only when a calendar is first used
-
+        holidays = _holidays()  # only when a calendar is first used (see _holidays)
         try:
             return holidays.country_holidays(self.country).__class__
         except NotImplementedError:
@@ -120,8 +143,7 @@ class WorkCalendar:
             with self._lock:
                 found = self._years.get(key)
                 if found is None:
-                    import holidays
-
+                    holidays = _holidays()
                     code = self.check_region(region)
                     kwargs: dict[str, Any] = {"years": year}
                     if code:
