@@ -116,3 +116,70 @@ def create_demo(ctx, seed: int = 1) -> None:
         ctx.table("dismissals").insert({"person_id": p["id"], "date": p.get("end_date"), "reason": "Eigenkündigung",
                                         "kind": "resignation", "gross_misconduct": "", "warning_id": None,
                                         "by": "eva", "at": now, "cancelled": False})
+    create_absence_demo(ctx, rng, active, today, now)
+
+
+def create_absence_demo(ctx, rng: random.Random, active: list[dict], today: dt.date, now: str) -> None:
+    """A month of absences around today (approved and requested leave, two sick
+    notes, in core's absence register too) and two weeks of clocked time, one
+    day of it with too little rest."""
+    from core.i18n import get_timezone
+    from plugins.hr import leave
+
+    cal = ctx.services.calendar
+    month = today.replace(day=1)
+    table = ctx.table("leave")
+    taken: dict[int, list[tuple[dt.date, dt.date]]] = {}
+
+    def free(pid: int, a: dt.date, b: dt.date) -> bool:
+        return all(b < x or a > y for x, y in taken.get(pid, []))
+
+    for i, p in enumerate(active):
+        if i % 3:
+            continue
+        start = month + dt.timedelta(days=rng.randrange(0, 24))
+        end = start + dt.timedelta(days=rng.choice((2, 4, 6, 9)))
+        days = leave.leave_days(ctx, p["id"], start, end)
+        if not days or start.year != end.year:
+            continue
+        status = "requested" if start > today + dt.timedelta(days=3) and i % 2 else "approved"
+        deputy = active[(i + 1) % len(active)]["id"] if len(active) > 1 else None
+        lid = table.insert({"person_id": p["id"], "kind": "vacation", "start": start.isoformat(), "end": end.isoformat(),
+                            "days": len(days), "status": status, "note": "", "deputy_id": deputy,
+                            "requested_by": "demo", "requested_at": now, "decided_by": "eva" if status == "approved"
+                            else None, "decided_at": now if status == "approved" else None, "reason": ""})
+        if status == "approved":
+            cal.put_absence(f"hr.leave:{lid}", p["id"], start.isoformat(), end.isoformat(), deputy_id=deputy)
+        taken.setdefault(p["id"], []).append((start, end))
+    sick = ctx.table("sick_notes")
+    for i, p in enumerate(active[1::5][:2]):
+        start = today - dt.timedelta(days=2 + 3 * i)
+        end = start + dt.timedelta(days=2 + i)
+        if not free(p["id"], start, end):
+            continue
+        sid = sick.insert({"person_id": p["id"], "start": start.isoformat(), "end": end.isoformat(),
+                           "certificate": bool(i), "note": "AU-Bescheinigung liegt vor" if i else "",
+                           "status": "recorded", "deputy_id": None, "recorded_by": "eva", "recorded_at": now})
+        cal.put_absence(f"hr.sick:{sid}", p["id"], start.isoformat(), end.isoformat())
+    # two weeks of clocked time for a few people: 8 h with a 30 min break, one late evening
+    clock = ctx.table("time")
+    tz = get_timezone()
+
+    def stamp(day: dt.date, hh: int, mm: int = 0) -> str:
+        moment = dt.datetime.combine(day, dt.time(hh, mm), tz).astimezone(dt.timezone.utc)
+        return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+    for n, p in enumerate(active[:4]):
+        for back in range(14, 0, -1):
+            day = today - dt.timedelta(days=back)
+            if not cal.expects_work(day, p["id"]):
+                continue
+            late = n == 0 and back == 6  # 13:00–22:00: too little rest before the next day at 07:00
+            begin = 13 if late else 7 if n == 0 and back == 5 else 7 + (n + back) % 3
+            pause = 17 if late else 12
+            clock.insert({"person_id": p["id"], "kind": "work", "start": stamp(day, begin),
+                          "end": stamp(day, pause), "by": "demo"})
+            clock.insert({"person_id": p["id"], "kind": "break", "start": stamp(day, pause),
+                          "end": stamp(day, pause, 30), "by": "demo"})
+            clock.insert({"person_id": p["id"], "kind": "work", "start": stamp(day, pause, 30),
+                          "end": stamp(day, 22) if late else stamp(day, begin + 8, 30), "by": "demo"})

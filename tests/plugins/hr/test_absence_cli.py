@@ -1,0 +1,62 @@
+"""`backdesk hr leave …` and `backdesk time …` as a person types them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.plugins.hr.absence_site import Site, make_office
+
+
+@pytest.fixture
+def site(tmp_path):
+    s = Site(tmp_path)
+    make_office(s.open("eva"))
+    yield s
+    s.close()
+
+
+def test_leave_and_time_on_the_command_line(site):
+    r = site.cli("hr", "leave", "request", "2026-04-30", "2026-05-06", "--person", "Ben Brandt")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "Leave request #1: 2026-04-30 to 2026-05-06, 4 working days, waiting for approval"
+    r = site.cli("hr", "leave", "approve", "1")
+    assert r.returncode == 0 and r.stdout.startswith("Approved #1: Ben Brandt away 2026-04-30 to 2026-05-06")
+    r = site.cli("hr", "leave", "balance", "--person", "Ben Brandt", "--year", "2026")
+    assert r.returncode == 0, r.stderr
+    # entitled, carried, taken, planned (as of today), asked, left
+    name, year, entitled, carried, taken, planned, asked, left = r.stdout.splitlines()[1].rsplit(None, 7)
+    assert (name, year, entitled, carried, int(taken) + int(planned), asked, left) == (
+        "Ben Brandt", "2026", "30", "0", 4, "0", "26")
+    r = site.cli("hr", "leave", "calendar", "--month", "2026-05")
+    assert r.returncode == 0 and "Ben Brandt" in r.stdout
+    ben = next(line for line in r.stdout.splitlines() if line.startswith("Ben Brandt"))
+    assert ben[20:27] == "F··UUU "  # 1 May a holiday, the weekend, on leave 4–6 May, at work on the 7th
+    r = site.cli("hr", "leave", "calendar", "--ics", "-", "--person", "Ben Brandt")
+    assert r.returncode == 0 and "BEGIN:VEVENT" in r.stdout and "DTSTART;VALUE=DATE:20260430" in r.stdout
+    assert "DTEND;VALUE=DATE:20260507" in r.stdout
+    r = site.cli("time", "clock", "in", "--person", "Ina Intern", "--at", "2026-07-07 13:00")
+    assert r.returncode == 0 and r.stdout.strip() == "Clocked in at 2026-07-07 13:00"
+    assert site.cli("time", "clock", "out", "--person", "Ina Intern", "--at", "2026-07-07 22:00").returncode == 0
+    assert site.cli("time", "clock", "in", "--person", "Ina Intern", "--at", "2026-07-08 07:00").returncode == 0
+    assert site.cli("time", "clock", "out", "--person", "Ina Intern", "--at", "2026-07-08 11:00").returncode == 0
+    r = site.cli("time", "report", "--month", "2026-07")
+    assert r.returncode == 0
+    assert "! 2026-07-08: 9:00 h of rest since 2026-07-07 22:00; 11 h are needed" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("hr", "leave", "request", "2026-08-07", "2026-08-03", "--person", "Ina Intern"),
+     "backdesk: end: the last day (2026-08-03) lies before the first (2026-08-07)"),
+    (("hr", "leave", "request", "2026-08-03", "2026-08-07", "--person", "Nobody"),
+     "backdesk: no person called 'Nobody'"),
+    (("hr", "leave", "request", "2026-01-05", "2026-03-31", "--person", "Ina Intern"),
+     "backdesk: end: 62 days asked, but Ina Intern has 30 days left in 2026"),
+    (("time", "clock", "out", "--person", "Ina Intern"), "backdesk: person: Ina Intern is not clocked in"),
+    (("time", "report", "--month", "July"), "backdesk: month: 'July' is not a month like 2026-07"),
+])
+def test_bad_input_is_one_line_exit_2_and_nothing_stored(site, args, message):
+    r = site.cli(*args)
+    assert (r.returncode, r.stderr.strip()) == (2, message)
+    assert "Traceback" not in r.stderr
+    bd = site.open("eva")
+    assert bd.table("hr.leave").count({}) == 0 and bd.table("hr.time").count({}) == 0
