@@ -177,11 +177,12 @@ class LeaveScreen(BackdeskScreen):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="hr-leave-bar", classes="hr-bar")
-        yield RecordTable([Column("id", "#", width=4, align="right"), Column("start", _("From"), width=10, format=_d),
-                           Column("end", _("To"), width=10, format=_d),
+        # fits the 58 columns beside the sidebar at 80×24; the kind and deputy
+        # of the highlighted request are on the line below the table
+        yield RecordTable([Column("id", "#", width=3, align="right"), Column("start", _("From"), width=8, format=_d),
+                           Column("end", _("To"), width=8, format=_d),
                            Column("days", _("Days"), width=4, align="right"),
-                           Column("status_text", _("Status"), width=9), Column("name", _("Person"), width=16),
-                           Column("kind_text", _("Kind"), width=12)],
+                           Column("status_text", _("Status"), width=9), Column("name", _("Person"), width=15)],
                           [], id="hr-leave", empty_text=_("No leave requests"))
         yield Static("", id="hr-leave-overlaps", classes="hr-bar")
 
@@ -217,18 +218,21 @@ class LeaveScreen(BackdeskScreen):
     def show_overlaps(self) -> None:
         rec = self.query_one(RecordTable).cursor_record
         box = self.query_one("#hr-leave-overlaps", Static)
-        if rec is None or rec["status"] not in leave.HOLDING:
+        if rec is None:
             box.update("")
+            return
+        what = rec["kind_text"] + (" · " + _("deputy: {name}").format(name=rec["deputy"]) if rec.get("deputy") else "")
+        if rec["status"] not in leave.HOLDING:
+            box.update(escape(what))
             return
         try:
             others = leave.team_overlaps(self.ctx, rec)
         except PermissionDenied:
-            box.update("")
-            return
+            others = []
         if not others:
-            box.update(_("Nobody else in the team is away then."))
+            box.update(escape(what + " · " + _("Nobody else in the team is away then.")))
         else:
-            box.update(escape(_("Also away: {names}").format(names="; ".join(
+            box.update(escape(what + " · " + _("Also away: {names}").format(names="; ".join(
                 f"{o['name']} {_d(o['start'])}–{_d(o['end'])}" for o in others[:4]))))
 
     def _current(self) -> dict | None:
