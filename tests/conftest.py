@@ -6,13 +6,14 @@ BACKDESK_DATA_DIR, HOME and XDG_* point into the test's tmp_path.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
+
+from tests import peers
 
 
 @pytest.fixture(autouse=True)
@@ -27,14 +28,9 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     yield
 
 
-def require_peer(name: str, found: bool, why: str) -> None:
-    """Skip when a real peer is missing, but fail in CI (CI=true): a skipped
-    test is not a passing one."""
-    if found:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{name} is required in CI: {why}")
-    pytest.skip(f"{name} not available: {why}")
+# Real peers (HylaFAX, PostgreSQL, SMTP, …): tests/peers.py.  require_peer
+# skips when a peer is missing, but fails in CI (CI=true).
+from tests.peers import require_peer  # noqa: E402,F401
 
 
 # -- which storage backend the test sites use ------------------------------------
@@ -77,18 +73,19 @@ def pg_session_server():
                 pytest.fail(f"BACKDESK_TEST_STORAGE=postgresql needs PostgreSQL: {why}")
             require_peer("PostgreSQL", found, why)
         server = PgServer().start()
-        atexit.register(server.stop)  # also when the session ends abnormally
         pg_server.SESSION_SERVER = server
+
+        def stop() -> None:
+            server.stop()
+            pg_server.SESSION_SERVER = None
+
+        peers.at_session_end(stop)  # also at exit when the session ends abnormally
     return pg_server.SESSION_SERVER
 
 
 def pytest_sessionfinish(session, exitstatus):
-    import sys
-
-    pg_server = sys.modules.get("tests.storage.pg_server")
-    if pg_server is not None and pg_server.SESSION_SERVER is not None:
-        pg_server.SESSION_SERVER.stop()
-        pg_server.SESSION_SERVER = None
+    """Stop every peer the session started (tests/peers.py)."""
+    peers.stop_all()
 
 
 def pg_schema_for(config_dir) -> str:

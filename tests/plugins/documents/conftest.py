@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
-import sys
 import ssl
 import threading
 from pathlib import Path
 
 import pytest
 
-import importlib.util as _ilu
-
 from tests.conftest import storage_yaml
-
-_spec = _ilu.spec_from_file_location("documents_hylafax", Path(__file__).with_name("hylafax.py"))
-documents_hylafax = _ilu.module_from_spec(_spec)
-_spec.loader.exec_module(documents_hylafax)
-# tests import it by this name; every test folder has a module called conftest
-sys.modules["documents_hylafax"] = documents_hylafax
-hylafax = documents_hylafax.hylafax  # the session fixture
+from tests.peers import free_port
+from tests.plugins.documents.hylafax import hylafax  # noqa: F401  (the fixture)
 
 CONFIG = """\
 site:
@@ -39,12 +30,6 @@ operators:
   bob: {name: Bob Reception, roles: [reception]}
   sam: {name: Sam Staff, roles: [staff]}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Site:

@@ -136,9 +136,7 @@ def test_fax_through_the_email_gateway(site, smtp):
 
 
 def test_fax_job_appears_in_the_hylafax_queue(site, hylafax):
-    import documents_hylafax
-
-    bd, ctx = _open(site, fax_transport="hylafax", hylafax_host=hylafax["host"], hylafax_port=hylafax["port"])
+    bd, ctx = _open(site, fax_transport="hylafax", hylafax_host=hylafax.host, hylafax_port=hylafax.port)
     job_id = None
     try:
         doc = service.add_document(ctx, site.file("fax.txt", "Please call back.\n"), {"title": "Callback"})
@@ -148,7 +146,7 @@ def test_fax_job_appears_in_the_hylafax_queue(site, hylafax):
         assert done["status"] == "submitted", done["last_error"]
         job_id = done["job_id"]
         assert job_id.isdigit()
-        listing = documents_hylafax.faxstat()
+        listing = hylafax.faxstat()
         line = [ln for ln in listing.splitlines() if ln.split()[:1] == [job_id]]
         assert line and "0301234567" in line[0]
         service.poll_fax_status(ctx)  # no modem: still queued, nothing changes to sent
@@ -156,7 +154,7 @@ def test_fax_job_appears_in_the_hylafax_queue(site, hylafax):
         assert ctx.table("outbox")[row["id"]]["transport_state"] == "queued"
     finally:
         if job_id:
-            documents_hylafax.remove_job(job_id)
+            hylafax.remove_job(job_id)
         bd.close()
 
 
