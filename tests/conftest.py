@@ -83,6 +83,10 @@ def pg_session_server():
     return pg_server.SESSION_SERVER
 
 
+def pytest_sessionstart(session):
+    peers.stop_on_sigterm()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Stop every peer the session started (tests/peers.py)."""
     peers.stop_all()

@@ -59,8 +59,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TypeVar
@@ -90,16 +92,24 @@ def require_peer(name: str, found: bool, why: str) -> None:
 
 # -- ports ---------------------------------------------------------------------
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on ``host`` that nothing listens on, held back for about a
-    minute: it is left in TIME_WAIT, so the kernel does not hand it to any
-    other ``bind(port 0)`` on the machine (another test suite choosing its
-    ports the same way), while a server that sets SO_REUSEADDR — nearly all
-    do: asyncio, aiohttp, hfaxd, Chromium, PostgreSQL, Dovecot, Asterisk —
-    can bind it.  (The trick of Yelp's ephemeral-port-reserve package.)"""
-    from ephemeral_port_reserve import reserve
+def free_port(host: str = "127.0.0.1", *, reserve: bool = True) -> int:
+    """A TCP port on ``host`` that nothing listens on.
 
-    return int(reserve(host))
+    With ``reserve`` (the default) the port is held back for about a minute:
+    it is left in TIME_WAIT, so the kernel hands it to no other ``bind()`` to
+    port 0 on the machine (another test suite choosing its ports the same
+    way), while a server that sets SO_REUSEADDR can bind it — checked for
+    asyncio/aiohttp servers (aiosmtpd, textual-serve), Python's http.server
+    and hfaxd; Chromium picks its own DevTools port.  A server that does not
+    set SO_REUSEADDR cannot bind a held port: give it ``reserve=False``.
+    (The trick of Yelp's ephemeral-port-reserve package, used here.)"""
+    if reserve:
+        from ephemeral_port_reserve import reserve as hold
+
+        return int(hold(host))
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def listener_pids(port: int) -> set[int | None]:
@@ -196,6 +206,12 @@ class Process:
         if info is None:
             return None
         return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def alive(self) -> bool:
         return self.exit_code() is None
@@ -403,6 +419,22 @@ def session_peer(factory: Callable[[], P], key: object = None) -> P:
         pytest.fail(str(exc))
     _SESSION[key] = peer
     return peer  # type: ignore[return-value]
+
+
+def stop_on_sigterm() -> None:
+    """Let SIGTERM end the test session like Ctrl+C — pytest then runs the
+    session's end, which stops the peers — instead of killing it outright
+    and leaving them running.  (Called at session start; only when nobody
+    else handles SIGTERM.)"""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def at_session_end(stop: Callable[[], None]) -> None:

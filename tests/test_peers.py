@@ -137,3 +137,34 @@ def test_peers_left_running_are_stopped_when_the_interpreter_exits():
     pid, home = out.stdout.split()
     assert peers._group_members(int(pid)) == []
     assert not Path(home).exists()
+
+
+def test_a_session_ended_by_sigterm_stops_its_peers(tmp_path):
+    """CI's time limit, or a person, may end a run with SIGTERM: the session
+    still ends (tests/conftest.py: stop_on_sigterm) and stops its peers."""
+    info = tmp_path / "peer.txt"
+    (tmp_path / "test_sleeper.py").write_text(textwrap.dedent(f"""
+        import time
+        from tests.peers import session_peer
+        from tests.test_peers import WebPeer
+
+        def test_sleeps_with_a_peer():
+            peer = session_peer(WebPeer)
+            open({str(info)!r}, "w").write(f"{{peer.processes[0].pid}} {{peer.dir}}")
+            time.sleep(120)
+    """))
+    session = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                                "--rootdir", str(tmp_path), str(tmp_path / "test_sleeper.py")],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(lambda: info.exists() and info.read_text(), 60), "the sleeper never started its peer"
+        pid, home = info.read_text().split()
+        assert peers._group_members(int(pid))
+        session.terminate()
+        out = session.communicate(timeout=60)[0]
+    finally:
+        if session.poll() is None:
+            session.kill()
+            session.wait()
+    assert peers._group_members(int(pid)) == [], out
+    assert not Path(home).exists(), out

@@ -17,15 +17,15 @@ import base64
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_peer, storage_yaml
+from tests.peers import Peer, PeerError, free_port
 from tests.serve.sshsite import plain
 
 CONFIG = """\
@@ -37,14 +37,72 @@ operators:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def fetch(url: str) -> str:
+    try:
+        return urllib.request.urlopen(url, timeout=5).read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+class WebServer(Peer):
+    """``backdesk serve web`` on a free port for one test's site; whole when
+    the listener is its own and its page names the site."""
+
+    name = "backdesk serve web"
+
+    def __init__(self, config_dir: Path, data_dir: Path) -> None:
+        super().__init__()
+        self.config_dir, self.data_dir = config_dir, data_dir
+
+    def launch(self) -> None:
+        self.port = free_port()
+        self.spawn([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
+                    "--data-dir", str(self.data_dir), "serve", "web", "--port", str(self.port)], log="web")
+
+    def problems(self) -> list[str]:
+        problems = self.process_problems() or self.listener_problems(self.port)
+        if problems:
+            return problems
+        return [] if "Web GmbH" in fetch(f"http://127.0.0.1:{self.port}/") else ["the page does not name the site"]
+
+
+class Chromium(Peer):
+    """Headless Chromium with a fresh profile, opening ``url``; its DevTools
+    port chosen by Chromium itself (``--remote-debugging-port=0``, read back
+    from the profile's DevToolsActivePort)."""
+
+    name = "Chromium"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def requirements(self):
+        return [(chromium() is not None, "apt-get install chromium chromium-driver")]
+
+    def launch(self) -> None:
+        self.spawn([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={self.dir / 'profile'}", "--remote-debugging-port=0",
+                    "--window-size=1024,640", self.url], log="chromium")
+
+    def problems(self) -> list[str]:
+        problems = self.process_problems()
+        if problems:
+            return problems
+        active = self.dir / "profile" / "DevToolsActivePort"
+        try:
+            self.port = int(active.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return ["no DevToolsActivePort yet"]
+        problems = self.listener_problems(self.port)
+        if problems:
+            return problems
+        return [] if '"Browser"' in fetch(f"http://127.0.0.1:{self.port}/json/version") else ["DevTools silent"]
 
 
 @pytest.fixture
@@ -60,29 +118,10 @@ def web_server(tmp_path):
     config_dir.mkdir()
     (config_dir / "backdesk.yaml").write_text(CONFIG.format(me=current_account()) + storage_yaml(config_dir))
     (config_dir / "plugins.yaml").write_text("plugins: []\n")
-    port = free_port()
-    log = open(tmp_path / "web.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "core", "--config-dir", str(config_dir),
-                             "--data-dir", str(tmp_path / "data"), "serve", "web", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise AssertionError((tmp_path / "web.log").read_text())
-    yield port
-    # the server and the Backdesk processes it started for the tabs
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    # stopped with its process group: the server and the Backdesk processes
+    # it started for the tabs
+    with WebServer(config_dir, tmp_path / "data") as server:
+        yield server.port
 
 
 async def cdp_page(port: int):
@@ -104,18 +143,15 @@ async def cdp_page(port: int):
 async def test_chromium_loads_the_page_and_the_dashboard_renders(web_server, tmp_path):
     import aiohttp
 
-    browser = chromium()
-    require_peer("chromium", browser is not None, "apt-get install chromium chromium-driver")
-    devtools = free_port()
-    profile = tmp_path / "chromium-profile"
-    chrome = subprocess.Popen(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", f"--remote-debugging-port={devtools}", "--window-size=1024,640",
-         f"http://127.0.0.1:{web_server}/"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = Chromium(f"http://127.0.0.1:{web_server}/")
+    for found, why in browser.requirements():
+        require_peer("chromium", found, why)
     try:
-        url = await cdp_page(devtools)
+        browser.start()
+    except PeerError as exc:
+        pytest.fail(str(exc))
+    try:
+        url = await cdp_page(browser.port)
         async with aiohttp.ClientSession() as http, http.ws_connect(url, max_msg_size=0) as ws:
             ids = iter(range(1, 10_000))
 
@@ -149,12 +185,7 @@ async def test_chromium_loads_the_page_and_the_dashboard_renders(web_server, tmp
             with open(target, "wb") as fh:
                 fh.write(png)
     finally:
-        chrome.terminate()
-        try:
-            chrome.wait(10)
-        except subprocess.TimeoutExpired:
-            chrome.kill()
-            chrome.wait()
+        browser.stop()
 
 
 async def test_the_websocket_carries_the_dashboard(web_server):

@@ -7,6 +7,7 @@ and look at the report before committing.
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -51,7 +52,14 @@ def plugins_app(site):
     fixed = Path("/tmp/backdesk-snapshot-plugins")
     fixed.mkdir(exist_ok=True)
     for name in ("greeter.py", "future_api.py"):
-        shutil.copyfile(SAMPLES / name, fixed / name)
+        # another test session may be reading these right now: replace a
+        # file only when it differs, and then in one step
+        data = (SAMPLES / name).read_bytes()
+        target = fixed / name
+        if not target.exists() or target.read_bytes() != data:
+            part = fixed / f".{name}.{os.getpid()}"
+            part.write_bytes(data)
+            os.replace(part, target)
     (site.config_dir / "plugins.yaml").write_text(
         f"plugins:\n  - name: greeter\n    path: {fixed / 'greeter.py'}\n"
         f"  - name: future_api\n    path: {fixed / 'future_api.py'}\n")

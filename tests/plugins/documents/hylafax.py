@@ -209,8 +209,9 @@ class HylaFax(Peer):
 
     def _faxstat(self) -> tuple[str, str]:
         try:
+            # stdin from /dev/null: a refused login asks for a password
             out = subprocess.run([which("faxstat"), "-s", "-h", self.server], capture_output=True, text=True,
-                                 timeout=20)
+                                 stdin=subprocess.DEVNULL, timeout=20)
         except subprocess.TimeoutExpired:
             return "", "faxstat did not answer in 20 s"
         return out.stdout, out.stderr
@@ -224,11 +225,12 @@ class HylaFax(Peer):
     def sendfax(self, path: Path, number: str) -> str:
         """Submit ``path`` to ``number``; sendfax's answer."""
         out = subprocess.run([which("sendfax"), "-h", self.server, "-n", "-d", number, str(path)],
-                             capture_output=True, text=True, timeout=30)
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
         return out.stdout + out.stderr
 
     def remove_job(self, job_id: str) -> None:
-        subprocess.run([which("faxrm"), "-h", self.server, str(job_id)], capture_output=True, timeout=20)
+        subprocess.run([which("faxrm"), "-h", self.server, str(job_id)], capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=20)
 
 
 @pytest.fixture

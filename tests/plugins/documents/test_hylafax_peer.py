@@ -87,15 +87,17 @@ def test_a_spool_that_was_never_set_up(never_set_up, tmp_path):
 def test_a_stale_hfaxd_without_its_faxq(never_set_up, tmp_path):
     spool, _ = never_set_up
     port = free_port()
-    # an hfaxd left behind: it listens (on every address, as the system one) ...
-    stale = Process([which("hfaxd"), "-d", "-i", str(port), "-q", str(spool)], log=tmp_path / "stale.log",
-                    cwd=spool)
+    # an hfaxd left behind: it listens on every IPv4 address, as the one seen
+    # on 4559 did ...
+    stale = Process([which("hfaxd"), "-d", "-l", "0.0.0.0", "-i", str(port), "-q", str(spool)],
+                    log=tmp_path / "stale.log", cwd=spool)
     try:
         assert wait_until(lambda: stale.pid in listener_pids(port), 15), "the stale hfaxd did not listen"
         # ... and answers, but no scheduler is behind it
         probe = HylaFax()
         probe.port = port
-        assert probe.faxstat().splitlines()[0].endswith(": Not running")
+        out, err = probe._faxstat()
+        assert out.splitlines()[:1] and out.splitlines()[0].endswith(": Not running"), (out, err, stale.log_text())
         # the peer is asked for that very port: it sees the listener is not
         # its own hfaxd, moves to another port, and is whole there
         with HylaFax(port=port) as peer:
