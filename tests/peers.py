@@ -201,8 +201,10 @@ class Process:
         so its process group id, stays ours until :meth:`stop`)."""
         try:
             info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:  # already reaped
-            return self.popen.returncode
+        except ChildProcessError:  # reaped already (here, or by a SIGCHLD handler elsewhere)
+            if self.popen.returncode is not None:
+                return self.popen.returncode
+            return None if os.path.exists(f"/proc/{self.pid}") else -1
         if info is None:
             return None
         return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
@@ -276,7 +278,9 @@ class Peer:
 
     def problems(self) -> list[str]:
         """What keeps the peer from being whole ([] when it is).  The
-        default: every spawned process still runs."""
+        default only says every spawned process still runs, which a server
+        about to die on its config also does: a peer adds what shows it
+        works (its own listener on its port, a protocol answer)."""
         return self.process_problems()
 
     # -- helpers for subclasses ------------------------------------------------

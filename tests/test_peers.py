@@ -46,10 +46,16 @@ class WebPeer(Peer):
 
 
 class Broken(Peer):
+    """A server that dies on its config before it listens."""
+
     name = "broken peer"
 
     def launch(self) -> None:
-        self.spawn(["sh", "-c", "echo 'config line 3: no such option' >&2; exit 3"], log="broken")
+        self.port = free_port()
+        self.spawn(["sh", "-c", "sleep 0.2; echo 'config line 3: no such option' >&2; exit 3"], log="broken")
+
+    def problems(self) -> list[str]:
+        return self.process_problems() or self.listener_problems(self.port)
 
 
 class Missing(Peer):
