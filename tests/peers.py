@@ -397,6 +397,8 @@ _SESSION: dict[object, Peer] = {}
 _FAILED: dict[object, str] = {}
 #: other things to stop at session end (e.g. the PostgreSQL server)
 _AT_END: list[Callable[[], None]] = []
+#: set by SIGTERM: no new peers from then on
+_TERMINATING = False
 
 
 def session_peer(factory: Callable[[], P], key: object = None) -> P:
@@ -404,6 +406,8 @@ def session_peer(factory: Callable[[], P], key: object = None) -> P:
     function returning a Peer), started on first use and checked whole on
     every use (restarted when it is not).  Missing requirements skip (fail
     in CI); a peer that cannot be made whole fails the test."""
+    if _TERMINATING:
+        pytest.exit("the test session got SIGTERM: no new peers", returncode=2)
     key = key if key is not None else factory
     if key in _FAILED:
         pytest.fail(_FAILED[key])
@@ -426,19 +430,27 @@ def session_peer(factory: Callable[[], P], key: object = None) -> P:
 
 
 def stop_on_sigterm() -> None:
-    """Let SIGTERM end the test session like Ctrl+C — pytest then runs the
-    session's end, which stops the peers — instead of killing it outright
-    and leaving them running.  (Called at session start; only when nobody
-    else handles SIGTERM.)"""
+    """On SIGTERM, stop the session's peers at once, then end the session
+    like Ctrl+C (pytest still prints its summary); a second SIGTERM exits
+    at once.  The peers are stopped in the handler itself because a
+    KeyboardInterrupt raised inside, say, a weakref callback is swallowed
+    and the session would go on.  (Called at session start; only when
+    nobody else handles SIGTERM.)"""
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return
 
-    def interrupt(signum, frame):
+    def terminate(signum, frame):
+        global _TERMINATING
+        again = _TERMINATING
+        _TERMINATING = True
+        stop_all()
+        if again:
+            os._exit(128 + signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, terminate)
 
 
 def at_session_end(stop: Callable[[], None]) -> None:
