@@ -294,6 +294,20 @@ def on_absence(ctx, data: dict) -> list[int]:
     return moved
 
 
+def hand_over_absent(ctx) -> list[int]:
+    """With ``absence_to_deputy``: the tickets of everyone away today go to
+    their deputy. ``hr.absence_approved`` does it for an absence that has
+    begun; for one approved ahead, the checks watcher (``backdesk it checks
+    watch``) calls this every round, so the hand-over happens on its first day."""
+    if not ctx.settings.get("absence_to_deputy"):
+        return []
+    day = today().isoformat()
+    moved: list[int] = []
+    for absence in ctx.services.calendar.absences(day, day):
+        moved += on_absence(ctx, absence)
+    return moved
+
+
 def set_status(ctx, ticket_id: Any, status: str, *, note: str = "", system: bool = False) -> dict:
     """Move the ticket through new → open → waiting → resolved → closed.
 
@@ -1084,6 +1098,7 @@ def watch_checks(ctx, stop, *, interval: float | None = None,
     while not stop.is_set():
         try:
             run_checks(ctx, only_due=True, interval=every)
+            hand_over_absent(ctx)
             for entry in log.find({"id": Range(gt=seen)}, order_by=["id"]):
                 seen = entry["id"]
                 if on_change is not None:

@@ -99,3 +99,18 @@ def test_it_tickets_go_to_the_deputy_and_timesheets_expect_no_hours(office):
     assert ids["ben"] not in people
     if bd.services.calendar.is_workday(day, ids["anna"]):
         assert ids["anna"] in people  # Anna is at work: her missing hours are flagged
+
+
+def test_an_absence_approved_ahead_hands_tickets_over_on_its_first_day(office):
+    from plugins.it import service as it
+
+    site, bd, ids = office
+    away_now(site, bd, "Ben Brandt", deputy="Ina Intern")
+    # a ticket given to Ben after the approval (the event has passed): the
+    # watcher's round hands it over, as it does on the first day of leave approved ahead
+    ctx_it = site.open("ben").context("it")
+    t2 = it.open_ticket(ctx_it, requester="Anna Arndt", title="Monitor", system=True)
+    it.assign(ctx_it, t2["id"], "ben", system=True)
+    assert bd.table("it.tickets")[t2["id"]]["assignee"] == "ben"
+    assert it.hand_over_absent(site.open("eva").context("it")) == [t2["id"]]
+    assert bd.table("it.tickets")[t2["id"]]["assignee"] == "ina"
