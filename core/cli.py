@@ -22,6 +22,7 @@ import traceback
 from pathlib import Path
 
 from core.errors import BackdeskError, ConfigError
+from core.safetext import visible
 
 EXIT_USAGE = 2
 
@@ -126,7 +127,7 @@ def _is_empty(path: Path) -> bool:
 
 def _echo_err(text: str) -> None:
     stream = sys.stderr
-    stream.write(text + "\n")
+    stream.write(visible(text) + "\n")
     stream.flush()
 
 

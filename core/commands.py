@@ -11,9 +11,9 @@ opened :class:`core.cli.State` reuse that config and plugin host
 
 from __future__ import annotations
 
-import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -28,6 +28,7 @@ from core.cli import (
     exit_for_error,
 )
 from core.errors import BackdeskError, ConfigError
+from core.safetext import SafeStream, json_safe, one_line
 
 pass_state = click.make_pass_decorator(State)
 
@@ -101,7 +102,7 @@ def plugins_cmd(state: State, fmt: str, verbose: bool):
         rows.append({"name": rec.name, "version": rec.version, "source": rec.source,
                      "status": rec.status, "error": error, "target": rec.target})
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json_safe(rows, indent=2))
         return
     _print_table(rows, ["name", "version", "source", "status", "error"])
     if verbose:
@@ -111,10 +112,11 @@ def plugins_cmd(state: State, fmt: str, verbose: bool):
 
 
 def _print_table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    rows = [{c: one_line(str(r.get(c, ""))) for c in columns} for r in rows]
+    widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in columns}
     click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
     for r in rows:
-        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+        click.echo("  ".join(r[c].ljust(widths[c]) for c in columns).rstrip())
 
 
 @cli.command()
@@ -282,7 +284,35 @@ def _peek_option(argv: list[str], name: str) -> str | None:
 
 
 def run(argv: list[str]) -> None:
-    """Parse and run a command line through click (see :func:`core.cli.main`)."""
+    """Parse and run a command line through click (see :func:`core.cli.main`).
+
+    Standard output and error are :class:`core.safetext.SafeStream` while it
+    runs: whatever a command prints (stored text, an error echoing input)
+    shows control characters instead of sending them to the terminal."""
+    with safe_output():
+        _run(argv)
+
+
+@contextmanager
+def safe_output():
+    """``sys.stdout``/``sys.stderr`` as :class:`SafeStream` (restored after)."""
+    saved = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, SafeStream) and sys.stdout is not None:
+        sys.stdout = SafeStream(sys.stdout)
+    if not isinstance(sys.stderr, SafeStream) and sys.stderr is not None:
+        sys.stderr = SafeStream(sys.stderr)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        sys.stdout, sys.stderr = saved
+
+
+def _run(argv: list[str]) -> None:
     debug = "--debug" in argv
     try:
         preloaded = register_plugin_commands(argv)

@@ -9,13 +9,13 @@ stderr, exit 2. ``audit verify`` exits 1 when it finds tampering and
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from core.errors import BackdeskError
+from core.safetext import json_safe, one_line
 
 
 def _backdesk():
@@ -30,7 +30,7 @@ def _backdesk():
 def _table(rows: list[dict], columns: list[str], *, widths: dict[str, int] | None = None) -> None:
     def cell(row, c):
         value = row.get(c, "")
-        text = "" if value is None else str(value)
+        text = "" if value is None else one_line(str(value))
         limit = (widths or {}).get(c)
         if limit and len(text) > limit:
             text = text[: limit - 1] + "…"
@@ -95,7 +95,7 @@ def register(cli: click.Group) -> None:
         rows = bd.services.audit.entries(operator=operator, plugin=plugin, table=table_name, since=since,
                                          until=until, limit=limit or None, include_archived=include_archived)
         if fmt == "json":
-            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            click.echo(json_safe(rows, indent=2))
             return
         for r in rows:
             r["when"] = (r.get("at") or "")[:19].replace("T", " ")
@@ -165,7 +165,7 @@ def register(cli: click.Group) -> None:
         bd = _backdesk()
         rows = bd.services.events.list(failed=failed, name=name, limit=limit or None)
         if fmt == "json":
-            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            click.echo(json_safe(rows, indent=2))
             return
         failures = []
         for r in rows:
@@ -215,7 +215,7 @@ def register(cli: click.Group) -> None:
         bd = _backdesk()
         rows = bd.services.people.find(search, status=status)
         if fmt == "json":
-            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            click.echo(json_safe(rows, indent=2))
             return
         _table(rows, ["id", "name", "department", "extension", "email", "status"],
                widths={"department": 24, "name": 28})

@@ -29,6 +29,7 @@ from textual.strip import Strip
 from textual.visual import Visual, visualize
 
 from core.i18n import _
+from core.safetext import UNSAFE, one_line, visible
 
 #: content width below which the cards stack in one column
 TWO_COLUMNS_FROM = 72
@@ -36,6 +37,14 @@ TWO_COLUMNS_FROM = 72
 GUTTER = 1
 #: the content of a card not rendered yet
 PENDING = "…"
+
+
+def _safe_strip(strip: Strip) -> Strip:
+    """A card's line with control characters shown, not sent (core.safetext):
+    a card shows text others typed (a caller's message, a ticket title)."""
+    if not any(UNSAFE.search(segment.text) for segment in strip):
+        return strip
+    return Strip([Segment(visible(segment.text), segment.style, segment.control) for segment in strip])
 
 
 class BoardCard:
@@ -205,7 +214,7 @@ class CardBoard(ScrollView, can_focus=True, inherit_bindings=False):
             frame = base + self.get_component_rich_style("cardboard--border", partial=True)
         title_style = frame + self.get_component_rich_style("cardboard--title", partial=True)
         inner = max(1, width - 4)
-        title = card.title
+        title = one_line(card.title)
         if cell_len(title) > width - 6:
             title = set_cell_size(title, max(0, width - 7)) + "…"
         top = [Segment("╭─", frame)]
@@ -227,9 +236,10 @@ class CardBoard(ScrollView, can_focus=True, inherit_bindings=False):
             return [Strip([Segment(content, self.rich_style)])]
         try:
             visual = visualize(self, content, markup=True)
-            return Visual.to_strips(self, visual, width, None, self.visual_style, pad=True)
+            strips = Visual.to_strips(self, visual, width, None, self.visual_style, pad=True)
         except Exception as exc:  # bad markup from a plugin stays on its card
-            return [Strip([Segment(f"{type(exc).__name__}: {exc}"[:width], self.rich_style)])]
+            return [Strip([Segment(one_line(f"{type(exc).__name__}: {exc}")[:width], self.rich_style)])]
+        return [_safe_strip(strip) for strip in strips]
 
     def painted_text(self) -> str:
         """Every line of the board as drawn, as plain text."""

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from core.safetext import UNSAFE, one_line, visible
 from core.widgets._css import load_css
 from core.widgets._i18n import _
 from core.widgets.record_form import Field
@@ -26,10 +27,13 @@ Pair = tuple[str, Any]
 
 def _value_renderable(value: Any) -> RenderableType:
     """A cell for ``value``: Rich renderables as they are, data as plain text
-    (never parsed as markup, so ``[brackets]`` in a record stay visible)."""
+    (never parsed as markup, so ``[brackets]`` in a record stay visible);
+    control characters in text are shown, not sent (core.safetext)."""
     if value is None or value == "":
         return Text("—", style="dim")
-    if isinstance(value, (Text, Table)) or hasattr(value, "__rich_console__") or hasattr(value, "__rich__"):
+    if isinstance(value, Text):
+        return _safe_text(value)
+    if isinstance(value, Table) or hasattr(value, "__rich_console__") or hasattr(value, "__rich__"):
         return value
     if isinstance(value, bool):
         return Text(_("yes") if value else _("no"))
@@ -38,8 +42,14 @@ def _value_renderable(value: Any) -> RenderableType:
     if isinstance(value, (int, float, Decimal)):
         return Text(str(value))
     if isinstance(value, (list, tuple, set, frozenset)):
-        return Text(", ".join(str(item) for item in value))
-    return Text(str(value))
+        return Text(visible(", ".join(str(item) for item in value)))
+    return Text(visible(str(value)))
+
+
+def _safe_text(text: Text) -> Text:
+    if UNSAFE.search(text.plain) is None:
+        return text
+    return Text(visible(text.plain), style=text.style, justify=text.justify)
 
 
 class _Pairs(Widget):
@@ -63,7 +73,7 @@ class _Pairs(Widget):
         grid.add_column(justify="right", no_wrap=True, max_width=28, overflow="ellipsis")
         grid.add_column(ratio=1, overflow="fold")
         for label, value in self.pairs:
-            grid.add_row(Text(str(label), style=label_style), _value_renderable(value))
+            grid.add_row(Text(one_line(str(label)), style=label_style), _value_renderable(value))
         return grid
 
 
@@ -133,7 +143,7 @@ class DetailView(VerticalScroll):
             self._pairs.pairs = self.pairs_for(record, fields)
         else:
             self._pairs.pairs = list(pairs or [])
-        self._title.update(title or "")
+        self._title.update(one_line(title or ""))
         self._title.display = bool(title)
 
     def compose(self) -> ComposeResult:

@@ -46,6 +46,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from core.safetext import UNSAFE_ONE_LINE, one_line
 from core.widgets._css import load_css
 from core.widgets._i18n import _
 
@@ -154,9 +155,18 @@ class Column:
 
 
 def _one_line(text: str) -> str:
-    if "\n" in text or "\r" in text or "\t" in text:
-        return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
-    return text
+    """A cell as one line, control characters shown instead of acting."""
+    return one_line(text)
+
+
+def _safe_cell(cell: str | Text) -> str | Text:
+    """A formatted cell made safe for the terminal (see core.safetext)."""
+    if not isinstance(cell, Text):
+        return one_line(str(cell))
+    plain = cell.plain
+    if UNSAFE_ONE_LINE.search(plain) is None:
+        return cell
+    return Text(one_line(plain), style=cell.style, justify=cell.justify)
 
 
 def _fit(text: str, width: int, align: Align) -> str:
@@ -671,10 +681,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         cells = self._cells.get(index)
         if cells is None:
             record = self._source[index]
-            cells = tuple(
-                cell if isinstance(cell, Text) else _one_line(str(cell))
-                for cell in (column.text(record) for column in self._columns)
-            )
+            cells = tuple(_safe_cell(column.text(record)) for column in self._columns)
             self._cells[index] = cells
         return cells
 

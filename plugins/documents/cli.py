@@ -6,11 +6,10 @@ Every command calls :mod:`plugins.documents.service`; a bad input raises
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from core.errors import ValidationError
+from core.safetext import json_safe
 
 
 def _hl(text: str, terms: list[str]) -> str:
@@ -104,7 +103,7 @@ def register(cli: click.Group, get_context) -> None:
         vers = [{k: v for k, v in ver.items() if k != "text"} for ver in service.versions(ctx, doc["id"])]
         hist = service.history(ctx, doc["id"])
         if as_json:
-            click.echo(json.dumps({"document": doc, "versions": vers, "history": hist}, indent=2))
+            click.echo(json_safe({"document": doc, "versions": vers, "history": hist}, indent=2))
             return
         for key in ("asn", "title", "correspondent", "type", "direction", "date", "tags", "location",
                     "responsible_id", "fields", "retention_until", "original_id", "filed_at", "filed_by"):

@@ -7,7 +7,6 @@ line by the ``backdesk`` command, which exits 2.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import click
 
 from core import csvsafe
 from core.errors import ValidationError
+from core.safetext import json_safe
 
 
 def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = None,
@@ -23,7 +23,7 @@ def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = N
     people; ``labels``: column -> a map of ``models.*_TITLES``, whose words
     (in the site's language) the table shows instead of the codes."""
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        click.echo(json_safe(rows, indent=2, default=str))
         return
     if fmt == "csv":  # for spreadsheets: no cell becomes a formula (core.csvsafe)
         w = csvsafe.writer(sys.stdout)

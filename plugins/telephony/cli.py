@@ -6,13 +6,13 @@ raises a BackdeskError, which the CLI prints on one line (exit 2).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from core.errors import ValidationError
+from core.safetext import json_safe
 
 
 def register(cli: click.Group, get_context) -> None:
@@ -169,7 +169,7 @@ def register(cli: click.Group, get_context) -> None:
     @phone.command("figures")
     def figures_cmd():
         """Today's figures (as on the dashboard), as JSON."""
-        click.echo(json.dumps(svc().figures(), indent=2))
+        click.echo(json_safe(svc().figures(), indent=2))
 
     @phone.group("list")
     def phone_list():
@@ -240,7 +240,7 @@ def chain_text(s, c: dict, *, human: bool = False) -> str:
 
 def _emit(rows: list[dict], fmt: str, columns: list[str]) -> None:
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json_safe(rows, indent=2))
         return
     if fmt == "csv":  # for spreadsheets: no cell becomes a formula (core.csvsafe)
         from core import csvsafe
