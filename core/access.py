@@ -144,6 +144,10 @@ CORE_PERMISSIONS: dict[str, str] = {
     "core.notifications.send": "Send a notification to another operator",
     "core.notifications.manage": "Read other operators' notifications",
     "core.plugins.read": "See plugins and their failures",
+    "core.admin.backup": "Copy the whole store and the plugins' files (backdesk backup)",
+    "core.admin.restore": "Replace the live data with a backup (backdesk restore)",
+    "core.admin.migrate": "Copy the store to another backend (backdesk storage migrate)",
+    "core.admin.demo": "Move the data aside and create the demo company (backdesk demo --force)",
 }
 
 

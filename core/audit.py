@@ -78,6 +78,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from core.dates import check_year
 from core.errors import BackdeskError, ValidationError
 from core.gcpause import gc_held
 from core.hookspecs import TableSpec
@@ -137,11 +138,12 @@ def _moment(value: str, field: str) -> str:
     value = value.strip()
     try:
         if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
+            return check_year(date.fromisoformat(value), field).isoformat()
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(_("{value!r} is not a date (YYYY-MM-DD) or a time "
                                 "(YYYY-MM-DDTHH:MM)").format(value=value), field=field) from None
+    check_year(moment, field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
@@ -150,8 +152,8 @@ def _moment(value: str, field: str) -> str:
 class AuditTrail:
     """``services.audit``: the append-only, tamper-evident audit trail."""
 
-    TABLES = (TableSpec("audit", version=1), TableSpec("audit_head", version=1),
-              TableSpec("audit_archives", version=1))
+    TABLES = (TableSpec("audit", version=1, read=READ), TableSpec("audit_head", version=1, read=READ),
+              TableSpec("audit_archives", version=1, read=READ))
 
     def __init__(self, backdesk) -> None:
         self.backdesk = backdesk
@@ -313,15 +315,26 @@ class AuditTrail:
         return out
 
     def protecting_permission(self, table: str) -> str | None:
-        """The permission guarding a table's content, by convention
-        ``<table>.read`` ("hr.cases.read" for hr.cases) when a plugin (or
-        core) defines it."""
+        """The permission guarding a table's content: the read permission its
+        :class:`~core.hookspecs.TableSpec` declares (``hr.discipline.read``
+        for hr.warnings); for a table no longer declared, by convention
+        ``<table>.read`` when a plugin (or core) defines it."""
         from core.access import known_permissions
 
+        if table in self.backdesk.table_specs:
+            return self.backdesk.read_permission(table)
         if self._known is None:
             self._known = {p.name for p in known_permissions(self.backdesk.host)}
         wanted = f"{table}.read"
         return wanted if wanted in self._known else None
+
+    def redact(self, entry: dict) -> dict:
+        """``entry`` (a copy) as :meth:`entries` gives it to this operator:
+        the content of a table they may not read replaced (for ``backdesk
+        export core.audit``)."""
+        entry = dict(entry)
+        self._redact(entry)
+        return entry
 
     def _redact(self, entry: dict) -> None:
         """Hide a confidential record's content from an auditor who may not read it:

@@ -80,6 +80,8 @@ class State:
         self.demo = demo
         self.kiosk = kiosk
         self.account = account
+        #: `backdesk demo` (or the shell's --demo) is filling an empty store
+        self.filling_demo = False
         self._backdesk = None
         self._config = None
         self._preloaded = preloaded
@@ -105,10 +107,32 @@ class State:
                 config = self.config()
                 host = self._preloaded.take_host(config) if self._preloaded is not None else None
                 self._backdesk = open_backdesk(config=config, account=self.account,
-                                               demo=self.demo, kiosk=self.kiosk, host=host)
+                                               demo=self.demo_admin(), kiosk=self.kiosk, host=host)
             finally:
                 release_gc()
         return self._backdesk
+
+    def demo_admin(self) -> bool:
+        """Whether ``--demo`` makes an account the config does not know the
+        demo's administrator: only on the demo's own folder
+        (:func:`demo_data_dir`) or while the demo fills an empty store —
+        never on an office's data that ``--data-dir`` names."""
+        if not self.demo:
+            return False
+        if self.filling_demo:
+            return True
+        config = self.config()
+        return (config.storage.backend == "tinydb"
+                and Path(config.data_dir).resolve() == demo_data_dir().resolve())
+
+    def require(self, permission: str, what: str) -> None:
+        """Refuse (PermissionDenied, or UnknownAccount for an account that is
+        no operator) unless the account at work holds ``permission``; for
+        the commands that act on the store as a whole (backup, restore,
+        storage migrate, demo --force), checked before anything is opened."""
+        from core.access import resolve_operator
+
+        resolve_operator(self.config(), self.account, demo=self.demo_admin()).require(permission, what)
 
     def close(self):
         if self._backdesk is not None:
@@ -242,6 +266,7 @@ def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=Fa
 def _start_shell(state: State, auto_pilot=None, release_gc=None) -> None:
     """The demo company on first use, then the shell or the kiosk loop."""
     if state.demo and not _has_records(state):
+        state.filling_demo = True
         _fill_demo(state, seed=1, quiet=False)
     _open_shell(state, auto_pilot=auto_pilot, release_gc=release_gc)
 

@@ -11,6 +11,7 @@ opened :class:`core.cli.State` reuse that config and plugin host
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from contextlib import contextmanager
@@ -75,6 +76,7 @@ def demo(state: State, force: bool, seed: int):
         if not force:
             raise BackdeskError(f"{where} is not empty; use --force to move its data aside "
                                 "and create the demo there")
+        state.require("core.admin.demo", "move the data aside and create the demo company (demo --force)")
         if config.storage.backend != "tinydb":
             raise BackdeskError("--force cannot move PostgreSQL data aside; point the dsn at an empty "
                                 "schema (or use `backdesk storage migrate` to keep a copy) and run "
@@ -85,6 +87,7 @@ def demo(state: State, force: bool, seed: int):
         aside = data_dir.with_name(f"{data_dir.name}.before-demo-{datetime.now():%Y%m%d-%H%M%S}")
         data_dir.rename(aside)
         click.echo(f"Moved the old data to {aside}", err=True)
+    state.filling_demo = True
     counts = _fill_demo(state, seed=seed, quiet=False)
     click.echo(f"Demo company created in {where} ({sum(counts.values())} records).")
 
@@ -169,20 +172,20 @@ def restore(state: State, src: Path):
               help="Write to this file instead of standard output.")
 @pass_state
 def export(state: State, table: str, fmt: str, output: Path | None):
-    """Export PLUGIN.TABLE (for example it.tickets) as JSON or CSV."""
-    from core.storage import export_table
+    """Export PLUGIN.TABLE (for example it.tickets) as JSON or CSV.
 
+    Needs the table's read permission (hr.records: hr.records.read, …);
+    reading a confidential table is recorded in the audit trail. A file
+    written with -o is private to its owner (0600)."""
+    from core.outputs import check_output_path, output_file
+    from core.tableread import check_table_name, export_table
+
+    output = check_output_path(output)
     bd = state.backdesk()
-    if table.count(".") != 1:
-        raise BackdeskError(f"name a table as PLUGIN.TABLE, for example core.people (got {table!r})")
-    known = set(bd.table_specs)
-    if table not in known:
-        raise BackdeskError(f"no table named {table!r}; known: {', '.join(sorted(known)) or 'none'}")
-    if output is None:
-        export_table(bd.store, table, fmt, sys.stdout)
-    else:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            export_table(bd.store, table, fmt, fh)
+    check_table_name(bd, table)
+    with output_file(output) as fh:
+        export_table(bd, table, fmt, fh)
+    if output is not None:
         click.echo(f"Wrote {output}", err=True)
 
 
@@ -320,8 +323,13 @@ def _run(argv: list[str]) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
+    except click.UsageError as exc:
+        # one line, as every other error (click's own is three: usage, hint, error)
+        where = exc.ctx.command_path if exc.ctx is not None else "backdesk"
+        click.echo(f"backdesk: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"backdesk: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
@@ -340,3 +348,31 @@ from core.kit import register as _register_kit  # noqa: E402
 _register_kit(cli)
 
 from core.storage.migrate_cli import register as _register_storage_cli; _register_storage_cli(cli)  # noqa: E402,E702
+
+#: the commands that act on the store as a whole, and the permission each needs
+ADMIN_COMMANDS = {
+    ("backup",): ("core.admin.backup", "copy the whole store (backup)"),
+    ("restore",): ("core.admin.restore", "replace the live data with a backup (restore)"),
+    ("storage", "migrate"): ("core.admin.migrate", "copy the store to another backend (storage migrate)"),
+}
+
+
+def _guard_admin_commands() -> None:
+    """Check each admin command's permission before its callback runs —
+    whichever callback that is (core.storage.migrate_cli puts PostgreSQL's
+    in front of backup's and restore's)."""
+    for path, (permission, what) in ADMIN_COMMANDS.items():
+        command = cli
+        for name in path:
+            command = command.commands[name]
+        original = command.callback
+
+        @functools.wraps(original)
+        def guarded(*args, _original=original, _permission=permission, _what=what, **kwargs):
+            click.get_current_context().find_object(State).require(_permission, _what)
+            return _original(*args, **kwargs)
+
+        command.callback = guarded
+
+
+_guard_admin_commands()

@@ -172,9 +172,90 @@ class DictWriter(csv.DictWriter):
             self.writerow(row)
 
 
-class DictReader(csv.DictReader):
-    """``csv.DictReader`` that gives each cell through :func:`unescape_cell`
-    (the extra cells of a too-long row, under ``restkey``, as they are)."""
+class StrictDictReader(csv.DictReader):
+    """``csv.DictReader`` for every CSV import: a file the csv module would
+    misread is refused, with the line its problem starts on.
+
+    - a quote that is opened and never closed (the csv module would swallow
+      every later row into one cell and report one row: "1 added" for two),
+    - a quoted cell followed by more than a delimiter (``"a"b,``),
+    - a quoted cell running over line breaks in a row that then lacks
+      cells (a stray quote paired with one rows later),
+    - a NUL character, a cell longer than ``csv.field_size_limit()``.
+
+    Each is a :class:`~core.errors.ValidationError` (field ``file``) reading
+    ``line N: …``. :attr:`line` is the line the current row starts on
+    (``line_num`` the last line it took, as in the csv module).
+    """
+
+    def __init__(self, f, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("strict", True)
+        super().__init__(f, *args, **kwargs)
+        self.line = 1
+
+    @property  # type: ignore[override]
+    def fieldnames(self):
+        if self._fieldnames is None:
+            try:
+                return csv.DictReader.fieldnames.fget(self)
+            except csv.Error as exc:
+                raise _csv_problem(1, exc) from None
+        return self._fieldnames
+
+    @fieldnames.setter
+    def fieldnames(self, value) -> None:
+        self._fieldnames = value
+
+    def __next__(self) -> dict:
+        self.fieldnames  # the header first (its problems are line 1's)
+        self.line = self.reader.line_num + 1
+        try:
+            row = super().__next__()
+        except csv.Error as exc:
+            raise _csv_problem(self.line, exc) from None
+        for key, value in row.items():
+            if isinstance(value, str) and "\r" in value:
+                row[key] = value.replace("\r\n", "\n")  # a spreadsheet's line ends inside a cell
+        if any(v is None for v in row.values()) and any(
+                isinstance(v, str) and ("\n" in v or "\r" in v) for v in row.values()):
+            raise _problem(self.line, _("a quoted cell runs over {n} lines and the row lacks cells after "
+                                         "it: is a quote not closed?").format(
+                n=self.reader.line_num - self.line + 1))
+        return row
+
+
+def _(text: str) -> str:
+    from core.i18n import gettext  # core.i18n loads Babel: only when a file is refused
+
+    return gettext(text)
+
+
+def _problem(line: int, message: str):
+    from core.errors import ValidationError
+
+    return ValidationError(_("line {line}: {message}").format(line=line, message=message), field="file")
+
+
+def _csv_problem(line: int, exc: csv.Error):
+    text = str(exc)
+    if "unexpected end of data" in text or "EOF inside string" in text:
+        message = _("a quote opened on this line is never closed")
+    elif "expected after" in text:
+        message = _("a quoted cell goes on after its closing quote (write a quote inside a cell as \"\")")
+    elif "field larger than field limit" in text:
+        message = _("a cell is longer than {n} characters").format(n=csv.field_size_limit())
+    elif "NUL" in text:
+        message = _("the line holds a NUL character (not a text file?)")
+    else:
+        message = _("not readable as CSV ({error})").format(error=text)
+    return _problem(line, message)
+
+
+class DictReader(StrictDictReader):
+    """:class:`StrictDictReader` that gives each cell through
+    :func:`unescape_cell` (the extra cells of a too-long row, under
+    ``restkey``, as they are): for the imports that read Backdesk's own
+    exports back."""
 
     def __next__(self) -> dict:
         row = super().__next__()
@@ -182,4 +263,4 @@ class DictReader(csv.DictReader):
 
 
 __all__ = ["FORMULA_STARTS", "APOSTROPHE", "safe_cell", "safe_row", "unescape_cell", "is_number",
-           "is_plain_number", "writer", "DictWriter", "DictReader"]
+           "is_plain_number", "writer", "DictWriter", "DictReader", "StrictDictReader"]

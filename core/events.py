@@ -68,7 +68,7 @@ class Event:
 class EventBus:
     """``services.events``: publish domain events and deliver them to plugins."""
 
-    TABLES = (TableSpec("events", version=1), TableSpec("event_deliveries", version=1))
+    TABLES = (TableSpec("events", version=1, read=READ), TableSpec("event_deliveries", version=1, read=READ))
 
     def __init__(self, backdesk) -> None:
         self.backdesk = backdesk

@@ -86,16 +86,26 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A table a plugin stores documents in, with its schema version.
+    """A table a plugin stores documents in, with its schema version and
+    who may read it whole.
 
     ``migrations`` maps a version to a function ``fn(doc) -> doc`` that
     upgrades one document from the version before; they run once, under the
     store's lock, after an automatic backup.
+
+    ``read`` is the permission that reads the table as a whole, wherever
+    Backdesk reads tables without the plugin's own service (``backdesk
+    export``, the audit trail's copies of its records); without one it is
+    ``"<plugin>.<table>.read"``. ``confidential``: every such read is
+    written to the audit trail (employee records, complaints, payslips).
+    The plugin's own services check their own permissions as before.
     """
 
     name: str
     version: int = 1
     migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
+    read: str | None = None
+    confidential: bool = False
 
 
 @dataclass(frozen=True)

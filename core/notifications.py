@@ -32,7 +32,8 @@ MAX_TEXT = 2000
 class Notifications:
     """``services.notifications``: send to an operator, read your inbox."""
 
-    TABLES = (TableSpec("notifications", version=1),)
+    # every operator's notifications: reading them whole is reading others'
+    TABLES = (TableSpec("notifications", version=1, read="core.notifications.manage"),)
 
     def __init__(self, backdesk) -> None:
         self.backdesk = backdesk

@@ -31,9 +31,11 @@ from datetime import date
 from typing import IO, Any, Callable, Iterable, Mapping
 
 from core import csvsafe
+from core.dates import check_year
 from core.errors import UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
 from core.i18n import _
+from core.safetext import check_text
 from core.storage import Not
 
 PEOPLE = "core.people"
@@ -156,7 +158,7 @@ def _text(value: Any, field: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValidationError(_("expected text"), field=field)
-    value = str(value).strip()
+    value = check_text(str(value).strip(), field)
     return value or None
 
 
@@ -176,10 +178,11 @@ def _iso_date(value: str | None, field: str) -> str | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value).isoformat()
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError(_("{value!r} is not a date as YYYY-MM-DD").format(value=value),
                               field=field) from None
+    return check_year(day, field).isoformat()
 
 
 def normalize(data: Mapping[str, Any]) -> dict:
@@ -330,7 +333,7 @@ class _SearchIndex:
 class PeopleDirectory:
     """``services.people``: employees and departments."""
 
-    TABLES = (TableSpec("people", version=1), TableSpec("departments", version=1))
+    TABLES = (TableSpec("people", version=1, read=READ), TableSpec("departments", version=1, read=READ))
 
     def __init__(self, backdesk) -> None:
         self.backdesk = backdesk

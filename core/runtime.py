@@ -91,6 +91,18 @@ class Backdesk:
         return self.store.table(namespace, spec.name, version=spec.version,
                                 migrations=spec.migrations)
 
+    def read_permission(self, full_name: str) -> str:
+        """The permission that reads a declared table whole
+        (:attr:`TableSpec.read`, by default ``"<plugin>.<table>.read"``)."""
+        spec = self.table_specs.get(full_name)
+        if spec is not None and spec.read:
+            return spec.read
+        return f"{full_name}.read"
+
+    def is_confidential(self, full_name: str) -> bool:
+        spec = self.table_specs.get(full_name)
+        return bool(spec is not None and spec.confidential)
+
     def table(self, full_name: str):
         """A declared table by its full name (``"it.tickets"``, ``"core.people"``)."""
         spec = self.table_specs.get(full_name)

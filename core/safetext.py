@@ -22,7 +22,9 @@ Two walls, one module:
   *stores* goes through: a :class:`~core.errors.ValidationError` naming the
   field and the character. :func:`install_guard` puts that check in front
   of every commit (see :class:`TextGuard`), so no service, plugin or import
-  can store such text by forgetting to call it.
+  can store such text by forgetting to call it. Text that comes from
+  outside rather than from an operator (a PDF's text, a server's reply)
+  goes through :func:`scrub` before it is stored.
 
 :func:`json_safe` writes JSON whose strings carry such characters as
 ``\\uXXXX`` escapes: lossless for programs, harmless on a terminal.
@@ -37,18 +39,19 @@ from typing import Any, Iterable
 
 from core.errors import ValidationError
 
-# C0 controls except tab and newline, DEL, C1 controls
-_CONTROLS = "\x00-\x08\x0b-\x1f\x7f\x80-\x9f"
+# C0 controls except tab, newline and carriage return; DEL; C1 controls
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f"
 # the bidirectional controls (ALM, LRM, RLM, LRE/RLE/PDF/LRO/RLO, LRI/RLI/FSI/PDI)
 # and the Unicode line and paragraph separators some terminals treat as newlines
 _FORMAT = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
 
-#: what :func:`visible` replaces (tab and newline are kept)
-UNSAFE = re.compile(f"[{_CONTROLS}{_FORMAT}]")
+#: what :func:`visible` replaces: tab, newline and CR LF (a line end: CSV
+#: writes them) are kept, a CR on its own (it overwrites the line) is not
+UNSAFE = re.compile(f"[{_CONTROLS}{_FORMAT}]|\r(?!\n)")
 #: what :func:`one_line` replaces
-UNSAFE_ONE_LINE = re.compile(f"[\t\n{_CONTROLS}{_FORMAT}]")
-#: what stored text may not hold (tab and newline are allowed)
-REFUSED = UNSAFE
+UNSAFE_ONE_LINE = re.compile(f"[\t\n\r{_CONTROLS}{_FORMAT}]")
+#: what stored text may not hold (tab and newline are allowed; line ends are \n)
+REFUSED = re.compile(f"[\r{_CONTROLS}{_FORMAT}]")
 
 
 def _picture(char: str) -> str:
@@ -93,6 +96,18 @@ def one_line(text: str) -> str:
     return UNSAFE_ONE_LINE.sub(_replace_one_line, text.replace("\r\n", "\n"))
 
 
+def scrub(text: str) -> str:
+    """Text that comes from *outside* (a file's extracted text, a server's
+    reply, a PBX's caller name) made storable: line ends as ``\n``, every
+    other control character in its visible form (:func:`visible`). Text an
+    operator types is refused instead (:func:`check_text`)."""
+    if not isinstance(text, str):
+        text = str(text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return visible(text)
+
+
 def name_char(char: str) -> str:
     """``ESC (U+001B)``: how an error message names a refused character."""
     names = {0x1B: "ESC", 0x07: "BEL", 0x0D: "CR", 0x08: "BS", 0x00: "NUL", 0x7F: "DEL", 0x9B: "CSI",
@@ -112,7 +127,7 @@ def check_text(value: Any, field: str | None = None) -> Any:
     if isinstance(value, str):
         found = REFUSED.search(value)
         if found is not None:
-            from core.i18n import _
+            from core.i18n import _  # Babel: not on the CLI's fast path (core.cli imports this module)
 
             raise ValidationError(
                 _("contains {char}, a control character; type the text without it").format(
@@ -223,5 +238,5 @@ class SafeStream(io.TextIOBase):
         self._stream.flush()
 
 
-__all__ = ["visible", "one_line", "check_text", "refuse_controls", "name_char", "TextGuard",
+__all__ = ["visible", "one_line", "scrub", "check_text", "refuse_controls", "name_char", "TextGuard",
            "install_guard", "json_safe", "SafeStream", "UNSAFE", "REFUSED"]

@@ -87,7 +87,8 @@ def register(cli: click.Group) -> None:
     @click.option("--since", help="From this date or time (YYYY-MM-DD[THH:MM], UTC).")
     @click.option("--until", help="Up to this date (inclusive) or time.")
     @click.option("--include-archived", is_flag=True, help="Read the archive files too.")
-    @click.option("--limit", type=int, default=50, show_default=True, help="At most this many (0: all).")
+    @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+                  help="At most this many (0: all).")
     @_FORMAT
     def audit_list(operator, plugin, table_name, since, until, include_archived, limit, fmt):
         """Audit entries, newest first."""
@@ -107,7 +108,7 @@ def register(cli: click.Group) -> None:
     @click.option("--before", required=True, metavar="DATE",
                   help="Archive the entries before this date or time (YYYY-MM-DD[THH:MM], UTC).")
     @click.option("--dry-run", is_flag=True, help="Only say what would be archived.")
-    @click.option("--batch", type=int, default=None, metavar="N",
+    @click.option("--batch", type=click.IntRange(min=1), default=None, metavar="N",
                   help="At most N entries per archive file (and per transaction; default 20000).")
     def audit_archive(before, dry_run, batch):
         """Move the oldest entries into gzip'd files under the data folder.
@@ -158,7 +159,8 @@ def register(cli: click.Group) -> None:
     @events.command("list")
     @click.option("--failed", is_flag=True, help="Only events with a failed delivery.")
     @click.option("--name", help="Only events with this name (hr.employee_hired).")
-    @click.option("--limit", type=int, default=50, show_default=True, help="At most this many (0: all).")
+    @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+                  help="At most this many (0: all).")
     @_FORMAT
     def events_list(failed, name, limit, fmt):
         """Events, newest first, with how each plugin took them."""
@@ -224,9 +226,12 @@ def register(cli: click.Group) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def people_import(file: Path):
         """Add or update people from a CSV FILE (all rows or none)."""
+        import io
+
+        from core.inputs import read_text_file
+
         bd = _backdesk()
-        with open(file, encoding="utf-8-sig", newline="") as fh:
-            result = bd.services.people.import_csv(fh)
+        result = bd.services.people.import_csv(io.StringIO(read_text_file(file), newline=""))
         click.echo(f"Imported {file}: {len(result['created'])} added, {len(result['updated'])} updated.")
 
     @people.command("export")
@@ -234,13 +239,14 @@ def register(cli: click.Group) -> None:
                   help="Write to this file instead of standard output.")
     def people_export(output: Path | None):
         """Write the directory as CSV (the format 'people import' reads)."""
+        from core.outputs import check_output_path, output_file
+
+        output = check_output_path(output)
         bd = _backdesk()
-        if output is None:
-            bd.services.people.export_csv(sys.stdout)
-            return
-        with open(output, "w", encoding="utf-8", newline="") as fh:
+        with output_file(output) as fh:
             n = bd.services.people.export_csv(fh)
-        click.echo(f"Wrote {n} people to {output}", err=True)
+        if output is not None:
+            click.echo(f"Wrote {n} people to {output}", err=True)
 
     @people.command("departments")
     def people_departments():

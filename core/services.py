@@ -19,14 +19,17 @@ from core.i18n import _, ngettext
 def wire(backdesk) -> None:
     """Create the core services for ``backdesk`` (called once at start)."""
     from core.access import Access
-    from core.audit import AuditTrail
+    from core.audit import UNAUDITED, AuditTrail
     from core.events import EventBus
     from core.notifications import Notifications
     from core.people import PeopleDirectory
+    from core.safetext import install_guard
     from core.search import GlobalSearch
     from core.workdays import Workdays
 
     services = backdesk.services
+    # no control character is stored, whoever writes (see core.safetext)
+    install_guard(backdesk.store, exempt=UNAUDITED | {"core.event_deliveries"})
     for cls in (AuditTrail, EventBus, Notifications, PeopleDirectory, Workdays):
         for spec in cls.TABLES:
             backdesk.declare_table("core", spec)

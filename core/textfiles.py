@@ -12,6 +12,8 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
+from core.safetext import scrub
+
 #: characters of extracted text kept per file
 MAX_TEXT = 200_000
 
@@ -22,7 +24,13 @@ def guess_mime(filename: str) -> str:
 
 def extract_text(path: Path, filename: str, limit: int = MAX_TEXT) -> str:
     """The text of the file at ``path`` (named ``filename``), at most ``limit``
-    characters; "" for a kind without text or a damaged file."""
+    characters; "" for a kind without text or a damaged file. Line ends are
+    ``\n`` and control characters (a PDF's form feeds, a file's escape
+    sequences) are stored visibly (:func:`core.safetext.scrub`)."""
+    return scrub(_extract_text(path, filename, limit))
+
+
+def _extract_text(path: Path, filename: str, limit: int) -> str:
     mime = guess_mime(filename)
     try:
         if mime == "application/pdf" or filename.lower().endswith(".pdf"):

@@ -189,7 +189,7 @@ class WorkCalendar:
 class Workdays:
     """``services.calendar``: the site's working days and the absence register."""
 
-    TABLES = (TableSpec("absences", version=1),)
+    TABLES = (TableSpec("absences", version=1, read=READ),)
 
     def __init__(self, backdesk) -> None:
         self.backdesk = backdesk

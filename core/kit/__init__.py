@@ -89,10 +89,13 @@ def write_plugin(name: str, dest: Path, title: str | None = None) -> Path:
     if problem:
         raise BackdeskError(problem)
     root = dest / name
-    for rel, text in render(name, title).items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    try:
+        for rel, text in render(name, title).items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BackdeskError(f"cannot write the plugin into {dest}: {exc.strerror or exc}") from None
     return root
 
 

@@ -72,9 +72,10 @@ def backdesk_settings():
 
 @hookimpl
 def backdesk_tables():
-    from plugins.accounting.models import TABLES
+    from plugins.accounting.models import CONFIDENTIAL_TABLES, TABLE_READ, TABLES
 
-    return [TableSpec(name, version=v) for name, v in TABLES.items()]
+    return [TableSpec(name, version=v, read=TABLE_READ[name], confidential=name in CONFIDENTIAL_TABLES)
+            for name, v in TABLES.items()]
 
 
 @hookimpl

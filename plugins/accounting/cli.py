@@ -9,7 +9,6 @@ line by the ``backdesk`` command, which exits 2.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -19,29 +18,18 @@ MAX_FILE = 50 << 20
 
 
 def _read(path: str) -> str:
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_FILE:
-            raise ValidationError(f"{path}: larger than {MAX_FILE >> 20} MB", field="file")
-        return p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ValidationError(f"{path}: no such file", field="file") from None
-    except IsADirectoryError:
-        raise ValidationError(f"{path}: is a folder", field="file") from None
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not UTF-8 text", field="file") from None
-    except PermissionError:
-        raise ValidationError(f"{path}: not readable", field="file") from None
+    from core.inputs import read_text_file
+
+    return read_text_file(path, max_bytes=MAX_FILE)
 
 
 def _write(text: str, output: str | None) -> None:
-    if output and output != "-":
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise ValidationError(f"{output}: {error.strerror}", field="output") from None
-    else:
-        sys.stdout.write(text)
+    """``text`` to the file ``output`` (0600, complete or not at all; see
+    core.outputs) or, without one or for "-", to standard output."""
+    from core.outputs import output_file
+
+    with output_file(None if output is None or output == "-" else output) as fh:
+        fh.write(text)
 
 
 def _date_check(value, name):
@@ -60,8 +48,13 @@ def register(cli: click.Group, get_context) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.option("--bank", is_flag=True, help="FILE is a bank statement CSV, not an hledger journal.")
     @click.option("--mapping", type=click.Path(dir_okay=False), help="YAML column mapping for --bank.")
-    def import_(file, bank, mapping):
-        """Import an hledger-format journal (or, with --bank, a bank CSV)."""
+    @click.option("--create-accounts", is_flag=True,
+                  help="Add the accounts the file posts to that are not in the chart (they are listed).")
+    def import_(file, bank, mapping, create_accounts):
+        """Import an hledger-format journal (or, with --bank, a bank CSV).
+
+        Accounts not in the chart are refused, named with their lines, as
+        'accounting post' refuses them; --create-accounts adds them."""
         from plugins.accounting import reports
 
         ctx = get_context()
@@ -77,10 +70,16 @@ def register(cli: click.Group, get_context) -> None:
                     raise ValidationError(f"{mapping}: not YAML ({str(error).splitlines()[0]})") from None
                 if not isinstance(mp, dict):
                     raise ValidationError(f"{mapping}: a mapping of column names is expected")
+        created: list[str] = []
         try:
-            n = reports.import_bank_csv(ctx, text, mp) if bank else reports.import_hledger(ctx, text)
+            if bank:
+                n = reports.import_bank_csv(ctx, text, mp, create_accounts=create_accounts, created=created)
+            else:
+                n = reports.import_hledger(ctx, text, create_accounts=create_accounts, created=created)
         except ValidationError as error:
             raise ValidationError(f"{file}: {error.message}") from None
+        if created:
+            click.echo(f"added {len(created)} account(s) to the chart: {', '.join(created)}")
         click.echo(f"imported {n} transaction(s)")
 
     @accounting.command("export")
@@ -162,6 +161,26 @@ def register(cli: click.Group, get_context) -> None:
 
         svc.close_period(get_context(), period)
         click.echo(f"closed {period}")
+
+    @accounting.group("accounts", invoke_without_command=True)
+    @click.pass_context
+    def accounts_group(cctx):
+        """The chart of accounts: list it (no subcommand), add an account."""
+        if cctx.invoked_subcommand is None:
+            from plugins.accounting import service as svc
+
+            for a in svc.accounts(get_context()):
+                click.echo(f"{a['name']:<40} {a.get('title') or ''}".rstrip())
+
+    @accounts_group.command("add")
+    @click.argument("name")
+    @click.option("--title", default="", help="What the account is for.")
+    def accounts_add(name, title):
+        """Add NAME (like expenses:travel) to the chart of accounts."""
+        from plugins.accounting import service as svc
+
+        a = svc.add_account(get_context(), name, title)
+        click.echo(f"added account {a['name']}")
 
     # ------------------------------------------------------------------ bills
     @accounting.command("bills")

@@ -98,7 +98,7 @@ def parse_journal(text: str, default_currency: str = "EUR") -> list[dict]:
         places = 2
         entries.append({
             "date": current["date"], "description": current["description"], "line": current["line"],
-            "postings": [{"account": p["account"], "currency": p["currency"],
+            "postings": [{"account": p["account"], "currency": p["currency"], "line": p["line"],
                           "amount": money_text(p["amount"], max(places, -p["amount"].as_tuple().exponent))}
                          for p in posts]})
         current = None

@@ -7,8 +7,10 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+from core.dates import check_year, check_year_text
 from core.errors import ValidationError
 from core.i18n import N_, translator_for
+from core.safetext import check_text
 from plugins.accounting.ledger import LedgerError, to_decimal
 
 _ = translator_for("accounting", Path(__file__).parent / "locale")
@@ -16,6 +18,15 @@ _ = translator_for("accounting", Path(__file__).parent / "locale")
 #: table name -> schema version
 TABLES = {"accounts": 1, "entries": 1, "periods": 1, "vendors": 1, "bills": 1, "payments": 1,
           "payment_runs": 1, "orders": 1, "rates": 1, "timesheets": 1, "payroll_runs": 1, "payslips": 1}
+#: the permission that reads each table whole (export); pay is confidential:
+#: reading rates, payroll runs and payslips whole is audited
+TABLE_READ = {"accounts": "accounting.ledger.read", "entries": "accounting.ledger.read",
+              "periods": "accounting.ledger.read", "vendors": "accounting.bills.read",
+              "bills": "accounting.bills.read", "payments": "accounting.bills.read",
+              "payment_runs": "accounting.bills.read", "orders": "accounting.bills.read",
+              "rates": "accounting.payroll.read", "timesheets": "accounting.payroll.read",
+              "payroll_runs": "accounting.payroll.read", "payslips": "accounting.payroll.read"}
+CONFIDENTIAL_TABLES = frozenset({"rates", "payroll_runs", "payslips"})
 
 PERMISSIONS = {
     "accounting.ledger.read": "Read the journal, the accounts and the reports",
@@ -84,7 +95,7 @@ MAX_TEXT = 200
 
 
 def text(value, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
-    value = " ".join(str(value or "").split())
+    value = check_text(" ".join(str(value or "").split()), field)
     if required and not value:
         raise ValidationError(_("required"), field=field)
     if len(value) > limit:
@@ -115,14 +126,15 @@ def date(value, field: str, *, required: bool = True) -> str | None:
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return check_year(value, field).isoformat()
     s = str(value).strip()
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
             raise ValueError
-        return dt.date.fromisoformat(s).isoformat()
+        day = dt.date.fromisoformat(s)
     except ValueError:
         raise ValidationError(_("{value!r} is not a date (YYYY-MM-DD)").format(value=s[:40]), field=field) from None
+    return check_year(day, field).isoformat()
 
 
 def period(value, field: str = "period") -> tuple[str, str]:
@@ -131,6 +143,7 @@ def period(value, field: str = "period") -> tuple[str, str]:
     m = re.fullmatch(r"(\d{4})-(\d{2})", s)
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise ValidationError(_("{value!r} is not a period (YYYY-MM)").format(value=s[:20]), field=field)
+    check_year_text(s, field)  # 0000-01 and 9999-12 are typos (and outside Python's dates)
     y, mo = int(m.group(1)), int(m.group(2))
     first = dt.date(y, mo, 1)
     last = (dt.date(y + (mo == 12), mo % 12 + 1, 1) - dt.timedelta(days=1))

@@ -3,7 +3,6 @@ bank CSV import with a column mapping."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from decimal import Decimal
@@ -84,8 +83,36 @@ def export_csv(ctx, start=None, end=None) -> str:
     return buf.getvalue()
 
 
-def import_hledger(ctx, text: str) -> int:
-    """Post every transaction of an hledger journal, all or nothing; returns the count."""
+def _accounts_for_import(ctx, used: list[tuple[int, str]], create_accounts: bool,
+                         created: list[str] | None) -> None:
+    """The accounts an import posts to (``(line, account)``) must be in the
+    chart, as for ``accounting post``: unknown ones are refused, named with
+    the line each first appears on — or, with ``create_accounts`` (the
+    operator saw the list and said so), added and listed in ``created``.
+    Inside the import's transaction."""
+    first_line: dict[str, int] = {}
+    for line, name in used:
+        first_line.setdefault(name, line)
+    unknown = svc.unknown_accounts(ctx, list(first_line))
+    if not unknown:
+        return
+    if not create_accounts:
+        named = ", ".join(_("{account} (line {line})").format(account=a, line=first_line[a]) for a in unknown)
+        raise ValidationError(_.ngettext(
+            "an account not in the chart: {accounts}; add it (accounting accounts add) or import with "
+            "--create-accounts", "{n} accounts not in the chart: {accounts}; add them (accounting accounts "
+            "add) or import with --create-accounts", len(unknown)).format(n=len(unknown), accounts=named),
+            field="file")
+    added = svc.create_accounts(ctx, unknown)
+    if created is not None:
+        created.extend(added)
+
+
+def import_hledger(ctx, text: str, *, create_accounts: bool = False, created: list[str] | None = None) -> int:
+    """Post every transaction of an hledger journal, all or nothing; returns
+    the count. Accounts not in the chart are refused (named with their
+    lines) unless ``create_accounts``: then they are added, and listed in
+    ``created``."""
     from plugins.accounting.hledger import JournalError, parse_journal
 
     ctx.require("accounting.ledger.post")
@@ -94,9 +121,13 @@ def import_hledger(ctx, text: str) -> int:
     except JournalError as error:
         raise ValidationError(str(error), field="file") from None
     with ctx.transaction():
+        _accounts_for_import(ctx, [(p.get("line", e["line"]), p["account"]) for e in entries
+                                   for p in e["postings"] if isinstance(p.get("account"), str)],
+                             create_accounts, created)
         for e in entries:
             try:
-                svc._post(ctx, e["date"], e["description"] or _("(imported)"), e["postings"], source="import")
+                svc._post(ctx, e["date"], e["description"] or _("(imported)"), e["postings"], source="import",
+                          create_accounts=False)
             except ValidationError as error:
                 raise ValidationError(_("line {line}: {error}").format(line=e["line"], error=error.message),
                                       field="file") from None
@@ -107,7 +138,8 @@ DEFAULT_MAPPING = {"date": "date", "amount": "amount", "description": "descripti
                    "date_format": "%Y-%m-%d", "decimal": ".", "delimiter": ",", "rules": {}}
 
 
-def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account=None) -> int:
+def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account=None,
+                    create_accounts: bool = False, created: list[str] | None = None) -> int:
     """Post each row of a bank statement CSV against the bank account.
 
     ``mapping``: ``date``/``amount``/``description`` column names,
@@ -119,13 +151,14 @@ def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account
     ctx.require("accounting.ledger.post")
     mp = {**DEFAULT_MAPPING, **(mapping or {})}
     bank = bank_account or svc.account(ctx, "bank")
-    reader = csv.DictReader(io.StringIO(text), delimiter=mp["delimiter"])
+    reader = csvsafe.StrictDictReader(io.StringIO(text), delimiter=mp["delimiter"])
     missing = [mp[k] for k in ("date", "amount", "description") if mp[k] not in (reader.fieldnames or [])]
     if missing:
         raise ValidationError(_.ngettext("line 1: missing column {cols}", "line 1: missing columns {cols}",
                                          len(missing)).format(cols=", ".join(missing)), field="file")
     rows = []
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line
         try:
             date = dt.datetime.strptime((row[mp["date"]] or "").strip(), mp["date_format"]).date().isoformat()
         except ValueError:
@@ -149,11 +182,15 @@ def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account
         rows.append((line, date, desc, amount, counter))
     cur = svc.currency(ctx)
     with ctx.transaction():
+        # the bank and "uncategorized" accounts are the settings' (added as
+        # for a bill); the rules' counter accounts come with the file's mapping
+        svc.create_accounts(ctx, [bank, svc.account(ctx, "uncategorized")])
+        _accounts_for_import(ctx, [(row[0], row[4]) for row in rows], create_accounts, created)
         for line, date, desc, amount, counter in rows:
             try:
                 svc._post(ctx, date, desc, [{"account": bank, "amount": f"{amount:f}", "currency": cur},
                                             {"account": counter, "amount": f"{-amount:f}", "currency": cur}],
-                          source="bank")
+                          source="bank", create_accounts=False)
             except ValidationError as error:
                 raise ValidationError(_("line {line}: {error}").format(line=line, error=error.message),
                                       field="file") from None

@@ -51,6 +51,46 @@ def mtext(ctx, value) -> str:
     return L.money_text(rnd(ctx, value), int(ctx.settings.get("places", 2)))
 
 
+def check_places(ctx, value: Decimal, field: str, what: str = "") -> Decimal:
+    """``value`` when it has no more decimals than the books keep (the
+    ``places`` setting: 2 for EUR); otherwise refused — never rounded
+    silently (0.005 + 0.005 - 0.01 would balance, and every total after it
+    would be off by what rounding dropped)."""
+    if value != rnd(ctx, value):
+        places = int(ctx.settings.get("places", 2))
+        raise ValidationError(_("{what}{value} has more than {places} decimals (amounts are kept to {places} "
+                                "places; round it yourself)").format(
+            what=what, value=f"{value:f}", places=places), field=field)
+    return value
+
+
+def money(ctx, value, field: str, **kwargs) -> Decimal:
+    """An amount someone typed: a number (:func:`models.amount`) with no
+    more decimals than the books keep (:func:`check_places`)."""
+    return check_places(ctx, m.amount(value, field, **kwargs), field)
+
+
+def unknown_accounts(ctx, names) -> list[str]:
+    """The account names (of ``names``) not in the chart, in the order given."""
+    ensure_chart(ctx)
+    known = {a["name"] for a in ctx.table("accounts").all()}
+    out: list[str] = []
+    for name in names:
+        if name not in known and name not in out:
+            out.append(name)
+    return out
+
+
+def create_accounts(ctx, names) -> list[str]:
+    """Add the accounts of ``names`` the chart lacks (inside the caller's
+    transaction, with the permission to post checked by the caller); the
+    names added."""
+    missing = unknown_accounts(ctx, names)
+    for name in missing:
+        _ensure_account(ctx, name, create=True)
+    return missing
+
+
 def _get(table, doc_id, what: str) -> dict:
     try:
         doc = table.get(int(doc_id))
@@ -115,7 +155,8 @@ def _ensure_account(ctx, name: str, *, create: bool) -> None:
     if t.find({"name": name}, limit=1):
         return
     if not create:
-        raise ValidationError(_("no account {name} (add it to the chart first)").format(name=name), field="postings")
+        raise ValidationError(_("no account {name} (add it to the chart first: accounting accounts add)").format(
+            name=name), field="postings")
     t.insert({"name": name, "type": L.account_type(name), "title": ""})
 
 
@@ -146,8 +187,8 @@ def normalize_postings(ctx, postings) -> list[dict]:
         if not cur.isalpha() or len(cur) > 10:
             raise ValidationError(_("posting {n}: {cur!r} is not a currency code").format(n=i, cur=cur),
                                   field="postings")
-        out.append({"account": acc, "amount": mtext(ctx, amount) if amount == rnd(ctx, amount) else f"{amount:f}",
-                    "currency": cur})
+        check_places(ctx, amount, "postings", _("posting {n}: ").format(n=i))
+        out.append({"account": acc, "amount": mtext(ctx, amount), "currency": cur})
     return out
 
 
@@ -455,7 +496,13 @@ def pay_bill(ctx, bill_id, amount=None, date=None) -> dict:
     date = m.date(date or today().isoformat(), "date")
     with ctx.transaction():
         b = _get(ctx.table("bills"), bill_id, _("bill"))
-        value = open_amount(b) if amount in (None, "") else rnd(ctx, m.amount(amount, "amount"))
+        if amount is None:
+            value = open_amount(b)
+        elif isinstance(amount, str) and not amount.strip():
+            raise ValidationError(_("the amount is empty: give one, or leave it out to pay what is open"),
+                                  field="amount")
+        else:
+            value = money(ctx, amount, "amount", positive=True, allow_zero=False)
         return _pay(ctx, b, value, date)
 
 

@@ -53,7 +53,9 @@ def _raise(message):
 
 @hookimpl
 def backdesk_tables():
-    return [TableSpec(name) for name in
+    from plugins.documents.service import READ
+
+    return [TableSpec(name, read=READ) for name in
             ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history")]
 
 

@@ -7,6 +7,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
+from core.outputs import private_dir, write_output
 from plugins.documents import service
 
 TYPES = [
@@ -73,11 +74,10 @@ def create_demo(ctx, seed: int) -> None:
         service.add_version(ctx, first["id"], v2, note="signed")
         service.copy_document(ctx, first["id"])
     inbox = service.inbox_dir(ctx)
-    inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (inbox / "rechnung-telekom-juni.txt").write_text(
-        "Deutsche Telekom\nRechnung / invoice June 2026\nAmount 89.90 EUR\n", encoding="utf-8")
-    (inbox / "fax-kanzlei-weber.txt").write_text(
-        "Kanzlei Weber & Roth\nContract agreement draft for review.\n", encoding="utf-8")
+    private_dir(inbox)  # the store's modes: 0700 folders, 0600 files
+    write_output(inbox / "rechnung-telekom-juni.txt",
+                 "Deutsche Telekom\nRechnung / invoice June 2026\nAmount 89.90 EUR\n")
+    write_output(inbox / "fax-kanzlei-weber.txt", "Kanzlei Weber & Roth\nContract agreement draft for review.\n")
     service.scan_inbox(ctx)
     docs = service.list_documents(ctx)
     reception = [p for p in people if p.get("email")][:1]

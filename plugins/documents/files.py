@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from core.errors import ValidationError
+from core.outputs import private_dir
 from core.textfiles import MAX_TEXT, extract_text, guess_mime  # noqa: F401 (used as blobs.extract_text)
 from plugins.documents.models import _
 
@@ -38,8 +39,7 @@ def blob_path(data_dir: Path, sha256: str) -> Path:
 
 
 def _mkdir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    private_dir(path)  # the missing parents 0700 too (the documents folder)
 
 
 def check_source(path: str | os.PathLike, data_dir: Path, max_bytes: int,

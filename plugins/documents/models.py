@@ -12,8 +12,10 @@ import re
 from datetime import date
 from typing import Any, Iterable
 
+from core.dates import check_year
 from core.errors import ValidationError
 from core.i18n import N_, translator_for
+from core.safetext import check_text
 from pathlib import Path
 
 _ = translator_for("documents", Path(__file__).parent / "locale")
@@ -68,7 +70,7 @@ def _text(value: Any, field: str, *, required: bool = False, limit: int = MAX_TE
         value = ""
     if not isinstance(value, str):
         raise ValidationError(_("must be text"), field=field)
-    value = " ".join(value.split())
+    value = check_text(" ".join(value.split()), field)
     if required and not value:
         raise ValidationError(_("is required"), field=field)
     if len(value) > limit:
@@ -91,14 +93,15 @@ def clean_direction(value: Any) -> str:
 def clean_date(value: Any, field: str = "date") -> str:
     """An ISO date (``YYYY-MM-DD``); a ``date`` is accepted too."""
     if isinstance(value, date):
-        return value.isoformat()
+        return check_year(value, field).isoformat()
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(_("is required (YYYY-MM-DD)"), field=field)
     try:
-        return date.fromisoformat(value.strip()).isoformat()
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise ValidationError(_("is not a date (YYYY-MM-DD): {value}").format(value=value[:40]),
                               field=field) from None
+    return check_year(day, field).isoformat()
 
 
 def clean_tags(value: Any) -> list[str]:

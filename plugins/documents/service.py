@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from core.errors import BackdeskError, UnknownRecord, ValidationError
+from core.outputs import private_dir
 from core.storage import AnyOf, Range
 from plugins.documents import files as blobs
 from plugins.documents import models
@@ -627,7 +628,10 @@ def export_document(ctx, doc_id: Any, dest: Any) -> Path:
     target = folder / models.check_filename(ver["filename"])
     if target.exists():
         raise ValidationError(_("{path} exists already").format(path=str(target)[:120]), field="dest")
-    shutil.copyfile(file_of(ctx, ver), target)
+    from core.outputs import output_file
+
+    with open(file_of(ctx, ver), "rb") as src, output_file(target, binary=True) as out:
+        shutil.copyfileobj(src, out)  # 0600, as the store keeps it
     return target
 
 
@@ -860,7 +864,7 @@ def scan_inbox(ctx) -> dict:
     ctx.require(FILE)
     inbox = inbox_dir(ctx)
     if not inbox.exists():
-        inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(inbox)
     if not inbox.is_dir():
         raise ValidationError(_("the inbox {path} is not a folder").format(path=str(inbox)[:120]), field="inbox")
     counts = {"new": 0, "gone": 0, "finished": 0}

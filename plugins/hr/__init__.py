@@ -77,9 +77,10 @@ def backdesk_settings():
 
 @hookimpl
 def backdesk_tables():
-    from plugins.hr.models import TABLES
+    from plugins.hr.models import CONFIDENTIAL_TABLES, TABLE_READ, TABLES
 
-    return [TableSpec(name, version=1) for name in TABLES]
+    return [TableSpec(name, version=1, read=TABLE_READ[name], confidential=name in CONFIDENTIAL_TABLES)
+            for name in TABLES]
 
 
 @hookimpl

@@ -176,5 +176,7 @@ def register(cli: click.Group, get_context) -> None:
         if output is None:
             click.echo(text, nl=False)
         else:
-            output.write_bytes(text.encode("utf-8"))
+            from core.outputs import write_output
+
+            write_output(output, text)
             click.echo(f"Wrote {output}")

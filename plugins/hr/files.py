@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import ValidationError
+from core.outputs import private_dir
 from plugins.hr.models import _
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -68,7 +69,7 @@ def store_bytes(data_dir: Path | str, content: bytes) -> tuple[str, int]:
     target = blob_path(data_dir, sha)
     if target.exists() and target.stat().st_size == len(content):
         return sha, len(content)
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -14,8 +14,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from core.dates import check_year
 from core.errors import ValidationError
 from core.i18n import N_, translator_for
+from core.safetext import check_text
 
 _ = translator_for("hr", Path(__file__).parent / "locale")
 
@@ -71,6 +73,14 @@ PERMISSIONS = {
 
 TABLES = ("records", "openings", "candidates", "interviews", "checklists", "cases", "warnings",
           "dismissals", "leave", "entitlements", "sick_notes", "time")
+#: the permission that reads each table whole (export)
+TABLE_READ = {"records": P_RECORDS_READ, "openings": P_HIRING_READ, "candidates": P_HIRING_READ,
+              "interviews": P_HIRING_READ, "checklists": P_ONBOARDING_READ, "cases": P_CASES_READ,
+              "warnings": P_DISCIPLINE_READ, "dismissals": P_DISCIPLINE_READ, "leave": P_LEAVE_READ,
+              "entitlements": P_LEAVE_READ, "sick_notes": P_SICK_READ, "time": P_TIME_READ}
+#: reading these whole is written to the audit trail
+CONFIDENTIAL_TABLES = frozenset({"records", "candidates", "interviews", "cases", "warnings", "dismissals",
+                                 "sick_notes"})
 
 # -- vocabularies -------------------------------------------------------------------
 CONTRACT_TYPES = {"permanent": N_("permanent"), "fixed_term": N_("fixed term"),
@@ -179,9 +189,7 @@ def text(value: Any, field: str, *, required: bool = False, limit: int = MAX_TEX
         raise ValidationError(_("this is required"), field=field)
     if len(value) > limit:
         raise ValidationError(_("at most {n} characters").format(n=limit), field=field)
-    if "\x00" in value:
-        raise ValidationError(_("contains a NUL character"), field=field)
-    return value
+    return check_text(value, field)
 
 
 def date_value(value: Any, field: str, *, required: bool = False) -> str | None:
@@ -193,14 +201,15 @@ def date_value(value: Any, field: str, *, required: bool = False) -> str | None:
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return check_year(value, field).isoformat()
     if not isinstance(value, str) or len(value.strip()) != 10:
         raise ValidationError(_("{value!r} is not a date as YYYY-MM-DD").format(value=str(value)[:40]),
                               field=field)
     try:
-        return dt.date.fromisoformat(value.strip()).isoformat()
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise ValidationError(_("{value!r} is not a date as YYYY-MM-DD").format(value=value), field=field) from None
+    return check_year(day, field).isoformat()
 
 
 def datetime_utc(value: Any, field: str, tz) -> str:
@@ -214,6 +223,7 @@ def datetime_utc(value: Any, field: str, tz) -> str:
         except ValueError:
             raise ValidationError(_("{value!r} is not a time as YYYY-MM-DD HH:MM").format(value=raw),
                                   field=field) from None
+    check_year(moment, field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

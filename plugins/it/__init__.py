@@ -95,7 +95,7 @@ def backdesk_settings():
 def backdesk_tables():
     from plugins.it.service import TABLES
 
-    return [TableSpec(name, version=1) for name in TABLES]
+    return [TableSpec(name, version=1, read=read) for name, read in TABLES.items()]
 
 
 @hookimpl

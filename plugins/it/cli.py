@@ -209,11 +209,11 @@ def register(cli: click.Group, get_context) -> None:
             what, doc = svc.import_fusion(ctx, file.read_bytes(), tag=tag)
             click.echo(f"Inventory of {doc.get('name')}: asset {doc['tag']} {what}.")
             return
-        try:
-            with open(file, encoding="utf-8-sig", newline="") as fh:
-                result = svc.import_csv(ctx, fh)
-        except UnicodeDecodeError:
-            raise ValidationError(f"{file.name} is not UTF-8 text", field="file") from None
+        import io
+
+        from core.inputs import read_text_file
+
+        result = svc.import_csv(ctx, io.StringIO(read_text_file(file, max_bytes=svc.MAX_IMPORT_BYTES), newline=""))
         click.echo(f"Imported {file.name}: {len(result['created'])} added, {len(result['updated'])} updated.")
 
     @assets.command("add")

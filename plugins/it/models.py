@@ -13,8 +13,10 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from core.dates import check_year
 from core.errors import ValidationError
 from core.i18n import N_, translator_for
+from core.safetext import check_text
 
 _ = translator_for("it", Path(__file__).parent / "locale")
 
@@ -97,9 +99,7 @@ def text(value, field: str, *, required: bool = False, limit: int = MAX_TITLE) -
         raise ValidationError(_("is too long (at most {n} characters)").format(n=limit), field=field)
     if limit <= MAX_TITLE and ("\n" in value or "\r" in value):
         raise ValidationError(_("must be one line"), field=field)
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise ValidationError(_("contains control characters"), field=field)
-    return value
+    return check_text(value, field)
 
 
 def choice(value, field: str, allowed, *, default=None) -> str:
@@ -120,14 +120,15 @@ def iso_date(value, field: str, *, required: bool = False) -> str | None:
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return check_year(value, field).isoformat()
     if not isinstance(value, str):
         raise ValidationError(_("is not a date"), field=field)
     try:
-        return dt.date.fromisoformat(value.strip()).isoformat()
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise ValidationError(_("{value!r} is not a date like 2026-03-31").format(value=value),
                               field=field) from None
+    return check_year(day, field).isoformat()
 
 
 def future_date(value, field: str, today: dt.date, *, required: bool = False) -> str | None:

@@ -15,6 +15,7 @@ from typing import IO, Any, Callable, Iterable
 
 from core import csvsafe
 from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
+from core.safetext import scrub
 from core.storage import AnyOf, Contains, Not, Range
 from plugins.it import models as m
 from plugins.it import sla
@@ -47,9 +48,10 @@ PERMISSIONS = {
     P_CHECKS_EDIT: "Add, remove and run service checks",
 }
 
-#: the tables IT keeps
-TABLES = ("tickets", "comments", "assets", "asset_history", "tasks", "task_log", "changes",
-          "checks", "check_log")
+#: the tables IT keeps, each with the permission that reads it whole (export)
+TABLES = {"tickets": P_READ, "comments": P_READ, "assets": P_ASSETS_READ, "asset_history": P_ASSETS_READ,
+          "tasks": "it.maintenance.read", "task_log": "it.maintenance.read", "changes": "it.changes.read",
+          "checks": P_CHECKS_READ, "check_log": P_CHECKS_READ}
 
 
 def clock() -> dt.datetime:
@@ -1031,6 +1033,7 @@ def record_results(ctx, results: dict[int, tuple[bool, str]], at: dt.datetime | 
     with ctx.transaction():
         t = ctx.table("checks")
         for cid, (ok, message) in results.items():
+            message = scrub(message)  # a server's reply: its control characters stored visibly
             doc = t.get(cid)
             if doc is None:
                 continue  # removed meanwhile

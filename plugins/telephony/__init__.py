@@ -49,8 +49,9 @@ def backdesk_settings():
 
 @hookimpl
 def backdesk_tables():
-    return [TableSpec(name, version=1) for name in
-            ("calls", "messages", "contacts", "presence", "assignments", "switch")]
+    from plugins.telephony.service import TABLE_READ
+
+    return [TableSpec(name, version=1, read=read) for name, read in TABLE_READ.items()]
 
 
 # The screens module is imported when a screen first opens or a command runs,

@@ -180,13 +180,12 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
     def export_cmd(fmt, output):
         """Write the phone list to a file or stdout."""
+        from core.outputs import check_output_path, output_file
+
+        output = check_output_path(output)
         s = svc()
-        fh = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
-        try:
+        with output_file(output) as fh:
             n = s.export_csv(fh) if fmt == "csv" else s.export_vcard(fh)
-        finally:
-            if output:
-                fh.close()
         if output:
             click.echo(f"{n} entries written to {output}", err=True)
 
@@ -197,11 +196,13 @@ def register(cli: click.Group, get_context) -> None:
     def import_cmd(path, fmt):
         """Import a phone list: all entries or none."""
         fmt = fmt or ("vcard" if path.suffix.lower() in (".vcf", ".vcard") else "csv")
+        import io
+
+        from core.inputs import read_text_file
+
         s = svc()
-        if path.stat().st_size > 50 << 20:
-            raise ValidationError("the file is larger than 50 MB", field="file")
-        with open(path, encoding="utf-8", newline="") as fh:
-            result = s.import_csv(fh) if fmt == "csv" else s.import_vcard(fh)
+        fh = io.StringIO(read_text_file(path), newline="")
+        result = s.import_csv(fh) if fmt == "csv" else s.import_vcard(fh)
         click.echo("{updated} updated, {created} added, {unchanged} unchanged".format(**result))
 
 

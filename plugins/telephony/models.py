@@ -28,6 +28,7 @@ from typing import Any
 
 from core.errors import ValidationError
 from core.i18n import N_, translator_for
+from core.safetext import check_text
 from pathlib import Path
 
 _ = translator_for("telephony", Path(__file__).parent / "locale")
@@ -153,9 +154,7 @@ def clean_text(value: Any, field: str, *, limit: int, required: bool = False) ->
         value = ""
     if not isinstance(value, str):
         raise ValidationError(_("expected text"), field=field)
-    value = value.strip()
-    if "\x00" in value:
-        raise ValidationError(_("contains a NUL character"), field=field)
+    value = check_text(value.strip(), field)
     if required and not value:
         raise ValidationError(_("must not be empty"), field=field)
     if len(value) > limit:

@@ -32,6 +32,10 @@ PRESENCE_SET = "telephony.presence.set"
 HOURS = "telephony.hours.set"
 EXTENSIONS = "telephony.extensions.manage"
 
+#: each table and the permission that reads it whole (export)
+TABLE_READ = {"calls": READ, "messages": MESSAGES, "contacts": READ, "presence": READ,
+              "assignments": READ, "switch": READ}
+
 PERMISSIONS = {
     READ: "See calls, the switchboard and the call history",
     HANDLE: "Answer, log, transfer, park and pick up calls",

@@ -16,6 +16,7 @@ HOSTILE = "a\x1b]0;pwned\x07b\rc\u202ed\x9be\x00f\x7fg\u2028h"
 def test_visible_shows_every_control_and_keeps_newlines_and_tabs():
     assert visible(HOSTILE) == "a␛]0;pwned␇b␍c\\u202ed\\x9be␀f␡g\\u2028h"
     assert visible("two\tcolumns\nand lines") == "two\tcolumns\nand lines"
+    assert visible("a,b\r\nc,d\r\n") == "a,b\r\nc,d\r\n"  # CSV's line ends stay; a lone CR does not
     plain = "Müller & Söhne — 12 €"
     assert visible(plain) is plain
 
@@ -35,6 +36,8 @@ def test_check_text_names_the_field_and_the_character():
         check_text("gnp\u202eexe", "title")
     with pytest.raises(ValidationError, match="CR"):
         check_text("overwrite\rthis", "text")
+    with pytest.raises(ValidationError, match="CR"):
+        check_text("stored line ends are\r\nnewlines", "text")
 
 
 def test_refuse_controls_walks_nested_values_and_keys():

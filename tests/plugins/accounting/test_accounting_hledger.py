@@ -8,6 +8,9 @@ import io
 import subprocess
 from decimal import Decimal
 
+import pytest
+
+from core.errors import ValidationError
 from plugins.accounting import reports
 from period import build_period
 from conftest import iban
@@ -105,7 +108,14 @@ def test_hledger_journal_imported_gives_the_same_trial_balance(office, hledger, 
     bd, ctx, ids = office
     path = tmp_path / "hand.journal"
     path.write_text(JOURNAL)
-    assert reports.import_hledger(ctx, JOURNAL) == 4
+    # an account the chart lacks is refused, as `accounting post` refuses it ...
+    with pytest.raises(ValidationError, match=r"not in the chart: assets:bank:giro \(line 5\).*--create-accounts"):
+        reports.import_hledger(ctx, JOURNAL)
+    assert ctx.table("entries").count() == 0
+    # ... or added when the operator says so, and listed
+    created: list[str] = []
+    assert reports.import_hledger(ctx, JOURNAL, create_accounts=True, created=created) == 4
+    assert created == ["assets:bank:giro"]
     tb = reports.report(ctx, "trial-balance")
     assert {a: v for a, _c, v in tb.sections[0][1]} == hl_accounts(hl(path, "balance", "--flat"))
     assert ctx.table("entries").count() == 4

@@ -1,0 +1,223 @@
+"""Every ``backdesk`` command, every option and argument, with hostile values.
+
+Run by tests/shell/test_cli_sweep.py against a demo site (or by hand:
+``python tests/shell/cli_sweep.py CONFIG_DIR DATA_DIR [COMMAND…]``, which
+prints each failure). For each command the required parameters get a
+plausible value; then one parameter at a time gets each hostile value of
+its kind (a date outside any calendar, a negative or huge number, an
+empty text, a path to a device, a 200 000-character text, escape
+sequences, a broken CSV file, …). Every run must end the way the brief
+says bad input ends: exit 0 (accepted) or 2 (refused) — 1 only where a
+command documents it — with the refusal on one line, no "internal error",
+no traceback, and no escape sequence on the terminal.
+
+The runs happen in this one process (``core.commands.run``, as the console
+script does after its fast path), so the sweep takes minutes, not hours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+#: commands left out: they serve, watch or prompt until stopped
+SKIP = {("serve", "ssh"), ("serve", "web"), ("it", "checks", "watch"), ("it", "checks", "run"),
+        ("kiosk", "pin-hash")}
+#: commands whose documented answer to "found a problem" is exit 1
+EXIT_1_OK = {("check",), ("audit", "verify"), ("events", "retry"), ("docs", "check")}
+
+DATE_NAMES = {"date", "start", "end", "since", "until", "before", "due", "due_by", "next_due", "warranty_end",
+              "purchase_date", "planned", "when"}
+PERIOD_NAMES = {"period"}
+NUMBER_NAMES = {"amount", "salary", "rate", "seats", "quantity", "min_quantity", "minutes", "interval", "number",
+                "retention_years", "days", "limit", "batch", "seed", "port", "probation_months", "event_id",
+                "idle_timeout_seconds", "every"}
+PATH_NAMES = {"dest", "output", "csv_out", "folder", "src"}
+INPUT_FILE_NAMES = {"file", "path", "mapping"}
+
+ESCAPES = "x\x1b]0;pwned\x07\x1b[2J\r\u202eY"
+HUGE = "y" * 200_000
+
+HOSTILE = {
+    "date": ["", "9999-12-31", "0000-01-01", "2026-02-30", "0001-01-01T00:00", ESCAPES],
+    "period": ["", "9999-12", "0000-01", "2026-13", "-1"],
+    "number": ["", "-1", "0", "99999999999999999999999", "1e400", "nan", "0.005"],
+    "path": ["", "/dev/full", ".", "no/such/folder/file.out"],
+    "text": ["", "-1", ESCAPES, HUGE],
+}
+
+
+def plausible(param: click.Parameter, files: dict[str, Path]) -> str:
+    """A value for a required parameter that lets the command go on to the one under test."""
+    name = param.name or ""
+    if isinstance(param.type, click.Choice):
+        return str(param.type.choices[0])
+    if name in DATE_NAMES:
+        return "2026-01-15"
+    if name in PERIOD_NAMES:
+        return "2026-01"
+    if name.endswith("_id") or name in NUMBER_NAMES or name in ("call", "extension"):
+        return "1"
+    if name in INPUT_FILE_NAMES:
+        return str(files["text"])
+    if name in PATH_NAMES:
+        return str(files["fresh"] / f"out-{time.monotonic_ns()}")
+    if name == "postings":
+        return "expenses:rent=1"
+    if name in ("person", "for_person", "caller"):
+        return "1"
+    if name == "account":
+        return "alice"
+    if name == "target":
+        return "127.0.0.1:9"
+    if name == "to":
+        return "hr@example.com"
+    return "x"
+
+
+def kind_of(param: click.Parameter) -> str | None:
+    """Which hostile values a parameter gets; None: click itself checks it
+    (flags, choices)."""
+    if getattr(param, "is_flag", False) or isinstance(param.type, (click.Choice, click.types.BoolParamType)):
+        return None
+    name = param.name or ""
+    if name in DATE_NAMES:
+        return "date"
+    if name in PERIOD_NAMES:
+        return "period"
+    if name in NUMBER_NAMES or name.endswith("_id") or isinstance(param.type, (click.types.IntParamType,
+                                                                            click.types.FloatParamType)):
+        return "number"
+    if name in INPUT_FILE_NAMES:
+        return "input"
+    if name in PATH_NAMES:
+        return "path"
+    return "text"
+
+
+def hostile_files(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "text": folder / "plain.txt",
+        "unterminated": folder / "unterminated.csv",
+        "huge_cell": folder / "huge-cell.csv",
+        "binary": folder / "binary.bin",
+        "escapes": folder / "escapes.csv",
+        "fresh": folder / "fresh",
+    }
+    files["text"].write_text("name,email\nAda,ada@example.com\n", encoding="utf-8")
+    files["unterminated"].write_text('name,tag,extension,email\n"Ada,A1,101,a@x.example\nBob,A2,102,b@x.example\n',
+                                     encoding="utf-8")
+    files["huge_cell"].write_text("name,tag,extension\n" + "z" * 140_000 + ",A1,101\n", encoding="utf-8")
+    files["binary"].write_bytes(bytes(range(256)) * 64)
+    files["escapes"].write_text(f"name,tag,extension\n{ESCAPES},A9,109\n", encoding="utf-8")
+    files["fresh"].mkdir(exist_ok=True)
+    return files
+
+
+def commands(group: click.Group, path: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        here = path + (name,)
+        if here in SKIP:
+            continue
+        if isinstance(command, click.Group):
+            yield from commands(command, here)
+        else:
+            yield here, command
+
+
+def argv_for(path, command, files, fuzz: click.Parameter | None = None, value: str | None = None) -> list[str]:
+    """The command line: required parameters plausible, ``fuzz`` set to ``value``."""
+    opts: list[str] = []
+    args: list[str] = []
+    for param in command.params:
+        if param.name == "help":
+            continue
+        if param is fuzz:
+            given = value
+        elif param.required:
+            given = plausible(param, files)
+        else:
+            continue
+        if isinstance(param, click.Option):
+            opts += [param.opts[0], given]
+        else:
+            args.append(given)
+    # "--" ends the options: a hostile argument starting with "-" is an argument
+    return [*path, *opts, "--", *args] if args else [*path, *opts]
+
+
+def run_once(base: list[str], argv: list[str]) -> tuple[int, str, str]:
+    from core.commands import run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            run(base + argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException as exc:  # noqa: BLE001 - the sweep reports what escaped
+            code = -1
+            err.write(f"ESCAPED {type(exc).__name__}: {exc}\n")
+    return code, out.getvalue(), err.getvalue()
+
+
+def problem(path, code: int, out: str, err: str) -> str | None:
+    allowed = {0, 2} | ({1} if path in EXIT_1_OK else set())
+    if code not in allowed:
+        return f"exit {code}"
+    if "internal error" in err or "Traceback" in err or "ESCAPED" in err:
+        return "internal error"
+    if code == 2 and len(err.strip().splitlines()) != 1:
+        return f"{len(err.strip().splitlines())} lines of error"
+    if "\x1b]" in out + err or "\x07" in out + err or "\u202e" in out + err:
+        return "escape sequence on the terminal"
+    return None
+
+
+def sweep(config_dir: str, data_dir: str, work: Path, only: list[str] | None = None) -> list[dict]:
+    from core.commands import cli, register_plugin_commands
+
+    base = ["--config-dir", str(config_dir), "--data-dir", str(data_dir)]
+    register_plugin_commands(base)
+    files = hostile_files(work)
+    failures = []
+    os.chdir(work)
+    for path, command in commands(cli):
+        if only and " ".join(path) not in only:
+            continue
+        for param in command.params:
+            kind = kind_of(param)
+            if param.name == "help" or kind is None:
+                continue
+            if kind == "input":
+                values = [str(files[k]) for k in ("unterminated", "huge_cell", "binary", "escapes")] + \
+                         ["", ".", "/dev/full"]
+            else:
+                values = HOSTILE[kind]
+            for value in values:
+                argv = argv_for(path, command, files, param, value)
+                if os.environ.get("SWEEP_VERBOSE"):
+                    sys.__stderr__.write(f"{' '.join(path)} {param.name}={value[:20]!r}\n")
+                    sys.__stderr__.flush()
+                code, out, err = run_once(base, argv)
+                why = problem(path, code, out, err)
+                if why:
+                    failures.append({"command": " ".join(path), "param": param.name, "value": value[:40],
+                                     "why": why, "stderr": err.strip()[-300:]})
+    return failures
+
+
+if __name__ == "__main__":
+    config_dir, data_dir, *only = sys.argv[1:]
+    work = Path(os.environ.get("SWEEP_WORK") or Path(data_dir).parent / "sweep")
+    found = sweep(config_dir, data_dir, work, only or None)
+    sys.__stdout__.write(json.dumps(found, indent=1, ensure_ascii=True) + "\n")
