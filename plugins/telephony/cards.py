@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.hookspecs import Card, SearchHit
 from plugins.telephony.models import _, format_duration
-from plugins.telephony.service import READ, service_for
+from plugins.telephony.service import MESSAGES, READ, TAKE, service_for
 
 SPARKS = "▁▂▃▄▅▆▇█"
 TABLES = ("telephony.calls", "telephony.messages")
@@ -65,7 +65,13 @@ def search(ctx, query: str) -> list[SearchHit]:
         title = (c.get("name") or c.get("number") or "") + (f" ({c['company']})" if c.get("company") else "")
         hits.append(SearchHit(title, detail=_("caller · {number}").format(number=c.get("number") or "-"),
                               target="telephony.history", score=0.8))
-    for m in s.messages.find({"text": Contains(q)}, order_by="-taken_at", limit=10):
+    where: dict = {"text": Contains(q)}
+    if not (ctx.can(MESSAGES) or ctx.can(TAKE)):  # as list_messages: one's own messages only
+        me = s.my_person()
+        if me is None:
+            return hits
+        where["for_person_id"] = me["id"]
+    for m in s.messages.find(where, order_by="-taken_at", limit=10):
         hits.append(SearchHit(_("Message for {name}").format(name=s.person_text(m.get("for_person_id"))),
                               detail=m["text"][:60], target="telephony.messages", score=0.6))
     return hits

@@ -30,6 +30,8 @@ import click
 #: commands left out: they serve, watch or prompt until stopped
 SKIP = {("serve", "ssh"), ("serve", "web"), ("it", "checks", "watch"), ("it", "checks", "run"),
         ("kiosk", "pin-hash")}
+#: flags a command's input files are also tried with (a bank statement, not a journal)
+INPUT_FLAGS = {("accounting", "import"): ["--bank"]}
 #: commands whose documented answer to "found a problem" is exit 1
 EXIT_1_OK = {("check",), ("audit", "verify"), ("events", "retry"), ("docs", "check")}
 
@@ -69,6 +71,8 @@ def plausible(param: click.Parameter, files: dict[str, Path]) -> str:
         return str(files["text"])
     if name in PATH_NAMES:
         return str(files["fresh"] / f"out-{time.monotonic_ns()}")
+    if name == "table":
+        return "core.people"
     if name == "postings":
         return "expenses:rent=1"
     if name in ("person", "for_person", "caller"):
@@ -104,21 +108,26 @@ def kind_of(param: click.Parameter) -> str | None:
 
 def hostile_files(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    files = {
-        "text": folder / "plain.txt",
-        "unterminated": folder / "unterminated.csv",
-        "huge_cell": folder / "huge-cell.csv",
-        "binary": folder / "binary.bin",
-        "escapes": folder / "escapes.csv",
-        "fresh": folder / "fresh",
-    }
+    files = {"text": folder / "plain.txt", "binary": folder / "binary.bin", "fresh": folder / "fresh",
+             "journal": folder / "escapes.journal"}
     files["text"].write_text("name,email\nAda,ada@example.com\n", encoding="utf-8")
-    files["unterminated"].write_text('name,tag,extension,email\n"Ada,A1,101,a@x.example\nBob,A2,102,b@x.example\n',
-                                     encoding="utf-8")
-    files["huge_cell"].write_text("name,tag,extension\n" + "z" * 140_000 + ",A1,101\n", encoding="utf-8")
     files["binary"].write_bytes(bytes(range(256)) * 64)
-    files["escapes"].write_text(f"name,tag,extension\n{ESCAPES},A9,109\n", encoding="utf-8")
+    files["journal"].write_text(f"2026-01-05 {ESCAPES}\n    expenses:rent  10 EUR\n    assets:bank:checking\n",
+                                encoding="utf-8")
     files["fresh"].mkdir(exist_ok=True)
+    # each import's own header, so the broken row is what gets read: people,
+    # the phone list, IT assets, a bank statement
+    for name, header, row in [("people", "name,department", "Ada,IT"), ("phones", "name,extension", "Ada,101"),
+                              ("assets", "tag,type", "A1,computer"),
+                              ("bank", "date,amount,description", "2026-01-05,-1.00,Coffee")]:
+        first, rest = row.split(",", 1)
+        unterminated = folder / f"{name}-unterminated.csv"
+        unterminated.write_text(f'{header}\n"{first},{rest}\n{row}\n', encoding="utf-8")
+        huge = folder / f"{name}-huge-cell.csv"
+        huge.write_text(f"{header}\n{'z' * 140_000},{rest}\n", encoding="utf-8")
+        escapes = folder / f"{name}-escapes.csv"
+        escapes.write_text(f"{header}\n{ESCAPES},{rest}\n", encoding="utf-8")
+        files.update({unterminated.stem: unterminated, huge.stem: huge, escapes.stem: escapes})
     return files
 
 
@@ -199,19 +208,21 @@ def sweep(config_dir: str, data_dir: str, work: Path, only: list[str] | None = N
             if param.name == "help" or kind is None:
                 continue
             if kind == "input":
-                values = [str(files[k]) for k in ("unterminated", "huge_cell", "binary", "escapes")] + \
-                         ["", ".", "/dev/full"]
+                values = [str(p) for k, p in files.items() if k not in ("text", "fresh")] + ["", ".", "/dev/full"]
             else:
                 values = HOSTILE[kind]
-            for value in values:
+            flags = [[]] + ([[f] for f in INPUT_FLAGS.get(path, [])] if kind == "input" else [])
+            for value, extra in ((v, f) for v in values for f in flags):
                 argv = argv_for(path, command, files, param, value)
+                argv[len(path):len(path)] = extra
                 if os.environ.get("SWEEP_VERBOSE"):
                     sys.__stderr__.write(f"{' '.join(path)} {param.name}={value[:20]!r}\n")
                     sys.__stderr__.flush()
                 code, out, err = run_once(base, argv)
                 why = problem(path, code, out, err)
                 if why:
-                    failures.append({"command": " ".join(path), "param": param.name, "value": value[:40],
+                    failures.append({"command": " ".join([*path, *extra]), "param": param.name,
+                                     "value": value[:40],
                                      "why": why, "stderr": err.strip()[-300:]})
     return failures
 

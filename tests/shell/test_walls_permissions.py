@@ -172,3 +172,18 @@ def test_bad_output_paths_are_one_line_and_leave_nothing(demo_site, tmp_path):
     assert list(tmp_path.iterdir()) == []
     if not ON_POSTGRESQL:
         assert not [p for p in site.data_dir.rglob("*.tmp")]
+
+
+def test_global_search_shows_only_what_the_operator_may_read(demo_site):
+    site = demo_site
+    site.operator("stefan", permissions=["core.directory.read", "telephony.calls.read", "it.tickets.read"])
+    queries = {"invoice from last": "telephony", "Marek": "hr", "Lautstärke": "hr", "Lindner": "accounting"}
+    admin = site.open("alice")
+    for query, owner in queries.items():
+        assert owner in {r.owner for r in admin.services.search.search(query)}, query
+    staff = site.open("stefan")
+    for query, owner in queries.items():
+        assert owner not in {r.owner for r in staff.services.search.search(query)}, query
+    # and the HR case search the admin ran is in the audit trail; the staff's searches read nothing confidential
+    reads = admin.services.audit.entries(table="hr.cases", op="read")
+    assert [e["actor"] for e in reads] == ["alice"]

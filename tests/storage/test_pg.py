@@ -213,8 +213,13 @@ def test_storage_migrate_command_and_pg_aware_check_and_backup(tmp_path, pg_dsn)
 
     cli = click.command(context_settings={"ignore_unknown_options": True})(
         click.argument("argv", nargs=-1, type=click.UNPROCESSED)(lambda argv: main(list(argv))))
+    from core.access import current_account
+
     config_dir = tmp_path / "config"
     config_dir.mkdir()
+    # storage migrate, backup and restore need core.admin.*: the account running the test is an admin
+    admin = f"roles: {{admin: {{title: Admin, permissions: ['*']}}}}\noperators: {{{current_account()}: {{roles: [admin]}}}}\n"
+    (config_dir / "backdesk.yaml").write_text(admin)
     data_dir = tmp_path / "data"
     s = open_store(data_dir)
     _fill(s)
@@ -229,7 +234,7 @@ def test_storage_migrate_command_and_pg_aware_check_and_backup(tmp_path, pg_dsn)
     assert result.exit_code == 2 and "already holds 3 tables" in result.output
     # the site switches to PostgreSQL: check, backup and export work on it
     (config_dir / "backdesk.yaml").write_text(
-        "storage:\n  backend: postgresql\n  dsn: " + json.dumps(pg_dsn) + "\n")
+        admin + "storage:\n  backend: postgresql\n  dsn: " + json.dumps(pg_dsn) + "\n")
     result = runner.invoke(cli, [*base, "check"])
     assert result.exit_code == 0 and "sound" in result.output, result.output
     result = runner.invoke(cli, [*base, "backup", str(tmp_path / "bak")])
