@@ -109,7 +109,7 @@ def test_hledger_journal_imported_gives_the_same_trial_balance(office, hledger, 
     path = tmp_path / "hand.journal"
     path.write_text(JOURNAL)
     # an account the chart lacks is refused, as `accounting post` refuses it ...
-    with pytest.raises(ValidationError, match=r"not in the chart: assets:bank:giro \(line 5\).*--create-accounts"):
+    with pytest.raises(ValidationError, match=r"not in the chart: assets:bank:giro \(line 6\).*--create-accounts"):
         reports.import_hledger(ctx, JOURNAL)
     assert ctx.table("entries").count() == 0
     # ... or added when the operator says so, and listed
