@@ -33,6 +33,22 @@ def check_year(value: D, field: str | None = None) -> D:
     return value
 
 
+def check_year_number(year, field: str | None = "year") -> int:
+    """``year`` (an int or its text) when it is 1900–2199, else a ValidationError."""
+    try:
+        value = int(str(year).strip())
+    except (TypeError, ValueError):
+        from core.i18n import _
+
+        raise ValidationError(_("{value!r} is not a year").format(value=str(year)[:20]), field=field) from None
+    if not MIN_YEAR <= value <= MAX_YEAR:
+        from core.i18n import _
+
+        raise ValidationError(_("{value} is outside the years {first}–{last}").format(
+            value=value, first=MIN_YEAR, last=MAX_YEAR), field=field)
+    return value
+
+
 def check_year_text(text: str, field: str | None = None) -> str:
     """``text`` (ISO, ``YYYY-MM-DD…`` or ``YYYY-MM``) when its year is in range."""
     head = str(text).strip()[:4]
@@ -44,4 +60,4 @@ def check_year_text(text: str, field: str | None = None) -> str:
     return text
 
 
-__all__ = ["MIN_YEAR", "MAX_YEAR", "check_year", "check_year_text"]
+__all__ = ["MIN_YEAR", "MAX_YEAR", "check_year", "check_year_number", "check_year_text"]

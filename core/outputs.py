@@ -33,7 +33,9 @@ DIR_MODE = 0o700
 
 
 def _problem(path: Path | str, exc: OSError) -> BackdeskError:
-    return BackdeskError(_("cannot write {path}: {error}").format(path=path, error=exc.strerror or exc))
+    shown = str(path)
+    shown = shown if len(shown) <= 200 else shown[:199] + "…"
+    return BackdeskError(_("cannot write {path}: {error}").format(path=shown, error=exc.strerror or exc))
 
 
 def check_output_path(path: Path | str | None) -> Path | None:
@@ -45,7 +47,11 @@ def check_output_path(path: Path | str | None) -> Path | None:
     if "\x00" in str(path):
         raise BackdeskError(_("the output path contains a NUL character"), field="output")
     path = Path(path)
-    if path.is_dir():
+    try:
+        folder = path.is_dir()
+    except OSError as exc:  # a name too long, a loop of links
+        raise _problem(str(path)[:200], exc) from None
+    if folder:
         raise BackdeskError(_("{path} is a folder; name a file").format(path=path), field="output")
     return path
 

@@ -7,17 +7,21 @@ on stderr and exit 2 (the shell's CLI prints :class:`core.errors.BackdeskError`)
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from core.dates import MAX_YEAR, MIN_YEAR
+from core.safetext import one_line
+
+#: a year as the dates everywhere else accept them (core.dates)
+YEAR = click.IntRange(MIN_YEAR, MAX_YEAR)
 
 
 def _safe(value) -> str:
-    """Text from storage without terminal control characters."""
-    return _CONTROL.sub("?", str(value if value is not None else ""))
+    """Text from storage as one line for a table column, control characters
+    shown (core.safetext; the CLI's output stream shows them too)."""
+    return one_line(str(value if value is not None else ""))
 
 
 def register_leave(hr: click.Group, get_context) -> None:
@@ -82,7 +86,7 @@ def register_leave(hr: click.Group, get_context) -> None:
     @leave_group.command("list")
     @click.option("--person", default=None)
     @click.option("--status", default=None, type=click.Choice(["requested", "approved", "rejected", "cancelled"]))
-    @click.option("--year", default=None, type=int)
+    @click.option("--year", default=None, type=YEAR)
     @click.option("--pending", is_flag=True, help="Only requests waiting for your approval.")
     def list_cmd(person, status, year, pending):
         """Leave requests you may see, with the team's overlaps for pending ones."""
@@ -102,7 +106,7 @@ def register_leave(hr: click.Group, get_context) -> None:
 
     @leave_group.command("balance")
     @click.option("--person", default=None, help="Whose balance (default: yours).")
-    @click.option("--year", default=None, type=int)
+    @click.option("--year", default=None, type=YEAR)
     @click.option("--all", "everyone", is_flag=True, help="Everyone (hr.leave.read).")
     def balance_cmd(person, year, everyone):
         """Vacation days: entitlement, carried over, taken, planned, requested, left."""
@@ -144,7 +148,9 @@ def register_leave(hr: click.Group, get_context) -> None:
             if str(ics_out) == "-":
                 click.echo(data.decode("utf-8"), nl=False)
             else:
-                ics_out.write_bytes(data)
+                from core.outputs import write_output
+
+                write_output(ics_out, data)  # 0600, complete or not at all
                 click.echo(_("Wrote {file}").format(file=ics_out))
             return
         year, mon = (today().year, today().month)
@@ -188,7 +194,7 @@ def register_leave(hr: click.Group, get_context) -> None:
 
     @leave_group.command("entitle")
     @click.argument("person")
-    @click.argument("year", type=int)
+    @click.argument("year", type=YEAR)
     @click.argument("days")
     def entitle_cmd(person, year, days):
         """Set PERSON's full-year entitlement for YEAR (pro rata applies to joiners and leavers)."""
@@ -201,7 +207,7 @@ def register_leave(hr: click.Group, get_context) -> None:
             name=_safe(b["name"]), days=leave.days_text(b["entitlement"]), year=year, months=b["months"]))
 
     @leave_group.command("carry-over")
-    @click.argument("year", type=int)
+    @click.argument("year", type=YEAR)
     def carry_cmd(year):
         """Carry the days left at the end of YEAR-1 into YEAR (they expire after carry_over_until)."""
         from plugins.hr import leave

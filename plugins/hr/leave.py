@@ -44,6 +44,7 @@ import datetime as dt
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from core.dates import check_year_number
 from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from core.storage import AnyOf
 from plugins.hr import models as m
@@ -498,6 +499,7 @@ def leave_rows(ctx, *, person: Any = None, status: str | None = None, year: int 
 def set_entitlement(ctx, person: Any, year: int, days: Any) -> dict:
     """The full-year entitlement of a person (before pro rata)."""
     require(ctx, m.P_LEAVE_MANAGE, _("set leave entitlements"))
+    year = check_year_number(year)
     value = _days_value(days, "days")
     with ctx.transaction():
         doc = _person(ctx, person)
@@ -524,7 +526,7 @@ def carry_over(ctx, year: int) -> list[dict]:
     """Carry what is left of ``year - 1`` into ``year`` for everyone employed
     (replaces an earlier carry-over of the same year). Returns the rows set."""
     require(ctx, m.P_LEAVE_MANAGE, _("carry leave over"))
-    year = int(year)
+    year = check_year_number(year)
     out = []
     with ctx.transaction():
         people = ctx.backdesk.table("core.people").all()
