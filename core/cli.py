@@ -324,6 +324,14 @@ def exit_for_error(exc: Exception, debug: bool):
             traceback.print_exception(exc)
         _echo_err(f"backdesk: {exc}")
         sys.exit(EXIT_USAGE)
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        # a path the operator gave that the system refuses (too long, not a folder, no permission)
+        if debug:
+            traceback.print_exception(exc)
+        name = str(exc.filename)
+        name = name if len(name) <= 200 else name[:199] + "…"
+        _echo_err(f"backdesk: {name}: {exc.strerror}")
+        sys.exit(EXIT_USAGE)
     if debug:
         traceback.print_exception(exc)
     else:
