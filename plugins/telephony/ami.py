@@ -1,25 +1,40 @@
 """The Asterisk backend: the Asterisk Manager Interface (AMI) over asyncio TCP.
 
-Written on the documented AMI wire format, no extra dependency:
+The AMI wire format, no extra dependency:
 
-* the server greets with one line, ``Asterisk Call Manager/5.0.x``;
+* the server greets with one line, ``Asterisk Call Manager/<version>``;
 * a packet is ``Key: Value`` lines ending in CRLF, closed by a blank line;
 * an action carries ``ActionID``, which its ``Response`` echoes; anything
-  with ``Event:`` is unsolicited and can arrive between responses;
+  with ``Event:`` is unsolicited and can arrive between responses; a list
+  action (``CoreShowChannels``, ``QueueStatus``, …) answers ``EventList:
+  start`` and then events carrying its ActionID up to ``EventList: Complete``;
 * login: ``Action: Challenge`` / ``AuthType: MD5`` → ``Challenge: <n>``,
-  then ``Action: Login`` with ``AuthType: MD5`` and ``Key: md5(n + secret)``.
+  then ``Action: Login`` with ``AuthType: MD5`` and ``Key: md5(n + secret)``,
+  asking only for the event classes used (``system,call,agent,user``: no
+  ``VarSet``/``Newexten`` flood).
 
-Actions used: ``Redirect`` (blind transfer of a channel, retrieve, pickup),
-``BlindTransfer``, ``Atxfer`` / ``CancelAtxfer`` (attended transfer),
-``Hangup`` (complete an attended transfer: the operator leaves), ``Park``,
-``DBPut``/``DBDel`` (``DND/<ext>``, as FreePBX keeps it), ``Ping``.
-Events read: ``Newchannel``, ``DialBegin``, ``Hangup``, ``ExtensionStatus``,
-``DeviceStateChange`` (and ``BlindTransfer``/``AttendedTransfer``).
+What Asterisk does, as checked against a real one (tests/plugins/telephony/
+test_asterisk_*.py):
+
+* ``BlindTransfer`` and ``Atxfer`` transfer the *other* party of the bridge
+  of the channel named, so they name the answering side — the caller's
+  bridge peer (``BRIDGEPEER``) — never the caller. An attended transfer
+  completes when that channel hangs up (``AttendedTransfer`` event),
+  ``CancelAtxfer`` returns it to the caller, and when the third party does
+  not answer Asterisk gives it back by itself (``Unhold``).
+* ``Park`` answers without the slot; the ``ParkedCall`` event names it.
+* hold: AMI has no action for it, so a call is "held" by parking it in the
+  lot ``ami_hold_lot`` (its own slots), and taken back like a parked call.
 
 The connection lives in a thread of its own with its own event loop; a
-dropped connection is retried with exponential backoff (``state()`` says
-"reconnecting" meanwhile). Events are handed to the service from a second
-thread, so a store write never holds up the reader that an action waits on.
+dropped connection (Asterisk restarted) is retried with exponential backoff
+(``state()`` says "reconnecting" meanwhile), and after every login the
+backend asks Asterisk for what is going on (channels, hints, queues, parked
+calls, the night-service device) and rebuilds :class:`LiveState` from it.
+Events update the live state in the connection thread and are handed to the
+service from a second thread (in order, in batches), so a store write never
+holds up the reader that an action waits on; listeners (the switchboard
+panel) are told once per batch what changed.
 """
 
 from __future__ import annotations
@@ -30,21 +45,22 @@ import itertools
 import logging
 import queue
 import threading
+import time
+import uuid
 from typing import Callable
 
+from plugins.telephony.live import LiveState, extension_of_channel
+from plugins.telephony.live import DEVICE_STATE, EXTENSION_STATUS  # noqa: F401  (re-exported)
 from plugins.telephony.models import _
 from plugins.telephony.pbx import PBXBackend, PBXError
 
 log = logging.getLogger("backdesk.telephony.ami")
 
 CRLF = "\r\n"
-#: ExtensionStatus "Status" bits -> presence
-EXTENSION_STATUS = {"-1": "unavailable", "0": "idle", "1": "in_use", "2": "busy", "4": "unavailable",
-                    "8": "ringing", "9": "ringing", "16": "on_hold", "17": "on_hold"}
-#: DeviceStateChange "State" -> presence
-DEVICE_STATE = {"NOT_INUSE": "idle", "INUSE": "in_use", "BUSY": "busy", "UNAVAILABLE": "unavailable",
-                "INVALID": "unavailable", "RINGING": "ringing", "RINGINUSE": "ringing",
-                "ONHOLD": "on_hold", "UNKNOWN": "unavailable"}
+EVENT_CLASSES = "system,call,agent,user"
+#: what the service is told besides the PBX's own events
+CONNECTION = "BackdeskConnection"
+SYNCED = "BackdeskSynced"
 
 
 def encode(fields: dict) -> bytes:
@@ -81,7 +97,8 @@ def challenge_key(challenge: str, secret: str) -> str:
 
 class AsteriskBackend(PBXBackend):
     """Drives Asterisk through AMI; settings: ami_host, ami_port, ami_username,
-    ami_secret, ami_context, ami_timeout, ami_backoff_max."""
+    ami_secret, ami_context, ami_inbound_contexts, ami_hold_lot,
+    ami_night_device, ami_timeout, ami_backoff_max."""
 
     name = "asterisk"
     live = True
@@ -94,23 +111,37 @@ class AsteriskBackend(PBXBackend):
         self.username = s.get("ami_username") or ""
         self.secret = s.get("ami_secret") or ""
         self.context = s.get("ami_context") or "from-internal"
+        inbound = s.get("ami_inbound_contexts") or ["from-pstn"]
+        self.inbound_contexts = [inbound] if isinstance(inbound, str) else list(inbound)
+        self.hold_lot = s.get("ami_hold_lot") or ""
+        self.night_device = s.get("ami_night_device") or "Custom:night"
         self.timeout = float(s.get("ami_timeout") or 5.0)
         self.backoff_min = float(s.get("ami_backoff_min") or 0.5)
         self.backoff_max = float(s.get("ami_backoff_max") or 30.0)
+        self.state_now = LiveState(context=self.context, inbound_contexts=self.inbound_contexts,
+                                   night_device=self.night_device)
         self._code = "disconnected"
         self._detail = ""
         self._attempt = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
-        self._events: "queue.Queue[tuple[str, dict] | None]" = queue.Queue()
+        self._events: "queue.Queue[tuple[str, dict, set] | None]" = queue.Queue()
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[str, asyncio.Future] = {}
+        self._lists: dict[str, list[dict]] = {}
+        self._waiters: list[tuple[Callable[[str, dict], bool], asyncio.Future]] = []
         self._ids = itertools.count(1)
         self._stopping = False
         self._connected = threading.Event()
+        self._synced = threading.Event()
+        self._syncing: list[tuple[str, dict]] | None = None
+        self._booted: asyncio.Event | None = None
         self._on_event: Callable[[str, dict], None] | None = None
+        self._listeners: list[Callable[[set], None]] = []
         self.version = ""
+        self.connected_since: float | None = None
+        self._seq = 0
 
     # -- life cycle ------------------------------------------------------------------------
     def start(self, on_event: Callable[[str, dict], None] | None = None) -> None:
@@ -156,6 +187,7 @@ class AsteriskBackend(PBXBackend):
         self._thread = self._dispatcher = self._loop = None
         self._code = "disconnected"
         self._connected.clear()
+        self._synced.clear()
 
     def state(self) -> tuple[str, str]:
         code = self._code
@@ -168,6 +200,26 @@ class AsteriskBackend(PBXBackend):
         if code == "connecting":
             return code, _("PBX: connecting to {where}").format(where=where)
         return code, _("PBX disconnected")
+
+    def live_state(self) -> LiveState:
+        return self.state_now
+
+    def event_seq(self) -> int:
+        """How many events have arrived (the service stamps its actions with it)."""
+        return self._seq
+
+    def add_listener(self, callback: Callable[[set], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+
+        def remove() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return remove
+
+    def wait_synced(self, timeout: float | None = None) -> bool:
+        """Block until the live state has been loaded after the last login."""
+        return self._synced.wait(self.timeout if timeout is None else timeout)
 
     # -- the connection ------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -183,18 +235,33 @@ class AsteriskBackend(PBXBackend):
                 log.warning("AMI: %s", exc)
             except Exception as exc:
                 self._detail = self._why(exc)
-            self._connected.clear()
-            self._writer = None
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(PBXError(_("the PBX connection dropped")))
-            self._pending.clear()
+            self._lost()
             if self._stopping:
                 return
             self._attempt += 1
             self._code = "reconnecting"
+            self._emit(CONNECTION, {"State": "reconnecting"}, {"connection"})
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff_max)
+
+    def _lost(self) -> None:
+        was = self._connected.is_set() or self._synced.is_set()
+        self._connected.clear()
+        self._synced.clear()
+        self._writer = None
+        self._syncing = None
+        self.connected_since = None
+        for future in list(self._pending.values()):
+            if not future.done():
+                future.set_exception(PBXError(_("the PBX connection dropped")))
+        self._pending.clear()
+        self._lists.clear()
+        for _pred, future in self._waiters:
+            if not future.done():
+                future.set_exception(PBXError(_("the PBX connection dropped")))
+        self._waiters.clear()
+        if was:
+            self.state_now.clear()
 
     def _why(self, exc: BaseException) -> str:
         """Why the connection failed, for the status line: the common causes
@@ -219,6 +286,7 @@ class AsteriskBackend(PBXBackend):
             if not text.startswith("Asterisk Call Manager"):
                 raise ConnectionError(_("not an AMI server (greeting {text!r})").format(text=text[:40]))
             self.version = text.rpartition("/")[2]
+            self._booted = asyncio.Event()
             writer.write(encode({"Action": "Challenge", "AuthType": "MD5", "ActionID": "login-1"}))
             reply = await asyncio.wait_for(self._response(reader, "login-1"), self.timeout)
             challenge = reply.get("Challenge")
@@ -226,7 +294,7 @@ class AsteriskBackend(PBXBackend):
                 raise PBXError(_("AMI challenge refused: {message}").format(
                     message=reply.get("Message") or _("no challenge")))
             writer.write(encode({"Action": "Login", "AuthType": "MD5", "Username": self.username,
-                                 "Key": challenge_key(challenge, self.secret), "Events": "on",
+                                 "Key": challenge_key(challenge, self.secret), "Events": EVENT_CLASSES,
                                  "ActionID": "login-2"}))
             reply = await asyncio.wait_for(self._response(reader, "login-2"), self.timeout)
             if reply.get("Response") != "Success":
@@ -236,10 +304,16 @@ class AsteriskBackend(PBXBackend):
             self._code = "connected"
             self._detail = ""
             self._attempt = 0
+            self.connected_since = time.time()
+            self._syncing = []
             self._connected.set()
-            while True:
-                packet = await read_packet(reader)
-                self._packet(packet)
+            sync = asyncio.get_running_loop().create_task(self._resync())
+            try:
+                while True:
+                    packet = await read_packet(reader)
+                    self._packet(packet)
+            finally:
+                sync.cancel()
         finally:
             self._connected.clear()
             if self._code == "connected":
@@ -254,27 +328,109 @@ class AsteriskBackend(PBXBackend):
                 return packet
             self._packet(packet)
 
+    async def _resync(self) -> None:
+        """After a login: load what is going on now into the live state."""
+        try:
+            if self._booted is not None:
+                try:
+                    await asyncio.wait_for(self._booted.wait(), 10)
+                except asyncio.TimeoutError:
+                    log.warning("AMI: no FullyBooted within 10 s; loading the state anyway")
+            channels, hints, queues, parked = await asyncio.gather(
+                self._send_list({"Action": "CoreShowChannels"}),
+                self._send_list({"Action": "ExtensionStateList"}),
+                self._send_list({"Action": "QueueStatus"}, missing_ok=True),
+                self._send_list({"Action": "ParkedCalls"}, missing_ok=True))
+            night = await self._send({"Action": "Getvar", "Variable": f"DEVICE_STATE({self.night_device})"})
+            buffered = self._syncing or []
+            self.state_now.load(channels=channels, hints=hints, queues=queues, parked=parked,
+                                night=night.get("Value"))
+            self._syncing = None
+            for name, fields in buffered:  # what happened while the lists were coming
+                self.state_now.apply(name, fields)
+            self._synced.set()
+            self._emit(CONNECTION, {"State": "connected"}, {"connection"})
+            self._emit(SYNCED, {"Channels": str(len(channels))}, {"all"})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("AMI: loading the PBX's state failed")
+            if self._writer is not None:
+                self._writer.close()  # start over: reconnect and load again
+
     def _packet(self, packet: dict) -> None:
+        action_id = packet.get("ActionID", "")
         if "Response" in packet:
-            future = self._pending.pop(packet.get("ActionID", ""), None)
+            if action_id in self._lists and packet.get("Response") == "Success" and \
+                    packet.get("EventList", "").lower() == "start":
+                return  # the events follow
+            future = self._pending.pop(action_id, None)
             if future is not None and not future.done():
                 future.set_result(packet)
             return
         name = packet.get("Event")
-        if name:
-            self._events.put((name, packet))
+        if not name:
+            return
+        if action_id in self._lists:
+            if packet.get("EventList", "").lower() == "complete":
+                items = self._lists.pop(action_id)
+                future = self._pending.pop(action_id, None)
+                if future is not None and not future.done():
+                    future.set_result({"Response": "Success", "_items": items})
+            else:
+                self._lists[action_id].append(packet)
+            return
+        if name == "FullyBooted" and self._booted is not None:
+            self._booted.set()
+        packet["_received"] = time.time()  # for the service: when it happened, not when it was handled
+        self._seq += 1
+        packet["_seq"] = self._seq
+        if self._syncing is not None:
+            self._syncing.append((name, packet))
+        aspects = self.state_now.apply(name, packet)
+        for predicate, future in list(self._waiters):
+            if not future.done():
+                try:
+                    if predicate(name, packet):
+                        future.set_result(packet)
+                except Exception:  # a broken predicate must not stop the reader
+                    log.exception("AMI event waiter failed")
+        self._events.put((name, packet, aspects))
+
+    def _emit(self, name: str, fields: dict, aspects: set) -> None:
+        self._events.put((name, fields, aspects))
 
     def _dispatch(self) -> None:
         while True:
             item = self._events.get()
             if item is None:
                 return
-            if self._on_event is None:
-                continue
-            try:
-                self._on_event(*item)
-            except Exception:  # a bad event must not stop the next ones
-                log.exception("handling AMI event %s failed", item[0])
+            batch = [item]
+            while True:  # a burst becomes one notification
+                try:
+                    more = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._events.put(None)
+                    break
+                batch.append(more)
+            changed: set = set()
+            for name, fields, aspects in batch:
+                changed |= aspects
+                if self._on_event is None:
+                    continue
+                try:
+                    self._on_event(name, fields)
+                except Exception:  # a bad event must not stop the next ones
+                    log.exception("handling AMI event %s failed", name)
+                if name in (CONNECTION, SYNCED) or aspects:
+                    changed.add("calls")
+            for listener in list(self._listeners):
+                try:
+                    listener(changed)
+                except Exception:
+                    log.exception("an AMI listener failed")
 
     # -- actions ----------------------------------------------------------------------------------
     async def _send(self, fields: dict) -> dict:
@@ -284,98 +440,256 @@ class AsteriskBackend(PBXBackend):
         action_id = f"bd-{next(self._ids)}"
         future = asyncio.get_running_loop().create_future()
         self._pending[action_id] = future
-        writer.write(encode({**fields, "ActionID": action_id}))
-        await writer.drain()
-        return await asyncio.wait_for(future, self.timeout)
+        try:
+            writer.write(encode({**fields, "ActionID": action_id}))
+            await writer.drain()
+            return await asyncio.wait_for(future, self.timeout)
+        finally:
+            self._pending.pop(action_id, None)
 
-    def action(self, name: str, **fields: str) -> dict:
-        """Send an action and wait for its response; PBXError unless Success."""
+    async def _send_list(self, fields: dict, *, missing_ok: bool = False) -> list[dict]:
+        writer = self._writer
+        if writer is None:
+            raise PBXError(_("the PBX is not connected"))
+        action_id = f"bd-{next(self._ids)}"
+        future = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = future
+        self._lists[action_id] = []
+        try:
+            writer.write(encode({**fields, "ActionID": action_id}))
+            await writer.drain()
+            reply = await asyncio.wait_for(future, self.timeout)
+        finally:
+            self._pending.pop(action_id, None)
+            self._lists.pop(action_id, None)
+        if reply.get("Response") != "Success":
+            if missing_ok:  # e.g. app_queue or res_parking not loaded: nothing to show
+                return []
+            raise PBXError(_("the PBX refused {action}: {message}").format(
+                action=fields.get("Action"), message=reply.get("Message") or _("error")))
+        return reply.get("_items", [])
+
+    async def _send_expect(self, fields: dict, predicate: Callable[[str, dict], bool]) -> tuple[dict, dict]:
+        """Send an action and wait for its response and then for an event
+        (registered before sending: the event may come first)."""
+        future = asyncio.get_running_loop().create_future()
+        waiter = (predicate, future)
+        self._waiters.append(waiter)
+        try:
+            reply = await self._send(fields)
+            if reply.get("Response") != "Success":
+                return reply, {}
+            event = await asyncio.wait_for(future, self.timeout)
+            return reply, event
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def _run_sync(self, coro, name: str):
         if self._thread is None:
             self.start()
         if not self._connected.wait(self.timeout):
+            coro.close()
             raise PBXError(self.state()[1])
         loop = self._loop
         assert loop is not None
         try:
-            reply = asyncio.run_coroutine_threadsafe(self._send({"Action": name, **fields}), loop).result(
-                self.timeout + 1)
+            return asyncio.run_coroutine_threadsafe(coro, loop).result(self.timeout * 2 + 1)
         except PBXError:
             raise
         except Exception as exc:
             raise PBXError(_("the PBX did not answer {action}: {error}").format(
                 action=name, error=type(exc).__name__)) from None
+
+    def _check(self, name: str, reply: dict) -> dict:
         if reply.get("Response") != "Success":
             raise PBXError(_("the PBX refused {action}: {message}").format(
                 action=name, message=reply.get("Message") or _("error")))
         return reply
 
-    @staticmethod
-    def _channel(call: dict) -> str | None:
-        return (call.get("pbx") or {}).get("channel")
+    def action(self, name: str, **fields: str) -> dict:
+        """Send an action and wait for its response; PBXError unless Success."""
+        return self._check(name, self._run_sync(self._send({"Action": name, **fields}), name))
 
+    def action_list(self, name: str, **fields: str) -> list[dict]:
+        """A list action's events (``CoreShowChannels`` → ``CoreShowChannel`` …)."""
+        return self._run_sync(self._send_list({"Action": name, **fields}), name)
+
+    def action_expect(self, name: str, predicate: Callable[[str, dict], bool], **fields: str) -> dict:
+        """Send an action; return the first event after it that ``predicate`` accepts."""
+        reply, event = self._run_sync(self._send_expect({"Action": name, **fields}, predicate), name)
+        self._check(name, reply)
+        return event
+
+    # -- the channels of a call -------------------------------------------------------------
+    def _caller(self, call: dict) -> str | None:
+        """The caller's channel as Asterisk names it now (names can change)."""
+        pbx = call.get("pbx") or {}
+        ch = self.state_now.channel(pbx.get("uniqueid"))
+        return ch.name if ch is not None else pbx.get("channel")
+
+    def _answering_side(self, call: dict, *, required: bool = True) -> str | None:
+        """The channel in a bridge with the caller: whoever answered (the
+        operator's phone, a queue agent, the person it was put through to)."""
+        caller = self._caller(call)
+        if not caller:
+            return None
+        peer = self.state_now.peer(caller)
+        name = peer.name if peer is not None else None
+        if name is None:
+            name = self.action("Getvar", Channel=caller, Variable="BRIDGEPEER").get("Value") or None
+        if name is None and required:
+            raise PBXError(_("call {id} is not connected to a phone on the PBX").format(id=call.get("id")))
+        return name
+
+    def _require_exten(self, exten: str) -> None:
+        """Asterisk transfers to an extension its dialplan lacks and then
+        drops the caller ("Transfer succeeded"): ask the dialplan first."""
+        try:
+            self.action_list("ShowDialPlan", Extension=exten, Context=self.context)
+        except PBXError:
+            raise PBXError(_("the PBX's dialplan has no extension {exten} (context {context})").format(
+                exten=exten, context=self.context)) from None
+
+    # -- what the switchboard asks for ----------------------------------------------------------
     def transfer_blind(self, call: dict, extension: str) -> None:
-        channel = self._channel(call)
-        if channel:
-            self.action("BlindTransfer", Channel=channel, Exten=extension, Context=self.context)
+        caller = self._caller(call)
+        if not caller:
+            return
+        self._require_exten(extension)
+        side = self._answering_side(call, required=False)
+        if side:
+            self.action("BlindTransfer", Channel=side, Exten=extension, Context=self.context)
+        else:  # still ringing or waiting in a queue: send the caller on directly
+            self.action("Redirect", Channel=caller, Exten=extension, Context=self.context, Priority="1")
 
-    def transfer_attended(self, call: dict, extension: str) -> None:
-        channel = (call.get("pbx") or {}).get("operator_channel") or self._channel(call)
-        if channel:
-            self.action("Atxfer", Channel=channel, Exten=extension, Context=self.context)
+    def transfer_attended(self, call: dict, extension: str) -> dict | None:
+        if not self._caller(call):
+            return None
+        self._require_exten(extension)
+        side = self._answering_side(call)
+        self.action("Atxfer", Channel=side, Exten=extension, Context=self.context)
+        ch = self.state_now.channel(side)
+        return {"operator_channel": side, "operator_uniqueid": ch.uniqueid if ch else None}
+
+    def _transferer(self, call: dict) -> str | None:
+        pbx = call.get("pbx") or {}
+        ch = self.state_now.channel(pbx.get("operator_uniqueid"))
+        return ch.name if ch is not None else pbx.get("operator_channel")
 
     def complete_transfer(self, call: dict) -> None:
-        channel = (call.get("pbx") or {}).get("operator_channel")
-        if channel:
-            self.action("Hangup", Channel=channel)
+        side = self._transferer(call)
+        if not side:
+            return
+        uid = (call.get("pbx") or {}).get("uniqueid")
+        event = self.action_expect(
+            "Hangup", lambda name, f: name == "AttendedTransfer" and (
+                f.get("OrigTransfererChannel") == side or f.get("TransfereeUniqueid") == uid),
+            Channel=side)
+        if event.get("Result") != "Success":
+            raise PBXError(_("the PBX could not complete the transfer: {result}").format(
+                result=event.get("Result") or "?"))
 
     def cancel_transfer(self, call: dict) -> None:
-        channel = (call.get("pbx") or {}).get("operator_channel") or self._channel(call)
-        if channel:
-            self.action("CancelAtxfer", Channel=channel)
+        side = self._transferer(call)
+        if side and self.state_now.channel(side) is not None:
+            self.action("CancelAtxfer", Channel=side)
 
     def to_voicemail(self, call: dict, extension: str) -> None:
-        channel = self._channel(call)
-        if channel:
-            self.action("Redirect", Channel=channel, Exten=f"*{extension}", Context=self.context,
-                        Priority="1")
+        self.transfer_blind(call, f"*{extension}")
+
+    def _park(self, call: dict, lot: str = "") -> str | None:
+        caller = self._caller(call)
+        if not caller:
+            return None
+        uid = (call.get("pbx") or {}).get("uniqueid")
+        fields = {"Channel": caller}
+        side = self._answering_side(call, required=False)
+        if side:
+            fields["TimeoutChannel"] = side
+        if lot:
+            fields["Parkinglot"] = lot
+        event = self.action_expect(
+            "Park", lambda name, f: name == "ParkedCall" and (
+                f.get("ParkeeUniqueid") == uid or f.get("ParkeeChannel") == caller), **fields)
+        return event.get("ParkingSpace") or None
 
     def park(self, call: dict) -> str | None:
-        channel = self._channel(call)
-        if not channel:
-            return None
-        reply = self.action("Park", Channel=channel)
-        return reply.get("ParkingSpace") or reply.get("Exten") or None
+        return self._park(call)
+
+    def hold(self, call: dict) -> str | None:
+        return self._park(call, self.hold_lot)
 
     def retrieve(self, call: dict, extension: str) -> None:
-        channel = self._channel(call)
-        if channel:
-            self.action("Redirect", Channel=channel, Exten=extension, Context=self.context, Priority="1")
+        caller = self._caller(call)
+        if not caller:
+            return
+        if not extension:
+            raise PBXError(_("your operator account has no extension to take the call to"))
+        self._require_exten(extension)
+        self.action("Redirect", Channel=caller, Exten=extension, Context=self.context, Priority="1")
+
+    def answer(self, call: dict, extension: str) -> None:
+        """Take a call that rings elsewhere or waits in a queue: it rings at ``extension``."""
+        self.retrieve(call, extension)
+
+    def hang_up(self, call: dict) -> None:
+        caller = self._caller(call)
+        if caller and self.state_now.channel(caller) is not None:
+            self.action("Hangup", Channel=caller)
 
     def pickup(self, extension: str, to_extension: str | None) -> dict | None:
         if not to_extension:
             raise PBXError(_("your operator account has no extension to pick the call up to"))
-        # Asterisk's directed pickup: dial **<ext> from the operator's phone
-        self.action("Originate", Channel=f"Local/{to_extension}@{self.context}",
-                    Exten=f"**{extension}", Context=self.context, Priority="1", Async="true")
+        # the operator's phone rings; when it answers it dials **<ext>: Asterisk's directed pickup
+        self.action("Originate", Channel=f"Local/{to_extension}@{self.context}", Exten=f"**{extension}",
+                    Context=self.context, Priority="1", Async="true", CallerID=f"<{extension}>")
         return None
+
+    def dial(self, from_extension: str, number: str, caller_id: str = "") -> dict:
+        """Click-to-dial: ring ``from_extension``; when it answers, call ``number``."""
+        if not from_extension:
+            raise PBXError(_("your operator account has no extension to call from"))
+        self._require_exten(number)
+        channel_id = f"bd-dial-{uuid.uuid4().hex[:16]}"
+        fields = {"Channel": f"Local/{from_extension}@{self.context}", "Exten": number,
+                  "Context": self.context, "Priority": "1", "Async": "true", "ChannelId": channel_id,
+                  "OtherChannelId": channel_id + "-2"}
+        if caller_id:
+            fields["CallerID"] = caller_id
+        self.action("Originate", **fields)
+        return {"uniqueid": channel_id, "channel": None, "from_extension": from_extension, "number": number}
 
     def set_dnd(self, extension: str, on: bool) -> None:
         if on:
             self.action("DBPut", Family="DND", Key=extension, Val="YES")
         else:
-            self.action("DBDel", Family="DND", Key=extension)
+            try:
+                self.action("DBDel", Family="DND", Key=extension)
+            except PBXError:
+                pass  # nothing to delete: DND was off on the PBX already
+
+    def set_night(self, on: bool) -> None:
+        self.action("Setvar", Variable=f"DEVICE_STATE({self.night_device})", Value="INUSE" if on else "NOT_INUSE")
+
+    def night_state(self) -> bool | None:
+        return self.state_now.night
+
+    def queue_pause(self, queue_name: str, interface: str, paused: bool, reason: str = "") -> None:
+        fields = {"Queue": queue_name, "Interface": interface, "Paused": "true" if paused else "false"}
+        if reason:
+            fields["Reason"] = reason
+        self.action("QueuePause", **fields)
+
+    def extension_state(self, extension: str) -> str | None:
+        if self._synced.is_set():
+            return self.state_now.extension_state(extension)
+        try:
+            reply = self.action("ExtensionState", Exten=extension, Context=self.context)
+        except PBXError:
+            return None
+        return EXTENSION_STATUS.get(reply.get("Status", ""))
 
 
-def presence_from_event(name: str, fields: dict) -> tuple[str, str] | None:
-    """``(extension, presence)`` from an ExtensionStatus/DeviceStateChange event."""
-    if name == "ExtensionStatus":
-        ext = fields.get("Exten", "")
-        state = EXTENSION_STATUS.get(fields.get("Status", ""))
-        return (ext, state) if ext and state else None
-    if name == "DeviceStateChange":
-        device = fields.get("Device", "")
-        ext = device.rpartition("/")[2]
-        state = DEVICE_STATE.get(fields.get("State", "").upper())
-        if device.upper().startswith(("PJSIP/", "SIP/", "IAX2/")) and ext and state:
-            return ext, state
-    return None
+__all__ = ["AsteriskBackend", "encode", "read_packet", "challenge_key", "extension_of_channel",
+           "CONNECTION", "SYNCED"]

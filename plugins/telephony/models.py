@@ -7,15 +7,20 @@ A call::
      "wanted_person_id": 7,            # who the caller asked for
      "to_person_id": 9,                # who has the call now / had it last
      "consult_person_id": None,        # the target of an attended transfer in progress
-     "operator": "bob", "status": "active",   # ringing|active|consulting|parked|ended
-     "outcome": None,                  # connected|voicemail|message|missed (when ended)
+     "operator": "bob", "status": "active",   # ringing|queued|active|consulting|parked|held|ended
+     "outcome": None,                  # connected|voicemail|message|missed|abandoned (when ended)
+     "direction": "in",                # "out": dialled from Backdesk (click-to-dial)
      "started_at": "...Z", "answered_at": "...Z", "ended_at": None, "duration": None,
      "chain": [{"kind": "caller", ...}, {"kind": "operator", "account": "bob"},
                {"kind": "person", "person_id": 9, "mode": "attended"}],
      "transfers": [{"from_person_id": None, "to_person_id": 9, "mode": "attended",
                     "note": "about invoice 4711", "at": "...", "state": "completed"}],
      "park_slot": None, "note": "", "message_id": None, "night": False,
-     "pbx": {"channel": "PJSIP/100-0001", "uniqueid": "1700000000.1"}}
+     "pbx": {"channel": "PJSIP/trunk-0001", "uniqueid": "1700000000.1",   # the caller's channel
+             "operator_channel": "PJSIP/100-0002", "operator_uniqueid": "…",  # consulting (attended)
+             "answered_by": "100", "queue": "switchboard"}}
+
+A call's ``pbx`` is empty for calls logged by hand (the manual backend).
 
 Times are ISO 8601 UTC; people are directory ids, never copied.
 """
@@ -33,9 +38,11 @@ from pathlib import Path
 
 _ = translator_for("telephony", Path(__file__).parent / "locale")
 
-STATUSES = ("ringing", "active", "consulting", "parked", "ended")
-OPEN_STATUSES = ("ringing", "active", "consulting", "parked")
-OUTCOMES = ("connected", "voicemail", "message", "missed")
+STATUSES = ("ringing", "queued", "active", "consulting", "parked", "held", "ended")
+OPEN_STATUSES = ("ringing", "queued", "active", "consulting", "parked", "held")
+#: statuses of a call nobody has answered yet
+WAITING_STATUSES = ("ringing", "queued")
+OUTCOMES = ("connected", "voicemail", "message", "missed", "abandoned")
 TRANSFER_MODES = ("blind", "attended", "voicemail")
 #: presence states a person (or the PBX) can be in
 PRESENCE = ("idle", "ringing", "in_use", "busy", "on_hold", "unavailable", "dnd", "away")
@@ -76,10 +83,11 @@ def seconds_between(start: str | None, end: str | None) -> int | None:
 PRESENCE_TITLES = {"idle": N_("idle"), "ringing": N_("ringing"), "in_use": N_("in use"), "busy": N_("busy"),
                    "on_hold": N_("on hold"), "unavailable": N_("unavailable"), "dnd": N_("do not disturb"),
                    "away": N_("away")}
-STATUS_TITLES = {"ringing": N_("ringing"), "active": N_("on the line"), "consulting": N_("consulting"),
-                 "parked": N_("parked"), "ended": N_("ended")}
+STATUS_TITLES = {"ringing": N_("ringing"), "queued": N_("waiting"), "active": N_("on the line"),
+                 "consulting": N_("consulting"), "parked": N_("parked"), "held": N_("on hold"),
+                 "ended": N_("ended")}
 OUTCOME_TITLES = {"connected": N_("connected"), "voicemail": N_("voicemail"), "message": N_("message taken"),
-                  "missed": N_("missed")}
+                  "missed": N_("missed"), "abandoned": N_("gave up waiting")}
 URGENCY_TITLES = {"normal": N_("normal"), "urgent": N_("urgent")}
 #: a message: ``open`` (a callback is wanted), ``noted`` (none wanted), ``done``
 MESSAGE_STATUS_TITLES = {"open": N_("open"), "noted": N_("noted"), "done": N_("callback done")}
@@ -87,6 +95,9 @@ TRANSFER_MODE_TITLES = {"blind": N_("blind transfer"), "attended": N_("attended 
                         "voicemail": N_("to voicemail")}
 TRANSFER_STATE_TITLES = {"consulting": N_("consulting"), "completed": N_("completed"),
                          "cancelled": N_("cancelled")}
+#: why an attended transfer was cancelled (``transfers[-1]["reason"]``)
+TRANSFER_REASON_TITLES = {"no answer": N_("no answer"), "away": N_("away"), "busy": N_("busy"),
+                          "message": N_("message taken")}
 #: links of a call's chain that are not a person (``cli.chain_text``)
 CHAIN_LINK_TITLES = {"voicemail": N_("voicemail {name}"), "message": N_("message for {name}")}
 
@@ -119,7 +130,12 @@ def transfer_title(transfer: dict) -> str:
     """``blind transfer``, ``attended transfer (cancelled)``… for a call's transfer entry."""
     mode = label(TRANSFER_MODE_TITLES, transfer.get("mode"))
     state = transfer.get("state")
-    return f"{mode} ({label(TRANSFER_STATE_TITLES, state)})" if state else mode
+    if not state:
+        return mode
+    text = label(TRANSFER_STATE_TITLES, state)
+    if state == "cancelled" and transfer.get("reason") in TRANSFER_REASON_TITLES:
+        text += ": " + label(TRANSFER_REASON_TITLES, transfer["reason"])
+    return f"{mode} ({text})"
 
 
 def is_extension(text: str) -> bool:

@@ -23,15 +23,27 @@ raise :class:`PBXError` with a message for the operator):
     ``"reconnecting"`` or ``"disconnected"``, and a line for the status bar
     in the site's language (the plugin's ``_``, asked when ``state()`` is
     called; a :class:`PBXError` message is translated the same way).
-``transfer_blind(call, extension)`` / ``transfer_attended(call, extension)``
+``transfer_blind(call, extension)`` / ``transfer_attended(call, extension) -> dict | None``
+    (what the backend returns is kept in ``call["pbx"]``, e.g. the channel
+    that consults)
 ``complete_transfer(call)`` / ``cancel_transfer(call)`` / ``to_voicemail(call, extension)``
-``park(call) -> slot | None`` (None: the service picks a slot)
-``retrieve(call, extension)`` / ``pickup(extension, to_extension)``
-``set_dnd(extension, on)``
+``park(call) -> slot | None`` (None: the service picks a slot) / ``hold(call) -> slot | None``
+``retrieve(call, extension)`` (a parked or held call back to ``extension``)
+``answer(call, extension)`` (a call ringing elsewhere or waiting: to ``extension``)
+``hang_up(call)`` / ``pickup(extension, to_extension)``
+``dial(from_extension, number, caller_id) -> dict`` (click-to-dial; the dict
+    becomes the new call's ``pbx``)
+``set_dnd(extension, on)`` / ``set_night(on)`` / ``night_state() -> bool | None``
+``queue_pause(queue, interface, paused, reason)``
+``extension_state(extension) -> presence | None``
+``live_state() -> LiveState | None`` and ``add_listener(cb) -> remove``:
+    what the PBX shows now (channels, extension states, queues, parked
+    calls; :mod:`plugins.telephony.live`) and a callback ``cb(changed)``
+    from a backend thread after each batch of events.
 
 ``call`` is the call's stored dict; ``call["pbx"]`` holds what the backend
-put there (Asterisk: the channel), empty for calls the operator logged by
-hand — a backend leaves those alone.
+put there (Asterisk: the caller's channel and uniqueid), empty for calls the
+operator logged by hand — a backend leaves those alone.
 """
 
 from __future__ import annotations
@@ -69,8 +81,9 @@ class PBXBackend:
     def transfer_blind(self, call: dict, extension: str) -> None:
         """Hand the caller to ``extension`` without asking first."""
 
-    def transfer_attended(self, call: dict, extension: str) -> None:
+    def transfer_attended(self, call: dict, extension: str) -> dict | None:
         """Put the caller on hold and ring ``extension`` for a consultation."""
+        return None
 
     def complete_transfer(self, call: dict) -> None:
         """Join the caller with the consulted extension."""
@@ -85,15 +98,59 @@ class PBXBackend:
         """Park the call; return the slot the PBX chose, or None."""
         return None
 
+    def hold(self, call: dict) -> str | None:
+        """Put the caller on hold (the PBX may use a slot of its own)."""
+        return None
+
     def retrieve(self, call: dict, extension: str) -> None:
-        """Bring a parked call to ``extension``."""
+        """Bring a parked or held call to ``extension``."""
+
+    def answer(self, call: dict, extension: str) -> None:
+        """Bring a call that rings elsewhere or waits in a queue to ``extension``."""
+
+    def hang_up(self, call: dict) -> None:
+        """End the call on the PBX."""
 
     def pickup(self, extension: str, to_extension: str | None) -> dict | None:
         """Take the call ringing at ``extension``; may return ``{"channel": ...}``."""
         return None
 
+    def dial(self, from_extension: str, number: str, caller_id: str = "") -> dict:
+        """Call ``number`` from the phone at ``from_extension``."""
+        return {}
+
     def set_dnd(self, extension: str, on: bool) -> None:
         """Switch do-not-disturb on the PBX."""
+
+    def set_night(self, on: bool) -> None:
+        """Switch the PBX's night service (what its dialplan reads)."""
+
+    def night_state(self) -> bool | None:
+        """The PBX's night service as it reports it (None: unknown)."""
+        return None
+
+    def queue_pause(self, queue: str, interface: str, paused: bool, reason: str = "") -> None:
+        """Pause or unpause a queue member."""
+
+    def extension_state(self, extension: str) -> str | None:
+        """The PBX's state of an extension (a presence code), None when unknown."""
+        return None
+
+    def live_state(self):
+        """The PBX now (:class:`plugins.telephony.live.LiveState`), None without a PBX."""
+        return None
+
+    def add_listener(self, callback: Callable[[set], None]) -> Callable[[], None]:
+        """Call ``callback(changed)`` after the PBX reported something."""
+        return lambda: None
+
+    def event_seq(self) -> int:
+        """A number that grows with every event received (0 without a PBX)."""
+        return 0
+
+    def wait_synced(self, timeout: float | None = None) -> bool:
+        """Wait until the backend knows what the PBX shows (at once without a PBX)."""
+        return True
 
 
 class ManualBackend(PBXBackend):

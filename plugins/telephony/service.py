@@ -20,8 +20,8 @@ from core.storage import AnyOf, Contains, Not, Range
 
 from plugins.telephony.models import (
     MAX_NAME, MAX_NOTE, MAX_TEXT, OPEN_STATUSES, PRESENCE, TRANSFER_MODES, UNREACHABLE, URGENCIES,
-    _, clean_text, is_extension, normalize_number, now_utc, outcome_title, parse_hours, parse_range,
-    presence_title, seconds_between, status_title,
+    WAITING_STATUSES, _, clean_text, is_extension, normalize_number, now_utc, outcome_title, parse_hours,
+    parse_range, presence_title, seconds_between, status_title,
 )
 
 READ = "telephony.calls.read"
@@ -94,6 +94,8 @@ class Telephony:
         self.assignments = ctx.table("assignments")
         self.switch = ctx.table("switch")
         self._backend = None
+        self._tracker = None
+        self._pushed_night: bool | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -116,12 +118,43 @@ class Telephony:
         return self._backend
 
     def start_backend(self) -> None:
-        """Listen to the PBX (the switchboard screen does this)."""
+        """Listen to the PBX (the switchboard screen and ``phone watch`` do this)."""
         self.backend.start(self.pbx_event)
 
     def stop_backend(self) -> None:
         if self._backend is not None:
             self._backend.stop()
+
+    @property
+    def live(self):
+        """What the PBX shows now (:class:`plugins.telephony.live.LiveState`), or None."""
+        return self.backend.live_state() if self.backend.live else None
+
+    def operator_extensions(self) -> dict[str, str]:
+        """``{extension: account}`` of the switchboard's operators (config
+        accounts that may handle calls) who have a phone in the directory."""
+        from core.access import resolve_operator
+
+        out: dict[str, str] = {}
+        config = self.ctx.config
+        for account, op in (getattr(config, "operators", None) or {}).items():
+            try:
+                if not resolve_operator(config, account).can(HANDLE):
+                    continue
+            except BackdeskError:
+                continue
+            person = None
+            if getattr(op, "person_id", None):
+                person = self.people.get(op.person_id)
+            elif getattr(op, "email", None):
+                person = self.people.by_email(op.email)
+            if person and person.get("extension"):
+                out[person["extension"]] = account
+        return out
+
+    def my_extension(self) -> str | None:
+        me = self.my_person()
+        return (me or {}).get("extension") or None
 
     def my_person(self) -> dict | None:
         try:
@@ -267,6 +300,14 @@ class Telephony:
     # ------------------------------------------------------------------ presence
     def presence_of(self, person_id: int) -> str:
         doc = self._presence_doc(person_id)
+        if doc and doc.get("set_state"):
+            return doc["set_state"]
+        live = self.live
+        if live is not None:
+            person = self.people.get(person_id)
+            state = live.extension_state((person or {}).get("extension") or "")
+            if state:
+                return state
         return _effective(doc)
 
     def _presence_doc(self, person_id: int) -> dict | None:
@@ -274,7 +315,12 @@ class Telephony:
         return found[0] if found else None
 
     def presence_map(self) -> dict[int, str]:
+        """Presence by person id: what the operator set, else the PBX's state."""
         return {doc["person_id"]: _effective(doc) for doc in self.presence.all()}
+
+    def _pbx_states(self) -> dict[str, str]:
+        live = self.live
+        return live.extension_states() if live is not None else {}
 
     def set_presence(self, person: Any, state: str, note: str = "") -> str:
         """Set a person's presence (``idle`` clears what the operator set)."""
@@ -330,7 +376,48 @@ class Telephony:
             else:
                 self.switch.insert({"key": "hours", "mode": mode, "at": now_utc(),
                                     "by": self.operator.account})
+            if self.backend.live:
+                self._push_night(force=True)
         return mode
+
+    def _push_night(self, *, force: bool = False) -> bool:
+        night = self.is_night()
+        if force or night != self._pushed_night or self.backend.night_state() != night:
+            self.backend.set_night(night)
+            self._pushed_night = night
+        return night
+
+    def push_hours(self) -> bool | None:
+        """Tell the PBX whether night service is on now (its dialplan reads it);
+        done on every (re)connect, when the mode changes and, in automatic mode,
+        when business hours begin or end. None without a PBX or when it is
+        unreachable (the next connect pushes again)."""
+        if not self.backend.live:
+            return None
+        try:
+            return self._push_night()
+        except BackdeskError:
+            self._pushed_night = None
+            return None
+
+    def night_explanation(self) -> str:
+        """Why calls go where they go now, in one sentence (the switchboard shows it)."""
+        mode = self.hours_mode()
+        route = self.ctx.settings.get("night_route") or "messages"
+        where = (_("the voicemail of the person asked for") if route == "voicemail"
+                 else _("an open callback message for the person asked for"))
+        if not self.is_night():
+            return ""
+        if mode == "night":
+            why = _("Night service is switched on")
+        else:
+            days = self.ctx.settings.get("business_days") or [1, 2, 3, 4, 5]
+            why = _("Night service (automatic): outside business hours {hours}, {days}").format(
+                hours=self.ctx.settings.get("business_hours") or "08:00-17:00", days=_weekdays_text(days))
+        text = _("{why}. A call you log now becomes {where}.").format(why=why, where=where)
+        if self.backend.live:
+            text += " " + _("The PBX sends callers to its night service.")
+        return text + " " + _("n switches to business hours.")
 
     def is_night(self, moment: datetime | None = None) -> bool:
         mode = self.hours_mode()
@@ -486,7 +573,7 @@ class Telephony:
         note = clean_text(note, "note", limit=MAX_NOTE)
         with self.ctx.transaction():
             call = self.get_call(call_id)
-            forwardable = call["status"] in ("ringing", "active", "parked") or (
+            forwardable = call["status"] in ("ringing", "queued", "active", "parked", "held") or (
                 call["status"] == "ended" and call.get("outcome") == "connected")
             if not forwardable:
                 if call["status"] == "consulting":
@@ -512,9 +599,15 @@ class Telephony:
                 entry["instead_of"] = instead_of["id"]
             changes: dict[str, Any] = {"transfers": call["transfers"] + [entry], "park_slot": None}
             if mode == "attended":
-                self.backend.transfer_attended(call, ext)
+                if call["status"] in WAITING_STATUSES + ("parked", "held") and call.get("pbx"):
+                    raise ValidationError(_("call {id} is {status}: take it on your phone first (a), then "
+                                            "consult").format(id=call["id"], status=status_title(call["status"])),
+                                          field="call")
+                kept = self.backend.transfer_attended(call, ext)
                 changes.update(status="consulting", consult_person_id=person["id"])
-                return self.calls.update(call["id"], changes)
+                if kept:
+                    changes["pbx"] = {**(call.get("pbx") or {}), **kept}
+                return self._update_call(call, changes)
             if mode == "blind":
                 self.backend.transfer_blind(call, ext)
             else:
@@ -523,9 +616,18 @@ class Telephony:
             changes["to_person_id"] = person["id"]
             changes["chain"] = call["chain"] + [{"kind": "person" if mode == "blind" else "voicemail",
                                                  "person_id": person["id"], "mode": mode}]
-            doc = self.calls.update(call["id"], changes)
+            doc = self._update_call(call, changes)
             self._announce_transfer(doc, entry)
         return doc
+
+    def _update_call(self, call: dict, changes: dict) -> dict:
+        """Store what the operator did to a call; for a PBX call also the
+        number of the last event the backend had received, so that the
+        PBX's older events do not undo it (see pbxcalls.CallTracker)."""
+        if call.get("pbx") and self.backend.live:
+            changes = {**changes, "pbx": {**(changes.get("pbx") or call["pbx"]),
+                                          "seq": self.backend.event_seq()}}
+        return self.calls.update(call["id"], changes)
 
     def _ended(self, call: dict, outcome: str, now: str) -> dict:
         if call["status"] == "ended":  # a connected call handed on: its handling time stays
@@ -551,17 +653,21 @@ class Telephony:
         with self.ctx.transaction():
             call = self._open_call(call_id, ("consulting",))
             self.backend.complete_transfer(call)
-            now = now_utc()
-            transfers = [dict(t) for t in call["transfers"]]
-            transfers[-1]["state"] = "completed"
-            transfers[-1]["completed_at"] = now
-            target = call["consult_person_id"]
-            changes = self._ended(call, "connected", now)
-            changes.update(transfers=transfers, to_person_id=target, consult_person_id=None,
-                           chain=call["chain"] + [{"kind": "person", "person_id": target, "mode": "attended"}])
-            doc = self.calls.update(call["id"], changes)
-            self._announce_transfer(doc, transfers[-1])
+            doc = self._update_call(call, self.completed_transfer_changes(call))
+            self._announce_transfer(doc, doc["transfers"][-1])
         return doc
+
+    def completed_transfer_changes(self, call: dict) -> dict:
+        """What a completed attended transfer changes (here, or seen on the PBX)."""
+        now = now_utc()
+        transfers = [dict(t) for t in call["transfers"]]
+        transfers[-1]["state"] = "completed"
+        transfers[-1]["completed_at"] = now
+        target = call["consult_person_id"]
+        changes = self._ended(call, "connected", now)
+        changes.update(transfers=transfers, to_person_id=target, consult_person_id=None,
+                       chain=call["chain"] + [{"kind": "person", "person_id": target, "mode": "attended"}])
+        return changes
 
     def cancel_transfer(self, call_id: Any, *, reason: str = "") -> dict:
         """End the consultation and return to the caller. ``reason`` ("away",
@@ -579,7 +685,7 @@ class Telephony:
                 self._put_presence(target, set_state=reason if reason == "away" else "busy",
                                    note=_("set by {operator} during a transfer").format(
                                        operator=self.operator.account))
-            return self.calls.update(call["id"], {"status": "active", "consult_person_id": None,
+            return self._update_call(call, {"status": "active", "consult_person_id": None,
                                                   "transfers": transfers})
 
     def end_call(self, call_id: Any, *, outcome: str = "missed") -> dict:
@@ -589,13 +695,18 @@ class Telephony:
             raise ValidationError(_("an ended call is 'missed' or 'connected'"), field="outcome")
         with self.ctx.transaction():
             call = self._open_call(call_id, OPEN_STATUSES)
-            return self.calls.update(call["id"], self._ended(call, outcome, now_utc()))
+            if call.get("pbx"):
+                self.backend.hang_up(call)
+            return self._update_call(call, self._ended(call, outcome, now_utc()))
 
     def park(self, call_id: Any) -> str:
         """Park a call; returns the slot (the lowest free one of ``park_slots``)."""
         self.require(HANDLE)
         with self.ctx.transaction():
-            call = self._open_call(call_id, ("active", "ringing"))
+            call = self._open_call(call_id, ("active", "ringing", "held"))
+            if call.get("pbx") and call["status"] == "ringing":
+                raise ValidationError(_("call {id} is still ringing: answer it first, then park it").format(
+                    id=call["id"]), field="call")
             slot = self.backend.park(call)
             if slot is None:
                 low, high = parse_range(self.ctx.settings.get("park_slots") or "70-79")
@@ -604,8 +715,92 @@ class Telephony:
                 if not free:
                     raise ValidationError(_("every parking slot is taken"), field="call")
                 slot = free[0]
-            self.calls.update(call["id"], {"status": "parked", "park_slot": str(slot), "parked_at": now_utc()})
+            self._update_call(call, {"status": "parked", "park_slot": str(slot), "hold_slot": None,
+                                           "parked_at": now_utc()})
         return str(slot)
+
+    def hold(self, call_id: Any) -> dict:
+        """Put a call on hold (the caller waits; ``resume`` takes it back)."""
+        self.require(HANDLE)
+        with self.ctx.transaction():
+            call = self._open_call(call_id, ("active",))
+            slot = self.backend.hold(call)
+            return self._update_call(call, {"status": "held", "hold_slot": slot, "parked_at": now_utc()})
+
+    def resume(self, call_id: Any) -> dict:
+        """Take a held call back to one's own phone."""
+        self.require(HANDLE)
+        with self.ctx.transaction():
+            call = self._open_call(call_id, ("held",))
+            self.backend.retrieve(call, self.my_extension() or "")
+            return self._update_call(call, {"status": "active", "hold_slot": None,
+                                                  "operator": self.operator.account})
+
+    def answer_call(self, call_id: Any) -> dict:
+        """Take a waiting call (ringing, in a queue, parked or held) on one's own
+        phone; a call logged by hand is simply on one's line."""
+        self.require(HANDLE)
+        with self.ctx.transaction():
+            call = self._open_call(call_id, WAITING_STATUSES + ("parked", "held"))
+            now = now_utc()
+            if call.get("pbx"):
+                ext = self.my_extension()
+                if not ext:
+                    raise ValidationError(_("your account has no extension in the directory: the call cannot "
+                                            "be brought to your phone"), field="call")
+                if call["status"] in ("parked", "held"):
+                    self.backend.retrieve(call, ext)
+                else:
+                    self.backend.answer(call, ext)
+            changes: dict[str, Any] = {"status": "active", "park_slot": None, "hold_slot": None,
+                                       "operator": self.operator.account}
+            if not call.get("answered_at"):
+                changes["answered_at"] = now
+            if not any(link.get("kind") == "operator" for link in call["chain"]):
+                changes["chain"] = call["chain"] + [{"kind": "operator", "account": self.operator.account}]
+            return self._update_call(call, changes)
+
+    def dial(self, target: Any, *, number: str | None = None) -> int:
+        """Click-to-dial: ring the operator's phone, then call ``target`` (a
+        person: id, extension or name; or, with ``target`` None, ``number``).
+        The call goes into the history; returns its id."""
+        self.require(HANDLE)
+        person = None
+        if target not in (None, ""):
+            person = self.resolve_person(target, "to", allow_left=False)
+            dest = person.get("extension")
+            if not dest:
+                raise ValidationError(_("{name} has no extension").format(name=person["name"]), field="to")
+        else:
+            dest = normalize_number(number or "", "number")
+        me = self.my_person()
+        if me is not None and person is not None and me["id"] == person["id"]:
+            raise ValidationError(_("you cannot call yourself"), field="to")
+        ext = self.my_extension()
+        if self.backend.live and not ext:
+            raise ValidationError(_("your account has no extension in the directory: there is no phone to "
+                                    "call from"), field="to")
+        contact = None if person else self.contacts.find({"number": dest}, limit=1)
+        now = now_utc()
+        with self.ctx.transaction():
+            dialled = dest.replace("+", "00", 1) if dest.startswith("+") else dest
+            pbx = self.backend.dial(ext or "", dialled, f'"{self.operator.name}" <{ext or ""}>') or {}
+            call_id = self.calls.insert({
+                "caller_number": ext, "caller_person_id": me["id"] if me else None, "contact_id": None,
+                "caller_name": None, "wanted_person_id": person["id"] if person else None,
+                "to_person_id": person["id"] if person else None, "consult_person_id": None,
+                "operator": self.operator.account, "status": "ringing" if pbx else "active", "outcome": None,
+                "started_at": now, "answered_at": None if pbx else now, "ended_at": None, "duration": None,
+                "chain": [{"kind": "operator", "account": self.operator.account},
+                          ({"kind": "person", "person_id": person["id"], "mode": "dial"} if person else
+                           {"kind": "number", "number": dest, "contact_id": contact[0]["id"] if contact else None})],
+                "transfers": [], "park_slot": None, "note": "", "message_id": None, "night": False,
+                "direction": "out", "dialled": dest, "dialled_contact_id": contact[0]["id"] if contact else None,
+                "pbx": pbx,
+            })
+        if pbx.get("uniqueid"):
+            self.tracker.tracked[pbx["uniqueid"]] = call_id
+        return call_id
 
     def retrieve(self, call_or_slot: Any = None) -> dict:
         """Take a parked call back (by call id, ``slot:71`` / ``P71``, or the only one)."""
@@ -627,7 +822,7 @@ class Telephony:
                 call = self._open_call(call_or_slot, ("parked",))
             me = self.my_person()
             self.backend.retrieve(call, (me or {}).get("extension") or "")
-            return self.calls.update(call["id"], {"status": "active", "park_slot": None,
+            return self._update_call(call, {"status": "active", "park_slot": None, "hold_slot": None,
                                                   "operator": self.operator.account})
 
     def pickup(self, extension: Any) -> int:
@@ -638,31 +833,51 @@ class Telephony:
             ext = person.get("extension")
             if not ext:
                 raise ValidationError(_("{name} has no extension").format(name=person["name"]), field="extension")
-            ringing = self.calls.find({"status": "ringing", "wanted_person_id": person["id"]},
-                                      order_by="-started_at", limit=1)
-            me = self.my_person()
-            self.backend.pickup(ext, (me or {}).get("extension"))
+            live = self.live
+            channel = None
+            if live is not None:
+                ringing_here = live.ringing_at(ext)
+                if not ringing_here:
+                    raise ValidationError(_("nothing is ringing at {ext}").format(ext=ext), field="extension")
+                channel = ringing_here[0]
+                ringing = self.calls.find({"pbx.uniqueid": channel.uniqueid,
+                                           "status": AnyOf(list(OPEN_STATUSES))}, limit=1)
+            else:
+                ringing = self.calls.find({"status": "ringing", "wanted_person_id": person["id"]},
+                                          order_by="-started_at", limit=1)
+            self.backend.pickup(ext, self.my_extension())
             now = now_utc()
-            if self.presence_of(person["id"]) == "ringing":
+            if live is None and self.presence_of(person["id"]) == "ringing":
                 self._put_presence(person["id"], pbx_state="idle")
+            link = {"kind": "operator", "account": self.operator.account, "pickup": ext}
             if ringing:
                 call = ringing[0]
-                self.calls.update(call["id"], {"status": "active", "answered_at": now,
+                self._update_call(call, {"status": "active", "answered_at": call.get("answered_at") or now,
                                                "operator": self.operator.account,
-                                               "chain": call["chain"] + [{"kind": "operator",
-                                                                          "account": self.operator.account,
-                                                                          "pickup": ext}]})
+                                               "wanted_person_id": call.get("wanted_person_id") or person["id"],
+                                               "chain": call["chain"] + [link]})
                 return call["id"]
-            return self.calls.insert({
-                "caller_number": None, "caller_person_id": None, "contact_id": None,
-                "caller_name": _("picked up at {ext}").format(ext=ext), "wanted_person_id": person["id"],
-                "to_person_id": None, "consult_person_id": None, "operator": self.operator.account,
-                "status": "active", "outcome": None, "started_at": now, "answered_at": now, "ended_at": None,
-                "duration": None, "chain": [{"kind": "caller", "number": None},
-                                            {"kind": "operator", "account": self.operator.account,
-                                             "pickup": ext}],
-                "transfers": [], "park_slot": None, "note": "", "message_id": None, "night": False, "pbx": {},
+            who = {"caller_number": None, "caller_person_id": None, "contact_id": None}
+            if channel is not None and channel.number:
+                try:
+                    who = self.resolve_caller(channel.number)
+                except BackdeskError:
+                    who = {"caller_number": channel.number, "caller_person_id": None, "contact_id": None}
+            call_id = self.calls.insert({
+                "caller_number": who["caller_number"], "caller_person_id": who["caller_person_id"],
+                "contact_id": who["contact_id"],
+                "caller_name": (channel.caller_name if channel is not None and channel.caller_name else
+                                _("picked up at {ext}").format(ext=ext)),
+                "wanted_person_id": person["id"], "to_person_id": None, "consult_person_id": None,
+                "operator": self.operator.account, "status": "active", "outcome": None, "started_at": now,
+                "answered_at": now, "ended_at": None, "duration": None,
+                "chain": [self._caller_link(who), link], "transfers": [], "park_slot": None, "note": "",
+                "message_id": None, "night": False, "direction": "in",
+                "pbx": {"uniqueid": channel.uniqueid, "channel": channel.name} if channel is not None else {},
             })
+            if channel is not None:
+                self.tracker.tracked[channel.uniqueid] = call_id
+            return call_id
 
     # ------------------------------------------------------------------ messages
     def take_message(self, for_person: Any, text: Any, *, caller: Any = None, number: Any = None,
@@ -719,7 +934,7 @@ class Telephony:
                     transfers[-1].update(state="cancelled", reason="message", cancelled_at=now)
                     changes["transfers"] = transfers
                 changes["chain"] = call["chain"] + [{"kind": "message", "person_id": person["id"]}]
-                self.calls.update(call["id"], changes)
+                self._update_call(call, changes)
             self.ctx.publish("message_taken", {"message_id": message_id, "for_person_id": person["id"],
                                                 "callback": callback})
             self.ctx.services.notifications.notify_person(
@@ -813,7 +1028,7 @@ class Telephony:
             start, end = _day_bounds(day or local_today())
             where["started_at"] = Range(ge=start, lt=end)
         if unanswered:
-            where["outcome"] = AnyOf(["missed", "voicemail", "message"])
+            where["outcome"] = AnyOf(["missed", "abandoned", "voicemail", "message"])
         rows = self.calls.find(where or None, order_by=["-started_at", "-id"])
         if transferred:
             rows = [c for c in rows if any(t.get("state") == "completed" and t.get("mode") != "voicemail"
@@ -837,7 +1052,7 @@ class Telephony:
                  and not c.get("night")]
         transfers = sum(1 for c in rows for t in c.get("transfers") or () if t.get("state") == "completed"
                         and t.get("mode") != "voicemail")
-        missed = sum(1 for c in rows if c.get("outcome") == "missed")
+        missed = sum(1 for c in rows if c.get("outcome") in ("missed", "abandoned"))
         return {
             "calls": len(rows), "per_hour": per_hour, "transfers": transfers,
             "avg_handling": (sum(c["duration"] for c in ended) / len(ended)) if ended else None,
@@ -849,9 +1064,13 @@ class Telephony:
         """The switchboard's rows: people at work with their extension and state."""
         presence = self.presence_map()
         away = self.ctx.services.calendar.away_today()
+        pbx = self._pbx_states()
+        set_by_hand = {doc["person_id"] for doc in self.presence.all() if doc.get("set_state")}
         rows = []
         for p in self.people.find("", status=("active", "on_leave")):
             state = presence.get(p["id"], "idle")
+            if p["id"] not in set_by_hand and p.get("extension") in pbx:
+                state = pbx[p["extension"]]
             if (p.get("status") == "on_leave" or p["id"] in away) and state == "idle":
                 state = "away"
             rows.append({"id": p["id"], "name": p["name"], "extension": p.get("extension") or "",
@@ -860,55 +1079,99 @@ class Telephony:
         return rows
 
     # ------------------------------------------------------------------ PBX events
-    def pbx_event(self, name: str, fields: dict) -> None:
-        """What the PBX reports (called from the backend's event thread)."""
-        from plugins.telephony.ami import presence_from_event
+    @property
+    def tracker(self):
+        if self._tracker is None:
+            from plugins.telephony.pbxcalls import CallTracker
 
-        found = presence_from_event(name, fields)
-        if found is not None:
-            ext, state = found
-            person = self.people.by_extension(ext)
-            if person is not None:
-                with self.ctx.transaction():
-                    self._put_presence(person["id"], pbx_state=state)
+            self._tracker = CallTracker(self)
+        return self._tracker
+
+    def pbx_event(self, name: str, fields: dict) -> None:
+        """What the PBX reports (called from the backend's event thread, in order)."""
+        from plugins.telephony.ami import SYNCED
+
+        if name == SYNCED:
+            self.tracker.resync()
+            self.push_hours()
             return
-        uid = fields.get("Uniqueid") or fields.get("Linkedid")
-        if name == "Newchannel" and uid and fields.get("Exten") not in (None, "", "s"):
-            with self.ctx.transaction():
-                if self.calls.find({"pbx.uniqueid": uid}, limit=1):
-                    return
-                number = fields.get("CallerIDNum") or ""
-                try:
-                    who = self.resolve_caller(number)
-                except BackdeskError:
-                    who = {"caller_number": number or None, "caller_person_id": None, "contact_id": None,
-                           "caller_name": fields.get("CallerIDName") or None}
-                wanted = self.people.by_extension(fields["Exten"]) if is_extension(fields["Exten"]) else None
-                now = now_utc()
-                self.calls.insert({
-                    "caller_number": who["caller_number"], "caller_person_id": who["caller_person_id"],
-                    "contact_id": who["contact_id"], "caller_name": who.get("caller_name"),
-                    "wanted_person_id": wanted["id"] if wanted else None, "to_person_id": None,
-                    "consult_person_id": None, "operator": self.operator.account, "status": "ringing",
-                    "outcome": None, "started_at": now, "answered_at": None, "ended_at": None, "duration": None,
-                    "chain": [self._caller_link(who)], "transfers": [], "park_slot": None, "note": "",
-                    "message_id": None, "night": False,
-                    "pbx": {"channel": fields.get("Channel"), "uniqueid": uid, "exten": fields["Exten"]},
-                })
-        elif name == "DialBegin" and uid:
-            dest = fields.get("DestExten") or (fields.get("DialString") or "").rpartition("/")[2]
-            with self.ctx.transaction():
-                found_calls = self.calls.find({"pbx.uniqueid": uid}, limit=1)
-                person = self.people.by_extension(dest) if dest and is_extension(dest) else None
-                if found_calls and person:
-                    self.calls.update(found_calls[0]["id"], {"wanted_person_id": person["id"]})
-        elif name == "Hangup" and uid:
-            with self.ctx.transaction():
-                for call in self.calls.find({"pbx.uniqueid": uid, "status": AnyOf(list(OPEN_STATUSES))}):
-                    now = now_utc()
-                    changes = {"status": "ended", "outcome": "missed", "ended_at": now,
-                               "duration": seconds_between(call.get("answered_at") or call["started_at"], now)}
-                    self.calls.update(call["id"], changes)
+        self.tracker.handle(name, fields)
+
+    def night_outcome(self, call: dict) -> dict:
+        """An unanswered call at night ends as the night route says: a
+        callback message for the person asked for, or their voicemail."""
+        route = self.ctx.settings.get("night_route") or "messages"
+        if route == "voicemail" and call.get("wanted_person_id"):
+            return {"outcome": "voicemail", "to_person_id": call["wanted_person_id"],
+                    "chain": call["chain"] + [{"kind": "voicemail", "person_id": call["wanted_person_id"]}]}
+        message_id = self.messages.insert({
+            "for_person_id": call.get("wanted_person_id"), "call_id": call["id"],
+            "caller_person_id": call.get("caller_person_id"), "contact_id": call.get("contact_id"),
+            "caller_name": call.get("caller_name"), "caller_number": call.get("caller_number"), "company": None,
+            "urgency": "normal", "text": _("Called outside business hours."), "callback": True,
+            "status": "open", "taken_by": self.operator.account, "taken_at": now_utc(),
+            "done_at": None, "done_by": None,
+        })
+        self.ctx.publish("message_taken", {"message_id": message_id, "for_person_id": call.get("wanted_person_id"),
+                                            "callback": True})
+        return {"outcome": "message", "message_id": message_id}
+
+    # ------------------------------------------------------------------ the live panel
+    def switchboard_calls(self) -> list[dict]:
+        """Every open call, as the switchboard lists them: the ones on a line
+        or waiting by when they began, then held and parked ones."""
+        self.require(READ)
+        rows = self.calls.find({"status": AnyOf(list(OPEN_STATUSES))})
+        live = self.live
+        if live is not None:
+            for call in rows:  # a queue's order is the PBX's, not ours
+                where = live.queue_of((call.get("pbx") or {}).get("uniqueid") or "")
+                if where:
+                    call["_queue"] = where
+        late = {"held": 1, "parked": 2}
+
+        def key(call: dict):
+            where = call.get("_queue")
+            return (late.get(call["status"], 0), call.get("parked_at") or "" if call["status"] in late else "",
+                    (where[0], where[1]) if where else ("", 0), call["started_at"], call["id"])
+
+        rows.sort(key=key)
+        return rows
+
+    def queue_rows(self) -> list[dict]:
+        """The PBX's queues: waiting callers in order (with their calls) and
+        members (person, paused, busy)."""
+        self.require(READ)
+        live = self.live
+        if live is None:
+            return []
+        out = []
+        for q in live.queue_list():
+            entries = []
+            for pos, e in enumerate(q.entries, start=1):
+                found = self.calls.find({"pbx.uniqueid": e.uniqueid}, limit=1)
+                entries.append({"position": pos, "uniqueid": e.uniqueid, "since": e.since,
+                                "call": found[0] if found else None,
+                                "caller": self.caller_text(found[0]) if found else (e.caller_name or e.number
+                                                                                   or _("unknown caller"))})
+            members = []
+            for m in sorted(q.members.values(), key=lambda m: (m.extension or "", m.name)):
+                person = self.people.by_extension(m.extension) if m.extension else None
+                members.append({"interface": m.interface, "name": person["name"] if person else m.name,
+                                "person_id": person["id"] if person else None, "extension": m.extension,
+                                "paused": m.paused, "reason": m.reason, "in_call": m.in_call,
+                                "state": live.extension_state(m.extension or "") or "unavailable"})
+            out.append({"name": q.name, "entries": entries, "members": members, "completed": q.completed,
+                        "abandoned": q.abandoned})
+        return out
+
+    def pause_member(self, queue_name: str, interface: str, paused: bool, reason: str = "") -> None:
+        """Pause (or unpause) a queue member: the queue stops (or starts again) ringing them."""
+        self.require(HANDLE)
+        reason = clean_text(reason, "reason", limit=MAX_NOTE)
+        if not self.backend.live:
+            raise ValidationError(_("queues are the PBX's: this switchboard has none (pbx: manual)"), field="queue")
+        self.backend.queue_pause(queue_name, interface, paused, reason)
 
     # ------------------------------------------------------------------ extensions (HR events)
     def assign_extension(self, person_id: int, *, event_id: int | None = None) -> str | None:
@@ -1099,6 +1362,25 @@ class Telephony:
             return updated + 1, created, unchanged
         self.contacts.insert({"name": name, "company": company, "number": number, "last_call_at": None})
         return updated, created + 1, unchanged
+
+
+def _weekdays_text(days: Iterable[int]) -> str:
+    """ISO weekdays as the site's language abbreviates them, runs joined: ``Mon–Fri``."""
+    from core.i18n import get_locale
+
+    names = get_locale().days["format"]["abbreviated"]  # 0 = Monday
+    wanted = sorted({int(d) for d in days if 1 <= int(d) <= 7})
+    runs: list[list[int]] = []
+    for d in wanted:
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    parts = []
+    for run in runs:
+        first, last = names[run[0] - 1], names[run[-1] - 1]
+        parts.append(first if len(run) == 1 else f"{first}, {last}" if len(run) == 2 else f"{first}–{last}")
+    return ", ".join(parts)
 
 
 def _effective(doc: dict | None) -> str:
