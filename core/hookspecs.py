@@ -175,6 +175,19 @@ class SearchHit:
     score: float = 1.0
 
 
+@dataclass(frozen=True)
+class PersonAction:
+    """Something a plugin offers for a person in the directory (a key in
+    the person's details): ``run(app, person)`` is called with the running
+    app and the person's record. ``permission``: offered only to operators
+    holding it (the service behind it checks again)."""
+
+    key: str
+    title: str
+    run: Callable[[Any, dict], Any]
+    permission: str | None = None
+
+
 def lazy(module: str, name: str) -> Callable[..., Any]:
     """``module.name`` as a callable that imports ``module`` only when called.
 
@@ -287,6 +300,15 @@ def backdesk_event(ctx: "PluginContext", event: Any) -> None:
 @hookspec
 def backdesk_search(ctx: "PluginContext", query: str) -> list[SearchHit]:
     """Return hits for the global search (at most about 20, best first)."""
+
+
+@hookspec
+def backdesk_person_actions(ctx: "PluginContext", person: dict) -> list[PersonAction]:
+    """Return what the plugin can do for ``person`` (a directory record), as
+    :class:`PersonAction` keys in the person's details in the directory
+    (the switchboard offers "g call"). Called each time the details open;
+    return ``[]`` when nothing applies (no extension, no permission).
+    """
 
 
 @hookspec

@@ -220,10 +220,19 @@ class DirectoryScreen(BackdeskScreen):
             (_("Id"), str(doc["id"])),
         ]
         keys = [("e", "edit", _("edit"))] if self.can_edit else []
+        offered = {}  # the plugins' actions for this person (backdesk_person_actions)
+        for _rec, item in self.backdesk.host.collect("backdesk_person_actions", person=doc):
+            if item.key in ("e", "escape", "q") or item.key in offered or (
+                    item.permission and not self.backdesk.operator.can(item.permission)):
+                continue
+            offered[item.key] = item
+            keys.append((item.key, f"plugin:{item.key}", item.title))
 
         def done(action: str | None) -> None:
             if action == "edit":
                 self.edit_person(person_id)
+            elif action and action.startswith("plugin:") and action[7:] in offered:
+                offered[action[7:]].run(self.app, doc)
 
         self.app.push_screen(DetailModal(doc["name"], pairs, keys), done)
 

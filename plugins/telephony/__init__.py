@@ -8,7 +8,7 @@ Hook implementations only; the rules live in ``service.py``, the screens in
 from __future__ import annotations
 
 from core.hookspecs import (
-    Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl, lazy,
+    Card, Command, NavEntry, PersonAction, PluginInfo, SearchHit, Setting, TableSpec, hookimpl, lazy,
 )
 from plugins.telephony.models import _, check_hours, check_range
 from plugins.telephony.service import HANDLE, HOURS, PERMISSIONS, READ, TAKE, service_for
@@ -75,7 +75,8 @@ def _command(name: str):
 @hookimpl
 def backdesk_screens(ctx):
     return [
-        NavEntry("telephony", _("Switchboard"), _screen("SwitchboardScreen"), key="f5", permission=READ, order=20),
+        NavEntry("telephony", _("Switchboard"), lazy("plugins.telephony.switchboard", "SwitchboardScreen"), key="f5",
+                 permission=READ, order=20),
         NavEntry("telephony.messages", _("Messages"), _screen("MessagesScreen"), permission=READ, order=21),
         NavEntry("telephony.history", _("Call history"), _screen("HistoryScreen"), permission=READ, order=22),
     ]
@@ -86,6 +87,8 @@ def backdesk_commands(ctx):
     return [
         Command("telephony.log_call", _("Switchboard: answer / log a call"), _command("command_log_call"),
                 help=_("Who is calling? Then transfer or take a message"), permission=HANDLE),
+        Command("telephony.dial", _("Switchboard: call someone"), _command("command_dial"),
+                help=_("Your phone rings first, then the person's"), permission=HANDLE),
         Command("telephony.message", _("Switchboard: take a message"), _command("command_take_message"),
                 help=_("A 'while you were out' message for a person"), permission=TAKE),
         Command("telephony.night", _("Switchboard: switch night service"), _command("command_toggle_night"),
@@ -120,6 +123,20 @@ def backdesk_search(ctx, query):
     from plugins.telephony.cards import search
 
     return search(ctx, query)
+
+
+@hookimpl
+def backdesk_person_actions(ctx, person):
+    if not person.get("extension") or person.get("status") == "left":
+        return []
+
+    def call(app, person):
+        from plugins.telephony.screens import dial_person
+        from plugins.telephony.service import service_for
+
+        dial_person(app, service_for(ctx), person["id"])
+
+    return [PersonAction("g", _("call"), call, permission=HANDLE)]
 
 
 @hookimpl

@@ -89,6 +89,85 @@ def register(cli: click.Group, get_context) -> None:
         doc = svc().retrieve(call)
         click.echo(f"call {doc['id']}: back on the line")
 
+    @phone.command("hold")
+    @click.argument("call_id")
+    def hold_cmd(call_id):
+        """Put a call on hold (resume takes it back)."""
+        doc = svc().hold(call_id)
+        click.echo(f"call {doc['id']}: on hold" + (f" ({doc['hold_slot']})" if doc.get("hold_slot") else ""))
+
+    @phone.command("resume")
+    @click.argument("call_id")
+    def resume_cmd(call_id):
+        """Take a held call back to your phone."""
+        doc = svc().resume(call_id)
+        click.echo(f"call {doc['id']}: back on the line")
+
+    @phone.command("answer")
+    @click.argument("call_id")
+    def answer_cmd(call_id):
+        """Take a waiting call (ringing elsewhere, in a queue, parked, held) on your phone."""
+        doc = svc().answer_call(call_id)
+        click.echo(f"call {doc['id']}: on your line")
+
+    @phone.command("dial")
+    @click.argument("person", required=False)
+    @click.option("--number", default=None, help="An outside number instead of a person.")
+    def dial_cmd(person, number):
+        """Click-to-dial: your phone rings, then PERSON's (or --number); prints the call id."""
+        if bool(person) == bool(number):
+            raise ValidationError("give a person or --number, not both", field="to")
+        click.echo(svc().dial(person, number=number))
+
+    @phone.command("queues")
+    @click.option("--pause", "pause", default=None, metavar="EXTENSION", help="Pause this member.")
+    @click.option("--unpause", "unpause", default=None, metavar="EXTENSION", help="Unpause this member.")
+    @click.option("--reason", default="", help="Why (shown on the switchboard).")
+    def queues_cmd(pause, unpause, reason):
+        """The PBX's queues: who waits, who takes calls; pause or unpause a member."""
+        import time
+
+        s = svc()
+        s.live_required()
+        if pause or unpause:
+            ext = pause or unpause
+            found = [(q["name"], m) for q in s.queue_rows() for m in q["members"] if m["extension"] == ext]
+            if not found:
+                raise ValidationError(f"{ext} is not a member of a queue", field="member")
+            for name, member in found:
+                s.pause_member(name, member["interface"], bool(pause), reason)
+            time.sleep(0.2)  # the PBX reports the change as an event
+        now = time.time()
+        for q in s.queue_rows():
+            click.echo(f"{q['name']}: {len(q['entries'])} waiting")
+            for e in q["entries"]:
+                click.echo(f"  #{e['position']} {e['caller']} ({int(now - e['since'])} s)")
+            for m in q["members"]:
+                state = "paused" + (f" ({m['reason']})" if m["reason"] else "") if m["paused"] else m["state"]
+                click.echo(f"  {m['extension'] or '-':>5} {m['name']}: {state}")
+        s.stop_backend()
+
+    @phone.command("watch")
+    @click.option("--seconds", type=float, default=None, help="Stop after this long (default: until Ctrl+C).")
+    def watch_cmd(seconds):
+        """Record the PBX's calls in the history, also while no switchboard is open (a service)."""
+        import time
+
+        s = svc()
+        if not s.backend.live:
+            raise ValidationError("the PBX backend is 'manual': there is nothing to watch", field="pbx")
+        s.start_backend()
+        click.echo(s.backend.state()[1], err=True)
+        end = time.monotonic() + seconds if seconds else None
+        try:
+            while end is None or time.monotonic() < end:
+                time.sleep(0.2)
+                s.push_hours()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            s.stop_backend()
+
     @phone.command("pickup")
     @click.argument("extension")
     def pickup_cmd(extension):

@@ -226,7 +226,7 @@ class LiveState:
                              caller_name=_number(f.get("CallerIDName")), since=since,
                              answered=since if f.get("ChannelStateDesc") == "Up" else None,
                              bridge=f.get("BridgeId") or None)
-                ch.inbound = self._is_inbound(ch.name, ch.context)
+                ch.inbound = self._was_inbound(ch.name, ch.context)
                 self._add(ch)
             for f in hints:
                 self._hint(f)
@@ -252,6 +252,16 @@ class LiveState:
         """A channel created in ``context`` is an outside caller (for a Local
         channel only the ``;2`` half, which runs the dialplan)."""
         return context in self.inbound_contexts and not _LOCAL_ONE.match(name)
+
+    def _was_inbound(self, name: str, context: str) -> bool:
+        """After a (re)connect only a channel's current context is known: a
+        caller still in an inbound context, or a Local channel named after one
+        (``Local/100@from-pstn-…;2``). A trunk's caller that has moved on
+        through the dialplan while Backdesk was away is not recognised."""
+        if self.is_inbound(name, context):
+            return True
+        match = re.match(r"^Local/[^@]*@(.+)-[0-9a-f]+;2$", name)
+        return bool(match) and match.group(1) in self.inbound_contexts
 
     _is_inbound = is_inbound
 

@@ -1,16 +1,11 @@
-"""The Switchboard, Messages and Call history screens.
+"""The telephony dialogs, and the Messages and Call history screens.
 
-The operator's common flow, keys only::
-
-    a  0301234567 ⏎        answer: who is calling (number, extension or name)
-    T  beck ⏎              attended transfer: consult Anna Becker
-    c                      she takes it          — or —
-    w  / m  text ctrl+s    she is away: take a message (she is notified)
-
-``t`` blind transfer, ``v`` to voicemail, ``p``/``P`` park/retrieve, ``u``
-pick up the call ringing at the highlighted extension, ``d`` do not disturb,
-``s`` presence, ``n`` business hours / night service, ``h`` hang up,
-``x`` cancel a consultation (or: the caller gave up), ``/`` find a person.
+The Switchboard itself is in ``switchboard.py``; the dialogs it opens live
+here: who is calling (:class:`CallerPrompt`, with the night-service line),
+transfer to whom (:class:`PersonPicker`: starts on the person asked for, Tab
+reaches the note), the "while you were out" form (:func:`message_form`) and
+:class:`ChoiceDialog`. ``g`` on a message or a call calls the caller back
+(click-to-dial: the operator's phone rings first).
 """
 
 from __future__ import annotations
@@ -75,24 +70,32 @@ class DetailsTable(RecordTable, inherit_bindings=False):
 
 
 class CallerPrompt(ModalScreen[dict | None]):
-    CSS_PATH = CSS_PATH
-    """Who is calling? One line; name and company only for new external callers."""
+    """Who is calling? One line; name and company only for new external callers.
+    At night, a line says where the call will go and why (``night``)."""
 
+    CSS_PATH = CSS_PATH
     BINDINGS = [Binding("escape", "dismiss(None)", _("Cancel"), id="telephony.prompt_cancel")]
 
-    def __init__(self, service) -> None:
+    def __init__(self, service, *, night: str = "") -> None:
         super().__init__()
         self.service = service
+        self.night = night
         self.resolved: dict | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="tel-dialog"):
-            yield Static(_("Answer a call — who is calling?"), classes="tel-dialog-title")
+            yield Static(_("Log a call at night — who is calling?") if self.night else
+                         _("Answer a call — who is calling?"), classes="tel-dialog-title")
+            if self.night:
+                yield Static(self.night + " " + _("(esc, then n: business hours)"), id="caller-night",
+                             classes="tel-night")
             yield Input(placeholder=_("Number, extension or name"), id="caller-who", compact=True)
             yield Static("", id="caller-hint", classes="tel-hint")
+            yield Input(placeholder=_("Asked for (optional: name or extension)"), id="caller-to", compact=True)
             yield Input(placeholder=_("Name (new external caller)"), id="caller-name", compact=True)
             yield Input(placeholder=_("Company"), id="caller-company", compact=True)
-            yield Static(_("⏎ answer · esc cancel"), classes="tel-keys")
+            yield Static("", id="caller-error", classes="tel-error")
+            yield Static(_("⏎ answer · tab asked for · esc cancel"), classes="tel-keys")
 
     def on_mount(self) -> None:
         self.query_one("#caller-who", Input).focus()
@@ -119,35 +122,51 @@ class CallerPrompt(ModalScreen[dict | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "caller-who" and not (self.resolved and (
-                self.resolved["caller_person_id"] or self.resolved["contact_id"])):
-            if self.resolved is not None:
-                self.query_one("#caller-name", Input).focus()
-                return
+        new_caller = self.resolved is not None and not (self.resolved["caller_person_id"]
+                                                        or self.resolved["contact_id"])
+        if event.input.id in ("caller-who", "caller-to") and new_caller and \
+                not self.query_one("#caller-name", Input).value:
+            self.query_one("#caller-name", Input).focus()
+            return
         if event.input.id == "caller-name":
             self.query_one("#caller-company", Input).focus()
             return
-        self.dismiss({"who": self.query_one("#caller-who", Input).value,
+        to = self.query_one("#caller-to", Input).value.strip() or None
+        if to:
+            try:
+                self.service.resolve_person(to, "to", allow_left=False)
+            except BackdeskError as exc:
+                self.query_one("#caller-error", Static).update(exc.message)
+                self.query_one("#caller-to", Input).focus()
+                return
+        self.dismiss({"who": self.query_one("#caller-who", Input).value, "to": to,
                       "name": self.query_one("#caller-name", Input).value or None,
                       "company": self.query_one("#caller-company", Input).value or None})
 
 
 class PersonPicker(ModalScreen[tuple[int, str] | None]):
-    CSS_PATH = CSS_PATH
-    """Pick a person by typing (name, department or extension); with a note line."""
+    """Pick a person by typing (name, department or extension); with a note line.
 
+    ``start_on`` (the person the caller asked for) is listed first and
+    highlighted, so ⏎ alone puts the call through to them. The list itself
+    never takes the focus: ↑↓ move in it while typing, and Tab goes from
+    the search line to the note (Shift+Tab back), as the key line says."""
+
+    CSS_PATH = CSS_PATH
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Cancel"), id="telephony.picker_cancel"),
         Binding("down", "move(1)", show=False, id="telephony.picker_down"),
         Binding("up", "move(-1)", show=False, id="telephony.picker_up"),
     ]
 
-    def __init__(self, service, title: str, *, with_note: bool = True, initial: str = "") -> None:
+    def __init__(self, service, title: str, *, with_note: bool = True, initial: str = "",
+                 start_on: int | None = None) -> None:
         super().__init__()
         self.service = service
         self.title_text = title
         self.with_note = with_note
         self.initial = initial
+        self.start_on = start_on
         self.rows: list[dict] = []
 
     def compose(self) -> ComposeResult:
@@ -155,11 +174,14 @@ class PersonPicker(ModalScreen[tuple[int, str] | None]):
             yield Static(self.title_text, classes="tel-dialog-title")
             yield Input(value=self.initial, placeholder=_("Type a name, department or extension"),
                         id="pick-query", compact=True)
-            yield OptionList(id="pick-list")
+            box = OptionList(id="pick-list")
+            box.can_focus = False
+            yield box
             if self.with_note:
-                yield Input(placeholder=_("Note for the person (optional, tab)"), id="pick-note", compact=True)
+                yield Input(placeholder=_("Note for the person (optional)"), id="pick-note", compact=True)
             yield Static("", id="pick-error", classes="tel-error")
-            yield Static(_("⏎ choose · ↑↓ move · tab note · esc cancel"), classes="tel-keys")
+            yield Static(_("⏎ choose · ↑↓ move · tab note · esc cancel") if self.with_note
+                         else _("⏎ choose · ↑↓ move · esc cancel"), classes="tel-keys")
 
     def on_mount(self) -> None:
         self.query_one("#pick-query", Input).focus()
@@ -170,6 +192,9 @@ class PersonPicker(ModalScreen[tuple[int, str] | None]):
         found = self.service.people.find(text, status=("active", "on_leave", "left") if text else ("active",),
                                          limit=40)
         found.sort(key=lambda p: p.get("status") == "left")
+        if self.start_on is not None and not text:
+            first = self.service.people.get(self.start_on)
+            found = ([first] if first else []) + [p for p in found if p["id"] != self.start_on]
         self.rows = found[:30]
         box = self.query_one("#pick-list", OptionList)
         box.clear_options()
@@ -180,9 +205,10 @@ class PersonPicker(ModalScreen[tuple[int, str] | None]):
             elif p.get("status") == "on_leave":
                 state = presence_title("away")
             else:
-                state = presence_title(state)
+                state = presence_title(self.service.presence_of(p["id"]) if self.service.backend.live else state)
+            asked = " ◂ " + _("asked for") if p["id"] == self.start_on else ""
             box.add_option(Option(f"{(p.get('extension') or '-'):>5}  {p['name'][:24]:<24} "
-                                  f"{(p.get('department') or '')[:16]:<16} {state}", id=str(p["id"])))
+                                  f"{(p.get('department') or '')[:14]:<14} {state}{asked}", id=str(p["id"])))
         if self.rows:
             box.highlighted = 0
 
@@ -215,9 +241,9 @@ class PersonPicker(ModalScreen[tuple[int, str] | None]):
 
 
 class ChoiceDialog(ModalScreen[str | None]):
-    CSS_PATH = CSS_PATH
-    """Pick one of a few values with the arrow keys (or its first letter)."""
+    """Pick one of a few values with the arrow keys."""
 
+    CSS_PATH = CSS_PATH
     BINDINGS = [Binding("escape", "dismiss(None)", _("Cancel"), id="telephony.choice_cancel")]
 
     def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
@@ -283,349 +309,6 @@ def message_form(app, service, *, for_person_id: int | None = None, call: dict |
     app.push_screen(FormScreen(title, fields, values, on_submit=submit, submit_label=_("Take message")), finished)
 
 
-# --------------------------------------------------------------------------- switchboard
-
-
-class SwitchboardScreen(BackdeskScreen):
-    """Extensions with live state; the call on the line; every action a key."""
-
-    CSS_PATH = CSS_PATH
-    WATCH_TABLES = WATCH
-    BINDINGS = [
-        Binding("a", "answer", _("Answer"), id="telephony.answer"),
-        Binding("t", "transfer('blind')", _("Transfer"), id="telephony.transfer"),
-        Binding("T", "transfer('attended')", _("Attended"), id="telephony.attended"),
-        Binding("c", "complete", _("Complete"), id="telephony.complete"),
-        Binding("w", "target_away", _("Away→msg"), id="telephony.target_away"),
-        Binding("x", "cancel", _("Cancel"), id="telephony.cancel"),
-        Binding("m", "message", _("Message"), id="telephony.message"),
-        Binding("v", "transfer('voicemail')", _("Voicemail"), id="telephony.voicemail", show=False),
-        Binding("h", "hang_up", _("Hang up"), id="telephony.hang_up", show=False),
-        Binding("p", "park", _("Park"), id="telephony.park"),
-        Binding("P", "retrieve", _("Retrieve"), id="telephony.retrieve"),
-        Binding("u", "pickup", _("Pick up"), id="telephony.pickup", show=False),
-        Binding("d", "dnd", _("DND"), id="telephony.dnd"),
-        Binding("s", "presence", _("Presence"), id="telephony.presence", show=False),
-        Binding("n", "night", _("Night"), id="telephony.night", show=False),
-        Binding("slash", "find", _("Find"), id="telephony.find"),
-        Binding("M", "open('telephony.messages')", _("Messages"), id="telephony.messages", show=False),
-        Binding("H", "open('telephony.history')", _("History"), id="telephony.history", show=False),
-    ]
-
-    def __init__(self, ctx) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.service = service_for(ctx)
-
-    def compose_content(self) -> ComposeResult:
-        yield Static("", id="sb-status", classes="tel-status")
-        yield Static("", id="sb-call", classes="tel-call")
-        yield FilterInput("#sb-table", placeholder=_("/ find: name, department, extension…"), id="sb-filter",
-                          compact=True)
-        yield SwitchboardTable(
-            [Column("extension", _("Ext."), width=5, align="right"),
-             Column("name", _("Name"), width=18),
-             Column("department", _("Department"), width=14),
-             Column("state", _("State"), width=13, format=presence_title)],
-            [], id="sb-table", empty_text=_("Nobody matches"))
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.reload()
-        self.query_one("#sb-table", RecordTable).focus()
-        if self.service.backend.live:
-            try:
-                self.service.start_backend()
-            except BackdeskError as exc:
-                self.notify(exc.message, severity="error")
-        self.set_interval(1.0, self._tick, name="switchboard-tick")
-
-    def on_unmount(self) -> None:
-        self.service.stop_backend()
-
-    # -- data -----------------------------------------------------------------------
-    @property
-    def table(self) -> RecordTable:
-        return self.query_one("#sb-table", RecordTable)
-
-    def reload(self) -> None:
-        self.table.set_records(self.service.extension_rows())
-        self._show_call()
-        self._show_status()
-
-    def refresh_data(self, names: frozenset[str]) -> None:
-        self.reload()
-
-    def _tick(self) -> None:
-        self._show_status()
-        self._show_call()
-
-    def _show_status(self) -> None:
-        s = self.service
-        night = s.is_night()
-        mode = s.hours_mode()
-        hours = _("Night service") if night else _("Business hours")
-        if mode == "auto":
-            hours += " " + _("(auto)")
-        code, text = s.backend.state()
-        parked = s.parked_calls()
-        parts = [hours, text]
-        if parked:
-            parts.append(_("parked: {slots}").format(slots=", ".join(c["park_slot"] or "?" for c in parked)))
-        open_cb = s.messages.count({"status": "open"})
-        if open_cb:
-            parts.append(_.ngettext("{n} open callback", "{n} open callbacks", open_cb).format(n=open_cb))
-        status = self.query_one("#sb-status", Static)
-        status.update(" · ".join(parts))
-        status.set_class(code in ("reconnecting", "disconnected"), "-alert")
-        status.set_class(night, "-night")
-
-    def _show_call(self) -> None:
-        call = self.service.current_call()
-        box = self.query_one("#sb-call", Static)
-        if call is None:
-            box.update(_("No call on the line — a answer · / find · u pick up · P retrieve"))
-            box.set_class(False, "-live")
-            self.refresh_bindings()
-            return
-        s = self.service
-        who = s.caller_text(call)
-        number = call.get("caller_number")
-        line = _("Call {id}: {who}").format(id=call["id"], who=who)
-        if number and not (call.get("caller_person_id") or call.get("contact_id")) and number not in who:
-            line += f" {number}"
-        since = call.get("answered_at") or call["started_at"]
-        line += f" · {status_title(call['status'])} {format_duration(seconds_between(since, now_utc()))}"
-        second = ""
-        if call["status"] == "consulting":
-            second = _("Consulting {name} — c complete · w away → message · x back to caller").format(
-                name=s.person_text(call.get("consult_person_id")))
-        elif call.get("wanted_person_id"):
-            second = _("Asked for {name}").format(name=s.person_text(call["wanted_person_id"]))
-            second += " — " + _("t transfer · T attended · m message · h hang up")
-        else:
-            second = _("t transfer · T attended · m message · p park · h hang up")
-        box.update(line + "\n" + second)
-        box.set_class(True, "-live")
-        self.refresh_bindings()
-
-    # -- bindings shown as the call goes ---------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if isinstance(self.focused, Input) and action not in ("open",):
-            return False if action not in ("find",) else True
-        call = self.service.current_call() if self.is_mounted else None
-        consulting = call is not None and call["status"] == "consulting"
-        ctx = self.ctx
-        if action in ("complete", "target_away"):
-            return consulting
-        if action in ("transfer", "park", "hang_up"):
-            return call is not None and not consulting and ctx.can(HANDLE)
-        if action == "cancel":
-            return call is not None and ctx.can(HANDLE)
-        if action == "retrieve":
-            return ctx.can(HANDLE) and bool(self.service.parked_calls())
-        if action in ("answer", "pickup"):
-            return ctx.can(HANDLE)
-        if action == "message":
-            return ctx.can(TAKE)
-        if action in ("dnd", "presence"):
-            return ctx.can(PRESENCE_SET)
-        if action == "night":
-            return ctx.can(HOURS)
-        return True
-
-    # -- actions ------------------------------------------------------------------------
-    def _guard(self, fn: Callable[[], Any], ok: str | None = None) -> Any:
-        try:
-            result = fn()
-        except BackdeskError as exc:
-            self.notify(_error_text(exc), severity="error", timeout=6)
-            return None
-        if ok:
-            self.notify(ok, timeout=3)
-        self.reload()
-        return result
-
-    def action_find(self) -> None:
-        self.query_one("#sb-filter", FilterInput).focus()
-
-    def action_open(self, nav_id: str) -> None:
-        self.bd_app.open_nav(nav_id)
-
-    def action_answer(self) -> None:
-        def done(result: dict | None) -> None:
-            if not result:
-                return
-            call_id = self._guard(lambda: self.service.log_call(result["who"], name=result["name"],
-                                                                company=result["company"]))
-            if call_id is not None:
-                call = self.service.get_call(call_id)
-                if call["status"] == "ended":
-                    self.notify(_("Night service: call {id} went to {outcome}.").format(
-                        id=call_id, outcome=outcome_title(call["outcome"])), timeout=5)
-
-        self.app.push_screen(CallerPrompt(self.service), done)
-
-    def action_transfer(self, mode: str) -> None:
-        call = self.service.current_call()
-        if call is None:
-            self.notify(_("No call on the line: press a to answer first."), severity="warning")
-            return
-        titles = {"blind": _("Transfer call {id} to…"), "attended": _("Consult first, then transfer {id} to…"),
-                  "voicemail": _("Send call {id} to the voicemail of…")}
-        initial = ""
-
-        def done(result) -> None:
-            if not result:
-                return
-            person_id, note = result
-            try:
-                doc = self.service.transfer(call["id"], person_id, mode=mode, note=note)
-            except TargetUnreachable as exc:
-                self.notify(exc.message, severity="warning", timeout=6)
-                if mode != "voicemail" and self.ctx.can(TAKE):
-                    message_form(self.app, self.service, for_person_id=exc.message_for, call=call,
-                                 done=lambda _r: self.reload())
-                return
-            except BackdeskError as exc:
-                self.notify(_error_text(exc), severity="error", timeout=6)
-                return
-            name = self.service.person_text(person_id)
-            if mode == "attended":
-                self.notify(_("Consulting {name}: c when they take it, w if away, x to return.").format(
-                    name=name), timeout=5)
-            elif mode == "voicemail":
-                self.notify(_("Call {id} sent to {name}'s voicemail.").format(id=doc["id"], name=name), timeout=3)
-            else:
-                self.notify(_("Call {id} transferred to {name}.").format(id=doc["id"], name=name), timeout=3)
-            self.reload()
-
-        self.app.push_screen(PersonPicker(self.service, titles[mode].format(id=call["id"]), initial=initial),
-                             done)
-
-    def action_complete(self) -> None:
-        call = self.service.current_call()
-        if call is not None:
-            self._guard(lambda: self.service.complete_transfer(call["id"]),
-                        _("Transferred to {name}.").format(name=self.service.person_text(call.get("consult_person_id"))))
-
-    def action_target_away(self) -> None:
-        call = self.service.current_call()
-        if call is None or call["status"] != "consulting":
-            return
-        target = call.get("consult_person_id")
-        if self._guard(lambda: self.service.cancel_transfer(call["id"], reason="away")) is None:
-            return
-        message_form(self.app, self.service, for_person_id=target, call=self.service.get_call(call["id"]),
-                     done=lambda _r: self.reload())
-
-    def action_cancel(self) -> None:
-        call = self.service.current_call()
-        if call is None:
-            return
-        if call["status"] == "consulting":
-            self._guard(lambda: self.service.cancel_transfer(call["id"], reason="no answer"),
-                        _("Back with the caller."))
-        else:
-            self._guard(lambda: self.service.end_call(call["id"], outcome="missed"),
-                        _("Call {id} marked as missed.").format(id=call["id"]))
-
-    def action_hang_up(self) -> None:
-        call = self.service.current_call()
-        if call is not None:
-            self._guard(lambda: self.service.end_call(call["id"], outcome="connected"),
-                        _("Call {id} ended.").format(id=call["id"]))
-
-    def action_message(self) -> None:
-        call = self.service.current_call()
-        target = None
-        if call is not None:
-            target = call.get("consult_person_id") or call.get("wanted_person_id")
-        elif self.table.cursor_record is not None and self.focused is self.table:
-            target = self.table.cursor_record["id"]
-        message_form(self.app, self.service, for_person_id=target, call=call, done=lambda _r: self.reload())
-
-    def action_park(self) -> None:
-        call = self.service.current_call()
-        if call is not None:
-            slot = self._guard(lambda: self.service.park(call["id"]))
-            if slot:
-                self.notify(_("Call {id} parked in slot {slot} (P retrieves).").format(id=call["id"], slot=slot),
-                            timeout=4)
-
-    def action_retrieve(self) -> None:
-        parked = self.service.parked_calls()
-        if not parked:
-            self.notify(_("No call is parked."), severity="warning")
-            return
-        if len(parked) == 1:
-            self._guard(lambda: self.service.retrieve(parked[0]["id"]), _("Call back on the line."))
-            return
-        choices = [(str(c["id"]), f"P{c['park_slot']}  {self.service.caller_text(c)}") for c in parked]
-
-        def done(value: str | None) -> None:
-            if value:
-                self._guard(lambda: self.service.retrieve(int(value)), _("Call back on the line."))
-
-        self.app.push_screen(ChoiceDialog(_("Retrieve which parked call?"), choices), done)
-
-    def action_pickup(self) -> None:
-        record = self.table.cursor_record
-        if record is None:
-            return
-        call_id = self._guard(lambda: self.service.pickup(record["id"]))
-        if call_id is not None:
-            self.notify(_("Picked up the call at {ext}.").format(ext=record["extension"]), timeout=3)
-
-    def action_dnd(self) -> None:
-        record = self.table.cursor_record
-        if record is None:
-            return
-        state = self._guard(lambda: self.service.toggle_dnd(record["id"]))
-        if state:
-            self.notify(_("{name}: {state}").format(name=record["name"], state=presence_title(state)), timeout=2)
-
-    def action_presence(self) -> None:
-        record = self.table.cursor_record
-        if record is None:
-            return
-        choices = [(state, presence_title(state)) for state in PRESENCE if state != "ringing"]
-
-        def done(value: str | None) -> None:
-            if value:
-                self._guard(lambda: self.service.set_presence(record["id"], value))
-
-        self.app.push_screen(ChoiceDialog(_("Presence of {name}").format(name=record["name"]), choices), done)
-
-    def action_night(self) -> None:
-        order = {"auto": "day", "day": "night", "night": "auto"}
-        mode = order[self.service.hours_mode()]
-        if self._guard(lambda: self.service.set_hours_mode(mode)):
-            self.notify({"auto": _("Hours: automatic"), "day": _("Business hours (manual)"),
-                         "night": _("Night service: calls go to messages/voicemail")}[mode], timeout=3)
-
-    def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
-        """Enter on a person: transfer the call on the line to them (blind)."""
-        event.stop()
-        call = self.service.current_call()
-        if call is None or call["status"] == "consulting":
-            return
-        person_id = event.record["id"]
-        try:
-            self.service.transfer(call["id"], person_id, mode="blind")
-        except TargetUnreachable as exc:
-            self.notify(exc.message, severity="warning", timeout=6)
-            message_form(self.app, self.service, for_person_id=exc.message_for, call=call,
-                         done=lambda _r: self.reload())
-            return
-        except BackdeskError as exc:
-            self.notify(_error_text(exc), severity="error", timeout=6)
-            return
-        self.notify(_("Call {id} transferred to {name}.").format(id=call["id"], name=event.record["name"]),
-                    timeout=3)
-        self.reload()
-
-
 # --------------------------------------------------------------------------- messages
 
 
@@ -638,6 +321,7 @@ class MessagesScreen(BackdeskScreen):
         Binding("x", "done", _("Callback done"), id="telephony.callback_done"),
         Binding("o", "toggle_open", _("Open only"), id="telephony.messages_open"),
         Binding("m", "new", _("New message"), id="telephony.messages_new"),
+        Binding("g", "dial", _("Call back"), id="telephony.messages_dial"),
         Binding("slash", "find", _("Find"), id="telephony.messages_find"),
     ]
 
@@ -700,6 +384,13 @@ class MessagesScreen(BackdeskScreen):
     def action_new(self) -> None:
         message_form(self.app, self.service, done=lambda _r: self.reload())
 
+    def action_dial(self) -> None:
+        record = self.query_one("#msg-table", RecordTable).cursor_record
+        doc = self.service.messages.get(record["id"]) if record else None
+        if doc is None:
+            return
+        dial_back(self.app, self.service, doc)
+
     def action_done(self) -> None:
         record = self.query_one("#msg-table", RecordTable).cursor_record
         if record is None:
@@ -749,6 +440,7 @@ class HistoryScreen(BackdeskScreen):
         Binding("3", "filter('transferred')", _("Transferred"), id="telephony.history_transferred"),
         Binding("4", "filter('all')", _("All"), id="telephony.history_all"),
         Binding("f", "person", _("Person"), id="telephony.history_person"),
+        Binding("g", "dial", _("Call"), id="telephony.history_dial"),
         Binding("slash", "find", _("Find"), id="telephony.history_find"),
     ]
 
@@ -810,6 +502,19 @@ class HistoryScreen(BackdeskScreen):
             self.person_id = None
         self.reload()
 
+    def action_dial(self) -> None:
+        record = self.query_one("#hist-table", RecordTable).cursor_record
+        call = self.service.calls.get(record["id"]) if record else None
+        if call is None:
+            return
+        if call.get("direction") == "out":
+            if call.get("to_person_id"):
+                dial_person(self.app, self.service, call["to_person_id"])
+            elif call.get("dialled"):
+                dial_person(self.app, self.service, number=call["dialled"])
+            return
+        dial_back(self.app, self.service, call)
+
     def action_person(self) -> None:
         def done(result) -> None:
             self.person_id = result[0] if result else None
@@ -851,6 +556,43 @@ def _ctx_of(app):
 def command_log_call(app) -> None:
     app.open_nav("telephony")
     app.call_after_refresh(lambda: getattr(app.screen, "action_answer", lambda: None)())
+
+
+def command_dial(app) -> None:
+    """Pick a person, then call them (the operator's phone rings first)."""
+    service = service_for(_ctx_of(app))
+
+    def done(result) -> None:
+        if result:
+            dial_person(app, service, result[0])
+
+    app.push_screen(PersonPicker(service, _("Call…"), with_note=False), done)
+
+
+def dial_person(app, service, person_id: int | None = None, *, number: str | None = None) -> int | None:
+    """Click-to-dial from any screen: a notification says what happens."""
+    try:
+        call_id = service.dial(person_id, number=number)
+    except BackdeskError as exc:
+        app.notify(_error_text(exc), severity="error", timeout=6)
+        return None
+    who = service.person_text(person_id) if person_id else number
+    app.notify(_("Calling {name}: your phone rings first.").format(name=who), timeout=4)
+    return call_id
+
+
+def dial_back(app, service, doc: dict) -> int | None:
+    """Call back whoever called (a message or a call): a person at their
+    extension, else the number we have."""
+    if doc.get("caller_person_id"):
+        return dial_person(app, service, doc["caller_person_id"])
+    number = doc.get("caller_number")
+    if not number and doc.get("contact_id"):
+        number = (service.contacts.get(doc["contact_id"]) or {}).get("number")
+    if not number:
+        app.notify(_("There is no number to call back."), severity="warning")
+        return None
+    return dial_person(app, service, number=number)
 
 
 def command_take_message(app) -> None:

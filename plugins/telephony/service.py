@@ -127,8 +127,26 @@ class Telephony:
 
     @property
     def live(self):
-        """What the PBX shows now (:class:`plugins.telephony.live.LiveState`), or None."""
-        return self.backend.live_state() if self.backend.live else None
+        """What the PBX shows now (:class:`plugins.telephony.live.LiveState`)
+        once the backend has loaded it after connecting; None otherwise."""
+        backend = self.backend
+        if not backend.live or not backend.wait_synced(0):
+            return None
+        return backend.live_state()
+
+    def live_required(self):
+        """The live state for an action that needs it; connects first (the
+        CLI), PBXError saying why when the PBX cannot be reached. None
+        without a PBX (manual)."""
+        from plugins.telephony.pbx import PBXError
+
+        backend = self.backend
+        if not backend.live:
+            return None
+        backend.start()
+        if not backend.wait_synced(None):
+            raise PBXError(backend.state()[1])
+        return backend.live_state()
 
     def operator_extensions(self) -> dict[str, str]:
         """``{extension: account}`` of the switchboard's operators (config
@@ -417,7 +435,7 @@ class Telephony:
         text = _("{why}. A call you log now becomes {where}.").format(why=why, where=where)
         if self.backend.live:
             text += " " + _("The PBX sends callers to its night service.")
-        return text + " " + _("n switches to business hours.")
+        return text
 
     def is_night(self, moment: datetime | None = None) -> bool:
         mode = self.hours_mode()
@@ -833,7 +851,11 @@ class Telephony:
             ext = person.get("extension")
             if not ext:
                 raise ValidationError(_("{name} has no extension").format(name=person["name"]), field="extension")
-            live = self.live
+            if self.backend.live and not self.my_extension():
+                from plugins.telephony.pbx import PBXError
+
+                raise PBXError(_("your operator account has no extension to pick the call up to"))
+            live = self.live_required()
             channel = None
             if live is not None:
                 ringing_here = live.ringing_at(ext)

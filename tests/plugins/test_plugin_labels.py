@@ -70,9 +70,9 @@ async def look(app, pilot):
     out["run"] = text_of(app, "#acc-run-sum")
 
     app.open_nav("telephony")
-    await widget(pilot, app, "SwitchboardScreen", "#sb-call")
-    await wait_for(pilot, lambda: "Klaus" in text_of(app, "#sb-call"))
-    out["call"] = text_of(app, "#sb-call")
+    await widget(pilot, app, "SwitchboardScreen", "#sb-calls")
+    await wait_for(pilot, lambda: "Klaus" in text_of(app, "#sb-calls"))
+    out["call"] = text_of(app, "#sb-calls")
 
     app.open_nav("it.maintenance")
     changes = await widget(pilot, app, "MaintenanceScreen", "#it-changes")

@@ -131,3 +131,16 @@ def board(tmp_path, pbx):
     sb = Switchboard(tmp_path, pbx)
     yield sb
     sb.close()
+
+
+@pytest.fixture
+def own_asterisk(tmp_path):
+    """An Asterisk of the test's own (to restart or kill it), stopped after."""
+    require_asterisk()
+    pbx = AsteriskPBX(tmp_path / "pbx").start()
+    pbx.ami = pbx.client()
+    yield pbx
+    try:
+        pbx.ami.close()
+    finally:
+        pbx.stop()

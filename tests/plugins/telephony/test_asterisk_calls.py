@@ -295,22 +295,6 @@ def test_extension_states_from_hints_and_device_states(board):
     ami.action("Setvar", Variable="DEVICE_STATE(Custom:ext131)", Value="NOT_INUSE")
 
 
-@pytest.fixture
-def own_asterisk(tmp_path):
-    from asterisk_pbx import AsteriskPBX
-
-    from conftest import require_asterisk
-
-    require_asterisk()
-    pbx = AsteriskPBX(tmp_path / "pbx").start()
-    pbx.ami = pbx.client()
-    yield pbx
-    try:
-        pbx.ami.close()
-    finally:
-        pbx.stop()
-
-
 @pytest.mark.parametrize("how", ["stopped", "killed"])
 def test_asterisk_restarted_mid_session(tmp_path, own_asterisk, how):
     """Stopped: Asterisk hangs its calls up and says so before it goes.

@@ -4,7 +4,8 @@ forms, the PBX status line and the PBX's errors.
 A German site is run in a fresh process, as ``locale: de_DE`` in
 backdesk.yaml does it (screen labels are translated when their modules
 load); the same scripts on an English site show the English words. The
-Asterisk backend talks to the local AMI server of these tests over TCP.
+Asterisk backend talks to the real Asterisk of these tests (asterisk_pbx.py);
+the double (ami_server.py) only plays a server that closes every connection.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ try:
         time.sleep(0.02)
     out["state"] = list(tel.backend.state())
     if out["state"][0] == "connected":
-        tel.pbx_event("Newchannel", {"Channel": "PJSIP/trunk-9", "CallerIDNum": "0301234567",
-                                     "Exten": "100", "Uniqueid": "1700000000.9"})
-        call = tel.calls.find({"pbx.uniqueid": "1700000000.9"})[0]
+        assert tel.backend.wait_synced(10)
+        while not tel.switchboard_calls() and time.monotonic() < end:  # the caller the test made
+            time.sleep(0.02)
+        call = tel.switchboard_calls()[0]
         try:
             tel.transfer(call["id"], "999")
         except BackdeskError as exc:
@@ -134,16 +136,7 @@ def _run(site: Site, script: str) -> dict:
     return out
 
 
-@pytest.fixture
-def ami():
-    server = AMIServer(secret="s3cret").start()
-    yield server
-    server.stop()
-
-
-def _asterisk(tmp_path, ami, secret="s3cret") -> Site:
-    site = Site(tmp_path, {"pbx": "asterisk", "ami_port": ami.port, "ami_username": "backdesk",
-                           "ami_secret": secret, "ami_backoff_max": 0.3, "ami_timeout": 2.0, **ALWAYS_OPEN})
+def _with_phone_999(site: Site) -> Site:
     alice = site.open("alice")
     try:
         dept = alice.services.people.departments()[0]["id"]
@@ -151,6 +144,17 @@ def _asterisk(tmp_path, ami, secret="s3cret") -> Site:
     finally:
         alice.close()
     return site
+
+
+def _asterisk(tmp_path, pbx, **settings) -> Site:
+    """A site on the tests' real Asterisk, with a person at 999 (an extension its dialplan lacks)."""
+    return _with_phone_999(Site(tmp_path, pbx.settings(ami_timeout=2.0, **{**ALWAYS_OPEN, **settings})))
+
+
+def _double(tmp_path, server) -> Site:
+    return _with_phone_999(Site(tmp_path, {"pbx": "asterisk", "ami_port": server.port, "ami_username": "backdesk",
+                                           "ami_secret": "s3cret", "ami_backoff_max": 0.3, "ami_timeout": 2.0,
+                                           **ALWAYS_OPEN}))
 
 
 # ----------------------------------------------------------------------------- counts and the manual PBX
@@ -184,17 +188,19 @@ def test_an_english_switchboard_counts_in_english(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the Asterisk backend
-def test_german_pbx_status_and_errors(tmp_path, ami):
-    site = _asterisk(tmp_path, ami)
+def test_german_pbx_status_and_errors(tmp_path, pbx):
+    site = _asterisk(tmp_path, pbx)
     _german(site)
+    pbx.ami.call_in("100", "0301234567", "Klaus Brandt")
+    pbx.ami.wait_ext("100", "InUse")
     out = _run(site, PBX)
-    assert out["state"] == ["connected", f"TK-Anlage: Asterisk verbunden (127.0.0.1:{ami.port})"]
-    assert out["refused"] == "die TK-Anlage hat BlindTransfer abgelehnt: Extension does not exist."
+    assert out["state"] == ["connected", f"TK-Anlage: Asterisk verbunden (127.0.0.1:{pbx.port})"]
+    assert out["refused"] == "der Wählplan der TK-Anlage kennt die Durchwahl 999 nicht (Kontext internal)"
     assert out["stopped"] == ["disconnected", "TK-Anlage getrennt"]
 
 
-def test_german_pbx_login_refused_and_reconnecting(tmp_path, ami):
-    site = _asterisk(tmp_path, ami, secret="wrong")
+def test_german_pbx_login_refused_and_reconnecting(tmp_path, pbx):
+    site = _asterisk(tmp_path, pbx, ami_secret="wrong")
     _german(site)
     out = _run(site, PBX)
     code, text = out["state"]
@@ -203,35 +209,44 @@ def test_german_pbx_login_refused_and_reconnecting(tmp_path, ami):
     assert text.endswith(": AMI-Anmeldung abgelehnt: Authentication failed")
     # an action while the PBX is away says why, in the same words
     assert out["action"].startswith("TK-Anlage getrennt — neuer Verbindungsaufbau")
-    assert ami.logins == 0
 
 
 def test_german_pbx_that_is_not_there(tmp_path):
-    gone = AMIServer().start()
-    site = _asterisk(tmp_path, gone)
-    gone.stop()  # nothing listens on its port any more
+    from asterisk_pbx import free_port
+
+    site = _with_phone_999(Site(tmp_path, {"pbx": "asterisk", "ami_port": free_port(), "ami_timeout": 2.0,
+                                           **ALWAYS_OPEN}))  # nothing listens there
     _german(site)
     out = _run(site, PBX)
     assert out["state"][0] == "reconnecting"
     assert out["state"][1].endswith("(Versuch 1): Verbindung abgelehnt")
 
 
-def test_english_pbx_status_and_errors(tmp_path, ami):
-    site = _asterisk(tmp_path, ami)
+def test_english_pbx_status_and_errors(tmp_path, pbx):
+    site = _asterisk(tmp_path, pbx)
+    pbx.ami.call_in("100", "0301234567", "Klaus Brandt")
+    pbx.ami.wait_ext("100", "InUse")
     out = _run(site, PBX)
-    assert out["state"] == ["connected", f"PBX: Asterisk connected (127.0.0.1:{ami.port})"]
-    assert out["refused"] == "the PBX refused BlindTransfer: Extension does not exist."
+    assert out["state"] == ["connected", f"PBX: Asterisk connected (127.0.0.1:{pbx.port})"]
+    assert out["refused"] == "the PBX's dialplan has no extension 999 (context internal)"
     assert out["stopped"] == ["disconnected", "PBX disconnected"]
-    ami.refuse = True  # the PBX closes every new connection at once
-    out = _run(site, PBX)
+
+
+def test_english_pbx_that_closes_every_connection(tmp_path):
+    server = AMIServer(secret="s3cret").start()
+    try:
+        server.refuse = True  # a fault Asterisk does not make on purpose
+        out = _run(_double(tmp_path, server), PBX)
+    finally:
+        server.stop()
     assert out["state"][0] == "reconnecting"
     assert out["state"][1].endswith("(attempt 1): the PBX closed the connection")
     assert out["action"].startswith("PBX disconnected — reconnecting (attempt ")
 
 
-def test_german_cli_pbx_error(tmp_path, ami):
+def test_german_cli_pbx_error(tmp_path, pbx):
     """A PBX error reaches the command line in the site's language too."""
-    site = _asterisk(tmp_path, ami)
+    site = _asterisk(tmp_path, pbx)
     _german(site)
     r = site.cli("phone", "pickup", "131")  # the CLI's operator has no extension of their own
     assert r.returncode == 2

@@ -10,7 +10,6 @@ from core.app import make_app
 from core.widgets import RecordTable
 from plugins.telephony.service import service_for
 
-from ami_server import AMIServer
 from telephony_helpers import Site
 
 
@@ -121,24 +120,3 @@ async def test_filter_as_you_type_transfer_with_enter_and_away_offers_message(si
             assert hist.row_count == 0
     finally:
         bd.close()
-
-
-async def test_switchboard_shows_a_dropped_pbx_connection(tmp_path):
-    ami = AMIServer(secret="pw").start()
-    site = Site(tmp_path, {"pbx": "asterisk", "ami_port": ami.port, "ami_username": "backdesk",
-                           "ami_secret": "pw", "ami_backoff_max": 0.3, "ami_timeout": 2.0})
-    bd = site.open("bob")
-    app = make_app(bd, poll_interval=0)
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("f5")
-            await wait_for(lambda: "Asterisk connected" in text_of(app, "#sb-status"))
-            ami.refuse = True
-            ami.drop()
-            await wait_for(lambda: "PBX disconnected — reconnecting" in text_of(app, "#sb-status"))
-            assert app.screen.query_one("#sb-status").has_class("-alert")
-            ami.refuse = False
-            await wait_for(lambda: "Asterisk connected" in text_of(app, "#sb-status"), timeout=10)
-    finally:
-        bd.close()
-        ami.stop()
