@@ -142,6 +142,8 @@ class AsteriskBackend(PBXBackend):
         self.version = ""
         self.connected_since: float | None = None
         self._seq = 0
+        #: events handed to the service so far (``event_seq() - handled``: the backlog)
+        self.handled = 0
 
     # -- life cycle ------------------------------------------------------------------------
     def start(self, on_event: Callable[[str, dict], None] | None = None) -> None:
@@ -418,6 +420,7 @@ class AsteriskBackend(PBXBackend):
             changed: set = set()
             for name, fields, aspects in batch:
                 changed |= aspects
+                self.handled += 1
                 if self._on_event is None:
                     continue
                 try:

@@ -37,6 +37,33 @@ WATCH = frozenset({"telephony.calls", "telephony.presence", "telephony.messages"
                    "core.people"})
 
 
+class _FieldCycle:
+    """Tab / Shift+Tab between a dialog's lines, at once.
+
+    Textual hands each key to the widget focused when the key arrives and
+    moves the focus for Tab only when that widget passes the key on; over
+    SSH a Tab and the text typed after it come in one read, so the text
+    would land in the line the Tab was leaving (the note typed after "tab
+    note" went into the search). A priority binding moves the focus before
+    the next key is handed on."""
+
+    FIELDS: tuple[str, ...] = ()
+
+    def action_cycle(self, step: int) -> None:
+        fields = [self.query_one(f"#{name}", Input) for name in self.FIELDS]
+        fields = [f for f in fields if f.display]
+        if not fields:
+            return
+        here = self.focused
+        index = fields.index(here) if here in fields else -1
+        self.set_focus(fields[(index + step) % len(fields)])
+
+
+def _cycle_bindings(prefix: str) -> list[Binding]:
+    return [Binding("tab", "cycle(1)", show=False, priority=True, id=f"{prefix}_next"),
+            Binding("shift+tab", "cycle(-1)", show=False, priority=True, id=f"{prefix}_previous")]
+
+
 def _error_text(exc: BaseException) -> str:
     return exc.message if isinstance(exc, BackdeskError) else str(exc)
 
@@ -69,12 +96,14 @@ class DetailsTable(RecordTable, inherit_bindings=False):
 # --------------------------------------------------------------------------- dialogs
 
 
-class CallerPrompt(ModalScreen[dict | None]):
+class CallerPrompt(_FieldCycle, ModalScreen[dict | None]):
     """Who is calling? One line; name and company only for new external callers.
     At night, a line says where the call will go and why (``night``)."""
 
     CSS_PATH = CSS_PATH
-    BINDINGS = [Binding("escape", "dismiss(None)", _("Cancel"), id="telephony.prompt_cancel")]
+    FIELDS = ("caller-who", "caller-to", "caller-name", "caller-company")
+    BINDINGS = [Binding("escape", "dismiss(None)", _("Cancel"), id="telephony.prompt_cancel"),
+                *_cycle_bindings("telephony.prompt")]
 
     def __init__(self, service, *, night: str = "") -> None:
         super().__init__()
@@ -144,7 +173,7 @@ class CallerPrompt(ModalScreen[dict | None]):
                       "company": self.query_one("#caller-company", Input).value or None})
 
 
-class PersonPicker(ModalScreen[tuple[int, str] | None]):
+class PersonPicker(_FieldCycle, ModalScreen[tuple[int, str] | None]):
     """Pick a person by typing (name, department or extension); with a note line.
 
     ``start_on`` (the person the caller asked for) is listed first and
@@ -153,10 +182,12 @@ class PersonPicker(ModalScreen[tuple[int, str] | None]):
     the search line to the note (Shift+Tab back), as the key line says."""
 
     CSS_PATH = CSS_PATH
+    FIELDS = ("pick-query", "pick-note")
     BINDINGS = [
         Binding("escape", "dismiss(None)", _("Cancel"), id="telephony.picker_cancel"),
         Binding("down", "move(1)", show=False, id="telephony.picker_down"),
         Binding("up", "move(-1)", show=False, id="telephony.picker_up"),
+        *_cycle_bindings("telephony.picker"),
     ]
 
     def __init__(self, service, title: str, *, with_note: bool = True, initial: str = "",
@@ -207,8 +238,8 @@ class PersonPicker(ModalScreen[tuple[int, str] | None]):
             else:
                 state = presence_title(self.service.presence_of(p["id"]) if self.service.backend.live else state)
             asked = " ◂ " + _("asked for") if p["id"] == self.start_on else ""
-            box.add_option(Option(f"{(p.get('extension') or '-'):>5}  {p['name'][:24]:<24} "
-                                  f"{(p.get('department') or '')[:14]:<14} {state}{asked}", id=str(p["id"])))
+            box.add_option(Option(f"{(p.get('extension') or '-'):>4}  {p['name'][:20]:<20} "
+                                  f"{(p.get('department') or '')[:12]:<12} {state[:10]}{asked}", id=str(p["id"])))
         if self.rows:
             box.highlighted = 0
 
@@ -538,8 +569,9 @@ class HistoryScreen(BackdeskScreen):
                  (_("Ended"), format_time(c["ended_at"]) if c.get("ended_at") else None),
                  (_("Duration"), format_duration(c.get("duration")) or None),
                  (_("Status"), status_title(c["status"])), (_("Outcome"), outcome_title(c.get("outcome")) or None),
-                 (_("Chain"), chain_text(s, c, human=True)), (_("Operator"), c.get("operator")),
-                 (_("Note"), c.get("note") or None)]
+                 (_("Chain"), chain_text(s, c, human=True)), (_("Operator"), c.get("operator"))]
+        if c.get("note"):
+            pairs.append((_("Note"), c["note"]))
         for t in c.get("transfers") or ():
             pairs.append((_("Transfer"), f"{transfer_title(t)} → {s.person_text(t['to_person_id'])}"
                           + (f": {t['note']}" if t.get("note") else "")))
