@@ -31,8 +31,10 @@ class TablesChanged(Message):
         self.names = names
 
     def can_replace(self, message: Message) -> bool:
+        # Textual asks the older message ``older.can_replace(newer)`` and,
+        # on True, drops the older one: its names go to the one it keeps.
         if isinstance(message, TablesChanged):
-            self.names = self.names | message.names
+            message.names = self.names | message.names
             return True
         return False
 

@@ -420,7 +420,8 @@ class AsteriskBackend(PBXBackend):
             changed: set = set()
             for name, fields, aspects in batch:
                 changed |= aspects
-                self.handled += 1
+                if "_seq" in fields:
+                    self.handled += 1
                 if self._on_event is None:
                     continue
                 try:

@@ -65,8 +65,9 @@ class LiveChanged(Message):
         self.changed = changed
 
     def can_replace(self, message: Message) -> bool:
+        # Textual keeps the newer message: what the older one said goes with it
         if isinstance(message, LiveChanged):
-            self.changed = self.changed | message.changed
+            message.changed = self.changed | message.changed
             return True
         return False
 

@@ -33,6 +33,8 @@ def test_md5_login_to_asterisk_and_the_state_it_loads(board):
     assert backend.version.count(".") >= 1  # "Asterisk Call Manager/13.0.0" → "13.0.0"
     shown = board.ami.action("Command", Command="manager show connected")
     assert shown["Output"] == "2 users connected."  # this test's client and the switchboard
+    users = board.ami.action("Command", Command="manager show user backdesk")
+    assert users["Response"] == "Success"
     live = board.svc.live
     assert live.extension_state("131") == "idle"  # from ExtensionStateList
     assert live.night is False
