@@ -71,10 +71,13 @@ def storage(calls: int) -> None:
 # -- the live panel on a real Asterisk ------------------------------------------------------
 
 
+REPORT: list[str] = []
+
+
 def say(text: str = "") -> None:
-    """Print past Textual's capture of stdout while the app runs."""
-    sys.__stdout__.write(text + "\n")
-    sys.__stdout__.flush()
+    """A line of the report, printed when the app has ended (Textual owns the
+    terminal's output while it runs, headless too)."""
+    REPORT.append(text)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -226,46 +229,47 @@ async def live_panel(rates: list[float], seconds: float, probes: int) -> None:
             except BaseException:
                 import traceback
 
-                traceback.print_exc()
+                traceback.print_exc(file=sys.__stderr__)
                 raise
             probe.close()
         bd.close()
     finally:
         pbx.stop()
+        print("\n".join(REPORT))
 
 
 async def load_rates(rates, seconds, pbx, svc, backend, probe) -> None:
-    if True:
-            for rate in rates:
-                first_call = max([c["id"] for c in svc.calls.find(order_by="-id", limit=1)] or [0])
-                bare_mark = probe.watcher.mark()
-                seq0, handled0 = backend.event_seq(), backend.handled
-                load = Load(pbx, rate, seconds)
-                t0 = time.perf_counter()
-                load.start()
-                backlog = 0
-                lat: list[float] = []
-                while load.is_alive():
-                    _b, p = await probe.flip()
-                    lat.append(p)
-                    backlog = max(backlog, backend.event_seq() - backend.handled)
-                    await asyncio.sleep(0.2)
-                elapsed = time.perf_counter() - t0
-                # let the last calls finish and the switchboard catch up
-                for _ in range(400):
-                    await asyncio.sleep(0.05)
-                    backlog = max(backlog, backend.event_seq() - backend.handled)
-                    if not [c for c in pbx.ami.channels() if "@inbound-" in c.get("Channel", "")] and \
-                            backend.event_seq() == backend.handled:
-                        break
-                total = time.perf_counter() - t0
-                with probe.watcher._cond:
-                    bare_events = len(probe.watcher.events) - bare_mark
-                handled = backend.handled - handled0
-                recorded = len([c for c in svc.calls.find() if c["id"] > first_call and c["status"] == "ended"])
-                say(f"{rate:7g} {bare_events / total:10.0f} {handled / total:10.0f} "
-                      f"{handled / max(1, bare_events):6.2f} {backlog:8d} {recorded:4d}/{load.made:<4d} "
-                      f"{pct(lat, 50) * 1000:8.1f} {pct(lat, 99) * 1000:8.1f}  ({elapsed:.1f} s of load)")
+    for rate in rates:
+        first_call = max([c["id"] for c in svc.calls.find(order_by="-id", limit=1)] or [0])
+        bare_mark = probe.watcher.mark()
+        handled0 = backend.handled
+        load = Load(pbx, rate, seconds)
+        t0 = time.perf_counter()
+        load.start()
+        backlog = 0
+        lat: list[float] = []
+        while load.is_alive():
+            _b, p = await probe.flip()
+            lat.append(p)
+            backlog = max(backlog, backend.event_seq() - backend.handled)
+            await asyncio.sleep(0.2)
+        # let the last calls finish and the switchboard catch up
+        for _ in range(400):
+            await asyncio.sleep(0.05)
+            backlog = max(backlog, backend.event_seq() - backend.handled)
+            if not [c for c in pbx.ami.channels() if "@inbound-" in c.get("Channel", "")] and \
+                    backend.event_seq() == backend.handled:
+                break
+        total = time.perf_counter() - t0
+        with probe.watcher._cond:
+            bare_events = len(probe.watcher.events) - bare_mark
+        handled = backend.handled - handled0
+        recorded = len([c for c in svc.calls.find() if c["id"] > first_call and c["status"] == "ended"])
+        missed = sum(1 for x in lat if x == float("inf"))
+        say(f"{rate:7g} {bare_events / total:10.0f} {handled / total:10.0f} "
+            f"{handled / max(1, bare_events):6.2f} {backlog:8d} {recorded:4d}/{load.made:<4d} "
+            f"{pct(lat, 50) * 1000:8.1f} {pct(lat, 99) * 1000:8.1f}  ({len(lat)} probes"
+            + (f", {missed} not repainted" if missed else "") + ")")
 
 
 def stamped_client(port: int):
@@ -295,7 +299,9 @@ def stamped_client(port: int):
             except (OSError, ValueError):
                 pass
 
-    return Stamped(port)
+    from asterisk_pbx import SECRET, USERNAME
+
+    return Stamped(port, user=USERNAME, secret=SECRET)  # the switchboard's rights: the same events
 
 
 def main() -> None:

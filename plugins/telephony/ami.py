@@ -47,7 +47,8 @@ import queue
 import threading
 import time
 import uuid
-from typing import Callable
+from contextlib import nullcontext
+from typing import Any, Callable
 
 from plugins.telephony.live import LiveState, extension_of_channel
 from plugins.telephony.live import DEVICE_STATE, EXTENSION_STATUS  # noqa: F401  (re-exported)
@@ -61,6 +62,8 @@ EVENT_CLASSES = "system,call,agent,user"
 #: what the service is told besides the PBX's own events
 CONNECTION = "BackdeskConnection"
 SYNCED = "BackdeskSynced"
+#: at most this many events share one store transaction (the lock is held meanwhile)
+BATCH = 200
 
 
 def encode(fields: dict) -> bytes:
@@ -138,6 +141,7 @@ class AsteriskBackend(PBXBackend):
         self._syncing: list[tuple[str, dict]] | None = None
         self._booted: asyncio.Event | None = None
         self._on_event: Callable[[str, dict], None] | None = None
+        self._batch: Callable[[list], Any] | None = None
         self._listeners: list[Callable[[set], None]] = []
         self.version = ""
         self.connected_since: float | None = None
@@ -146,9 +150,15 @@ class AsteriskBackend(PBXBackend):
         self.handled = 0
 
     # -- life cycle ------------------------------------------------------------------------
-    def start(self, on_event: Callable[[str, dict], None] | None = None) -> None:
+    def start(self, on_event: Callable[[str, dict], None] | None = None, *,
+              batch: Callable[[list], Any] | None = None) -> None:
+        """Connect (again after every drop) and hand events to ``on_event``;
+        ``batch(events)`` may return a context manager that wraps the
+        handling of a burst (the service: one store transaction)."""
         if on_event is not None:
             self._on_event = on_event
+        if batch is not None:
+            self._batch = batch
         if self._thread is not None:
             return
         self._stopping = False
@@ -418,23 +428,35 @@ class AsteriskBackend(PBXBackend):
                     break
                 batch.append(more)
             changed: set = set()
-            for name, fields, aspects in batch:
-                changed |= aspects
-                if "_seq" in fields:
-                    self.handled += 1
-                if self._on_event is None:
-                    continue
+            for start in range(0, len(batch), BATCH):
+                chunk = batch[start:start + BATCH]
                 try:
-                    self._on_event(name, fields)
-                except Exception:  # a bad event must not stop the next ones
-                    log.exception("handling AMI event %s failed", name)
-                if name in (CONNECTION, SYNCED) or aspects:
-                    changed.add("calls")
+                    with (self._batch(chunk) if self._batch is not None and self._on_event is not None
+                          else nullcontext()):
+                        changed |= self._handle(chunk)
+                except Exception:  # the store refused the burst's transaction
+                    log.exception("recording %d AMI events failed", len(chunk))
             for listener in list(self._listeners):
                 try:
                     listener(changed)
                 except Exception:
                     log.exception("an AMI listener failed")
+
+    def _handle(self, chunk: list) -> set:
+        changed: set = set()
+        for name, fields, aspects in chunk:
+            changed |= aspects
+            if "_seq" in fields:
+                self.handled += 1
+            if self._on_event is None:
+                continue
+            try:
+                self._on_event(name, fields)
+            except Exception:  # a bad event must not stop the next ones
+                log.exception("handling AMI event %s failed", name)
+            if name in (CONNECTION, SYNCED) or aspects:
+                changed.add("calls")
+        return changed
 
     # -- actions ----------------------------------------------------------------------------------
     async def _send(self, fields: dict) -> dict:

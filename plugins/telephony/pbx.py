@@ -69,8 +69,9 @@ class PBXBackend:
         self.ctx = ctx
         self.settings = settings or {}
 
-    def start(self, on_event: Callable[[str, dict], None] | None = None) -> None:
-        """Begin listening (again: nothing); the manual backend has nothing to listen to."""
+    def start(self, on_event: Callable[[str, dict], None] | None = None, *,
+              batch: Callable[[list], Any] | None = None) -> None:
+        """Begin listening; the manual backend has nothing to listen to."""
 
     def stop(self) -> None:
         """Disconnect."""

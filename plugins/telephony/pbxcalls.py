@@ -6,8 +6,8 @@ half, which runs the dialplan). What happens to it comes from events on that
 channel (``Uniqueid``), in the order Asterisk sends them:
 
 ===========================  ==================================================
-``Newchannel``               a caller (the record is made once the caller id is
-                             known, with the time the channel appeared)
+``Newchannel``               a caller (the record is made when it starts ringing
+                             or waiting, with the time the channel appeared)
 ``DialBegin``                it rings at an extension: a person's (not an
                              operator's) extension is whom the caller asked for
 ``QueueCallerJoin``          waiting in a queue ("queued")
@@ -58,6 +58,12 @@ def _number(value: str | None) -> str:
     return "" if value in (None, "", "<unknown>") else value
 
 
+#: the events of a new caller's channel that make its record: when it starts
+#: ringing somewhere or waiting (one write with whom it rings), or ends first
+CREATED_BY = frozenset({"DialBegin", "QueueCallerJoin", "DialEnd", "AgentConnect", "ParkedCall", "Hangup",
+                        "BridgeEnter"})
+
+
 class CallTracker:
     """Keeps ``telephony.calls`` in step with one PBX (one per service)."""
 
@@ -85,12 +91,23 @@ class CallTracker:
             self._load()
         self._event = f
         uid = f.get("Uniqueid") or ""
-        if uid in self.pending and (_number(f.get("CallerIDNum")) or name in (
-                "DialBegin", "QueueCallerJoin", "Hangup")):
-            self._create(uid, f)
+        if uid in self.pending and name in CREATED_BY:
+            self._create(uid, f, name)
         handler = getattr(self, "_on_" + name, None)
         if handler is not None:
             handler(f)
+
+    def wants(self, name: str, f: dict) -> bool:
+        """Whether handling this event may write to the store (cheap; the
+        backend's dispatcher wraps a burst of such events in one transaction)."""
+        uid = f.get("Uniqueid") or ""
+        if uid in self.tracked or uid in self.pending or name == "Newchannel":
+            return True
+        if name in ("ParkedCall", "ParkedCallTimeOut"):
+            return (f.get("ParkeeUniqueid") or "") in self.tracked
+        if name == "AttendedTransfer":
+            return (f.get("TransfereeUniqueid") or "") in self.tracked
+        return name == "Unhold"
 
     # -- the calls ---------------------------------------------------------------------
     def _open(self, uid: str) -> dict | None:
@@ -124,18 +141,27 @@ class CallTracker:
                 if changes.get("status") == "ended":
                     self.tracked.pop(uid, None)
 
-    def _create(self, uid: str, f: dict) -> None:
+    def _create(self, uid: str, f: dict, name: str = "") -> None:
         since = self.pending.pop(uid, None)
         ch = self.live.channel(uid) if self.live is not None else None
         number = _number(f.get("CallerIDNum")) or (ch.number if ch else "")
         caller_name = _number(f.get("CallerIDName")) or (ch.caller_name if ch else "")
         channel = f.get("Channel") or (ch.name if ch else "")
+        wanted = None
+        if name == "DialBegin":  # where it rings: whom the caller asked for (unless the switchboard)
+            ext = extension_of_channel(f.get("DestChannel"))
+            if ext and ext not in self.svc.operator_extensions():
+                wanted = self.svc.people.by_extension(ext)
         self.add_call(uid, channel=channel, number=number, caller_name=caller_name,
                       since=since or (ch.since if ch else None), linkedid=f.get("Linkedid") or (
-                          ch.linkedid if ch else uid))
+                          ch.linkedid if ch else uid),
+                      status="queued" if name == "QueueCallerJoin" else "ringing",
+                      queue=f.get("Queue") if name == "QueueCallerJoin" else None,
+                      wanted_person_id=wanted["id"] if wanted else None)
 
     def add_call(self, uid: str, *, channel: str, number: str, caller_name: str, since: float | None,
-                 linkedid: str, status: str = "ringing", queue: str | None = None) -> int:
+                 linkedid: str, status: str = "ringing", queue: str | None = None,
+                 wanted_person_id: int | None = None) -> int:
         svc = self.svc
         with svc.ctx.transaction():
             found = svc.calls.find({"pbx.uniqueid": uid}, limit=1)
@@ -155,7 +181,7 @@ class CallTracker:
                 "caller_number": who["caller_number"], "caller_person_id": who["caller_person_id"],
                 "contact_id": who["contact_id"],
                 "caller_name": (caller_name or None) if not (who["caller_person_id"] or who["contact_id"]) else None,
-                "wanted_person_id": None, "to_person_id": None, "consult_person_id": None,
+                "wanted_person_id": wanted_person_id, "to_person_id": None, "consult_person_id": None,
                 "operator": None, "status": status, "outcome": None, "started_at": started,
                 "answered_at": None, "ended_at": None, "duration": None,
                 "chain": [svc._caller_link(who)], "transfers": [], "park_slot": None, "note": "",
@@ -174,8 +200,6 @@ class CallTracker:
                 f.get("Channel", ""), f.get("Context", "")):
             return
         self.pending[uid] = f.get("_received") or time.time()
-        if _number(f.get("CallerIDNum")):
-            self._create(uid, f)
 
     def _on_NewCallerid(self, f: dict) -> None:
         uid = f.get("Uniqueid") or ""

@@ -119,7 +119,18 @@ class Telephony:
 
     def start_backend(self) -> None:
         """Listen to the PBX (the switchboard screen and ``phone watch`` do this)."""
-        self.backend.start(self.pbx_event)
+        self.backend.start(self.pbx_event, batch=self._pbx_batch)
+
+    def _pbx_batch(self, events: list):
+        """A burst of PBX events that change calls is recorded in one
+        transaction (one fsync); single events and events that change no
+        call take no lock at all."""
+        from contextlib import nullcontext
+
+        tracker = self.tracker
+        if len(events) > 1 and sum(1 for name, fields, _a in events if tracker.wants(name, fields)) > 1:
+            return self.ctx.transaction()
+        return nullcontext()
 
     def stop_backend(self) -> None:
         if self._backend is not None:

@@ -348,7 +348,8 @@ parkingtime => 600
 class AMIClient:
     """A small synchronous AMI client for the tests (plain sockets, a reader thread)."""
 
-    def __init__(self, port: int, *, timeout: float = 10.0) -> None:
+    def __init__(self, port: int, *, timeout: float = 10.0, user: str = TEST_USER,
+                 secret: str = TEST_SECRET) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.settimeout(None)
         self.file = self.sock.makefile("rb")
@@ -361,7 +362,7 @@ class AMIClient:
         self._closed = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        reply = self.action("Login", Username=TEST_USER, Secret=TEST_SECRET, Events="system,call,agent,user")
+        reply = self.action("Login", Username=user, Secret=secret, Events="system,call,agent,user")
         if reply.get("Response") != "Success":
             raise AsteriskError(f"AMI login refused: {reply}")
 
