@@ -21,7 +21,7 @@ from core.storage import AnyOf, Contains, Not, Range
 from plugins.telephony.models import (
     MAX_NAME, MAX_NOTE, MAX_TEXT, OPEN_STATUSES, PRESENCE, TRANSFER_MODES, UNREACHABLE, URGENCIES,
     WAITING_STATUSES, _, clean_text, is_extension, normalize_number, now_utc, outcome_title, parse_hours,
-    parse_range, presence_title, seconds_between, status_title,
+    parse_range, parse_utc, presence_title, seconds_between, status_title,
 )
 
 READ = "telephony.calls.read"
@@ -1183,7 +1183,9 @@ class Telephony:
             entries = []
             for pos, e in enumerate(q.entries, start=1):
                 found = self.calls.find({"pbx.uniqueid": e.uniqueid}, limit=1)
-                entries.append({"position": pos, "uniqueid": e.uniqueid, "since": e.since,
+                # waiting since the call began (as the call's line shows), not since it joined the queue
+                since = min(e.since, parse_utc(found[0]["started_at"]).timestamp()) if found else e.since
+                entries.append({"position": pos, "uniqueid": e.uniqueid, "since": since,
                                 "call": found[0] if found else None,
                                 "caller": self.caller_text(found[0]) if found else (e.caller_name or e.number
                                                                                    or _("unknown caller"))})

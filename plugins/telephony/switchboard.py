@@ -371,13 +371,11 @@ class SwitchboardScreen(BackdeskScreen):
             members = []
             for m in q["members"]:
                 first = (m["name"] or "?").split()[0]
-                if m["paused"]:
-                    members.append(f"{first} ‖" + (f" {m['reason']}" if m["reason"] else ""))
-                else:
-                    members.append(f"{first} " + ("●" if m["state"] in ("in_use", "busy", "ringing") else "○"))
-            lines.append(head + " · " + ", ".join(members))
+                mark = "‖" if m["paused"] else "●" if m["state"] in ("in_use", "busy", "ringing", "on_hold") else "○"
+                members.append(f"{first} {mark}")
+            lines.append(" · ".join([head, " ".join(members), "q"]))
         box.display = True
-        box.update("\n".join(lines) + "  " + _("(q: queue)"))
+        box.update("\n".join(lines))
 
     def _show_call(self) -> None:
         """The highlighted call in words, and the keys for it (at night: why calls go where they go)."""

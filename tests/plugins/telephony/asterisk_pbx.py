@@ -435,7 +435,7 @@ class AMIClient:
         mark = self.mark()
         cid = f'"{name}" <{number}>' if name else number
         reply = self.action("Originate", Channel=f"Local/{did}@inbound", Application="Wait", Data=str(wait),
-                            CallerID=cid, Async="true")
+                            CallerID=cid, Async="true", Timeout=str(int(wait * 1000)))  # waits that long
         if reply.get("Response") != "Success":
             raise AsteriskError(f"Originate refused: {reply}")
         event = self.wait_event(lambda e: e.get("Event") == "Newchannel" and e.get("Context") == "inbound"

@@ -58,7 +58,7 @@ async def test_every_call_waiting_time_parked_calls_and_the_queue_at_once(board)
         assert "Asterisk connected" in text_of(app, "#sb-status")
         queue = text_of(app, "#sb-queue")
         assert "switchboard: 2 waiting, longest 0:0" in queue
-        assert "Bob ‖ lunch" in queue and "Emily ‖ lunch" in queue
+        assert "Bob ‖ Emily ‖" in queue  # both paused (the reason: in the queue panel)
         # the waiting time runs
         wait = re.search(r"queue #1\s+(\d+:\d\d)", lines(app)[1]).group(1)
         await pilot.pause(1.3)
@@ -67,6 +67,8 @@ async def test_every_call_waiting_time_parked_calls_and_the_queue_at_once(board)
         await pilot.press("q")
         await until(pilot, lambda: type(app.screen).__name__ == "QueuePanel", what="queue panel")
         assert "#1  Erste Anruferin" in text_of(app, "#queue-waiting")
+        members = app.screen.query_one("#queue-members")
+        assert [members.record_at(i)["state"] for i in range(2)] == ["paused: lunch", "paused: lunch"]
         # Bob (100) is on the phone; Emily (102) comes back and takes the first caller
         await pilot.press("down", "space")
         await until(pilot, lambda: ami.bridge_peer(first).startswith("Local/102@"), what="first caller with Emily")
