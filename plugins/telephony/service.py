@@ -429,6 +429,14 @@ class Telephony:
             self._pushed_night = None
             return None
 
+    def night_summary(self) -> str:
+        """One short line for the switchboard at night ("" in business hours)."""
+        if not self.is_night():
+            return ""
+        if (self.ctx.settings.get("night_route") or "messages") == "voicemail":
+            return _("Night: a logged call goes to voicemail")
+        return _("Night: a logged call becomes a callback message")
+
     def night_explanation(self) -> str:
         """Why calls go where they go now, in one sentence (the switchboard shows it)."""
         mode = self.hours_mode()

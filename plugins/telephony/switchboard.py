@@ -381,7 +381,7 @@ class SwitchboardScreen(BackdeskScreen):
         """The highlighted call in words, and the keys for it (at night: why calls go where they go)."""
         s = self.service
         box = self.query_one("#sb-call", Static)
-        night = s.night_explanation()
+        night = s.night_summary()
         call = self.board.selected
         if call is None:
             line = _("No call on the line — a answer · / find · u pick up · g call · P retrieve")

@@ -176,7 +176,7 @@ async def test_at_night_a_says_where_the_call_goes_and_why(tmp_path):
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("f5")
             await pilot.pause()
-            assert "Night service (automatic)" in text_of(app, "#sb-call")
+            assert "Night: a logged call becomes a callback message" in text_of(app, "#sb-call")
             await pilot.press("a")
             await until(pilot, lambda: type(app.screen).__name__ == "CallerPrompt", what="prompt")
             night = text_of(app, "#caller-night")
