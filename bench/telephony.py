@@ -185,7 +185,7 @@ async def live_panel(rates: list[float], seconds: float, probes: int) -> None:
         say(f"\nlive panel: skipped ({why})")
         return
     root = Path(tempfile.mkdtemp())
-    pbx = AsteriskPBX(root / "pbx").start()
+    pbx = AsteriskPBX().start()  # a peer of tests/peers.py: own port and folder, stopped below
     try:
         pbx.ami = pbx.client()
         (root / "site").mkdir()

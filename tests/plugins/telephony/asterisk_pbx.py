@@ -1,14 +1,16 @@
-"""A real Asterisk for the tests: config written here, own port and folders.
+"""A real Asterisk for the tests: a peer (tests/peers.py) with a config of its own.
 
-``AsteriskPBX(root).start()`` writes a complete configuration under
-``root`` (``asterisk.conf`` with every ``[directories]`` entry pointing into
-``root``, so nothing outside it is read or written), starts
-``/opt/asterisk/sbin/asterisk -C root/etc/asterisk.conf -f -n -q`` as a
-foreground child process of the test run, and checks it whole before use:
-the AMI answers on its own free loopback port with the banner, the login is
-accepted, ``FullyBooted`` arrives, every module the tests need is loaded
-(``ModuleCheck``) and the dialplan answers (``ExtensionState``). ``stop()``
-ends the process it started (by its pid) and nothing else.
+``AsteriskPBX().start()`` writes a complete configuration into the peer's
+private directory (``asterisk.conf`` with every ``[directories]`` entry
+pointing there, so nothing outside it is read or written), chooses a free
+AMI port, starts ``/opt/asterisk/sbin/asterisk -C DIR/etc/asterisk.conf -f
+-n -q`` in a process group of its own, and counts it whole only when the
+listener on that port is this Asterisk and it does its job: the AMI greets
+with its banner, the login is accepted, ``FullyBooted`` arrives, every module
+the tests need is loaded (``ModuleCheck``) and the dialplan answers
+(``ExtensionState``). ``stop()`` ends the process group and removes the
+directory; ``halt()``/``resume()`` stop and start the same Asterisk again on
+the same port and config (a restart; ``halt(kill=True)``: a crash).
 
 No SIP stack is built in, so the "phones" are Local channels into the
 ``devices`` context (see ``DIALPLAN``): a phone rings, answers after a short
@@ -31,10 +33,11 @@ import queue
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
+
+from tests.peers import Peer, PeerError, free_port, wait_until
 
 ASTERISK = Path(os.environ.get("BACKDESK_TEST_ASTERISK", "/opt/asterisk/sbin/asterisk"))
 PREFIX = ASTERISK.parent.parent
@@ -125,12 +128,6 @@ exten => _X.,1,Wait(0.3)
 """
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def installed() -> tuple[bool, str]:
     """Whether the Asterisk binary is there, and what to do if not."""
     if not ASTERISK.is_file() or not os.access(ASTERISK, os.X_OK):
@@ -142,25 +139,82 @@ class AsteriskError(RuntimeError):
     pass
 
 
-class AsteriskPBX:
-    """One Asterisk process with a config of its own under ``root``."""
+class AsteriskPBX(Peer):
+    """One Asterisk process with a config of its own in its private directory."""
 
-    def __init__(self, root: Path, *, extensions: range | list[str] = range(100, 200),
+    name = "Asterisk"
+
+    def __init__(self, *, extensions: range | list[str] = range(100, 200),
                  queue_members: tuple[str, ...] = ("100", "102"), atxfer_timeout: int = 4) -> None:
-        self.root = Path(root)
+        super().__init__()
         self.extensions = [str(e) for e in extensions]
         self.queue_members = queue_members
         self.atxfer_timeout = atxfer_timeout
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self.etc = self.root / "etc"
-        self.log_path = self.root / "console.log"
+        self._checked = False  # the full check (modules, dialplan) passed once for this process
 
-    # -- configuration ------------------------------------------------------------------
+    # -- the peer ---------------------------------------------------------------------
+    def requirements(self):
+        return [installed()]
+
+    @property
+    def root(self) -> Path:
+        assert self.dir is not None, "not started"
+        return self.dir
+
+    @property
+    def etc(self) -> Path:
+        return self.root / "etc"
+
     @property
     def conf(self) -> Path:
         return self.etc / "asterisk.conf"
 
+    def launch(self) -> None:
+        self.port = free_port()
+        self.write_config()
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self._checked = False
+        self.spawn([str(ASTERISK), "-C", str(self.conf), "-f", "-n", "-q"], log="console")
+
+    def problems(self) -> list[str]:
+        return self.process_problems() or self.listener_problems(self.port) or self.ami_problems()
+
+    def ami_problems(self) -> list[str]:
+        """[] when the AMI works; the first time for a process also the modules
+        and the dialplan, and the phones set idle (custom device states outlive
+        a restart in AstDB)."""
+        try:
+            client = AMIClient(self.port, timeout=3)
+        except (OSError, AsteriskError) as exc:
+            return [f"AMI on port {self.port}: {exc}"]
+        try:
+            if not client.banner.startswith("Asterisk Call Manager/"):
+                return [f"port {self.port} is not an AMI: {client.banner!r}"]
+            try:
+                client.wait_event(lambda e: e.get("Event") == "FullyBooted", timeout=2)
+            except AsteriskError:
+                return ["not fully booted yet"]
+            if self._checked:
+                return [] if client.action("Ping").get("Response") == "Success" else ["Ping unanswered"]
+            missing = [m for m in MODULES if client.action("ModuleCheck", Module=m).get("Response") != "Success"]
+            if missing:
+                return [f"modules not loaded: {', '.join(missing)}"]
+            state = client.action("ExtensionState", Exten=self.extensions[0], Context="internal")
+            if state.get("Response") != "Success" or not state.get("StatusText"):
+                return [f"the dialplan does not answer: {state}"]
+            for ext in self.extensions:
+                client.action("Setvar", Variable=f"DEVICE_STATE(Custom:ext{ext})", Value="NOT_INUSE")
+            client.action("Setvar", Variable="DEVICE_STATE(Custom:night)", Value="NOT_INUSE")
+            self._checked = True
+            return []
+        except AsteriskError as exc:
+            return [str(exc)]
+        finally:
+            client.close()
+
+    # -- configuration ------------------------------------------------------------------
     def write_config(self) -> None:
         r = self.root
         for sub in ("etc", "run", "log", "spool", "varlib", "db", "keys"):
@@ -238,95 +292,30 @@ parkingtime => 600
         for name, text in files.items():
             (self.etc / name).write_text(text)
 
-    # -- life cycle -------------------------------------------------------------------
-    def start(self, timeout: float = 30.0) -> "AsteriskPBX":
-        ok, why = installed()
-        if not ok:
-            raise AsteriskError(why)
-        if not self.port:
-            self.port = free_port()
-        self.write_config()
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(ASTERISK), "-C", str(self.conf), "-f", "-n", "-q"],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        log.close()
-        try:
-            self.verify(timeout)
-        except Exception:
-            self.stop()
-            raise
-        return self
-
-    def verify(self, timeout: float = 30.0) -> None:
-        """The AMI answers, logs in, the PBX is fully booted, the modules are
-        loaded and the dialplan answers; AsteriskError saying what is not."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise AsteriskError(f"asterisk exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                client = AMIClient(self.port, timeout=3)
-            except OSError as exc:
-                last = str(exc)
-                time.sleep(0.1)
-                continue
-            try:
-                if not client.banner.startswith("Asterisk Call Manager/"):
-                    raise AsteriskError(f"port {self.port} is not an AMI: {client.banner!r}")
-                client.wait_event(lambda e: e.get("Event") == "FullyBooted", timeout=10)
-                missing = [m for m in MODULES
-                           if client.action("ModuleCheck", Module=m).get("Response") != "Success"]
-                if missing:
-                    raise AsteriskError(f"modules not loaded: {', '.join(missing)}; {self.log_tail()}")
-                state = client.action("ExtensionState", Exten=self.extensions[0], Context="internal")
-                if state.get("Response") != "Success" or not state.get("StatusText"):
-                    raise AsteriskError(f"the dialplan does not answer: {state}")
-                # phones idle: custom device states outlive a restart (AstDB)
-                for ext in self.extensions:
-                    client.action("Setvar", Variable=f"DEVICE_STATE(Custom:ext{ext})", Value="NOT_INUSE")
-                client.action("Setvar", Variable="DEVICE_STATE(Custom:night)", Value="NOT_INUSE")
-                return
-            finally:
-                client.close()
-        raise AsteriskError(f"AMI on 127.0.0.1:{self.port} not ready in {timeout} s ({last}): {self.log_tail()}")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-    def kill(self) -> None:
-        """End the process at once (SIGKILL), as a crash would: no goodbye events."""
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        # a killed Asterisk leaves its control socket behind; the next start makes a new one
+    # -- a restart ------------------------------------------------------------------
+    def halt(self, *, kill: bool = False) -> None:
+        """Stop this Asterisk (``kill``: SIGKILL at once, as a crash — no
+        goodbye events); the directory, config and port stay for :meth:`resume`."""
+        for proc in self.processes:
+            if kill:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.stop()
+        self.processes.clear()
         (self.root / "run" / "asterisk.ctl").unlink(missing_ok=True)
 
-    def restart(self) -> None:
-        """Stop and start again on the same port, folders and config."""
-        self.stop()
-        self.start()
+    def resume(self, timeout: float = 30.0) -> None:
+        """Start the same Asterisk again (same port and config) and wait until it is whole."""
+        self._spawn()
+        if not wait_until(lambda: not self.problems() or self.process_problems(), timeout, 0.1) or \
+                self.problems():
+            raise PeerError(f"Asterisk did not start again: {'; '.join(self.problems())}\n{self.logs()}")
 
     @property
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
-    def log_tail(self, lines: int = 15) -> str:
-        out = []
-        for path in (self.log_path, self.root / "log" / "messages"):
-            if path.exists():
-                out += path.read_text(errors="replace").splitlines()[-lines:]
-        return " | ".join(out)
+        return self.processes[0].pid if self.processes else None
 
     def client(self) -> "AMIClient":
         return AMIClient(self.port)
@@ -350,6 +339,7 @@ class AMIClient:
 
     def __init__(self, port: int, *, timeout: float = 10.0, user: str = TEST_USER,
                  secret: str = TEST_SECRET) -> None:
+        self.timeout = timeout
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.settimeout(None)
         self.file = self.sock.makefile("rb")
@@ -362,7 +352,7 @@ class AMIClient:
         self._closed = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        reply = self.action("Login", Username=user, Secret=secret, Events="system,call,agent,user")
+        reply = self.action("Login", timeout=timeout, Username=user, Secret=secret, Events="system,call,agent,user")
         if reply.get("Response") != "Success":
             raise AsteriskError(f"AMI login refused: {reply}")
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import require_peer
+from tests.peers import require_peer, session_peer
 
 from asterisk_pbx import AsteriskPBX, installed
 from telephony_helpers import Site
@@ -40,13 +40,11 @@ def require_asterisk() -> None:
     require_peer("Asterisk", found, why)
 
 
-@pytest.fixture(scope="session")
-def asterisk(tmp_path_factory):
-    """One real Asterisk for the session: own config, port and folders; stopped at the end."""
-    require_asterisk()
-    pbx = AsteriskPBX(tmp_path_factory.mktemp("asterisk")).start()
-    yield pbx
-    pbx.stop()
+@pytest.fixture
+def asterisk():
+    """The session's Asterisk (tests/peers.py: started on first use, checked
+    whole on every use, stopped at the end of the session)."""
+    return session_peer(AsteriskPBX)
 
 
 @pytest.fixture
@@ -134,10 +132,10 @@ def board(tmp_path, pbx):
 
 
 @pytest.fixture
-def own_asterisk(tmp_path):
+def own_asterisk():
     """An Asterisk of the test's own (to restart or kill it), stopped after."""
     require_asterisk()
-    pbx = AsteriskPBX(tmp_path / "pbx").start()
+    pbx = AsteriskPBX().start()
     pbx.ami = pbx.client()
     yield pbx
     try:

@@ -307,13 +307,13 @@ def test_asterisk_restarted_mid_session(tmp_path, own_asterisk, how):
         channel, call = board.answered_call()
         first_pid = pbx.pid
         pbx.ami.close()
-        pbx.stop() if how == "stopped" else pbx.kill()
+        pbx.halt(kill=how == "killed")
         wait_until(lambda: svc.backend.state()[0] == "reconnecting", what="reconnecting")
         assert "PBX disconnected — reconnecting" in svc.backend.state()[1]
         with pytest.raises(BackdeskError):
             svc.transfer(call["id"], "131")  # nothing is recorded while the PBX is away
         assert svc.calls.get(call["id"])["transfers"] == []
-        pbx.start()
+        pbx.resume()
         assert pbx.pid != first_pid
         pbx.ami = pbx.client()
         board.ami = pbx.ami

@@ -120,11 +120,11 @@ async def test_an_asterisk_restart_is_shown_on_the_panel(tmp_path, own_asterisk)
             await pilot.press("f5")
             await until(pilot, lambda: "Klaus Brandt" in text_of(app, "#sb-calls"), what="the call")
             pbx.ami.close()
-            pbx.kill()
+            pbx.halt(kill=True)
             await until(pilot, lambda: "PBX disconnected — reconnecting" in text_of(app, "#sb-status"),
                         what="reconnecting shown")
             assert app.screen.query_one("#sb-status").has_class("-alert")
-            await asyncio.to_thread(pbx.start)
+            await asyncio.to_thread(pbx.resume)
             await until(pilot, lambda: "Asterisk connected" in text_of(app, "#sb-status"), timeout=20,
                         what="connected shown")
             assert not app.screen.query_one("#sb-status").has_class("-alert")
