@@ -98,6 +98,9 @@ TRANSFER_STATE_TITLES = {"consulting": N_("consulting"), "completed": N_("comple
 #: why an attended transfer was cancelled (``transfers[-1]["reason"]``)
 TRANSFER_REASON_TITLES = {"no answer": N_("no answer"), "away": N_("away"), "busy": N_("busy"),
                           "message": N_("message taken")}
+#: why the PBX ended a call (Q.850 cause codes in Asterisk's Hangup event)
+HANGUP_CAUSE_TITLES = {"16": N_("hung up"), "17": N_("busy"), "18": N_("no answer"), "19": N_("no answer"),
+                       "21": N_("rejected"), "34": N_("no line free"), "38": N_("network out of order")}
 #: links of a call's chain that are not a person (``cli.chain_text``)
 CHAIN_LINK_TITLES = {"voicemail": N_("voicemail {name}"), "message": N_("message for {name}")}
 

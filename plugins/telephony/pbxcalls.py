@@ -353,9 +353,9 @@ class CallTracker:
         uid = f.get("Uniqueid") or ""
         self.pending.pop(uid, None)
         if uid in self.tracked:
-            self.end(uid)
+            self.end(uid, cause=f.get("Cause"))
 
-    def end(self, uid: str, *, lost: bool = False) -> None:
+    def end(self, uid: str, *, lost: bool = False, cause: str | None = None) -> None:
         """The caller's channel is gone: the call ends with what happened to it."""
         def change(call: dict) -> dict | None:
             now = now_utc()
@@ -371,6 +371,8 @@ class CallTracker:
                                                                    now)}
             if lost:
                 changes["pbx"] = {**call["pbx"], "lost": True}
+            elif cause and cause != "0":
+                changes["pbx"] = {**call["pbx"], "cause": cause}  # Q.850: 16 normal, 17 busy, 19 no answer
             if outcome != "connected" and call.get("night") and call.get("direction", "in") == "in":
                 changes.update(self.svc.night_outcome(call))
             return changes

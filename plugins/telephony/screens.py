@@ -568,7 +568,7 @@ class HistoryScreen(BackdeskScreen):
                  (_("Answered"), format_time(c["answered_at"]) if c.get("answered_at") else None),
                  (_("Ended"), format_time(c["ended_at"]) if c.get("ended_at") else None),
                  (_("Duration"), format_duration(c.get("duration")) or None),
-                 (_("Status"), status_title(c["status"])), (_("Outcome"), outcome_title(c.get("outcome")) or None),
+                 (_("Status"), status_title(c["status"])), (_("Outcome"), _outcome_with_cause(c) or None),
                  (_("Chain"), chain_text(s, c, human=True)), (_("Operator"), c.get("operator"))]
         if c.get("note"):
             pairs.append((_("Note"), c["note"]))
@@ -611,6 +611,17 @@ def dial_person(app, service, person_id: int | None = None, *, number: str | Non
     who = service.person_text(person_id) if person_id else number
     app.notify(_("Calling {name}: your phone rings first.").format(name=who), timeout=4)
     return call_id
+
+
+def _outcome_with_cause(call: dict) -> str:
+    """``missed (busy)``: the outcome, and for an unanswered call why the PBX ended it."""
+    from plugins.telephony.models import HANGUP_CAUSE_TITLES, label
+
+    text = outcome_title(call.get("outcome"))
+    cause = (call.get("pbx") or {}).get("cause")
+    if text and cause in HANGUP_CAUSE_TITLES and call.get("outcome") != "connected":
+        text += f" ({label(HANGUP_CAUSE_TITLES, cause)})"
+    return text
 
 
 def dial_back(app, service, doc: dict) -> int | None:

@@ -785,6 +785,11 @@ class Telephony:
                 if not ext:
                     raise ValidationError(_("your account has no extension in the directory: the call cannot "
                                             "be brought to your phone"), field="call")
+                live = self.live
+                ch = live.channel(call["pbx"].get("uniqueid")) if live is not None else None
+                if ch is not None and ext in ch.ringing:
+                    raise ValidationError(_("call {id} rings at your phone ({ext}): lift the handset").format(
+                        id=call["id"], ext=ext), field="call")
                 if call["status"] in ("parked", "held"):
                     self.backend.retrieve(call, ext)
                 else:

@@ -36,6 +36,9 @@ def test_answered_call_is_connected_and_an_unanswered_one_missed(board):
     channel = ami.call_in("100", "0309876543", "Eva Ungeduld")
     ami.wait_ext("100", "Ringing")
     call = board.wait_call(board.call_of(channel)["id"], status="ringing")
+    wait_until(lambda: "100" in svc.live.channel(channel).ringing, what="ringing at 100 in the live state")
+    with pytest.raises(BackdeskError, match="rings at your phone .100.: lift the handset"):
+        svc.answer_call(call["id"])  # Bob's own phone rings: a takes nothing anywhere
     ami.hang_up(channel)
     ended = board.wait_call(call["id"], status="ended")
     assert ended["outcome"] == "missed" and ended["answered_at"] is None
@@ -250,7 +253,7 @@ def test_do_not_disturb_reaches_the_dialplan(board):
     event = ami.wait_event(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel, start=mark)
     assert event["Cause"] == "17"  # busy: the dialplan read DND/131
     call = board.wait_call(board.call_of(channel)["id"], status="ended")
-    assert call["outcome"] == "missed"
+    assert call["outcome"] == "missed" and call["pbx"]["cause"] == "17"
     svc.toggle_dnd("131")
     assert ami.action("DBGet", Family="DND", Key="131")["Response"] == "Error"
 
