@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import storage_yaml
+from tests.peers import require_peer
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -78,5 +80,82 @@ class Site:
         return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
                                "--data-dir", str(self.data_dir), *args],
                               capture_output=True, text=True, env=env, cwd=str(ROOT), input=input, timeout=60)
+
+
+
+
+#: the switchboard is staffed around the clock (public holidays too): no night service in the way
+ALWAYS_OPEN = {"business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5, 6, 7], "night_on_holidays": False}
+
+
+def require_asterisk() -> None:
+    from asterisk_pbx import installed
+
+    found, why = installed()
+    require_peer("Asterisk", found, why)
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"{what} not reached in {timeout} s")
+
+
+class Switchboard:
+    """A site on the real PBX with Bob's Backdesk listening to it."""
+
+    def __init__(self, root, pbx, **settings) -> None:
+        from plugins.telephony.service import service_for
+
+        self.pbx = pbx
+        self.ami = pbx.ami
+        self.site = Site(root, pbx.settings(**{**ALWAYS_OPEN, **settings}))
+        self.bd = self.site.open("bob")
+        self.svc = service_for(self.bd.context("telephony"))
+        self.svc.start_backend()
+        assert self.svc.backend.wait_synced(10), self.svc.backend.state()
+        wait_until(lambda: self.svc.backend.night_state() is not None, what="night service pushed")
+
+    def close(self) -> None:
+        self.svc.stop_backend()
+        self.bd.close()
+
+    def person(self, ext: str) -> dict:
+        return self.bd.services.people.by_extension(ext)
+
+    def call_of(self, channel: str, timeout: float = 10.0, newer_than: int = 0) -> dict:
+        """The call record of the caller on ``channel`` (waits for it). After
+        a restart Asterisk numbers its channels from 0 again: ``newer_than``
+        skips the records of before."""
+        def find():
+            found = [c for c in self.svc.calls.find({"pbx.channel": channel}, order_by="-id") if c["id"] > newer_than]
+            return found[0] if found else None
+
+        return wait_until(find, timeout, f"a call record for {channel}")
+
+    def last_id(self) -> int:
+        calls = self.svc.calls.find(order_by="-id", limit=1)
+        return calls[0]["id"] if calls else 0
+
+    def wait_call(self, call_id: int, timeout: float = 10.0, **expected) -> dict:
+        def check():
+            call = self.svc.calls.get(call_id)
+            return call if all(call.get(k) == v for k, v in expected.items()) else None
+
+        try:
+            return wait_until(check, timeout, f"call {call_id} with {expected}")
+        except AssertionError:
+            raise AssertionError(f"call {call_id} is {self.svc.calls.get(call_id)}, expected {expected}") from None
+
+    def answered_call(self, did: str = "100", number: str = "0301234567", name: str = "Klaus Brandt"):
+        """An outside caller dials ``did``; the phone there answers. (channel, call)"""
+        before = self.last_id()
+        channel = self.ami.call_in(did, number, name)
+        call = self.call_of(channel, newer_than=before)
+        return channel, self.wait_call(call["id"], status="active")
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from core.errors import BackdeskError
 
-from conftest import Switchboard, wait_until
+from telephony_helpers import Switchboard, wait_until
 
 
 def test_answered_call_is_connected_and_an_unanswered_one_missed(board):

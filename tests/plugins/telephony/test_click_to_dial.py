@@ -10,7 +10,7 @@ import time
 
 from core.app import make_app
 
-from conftest import wait_until
+from telephony_helpers import wait_until
 from telephony_helpers import ROOT
 
 

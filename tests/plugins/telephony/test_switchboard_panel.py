@@ -16,8 +16,7 @@ from core.app import make_app
 from core.testing import text_of
 from plugins.telephony.service import service_for
 
-from conftest import Switchboard, wait_until
-from telephony_helpers import Site
+from telephony_helpers import Site, Switchboard, wait_until
 
 
 async def until(pilot, predicate, timeout: float = 10.0, what: str = "condition"):

@@ -16,7 +16,7 @@ from plugins.telephony.ami import challenge_key, encode
 from plugins.telephony.service import service_for
 
 from ami_server import AMIServer
-from conftest import wait_until
+from telephony_helpers import wait_until
 from telephony_helpers import Site
 
 
