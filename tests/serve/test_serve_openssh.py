@@ -185,7 +185,8 @@ def test_openssh_operator_logs_and_transfers_a_call(ssh_site, tmux):
     tmux.wait_for("who is calling?")
     tmux.keys("120", literal=True)
     tmux.keys("Enter")
-    tmux.wait_for("Carla Conrad · on the line")
+    screen = tmux.wait_for("t transfer · T consult")  # the switchboard's line for a call on the line
+    assert "Carla Conrad" in screen and "on the line" in screen
     tmux.keys("t")
     tmux.wait_for("Type a name, department or extension")
     tmux.keys("becker", literal=True)
