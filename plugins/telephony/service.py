@@ -1184,18 +1184,23 @@ class Telephony:
         rows.sort(key=key)
         return rows
 
-    def queue_rows(self) -> list[dict]:
+    def queue_rows(self, open_calls: list[dict] | None = None) -> list[dict]:
         """The PBX's queues: waiting callers in order (with their calls) and
-        members (person, paused, busy)."""
+        members (person, paused, busy). ``open_calls``: the open calls the
+        caller has just read (the switchboard), so each is not looked up again."""
         self.require(READ)
         live = self.live
         if live is None:
             return []
+        by_uid = {(c.get("pbx") or {}).get("uniqueid"): c for c in open_calls} if open_calls is not None else None
         out = []
         for q in live.queue_list():
             entries = []
             for pos, e in enumerate(q.entries, start=1):
-                found = self.calls.find({"pbx.uniqueid": e.uniqueid}, limit=1)
+                if by_uid is not None and e.uniqueid in by_uid:
+                    found = [by_uid[e.uniqueid]]
+                else:
+                    found = self.calls.find({"pbx.uniqueid": e.uniqueid}, limit=1)
                 # waiting since the call began (as the call's line shows), not since it joined the queue
                 since = min(e.since, parse_utc(found[0]["started_at"]).timestamp()) if found else e.since
                 entries.append({"position": pos, "uniqueid": e.uniqueid, "since": since,

@@ -78,6 +78,21 @@ def _since(value: str | None, now: float) -> int | None:
     return max(0, int(now - parse_utc(value).timestamp()))
 
 
+def _update(widget: Static, text: str) -> None:
+    """Show ``text`` unless it is already shown: ``Static.update`` asks for a
+    layout pass of the whole screen, which a busy switchboard cannot afford
+    several times a second for lines that did not change."""
+    shown = getattr(widget, "_shown_text", None)
+    if shown == text:
+        return
+    widget._shown_text = text
+    # the height follows the lines: a layout pass only when it may change
+    width = widget.content_size.width
+    same_height = shown is not None and shown.count("\n") == text.count("\n") and width > 0 and \
+        all(len(line) <= width for line in (shown + "\n" + text).splitlines())
+    widget.update(text, layout=not same_height)
+
+
 def _short(name: str, width: int) -> str:
     return name if len(name) <= width else name[:max(1, width - 1)] + "…"
 
@@ -88,6 +103,8 @@ class CallBoard(Widget, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "callboard--cursor", "callboard--waiting", "callboard--mine", "callboard--aside", "callboard--empty",
     }
+    #: the most calls shown at once (the highlighted one is always among them)
+    MAX_LINES = 8
     DEFAULT_CSS = """
     CallBoard { height: auto; max-height: 8; padding: 0 1; }
     CallBoard > .callboard--cursor { background: $block-cursor-blurred-background; text-style: bold; }
@@ -131,7 +148,10 @@ class CallBoard(Widget, can_focus=True):
             self.cursor = ids.index(prefer)
         else:
             self.cursor = min(self.cursor, max(0, len(rows) - 1))
-        self.refresh(layout=True)
+        # a new layout only when the board's height changes (a layout pass costs far more than a repaint)
+        height = max(1, min(len(rows), self.MAX_LINES))
+        self.refresh(layout=height != getattr(self, "_height", None))
+        self._height = height
 
     def select(self, call_id: int) -> bool:
         for i, row in enumerate(self.rows):
@@ -155,7 +175,7 @@ class CallBoard(Widget, can_focus=True):
             self.post_message(self.Moved())
 
     def get_content_height(self, container, viewport, width: int) -> int:
-        return max(1, len(self.rows))
+        return max(1, min(len(self.rows), self.MAX_LINES))
 
     def render(self) -> Text:
         width = max(30, self.content_size.width or 58)
@@ -266,13 +286,35 @@ class SwitchboardScreen(BackdeskScreen):
         self.post_message(LiveChanged(frozenset(changed)))
 
     def on_live_changed(self, message: LiveChanged) -> None:
-        self.reload(people="extensions" in message.changed or "all" in message.changed
-                    or "connection" in message.changed)
+        self._reload_soon("extensions" in message.changed or "all" in message.changed
+                          or "connection" in message.changed)
 
     def refresh_data(self, names: frozenset[str]) -> None:
-        self.reload(people=bool(names & {"telephony.presence", "core.people"}))
+        self._reload_soon(bool(names & {"telephony.presence", "core.people"}))
+
+    #: at most one repaint from changes per this many seconds: a busy PBX
+    #: (20 calls a second: ~30 changes a second from the PBX and the store)
+    #: must not keep a core busy repainting; the first change paints at once
+    RELOAD_EVERY = 0.1
+
+    def _reload_soon(self, people: bool) -> None:
+        self._want_people = getattr(self, "_want_people", False) or people
+        if getattr(self, "_reload_timer", None) is not None:
+            return  # one is on its way and will show this change too
+        wait = getattr(self, "_last_reload", 0.0) + self.RELOAD_EVERY - time.monotonic()
+        if wait <= 0:
+            self._reload_due()
+        else:
+            self._reload_timer = self.set_timer(wait, self._reload_due, name="switchboard-reload")
+
+    def _reload_due(self) -> None:
+        self._reload_timer = None
+        people, self._want_people = self._want_people, False
+        self.reload(people=people)
 
     def reload(self, people: bool = True) -> None:
+        self._last_reload = time.monotonic()
+        self._names = {}  # person names for this repaint (each looked up once)
         if people or not self.table.row_count:
             self.table.set_records(self.service.extension_rows())
         self._calls = self.service.switchboard_calls()
@@ -290,20 +332,37 @@ class SwitchboardScreen(BackdeskScreen):
         if self.service.backend.live:
             self.service.push_hours()  # automatic mode: business hours begin or end
 
+    def _person(self, person_id: int | None) -> str:
+        names = getattr(self, "_names", None)
+        if names is None:
+            names = self._names = {}
+        if person_id not in names:
+            names[person_id] = self.service.person_text(person_id)
+        return names[person_id]
+
+    def _caller(self, call: dict) -> str:
+        key = ("caller", call.get("caller_person_id"), call.get("contact_id"), call.get("caller_name"),
+               call.get("caller_number"))
+        names = getattr(self, "_names", None)
+        if names is None:
+            names = self._names = {}
+        if key not in names:
+            names[key] = self.service.caller_text(call)
+        return names[key]
+
     def _show_calls(self) -> None:
-        s = self.service
         now = time.time()
         me = self.ctx.operator.account
         rows = []
         for call in self._calls:
             status = call["status"]
-            caller = s.caller_text(call)
+            caller = self._caller(call)
             if call.get("direction") == "out":
-                caller = "→ " + (s.person_text(call.get("to_person_id")) or call.get("dialled") or "?")
+                caller = "→ " + (self._person(call.get("to_person_id")) or call.get("dialled") or "?")
             extra = ""
             wanted = call.get("consult_person_id") or call.get("wanted_person_id")
             if wanted:
-                extra = "→ " + s.person_text(wanted)
+                extra = "→ " + self._person(wanted)
             if status == "queued":
                 where = call.get("_queue")
                 state = _("queue #{n}").format(n=where[1]) if where else status_title(status)
@@ -324,7 +383,7 @@ class SwitchboardScreen(BackdeskScreen):
                     extra = (extra + " " if extra else "") + f"({call['operator']})"
                 elif status == "active" and not call.get("operator") and call.get("to_person_id"):
                     state = _("connected")
-                    extra = "↔ " + s.person_text(call["to_person_id"])
+                    extra = "↔ " + self._person(call["to_person_id"])
             kind = ("waiting" if status in WAITING_STATUSES else "aside" if status in ("parked", "held")
                     else "mine" if call.get("operator") == me else "")
             mark = "▸" if status in WAITING_STATUSES else " "
@@ -351,13 +410,13 @@ class SwitchboardScreen(BackdeskScreen):
         if open_cb:
             parts.append(_.ngettext("{n} open callback", "{n} open callbacks", open_cb).format(n=open_cb))
         status = self.query_one("#sb-status", Static)
-        status.update(" · ".join(parts))
+        _update(status, " · ".join(parts))
         status.set_class(code in ("reconnecting", "disconnected"), "-alert")
         status.set_class(night, "-night")
 
     def _show_queue(self) -> None:
         box = self.query_one("#sb-queue", Static)
-        queues = self.service.queue_rows() if self.service.backend.live else []
+        queues = self.service.queue_rows(self._calls) if self.service.backend.live else []
         if not queues:
             box.display = False
             return
@@ -375,7 +434,7 @@ class SwitchboardScreen(BackdeskScreen):
                 members.append(f"{first} {mark}")
             lines.append(" · ".join([head, " ".join(members), "q"]))
         box.display = True
-        box.update("\n".join(lines))
+        _update(box, "\n".join(lines))
 
     def _show_call(self) -> None:
         """The highlighted call in words, and the keys for it (at night: why calls go where they go)."""
@@ -385,7 +444,7 @@ class SwitchboardScreen(BackdeskScreen):
         call = self.board.selected
         if call is None:
             line = _("No call on the line — a answer · / find · u pick up · g call · P retrieve")
-            box.update((night + "\n" if night else "") + line)
+            _update(box, (night + "\n" if night else "") + line)
             box.set_class(False, "-live")
             box.set_class(bool(night), "-night")
             self.refresh_bindings()
@@ -412,7 +471,7 @@ class SwitchboardScreen(BackdeskScreen):
             keys = _("on hold · o take back · t transfer · p park")
         else:
             keys = _("t transfer · T consult · p park · o hold · h hang up")
-        box.update((night + "\n" if night else "") + line + "\n" + keys)
+        _update(box, (night + "\n" if night else "") + line + "\n" + keys)
         box.set_class(True, "-live")
         box.set_class(bool(night), "-night")
         self.refresh_bindings()
