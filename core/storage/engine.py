@@ -95,6 +95,8 @@ Choices beyond the first sketch, and why:
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import logging
 import math
 import os
@@ -110,7 +112,7 @@ from core.gcpause import gc_held
 from . import files
 from .base import Change, Store, Table, Where
 from .errors import Conflict, CorruptData, NotFound, StorageError
-from .query import AnyOf, Operator, get_path, sort_docs, split_path
+from .query import AnyOf, Operator, get_path, sort_docs, sort_key, split_path
 from .tinyquery import compile_where
 
 log = logging.getLogger("backdesk.storage")
@@ -403,11 +405,106 @@ def _select(st: _TableState, where: Where, query: Any, min_docs: int | None) -> 
     return ids, (compile_where(rest) if rest else None)
 
 
+# -- ordered pages ---------------------------------------------------------------
+#
+# "The newest 50", "the highest number so far" (a next-number inside the
+# write transaction): a find without a where, ordered by one field, with a
+# limit.  Sorting the whole table for it made each such call cost the size
+# of the history (bench/year.py: posting a journal entry sorted every entry
+# to find the last number).  The first such find on a table of at least
+# ``index_min_docs`` documents builds an ordered index of that field: a
+# sorted list of ``(sort_key(value), id)``, kept by ``_TableState.put`` and
+# ``remove`` like the equality indexes (bisect; a memmove per write).  A
+# page is then read from one end of it.  Ordered by id alone, no index is
+# needed: the ids are the dict's keys.
+
+
+class _Ordered:
+    """``(sort_key(value at path), id)`` of every document, ascending."""
+
+    __slots__ = ("path", "keys")
+
+    def __init__(self, path: tuple[str, ...], docs: Mapping[int, dict]) -> None:
+        self.path = path
+        self.keys = sorted((sort_key(get_path(d, path)), i) for i, d in docs.items())
+
+    def change(self, doc_id: int, old: dict | None, new: dict | None) -> None:
+        keys, path = self.keys, self.path
+        if old is not None:
+            k_old = (sort_key(get_path(old, path)), doc_id)
+            if new is not None and sort_key(get_path(new, path)) == k_old[0]:
+                return
+            at = bisect.bisect_left(keys, k_old)
+            if at < len(keys) and keys[at] == k_old:
+                del keys[at]
+        if new is not None:
+            bisect.insort(keys, (sort_key(get_path(new, path)), doc_id))
+
+    def page(self, desc: bool, end: int) -> list[int]:
+        """The ids of the first ``end`` documents in the order of
+        ``sort_docs`` (the field ascending or descending, ties by id)."""
+        keys = self.keys
+        if not desc:
+            return [i for _k, i in keys[:end]]
+        # Walk from the top; a run of equal values is taken whole, then put
+        # in id order (sort_docs keeps ids ascending among equal values).
+        out: list[int] = []
+        at = len(keys) - 1
+        while at >= 0 and len(out) < end:
+            value = keys[at][0]
+            start = bisect.bisect_left(keys, (value,), 0, at + 1)
+            out.extend(i for _k, i in keys[start:at + 1])
+            at = start - 1
+        return out[:end]
+
+
+def _single_order(order_by: Any) -> tuple[tuple[str, ...], bool] | None:
+    """(path, descending) when ``order_by`` names one field (then maybe "id")."""
+    if isinstance(order_by, str):
+        fields = [order_by]
+    elif type(order_by) in (list, tuple) and order_by and all(isinstance(f, str) for f in order_by):
+        fields = list(order_by)
+        if len(fields) == 2 and fields[1] == "id":
+            fields = fields[:1]
+    else:
+        return None
+    if len(fields) != 1:
+        return None
+    field = fields[0]
+    desc = field.startswith("-")
+    path = split_path(field[1:] if desc else field)
+    return path, desc
+
+
+def _ordered_page(st: "_TableState", order_by: Any, offset: int, limit: int,
+                  min_docs: int | None) -> list[dict] | None:
+    """A page of the whole table in ``order_by`` without sorting it, or None
+    when no ordered index applies (then the caller sorts)."""
+    docs = st.docs
+    end = offset + limit
+    desc = _id_order(order_by)
+    if desc is not None:
+        ids = heapq.nlargest(end, docs) if desc else heapq.nsmallest(end, docs)
+        return [_copy(docs[i]) for i in ids[offset:]]
+    single = _single_order(order_by)
+    if single is None or min_docs is None:
+        return None
+    path, desc = single
+    if path == ("id",):
+        return None
+    ordered = st.ordered.get(path)
+    if ordered is None:
+        if len(docs) < min_docs:
+            return None
+        ordered = st.ordered[path] = _Ordered(path, docs)
+    return [_copy(docs[i]) for i in ordered.page(desc, end)[offset:]]
+
+
 # -- in-memory state ----------------------------------------------------------
 
 
 class _TableState:
-    __slots__ = ("name", "docs", "next_id", "version", "seq", "snap_seq", "indexes")
+    __slots__ = ("name", "docs", "next_id", "version", "seq", "snap_seq", "indexes", "ordered")
 
     def __init__(self, name: str, version: int, *, next_id: int = 1, seq: int = 0,
                  snap_seq: int = 0, docs: dict | None = None) -> None:
@@ -418,23 +515,28 @@ class _TableState:
         self.seq = seq            # last journal seq that touched this table
         self.snap_seq = snap_seq  # seq contained in its snapshot file (0: none)
         self.indexes: dict[tuple[str, ...], _Index] = {}  # field path -> equality index
+        self.ordered: dict[tuple[str, ...], _Ordered] = {}  # field path -> ordered index
 
     # Every change to ``docs`` goes through put/remove: they keep the indexes.
 
     def put(self, doc_id: int, doc: dict) -> None:
         """Insert or replace document ``doc_id``."""
-        if self.indexes:
+        if self.indexes or self.ordered:
             old = self.docs.get(doc_id)
             for ix in self.indexes.values():
                 ix.change(doc_id, old, doc)
+            for ox in self.ordered.values():
+                ox.change(doc_id, old, doc)
         self.docs[doc_id] = doc
 
     def remove(self, doc_id: int) -> dict | None:
         """Remove document ``doc_id``; return it (None when there was none)."""
         old = self.docs.pop(doc_id, None)
-        if old is not None and self.indexes:
+        if old is not None and (self.indexes or self.ordered):
             for ix in self.indexes.values():
                 ix.change(doc_id, old, None)
+            for ox in self.ordered.values():
+                ox.change(doc_id, old, None)
         return old
 
     def index(self, path: tuple[str, ...], min_docs: int | None) -> "_Index | None":
@@ -596,6 +698,10 @@ class JournalTable(Table):
             st = s._state(self.name)
             docs = st.docs
             ids = None
+            if query is None and limit is not None:
+                page = _ordered_page(st, order_by, offset, limit, s.index_min_docs)
+                if page is not None:
+                    return page
             if query is not None:
                 ids, query = _select(st, where, query, s.index_min_docs)
             if ids is None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from storage_helpers import finish, spawn
 
 from core.storage import AnyOf, Contains, Not, Range, open_store
-from core.storage.engine import _eq_key, _Index
+from core.storage.engine import _eq_key, _Index, _Ordered
 from core.storage.tinyquery import _eq
 
 pytestmark = pytest.mark.tinydb_only("equality indexes of the TinyDB backend (PostgreSQL has its own)")
@@ -58,6 +58,8 @@ def assert_indexes_sound(store):
                     norm[key] = frozenset((b,))
             assert norm == {k: frozenset(b) if type(b) is set else frozenset((b,))
                             for k, b in fresh.buckets.items()}, (state.name, path)
+        for path, ox in state.ordered.items():
+            assert ox.keys == _Ordered(path, state.docs).keys, (state.name, path)
 
 
 VALUES = [None, True, False, 0, 1, 1.0, -0.0, 2, 2.5, 10**20, "a", "A", "1", "", [], [1], [True],
@@ -120,6 +122,7 @@ def mixed(data_dir):
 
 
 WHERES = [
+    None,  # the whole table: ordered pages come from an ordered index
     *({"s": v} for v in VALUES),
     *({"m.x": v} for v in VALUES),
     *({"m": v} for v in VALUES),
@@ -164,6 +167,22 @@ def test_the_index_is_used_and_lazy(mixed, data_dir):
         assert set(other._states["m.t"].indexes) == {("s",)}
     finally:
         other.close()
+
+
+def test_a_page_of_the_whole_table_uses_an_ordered_index(mixed):
+    """"The highest number so far" reads one end of an ordered index instead
+    of sorting the table; only a limited find of the whole table builds one."""
+    s, t = mixed
+    state = s._states["m.t"]
+    t.find(order_by="-n")
+    t.find({"n": 1}, order_by="-n", limit=1)
+    assert state.ordered == {}
+    top = t.find(order_by=["-n"], limit=1)
+    assert set(state.ordered) == {("n",)}
+    assert top == t.find(order_by="-n")[:1]
+    t.insert({"n": 7})
+    assert t.find(order_by=["-n"], limit=1)[0]["n"] == 7
+    assert_indexes_sound(s)
 
 
 def test_an_id_order_page_copies_only_the_page(mixed):
@@ -270,6 +289,8 @@ def test_indexes_follow_every_write(tmp_path_factory, ops):
             for k in stores:  # each side sees the other's writes, indexes kept
                 for w in probes:
                     same_as_scan(stores[k], tables[k], w)
+                for order_by in ("-s", "n", ["m.x", "id"], "-id", "m"):
+                    same_as_scan(stores[k], tables[k], None, order_by=order_by, limit=3, offset=1)
                 assert_indexes_sound(stores[k])
         assert repr(tables["a"].all()) == repr(tables["b"].all())
     finally:
