@@ -106,7 +106,9 @@ class Hub:
         return asyncssh.import_authorized_keys("\n".join(lines) + "\n")
 
     def child_argv(self) -> list[str]:
-        return [sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
+        # -P: the child runs in the data folder, whose per-namespace folders
+        # ("core/" once the store has compacted) must not shadow the package
+        return [sys.executable, "-P", "-m", "core", "--config-dir", str(self.config_dir),
                 "--data-dir", str(self.data_dir)]
 
     def child_env(self, term: str, client_env: dict) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 def command_for(config, *, config_dir=None, data_dir=None, kiosk: bool = False) -> str:
     """The shell command textual-serve runs for each browser tab."""
-    argv = [sys.executable, "-m", "core",
+    argv = [sys.executable, "-P", "-m", "core",  # -P: never a module from the working folder
             "--config-dir", str(Path(config_dir or config.config_dir).resolve()),
             "--data-dir", str(Path(data_dir or config.data_dir).resolve())]
     if kiosk:

@@ -1,0 +1,452 @@
+"""A year of a busy office, twenty operators at once: memory and time per session.
+
+    python bench/year.py                       # scale 1: the issue's year (build ~1 h once)
+    python bench/year.py --scale 0.1           # a tenth of it (quick)
+    python bench/year.py --backends tinydb --sessions 5
+
+1. **The year** (bench/yearbuild.py): a 60-person office's year made through
+   the services — calls with transfer chains, messages, documents with
+   versions, tickets with comments, journal entries, timesheets, payroll —
+   and the audit entries, events and notifications that produces. Built
+   once into ``--cache`` (default ``~/.cache/backdesk-bench``) under a key of
+   the builder's version and the scale, and reused; each run works on a
+   copy (snapshot files hard-linked: the store replaces them by rename,
+   never writes them in place; journal and manifest copied).
+2. **Sessions over SSH**, TinyDB and PostgreSQL in the same run (the
+   PostgreSQL site is the same year copied by ``backdesk storage migrate
+   --to postgresql`` into a throwaway server): ``backdesk serve ssh``'s
+   server runs in this process; asyncssh clients open an 80x24 PTY and wait
+   for the dashboard's "Welcome". Reported: time to first screen and the
+   session process's RSS (VmRSS, and PSS) once the screen is quiet, for one
+   session alone (median of ``--samples``), then the total RSS of
+   ``--sessions`` sessions opened at once. When one session's RSS times
+   the count would pass ``--budget-mb`` (the machine is shared), fewer are
+   opened and the total is also given extrapolated, marked so.
+3. **Screens**, in a child process per backend (the app headless at 80x24
+   through ``App.run_test``): keystroke to the last repainted frame (the
+   app's last ``_display`` after the key, once it is idle), p50/p99, for
+   Switchboard, Call history filtered by a name, Documents search,
+   Helpdesk queue, Journal filtered to a month, Employees.
+
+The baseline is the same measurement of the code before a change, run the
+same way: docs/performance.md keeps both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests" / "storage"))
+
+ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
+QUIET = 0.3
+
+
+# ---------------------------------------------------------------------------- the year
+
+
+def cached_year(cache: Path, scale: float) -> Path:
+    """The built year for ``scale`` (built now when missing)."""
+    import yearbuild
+
+    dest = cache / f"year-v{yearbuild.BUILD_VERSION}-s{scale:g}"
+    if not (dest / "build.json").exists():
+        print(f"building the year at scale {scale:g} into {dest} (once; reused by later runs)", flush=True)
+        yearbuild.build(dest, scale=scale, progress=lambda line: print(line, flush=True))
+    return dest
+
+
+def work_copy(year: Path, dest: Path) -> Path:
+    """A copy of the year's data to work on (the cache stays as built)."""
+    src = year / "data"
+
+    def copy(s, d):
+        name = os.path.basename(s)
+        if name.startswith("journal-") or name == "store.json" or name.endswith(".log"):
+            return shutil.copy2(s, d)
+        try:
+            return os.link(s, d)
+        except OSError:
+            return shutil.copy2(s, d)
+
+    shutil.copytree(src, dest / "data", copy_function=copy)
+    os.chmod(dest / "data", 0o700)
+    return dest / "data"
+
+
+def write_config(root: Path, year: Path, data_dir: Path, dsn: str | None) -> Path:
+    import yearbuild
+
+    key = (year / "client_key").read_bytes()
+    import asyncssh
+
+    pub = asyncssh.import_private_key(key).export_public_key().decode().strip()
+    yearbuild.site_config(root, pubkey=pub, dsn=dsn)
+    text = (root / "config" / "backdesk.yaml").read_text()
+    text = re.sub(r"^data_dir: .*$", f"data_dir: {json.dumps(str(data_dir))}", text, flags=re.M)
+    (root / "config" / "backdesk.yaml").write_text(text)
+    return root / "config"
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+def proc_memory(pid: int) -> dict:
+    """VmRSS, VmHWM and PSS of a process, in MB."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line.split(":")[0]] = int(line.split()[1]) / 1024
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    out["Pss"] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return out
+
+
+class Client:
+    def __init__(self, process) -> None:
+        self.process = process
+        self.buf = bytearray()
+        self.changed = time.monotonic()
+        self.task = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            data = await self.process.stdout.read(65536)
+            if not data:
+                return
+            self.buf += data
+            self.changed = time.monotonic()
+
+    def text(self) -> str:
+        return ANSI.sub(b"", bytes(self.buf)).decode("utf-8", "replace")
+
+    async def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} never arrived; the screen shows: {self.text()[-3000:]}")
+            await asyncio.sleep(0.01)
+
+    async def quiet(self, seconds: float = QUIET) -> None:
+        await asyncio.sleep(0.05)
+        while time.monotonic() - self.changed < seconds:
+            await asyncio.sleep(0.02)
+
+
+async def open_session(port: int, key, account: str, timeout: float):
+    """Connect, open the shell, wait for the dashboard. -> (conn, client, seconds)."""
+    import asyncssh
+
+    t0 = time.perf_counter()
+    conn = await asyncssh.connect("127.0.0.1", port, username=account, client_keys=[key], known_hosts=None)
+    process = await conn.create_process(term_type="xterm-256color", term_size=(80, 24), encoding=None)
+    client = Client(process)
+    await client.wait_for("Welcome", timeout)
+    return conn, client, time.perf_counter() - t0
+
+
+async def close_session(conn, client) -> None:
+    client.process.stdin.write(b"\x11")  # Ctrl+Q
+    try:
+        await asyncio.wait_for(client.process.wait_closed(), 15)
+    except asyncio.TimeoutError:
+        pass
+    client.task.cancel()
+    conn.close()
+
+
+def session_pids(hub, before: set[int]) -> list[int]:
+    return [s.proc.pid for s in hub.sessions if s.proc is not None and s.proc.pid not in before]
+
+
+async def measure_sessions(config_dir: Path, key, *, samples: int, sessions: int, budget_mb: float,
+                           timeout: float) -> dict:
+    from core.config import load_config
+    from core.serve import ssh as serve_ssh
+
+    config = load_config(config_dir)
+    server, hub = await serve_ssh.start_server(config, port=0)
+    port = server.sockets[0].getsockname()[1]
+    out: dict = {}
+    try:
+        firsts, mems = [], []
+        for _ in range(samples):
+            conn, client, first = await open_session(port, key, "alice", timeout)
+            await client.quiet()
+            pids = session_pids(hub, set())
+            mems.append(proc_memory(pids[0]))
+            firsts.append(first)
+            await close_session(conn, client)
+            while hub.sessions:
+                await asyncio.sleep(0.05)
+        out["first_screen_s"] = statistics.median(firsts)
+        out["first_screen_all"] = firsts
+        out["rss_mb"] = statistics.median(m.get("VmRSS", 0) for m in mems)
+        out["hwm_mb"] = statistics.median(m.get("VmHWM", 0) for m in mems)
+        out["pss_mb"] = statistics.median(m.get("Pss", 0) for m in mems)
+        n = sessions
+        if out["hwm_mb"] * sessions > budget_mb:
+            n = max(1, int(budget_mb // max(out["hwm_mb"], 1)))
+        out["sessions_wanted"], out["sessions_run"] = sessions, n
+        t0 = time.perf_counter()
+        accounts = ["alice", "bob", "carla"]
+        opened = await asyncio.gather(*(open_session(port, key, accounts[i % 3], timeout * max(1, n / 2))
+                                        for i in range(n)))
+        out["all_first_screens_s"] = time.perf_counter() - t0
+        await asyncio.gather(*(c.quiet() for _conn, c, _t in opened))
+        pids = session_pids(hub, set())
+        each = [proc_memory(p) for p in pids]
+        out["concurrent_first_screen_p50_s"] = statistics.median(t for _c, _cl, t in opened)
+        out["concurrent_first_screen_max_s"] = max(t for _c, _cl, t in opened)
+        out["total_rss_mb"] = sum(m.get("VmRSS", 0) for m in each)
+        out["total_pss_mb"] = sum(m.get("Pss", 0) for m in each)
+        out["max_rss_mb"] = max(m.get("VmRSS", 0) for m in each)
+        if n < sessions:
+            out["total_rss_mb_extrapolated"] = out["total_rss_mb"] / n * sessions
+        await asyncio.gather(*(close_session(conn, c) for conn, c, _t in opened))
+        for _ in range(300):
+            if not hub.sessions:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        server.close()
+        hub.closing = True
+    return out
+
+
+# ---------------------------------------------------------------------------- screens
+
+#: (screen, setup actions, timed keys); an action is a key name or ("nav", id)
+SCREENS = [
+    ("Switchboard", [], [("nav", "telephony")] + ["down"] * 10),
+    ("Call history, filtered by a name", [("nav", "telephony")],
+     [("nav", "telephony.history"), "4", "slash"] + list("mueller".replace("ue", "ü"))),
+    ("Documents search", [], [("nav", "documents"), "f"] + list("rechnung") + ["enter"]),
+    ("Helpdesk queue", [], [("nav", "it.tickets"), "6", "1"] + ["down"] * 8),
+    ("Journal for a month", [], [("nav", "accounting.ledger"), "slash"] + list("-03-")),
+    ("Employees", [], [("nav", "hr.employees")] + ["down"] * 8),
+]
+
+
+async def time_screens(config_dir: Path, account: str) -> dict:
+    """Run the app headless; keystroke -> last repainted frame, per screen."""
+    from core.app import make_app
+    from core.runtime import open_backdesk
+
+    bd = open_backdesk(config_dir, account=account)
+    app = make_app(bd, poll_interval=0)
+    frames = {"last": 0.0}
+    display = app._display
+
+    def _display(screen, renderable):
+        if renderable is not None:
+            frames["last"] = time.perf_counter()
+        return display(screen, renderable)
+
+    app._display = _display
+    results: dict = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+
+        async def settle() -> None:
+            await pilot.pause()
+            quiet_since = time.perf_counter()
+            seen = frames["last"]
+            while time.perf_counter() - quiet_since < 0.15:
+                await asyncio.sleep(0.02)
+                await pilot.pause()
+                busy = any(w.is_running for w in app.workers)
+                if frames["last"] != seen or busy:
+                    seen = frames["last"]
+                    quiet_since = time.perf_counter()
+
+        async def act(step) -> float:
+            start = time.perf_counter()
+            frames["last"] = start
+            if isinstance(step, tuple):
+                app.open_nav(step[1])
+            else:
+                await pilot.press(step)
+            await settle()
+            return max(0.0, frames["last"] - start)
+
+        for name, setup, keys in SCREENS:
+            app.open_nav("home")
+            await settle()
+            for step in setup:
+                await act(step)
+            times = [await act(step) for step in keys]
+            results[name] = {"open_s": times[0], "keys_s": times[1:]}
+    bd.close()
+    results["rss_mb"] = proc_memory(os.getpid()).get("VmRSS")
+    return results
+
+
+def screens_child(config_dir: Path) -> dict:
+    """Run :func:`time_screens` in a fresh process (its memory is not ours)."""
+    proc = subprocess.run([sys.executable, __file__, "--screens-child", str(config_dir)],
+                          capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise SystemExit(f"screen timing failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def store_figures(data_dir: Path) -> dict:
+    size = sum(f.stat().st_size for f in data_dir.rglob("*") if f.is_file())
+    manifest = json.loads((data_dir / "store.json").read_text())
+    return {"data_mb": size / 2**20, "tables": len(manifest.get("tables", {}))}
+
+
+async def run(args) -> None:
+    import asyncssh
+
+    cache = Path(args.cache).expanduser()
+    year = cached_year(cache, args.scale)
+    built = json.loads((year / "build.json").read_text())
+    key = asyncssh.import_private_key((year / "client_key").read_bytes())
+    work = Path(tempfile.mkdtemp(prefix="bench-year-"))
+    results: dict = {"scale": args.scale, "counts": built["counts"]}
+    server = None
+    try:
+        data_dir = work_copy(year, work / "tinydb")
+        results["store"] = store_figures(data_dir)
+        sites = {}
+        if "tinydb" in args.backends:
+            sites["tinydb"] = write_config(work / "tinydb", year, data_dir, None)
+        if "postgresql" in args.backends:
+            from pg_server import PgServer
+
+            server = PgServer(durable=True).start()
+            dsn = server.dsn(schema="year")
+            cfg = write_config(work / "postgresql", year, data_dir, dsn)
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "core", "--config-dir", str(sites.get("tinydb", cfg)),
+                                   "--data-dir", str(data_dir), "storage", "migrate", "--to", "postgresql",
+                                   "--from", str(data_dir), dsn], capture_output=True, text=True, cwd=ROOT)
+            if proc.returncode != 0:
+                raise SystemExit(f"copying the year to PostgreSQL failed:\n{proc.stdout}\n{proc.stderr}")
+            results["pg_copy_s"] = time.perf_counter() - t0
+            sites["postgresql"] = cfg
+        for backend, cfg in sites.items():
+            print(f"\n== {backend}: sessions", flush=True)
+            results[backend] = await measure_sessions(cfg, key, samples=args.samples, sessions=args.sessions,
+                                                      budget_mb=args.budget_mb, timeout=args.timeout)
+            print(json.dumps(results[backend]), flush=True)
+            if not args.no_screens:
+                print(f"== {backend}: screens", flush=True)
+                results[backend]["screens"] = screens_child(cfg)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    report(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def report(r: dict) -> None:
+    c = r["counts"]
+    print(f"\nThe year (scale {r['scale']:g}): {c.get('employees')} employees, {c.get('calls'):,} calls "
+          f"({c.get('transfers'):,} transfers), {c.get('messages'):,} messages, {c.get('documents'):,} documents "
+          f"(+{c.get('versions'):,} versions), {c.get('tickets'):,} tickets ({c.get('comments'):,} comments), "
+          f"{c.get('journal'):,} journal entries, {c.get('timesheet_days'):,} timesheet days, "
+          f"{c.get('payroll_runs')} payroll runs; data folder {r['store']['data_mb']:,.0f} MB "
+          f"(built in {c.get('build_seconds', 0) / 60:.0f} min)")
+    backends = [b for b in ("tinydb", "postgresql") if b in r]
+    print("\n| per session | " + " | ".join(backends) + " |")
+    print("|---|" + "---:|" * len(backends))
+    rows = [("first screen (one session, median)", lambda s: f"{s['first_screen_s']:.2f} s"),
+            ("RSS of one session", lambda s: f"{s['rss_mb']:,.0f} MB"),
+            ("peak RSS (VmHWM) of one session", lambda s: f"{s['hwm_mb']:,.0f} MB"),
+            ("sessions opened at once", lambda s: f"{s['sessions_run']} of {s['sessions_wanted']}"),
+            ("total RSS of those sessions", lambda s: f"{s['total_rss_mb']:,.0f} MB"),
+            (f"total RSS, {r[backends[0]]['sessions_wanted'] if backends else 20} sessions",
+             lambda s: f"{s.get('total_rss_mb_extrapolated', s['total_rss_mb']):,.0f} MB"
+                       + (" (extrapolated)" if "total_rss_mb_extrapolated" in s else "")),
+            ("total PSS of those sessions", lambda s: f"{s['total_pss_mb']:,.0f} MB"),
+            ("first screen with all of them starting (p50 / max)",
+             lambda s: f"{s['concurrent_first_screen_p50_s']:.1f} / {s['concurrent_first_screen_max_s']:.1f} s")]
+    for title, fn in rows:
+        print(f"| {title} | " + " | ".join(fn(r[b]) for b in backends) + " |")
+    if any("screens" in r[b] for b in backends):
+        print("\nKeystroke to repainted screen, ms (open: the screen from the sidebar; keys: p50 / p99)\n")
+        print("| screen | " + " | ".join(f"{b} open | {b} keys p50 / p99" for b in backends) + " |")
+        print("|---|" + "---:|---:|" * len(backends))
+        for name, _setup, _keys in SCREENS:
+            cells = []
+            for b in backends:
+                s = r[b].get("screens", {}).get(name)
+                if not s:
+                    cells += ["-", "-"]
+                    continue
+                keys = s["keys_s"]
+                cells += [f"{s['open_s'] * 1000:,.0f}",
+                          f"{pct(keys, 50) * 1000:,.0f} / {pct(keys, 99) * 1000:,.0f}"]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--scale", type=float, default=1.0, help="size of the year (1: the issue's figures)")
+    ap.add_argument("--cache", default=os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "backdesk-bench"),
+                    help="where built years are kept")
+    ap.add_argument("--backends", default="tinydb,postgresql")
+    ap.add_argument("--sessions", type=int, default=20, help="sessions opened at once (default 20)")
+    ap.add_argument("--samples", type=int, default=3, help="single-session samples (default 3)")
+    ap.add_argument("--budget-mb", type=float, default=12000,
+                    help="open fewer sessions when they would need more (default 12000)")
+    ap.add_argument("--timeout", type=float, default=120, help="seconds a session may take to show its first screen")
+    ap.add_argument("--no-screens", action="store_true", help="skip the screen timings")
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--screens-child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.screens_child:
+        import logging
+
+        logging.disable(logging.WARNING)
+        out = asyncio.run(time_screens(Path(args.screens_child), "alice"))
+        print(json.dumps(out))
+        return
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
