@@ -133,7 +133,8 @@ def open_configured_store(config):
         return open_pg_store(config.storage.dsn)
     from core.storage import open_store
 
-    return open_store(config.data_dir, compact_bytes=config.storage.compact_after_mb << 20)
+    # lazy_tables: a session reads a table when it first uses it (docs/performance.md, "A year")
+    return open_store(config.data_dir, compact_bytes=config.storage.compact_after_mb << 20, lazy_tables=True)
 
 
 def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,

@@ -97,6 +97,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import json
 import logging
 import math
 import os
@@ -504,18 +505,28 @@ def _ordered_page(st: "_TableState", order_by: Any, offset: int, limit: int,
 
 
 class _TableState:
-    __slots__ = ("name", "docs", "next_id", "version", "seq", "snap_seq", "indexes", "ordered")
+    __slots__ = ("name", "_docs", "next_id", "version", "seq", "snap_seq", "indexes", "ordered", "lazy")
 
     def __init__(self, name: str, version: int, *, next_id: int = 1, seq: int = 0,
-                 snap_seq: int = 0, docs: dict | None = None) -> None:
+                 snap_seq: int = 0, docs: dict | None = None, lazy: "_Unloaded | None" = None) -> None:
         self.name = name
-        self.docs: dict[int, dict] = docs if docs is not None else {}
+        # None while a lazily opened table is not loaded yet (see _Unloaded)
+        self._docs: dict[int, dict] | None = docs if docs is not None else (None if lazy else {})
+        self.lazy = lazy
         self.next_id = next_id
         self.version = version
         self.seq = seq            # last journal seq that touched this table
         self.snap_seq = snap_seq  # seq contained in its snapshot file (0: none)
         self.indexes: dict[tuple[str, ...], _Index] = {}  # field path -> equality index
         self.ordered: dict[tuple[str, ...], _Ordered] = {}  # field path -> ordered index
+
+    @property
+    def docs(self) -> dict[int, dict]:
+        """id -> document (a lazily opened table is read from its snapshot now)."""
+        docs = self._docs
+        if docs is None:
+            docs = _load_unloaded(self)
+        return docs
 
     # Every change to ``docs`` goes through put/remove: they keep the indexes.
 
@@ -558,6 +569,10 @@ def _apply_entry(states: dict[str, _TableState], body: dict, where: str) -> set[
             st = states.get(name)
             if st is not None and seq <= st.snap_seq:
                 continue  # the snapshot already holds it
+            if st is not None and st._docs is None:
+                _defer(st, seq, op)  # not loaded: applied when it is
+                touched.add(name)
+                continue
             if kind == "create":
                 if st is not None:
                     raise ValueError(f"table {name} created twice")
@@ -596,10 +611,13 @@ def _apply_entry(states: dict[str, _TableState], body: dict, where: str) -> set[
     return touched
 
 
-def _load_states(data_dir: str, manifest: dict) -> dict[str, _TableState]:
+def _load_states(data_dir: str, manifest: dict, *, lazy: bool = False) -> dict[str, _TableState]:
     states: dict[str, _TableState] = {}
     for name, info in manifest["tables"].items():
         path = os.path.join(data_dir, info["file"])
+        if lazy:
+            states[name] = _open_unloaded(path, name, info["seq"])
+            continue
         snap = files.read_snapshot(path, name)
         if snap.seq < info["seq"]:
             raise CorruptData(path, f"holds changes up to seq {snap.seq} but store.json needs {info['seq']} "
@@ -622,6 +640,100 @@ def _check_snapshots_reach(data_dir: str, manifest: dict, states: dict[str, _Tab
             raise CorruptData(path, f"holds changes up to seq {st.snap_seq}, but the journal "
                                     f"{os.path.basename(jpath)} ends at seq {end_seq}: committed lines are "
                                     "missing from the journal")
+# -- tables loaded when first used ---------------------------------------------------
+#
+# ``open_store(..., lazy_tables=True)`` (what core.runtime opens for a
+# session) reads only the header line of each snapshot when it opens or
+# reloads: version, next id, seq, and whether the file has the length the
+# header promises (a truncated or missing file is refused at once).  The
+# documents are read, checksummed and decoded the first time anything asks
+# for ``state.docs`` — a get/find/count, a write, a migration — so a session
+# holds the tables it used, not the whole history (bench/year.py).  Journal
+# entries for a table not loaded yet are kept as they are (``_defer``; the
+# journal is bounded by compaction) and replayed when it is loaded.  A
+# snapshot another process's compaction replaced meanwhile is fine: it holds
+# everything up to its own seq, and only what is newer is replayed.  Our own
+# compaction writes a changed unloaded table's snapshot and unloads it again.
+
+
+class _Unloaded:
+    """Where a table not loaded yet lives, and the journal ops it missed."""
+
+    __slots__ = ("path", "pending")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pending: list[tuple[int, dict]] = []
+
+
+def _open_unloaded(path: str, name: str, manifest_seq: int) -> _TableState:
+    """A state from the snapshot's header line alone."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.readline(65536)
+            size = os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        raise CorruptData(path, f"the snapshot of table {name} is missing (store.json names it)") from None
+    try:
+        if not head.endswith(b"\n"):
+            raise ValueError("no header line (file truncated?)")
+        header = json.loads(head)
+        if header.get("format") != files.TABLE_FORMAT or header.get("table") != name:
+            raise ValueError(f"not the snapshot of table {name}")
+        if size != len(head) + header["bytes"] + 1:
+            raise ValueError(f"{size - len(head) - 1} bytes of documents where {header['bytes']} were written "
+                             "(file truncated?)")
+        version, next_id, seq = int(header["version"]), int(header["next_id"]), int(header["seq"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
+    if seq < manifest_seq:
+        raise CorruptData(path, f"holds changes up to seq {seq} but store.json needs {manifest_seq} "
+                                "(an older copy of the file)")
+    return _TableState(name, version, next_id=next_id, seq=seq, snap_seq=seq, lazy=_Unloaded(path))
+
+
+def _defer(st: _TableState, seq: int, op: dict) -> None:
+    """Keep a journal op for a table not loaded yet (what a write needs
+    before the load — next id, version — is kept current)."""
+    st.lazy.pending.append((seq, op))
+    kind = op.get("op")
+    if kind == "insert" and type(op.get("id")) is int:
+        st.next_id = max(st.next_id, op["id"] + 1)
+    elif kind == "version":
+        st.version = int(op["version"])
+    st.seq = seq
+
+
+def _load_unloaded(st: _TableState) -> dict[int, dict]:
+    """Read a lazily opened table's snapshot and replay what it missed (the
+    store's lock is held by the caller, as for every read)."""
+    lazy = st.lazy
+    with gc_held():
+        snap = files.read_snapshot(lazy.path, st.name)
+    if snap.seq < st.snap_seq:
+        raise CorruptData(lazy.path, f"holds changes up to seq {snap.seq} but store.json needs {st.snap_seq} "
+                                     "(an older copy of the file)")
+    seq, next_id = st.seq, st.next_id
+    st._docs, st.lazy = snap.docs, None
+    st.version, st.next_id, st.snap_seq, st.seq = snap.version, snap.next_id, snap.seq, snap.seq
+    states = {st.name: st}
+    for op_seq, op in lazy.pending:
+        _apply_entry(states, {"seq": op_seq, "ops": [op]}, lazy.path)
+    st.seq = max(st.seq, seq)
+    st.next_id = max(st.next_id, next_id)
+    return st._docs
+
+
+def _forget_replayed(st: _TableState) -> None:
+    """Drop deferred ops a newer snapshot holds (another process compacted)."""
+    if st.lazy is not None:
+        st.lazy.pending = [(q, op) for q, op in st.lazy.pending if q > st.snap_seq]
+
+
+def _unload(st: _TableState, path: str) -> None:
+    """Drop a table's documents (its snapshot holds all of them)."""
+    st._docs, st.lazy = None, _Unloaded(path)
+    st.indexes, st.ordered = {}, {}
 
 
 def snapshot_path(name: str) -> str:
@@ -755,6 +867,7 @@ class JournalTable(Table):
 
     def _writable(self) -> _TableState:
         st = self._store._state(self.name)
+        st.docs  # noqa: B018 - a write works on the loaded table (its next id, its documents)
         if st.version != self.version:
             raise Conflict(f"{self.name}: the data is now at schema version {st.version}, this code "
                            f"writes version {self.version}; restart Backdesk with matching plugins")
@@ -812,8 +925,12 @@ class JournalStore(Store):
     """The default store: see the module docstring.  Use :func:`open_store`."""
 
     def __init__(self, data_dir: str | os.PathLike, *, compact_bytes: int = DEFAULT_COMPACT_BYTES,
-                 index_min_docs: int | None = INDEX_MIN_DOCS, read_only: bool = False) -> None:
+                 index_min_docs: int | None = INDEX_MIN_DOCS, read_only: bool = False,
+                 lazy_tables: bool = False) -> None:
         self.data_dir = os.path.abspath(os.fspath(data_dir))
+        # Read a table's documents when it is first used (see _Unloaded);
+        # False: every table at open (and a damaged snapshot is found then).
+        self.lazy_tables = lazy_tables
         self.actor: str | None = None
         self.compact_bytes = compact_bytes
         # Equality indexes for tables of at least this many documents (None:
@@ -907,7 +1024,7 @@ class JournalStore(Store):
 
     def _reload_files(self) -> set[str]:
         manifest, ident = files.read_manifest(self.data_dir)
-        states = _load_states(self.data_dir, manifest)
+        states = _load_states(self.data_dir, manifest, lazy=self.lazy_tables)
         jpath = os.path.join(self.data_dir, files.journal_name(manifest["generation"]))
         try:
             jfd = files.open_journal(jpath, write=not self.read_only)
@@ -1113,6 +1230,7 @@ class JournalStore(Store):
                     for name, info in manifest["tables"].items():
                         if name in self._states:
                             self._states[name].snap_seq = info["seq"]
+                            _forget_replayed(self._states[name])
                     self._catch_up()
                     return
         self._locked_reload()
@@ -1338,6 +1456,7 @@ class JournalStore(Store):
         line.  Snapshots already replaced hold what they held plus changes
         up to this seq, which replay skips: nothing is lost."""
         old = self._manifest
+        unloaded = {name for name, st in self._states.items() if st._docs is None}
         gen = old["generation"] + 1
         jpath = os.path.join(self.data_dir, files.journal_name(gen))
         jfd: int | None = None
@@ -1381,6 +1500,8 @@ class JournalStore(Store):
         self._manifest, self._manifest_id = manifest, ident
         for name, info in tables.items():
             self._states[name].snap_seq = info["seq"]
+        for name in unloaded:  # written from a load for the snapshot: let go again
+            _unload(self._states[name], os.path.join(self.data_dir, tables[name]["file"]))
         self._write_head()
         # Leftovers: older journals, temp files of interrupted writes.
         current = files.journal_name(gen)

@@ -234,7 +234,7 @@ def _pick(t, n):
 def test_indexes_follow_every_write(tmp_path_factory, ops):
     data_dir = tmp_path_factory.mktemp("index")
     stores = {"a": open_store(data_dir, index_min_docs=0),
-              "b": open_store(data_dir, index_min_docs=0, compact_bytes=3000)}  # the other process
+              "b": open_store(data_dir, index_min_docs=0, compact_bytes=3000, lazy_tables=True)}  # the other process
     tables = {k: s.table("m", "t") for k, s in stores.items()}
     probes = [{"s": 1}, {"n": AnyOf([0, 1, None])}, {"m.x": 1}, {"m": {"x": 1}}]
     try:
@@ -247,7 +247,7 @@ def test_indexes_follow_every_write(tmp_path_factory, ops):
             kind = op[0]
             if kind == "reopen_b":
                 stores["b"].close()
-                stores["b"] = open_store(data_dir, index_min_docs=0, compact_bytes=3000)
+                stores["b"] = open_store(data_dir, index_min_docs=0, compact_bytes=3000, lazy_tables=True)
                 tables["b"] = stores["b"].table("m", "t")
                 continue
             s, t = stores[op[1]], tables[op[1]]

@@ -1,0 +1,54 @@
+"""A session holds the tables it uses, not the whole store (docs/performance.md, "A year").
+
+core.runtime opens the TinyDB store with ``lazy_tables=True``: each table's
+documents are read when the session first uses them. So a reception
+operator's session, which shows the switchboard and the documents but has
+no HR or accounting permission, never reads HR's or accounting's tables —
+on a site where all five plugins hold data.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.demo import create_demo
+from core.testing import wait_for
+
+pytestmark = pytest.mark.tinydb_only("which TinyDB snapshot files a session reads")
+
+PLUGINS = ["telephony", "documents", "it", "accounting", "hr"]
+
+
+def loaded_tables(store) -> set[str]:
+    return {name for name, st in store._states.items() if st._docs is not None}
+
+
+@pytest.fixture
+def office(backdesk_site):
+    backdesk_site.plugins(PLUGINS)
+    backdesk_site.role("reception", ["telephony.*", "documents.*", "core.directory.read"])
+    backdesk_site.operator("bob", roles=["reception"])
+    bd = backdesk_site.open("alice")
+    try:
+        create_demo(bd)
+        bd.store.compact()  # every table in a snapshot file, as on a site that has run a while
+        tables = set(bd.store.tables())
+    finally:
+        bd.close()
+    assert {t for t in tables if t.startswith("hr.")} and {t for t in tables if t.startswith("accounting.")}
+    return backdesk_site
+
+
+async def test_a_reception_session_never_reads_hr_or_accounting(office):
+    async with office.run_app("bob") as pilot:
+        app = pilot.app
+        store = app.backdesk.store
+        await wait_for(pilot, lambda: "Welcome" in str(app.screen.query_one("#welcome").render()))
+        for nav in ("telephony", "telephony.history", "documents", "directory", "home"):
+            app.open_nav(nav)
+            await pilot.pause()
+        await pilot.pause(0.2)
+        used = loaded_tables(store)
+        assert "telephony.calls" in used and "documents.documents" in used
+        assert not {t for t in used if t.startswith(("hr.", "accounting."))}, sorted(used)
+        assert len(used) < len(store.tables()) / 2, sorted(used)
