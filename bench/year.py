@@ -265,6 +265,12 @@ async def time_screens(config_dir: Path, account: str) -> dict:
 
     app._display = _display
     results: dict = {}
+    def loaded() -> list[str] | None:
+        states = getattr(bd.store, "_states", None)
+        if states is None:
+            return None
+        return sorted(n for n, st in states.items() if getattr(st, "_docs", True) is not None)
+
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
 
@@ -290,6 +296,9 @@ async def time_screens(config_dir: Path, account: str) -> dict:
             await settle()
             return max(0.0, frames["last"] - start)
 
+        await settle()
+        results["loaded_at_first_screen"] = loaded()
+        results["rss_at_first_screen_mb"] = proc_memory(os.getpid()).get("VmRSS")
         for name, setup, keys in SCREENS:
             app.open_nav("home")
             await settle()
@@ -297,8 +306,9 @@ async def time_screens(config_dir: Path, account: str) -> dict:
                 await act(step)
             times = [await act(step) for step in keys]
             results[name] = {"open_s": times[0], "keys_s": times[1:]}
-    bd.close()
+    results["loaded_at_end"] = loaded()
     results["rss_mb"] = proc_memory(os.getpid()).get("VmRSS")
+    bd.close()
     return results
 
 

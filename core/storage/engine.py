@@ -701,6 +701,8 @@ def _defer(st: _TableState, seq: int, op: dict) -> None:
         st.next_id = max(st.next_id, op["id"] + 1)
     elif kind == "version":
         st.version = int(op["version"])
+    elif kind == "next_id" and type(op.get("next_id")) is int:
+        st.next_id = max(st.next_id, op["next_id"])
     st.seq = seq
 
 
@@ -722,6 +724,22 @@ def _load_unloaded(st: _TableState) -> dict[int, dict]:
     st.seq = max(st.seq, seq)
     st.next_id = max(st.next_id, next_id)
     return st._docs
+
+
+def _insert_unloaded(st: _TableState, seq: int, doc_id: int, doc: dict) -> Callable[[], None]:
+    """Insert into a table not loaded yet (as a deferred op of the committing
+    seq); returns what undoes it."""
+    entry = (seq, {"op": "insert", "t": st.name, "id": doc_id, "doc": doc})
+    st.lazy.pending.append(entry)
+
+    def undo() -> None:
+        if st._docs is None:
+            st.lazy.pending.remove(entry)
+        else:  # loaded since (the op was replayed): take the document out
+            st.remove(doc_id)
+        st.next_id = doc_id
+
+    return undo
 
 
 def _forget_replayed(st: _TableState) -> None:
@@ -867,7 +885,6 @@ class JournalTable(Table):
 
     def _writable(self) -> _TableState:
         st = self._store._state(self.name)
-        st.docs  # noqa: B018 - a write works on the loaded table (its next id, its documents)
         if st.version != self.version:
             raise Conflict(f"{self.name}: the data is now at schema version {st.version}, this code "
                            f"writes version {self.version}; restart Backdesk with matching plugins")
@@ -881,8 +898,11 @@ class JournalTable(Table):
             new = {"id": doc_id}
             new.update(clean)
             st.next_id = doc_id + 1
-            st.put(doc_id, new)
-            txn.undo.append((st, doc_id, None, doc_id, None))
+            if st._docs is None:  # appending needs no documents (the audit trail)
+                txn.undo.append(_insert_unloaded(st, self._store._seq + 1, doc_id, new))
+            else:
+                st.put(doc_id, new)
+                txn.undo.append((st, doc_id, None, doc_id, None))
             txn.ops.append({"op": "insert", "t": self.name, "id": doc_id, "doc": new})
             txn.changes.append(Change(self.name, "insert", doc_id, None, new))
             txn.notify.add(self.name)

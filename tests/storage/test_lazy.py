@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.storage import CorruptData, open_store
+from core.storage import AnyOf, CorruptData, open_store
 
 pytestmark = pytest.mark.tinydb_only("lazy loading of the TinyDB backend's snapshot files")
 
@@ -110,3 +110,50 @@ def test_damage_is_found_at_open_or_at_the_first_read(data_dir):
         assert str(path) in str(info.value) and "checksum" in str(info.value)
     finally:
         lazy.close()
+
+
+def test_appending_to_a_table_does_not_read_it(data_dir):
+    """The audit trail gets an entry per change: a session that writes must
+    not read the whole trail for it."""
+    s = open_store(data_dir)
+    fill(s, 30)
+    s.compact()
+    s.close()
+    lazy = open_store(data_dir, lazy_tables=True)
+    other = open_store(data_dir)
+    try:
+        records = lazy.table("hr", "records")
+        first = records.insert({"i": "a"})
+        with pytest.raises(ZeroDivisionError):
+            with lazy.transaction():
+                records.insert({"i": "rolled back"})
+                1 / 0
+        with lazy.transaction():
+            with pytest.raises(ZeroDivisionError):
+                with lazy.transaction():  # a savepoint
+                    records.insert({"i": "undone"})
+                    1 / 0
+            second = records.insert({"i": "b"})
+        assert not loaded(lazy, "hr.records")
+        assert (first, second) == (11, 12)
+        with lazy.transaction():  # read after an insert in the same transaction, then undone
+            records.insert({"i": "gone"})
+            assert records.find({"i": "gone"})[0]["id"] == 13
+            lazy.table("core", "calls").insert({"x": 1})
+            try:
+                with lazy.transaction():
+                    records.insert({"i": "gone too"})
+                    assert records.count() == 14
+                    1 / 0
+            except ZeroDivisionError:
+                pass
+        assert [d["i"] for d in records.find({"id": AnyOf([11, 12, 13, 14])})] == ["a", "b", "gone"]
+        assert other.table("hr", "records").all() == records.all()
+        assert records.insert({"i": "c"}) == 14
+        lazy.compact()
+        fresh = open_store(data_dir)
+        assert fresh.table("hr", "records").all() == records.all()
+        fresh.close()
+    finally:
+        lazy.close()
+        other.close()
