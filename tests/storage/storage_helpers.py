@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 WORKER = str(Path(__file__).with_name("worker.py"))
@@ -36,7 +37,16 @@ def stderr_of(proc: subprocess.Popen) -> str:
 
 
 def finish(proc: subprocess.Popen, timeout: float = 120) -> list[str]:
-    out, _ = proc.communicate(timeout=timeout)
+    # communicate() without a timeout reads through proc.stdout's buffer; with
+    # one it reads the pipe itself, and lines a readline() had buffered were
+    # lost (test_backup_while_another_process_writes failed so on a busy
+    # machine). The timeout is a watchdog that kills the worker instead.
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        out, _ = proc.communicate()
+    finally:
+        watchdog.cancel()
     assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{stderr_of(proc)}"
     return out.splitlines()
 
