@@ -53,7 +53,8 @@ class BackdeskApp(App):
     DEFAULT_MODE = "home"
 
     def __init__(self, backdesk, *, poll_interval: float = POLL_INTERVAL, guard=None,
-                 idle_lock_seconds: float | None = None, start_gc_hold=None) -> None:
+                 idle_lock_seconds: float | None = None, start_gc_hold=None,
+                 idle_clock=time.monotonic) -> None:
         super().__init__()
         #: the release of a core.runtime.hold_gc() the shell's process took
         #: when it started (core.cli.open_shell): after the first frame what
@@ -64,8 +65,10 @@ class BackdeskApp(App):
         # kiosk: the PIN guard shared with the login screen, the idle lock
         self.guard = guard
         self.idle_lock_seconds = idle_lock_seconds
+        #: seconds, for the idle lock (tests pass a clock they move by hand)
+        self.idle_clock = idle_clock
         self.locked = False
-        self._last_input = time.monotonic()
+        self._last_input = idle_clock()
         if backdesk.kiosk:
             from core.kiosk import PinGuard
 
@@ -225,11 +228,11 @@ class BackdeskApp(App):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
                               events.MouseScrollUp, events.MouseMove)):
-            self._last_input = time.monotonic()
+            self._last_input = self.idle_clock()
         await super().on_event(event)
 
     def _check_idle(self) -> None:
-        if not self.locked and time.monotonic() - self._last_input >= self.idle_lock_seconds:
+        if not self.locked and self.idle_clock() - self._last_input >= self.idle_lock_seconds:
             self.action_lock()
 
     def action_lock(self) -> None:
@@ -244,7 +247,7 @@ class BackdeskApp(App):
 
     def _unlocked(self, account: str | None) -> None:
         self.locked = False
-        self._last_input = time.monotonic()
+        self._last_input = self.idle_clock()
         if account and account != self.backdesk.operator.account:
             self.exit(account)  # another operator: the kiosk loop opens their session
 

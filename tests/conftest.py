@@ -7,6 +7,7 @@ BACKDESK_DATA_DIR, HOME and XDG_* point into the test's tmp_path.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 from pathlib import Path
@@ -26,6 +27,20 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     for var in ("BACKDESK_CONFIG_DIR", "BACKDESK_DATA_DIR", "BACKDESK_DISABLE_PLUGINS", "BACKDESK_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
     yield
+
+
+# -- Hypothesis: no wall-clock health checks ----------------------------------
+# "too_slow" times input generation by the wall clock: on a loaded machine
+# (CI runs two passes at once beside other work) drawing a few small values
+# measured 37 s once and failed a test whose strategies are tiny. The
+# examples and what each test checks stay the same. A test that passes its
+# own ``suppress_health_check`` list replaces this one: name too_slow there
+# too. Deadlines (also wall clock) are off for the same reason.
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("backdesk", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+hypothesis_settings.load_profile("backdesk")
 
 
 # Real peers (HylaFAX, PostgreSQL, SMTP, …): tests/peers.py.  require_peer
@@ -139,6 +154,45 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+# -- snapshots without a blinking cursor ------------------------------------------
+# A focused Input or TextArea blinks its cursor on a 0.5 s wall-clock timer,
+# so a screenshot caught either phase depending on how fast the machine ran
+# the keys (the SVGs differed by the cursor cell only). Before the
+# screenshot every Input and TextArea on the screen stack stops blinking,
+# which leaves a focused one's cursor drawn: what a person sees on focus.
+
+
+def still_cursors(app) -> None:
+    """Stop the cursor blink of every Input and TextArea on ``app``'s screens."""
+    from textual.widgets import Input, TextArea
+
+    for screen in app.screen_stack:
+        for widget in screen.query("Input, TextArea"):
+            if isinstance(widget, (Input, TextArea)):
+                widget.cursor_blink = False
+
+
+@pytest.fixture
+def snap_compare(snap_compare):
+    """pytest-textual-snapshot's ``snap_compare`` (same arguments): the keys
+    are pressed, then the cursors are stilled, then the screenshot taken."""
+
+    def compare(app, press=(), terminal_size=(80, 24), run_before=None):
+        async def drive(pilot):
+            if run_before is not None:
+                result = run_before(pilot)
+                if inspect.isawaitable(result):
+                    await result
+            await pilot.pause()
+            await pilot.press(*press)
+            still_cursors(pilot.app)
+            await pilot.pause()
+
+        return snap_compare(app, terminal_size=terminal_size, run_before=drive)
+
+    return compare
 
 
 @pytest.fixture

@@ -46,12 +46,49 @@ def open_kiosk(kiosk_site, account="alice"):
     return open_backdesk(kiosk_site[0], kiosk_site[1], account=account, kiosk=True)
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
+async def wait_for(predicate, timeout: float = 60.0) -> None:
+    """Poll ``predicate`` until it holds; the deadline only ends a test that
+    is already failing, so it is generous (a loaded CI machine is slow)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached within {timeout} s")
         await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
+
+
+class Clock:
+    """Seconds that pass only when the test says so: the idle lock and the
+    PIN guard's waits then depend on what happened, not on how fast a
+    (loaded) machine runs the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def count_idle_checks(app) -> list[bool]:
+    """Each run of the app's idle check appends whether the app is locked
+    after it: a test waits for a run instead of for a time."""
+    runs: list[bool] = []
+    check = app._check_idle
+
+    def counted() -> None:
+        check()
+        runs.append(app.locked)
+
+    app._check_idle = counted  # before mount: the interval takes this one
+    return runs
+
+
+async def next_idle_checks(runs: list[bool], n: int = 2) -> None:
+    """Wait until the idle check has run ``n`` more times."""
+    seen = len(runs)
+    await wait_for(lambda: len(runs) >= seen + n)
 
 
 def test_pin_hash_format_and_verify(pin_hash):
@@ -125,36 +162,51 @@ async def test_quit_keys_do_nothing_and_palette_offers_no_exit(kiosk_site):
 
 async def test_idle_lock_engages_wrong_pin_refused_right_pin_unlocks(kiosk_site):
     bd = open_kiosk(kiosk_site)
-    # a delay long enough to see the refusal on a loaded machine before the
-    # field opens again (0.2 s was shorter than one pilot pause in CI)
-    guard = PinGuard(max_attempts=3, first_delay=1.0)
-    app = make_app(bd, poll_interval=0, guard=guard, idle_lock_seconds=3.0)
+    clock = Clock()  # the idle lock's and the PIN guard's seconds
+    guard = PinGuard(max_attempts=3, first_delay=1.0, clock=clock)
+    app = make_app(bd, poll_interval=0, guard=guard, idle_lock_seconds=3.0, idle_clock=clock)
+    idle_checks = count_idle_checks(app)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
+            clock.advance(0.5)
             await pilot.press("f4")  # activity keeps it open
-            await asyncio.sleep(0.8)
+            await wait_for(lambda: app._last_input == clock())  # the key was seen
+            clock.advance(2.0)
             await pilot.press("f2")
-            await asyncio.sleep(0.8)
-            assert not app.locked
+            await wait_for(lambda: app._last_input == clock())
+            clock.advance(2.5)  # 4.5 s after the first key, 2.5 s after the last
+            await next_idle_checks(idle_checks)
+            assert not app.locked and not isinstance(app.screen, LockScreen)
+            clock.advance(0.5)  # 3 s without a key
+            await next_idle_checks(idle_checks)
+            assert app.locked
             # mounted, not only pushed: its inputs exist
             await wait_for(lambda: isinstance(app.screen, LockScreen) and bool(app.screen.query("#lock-account")))
-            assert app.locked
             screen = app.screen
             assert screen.query_one("#lock-account", Input).value == "alice"
             # escape and quit keys do not get past the lock
             await pilot.press("escape", "ctrl+q", "ctrl+c")
             assert app.screen is screen
 
+            pin = screen.query_one("#lock-pin", Input)
+            message = screen.query_one("#lock-message", Static)
             await pilot.press(*"1111", "enter")
-            await pilot.pause()
-            message = str(screen.query_one("#lock-message", Static).render())
-            assert message.startswith("Wrong operator or PIN")
-            assert screen.query_one("#lock-pin", Input).disabled
-            await wait_for(lambda: not screen.query_one("#lock-pin", Input).disabled)
+            # refused, and the field stays closed for as long as the guard's
+            # clock does not move
+            await wait_for(lambda: str(message.render()).startswith("Wrong operator or PIN"))
+            assert pin.disabled and guard.delays == [1.0]
+            await next_idle_checks(idle_checks)  # time passes on the machine, not on the guard's clock
+            assert pin.disabled
+            clock.advance(1.0)
+            await wait_for(lambda: not pin.disabled)
             await pilot.press(*"2222", "enter")
-            await pilot.pause()
-            assert guard.delays == [1.0, 2.0]  # the delay grows
-            await wait_for(lambda: not screen.query_one("#lock-pin", Input).disabled)
+            await wait_for(lambda: guard.delays == [1.0, 2.0])  # the delay grows
+            assert pin.disabled
+            clock.advance(1.0)
+            await next_idle_checks(idle_checks)
+            assert pin.disabled  # 1 s of 2
+            clock.advance(1.0)
+            await wait_for(lambda: not pin.disabled)
             await pilot.press(*PIN, "enter")
             await wait_for(lambda: not app.locked and not isinstance(app.screen, LockScreen))
             assert guard.failures == 0 and app.is_running
@@ -182,15 +234,19 @@ async def test_login_app_needs_the_right_pin(kiosk_site):
     from core.config import load_config
 
     config = load_config(*kiosk_site)
-    app = LoginApp(config, PinGuard(max_attempts=3, first_delay=0.05))
+    clock = Clock()
+    app = LoginApp(config, PinGuard(max_attempts=3, first_delay=1.0, clock=clock))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+q", "ctrl+c")
         assert app.is_running
-        await pilot.press(*"alice", "enter", *"0000", "enter")
-        await pilot.pause()
+        await pilot.press(*"alice", "enter")
+        pin = app.screen.query_one("#lock-pin", Input)
+        await wait_for(lambda: pin.has_focus)  # the PIN goes into the PIN field
+        await pilot.press(*"0000", "enter")
+        await wait_for(lambda: pin.disabled)  # refused: the guard's wait
         assert app.is_running
-        await asyncio.sleep(0.1)
-        await pilot.pause()
+        clock.advance(1.0)
+        await wait_for(lambda: not pin.disabled)
         await pilot.press(*PIN, "enter")
         await wait_for(lambda: not app.is_running)
     assert app.return_value == "alice"

@@ -26,12 +26,17 @@ def demo_app(site):
     bd.close()
 
 
-async def _cards_painted(pilot):
-    for _ in range(200):
+async def _cards_painted(pilot, timeout: float = 60.0):
+    # every card painted, however long a loaded machine takes (the deadline
+    # only ends a test that fails anyway)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
         await asyncio.sleep(0.02)
         board = getattr(pilot.app.screen, "board", None)
         if board is not None and board.all_rendered:
             break
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the dashboard's cards were not all painted within {timeout} s")
     # let toasts expire from the picture: they are not part of the layout
     pilot.app.clear_notifications()
     await pilot.pause()
@@ -69,12 +74,27 @@ def plugins_app(site):
     bd.close()
 
 
+async def _until(predicate, what: str, timeout: float = 60.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+def _focused(app, selector: str) -> bool:
+    return app.focused is not None and app.focused in list(app.screen.query(selector))
+
+
 def test_plugins_screen(snap_compare, plugins_app):
     async def before(pilot):
+        app = pilot.app
         await _cards_painted(pilot)
-        pilot.app.open_nav("plugins")
-        await pilot.pause()
+        app.open_nav("plugins")
+        await _until(lambda: _focused(app, "#plugin-table"), "the plugins table has the focus")
         await pilot.press("down", "enter")  # the refused plugin: its reason, no traceback
+        detail = app.screen.query_one("#plugin-error")
+        await _until(lambda: "future_api" in str(detail.render()), "the refused plugin's details")
         await pilot.pause()
 
     assert snap_compare(plugins_app, terminal_size=(80, 24), run_before=before)
@@ -84,6 +104,7 @@ def test_help_screen(snap_compare, demo_app):
     async def before(pilot):
         await _cards_painted(pilot)
         await pilot.press("f1")
-        await pilot.pause()
+        await _until(lambda: type(pilot.app.screen).__name__ == "HelpScreen" and _focused(pilot.app, "DataTable"),
+                     "the help shows its table")
 
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=before)

@@ -319,7 +319,8 @@ ops = st.lists(
 
 
 @pytest.mark.tinydb_only('model test of the TinyDB journal with compaction and reopening')
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,  # too_slow: see tests/conftest.py
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops)
 def test_store_matches_a_dict_model(tmp_path_factory, ops):
     data_dir = tmp_path_factory.mktemp("model")

@@ -229,7 +229,8 @@ def _pick(t, n):
     return ids[n % len(ids)] if ids else None
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None,  # too_slow: see tests/conftest.py
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(op_s, max_size=30))
 def test_indexes_follow_every_write(tmp_path_factory, ops):
     data_dir = tmp_path_factory.mktemp("index")

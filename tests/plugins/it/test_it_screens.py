@@ -12,12 +12,16 @@ from core.widgets import DetailView, FormScreen, RecordTable
 from plugins.it import service as svc
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.05)):
+async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
+    """Let the app run until ``predicate()`` holds. The deadline only ends a
+    test that already failed, so it is generous: a loaded machine is slow."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
         await pilot.pause(0.05)
         if predicate():
             return
-    raise AssertionError("condition not reached in time")
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached within {timeout} s")
 
 
 def text(app, selector) -> str:
@@ -113,32 +117,53 @@ async def test_dashboard_cards_count_the_queues(office):
 
 async def test_check_board_runs_in_a_worker_and_stays_responsive(office):
     """A check that hangs (a server that accepts and never answers) does not
-    freeze the board: keys work while the worker waits."""
+    freeze the board: keys work while the worker waits, and the check ends
+    as failing, "timed out".
+
+    "While the worker waits" is made a matter of order, not of speed: during
+    the key press the probe's timeout is an hour, so on any machine, however
+    loaded, the key is handled while the probe is still waiting; the server
+    then drops the connection to let the probe go. The hang ending as "timed
+    out" is then seen with the site's short timeout (r: run now)."""
     import socket
 
     bd, ctx, ids = office
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen()
+    silent.setblocking(False)
+    short_timeout = ctx.settings["check_timeout"]
     try:
         svc.add_check(ctx, "silent", "http", f"http://127.0.0.1:{silent.getsockname()[1]}/")
+        ctx.settings["check_timeout"] = 3600.0
         app = make_app(bd, poll_interval=0)
         async with app.run_test(size=(80, 24)) as pilot:
             app.open_nav("it.checks")
             await wait_for(pilot, lambda: app.current_mode == "it.checks")
             board = app.screen
-            await wait_for(pilot, lambda: any(w.group == "it-checks" and w.is_running for w in app.workers))
+            table = board.query_one("#it-checks", RecordTable)
+            probing = lambda: any(w.group == "it-checks" and w.is_running for w in app.workers)  # noqa: E731
+            await wait_for(pilot, probing)
+            # the probe is connected and waits for an answer that never comes
+            loop = asyncio.get_running_loop()
+            probe, _ = await asyncio.wait_for(loop.sock_accept(silent), 60)
+            request = await asyncio.wait_for(loop.sock_recv(probe, 65536), 60)
+            assert request.startswith(b"GET / HTTP/1.1\r\n")
             await pilot.press("n")  # handled while the probe still waits for an answer
             await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
-            assert any(w.group == "it-checks" and w.is_running for w in app.workers)
+            assert probing() and table.row_count == 1 and table.record_at(0)["state"] != "failing"
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is board)
-            table = board.query_one("#it-checks", RecordTable)
-            await wait_for(pilot, lambda: table.row_count == 1 and table.record_at(0)["state"] == "failing",
-                           timeout=10)
-            assert table.record_at(0)["message"] == "timed out"
+            probe.close()  # the server hangs up without answering: the probe ends, the worker with it
+            await wait_for(pilot, lambda: not probing() and table.record_at(0)["state"] == "failing")
+            assert table.record_at(0)["message"] == "Remote end closed connection without response"
+            ctx.settings["check_timeout"] = short_timeout
+            await pilot.press("r")  # run now: the same silent server, the site's timeout
+            await wait_for(pilot, lambda: table.row_count == 1 and table.record_at(0)["message"] == "timed out")
+            assert table.record_at(0)["state"] == "failing"
             assert "1 check, 1 failing" in text(app, "#it-checks-bar")
     finally:
+        ctx.settings["check_timeout"] = short_timeout
         silent.close()
 
 
