@@ -79,7 +79,8 @@ class Site:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
                                "--data-dir", str(self.data_dir), *args],
-                              capture_output=True, text=True, env=env, cwd=str(ROOT), input=input, timeout=60)
+                              capture_output=True, text=True, env=env, cwd=str(ROOT), input=input,
+                              timeout=5 * DEADLINE)  # tests run several at once
 
 
 
@@ -95,7 +96,13 @@ def require_asterisk() -> None:
     require_peer("Asterisk", found, why)
 
 
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
+#: how long a test waits for the PBX, the backend or a CLI process: the
+#: deadline only ends a test that already failed, so it is generous (a
+#: loaded 2-CPU machine running two suites at once is slow, not wrong)
+DEADLINE = 60.0
+
+
+def wait_until(predicate, timeout: float = DEADLINE, what: str = "condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         value = predicate()
@@ -117,7 +124,7 @@ class Switchboard:
         self.bd = self.site.open("bob")
         self.svc = service_for(self.bd.context("telephony"))
         self.svc.start_backend()
-        assert self.svc.backend.wait_synced(10), self.svc.backend.state()
+        assert self.svc.backend.wait_synced(DEADLINE), self.svc.backend.state()
         wait_until(lambda: self.svc.backend.night_state() is not None, what="night service pushed")
 
     def close(self) -> None:
@@ -127,7 +134,7 @@ class Switchboard:
     def person(self, ext: str) -> dict:
         return self.bd.services.people.by_extension(ext)
 
-    def call_of(self, channel: str, timeout: float = 10.0, newer_than: int = 0) -> dict:
+    def call_of(self, channel: str, timeout: float = DEADLINE, newer_than: int = 0) -> dict:
         """The call record of the caller on ``channel`` (waits for it). After
         a restart Asterisk numbers its channels from 0 again: ``newer_than``
         skips the records of before."""
@@ -141,7 +148,7 @@ class Switchboard:
         calls = self.svc.calls.find(order_by="-id", limit=1)
         return calls[0]["id"] if calls else 0
 
-    def wait_call(self, call_id: int, timeout: float = 10.0, **expected) -> dict:
+    def wait_call(self, call_id: int, timeout: float = DEADLINE, **expected) -> dict:
         def check():
             call = self.svc.calls.get(call_id)
             return call if all(call.get(k) == v for k, v in expected.items()) else None

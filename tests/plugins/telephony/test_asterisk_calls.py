@@ -119,7 +119,7 @@ def test_attended_transfer_nobody_answers(board):
     svc.transfer(call["id"], "131", mode="attended")
     ami.wait_ext("131", "Ringing")
     # Asterisk gives up after atxfernoanswertimeout (4 s here) and returns the operator
-    back = board.wait_call(call["id"], timeout=15, status="active")
+    back = board.wait_call(call["id"], status="active")
     assert back["transfers"][-1]["state"] == "cancelled"
     assert back["transfers"][-1]["reason"] == "no answer"
     assert ami.bridge_peer(channel) == operator_leg
@@ -320,7 +320,7 @@ def test_asterisk_restarted_mid_session(tmp_path, own_asterisk, how):
         assert pbx.pid != first_pid
         pbx.ami = pbx.client()
         board.ami = pbx.ami
-        wait_until(lambda: svc.backend.state()[0] == "connected" and svc.backend.wait_synced(0), timeout=20,
+        wait_until(lambda: svc.backend.state()[0] == "connected" and svc.backend.wait_synced(0),
                    what="connected again")
         # the call did not survive the restart: it ended (it had been answered)
         lost = board.wait_call(call["id"], status="ended")

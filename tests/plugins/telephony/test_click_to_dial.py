@@ -4,22 +4,26 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
 
 from core.app import make_app
 
-from telephony_helpers import wait_until
+from telephony_helpers import DEADLINE, wait_until
 from telephony_helpers import ROOT
 
 
-async def until(pilot, predicate, timeout: float = 10.0, what: str = "condition"):
-    for _ in range(int(timeout / 0.05)):
+async def until(pilot, predicate, timeout: float = DEADLINE, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
         await pilot.pause(0.05)
         if predicate():
             return
-    raise AssertionError(f"{what} not reached in {timeout} s")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout} s")
 
 
 def outgoing(svc) -> list[dict]:
@@ -90,19 +94,30 @@ def test_phone_commands_on_the_real_pbx(board):
     r = board.site.cli("phone", "queues", "--unpause", "102")
     assert "Emily Clarke: paused" not in r.stdout and "Emily Clarke: idle" in r.stdout
     # a call while only `phone watch` listens is in the history
+    def managers() -> int:  # AMI logins Asterisk has: this test's client, the switchboard, the watch
+        shown = ami.action("Command", Command="manager show connected")["Output"]
+        return int(re.match(r"(\d+) users? connected", shown).group(1))
+
     board.svc.stop_backend()
+    wait_until(lambda: managers() == 1, what="the switchboard logged off")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     watch = subprocess.Popen([sys.executable, "-m", "core", "--config-dir", str(board.site.config_dir),
-                              "--data-dir", str(board.site.data_dir), "phone", "watch", "--seconds", "8"],
+                              "--data-dir", str(board.site.data_dir), "phone", "watch"],
                              env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def watched(status: str) -> bool:
+        return any(c.get("caller_number") == "0309990000" and c["status"] == status for c in svc.calls.all())
+
     try:
-        time.sleep(2.5)  # connected and loaded
+        wait_until(lambda: managers() == 2 or watch.poll() is not None, what="phone watch logged in")
         channel = ami.call_in("100", "0309990000", "Nur Watch")
         ami.wait_ext("100", "InUse")
-        time.sleep(0.5)
+        wait_until(lambda: watched("active") or watch.poll() is not None, what="the watch recorded the call")
         ami.hang_up(channel)
+        wait_until(lambda: watched("ended") or watch.poll() is not None, what="the watch recorded its end")
     finally:
-        out, err = watch.communicate(timeout=30)
+        watch.send_signal(signal.SIGINT)  # Ctrl+C: how a watch without --seconds ends
+        out, err = watch.communicate(timeout=DEADLINE)
     assert watch.returncode == 0, err
     assert "Asterisk connected" in err or "connecting" in err
     done = [c for c in svc.calls.all() if c.get("caller_number") == "0309990000"]

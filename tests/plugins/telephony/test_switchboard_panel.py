@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 from core.app import make_app
 from core.testing import text_of
 from plugins.telephony.service import service_for
 
-from telephony_helpers import Site, Switchboard, wait_until
+from telephony_helpers import DEADLINE, Site, Switchboard, wait_until
 
 
-async def until(pilot, predicate, timeout: float = 10.0, what: str = "condition"):
-    for _ in range(int(timeout / 0.05)):
+async def until(pilot, predicate, timeout: float = DEADLINE, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
         await pilot.pause(0.05)
         if predicate():
             return
-    raise AssertionError(f"{what} not reached in {timeout} s")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout} s")
 
 
 def lines(app) -> list[str]:
@@ -124,7 +127,7 @@ async def test_an_asterisk_restart_is_shown_on_the_panel(tmp_path, own_asterisk)
                         what="reconnecting shown")
             assert app.screen.query_one("#sb-status").has_class("-alert")
             await asyncio.to_thread(pbx.resume)
-            await until(pilot, lambda: "Asterisk connected" in text_of(app, "#sb-status"), timeout=20,
+            await until(pilot, lambda: "Asterisk connected" in text_of(app, "#sb-status"),
                         what="connected shown")
             assert not app.screen.query_one("#sb-status").has_class("-alert")
             await until(pilot, lambda: "Klaus Brandt" not in text_of(app, "#sb-calls"), what="lost call gone")

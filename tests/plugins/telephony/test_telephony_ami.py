@@ -16,7 +16,7 @@ from plugins.telephony.ami import challenge_key, encode
 from plugins.telephony.service import service_for
 
 from ami_server import AMIServer
-from telephony_helpers import wait_until
+from telephony_helpers import DEADLINE, wait_until
 from telephony_helpers import Site
 
 
@@ -107,7 +107,7 @@ def test_an_action_never_answered_and_a_connection_dropped_while_waiting(tmp_pat
     svc = service_for(bd.context("telephony"))
     try:
         svc.start_backend()
-        assert svc.backend.wait_synced(5)
+        assert svc.backend.wait_synced(DEADLINE)
         double.silent.add("setvar")
         with pytest.raises(BackdeskError, match="did not answer Setvar"):
             svc.set_hours_mode("night")
@@ -119,7 +119,7 @@ def test_an_action_never_answered_and_a_connection_dropped_while_waiting(tmp_pat
         assert svc.hours_mode() == "auto"
         double.drop_on.clear()
         wait_until(lambda: svc.backend.state()[0] == "connected" and double.logins >= 2, what="reconnected")
-        assert svc.backend.wait_synced(5)
+        assert svc.backend.wait_synced(DEADLINE)
         svc.set_hours_mode("night")
         assert svc.hours_mode() == "night"
         assert double.named("setvar")[-1]["Value"] == "INUSE"
@@ -134,7 +134,7 @@ def test_switchboard_against_the_double_records_nothing_without_events(tmp_path,
     svc = service_for(bd.context("telephony"))
     try:
         svc.start_backend()
-        assert svc.backend.wait_synced(5)
+        assert svc.backend.wait_synced(DEADLINE)
         assert svc.switchboard_calls() == [] and svc.calls.all() == []
     finally:
         svc.stop_backend()
