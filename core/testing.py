@@ -289,9 +289,13 @@ def notifications(bd, account: str, *, unread_only: bool = False) -> list[dict]:
     return bd.table("core.notifications").find(where, order_by="-id")
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 5.0,
+async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 60.0,
                    message: str | None = None) -> None:
     """Let the app run until ``predicate()`` is true; AssertionError after ``timeout``.
+
+    The deadline only ends a test that already failed, so it is generous: on
+    a loaded machine (CI running several suites at once) a screen can take
+    seconds. Wait for what the test needs, never for a time.
 
     Sleeps with ``asyncio.sleep`` rather than ``pilot.pause()``: pause waits
     for the current screen, which never finishes when a plugin broke it."""
@@ -329,6 +333,28 @@ def card_keys(app_or_pilot) -> list[str]:
     app = getattr(app_or_pilot, "app", app_or_pilot)
     board = getattr(app.screen, "board", None)
     return [card.key for card in board.cards] if board is not None else []
+
+
+def palette_offers(app_or_pilot, text: str) -> bool:
+    """True when the command palette (Ctrl+P) is open and the command Enter
+    would run (the highlighted one) shows ``text``. The palette searches
+    while one types; wait for this before pressing Enter::
+
+        await pilot.press("ctrl+p", *"Hand over the oldest parcel")
+        await wait_for(pilot, lambda: palette_offers(pilot, "Hand over the oldest parcel"))
+        await pilot.press("enter")
+    """
+    from textual.command import CommandList, CommandPalette
+
+    app = getattr(app_or_pilot, "app", app_or_pilot)
+    if not isinstance(app.screen, CommandPalette):
+        return False
+    commands = app.screen.query_one(CommandList)
+    if commands.highlighted is None:
+        return False
+    option = commands.get_option_at_index(commands.highlighted)
+    hit = getattr(option, "hit", None)
+    return text in str(getattr(hit, "text", None) or option.prompt)
 
 
 def select_card(app_or_pilot, key: str) -> None:

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from core.errors import ValidationError
-from core.testing import notifications, publish, select_card, text_of, wait_for
+from core.testing import notifications, palette_offers, publish, select_card, text_of, wait_for
 from kit_helpers import EXAMPLES, pip_install
 
 
@@ -137,7 +137,7 @@ async def test_screen_card_and_palette_command(site):
         # Ctrl+P → "Sign a visitor in" → the form
         await pilot.press("ctrl+p")
         await pilot.press(*"Sign a visitor in")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: palette_offers(pilot, "Sign a visitor in"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
         form = app.screen.form

@@ -13,7 +13,7 @@ from kit_helpers import pip_install
 
 def new_plugin(*args, cwd):
     return subprocess.run([sys.executable, "-m", "core", "new-plugin", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_generated_plugin_installs_and_its_tests_pass(tmp_path):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing import publish, select_card, text_of, wait_for
+from core.testing import palette_offers, publish, select_card, text_of, wait_for
 from kit_helpers import ROOT, pip_install
 
 DOC = ROOT / "docs" / "plugins.md"
@@ -166,7 +166,7 @@ async def test_card_screen_and_palette_command(site):
         await wait_for(pilot, lambda: text_of(pilot, "#card-parcels-waiting") == "3 waiting at reception")
         await pilot.press("ctrl+p")
         await pilot.press(*"Hand over the oldest parcel")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: palette_offers(pilot, "Hand over the oldest parcel"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: text_of(pilot, "#card-parcels-waiting") == "2 waiting at reception")
         assert any("Handed over the parcel for Anna Schmidt" in n.message for n in app._notifications)

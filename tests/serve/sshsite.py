@@ -20,6 +20,11 @@ import pytest
 
 from tests.conftest import require_peer, storage_yaml
 
+#: how long the serving tests wait for a server, a session, a screen or a
+#: log line: the deadline only ends a test that already failed, so it is
+#: generous (several sessions on a loaded 2-CPU machine are slow, not wrong)
+DEADLINE = 120.0
+
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
 
 CONFIG = """\
@@ -40,6 +45,14 @@ operators:
 def plain(data: bytes) -> str:
     """Terminal output without escape sequences (enough to find words in it)."""
     return ANSI.sub(b"", data).decode("utf-8", "replace")
+
+
+def focused_label(label: str) -> re.Pattern:
+    """``label`` drawn in reverse video (SGR 7, maybe followed by colour
+    sequences): how a form shows the field that has the focus
+    (core/widgets/record_form.tcss). Matches raw terminal output, as the app
+    writes it or as ``tmux capture-pane -e`` gives it back."""
+    return re.compile(r"\x1b\[(?:\d+;)*7(?:;\d+)*m(?:\x1b\[[\d;]*m)*" + re.escape(label))
 
 
 class SshSite:
@@ -75,7 +88,7 @@ class SshSite:
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "core", *self.args(), "serve", "ssh",
                                       "--port", "0", *extra], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
             m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log())
             if m:
@@ -92,7 +105,7 @@ class SshSite:
     def session_pids(self) -> list[int]:
         return [int(p) for p in re.findall(r"started \(pid (\d+)", self.log())]
 
-    def wait_log(self, pattern: str, timeout: float = 15.0) -> re.Match:
+    def wait_log(self, pattern: str, timeout: float = DEADLINE) -> re.Match:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             m = re.search(pattern, self.log())

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.conftest import require_peer
-from tests.serve.sshsite import alive
+from tests.serve.sshsite import DEADLINE, alive, focused_label
 
 
 class Tmux:
@@ -44,7 +44,7 @@ class Tmux:
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.run("send-keys", "-t", "t", *(["-l"] if literal else []), *keys)
 
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+    def wait_for(self, text: str, timeout: float = DEADLINE) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
@@ -52,6 +52,20 @@ class Tmux:
                 return screen
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never showed; the screen:\n{self.screen()}")
+
+    def wait_for_focus(self, label: str, timeout: float = DEADLINE) -> None:
+        """Wait until the form shows the field labelled ``label`` focused:
+        what a person waits for before typing into it."""
+        shown = focused_label(label)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if shown.search(self.run("capture-pane", "-p", "-e", "-t", "t")):
+                    return
+            except subprocess.CalledProcessError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the focus never reached {label!r}; the screen:\n{self.screen()}")
 
     def pane_pid(self) -> int:
         return int(self.run("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
@@ -88,6 +102,7 @@ def test_openssh_login_dashboard_note_and_abrupt_disconnect(ssh_site, tmux):
     tmux.keys("Enter")
     tmux.wait_for("To * Bob Berger (bob)")
     tmux.keys("Tab")
+    tmux.wait_for_focus("Message *")
     tmux.keys("Hello from OpenSSH", literal=True)
     tmux.wait_for("Hello from OpenSSH")
     tmux.keys("C-s")
@@ -98,7 +113,7 @@ def test_openssh_login_dashboard_note_and_abrupt_disconnect(ssh_site, tmux):
     ended = ssh_site.wait_log(r"session alice from \S+ ended after [\d.]+ s \((\w+), exit (-?\d+)")
     assert ended.group(1) == "hangup"
     assert ended.group(2) == "129", "the app left on SIGHUP like Ctrl+Q, not killed"
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + DEADLINE
     while alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(child), "the session's Backdesk process outlived its connection"
@@ -122,10 +137,10 @@ def test_wrong_key_and_unknown_account_are_refused(ssh_site):
     # eve's key offered for alice
     argv = ssh_site.ssh_argv("eve", "-tt")
     argv[-1] = "alice@127.0.0.1"
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=DEADLINE, stdin=subprocess.DEVNULL)
     assert result.returncode == 255 and "Permission denied (publickey)" in result.stderr
     # eve is no operator at all
-    result = subprocess.run(ssh_site.ssh_argv("eve", "-tt"), capture_output=True, text=True, timeout=20,
+    result = subprocess.run(ssh_site.ssh_argv("eve", "-tt"), capture_output=True, text=True, timeout=DEADLINE,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 255 and "Permission denied (publickey)" in result.stderr
     assert "no keys configured for this account" in ssh_site.log()
@@ -134,12 +149,12 @@ def test_wrong_key_and_unknown_account_are_refused(ssh_site):
 
 def test_no_pty_and_commands_are_refused_with_a_message(ssh_site):
     ssh_site.start()
-    result = subprocess.run(ssh_site.ssh_argv("alice", "-T"), capture_output=True, text=True, timeout=20,
+    result = subprocess.run(ssh_site.ssh_argv("alice", "-T"), capture_output=True, text=True, timeout=DEADLINE,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 1
     assert "Backdesk needs a terminal: connect with ssh -t" in result.stdout
     result = subprocess.run(ssh_site.ssh_argv("alice", "-T") + ["cat /etc/passwd"], capture_output=True,
-                            text=True, timeout=20, stdin=subprocess.DEVNULL)
+                            text=True, timeout=DEADLINE, stdin=subprocess.DEVNULL)
     assert result.returncode == 1 and "runs no commands" in result.stdout
     assert "root:" not in result.stdout
 
@@ -147,11 +162,11 @@ def test_no_pty_and_commands_are_refused_with_a_message(ssh_site):
 def test_idle_session_is_closed(ssh_site):
     ssh_site.start("--idle-timeout-seconds", "1.5")
     started = time.monotonic()
-    result = subprocess.run(ssh_site.ssh_argv("alice", "-tt"), capture_output=True, timeout=30,
+    result = subprocess.run(ssh_site.ssh_argv("alice", "-tt"), capture_output=True, timeout=DEADLINE,
                             stdin=subprocess.PIPE)
     took = time.monotonic() - started
     assert b"session closed after 0.025 idle minutes" in result.stdout
-    assert result.returncode == 0 and 1.5 <= took < 15
+    assert result.returncode == 0 and took >= 1.5  # not before it was idle that long
     ended = ssh_site.wait_log(r"session alice from \S+ ended after [\d.]+ s \((\w+)")
     assert ended.group(1) == "idle"
     assert not any(alive(pid) for pid in ssh_site.session_pids())
@@ -190,7 +205,7 @@ def test_openssh_operator_logs_and_transfers_a_call(ssh_site, tmux):
     tmux.keys("t")
     tmux.wait_for("Type a name, department or extension")
     tmux.keys("becker", literal=True)
-    time.sleep(0.5)
+    tmux.wait_for("becker")  # typed; the list follows the text before Enter (messages in order)
     tmux.keys("Enter")
     tmux.wait_for("No call on the line")
     tmux.keys("C-q")

@@ -13,20 +13,9 @@ import time
 
 import pytest
 
-from tests.serve.sshsite import alive, plain
+from tests.serve.sshsite import DEADLINE, alive, focused_label, plain
 
 F4, DOWN, ENTER, TAB, CTRL_S = b"\x1bOS", b"\x1b[B", b"\r", b"\t", b"\x13"
-
-
-#: the deadline for anything a session waits for: it only ends a test that
-#: already failed, so it is generous (ten sessions on a loaded 2-CPU machine)
-DEADLINE = 180.0
-
-
-def sgr_before(label: str) -> re.Pattern:
-    """A label drawn in reverse video (SGR 7): the focused field's label in
-    a form stands out that way (core/widgets/record_form.tcss)."""
-    return re.compile(rb"\x1b\[(?:\d+;)*7(?:;\d+)*m" + re.escape(label.encode()))
 
 
 class Client:
@@ -60,7 +49,9 @@ class Client:
     async def wait_for_focus(self, label: str) -> None:
         """Wait until the form shows the field labelled ``label`` focused —
         the cue a person waits for before typing into it."""
-        await self._wait(lambda out: sgr_before(label).search(out) is not None, f"focus on {label!r}")
+        shown = focused_label(label)
+        await self._wait(lambda out: shown.search(out.decode("utf-8", "replace")) is not None,
+                         f"focus on {label!r}")
 
     def keys(self, data: bytes) -> None:
         self.mark = len(self.buf)

@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import require_peer, storage_yaml
 from tests.peers import Peer, PeerError, free_port
-from tests.serve.sshsite import plain
+from tests.serve.sshsite import DEADLINE, plain
 
 CONFIG = """\
 site: {{name: Web GmbH}}
@@ -128,7 +128,8 @@ async def cdp_page(port: int):
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
-        for _ in range(100):
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
             try:
                 async with http.get(f"http://127.0.0.1:{port}/json/list") as r:
                     pages = [t for t in await r.json() if t["type"] == "page"]
@@ -168,7 +169,7 @@ async def test_chromium_loads_the_page_and_the_dashboard_renders(web_server, tmp
                 result = await call("Runtime.evaluate", expression=expression, returnByValue=True)
                 return result.get("result", {}).get("value")
 
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + DEADLINE
             while time.monotonic() < deadline:
                 if await js("document.body && document.body.classList.contains('-first-byte')"):
                     break
@@ -177,10 +178,15 @@ async def test_chromium_loads_the_page_and_the_dashboard_renders(web_server, tmp
                 raise AssertionError("the page never received the app's first byte")
             assert "Web GmbH" in await js("document.querySelector('.intro-dialog').innerText")
             assert await js("!!document.querySelector('.textual-terminal .xterm-screen')")
-            await asyncio.sleep(1.5)  # let it draw the dashboard
-            shot = await call("Page.captureScreenshot", format="png")
-            png = base64.b64decode(shot["data"])
-            assert png.startswith(b"\x89PNG") and len(png) > 10_000  # a drawn screen, not the blank intro
+            # the dashboard drawn: a screenshot of a drawn screen, not of the blank intro
+            deadline = time.monotonic() + DEADLINE
+            while True:
+                shot = await call("Page.captureScreenshot", format="png")
+                png = base64.b64decode(shot["data"])
+                if len(png) > 10_000 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert png.startswith(b"\x89PNG") and len(png) > 10_000
             target = os.environ.get("BACKDESK_WEB_SHOT") or str(tmp_path / "web.png")
             with open(target, "wb") as fh:
                 fh.write(png)
@@ -194,7 +200,7 @@ async def test_the_websocket_carries_the_dashboard(web_server):
     seen = b""
     async with aiohttp.ClientSession() as http, \
             http.ws_connect(f"http://127.0.0.1:{web_server}/ws?width=100&height=30") as ws:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline and "Welcome, Web Operator" not in plain(seen):
             try:
                 msg = await asyncio.wait_for(ws.receive(), timeout=1)

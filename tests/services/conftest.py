@@ -89,7 +89,7 @@ class Site:
     def cli_args(self) -> list[str]:
         return ["--config-dir", str(self.config_dir), "--data-dir", str(self.data_dir)]
 
-    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         """Run ``backdesk ARGS`` as a real subprocess (as the console account)."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])

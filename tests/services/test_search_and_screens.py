@@ -140,7 +140,7 @@ async def test_directory_follows_another_process(site):
         assert proc.returncode == 0
         other = site.open("eva")
         other.services.people.add_person(name="Eva's Hire", department_id=it)
-        await wait_for(pilot, lambda: table.row_count == 1, timeout=3)
+        await wait_for(pilot, lambda: table.row_count == 1)
 
 
 async def test_audit_screen_filters_by_operator(site):

@@ -8,6 +8,7 @@ import pytest
 from textual.widgets import Static
 
 from core.app import make_app
+from core.testing import palette_offers
 
 
 def text_of(app, selector: str) -> str:
@@ -16,7 +17,7 @@ def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
     """Let the app run until predicate() holds (bounded)."""
     # asyncio.sleep, not pilot.pause: pause() waits for the current screen,
     # which never finishes when that screen is the one a plugin broke
@@ -87,7 +88,7 @@ async def test_palette_runs_a_plugin_command(greeter_site):
             await pilot.press("ctrl+p")
             await pilot.pause()
             await pilot.press(*"Greet from the palette")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: palette_offers(pilot, "Greet from the palette"))
             await pilot.press("enter")
             await wait_for(pilot, lambda: bd.context("greeter").table("greetings").count() == 1)
             await wait_for(pilot, lambda: any("Greeted from the palette" in n.message

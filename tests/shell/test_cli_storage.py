@@ -13,7 +13,7 @@ import pytest
 
 def run(site, *args):
     return subprocess.run([sys.executable, "-m", "core", *site.cli_args(), *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.tinydb_only("restores a data folder; on PostgreSQL `backdesk restore` refuses by design "

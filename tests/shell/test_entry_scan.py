@@ -193,7 +193,7 @@ def test_the_scan_answers_as_importlib_metadata_does(tmp_path):
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, [a, b, archive, c]))}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=60)
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
     ours, theirs = json.loads(proc.stdout)
     assert ours == theirs  # the same entries in the same order (listing order within a folder)

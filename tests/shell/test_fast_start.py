@@ -139,13 +139,14 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
     data = tmp_path / "demo-data"
     result = tmp_path / "result"
     code = textwrap.dedent(f"""\
-        import asyncio, sys
+        import asyncio, sys, time
         from core.cli import open_shell
 
         async def auto_pilot(pilot):
             app = pilot.app
             cards = []
-            for _ in range(5000):
+            deadline = time.monotonic() + 150  # ends a failing run only: a loaded machine is slow
+            while time.monotonic() < deadline:
                 board = getattr(app.screen, "board", None)
                 if board is not None and board.all_rendered:
                     cards = board.cards
@@ -162,7 +163,7 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
     """)
     env = {k: v for k, v in os.environ.items() if k != "BACKDESK_CONFIG_DIR"}
     t = term([sys.executable, "-c", code], env=env)
-    assert t.wait(timeout=180) == 3, t.screen_text()[-3000:]  # the app's return code is the exit code
+    assert t.wait(timeout=300) == 3, t.screen_text()[-3000:]  # the app's return code is the exit code
     text = result.read_text()
     assert "plugins ['accounting', 'documents', 'hr', 'it', 'telephony']" in text, text
     assert text.endswith("modules []"), text
@@ -228,10 +229,10 @@ def test_lines_that_are_not_the_shells_go_to_click_as_before(site, tmp_path):
     a_file = tmp_path / "a-file"
     a_file.write_text("")
     proc = subprocess.run([sys.executable, "-m", "core", "--config-dir", str(a_file)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "is a file" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "core", "--data-dir"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "requires an argument" in proc.stderr
     site.plugins([{"name": "greeter", "sample": True}])
     proc = run_cli(site, "-h")

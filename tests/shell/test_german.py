@@ -31,7 +31,7 @@ def test_german_shell(site):
     cfg = site.config_dir / "backdesk.yaml"
     cfg.write_text(cfg.read_text().replace("locale: en_US", "locale: de_DE"))
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(site.config_dir), str(site.data_dir)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     out = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     assert out["WELCOME"] == "Willkommen, Alice Admin"

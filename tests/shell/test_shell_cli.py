@@ -12,7 +12,7 @@ from tests.conftest import ON_POSTGRESQL
 
 def run(site, *args, check_rc=None):
     proc = subprocess.run([sys.executable, "-m", "core", *site.cli_args(), *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
     return proc
 
 

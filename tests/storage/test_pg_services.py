@@ -32,7 +32,7 @@ from tests.services.test_events import (  # noqa: E402,F401
     test_an_event_of_a_rolled_back_transaction_is_never_delivered,
     test_chain_across_two_plugins_with_a_failing_handler_and_retry, test_cli_lists_failures_and_retries)
 from tests.services.test_notifications import (  # noqa: E402,F401
-    test_inbox_unread_mark_read, test_notification_crosses_two_processes_within_two_seconds)
+    test_inbox_unread_mark_read, test_notification_crosses_two_processes)
 
 
 class PgSite(Site):

@@ -11,6 +11,7 @@ from textual.app import App
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from core.errors import PermissionDenied, ValidationError
+from core.testing import wait_for
 from core.widgets import Field, FormScreen, RecordForm
 
 FIELDS = [
@@ -310,12 +311,9 @@ async def test_long_form_scrolls_and_keeps_the_buttons_in_view():
         await pilot.pause()
         # Every field is in error; the last one can be scrolled to.
         screen.form.control("f19").focus()
-        # focusing scrolls it into view (animated: give a loaded machine time)
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if screen.form.control("f19").region.bottom <= save.region.y:
-                break
-        assert screen.form.control("f19").region.bottom <= save.region.y
+        # focusing scrolls it into view (animated: however long a loaded machine takes)
+        await wait_for(pilot, lambda: screen.form.control("f19").region.bottom <= save.region.y,
+                       message="the focused last field scrolled into view")
 
 
 async def test_short_form_dialog_is_as_tall_as_its_form():

@@ -76,7 +76,7 @@ class Site:
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
                                "--data-dir", str(self.data_dir), *args],
-                              capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=60)
+                              capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=300)
 
     def close(self) -> None:
         for bd in self.opened:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from core.app import make_app
 from core.i18n import today
-from core.testing import text_of, wait_for
+from core.testing import palette_offers, text_of, wait_for
 from core.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import service as svc
 from conftest import iban
@@ -34,7 +34,7 @@ async def open_by_palette(pilot, title: str, screen: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause()
     await type_text(pilot, f"Open: {title}")
-    await pilot.pause(0.3)
+    await wait_for(pilot, lambda: palette_offers(pilot, title), message=f"the palette offers {title}")
     await pilot.press("enter")
     await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == screen, message=f"{screen} not opened")
 

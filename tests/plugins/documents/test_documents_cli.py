@@ -10,7 +10,7 @@ from conftest import simple_pdf
 
 def run(site, *args, rc=0):
     proc = subprocess.run([sys.executable, "-m", "core", *site.cli_args(), "docs", *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == rc, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     return proc

@@ -86,7 +86,7 @@ class Site:
         environ = dict(os.environ, COLUMNS="100", **(env or {}))
         return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
                                "--data-dir", str(self.data_dir), *args],
-                              capture_output=True, text=True, cwd=ROOT, env=environ, timeout=60)
+                              capture_output=True, text=True, cwd=ROOT, env=environ, timeout=300)
 
     def close(self) -> None:
         for bd in self.opened:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -19,14 +20,38 @@ from tests.plugins.hr.absence_site import ROOT, Site, make_office
 
 
 def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10).stdout
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=60).stdout
 
 
 def _screen(session: str) -> str:
     return _tmux("capture-pane", "-p", "-t", session)
 
 
-def _wait(session: str, text: str, timeout: float = 30.0) -> str:
+def _field_colours(session: str) -> dict[str, str]:
+    """The colour of each input's left edge (``▊``), by the text in the input's
+    row: a focused input is drawn in another colour than the others."""
+    colours = {}
+    for row in _tmux("capture-pane", "-p", "-e", "-t", session).splitlines():
+        edge = re.search(r"\x1b\[7m\x1b\[(\d+)m▊", row)
+        text = re.sub(r"\x1b\[[\d;]*m", "", row)
+        if edge and text.strip(" ▊▎┃"):
+            colours[text.strip(" ▊▎┃")] = edge.group(1)
+    return colours
+
+
+def _wait_focus_moves(session: str, focused: str, left: str, reached: str, timeout: float = 60.0) -> None:
+    """Wait until the input showing ``reached`` is drawn in the ``focused``
+    colour and the one showing ``left`` no longer: the focus moved."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        colours = _field_colours(session)
+        if colours.get(reached) == focused and colours.get(left) != focused:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the focus did not move from {left!r} to {reached!r}:\n{_screen(session)}")
+
+
+def _wait(session: str, text: str, timeout: float = 60.0) -> str:
     end = time.monotonic() + timeout
     shown = ""
     while time.monotonic() < end:
@@ -69,12 +94,15 @@ def test_the_clock_terminal_with_a_pin(terminal):
     time.sleep(0.5)
     assert "Clock terminal" in _screen(session)
     # a wrong PIN is refused and nothing is written
-    _tmux("send-keys", "-t", session, "anna", "Enter")
-    time.sleep(0.5)  # the focus moves to the PIN field
+    _tmux("send-keys", "-t", session, "anna")
+    _wait(session, "anna")
+    focused = _field_colours(session)["anna"]  # how the field with the focus looks
+    _tmux("send-keys", "-t", session, "Enter")
+    _wait_focus_moves(session, focused, "anna", "••••")  # to the PIN field
     _tmux("send-keys", "-t", session, "0000", "Enter")
     _wait(session, "Wrong operator or PIN")
     assert bd.table("hr.time").count({}) == 0
-    time.sleep(1.2)  # the PIN guard's first wait
+    _wait(session, "Enter your PIN.")  # the PIN guard's first wait is over: the field is open again
     _tmux("send-keys", "-t", session, "4711", "Enter")
     shown = _wait(session, "clocked out")
     assert "Anna Arndt" in shown

@@ -13,7 +13,7 @@ from plugins.hr import cases, discipline, hiring
 from plugins.hr import screens as hr_screens
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
     for _ in range(int(timeout / 0.05)):
         await pilot.pause(0.05)
         if predicate():

@@ -74,7 +74,7 @@ class Site:
         env = dict(os.environ)
         return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
                                "--data-dir", str(self.data_dir), *args],
-                              capture_output=True, text=True, cwd=ROOT, env=env, input=input, timeout=60)
+                              capture_output=True, text=True, cwd=ROOT, env=env, input=input, timeout=300)
 
     def close(self) -> None:
         for bd in self.opened:

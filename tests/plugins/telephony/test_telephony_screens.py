@@ -17,7 +17,7 @@ def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-async def wait_for(predicate, timeout: float = 5.0) -> None:
+async def wait_for(predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
     for _ in range(int(timeout / 0.05)):
         await asyncio.sleep(0.05)
         if predicate():
