@@ -44,7 +44,18 @@ def backdesk_settings():
         "max_attempts": Setting(int, 8),
         "retry_base_seconds": Setting(int, 60),
         "worker_interval": Setting(float, 15.0, help="Seconds between inbox/outbox rounds in the app (0: off)"),
+        "ocr": Setting(bool, True, help="Recognise the text of scans (images, PDFs without text) with ocrmypdf"),
+        "ocr_languages": Setting(str, "deu+eng", help="Tesseract languages joined by + (Debian: tesseract-ocr-LANG)",
+                                 check=_languages),
     }
+
+
+def _languages(value):
+    from plugins.documents.ocr import LANGUAGES
+
+    if not LANGUAGES.fullmatch(value):
+        raise ValueError("Tesseract language names joined by +, e.g. deu+eng")
+    return value
 
 
 def _raise(message):
@@ -56,7 +67,7 @@ def backdesk_tables():
     from plugins.documents.service import READ
 
     return [TableSpec(name, read=READ) for name in
-            ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history")]
+            ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history", "ocr")]
 
 
 @hookimpl

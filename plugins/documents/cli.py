@@ -210,6 +210,34 @@ def register(cli: click.Group, get_context) -> None:
                 line += f"  — {row['last_error']}"
             click.echo(line)
 
+    @docs.command("ocr")
+    @click.argument("doc_id", required=False)
+    @click.option("--run", "run", is_flag=True, help="Recognise the text of the queued scans now.")
+    @click.option("--status", type=click.Choice(["queued", "running", "done", "failed", "interrupted"]))
+    @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+    def ocr_(doc_id, run, status, limit):
+        """Text recognition of scans: DOC_ID queues it (again) for a document."""
+        from plugins.documents import ocr_jobs
+
+        ctx = get_context()
+        if doc_id:
+            job = ocr_jobs.request_ocr(ctx, doc_id)
+            click.echo(f"document {job['document_id']}: version {job['version']} queued for text recognition "
+                       f"(job {job['id']})")
+        if run:
+            def progress(job):
+                if job.get("pages"):
+                    click.echo(f"document {job['document_id']}: page {job['pages_done']} of {job['pages']}")
+
+            counts = ocr_jobs.run_ocr(ctx, on_progress=progress)
+            click.echo(f"{counts['done']} done, {counts['failed']} failed"
+                       + (f", {counts['interrupted']} interrupted earlier" if counts["interrupted"] else ""))
+        if doc_id and not run:
+            return
+        for job in ocr_jobs.jobs(ctx, status=status, limit=limit):
+            click.echo(f"{job['id']:>5}  doc {job['document_id']:<5} v{job['version']:<3} {job['status']:<11} "
+                       f"{ocr_jobs.describe(job)}")
+
     @docs.command("intake")
     @click.option("--scan", is_flag=True, help="Look for new files in the inbox first.")
     @click.option("--file", "file_id", help="File this intake item.")

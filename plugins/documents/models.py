@@ -43,7 +43,8 @@ HISTORY_TITLES = {"filed": N_("filed"), "edited": N_("edited"), "version_added":
                   "copied": N_("copied"), "email_queued": N_("email queued"), "email_sent": N_("email sent"),
                   "email_submitted": N_("email submitted"), "email_failed": N_("email failed"),
                   "fax_queued": N_("fax queued"), "fax_sent": N_("fax sent"), "fax_submitted": N_("fax submitted"),
-                  "fax_failed": N_("fax failed")}
+                  "fax_failed": N_("fax failed"), "ocr_queued": N_("OCR queued"), "ocr_done": N_("text recognised"),
+                  "ocr_failed": N_("OCR failed"), "ocr_interrupted": N_("OCR interrupted")}
 
 
 #: the label of a stored code in one of the ``*_TITLES`` maps (core.i18n.Translator.label)

@@ -24,7 +24,7 @@ from core.i18n import format_date, format_datetime, to_local
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 from core.widgets.detail_view import DetailView
-from plugins.documents import service
+from plugins.documents import ocr_jobs, service
 from plugins.documents.models import (
     ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,
     OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _, label,
@@ -331,9 +331,11 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
     """One document: its fields, versions and history."""
 
     CSS_PATH = CSS_PATH
-    WATCH_TABLES = frozenset({"documents.documents", "documents.versions", "documents.history"})
+    WATCH_TABLES = frozenset({"documents.documents", "documents.versions", "documents.history",
+                              "documents.ocr"})
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="documents.back"),
+        Binding("r", "recognise", _("OCR"), id="documents.recognise"),
         Binding("E", "edit", _("Edit"), id="documents.edit"),
         Binding("v", "new_version", _("Version"), id="documents.new_version"),
         Binding("c", "copy", _("Copy"), id="documents.detail_copy"),
@@ -400,6 +402,10 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
         if current is not None:
             pairs.append((_("Current file"), f"v{current['number']} {current['filename']} "
                                              f"({current['sha256'][:12]})"))
+        job = ocr_jobs.latest_job(self.ctx, self.doc_id)
+        if job is not None:
+            pairs.append((_("Text"), ocr_jobs.describe(job)))
+        if current is not None:
             if self.terms and current.get("text"):
                 pairs.append((_("Match"), highlighted(service.snippet(current["text"], self.terms), self.terms)))
         self.query_one("#doc-detail", DetailView).update(pairs, title=_("Document {id}").format(id=doc["id"]))
@@ -436,6 +442,15 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
         self.app.push_screen(FormScreen(_("New version of document {id}").format(id=self.doc_id), [
             Field("file", _("File"), required=True), Field("note", _("Note")),
         ], on_submit=submit, submit_label=_("Add")))
+
+    def action_recognise(self) -> None:
+        """Queue the scan's text recognition (again); the worker runs it."""
+        try:
+            job = ocr_jobs.request_ocr(self.ctx, self.doc_id)
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        self.notify(ocr_jobs.describe(job))
 
     def action_export(self) -> None:
         def submit(values):

@@ -40,6 +40,7 @@ from core.storage import AnyOf, Range
 from plugins.documents import files as blobs
 from plugins.documents import models
 from plugins.documents.models import _
+from plugins.documents.ocr import is_scan_type
 
 READ = "documents.read"
 FILE = "documents.file"
@@ -463,6 +464,7 @@ def _file_new(ctx, clean: dict, fields: Any, src: Path, sha: str, size: int, nam
         doc_id = ctx.table("documents").insert(doc)
         _add_version_row(ctx, doc_id, 1, sha, size, name, text, note="")
         _history(ctx, doc_id, "filed", source=source, duplicates=duplicates, rules=hint["rules"])
+        queue_ocr_if_scan(ctx, doc_id, 1, name, text)
         if intake_id is not None:
             ctx.table("intake").update(intake_id, {"status": "filed", "document_id": doc_id,
                                                   "filed_at": moment})
@@ -481,6 +483,31 @@ def _add_version_row(ctx, doc_id: int, number: int, sha: str, size: int, name: s
         "mime": blobs.guess_mime(name), "text": text, "note": note,
         "added_at": _iso(now_utc()), "added_by": ctx.operator.account,
     })
+
+
+def needs_ocr(filename: str, text: str) -> bool:
+    """A scan: an image, or a PDF without a text layer."""
+    return is_scan_type(blobs.guess_mime(filename)) and not text.strip()
+
+
+def queue_ocr_if_scan(ctx, doc_id: int, number: int, filename: str, text: str) -> dict | None:
+    """Inside a filing transaction: a scan gets a text-recognition job
+    (:mod:`plugins.documents.ocr_jobs` runs it) when the ``ocr`` setting is
+    on; -> the job."""
+    if not ctx.settings.get("ocr", True) or not needs_ocr(filename, text):
+        return None
+    return add_ocr_job(ctx, doc_id, number)
+
+
+def add_ocr_job(ctx, doc_id: int, number: int) -> dict:
+    """A queued OCR job for version ``number`` (inside the caller's transaction)."""
+    table = ctx.table("ocr")
+    job_id = table.insert({"document_id": doc_id, "version": number, "status": "queued", "pages": None,
+                           "pages_done": 0, "error": None, "runner": None, "heartbeat": None,
+                           "queued_at": _iso(now_utc()), "queued_by": ctx.operator.account,
+                           "started_at": None, "finished_at": None, "result_version": None})
+    _history(ctx, doc_id, "ocr_queued", version=number, job_id=job_id)
+    return table[job_id]
 
 
 def get_document(ctx, doc_id: Any) -> dict:
@@ -569,6 +596,7 @@ def add_version(ctx, doc_id: Any, path: Any, *, note: str = "", filename: str | 
             number = max(v["number"] for v in versions(ctx, doc_id)) + 1
             _add_version_row(ctx, doc_id, number, sha, size, name, text, note)
             _history(ctx, doc_id, "version_added", version=number)
+            queue_ocr_if_scan(ctx, doc_id, number, name, text)
             return ctx.table("documents").update(doc["id"], {"current_version": number})
     except BaseException:
         if not known:  # the file this filing wrote: not left behind as an orphan

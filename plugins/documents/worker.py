@@ -1,9 +1,11 @@
 """The background worker of the app: polls the inbox, sends what the outbox
-holds when it is due, asks the fax transports for news.
+holds when it is due, asks the fax transports for news, recognises the text
+of one scan per round (:mod:`plugins.documents.ocr_jobs`).
 
 One daemon thread per running app, started when the shell asks for the
 plugin's screens (the CLI never starts it: ``backdesk docs outbox --retry``
-and ``backdesk docs intake --scan`` do the same work on demand). It never
+``backdesk docs intake --scan`` and ``backdesk docs ocr --run`` do the same
+work on demand). It never
 touches widgets: its writes reach the screens through the store's change
 notifications. Several apps running at once are safe: a job is claimed in a
 transaction before it is sent (see :mod:`plugins.documents.service`).
@@ -21,7 +23,7 @@ _started: set[int] = set()
 
 
 def run_once(ctx) -> None:
-    from plugins.documents import service
+    from plugins.documents import ocr_jobs, service
 
     if ctx.can(service.FILE):
         try:
@@ -30,6 +32,8 @@ def run_once(ctx) -> None:
             pass
     if ctx.can(service.SEND):
         service.process_outbox(ctx)
+    if ctx.can(service.FILE) and ctx.settings.get("ocr", True):
+        ocr_jobs.run_ocr(ctx, limit=1)
 
 
 def start(ctx, interval: float) -> threading.Thread | None:
