@@ -30,15 +30,23 @@ def _check_fraction_map(value):
 def _check_accounts(value):
     from plugins.accounting.ledger import LedgerError, check_account_name
     from plugins.accounting.service import DEFAULT_ACCOUNTS
+    from plugins.accounting.vat import ACCOUNTS
 
+    roles = {**DEFAULT_ACCOUNTS, **ACCOUNTS}
     for key, name in value.items():
-        if key not in DEFAULT_ACCOUNTS:
-            raise ValueError(f"unknown account role {key!r} (known: {', '.join(DEFAULT_ACCOUNTS)})")
+        if key not in roles:
+            raise ValueError(f"unknown account role {key!r} (known: {', '.join(roles)})")
         try:
             check_account_name(name)
         except LedgerError as error:
             raise ValueError(f"{key}: {error}") from None
     return value
+
+
+def _check_company(value):
+    from plugins.accounting.invoicing import check_company
+
+    return check_company(value)
 
 
 @hookimpl
@@ -60,6 +68,10 @@ def backdesk_settings():
         "tax_rate": Setting(Decimal, Decimal("0.19"), help="Default tax rate on bill lines (a fraction)"),
         "accounts": Setting(dict, {}, check=_check_accounts,
                             help="Accounts used for bank, payables, input_vat, salaries, net_pay, …"),
+        "company": Setting(dict, {}, check=_check_company,
+                           help="The seller on invoices: name, street, postcode, city, country, tax_number, vat_id, "
+                                "iban, bic, bank, email, phone"),
+        "invoice_prefix": Setting(str, "RE-", help="Invoice numbers are this and five digits (RE-00001)"),
         "daily_limit": Setting(Decimal, Decimal("10"), help="Hours a day above which a day is flagged"),
         "weekly_limit": Setting(Decimal, Decimal("40"), help="Hours a week; more is flagged and paid as overtime"),
         "monthly_hours": Setting(Decimal, Decimal("160"), help="Hours a salary pays for (hourly equivalent)"),

@@ -13,6 +13,7 @@ import sys
 import click
 
 from core.errors import ValidationError
+from plugins.accounting import invoicing_cli
 
 MAX_FILE = 50 << 20
 
@@ -44,6 +45,8 @@ def register(cli: click.Group, get_context) -> None:
         """Accounting: ledger, bills, payment runs, payroll and reports."""
 
     # ------------------------------------------------------------------ journal
+    invoicing_cli.register(accounting, get_context)
+
     @accounting.command("import")
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.option("--bank", is_flag=True, help="FILE is a bank statement CSV, not an hledger journal.")

@@ -17,7 +17,8 @@ _ = translator_for("accounting", Path(__file__).parent / "locale")
 
 #: table name -> schema version
 TABLES = {"accounts": 1, "entries": 1, "periods": 1, "vendors": 1, "bills": 1, "payments": 1,
-          "payment_runs": 1, "orders": 1, "rates": 1, "timesheets": 1, "payroll_runs": 1, "payslips": 1}
+          "payment_runs": 1, "orders": 1, "rates": 1, "timesheets": 1, "payroll_runs": 1, "payslips": 1,
+          "customers": 1, "invoices": 1}
 #: the permission that reads each table whole (export); pay is confidential:
 #: reading rates, payroll runs and payslips whole is audited
 TABLE_READ = {"accounts": "accounting.ledger.read", "entries": "accounting.ledger.read",
@@ -25,7 +26,8 @@ TABLE_READ = {"accounts": "accounting.ledger.read", "entries": "accounting.ledge
               "bills": "accounting.bills.read", "payments": "accounting.bills.read",
               "payment_runs": "accounting.bills.read", "orders": "accounting.bills.read",
               "rates": "accounting.payroll.read", "timesheets": "accounting.payroll.read",
-              "payroll_runs": "accounting.payroll.read", "payslips": "accounting.payroll.read"}
+              "payroll_runs": "accounting.payroll.read", "payslips": "accounting.payroll.read",
+              "customers": "accounting.invoices.read", "invoices": "accounting.invoices.read"}
 CONFIDENTIAL_TABLES = frozenset({"rates", "payroll_runs", "payslips"})
 
 PERMISSIONS = {
@@ -39,6 +41,9 @@ PERMISSIONS = {
     "accounting.payroll.read": "Read pay rates and payslips (confidential)",
     "accounting.payroll.write": "Set pay rates, record and approve timesheets",
     "accounting.payroll.run": "Run payroll",
+    "accounting.invoices.read": "Read customers, invoices and open items",
+    "accounting.invoices.write": "Record customers and draft invoices",
+    "accounting.invoices.issue": "Issue invoices and credit notes, record payments received",
 }
 
 # -- what a person sees for a stored code -----------------------------------------

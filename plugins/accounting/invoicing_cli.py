@@ -1,0 +1,196 @@
+"""``backdesk accounting customers …`` and ``backdesk accounting invoices …``
+(also ``invoice``): customers, invoices, credit notes.
+
+The commands call ``invoicing`` as the screens do; bad input is one line
+and exit 2 (printed by the ``backdesk`` command).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from core.errors import ValidationError
+
+
+def parse_line(raw: str, n: int) -> dict:
+    """``description; quantity; unit price[; VAT code[; unit]]`` → a line."""
+    from plugins.accounting.models import _
+
+    parts = [p.strip() for p in str(raw).split(";")]
+    if len(parts) < 3 or len(parts) > 5:
+        raise ValidationError(_("line {n}: write description; quantity; unit price[; VAT code[; unit]]").format(n=n),
+                              field="lines")
+    line = {"description": parts[0], "quantity": parts[1], "unit_price": parts[2]}
+    if len(parts) > 3 and parts[3]:
+        line["vat_code"] = parts[3]
+    if len(parts) > 4 and parts[4]:
+        line["unit"] = parts[4]
+    return line
+
+
+def parse_lines(text_or_list) -> list[dict]:
+    raw = text_or_list.splitlines() if isinstance(text_or_list, str) else list(text_or_list)
+    return [parse_line(x, i) for i, x in enumerate(raw, start=1) if str(x).strip()]
+
+
+def _customer_options(fn):
+    for opt in reversed([
+        click.option("--street"), click.option("--postcode"), click.option("--city"),
+        click.option("--country", help="Two letters (default DE)."),
+        click.option("--vat-id", help="The customer's VAT ID (checked: country prefix and check digit)."),
+        click.option("--email"), click.option("--terms", "terms_days", help="Days to pay (default 14)."),
+        click.option("--buyer-reference", help="The customer's reference or Leitweg-ID (XRechnung BT-10).")]):
+        fn = opt(fn)
+    return fn
+
+
+def _given(**kwargs) -> dict:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def register(accounting: click.Group, get_context) -> None:
+    # ------------------------------------------------------------------ customers
+    @accounting.group("customers", invoke_without_command=True)
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    @click.pass_context
+    def customers_group(cctx, fmt):
+        """Customers: list them (no subcommand), add, change, show."""
+        if cctx.invoked_subcommand is not None:
+            return
+        from core import csvsafe
+        from plugins.accounting import invoicing as inv
+
+        rows = inv.customers(get_context())
+        cols = ["id", "number", "name", "city", "country", "vat_id", "email", "terms_days"]
+        if fmt == "csv":
+            w = csvsafe.writer(sys.stdout, lineterminator="\n")
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([r.get(c, "") for c in cols])
+            return
+        if not rows:
+            click.echo("(none)")
+        for r in rows:
+            click.echo(f"{r['id']:>4}  {r['name'][:30]:<30} {r['city'][:16]:<16} {r['country']}  {r['vat_id']}".rstrip())
+
+    @customers_group.command("add")
+    @click.argument("name")
+    @_customer_options
+    def customers_add(name, **opts):
+        """Add a customer called NAME."""
+        from plugins.accounting import invoicing as inv
+
+        c = inv.add_customer(get_context(), {"name": name, **_given(**opts)})
+        click.echo(f"added customer {c['id']}: {c['name']}")
+
+    @customers_group.command("change")
+    @click.argument("customer")
+    @click.option("--name")
+    @_customer_options
+    def customers_change(customer, **opts):
+        """Change a customer (by id or name)."""
+        from plugins.accounting import invoicing as inv
+
+        ctx = get_context()
+        c = inv.update_customer(ctx, inv.customer(ctx, customer)["id"], _given(**opts))
+        click.echo(f"changed customer {c['id']}: {c['name']}")
+
+    # ------------------------------------------------------------------ invoices
+    @accounting.group("invoices", invoke_without_command=True)
+    @click.option("--status", type=click.Choice(["draft", "open", "partly_paid", "paid", "credited", "issued"]))
+    @click.option("--customer", help="Only this customer's (id or name).")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    @click.pass_context
+    def invoices_group(cctx, status, customer, fmt):
+        """Invoices and credit notes: list them (no subcommand), new, issue, show, credit."""
+        if cctx.invoked_subcommand is not None:
+            return
+        from core import csvsafe
+        from plugins.accounting import invoicing as inv
+        from plugins.accounting import models as m
+
+        ctx = get_context()
+        cid = inv.customer(ctx, customer)["id"] if customer else None
+        rows = inv.invoice_rows(ctx, inv.invoices(ctx, status=status, customer_id=cid))
+        cols = ["id", "number", "kind", "customer", "date", "delivery_date", "due", "status", "net", "tax", "total",
+                "open", "currency"]
+        if fmt == "csv":
+            w = csvsafe.writer(sys.stdout, lineterminator="\n", numeric=tuple(cols.index(c) for c in
+                                                                              ("net", "tax", "total", "open")))
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([f"{r[c]:f}" if c == "open" else (r[c] if r[c] is not None else "") for c in cols])
+            return
+        if not rows:
+            click.echo("(none)")
+            return
+        places = m.places(ctx)
+        for r in rows:
+            click.echo(f"{r['number_text'][:12]:<12} {r['customer'][:22]:<22} {r['date']} {r['status_text'][:12]:<12} "
+                       f"{m.number_text(r['total'], places):>12} {r['currency']}")
+
+    @invoices_group.command("new")
+    @click.option("--customer", required=True, help="Id or name.")
+    @click.option("--line", "lines", multiple=True, required=True,
+                  help="'description; quantity; unit price[; VAT code[; unit]]' (VAT codes: 19, 7, 0, rc, eu, nt).")
+    @click.option("--delivery-date", help="When the goods were delivered or the service done (required).")
+    @click.option("--delivery-end", help="The last day, for a delivery period.")
+    @click.option("--date", help="Invoice date (default today).")
+    @click.option("--due", help="Due date (default: the customer's terms).")
+    @click.option("--note", default="")
+    @click.option("--issue", is_flag=True, help="Issue it at once (number and posting).")
+    def invoices_new(customer, lines, delivery_date, delivery_end, date, due, note, issue):
+        """Write an invoice (a draft unless --issue)."""
+        from plugins.accounting import invoicing as inv
+
+        ctx = get_context()
+        doc = inv.create_invoice(ctx, customer, parse_lines(lines), delivery_date=delivery_date,
+                                 delivery_end=delivery_end, date=date, due=due, note=note, issue=issue)
+        if doc["number"]:
+            click.echo(f"issued invoice {doc['number']} ({doc['total']} {doc['currency']}, entry {doc['entry']})")
+        else:
+            click.echo(f"draft invoice {doc['id']} ({doc['total']} {doc['currency']})")
+
+    @invoices_group.command("issue")
+    @click.argument("invoice_id")
+    def invoices_issue(invoice_id):
+        """Issue a draft: it gets the next number and is posted."""
+        from plugins.accounting import invoicing as inv
+
+        doc = inv.issue_invoice(get_context(), invoice_id)
+        click.echo(f"issued invoice {doc['number']} ({doc['total']} {doc['currency']}, entry {doc['entry']})")
+
+    @invoices_group.command("delete")
+    @click.argument("invoice_id")
+    def invoices_delete(invoice_id):
+        """Delete a draft (issued invoices stay; a credit note corrects them)."""
+        from plugins.accounting import invoicing as inv
+
+        inv.delete_draft(get_context(), invoice_id)
+        click.echo(f"deleted draft {invoice_id}")
+
+    @invoices_group.command("show")
+    @click.argument("number")
+    def invoices_show(number):
+        """An invoice or credit note as text: the parties, lines, VAT per rate."""
+        from plugins.accounting import invoicing as inv
+
+        ctx = get_context()
+        click.echo(inv.invoice_text(ctx, inv.invoice(ctx, number)))
+
+    @invoices_group.command("credit")
+    @click.argument("number")
+    @click.option("--reason", required=True)
+    @click.option("--line", "lines", multiple=True, help="Credit these lines (default: the whole invoice).")
+    @click.option("--date", help="Credit note date (default today).")
+    def invoices_credit(number, reason, lines, date):
+        """Issue a credit note against invoice NUMBER."""
+        from plugins.accounting import invoicing as inv
+
+        doc = inv.credit_note(get_context(), number, parse_lines(lines) if lines else None, reason=reason, date=date)
+        click.echo(f"issued credit note {doc['number']} for {doc['corrects_number']} "
+                   f"({doc['total']} {doc['currency']}, entry {doc['entry']})")
+
+    accounting.add_command(invoices_group, "invoice")
