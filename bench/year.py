@@ -48,9 +48,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --baseline: this harness measures another checkout's code (core/, plugins/),
+# given here by the parent run; the session and screen processes inherit it
+# through PYTHONPATH (ahead of the editable install).
+CODE = Path(os.environ.get("BACKDESK_BENCH_CODE") or ROOT)
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "storage"))
+sys.path.insert(0, str(CODE))
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
 QUIET = 0.3
@@ -75,8 +79,10 @@ def work_copy(year: Path, dest: Path) -> Path:
     src = year / "data"
 
     def copy(s, d):
-        name = os.path.basename(s)
-        if name.startswith("journal-") or name == "store.json" or name.endswith(".log"):
+        # Only the snapshots and filed documents (in the namespaces' folders)
+        # are replaced by rename; the top-level files (journal, store.json,
+        # store.head: written in place) are copied.
+        if os.path.dirname(os.path.abspath(s)) == os.path.abspath(src):
             return shutil.copy2(s, d)
         try:
             return os.link(s, d)
@@ -340,7 +346,7 @@ def store_figures(data_dir: Path) -> dict:
     return {"data_mb": size / 2**20, "tables": len(manifest.get("tables", {}))}
 
 
-async def run(args) -> None:
+async def run(args, before: dict | None = None) -> None:
     import asyncssh
 
     cache = Path(args.cache).expanduser()
@@ -352,6 +358,16 @@ async def run(args) -> None:
     server = None
     try:
         data_dir = work_copy(year, work / "tinydb")
+        if args.rewrite:
+            # every snapshot written by this code (big tables in segments, as
+            # a site's next compaction leaves them); the cache stays as built
+            from core.storage.engine import open_store
+
+            t0 = time.perf_counter()
+            with open_store(data_dir) as store:
+                store.compact(rewrite=True)
+            results["rewrite_s"] = time.perf_counter() - t0
+            print(f"snapshots rewritten in {results['rewrite_s']:.1f} s", flush=True)
         results["store"] = store_figures(data_dir)
         sites = {}
         if "tinydb" in args.backends:
@@ -382,7 +398,13 @@ async def run(args) -> None:
         if server is not None:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
+    if before is not None:
+        print(f"\n== before: {before['ref']}")
+        report(before)
+        print("\n== after: this checkout")
     report(results)
+    if before is not None:
+        compare(before, results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
@@ -428,6 +450,35 @@ def report(r: dict) -> None:
             print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+def compare(before: dict, after: dict) -> None:
+    """Before and after side by side, with after / before."""
+    rows = [("first screen, one session (s)", "first_screen_s"), ("RSS of one session (MB)", "rss_mb"),
+            ("peak RSS of one session (MB)", "hwm_mb"), ("total RSS of the sessions (MB)", "total_rss_mb"),
+            ("first screen, all starting, max (s)", "concurrent_first_screen_max_s")]
+    for b in ("tinydb", "postgresql"):
+        if b not in before or b not in after:
+            continue
+        x, y = before[b], after[b]
+        print(f"\n| {b}, scale {after['scale']:g} | before ({before['ref']}) | after | after / before |")
+        print("|---|---:|---:|---:|")
+        if x.get("sessions_run") != y.get("sessions_run"):
+            print(f"| sessions opened at once | {x.get('sessions_run')} | {y.get('sessions_run')} | |")
+        for title, key in rows:
+            if key in x and key in y:
+                print(f"| {title} | {x[key]:,.2f} | {y[key]:,.2f} | {y[key] / x[key]:.2f}× |")
+        sx, sy = x.get("screens") or {}, y.get("screens") or {}
+        if sx and sy:
+            print(f"| tables read at the first screen | {len(sx.get('loaded_at_first_screen') or [])} | "
+                  f"{len(sy.get('loaded_at_first_screen') or [])} | |")
+            for name, _setup, _keys in SCREENS:
+                if name in sx and name in sy:
+                    for label, fx, fy in (("open", sx[name]["open_s"], sy[name]["open_s"]),
+                                          ("keys p50", pct(sx[name]["keys_s"], 50), pct(sy[name]["keys_s"], 50)),
+                                          ("keys p99", pct(sx[name]["keys_s"], 99), pct(sy[name]["keys_s"], 99))):
+                        ratio = f"{fy / fx:.2f}×" if fx > 0 else ""
+                        print(f"| {name}: {label} (ms) | {fx * 1000:,.0f} | {fy * 1000:,.0f} | {ratio} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -441,7 +492,12 @@ def main() -> None:
                     help="open fewer sessions when they would need more (default 12000)")
     ap.add_argument("--timeout", type=float, default=120, help="seconds a session may take to show its first screen")
     ap.add_argument("--no-screens", action="store_true", help="skip the screen timings")
+    ap.add_argument("--no-rewrite", dest="rewrite", action="store_false",
+                    help="keep the cached year's snapshots as built (else rewritten by this code first)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--baseline", metavar="REF",
+                    help="first measure the code of this git commit (e.g. main) the same way, "
+                         "then this checkout's, and print both with the ratio")
     ap.add_argument("--screens-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.screens_child:
@@ -455,7 +511,34 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(run(args))
+    before = run_baseline(args) if args.baseline else None
+    asyncio.run(run(args, before))
+
+
+def run_baseline(args) -> dict:
+    """The same measurement of ``args.baseline``'s code, in a child process
+    (its code extracted by ``git archive``; this harness, the same year)."""
+    code = Path(tempfile.mkdtemp(prefix="bench-year-baseline-"))
+    try:
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "core", "plugins"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+        out = code / "figures.json"
+        argv = [sys.executable, __file__, "--scale", f"{args.scale:g}", "--cache", args.cache,
+                "--backends", ",".join(args.backends), "--sessions", str(args.sessions),
+                "--samples", str(args.samples), "--budget-mb", f"{args.budget_mb:g}", "--timeout",
+                f"{args.timeout:g}", "--no-rewrite", "--json", str(out)] + (["--no-screens"] if args.no_screens else [])
+        env = {**os.environ, "BACKDESK_BENCH_CODE": str(code),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
+        print(f"== baseline: the code of {args.baseline} ({rev})", flush=True)
+        subprocess.run(argv, env=env, check=True)
+        before = json.loads(out.read_text())
+        before["ref"] = f"{args.baseline} ({rev})"
+        return before
+    finally:
+        shutil.rmtree(code, ignore_errors=True)
 
 
 if __name__ == "__main__":

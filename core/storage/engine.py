@@ -113,7 +113,7 @@ from core.gcpause import gc_held
 from . import files
 from .base import Change, Store, Table, Where
 from .errors import Conflict, CorruptData, NotFound, StorageError
-from .query import AnyOf, Operator, get_path, sort_docs, sort_key, split_path
+from .query import AnyOf, Operator, Range, get_path, sort_docs, sort_key, split_path
 from .tinyquery import compile_where
 
 log = logging.getLogger("backdesk.storage")
@@ -659,37 +659,28 @@ def _check_snapshots_reach(data_dir: str, manifest: dict, states: dict[str, _Tab
 class _Unloaded:
     """Where a table not loaded yet lives, and the journal ops it missed."""
 
-    __slots__ = ("path", "pending")
+    __slots__ = ("path", "pending", "segmented")
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.pending: list[tuple[int, dict]] = []
+        self.segmented = False  # its snapshot has segments (read part of it: _Part)
 
 
 def _open_unloaded(path: str, name: str, manifest_seq: int) -> _TableState:
     """A state from the snapshot's header line alone."""
     try:
         with open(path, "rb") as fh:
-            head = fh.readline(65536)
-            size = os.fstat(fh.fileno()).st_size
+            header, _start = files.read_header(fh, path, name)
     except FileNotFoundError:
         raise CorruptData(path, f"the snapshot of table {name} is missing (store.json names it)") from None
-    try:
-        if not head.endswith(b"\n"):
-            raise ValueError("no header line (file truncated?)")
-        header = json.loads(head)
-        if header.get("format") != files.TABLE_FORMAT or header.get("table") != name:
-            raise ValueError(f"not the snapshot of table {name}")
-        if size != len(head) + header["bytes"] + 1:
-            raise ValueError(f"{size - len(head) - 1} bytes of documents where {header['bytes']} were written "
-                             "(file truncated?)")
-        version, next_id, seq = int(header["version"]), int(header["next_id"]), int(header["seq"])
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
+    version, next_id, seq = int(header["version"]), int(header["next_id"]), int(header["seq"])
     if seq < manifest_seq:
         raise CorruptData(path, f"holds changes up to seq {seq} but store.json needs {manifest_seq} "
                                 "(an older copy of the file)")
-    return _TableState(name, version, next_id=next_id, seq=seq, snap_seq=seq, lazy=_Unloaded(path))
+    lazy = _Unloaded(path)
+    lazy.segmented = bool(header.get("segments"))
+    return _TableState(name, version, next_id=next_id, seq=seq, snap_seq=seq, lazy=lazy)
 
 
 def _defer(st: _TableState, seq: int, op: dict) -> None:
@@ -742,16 +733,219 @@ def _insert_unloaded(st: _TableState, seq: int, doc_id: int, doc: dict) -> Calla
     return undo
 
 
+def _change_unloaded(st: _TableState, seq: int, op: dict, old: dict) -> Callable[[], None]:
+    """Update or delete a document of a table not loaded yet (read from its
+    segments) as a deferred op of the committing seq; returns what undoes it."""
+    entry = (seq, op)
+    st.lazy.pending.append(entry)
+
+    def undo() -> None:
+        if st._docs is None:
+            st.lazy.pending.remove(entry)
+        else:  # loaded since (the op was replayed): put the document back
+            st.put(old["id"], old)
+
+    return undo
+
+
 def _forget_replayed(st: _TableState) -> None:
     """Drop deferred ops a newer snapshot holds (another process compacted)."""
     if st.lazy is not None:
         st.lazy.pending = [(q, op) for q, op in st.lazy.pending if q > st.snap_seq]
 
 
-def _unload(st: _TableState, path: str) -> None:
+def _unload(st: _TableState, path: str, segmented: bool) -> None:
     """Drop a table's documents (its snapshot holds all of them)."""
     st._docs, st.lazy = None, _Unloaded(path)
+    st.lazy.segmented = segmented
     st.indexes, st.ordered = {}, {}
+
+
+# -- part of a table not loaded ----------------------------------------------------
+#
+# A big table's snapshot is cut into segments of ``segment_docs`` documents
+# in id order, each with its zones in the header (files.encode_snapshot).  A
+# read of a table not loaded yet whose where rules out some segments by
+# their zones ("calls since this morning": only the last segment's
+# started_at reach today), a page ordered by id ("the newest 50", a keyset
+# page "ids below 1234"), or a get by id reads only those segments, lays
+# the journal's later changes over them, and keeps nothing: the table stays
+# unloaded, and the next such read reads its segments again (a few
+# milliseconds a segment).  Anything else loads the table whole, as before.
+# Zones make history cheap to skip without anything declared: ids and
+# time stamps grow with the year, so old segments fall outside "today",
+# "this week", "open" (the statuses of old tickets are all final).
+
+
+def _zone_keeps_value(zone: dict, value: Any) -> bool:
+    if not _plain(value) or type(value) in (list, dict):
+        return True
+    if "v" in zone:
+        key = _eq_key(value)
+        return any(_eq_key(v) == key for v in zone["v"])
+    t = type(value)
+    if t is str:
+        b = zone.get("s")
+        return b is not None and b[0] <= value and (b[1] is None or value <= b[1])
+    if t is int or t is float:
+        b = zone.get("n")
+        return b is not None and b[0] <= value <= b[1]
+    return True  # None, a bool: kept unless the values are listed
+
+
+def _zone_keeps_range(zone: dict, r: Range) -> bool:
+    bounds = [b for b in (r.gt, r.ge, r.lt, r.le) if b is not None]
+    if all(type(b) is str for b in bounds):
+        lim = zone.get("s")
+    elif all(type(b) is int or type(b) is float for b in bounds):
+        lim = zone.get("n")
+    else:
+        return True
+    if lim is None:  # no value of the bounds' type: a Range matches none
+        return False
+    lo, hi = lim
+    if hi is not None and ((r.gt is not None and not hi > r.gt) or (r.ge is not None and not hi >= r.ge)):
+        return False
+    if (r.lt is not None and not lo < r.lt) or (r.le is not None and not lo <= r.le):
+        return False
+    return True
+
+
+def _segment_keeps(zones: dict, where: Where | None) -> bool:
+    """Whether a segment with ``zones`` may hold a document matching ``where``
+    (only top-level fields by value, AnyOf or Range are looked at)."""
+    for key, cond in (where or {}).items():
+        if type(key) is not str or "." in key:
+            continue
+        zone = zones.get(key)
+        if zone is None:  # no document of the segment has the field: None in all
+            zone = {"v": [None], "o": True}
+        if isinstance(cond, AnyOf):
+            keeps = any(_zone_keeps_value(zone, v) for v in cond.values)
+        elif isinstance(cond, Range):
+            keeps = _zone_keeps_range(zone, cond)
+        elif isinstance(cond, Operator):
+            keeps = True
+        else:
+            keeps = _zone_keeps_value(zone, cond)
+        if not keeps:
+            return False
+    return True
+
+
+class _Part:
+    """An unloaded table's segmented snapshot, open for reading some segments,
+    and the journal's changes since it (``overlay``: id -> doc, None when
+    deleted).  None from :meth:`open` when the table must be loaded whole."""
+
+    __slots__ = ("st", "fh", "start", "segments", "overlay", "total")
+
+    @classmethod
+    def open(cls, st: _TableState) -> "_Part | None":
+        lazy = st.lazy
+        if lazy is None or not lazy.segmented:
+            return None
+        try:
+            fh = open(lazy.path, "rb")
+        except FileNotFoundError:
+            return None  # the whole load says what is missing
+        try:
+            header, start = files.read_header(fh, lazy.path, st.name)
+            segments, seq = header.get("segments"), int(header["seq"])
+            if not segments or seq < st.snap_seq:
+                fh.close()
+                return None
+            overlay: dict[int, dict | None] = {}
+            total = int(header["count"])
+            for op_seq, op in lazy.pending:
+                if op_seq <= seq:
+                    continue
+                kind = op.get("op")
+                if kind in ("insert", "update"):
+                    overlay[op["id"]] = op["doc"]
+                    total += kind == "insert"
+                elif kind == "delete":
+                    overlay[op["id"]] = None
+                    total -= 1
+                elif kind != "next_id":  # a migration: read it whole
+                    fh.close()
+                    return None
+        except BaseException:
+            fh.close()
+            raise
+        part = cls()
+        part.st, part.fh, part.start, part.segments, part.overlay = st, fh, start, segments, overlay
+        part.total = total
+        return part
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def read(self, segment: dict) -> list[dict]:
+        """The segment's documents not changed since (fresh objects: no copy needed)."""
+        overlay = self.overlay
+        docs = files.read_segment(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
+        return [d for d in docs if d["id"] not in overlay] if overlay else docs
+
+    def changed(self, query: Any) -> list[dict]:
+        """Copies of the documents written since the snapshot that match."""
+        return [_copy(d) for d in self.overlay.values() if d is not None and (query is None or query(d))]
+
+    def find(self, where: Where | None, query: Any, order_by: Any, limit: int | None,
+             offset: int) -> list[dict] | None:
+        segments = [sg for sg in self.segments if _segment_keeps(sg["zones"], where)]
+        desc = _id_order(order_by)
+        paged = desc is not None and limit is not None
+        if len(segments) == len(self.segments) and not paged:
+            return None
+        extra = self.changed(query)
+        found: list[dict] = []
+        end = None if limit is None else offset + limit
+        for sg in (reversed(segments) if desc else segments):
+            found.extend(d for d in self.read(sg) if query is None or query(d))
+            if paged:
+                # every document beyond this segment's first (last) id is known now
+                lo, hi = sg["zones"]["id"]["n"]
+                known = len(found) + sum(1 for d in extra if (d["id"] >= lo if desc else d["id"] <= hi))
+                if known >= end:
+                    break
+        found.extend(extra)
+        sort_docs(found, order_by)
+        return found[offset:end]
+
+    def count(self, where: Where | None, query: Any) -> int | None:
+        if query is None:
+            return self.total
+        segments = [sg for sg in self.segments if _segment_keeps(sg["zones"], where)]
+        if len(segments) == len(self.segments):
+            return None
+        n = len(self.changed(query))
+        for sg in segments:
+            n += sum(1 for d in self.read(sg) if query is None or query(d))
+        return n
+
+    def get(self, doc_id: int) -> dict | None:
+        if doc_id in self.overlay:
+            doc = self.overlay[doc_id]
+            return _copy(doc) if doc is not None else None
+        for sg in self.segments:
+            lo, hi = sg["zones"]["id"]["n"]
+            if lo <= doc_id <= hi:
+                return next((d for d in self.read(sg) if d["id"] == doc_id), None)
+        return None
+
+
+def _part(st: _TableState, read: Callable[[_Part], Any]) -> Any:
+    """``read(part)`` of a table not loaded, or None (then load it whole)."""
+    if st._docs is not None:
+        return None
+    part = _Part.open(st)
+    if part is None:
+        return None
+    try:
+        return read(part)
+    finally:
+        part.close()
 
 
 def snapshot_path(name: str) -> str:
@@ -814,7 +1008,16 @@ class JournalTable(Table):
         s = self._store
         with s._rlock:
             s._fresh()
-            doc = s._state(self.name).docs.get(_doc_id(doc_id))
+            st = s._state(self.name)
+            doc_id = _doc_id(doc_id)
+            if st._docs is None and st.lazy.segmented:
+                part = _Part.open(st)
+                if part is not None:
+                    try:
+                        return part.get(doc_id)
+                    finally:
+                        part.close()
+            doc = st.docs.get(doc_id)
             return _copy(doc) if doc is not None else None
 
     def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
@@ -826,6 +1029,10 @@ class JournalTable(Table):
         with s._rlock:
             s._fresh()
             st = s._state(self.name)
+            if st._docs is None and st.lazy.segmented:
+                page = _part(st, lambda part: part.find(where, query, order_by, limit, offset))
+                if page is not None:
+                    return page
             docs = st.docs
             ids = None
             if query is None and limit is not None:
@@ -868,6 +1075,10 @@ class JournalTable(Table):
         with s._rlock:
             s._fresh()
             st = s._state(self.name)
+            if st._docs is None and st.lazy.segmented:
+                n = _part(st, lambda part: part.count(where, query))
+                if n is not None:
+                    return n
             docs = st.docs
             if query is None:
                 return len(docs)
@@ -908,9 +1119,31 @@ class JournalTable(Table):
             txn.notify.add(self.name)
         return doc_id
 
+    def _old_unloaded(self, st: _TableState, doc_id: int) -> tuple[bool, dict | None]:
+        """(True, the document or None) read from the segments of a table not
+        loaded yet; (False, None) when it must be loaded for it."""
+        part = _Part.open(st) if st._docs is None and st.lazy.segmented else None
+        if part is None:
+            return False, None
+        try:
+            return True, part.get(doc_id)
+        finally:
+            part.close()
+
     def _put(self, doc_id: int, make: Callable[[dict], dict]) -> dict:
         with self._store._write() as txn:
             st = self._writable()
+            read, old = self._old_unloaded(st, doc_id)
+            if read:  # changing one call of the year does not load the year
+                if old is None:
+                    raise NotFound(f"{self.name}: no document with id {doc_id}")
+                new = make(old)
+                op = {"op": "update", "t": self.name, "id": doc_id, "doc": new}
+                txn.undo.append(_change_unloaded(st, self._store._seq + 1, op, old))
+                txn.ops.append(op)
+                txn.changes.append(Change(self.name, "update", doc_id, old, new))
+                txn.notify.add(self.name)
+                return _copy(new)
             old = st.docs.get(doc_id)
             if old is None:
                 raise NotFound(f"{self.name}: no document with id {doc_id}")
@@ -930,6 +1163,16 @@ class JournalTable(Table):
         doc_id = _doc_id(doc_id)
         with self._store._write() as txn:
             st = self._writable()
+            read, old = self._old_unloaded(st, doc_id)
+            if read:
+                if old is None:
+                    raise NotFound(f"{self.name}: no document with id {doc_id}")
+                op = {"op": "delete", "t": self.name, "id": doc_id}
+                txn.undo.append(_change_unloaded(st, self._store._seq + 1, op, old))
+                txn.ops.append(op)
+                txn.changes.append(Change(self.name, "delete", doc_id, old, None))
+                txn.notify.add(self.name)
+                return
             old = st.remove(doc_id)
             if old is None:
                 raise NotFound(f"{self.name}: no document with id {doc_id}")
@@ -946,8 +1189,12 @@ class JournalStore(Store):
 
     def __init__(self, data_dir: str | os.PathLike, *, compact_bytes: int = DEFAULT_COMPACT_BYTES,
                  index_min_docs: int | None = INDEX_MIN_DOCS, read_only: bool = False,
-                 lazy_tables: bool = False) -> None:
+                 lazy_tables: bool = False, segment_docs: int | None = files.SEGMENT_DOCS) -> None:
         self.data_dir = os.path.abspath(os.fspath(data_dir))
+        # Snapshots of bigger tables are cut into segments of this many
+        # documents (None: never), read one by one by a session that has
+        # not loaded the table (see _Part).
+        self.segment_docs = segment_docs
         # Read a table's documents when it is first used (see _Unloaded);
         # False: every table at open (and a damaged snapshot is found then).
         self.lazy_tables = lazy_tables
@@ -1251,6 +1498,8 @@ class JournalStore(Store):
                         if name in self._states:
                             self._states[name].snap_seq = info["seq"]
                             _forget_replayed(self._states[name])
+                            if self._states[name].lazy is not None:  # rewritten: maybe in segments now
+                                self._states[name].lazy.segmented = True
                     self._catch_up()
                     return
         self._locked_reload()
@@ -1462,13 +1711,17 @@ class JournalStore(Store):
 
     # -- compaction -----------------------------------------------------------------
 
-    def compact(self) -> None:
-        """Write snapshots and start a new journal now (normally automatic)."""
+    def compact(self, *, rewrite: bool = False) -> None:
+        """Write snapshots and start a new journal now (normally automatic).
+
+        ``rewrite``: write every table's snapshot anew, also of tables that
+        did not change (a snapshot written by an older version then gets the
+        segments a session reads part of a big table by)."""
         with self._rlock:
             with self._write():
-                self._compact()
+                self._compact(rewrite=rewrite)
 
-    def _compact(self) -> None:
+    def _compact(self, *, rewrite: bool = False) -> None:
         """Under the write lock, fully caught up.
 
         Any failure (a full disk) leaves the store as it was: temporary files
@@ -1477,6 +1730,7 @@ class JournalStore(Store):
         up to this seq, which replay skips: nothing is lost."""
         old = self._manifest
         unloaded = {name for name, st in self._states.items() if st._docs is None}
+        segmented = {name for name in unloaded if self._states[name].lazy.segmented}
         gen = old["generation"] + 1
         jpath = os.path.join(self.data_dir, files.journal_name(gen))
         jfd: int | None = None
@@ -1485,7 +1739,7 @@ class JournalStore(Store):
             tables = {}
             for name, st in sorted(self._states.items()):
                 info = old["tables"].get(name)
-                if info is not None and st.seq <= st.snap_seq:
+                if info is not None and st.seq <= st.snap_seq and not rewrite:
                     tables[name] = info
                     continue
                 rel = snapshot_path(name)
@@ -1493,7 +1747,10 @@ class JournalStore(Store):
                 files.make_dir(ns_dir)
                 docs = sorted(st.docs.values(), key=lambda d: d["id"])
                 files.write_atomic(os.path.join(self.data_dir, rel),
-                                   files.encode_snapshot(name, st.version, st.next_id, self._seq, docs))
+                                   files.encode_snapshot(name, st.version, st.next_id, self._seq, docs,
+                                                         segment_docs=self.segment_docs))
+                if self.segment_docs and len(docs) > self.segment_docs:
+                    segmented.add(name)
                 tables[name] = {"file": rel, "seq": self._seq}
             jfd = files.open_journal(jpath, create=True)
             os.fsync(jfd)
@@ -1521,7 +1778,7 @@ class JournalStore(Store):
         for name, info in tables.items():
             self._states[name].snap_seq = info["seq"]
         for name in unloaded:  # written from a load for the snapshot: let go again
-            _unload(self._states[name], os.path.join(self.data_dir, tables[name]["file"]))
+            _unload(self._states[name], os.path.join(self.data_dir, tables[name]["file"]), name in segmented)
         self._write_head()
         # Leftovers: older journals, temp files of interrupted writes.
         current = files.journal_name(gen)

@@ -266,8 +266,30 @@ def new_manifest(generation: int, seq: int, tables: dict, parent: str | None) ->
 # -- snapshots --------------------------------------------------------------
 
 
-def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[dict]) -> bytes:
-    body = dumps(docs)
+#: documents per segment of a big table's snapshot (see ``encode_snapshot``)
+SEGMENT_DOCS = 2000
+#: longest header line a reader accepts (a big table's segment list is in it)
+HEADER_MAX = 16 * 1024 * 1024
+# zone bounds of strings longer than this are cut (a lower bound stays one;
+# an upper bound cut would not, so it is left open)
+_ZONE_TEXT = 48
+# a field's distinct values are listed when there are at most this many
+_ZONE_VALUES = 8
+
+
+def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[dict],
+                    *, segment_docs: int | None = SEGMENT_DOCS) -> bytes:
+    """A table's snapshot file: a header line, then its documents (in id
+    order) as one JSON array.
+
+    A table of more than ``segment_docs`` documents is also cut into
+    segments of that many: the array's bytes are the segments' bytes joined
+    by commas, and the header lists each segment's place, checksum and
+    *zones* (per top-level field the range of its strings and numbers, and
+    its distinct values when there are few) so that a reader can read only
+    the segments a query can match (``read_segment``).  The whole array is
+    still one JSON document with one checksum: readers that load the whole
+    table do not care."""
     header = {
         "format": TABLE_FORMAT,
         "table": name,
@@ -275,10 +297,110 @@ def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[
         "next_id": next_id,
         "seq": seq,
         "count": len(docs),
-        "bytes": len(body),
-        "crc": f"{zlib.crc32(body):08x}",
     }
+    if segment_docs and len(docs) > segment_docs:
+        parts, segments, at = [], [], 1
+        for start in range(0, len(docs), segment_docs):
+            chunk = docs[start:start + segment_docs]
+            raw = dumps(chunk)[1:-1]
+            segments.append({"at": at, "bytes": len(raw), "crc": f"{zlib.crc32(raw):08x}",
+                             "count": len(chunk), "zones": zones(chunk)})
+            parts.append(raw)
+            at += len(raw) + 1
+        body = b"[" + b",".join(parts) + b"]"
+        header["segments"] = segments
+    else:
+        body = dumps(docs)
+    header["bytes"] = len(body)
+    header["crc"] = f"{zlib.crc32(body):08x}"
     return dumps(header) + b"\n" + body + b"\n"
+
+
+def zones(docs: list[dict]) -> dict:
+    """What a segment's documents hold, per top-level field: ``s``/``n`` the
+    least and greatest string/number (``None`` for an upper bound left
+    open), ``v`` the distinct values when all are scalars and few (``None``
+    standing also for a missing field), ``o`` whether some value is not a
+    string or number (bool, list, object, null or missing)."""
+    fields: dict[str, list] = {}
+    for d in docs:
+        for key in d:
+            if key not in fields:
+                fields[key] = []
+    out: dict[str, dict] = {}
+    for key in fields:
+        smin = smax = nmin = nmax = None
+        other = False
+        values: dict | None = {}
+        for d in docs:
+            v = d.get(key)
+            t = type(v)
+            if t is str:
+                if smin is None or v < smin:
+                    smin = v
+                if smax is None or v > smax:
+                    smax = v
+            elif (t is int or t is float):
+                if nmin is None or v < nmin:
+                    nmin = v
+                if nmax is None or v > nmax:
+                    nmax = v
+            else:
+                other = True
+            if values is not None:
+                if t is list or t is dict:
+                    values = None
+                else:
+                    values[(t is bool, v)] = v
+                    if len(values) > _ZONE_VALUES:
+                        values = None
+        z: dict = {}
+        if smin is not None:
+            z["s"] = [smin[:_ZONE_TEXT], smax if len(smax) <= _ZONE_TEXT else None]
+        if nmin is not None:
+            z["n"] = [nmin, nmax]
+        if other:
+            z["o"] = True
+        if values is not None:
+            z["v"] = list(values.values())
+        out[key] = z
+    return out
+
+
+def read_header(fh, path: str, name: str) -> tuple[dict, int]:
+    """The verified header of an open snapshot file and where its documents
+    start; ``CorruptData`` naming ``path`` when it is damaged."""
+    head = fh.readline(HEADER_MAX)
+    size = os.fstat(fh.fileno()).st_size
+    try:
+        if not head.endswith(b"\n"):
+            raise ValueError("no header line (file truncated?)")
+        header = json.loads(head)
+        if header.get("format") != TABLE_FORMAT or header.get("table") != name:
+            raise ValueError(f"not the snapshot of table {name}")
+        if size != len(head) + header["bytes"] + 1:
+            raise ValueError(f"{size - len(head) - 1} bytes of documents where {header['bytes']} were written "
+                             "(file truncated?)")
+        int(header["version"]), int(header["next_id"]), int(header["seq"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
+    return header, len(head)
+
+
+def read_segment(fh, body_start: int, segment: dict, path: str, name: str) -> list[dict]:
+    """The documents of one segment of an open snapshot file (checksummed)."""
+    try:
+        raw = os.pread(fh.fileno(), segment["bytes"], body_start + segment["at"])
+        if len(raw) != segment["bytes"]:
+            raise ValueError("a segment ends early (file truncated?)")
+        if f"{zlib.crc32(raw):08x}" != segment["crc"]:
+            raise ValueError("checksum mismatch in a segment (the file was damaged)")
+        docs = json.loads(b"[" + raw + b"]")
+        if len(docs) != segment["count"] or not all(type(d) is dict and type(d.get("id")) is int for d in docs):
+            raise ValueError("a segment's documents do not match the header")
+    except (ValueError, KeyError, TypeError) as e:
+        raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
+    return docs
 
 
 @dataclass(slots=True)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import pytest
 
 from core.demo import create_demo
+from core.i18n import today as local_today
+from core.storage import Range
 from core.testing import wait_for
+from plugins.telephony.service import _day_bounds
 
 pytestmark = pytest.mark.tinydb_only("which TinyDB snapshot files a session reads")
 
@@ -52,3 +55,31 @@ async def test_a_reception_session_never_reads_hr_or_accounting(office):
         assert "telephony.calls" in used and "documents.documents" in used
         assert not {t for t in used if t.startswith(("hr.", "accounting."))}, sorted(used)
         assert len(used) < len(store.tables()) / 2, sorted(used)
+
+
+async def test_the_dashboard_reads_todays_calls_not_the_years(office):
+    """The switchboard's card counts today's calls; a session that shows
+    only the dashboard reads them from the newest part of the calls'
+    snapshot (its segments, core/storage/engine.py) and never loads the
+    year's calls — which it would at a busy office's size."""
+    bd = office.open("alice")
+    try:
+        calls = bd.store.table("telephony", "calls")
+        today = calls.find(order_by="-id", limit=1)[0]  # a demo call; the demo's calls are today's
+        with bd.store.transaction():
+            for i in range(2 * 2000 + 50):  # a history: more than two segments of last year's calls
+                calls.insert({**{k: v for k, v in today.items() if k != "id"},
+                              "started_at": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T08:{i % 60:02d}:00+00:00",
+                              "ended_at": None})
+        start, end = _day_bounds(local_today())
+        want = calls.count({"started_at": Range(ge=start, lt=end)})
+        assert want > 0
+        bd.store.compact(rewrite=True)
+    finally:
+        bd.close()
+    async with office.run_app("alice") as pilot:
+        app = pilot.app
+        await wait_for(pilot, lambda: app.screen.board.all_rendered)
+        [card] = [c for c in app.screen.board.cards if c.key.endswith("calls")]
+        assert str(card.content).startswith(f"[b]{want}[/b] calls today"), card.content
+        assert "telephony.calls" not in loaded_tables(app.backdesk.store)

@@ -1,0 +1,212 @@
+"""Part of a table read without loading it (segmented snapshots, docs/performance.md "A year").
+
+A big table's snapshot is cut into segments with zones in its header; a
+session that has not loaded the table answers a where that rules out
+segments, a page ordered by id, a get, a count from those segments alone,
+with the journal's later changes laid over them. What it returns equals
+what a store holding the whole table returns; the table stays unloaded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from core.storage import AnyOf, Contains, CorruptData, Not, Range, open_store
+
+pytestmark = pytest.mark.tinydb_only("segments of the TinyDB backend's snapshot files")
+
+SEG = 10
+
+
+def loaded(store, name: str) -> bool:
+    return store._states[name]._docs is not None
+
+
+def a_year(store, n: int = 95, start: int = 0) -> None:
+    calls = store.table("telephony", "calls")
+    rng = random.Random(start)
+    with store.transaction():
+        for i in range(start, start + n):
+            doc = {"started_at": f"2026-{1 + i // 10:02d}-{1 + i % 10:02d}T09:00:00Z",
+                   "status": "ended" if i < 80 else rng.choice(["ringing", "active", "ended"]),
+                   "duration": rng.choice([None, rng.randint(0, 600), rng.random() * 100]),
+                   "night": rng.choice([True, False]), "caller": rng.choice(["Müller", "Schmidt", "Zoe " * 20]),
+                   "transfers": [{"to": rng.randint(1, 5)}] if i % 4 else []}
+            if i % 7 == 0:
+                doc["note"] = i  # a field only some documents have
+            calls.insert(doc)
+
+
+@pytest.fixture
+def office(data_dir):
+    writer = open_store(data_dir, segment_docs=SEG)
+    a_year(writer)
+    writer.compact()
+    lazy = open_store(data_dir, lazy_tables=True, segment_docs=SEG)
+    yield writer, lazy
+    lazy.close()
+    writer.close()
+
+
+
+
+#: the wheres that rule out segments here: read without loading the table
+NARROW = [{"started_at": Range(ge="2026-09-01")}, {"started_at": Range(ge="2026-03-05", lt="2026-03-08")},
+          {"started_at": Range(le="2026-01-03")}, {"started_at": Range(gt="2026-10")}, {"status": "ringing"},
+          {"status": AnyOf(["ringing", "active"])}, {"id": Range(lt=23)}, {"id": Range(gt=90)}, {"id": 42},
+          {"id": AnyOf([3, 77])}, {"note": 14}, {"note": Range(ge=50)}, {"note": "14"}, {"night": 1},
+          {"caller": Range(lt="A")}, {"status": "ringing", "started_at": Range(ge="2026-09-01")}]
+#: ... and those that do not (read whole unless paged by id)
+WIDE = [{"status": "ended"}, {"caller": Range(ge="Zoe")}, {"duration": Range(ge=500)}, {"duration": Range(lt=1.5)}, {"duration": None},
+        {"duration": 3}, {"note": None}, {"night": True}, {"caller": "Müller"}, {"caller": Contains("zoe")},
+        {"status": Not("ended")}, {("status", "caller"): "ringing"}, {"transfers": []}]
+WHERES = NARROW + WIDE
+
+
+def test_every_read_equals_the_whole_tables(office, data_dir):
+    writer, _lazy = office
+    whole = writer.table("telephony", "calls")
+    for where in WHERES:
+        lazy = open_store(data_dir, lazy_tables=True, segment_docs=SEG)
+        try:
+            part = lazy.table("telephony", "calls")
+            assert lazy._states["telephony.calls"].lazy.segmented
+            for order, limit, offset in itertools.product(["-id", "id", None], [None, 3, 25], [0, 4]):
+                if any(where is n for n in NARROW) or (limit and order in ("id", "-id")):
+                    assert part.find(where, order_by=order, limit=limit, offset=offset) == \
+                        whole.find(where, order_by=order, limit=limit, offset=offset), (where, order, limit, offset)
+            if any(where is n for n in NARROW):
+                assert part.count(where) == whole.count(where), where
+            assert not loaded(lazy, "telephony.calls"), where  # segments only
+            assert part.find(where) == whole.find(where), where
+            assert part.count(where) == whole.count(where), where
+            if any(where is n for n in NARROW):
+                assert not loaded(lazy, "telephony.calls"), where
+        finally:
+            lazy.close()
+    lazy = _lazy
+    part = lazy.table("telephony", "calls")
+    assert [part.get(i) for i in range(0, 100)] == [whole.get(i) for i in range(0, 100)]
+    assert part.count() == whole.count() == 95
+    assert not loaded(lazy, "telephony.calls")
+    assert part.find(order_by="-started_at", limit=3) == whole.find(order_by="-started_at", limit=3)
+    assert loaded(lazy, "telephony.calls")  # nothing to rule out: read whole
+
+
+def test_what_another_process_wrote_since_is_laid_over(office):
+    writer, lazy = office
+    whole = writer.table("telephony", "calls")
+    part = lazy.table("telephony", "calls")
+    assert part.count({"started_at": Range(ge="2026-09-01")}) == 15
+    a_year(writer, 12, start=95)  # new calls (ids 96-107), some in October
+    whole.update(91, {"status": "active", "started_at": "2026-01-01T08:00:00Z"})  # moved out of its zone
+    whole.update(3, {"status": "ringing", "started_at": "2026-12-24T08:00:00Z"})  # into the newest
+    whole.delete(93)
+    with lazy.transaction():  # and this session's own write, seen inside its transaction
+        new = part.insert({"started_at": "2026-12-31T23:00:00Z", "status": "ringing"})
+        assert part.find({"status": "ringing"}, order_by="-id", limit=2)[0]["id"] == new
+        assert part.get(new)["status"] == "ringing"
+    for where in NARROW + WIDE + [{"started_at": Range(ge="2026-12-01")}]:
+        wide = any(where is w for w in WIDE)
+        for order, limit in [("-id", 5), ("id", 5), ("-id", 50)] + ([] if wide else [(None, None)]):
+            assert part.find(where, order_by=order, limit=limit) == whole.find(where, order_by=order, limit=limit)
+        if not wide:
+            assert part.count(where) == whole.count(where)
+    assert part.get(93) is None and part.get(3) == whole.get(3) and part.count() == whole.count()
+    keyset, last = [], None  # a keyset page at a time, newest first, as a screen pages
+    while True:
+        page = part.find({"id": Range(lt=last)} if last else None, order_by="-id", limit=7)
+        if not page:
+            break
+        keyset += page
+        last = page[-1]["id"]
+    assert keyset == whole.find(order_by="-id")
+    assert not loaded(lazy, "telephony.calls")
+    # another compaction elsewhere: the new snapshot's segments are read
+    writer.compact()
+    a_year(writer, 3, start=200)
+    assert part.find({"started_at": Range(ge="2026-09-01")}) == whole.find({"started_at": Range(ge="2026-09-01")})
+    assert part.find(order_by="-id", limit=4) == whole.find(order_by="-id", limit=4)
+    assert not loaded(lazy, "telephony.calls")
+    assert part.all() == whole.all()  # and a read of everything loads it, the same
+    assert loaded(lazy, "telephony.calls")
+
+
+def test_a_damaged_segment_is_named(office, data_dir):
+    writer, lazy = office
+    path = data_dir / "telephony" / "calls.json"
+    raw = bytearray(path.read_bytes())
+    at = raw.rindex(b'"Schmidt"')
+    raw[at + 2] ^= 0x01  # a flipped bit in the newest segment, same length
+    path.write_bytes(bytes(raw))
+    fresh = open_store(data_dir, lazy_tables=True, segment_docs=SEG)
+    try:
+        with pytest.raises(CorruptData) as info:
+            fresh.table("telephony", "calls").find(order_by="-id", limit=3)
+        assert str(path) in str(info.value) and "checksum" in str(info.value)
+    finally:
+        fresh.close()
+
+
+def test_small_tables_and_old_snapshots_have_no_segments(data_dir):
+    """A table up to a segment's size is written as before; a snapshot
+    written before segments existed is read whole, and gets segments at a
+    compaction that rewrites it."""
+    s = open_store(data_dir, segment_docs=None)  # as an older version wrote it
+    a_year(s, 40)
+    s.compact()
+    lazy = open_store(data_dir, lazy_tables=True, segment_docs=SEG)
+    assert not lazy._states["telephony.calls"].lazy.segmented
+    assert lazy.table("telephony", "calls").count({"status": "ringing"}) == 0
+    assert loaded(lazy, "telephony.calls")
+    lazy.close()
+    s.close()
+    s = open_store(data_dir, segment_docs=SEG)
+    s.compact(rewrite=True)
+    s.close()
+    lazy = open_store(data_dir, lazy_tables=True, segment_docs=SEG)
+    try:
+        assert lazy.table("telephony", "calls").count({"id": Range(ge=35)}) == 6
+        assert not loaded(lazy, "telephony.calls")
+        assert lazy.check() == []
+    finally:
+        lazy.close()
+
+
+def test_changing_one_document_does_not_load_the_table(office):
+    """An operator's session transfers today's call: an update (or a delete)
+    of a document reads its segment, not the year."""
+    writer, lazy = office
+    whole = writer.table("telephony", "calls")
+    part = lazy.table("telephony", "calls")
+    part.update(94, {"status": "active", "transfers": [{"to": 9}]})
+    with pytest.raises(ZeroDivisionError):
+        with lazy.transaction():
+            part.update(95, {"status": "gone"})
+            part.delete(2)
+            assert part.get(95)["status"] == "gone" and part.get(2) is None
+            1 / 0
+    with lazy.transaction():
+        with pytest.raises(ZeroDivisionError):
+            with lazy.transaction():  # a savepoint
+                part.replace(95, {"status": "undone"})
+                1 / 0
+        part.delete(1)
+    with pytest.raises(Exception) as info:
+        part.update(500, {"status": "x"})
+    assert "500" in str(info.value)
+    assert not loaded(lazy, "telephony.calls")
+    assert whole.get(94)["transfers"] == [{"to": 9}] and whole.get(1) is None
+    assert whole.get(95)["status"] != "gone" and whole.get(2) is not None
+    assert part.find({"status": "active"}, order_by="-id", limit=100) == whole.find({"status": "active"}, order_by="-id")
+    assert part.count() == whole.count() == 94
+    assert part.all() == whole.all()  # loaded now: the same
+    with lazy.transaction():
+        with pytest.raises(ZeroDivisionError):
+            with lazy.transaction():
+                part.update(94, {"status": "ended"})
+                1 / 0
+    assert part.all() == whole.all()
