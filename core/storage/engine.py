@@ -768,7 +768,9 @@ def _unload(st: _TableState, path: str, segmented: bool) -> None:
 # read of a table not loaded yet whose where rules out some segments by
 # their zones ("calls since this morning": only the last segment's
 # started_at reach today), a page ordered by id ("the newest 50", a keyset
-# page "ids below 1234"), or a get by id reads only those segments, lays
+# page "ids below 1234"), the first rows by another field (segments in the
+# order of their zone's best value, until none can beat the last row
+# wanted), or a get by id reads only those segments, lays
 # the journal's later changes over them, and keeps nothing: the table stays
 # unloaded, and the next such read reads its segments again (a few
 # milliseconds a segment).  Anything else loads the table whole, as before.
@@ -831,6 +833,40 @@ def _segment_keeps(zones: dict, where: Where | None) -> bool:
         if not keeps:
             return False
     return True
+
+
+_TOP = (9,)  # above every sort_key
+
+
+def _first_order(order_by: Any) -> tuple[str, bool] | None:
+    """(field, descending) of the first top-level field ``order_by`` sorts by."""
+    first = order_by if isinstance(order_by, str) else (
+        order_by[0] if type(order_by) in (list, tuple) and order_by else None)
+    if not isinstance(first, str) or not first:
+        return None
+    desc = first.startswith("-")
+    field = first[1:] if desc else first
+    return (field, desc) if field and "." not in field else None
+
+
+def _zone_bound(zone: dict | None, desc: bool) -> tuple:
+    """The greatest (``desc``) or least sort_key a segment's field may hold."""
+    if zone is None:
+        return sort_key(None)
+    if "v" in zone:
+        keys = [sort_key(v) for v in zone["v"]]
+        return max(keys) if desc else min(keys)
+    if desc:
+        if "o" in zone:  # a list or object sorts above all
+            return _TOP
+        if "s" in zone:
+            return _TOP if zone["s"][1] is None else sort_key(zone["s"][1])
+        return sort_key(zone["n"][1]) if "n" in zone else sort_key(None)
+    if "o" in zone:  # None sorts below all
+        return sort_key(None)
+    if "n" in zone:
+        return sort_key(zone["n"][0])
+    return sort_key(zone["s"][0]) if "s" in zone else sort_key(None)
 
 
 class _Part:
@@ -896,11 +932,14 @@ class _Part:
         segments = [sg for sg in self.segments if _segment_keeps(sg["zones"], where)]
         desc = _id_order(order_by)
         paged = desc is not None and limit is not None
-        if len(segments) == len(self.segments) and not paged:
+        first = _first_order(order_by) if limit is not None and desc is None else None
+        if len(segments) == len(self.segments) and not paged and first is None:
             return None
         extra = self.changed(query)
         found: list[dict] = []
         end = None if limit is None else offset + limit
+        if first is not None:
+            return self._top(segments, query, order_by, first, extra, offset, end)
         for sg in (reversed(segments) if desc else segments):
             found.extend(d for d in self.read(sg) if query is None or query(d))
             if paged:
@@ -910,6 +949,28 @@ class _Part:
                 if known >= end:
                     break
         found.extend(extra)
+        sort_docs(found, order_by)
+        return found[offset:end]
+
+    def _top(self, segments: list[dict], query: Any, order_by: Any, first: tuple[str, bool],
+             extra: list[dict], offset: int, end: int) -> list[dict]:
+        """The first ``end`` documents ordered by a field: segments in the
+        order of their zone's best value, until none left can beat the
+        ``end``-th found ("the newest calls" read the newest segments)."""
+        field, desc = first
+        bounds = [(_zone_bound(sg["zones"].get(field), desc), i) for i, sg in enumerate(segments)]
+        bounds.sort(key=lambda b: b[0], reverse=desc)
+        found = list(extra)
+        keys = [sort_key(d.get(field)) for d in found]
+        for bound, i in bounds:
+            if end and len(keys) >= end:
+                kth = heapq.nlargest(end, keys)[-1] if desc else heapq.nsmallest(end, keys)[-1]
+                if (bound < kth) if desc else (bound > kth):
+                    break  # this segment and all after it hold only worse values
+            for d in self.read(segments[i]):
+                if query is None or query(d):
+                    found.append(d)
+                    keys.append(sort_key(d.get(field)))
         sort_docs(found, order_by)
         return found[offset:end]
 

@@ -15,6 +15,7 @@ from core.demo import create_demo
 from core.i18n import today as local_today
 from core.storage import Range
 from core.testing import wait_for
+from core.widgets.record_table import RecordTable
 from plugins.telephony.service import _day_bounds
 
 pytestmark = pytest.mark.tinydb_only("which TinyDB snapshot files a session reads")
@@ -73,6 +74,8 @@ async def test_the_dashboard_reads_todays_calls_not_the_years(office):
                               "ended_at": None})
         start, end = _day_bounds(local_today())
         want = calls.count({"started_at": Range(ge=start, lt=end)})
+        calls_today_newest = calls.find(order_by=["-started_at", "-id"], limit=1)[0]["id"]
+        total = calls.count()
         assert want > 0
         bd.store.compact(rewrite=True)
     finally:
@@ -82,4 +85,12 @@ async def test_the_dashboard_reads_todays_calls_not_the_years(office):
         await wait_for(pilot, lambda: app.screen.board.all_rendered)
         [card] = [c for c in app.screen.board.cards if c.key.endswith("calls")]
         assert str(card.content).startswith(f"[b]{want}[/b] calls today"), card.content
+        assert "telephony.calls" not in loaded_tables(app.backdesk.store)
+        # the call history, all calls: newest first, read segment by segment (and let go)
+        app.open_nav("telephony.history")
+        await wait_for(pilot, lambda: app.screen.query(RecordTable) and app.screen.query_one(RecordTable).row_count)
+        await pilot.press("4")
+        table = app.screen.query_one(RecordTable)
+        await wait_for(pilot, lambda: table.row_count == total)
+        assert table.record_at(0)["id"] == calls_today_newest
         assert "telephony.calls" not in loaded_tables(app.backdesk.store)

@@ -64,6 +64,9 @@ WIDE = [{"status": "ended"}, {"caller": Range(ge="Zoe")}, {"duration": Range(ge=
         {"duration": 3}, {"note": None}, {"night": True}, {"caller": "Müller"}, {"caller": Contains("zoe")},
         {"status": Not("ended")}, {("status", "caller"): "ringing"}, {"transfers": []}]
 WHERES = NARROW + WIDE
+#: with a limit, every order reads the segments that can hold the first rows
+ORDERS = ["-id", "id", None, "-started_at", ["-started_at", "-id"], "started_at", "duration", "-duration",
+          "-caller", "caller", "note", "-note", "night", ["-night", "started_at"], "-transfers", "status"]
 
 
 def test_every_read_equals_the_whole_tables(office, data_dir):
@@ -74,8 +77,8 @@ def test_every_read_equals_the_whole_tables(office, data_dir):
         try:
             part = lazy.table("telephony", "calls")
             assert lazy._states["telephony.calls"].lazy.segmented
-            for order, limit, offset in itertools.product(["-id", "id", None], [None, 3, 25], [0, 4]):
-                if any(where is n for n in NARROW) or (limit and order in ("id", "-id")):
+            for order, limit, offset in itertools.product(ORDERS, [None, 3, 25], [0, 4]):
+                if any(where is n for n in NARROW) or limit:
                     assert part.find(where, order_by=order, limit=limit, offset=offset) == \
                         whole.find(where, order_by=order, limit=limit, offset=offset), (where, order, limit, offset)
             if any(where is n for n in NARROW):
@@ -92,7 +95,7 @@ def test_every_read_equals_the_whole_tables(office, data_dir):
     assert [part.get(i) for i in range(0, 100)] == [whole.get(i) for i in range(0, 100)]
     assert part.count() == whole.count() == 95
     assert not loaded(lazy, "telephony.calls")
-    assert part.find(order_by="-started_at", limit=3) == whole.find(order_by="-started_at", limit=3)
+    assert part.find(order_by="-started_at") == whole.find(order_by="-started_at")
     assert loaded(lazy, "telephony.calls")  # nothing to rule out: read whole
 
 
@@ -111,7 +114,8 @@ def test_what_another_process_wrote_since_is_laid_over(office):
         assert part.get(new)["status"] == "ringing"
     for where in NARROW + WIDE + [{"started_at": Range(ge="2026-12-01")}]:
         wide = any(where is w for w in WIDE)
-        for order, limit in [("-id", 5), ("id", 5), ("-id", 50)] + ([] if wide else [(None, None)]):
+        for order, limit in [("-id", 5), ("id", 5), ("-id", 50), (["-started_at", "-id"], 7), ("started_at", 9),
+                             ("-duration", 4)] + ([] if wide else [(None, None)]):
             assert part.find(where, order_by=order, limit=limit) == whole.find(where, order_by=order, limit=limit)
         if not wide:
             assert part.count(where) == whole.count(where)
@@ -210,3 +214,23 @@ def test_changing_one_document_does_not_load_the_table(office):
                 part.update(94, {"status": "ended"})
                 1 / 0
     assert part.all() == whole.all()
+
+
+def test_the_newest_rows_by_a_field_read_the_newest_segments(office, monkeypatch):
+    """"The newest calls" (ordered by started_at, with a limit, as the call
+    history pages) read the segments whose zones reach the newest, not all."""
+    from core.storage import files
+
+    writer, lazy = office
+    reads = []
+    real = files.read_segment
+    monkeypatch.setattr(files, "read_segment", lambda *a: reads.append(a[2]["at"]) or real(*a))
+    part, whole = lazy.table("telephony", "calls"), writer.table("telephony", "calls")
+    order = ["-started_at", "-id"]
+    assert part.find(order_by=order, limit=5) == whole.find(order_by=order, limit=5)
+    assert len(reads) == 1  # of 10 segments
+    last = whole.find(order_by=order, limit=15)[-1]["started_at"]
+    reads.clear()
+    page = part.find({"started_at": Range(le=last)}, order_by=order, limit=15)
+    assert page == whole.find({"started_at": Range(le=last)}, order_by=order, limit=15)
+    assert len(reads) == 3 and not loaded(lazy, "telephony.calls")
