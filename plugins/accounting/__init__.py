@@ -166,6 +166,8 @@ def nav_entries(ctx):
                  permission="accounting.payroll.write", order=44),
         NavEntry("accounting.reports", _("Reports"), _screen("ReportsScreen"), permission="accounting.ledger.read",
                  order=45),
+        NavEntry("accounting.invoices", _("Invoices"), lazy("plugins.accounting.invoice_screens", "InvoicesScreen"),
+                 permission="accounting.invoices.read", order=46),
     ]
 
 
@@ -176,6 +178,9 @@ def commands(ctx):
     return [
         Command("accounting.new_bill", _("Accounting: record a bill"), _form("bill_form", ctx),
                 permission="accounting.bills.write"),
+        Command("accounting.new_invoice", _("Accounting: write an invoice"),
+                lazy_screen("plugins.accounting.invoice_screens", "invoice_form", ctx),
+                permission="accounting.invoices.write"),
         Command("accounting.new_entry", _("Accounting: post a journal entry"), _form("entry_form", ctx),
                 permission="accounting.ledger.post"),
         Command("accounting.payment_run", _("Accounting: payment run"),

@@ -1,5 +1,6 @@
 """The demo company's books: vendors, bills in every state, purchase orders,
-pay rates, two months of hours, a payroll run and some months of cash."""
+customers and invoices in every state, pay rates, two months of hours, a
+payroll run and some months of cash."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import random
 from decimal import Decimal
 
 from core.i18n import today
+from plugins.accounting import invoicing as inv
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
 
@@ -84,6 +86,7 @@ def create_demo(ctx, seed: int) -> None:
                                                    {"item": "Docking station", "quantity": "3", "price": "189.00"}])
     svc.place_order(ctx, po2["id"])
     svc.create_order(ctx, vendor_ids[2][0], [{"item": "Headset", "quantity": "6", "price": "79.00"}])
+    _invoices(ctx, now)
     # payroll: rates for the active staff, hours for the hourly ones, last month's run
     people = [p for p in ctx.backdesk.table("core.people").find({"status": "active"}, order_by=["id"])]
     hourly = []
@@ -106,6 +109,60 @@ def create_demo(ctx, seed: int) -> None:
         pay.approve_timesheets(ctx, pid, first.strftime("%Y-%m"), accept_flags=True)
     run = pay.run_payroll(ctx, first.strftime("%Y-%m"))
     pay.pay_out(ctx, run["period"], min(now, last_month_end + dt.timedelta(days=1)).isoformat())
+
+
+CUSTOMERS = [
+    {"name": "Meier Bau GmbH", "street": "Lindenweg 5", "postcode": "10115", "city": "Berlin",
+     "vat_id": "DE129273398", "email": "buchhaltung@meier-bau.example", "buyer_reference": "MB-2026-17"},
+    {"name": "Stadtbibliothek Musterstadt", "street": "Am Markt 1", "postcode": "86150", "city": "Augsburg",
+     "email": "rechnungen@stadt-musterstadt.example", "terms_days": 30, "buyer_reference": "09162000-0001-42"},
+    {"name": "Dupont SARL", "street": "1 rue de la Paix", "postcode": "75002", "city": "Paris", "country": "FR",
+     "vat_id": "FR40303265045", "terms_days": 30},
+    {"name": "Hofmann Consulting", "street": "Bahnhofstraße 8", "postcode": "90402", "city": "Nürnberg",
+     "email": "office@hofmann.example"},
+]
+
+
+def _invoices(ctx, now: dt.date) -> None:
+    """Customers and invoices: paid-for months ago, open, overdue, one
+    credited in part and one in full, an intra-EU supply and a draft."""
+    for values in CUSTOMERS:
+        inv.add_customer(ctx, values)
+    seller = inv.company(ctx)
+    if not (seller["street"] and (seller["tax_number"] or seller["vat_id"])):
+        # a config without the ``company`` setting (the shipped plugins.yaml has one) cannot
+        # issue invoices (§ 14 UStG): the demo then shows a draft only
+        inv.create_invoice(ctx, "Hofmann Consulting", [{"description": "Lizenzen Office (Jahr)", "quantity": "5",
+                                                        "unit_price": "99.00"}], delivery_date=now.isoformat())
+        return
+
+    def day(n: int) -> str:
+        return (now - dt.timedelta(days=n)).isoformat()
+
+    consulting = [{"description": "Beratung IT-Infrastruktur", "quantity": "12", "unit_price": "95.00", "unit": "HUR"},
+                  {"description": "Fachbuch Netzwerktechnik", "quantity": "2", "unit_price": "39.90", "vat_code": "7"}]
+    inv.create_invoice(ctx, "Meier Bau GmbH", consulting, date=day(70), delivery_date=day(75), issue=True)
+    inv.create_invoice(ctx, "Stadtbibliothek Musterstadt",
+                       [{"description": "Wartungsvertrag Q3", "unit_price": "1200.00"},
+                        {"description": "Schulung Katalogsystem", "quantity": "2", "unit_price": "450.00",
+                         "unit": "DAY"}], date=day(45), delivery_date=day(50), delivery_end=day(46), issue=True)
+    inv.create_invoice(ctx, "Dupont SARL", [{"description": "Server-Rack 42 HE", "quantity": "2",
+                                             "unit_price": "1890.00", "vat_code": "eu"}],
+                       date=day(20), delivery_date=day(22), issue=True)
+    wrong = inv.create_invoice(ctx, "Hofmann Consulting",
+                               [{"description": "Einrichtung Arbeitsplätze", "quantity": "6", "unit_price": "85.00",
+                                 "unit": "HUR"}], date=day(15), delivery_date=day(16), issue=True)
+    inv.credit_note(ctx, wrong["number"], [{"description": "Einrichtung Arbeitsplätze (1 Std. zu viel)",
+                                            "unit_price": "85.00", "unit": "HUR"}],
+                    reason="Eine Stunde zu viel berechnet", date=day(12))
+    cancelled = inv.create_invoice(ctx, "Meier Bau GmbH", [{"description": "Vor-Ort-Termin", "unit_price": "150.00"}],
+                                   date=day(10), delivery_date=day(10), issue=True)
+    inv.credit_note(ctx, cancelled["number"], reason="Doppelt berechnet", date=day(9))
+    inv.create_invoice(ctx, "Stadtbibliothek Musterstadt", [{"description": "Wartungsvertrag Q4",
+                                                             "unit_price": "1200.00"}],
+                       date=day(3), delivery_date=day(5), issue=True)
+    inv.create_invoice(ctx, "Hofmann Consulting", [{"description": "Lizenzen Office (Jahr)", "quantity": "5",
+                                                    "unit_price": "99.00"}], delivery_date=day(0))
 
 
 def L_half(total: str) -> Decimal:

@@ -269,6 +269,26 @@ def compute_lines(ctx, lines) -> tuple[list[dict], list[dict], dict]:
 
 
 # ============================================================================ invoices
+def parse_line(raw: str, n: int) -> dict:
+    """``description; quantity; unit price[; VAT code[; unit]]`` → a line."""
+    parts = [p.strip() for p in str(raw).split(";")]
+    if len(parts) < 3 or len(parts) > 5:
+        raise ValidationError(_("line {n}: write description; quantity; unit price[; VAT code[; unit]]").format(n=n),
+                              field="lines")
+    line = {"description": parts[0], "quantity": parts[1], "unit_price": parts[2]}
+    if len(parts) > 3 and parts[3]:
+        line["vat_code"] = parts[3]
+    if len(parts) > 4 and parts[4]:
+        line["unit"] = parts[4]
+    return line
+
+
+def parse_lines(text_or_list) -> list[dict]:
+    """Lines typed one a line (a form) or given one per option (the CLI)."""
+    raw = text_or_list.splitlines() if isinstance(text_or_list, str) else list(text_or_list)
+    return [parse_line(x, i) for i, x in enumerate(raw, start=1) if str(x).strip()]
+
+
 def _dates(issue_date, delivery_date, delivery_end) -> tuple[str, str, str | None]:
     issued = m.date(issue_date or today().isoformat(), "date")
     if delivery_date in (None, ""):

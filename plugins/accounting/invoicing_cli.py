@@ -14,27 +14,6 @@ import click
 from core.errors import ValidationError
 
 
-def parse_line(raw: str, n: int) -> dict:
-    """``description; quantity; unit price[; VAT code[; unit]]`` → a line."""
-    from plugins.accounting.models import _
-
-    parts = [p.strip() for p in str(raw).split(";")]
-    if len(parts) < 3 or len(parts) > 5:
-        raise ValidationError(_("line {n}: write description; quantity; unit price[; VAT code[; unit]]").format(n=n),
-                              field="lines")
-    line = {"description": parts[0], "quantity": parts[1], "unit_price": parts[2]}
-    if len(parts) > 3 and parts[3]:
-        line["vat_code"] = parts[3]
-    if len(parts) > 4 and parts[4]:
-        line["unit"] = parts[4]
-    return line
-
-
-def parse_lines(text_or_list) -> list[dict]:
-    raw = text_or_list.splitlines() if isinstance(text_or_list, str) else list(text_or_list)
-    return [parse_line(x, i) for i, x in enumerate(raw, start=1) if str(x).strip()]
-
-
 def _customer_options(fn):
     for opt in reversed([
         click.option("--street"), click.option("--postcode"), click.option("--city"),
@@ -146,7 +125,7 @@ def register(accounting: click.Group, get_context) -> None:
         from plugins.accounting import invoicing as inv
 
         ctx = get_context()
-        doc = inv.create_invoice(ctx, customer, parse_lines(lines), delivery_date=delivery_date,
+        doc = inv.create_invoice(ctx, customer, inv.parse_lines(lines), delivery_date=delivery_date,
                                  delivery_end=delivery_end, date=date, due=due, note=note, issue=issue)
         if doc["number"]:
             click.echo(f"issued invoice {doc['number']} ({doc['total']} {doc['currency']}, entry {doc['entry']})")
@@ -189,7 +168,7 @@ def register(accounting: click.Group, get_context) -> None:
         """Issue a credit note against invoice NUMBER."""
         from plugins.accounting import invoicing as inv
 
-        doc = inv.credit_note(get_context(), number, parse_lines(lines) if lines else None, reason=reason, date=date)
+        doc = inv.credit_note(get_context(), number, inv.parse_lines(lines) if lines else None, reason=reason, date=date)
         click.echo(f"issued credit note {doc['number']} for {doc['corrects_number']} "
                    f"({doc['total']} {doc['currency']}, entry {doc['entry']})")
 

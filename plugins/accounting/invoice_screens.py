@@ -1,0 +1,203 @@
+"""The Invoices screen: invoices and credit notes, the customers beside them.
+
+Everything goes through ``invoicing``; refused input comes back as a
+BackdeskError shown at the form's field or as a notification.
+"""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from core.i18n import today
+from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from plugins.accounting import invoicing as inv
+from plugins.accounting import models as m
+from plugins.accounting import vat
+from plugins.accounting.models import _
+from plugins.accounting.screens import _Base, _money, _money_col
+
+
+def customer_form(ctx, customer: dict | None = None) -> FormScreen:
+    """Add a customer, or change ``customer``."""
+    fields = [Field("name", _("Name"), required=True), Field("street", _("Street")),
+              Field("postcode", _("Postcode")), Field("city", _("City")),
+              Field("country", _("Country"), default="DE", help=_("Two letters")),
+              Field("vat_id", _("VAT ID"), help=_("With the country code, like DE136695976")),
+              Field("email", _("Email")), Field("terms_days", _("Terms (days)"), kind="int", default=14),
+              Field("buyer_reference", _("Buyer reference"), help=_("Their order reference or Leitweg-ID"))]
+    if customer is None:
+        return FormScreen(_("New customer"), fields, on_submit=lambda v: inv.add_customer(ctx, v),
+                          submit_label=_("Add"))
+    values = {f.key: customer.get(f.key) for f in fields}
+    return FormScreen(_("Customer {name}").format(name=customer["name"]), fields, values,
+                      on_submit=lambda v: inv.update_customer(ctx, customer["id"], v))
+
+
+def invoice_form(ctx) -> FormScreen:
+    """A new invoice; "Issue now" numbers and posts it at once."""
+    codes = ", ".join(vat.CODES)
+    fields = [Field("customer", _("Customer"), required=True, help=_("Name or id")),
+              Field("date", _("Date"), kind="date", required=True, default=today()),
+              Field("delivery_date", _("Delivered"), kind="date", required=True,
+                    help=_("When the goods were delivered or the service done")),
+              Field("delivery_end", _("Until"), kind="date", help=_("Last day, for a period")),
+              Field("lines", _("Lines"), kind="multiline", required=True,
+                    help=_("One per line: description; quantity; unit price[; VAT code[; unit]] — codes: {codes}").format(
+                        codes=codes)),
+              Field("note", _("Note")),
+              Field("issue", _("Issue now"), kind="bool", default=False)]
+
+    def submit(values):
+        return inv.create_invoice(ctx, values["customer"], inv.parse_lines(values["lines"] or ""),
+                                  date=values["date"], delivery_date=values.get("delivery_date"),
+                                  delivery_end=values.get("delivery_end"), note=values.get("note") or "",
+                                  issue=bool(values.get("issue")))
+
+    return FormScreen(_("New invoice"), fields, on_submit=submit, submit_label=_("Save"))
+
+
+def credit_form(ctx, invoice: dict) -> FormScreen:
+    fields = [Field("reason", _("Reason"), required=True),
+              Field("date", _("Date"), kind="date", required=True, default=today()),
+              Field("lines", _("Lines"), kind="multiline",
+                    help=_("Empty: all that is left of the invoice; else description; quantity; unit price[; VAT code]"))]
+
+    def submit(values):
+        lines = inv.parse_lines(values["lines"]) if (values.get("lines") or "").strip() else None
+        return inv.credit_note(ctx, invoice["id"], lines, reason=values["reason"], date=values["date"])
+
+    return FormScreen(_("Credit note for {number}").format(number=invoice["number"]), fields, on_submit=submit,
+                      submit_label=_("Issue"))
+
+
+class InvoicesScreen(_Base):
+    """Invoices and credit notes: write, issue, correct; u switches to the customers."""
+
+    WATCH_TABLES = frozenset({"accounting.invoices", "accounting.customers"})
+    BINDINGS = [
+        Binding("n", "new", _("New invoice"), id="accounting.invoice_new"),
+        Binding("i", "issue", _("Issue"), id="accounting.invoice_issue"),
+        Binding("k", "credit", _("Credit note"), id="accounting.invoice_credit"),
+        Binding("u", "toggle", _("Customers"), id="accounting.customers_toggle"),
+        Binding("N", "new_customer", _("New customer"), id="accounting.customer_new", show=False),
+        Binding("e", "edit_customer", _("Edit customer"), id="accounting.customer_edit", show=False),
+        Binding("o", "open_only", _("Open only"), id="accounting.invoices_open", show=False),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.open_only = False
+
+    def compose_content(self) -> ComposeResult:
+        yield Static("", id="acc-invoices-bar", classes="acc-bar")
+        # the first five fit the 59 cells beside the menu at 80 columns
+        yield RecordTable([Column("number_text", _("Number"), width=10), Column("customer", _("Customer"), width=12),
+                           Column("status_text", _("Status"), width=11),
+                           _money_col("total", _("Total"), 11, m.places(self.ctx)),
+                           Column("date", _("Date"), width=10),
+                           _money_col("open", _("Open"), 11, m.places(self.ctx)),
+                           Column("kind_text", _("Kind"), width=10)], [], classes="acc-table", id="acc-invoices",
+                          empty_text=_("No invoices: n writes one"))
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Customer"), width=22),
+                           Column("city", _("City"), width=14), Column("vat_id", _("VAT ID"), width=14)], [],
+                          id="acc-customers", classes="acc-hidden", empty_text=_("No customers: N adds one"))
+        yield Static("", id="acc-invoice", classes="acc-detail", markup=False)
+
+    def _table(self) -> RecordTable:
+        return self.query_one("#acc-invoices", RecordTable)
+
+    def _load(self) -> None:
+        status = ["draft", "open", "partly_paid"] if self.open_only else None
+        self._table().set_records(inv.invoice_rows(self.ctx, inv.invoices(self.ctx, status=status)))
+        self.query_one("#acc-customers", RecordTable).set_records(inv.customers(self.ctx))
+        self.query_one("#acc-invoices-bar", Static).update(
+            (_("Open invoices") if self.open_only else _("All invoices")) + "  ·  " +
+            escape(_("o open/all · u customers · N new · e edit")))
+        self._show(self._table().cursor_record)
+
+    def _show(self, rec) -> None:
+        detail = self.query_one("#acc-invoice", Static)
+        if not rec:
+            detail.update("")
+            return
+        places = m.places(self.ctx)
+        lines = [f"{rec['number_text']} · {rec['customer']} · " +
+                 _("Delivery: {date}").format(date=rec["delivery_date"]) +
+                 (f" – {rec['delivery_end']}" if rec.get("delivery_end") else "")]
+        for row in rec["breakdown"]:
+            lines.append(_("{code}: net {net}, VAT {rate} % {tax}").format(
+                code=_(vat.CODES[row["vat_code"]].title), net=m.number_text(row["net"], places), rate=row["rate"],
+                tax=m.number_text(row["tax"], places)))
+        lines.append(_("Net {net} · VAT {tax} · Total {total} {cur}").format(
+            net=m.number_text(rec["net"], places), tax=m.number_text(rec["tax"], places),
+            total=m.number_text(rec["total"], places), cur=rec["currency"]))
+        if rec["kind"] == "credit_note":
+            lines.append(_("Corrects invoice {number} of {date}").format(number=rec.get("corrects_number"),
+                                                                         date=rec.get("corrects_date")))
+        elif rec["status"] != "draft":
+            lines.append(_("Due: {date}").format(date=rec["due"]) + " · " + _("open {amount}").format(
+                amount=_money(rec["open"], rec["currency"])))
+        detail.update("\n".join(lines))
+
+    def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        if event.table.id == "acc-invoices":
+            self._show(event.record)
+
+    def action_toggle(self) -> None:
+        invoices, customers = self._table(), self.query_one("#acc-customers", RecordTable)
+        showing = "acc-hidden" in customers.classes
+        customers.set_class(not showing, "acc-hidden")
+        invoices.set_class(showing, "acc-hidden")
+        (customers if showing else invoices).focus()
+
+    def action_open_only(self) -> None:
+        self.open_only = not self.open_only
+        self._load()
+
+    def action_new(self) -> None:
+        self.app.push_screen(invoice_form(self.ctx))
+
+    def action_new_customer(self) -> None:
+        self.app.push_screen(customer_form(self.ctx))
+
+    def action_edit_customer(self) -> None:
+        table = self.query_one("#acc-customers", RecordTable)
+        rec = table.cursor_record if "acc-hidden" not in table.classes else None
+        if rec is None:
+            current = self._table().cursor_record
+            rec = self.ctx.table("customers").get(current["customer_id"]) if current else None
+        if rec is None:
+            self.notify(_("No {what} selected").format(what=_("customer")), severity="warning")
+            return
+        self.app.push_screen(customer_form(self.ctx, rec))
+
+    def action_issue(self) -> None:
+        rec = self._current(_("invoice"))
+        if not rec:
+            return
+        if rec["status"] != "draft":
+            self.notify(_("invoice {number} is issued already").format(number=rec["number"]), severity="warning")
+            return
+
+        def answer(yes):
+            if yes:
+                doc = self._safe(inv.issue_invoice, self.ctx, rec["id"])
+                if doc:
+                    self.notify(_("Issued invoice {number}").format(number=doc["number"]))
+
+        self.app.push_screen(ConfirmDialog(_("Issue the draft for {customer} ({total})? It gets the next number "
+                                             "and is posted.").format(customer=rec["customer"],
+                                                                       total=_money(rec["total"], rec["currency"]))),
+                             answer)
+
+    def action_credit(self) -> None:
+        rec = self._current(_("invoice"))
+        if not rec:
+            return
+        if rec["kind"] != "invoice" or rec["status"] == "draft":
+            self.notify(_("{what} is not an issued invoice").format(what=rec["number_text"]), severity="warning")
+            return
+        self.app.push_screen(credit_form(self.ctx, rec))

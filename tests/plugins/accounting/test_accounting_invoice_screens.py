@@ -1,0 +1,98 @@
+"""The Invoices screen through the Pilot: a customer with a wrong VAT ID is
+refused at its field, an invoice written and issued, a credit note too large
+refused and the rest credited — what the operator sees and what is stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.app import make_app
+from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from plugins.accounting import invoicing as inv
+from invoice_helpers import INVOICE_SETTINGS, customers
+from test_accounting_screens import shown, text, wait_for
+
+
+@pytest.fixture
+def books(site):
+    site.plugins(INVOICE_SETTINGS)
+    bd = site.open()
+    ctx = bd.context("accounting")
+    return bd, ctx, customers(ctx)
+
+
+def errors(app) -> str:
+    return text(app, ".record-form--form-error") + " ".join(
+        str(w.render()) for w in app.screen.query(".record-form--error"))
+
+
+async def test_write_issue_and_credit_an_invoice(books):
+    bd, ctx, ids = books
+    inv.create_invoice(ctx, "Dupont SARL", [{"description": "Maschine", "unit_price": "5000", "vat_code": "eu"}],
+                       date="2026-03-11", delivery_date="2026-03-05")  # a draft
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.invoices")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "InvoicesScreen")
+        table = app.screen.query_one("#acc-invoices", RecordTable)
+        # a customer whose VAT ID has a wrong check digit: refused at the field, nothing stored
+        await pilot.press("N")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.form.control("name").value = "Schulz KG"
+        app.screen.form.control("vat_id").value = "DE136695977"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "wrong check digit" in errors(app))
+        assert len(inv.customers(ctx)) == 3
+        app.screen.form.control("vat_id").value = "DE136695976"
+        app.screen.form.control("city").value = "Köln"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        assert inv.customer(ctx, "Schulz KG")["vat_id"] == "DE136695976"
+        # an invoice without a delivery date is refused; with one it is issued at once
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen.form
+        form.control("customer").value = "Meier Bau GmbH"
+        form.control("date").value = "2026-03-10"
+        form.control("lines").text = "Beratung; 10; 120; 19; HUR\nFachbuch; 2; 24.99; 7"
+        form.control("issue").value = True
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen) and len(inv.invoices(ctx)) == 1
+        form.control("delivery_date").value = "2026-03-02"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: table.row_count == 2)
+        rec = inv.invoice_rows(ctx, inv.invoices(ctx, status="open"))[0]
+        assert (rec["number"], rec["status"], rec["total"]) == ("RE-00001", "open", "1481.48")
+        await wait_for(pilot, lambda: "RE-00001" in shown(app) and "1,481.48" in shown(app))
+        table.move_cursor_to_id(rec["id"])
+        await wait_for(pilot, lambda: table.cursor_record["number"] == "RE-00001")
+        assert "19 % VAT: net 1,200.00, VAT 19 % 228.00" in text(app, "#acc-invoice")
+        # the draft for Dupont, issued with i after a confirmation
+        table.move_cursor_to_id(inv.invoices(ctx, status="draft")[0]["id"])
+        await wait_for(pilot, lambda: table.cursor_record["status"] == "draft")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: inv.invoices(ctx)[0]["number"] == "RE-00002")
+        # a credit note larger than what is left: refused at the form; empty lines credit the rest
+        await wait_for(pilot, lambda: table.cursor_record and table.cursor_record["number"] == "RE-00002")
+        table.move_cursor_to_id(rec["id"])
+        await wait_for(pilot, lambda: table.cursor_record["number"] == "RE-00001")
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.form.control("reason").value = "Zu viel berechnet"
+        app.screen.form.control("lines").text = "Beratung; 11; 120"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "larger than what invoice RE-00001 has left" in errors(app))
+        app.screen.form.control("lines").text = ""
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: table.row_count == 3)
+        assert inv.invoice(ctx, "RE-00001")["status"] == "credited"
+        assert inv.invoice(ctx, "RE-00003")["kind"] == "credit_note"
+        await wait_for(pilot, lambda: "credited" in shown(app) and "RE-00003" in shown(app))
+        # the customers beside the invoices
+        await pilot.press("u")
+        await wait_for(pilot, lambda: "Schulz KG" in shown(app) and "DE136695976" in shown(app))
