@@ -1786,6 +1786,19 @@ class Setting(_Record):
     check: Callable[[Any], Any] | None = None
 
 
+class SettingError(ValueError):
+    """Raised by a :class:`Setting`'s ``check`` about a part of a structured
+    value: ``SettingError("expected a port number", key="office.port")`` is
+    reported at ``settings.<setting>.office.port`` and that key's line."""
+
+    def __init__(self, message: str = "", key: str | None = None, *,
+                 problems: Sequence[tuple[str | None, str]] = ()) -> None:
+        super().__init__(message or (problems[0][1] if problems else ""))
+        self.key = key
+        #: every problem found, ``(key, message)``; raise one SettingError for all
+        self.problems = list(problems) or [(key, message)]
+
+
 class _Mismatch(Exception):
     pass
 
@@ -1924,7 +1937,11 @@ def validate_settings(spec: Mapping[str, Setting], values: Mapping[str, Any] | N
             try:
                 value = check(value)
             except (ValueError, TypeError, ConfigError) as exc:
-                problem(key, getattr(exc, "message", None) or str(exc) or "invalid value")
+                if isinstance(exc, SettingError):
+                    for sub, message in exc.problems:
+                        problem(f"{key}.{sub}" if sub else key, message or "invalid value")
+                else:
+                    problem(key, getattr(exc, "message", None) or str(exc) or "invalid value")
                 continue
         result[key] = value
     if problems:

@@ -44,7 +44,7 @@ import pluggy
 # One Setting for plugin authors and the config validator alike:
 # Setting(type, default, choices=None, help="", check=None); REQUIRED marks
 # a setting without a default. See core.config for the types it accepts.
-from core.config import REQUIRED, Setting  # noqa: E402  (re-exported)
+from core.config import REQUIRED, Setting, SettingError  # noqa: E402  (re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
@@ -339,4 +339,26 @@ def backdesk_fax_transports() -> dict[str, Callable[..., Any]]:
     ``plugins.documents.fax`` for the interface). The documents plugin
     offers its built-in transports ("email_gateway", "hylafax") through this
     same hook; the ``fax_transport`` setting picks one by name.
+    """
+
+
+@hookspec
+def backdesk_mail_purposes(ctx: Any) -> dict[str, Callable[..., Any]]:
+    """What a mailbox can be for, besides filing documents: ``{"helpdesk": handler}``.
+
+    The documents plugin reads the mailboxes of its ``mailboxes`` setting
+    over IMAP; a mailbox whose ``purpose`` is a name given here hands each
+    new mail to ``handler(mail, mailbox)`` — ``mail`` a
+    ``plugins.documents.imap.IncomingMail`` (sender, subject, Message-ID,
+    In-Reply-To, References, plain-text body, attachments, ``auto_submitted``;
+    header and body texts already scrubbed and cut), ``mailbox`` its
+    ``plugins.documents.imap.Mailbox``. The handler runs inside the intake's
+    transaction, as a reaction (no operator permission is asked: use the
+    service functions' ``system`` path), and returns a dict kept in the
+    intake log (``{"ticket_id": 7}``; ``{"ignored": "auto-reply"}`` marks the
+    mail ignored). Raising rolls the change back; the mail is tried again in
+    the next round. The mail is handled once: the intake records it in the
+    same transaction and moves it to the mailbox's processed folder after.
+
+    :param ctx: the implementing plugin's own context.
     """

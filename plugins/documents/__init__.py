@@ -44,10 +44,23 @@ def backdesk_settings():
         "max_attempts": Setting(int, 8),
         "retry_base_seconds": Setting(int, 60),
         "worker_interval": Setting(float, 15.0, help="Seconds between inbox/outbox rounds in the app (0: off)"),
+        "mailboxes": Setting(dict, {}, check=_mailboxes,
+                             help="IMAP mailboxes by name: purpose (documents, helpdesk), host, port, security "
+                                  "(tls, starttls, none), user, password_file or password_env, folder, "
+                                  "processed_folder, tags, file_mail, cafile, address"),
+        "mail_interval": Setting(float, 0.0, help="Seconds between the app's mail rounds (0: off; "
+                                                   "`docs mail watch` runs them as a service)",
+                                 check=lambda v: v if 0 <= v <= 86_400 else _raise("must be 0 to 86400")),
         "ocr": Setting(bool, True, help="Recognise the text of scans (images, PDFs without text) with ocrmypdf"),
         "ocr_languages": Setting(str, "deu+eng", help="Tesseract languages joined by + (Debian: tesseract-ocr-LANG)",
                                  check=_languages),
     }
+
+
+def _mailboxes(value):
+    from plugins.documents.imap import parse_mailboxes
+
+    return parse_mailboxes(value)
 
 
 def _languages(value):
@@ -67,7 +80,7 @@ def backdesk_tables():
     from plugins.documents.service import READ
 
     return [TableSpec(name, read=READ) for name in
-            ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history", "ocr")]
+            ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history", "ocr", "mails")]
 
 
 @hookimpl
@@ -167,6 +180,17 @@ def backdesk_dashboard_cards(ctx):
         Card("documents.week", ctx._("Filed this week"), lambda: card_week(ctx), tables=tables[2:],
              target="documents", permission="documents.read", order=32),
     ]
+
+
+@hookimpl
+def backdesk_event(ctx, event):
+    if event.name == "it.mail_to_requester":
+        from plugins.documents import service
+
+        data = event.data
+        service.queue_reply(ctx, to=data.get("to") or "", subject=data.get("subject") or "",
+                            body=data.get("body") or "", message_id=data.get("message_id") or "",
+                            in_reply_to=data.get("in_reply_to") or "", references=data.get("references") or ())
 
 
 @hookimpl

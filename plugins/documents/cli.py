@@ -202,7 +202,7 @@ def register(cli: click.Group, get_context) -> None:
         for row in service.outbox(ctx, status=status):
             to = row["to"] or ", ".join(r.get("address") or f"person {r.get('person_id')}" for r in row["recipients"])
             kind, state = label(OUTBOX_KIND_TITLES, row["kind"]), label(OUTBOX_STATUS_TITLES, row["status"])
-            line = (f"{row['id']:>5}  {kind:<5} {state:<9} doc {row['document_id']:<5} "
+            line = (f"{row['id']:>5}  {kind:<5} {state:<9} doc {row['document_id'] or '-':<5} "
                     f"tries {row['attempts']}  {to}")
             if row.get("job_id") and row["kind"] == "fax":
                 line += f"  job {row['job_id']}"
@@ -237,6 +237,87 @@ def register(cli: click.Group, get_context) -> None:
         for job in ocr_jobs.jobs(ctx, status=status, limit=limit):
             click.echo(f"{job['id']:>5}  doc {job['document_id']:<5} v{job['version']:<3} {job['status']:<11} "
                        f"{ocr_jobs.describe(job)}")
+
+    @docs.group("mail")
+    def mail_():
+        """Mail intake: the mailboxes of the `mailboxes` setting over IMAP."""
+
+    def _round_line(counts: dict) -> str:
+        return (f"{counts['handled']} handled, {counts['ignored']} ignored, {counts['refused']} refused"
+                + (f", {counts['moved']} moved from an earlier round" if counts["moved"] else ""))
+
+    @mail_.command("fetch")
+    @click.option("--mailbox", "names", multiple=True, help="Only this mailbox. Repeatable.")
+    def mail_fetch(names):
+        """Read the mailboxes once: file, hand over, move (exit 1 when a mailbox failed)."""
+        import sys
+
+        from plugins.documents import mailin
+
+        ctx = get_context()
+
+        def step(what, info):
+            if what == "handled":
+                row = info["record"]
+                done = ", ".join(f"document {d}" for d in row["document_ids"]) or \
+                    ", ".join(f"{k} {v}" for k, v in row["result"].items()) or row["status"]
+                click.echo(f"{row['mailbox']}: mail {row['uid']} from {row['sender'] or '?'}: {done}")
+
+        counts = mailin.fetch_mail(ctx, list(names) or None, on_step=step)
+        click.echo(_round_line(counts))
+        for line in counts["errors"]:
+            click.echo(f"backdesk: {line}", err=True)
+        if counts["errors"]:
+            sys.exit(1)
+
+    @mail_.command("log")
+    @click.option("--mailbox")
+    @click.option("--status", type=click.Choice(["handled", "ignored", "refused"]))
+    @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+    def mail_log(mailbox, status, limit):
+        """The intake log: each mail read, what became of it, or why it was refused."""
+        from plugins.documents import mailin
+
+        for row in mailin.mail_log(get_context(), mailbox=mailbox, status=status, limit=limit):
+            done = ", ".join(f"doc {d}" for d in row.get("document_ids") or []) or \
+                ", ".join(f"{k} {v}" for k, v in (row.get("result") or {}).items())
+            click.echo(f"{row['id']:>5}  {row['received_at']}  {row['mailbox']:<10} {row['status']:<8} "
+                       f"{row.get('sender') or '?'}  {row.get('subject') or ''}  "
+                       f"{done or ''}{(' — ' + row['error']) if row.get('error') else ''}".rstrip())
+
+    @mail_.command("watch")
+    @click.option("--every", type=click.FloatRange(min=1), default=60.0, show_default=True, metavar="SECONDS",
+                  help="Read the mailboxes this often.")
+    def mail_watch(every):
+        """Read the mailboxes in a loop until SIGTERM or Ctrl+C: one line per round with news."""
+        import signal
+        import threading
+
+        from plugins.documents import mailin
+
+        stop = threading.Event()
+
+        def stopping(signum, frame):
+            stop.set()
+
+        def round_done(counts):
+            if any(counts[k] for k in ("handled", "ignored", "refused", "moved")):
+                click.echo(_round_line(counts))
+            for line in counts["errors"]:
+                click.echo(f"backdesk: {line}", err=True)
+
+        previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            ctx = get_context()
+            ctx.require(service.FILE)
+            click.echo(f"reading {len(mailin.mailboxes(ctx))} mailboxes every {every:g} s "
+                       "(SIGTERM or Ctrl+C stops)", err=True)
+            mailin.watch_mail(ctx, stop, interval=every, on_round=round_done,
+                              on_error=lambda exc: click.echo(f"backdesk: {exc}", err=True))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        click.echo("stopped", err=True)
 
     @docs.command("intake")
     @click.option("--scan", is_flag=True, help="Look for new files in the inbox first.")

@@ -26,13 +26,20 @@ def new_message_id(sender: str) -> str:
 
 def build_message(*, sender: str, recipients: list[str], subject: str, body: str, message_id: str,
                   attachment: Path | None = None, filename: str | None = None,
-                  mime: str = "application/octet-stream") -> EmailMessage:
+                  mime: str = "application/octet-stream", in_reply_to: str = "",
+                  references: list[str] | tuple[str, ...] = ()) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    # a reply of a machine: auto-responders leave it alone (RFC 3834)
+    msg["Auto-Submitted"] = "auto-replied" if in_reply_to else "auto-generated"
     msg.set_content(body or "")
     if attachment is not None:
         maintype, _, subtype = mime.partition("/")

@@ -124,7 +124,7 @@ def recognise(source: Path, target: Path, *, mime: str, languages: str = "deu+en
         proc.wait()
         raise
     if rc == 0:
-        if on_progress is not None:
+        if on_progress is not None and (pages is None or len(done) != pages):
             on_progress(pages or len(done), pages or len(done))
         return
     text = " ".join(tail)

@@ -444,13 +444,17 @@ def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | No
 
 
 def _file_new(ctx, clean: dict, fields: Any, src: Path, sha: str, size: int, name: str, text: str,
-              source: str, intake_id: int | None) -> tuple[dict, list[int]]:
-    """The filing transaction of :func:`add_document`."""
+              source: str, intake_id: int | None, *, hint: str = "",
+              fallback_correspondent: str = "") -> tuple[dict, list[int]]:
+    """The filing transaction of :func:`add_document` (and of a mail's
+    attachments: ``hint`` is more text for the matching rules, such as the
+    sender; ``fallback_correspondent`` applies when no rule names one)."""
     with ctx.transaction():
         _ensure_stored(ctx, src, sha)
-        hint = suggest(ctx, f"{name}\n{text}")
+        found = suggest(ctx, f"{hint}\n{name}\n{text}" if hint else f"{name}\n{text}")
+        hint = found
         if not clean["correspondent"]:
-            clean["correspondent"] = hint["correspondent"]
+            clean["correspondent"] = hint["correspondent"] or fallback_correspondent
         if not clean["type"] and hint["type"] and _type_exists(ctx, hint["type"]):
             clean["type"] = hint["type"]
         for tag in hint["tags"]:
@@ -1073,6 +1077,35 @@ def queue_fax(ctx, doc_id: Any, number: str, *, cover_note: str = "") -> dict:
         return ctx.table("outbox")[oid]
 
 
+def queue_reply(ctx, *, to: str, subject: str, body: str, message_id: str, in_reply_to: str = "",
+                references: Iterable[str] = ()) -> dict:
+    """Queue a mail without a document — another plugin's answer to a mail
+    it was handed (IT's helpdesk, through the ``it.mail_to_requester``
+    event): sent by the outbox like any other, with the given Message-ID
+    and threading headers. Called as a reaction (no permission of the
+    operator's is asked); a second call with the same Message-ID returns
+    the job already queued."""
+    address = models.check_email(to)
+    if not isinstance(message_id, str) or not re.fullmatch(r"<[^<>\s]{1,250}>", message_id):
+        raise ValidationError(_("not a Message-ID: {value!r}").format(value=str(message_id)[:60]), field="message_id")
+    subject = models._text(" ".join(str(subject).split())[:200], "subject", limit=200)
+    body = str(body)[:models.MAX_NOTE * 5]
+    refs = [r for r in references if isinstance(r, str) and re.fullmatch(r"<[^<>\s]{1,250}>", r)][-20:]
+    with ctx.transaction():
+        found = ctx.table("outbox").find({"message_id": message_id}, limit=1)
+        if found:
+            return found[0]
+        row = {"kind": "email", "document_id": None, "version": None, "recipients": [{"address": address}],
+               "to": None, "subject": subject, "body": body, "status": "queued", "attempts": 0,
+               "next_attempt_at": _iso(now_utc()), "last_error": None, "message_id": message_id,
+               "transport": "smtp", "job_id": None, "created_at": _iso(now_utc()),
+               "created_by": ctx.operator.account, "sent_at": None,
+               "in_reply_to": in_reply_to if re.fullmatch(r"<[^<>\s]{1,250}>", in_reply_to or "") else "",
+               "references": refs}
+        oid = ctx.table("outbox").insert(row)
+        return ctx.table("outbox")[oid]
+
+
 def transports(ctx) -> dict:
     """Fax transports from every plugin's ``backdesk_fax_transports`` hook."""
     found: dict = {}
@@ -1113,6 +1146,13 @@ def _deliver(ctx, row: dict) -> tuple[str, str | None]:
     """Hand the job to the server: -> (new status, transport job id)."""
     from plugins.documents import fax, mail
 
+    if row["kind"] == "email" and row.get("document_id") is None:  # a reply without a document
+        addresses = [r["address"] for r in row["recipients"]]
+        msg = mail.build_message(sender=ctx.settings["smtp_from"], recipients=addresses, subject=row["subject"],
+                                 body=row.get("body") or "", message_id=row["message_id"],
+                                 in_reply_to=row.get("in_reply_to") or "", references=row.get("references") or ())
+        mail.send_message(ctx.settings, msg, addresses)
+        return "sent", None
     docs = ctx.table("documents")
     doc = docs.get(row["document_id"])
     if doc is None:
@@ -1173,7 +1213,8 @@ def send_one(ctx, oid: int, *, now: datetime | None = None, force: bool = False)
             if status == "sent":
                 changes["sent_at"] = _iso(now_utc())
         done = ctx.table("outbox").update(oid, changes)
-        _history(ctx, row["document_id"], f"{row['kind']}_{status}", outbox_id=oid, error=error)
+        if row.get("document_id") is not None:
+            _history(ctx, row["document_id"], f"{row['kind']}_{status}", outbox_id=oid, error=error)
     return done
 
 

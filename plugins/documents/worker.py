@@ -1,11 +1,12 @@
 """The background worker of the app: polls the inbox, sends what the outbox
 holds when it is due, asks the fax transports for news, recognises the text
-of one scan per round (:mod:`plugins.documents.ocr_jobs`).
+of one scan per round (:mod:`plugins.documents.ocr_jobs`), reads the
+mailboxes every ``mail_interval`` seconds (:mod:`plugins.documents.mailin`).
 
 One daemon thread per running app, started when the shell asks for the
 plugin's screens (the CLI never starts it: ``backdesk docs outbox --retry``
-``backdesk docs intake --scan`` and ``backdesk docs ocr --run`` do the same
-work on demand). It never
+``backdesk docs intake --scan``, ``backdesk docs ocr --run`` and
+``backdesk docs mail fetch`` do the same work on demand). It never
 touches widgets: its writes reach the screens through the store's change
 notifications. Several apps running at once are safe: a job is claimed in a
 transaction before it is sent (see :mod:`plugins.documents.service`).
@@ -15,15 +16,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from core.errors import PermissionDenied
 
 log = logging.getLogger(__name__)
 _started: set[int] = set()
+#: when each Backdesk's worker last read the mailboxes (time.monotonic())
+_last_mail: dict[int, float] = {}
 
 
 def run_once(ctx) -> None:
-    from plugins.documents import ocr_jobs, service
+    from plugins.documents import mailin, ocr_jobs, service
 
     if ctx.can(service.FILE):
         try:
@@ -34,6 +38,14 @@ def run_once(ctx) -> None:
         service.process_outbox(ctx)
     if ctx.can(service.FILE) and ctx.settings.get("ocr", True):
         ocr_jobs.run_ocr(ctx, limit=1)
+    every = float(ctx.settings.get("mail_interval") or 0)
+    if every and ctx.can(service.FILE) and ctx.settings.get("mailboxes"):
+        key = id(ctx.backdesk)
+        if time.monotonic() - _last_mail.get(key, -every) >= every:
+            _last_mail[key] = time.monotonic()
+            counts = mailin.fetch_mail(ctx)
+            for line in counts["errors"]:
+                log.warning("%s", line)
 
 
 def start(ctx, interval: float) -> threading.Thread | None:

@@ -133,6 +133,13 @@ def backdesk_event(ctx, event):
 
 
 @hookimpl
+def backdesk_mail_purposes(ctx):
+    from plugins.it import service
+
+    return {"helpdesk": lambda mail, mailbox: service.ticket_from_mail(ctx, mail, mailbox)}
+
+
+@hookimpl
 def backdesk_search(ctx, query):
     from plugins.it import screens
 

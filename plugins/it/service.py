@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from typing import IO, Any, Callable, Iterable
 
 from core import csvsafe
@@ -378,9 +379,11 @@ def set_priority(ctx, ticket_id: Any, priority: str, *, system: bool = False) ->
 
 
 def add_comment(ctx, ticket_id: Any, text: str = "", *, internal: bool = False, minutes: Any = 0,
-                canned: str | None = None, system: bool = False) -> dict:
+                canned: str | None = None, system: bool = False, by: str | None = None) -> dict:
     """A reply (or an internal note) with the time spent; a team member's
-    first public reply is the ticket's first response."""
+    first public reply is the ticket's first response. A public reply on a
+    ticket that came by mail goes to the requester by mail too. ``by``
+    (with ``system``): who wrote it, when not the operator (``mail:ADDRESS``)."""
     _require(ctx, P_WORK, system)
     if canned:
         replies = ctx.settings["canned_replies"]
@@ -398,8 +401,11 @@ def add_comment(ctx, ticket_id: Any, text: str = "", *, internal: bool = False, 
             raise ValidationError(_("ticket #{id} is closed; reopen it first").format(id=doc["id"]),
                                   field="status")
         at = stamp()
-        cid = ctx.table("comments").insert({"ticket_id": doc["id"], "at": at, "by": ctx.store.actor,
+        author = by if (system and by) else ctx.store.actor
+        cid = ctx.table("comments").insert({"ticket_id": doc["id"], "at": at, "by": author,
                                             "text": text, "internal": bool(internal), "minutes": minutes})
+        if text and not internal and doc.get("reply_to") and not author.startswith("mail:"):
+            _mail_requester(ctx, doc, _("Re: [#{id}] {title}").format(id=doc["id"], title=doc["title"]), text)
         changes: dict[str, Any] = {"minutes": int(doc.get("minutes") or 0) + minutes}
         if text and not internal and not doc.get("first_response_at") and ctx.store.actor in dict(team(ctx)):
             changes["first_response_at"] = at
@@ -1140,6 +1146,102 @@ def _check_ticket(ctx, check: dict, message: str, key: str) -> dict | None:
 
 def check_log(ctx, check_id: int, limit: int = 50) -> list[dict]:
     return ctx.table("check_log").find({"check_id": check_id}, order_by=["-at", "-id"], limit=limit)
+
+
+# ==================================================================================
+# Helpdesk by mail (the documents plugin's mail intake, purpose "helpdesk")
+# ==================================================================================
+_TICKET_REF = re.compile(r"\[#(\d{1,12})\]")
+#: senders that are machines: never answered, never a ticket
+_MAILER = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@.-]|$)")
+_QUOTE_HEAD = re.compile(r"^(On .{1,200} wrote:|Am .{1,200} schrieb .{1,200}:|-----Original Message-----)\s*$")
+
+
+def _reply_text(body: str) -> str:
+    """The new part of a reply: the quoted mail below it cut off."""
+    lines = []
+    for line in body.splitlines():
+        if _QUOTE_HEAD.match(line.strip()) or line.startswith(">"):
+            break
+        lines.append(line)
+    return "\n".join(lines).strip()[:m.MAX_TEXT]
+
+
+def _ticket_of_mail(ctx, mail) -> dict | None:
+    found = _TICKET_REF.search(mail.subject or "")
+    if found:
+        doc = _tickets(ctx).get(int(found.group(1)))
+        if doc is not None and doc.get("reply_to"):
+            return doc
+    for ref in [mail.in_reply_to, *reversed(mail.references)]:
+        if ref:
+            hits = [t for t in _tickets(ctx).find({"mail_ids": Contains(ref)}) if ref in t.get("mail_ids", [])]
+            if hits:
+                return hits[0]
+    return None
+
+
+def _mail_requester(ctx, doc: dict, subject: str, body: str) -> str:
+    """Queue a mail to the ticket's requester (the documents plugin's outbox
+    sends it, reacting to ``it.mail_to_requester``); -> its Message-ID."""
+    from email.utils import make_msgid
+
+    ids = list(doc.get("mail_ids") or [])
+    domain = (doc.get("reply_to") or "").rpartition("@")[2] or "backdesk.local"
+    message_id = make_msgid(idstring=f"ticket{doc['id']}", domain=domain)
+    ctx.publish("mail_to_requester", {"ticket_id": doc["id"], "to": doc["reply_to"], "subject": subject[:200],
+                                      "body": body, "message_id": message_id,
+                                      "in_reply_to": ids[-1] if ids else "", "references": ids[-10:]})
+    _tickets(ctx).update(doc["id"], {"mail_ids": ids + [message_id]})
+    return message_id
+
+
+def ticket_from_mail(ctx, mail, mailbox) -> dict:
+    """A mail to the helpdesk mailbox, inside the intake's transaction: a
+    reply (``[#N]`` in the subject, or In-Reply-To/References naming a mail
+    of the ticket) becomes a comment — the requester's answer on a waiting
+    ticket opens it again, so its SLA clock runs; any other mail from a
+    person of the directory opens a ticket and gets a confirmation with its
+    number. Auto-replies, mailers and the mailbox's own address are ignored,
+    never answered. -> what the intake log keeps."""
+    sender = mail.sender or ""
+    local = sender.partition("@")[0]
+    if not sender:
+        return {"ignored": "no sender"}
+    if mail.auto_submitted:
+        return {"ignored": "auto-reply"}
+    if (mailbox.address and sender == mailbox.address) or _MAILER.match(local):
+        return {"ignored": "a mailer or our own address"}
+    person = ctx.services.people.by_email(sender)
+    doc = _ticket_of_mail(ctx, mail)
+    if doc is not None:
+        if doc["status"] == "closed":
+            return {"ignored": f"ticket #{doc['id']} is closed", "ticket_id": doc["id"]}
+        text = _reply_text(mail.body) or (mail.subject or "-")
+        comment = add_comment(ctx, doc["id"], text, system=True, by=f"mail:{sender}"[:200])
+        ids = list(doc.get("mail_ids") or [])
+        if mail.message_id and mail.message_id not in ids:
+            _tickets(ctx).update(doc["id"], {"mail_ids": ids + [mail.message_id]})
+        if person is not None and person["id"] == doc["requester_id"] and doc["status"] in ("waiting", "resolved"):
+            try:
+                set_status(ctx, doc["id"], "open", system=True)
+            except ValidationError:  # resolved too long ago: the comment stays, the ticket too
+                pass
+        return {"ticket_id": doc["id"], "comment_id": comment["id"]}
+    if person is None:
+        return {"ignored": "the sender is not in the directory"}
+    key = f"mail:{mailbox.name}:{mail.message_id}" if mail.message_id else None
+    title = (mail.subject or _("(no subject)"))[:m.MAX_TITLE]
+    doc = open_ticket(ctx, requester=person["id"], title=title, description=mail.body.strip()[:m.MAX_TEXT],
+                      source="mail", source_key=key, system=True)
+    changes = {"reply_to": sender, "mailbox": mailbox.name,
+               "mail_ids": [mail.message_id] if mail.message_id else []}
+    doc = _tickets(ctx).update(doc["id"], changes)
+    _mail_requester(ctx, doc, _("[#{id}] {title}").format(id=doc["id"], title=doc["title"]),
+                    _("We have your request and opened ticket #{id}: {title}\n\n"
+                      "Answer this mail to add to it; keep [#{id}] in the subject.").format(
+                        id=doc["id"], title=doc["title"]))
+    return {"ticket_id": doc["id"]}
 
 
 # ==================================================================================

@@ -29,6 +29,7 @@ import click
 
 #: commands left out: they serve, watch or prompt until stopped
 SKIP = {("serve", "ssh"), ("serve", "web"), ("it", "checks", "watch"), ("it", "checks", "run"),
+        ("docs", "mail", "watch"),
         ("kiosk", "pin-hash")}
 #: flags a command's input files are also tried with (a bank statement, not a journal)
 INPUT_FLAGS = {("accounting", "import"): ["--bank"]}

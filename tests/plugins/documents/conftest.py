@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import ssl
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import storage_yaml
+from tests.dovecot import dovecot  # noqa: F401  (the fixture)
 from tests.peers import free_port
 from tests.plugins.documents.hylafax import hylafax  # noqa: F401  (the fixture)
 
@@ -48,15 +50,19 @@ class Site:
         me = current_account()
         extra = f"  {me}: {{name: Test Runner, roles: [admin]}}\n" if me not in ("alice", "bob", "sam") else ""
         (self.config_dir / "backdesk.yaml").write_text(CONFIG + extra + storage_yaml(self.config_dir))
+        #: plugins.yaml lines of other plugins loaded beside documents
+        self.more_plugins: list[str] = []
         self.settings: dict = {"worker_interval": 0, "inbox": str(self.inbox), "max_file_mb": 1,
                                "smtp_from": "office@test.example", "retry_base_seconds": 60}
         self.write_plugins()
 
     def write_plugins(self, **settings) -> None:
         self.settings.update(settings)
-        lines = ["plugins:", "  - name: documents", "    settings:"]
+        lines = ["plugins:", *self.more_plugins, "  - name: documents", "    settings:"]
         for key, value in self.settings.items():
-            if isinstance(value, bool):
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value)  # YAML's flow style
+            elif isinstance(value, bool):
                 value = "true" if value else "false"
             elif isinstance(value, str):
                 value = '"' + value.replace('"', '\\"') + '"'
