@@ -17,6 +17,8 @@ _EXPORTS = {
     "Column": "core.widgets.record_table",
     "RecordSource": "core.widgets.record_table",
     "RecordTable": "core.widgets.record_table",
+    "PagedRecords": "core.widgets.record_table",
+    "table_pages": "core.widgets.record_table",
     "FilterInput": "core.widgets.filter_input",
     "Field": "core.widgets.record_form",
     "RecordForm": "core.widgets.record_form",
@@ -53,4 +55,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.widgets.progress import ClickProgress, NullProgress, Progress
     from core.widgets.progress_screen import ProgressScreen
     from core.widgets.record_form import Field, FormScreen, RecordForm
-    from core.widgets.record_table import Column, RecordSource, RecordTable
+    from core.widgets.record_table import Column, PagedRecords, RecordSource, RecordTable, table_pages

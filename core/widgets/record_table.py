@@ -47,10 +47,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from core.safetext import UNSAFE_ONE_LINE, one_line
+from core.storage.query import Contains, Range
 from core.widgets._css import load_css
 from core.widgets._i18n import _
 
-__all__ = ["Column", "RecordSource", "RecordTable"]
+__all__ = ["Column", "PagedRecords", "RecordSource", "RecordTable", "table_pages"]
 
 Align = Literal["left", "right", "center"]
 
@@ -66,6 +67,109 @@ class RecordSource(Protocol):
     def __len__(self) -> int: ...
 
     def __getitem__(self, index: int, /) -> Mapping[str, Any]: ...
+
+
+class PagedRecords:
+    """A record source read a page at a time, as the table shows the rows.
+
+    For a history that only grows (the journal, calls, tickets): the table
+    asks for ``len()`` and for the rows in view, never for all of them.
+
+    - ``fetch(offset, limit, after)``: the rows from ``offset`` on, in the
+      source's order; ``after`` is the row before ``offset`` when the table
+      has it (so the caller can ask for a keyset page: "after this one"),
+      else None;
+    - ``count()``: how many rows there are;
+    - ``matching(text)``: the rows whose text contains ``text`` (lower
+      case) as another ``PagedRecords`` — the table's filter; None: the
+      source cannot filter, and ``/`` filters nothing.
+
+    A paged table is not sorted by the table (``s`` does nothing); its
+    order is the source's. :meth:`reread` forgets what was read (the table
+    calls it on ``refresh_records``).
+    """
+
+    #: pages kept (a page of 100 rows each)
+    KEEP = 20
+
+    def __init__(self, fetch: Callable[[int, int, Mapping[str, Any] | None], Sequence[Mapping[str, Any]]],
+                 count: Callable[[], int], *,
+                 matching: Callable[[str], "PagedRecords | None"] | None = None, page: int = 100) -> None:
+        self._fetch, self._count_rows, self._matching = fetch, count, matching
+        self.page = page
+        self._len: int | None = None
+        self._pages: dict[int, Sequence[Mapping[str, Any]]] = {}
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = self._count_rows()
+        return self._len
+
+    def __getitem__(self, index: int, /) -> Mapping[str, Any]:
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(index)
+        number, at = divmod(index, self.page)
+        rows = self._pages.get(number)
+        if rows is None:
+            before = self._pages.get(number - 1)
+            rows = self._fetch(number * self.page, self.page, before[-1] if before else None)
+            if len(self._pages) >= self.KEEP:
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[number] = rows
+        if at >= len(rows):  # fewer rows than counted (deleted since): the last one read
+            if not rows:
+                raise IndexError(index)
+            return rows[-1]
+        return rows[at]
+
+    def matching(self, text: str) -> "PagedRecords | None":
+        return self._matching(text) if self._matching is not None else None
+
+    def reread(self) -> None:
+        """Forget the count and the pages read (the rows changed)."""
+        self._len = None
+        self._pages = {}
+
+    def index_of(self, record_id: Any) -> int | None:
+        """Where the row with this ``id`` is among the pages read, or None."""
+        for number, rows in self._pages.items():
+            for at, row in enumerate(rows):
+                if row.get("id") == record_id:
+                    return number * self.page + at
+        return None
+
+
+def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_first: bool = True,
+                search: Sequence[str] = (), prepare: Callable[[list[dict]], Sequence[Mapping[str, Any]]] | None = None,
+                page: int = 100) -> PagedRecords:
+    """A :class:`PagedRecords` over a store table (``core.storage.Table``), in
+    id order (newest first by default): each page is a keyset query, "ids
+    below the last one shown", with a limit (PostgreSQL: an index range and
+    LIMIT; TinyDB: the segments holding them, core/storage/engine.py); a
+    jump (End) asks for an offset. The filter finds ``search``'s fields
+    containing the text (``Contains``). ``prepare(rows)`` turns a page of
+    documents into the rows shown (names for ids, texts)."""
+    order = "-id" if newest_first else "id"
+
+    def fetch(offset: int, limit: int, after: Mapping[str, Any] | None, where=where) -> Sequence[Mapping[str, Any]]:
+        if after is not None:
+            bound = Range(lt=after["_doc_id"]) if newest_first else Range(gt=after["_doc_id"])
+            docs = table.find({**(where or {}), "id": bound}, order_by=order, limit=limit)
+        else:
+            docs = table.find(where or None, order_by=order, limit=limit, offset=offset)
+        rows = prepare(docs) if prepare is not None else docs
+        return [{**row, "_doc_id": doc["id"]} for row, doc in zip(rows, docs)]
+
+    def matching(text: str) -> PagedRecords | None:
+        if not search:
+            return None
+        narrowed = {**(where or {}), tuple(search): Contains(text)}
+        return PagedRecords(lambda o, n, a: fetch(o, n, a, narrowed), lambda: table.count(narrowed), page=page)
+
+    return PagedRecords(fetch, lambda: table.count(where or None), matching=matching, page=page)
 
 
 def _plain_value_text(value: Any) -> str:
@@ -293,6 +397,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.zebra = zebra
         self._empty_text = empty_text
         self._source: RecordSource = records if records is not None else []
+        # A paged source: the unfiltered one (self._source is what the filter matched)
+        self._paged: PagedRecords | None = self._source if isinstance(self._source, PagedRecords) else None
         self._count = len(self._source)
         # Source indexes in sort order, then the filtered subset of them.
         self._order: Sequence[int] = range(self._count)
@@ -400,6 +506,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         record's ``id`` is still there) the cursor."""
         keep_id, keep_row = self._cursor_identity() if keep_cursor else (None, 0)
         self._source = records
+        self._paged = records if isinstance(records, PagedRecords) else None
         self._reload(keep_id, keep_row)
 
     def refresh_records(self) -> None:
@@ -466,6 +573,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         if record_id is None:
             return None
         source = self._source
+        if isinstance(source, PagedRecords):  # only among the rows read (never all of them)
+            return source.index_of(record_id)
         for row, index in enumerate(self._view):
             record = source[index]
             if isinstance(record, Mapping) and record.get("id") == record_id:
@@ -473,6 +582,10 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         return None
 
     def _reload(self, keep_id: Any, keep_row: int) -> None:
+        if self._paged is not None:
+            self._paged.reread()
+            self._source = self._paged
+            self._needle = ""
         self._count = len(self._source)
         self._cells.clear()
         self._search = None
@@ -485,7 +598,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _sorted_order(self) -> Sequence[int]:
         count = self._count
-        if self._sort_key is None:
+        if self._sort_key is None or self._paged is not None:  # a paged source keeps its order
             return range(count)
         column = self._columns[self._column_index(self._sort_key)]
         source = self._source
@@ -539,6 +652,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _warm_search(self, candidates: Sequence[int] | None = None) -> list[str | None]:
         """Build the search strings the filter needs (all rows by default)."""
+        if self._paged is not None:  # the source filters
+            return []
         source = self._source
         search_text = self._search_texts()
         if self._search is None:
@@ -554,12 +669,26 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _filtered(self, candidates: Sequence[int]) -> Sequence[int]:
         needle = self._filter_text.casefold()
+        if self._paged is not None:
+            return self._paged_filter(needle)
         self._needle = needle
         if not needle:
             return candidates
         # Built lazily: the first filter (or ``/``) pays for the rows it needs.
         search = self._warm_search(candidates)
         return [index for index in candidates if needle in search[index]]  # type: ignore[operator]
+
+    def _paged_filter(self, needle: str) -> Sequence[int]:
+        """The filter of a paged source: the source's rows matching it."""
+        paged = self._paged
+        assert paged is not None
+        if needle != self._needle or (needle and self._source is paged):
+            matched = paged.matching(needle) if needle else None
+            self._source = matched if matched is not None else paged
+            self._count = len(self._source)
+            self._cells.clear()
+        self._needle = needle
+        return range(self._count)
 
     def _apply_filter(self) -> None:
         keep = self._cursor_index()
@@ -600,7 +729,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         # The first rows plus rows spread over the rest: long values show up
         # without reading 100k rows.
         picks = set(range(min(count, _WIDTH_SAMPLE)))
-        if count > _WIDTH_SAMPLE:
+        if count > _WIDTH_SAMPLE and self._paged is None:  # a paged source: its first rows only
             step = count / _WIDTH_SAMPLE
             picks.update(int(n * step) for n in range(_WIDTH_SAMPLE))
             picks.add(count - 1)
@@ -917,6 +1046,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.post_message(self.RecordSelected(self, record))
 
     def action_sort(self, reverse: bool = False) -> None:
+        if self._paged is not None:  # in the source's order
+            self.app.bell()
+            return
         self.sort_by(self._columns[self._cursor_column].key, reverse)
 
     def action_start_filter(self) -> None:

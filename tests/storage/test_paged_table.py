@@ -1,0 +1,106 @@
+"""RecordTable over a paged store source (core.widgets.table_pages), on both backends.
+
+The table reads the rows it shows a page at a time (keyset pages: ids
+below the last shown, with a limit), never the whole table: it shows the
+same rows in the same order as a list of the whole table, follows rows
+another process adds, and its filter asks the store.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App
+
+from core.storage import Contains
+from core.widgets import Column, RecordTable, table_pages
+
+COLUMNS = [Column("id", "#", width=6, align="right"), Column("name", "Name"), Column("city", "City")]
+CITIES = ["Berlin", "Paris", "Oslo"]
+
+
+def fill(table, start: int, n: int) -> None:
+    for i in range(start, start + n):
+        table.insert({"name": f"Person {i:04d}", "city": CITIES[i % 3]})
+
+
+def shown(table: RecordTable) -> list[dict]:
+    return [{k: v for k, v in table.record_at(r).items() if k != "_doc_id"} for r in range(table.row_count)]
+
+
+class OneTable(App[None]):
+    def __init__(self, table: RecordTable) -> None:
+        super().__init__()
+        self.table = table
+
+    def compose(self):
+        yield self.table
+
+    def on_mount(self) -> None:
+        self.table.focus()
+
+
+async def test_pages_show_the_tables_rows_in_order_with_another_process_writing(target):
+    store, other = target.open(), target.open()
+    try:
+        people = store.table("core", "people")
+        with store.transaction():
+            fill(people, 0, 250)
+        reads = []
+        real_find = people.find
+
+        class Counting:  # the real table, its finds counted
+            def find(self, *a, **kw):
+                reads.append(kw.get("limit"))
+                return real_find(*a, **kw)
+
+            def count(self, *a):
+                return people.count(*a)
+
+        table = RecordTable(COLUMNS, table_pages(Counting(), search=("name", "city"), page=40))
+        async with OneTable(table).run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert table.row_count == 250
+            assert table.render_line(1).text.split()[:3] == ["250", "Person", "0249"]
+            assert reads and all(n == 40 for n in reads)  # a page, never the whole table
+            assert shown(table) == people.find(order_by="-id")  # every row, in order
+            fill(other.table("core", "people"), 250, 5)  # another process adds rows
+            table.refresh_records()
+            await pilot.pause()
+            assert table.row_count == 255 and table.render_line(1).text.split()[2] == "0254"
+            assert shown(table) == people.find(order_by="-id")
+            await pilot.press("slash", *"oslo")
+            await pilot.pause()
+            want = people.find({("name", "city"): Contains("oslo")}, order_by="-id")
+            assert table.row_count == len(want) == 85 and shown(table) == want
+            await pilot.press("escape")
+            await pilot.pause()
+            assert table.row_count == 255
+    finally:
+        store.close()
+        other.close()
+
+
+@pytest.mark.tinydb_only("which TinyDB snapshot segments a session reads")
+async def test_a_session_shows_the_newest_pages_without_loading_the_table(data_dir):
+    """TinyDB: the pages come from the newest segments; the table is never read whole."""
+    from core.storage import open_store
+
+    with open_store(data_dir, segment_docs=50) as writer:
+        with writer.transaction():
+            fill(writer.table("core", "people"), 0, 500)
+        writer.compact()
+    store = open_store(data_dir, lazy_tables=True, segment_docs=50)
+    try:
+        table = RecordTable(COLUMNS, table_pages(store.table("core", "people"), search=("name",), page=40))
+        async with OneTable(table).run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            for _ in range(4):
+                await pilot.press("pagedown")
+            await pilot.pause()
+            assert table.row_count == 500 and table.cursor_record["name"] == f"Person {499 - table.cursor_row:04d}"
+            await pilot.press("end")
+            await pilot.pause()
+            assert table.cursor_record["name"] == "Person 0000"
+            assert store._states["core.people"]._docs is None
+    finally:
+        store.close()
