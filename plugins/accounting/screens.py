@@ -23,7 +23,7 @@ from core.errors import BackdeskError, ValidationError
 from core.hookspecs import SearchHit
 from core.i18n import format_money, today
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable, table_pages
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import payroll as pay
@@ -110,7 +110,7 @@ def entry_form(ctx) -> FormScreen:
 
 
 class LedgerScreen(_Base):
-    """The journal: every posted entry; corrections by reversal."""
+    """The journal: every posted entry, newest first; corrections by reversal."""
 
     WATCH_TABLES = frozenset({"accounting.entries", "accounting.periods"})
     BINDINGS = [
@@ -129,7 +129,11 @@ class LedgerScreen(_Base):
         yield Static("", id="acc-entry", classes="acc-detail")
 
     def _load(self) -> None:
-        rows = svc.journal_rows(self.ctx, svc.journal(self.ctx))
+        # Newest first, a page at a time: a year's journal is never read for
+        # the rows on screen; the filter (/) asks the store for the
+        # description or date containing what is typed.
+        rows = table_pages(svc.ledger_entries(self.ctx), search=("description", "date"),
+                           prepare=lambda entries: svc.page_rows(self.ctx, entries))
         self._table().set_records(rows)
         closed = svc.closed_periods(self.ctx)
         self.query_one("#acc-journal-bar", Static).update(

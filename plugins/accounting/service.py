@@ -272,8 +272,26 @@ def journal(ctx, start=None, end=None) -> list[dict]:
     return ctx.table("entries").find(where, order_by=["date", "number"])
 
 
-def journal_rows(ctx, entries: list[dict]) -> list[dict]:
-    reversed_numbers = {e["reverses"] for e in entries if e.get("reverses")}
+def ledger_entries(ctx):
+    """The journal's table, for a screen that reads it a page at a time
+    (the Journal: core.widgets.table_pages); needs the ledger's read permission."""
+    ctx.require("accounting.ledger.read")
+    return ctx.table("entries")
+
+
+def page_rows(ctx, entries: list[dict]) -> list[dict]:
+    """:func:`journal_rows` for one page of the journal: which of its entries
+    are reversed is asked of the store (the reversals may be on other pages)."""
+    from core.storage import AnyOf
+
+    numbers = [e["number"] for e in entries]
+    reversals = ctx.table("entries").find({"reverses": AnyOf(numbers)}) if numbers else []
+    return journal_rows(ctx, entries, reversed_numbers={e["reverses"] for e in reversals})
+
+
+def journal_rows(ctx, entries: list[dict], *, reversed_numbers: set | None = None) -> list[dict]:
+    if reversed_numbers is None:
+        reversed_numbers = {e["reverses"] for e in entries if e.get("reverses")}
     rows = []
     for e in entries:
         debit = sum((L.to_decimal(p["amount"]) for p in e["postings"] if L.to_decimal(p["amount"]) > 0), Decimal(0))

@@ -122,3 +122,34 @@ async def test_payslip_of_a_part_month_names_its_days(office):
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayslipScreen")
         await wait_for(pilot, lambda: "Salary 12/30 days €1,200.00" in text(app, "#acc-payslip"))
         assert "Gross €1,200.00" in text(app, "#acc-payslip") and "Net €846.00" in text(app, "#acc-payslip")
+
+
+async def test_the_journal_pages_newest_first_and_finds_a_month(office):
+    """The Journal reads a page at a time, newest first (a year's journal is
+    never read for the rows on screen); a reversal on another page still
+    marks its entry; / finds entries by date or description in the store."""
+    from core.widgets import PagedRecords
+
+    bd, ctx, ids = office
+    posted = []
+    for i in range(130):  # more than a page (100)
+        day = f"2026-{1 + i % 4:02d}-{1 + i % 28:02d}"
+        posted.append(svc.post_entry(ctx, day, f"Entry {i}", [
+            {"account": "expenses:rent", "amount": "10.00"}, {"account": "assets:bank:checking", "amount": "-10.00"}]))
+    svc.reverse_entry(ctx, posted[0]["number"])  # the oldest entry, reversed by the newest
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.ledger")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LedgerScreen")
+        table = app.screen.query_one("#acc-journal", RecordTable)
+        await wait_for(pilot, lambda: table.row_count == 131)
+        assert isinstance(table.records, PagedRecords)
+        assert table.record_at(0)["state"] == "reversal" and table.record_at(130)["number"] == posted[0]["number"]
+        assert table.record_at(130)["state"] == "reversed"  # its reversal is on the first page
+        assert [table.record_at(r)["number"] for r in range(131)] == sorted(
+            (e["number"] for e in ctx.table("entries").all()), reverse=True)
+        assert "131 entries" in text(app, "#acc-journal-bar")
+        await pilot.press("slash", *"-03-")
+        want = {e["number"] for e in ctx.table("entries").all() if "-03-" in e["date"]}
+        await wait_for(pilot, lambda: table.row_count == len(want))
+        assert {table.record_at(r)["number"] for r in range(table.row_count)} == want
