@@ -168,6 +168,9 @@ def nav_entries(ctx):
                  order=45),
         NavEntry("accounting.invoices", _("Invoices"), lazy("plugins.accounting.invoice_screens", "InvoicesScreen"),
                  permission="accounting.invoices.read", order=46),
+        NavEntry("accounting.vat_return", _("VAT return"), lazy("plugins.accounting.invoice_screens",
+                                                                "VatReturnScreen"),
+                 permission="accounting.ledger.read", order=47),
     ]
 
 

@@ -1,4 +1,5 @@
-"""The Invoices screen: invoices and credit notes, the customers beside them.
+"""The Invoices screen (invoices and credit notes, the customers beside
+them) and the VAT return screen.
 
 Everything goes through ``invoicing``; refused input comes back as a
 BackdeskError shown at the form's field or as a notification.
@@ -6,16 +7,21 @@ BackdeskError shown at the form's field or as a notification.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Static
 
+from core.errors import BackdeskError, ValidationError
 from core.i18n import today
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 from plugins.accounting import invoicing as inv
 from plugins.accounting import models as m
 from plugins.accounting import vat
+from plugins.accounting import vatreturn as vr
 from plugins.accounting.models import _
 from plugins.accounting.screens import _Base, _money, _money_col
 
@@ -201,3 +207,63 @@ class InvoicesScreen(_Base):
             self.notify(_("{what} is not an issued invoice").format(what=rec["number_text"]), severity="warning")
             return
         self.app.push_screen(credit_form(self.ctx, rec))
+
+
+class VatReturnScreen(_Base):
+    """The VAT return (UStVA Kennzahlen) of a month or a quarter, from the ledger."""
+
+    WATCH_TABLES = frozenset({"accounting.entries", "accounting.bills"})
+    BINDINGS = [
+        Binding("f", "period", _("Period"), id="accounting.vat_period"),
+        Binding("e", "export", _("Save CSV"), id="accounting.vat_export"),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.period = vr.quarter_of(today())
+
+    def compose_content(self) -> ComposeResult:
+        with Horizontal(classes="acc-bar"):
+            yield Label(_("Period "))
+            yield Input(self.period, id="acc-vat-period")
+        with VerticalScroll(id="acc-report-scroll"):
+            yield Static("", id="acc-vat", markup=False)
+
+    def _table(self):  # what _Base focuses on mount
+        return self.query_one("#acc-report-scroll")
+
+    def _load(self) -> None:
+        result = self._safe(vr.vat_return, self.ctx, self.period)
+        if result is not None:
+            self.result = result
+            self.query_one("#acc-vat", Static).update(vr.vat_return_text(self.ctx, result))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.period = vr.period_range(event.value)[0]
+        except BackdeskError as error:
+            self.notify(str(error), severity="error", timeout=6)
+            return
+        self._load()
+        self.query_one("#acc-report-scroll").focus()
+
+    def action_period(self) -> None:
+        self.query_one("#acc-vat-period", Input).focus()
+
+    def action_export(self) -> None:
+        def submit(values):
+            target = Path(values["path"]).expanduser()
+            try:
+                target.write_text(vr.vat_return_csv(self.result), encoding="utf-8")
+            except OSError as error:
+                raise ValidationError(error.strerror or str(error), field="path") from None
+            return str(target)
+
+        def done(path):
+            if path:
+                self.notify(_("Saved to {path}").format(path=path))
+
+        self.app.push_screen(FormScreen(_("Save the VAT return {period}").format(period=self.period),
+                                        [Field("path", _("File"), required=True)],
+                                        {"path": f"vat-return-{self.period}.csv"}, on_submit=submit,
+                                        submit_label=_("Save")), done)

@@ -173,3 +173,18 @@ def register(accounting: click.Group, get_context) -> None:
                    f"({doc['total']} {doc['currency']}, entry {doc['entry']})")
 
     accounting.add_command(invoices_group, "invoice")
+
+    # ------------------------------------------------------------------ VAT return
+    @accounting.command("vat-return")
+    @click.option("--period", required=True, help="A month (2026-11) or a quarter (2026-Q4).")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    def vat_return(period, fmt):
+        """The VAT return (UStVA Kennzahlen) of a month or quarter, from the ledger."""
+        from plugins.accounting import vatreturn as vr
+
+        ctx = get_context()
+        result = vr.vat_return(ctx, period)
+        if fmt == "csv":
+            click.echo(vr.vat_return_csv(result), nl=False)
+        else:
+            click.echo(vr.vat_return_text(ctx, result))

@@ -189,7 +189,7 @@ def bill_form(ctx) -> FormScreen:
               Field("date", _("Date"), kind="date", required=True, default=today()),
               Field("due", _("Due"), kind="date", help=_("Empty: the vendor's terms")),
               Field("lines", _("Lines"), kind="multiline", required=True,
-                    help=_("One per line: description; quantity; unit price[; account]")),
+                    help=_("One per line: description; quantity; unit price[; account[; VAT code]]")),
               Field("tax_rate", _("Tax rate"), kind="decimal", default=Decimal(str(ctx.settings.get("tax_rate", "0.19")))),
               Field("order", _("Purchase order"), help=_("PO number to match, if any"))]
 
@@ -204,7 +204,8 @@ def bill_form(ctx) -> FormScreen:
                 raise ValidationError(_("line {n}: write description; quantity; unit price").format(n=i), field="lines")
             lines.append({"description": parts[0], "quantity": parts[1], "unit_price": parts[2],
                           "account": parts[3] if len(parts) > 3 and parts[3] else None,
-                          "tax_rate": values.get("tax_rate")})
+                          "tax_rate": values.get("tax_rate"),
+                          "vat_code": parts[4] if len(parts) > 4 and parts[4] else None})
         order_id = None
         if values.get("order"):
             hit = [o for o in svc.orders(ctx) if o["number"].casefold() == values["order"].strip().casefold()]

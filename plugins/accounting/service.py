@@ -20,6 +20,7 @@ from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from core.i18n import get_currency, today
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
+from plugins.accounting import vat
 from plugins.accounting.models import _
 
 DEFAULT_ACCOUNTS = {
@@ -376,8 +377,12 @@ def _bill_lines(ctx, lines) -> tuple[list[dict], Decimal, Decimal]:
         where = f"lines.{i}"
         qty = m.amount(line.get("quantity", 1), where + ".quantity", positive=True, allow_zero=False)
         price = m.amount(line.get("unit_price"), where + ".unit_price", positive=True)
-        rate = m.amount(line.get("tax_rate", default_rate) if line.get("tax_rate") not in (None, "") else default_rate,
-                        where + ".tax_rate", positive=True)
+        code = vat.code(line["vat_code"], where + ".vat_code") if line.get("vat_code") not in (None, "") else None
+        if code is not None:  # a VAT code: its rate; none on the bill for rc/eu/nt (see approve_bill)
+            rate = code.rate or Decimal(0)
+        else:
+            rate = m.amount(line.get("tax_rate", default_rate) if line.get("tax_rate") not in (None, "")
+                            else default_rate, where + ".tax_rate", positive=True)
         if rate > 1:
             raise ValidationError(_("a tax rate is a fraction like 0.19"), field=where + ".tax_rate")
         acc = line.get("account") or account(ctx, "expense")
@@ -391,7 +396,8 @@ def _bill_lines(ctx, lines) -> tuple[list[dict], Decimal, Decimal]:
         tax_total += tax
         out.append({"description": m.text(line.get("description"), where + ".description"),
                     "quantity": f"{qty:f}", "unit_price": f"{price:f}", "tax_rate": f"{rate:f}",
-                    "account": acc, "net": mtext(ctx, net), "tax": mtext(ctx, tax)})
+                    "account": acc, "net": mtext(ctx, net), "tax": mtext(ctx, tax),
+                    **({"vat_code": code.code} if code is not None else {})})
     return out, net_total, tax_total
 
 
@@ -477,10 +483,26 @@ def approve_bill(ctx, bill_id) -> dict:
             postings.append({"account": account(ctx, "input_vat"), "amount": b["tax"], "currency": b["currency"]})
         postings.append({"account": account(ctx, "payables"), "amount": mtext(ctx, -L.to_decimal(b["total"])),
                          "currency": b["currency"]})
+        postings += acquisition_postings(ctx, b)
         entry = _post(ctx, b["date"], f"{v['name']}: bill {b['number']}", postings, source="bill",
                       ref={"bill_id": b["id"]})
         return t.update(b["id"], {"status": "approved", "approved_by": ctx.operator.account,
                                   "approved_at": now_utc(), "entry": entry["number"]})
+
+
+def acquisition_postings(ctx, b: dict) -> list[dict]:
+    """The VAT a bill's reverse-charge (§ 13b) and intra-EU acquisition
+    lines make the office owe, and its deduction as input VAT: both at
+    ``vat.ACQUISITION_RATE`` on the sum of each code's nets."""
+    roles = {**vat.ACCOUNTS, **(ctx.settings.get("accounts") or {})}
+    out = []
+    for key in ("rc", "eu"):
+        net = sum((L.to_decimal(x["net"]) for x in b["lines"] if x.get("vat_code") == key), Decimal(0))
+        tax = rnd(ctx, net * vat.ACQUISITION_RATE)
+        if tax:
+            out += [{"account": roles["input_vat_" + key], "amount": mtext(ctx, tax), "currency": b["currency"]},
+                    {"account": roles["output_vat_" + key], "amount": mtext(ctx, -tax), "currency": b["currency"]}]
+    return out
 
 
 def _pay(ctx, b: dict, amount: Decimal, date: str, run_id=None) -> dict:
