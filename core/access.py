@@ -139,6 +139,7 @@ CORE_PERMISSIONS: dict[str, str] = {
     "core.directory.edit": "Add, change and import people and departments",
     "core.audit.read": "Read and verify the audit trail",
     "core.audit.archive": "Move old audit entries into archive files (backdesk audit archive)",
+    "core.audit.key": "Create the audit trail's key (backdesk audit key)",
     "core.events.read": "List domain events and failed deliveries",
     "core.events.manage": "Retry failed event deliveries",
     "core.notifications.send": "Send a notification to another operator",

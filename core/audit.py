@@ -78,6 +78,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from core import audit_keys
 from core.dates import check_year
 from core.errors import BackdeskError, ValidationError
 from core.gcpause import gc_held
@@ -162,11 +163,25 @@ class AuditTrail:
         self.head = backdesk.table(HEAD)
         self.archives = backdesk.table(ARCHIVES)
         self._known: set[str] | None = None
+        self._key: bytes | None = None
         self._unsubscribe = self.store.before_commit(self._on_commit)
 
     @property
     def operator(self):
         return self.backdesk.operator
+
+    @property
+    def key_path(self) -> Path:
+        """Where the site's audit key is (:mod:`core.audit_keys`; it need not exist)."""
+        return audit_keys.key_path(self.backdesk.config)
+
+    def key(self) -> bytes | None:
+        """The site's audit key, None while it has none. Looked for at every
+        append until found (``backdesk audit key`` may create it while
+        sessions run: their next entries are keyed too)."""
+        if self._key is None:
+            self._key = audit_keys.read_key(self.key_path)
+        return self._key
 
     @property
     def archive_dir(self) -> Path:
@@ -197,6 +212,8 @@ class AuditTrail:
             entry["hash"] = prev = entry_hash(entry)
             last_id = self.table.insert(entry)
         head = {"seq": seq, "hash": prev, "entry_id": last_id}
+        key = self.key()
+        head["mac"] = audit_keys.head_mac(key, seq, prev) if key is not None else None
         if self.head.get(1) is None:
             self.head.insert(head)
         else:
@@ -221,6 +238,37 @@ class AuditTrail:
         """Record that the operator read something sensitive (an HR case opened)."""
         entry = {"at": now_utc(), "actor": self.store.actor, "plugin": plugin, "table": table,
                  "doc_id": doc_id, "op": "read", "before": None, "after": None, "what": what or None}
+        with self.store.transaction():
+            self._append([entry])
+
+    def record_restore(self, backup: str, marker: dict | None, replaced: dict | None, aside: str | None) -> None:
+        """Record that ``backdesk restore`` replaced the data with ``backup``
+        (its completion marker ``marker``): the first entry after the restored
+        trail's head. ``replaced``: the head (seq, hash) and count of the
+        trail it replaced (:func:`trail_head`), kept so that the stretch of
+        history the restore discarded stays visible; ``aside``: where the
+        replaced data folder is now."""
+        marker = marker or {}
+        made = {"backup": backup, "created": marker.get("created"), "by": marker.get("by"),
+                "source": marker.get("source"), "store": marker.get("store"), "files": marker.get("count")}
+        head = (replaced or {}).get("seq")
+        what = _("restored the backup {backup} (made {created} by {by}); the data it replaced, with the "
+                 "audit trail up to seq {seq}, is in {aside}").format(
+            backup=backup, created=made["created"], by=made["by"], seq=head if head is not None else "?",
+            aside=aside or "-")
+        entry = {"at": now_utc(), "actor": self.store.actor, "plugin": "core", "table": None, "doc_id": None,
+                 "op": "restore", "before": dict(replaced or {}, data=aside), "after": made, "what": what}
+        with self.store.transaction():
+            self._append([entry])
+
+    def record_keyed(self) -> None:
+        """Record that the site's audit key was created (the entry's head is the first keyed one)."""
+        self._key = None
+        if self.key() is None:
+            raise BackdeskError(_("there is no audit key at {path}").format(path=self.key_path))
+        entry = {"at": now_utc(), "actor": self.store.actor, "plugin": "core", "table": None, "doc_id": None,
+                 "op": "key", "before": None, "after": {"key": str(self.key_path)},
+                 "what": _("the audit trail is keyed from here on (key {path})").format(path=self.key_path)}
         with self.store.transaction():
             self._append([entry])
 
@@ -370,98 +418,70 @@ class AuditTrail:
         and against the entries that recorded them. ``archives``: every
         archive file is read and checked as well (see the module docstring)."""
         self.operator.require(READ, _("verify the audit trail"))
-        with gc_held():
-            anchors = self.anchors()
-            live = self.table.all()
-            problems = check_anchors(anchors)
-            problems += verify_entries(live, self.head.get(1), start=_chain_start(anchors))
-            records = {e.get("doc_id"): e for e in live if e.get("op") == "archive" and e.get("table") == ARCHIVES}
-            complete = False
-            if archives:
-                found, archived_records, complete = self._verify_files(anchors, live)
-                problems += found
-                records.update(archived_records)
-            problems += check_anchor_records(anchors, records, complete=complete)
-            return problems
+        return verify_trail(self.table.all(), self.head.get(1), self.anchors(), archive_dir=self.archive_dir,
+                            key=self.key(), key_path=self.key_path, archives=archives)
+
+    def anchor(self) -> str:
+        """One anchor line naming the trail's head now (:mod:`core.audit_keys`)."""
+        self.operator.require(READ, _("take an anchor of the audit trail"))
+        return audit_keys.anchor_line(self.head.get(1), self.table.count() + self.archived_count(),
+                                      self.backdesk.config.site.name)
+
+    def check_anchors(self, anchors: list[dict], where: str) -> list[Problem]:
+        """Each anchor (read from ``where``) against the trail: the entry at
+        its seq must be there, with its hash."""
+        self.operator.require(READ, _("verify the audit trail"))
+        head = self.head.get(1) or {}
+        head_seq = _int(head.get("seq"))
+        records = self.anchors()
+        restores = self.table.find({"op": "restore"}, order_by="-id")
+        problems = []
+        for anchor in anchors:
+            seq, want = anchor["seq"], anchor.get("hash")
+            taken = _("the anchor of {at} (line {line} of {file})").format(
+                at=anchor.get("at"), line=anchor.get("line"), file=where)
+            if seq == 0:
+                continue
+            if seq > head_seq:
+                problem = Problem("truncated", None, seq, _(
+                    "the trail ends at seq {head}, but {anchor} names seq {seq}: entries were cut off the end, "
+                    "or the trail was rolled back").format(head=head_seq, anchor=taken, seq=seq))
+            else:
+                found = self._hash_at(seq, records)
+                if found == want:
+                    continue
+                problem = Problem("edited", None, seq, _(
+                    "entry seq {seq} is not the one {anchor} names ({state}): the trail was rewritten up to "
+                    "there").format(seq=seq, anchor=taken,
+                                    state=_("it is missing") if found is None else _("another hash")))
+            later = [r for r in restores if str(r.get("at") or "") > str(anchor.get("at") or "")]
+            if later:
+                r = later[-1]
+                problem = Problem(problem.kind, problem.entry_id, problem.seq, problem.message + _(
+                    "; a restore at {at} by {actor} (entry seq {rseq}) replaced the trail: the anchor may "
+                    "belong to the replaced data in {data}").format(
+                    at=r.get("at"), actor=r.get("actor"), rseq=r.get("seq"),
+                    data=(r.get("before") or {}).get("data")))
+            problems.append(problem)
+        return problems
+
+    def _hash_at(self, seq: int, records: list[dict]) -> str | None:
+        """The stored hash of entry ``seq``, live or archived (None: not there)."""
+        for record in records:
+            if _int(record.get("first_seq")) <= seq <= _int(record.get("last_seq")):
+                if seq == record.get("last_seq"):
+                    return record.get("last_hash")
+                try:
+                    entries, _damage = read_archive((self.archive_dir / str(record.get("file"))).read_bytes())
+                except OSError:
+                    return None
+                return next((e.get("hash") for e in entries if e.get("seq") == seq), None)
+        found = self.table.find({"seq": seq}, limit=1)
+        return found[0].get("hash") if found else None
 
     def _verify_files(self, anchors: list[dict], live: list[dict]) -> tuple[list[Problem], dict, bool]:
-        """Check every archive file; returns (problems, the "archive" entries found
-        in them by anchor id, whether every file was read whole)."""
-        problems: list[Problem] = []
-        records: dict = {}
-        hashes: dict[int, str] = {}
-        complete = True
-        end: tuple[int, str] = (0, GENESIS)  # where the next file must continue
-        folder = self.archive_dir
-        for anchor in anchors:
-            name = str(anchor.get("file"))
-            first, last = _int(anchor.get("first_seq")), _int(anchor.get("last_seq"))
-            recorded_end = (last, anchor.get("last_hash"))
-            try:
-                data = (folder / name).read_bytes()
-            except OSError as exc:
-                complete = False
-                problems.append(Problem("removed", None, first, _(
-                    "archive {file} is missing or unreadable ({error}): it holds entries seq {first}-{last}").format(
-                    file=name, error=exc.strerror or exc, first=first, last=last), archive=name))
-                end = recorded_end
-                continue
-            import hashlib
+        return verify_files(anchors, live, self.archive_dir)
 
-            if hashlib.sha256(data).hexdigest() != anchor.get("sha256"):
-                problems.append(Problem("edited", None, None, _(
-                    "archive {file} was changed after it was written: its sha256 is not the one "
-                    "recorded").format(file=name), archive=name))
-            entries, damage = read_archive(data)
-            for what in damage:
-                complete = False
-                problems.append(Problem("truncated", None, None, _("archive {file}: {problem}").format(
-                    file=name, problem=what), archive=name))
-            if entries and not first <= _int(entries[0].get("seq")) <= last:
-                complete = False
-                problems.append(Problem("reordered", None, None, _(
-                    "archive {file} holds entries seq {a}-{b}, but its record says seq {first}-{last} "
-                    "(another file was put in its place)").format(
-                    file=name, a=entries[0].get("seq"), b=entries[-1].get("seq"), first=first, last=last),
-                    archive=name))
-                end = recorded_end
-                continue
-            walked, prev, prev_sound, last_seq = _walk(entries, end)
-            problems += _in_archive(walked, name)
-            if last_seq < last:
-                missing = f"{last_seq + 1}" if last == last_seq + 1 else f"{last_seq + 1}-{last}"
-                problems.append(Problem("truncated", None, last_seq + 1, _(
-                    "archive {file}: entry seq {missing} is missing from its end").format(
-                    file=name, missing=missing), archive=name))
-            elif last_seq > last:
-                problems.append(Problem("broken", None, last, _(
-                    "archive {file} goes on after seq {last}, where its record says it ends").format(
-                    file=name, last=last), archive=name))
-            elif prev is not None and prev_sound and prev.get("hash") != anchor.get("last_hash"):
-                problems.append(Problem("edited", prev.get("id"), prev.get("seq"), _(
-                    "archive {file}: entry {id} (seq {seq}) was edited: it does not match the hash "
-                    "recorded for the archive's last entry").format(
-                    file=name, id=prev.get("id"), seq=prev.get("seq")), archive=name))
-            for e in entries:
-                if isinstance(e.get("seq"), int):
-                    hashes[e["seq"]] = e.get("hash")
-                if e.get("op") == "archive" and e.get("table") == ARCHIVES:
-                    records[e.get("doc_id")] = e
-            end = (last_seq, prev.get("hash")) if prev is not None and last_seq == last else recorded_end
-        # files no record names: the leftover of an interrupted run (harmless:
-        # its entries are all still in the trail) or something put there
-        anchored = {a.get("file") for a in anchors}
-        for e in live:
-            if isinstance(e.get("seq"), int):
-                hashes[e["seq"]] = e.get("hash")
-        for path in _archive_files(folder):
-            if path.name in anchored:
-                continue
-            if not _is_leftover(path, lambda first, last: hashes):
-                problems.append(Problem("broken", None, None, _(
-                    "archive {file} is not named by any archive record (copied in, or its record was "
-                    "removed)").format(file=path.name), archive=path.name))
-        return problems, records, complete
 
     # -- archiving ------------------------------------------------------------------
     def archive(self, before: str, *, dry_run: bool = False, batch: int = ARCHIVE_BATCH,
@@ -679,6 +699,145 @@ class AuditTrail:
         return dict(anchor, id=anchor_id)
 
 
+def verify_trail(live: list[dict], head: dict | None, anchors: list[dict], *, archive_dir: Path,
+                 key: bytes | None, key_path: Path | None = None, archives: bool = False) -> list[Problem]:
+    """The problems of a trail: its live entries (id order), head record and
+    archive records (see :meth:`AuditTrail.verify`); with ``key``, the
+    head's keyed hash too. Needs no operator (``backdesk check``)."""
+    with gc_held():
+        problems = check_anchors(anchors)
+        problems += verify_entries(live, head, start=_chain_start(anchors))
+        problems += check_head_mac(head, key, key_path)
+        records = {e.get("doc_id"): e for e in live if e.get("op") == "archive" and e.get("table") == ARCHIVES}
+        complete = False
+        if archives:
+            found, archived_records, complete = verify_files(anchors, live, archive_dir)
+            problems += found
+            records.update(archived_records)
+        problems += check_anchor_records(anchors, records, complete=complete)
+        return problems
+
+
+def check_trail(store, config, *, archives: bool = False) -> list[str]:
+    """``backdesk check``'s look at the audit trail of an opened ``store``
+    (read only, no operator): one line per problem, [] when intact."""
+    names = set(store.tables())
+    if AUDIT not in names:
+        return []
+    live = sorted(store.existing_table(AUDIT).all(), key=lambda e: e["id"])
+    head = store.existing_table(HEAD).get(1) if HEAD in names else None
+    anchors = sorted(store.existing_table(ARCHIVES).all(), key=lambda a: (_int(a.get("first_seq")), a["id"])) \
+        if ARCHIVES in names else []
+    path = audit_keys.key_path(config)
+    try:
+        key = audit_keys.read_key(path)
+    except BackdeskError as exc:
+        return [f"audit trail: {exc}"]
+    problems = verify_trail(live, head, anchors, archive_dir=Path(config.data_dir) / ARCHIVE_DIR, key=key,
+                            key_path=path, archives=archives)
+    return [f"audit trail: {p}" for p in problems]
+
+
+def check_head_mac(head: dict | None, key: bytes | None, key_path: Path | None) -> list[Problem]:
+    """The head's keyed hash against the site's key (:mod:`core.audit_keys`)."""
+    if head is None:
+        return []
+    if key is None:
+        if head.get("mac"):
+            return [Problem("broken", head.get("entry_id"), head.get("seq"), _(
+                "the trail was written with an audit key, but there is none at {path}: it cannot be checked "
+                "(restore the key, or set {env})").format(path=key_path, env=audit_keys.ENV_KEY))]
+        return []
+    if not head.get("mac"):
+        return [Problem("edited", head.get("entry_id"), head.get("seq"), _(
+            "the head of the trail (seq {seq}) carries no keyed hash although the site has an audit key: the "
+            "trail was rewritten without the key").format(seq=head.get("seq")))]
+    if not audit_keys.mac_matches(key, head):
+        return [Problem("edited", head.get("entry_id"), head.get("seq"), _(
+            "the head of the trail (seq {seq}) does not match its keyed hash: the trail was rewritten by "
+            "someone without the audit key").format(seq=head.get("seq")))]
+    return []
+
+
+def verify_files(anchors: list[dict], live: list[dict], folder: Path) -> tuple[list[Problem], dict, bool]:
+    """Check every archive file in ``folder``; returns (problems, the "archive"
+    entries found in them by anchor id, whether every file was read whole)."""
+    problems: list[Problem] = []
+    records: dict = {}
+    hashes: dict[int, str] = {}
+    complete = True
+    end: tuple[int, str] = (0, GENESIS)  # where the next file must continue
+    for anchor in anchors:
+        name = str(anchor.get("file"))
+        first, last = _int(anchor.get("first_seq")), _int(anchor.get("last_seq"))
+        recorded_end = (last, anchor.get("last_hash"))
+        try:
+            data = (folder / name).read_bytes()
+        except OSError as exc:
+            complete = False
+            problems.append(Problem("removed", None, first, _(
+                "archive {file} is missing or unreadable ({error}): it holds entries seq {first}-{last}").format(
+                file=name, error=exc.strerror or exc, first=first, last=last), archive=name))
+            end = recorded_end
+            continue
+        import hashlib
+
+        if hashlib.sha256(data).hexdigest() != anchor.get("sha256"):
+            problems.append(Problem("edited", None, None, _(
+                "archive {file} was changed after it was written: its sha256 is not the one "
+                "recorded").format(file=name), archive=name))
+        entries, damage = read_archive(data)
+        for what in damage:
+            complete = False
+            problems.append(Problem("truncated", None, None, _("archive {file}: {problem}").format(
+                file=name, problem=what), archive=name))
+        if entries and not first <= _int(entries[0].get("seq")) <= last:
+            complete = False
+            problems.append(Problem("reordered", None, None, _(
+                "archive {file} holds entries seq {a}-{b}, but its record says seq {first}-{last} "
+                "(another file was put in its place)").format(
+                file=name, a=entries[0].get("seq"), b=entries[-1].get("seq"), first=first, last=last),
+                archive=name))
+            end = recorded_end
+            continue
+        walked, prev, prev_sound, last_seq = _walk(entries, end)
+        problems += _in_archive(walked, name)
+        if last_seq < last:
+            missing = f"{last_seq + 1}" if last == last_seq + 1 else f"{last_seq + 1}-{last}"
+            problems.append(Problem("truncated", None, last_seq + 1, _(
+                "archive {file}: entry seq {missing} is missing from its end").format(
+                file=name, missing=missing), archive=name))
+        elif last_seq > last:
+            problems.append(Problem("broken", None, last, _(
+                "archive {file} goes on after seq {last}, where its record says it ends").format(
+                file=name, last=last), archive=name))
+        elif prev is not None and prev_sound and prev.get("hash") != anchor.get("last_hash"):
+            problems.append(Problem("edited", prev.get("id"), prev.get("seq"), _(
+                "archive {file}: entry {id} (seq {seq}) was edited: it does not match the hash "
+                "recorded for the archive's last entry").format(
+                file=name, id=prev.get("id"), seq=prev.get("seq")), archive=name))
+        for e in entries:
+            if isinstance(e.get("seq"), int):
+                hashes[e["seq"]] = e.get("hash")
+            if e.get("op") == "archive" and e.get("table") == ARCHIVES:
+                records[e.get("doc_id")] = e
+        end = (last_seq, prev.get("hash")) if prev is not None and last_seq == last else recorded_end
+    # files no record names: the leftover of an interrupted run (harmless:
+    # its entries are all still in the trail) or something put there
+    anchored = {a.get("file") for a in anchors}
+    for e in live:
+        if isinstance(e.get("seq"), int):
+            hashes[e["seq"]] = e.get("hash")
+    for path in _archive_files(folder):
+        if path.name in anchored:
+            continue
+        if not _is_leftover(path, lambda first, last: hashes):
+            problems.append(Problem("broken", None, None, _(
+                "archive {file} is not named by any archive record (copied in, or its record was "
+                "removed)").format(file=path.name), archive=path.name))
+    return problems, records, complete
+
+
 @dataclass
 class ArchiveResult:
     """What :meth:`AuditTrail.archive` did (or, with ``dry_run``, would do)."""
@@ -711,6 +870,32 @@ def _chain_start(anchors: list[dict]) -> tuple[int, str]:
         return 0, GENESIS
     newest = max(anchors, key=lambda a: _int(a.get("last_seq")))
     return _int(newest.get("last_seq")), str(newest.get("last_hash"))
+
+
+def trail_head(data_dir: str) -> dict | None:
+    """The audit trail's head in the (default backend's) data folder
+    ``data_dir``, read without writing anything: ``{"seq", "hash",
+    "entries"}``; ``{"unreadable": reason}`` when the store cannot be read;
+    None when the folder holds no store."""
+    from core.storage import StorageError, open_store
+    from core.storage.files import MANIFEST
+
+    if not os.path.isfile(os.path.join(data_dir, MANIFEST)):
+        return None
+    try:
+        store = open_store(data_dir, read_only=True)
+    except (StorageError, OSError) as exc:
+        return {"unreadable": str(exc)}
+    try:
+        if HEAD not in store.tables():
+            return {"seq": 0, "hash": GENESIS, "entries": 0}
+        head = store.existing_table(HEAD).get(1) or {}
+        return {"seq": head.get("seq"), "hash": head.get("hash"),
+                "entries": store.existing_table(AUDIT).count() if AUDIT in store.tables() else 0}
+    except (StorageError, OSError) as exc:
+        return {"unreadable": str(exc)}
+    finally:
+        store.close()
 
 
 def _matches(entry: dict, where: dict) -> bool:

@@ -125,14 +125,18 @@ class State:
         return (config.storage.backend == "tinydb"
                 and Path(config.data_dir).resolve() == demo_data_dir().resolve())
 
+    def operator(self):
+        """The operator at work (resolved from the config; nothing opened)."""
+        from core.access import resolve_operator
+
+        return resolve_operator(self.config(), self.account, demo=self.demo_admin())
+
     def require(self, permission: str, what: str) -> None:
         """Refuse (PermissionDenied, or UnknownAccount for an account that is
         no operator) unless the account at work holds ``permission``; for
         the commands that act on the store as a whole (backup, restore,
         storage migrate, demo --force), checked before anything is opened."""
-        from core.access import resolve_operator
-
-        resolve_operator(self.config(), self.account, demo=self.demo_admin()).require(permission, what)
+        self.operator().require(permission, what)
 
     def close(self):
         if self._backdesk is not None:

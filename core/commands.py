@@ -123,9 +123,10 @@ def _print_table(rows: list[dict], columns: list[str]) -> None:
 
 
 @cli.command()
+@click.option("--archives", is_flag=True, help="Also read every audit archive file.")
 @pass_state
-def check(state: State):
-    """Verify the config and every data file (exit 0 when sound)."""
+def check(state: State, archives: bool):
+    """Verify the config, every data file and the audit trail's chain (exit 0 when sound)."""
     problems: list[str] = []
     try:
         config = state.config()
@@ -133,14 +134,39 @@ def check(state: State):
         problems.extend(getattr(exc, "problems", None) or [str(exc)])
         config = None
     if config is not None:
-        from core.storage import check as check_data
-
-        problems.extend(check_data(config.data_dir))
+        problems.extend(_check_store(config, archives))
     if problems:
         for line in problems:
             click.echo(line, err=True)
         sys.exit(1)
     click.echo("Config and data are sound.")
+
+
+def _check_store(config, archives: bool) -> list[str]:
+    """The store's problems, then (when it is sound) the audit trail's."""
+    from core.audit import check_trail
+
+    if config.storage.backend == "postgresql":
+        from core.storage.pg import check_pg, open_pg_store
+
+        problems = check_pg(config.storage.dsn)
+        if problems:
+            return problems
+        store = open_pg_store(config.storage.dsn)
+    else:
+        from core.storage import check as check_data, open_store
+        from core.storage.files import MANIFEST
+        from core.storage.seal import is_backup
+
+        problems = check_data(config.data_dir)
+        data_dir = Path(config.data_dir)
+        if problems or not (data_dir / MANIFEST).is_file() or is_backup(str(data_dir)):
+            return problems  # (a backup is checked whole by its marker; opening it would add a lock file)
+        store = open_store(data_dir, read_only=True)
+    try:
+        return check_trail(store, config, archives=archives)
+    finally:
+        store.close()
 
 
 @cli.command()
@@ -150,7 +176,7 @@ def backup(state: State, dest: Path):
     """Copy the whole data folder to DEST while operators keep working."""
     from core.storage import backup as do_backup
 
-    do_backup(state.config().data_dir, dest)
+    do_backup(state.config().data_dir, dest, by=state.operator().account)
     click.echo(f"Backup written to {dest}")
 
 
@@ -158,10 +184,22 @@ def backup(state: State, dest: Path):
 @click.argument("src", type=click.Path(path_type=Path))
 @pass_state
 def restore(state: State, src: Path):
-    """Replace the data folder with the backup in SRC (the old data is kept aside)."""
-    from core.storage import restore as do_restore
+    """Replace the data folder with the backup in SRC (the old data is kept aside).
 
-    result = do_restore(src, state.config().data_dir)
+    SRC must be complete (its backup.json written last, every file matching
+    it). The restore is recorded in the audit trail: who, when, which
+    backup, and the head of the trail it replaced."""
+    from core.audit import trail_head
+    from core.storage import restore as do_restore
+    from core.storage.seal import read_marker
+
+    data_dir = os.fspath(state.config().data_dir)
+    account = state.operator().account
+    replaced = trail_head(data_dir)
+    state.close()
+    result = do_restore(src, data_dir, by=account)
+    source = os.path.abspath(os.fspath(src))
+    state.backdesk().services.audit.record_restore(source, read_marker(source), replaced, result)
     click.echo(f"Restored {src}" + (f"; the previous data is in {result}" if result else ""))
 
 

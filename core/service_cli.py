@@ -46,6 +46,14 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), 
                        show_default=True)
 
 
+def _ends_without_newline(fd: int) -> bool:
+    """Whether the regular file open at ``fd`` has text whose last line is unfinished."""
+    import os
+
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
 def register(cli: click.Group) -> None:
     """Add the core services' commands to the ``backdesk`` group."""
 
@@ -57,11 +65,25 @@ def register(cli: click.Group) -> None:
     @audit.command("verify")
     @click.option("--archives", is_flag=True,
                   help="Also read every archive file: its checksum, its chain and the links between them.")
-    def audit_verify(archives):
-        """Check the hash chain; name every edited, removed or reordered entry (exit 1)."""
+    @click.option("--anchor", "anchor_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  metavar="FILE", help="Also check the anchors in FILE (lines of 'backdesk audit anchor').")
+    def audit_verify(archives, anchor_file):
+        """Check the hash chain; name every edited, removed or reordered entry (exit 1).
+
+        With the site's audit key, the head's keyed hash is checked too;
+        with --anchor FILE, every anchor in it: a trail rewritten up to an
+        anchor, cut back or rolled back before it fails."""
+        from core.audit_keys import read_anchors
+        from core.inputs import read_text_file
+
+        anchors_taken = []
+        if anchor_file is not None:
+            anchors_taken = read_anchors(read_text_file(anchor_file), str(anchor_file))
         bd = _backdesk()
         service = bd.services.audit
         problems = service.verify(archives=archives)
+        if anchors_taken:
+            problems += service.check_anchors(anchors_taken, str(anchor_file))
         count = service.table.count()
         anchors = service.anchors()
         archived = sum(a.get("count") or 0 for a in anchors)
@@ -71,6 +93,10 @@ def register(cli: click.Group) -> None:
             click.echo(f"The audit trail has {len(problems)} problem(s) in {count} entries"
                        + (f" and {archived} archived ones." if anchors else "."), err=True)
             sys.exit(1)
+        if anchors_taken:
+            click.echo(f"The {len(anchors_taken)} anchor(s) in {anchor_file} match the trail.")
+        if service.key() is not None:
+            click.echo(f"The head matches its keyed hash ({service.key_path}).")
         if not anchors:
             click.echo(f"The audit trail is intact: {count} entries.")
         elif archives:
@@ -79,6 +105,61 @@ def register(cli: click.Group) -> None:
         else:
             click.echo(f"The audit trail is intact: {count} entries after {archived} archived ones "
                        f"(in {len(anchors)} file(s); '--archives' checks them too).")
+
+    @audit.command("anchor")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Add the line to this file (kept 0600) instead of printing it.")
+    def audit_anchor(output):
+        """Print the trail's head (seq, hash, count) as one line to keep elsewhere.
+
+        Keep anchors where whoever can write the data folder cannot: another
+        host, syslog ('backdesk audit anchor | logger -t backdesk'), paper.
+        'backdesk audit verify --anchor FILE' then finds a trail rewritten,
+        cut back or rolled back up to an anchor."""
+        import os
+        import stat
+
+        from core.outputs import check_output_path
+
+        output = check_output_path(output)
+        line = _backdesk().services.audit.anchor()
+        if output is None:
+            click.echo(line)
+            return
+        # appended (a log of anchors), one write; a new file is private (0600)
+        try:
+            fd = os.open(output, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise BackdeskError(f"{output}: not a regular file; anchors are added to a file")
+                os.write(fd, ("\n" + line + "\n").encode() if _ends_without_newline(fd) else
+                         (line + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise BackdeskError(f"{output}: cannot add the anchor ({exc.strerror or exc})") from None
+        click.echo(f"Anchor added to {output}", err=True)
+
+    @audit.command("key")
+    def audit_key():
+        """Create the site's audit key: the trail's head is keyed from now on.
+
+        The key goes to $BACKDESK_AUDIT_KEY or audit.key beside backdesk.yaml
+        (0600, never inside the data folder). Whoever rewrites the trail
+        without it is found by 'audit verify' and 'check'. Needs
+        core.audit.key."""
+        from core.audit_keys import create_key
+
+        bd = _backdesk()
+        service = bd.services.audit
+        service.operator.require("core.audit.key", "create the audit key")
+        path = service.key_path
+        create_key(path, Path(bd.config.data_dir))
+        service.record_keyed()
+        click.echo(f"Audit key written to {path}; the trail is keyed from seq "
+                   f"{service.head.get(1)['seq']} on. Keep a copy of the key with the backups' "
+                   "(without it the trail cannot be checked).")
 
     @audit.command("list")
     @click.option("--operator", help="Only this account's entries.")

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from core import csvsafe
 
-from . import files
+from . import files, seal
 from .errors import CorruptData, NotFound, StorageError
 
 
@@ -101,6 +101,7 @@ def copy_other_files(src: str, dest: str, manifest: dict) -> int:
             rel = os.path.join(rel_root, name) if rel_root else name
             path = os.path.join(root, name)
             if (rel in own or (not rel_root and name.startswith("journal-") and name.endswith(".log"))
+                    or (not rel_root and name in seal.OWN)
                     or name.endswith(".tmp") or name.startswith(".incoming-")
                     or os.path.islink(path) or not os.path.isfile(path)):
                 continue
@@ -124,7 +125,7 @@ def _valid_journal_end(data_dir: str, manifest: dict, jfd: int) -> int:
     return scan.valid_end
 
 
-def backup(data_dir: str | os.PathLike, dest: str | os.PathLike) -> str:
+def backup(data_dir: str | os.PathLike, dest: str | os.PathLike, *, by: str | None = None) -> str:
     """Copy the data in ``data_dir`` into ``dest`` (new or empty); returns ``dest``.
 
     The store is copied consistently while operators keep working: writers
@@ -135,6 +136,11 @@ def backup(data_dir: str | os.PathLike, dest: str | os.PathLike) -> str:
     names is there. ``backups/`` (automatic backups) is not copied.
     ``store.backup(dest)`` (automatic backups before a migration) copies
     the store alone.
+
+    ``backup.partial`` is written first and the completion marker
+    ``backup.json`` (every file's size and SHA-256; ``by``: who made it)
+    last (:mod:`core.storage.seal`): a backup killed half-way has none,
+    and ``check`` and ``restore`` refuse it.
     """
     data_dir = os.path.abspath(os.fspath(data_dir))
     if not os.path.isfile(os.path.join(data_dir, files.MANIFEST)):
@@ -142,6 +148,7 @@ def backup(data_dir: str | os.PathLike, dest: str | os.PathLike) -> str:
     dest = prepare_dest(dest)
     if dest == data_dir or dest.startswith(data_dir + os.sep):
         raise StorageError(f"{dest}: a backup cannot go inside the data directory it copies")
+    seal.start_backup(dest)
     lock = files.DirLock(data_dir)
     try:
         lock.acquire("sh")
@@ -158,6 +165,7 @@ def backup(data_dir: str | os.PathLike, dest: str | os.PathLike) -> str:
     finally:
         lock.close()
     copy_other_files(data_dir, dest, manifest)
+    seal.seal_backup(dest, source=data_dir, by=by)
     return dest
 
 
@@ -171,14 +179,16 @@ def check_files(data_dir: str) -> list[str]:
     problems: list[str] = []
     if not os.path.isdir(data_dir):
         return [f"{data_dir}: not a directory"]
+    if seal.is_backup(data_dir):  # a backup: complete, and holding what its marker lists
+        problems += seal.verify_backup(data_dir)
     mpath = os.path.join(data_dir, files.MANIFEST)
     try:
         manifest, _ = files.read_manifest(data_dir)
     except FileNotFoundError:
-        return [f"{mpath}: missing; {data_dir} is not a Backdesk data directory, or its manifest was "
-                "lost (restore from a backup with `backdesk restore SRC`)"]
+        return problems or [f"{mpath}: missing; {data_dir} is not a Backdesk data directory, or its manifest "
+                            "was lost (restore from a backup with `backdesk restore SRC`)"]
     except CorruptData as e:
-        return [str(e)]
+        return problems + [str(e)]
     states: dict = {}
     snap_seqs: dict[str, int] = {}
     sound = True
@@ -295,21 +305,27 @@ def check(data_dir: str | os.PathLike) -> list[str]:
 # -- restoring -------------------------------------------------------------------
 
 
-def restore(src: str | os.PathLike, data_dir: str | os.PathLike) -> str | None:
+def restore(src: str | os.PathLike, data_dir: str | os.PathLike, *, by: str | None = None) -> str | None:
     """Replace the data in ``data_dir`` with the backup in ``src`` (the store
     and the files the plugins keep beside it).
 
-    ``src`` is checked first; nothing changes when it has a problem.  The
-    current data is moved (not deleted) to ``<data>/backups/<time>-replaced-by-restore``,
-    whose path is returned (None when ``data_dir`` held no data).  Running
+    ``src`` must be a complete backup (its ``backup.json`` there and every
+    file matching it, :mod:`core.storage.seal`) and sound; nothing changes
+    when it is not.  The current data is moved (not deleted) to
+    ``<data>/backups/<time>-replaced-by-restore``, sealed as a backup of its
+    own (so it can be restored in turn), whose path is returned (None when
+    ``data_dir`` held no data).  Running
     sessions notice the new data and reload; restart them to be sure.
     """
     src = os.path.abspath(os.fspath(src))
     data_dir = os.path.abspath(os.fspath(data_dir))
-    if not os.path.isfile(os.path.join(src, files.MANIFEST)):
-        raise StorageError(f"{src}: not a Backdesk backup (no {files.MANIFEST}); nothing was restored")
+    if not os.path.isdir(src):
+        raise StorageError(f"{src}: no such backup folder; nothing was restored")
     if src == data_dir:
         raise StorageError(f"{src}: is the data directory itself; nothing was restored")
+    if not seal.is_backup(src):
+        raise StorageError(f"{src}: not a Backdesk backup (no {seal.MARKER}: `backdesk backup` did not make "
+                           "it, or did not finish it); nothing was restored")
     problems = check(src)
     if problems:
         more = f" (and {len(problems) - 1} more: run `backdesk check` on it)" if len(problems) > 1 else ""
@@ -340,6 +356,8 @@ def restore(src: str | os.PathLike, data_dir: str | os.PathLike) -> str | None:
         finally:
             os.close(jfd)
         copy_other_files(src, data_dir, manifest)
+        if aside is not None:  # the replaced data can be restored in turn
+            seal.seal_backup(aside, source=data_dir, by=by)
     finally:
         lock.close()
     return aside

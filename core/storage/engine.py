@@ -1627,8 +1627,12 @@ class JournalStore(Store):
         dest = os.path.join(self.data_dir, files.BACKUPS,
                             time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}-before-{full}-v{version}")
         from .admin import copy_store
+        from .seal import seal_backup, start_backup
 
+        files.make_dir(dest)
+        start_backup(dest)
         copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+        seal_backup(dest, source=self.data_dir, by=self.actor)
         log.info("%s: migrating from version %s to %s (backup in %s)", full, st.version, version, dest)
         for v in range(st.version + 1, version + 1):
             fn = migrations[v]
@@ -1881,19 +1885,22 @@ class JournalStore(Store):
 
     def backup(self, dest: str | os.PathLike) -> None:
         from .admin import copy_store, prepare_dest
+        from .seal import seal_backup, start_backup
 
         dest = prepare_dest(dest)
+        start_backup(dest)
         with self._rlock:
             self._fresh()
             if self._txn is not None:
                 copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
-                return
-            self._lock.acquire("sh")
-            try:
-                self._catch_up()
-                copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
-            finally:
-                self._lock.release()
+            else:
+                self._lock.acquire("sh")
+                try:
+                    self._catch_up()
+                    copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+                finally:
+                    self._lock.release()
+        seal_backup(dest, source=self.data_dir, by=self.actor)
 
     def check(self) -> list[str]:
         from .admin import check_files

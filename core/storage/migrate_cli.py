@@ -14,10 +14,10 @@ shared lock, PostgreSQL in a REPEATABLE READ transaction) and read again at
 the end: if it changed meanwhile (someone kept working), the verdict says
 so.  Stop the sessions before migrating.
 
-Also here: ``register(cli)`` teaches ``backdesk check`` and ``backdesk
-backup`` about a PostgreSQL store (connect + meta tables sound; a backup is
-a consistent copy in the default backend's format) and makes ``backdesk
-restore`` explain how to restore into PostgreSQL.
+Also here: ``register(cli)`` teaches ``backdesk backup`` about a
+PostgreSQL store (a backup is a consistent copy in the default backend's
+format) and makes ``backdesk restore`` explain how to restore into
+PostgreSQL (``backdesk check`` asks :func:`core.storage.pg.check_pg`).
 """
 
 from __future__ import annotations
@@ -67,17 +67,18 @@ def dump(store) -> list[TableDump]:
     return dump_tinydb(store)
 
 
-def write_tinydb(dest: str | os.PathLike, tables: Iterable[TableDump]) -> str:
+def write_tinydb(dest: str | os.PathLike, tables: Iterable[TableDump], *, prepared: bool = False) -> str:
     """A new default-backend data directory in ``dest`` (new or empty) holding ``tables``.
 
     Written as a compaction leaves it: one snapshot per table, an empty
-    journal, the manifest last.
+    journal, the manifest last. ``prepared``: ``dest`` was made ready
+    already (a backup's, holding its ``backup.partial``).
     """
     from . import files
     from .admin import prepare_dest
     from .engine import snapshot_path
 
-    dest = prepare_dest(dest)
+    dest = os.path.abspath(os.fspath(dest)) if prepared else prepare_dest(dest)
     entries = {}
     for name, version, next_id, docs in tables:
         rel = snapshot_path(name)
@@ -300,29 +301,14 @@ def _wrap(cli, name: str, pg_callback) -> None:
     cmd.callback = callback
 
 
-def _pg_check(config) -> None:
-    from .pg import check_pg
-
-    problems = check_pg(config.storage.dsn)
-    if problems:
-        for line in problems:
-            click.echo(line, err=True)
-        sys.exit(1)
-    click.echo("Config and data are sound.")
-
-
 def _pg_backup(config, dest) -> None:
     from .pg import open_pg_store
 
-    from .admin import copy_other_files
-
     store = open_pg_store(config.storage.dsn)
     try:
-        store.backup(str(dest))
+        store.backup(str(dest), files_from=os.fspath(config.data_dir))
     finally:
         store.close()
-    if os.path.isdir(config.data_dir):  # the files the plugins keep in the data folder
-        copy_other_files(os.fspath(config.data_dir), str(dest), {"tables": {}})
     click.echo(f"Backup written to {dest} (in the default backend's format, with the data folder's "
                f"files; `backdesk storage migrate --from {dest} --to postgresql DSN` loads the store)")
 
@@ -336,6 +322,5 @@ def _pg_restore(config, src) -> None:
 def register(cli) -> None:
     """Add ``backdesk storage`` and make check/backup/restore PostgreSQL-aware."""
     cli.add_command(storage)
-    _wrap(cli, "check", lambda config: _pg_check(config))
     _wrap(cli, "backup", lambda config, dest: _pg_backup(config, dest))
     _wrap(cli, "restore", lambda config, src: _pg_restore(config, src))

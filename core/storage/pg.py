@@ -82,6 +82,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -949,11 +950,20 @@ class PgStore(Store):
 
     # -- admin ------------------------------------------------------------------------
 
-    def backup(self, dest: str) -> None:
-        """A consistent copy into ``dest`` as a default-backend (TinyDB) data directory."""
+    def backup(self, dest: str, *, files_from: str | None = None) -> None:
+        """A consistent copy into ``dest`` as a default-backend (TinyDB) data
+        directory, with the files the plugins keep in the data folder
+        ``files_from``; sealed last (``backup.json``, :mod:`core.storage.seal`)."""
+        from .admin import copy_other_files, prepare_dest
         from .migrate_cli import write_tinydb
+        from .seal import seal_backup, start_backup
 
-        write_tinydb(dest, self.dump())
+        dest = prepare_dest(dest)
+        start_backup(dest)
+        write_tinydb(dest, self.dump(), prepared=True)
+        if files_from is not None and os.path.isdir(files_from):
+            copy_other_files(files_from, dest, {"tables": {}})
+        seal_backup(dest, source=_redact(self.dsn), by=self.actor)
 
     def check(self) -> list[str]:
         return check_pg(self.dsn, schema=self.schema)

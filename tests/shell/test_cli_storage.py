@@ -7,8 +7,11 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(site, *args):
@@ -88,3 +91,55 @@ def test_backup_refuses_a_non_empty_destination(site, tmp_path):
     proc = run(site, "backup", str(dest))
     assert proc.returncode == 2
     assert (dest / "something").read_text() == "keep me"
+
+
+@pytest.mark.tinydb_only("restores a data folder (on PostgreSQL `backdesk restore` refuses by design)")
+def test_a_restore_is_recorded_in_the_audit_trail(site, tmp_path):
+    """backup -> changes -> restore erased the changes and their audit
+    entries, and nothing said a restore happened: now the restore is an
+    entry of the trail (who, when, which backup, the replaced trail's head),
+    and the replaced data is kept, sealed, beside."""
+    from core.access import current_account
+
+    site.plugins([{"name": "greeter", "sample": True}])
+    assert run(site, "demo").returncode == 0
+    dest = tmp_path / "backup1"
+    assert run(site, "backup", str(dest)).returncode == 0
+    bd = site.open("alice")
+    bd.context("greeter").table("greetings").insert({"by": "after-backup"})
+    replaced = bd.services.audit.head.get(1)
+    bd.close()
+
+    proc = run(site, "restore", str(dest))
+    assert proc.returncode == 0, proc.stderr
+    aside = proc.stdout.strip().rsplit(" ", 1)[-1]
+    proc = run(site, "audit", "list", "--format", "json", "--limit", "1")
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = json.loads(proc.stdout)
+    assert entry["op"] == "restore" and entry["actor"] == current_account()
+    assert entry["after"]["backup"] == str(dest) and entry["after"]["by"] == current_account()
+    assert entry["before"]["seq"] == replaced["seq"] and entry["before"]["hash"] == replaced["hash"]
+    assert entry["before"]["data"] == aside
+    assert f"up to seq {replaced['seq']}" in entry["what"]
+    proc = run(site, "audit", "verify")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # the replaced data is a backup of its own
+    assert (tmp_path / "data" / "backups").is_dir() and (Path(aside) / "backup.json").is_file()
+
+
+@pytest.mark.tinydb_only("kills `backdesk backup` of a TinyDB data folder")
+def test_backups_killed_at_random_points_are_refused_or_restore_whole(site, tmp_path):
+    """bench/backup_kill.py: 20 rounds of `backdesk backup` killed (SIGKILL)
+    when its destination holds a random number of files; each backup left
+    restores whole or is refused (before: a backup killed after the store
+    was copied restored with documents missing)."""
+    assert run(site, "demo").returncode == 0
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "backup_kill.py"), *site.cli_args(),
+                           "--rounds", "20", "--files", "200", "--seed", "3", "--work", str(tmp_path / "k"),
+                           "--json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rounds = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rounds) == 20 and all(r["ok"] for r in rounds)
+    cut = [r for r in rounds if r["killed"] and r["store_copied"]]
+    assert cut and all(r["verdict"] == "refused" and "incomplete backup" in r["why"] for r in cut)
+    assert any(r["finished"] and r["verdict"] == "restored" and r["whole"] for r in rounds)

@@ -167,3 +167,96 @@ def test_backup_and_restore_carry_the_plugins_files(filled, tmp_path):
     assert os.path.exists(os.path.join(data, "audit-archive", "audit-1-9.jsonl.gz"))
     assert aside and os.path.isdir(aside)
     assert check(data) == []
+
+
+# -- backups that cannot be mistaken for whole (#16) ----------------------------------
+
+
+def _with_documents(data_dir, n=5):
+    for i in range(n):
+        path = os.path.join(str(data_dir), "documents", "files", f"{i:02d}", f"doc{i}")
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(f"%PDF-1.4 document {i}".encode())
+
+
+def test_a_backup_is_sealed_last_with_what_it_holds(filled, tmp_path):
+    _with_documents(filled)
+    dest = tmp_path / "bak"
+    backup(filled, dest, by="alice")
+    marker = json.loads((dest / "backup.json").read_text())
+    assert marker["format"] == "backdesk-backup" and marker["by"] == "alice"
+    assert marker["source"] == str(filled)
+    assert not (dest / "backup.partial").exists()
+    listed = marker["files"]
+    assert "documents/files/03/doc3" in listed and "store.json" in listed and "hr/cases.json" in listed
+    assert marker["count"] == len(listed) == sum(1 for p in dest.rglob("*") if p.is_file()) - 1
+    import hashlib
+    assert listed["documents/files/03/doc3"]["sha256"] == hashlib.sha256(b"%PDF-1.4 document 3").hexdigest()
+    assert (dest / "backup.json").stat().st_mode & 0o777 == 0o600
+    assert check(dest) == []
+
+
+def test_an_interrupted_backup_is_refused_by_check_and_restore(filled, tmp_path):
+    """A backup killed after the store was copied but before the documents
+    were: store.json is there, the marker is not (the old code restored it
+    and check called it sound)."""
+    _with_documents(filled)
+    dest = tmp_path / "bak"
+    backup(filled, dest)
+    # what a kill before the marker leaves: backup.partial, no backup.json, a document missing
+    os.unlink(dest / "backup.json")
+    (dest / "backup.partial").write_text("a backup was being written here\n")
+    os.unlink(dest / "documents" / "files" / "04" / "doc4")
+    before = fingerprint(filled)
+    problems = check(dest)
+    assert problems and "incomplete backup" in problems[0] and "\n" not in problems[0]
+    with pytest.raises(StorageError, match="the backup is not sound.*incomplete backup"):
+        restore(dest, filled)
+    assert fingerprint(filled) == before
+    # without even backup.partial (a store folder copied by hand): not a backup
+    os.unlink(dest / "backup.partial")
+    with pytest.raises(StorageError, match="not a Backdesk backup .no backup.json"):
+        restore(dest, filled)
+    assert fingerprint(filled) == before
+
+
+@pytest.mark.parametrize("damage", ["changed", "removed", "added", "marker"])
+def test_an_altered_backup_is_refused(filled, tmp_path, damage):
+    _with_documents(filled)
+    dest = tmp_path / "bak"
+    backup(filled, dest)
+    doc = dest / "documents" / "files" / "02" / "doc2"
+    if damage == "changed":
+        doc.write_bytes(b"%PDF-1.4 document X")  # same size, other bytes
+        expected = "doc2: changed since the backup was made"
+    elif damage == "removed":
+        doc.unlink()
+        expected = "doc2: missing from the backup"
+    elif damage == "added":
+        (dest / "documents" / "files" / "02" / "planted").write_bytes(b"#!/bin/sh")
+        expected = "planted: added after the backup was made"
+    else:
+        (dest / "backup.json").write_text('{"format": "backdesk-backup", "files"')
+        expected = "backup.json: not a backup's completion marker"
+    before = fingerprint(filled)
+    assert expected in " ".join(check(dest))
+    with pytest.raises(StorageError, match="nothing was restored") as err:
+        restore(dest, filled)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+    assert fingerprint(filled) == before
+
+
+def test_the_data_a_restore_replaced_is_sealed_and_can_be_restored_back(filled, tmp_path):
+    dest = tmp_path / "bak"
+    backup(filled, dest)
+    s = open_store(filled)
+    s.table("hr", "cases").insert({"title": "made after the backup"})
+    s.close()
+    aside = restore(dest, filled, by="bob")
+    assert json.loads(open(os.path.join(aside, "backup.json")).read())["by"] == "bob"
+    assert check(aside) == []
+    restore(aside, filled)
+    s = open_store(filled)
+    assert s.table("hr", "cases").find({"title": "made after the backup"})
+    s.close()
