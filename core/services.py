@@ -76,6 +76,8 @@ def nav_entries() -> list[NavEntry]:
 
 
 def cards(backdesk) -> list[tuple[str, Card]]:
+    from rich.markup import escape  # here: the cards are drawn by the app only (the CLI never loads Rich)
+
     op = backdesk.operator
     out: list[tuple[str, Card]] = []
 
@@ -88,7 +90,7 @@ def cards(backdesk) -> list[tuple[str, Card]]:
         # the three largest departments: the card stays short at 80x24
         largest = sorted(rows, key=lambda d: -d["people"])[:3]
         for d in largest:
-            lines.append(f"  {d['name']}: {d['people']}")
+            lines.append(f"  {escape(d['name'])}: {d['people']}")
         if len(rows) > 3:
             lines.append("  " + ngettext("… {n} more department", "… {n} more departments",
                                          len(rows) - 3).format(n=len(rows) - 3))
@@ -102,8 +104,9 @@ def cards(backdesk) -> list[tuple[str, Card]]:
             return _("No unread notifications.")
         lines = [_("[b]{n}[/b] unread").format(n=count)]
         for doc in unread:
-            text = doc["text"].splitlines()[0]
-            lines.append("  • " + (text if len(text) <= 34 else text[:33] + "…"))
+            text = (doc["text"].splitlines() or [""])[0]
+            # stored text, not markup: '[bold]' or '[/]' in it are shown as typed
+            lines.append("  • " + escape(text if len(text) <= 34 else text[:33] + "…"))
         return "\n".join(lines)
 
     if op.can("core.directory.read"):

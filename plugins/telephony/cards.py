@@ -37,9 +37,12 @@ def render_callbacks(ctx) -> str:
     if not rows:
         return _("No open callbacks.")
     lines = [_.ngettext("[b]{n}[/b] open callback", "[b]{n}[/b] open callbacks", len(rows)).format(n=len(rows))]
+    from rich.markup import escape  # here: the cards are drawn by the app only
+
     for m in rows[:3]:
         text = f"{s.person_text(m.get('for_person_id')) or '-'} ← {s.message_caller(m)}"
-        lines.append("  • " + (text if len(text) <= 34 else text[:33] + "…"))
+        # names and callers are stored text, not markup
+        lines.append("  • " + escape(text if len(text) <= 34 else text[:33] + "…"))
     return "\n".join(lines)
 
 

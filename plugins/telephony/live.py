@@ -20,6 +20,8 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
+from core.safetext import one_line, scrub
+
 #: ExtensionStatus "Status" -> presence
 EXTENSION_STATUS = {"-2": "unavailable", "-1": "unavailable", "0": "idle", "1": "in_use", "2": "busy",
                     "4": "unavailable", "8": "ringing", "9": "ringing", "16": "on_hold", "17": "on_hold"}
@@ -61,8 +63,14 @@ def _duration(text: str | None) -> float:
         return 0.0
 
 
-def _number(value: str | None) -> str:
-    return "" if value in (None, "", "<unknown>") else value
+def pbx_text(value: str | None) -> str:
+    """A caller's number or name from the PBX's event ("<unknown>": none).
+    The caller's side chooses them (a SIP display name can hold anything):
+    control characters in their visible form, on one line
+    (:mod:`core.safetext`), before they are stored or shown."""
+    if value in (None, "", "<unknown>"):
+        return ""
+    return one_line(scrub(value))
 
 
 @dataclass
@@ -222,8 +230,8 @@ class LiveState:
                 ch = Channel(name=f.get("Channel", ""), uniqueid=f.get("Uniqueid", ""),
                              linkedid=f.get("Linkedid", "") or f.get("Uniqueid", ""),
                              state=f.get("ChannelStateDesc", ""), context=f.get("Context", ""),
-                             exten=f.get("Exten", ""), number=_number(f.get("CallerIDNum")),
-                             caller_name=_number(f.get("CallerIDName")), since=since,
+                             exten=f.get("Exten", ""), number=pbx_text(f.get("CallerIDNum")),
+                             caller_name=pbx_text(f.get("CallerIDName")), since=since,
                              answered=since if f.get("ChannelStateDesc") == "Up" else None,
                              bridge=f.get("BridgeId") or None)
                 ch.inbound = self._was_inbound(ch.name, ch.context)
@@ -284,7 +292,7 @@ class LiveState:
             return set()
         ch = Channel(name=f.get("Channel", ""), uniqueid=uid, linkedid=f.get("Linkedid") or uid,
                      state=f.get("ChannelStateDesc", ""), context=f.get("Context", ""), exten=f.get("Exten", ""),
-                     number=_number(f.get("CallerIDNum")), caller_name=_number(f.get("CallerIDName")),
+                     number=pbx_text(f.get("CallerIDNum")), caller_name=pbx_text(f.get("CallerIDName")),
                      since=time.time())
         ch.inbound = self._is_inbound(ch.name, ch.context)
         self._add(ch)
@@ -301,10 +309,10 @@ class LiveState:
         return {"channels"}
 
     def _caller_id(self, ch: Channel, f: dict) -> None:
-        number = _number(f.get("CallerIDNum"))
+        number = pbx_text(f.get("CallerIDNum"))
         if number:
             ch.number = number
-        name = _number(f.get("CallerIDName"))
+        name = pbx_text(f.get("CallerIDName"))
         if name:
             ch.caller_name = name
 
@@ -476,8 +484,8 @@ class LiveState:
         elif event == "QueueMember":
             self._member(q, f)
         elif event == "QueueEntry":
-            entry = QueueEntry(f.get("Uniqueid", ""), f.get("Channel", ""), _number(f.get("CallerIDNum")),
-                               _number(f.get("CallerIDName")), now - _duration(f.get("Wait")))
+            entry = QueueEntry(f.get("Uniqueid", ""), f.get("Channel", ""), pbx_text(f.get("CallerIDNum")),
+                               pbx_text(f.get("CallerIDName")), now - _duration(f.get("Wait")))
             position = int(f.get("Position") or len(q.entries) + 1)
             q.entries.insert(min(position - 1, len(q.entries)), entry)
 
@@ -486,8 +494,8 @@ class LiveState:
         uid = f.get("Uniqueid", "")
         if any(e.uniqueid == uid for e in q.entries):
             return set()
-        entry = QueueEntry(uid, f.get("Channel", ""), _number(f.get("CallerIDNum")),
-                           _number(f.get("CallerIDName")), time.time())
+        entry = QueueEntry(uid, f.get("Channel", ""), pbx_text(f.get("CallerIDNum")),
+                           pbx_text(f.get("CallerIDName")), time.time())
         position = int(f.get("Position") or len(q.entries) + 1)
         q.entries.insert(min(position - 1, len(q.entries)), entry)
         return {"queues"}
@@ -539,7 +547,7 @@ class LiveState:
         lot = f.get("Parkinglot") or f.get("ParkingLot") or "default"
         self.parked[f"{lot}:{slot}"] = Parked(
             slot, lot, f.get("ParkeeChannel", ""), f.get("ParkeeUniqueid", ""),
-            _number(f.get("ParkeeCallerIDNum")), now - _duration(f.get("ParkingDuration")))
+            pbx_text(f.get("ParkeeCallerIDNum")), now - _duration(f.get("ParkingDuration")))
         return {"parked"}
 
     def _on_ParkedCall(self, f: dict) -> set[str]:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import BackdeskError
 from core.storage import AnyOf
 
-from plugins.telephony.live import extension_of_channel
+from plugins.telephony.live import extension_of_channel, pbx_text
 from plugins.telephony.models import OPEN_STATUSES, now_utc, seconds_between
 
 if TYPE_CHECKING:
@@ -52,10 +52,6 @@ log = logging.getLogger("backdesk.telephony.pbxcalls")
 
 def _iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds")
-
-
-def _number(value: str | None) -> str:
-    return "" if value in (None, "", "<unknown>") else value
 
 
 #: the events of a new caller's channel that make its record: when it starts
@@ -144,8 +140,8 @@ class CallTracker:
     def _create(self, uid: str, f: dict, name: str = "") -> None:
         since = self.pending.pop(uid, None)
         ch = self.live.channel(uid) if self.live is not None else None
-        number = _number(f.get("CallerIDNum")) or (ch.number if ch else "")
-        caller_name = _number(f.get("CallerIDName")) or (ch.caller_name if ch else "")
+        number = pbx_text(f.get("CallerIDNum")) or (ch.number if ch else "")
+        caller_name = pbx_text(f.get("CallerIDName")) or (ch.caller_name if ch else "")
         channel = f.get("Channel") or (ch.name if ch else "")
         wanted = None
         if name == "DialBegin":  # where it rings: whom the caller asked for (unless the switchboard)
@@ -203,7 +199,7 @@ class CallTracker:
 
     def _on_NewCallerid(self, f: dict) -> None:
         uid = f.get("Uniqueid") or ""
-        number = _number(f.get("CallerIDNum"))
+        number = pbx_text(f.get("CallerIDNum"))
         call = self._open(uid)
         if call is None or not number or call.get("caller_number") or call.get("caller_person_id"):
             return
@@ -214,7 +210,7 @@ class CallTracker:
             try:
                 who = self.svc.resolve_caller(number)
             except BackdeskError:
-                return {"caller_number": number, "caller_name": _number(f.get("CallerIDName")) or None}
+                return {"caller_number": number, "caller_name": pbx_text(f.get("CallerIDName")) or None}
             return {"caller_number": who["caller_number"], "caller_person_id": who["caller_person_id"],
                     "contact_id": who["contact_id"], "chain": [self.svc._caller_link(who)] + call["chain"][1:]}
 

@@ -111,3 +111,28 @@ def test_cli_output_and_errors_show_controls_instead_of_sending_them(backdesk_si
     assert result.code == 2
     assert_safe(result.stderr)
     assert "␛]0;pwned" in result.stderr
+
+
+async def test_stored_text_in_a_card_is_not_read_as_markup(backdesk_site):
+    """A notification or department whose text holds Rich markup: the card
+    showed '[bold]' as bold (and '[/]' closing nothing broke the whole card
+    into an error line); now it shows the text as typed, controls visible."""
+    site = backdesk_site
+    bd = site.open("alice")
+    bd.services.people.add_department("[bold]R&D[/]")
+    bd.close()
+    raw = open_raw_store(site.config_dir, site.data_dir)
+    try:
+        raw.table("core", "notifications").insert({
+            "account": "alice", "text": "[/]call [bold]Boss[/bold]\x1b]0;x\x07", "kind": "info", "link": None,
+            "data": {}, "sender": "bob", "at": "2026-01-05T09:00:00+00:00", "read": False})
+    finally:
+        raw.close()
+
+    async with site.run_app("alice", size=(100, 30)) as pilot:
+        app = pilot.app
+        await wait_for(pilot, lambda: "Boss" in shown(app) and "R&D" in shown(app))
+        text = assert_safe(terminal_output(app))
+        assert "• [/]call [bold]Boss[/bold]␛]0;" in text
+        assert "[bold]R&D[/]: 0" in text
+        assert "MarkupError" not in text and "closing tag" not in text

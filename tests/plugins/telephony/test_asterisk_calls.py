@@ -331,3 +331,17 @@ def test_asterisk_restarted_mid_session(tmp_path, own_asterisk, how):
         assert call["operator"] == "bob"
     finally:
         board.close()
+
+
+def test_a_hostile_caller_name_is_stored_and_shown_harmless(board):
+    """The caller's side chooses the name Asterisk reports (CallerIDName):
+    an escape sequence in it is stored and held in the live state in its
+    visible form, on one line (before, the raw sequence went to the store,
+    whose guard refuses control characters, and into the live state)."""
+    ami, svc = board.ami, board.svc
+    hostile = "Eve\x1b[31mred\u202e [bold]X"  # (Asterisk itself turns a BEL into the text '\\a')
+    channel, call = board.answered_call("100", "0301234567", hostile)
+    assert call["caller_name"] == "Eve␛[31mred\\u202e [bold]X"
+    assert svc.live.channel(channel).caller_name == "Eve␛[31mred\\u202e [bold]X"
+    ami.hang_up(channel)
+    assert board.wait_call(call["id"], status="ended")["caller_name"] == "Eve␛[31mred\\u202e [bold]X"
