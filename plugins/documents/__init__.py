@@ -51,6 +51,8 @@ def backdesk_settings():
         "mail_interval": Setting(float, 0.0, help="Seconds between the app's mail rounds (0: off; "
                                                    "`docs mail watch` runs them as a service)",
                                  check=lambda v: v if 0 <= v <= 86_400 else _raise("must be 0 to 86400")),
+        "asn_barcode": Setting(bool, True, help="A scan's barcode or QR code ASN00042 on the first page "
+                                                "gives its archive serial number (zbarimg)"),
         "ocr": Setting(bool, True, help="Recognise the text of scans (images, PDFs without text) with ocrmypdf"),
         "ocr_languages": Setting(str, "deu+eng", help="Tesseract languages joined by + (Debian: tesseract-ocr-LANG)",
                                  check=_languages),

@@ -149,7 +149,7 @@ def _fetch_box(ctx, box: imap.Mailbox, handler, counts: dict, on_step) -> None:
                 continue
             try:
                 row = _handle(ctx, box, uv, uid, raw, sha, handler, on_step, info)
-            except Refused as exc:
+            except (Refused, ValidationError) as exc:  # e.g. a barcode's ASN that is taken
                 _refuse(ctx, box, uv, uid, sha, imap.parse(raw), str(exc))
                 counts["refused"] += 1
                 continue
@@ -277,8 +277,10 @@ def _prepare(ctx, box: imap.Mailbox, mail: imap.IncomingMail, raw: bytes) -> lis
                 path.write_bytes(data)
                 sha, size, known = blobs.store_file(service.data_dir(ctx), path, limit)
                 out.append({"name": name, "sha": sha, "size": size, "known": known, "path": path,
-                            "text": ""})
-                out[-1]["text"] = blobs.extract_text(blobs.blob_path(service.data_dir(ctx), sha), name)
+                            "text": "", "asn": None})
+                stored = blobs.blob_path(service.data_dir(ctx), sha)
+                out[-1]["text"] = blobs.extract_text(stored, name)
+                out[-1]["asn"] = service.barcode_asn(ctx, stored, name)
             for p in out:  # the sources go with the folder; the store has the bytes
                 p["path"] = blobs.blob_path(service.data_dir(ctx), p["sha"])
     except BaseException:
@@ -303,7 +305,8 @@ def file_attachments(ctx, mail: imap.IncomingMail, box: imap.Mailbox, *, prepare
         except ValidationError:  # a tag the mailbox names is refused: file without it
             clean = service._clean_meta(ctx, dict(meta, tags=[]))
         doc, _dups = service._file_new(ctx, clean, None, p["path"], p["sha"], p["size"], p["name"], p["text"],
-                                       "mail", None, hint=hint, fallback_correspondent=sender[:models.MAX_TEXT_FIELD])
+                                       "mail", None, hint=hint, fallback_correspondent=sender[:models.MAX_TEXT_FIELD],
+                                       asn=p["asn"])
         ids.append(doc["id"])
     return {"document_ids": ids}
 

@@ -37,6 +37,7 @@ from typing import Any, Iterable
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.outputs import private_dir
 from core.storage import AnyOf, Range
+from plugins.documents import barcodes
 from plugins.documents import files as blobs
 from plugins.documents import models
 from plugins.documents.models import _
@@ -434,7 +435,8 @@ def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | No
     clean = _clean_meta(ctx, meta)  # cheap checks before any file is read
     src, sha, size, name, text, known = _ingest(ctx, path, filename=filename, allowed_root=_allowed_root)
     try:
-        out, duplicates = _file_new(ctx, clean, fields, src, sha, size, name, text, source, _intake_id)
+        asn = barcode_asn(ctx, blobs.blob_path(data_dir(ctx), sha), name)
+        out, duplicates = _file_new(ctx, clean, fields, src, sha, size, name, text, source, _intake_id, asn=asn)
     except BaseException:
         if not known:  # the file this filing wrote: not left behind as an orphan
             _discard_unreferenced(ctx, sha)
@@ -445,7 +447,7 @@ def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | No
 
 def _file_new(ctx, clean: dict, fields: Any, src: Path, sha: str, size: int, name: str, text: str,
               source: str, intake_id: int | None, *, hint: str = "",
-              fallback_correspondent: str = "") -> tuple[dict, list[int]]:
+              fallback_correspondent: str = "", asn: int | None = None) -> tuple[dict, list[int]]:
     """The filing transaction of :func:`add_document` (and of a mail's
     attachments: ``hint`` is more text for the matching rules, such as the
     sender; ``fallback_correspondent`` applies when no rule names one)."""
@@ -463,11 +465,17 @@ def _file_new(ctx, clean: dict, fields: Any, src: Path, sha: str, size: int, nam
         doc = _finish_meta(ctx, clean, fields)
         duplicates = sorted({v["document_id"] for v in ctx.table("versions").find({"sha256": sha})})
         moment = _iso(now_utc())
-        doc.update({"asn": _next_asn(ctx), "current_version": 1, "original_id": None,
+        if asn is not None:
+            taken = ctx.table("documents").find({"asn": asn}, limit=1)
+            if taken:
+                raise ValidationError(_("the barcode says ASN {asn}, which is document {id}'s already").format(
+                    asn=asn, id=taken[0]["id"]), field="asn")
+        doc.update({"asn": asn if asn is not None else _next_asn(ctx), "current_version": 1, "original_id": None,
                     "source": source, "filed_at": moment, "filed_by": ctx.operator.account})
         doc_id = ctx.table("documents").insert(doc)
         _add_version_row(ctx, doc_id, 1, sha, size, name, text, note="")
-        _history(ctx, doc_id, "filed", source=source, duplicates=duplicates, rules=hint["rules"])
+        _history(ctx, doc_id, "filed", source=source, duplicates=duplicates, rules=hint["rules"],
+                 **({"asn_from_barcode": asn} if asn is not None else {}))
         queue_ocr_if_scan(ctx, doc_id, 1, name, text)
         if intake_id is not None:
             ctx.table("intake").update(intake_id, {"status": "filed", "document_id": doc_id,
@@ -487,6 +495,15 @@ def _add_version_row(ctx, doc_id: int, number: int, sha: str, size: int, name: s
         "mime": blobs.guess_mime(name), "text": text, "note": note,
         "added_at": _iso(now_utc()), "added_by": ctx.operator.account,
     })
+
+
+def barcode_asn(ctx, path: Path, filename: str) -> int | None:
+    """The archive serial number a scan's barcode or QR code gives (``ASN00042``
+    on the first page; the ``asn_barcode`` setting), else None."""
+    mime = blobs.guess_mime(filename)
+    if not ctx.settings.get("asn_barcode", True) or not is_scan_type(mime):
+        return None
+    return barcodes.asn_from(barcodes.read_codes(path, mime))
 
 
 def needs_ocr(filename: str, text: str) -> bool:
