@@ -1102,6 +1102,8 @@ class JournalTable(Table):
                     return page
             if query is not None:
                 ids, query = _select(st, where, query, s.index_min_docs)
+                if ids is None and query is not None and limit is not None and _id_order(order_by) is not None:
+                    ids = docs.keys()  # a page by id (a paged table's filter): scan from that end, stop at its end
             if ids is None:
                 found = [d for d in docs.values() if query(d)] if query is not None else list(docs.values())
             elif (desc := _id_order(order_by)) is not None:
