@@ -49,6 +49,12 @@ def _check_company(value):
     return check_company(value)
 
 
+def _check_dunning(value):
+    from plugins.accounting.receivables import check_levels
+
+    return check_levels(value)
+
+
 @hookimpl
 def backdesk_plugin_info():
     from plugins.accounting.models import PERMISSIONS
@@ -71,6 +77,9 @@ def backdesk_settings():
         "company": Setting(dict, {}, check=_check_company,
                            help="The seller on invoices: name, street, postcode, city, country, tax_number, vat_id, "
                                 "iban, bic, bank, email, phone"),
+        "dunning": Setting(list, [{"days": 7, "fee": "0.00"}, {"days": 21, "fee": "5.00"},
+                                  {"days": 35, "fee": "10.00"}], check=_check_dunning,
+                           help="Dunning levels: days past due and the fee of each (up to three)"),
         "invoice_prefix": Setting(str, "RE-", help="Invoice numbers are this and five digits (RE-00001)"),
         "daily_limit": Setting(Decimal, Decimal("10"), help="Hours a day above which a day is flagged"),
         "weekly_limit": Setting(Decimal, Decimal("40"), help="Hours a week; more is flagged and paid as overtime"),

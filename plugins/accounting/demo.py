@@ -11,6 +11,7 @@ from decimal import Decimal
 from core.i18n import today
 from plugins.accounting import invoicing as inv
 from plugins.accounting import payroll as pay
+from plugins.accounting import receivables as rcv
 from plugins.accounting import service as svc
 
 
@@ -124,8 +125,9 @@ CUSTOMERS = [
 
 
 def _invoices(ctx, now: dt.date) -> None:
-    """Customers and invoices: paid-for months ago, open, overdue, one
-    credited in part and one in full, an intra-EU supply and a draft."""
+    """Customers and invoices: one paid, one paid in part, overdue ones
+    with reminders, one credited in part and one in full, an intra-EU
+    supply and a draft."""
     for values in CUSTOMERS:
         inv.add_customer(ctx, values)
     seller = inv.company(ctx)
@@ -141,11 +143,15 @@ def _invoices(ctx, now: dt.date) -> None:
 
     consulting = [{"description": "Beratung IT-Infrastruktur", "quantity": "12", "unit_price": "95.00", "unit": "HUR"},
                   {"description": "Fachbuch Netzwerktechnik", "quantity": "2", "unit_price": "39.90", "vat_code": "7"}]
-    inv.create_invoice(ctx, "Meier Bau GmbH", consulting, date=day(70), delivery_date=day(75), issue=True)
-    inv.create_invoice(ctx, "Stadtbibliothek Musterstadt",
+    paid = inv.create_invoice(ctx, "Meier Bau GmbH", consulting, date=day(70), delivery_date=day(75), issue=True)
+    rcv.record_payment(ctx, paid["number"], date=day(58))
+    inv.create_invoice(ctx, "Hofmann Consulting", [{"description": "Netzwerkverkabelung", "unit_price": "2400.00"}],
+                       date=day(60), delivery_date=day(62), issue=True)  # overdue: reminded below
+    part = inv.create_invoice(ctx, "Stadtbibliothek Musterstadt",
                        [{"description": "Wartungsvertrag Q3", "unit_price": "1200.00"},
                         {"description": "Schulung Katalogsystem", "quantity": "2", "unit_price": "450.00",
                          "unit": "DAY"}], date=day(45), delivery_date=day(50), delivery_end=day(46), issue=True)
+    rcv.record_payment(ctx, part["number"], "1000.00", day(10))
     inv.create_invoice(ctx, "Dupont SARL", [{"description": "Server-Rack 42 HE", "quantity": "2",
                                              "unit_price": "1890.00", "vat_code": "eu"}],
                        date=day(20), delivery_date=day(22), issue=True)
@@ -163,6 +169,8 @@ def _invoices(ctx, now: dt.date) -> None:
                        date=day(3), delivery_date=day(5), issue=True)
     inv.create_invoice(ctx, "Hofmann Consulting", [{"description": "Lizenzen Office (Jahr)", "quantity": "5",
                                                     "unit_price": "99.00"}], delivery_date=day(0))
+    rcv.run_dunning(ctx, day(20))  # reminders as the weeks went by
+    rcv.run_dunning(ctx, day(5))
 
 
 def L_half(total: str) -> Decimal:

@@ -20,6 +20,7 @@ from core.i18n import today
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 from plugins.accounting import invoicing as inv
 from plugins.accounting import models as m
+from plugins.accounting import receivables as rcv
 from plugins.accounting import vat
 from plugins.accounting import vatreturn as vr
 from plugins.accounting.models import _
@@ -87,6 +88,7 @@ class InvoicesScreen(_Base):
         Binding("n", "new", _("New invoice"), id="accounting.invoice_new"),
         Binding("i", "issue", _("Issue"), id="accounting.invoice_issue"),
         Binding("k", "credit", _("Credit note"), id="accounting.invoice_credit"),
+        Binding("p", "payment", _("Payment received"), id="accounting.invoice_payment"),
         Binding("u", "toggle", _("Customers"), id="accounting.customers_toggle"),
         Binding("N", "new_customer", _("New customer"), id="accounting.customer_new", show=False),
         Binding("e", "edit_customer", _("Edit customer"), id="accounting.customer_edit", show=False),
@@ -145,7 +147,8 @@ class InvoicesScreen(_Base):
                                                                          date=rec.get("corrects_date")))
         elif rec["status"] != "draft":
             lines.append(_("Due: {date}").format(date=rec["due"]) + " · " + _("open {amount}").format(
-                amount=_money(rec["open"], rec["currency"])))
+                amount=_money(rec["open"], rec["currency"])) +
+                (" · " + _("reminder {level}").format(level=rec["dunning_level"]) if rec.get("dunning_level") else ""))
         detail.update("\n".join(lines))
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
@@ -207,6 +210,20 @@ class InvoicesScreen(_Base):
             self.notify(_("{what} is not an issued invoice").format(what=rec["number_text"]), severity="warning")
             return
         self.app.push_screen(credit_form(self.ctx, rec))
+
+    def action_payment(self) -> None:
+        rec = self._current(_("invoice"))
+        if rec:
+            self.app.push_screen(payment_form(self.ctx, rec))
+
+
+def payment_form(ctx, invoice: dict) -> FormScreen:
+    fields = [Field("amount", _("Amount"), kind="decimal", required=True),
+              Field("date", _("Date"), kind="date", required=True, default=today())]
+    return FormScreen(_("Payment received for {number}").format(number=invoice["number"]), fields,
+                      {"amount": invoice["open"]},
+                      on_submit=lambda v: rcv.record_payment(ctx, invoice["id"], v["amount"], v["date"]),
+                      submit_label=_("Record"))
 
 
 class VatReturnScreen(_Base):

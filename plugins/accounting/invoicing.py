@@ -442,17 +442,20 @@ def delete_draft(ctx, invoice_id) -> None:
 
 
 def open_amount(inv: dict) -> Decimal:
-    """What the customer still owes on an issued invoice (negative: owed to them)."""
+    """What the customer still owes on an issued invoice, dunning fees
+    included (negative: owed to them)."""
     if inv["kind"] != "invoice" or inv["status"] == "draft":
         return Decimal(0)
-    return L.to_decimal(inv["total"]) - L.to_decimal(inv["credited"]) - L.to_decimal(inv["paid"])
+    return L.to_decimal(inv["total"]) + L.to_decimal(inv.get("fees") or "0") - L.to_decimal(inv["credited"]) \
+        - L.to_decimal(inv["paid"])
 
 
-def _status_after(inv: dict) -> str:
+def status_after(inv: dict) -> str:
+    """The status of an issued invoice from what was paid and credited."""
     total, credited, paid = (L.to_decimal(inv[k]) for k in ("total", "credited", "paid"))
     if credited >= total:
         return "credited"
-    if paid + credited >= total:
+    if open_amount(inv) <= 0:
         return "paid"
     return "partly_paid" if paid > 0 else "open"
 
@@ -511,7 +514,7 @@ def credit_note(ctx, invoice_key, lines=None, *, reason: str, date=None) -> dict
                            "entry": None, "created_at": now_utc(), "created_by": ctx.operator.account})
         note = _issue(ctx, t.get(doc_id))
         after = {**inv, "credited": svc.mtext(ctx, credited)}
-        t.update(inv["id"], {"credited": after["credited"], "status": _status_after(after)})
+        t.update(inv["id"], {"credited": after["credited"], "status": status_after(after)})
     return note
 
 

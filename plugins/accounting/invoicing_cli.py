@@ -172,7 +172,85 @@ def register(accounting: click.Group, get_context) -> None:
         click.echo(f"issued credit note {doc['number']} for {doc['corrects_number']} "
                    f"({doc['total']} {doc['currency']}, entry {doc['entry']})")
 
+    @invoices_group.command("pay")
+    @click.argument("number")
+    @click.option("--amount", help="Part payment (default: what is open).")
+    @click.option("--date", help="When it arrived (default today).")
+    def invoices_pay(number, amount, date):
+        """Record a payment received for invoice NUMBER."""
+        from plugins.accounting import invoicing as inv
+        from plugins.accounting import models as m
+        from plugins.accounting import receivables as rcv
+
+        ctx = get_context()
+        doc = rcv.record_payment(ctx, number, amount, date)
+        places = m.places(ctx)
+        click.echo(f"invoice {doc['number']}: paid {m.number_text(doc['paid'], places)}, "
+                   f"open {m.number_text(inv.open_amount(doc), places)} {doc['currency']}")
+
     accounting.add_command(invoices_group, "invoice")
+
+    # ------------------------------------------------------------------ open items, dunning
+    @accounting.command("open-items")
+    @click.option("--as-of", help="The day (default today).")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    def open_items(as_of, fmt):
+        """What customers owe: each open invoice with its days past due, then the ageing."""
+        from core import csvsafe
+        from plugins.accounting import ledger as L
+        from plugins.accounting import models as m
+        from plugins.accounting import receivables as rcv
+
+        ctx = get_context()
+        rows = rcv.open_items(ctx, as_of)
+        cols = ["number", "customer", "date", "due", "days_overdue", "bucket", "level", "open", "currency"]
+        if fmt == "csv":
+            w = csvsafe.writer(sys.stdout, lineterminator="\n", numeric=(cols.index("open"),))
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([f"{r[c]:f}" if c == "open" else r[c] for c in cols])
+            return
+        places = m.places(ctx)
+        for r in rows:
+            click.echo(f"{r['number']:<10} {r['customer'][:22]:<22} {r['due']} {r['days_overdue']:>4}d "
+                       f"L{r['level']} {m.number_text(r['open'], places):>12} {r['currency']}")
+        if not rows:
+            click.echo("(none)")
+        click.echo("")
+        buckets = rcv.ageing(ctx, as_of)
+        for b in L.AGEING_BUCKETS:
+            amounts = ", ".join(f"{m.number_text(v, places):>12} {c}" for c, v in sorted(buckets[b].items())) \
+                or f"{m.number_text(0, places):>12}"
+            click.echo(f"{m.label(m.AGEING_TITLES, b):<12} {amounts}")
+
+    @accounting.command("dunning")
+    @click.option("--as-of", help="The day (default today).")
+    @click.option("--dry-run", is_flag=True, help="Only list what is due.")
+    @click.option("--letters", type=click.Path(file_okay=False), help="Write each reminder as a text file here.")
+    def dunning(as_of, dry_run, letters):
+        """Raise the dunning level of overdue invoices (fees as configured)."""
+        from pathlib import Path
+
+        from plugins.accounting import models as m
+        from plugins.accounting import receivables as rcv
+
+        ctx = get_context()
+        rows = rcv.dunning_due(ctx, as_of) if dry_run else rcv.run_dunning(ctx, as_of)
+        places = m.places(ctx)
+        for r in rows:
+            level = r["next_level"] if dry_run else r["level"]
+            click.echo(f"{r['number']:<10} {r['customer'][:22]:<22} level {level} fee "
+                       f"{m.number_text(r['fee'], places)} open {m.number_text(r['open'], places)} {r['currency']}")
+        if not rows:
+            click.echo("nothing to remind")
+        if letters and not dry_run:
+            from core.outputs import output_file
+
+            folder = Path(letters)
+            folder.mkdir(parents=True, exist_ok=True)
+            for r in rows:
+                with output_file(str(folder / f"{r['number']}-level{r['level']}.txt")) as fh:
+                    fh.write(rcv.letter_text(ctx, r, as_of) + "\n")
 
     # ------------------------------------------------------------------ VAT return
     @accounting.command("vat-return")

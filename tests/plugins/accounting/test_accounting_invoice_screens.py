@@ -96,3 +96,27 @@ async def test_write_issue_and_credit_an_invoice(books):
         # the customers beside the invoices
         await pilot.press("u")
         await wait_for(pilot, lambda: "Schulz KG" in shown(app) and "DE136695976" in shown(app))
+
+
+async def test_record_a_payment_received(books):
+    bd, ctx, ids = books
+    doc = inv.create_invoice(ctx, ids["meier"], [{"description": "Beratung", "unit_price": "1000"}],
+                             date="2026-03-10", delivery_date="2026-03-09", issue=True)
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.invoices")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "InvoicesScreen")
+        table = app.screen.query_one("#acc-invoices", RecordTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.form.control("amount").value = "1190.01"
+        app.screen.form.control("date").value = "2026-03-20"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "more than the 1,190.00 still open" in errors(app))
+        app.screen.form.control("amount").value = "190"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: table.cursor_record["status"] == "partly_paid")
+        await wait_for(pilot, lambda: "open €1,000.00" in text(app, "#acc-invoice"))
+        assert inv.invoice(ctx, doc["number"])["paid"] == "190.00"
