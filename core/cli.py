@@ -165,8 +165,15 @@ def _has_records(state: State) -> bool:
     config = state.config()
     if config.storage.backend == "tinydb" and _is_empty(Path(config.data_dir)):
         return False
-    bd = state.backdesk()
-    return any(bd.table(name).count() for name in bd.table_specs)
+    # Only the store is opened to look: the account is not resolved yet (an
+    # account the config does not know may fill an empty store with the demo).
+    from core.runtime import open_configured_store
+
+    store = open_configured_store(config)
+    try:
+        return any(store.existing_table(name).count() for name in store.tables())
+    finally:
+        store.close()
 
 
 def _fill_demo(state: State, seed: int, quiet: bool) -> dict:

@@ -129,6 +129,24 @@ def test_backup_restore_migrate_and_demo_force_need_admin_permissions(demo_site,
     refused(site.cli("--demo", "backup", dest), "is not a Backdesk operator")
 
 
+def test_an_account_the_config_does_not_know_fills_an_empty_store_with_the_demo(backdesk_site):
+    """`backdesk demo` on an empty store (folder or PostgreSQL schema) works
+    for any account (it becomes the demo's admin while it fills the store);
+    on a store with records it is refused before the account is looked at."""
+    site = backdesk_site
+    site.plugins(ALL)
+    as_unknown(site, "refuse")
+    result = site.cli("demo")
+    assert result.code == 0, result.stderr
+    assert "Demo company created" in result.stdout
+    bd = site.open("alice")
+    assert bd.table("hr.records").count() > 0 and bd.services.people.by_extension("131")
+    bd.close()
+    refused(site.cli("demo"), "is not empty")
+    # the store stays the demo's own: the unknown account is refused on it
+    refused(site.cli("export", "core.people"), "is not a Backdesk operator")
+
+
 @pytest.mark.tinydb_only("the modes of the data folder's files")
 def test_what_backdesk_writes_is_private_and_check_passes_after_demo(demo_site, tmp_path):
     site = demo_site
