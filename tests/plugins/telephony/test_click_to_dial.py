@@ -100,7 +100,8 @@ def test_phone_commands_on_the_real_pbx(board):
 
     board.svc.stop_backend()
     wait_until(lambda: managers() == 1, what="the switchboard logged off")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # PYTHONFAULTHANDLER: a watch that does not end prints its threads' stacks on SIGABRT
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
     watch = subprocess.Popen([sys.executable, "-m", "core", "--config-dir", str(board.site.config_dir),
                               "--data-dir", str(board.site.data_dir), "phone", "watch"],
                              env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -117,7 +118,12 @@ def test_phone_commands_on_the_real_pbx(board):
         wait_until(lambda: watched("ended") or watch.poll() is not None, what="the watch recorded its end")
     finally:
         watch.send_signal(signal.SIGINT)  # Ctrl+C: how a watch without --seconds ends
-        out, err = watch.communicate(timeout=DEADLINE)
+        try:
+            out, err = watch.communicate(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            watch.send_signal(signal.SIGABRT)  # not left logged in to the session's Asterisk
+            out, err = watch.communicate()
+            raise AssertionError(f"phone watch did not end on Ctrl+C; where it was:\n{err}") from None
     assert watch.returncode == 0, err
     assert "Asterisk connected" in err or "connecting" in err
     done = [c for c in svc.calls.all() if c.get("caller_number") == "0309990000"]

@@ -17,7 +17,7 @@ from plugins.telephony.service import service_for
 
 from ami_server import AMIServer
 from telephony_helpers import DEADLINE, wait_until
-from telephony_helpers import Site
+from telephony_helpers import Site, Switchboard
 
 
 def test_wire_format_helpers():
@@ -27,18 +27,23 @@ def test_wire_format_helpers():
     assert challenge_key("123", "pw") == hashlib.md5(b"123pw").hexdigest()
 
 
-def test_md5_login_to_asterisk_and_the_state_it_loads(board):
-    backend = board.svc.backend
-    assert backend.state()[0] == "connected"
-    assert backend.version.count(".") >= 1  # "Asterisk Call Manager/13.0.0" → "13.0.0"
-    shown = board.ami.action("Command", Command="manager show connected")
-    assert shown["Output"] == "2 users connected."  # this test's client and the switchboard
-    users = board.ami.action("Command", Command="manager show user backdesk")
-    assert users["Response"] == "Success"
-    live = board.svc.live
-    assert live.extension_state("131") == "idle"  # from ExtensionStateList
-    assert live.night is False
-    assert [q.name for q in live.queue_list()] == ["switchboard"]
+def test_md5_login_to_asterisk_and_the_state_it_loads(tmp_path, own_asterisk):
+    # an Asterisk of the test's own: the AMI logins it counts are all this test's
+    board = Switchboard(tmp_path, own_asterisk)
+    try:
+        backend = board.svc.backend
+        assert backend.state()[0] == "connected"
+        assert backend.version.count(".") >= 1  # "Asterisk Call Manager/13.0.0" → "13.0.0"
+        shown = board.ami.action("Command", Command="manager show connected")
+        assert shown["Output"] == "2 users connected."  # this test's client and the switchboard
+        users = board.ami.action("Command", Command="manager show user backdesk")
+        assert users["Response"] == "Success"
+        live = board.svc.live
+        assert live.extension_state("131") == "idle"  # from ExtensionStateList
+        assert live.night is False
+        assert [q.name for q in live.queue_list()] == ["switchboard"]
+    finally:
+        board.close()
 
 
 def test_wrong_secret_is_reported(tmp_path, pbx):
