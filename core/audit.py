@@ -241,6 +241,34 @@ class AuditTrail:
         with self.store.transaction():
             self._append([entry])
 
+    def record_pending_restore(self) -> bool:
+        """Record the restore whose note ``restore.pending.json``
+        (:data:`core.storage.admin.RESTORE_PENDING`) ``backdesk restore``
+        left in the data folder, and remove the note — in one transaction, so
+        of several sessions opening at once one records it. Every writable
+        session's start calls it (``core.runtime``), so a restore killed
+        before its own entry is still recorded. True when it recorded one."""
+        from core.storage.admin import RESTORE_PENDING
+
+        if getattr(self.store, "read_only", False):
+            return False
+        path = Path(self.backdesk.config.data_dir) / RESTORE_PENDING
+        if not path.is_file():
+            return False
+        with self.store.transaction():
+            try:
+                note = json.loads(path.read_bytes())
+            except FileNotFoundError:
+                return False  # another session recorded it meanwhile
+            except (OSError, ValueError) as exc:
+                note = {"backup": str(path), "replaced": {"unreadable": str(exc)}}
+            if not isinstance(note, dict):
+                note = {"backup": str(path)}
+            self._append([self._restore_entry(str(note.get("backup")), note.get("marker"), note.get("replaced"),
+                                              note.get("data"), actor=note.get("by"))])
+            path.unlink()
+        return True
+
     def record_restore(self, backup: str, marker: dict | None, replaced: dict | None, aside: str | None) -> None:
         """Record that ``backdesk restore`` replaced the data with ``backup``
         (its completion marker ``marker``): the first entry after the restored
@@ -248,7 +276,13 @@ class AuditTrail:
         trail it replaced (:func:`trail_head`), kept so that the stretch of
         history the restore discarded stays visible; ``aside``: where the
         replaced data folder is now."""
-        marker = marker or {}
+        with self.store.transaction():
+            self._append([self._restore_entry(backup, marker, replaced, aside)])
+
+    def _restore_entry(self, backup: str, marker: dict | None, replaced: dict | None, aside: str | None, *,
+                       actor: str | None = None) -> dict:
+        marker = marker if isinstance(marker, dict) else {}
+        replaced = replaced if isinstance(replaced, dict) else None
         made = {"backup": backup, "created": marker.get("created"), "by": marker.get("by"),
                 "source": marker.get("source"), "store": marker.get("store"), "files": marker.get("count")}
         head = (replaced or {}).get("seq")
@@ -256,10 +290,9 @@ class AuditTrail:
                  "audit trail up to seq {seq}, is in {aside}").format(
             backup=backup, created=made["created"], by=made["by"], seq=head if head is not None else "?",
             aside=aside or "-")
-        entry = {"at": now_utc(), "actor": self.store.actor, "plugin": "core", "table": None, "doc_id": None,
-                 "op": "restore", "before": dict(replaced or {}, data=aside), "after": made, "what": what}
-        with self.store.transaction():
-            self._append([entry])
+        return {"at": now_utc(), "actor": actor or self.store.actor, "plugin": "core", "table": None,
+                "doc_id": None, "op": "restore", "before": dict(replaced or {}, data=aside), "after": made,
+                "what": what}
 
     def record_keyed(self) -> None:
         """Record that the site's audit key was created (the entry's head is the first keyed one)."""

@@ -195,11 +195,15 @@ def restore(state: State, src: Path):
 
     data_dir = os.fspath(state.config().data_dir)
     account = state.operator().account
-    replaced = trail_head(data_dir)
-    state.close()
-    result = do_restore(src, data_dir, by=account)
     source = os.path.abspath(os.fspath(src))
-    state.backdesk().services.audit.record_restore(source, read_marker(source), replaced, result)
+    note = {"backup": source, "marker": None, "replaced": trail_head(data_dir)}
+    try:
+        note["marker"] = read_marker(source)
+    except (OSError, BackdeskError):
+        pass  # restore names what is wrong with it
+    state.close()
+    result = do_restore(src, data_dir, by=account, note=note)
+    state.backdesk()  # the audit trail records the restore (its note) as the store opens
     click.echo(f"Restored {src}" + (f"; the previous data is in {result}" if result else ""))
 
 

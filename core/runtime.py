@@ -45,6 +45,7 @@ class Backdesk:
             self.host.contexts[rec.name] = PluginContext(self, rec)
         self._wire_services()
         self._declare_tables()
+        self.services.audit.record_pending_restore()  # a restore not recorded yet (killed before it was)
         return self
 
     def _settle_settings(self) -> None:

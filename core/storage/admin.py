@@ -304,8 +304,15 @@ def check(data_dir: str | os.PathLike) -> list[str]:
 
 # -- restoring -------------------------------------------------------------------
 
+#: the note a restore leaves in the data folder for the audit trail to record
+#: (``core.audit.AuditTrail.record_pending_restore``): written under the lock
+#: with the restored data, so a restore is recorded even when the command is
+#: killed right after it
+RESTORE_PENDING = "restore.pending.json"
 
-def restore(src: str | os.PathLike, data_dir: str | os.PathLike, *, by: str | None = None) -> str | None:
+
+def restore(src: str | os.PathLike, data_dir: str | os.PathLike, *, by: str | None = None,
+            note: dict | None = None) -> str | None:
     """Replace the data in ``data_dir`` with the backup in ``src`` (the store
     and the files the plugins keep beside it).
 
@@ -314,7 +321,8 @@ def restore(src: str | os.PathLike, data_dir: str | os.PathLike, *, by: str | No
     when it is not.  The current data is moved (not deleted) to
     ``<data>/backups/<time>-replaced-by-restore``, sealed as a backup of its
     own (so it can be restored in turn), whose path is returned (None when
-    ``data_dir`` held no data).  Running
+    ``data_dir`` held no data). ``note``: what the audit trail records of
+    the restore, left as :data:`RESTORE_PENDING` with the restored data.  Running
     sessions notice the new data and reload; restart them to be sure.
     """
     src = os.path.abspath(os.fspath(src))
@@ -356,6 +364,9 @@ def restore(src: str | os.PathLike, data_dir: str | os.PathLike, *, by: str | No
         finally:
             os.close(jfd)
         copy_other_files(src, data_dir, manifest)
+        if note is not None:  # for the audit trail (RESTORE_PENDING)
+            files.write_atomic(os.path.join(data_dir, RESTORE_PENDING),
+                               json.dumps(dict(note, data=aside, by=by), sort_keys=True).encode())
         if aside is not None:  # the replaced data can be restored in turn
             seal.seal_backup(aside, source=data_dir, by=by)
     finally:

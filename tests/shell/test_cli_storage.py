@@ -143,3 +143,30 @@ def test_backups_killed_at_random_points_are_refused_or_restore_whole(site, tmp_
     cut = [r for r in rounds if r["killed"] and r["store_copied"]]
     assert cut and all(r["verdict"] == "refused" and "incomplete backup" in r["why"] for r in cut)
     assert any(r["finished"] and r["verdict"] == "restored" and r["whole"] for r in rounds)
+
+
+@pytest.mark.tinydb_only("restores a data folder (on PostgreSQL `backdesk restore` refuses by design)")
+def test_a_restore_killed_before_its_entry_is_recorded_by_the_next_session(site, tmp_path):
+    """The restore leaves its note in the data folder under the lock; the
+    first session that opens records it (once) — a `backdesk restore`
+    killed right after the files were put back is not a silent one."""
+    from core.storage import restore
+
+    assert run(site, "demo").returncode == 0
+    dest = tmp_path / "b"
+    assert run(site, "backup", str(dest)).returncode == 0
+    # what the command does before it opens the store, and no more
+    aside = restore(dest, site.data_dir, by="carol", note={"backup": str(dest), "marker": None,
+                                                          "replaced": {"seq": 99, "hash": "ab" * 32}})
+    assert (site.data_dir / "restore.pending.json").is_file()
+    first, second = site.open("alice"), site.open("alice")  # two sessions: one entry
+    try:
+        entries = first.table("core.audit").find({"op": "restore"})
+        assert len(entries) == 1 and entries[0]["actor"] == "carol"
+        assert entries[0]["before"] == {"seq": 99, "hash": "ab" * 32, "data": aside}
+    finally:
+        first.close()
+        second.close()
+    assert not (site.data_dir / "restore.pending.json").exists()
+    assert run(site, "audit", "verify").returncode == 0
+    assert run(site, "check").returncode == 0
