@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = [r for r in results if not r["ok"]]
     print(f"{len(results)} rounds, {total} files in the data folder: {len(killed)} killed "
           f"({sum(r['verdict'] == 'refused' for r in killed)} refused, "
-          f"{sum(r['verdict'] == 'restored' for r in killed)} restored whole), "
+          f"{sum(bool(r.get('whole')) for r in killed)} restored whole, "
+          f"{sum(r['verdict'] == 'restored' and not r.get('whole') for r in killed)} restored INCOMPLETE), "
           f"{sum(r['finished'] for r in results)} finished; {len(bad)} wrong", file=sys.stderr)
     return 1 if bad else 0
 
