@@ -188,6 +188,25 @@ def register(accounting: click.Group, get_context) -> None:
         click.echo(f"invoice {doc['number']}: paid {m.number_text(doc['paid'], places)}, "
                    f"open {m.number_text(inv.open_amount(doc), places)} {doc['currency']}")
 
+    @invoices_group.command("xml")
+    @click.argument("number")
+    @click.option("--syntax", type=click.Choice(["cii", "ubl"]), default="cii", show_default=True,
+                  help="CII (Factur-X/ZUGFeRD EN 16931, XRechnung's CII) or UBL 2.1.")
+    @click.option("--output", "-o", help="Write to this file instead of stdout.")
+    def invoices_xml(number, syntax, output):
+        """Invoice NUMBER as an EN 16931 e-invoice (XML, checked against its XSD)."""
+        from core.outputs import output_file
+        from plugins.accounting import einvoice
+        from plugins.accounting import invoicing as inv
+
+        ctx = get_context()
+        xml = einvoice.invoice_xml(inv.invoice(ctx, number), syntax)
+        if output in (None, "-"):
+            click.echo(xml.decode("utf-8"), nl=False)
+            return
+        with output_file(output) as fh:
+            fh.write(xml.decode("utf-8"))
+
     accounting.add_command(invoices_group, "invoice")
 
     # ------------------------------------------------------------------ open items, dunning
