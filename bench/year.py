@@ -104,6 +104,12 @@ def write_config(root: Path, year: Path, data_dir: Path, dsn: str | None) -> Pat
     yearbuild.site_config(root, pubkey=pub, dsn=dsn)
     text = (root / "config" / "backdesk.yaml").read_text()
     text = re.sub(r"^data_dir: .*$", f"data_dir: {json.dumps(str(data_dir))}", text, flags=re.M)
+    # who runs the bench runs `storage migrate` (the CLI acts as the OS account)
+    from core.access import current_account
+
+    me = current_account()
+    if f"\n  {me}: " not in text:
+        text = text.replace("operators:\n", f"operators:\n  {json.dumps(me)}: {{name: Bench, roles: [admin]}}\n", 1)
     (root / "config" / "backdesk.yaml").write_text(text)
     return root / "config"
 
