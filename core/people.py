@@ -31,6 +31,7 @@ from datetime import date
 from typing import IO, Any, Callable, Iterable, Mapping
 
 from core import csvsafe
+from core.choices import LIMIT, Choice, rank
 from core.dates import check_year
 from core.errors import UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
@@ -436,6 +437,29 @@ class PeopleDirectory:
         self._index.last = (entries, query, found)
         return found
 
+    def choices(self, text: str, *, status: str | Iterable[str] | None = ("active", "on_leave"),
+                limit: int = LIMIT) -> list[Choice]:
+        """People for a picker: ``text`` ranked against their names (the
+        name itself first, then names starting with it, word starts, parts),
+        then against their department, title, extension and e-mail. Each
+        choice's value is the person's id, its detail their department and
+        extension. People who left are not offered unless ``status`` says so."""
+        self.operator.require(READ, _("look people up"))
+        wanted = {status} if isinstance(status, str) else set(status) if status else None
+        entries = [e for e in self._entries() if wanted is None or (e.doc.get("status") or "active") in wanted]
+        found = rank(text, entries, lambda e: e.doc.get("name") or "", lambda e: e.text, limit=limit)
+        return [Choice(e.doc["id"], e.doc.get("name") or "", _person_detail(e.doc)) for e in found]
+
+    def choice(self, person_id: Any) -> Choice | None:
+        """The person ``person_id`` (an int, ``"7"`` or ``"#7"``) as a picker's
+        initial choice, or None when there is no such person."""
+        if isinstance(person_id, str) and person_id.strip().lstrip("#").isdigit():
+            person_id = int(person_id.strip().lstrip("#"))
+        if not isinstance(person_id, int) or isinstance(person_id, bool):
+            return None
+        doc = self.get(person_id)
+        return Choice(doc["id"], doc.get("name") or "", _person_detail(doc)) if doc else None
+
     def all(self) -> list[dict]:
         """Every person, ordered by name."""
         return self.find("")
@@ -827,6 +851,15 @@ class PeopleDirectory:
                     self.departments_table.update(dept_ids[dept], {"head_id": person_id})
         self._index.invalidate()
         return len(DEMO_PEOPLE)
+
+
+def _person_detail(doc: dict) -> str:
+    parts = [doc.get("department") or "", doc.get("title") or ""]
+    if doc.get("extension"):
+        parts.append(_("ext. {extension}").format(extension=doc["extension"]))
+    if doc.get("status") and doc["status"] != "active":
+        parts.append(status_title(doc["status"]))
+    return " · ".join(p for p in parts if p)
 
 
 def _ascii(text: str) -> str:

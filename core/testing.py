@@ -315,6 +315,26 @@ async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 60.0,
         await asyncio.sleep(0.05)
 
 
+async def pick(pilot, form, key: str, typed: str, expect: str | None = None) -> Any:
+    """Type ``typed`` into the picker of field ``key`` of ``form`` (a
+    :class:`~core.widgets.RecordForm`), wait for the list, check that its
+    highlighted match is ``expect`` (when given) and take it with Enter, as an
+    operator would. Returns the chosen value."""
+    picker = form.control(key)
+    picker.focus()
+    await pilot.pause()
+    picker.input.value = ""
+    await pilot.press(*typed)
+    await wait_for(pilot, lambda: picker.expanded and picker.list.highlighted is not None,
+                   message=f"matches for {typed!r}")
+    if expect is not None:
+        label = picker.choices[picker.list.highlighted].label
+        assert label == expect, f"{typed!r} offers {label!r} first, not {expect!r}"
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: picker.value is not None, message=f"a choice for {typed!r}")
+    return picker.value
+
+
 def text_of(app_or_pilot, selector: str) -> str:
     """The plain text a widget (a ``Static``) or a dashboard card shows on
     the current screen; cards are named ``#card-<plugin>-<card id>``."""

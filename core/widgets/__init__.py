@@ -2,6 +2,7 @@
 
     from core.widgets import RecordTable, Column, RecordForm, Field, FormScreen
     from core.widgets import DetailView, ConfirmDialog, ProgressScreen, KeyBar
+    from core.widgets import Picker, Choice      # find a record by typing part of its name
 
 Names are imported on first use (PEP 562), so ``core.widgets.progress``
 (the ``Progress`` protocol and the CLI's ``ClickProgress``) can be imported
@@ -23,6 +24,8 @@ _EXPORTS = {
     "Field": "core.widgets.record_form",
     "RecordForm": "core.widgets.record_form",
     "FormScreen": "core.widgets.record_form",
+    "Picker": "core.widgets.picker",
+    "Choice": "core.choices",
     "DetailView": "core.widgets.detail_view",
     "ConfirmDialog": "core.widgets.confirm_dialog",
     "Progress": "core.widgets.progress",
@@ -49,9 +52,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.choices import Choice
     from core.widgets.confirm_dialog import ConfirmDialog
     from core.widgets.detail_view import DetailView
     from core.widgets.filter_input import FilterInput
+    from core.widgets.picker import Picker
     from core.widgets.progress import ClickProgress, NullProgress, Progress
     from core.widgets.progress_screen import ProgressScreen
     from core.widgets.record_form import Field, FormScreen, RecordForm

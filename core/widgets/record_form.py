@@ -7,11 +7,13 @@
         Field("due", _("Due"), kind="date"),
         Field("priority", _("Priority"), kind="choice",
               choices=[("low", _("Low")), ("high", _("High"))]),
+        Field("person", _("Person"), kind="pick", source=ctx.services.people.choices),
     ]
     app.push_screen(FormScreen(_("New ticket"), fields, on_submit=create_ticket))
 
 Values come back typed: ``int``, ``decimal.Decimal``, ``datetime.date``,
-``bool``, the chosen value of a choice, ``str`` for text. Empty typed fields
+``bool``, the chosen value of a choice or a pick (the record's id), ``str``
+for text. Empty typed fields
 give ``None``; empty text fields give ``""``.
 """
 
@@ -33,13 +35,15 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
+from core.choices import Choice
 from core.errors import BackdeskError, ValidationError
 from core.widgets._css import load_css
 from core.widgets._i18n import _, decimal_text, parse_decimal_text
+from core.widgets.picker import Picker
 
 __all__ = ["Field", "FieldKind", "FormScreen", "RecordForm"]
 
-FieldKind = Literal["text", "int", "decimal", "date", "choice", "bool", "multiline", "password"]
+FieldKind = Literal["text", "int", "decimal", "date", "choice", "bool", "multiline", "password", "pick"]
 _KINDS = frozenset(FieldKind.__args__)  # type: ignore[attr-defined]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INT = re.compile(r"[+-]?\d+")
@@ -57,7 +61,9 @@ class Field:
         key: The key of the value in the submitted dict.
         label: The label shown left of the field.
         kind: ``"text"``, ``"int"``, ``"decimal"``, ``"date"``, ``"choice"``,
-            ``"bool"``, ``"multiline"`` or ``"password"``.
+            ``"bool"``, ``"multiline"``, ``"password"`` or ``"pick"`` (a
+            :class:`~core.widgets.Picker`: the operator types part of a
+            name and chooses; the value is the chosen record's id).
         required: An empty value is an error ("Required").
         choices: For ``"choice"``: values, ``(value, label)`` pairs or a
             ``{value: label}`` mapping.
@@ -66,6 +72,9 @@ class Field:
         validate: ``validate(value) -> str | None`` run on a non-empty,
             well-typed value; return an error message (or raise
             ``ValidationError``/``ValueError``) to reject it.
+        source: For ``"pick"``: ``source(text) -> [Choice]``, a service's
+            function that checks the operator's permission. An initial value
+            given as a :class:`~core.choices.Choice` shows its label.
     """
 
     key: str
@@ -76,12 +85,15 @@ class Field:
     default: Any = None
     help: str | None = None
     validate: Callable[[Any], str | None] | None = None
+    source: Callable[[str], Sequence[Choice]] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
             raise ValueError(f"Field {self.key!r}: unknown kind {self.kind!r}")
         if self.kind == "choice" and self.choices is None:
             raise ValueError(f"Field {self.key!r}: a choice field needs choices")
+        if self.kind == "pick" and self.source is None:
+            raise ValueError(f"Field {self.key!r}: a pick field needs a source")
 
     def options(self) -> list[tuple[str, Any]]:
         """The choices as ``(label, value)`` pairs, in order."""
@@ -109,6 +121,8 @@ class Field:
             for label, option in self.options():
                 if option == value:
                     return label
+        if isinstance(value, Choice):
+            return value.label
         if isinstance(value, date):
             return value.isoformat()
         if self.kind == "decimal" and isinstance(value, (Decimal, int, str)):
@@ -125,6 +139,10 @@ class Field:
             return bool(raw)
         if kind == "choice":
             value = None if raw is Select.NULL else raw
+        elif kind == "pick":
+            value, text = raw
+            if value is None and text.strip():
+                raise _Invalid(_("Choose one from the list (↓)"))
         elif kind in ("text", "multiline", "password"):
             value = raw if kind == "password" else raw.strip()
         else:
@@ -246,6 +264,9 @@ class RecordForm(Vertical, can_focus=False):
         if field.kind == "bool":
             # The checkbox carries the label: it shows focus on its label.
             return Checkbox(field.label, bool(value), id=widget_id, compact=True)
+        if field.kind == "pick":
+            assert field.source is not None
+            return Picker(field.source, value, id=widget_id)
         if field.kind == "choice":
             options = field.options()
             known = any(option == value for _label, option in options)
@@ -313,6 +334,8 @@ class RecordForm(Vertical, can_focus=False):
             return control.value
         if isinstance(control, Select):
             return control.value
+        if isinstance(control, Picker):
+            return (control.resolve(), control.text)
         if isinstance(control, TextArea):
             return control.text
         assert isinstance(control, Input)
@@ -405,7 +428,7 @@ class RecordForm(Vertical, can_focus=False):
             field.parse(self._raw(field))
         except _Invalid as error:
             raw = self._raw(field)
-            if not shown and (raw is Select.NULL or raw == "" or raw is None):
+            if not shown and (raw is Select.NULL or raw == "" or raw is None or raw == (None, "")):
                 return
             self._set_field_error(field.key, str(error))
         else:
@@ -436,6 +459,7 @@ class RecordForm(Vertical, can_focus=False):
     @on(TextArea.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
+    @on(Picker.Changed)
     def _edited(self, event: Message) -> None:
         widget = getattr(event, "control", None)
         if isinstance(widget, Widget):

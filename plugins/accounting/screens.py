@@ -89,21 +89,42 @@ class _Base(BackdeskScreen):
 
 
 # ============================================================================ journal
+def _account_field(ctx, key: str, label: str) -> Field:
+    """An account of the chart, found by typing part of its name."""
+    return Field(key, label, kind="pick", source=lambda text: svc.account_choices(ctx, text))
+
+
+def _vendor_field(ctx) -> Field:
+    return Field("vendor", _("Vendor"), kind="pick", required=True, source=lambda text: svc.vendor_choices(ctx, text))
+
+
 def entry_form(ctx) -> FormScreen:
     fields = [Field("date", _("Date"), kind="date", required=True, default=today()),
               Field("description", _("Description"), required=True),
-              Field("postings", _("Postings"), kind="multiline", required=True,
-                    help=_("One per line: account amount (debit +, credit −)"))]
+              _account_field(ctx, "debit", _("Debit account")),
+              _account_field(ctx, "credit", _("Credit account")),
+              Field("amount", _("Amount"), kind="decimal"),
+              Field("postings", _("More postings"), kind="multiline",
+                    help=_("Split entries, one per line: account amount (debit +, credit −)"))]
 
     def submit(values):
         rows = []
-        for i, line in enumerate(values["postings"].splitlines(), start=1):
+        simple = [values.get(k) for k in ("debit", "credit", "amount")]
+        if any(v not in (None, "") for v in simple):
+            for key, value in zip(("debit", "credit", "amount"), simple):
+                if value in (None, ""):
+                    raise ValidationError(_("Required"), field=key)
+            rows += [{"account": values["debit"], "amount": str(values["amount"])},
+                     {"account": values["credit"], "amount": str(-values["amount"])}]
+        for i, line in enumerate((values.get("postings") or "").splitlines(), start=1):
             if not line.strip():
                 continue
             acc, _sep, amount = line.strip().rpartition(" ")
             if not acc.strip():
                 raise ValidationError(_("line {n}: write account and amount").format(n=i), field="postings")
             rows.append({"account": acc.strip(), "amount": amount})
+        if not rows:
+            raise ValidationError(_("Required"), field="debit")
         return svc.post_entry(ctx, values["date"], values["description"], rows)
 
     return FormScreen(_("New journal entry"), fields, on_submit=submit, submit_label=_("Post"))
@@ -184,7 +205,7 @@ def vendor_form(ctx) -> FormScreen:
 
 
 def bill_form(ctx) -> FormScreen:
-    fields = [Field("vendor", _("Vendor"), required=True, help=_("Name or id")),
+    fields = [_vendor_field(ctx),
               Field("number", _("Bill number"), required=True),
               Field("date", _("Date"), kind="date", required=True, default=today()),
               Field("due", _("Due"), kind="date", help=_("Empty: the vendor's terms")),
@@ -447,7 +468,7 @@ class OrdersScreen(_Base):
         self._show(event.record)
 
     def action_new(self) -> None:
-        fields = [Field("vendor", _("Vendor"), required=True, help=_("Name or id")),
+        fields = [_vendor_field(self.ctx),
                   Field("lines", _("Lines"), kind="multiline", required=True,
                         help=_("One per line: item; quantity; price"))]
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 
 from core.audit import now_utc
+from core.choices import Choice, rank
 from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from core.i18n import get_currency, today
 from plugins.accounting import ledger as L
@@ -134,6 +135,15 @@ def accounts(ctx) -> list[dict]:
     ctx.require("accounting.ledger.read")
     ensure_chart(ctx)
     return ctx.table("accounts").find({}, order_by=["name"])
+
+
+def account_choices(ctx, text: str) -> list[Choice]:
+    """Accounts for a picker: ``text`` ranked against their names
+    ("expenses:office" finds "expenses:office supplies", "off sup" too),
+    then their titles; the detail is the title and the account's type."""
+    found = rank(text, accounts(ctx), lambda a: a["name"], lambda a: a.get("title") or "")
+    return [Choice(a["name"], a["name"], " · ".join(p for p in (a.get("title"), a.get("type")) if p))
+            for a in found]
 
 
 def add_account(ctx, name: str, title: str = "") -> dict:
@@ -351,6 +361,22 @@ def vendors(ctx, text: str = "") -> list[dict]:
     rows = ctx.table("vendors").find({}, order_by=["name"])
     needle = text.casefold().strip()
     return [v for v in rows if needle in v["name"].casefold()] if needle else rows
+
+
+def vendor_choices(ctx, text: str) -> list[Choice]:
+    """Vendors for a picker: ``text`` ranked against their names, then their
+    e-mail; the detail is the e-mail, the IBAN's end and the payment terms."""
+    found = rank(text, vendors(ctx), lambda v: v["name"], lambda v: v.get("email") or "")
+    return [Choice(v["id"], v["name"], _vendor_detail(v)) for v in found]
+
+
+def _vendor_detail(v: dict) -> str:
+    parts = [v.get("email") or ""]
+    if v.get("iban"):
+        parts.append("IBAN …" + v["iban"].replace(" ", "")[-4:])
+    if v.get("terms_days") is not None:
+        parts.append(_("{days} days").format(days=v["terms_days"]))
+    return " · ".join(p for p in parts if p)
 
 
 def vendor(ctx, key) -> dict:

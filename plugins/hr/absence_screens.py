@@ -137,12 +137,14 @@ class AbsenceCalendarScreen(BackdeskScreen):
 def request_form(ctx) -> FormScreen:
     """Ask for leave: for oneself, or (HR) for someone else."""
     me = leave.my_person_id(ctx)
-    fields = [Field("person", _("Person"), required=me is None, help=_("empty: yourself") if me else None),
+    fields = [Field("person", _("Person"), kind="pick", source=ctx.services.people.choices, required=me is None,
+                    help=_("empty: yourself") if me else None),
               Field("start", _("First day"), kind="date", required=True),
               Field("end", _("Last day"), kind="date", required=True),
               Field("kind", _("Kind"), kind="choice", choices=[(k, _(v)) for k, v in leave.KINDS.items()],
                     default="vacation"),
-              Field("deputy", _("Deputy"), help=_("who stands in (name or #id)")),
+              Field("deputy", _("Deputy"), kind="pick", source=ctx.services.people.choices,
+                    help=_("who stands in")),
               Field("note", _("Note"))]
 
     def submit(v):

@@ -62,8 +62,13 @@ def _pay_text(doc: dict) -> str:
 # =====================================================================================
 # Forms
 # =====================================================================================
+def _person_field(ctx, key: str, label: str, **kwargs) -> Field:
+    """A field that finds a person of the directory by typing part of the name."""
+    return Field(key, label, kind="pick", source=ctx.services.people.choices, **kwargs)
+
+
 def warning_form(ctx, person: str = "") -> FormScreen:
-    fields = [Field("person", _("Person"), required=True, help=_("Directory id or name")),
+    fields = [_person_field(ctx, "person", _("Person"), required=True),
               Field("level", _("Level"), kind="choice", choices=_choices(m.LEVEL_TITLES), default="verbal"),
               Field("reason", _("Reason"), required=True),
               Field("date", _("Date"), kind="date", help=_("Empty: today")),
@@ -73,12 +78,12 @@ def warning_form(ctx, person: str = "") -> FormScreen:
         return disc.issue_warning(ctx, v["person"], level=v["level"], reason=v["reason"], date=v.get("date"),
                                   hearing_notes=v.get("hearing_notes") or "")
 
-    return FormScreen(_("Issue a warning"), fields, {"person": person}, on_submit=submit,
+    return FormScreen(_("Issue a warning"), fields, {"person": ctx.services.people.choice(person)}, on_submit=submit,
                       submit_label=_("Issue warning"))
 
 
 def dismiss_form(ctx, person: str = "") -> FormScreen:
-    fields = [Field("person", _("Person"), required=True, help=_("Directory id or name")),
+    fields = [_person_field(ctx, "person", _("Person"), required=True),
               Field("date", _("Last day"), kind="date", required=True),
               Field("kind", _("Kind"), kind="choice", choices=_choices(m.DISMISSAL_KINDS), default="conduct"),
               Field("reason", _("Reason"), required=True),
@@ -89,7 +94,8 @@ def dismiss_form(ctx, person: str = "") -> FormScreen:
         return disc.dismiss(ctx, v["person"], date=v["date"], reason=v["reason"], kind=v["kind"],
                             gross_misconduct=v.get("gross_misconduct") or "")
 
-    return FormScreen(_("Dismissal or leaver"), fields, {"person": person}, on_submit=submit,
+    return FormScreen(_("Dismissal or leaver"), fields, {"person": ctx.services.people.choice(person)},
+                      on_submit=submit,
                       submit_label=_("Record"))
 
 
@@ -136,8 +142,8 @@ def case_form(ctx) -> FormScreen:
     fields = [Field("type", _("Type"), kind="choice", choices=_choices(m.CASE_TYPES), default="complaint"),
               Field("subject", _("Subject"), required=True),
               Field("anonymous", _("Anonymous"), kind="bool"),
-              Field("raised_by", _("Raised by"), help=_("Directory id or name; empty when anonymous")),
-              Field("against_person", _("Against (person)")),
+              _person_field(ctx, "raised_by", _("Raised by"), help=_("Empty when anonymous")),
+              _person_field(ctx, "against_person", _("Against (person)")),
               Field("against_party", _("Against (party)"), help=_("A customer, a supplier, …")),
               Field("description", _("Description"), kind="multiline")]
     return FormScreen(_("New HR case"), fields, on_submit=lambda v: cases_svc.open_case(

@@ -298,24 +298,26 @@ class ChoiceDialog(ModalScreen[str | None]):
 def message_form(app, service, *, for_person_id: int | None = None, call: dict | None = None,
                  done: Callable[[Any], None] | None = None) -> None:
     """The "while you were out" form; for the call on the line when given."""
-    values = {"for": service.person_text(for_person_id) if for_person_id else "",
+    values = {"for": service.people.choice(for_person_id) if for_person_id else None,
               "from": service.caller_text(call) if call else "",
               "number": (call or {}).get("caller_number") or "", "callback": True, "urgent": False}
     if call and (call.get("caller_person_id") or call.get("contact_id")):
         values["from"] = ""  # known from the call itself
     fields = [
         Field("text", _("Message"), required=True),
-        Field("for", _("For"), required=True, help=_("name, extension or #id")),
+        Field("for", _("For"), kind="pick", required=True, source=service.people.choices,
+              help=_("part of the name or the extension")),
         Field("from", _("From"), help=_("blank: the caller on the line") if call else None),
         Field("number", _("Call back on")),
         Field("urgent", _("Urgent"), kind="bool"),
         Field("callback", _("Callback wanted"), kind="bool", default=True),
     ]
 
+    taken: dict[str, str] = {}
+
     def submit(form: dict) -> int:
-        target = form["for"]
-        if for_person_id and form["for"] == values["for"]:
-            target = for_person_id
+        target = form["for"]  # the chosen person's id
+        taken["for"] = service.person_text(target)
         try:
             return service.take_message(target, form["text"], caller=form.get("from") or None,
                                         number=form.get("number") or None,
@@ -330,7 +332,7 @@ def message_form(app, service, *, for_person_id: int | None = None, call: dict |
     def finished(result: Any) -> None:
         if result is not None:
             app.notify(_("Message {id} taken; {name} is notified.").format(
-                id=result, name=values["for"] or _("the person")), timeout=4)
+                id=result, name=taken.get("for") or _("the person")), timeout=4)
         if done is not None:
             done(result)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from core.app import make_app
+from core.testing import pick
 from core.widgets import FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
@@ -40,7 +41,7 @@ async def test_record_approve_and_pay_a_bill(office):
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
         form = app.screen.form
-        form.control("vendor").value = "Schmidt"
+        await pick(pilot, form, "vendor", "schm", "Schmidt")
         form.control("number").value = "RE-1"
         form.control("lines").text = "Paper; 2; 12.50\nToner; x; 3"
         await pilot.press("ctrl+s")
