@@ -112,3 +112,27 @@ async def test_a_source_that_refuses_offers_nothing_and_says_why(host):
         assert "may not look people up" in shown(picker)[0]
         await pilot.press("enter")
         assert picker.value is None
+
+
+async def test_the_directory_offers_people_only_to_who_may_read_it(backdesk_site, host):
+    backdesk_site.operator("eve", permissions=["telephony.calls.read"], name="Eve Extern")
+    bd = backdesk_site.open("alice")
+    with bd.store.transaction():
+        dept = bd.services.people.add_department("Buchhaltung")
+        anna = bd.services.people.add_person(name="Anna Becker", department_id=dept, extension="131")
+        bd.services.people.add_person(name="Jürgen Müller", department_id=dept)
+    assert [(c.value, c.label, c.detail) for c in bd.services.people.choices("beck")] == \
+        [(anna, "Anna Becker", "Buchhaltung · ext. 131")]
+    assert [c.label for c in bd.services.people.choices("muller")] == ["Jürgen Müller"]
+    eve = backdesk_site.open("eve")
+    form = RecordForm([Field("person", "Person", kind="pick", source=eve.services.people.choices)])
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        picker = form.control("person")
+        picker.focus()
+        await pilot.press(*"beck")
+        await wait_for(pilot, lambda: picker.expanded)
+        assert picker.choices == [] and "may not look people up" in picker.problem
+        await pilot.press("enter", "ctrl+s")
+        await pilot.pause()
+        assert picker.value is None and app.seen == []
