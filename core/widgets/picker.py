@@ -126,7 +126,7 @@ class Picker(Widget, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield PickerInput(self._initial_text, placeholder=self._placeholder, compact=self._compact)
-        yield PickerList(compact=True)
+        yield PickerList()
 
     # -- what the form reads -----------------------------------------------------
 
