@@ -207,6 +207,21 @@ def register(accounting: click.Group, get_context) -> None:
         with output_file(output) as fh:
             fh.write(xml.decode("utf-8"))
 
+    @invoices_group.command("pdf")
+    @click.argument("number")
+    @click.option("--output", "-o", required=True, help="The PDF file to write.")
+    def invoices_pdf(number, output):
+        """Invoice NUMBER as a PDF with its EN 16931 XML embedded (Factur-X)."""
+        from core.outputs import output_file
+        from plugins.accounting import invoice_pdf
+        from plugins.accounting import invoicing as inv
+
+        ctx = get_context()
+        data = invoice_pdf.invoice_pdf(ctx, inv.invoice(ctx, number))
+        with output_file(output, binary=True) as fh:
+            fh.write(data)
+        click.echo(f"wrote {output}")
+
     accounting.add_command(invoices_group, "invoice")
 
     # ------------------------------------------------------------------ open items, dunning

@@ -95,3 +95,29 @@ def test_an_intra_eu_invoice_names_both_vat_ids(books):
     assert texts(cii, "//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == ["FR40303265045"]
     assert texts(cii, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["K"]
     assert texts(cii, "//ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString") == ["20260302"]
+
+
+def test_the_invoice_pdf_carries_its_xml(books, site, tmp_path):
+    import io
+
+    import facturx
+    import pypdf
+
+    bd, ctx, ids = books
+    inv.create_invoice(ctx, ids["meier"], [{"description": "Beratung Straßenbau", "quantity": "3",
+                                            "unit_price": "100"}],
+                       date="2026-03-10", delivery_date="2026-03-02", issue=True)
+    out = tmp_path / "RE-00001.pdf"
+    r = site.cli("accounting", "invoices", "pdf", "RE-00001", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    name, xml = facturx.get_xml_from_pdf(data)
+    assert name == "factur-x.xml"
+    cii = valid_cii(xml)
+    assert texts(cii, "//ram:GrandTotalAmount") == ["357.00"]
+    page = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    for part in ("Invoice RE-00001", "Beratung Straßenbau", "Tax number 143/123/45678", "Delivery: 2026-03-02",
+                 "Total 357.00 EUR"):
+        assert part in page, part
+    r = site.cli("accounting", "invoices", "pdf", "RE-00009", "-o", str(tmp_path / "x.pdf"))
+    assert r.returncode == 2 and "no invoice numbered 'RE-00009'" in r.stderr and not (tmp_path / "x.pdf").exists()
