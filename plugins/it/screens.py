@@ -53,7 +53,7 @@ def ticket_form(ctx, on_done=None, asset_tag: str = "") -> FormScreen:
     except BackdeskError:
         pass
     fields = [
-        Field("requester", _("For (person)"), required=True, help=_("Directory id or name")),
+        _person_field(ctx, "requester", _("For (person)"), required=True),
         Field("title", _("Title"), required=True),
         Field("kind", _("Kind"), kind="choice", choices=_choices(m.KIND_TITLES), default="incident"),
         Field("category", _("Category"), kind="choice", choices=_choices(m.CATEGORY_TITLES), default="hardware"),
@@ -70,8 +70,14 @@ def ticket_form(ctx, on_done=None, asset_tag: str = "") -> FormScreen:
             on_done(doc)
         return doc
 
-    return FormScreen(_("New ticket"), fields, {"requester": str(person) if person else "", "assets": asset_tag},
+    requester = ctx.services.people.choice(person) if person else None
+    return FormScreen(_("New ticket"), fields, {"requester": requester, "assets": asset_tag},
                       on_submit=submit, submit_label=_("Open ticket"))
+
+
+def _person_field(ctx, key: str, label: str, **kwargs) -> Field:
+    """A person of the directory, found by typing part of the name."""
+    return Field(key, label, kind="pick", source=ctx.services.people.choices, **kwargs)
 
 
 def assign_form(ctx, ticket: dict) -> FormScreen:
@@ -388,14 +394,14 @@ class AssetsScreen(BackdeskScreen):
             Field("seats", _("Seats (licence)"), kind="int"),
             Field("quantity", _("Quantity (stock)"), kind="int"),
             Field("min_quantity", _("Minimum quantity"), kind="int"),
-            Field("person", _("Checked out to"), help=_("Directory id or name (optional)")),
+            _person_field(self.ctx, "person", _("Checked out to"), help=_("optional")),
         ]
         self.app.push_screen(FormScreen(_("New asset"), fields, on_submit=lambda v: svc.add_asset(self.ctx, v)))
 
     def action_check_out(self) -> None:
         rec = self._current()
         if rec:
-            fields = [Field("person", _("To person"), help=_("Directory id or name")),
+            fields = [_person_field(self.ctx, "person", _("To person")),
                       Field("location", _("Or location")),
                       Field("quantity", _("Quantity"), kind="int", default=1)]
             self.app.push_screen(FormScreen(
@@ -408,7 +414,8 @@ class AssetsScreen(BackdeskScreen):
         if not rec:
             return
         if rec["type"] == "licence" or rec["type"] in m.STOCK_TYPES:
-            fields = [Field("person", _("Seat of (licence)")), Field("quantity", _("Quantity"), kind="int", default=1)]
+            fields = [_person_field(self.ctx, "person", _("Seat of (licence)")),
+                      Field("quantity", _("Quantity"), kind="int", default=1)]
             self.app.push_screen(FormScreen(
                 _("Check in {tag}").format(tag=rec["tag"]), fields,
                 on_submit=lambda v: svc.check_in(self.ctx, rec["tag"], person=v["person"] or None,
@@ -565,7 +572,8 @@ class MaintenanceScreen(BackdeskScreen):
 
     def action_new_task(self) -> None:
         fields = [Field("title", _("Task"), required=True), Field("interval_days", _("Every (days)"), kind="int", required=True),
-                  Field("next_due", _("Next due"), kind="date", required=True), Field("asset", _("Asset tag"))]
+                  Field("next_due", _("Next due"), kind="date", required=True),
+                  Field("asset", _("Asset"), kind="pick", source=lambda text: svc.asset_choices(self.ctx, text))]
         self.app.push_screen(FormScreen(_("New maintenance task"), fields, on_submit=lambda v: svc.add_task(
             self.ctx, v["title"], v["interval_days"], v["next_due"], asset=v["asset"] or None)))
 

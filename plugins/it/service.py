@@ -15,6 +15,7 @@ import re
 from typing import IO, Any, Callable, Iterable
 
 from core import csvsafe
+from core.choices import Choice, rank
 from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
 from core.safetext import scrub
 from core.storage import AnyOf, Contains, Not, Range
@@ -500,6 +501,23 @@ def tickets_of_asset(ctx, asset_id: int) -> list[dict]:
 # ==================================================================================
 def _assets(ctx):
     return ctx.table("assets")
+
+
+def asset_choices(ctx, text: str) -> list[Choice]:
+    """Assets for a picker: ``text`` ranked against their tags, then their
+    model and serial; the value is the tag, the detail its type, model and
+    who has it."""
+    _require(ctx, P_ASSETS_READ, False)
+    found = rank(text, _assets(ctx).all(), lambda a: a.get("tag") or "",
+                 lambda a: " ".join(str(a.get(k) or "") for k in ("model", "serial", "type")))
+    names: dict = {}
+    out = []
+    for a in found:
+        parts = [m.label(m.ASSET_TYPE_TITLES, a.get("type")) if a.get("type") else "", a.get("model") or ""]
+        if a.get("person_id"):
+            parts.append(person_name(ctx, a["person_id"], names))
+        out.append(Choice(a["tag"], a["tag"], " · ".join(p for p in parts if p)))
+    return out
 
 
 def find_asset(ctx, value: Any, *, system: bool = False) -> dict:

@@ -1,0 +1,61 @@
+"""IT's forms find people and assets by typing part of the name or tag."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.app import make_app
+from core.errors import PermissionDenied
+from core.testing import pick, wait_for
+from core.widgets import FormScreen, RecordTable
+from plugins.it import service as svc
+
+
+def shown(app) -> str:
+    return app.export_screenshot().replace("&#160;", " ")
+
+
+async def test_check_out_to_a_person_and_a_task_for_an_asset_found_by_typing(office):
+    bd, ctx, ids = office
+    svc.add_asset(ctx, {"tag": "NB-0815", "type": "computer", "model": "ThinkPad T14", "status": "spare"})
+    svc.add_asset(ctx, {"tag": "PR-3", "type": "printer", "model": "LaserJet", "person": ids["ben"]})
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("it.assets")
+        await wait_for(pilot, lambda: app.current_mode == "it.assets" and app.screen.query("#it-assets"))
+        table = app.screen.query_one("#it-assets", RecordTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        while table.cursor_record["tag"] != "NB-0815":
+            await pilot.press("down")
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert await pick(pilot, app.screen.form, "person", "clara", "Clara Conrad") == ids["clara"]
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        app.open_nav("it.maintenance")
+        await wait_for(pilot, lambda: app.current_mode == "it.maintenance" and app.screen.query("#it-tasks"))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen.form
+        form.control("title").value = "Clean the fan"
+        form.control("interval_days").value = "90"
+        form.control("next_due").value = "2099-01-01"
+        picker = form.control("asset")
+        picker.focus()
+        await pilot.press(*"thinkpad")
+        # found by its model; the list shows the tag, the type and model, who has it
+        await wait_for(pilot, lambda: "NB-0815" in shown(app) and "Clara Conrad" in shown(app))
+        assert await pick(pilot, form, "asset", "nb-08", "NB-0815") == "NB-0815"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+    asset = svc.find_asset(ctx, "NB-0815")
+    assert asset["person_id"] == ids["clara"]
+    assert ctx.table("tasks").all()[-1]["asset_id"] == asset["id"]
+
+
+def test_asset_choices_need_the_assets_permission(site, office):
+    bd, ctx, ids = office
+    svc.add_asset(ctx, {"tag": "NB-0815", "type": "computer"})
+    assert [c.value for c in svc.asset_choices(ctx, "nb")] == ["NB-0815"]
+    with pytest.raises(PermissionDenied):
+        svc.asset_choices(site.open("sam").context("it"), "nb")
