@@ -150,23 +150,37 @@ def register(cli: click.Group, get_context) -> None:
     @phone.command("watch")
     @click.option("--seconds", type=float, default=None, help="Stop after this long (default: until Ctrl+C).")
     def watch_cmd(seconds):
-        """Record the PBX's calls in the history, also while no switchboard is open (a service)."""
+        """Record the PBX's calls in the history, also while no switchboard is open (a service).
+
+        Runs until SIGTERM or Ctrl+C (or --seconds), then logs off the PBX.
+        Both signals are handled here, not left to Python's KeyboardInterrupt:
+        a process started in the background by a non-interactive shell
+        inherits SIGINT ignored, and Python then never raises it (the CI's
+        PostgreSQL pass ran so and the watch never ended).
+        """
+        import signal
+        import threading
         import time
+
+        stop = threading.Event()
+
+        def stopping(signum, frame):
+            stop.set()
 
         s = svc()
         if not s.backend.live:
             raise ValidationError("the PBX backend is 'manual': there is nothing to watch", field="pbx")
-        s.start_backend()
-        click.echo(s.backend.state()[1], err=True)
-        end = time.monotonic() + seconds if seconds else None
+        previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            while end is None or time.monotonic() < end:
-                time.sleep(0.2)
+            s.start_backend()
+            click.echo(s.backend.state()[1], err=True)
+            end = time.monotonic() + seconds if seconds else None
+            while not stop.wait(0.2) and (end is None or time.monotonic() < end):
                 s.push_hours()
-        except KeyboardInterrupt:
-            pass
         finally:
             s.stop_backend()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     @phone.command("pickup")
     @click.argument("extension")
