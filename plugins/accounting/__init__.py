@@ -49,6 +49,12 @@ def _check_company(value):
     return check_company(value)
 
 
+def _check_bank_accounts(value):
+    from plugins.accounting.sepa import check_bank_accounts
+
+    return check_bank_accounts(value)
+
+
 def _check_dunning(value):
     from plugins.accounting.receivables import check_levels
 
@@ -80,6 +86,9 @@ def backdesk_settings():
         "dunning": Setting(list, [{"days": 7, "fee": "0.00"}, {"days": 21, "fee": "5.00"},
                                   {"days": 35, "fee": "10.00"}], check=_check_dunning,
                            help="Dunning levels: days past due and the fee of each (up to three)"),
+        "bank_accounts": Setting(list, [], check=_check_bank_accounts,
+                                 help="The office's bank accounts: name, iban, bic, account (ledger), pain "
+                                      "(001.001.09 or 001.001.03), batch_booking"),
         "invoice_prefix": Setting(str, "RE-", help="Invoice numbers are this and five digits (RE-00001)"),
         "daily_limit": Setting(Decimal, Decimal("10"), help="Hours a day above which a day is flagged"),
         "weekly_limit": Setting(Decimal, Decimal("40"), help="Hours a week; more is flagged and paid as overtime"),
@@ -168,7 +177,7 @@ def nav_entries(ctx):
         NavEntry("accounting.bills", _("Bills"), _screen("BillsScreen"), permission="accounting.bills.read",
                  order=41),
         NavEntry("accounting.payments", _("Payment run"), _screen("PaymentRunScreen"),
-                 permission="accounting.bills.pay", order=42),
+                 permission="accounting.payments.run", order=42),
         NavEntry("accounting.orders", _("Purchasing"), _screen("OrdersScreen"), permission="accounting.bills.read",
                  order=43),
         NavEntry("accounting.payroll", _("Payroll"), _screen("PayrollScreen"),
@@ -196,7 +205,7 @@ def commands(ctx):
         Command("accounting.new_entry", _("Accounting: post a journal entry"), _form("entry_form", ctx),
                 permission="accounting.ledger.post"),
         Command("accounting.payment_run", _("Accounting: payment run"),
-                lambda app: app.open_nav("accounting.payments"), permission="accounting.bills.pay"),
+                lambda app: app.open_nav("accounting.payments"), permission="accounting.payments.run"),
         Command("accounting.reports", _("Accounting: reports"), lambda app: app.open_nav("accounting.reports"),
                 permission="accounting.ledger.read"),
     ]

@@ -196,7 +196,7 @@ def register(cli: click.Group, get_context) -> None:
         from plugins.accounting import service as svc
 
         ctx = get_context()
-        status = ["draft", "approved", "partly_paid"] if due_by else None
+        status = ["draft", "approved", "partly_paid", "in_payment"] if due_by else None
         rows = svc.bill_rows(ctx, svc.bills(ctx, status=status, due_by=due_by))
         cols = ["id", "vendor", "number", "date", "due", "status", "total", "open", "currency"]
         if fmt == "csv":  # for spreadsheets: no cell becomes a formula (core.csvsafe)
@@ -239,20 +239,48 @@ def register(cli: click.Group, get_context) -> None:
                    f"{m.number_text(b['total'], places)} {b['currency']}")
 
     @accounting.command("payment-run")
-    @click.option("--due-by", required=True, help="Pay approved bills due on or before this date.")
-    @click.option("--date", help="Payment date (default today).")
-    @click.option("--csv", "csv_out", help="Write the bank's transfer file here.")
-    def payment_run(due_by, date, csv_out):
-        """Pay every approved bill due by a date, in one go."""
-        from plugins.accounting import service as svc
+    @click.option("--due-by", required=True, help="Send approved bills due on or before this date.")
+    @click.option("--date", help="Requested execution date (default today).")
+    @click.option("--bank", help="The bank account to pay from (bank_accounts setting; default the first).")
+    @click.option("--output", "-o", help="Write the pain.001 here (default: the exports folder).")
+    def payment_run(due_by, date, bank, output):
+        """Send every approved bill due by a date to the bank: a SEPA file (pain.001).
+
+        The bills are 'sent to bank' until a bank statement shows the debit."""
+        from plugins.accounting import models as m
+        from plugins.accounting import sepa
+
+        from core.outputs import check_output_path
 
         ctx = get_context()
-        run = svc.payment_run(ctx, due_by, date)
-        click.echo(f"payment run {run['number']}: {len(run['items'])} payment(s)")
+        check_output_path(output)  # refused before anything is stored
+        sepa.bank_account(ctx, bank)
+        run = sepa.payment_run(ctx, due_by, date, bank=bank)
+        path = sepa.write_pain001(ctx, run, output)
+        click.echo(f"payment run {run['number']}: {len(run['items'])} transfer(s), "
+                   f"{m.number_text(run['total'], m.places(ctx))} EUR, pain.{run['pain']} written to {path}")
         for s in run["skipped"]:
             click.echo(f"  skipped bill {s['bill_id']}: {s['reason']}")
-        if csv_out:
-            _write(svc.bank_csv(ctx, run["id"]), csv_out)
+
+    @accounting.command("payment-run-file")
+    @click.argument("number")
+    @click.option("--output", "-o", help="Write the pain.001 here (default: the exports folder).")
+    def payment_run_file(number, output):
+        """Write the pain.001 of payment run NUMBER again."""
+        from plugins.accounting import sepa
+
+        ctx = get_context()
+        run = sepa.run_by_number(ctx, number)
+        click.echo(f"written to {sepa.write_pain001(ctx, run, output)}")
+
+    @accounting.command("payment-run-cancel")
+    @click.argument("number")
+    def payment_run_cancel(number):
+        """The bank refused payment run NUMBER: its bills are open again."""
+        from plugins.accounting import sepa
+
+        run = sepa.cancel_run(get_context(), number)
+        click.echo(f"payment run {run['number']} cancelled: {run['reopened']} bill(s) open again")
 
     # ------------------------------------------------------------------ payroll
     @accounting.group("payroll")

@@ -38,7 +38,9 @@ PERMISSIONS = {
     "accounting.bills.read": "Read vendors, bills and purchase orders",
     "accounting.bills.write": "Record vendors, bills and purchase orders",
     "accounting.bills.approve": "Approve bills for payment",
-    "accounting.bills.pay": "Pay bills and run payment runs",
+    "accounting.bills.pay": "Record payments of bills by hand",
+    "accounting.payments.run": "Make payment runs and write their SEPA transfer files (pain.001)",
+    "accounting.payments.reconcile": "Import bank statements and match their lines to bills and invoices",
     "accounting.payroll.read": "Read pay rates and payslips (confidential)",
     "accounting.payroll.write": "Set pay rates, record and approve timesheets",
     "accounting.payroll.run": "Run payroll",
@@ -51,7 +53,7 @@ PERMISSIONS = {
 # Records, CSV and JSON keep the codes (the keys); screens, cards and the CLI's
 # tables show ``label(MAP, code)``: the N_() text, translated when it is shown.
 BILL_STATUSES = {"draft": N_("draft"), "approved": N_("approved"), "partly_paid": N_("partly paid"),
-                 "paid": N_("paid")}
+                 "in_payment": N_("sent to bank"), "paid": N_("paid")}
 ORDER_STATUSES = {"draft": N_("draft"), "ordered": N_("ordered"), "partly_received": N_("partly received"),
                   "received": N_("received"), "billed": N_("billed")}
 PAY_KINDS = {"salaried": N_("salaried"), "hourly": N_("hourly")}
@@ -166,7 +168,23 @@ def iban(value, field: str = "iban") -> str:
     digits = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
     if int(digits) % 97 != 1:
         raise ValidationError(_("the IBAN {value} has wrong check digits").format(value=s), field=field)
+    # the country's length and account-number format, and its national check digit where schwifty knows it
+    from schwifty import IBAN  # imported when an IBAN is checked: its bank registry is large
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        IBAN(s)
+    except SchwiftyException as error:
+        raise ValidationError(_("the IBAN {value} is not valid ({reason})").format(
+            value=s, reason=iban_problem(error)), field=field) from None
     return s
+
+
+def iban_problem(error) -> str:
+    """What a schwifty error says, in the site's language."""
+    return {"InvalidChecksumDigits": _("wrong check digits"), "InvalidLength": _("wrong length for its country"),
+            "InvalidCountryCode": _("unknown country"), "InvalidStructure": _("wrong format for its country"),
+            "InvalidBBANChecksum": _("wrong account check digit")}.get(type(error).__name__, _("not an IBAN"))
 
 
 def bic(value, field: str = "bic") -> str:

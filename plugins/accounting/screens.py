@@ -28,6 +28,7 @@ from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import payroll as pay
 from plugins.accounting import reports as rep
+from plugins.accounting import sepa
 from plugins.accounting import service as svc
 from plugins.accounting.models import _
 
@@ -273,7 +274,7 @@ class BillsScreen(_Base):
         return self.query_one("#acc-bills", RecordTable)
 
     def _load(self) -> None:
-        status = ["draft", "approved", "partly_paid"] if self.open_only else None
+        status = ["draft", "approved", "partly_paid", "in_payment"] if self.open_only else None
         self._table().set_records(svc.bill_rows(self.ctx, svc.bills(self.ctx, status=status)))
         self.query_one("#acc-vendors", RecordTable).set_records(svc.vendors(self.ctx))
         self.query_one("#acc-bills-bar", Static).update(
@@ -360,12 +361,12 @@ class PaymentRunScreen(_Base):
         yield Static("", id="acc-run-sum", classes="acc-detail")
 
     def _load(self) -> None:
-        rows = self._safe(svc.payment_run_preview, self.ctx, self.due_by) or []
+        rows = self._safe(sepa.payment_run_preview, self.ctx, self.due_by) or []
         self._table().set_records(rows)
         totals: dict = {}
         for r in rows:
             totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
-        last = svc.payment_runs(self.ctx)
+        last = sepa.payment_runs(self.ctx)
         text = _.ngettext("{n} bill, total {total}", "{n} bills, total {total}", len(rows)).format(
             n=len(rows), total=", ".join(_money(v, c) for c, v in totals.items()) or "0")
         if last:
@@ -391,7 +392,7 @@ class PaymentRunScreen(_Base):
 
         def answer(yes):
             if yes:
-                run = self._safe(svc.payment_run, self.ctx, self.due_by)
+                run = self._safe(sepa.payment_run, self.ctx, self.due_by)
                 if run:
                     k = len(run["items"])
                     self.notify(_.ngettext("Payment run {n}: {k} payment", "Payment run {n}: {k} payments",
@@ -401,19 +402,17 @@ class PaymentRunScreen(_Base):
                                                       n).format(n=n, date=self.due_by)), answer)
 
     def action_export(self) -> None:
-        runs = svc.payment_runs(self.ctx)
+        runs = sepa.payment_runs(self.ctx)
         if not runs:
             self.notify(_("No payment run yet"), severity="warning")
             return
         run = runs[0]
 
         def submit(values):
-            target = Path(values["path"]).expanduser()
             try:
-                target.write_text(svc.bank_csv(self.ctx, run["id"]), encoding="utf-8")
-            except OSError as error:
-                raise ValidationError(error.strerror or str(error), field="path") from None
-            return str(target)
+                return str(sepa.write_pain001(self.ctx, run, values["path"]))
+            except BackdeskError as error:
+                raise ValidationError(error.message, field="path") from None
 
         def done(path):
             if path:
@@ -421,7 +420,8 @@ class PaymentRunScreen(_Base):
 
         self.app.push_screen(FormScreen(_("Bank file of run {n}").format(n=run["number"]),
                                         [Field("path", _("File"), required=True)],
-                                        {"path": f"payment-run-{run['number']}.csv"}, on_submit=submit,
+                                        {"path": str(sepa.exports_dir(self.ctx) / sepa.pain_file_name(run))},
+                                        on_submit=submit,
                                         submit_label=_("Write")), done)
 
 

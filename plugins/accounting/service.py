@@ -9,9 +9,7 @@ derived inside it, so two operators in two processes never get the same.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
 from fnmatch import fnmatchcase
 
@@ -531,8 +529,17 @@ def acquisition_postings(ctx, b: dict) -> list[dict]:
     return out
 
 
-def _pay(ctx, b: dict, amount: Decimal, date: str, run_id=None) -> dict:
-    if b["status"] not in ("approved", "partly_paid"):
+def _pay(ctx, b: dict, amount: Decimal, date: str, run_id=None, *, statement_line=None,
+         bank_account: str | None = None) -> dict:
+    """Post a payment of ``b`` against the bank (``bank_account``, the
+    ``bank`` account by default; inside the caller's transaction). A bill
+    in a payment run is paid only by the bank statement's line
+    (``statement_line``), never by hand."""
+    if b["status"] == "in_payment" and statement_line is None:
+        raise ValidationError(_("bill {number} is sent to the bank in payment run {run}: it is paid when the bank "
+                                "statement shows it (or cancel the run)").format(
+            number=b["number"], run=_run_number(ctx, b.get("run_id"))))
+    if b["status"] not in ("approved", "partly_paid", "in_payment"):
         if b["status"] == "paid":
             raise ValidationError(_("bill {number} is paid already").format(number=b["number"]))
         raise ValidationError(_("bill {number} is not approved: it cannot be paid").format(number=b["number"]))
@@ -546,14 +553,23 @@ def _pay(ctx, b: dict, amount: Decimal, date: str, run_id=None) -> dict:
     v = ctx.table("vendors").get(b["vendor_id"]) or {"name": "?"}
     entry = _post(ctx, date, f"{v['name']}: payment of bill {b['number']}",
                   [{"account": account(ctx, "payables"), "amount": mtext(ctx, amount), "currency": b["currency"]},
-                   {"account": account(ctx, "bank"), "amount": mtext(ctx, -amount), "currency": b["currency"]}],
-                  source="payment", ref={"bill_id": b["id"], "run_id": run_id})
+                   {"account": bank_account or account(ctx, "bank"), "amount": mtext(ctx, -amount),
+                    "currency": b["currency"]}],
+                  source="payment", ref={"bill_id": b["id"], "run_id": run_id,
+                                         **({"statement_line": statement_line} if statement_line else {})})
     ctx.table("payments").insert({"bill_id": b["id"], "vendor_id": b["vendor_id"], "amount": mtext(ctx, amount),
                                   "currency": b["currency"], "date": date, "entry": entry["number"],
-                                  "run_id": run_id, "at": now_utc(), "by": ctx.operator.account})
+                                  "run_id": run_id, "statement_line": statement_line, "at": now_utc(),
+                                  "by": ctx.operator.account})
     paid = L.to_decimal(b["paid"]) + amount
     status = "paid" if paid >= L.to_decimal(b["total"]) else "partly_paid"
-    return ctx.table("bills").update(b["id"], {"paid": mtext(ctx, paid), "status": status})
+    return ctx.table("bills").update(b["id"], {"paid": mtext(ctx, paid), "status": status,
+                                               **({"run_id": None} if b["status"] == "in_payment" else {})})
+
+
+def _run_number(ctx, run_id) -> str:
+    run = ctx.table("payment_runs").get(int(run_id)) if run_id else None
+    return str(run["number"]) if run else "?"
 
 
 def pay_bill(ctx, bill_id, amount=None, date=None) -> dict:
@@ -572,67 +588,18 @@ def pay_bill(ctx, bill_id, amount=None, date=None) -> dict:
         return _pay(ctx, b, value, date)
 
 
-def payment_run_preview(ctx, due_by) -> list[dict]:
-    """The approved bills a run would pay (due on or before ``due_by``)."""
-    return bill_rows(ctx, bills(ctx, status=["approved", "partly_paid"], due_by=due_by))
-
-
-def payment_run(ctx, due_by, date=None) -> dict:
-    """Pay every approved bill due by ``due_by`` in one transaction; vendors
-    without an IBAN are left out and named in the result."""
-    ctx.require("accounting.bills.pay")
-    due_by = m.date(due_by, "due_by")
-    date = m.date(date or today().isoformat(), "date")
-    with ctx.transaction():
-        runs = ctx.table("payment_runs")
-        number = _next(runs, "number")
-        run_id = runs.insert({"number": number, "due_by": due_by, "date": date, "items": [], "skipped": [],
-                              "at": now_utc(), "by": ctx.operator.account})
-        vendors_t = {v["id"]: v for v in ctx.table("vendors").all()}
-        items, skipped = [], []
-        for b in bills(ctx, status=["approved", "partly_paid"], due_by=due_by):
-            v = vendors_t.get(b["vendor_id"], {})
-            if not v.get("iban"):
-                skipped.append({"bill_id": b["id"], "reason": _("{vendor} has no IBAN").format(vendor=v.get("name"))})
-                continue
-            amount = open_amount(b)
-            _pay(ctx, b, amount, date, run_id=run_id)
-            items.append({"bill_id": b["id"], "vendor_id": v["id"], "vendor": v["name"], "iban": v["iban"],
-                          "bic": v.get("bic", ""), "amount": mtext(ctx, amount), "currency": b["currency"],
-                          "reference": b["number"]})
-        if not items:
-            raise ValidationError(_("no approved bills with a vendor IBAN are due by {date}").format(date=due_by))
-        return runs.update(run_id, {"items": items, "skipped": skipped})
-
-
-def payment_runs(ctx) -> list[dict]:
-    ctx.require("accounting.bills.read")
-    return ctx.table("payment_runs").find({}, order_by=["-number"])
-
-
-def bank_csv(ctx, run_id) -> str:
-    """The bank's transfer file of a payment run (one row per payment)."""
-    ctx.require("accounting.bills.read")
-    run = _get(ctx.table("payment_runs"), run_id, _("payment run"))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["execution_date", "name", "iban", "bic", "amount", "currency", "reference"])
-    for it in run["items"]:
-        w.writerow([run["date"], it["vendor"], it["iban"], it["bic"], it["amount"], it["currency"], it["reference"]])
-    return buf.getvalue()
-
-
 def ageing(ctx, as_of=None) -> dict:
     """Open payables per ageing bucket (current, 1–30, 31–60, 61–90, over 90 days)."""
     as_of = m.date(as_of or today().isoformat(), "as_of")
-    items = [(b["due"], b["currency"], open_amount(b)) for b in bills(ctx, status=["approved", "partly_paid"])
+    items = [(b["due"], b["currency"], open_amount(b)) for b in bills(ctx, status=["approved", "partly_paid",
+                                                                                   "in_payment"])
              if b["date"] <= as_of]
     return L.ageing(items, as_of)
 
 
 def due_this_week(ctx) -> list[dict]:
     end = (today() + dt.timedelta(days=7)).isoformat()
-    return bill_rows(ctx, bills(ctx, status=["draft", "approved", "partly_paid"], due_by=end))
+    return bill_rows(ctx, bills(ctx, status=["draft", "approved", "partly_paid", "in_payment"], due_by=end))
 
 
 # ============================================================================ purchase orders

@@ -102,7 +102,7 @@ def _acquisition_bases(ctx, first: str, last: str) -> dict[str, Decimal]:
     """Nets of the approved bills' rc and eu lines dated in the period."""
     out = {"rc": Decimal(0), "eu": Decimal(0)}
     for b in ctx.table("bills").find({"date": Range(ge=first, le=last),
-                                      "status": AnyOf(["approved", "partly_paid", "paid"])}):
+                                      "status": AnyOf(["approved", "partly_paid", "in_payment", "paid"])}):
         for line in b["lines"]:
             if line.get("vat_code") in out:
                 out[line["vat_code"]] += L.to_decimal(line["net"])

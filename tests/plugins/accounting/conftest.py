@@ -44,7 +44,9 @@ operators:
 {console}"""
 
 #: 1 and 6 January 2026 are public holidays in Bavaria (calendar: region BY above)
-SETTINGS = {"deductions": {"income tax": "0.20", "social security": "0.095"}}
+#: the office pays from one bank account (payment runs, statements: test_accounting_sepa/_bank)
+SETTINGS = {"deductions": {"income tax": "0.20", "social security": "0.095"},
+            "bank_accounts": [{"name": "Hausbank", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}]}
 
 
 class Site:

@@ -5,6 +5,7 @@ order received and billed, hours, a payroll run and the wages paid."""
 from __future__ import annotations
 
 from plugins.accounting import payroll as pay
+from plugins.accounting import sepa
 from plugins.accounting import service as svc
 
 
@@ -40,7 +41,7 @@ def build_period(ctx, ids, iban) -> dict:
         svc.approve_bill(ctx, b["id"])
     svc.pay_bill(ctx, rent["id"], date="2026-01-09")
     svc.pay_bill(ctx, phone["id"], amount="100.00", date="2026-01-18")
-    run = svc.payment_run(ctx, "2026-01-31", date="2026-01-28")
+    run = sepa.payment_run(ctx, "2026-01-31", date="2026-01-28")
     pay.set_rate(ctx, ids["anna"], "salaried", "4200.00")
     pay.set_rate(ctx, ids["ben"], "hourly", "18.75")
     for day in range(5, 31):

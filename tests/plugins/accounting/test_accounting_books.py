@@ -11,6 +11,7 @@ from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import reports
+from plugins.accounting import sepa
 from plugins.accounting import service as svc
 from plugins.accounting.hledger import JournalError, parse_journal
 from conftest import iban
@@ -129,7 +130,7 @@ def test_approval_needs_the_role_and_tells_approvers(site, office):
     with pytest.raises(PermissionDenied):
         svc.approve_bill(cctx, b["id"])
     with pytest.raises(PermissionDenied):
-        svc.payment_run(cctx, "2026-12-31")
+        sepa.payment_run(cctx, "2026-12-31")
     events = clerk.table("core.events").find({"name": "accounting.bill_awaiting_approval"})
     assert [e["data"] for e in events] == [{"bill_id": b["id"], "vendor_id": v["id"], "amount": "11.90",
                                             "currency": "EUR"}]
@@ -137,7 +138,7 @@ def test_approval_needs_the_role_and_tells_approvers(site, office):
     assert "dieter" in inbox and "alice" in inbox and "clara" not in inbox and "sam" not in inbox
 
 
-def test_payment_run_pays_due_approved_bills_in_one_go(office):
+def test_payment_run_sends_due_approved_bills_to_the_bank_in_one_go(office):
     bd, ctx, ids = office
     a = svc.add_vendor(ctx, {"name": "Alpha", "iban": iban("DE", "370400440532013000"), "bic": "COBADEFFXXX"})
     b = svc.add_vendor(ctx, {"name": "Beta", "iban": iban("DE", "500105175407324396")})
@@ -150,21 +151,32 @@ def test_payment_run_pays_due_approved_bills_in_one_go(office):
     for bill in bills[:4]:
         svc.approve_bill(ctx, bill["id"])
     svc.pay_bill(ctx, bills[1]["id"], "9.50", "2026-01-05")
-    run = svc.payment_run(ctx, "2026-01-31", "2026-01-30")
-    assert [(i["reference"], i["amount"]) for i in run["items"]] == [("A-1", "119.00"), ("B-1", "50.00")]
+    entries = ctx.table("entries").count()
+    run = sepa.payment_run(ctx, "2026-01-31", "2026-01-30")
+    assert [(i["reference"], i["amount"], i["end_to_end_id"]) for i in run["items"]] == [
+        ("A-1", "119.00", f"BD-R1-B{bills[0]['id']}"), ("B-1", "50.00", f"BD-R1-B{bills[1]['id']}")]
     assert [s["reason"] for s in run["skipped"]] == ["Gamma has no IBAN"]
+    assert (run["bank"], run["pain"], run["total"], run["status"]) == ("Hausbank", "001.001.09", "169.00", "sent")
+    # sent to the bank, not paid, and nothing posted: the bank statement pays them
     status = {x["number"]: x["status"] for x in ctx.table("bills").all()}
-    assert status == {"A-1": "paid", "B-1": "paid", "B-2": "approved", "G-1": "approved", "A-2": "draft"}
-    lines = svc.bank_csv(ctx, run["id"]).splitlines()
-    assert lines[0] == "execution_date,name,iban,bic,amount,currency,reference"
-    assert lines[1] == f"2026-01-30,Alpha,{a['iban']},COBADEFFXXX,119.00,EUR,A-1"
-    assert len(lines) == 3
+    assert status == {"A-1": "in_payment", "B-1": "in_payment", "B-2": "approved", "G-1": "approved", "A-2": "draft"}
+    assert ctx.table("entries").count() == entries
+    with pytest.raises(ValidationError, match="bill A-1 is sent to the bank in payment run 1"):
+        svc.pay_bill(ctx, bills[0]["id"])
     with pytest.raises(ValidationError, match="no approved bills"):
-        svc.payment_run(ctx, "2026-01-31")
+        sepa.payment_run(ctx, "2026-01-31")
     assert ctx.table("payment_runs").count() == 1  # the refused run left nothing behind
+    # still owed until the bank has paid: the ageing counts them
     ageing = svc.ageing(ctx, "2026-03-01")
-    assert ageing["over 90"] == {} and ageing["31-60"] == {"EUR": Decimal("5.95")}
-    assert ageing["1-30"] == {"EUR": Decimal("83.30")}
+    assert ageing["over 90"] == {} and ageing["31-60"] == {"EUR": Decimal("124.95")}
+    assert ageing["1-30"] == {"EUR": Decimal("133.30")}
+    # the bank refused the run: cancelled, the bills are open again (B-1 part-paid as before)
+    cancelled = sepa.cancel_run(ctx, 1)
+    assert (cancelled["status"], cancelled["reopened"]) == ("cancelled", 2)
+    status = {x["number"]: x["status"] for x in ctx.table("bills").all()}
+    assert (status["A-1"], status["B-1"]) == ("approved", "partly_paid")
+    with pytest.raises(ValidationError, match="cancelled already"):
+        sepa.cancel_run(ctx, 1)
 
 
 def test_purchase_order_receiving_and_bill_matching(office):

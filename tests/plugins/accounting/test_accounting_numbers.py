@@ -163,11 +163,12 @@ def test_a_german_office_reads_german_numbers_on_card_screens_and_cli(site, tmp_
     assert any(ln.endswith(",liabilities:payables,-1535.41,EUR,bill,") for ln in r.stdout.splitlines())
     r = site.cli("accounting", "export", "--format", "hledger")
     assert "-1535.41 EUR" in r.stdout and "1.535,41" not in r.stdout
-    bank = tmp_path / "bank.csv"
+    bank = tmp_path / "bank.xml"
     r = site.cli("accounting", "payment-run", "--due-by", (dt.date.today() + dt.timedelta(days=7)).isoformat(),
-                 "--csv", str(bank))
+                 "-o", str(bank))
     assert r.returncode == 0, r.stderr
-    assert bank.read_text().splitlines()[1].endswith(f",Schmidt,{schmidt['iban']},,1535.41,EUR,RE-4711")
+    assert r.stdout.startswith("payment run 1: 1 transfer(s), 1.535,41 EUR, pain.001.001.09 written to ")
+    assert '<InstdAmt Ccy="EUR">1535.41</InstdAmt>' in bank.read_text()  # the bank's file: a plain number
     month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     r = site.cli("accounting", "payroll", "payslips", "--period", month)
     assert r.stdout.splitlines() == ["Anna Arndt               gross   3.000,00 net   2.115,00 EUR"]

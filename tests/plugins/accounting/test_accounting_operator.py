@@ -11,8 +11,10 @@ from core.app import make_app
 from core.i18n import today
 from core.testing import palette_offers, text_of, wait_for
 from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from plugins.accounting import sepa
 from plugins.accounting import service as svc
 from conftest import iban
+from sepa_schemas import validate
 
 
 def lines_of(app) -> list[str]:
@@ -47,7 +49,7 @@ def bill(ctx, vendor, number, due, price, *, approve=True):
     return b
 
 
-async def test_payment_run_pays_approved_bills_and_writes_the_bank_file(office, tmp_path):
+async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_file(office, tmp_path):
     bd, ctx, ids = office
     schmidt = svc.add_vendor(ctx, {"name": "Schmidt", "iban": iban("DE", "370400440532013000"),
                                    "bic": "COBADEFFXXX"})
@@ -59,7 +61,7 @@ async def test_payment_run_pays_approved_bills_and_writes_the_bank_file(office, 
     later = bill(ctx, netcom, "T-779", "2026-02-25", "100")          # due after the date chosen
     draft = bill(ctx, schmidt, "RE-2", "2026-01-15", "50", approve=False)  # not approved
     cash = bill(ctx, kiosk, "K-1", "2026-01-12", "10")               # approved, but no IBAN
-    target = tmp_path / "bank.csv"
+    target = tmp_path / "run-1.xml"
 
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -85,10 +87,10 @@ async def test_payment_run_pays_approved_bills_and_writes_the_bank_file(office, 
         await wait_for(pilot, lambda: table.row_count == 1)  # the bill without an IBAN is still due
         assert table.record_at(0)["number"] == "K-1"
         await wait_for(pilot, lambda: f"Last run 1 on {today().isoformat()}: 2 payments" in text_of(app, "#acc-run-sum"))
-        # e writes the bank file of the last run where the operator says
+        # e writes the pain.001 of the last run: into the exports folder unless the operator says where
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
-        assert app.screen.form.control("path").value == "payment-run-1.csv"
+        assert app.screen.form.control("path").value == str(sepa.exports_dir(ctx) / "pain.001.001.09-run-1.xml")
         await clear_input(pilot)
         await type_text(pilot, str(target))
         await pilot.press("ctrl+s")
@@ -96,20 +98,19 @@ async def test_payment_run_pays_approved_bills_and_writes_the_bank_file(office, 
         await wait_for(pilot, lambda: any(f"Bank file written to {target}" in n.message for n in app._notifications))
 
     day = today().isoformat()
-    assert target.read_text(encoding="utf-8").splitlines() == [
-        "execution_date,name,iban,bic,amount,currency,reference",
-        f"{day},Schmidt,{schmidt['iban']},COBADEFFXXX,1535.41,EUR,RE-1",
-        f"{day},NetCom,{netcom['iban']},,100.00,EUR,T-778",
-    ]
+    doc = validate(target.read_bytes(), "pain.001.001.09.xsd")
+    assert [(t["name"], t["iban"], t["amount"], t["remittance"], t["date"]) for t in doc] == [
+        ("Schmidt", schmidt["iban"], "1535.41", "RE-1", day), ("NetCom", netcom["iban"], "100.00", "T-778", day)]
+    # sent to the bank, not paid: nothing is paid until the bank statement shows the debit
     stored = {b["number"]: b for b in ctx.table("bills").all()}
     assert {n: (b["status"], b["paid"]) for n, b in stored.items()} == {
-        "RE-1": ("paid", "1535.41"), "T-778": ("paid", "119.00"), "T-779": ("approved", "0.00"),
+        "RE-1": ("in_payment", "0.00"), "T-778": ("in_payment", "19.00"), "T-779": ("approved", "0.00"),
         "RE-2": ("draft", "0.00"), "K-1": ("approved", "0.00")}
     (run,) = ctx.table("payment_runs").all()
     assert (run["due_by"], run["date"], [i["reference"] for i in run["items"]]) == ("2026-01-31", day, ["RE-1", "T-778"])
     assert run["skipped"] == [{"bill_id": cash["id"], "reason": "Kiosk has no IBAN"}]
-    payments = ctx.table("payments").find({"run_id": run["id"]})
-    assert sorted((p["bill_id"], p["amount"]) for p in payments) == [(rent["id"], "1535.41"), (phone["id"], "100.00")]
+    assert ctx.table("payments").find({"run_id": run["id"]}) == []
+    assert [(i["bill_id"], i["amount"]) for i in run["items"]] == [(rent["id"], "1535.41"), (phone["id"], "100.00")]
     assert later["id"] and draft["id"]
 
 
