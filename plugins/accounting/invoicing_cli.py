@@ -12,6 +12,7 @@ import sys
 import click
 
 from core.errors import ValidationError
+from core.safetext import one_line
 
 
 def _customer_options(fn):
@@ -285,6 +286,25 @@ def register(accounting: click.Group, get_context) -> None:
             for r in rows:
                 with output_file(str(folder / f"{r['number']}-level{r['level']}.txt")) as fh:
                     fh.write(rcv.letter_text(ctx, r, as_of) + "\n")
+
+    @accounting.command("read-einvoice")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Show the invoice, store nothing.")
+    def read_einvoice(file, dry_run):
+        """Read a vendor's e-invoice (CII or UBL XML, or a Factur-X PDF) into a draft bill."""
+        from pathlib import Path
+
+        from plugins.accounting import einvoice_in
+
+        data = einvoice_in.read_file(file)
+        ctx = get_context()
+        found = einvoice_in.read(data, Path(file).name)
+        for line in einvoice_in.summary(found):
+            click.echo(one_line(line))
+        if not dry_run:
+            b = einvoice_in.bill_from_einvoice(ctx, data, Path(file).name)
+            click.echo(f"draft bill {b['id']}: {one_line(b['number'])}, {b['total']} {b['currency']}, "
+                       f"{len(b['lines'])} line(s)")
 
     # ------------------------------------------------------------------ VAT return
     @accounting.command("vat-return")

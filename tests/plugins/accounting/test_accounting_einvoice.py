@@ -4,6 +4,7 @@ copied into tests/data/einvoice (see its README), and as UBL 2.1."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,79 @@ def test_the_invoice_pdf_carries_its_xml(books, site, tmp_path):
         assert part in page, part
     r = site.cli("accounting", "invoices", "pdf", "RE-00009", "-o", str(tmp_path / "x.pdf"))
     assert r.returncode == 2 and "no invoice numbered 'RE-00009'" in r.stderr and not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.parametrize("syntax", ["cii", "ubl"])
+def test_an_incoming_einvoice_becomes_a_draft_bill(books, site, tmp_path, syntax):
+    from plugins.accounting import einvoice_in
+
+    bd, ctx, ids = books
+    doc = inv.create_invoice(ctx, ids["meier"], [
+        {"description": "Beratung", "quantity": "10", "unit_price": "120.00", "unit": "HUR"},
+        {"description": "Fachbuch", "quantity": "2", "unit_price": "24.99", "vat_code": "7"}],
+        date="2026-03-10", delivery_date="2026-03-02", issue=True)
+    path = tmp_path / f"incoming.{syntax}.xml"
+    path.write_bytes(einvoice.invoice_xml(doc, syntax))  # written by this test: a vendor's invoice to us
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(path.read_bytes()[:-40])
+    r = site.cli("accounting", "read-einvoice", str(broken))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "broken.xml: not XML" in r.stderr
+    assert ctx.table("bills").count() == 0 and ctx.table("vendors").count() == 0
+    # valid XML, but not valid against the official schema: refused in one line
+    invalid = tmp_path / "invalid.xml"
+    invalid.write_bytes(_without_issue_date(path.read_bytes(), syntax))
+    r = site.cli("accounting", "read-einvoice", str(invalid))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "invalid.xml: not valid against the official schema (line" in r.stderr
+    assert ctx.table("bills").count() == 0 and ctx.table("vendors").count() == 0
+    r = site.cli("accounting", "read-einvoice", "--dry-run", str(path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "Test GmbH: invoice RE-00001 of 2026-03-10, due 2026-03-24"
+    assert "Fachbuch" in r.stdout.splitlines()[2] and r.stdout.splitlines()[2].endswith("VAT 7")
+    assert r.stdout.splitlines()[-1] == "total 1481.48 EUR"
+    assert ctx.table("bills").count() == 0
+    r = site.cli("accounting", "read-einvoice", str(path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "draft bill 1: RE-00001, 1481.48 EUR, 2 line(s)"
+    bill = ctx.table("bills").get(1)
+    assert (bill["status"], bill["date"], bill["due"], bill["tax"]) == ("draft", "2026-03-10", "2026-03-24", "231.50")
+    assert [(x["description"], Decimal(x["quantity"]), Decimal(x["unit_price"]), x["net"], x["vat_code"])
+            for x in bill["lines"]] == [("Beratung", 10, Decimal("120"), "1200.00", "19"),
+                                        ("Fachbuch", 2, Decimal("24.99"), "49.98", "7")]
+    assert ctx.table("vendors").get(bill["vendor_id"])["name"] == "Test GmbH"
+    with pytest.raises(ValidationError, match="already has a bill numbered RE-00001"):
+        einvoice_in.bill_from_einvoice(ctx, path.read_bytes(), path.name)
+
+
+def _without_issue_date(xml: bytes, syntax: str) -> bytes:
+    doc = etree.fromstring(xml)
+    path = "//rsm:ExchangedDocument/ram:IssueDateTime" if syntax == "cii" else "/*/cbc:IssueDate"
+    (node,) = doc.xpath(path, namespaces=NS)
+    node.getparent().remove(node)
+    return etree.tostring(doc)
+
+
+def test_a_vendors_factur_x_pdf_becomes_a_draft_bill_and_a_credit_note_is_refused(books, site, tmp_path):
+    from plugins.accounting import einvoice_in
+
+    bd, ctx, ids = books
+    inv.create_invoice(ctx, ids["meier"], [{"description": "Dachdecken", "unit_price": "800", "vat_code": "rc"},
+                                           {"description": "Material", "quantity": "3", "unit_price": "10"}],
+                       date="2026-03-10", delivery_date="2026-03-02", issue=True)
+    pdf = tmp_path / "RE-00001.pdf"
+    assert site.cli("accounting", "invoices", "pdf", "RE-00001", "-o", str(pdf)).returncode == 0
+    bill = einvoice_in.bill_from_einvoice(ctx, pdf.read_bytes(), pdf.name)
+    assert [(x["description"], x["vat_code"], x["net"]) for x in bill["lines"]] == [
+        ("Dachdecken", "rc", "800.00"), ("Material", "19", "30.00")]
+    assert (bill["net"], bill["total"], bill["source"]) == ("830.00", "835.70", {"kind": "e-invoice",
+                                                                                   "file": "RE-00001.pdf"})
+    note = inv.credit_note(ctx, "RE-00001", [{"description": "Material", "unit_price": "10"}],
+                           reason="Zu viel", date="2026-03-12")
+    for syntax in ("cii", "ubl"):
+        with pytest.raises(ValidationError, match="a credit note, not an invoice"):
+            einvoice_in.read(einvoice.invoice_xml(note, syntax), "note.xml")
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(pdf.read_bytes().split(b"/EmbeddedFiles")[0] + b"%%EOF")
+    r = site.cli("accounting", "read-einvoice", str(plain))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "plain.pdf: a PDF without an e-invoice inside" in r.stderr and ctx.table("bills").count() == 1
