@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 import pwd
+import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -73,16 +74,28 @@ class Operator:
 _REACTION: ContextVar[str | None] = ContextVar("backdesk_reaction", default=None)
 
 
+#: the modules that may enter a reaction: core's event bus delivers events
+_REACTION_ENTERED_BY = frozenset({"core.events"})
+
+
 @contextmanager
 def reaction(event_name: str) -> Iterator[None]:
     """Run a plugin's reaction to ``event_name`` without the operator's permissions.
 
     A reaction (an onboarding ticket after a hire, an extension assigned) is
     the follow-up of a change the operator was allowed to make, so the event
-    bus runs handlers inside this context, where :meth:`Operator.can` grants
-    everything. The audit trail still records the operator as the actor.
-    Plugins are trusted code; permissions guard operators, not plugins.
+    bus runs each ``backdesk_event`` handler inside this context, where
+    :meth:`Operator.can` grants everything. The audit trail still records
+    the operator as the actor.
+
+    Only core's event bus enters it: called from anywhere else (a plugin's
+    service, a screen) it raises :class:`PermissionDenied`, so a plugin
+    cannot lift the operator's permissions outside event delivery.
     """
+    caller = sys._getframe(2).f_globals.get("__name__", "")  # 0: here, 1: contextlib's __enter__
+    if caller not in _REACTION_ENTERED_BY:
+        raise PermissionDenied(f"{caller or 'this code'} may not enter a reaction to {event_name}: "
+                               "only core's event bus does, while it delivers the event")
     token = _REACTION.set(event_name)
     try:
         yield

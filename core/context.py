@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import BackdeskError
+from core.i18n import translator_for
+from core.plugin_views import PluginConfig, PluginServices, PluginStore, ReadTable, foreign_table, split_table_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.plugins import PluginRecord
@@ -14,9 +17,17 @@ if TYPE_CHECKING:  # pragma: no cover
 class PluginContext:
     """What a plugin may use: its tables, its settings, the core services.
 
-    ``ctx.table("calls")`` opens the plugin's own table ``telephony.calls``
-    (declared through ``backdesk_tables``); a plugin cannot open another
-    plugin's tables through it — plugins meet in core services and events.
+    ``ctx.table("calls")`` (or ``ctx.table("telephony.calls")``) opens the
+    plugin's own table ``telephony.calls`` (declared through
+    ``backdesk_tables``); another plugin's table is refused there and in
+    ``ctx.store``, and read with ``ctx.read_table("hr.records")``, which
+    checks the operator's permission and audits confidential reads.
+    ``ctx.config`` holds the site's public settings and the plugin's own;
+    ``ctx.services.events`` publishes only the plugin's events. See
+    docs/plugins.md, "What a plugin can and cannot do".
+
+    ``ctx.backdesk`` is core's running Backdesk, not part of the plugin API:
+    code that goes through it goes around these walls.
     """
 
     def __init__(self, backdesk: "Backdesk", record: "PluginRecord") -> None:
@@ -24,6 +35,9 @@ class PluginContext:
         self.record = record
         self.name = record.name
         self._translate = None
+        self._store = PluginStore(backdesk, record.name)
+        self._services = PluginServices(backdesk, record.name)
+        self._config: PluginConfig | None = None
 
     # -- identity and settings -------------------------------------------------
     @property
@@ -35,16 +49,22 @@ class PluginContext:
         return self.record.settings
 
     @property
-    def config(self):
-        return self.backdesk.config
+    def config(self) -> PluginConfig:
+        """The site's public settings and this plugin's (:class:`core.plugin_views.PluginConfig`)."""
+        if self._config is None or self._config._config is not self.backdesk.config:
+            self._config = PluginConfig(self.backdesk.config, self.name, self.record.settings)
+        return self._config
 
     @property
-    def services(self):
-        return self.backdesk.services
+    def services(self) -> PluginServices:
+        """Core's services (people, notifications, calendar, search, audit,
+        access); ``events`` publishes this plugin's events only."""
+        return self._services
 
     @property
-    def store(self):
-        return self.backdesk.store
+    def store(self) -> PluginStore:
+        """Transactions and this plugin's own tables; ``actor`` is read-only."""
+        return self._store
 
     @property
     def operator(self):
@@ -52,12 +72,30 @@ class PluginContext:
 
     # -- storage -----------------------------------------------------------------
     def table(self, name: str):
-        """The plugin's table ``name``, as declared in ``backdesk_tables``."""
-        if f"{self.name}.{name}" not in self.backdesk.table_specs:
+        """The plugin's table ``name`` (``"parcels"`` or its full name
+        ``"parcels.parcels"``), as declared in ``backdesk_tables``."""
+        namespace, table = split_table_name(self.name, name)
+        if namespace != self.name:
+            raise foreign_table(self.name, f"{namespace}.{table}")
+        if f"{self.name}.{table}" not in self.backdesk.table_specs:
             raise BackdeskError(
-                f"plugin {self.name!r} has not declared a table named {name!r} in backdesk_tables"
+                f"plugin {self.name!r} has not declared a table named {table!r} in backdesk_tables"
             )
-        return self.backdesk.table(f"{self.name}.{name}")
+        return self.backdesk.table(f"{self.name}.{table}")
+
+    def table_name(self, name: str) -> str:
+        """The full name of the plugin's table (``"parcels.parcels"``), as
+        ``WATCH_TABLES``, ``Card.tables`` and events name tables."""
+        namespace, table = split_table_name(self.name, name)
+        if namespace != self.name:
+            raise foreign_table(self.name, f"{namespace}.{table}")
+        return f"{namespace}.{table}"
+
+    def read_table(self, full_name: str) -> ReadTable:
+        """Another plugin's (or core's) table ``"hr.records"``, read-only:
+        each read needs the table's read permission and a confidential
+        table's reads are written to the audit trail."""
+        return ReadTable(self.backdesk, self.name, full_name)
 
     def transaction(self):
         """All-or-nothing across this plugin's and core's tables."""
@@ -67,31 +105,48 @@ class PluginContext:
     def can(self, permission: str) -> bool:
         return self.backdesk.operator.can(permission)
 
-    def require(self, permission: str) -> None:
-        """Raise :class:`core.errors.PermissionDenied` unless the operator may."""
-        self.backdesk.operator.require(permission)
+    def require(self, permission: str, what: str | None = None) -> None:
+        """Raise :class:`core.errors.PermissionDenied` unless the operator
+        holds ``permission``. ``what`` says what was refused, in words:
+        ``ctx.require("parcels.log", _("log parcels"))`` gives "Bob (bob)
+        may not log parcels: needs permission 'parcels.log'"."""
+        self.backdesk.operator.require(permission, what)
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """The permissions this plugin defines (``PluginInfo.permissions``)."""
+        return tuple(getattr(self.info, "permissions", None) or ())
+
+    # -- people ------------------------------------------------------------------
+    def person_name(self, person_id: Any, default: str | None = "") -> str | None:
+        """The name of the person one of this plugin's records refers to
+        (``default`` when there is none). Needs ``core.directory.read`` or
+        any permission this plugin defines: a clerk who may see the
+        plugin's records sees whom they are for. Looking people up
+        (``ctx.services.people.get/find/choices``) needs
+        ``core.directory.read``."""
+        return self.backdesk.services.people.display_name(person_id, default, allowed_by=self.permissions)
 
     # -- events and notifications -------------------------------------------------
     def publish(self, name: str, data: dict | None = None) -> Any:
         """Publish the domain event ``<plugin>.<name>`` (inside the caller's
-        transaction when there is one)."""
-        full = name if "." in name else f"{self.name}.{name}"
-        if not full.startswith(self.name + "."):
-            raise BackdeskError(f"plugin {self.name!r} may only publish {self.name}.* events")
-        return self.backdesk.services.events.publish(full, data or {})
+        transaction when there is one); its source is this plugin. Another
+        plugin's events are refused (:class:`core.errors.PermissionDenied`)."""
+        return self._services.events.publish(name, data)
 
     # -- language --------------------------------------------------------------------
     def _(self, message: str) -> str:
         """Translate with the plugin's own catalog (falls back to core's)."""
+        return self._translator()(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The singular or plural form for ``n`` from the plugin's catalog:
+        ``ctx.ngettext("{n} parcel", "{n} parcels", n).format(n=n)``."""
+        return self._translator().ngettext(singular, plural, n)
+
+    def _translator(self):
         if self._translate is None:
-            from core.i18n import translator_for
-
-            module = self.record.module
-            locale_dir = None
-            path = getattr(module, "__file__", None)
-            if path:
-                from pathlib import Path
-
-                locale_dir = Path(path).parent / "locale"
+            path = getattr(self.record.module, "__file__", None)
+            locale_dir = Path(path).parent / "locale" if path else None
             self._translate = translator_for(self.name, locale_dir)
-        return self._translate(message)
+        return self._translate

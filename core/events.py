@@ -83,11 +83,14 @@ class EventBus:
         return self.backdesk.operator
 
     # -- publishing ----------------------------------------------------------------
-    def publish(self, name: str, data: dict | None = None) -> int:
+    def publish(self, name: str, data: dict | None = None, *, source: str | None = None) -> int:
         """Store the event ``name`` ("<plugin>.<what_happened>"); returns its id.
 
         Inside a transaction the event belongs to it (rolled back with it);
-        handlers run after the commit, in this process.
+        handlers run after the commit, in this process. ``source``: the
+        plugin that publishes (``ctx.publish`` and ``ctx.services.events``
+        pass it and refuse other plugins' names); core's own events are
+        ``core``'s.
         """
         from core.audit import now_utc
 
@@ -99,7 +102,7 @@ class EventBus:
         # with nobody listening there is nothing to deliver (and nothing to settle later)
         status = "pending" if self.handlers() else "done"
         return self.events.insert({"name": name, "data": data or {}, "at": now_utc(),
-                                   "actor": self.store.actor, "source": name.partition(".")[0],
+                                   "actor": self.store.actor, "source": source or name.partition(".")[0],
                                    "status": status})
 
     # -- delivering ----------------------------------------------------------------

@@ -391,6 +391,26 @@ class PeopleDirectory:
         doc = self.get(person_id)
         return doc["name"] if doc else default
 
+    def display_name(self, person_id: Any, default: str | None = "", *,
+                     allowed_by: Iterable[str] = ()) -> str | None:
+        """The name of the person a record refers to, to show next to that
+        record (``default`` when there is no such person).
+
+        Needs ``core.directory.read`` or one of ``allowed_by``: a plugin
+        passes its own permissions (``ctx.person_name``), so an operator who
+        may see its records sees whom they are for without reading the
+        directory. Nothing but the name is given out."""
+        if not self.operator.can(READ) and not any(self.operator.can(p) for p in allowed_by):
+            self.operator.require(READ, _("see whom a record is for"))
+        if person_id is None or isinstance(person_id, bool):
+            return default
+        try:
+            key = int(person_id)
+        except (TypeError, ValueError):
+            return default
+        doc = self.people.get(key)
+        return doc["name"] if doc else default
+
     def find(self, text: str = "", *, status: str | Iterable[str] | None = None,
              department_id: int | None = None, limit: int | None = None) -> list[dict]:
         """People whose name, department, title, extension, email or status

@@ -168,9 +168,10 @@ def dismiss(ctx, person: Any, *, date: Any, reason: str, kind: str = "conduct",
         for cl in ctx.table("checklists").find({"person_id": pid, "kind": "onboarding", "status": "open"}):
             ctx.table("checklists").update(cl["id"], {"status": "cancelled"})
         checklist_id = svc.create_checklist(ctx, pid, "offboarding", ref={"dismissal_id": did})
-        ctx.publish("employee_dismissed", {"person_id": pid, "date": day, "reason": reason,
-                                           "kind": "dismissal" if kind in DISMISSAL else kind,
-                                           "grounds": kind})
+        # what the reactions need (who, the last day, dismissal or resignation); the reason
+        # and the grounds stay in hr.dismissals, behind HR's permission
+        ctx.publish("employee_dismissed", {"person_id": pid, "date": day,
+                                           "kind": "dismissal" if kind in DISMISSAL else kind})
         return dict(ctx.table("dismissals")[did], checklist_id=checklist_id)
 
 

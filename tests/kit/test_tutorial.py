@@ -122,7 +122,7 @@ def test_console_blocks_run_as_written(site, project, installed):
                 proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                                       cwd=project, env=env, capture_output=True, text=True, timeout=120)
                 assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-                assert "4 passed" in proc.stdout
+                assert "5 passed" in proc.stdout
             else:
                 pytest.fail(f"the test does not know how to run {lines[i - 1]!r}")
     assert ran == ["pip", "backdesk", "backdesk", "backdesk", "pytest"]
@@ -141,6 +141,20 @@ def test_migration_from_version_1(site):
         ("ACME", "collected", False), ("Post", "waiting", False)]
 
 
+def test_a_clerk_with_only_the_plugins_permissions_uses_the_cli(site):
+    anna = add_anna(site)
+    site.role("reception", ["parcels.*"])
+    site.operator(site.cli_account, roles=["reception"], name="Bob Reception")
+    assert site.cli("parcels", "log", str(anna), "ACME")[:2] == (0, "Logged parcel 1\n")
+    assert site.cli("parcels", "list")[1] == "  1  Anna Schmidt         ACME\n"
+    code, out, err = site.cli("parcels", "log", "99", "ACME")
+    assert code == 2 and err == "backdesk: recipient: no person with id 99\n"
+    site.operator(site.cli_account, roles=["reader"], name="Rita Reader")
+    code, out, err = site.cli("parcels", "log", str(anna), "Post")
+    assert code == 2 and err.startswith("backdesk: Rita Reader") and "may not log parcels: needs permission " \
+        "'parcels.parcels.log'" in err
+
+
 def test_event_handler_sends_parcels_back(site):
     anna = add_anna(site)
     bd = site.open("alice")
@@ -155,8 +169,11 @@ def test_event_handler_sends_parcels_back(site):
 
 
 async def test_card_screen_and_palette_command(site):
+    """As a reception clerk holding only the plugin's permissions."""
     anna = add_anna(site)
-    bd = site.open("alice")
+    site.role("reception", ["parcels.*"])
+    site.operator("bob", roles=["reception"], name="Bob Reception")
+    bd = site.open("bob")
     from parcels import service
 
     for sender in ("ACME", "Post", "DHL"):
