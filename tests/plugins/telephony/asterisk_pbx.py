@@ -400,7 +400,7 @@ class AMIClient:
         finally:
             self._responses.pop(action_id, None)
 
-    def wait_event(self, predicate, timeout: float = 10.0, start: int = 0) -> dict:
+    def wait_event(self, predicate, timeout: float = 60.0, start: int = 0) -> dict:
         """The first event (from index ``start``) matching ``predicate``."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -487,7 +487,7 @@ class AMIClient:
     def bridge_peer(self, channel: str) -> str:
         return self.getvar("BRIDGEPEER", channel)
 
-    def wait_ext(self, ext: str, state: str, timeout: float = 10.0) -> None:
+    def wait_ext(self, ext: str, state: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         seen = ""
         while time.monotonic() < deadline:

@@ -201,7 +201,8 @@ def test_a_queue_with_two_waiting_callers_in_order(board):
     svc.pause_member("switchboard", "Local/100@internal/n", False)
     first_call = board.wait_call(board.call_of(first)["id"], status="active")
     assert first_call["operator"] == "bob"
-    assert ami.bridge_peer(first).startswith("Local/100@internal-")
+    # Backdesk may record the answer (AgentConnect) before Asterisk has bridged the legs
+    wait_until(lambda: ami.bridge_peer(first).startswith("Local/100@internal-"), what="first caller with 100")
     # the second caller gives up waiting
     ami.hang_up(second)
     gave_up = board.wait_call(board.call_of(second)["id"], status="ended")
