@@ -104,6 +104,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -113,7 +114,7 @@ from core.gcpause import gc_held
 from . import files
 from .base import Change, Store, Table, Where
 from .errors import Conflict, CorruptData, NotFound, StorageError
-from .query import AnyOf, Operator, Range, get_path, sort_docs, sort_key, split_path
+from .query import AnyOf, Contains, Operator, Range, get_path, sort_docs, sort_key, split_path
 from .tinyquery import compile_where
 
 log = logging.getLogger("backdesk.storage")
@@ -869,15 +870,69 @@ def _zone_bound(zone: dict | None, desc: bool) -> tuple:
     return sort_key(zone["s"][0]) if "s" in zone else sort_key(None)
 
 
+def _search_terms(where: Where | None) -> list[tuple[tuple[tuple[str, ...], ...], str]] | None:
+    """``where`` as (field paths, folded needle) pairs when it is made of
+    ``Contains`` alone (a table's filter), else None."""
+    if not where:
+        return None
+    terms = []
+    for key, cond in where.items():
+        if type(cond) is not Contains or "\x00" in cond.text:
+            return None
+        fields = key if type(key) is tuple else (key,)
+        if not fields or not all(type(f) is str and f for f in fields):
+            return None
+        terms.append((tuple(split_path(f) for f in fields), cond.text.casefold()))
+    return terms
+
+
+def _folded(value: Any) -> str | None:
+    """What ``Contains`` looks in: a string folded, a list's strings folded
+    and joined by NUL (no needle holds one), else None."""
+    if type(value) is str:
+        return value.casefold()
+    if type(value) is list:
+        texts = [v.casefold() for v in value if type(v) is str]
+        return "\x00".join(texts) if texts else None
+    return None
+
+
+class _SearchTexts:
+    """The searched fields' folded text of segments read, kept (least
+    recently used dropped beyond ``limit`` values) so that a filter typed
+    letter by letter counts and pages a table not loaded without parsing its
+    segments again; a few MB where the documents would be tens."""
+
+    def __init__(self, limit: int = 250_000) -> None:
+        self.limit = limit
+        self.size = 0
+        self._kept: OrderedDict[tuple, tuple[list[int], list[str | None]]] = OrderedDict()
+
+    def get(self, key: tuple) -> tuple[list[int], list[str | None]] | None:
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+        return found
+
+    def put(self, key: tuple, ids: list[int], texts: list[str | None]) -> None:
+        if key in self._kept:
+            return
+        self._kept[key] = (ids, texts)
+        self.size += len(ids)
+        while self.size > self.limit and len(self._kept) > 1:
+            _key, (old, _texts) = self._kept.popitem(last=False)
+            self.size -= len(old)
+
+
 class _Part:
     """An unloaded table's segmented snapshot, open for reading some segments,
     and the journal's changes since it (``overlay``: id -> doc, None when
     deleted).  None from :meth:`open` when the table must be loaded whole."""
 
-    __slots__ = ("st", "fh", "start", "segments", "overlay", "total")
+    __slots__ = ("st", "fh", "start", "segments", "overlay", "total", "texts")
 
     @classmethod
-    def open(cls, st: _TableState) -> "_Part | None":
+    def open(cls, st: _TableState, texts: _SearchTexts | None = None) -> "_Part | None":
         lazy = st.lazy
         if lazy is None or not lazy.segmented:
             return None
@@ -911,7 +966,7 @@ class _Part:
             raise
         part = cls()
         part.st, part.fh, part.start, part.segments, part.overlay = st, fh, start, segments, overlay
-        part.total = total
+        part.total, part.texts = total, texts
         return part
 
     def close(self) -> None:
@@ -922,6 +977,36 @@ class _Part:
         overlay = self.overlay
         docs = files.read_segment(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
         return [d for d in docs if d["id"] not in overlay] if overlay else docs
+
+    def _text_of(self, segment: dict, path: tuple[str, ...], docs: list[dict] | None = None
+                 ) -> tuple[list[int], list[str | None]]:
+        """(ids, folded text of ``path``) of a segment's documents, as read
+        from the file (the overlay not applied); kept in ``texts``."""
+        key = (self.st.lazy.path, segment["at"], segment["crc"], path)
+        found = self.texts.get(key) if self.texts is not None else None
+        if found is None:
+            if docs is None:
+                docs = files.read_segment(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
+            found = ([d["id"] for d in docs], [_folded(get_path(d, path)) for d in docs])
+            if self.texts is not None:
+                self.texts.put(key, *found)
+        return found
+
+    def searched(self, segment: dict, terms: list) -> list[int]:
+        """Positions in ``segment`` of the documents matching ``terms``
+        (:func:`_search_terms`), not changed since the snapshot."""
+        ids: list[int] | None = None
+        hits: set[int] | None = None
+        for paths, needle in terms:
+            matched: set[int] = set()
+            for path in paths:
+                ids, texts = self._text_of(segment, path)
+                matched.update(i for i, t in enumerate(texts) if t is not None and needle in t)
+            hits = matched if hits is None else hits & matched
+            if not hits:
+                return []
+        overlay = self.overlay
+        return sorted(i for i in hits if ids[i] not in overlay) if overlay else sorted(hits)
 
     def changed(self, query: Any) -> list[dict]:
         """Copies of the documents written since the snapshot that match."""
@@ -940,8 +1025,15 @@ class _Part:
         end = None if limit is None else offset + limit
         if first is not None:
             return self._top(segments, query, order_by, first, extra, offset, end)
+        terms = _search_terms(where) if paged and self.texts is not None else None
         for sg in (reversed(segments) if desc else segments):
-            found.extend(d for d in self.read(sg) if query is None or query(d))
+            if terms is not None:  # the segment's documents read only when some match
+                at = self.searched(sg, terms)
+                if at:
+                    docs = files.read_segment(self.fh, self.start, sg, self.st.lazy.path, self.st.name)
+                    found.extend(docs[i] for i in at)
+            else:
+                found.extend(d for d in self.read(sg) if query is None or query(d))
             if paged:
                 # every document beyond this segment's first (last) id is known now
                 lo, hi = sg["zones"]["id"]["n"]
@@ -978,6 +1070,9 @@ class _Part:
         if query is None:
             return self.total
         segments = [sg for sg in self.segments if _segment_keeps(sg["zones"], where)]
+        terms = _search_terms(where) if self.texts is not None else None
+        if terms is not None:  # a filter: its fields' texts, not the table
+            return len(self.changed(query)) + sum(len(self.searched(sg, terms)) for sg in segments)
         if len(segments) == len(self.segments):
             return None
         n = len(self.changed(query))
@@ -996,11 +1091,11 @@ class _Part:
         return None
 
 
-def _part(st: _TableState, read: Callable[[_Part], Any]) -> Any:
+def _part(st: _TableState, read: Callable[[_Part], Any], texts: _SearchTexts | None = None) -> Any:
     """``read(part)`` of a table not loaded, or None (then load it whole)."""
     if st._docs is not None:
         return None
-    part = _Part.open(st)
+    part = _Part.open(st, texts)
     if part is None:
         return None
     try:
@@ -1091,7 +1186,7 @@ class JournalTable(Table):
             s._fresh()
             st = s._state(self.name)
             if st._docs is None and st.lazy.segmented:
-                page = _part(st, lambda part: part.find(where, query, order_by, limit, offset))
+                page = _part(st, lambda part: part.find(where, query, order_by, limit, offset), s._texts)
                 if page is not None:
                     return page
             docs = st.docs
@@ -1139,7 +1234,7 @@ class JournalTable(Table):
             s._fresh()
             st = s._state(self.name)
             if st._docs is None and st.lazy.segmented:
-                n = _part(st, lambda part: part.count(where, query))
+                n = _part(st, lambda part: part.count(where, query), s._texts)
                 if n is not None:
                     return n
             docs = st.docs
@@ -1269,6 +1364,7 @@ class JournalStore(Store):
         self._rlock = threading.RLock()
         self._states: dict[str, _TableState] = {}
         self._tables: dict[str, JournalTable] = {}
+        self._texts = _SearchTexts()  # searched fields of segments read (a filter typed letter by letter)
         self._txn: _Txn | None = None
         self._outside: set[str] = set()   # changed elsewhere, not yet reported by refresh()
         self._init_callbacks()

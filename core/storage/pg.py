@@ -28,8 +28,13 @@ Indexes are created lazily: the first ``find``/``count`` in a process with a
 ``Range`` over a field creates (under the write lock, once;
 ``IF NOT EXISTS``) a btree expression index on exactly the expression the
 range compares (numeric or ``COLLATE "C"`` text), so date and amount ranges
-stay index scans as tables grow.  ``Contains`` (ILIKE) and ``order_by`` on
-arbitrary fields scan; fine up to ~10^5 rows per table.
+stay index scans as tables grow.  A ``Contains`` likewise creates a trigram
+GIN index (the ``pg_trgm`` extension, created in the schema when the
+database has none; without it, ILIKE scans) on the field's text
+(``doc #>> '{field}'``), which the condition tests first: a search finds its
+rows through the index, whatever the table's size (needles of three letters
+or more; shorter ones scan).  ``order_by`` on arbitrary fields scans (keyset
+pages by ``id`` use the primary key).
 
 Transactions and locking
 ------------------------
@@ -192,6 +197,16 @@ def _text(path: tuple[str, ...]) -> str:
     return f"((CASE WHEN jsonb_typeof({x}) = 'string' THEN {x} #>> '{{}}' END) COLLATE \"C\")"
 
 
+def _field_text(path: tuple[str, ...]) -> str:
+    """The field as one text (a string's own text, other values' JSON text):
+    the expression a Contains index is built on."""
+    return f"(doc #>> {_path(path)})"
+
+
+#: characters JSON text escapes: a needle with one may not be found in a list's JSON text
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
 def _nested(path: tuple[str, ...], value: Any) -> str:
     for part in reversed(path):
         value = {part: value}
@@ -214,6 +229,7 @@ class _Compiler:
     def __init__(self) -> None:
         self.params: list[Any] = []
         self.ranges: list[str] = []  # expressions worth an index
+        self.texts: list[str] = []   # texts worth a trigram index (Contains)
 
     def p(self, value: Any) -> str:
         self.params.append(value)
@@ -232,8 +248,9 @@ class _Compiler:
             if values and path == ("id",):
                 parts.append(f"COALESCE({x} = ANY({self.p([_json(v) for v in values])}::jsonb[]), false)")
             elif values:
-                parts.append(f"COALESCE(doc @> ANY({self.p([_nested(path, v) for v in values])}::jsonb[]) "
-                             f"AND {x} = ANY({self.p([_json(v) for v in values])}::jsonb[]), false)")
+                # the containment outside COALESCE: the GIN index serves it
+                parts.append(f"(doc @> ANY({self.p([_nested(path, v) for v in values])}::jsonb[]) "
+                             f"AND COALESCE({x} = ANY({self.p([_json(v) for v in values])}::jsonb[]), false))")
             if len(values) != len(cond.values):
                 parts.append(f"({x} IS NULL OR {x} = 'null'::jsonb)")
             return "(" + " OR ".join(parts) + ")" if parts else "false"
@@ -267,11 +284,20 @@ class _Compiler:
         if isinstance(cond, Contains):
             needle = cond.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f"%{needle}%"
-            return (f"COALESCE(CASE jsonb_typeof({x}) "
+            # First the field's text as one string (a list's is its JSON
+            # text, which holds each element's text unless the needle has
+            # a character JSON escapes): a trigram index on that text
+            # serves it (see _ensure_indexes); the CASE then decides.
+            prefilter = ""
+            if path != ("id",) and not _JSON_ESCAPED.search(cond.text):
+                text = _field_text(path)
+                self.texts.append(text)
+                prefilter = f"{text} ILIKE {self.p(pattern)} AND "
+            return ("(" + prefilter + f"COALESCE(CASE jsonb_typeof({x}) "
                     f"WHEN 'string' THEN ({x} #>> '{{}}') ILIKE {self.p(pattern)} "
                     f"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements({x}) AS e(v) "
                     f"WHERE jsonb_typeof(e.v) = 'string' AND (e.v #>> '{{}}') ILIKE {self.p(pattern)}) "
-                    f"ELSE false END, false)")
+                    f"ELSE false END, false))")
         if isinstance(cond, Operator):
             raise TypeError(f"unknown query operator {cond!r}")
         if cond is None:
@@ -283,8 +309,11 @@ class _Compiler:
         value = _clean(cond, "query")
         if path == ("id",):
             return f"COALESCE({x} = {self.p(_json(value))}::jsonb, false)"
-        return (f"COALESCE(doc @> {self.p(_nested(path, value))}::jsonb "
-                f"AND {x} = {self.p(_json(value))}::jsonb, false)")
+        # ``doc @> ...`` is never NULL and stays outside COALESCE, where the
+        # GIN index can serve it; the equality then rules out what containment
+        # lets through (a list holding the value, an object with more keys).
+        return (f"(doc @> {self.p(_nested(path, value))}::jsonb "
+                f"AND COALESCE({x} = {self.p(_json(value))}::jsonb, false))")
 
     def where(self, where: Where | None) -> str:
         if not where:
@@ -378,8 +407,8 @@ class PgTable(Table):
     def _compile(self, where: Where | None) -> tuple[str, list]:
         c = _Compiler()
         sql = c.where(where)
-        if c.ranges:
-            self._store._ensure_indexes(self, c.ranges)
+        if c.ranges or c.texts:
+            self._store._ensure_indexes(self, c.ranges, c.texts)
         return sql, c.params
 
     def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
@@ -535,6 +564,7 @@ class PgStore(Store):
         self._txn: _Txn | None = None
         self._tables: dict[str, PgTable] = {}
         self._indexed: set[tuple[str, str]] = set()
+        self._trgm: str | bool | None = None  # the trigram operator class (None: not looked up)
         self._init_callbacks()
         self._closed = False
         try:
@@ -748,23 +778,58 @@ class PgStore(Store):
                 raise NotFound(f"{name}: no such table in {self.data_dir} (tables: {known})")
             return PgTable(self, name, row[0], row[1])
 
-    def _ensure_indexes(self, table: PgTable, exprs: list[str]) -> None:
-        """Create the expression indexes a Range needs (once per process; see the docstring)."""
-        todo = [e for e in exprs if (table.relname, e) not in self._indexed]
+    def _ensure_indexes(self, table: PgTable, exprs: list[str], texts: list[str] = ()) -> None:
+        """Create the indexes a query needs (once per process; see the
+        docstring): a btree on each expression a Range compares, a trigram
+        GIN index (pg_trgm) on each field's text a Contains searches."""
+        todo = [(e, "btree") for e in exprs if (table.relname, e) not in self._indexed]
+        todo += [(t, "trgm") for t in texts if (table.relname, t) not in self._indexed]
         if not todo:
             return
         with self._rlock:
             if self._txn is not None:
                 return  # not inside someone's transaction; the next read outside one does it
-            for expr in todo:
-                name = f"{table.relname[:40]}_r{hashlib.sha1(expr.encode()).hexdigest()[:12]}"
+            for expr, kind in todo:
+                if kind == "trgm":
+                    opclass = self._trigram_opclass()
+                    if opclass is None:
+                        self._indexed.add((table.relname, expr))  # no pg_trgm: ILIKE scans
+                        continue
+                    name = f"{table.relname[:40]}_t{hashlib.sha1(expr.encode()).hexdigest()[:12]}"
+                    sql = f'CREATE INDEX IF NOT EXISTS "{name}" ON {table._rel} USING gin (({expr}) {opclass})'
+                else:
+                    name = f"{table.relname[:40]}_r{hashlib.sha1(expr.encode()).hexdigest()[:12]}"
+                    sql = f'CREATE INDEX IF NOT EXISTS "{name}" ON {table._rel} (({expr}))'
                 try:
                     with self._write():
-                        self._q(f'CREATE INDEX IF NOT EXISTS "{name}" ON {table._rel} (({expr}))', [])
+                        self._q(sql, [])
                 except StorageError as e:
                     log.warning("%s: could not create an index (%s)", table.name, e)
                     return
                 self._indexed.add((table.relname, expr))
+
+    def _trigram_opclass(self) -> str | None:
+        """``<schema>.gin_trgm_ops`` of the pg_trgm extension, created in the
+        store's schema when the database has none (a trusted extension: the
+        right to create in the database is enough); None when it cannot be."""
+        if self._trgm is False:
+            return None
+        if self._trgm is None:
+            find = ("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                    "WHERE e.extname = 'pg_trgm'")
+            row = self._read(lambda: self._q(find).fetchone())
+            if row is None:
+                try:
+                    with self._write():
+                        self._q(f"CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA {self._schema_sql}")
+                    row = self._read(lambda: self._q(find).fetchone())
+                except StorageError as e:
+                    log.warning("no trigram indexes for searches: %s", e)
+            if row is None:
+                self._trgm = False
+                return None
+            self._trgm = '"' + row[0].replace('"', '""') + '".gin_trgm_ops'
+        return self._trgm
 
     # -- transactions -----------------------------------------------------------------
 

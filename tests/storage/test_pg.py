@@ -153,6 +153,43 @@ def test_sql_translation_details(pg, caplog):
     assert not [r.getMessage() for r in caplog.records if "could not create an index" in r.getMessage()]
 
 
+def test_equality_and_search_are_served_by_indexes(pg):
+    """Equality and AnyOf go through the GIN index on doc, Contains through a
+    trigram index on the field's text (created by the first search): the plan
+    PostgreSQL picks when it may not scan says so (a year's journal is not
+    read row by row to find a month, nor to mark a page's reversed entries)."""
+    t = pg.table("accounting", "entries")
+    with pg.transaction():
+        for n in range(1, 601):
+            t.insert({"number": n, "reverses": n - 300 if n > 300 and n % 50 == 0 else None,
+                      "date": f"2026-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
+                      "description": f"Rechnung {n}", "tags": ["say \"hi\"", "Müller"] if n == 7 else []})
+
+    def plan(where):
+        sql, params = t._compile(where)
+        with admin(pg.dsn) as conn:
+            conn.execute("SET enable_seqscan = off")
+            return "\n".join(r[0] for r in conn.execute(
+                f"EXPLAIN SELECT id FROM {t._rel} WHERE {sql}", params).fetchall())
+
+    assert [d["number"] for d in t.find({"reverses": AnyOf([100, 250])})] == [400, 550]
+    assert "Index Scan on accounting__entries_doc" in plan({"reverses": AnyOf([100, 250])})
+    assert "Index Scan on accounting__entries_doc" in plan({"number": 42})
+    assert t.count({("description", "date"): Contains("-03-")}) == 50
+    searched = plan({("description", "date"): Contains("-03-")})
+    assert "Seq Scan" not in searched and searched.count("Bitmap Index Scan on accounting__entries_t") == 2
+    with admin(pg.dsn) as conn:
+        indexes = [r[0] for r in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'accounting__entries'",
+            (pg.schema,)).fetchall()]
+    assert sum("gin_trgm_ops" in i for i in indexes) == 2
+    # the same answers as without the index: a list's elements, a needle JSON escapes
+    assert [d["number"] for d in t.find({"tags": Contains('"HI"')})] == [7]
+    assert [d["number"] for d in t.find({"tags": Contains("müll")})] == [7]
+    assert [d["number"] for d in t.find({"description": Contains("nung 60")})] == [60, 600]
+    assert t.count({"tags": Contains("say")}) == 1 and t.count({"number": Contains("7")}) == 0
+
+
 def test_check_finds_a_broken_next_id(pg):
     from core.storage.pg import check_pg
 

@@ -234,3 +234,46 @@ def test_the_newest_rows_by_a_field_read_the_newest_segments(office, monkeypatch
     page = part.find({"started_at": Range(le=last)}, order_by=order, limit=15)
     assert page == whole.find({"started_at": Range(le=last)}, order_by=order, limit=15)
     assert len(reads) == 3 and not loaded(lazy, "telephony.calls")
+
+
+def test_a_filter_counts_and_pages_without_loading_the_table(office, monkeypatch):
+    """A table's filter typed letter by letter (Contains over some fields:
+    the Journal's, the call history's) is counted and paged from the
+    segments' searched texts, kept once read: the table is never loaded and
+    the next letter parses no segment for the count."""
+    from core.storage import files
+
+    writer, lazy = office
+    reads = []
+    real = files.read_segment
+    monkeypatch.setattr(files, "read_segment", lambda *a: reads.append(a[2]["at"]) or real(*a))
+    part, whole = lazy.table("telephony", "calls"), writer.table("telephony", "calls")
+    with writer.transaction():
+        whole.update(9, {"caller": ["Zoe", 4]})
+        whole.update(11, {"caller": [4]})
+    writer.compact()  # lists in the segments
+    with writer.transaction():  # written since the snapshot: laid over
+        whole.update(5, {"caller": "Zoe Neu"})
+        whole.update(6, {"caller": ["Ana", "ZOEY"]})   # a list: any element
+        whole.update(7, {"caller": []})
+        whole.delete(next(d["id"] for d in whole.find({"caller": Contains("zoe")}, order_by="-id", limit=1)))
+        whole.insert({"caller": "zoé", "status": "ringing"})
+    searches = [{"caller": Contains("Z")}, {"caller": Contains("zo")}, {"caller": Contains("zoe")},
+                {"caller": Contains("ü")}, {("status", "caller"): Contains("ING")},
+                {"caller": Contains("zoe"), "status": Contains("end")}, {"note": Contains("1")},
+                {"caller": Contains("nobody")}, {"caller": Contains("")}]
+    for where in searches:
+        assert part.count(where) == whole.count(where), where
+        for limit, offset in [(7, 0), (7, 14), (200, 0)]:
+            assert part.find(where, order_by="-id", limit=limit, offset=offset) == \
+                whole.find(where, order_by="-id", limit=limit, offset=offset), where
+        keyset, last = [], None  # keyset pages, as the table pages a filter
+        while page := part.find({**where, "id": Range(lt=last)} if last else where, order_by="-id", limit=6):
+            keyset += page
+            last = page[-1]["id"]
+        assert keyset == whole.find(where, order_by="-id"), where
+    assert not loaded(lazy, "telephony.calls")
+    reads.clear()
+    assert part.count({"caller": Contains("zoe z")}) == whole.count({"caller": Contains("zoe z")})
+    assert reads == []  # the next letter: the texts kept, no segment parsed
+    assert part.find({"caller": Contains("nobody")}, order_by="-id", limit=5) == [] and reads == []
