@@ -898,9 +898,10 @@ def _folded(value: Any) -> str | None:
 
 
 class _SearchTexts:
-    """The searched fields' folded text of segments read, kept (least
-    recently used dropped beyond ``limit`` values) so that a filter typed
-    letter by letter counts and pages a table not loaded without parsing its
+    """The searched fields' folded text of segments read, and the ids a
+    counted where matched in them, kept (least recently used dropped beyond
+    ``limit`` values) so that a filter typed letter by letter, or a count
+    asked at each refresh, reads a table not loaded without parsing its
     segments again; a few MB where the documents would be tens."""
 
     def __init__(self, limit: int = 250_000) -> None:
@@ -1073,12 +1074,28 @@ class _Part:
         terms = _search_terms(where) if self.texts is not None else None
         if terms is not None:  # a filter: its fields' texts, not the table
             return len(self.changed(query)) + sum(len(self.searched(sg, terms)) for sg in segments)
-        if len(segments) == len(self.segments):
+        if len(segments) == len(self.segments) and self.texts is None:
             return None
         n = len(self.changed(query))
         for sg in segments:
-            n += sum(1 for d in self.read(sg) if query is None or query(d))
+            n += self._matching_count(sg, where, query)
         return n
+
+    def _matching_count(self, segment: dict, where: Where, query: Any) -> int:
+        """How many of a segment's documents not changed since match: the
+        segment streamed (never the table loaded) and its matching ids kept
+        for this where, so the same count asked again (a queue's size at
+        each refresh) parses nothing."""
+        if self.texts is None:
+            return sum(1 for d in self.read(segment) if query(d))
+        key = (self.st.lazy.path, segment["at"], segment["crc"], "where", repr(where))
+        found = self.texts.get(key)
+        if found is None:
+            docs = files.read_segment(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
+            found = ([d["id"] for d in docs if query(d)], [])
+            self.texts.put(key, *found)
+        ids, overlay = found[0], self.overlay
+        return sum(1 for i in ids if i not in overlay) if overlay else len(ids)
 
     def get(self, doc_id: int) -> dict | None:
         if doc_id in self.overlay:
