@@ -39,6 +39,7 @@ from core.choices import Choice
 from core.errors import BackdeskError, ValidationError
 from core.widgets._css import load_css
 from core.widgets._i18n import _, decimal_text, parse_decimal_text
+from core.widgets.confirm_dialog import ConfirmDialog
 from core.widgets.picker import Picker
 
 __all__ = ["Field", "FieldKind", "FormScreen", "RecordForm"]
@@ -252,6 +253,7 @@ class RecordForm(Vertical, can_focus=False):
         self._submit_label = submit_label
         self._controls: dict[str, Widget] = {}
         self._errors: dict[str, Static] = {}
+        self._pristine: dict[str, Any] | None = None
 
     # -- building -------------------------------------------------------------
 
@@ -350,6 +352,25 @@ class RecordForm(Vertical, can_focus=False):
             except _Invalid as error:
                 errors[field.key] = str(error)
         return values, errors
+
+    def _as_typed(self) -> dict[str, Any]:
+        """What every field holds now, as typed (a picker: its choice and its
+        text, without searching its source)."""
+        out: dict[str, Any] = {}
+        for field in self.fields:
+            control = self._controls[field.key]
+            out[field.key] = (control.value, control.text) if isinstance(control, Picker) else self._raw(field)
+        return out
+
+    def on_mount(self) -> None:
+        # What the fields held when the form opened: ``changed`` compares
+        # against it, so Esc can ask before throwing typed work away.
+        self._pristine = self._as_typed()
+
+    @property
+    def changed(self) -> bool:
+        """True when any field differs from what it held when the form opened."""
+        return self._pristine is not None and self._pristine != self._as_typed()
 
     @property
     def values(self) -> dict[str, Any]:
@@ -498,7 +519,16 @@ class FormScreen(ModalScreen[Any]):
     ``ValidationError`` it raises shows at its field (or on the form's error
     line) and the screen stays open; so does any other ``BackdeskError``.
     Otherwise the screen is dismissed with ``on_submit``'s return value (with
-    the values when there is no ``on_submit``); escape dismisses with ``None``.
+    the values when there is no ``on_submit``); escape dismisses with ``None``,
+    after asking "Discard the changes?" (default: keep editing) when a field
+    was changed.
+
+    For a submit that cannot be undone (posting, paying, sending), pass
+    ``confirm(values) -> question``: the question (say "Post 38 payslips,
+    165.877,64 EUR?", worked out by the service) is asked in a
+    :class:`~core.widgets.ConfirmDialog` whose default answer is no, and
+    ``on_submit`` runs only on yes. ``confirm`` may return ``None`` (nothing
+    to ask) or raise ``BackdeskError`` like ``on_submit``.
 
     Args:
         title: Shown at the top.
@@ -506,6 +536,8 @@ class FormScreen(ModalScreen[Any]):
         values: Initial values (a record being edited).
         on_submit: ``on_submit(values) -> result``.
         submit_label: Text of the submit button (default "Save").
+        confirm: ``confirm(values) -> question | None``, asked before
+            ``on_submit``.
     """
 
     DEFAULT_CSS = load_css(__file__, "form_screen.tcss")
@@ -518,11 +550,13 @@ class FormScreen(ModalScreen[Any]):
         *,
         on_submit: Callable[[dict[str, Any]], Any] | None = None,
         submit_label: str | None = None,
+        confirm: Callable[[dict[str, Any]], str | None] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self._confirm = confirm
         self._title = title
         self._fields = tuple(fields)
         self._values = values
@@ -568,21 +602,58 @@ class FormScreen(ModalScreen[Any]):
 
     async def on_record_form_submitted(self, event: RecordForm.Submitted) -> None:
         event.stop()
+        form, values = event.form, event.values
+        if self._confirm is not None:
+            try:
+                question = self._confirm(values)
+            except ValidationError as error:
+                form.show_error(error.field, error.message)
+                return
+            except BackdeskError as error:
+                form.show_error(None, error.message)
+                return
+            if question:
+
+                async def answered(yes: bool | None) -> None:
+                    if yes:
+                        await self._submit(form, values)
+
+                self.app.push_screen(
+                    ConfirmDialog(question, danger=True, yes_label=self._submit_label or _("Yes"), no_label=_("No")),
+                    answered,
+                )
+                return
+        await self._submit(form, values)
+
+    async def _submit(self, form: RecordForm, values: dict[str, Any]) -> None:
         if self._on_submit is None:
-            self.dismiss(event.values)
+            self.dismiss(values)
             return
         try:
-            result = self._on_submit(event.values)
+            result = self._on_submit(values)
             if inspect.isawaitable(result):
                 result = await result
         except ValidationError as error:
-            event.form.show_error(error.field, error.message)
+            form.show_error(error.field, error.message)
             return
         except BackdeskError as error:
-            event.form.show_error(None, error.message)
+            form.show_error(None, error.message)
             return
         self.dismiss(result)
 
     def on_record_form_cancelled(self, event: RecordForm.Cancelled) -> None:
         event.stop()
-        self.dismiss(None)
+        if not event.form.changed:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Discard the changes?"), danger=True, yes_label=_("Discard"), no_label=_("Keep editing")
+            ),
+            answered,
+        )

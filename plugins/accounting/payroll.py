@@ -375,10 +375,56 @@ def compute_payslip(ctx, rec: dict, hours: list[dict], first: str, last: str) ->
             "net": svc.mtext(ctx, net)}
 
 
-def run_payroll(ctx, period: str, date=None) -> dict:
-    """Payslips for everyone with a rate, and the journal entry, for one month."""
+def _payroll_slips(ctx, period: str) -> tuple[list[tuple[dict, dict, bool]], list[str], dict]:
+    """What a payroll run of ``period`` would pay, written nowhere: (rate record,
+    payslip, final pay?) per person, the warnings, and the totals per currency."""
     from core.storage import Range
 
+    first, last = m.period(period)
+    people = {p["id"]: p for p in ctx.backdesk.table("core.people").all()}
+    records = [r for r in ctx.table("rates").find({"status": "active"}, order_by=["person_id"])]
+    slips, warnings = [], []
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    all_hours = ctx.table("timesheets").find({"date": Range(ge=first, le=last)})
+    for rec in records:
+        fp = rec.get("final_pay") or {}
+        if fp.get("settled_run"):
+            continue  # left in an earlier period
+        if rec.get("start_date") and rec["start_date"] > last:
+            continue
+        mine = [h for h in all_hours if h["person_id"] == rec["person_id"]]
+        open_ = [h for h in mine if h["status"] != "approved"]
+        if open_:
+            warnings.append(_.ngettext("{name}: {n} unapproved day left out",
+                                       "{name}: {n} unapproved days left out", len(open_)).format(
+                name=people.get(rec["person_id"], {}).get("name", rec["person_id"]), n=len(open_)))
+        slip = compute_payslip(ctx, rec, [h for h in mine if h["status"] == "approved"], first, last)
+        final = bool(fp.get("date")) and fp["date"] <= last
+        slips.append((rec, slip, final))
+        tot = totals[slip["currency"]]
+        tot["gross"] += L.to_decimal(slip["gross"])
+        tot["net"] += L.to_decimal(slip["net"])
+        tot["withheld"] += L.to_decimal(slip["gross"]) - L.to_decimal(slip["net"])
+    return slips, warnings, totals
+
+
+def payroll_preview(ctx, period: str) -> dict:
+    """What ``run_payroll(period)`` would do, for the operator to confirm:
+    ``{"period", "payslips": n, "gross": {currency: Decimal}, "warnings"}``.
+    Refused like the run (permission, a period run already, nobody paid)."""
+    ctx.require("accounting.payroll.run")
+    m.period(period)
+    if ctx.table("payroll_runs").find({"period": period}, limit=1):
+        raise ValidationError(_("payroll for {period} has been run already").format(period=period), field="period")
+    slips, warnings, totals = _payroll_slips(ctx, period)
+    if not slips:
+        raise ValidationError(_("nobody has a pay rate: set rates first"))
+    return {"period": period, "payslips": len(slips), "warnings": warnings,
+            "gross": {cur: tot["gross"] for cur, tot in sorted(totals.items())}}
+
+
+def run_payroll(ctx, period: str, date=None) -> dict:
+    """Payslips for everyone with a rate, and the journal entry, for one month."""
     ctx.require("accounting.payroll.run")
     first, last = m.period(period)
     date = m.date(date or last, "date")
@@ -386,35 +432,16 @@ def run_payroll(ctx, period: str, date=None) -> dict:
         runs = ctx.table("payroll_runs")
         if runs.find({"period": period}, limit=1):
             raise ValidationError(_("payroll for {period} has been run already").format(period=period), field="period")
-        people = {p["id"]: p for p in ctx.backdesk.table("core.people").all()}
-        records = [r for r in ctx.table("rates").find({"status": "active"}, order_by=["person_id"])]
+        computed, warnings, totals = _payroll_slips(ctx, period)
         run_id = runs.insert({"period": period, "date": date, "at": now_utc(), "by": ctx.operator.account,
                               "payslips": [], "warnings": []})
-        slips, warnings = [], []
-        totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        all_hours = ctx.table("timesheets").find({"date": Range(ge=first, le=last)})
-        for rec in records:
-            fp = rec.get("final_pay") or {}
-            if fp.get("settled_run"):
-                continue  # left in an earlier period
-            if rec.get("start_date") and rec["start_date"] > last:
-                continue
-            mine = [h for h in all_hours if h["person_id"] == rec["person_id"]]
-            open_ = [h for h in mine if h["status"] != "approved"]
-            if open_:
-                warnings.append(_.ngettext("{name}: {n} unapproved day left out",
-                                           "{name}: {n} unapproved days left out", len(open_)).format(
-                    name=people.get(rec["person_id"], {}).get("name", rec["person_id"]), n=len(open_)))
-            slip = compute_payslip(ctx, rec, [h for h in mine if h["status"] == "approved"], first, last)
-            final = bool(fp.get("date")) and fp["date"] <= last
+        slips = []
+        for rec, slip, final in computed:
             slip.update({"run_id": run_id, "period": period, "final": final})
             if final:
+                fp = rec.get("final_pay") or {}
                 ctx.table("rates").update(rec["id"], {"final_pay": {**fp, "settled_run": run_id}})
             slips.append(ctx.table("payslips").insert(slip))
-            tot = totals[slip["currency"]]
-            tot["gross"] += L.to_decimal(slip["gross"])
-            tot["net"] += L.to_decimal(slip["net"])
-            tot["withheld"] += L.to_decimal(slip["gross"]) - L.to_decimal(slip["net"])
         if not slips:
             raise ValidationError(_("nobody has a pay rate: set rates first"))
         entries = []

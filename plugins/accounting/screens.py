@@ -195,7 +195,9 @@ class LedgerScreen(_Base):
         last = (today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
         self.app.push_screen(FormScreen(_("Close a period"), [Field("period", _("Period (YYYY-MM)"), required=True)],
                                         {"period": last}, on_submit=lambda v: svc.close_period(self.ctx, v["period"]),
-                                        submit_label=_("Close")))
+                                        submit_label=_("Close"),
+                                        confirm=lambda v: _("Close {period}? Nothing can be posted in it afterwards.")
+                                        .format(period=v["period"])))
 
 
 # ============================================================================ vendors and bills
@@ -320,8 +322,16 @@ class BillsScreen(_Base):
 
     def action_approve(self) -> None:
         b = self._current(_("bill"))
-        if b and self._safe(svc.approve_bill, self.ctx, b["id"]):
-            self.notify(_("Bill {n} approved and posted").format(n=b["number"]))
+        if not b:
+            return
+
+        def answer(yes):
+            if yes and self._safe(svc.approve_bill, self.ctx, b["id"]):
+                self.notify(_("Bill {n} approved and posted").format(n=b["number"]))
+
+        self.app.push_screen(ConfirmDialog(_("Approve bill {n} of {vendor} and post {total}?").format(
+            n=b["number"], vendor=b["vendor"], total=_money(b["total"], b["currency"])), danger=True,
+            yes_label=_("Approve")), answer)
 
     def action_pay(self) -> None:
         b = self._current(_("bill"))
@@ -388,8 +398,6 @@ class PaymentRunScreen(_Base):
         self.query_one("#acc-due-by", Input).focus()
 
     def action_run(self) -> None:
-        n = self._table().row_count
-
         def answer(yes):
             if yes:
                 run = self._safe(sepa.payment_run, self.ctx, self.due_by)
@@ -398,8 +406,18 @@ class PaymentRunScreen(_Base):
                     self.notify(_.ngettext("Payment run {n}: {k} payment", "Payment run {n}: {k} payments",
                                            k).format(n=run["number"], k=k))
 
-        self.app.push_screen(ConfirmDialog(_.ngettext("Pay {n} bill due by {date}?", "Pay {n} bills due by {date}?",
-                                                      n).format(n=n, date=self.due_by)), answer)
+        rows = self._safe(svc.payment_run_preview, self.ctx, self.due_by)
+        if not rows:
+            if rows is not None:
+                self.notify(_("Nothing approved is due by this date"), severity="warning")
+            return
+        n, totals = len(rows), {}
+        for r in rows:
+            totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
+        self.app.push_screen(ConfirmDialog(_.ngettext("Pay {n} bill due by {date}, {total}?",
+                                                      "Pay {n} bills due by {date}, {total}?", n).format(
+            n=n, date=self.due_by, total=", ".join(_money(v, c) for c, v in totals.items()) or "0"),
+            danger=True, yes_label=_("Pay")), answer)
 
     def action_export(self) -> None:
         runs = sepa.payment_runs(self.ctx)
@@ -621,9 +639,16 @@ class PayrollScreen(_Base):
                 for w in run["warnings"][:3]:
                     self.notify(w, severity="warning")
 
+        def question(values):
+            p = pay.payroll_preview(self.ctx, values["period"])
+            text = _.ngettext("Post {n} payslip for {period}, gross {total}?", "Post {n} payslips for {period}, gross {total}?",
+                              p["payslips"]).format(n=p["payslips"], period=p["period"],
+                                                    total=", ".join(_money(v, c) for c, v in p["gross"].items()))
+            return "\n".join([text, *p["warnings"][:5]])
+
         self.app.push_screen(FormScreen(_("Run payroll"), [Field("period", _("Period (YYYY-MM)"), required=True)],
                                         {"period": last}, on_submit=lambda v: pay.run_payroll(self.ctx, v["period"]),
-                                        submit_label=_("Run")), done)
+                                        submit_label=_("Run"), confirm=question), done)
 
     def action_payslips(self) -> None:
         if not self.ctx.can("accounting.payroll.read"):

@@ -325,3 +325,80 @@ async def test_short_form_dialog_is_as_tall_as_its_form():
         assert not screen.has_class("-fill")
         dialog = screen.query_one(".form-screen--dialog")
         assert dialog.outer_size.height < 15
+
+
+def confirm_dialog(app):
+    from core.widgets import ConfirmDialog
+
+    return app.screen if isinstance(app.screen, ConfirmDialog) else None
+
+
+async def test_escape_on_a_changed_form_asks_and_keeps_the_work_by_default():
+    screen = FormScreen("New entry", [Field("title", "Title"), Field("notes", "Notes", kind="multiline")],
+                        on_submit=lambda values: values["title"])
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await type_into(pilot, screen.form, "title", "Rent March")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: confirm_dialog(app) is not None)
+        assert "Discard the changes?" in str(app.screen.query_one(".confirm-dialog--question").render())
+        # The focused answer is "Keep editing": a stray enter loses nothing.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert app.results == [] and screen.form.control("title").value == "Rent March"
+        # Asked again, y throws the work away.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: confirm_dialog(app) is not None)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.results == [None])
+        assert app.screen is not screen
+
+
+async def test_escape_on_a_form_changed_back_closes_at_once():
+    screen = FormScreen("Rename", [Field("title", "Title")], {"title": "abc"})
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("end", "x", "backspace")
+        assert screen.form.control("title").value == "abc" and not screen.form.changed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.results == [None])
+
+
+async def test_confirm_asks_before_the_submit_and_defaults_to_no():
+    runs: list[dict[str, Any]] = []
+
+    def run_payroll(values):
+        runs.append(values)
+        return "run"
+
+    def question(values):
+        if values["period"] == "1999-01":
+            raise ValidationError("no hours in 1999-01", field="period")
+        return f"Post 2 payslips for {values['period']}, 1.234,50 EUR?"
+
+    screen = FormScreen("Run payroll", [Field("period", "Period", required=True)], {"period": "2026-11"},
+                        on_submit=run_payroll, submit_label="Run", confirm=question)
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: confirm_dialog(app) is not None)
+        dialog = app.screen
+        assert "Post 2 payslips for 2026-11, 1.234,50 EUR?" in str(dialog.query_one(".confirm-dialog--question").render())
+        assert "Run (y)" in str(dialog.query_one("#yes").label)
+        await pilot.press("enter")  # the default: no
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert runs == [] and app.results == []
+        await type_into(pilot, screen.form, "period", "1999-01")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert error_text(screen.form, "period") == "no hours in 1999-01"
+        assert confirm_dialog(app) is None and runs == []
+        await type_into(pilot, screen.form, "period", "2026-10")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: confirm_dialog(app) is not None)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.results == ["run"])
+        assert runs == [{"period": "2026-10"}]

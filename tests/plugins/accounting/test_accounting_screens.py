@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from core.app import make_app
 from core.testing import pick
-from core.widgets import FormScreen, RecordTable
+from core.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
 from conftest import iban
@@ -62,8 +62,18 @@ async def test_record_approve_and_pay_a_bill(office):
         assert isinstance(app.screen, FormScreen) and "not approved" in text(app, ".record-form--form-error")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        # a asks first, saying what will be posted; the default answer (enter) is no
         await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert text(app, ".confirm-dialog--question") == "Approve bill RE-1 of Schmidt and post €29.75?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "BillsScreen")
+        assert ctx.table("bills").all()[0]["status"] == "draft" and ctx.table("entries").count() == 0
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
         await wait_for(pilot, lambda: table.cursor_record and table.cursor_record["status"] == "approved")
+        assert ctx.table("entries").count() == 1
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
         app.screen.form.control("amount").value = "10"
@@ -154,3 +164,29 @@ async def test_the_journal_pages_newest_first_and_finds_a_month(office):
         want = {e["number"] for e in ctx.table("entries").all() if "-03-" in e["date"]}
         await wait_for(pilot, lambda: table.row_count == len(want))
         assert {table.record_at(r)["number"] for r in range(table.row_count)} == want
+
+
+async def test_payroll_run_says_what_it_will_post_and_defaults_to_no(office):
+    bd, ctx, ids = office
+    pay.set_rate(ctx, ids["anna"], "salaried", "3000")
+    pay.set_rate(ctx, ids["ben"], "salaried", "2500")
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.payroll")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.form.control("period").value = "2026-02"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert text(app, ".confirm-dialog--question") == "Post 2 payslips for 2026-02, gross €5,500.00?"
+        await pilot.press("enter")  # the default: no
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert ctx.table("payroll_runs").count() == 0 and ctx.table("payslips").count() == 0
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
+    (run,) = ctx.table("payroll_runs").all()
+    assert run["period"] == "2026-02" and len(run["payslips"]) == 2
+    assert run["totals"]["EUR"]["gross"] == "5500.00"
