@@ -22,6 +22,7 @@ from textual.widgets import Static
 from core.errors import BackdeskError
 from core.i18n import _, format_datetime, format_time, to_local, today
 from core.notifications import NOTIFICATIONS, SEND, header_text
+from core.safetext import one_line
 from core.screens.base import BackdeskScreen
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -173,9 +174,19 @@ class NotificationsScreen(BackdeskScreen):
         self.notify(_("{n} marked as read.").format(n=n), timeout=2)
 
     def action_delete(self) -> None:
+        from core.widgets import ConfirmDialog
+
         doc = self._current()
-        if doc is not None:
-            self.service.delete(doc["id"])
+        if doc is None:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.service.delete(doc["id"])
+
+        text = one_line(str(doc.get("text") or ""))
+        self.app.push_screen(ConfirmDialog(_("Delete the notification “{text}”?").format(
+            text=text if len(text) <= 48 else text[:47] + "…"), danger=True, yes_label=_("Delete")), answer)
 
     def action_send(self) -> None:
         from core.widgets import Field, FormScreen

@@ -257,9 +257,16 @@ class LeaveScreen(BackdeskScreen):
 
     def action_approve(self) -> None:
         rec = self._current()
-        if rec:
-            self._do(leave.approve, rec["id"], done=_("Approved: {name} {start}–{end}").format(
-                name=rec["name"], start=_d(rec["start"]), end=_d(rec["end"])))
+        if not rec:
+            return
+        span = {"name": rec["name"], "start": _d(rec["start"]), "end": _d(rec["end"])}
+
+        def confirmed(yes) -> None:
+            if yes:
+                self._do(leave.approve, rec["id"], done=_("Approved: {name} {start}–{end}").format(**span))
+
+        self.app.push_screen(ConfirmDialog(_("Approve the leave of {name} from {start} to {end}?").format(**span),
+                                           danger=True, yes_label=_("Approve")), confirmed)
 
     def action_reject(self) -> None:
         rec = self._current()
@@ -280,7 +287,7 @@ class LeaveScreen(BackdeskScreen):
                 self._do(leave.cancel, rec["id"], done=_("Cancelled #{id}").format(id=rec["id"]))
 
         self.app.push_screen(ConfirmDialog(_("Cancel the leave from {start} to {end}?").format(
-            start=_d(rec["start"]), end=_d(rec["end"]))), confirmed)
+            start=_d(rec["start"]), end=_d(rec["end"])), danger=True), confirmed)
 
     def action_toggle_pending(self) -> None:
         self.pending = not self.pending

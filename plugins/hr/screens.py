@@ -94,9 +94,14 @@ def dismiss_form(ctx, person: str = "") -> FormScreen:
         return disc.dismiss(ctx, v["person"], date=v["date"], reason=v["reason"], kind=v["kind"],
                             gross_misconduct=v.get("gross_misconduct") or "")
 
+    def question(v):
+        name = svc.resolve_person(ctx, v["person"])["name"]
+        return _("Record that {name} leaves on {date} ({kind})? The directory shows them as left from then "
+                 "and an offboarding checklist opens.").format(name=name, date=_d(v["date"].isoformat()),
+                                                               kind=_(m.DISMISSAL_KINDS[v["kind"]]))
+
     return FormScreen(_("Dismissal or leaver"), fields, {"person": ctx.services.people.choice(person)},
-                      on_submit=submit,
-                      submit_label=_("Record"))
+                      on_submit=submit, submit_label=_("Record"), confirm=question)
 
 
 def record_form(ctx, person_id: int, doc: dict | None) -> FormScreen:

@@ -21,7 +21,7 @@ from core.errors import BackdeskError
 from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, DetailView, Field, FormScreen, RecordTable
+from core.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
 from plugins.it import models as m
 from plugins.it import service as svc
 from plugins.it.models import _
@@ -107,6 +107,16 @@ TICKET_COLUMNS = lambda: [  # noqa: E731 - titles translated when the screen is 
 ]
 
 
+def status_form(ctx, ticket: dict, status: str) -> FormScreen:
+    """Resolving or closing asks for the reply the requester gets (optional)
+    and a second key (ctrl+s): one stray key does not resolve a ticket."""
+    title = _("Resolve #{id}: {title}") if status == "resolved" else _("Close #{id}: {title}")
+    return FormScreen(title.format(id=ticket["id"], title=ticket["title"]),
+                      [Field("note", _("Reply"), kind="multiline", help=_("What the requester reads (optional)"))],
+                      on_submit=lambda v: svc.set_status(ctx, ticket["id"], status, note=v["note"]),
+                      submit_label=_("Resolve") if status == "resolved" else _("Close"))
+
+
 class HelpdeskScreen(BackdeskScreen):
     """The ticket queues: active, mine, unassigned, overdue, waiting, all."""
 
@@ -182,7 +192,13 @@ class HelpdeskScreen(BackdeskScreen):
                 _fail(self, error)
 
     def action_resolve(self) -> None:
-        self._move("resolved")
+        rec = self._current()
+        if rec:
+            self.app.push_screen(status_form(self.ctx, rec, "resolved"), self._resolved)
+
+    def _resolved(self, doc) -> None:
+        if doc:
+            self.notify(_("Ticket #{id} is {status}").format(id=doc["id"], status=_(m.STATUS_TITLES[doc["status"]])))
 
     def action_waiting(self) -> None:
         self._move("waiting")
@@ -278,6 +294,9 @@ class TicketScreen(BackdeskScreen):
         self.app.push_screen(assign_form(self.ctx, self.doc))
 
     def action_status(self, status: str) -> None:
+        if status in ("resolved", "closed") and self.doc is not None:
+            self.app.push_screen(status_form(self.ctx, self.doc, status))
+            return
         try:
             svc.set_status(self.ctx, self.ticket_id, status)
             self.notify(_("Ticket #{id} is {status}").format(id=self.ticket_id, status=_(m.STATUS_TITLES[status])))
@@ -588,10 +607,11 @@ class MaintenanceScreen(BackdeskScreen):
     def action_decide(self, approve: bool) -> None:
         rec = self._pick("#it-changes")
         if rec:
-            try:
-                svc.decide_change(self.ctx, rec["id"], approve)
-            except BackdeskError as error:
-                _fail(self, error)
+            title = _("Approve change #{id}: {title}") if approve else _("Reject change #{id}: {title}")
+            self.app.push_screen(FormScreen(title.format(id=rec["id"], title=rec["title"]), [Field("note", _("Note"))],
+                                            on_submit=lambda v: svc.decide_change(self.ctx, rec["id"], approve,
+                                                                                  v["note"]),
+                                            submit_label=_("Approve") if approve else _("Reject")))
 
     def action_finish(self) -> None:
         rec = self._pick("#it-changes")
@@ -670,11 +690,18 @@ class ChecksScreen(BackdeskScreen):
 
     def action_remove(self) -> None:
         rec = self.query_one(RecordTable).cursor_record
-        if rec:
-            try:
-                svc.remove_check(self.ctx, rec["id"])
-            except BackdeskError as error:
-                _fail(self, error)
+        if not rec:
+            return
+
+        def answer(yes) -> None:
+            if yes:
+                try:
+                    svc.remove_check(self.ctx, rec["id"])
+                except BackdeskError as error:
+                    _fail(self, error)
+
+        self.app.push_screen(ConfirmDialog(_("Remove the check {name}?").format(name=rec["name"]), danger=True,
+                                           yes_label=_("Remove")), answer)
 
 
 # =====================================================================================

@@ -108,3 +108,20 @@ async def test_running_app_shows_a_notification_from_another_process(site):
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.sub_title == "Bob Berger · reception")
         assert bob.services.notifications.unread_count() == 0
+        # d deletes it after a yes; the default answer keeps it
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DetailModal")  # what enter opened
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "NotificationsScreen")
+        inbox = app.screen
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen is not inbox)
+        assert str(app.screen.query_one(".confirm-dialog--question").render()) == \
+            "Delete the notification “Rückruf: Herr Schulz, Tel. 0711 123”?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is inbox)
+        assert bob.services.notifications.table.count() == 1
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen is not inbox)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: table.row_count == 0)
+        assert bob.services.notifications.table.count() == 0

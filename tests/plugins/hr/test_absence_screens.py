@@ -8,7 +8,7 @@ import pytest
 
 from core.app import make_app
 from core.i18n import today
-from core.widgets import RecordTable
+from core.widgets import ConfirmDialog, RecordTable
 from plugins.hr import leave
 
 from tests.plugins.hr.absence_site import Site, make_office
@@ -96,7 +96,10 @@ async def test_a_manager_approves_on_the_leave_screen(office):
         await wait_for(pilot, lambda: table.row_count == 1)
         await pilot.press("p")  # only what waits for me
         await wait_for(pilot, lambda: table.row_count == 1 and table.cursor_record["id"] == row["id"])
-        await pilot.press("a")
+        await pilot.press("a")  # asks first; y approves
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "Approve the leave of Ben Brandt from" in str(app.screen.query_one(".confirm-dialog--question").render())
+        await pilot.press("y")
         await wait_for(pilot, lambda: bd.table("hr.leave")[row["id"]]["status"] == "approved")
         assert bd.table("hr.leave")[row["id"]]["decided_by"] == "anna"
         await wait_for(pilot, lambda: table.row_count == 0)

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from core.app import make_app
 from core.testing import pick
-from core.widgets import DetailView, FormScreen, RecordTable
+from core.widgets import ConfirmDialog, DetailView, FormScreen, RecordTable
 from plugins.hr import cases, discipline, hiring
 from plugins.hr import screens as hr_screens
 
@@ -92,8 +92,17 @@ async def test_warn_dismiss_and_checklist_in_the_app(office):
 
         app.screen.form.control("date").value = today().isoformat()
         app.screen.form.control("reason").value = "late again"
+        await pilot.press("ctrl+s")  # asks first, defaulting to no
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        question = text(app.screen.query_one(".confirm-dialog--question", Static))
+        assert question.startswith("Record that Ben Brandt leaves on ") and "(conduct)?" in question
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert bd.services.people.get(ids["ben"])["status"] != "left" and ctx.table("dismissals").count() == 0
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not isinstance(app.screen, (FormScreen, ConfirmDialog)))
         assert bd.services.people.get(ids["ben"])["status"] == "left"
         # the offboarding checklist: open it and tick the reference letter
         app.open_nav("hr.checklists")

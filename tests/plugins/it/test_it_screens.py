@@ -66,16 +66,26 @@ async def test_open_assign_resolve_a_ticket_in_the_app(office):
         await pilot.press("2")  # my queue
         await wait_for(pilot, lambda: "2 mine 1" in text(app, "#it-queues"))
         assert table.row_count == 1
+        # r asks for the reply the requester reads; one stray key resolves nothing
         await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert str(app.screen.query_one(".form-screen--title", Static).render()) == "Resolve #1: Printer jammed"
+        assert ctx.table("tickets").all()[0]["status"] == "open"
+        await pilot.press(*"New drum fitted")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
         await wait_for(pilot, lambda: table.row_count == 0)  # resolved: out of my queue
         stored = ctx.table("tickets").all()[0]
         assert (stored["status"], stored["assignee"]) == ("resolved", me)
+        assert [(c["text"], c["internal"]) for c in ctx.table("comments").all()] == [("New drum fitted", False)]
         assert [e["name"] for e in bd.table("core.events").find({"source": "it"}, order_by=["id"])] == \
             ["it.ticket_opened", "it.ticket_assigned", "it.ticket_resolved"]
         await pilot.press("6")  # all
         await wait_for(pilot, lambda: table.row_count == 1)
         await pilot.press("r")  # resolving twice is refused with a message
-        await wait_for(pilot, lambda: any("already resolved" in n.message for n in app._notifications))
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "already resolved" in text(app, ".record-form--form-error"))
 
 
 async def test_ticket_shows_asset_history_and_asset_shows_tickets(office):
@@ -184,3 +194,26 @@ async def test_german_screens(site, office):
             assert "nicht zugewiesen" in text(app, "#it-queues")
     finally:
         configure("en_US", "Europe/Berlin", "EUR")
+
+
+async def test_removing_a_check_asks_and_defaults_to_no(office):
+    from core.widgets import ConfirmDialog
+
+    bd, ctx, ids = office
+    svc.add_check(ctx, "root disk", "disk", "/")
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("it.checks")
+        await wait_for(pilot, lambda: app.current_mode == "it.checks")
+        board = app.screen
+        await wait_for(pilot, lambda: board.query_one("#it-checks", RecordTable).row_count == 1)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert str(app.screen.query_one(".confirm-dialog--question", Static).render()) == "Remove the check root disk?"
+        await pilot.press("enter")  # the default: no
+        await wait_for(pilot, lambda: app.screen is board)
+        assert ctx.table("checks").count() == 1
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: ctx.table("checks").count() == 0)
