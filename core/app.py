@@ -23,6 +23,7 @@ from textual.screen import Screen
 from core.hookspecs import Card, Command, NavEntry
 from core.i18n import _
 from core.screens.base import BackdeskScreen, TablesChanged
+from core.widgets.keys import key_text
 
 def _search_commands():
     """The palette's global search (imported when the palette first opens)."""
@@ -320,20 +321,15 @@ class BackdeskApp(App):
         if self.current_mode != nav_id:
             self.switch_mode(nav_id)
 
-    def action_help(self) -> None:
-        from core.screens.help import HelpScreen
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys written one way everywhere (``Ctrl+F``, German ``Strg+F``)."""
+        return binding.key_display or key_text(binding.key)
 
-        rows = []
-        seen = set()
-        for key, active in self.active_bindings.items():
-            binding = active.binding
-            desc = binding.description or binding.action
-            if (key, desc) in seen:
-                continue
-            seen.add((key, desc))
-            rows.append((self.get_key_display(binding), desc))
+    def action_help(self) -> None:
+        from core.screens.help import HelpScreen, help_rows
+
         title = getattr(self.screen, "nav_title", None) or self.title
-        self.push_screen(HelpScreen(rows, str(title)))
+        self.push_screen(HelpScreen(help_rows(self.screen, self.active_bindings.values()), str(title)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for entry in self.nav_entries:

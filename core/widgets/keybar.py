@@ -17,6 +17,8 @@ from rich.text import Text
 from textual import events
 from textual.widget import Widget
 
+from core.widgets.keys import binding_rank
+
 
 class KeyBar(Widget, can_focus=False):
     """One line: the active bindings' keys and what they do."""
@@ -60,10 +62,14 @@ class KeyBar(Widget, can_focus=False):
     def keys(self) -> list[tuple[str, str, str, bool]]:
         """(key, key as shown, description, enabled) as drawn, palette last."""
         app = self.app
+        screen = self.screen
         seen: set[str] = set()
-        shown: list[tuple[str, str, str, bool]] = []
+        # The screen's own keys first (Payroll's "r Run payroll"), then the
+        # focused widget's (a table's open, filter, sort), then the app's: when
+        # the line is too short, the general keys give way, not the screen's.
+        ranks: tuple[list, list, list] = ([], [], [])
         palette = None
-        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+        for node, binding, enabled, _tooltip in screen.active_bindings.values():
             if app.ENABLE_COMMAND_PALETTE and binding.key == app.COMMAND_PALETTE_BINDING:
                 palette = (binding.key, app.get_key_display(binding),
                            binding.description, enabled)
@@ -71,7 +77,8 @@ class KeyBar(Widget, can_focus=False):
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            shown.append((binding.key, app.get_key_display(binding), binding.description, enabled))
+            ranks[binding_rank(node, binding, screen)].append((binding.key, app.get_key_display(binding), binding.description, enabled))
+        shown = ranks[0] + ranks[1] + ranks[2]
         if palette is not None:
             shown.append(palette)
         return shown

@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from core.i18n import _
+from core.widgets import keys
 
 
 class NavList(ScrollView, can_focus=True, inherit_bindings=False):
@@ -125,7 +126,7 @@ class NavList(ScrollView, can_focus=True, inherit_bindings=False):
         if index == self._highlighted:
             name = "navlist--cursor" if self.has_focus else "navlist--cursor-blurred"
             style = base + self.get_component_rich_style(name, partial=True)
-        key_text = key.upper() if key else ""
+        key_text = keys.key_text(key) if key else ""
         room = width - cell_len(key_text) - (1 if key_text else 0)
         if cell_len(title) > room:
             title = set_cell_size(title, max(0, room - 1)) + "…" if room > 0 else ""

@@ -40,6 +40,7 @@ from core.errors import BackdeskError, ValidationError
 from core.widgets._css import load_css
 from core.widgets._i18n import _, decimal_text, parse_decimal_text
 from core.widgets.confirm_dialog import ConfirmDialog
+from core.widgets.keys import key_text
 from core.widgets.picker import Picker
 
 __all__ = ["Field", "FieldKind", "FormScreen", "RecordForm"]
@@ -319,7 +320,8 @@ class RecordForm(Vertical, can_focus=False):
             )
             yield Button(_("Cancel"), classes="record-form--cancel", compact=True)
             yield Static(
-                _("tab next · ctrl+s save · esc cancel"),
+                _("{tab} next · {save} save · {esc} cancel").format(
+                    tab=key_text("tab"), save=key_text("ctrl+s"), esc=key_text("escape")),
                 classes="record-form--hint",
                 markup=False,
             )

@@ -22,6 +22,9 @@ async def main():
         await pilot.press("f1")
         await pilot.pause()
         print("HELP=" + str(app.screen.query(Static).first().render()))
+        from textual.widgets import DataTable
+        table = app.screen.query_one(DataTable)
+        print("HELPROWS=" + "|".join(" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)))
 asyncio.run(main())
 bd.close()
 '''
@@ -38,3 +41,7 @@ def test_german_shell(site):
     bindings = out["BINDINGS"].split("|")
     assert "Beenden" in bindings and "Hilfe" in bindings
     assert out["HELP"].startswith("Tastenbelegung")
+    # keys in German, written one way, no Textual internals
+    rows = out["HELPROWS"].split("|")
+    assert "Strg+Q Beenden" in rows and "F1 Hilfe" in rows and "Strg+F Suchen" in rows
+    assert not any("^" in row or "ctrl" in row.lower() or "super" in row.lower() or "_" in row for row in rows)

@@ -190,3 +190,30 @@ async def test_payroll_run_says_what_it_will_post_and_defaults_to_no(office):
     (run,) = ctx.table("payroll_runs").all()
     assert run["period"] == "2026-02" and len(run["payslips"]) == 2
     assert run["totals"]["EUR"]["gross"] == "5500.00"
+
+
+async def test_payroll_keys_come_first_and_read_one_way(office):
+    """At 80×24 the key bar shows the screen's own keys before the table's
+    (Run payroll is not hidden behind "…"), and F1 lists what the keys do,
+    not Textual's action names."""
+    from textual.widgets import DataTable
+
+    from core.widgets.keybar import KeyBar
+
+    bd, ctx, ids = office
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.payroll")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
+        bar = app.screen.query_one(KeyBar)
+        await wait_for(pilot, lambda: " r Run payroll " in str(bar.render()))
+        assert str(bar.render()).startswith(" n Hours  c Check  a Approve  r Run payroll")
+        assert str(bar.render()).rstrip().endswith("Ctrl+P Commands")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+        table = app.screen.query_one(DataTable)
+        rows = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+        assert rows[:5] == [("n", "Hours"), ("c", "Check"), ("a", "Approve"), ("r", "Run payroll"), ("p", "Payslips")]
+        assert ("↑ ↓ ← → PgUp PgDn Home End", "Move the cursor") in rows
+        assert ("Enter", "Open") in rows and ("Ctrl+Q", "Quit") in rows
+        assert not any("_" in desc or "super" in key.lower() or "^" in key for key, desc in rows)
