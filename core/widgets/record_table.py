@@ -294,6 +294,8 @@ def _fit(text: str, width: int, align: Align) -> str:
 # Cells are padded by one space on each side.
 _PAD = 1
 _MAX_AUTO_WIDTH = 40
+_MAX_GROWN_WIDTH = 60
+_MIN_SHRUNK_WIDTH = 12
 _WIDTH_SAMPLE = 100
 
 
@@ -745,7 +747,78 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                 text = cell.plain if isinstance(cell, Text) else _one_line(cell)
                 width = max(width, cell_len(text))
             widths.append(max(3, min(width, _MAX_AUTO_WIDTH)))
-        self._widths = widths
+        self._natural_widths = widths
+        self._wanted_widths: list[int] | None = None
+        self._widths = self._fit_widths()
+
+    def _wanted(self) -> list[int]:
+        """How wide each column's text is in the first rows (at most
+        ``_MAX_GROWN_WIDTH``): what a column given more room can use."""
+        if self._wanted_widths is None:
+            sample = [self._source[i] for i in range(min(self._count, _WIDTH_SAMPLE))]
+            wanted = []
+            for column, width in zip(self._columns, self._natural_widths):
+                for record in sample:
+                    cell = column.text(record)
+                    text = cell.plain if isinstance(cell, Text) else _one_line(cell)
+                    width = max(width, cell_len(text))
+                wanted.append(min(width, _MAX_GROWN_WIDTH))
+            self._wanted_widths = wanted
+        return self._wanted_widths
+
+    def _fit_widths(self) -> list[int]:
+        """The columns' widths for the widget's width: a table narrower than
+        its room grows its left-aligned (text) columns, first those whose text
+        is cut, then the widest, so it takes the whole width (120 columns, or
+        the sidebar hidden, show more of the names and descriptions). A table
+        wider than its room first narrows the columns sized by their content
+        (``width=None``), the widest first, down to their title or
+        ``_MIN_SHRUNK_WIDTH``, so that every column stays in view with its
+        text cut ("…"); what is still too wide scrolls sideways."""
+        widths = list(self._natural_widths)
+        room = self.scrollable_content_region.width if self.is_mounted else 0
+        if room <= 0:
+            return widths
+        spare = room - sum(width + 2 * _PAD for width in widths)
+        if spare < 0:
+            floor = {i: max(_MIN_SHRUNK_WIDTH, cell_len(column.title) + 2)
+                     for i, column in enumerate(self._columns) if column.width is None}
+            while spare < 0:
+                shrinkable = [i for i in floor if widths[i] > floor[i]]
+                if not shrinkable:
+                    break
+                widest = max(shrinkable, key=lambda i: widths[i])
+                widths[widest] -= 1
+                spare += 1
+            return widths
+        growable = [i for i, column in enumerate(self._columns) if column.align == "left"]
+        if spare == 0 or not growable:
+            return widths
+        wanted = self._wanted()
+        # First the columns whose text is cut, each by what it lacks, fairly.
+        while spare > 0:
+            short = [i for i in growable if widths[i] < wanted[i]]
+            if not short:
+                break
+            share = max(1, spare // len(short))
+            for i in short:
+                step = min(share, wanted[i] - widths[i], spare)
+                widths[i] += step
+                spare -= step
+                if not spare:
+                    break
+        # The rest to the widest text column (a name, a description).
+        if spare > 0:
+            widest = max(growable, key=lambda i: (widths[i], -i))
+            widths[widest] += spare
+        return widths
+
+    def _refit(self) -> None:
+        widths = self._fit_widths()
+        if widths != self._widths:
+            self._widths = widths
+            self._update_virtual_size()
+            self.refresh()
 
     @property
     def _table_width(self) -> int:
@@ -922,6 +995,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._cursor_changed(mounted=True)
 
     def on_resize(self) -> None:
+        self._refit()
         self._scroll_cursor_into_view()
 
     def _on_focus(self, event: events.Focus) -> None:

@@ -1,0 +1,71 @@
+"""Tables take the width they are given: at 120×40, and with the sidebar
+hidden, every screen's tables reach the right edge (their text columns
+grow) instead of leaving a third of the screen empty; a table too wide for
+its room narrows its content-sized columns before it scrolls."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.testing import wait_for
+from core.widgets import RecordTable
+
+
+def _tables(app) -> list[RecordTable]:
+    return [t for t in app.screen.query(RecordTable) if t.display and t.visible and t.region.width]
+
+
+def _short(table: RecordTable) -> int:
+    """Cells left empty right of the table's last column (0: full width)."""
+    return table.scrollable_content_region.width - table._table_width
+
+
+@pytest.mark.tinydb_only("layout does not depend on the storage backend")
+async def test_every_screens_tables_take_the_full_width(backdesk_site):
+    site = backdesk_site
+    site.plugins(["telephony", "documents", "it", "accounting", "hr"])
+    assert site.cli("demo").code == 0
+    async with site.run_app(size=(120, 40)) as pilot:
+        app = pilot.app
+        checked = []
+        for entry in app.nav_entries:
+            app.open_nav(entry.id)
+            await wait_for(pilot, lambda: app.current_mode == entry.id and app.screen.is_mounted)
+            await pilot.pause()
+            for table in _tables(app):
+                await wait_for(pilot, lambda: table.size.width > 0)
+                if any(column.align == "left" for column in table.columns):
+                    assert _short(table) <= 0, f"{entry.id} #{table.id}: {_short(table)} cells left empty"
+                checked.append(f"{entry.id}#{table.id}")
+        assert len(checked) >= 15, checked
+        # the sidebar hidden: the Bills table grows into its room
+        app.open_nav("accounting.bills")
+        await wait_for(pilot, lambda: app.current_mode == "accounting.bills")
+        bills = app.screen.query_one("#acc-bills", RecordTable)
+        before = bills._table_width
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: bills._table_width > before)
+        assert _short(bills) <= 0
+        # the vendor's full name is shown, not cut at ten characters
+        assert any(bills.record_at(i)["vendor"] == "NetCom Telekommunikation AG" for i in range(bills.row_count))
+        vendor = bills.columns[0]
+        assert bills._widths[0] >= len("NetCom Telekommunikation AG") and vendor.key == "vendor"
+
+
+async def test_a_too_wide_table_narrows_its_content_sized_columns(backdesk_site):
+    """At 120 columns the Directory shows its e-mail column (cut with "…")
+    rather than hiding it off the right edge."""
+    site = backdesk_site
+    bd = site.open()
+    dept = bd.services.people.add_department("Finanzbuchhaltung und Controlling")
+    for n in range(3):
+        bd.services.people.add_person({"department_id": dept, "name": f"Person {n}", "title": "Leiterin Finanzbuchhaltung und Controlling " * 2,
+                                "email": f"person.{n}.with.a.long.address@muster-und-partner-gmbh.example"})
+    async with site.run_app(size=(120, 40), backdesk=bd) as pilot:
+        app = pilot.app
+        app.open_nav("directory")
+        await wait_for(pilot, lambda: app.current_mode == "directory" and app.screen.query("#directory-table"))
+        table = app.screen.query_one("#directory-table", RecordTable)
+        await wait_for(pilot, lambda: table.row_count >= 3 and table.size.width > 0)
+        assert table._table_width <= table.scrollable_content_region.width
+        assert [c.key for c in table.columns][-1] == "email"
