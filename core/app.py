@@ -8,6 +8,7 @@ switchboard stays as the operator left it while they look something up.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import traceback
@@ -20,6 +21,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from core.console_glyphs import console_driver
 from core.hookspecs import Card, Command, NavEntry
 from core.i18n import _
 from core.screens.base import BackdeskScreen, TablesChanged
@@ -56,7 +58,8 @@ class BackdeskApp(App):
     def __init__(self, backdesk, *, poll_interval: float = POLL_INTERVAL, guard=None,
                  idle_lock_seconds: float | None = None, start_gc_hold=None,
                  idle_clock=time.monotonic) -> None:
-        super().__init__()
+        # The Linux console's font lacks many glyphs: draw with those it has.
+        super().__init__(driver_class=console_driver(os.environ.get("TERM")))
         #: the release of a core.runtime.hold_gc() the shell's process took
         #: when it started (core.cli.open_shell): after the first frame what
         #: starting allocated is frozen (gc.freeze) and the hold released
