@@ -30,6 +30,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -182,6 +183,15 @@ class Field:
         return value
 
 
+class _Checkbox(Checkbox):
+    """A checkbox that reads on and off without colour (16 colours, a
+    monochrome console): "[X]" when ticked, "[ ]" when not."""
+
+    @property
+    def _button(self) -> Content:  # type: ignore[override]
+        return Content("[X]" if self.value else "[ ]")
+
+
 class _FieldsScroll(VerticalScroll, can_focus=False):
     """The scrolling fields area: tab goes to the fields, not to it."""
 
@@ -266,7 +276,7 @@ class RecordForm(Vertical, can_focus=False):
         widget_id = _safe_id(field.key)
         if field.kind == "bool":
             # The checkbox carries the label: it shows focus on its label.
-            return Checkbox(field.label, bool(value), id=widget_id, compact=True)
+            return _Checkbox(field.label, bool(value), id=widget_id, compact=True)
         if field.kind == "pick":
             assert field.source is not None
             return Picker(field.source, value, id=widget_id)

@@ -402,3 +402,19 @@ async def test_confirm_asks_before_the_submit_and_defaults_to_no():
         await pilot.press("y")
         await wait_for(pilot, lambda: app.results == ["run"])
         assert runs == [{"period": "2026-10"}]
+
+
+async def test_a_checkbox_reads_on_and_off_without_colour(host):
+    form = RecordForm([Field("urgent", "Urgent", kind="bool")])
+    app = host(form)
+    async with app.run_test(size=(80, 24)) as pilot:
+        box = form.query_one(Checkbox)
+        box.focus()
+        await pilot.pause()
+        assert str(box.render()).startswith("[ ] Urgent")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: box.value is True)
+        assert str(box.render()).startswith("[X] Urgent")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert submitted(app) == [{"urgent": True}]
