@@ -618,11 +618,8 @@ class FormScreen(ModalScreen[Any]):
         if self._confirm is not None:
             try:
                 question = self._confirm(values)
-            except ValidationError as error:
-                form.show_error(error.field, error.message)
-                return
             except BackdeskError as error:
-                form.show_error(None, error.message)
+                self._refused(form, error)
                 return
             if question:
 
@@ -645,13 +642,16 @@ class FormScreen(ModalScreen[Any]):
             result = self._on_submit(values)
             if inspect.isawaitable(result):
                 result = await result
-        except ValidationError as error:
-            form.show_error(error.field, error.message)
-            return
         except BackdeskError as error:
-            form.show_error(None, error.message)
+            self._refused(form, error)
             return
         self.dismiss(result)
+
+    @staticmethod
+    def _refused(form: RecordForm, error: BackdeskError) -> None:
+        """A service's refusal: a ``ValidationError`` at its field, any other
+        on the form's error line; the form stays open with its input."""
+        form.show_error(error.field if isinstance(error, ValidationError) else None, error.message)
 
     def on_record_form_cancelled(self, event: RecordForm.Cancelled) -> None:
         event.stop()
