@@ -224,12 +224,14 @@ def cards(ctx):
     from rich.markup import escape
 
     from core.hookspecs import Card
+    from core.i18n import today
     from plugins.accounting import models as m
     from plugins.accounting import service as svc
     from plugins.accounting.models import _
 
     def render():
         rows = svc.due_this_week(ctx)
+        today_text = today().isoformat()
         if not rows:
             return _("No bills due this week")
         totals: dict = {}
@@ -239,11 +241,18 @@ def cards(ctx):
         lines = [_.ngettext("{n} bill, {total}", "{n} bills, {total}", len(rows)).format(n=len(rows), total=total)]
         # how many still need approving (draft) and how many are approved or partly paid
         counts = {code: sum(1 for r in rows if r["status"] == code) for code in m.BILL_STATUSES}
-        lines.append(" · ".join(f"{m.label(m.BILL_STATUSES, code)}: {n}" for code, n in counts.items() if n))
+        states = [f"{m.label(m.BILL_STATUSES, code)}: {n}" for code, n in counts.items() if n]
+        # overdue in words and with "!" before the date, not only in a colour (16 colours)
+        late = {id(r) for r in rows if r["due"] < today_text}
+        if late:
+            states.append(_("overdue: {n}").format(n=len(late)))
+        lines.append(" · ".join(states))
         # "MM-DD vendor amount", the amounts right-aligned under each other and no wider than
         # need be: 31 cells for a 16-letter vendor and 1.234,56, the card's inner width when
-        # the dashboard shows two columns (80 columns show one)
-        shown = [(r["due"][5:], r["vendor"][:16], m.number_text(r["open"], m.places(ctx))) for r in rows[:4]]
+        # the dashboard shows two columns (80 columns show one); a 15-letter one after "!MM-DD"
+        mark = (lambda r: "!" if id(r) in late else " ") if late else (lambda r: "")
+        shown = [(mark(r) + r["due"][5:], r["vendor"][:15 if late else 16], m.number_text(r["open"], m.places(ctx)))
+                 for r in rows[:4]]
         name_w = max(len(v) for _d, v, _a in shown)
         amount_w = max(len(a) for _d, _v, a in shown)
         for due, vendor, amount in shown:

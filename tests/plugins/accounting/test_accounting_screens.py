@@ -217,3 +217,26 @@ async def test_payroll_keys_come_first_and_read_one_way(office):
         assert ("↑ ↓ ← → PgUp PgDn Home End", "Move the cursor") in rows
         assert ("Enter", "Open") in rows and ("Ctrl+Q", "Quit") in rows
         assert not any("_" in desc or "super" in key.lower() or "^" in key for key, desc in rows)
+
+
+async def test_the_due_card_marks_an_overdue_bill_in_words_and_with_a_sign(office):
+    """16 colours draw overdue and due alike: the card says "overdue: 1" and
+    puts "!" before the overdue bill's date."""
+    import datetime as dt
+
+    from core.i18n import today
+    from core.testing import text_of
+
+    bd, ctx, ids = office
+    v = svc.add_vendor(ctx, {"name": "Stadtwerke Musterstadt", "iban": iban("DE", "370400440532013000")})
+    late = (today() - dt.timedelta(weeks=7)).isoformat()
+    soon = (today() + dt.timedelta(days=2)).isoformat()
+    for number, due in (("S-1", late), ("S-2", soon)):
+        svc.create_bill(ctx, v["id"], number, (today() - dt.timedelta(weeks=9)).isoformat(), due,
+                        [{"description": "Strom", "quantity": "1", "unit_price": "100"}])
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.board.all_rendered)
+        card = text_of(app, "#card-accounting-accounting-due")
+        assert "draft: 2 · overdue: 1" in card
+        assert f"!{late[5:]} Stadtwerke Must 119.00" in card and f" {soon[5:]} Stadtwerke Must 119.00" in card
