@@ -418,3 +418,32 @@ async def test_a_checkbox_reads_on_and_off_without_colour(host):
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert submitted(app) == [{"urgent": True}]
+
+
+async def test_a_picker_prefilled_is_unchanged_and_esc_in_the_question_keeps_editing():
+    from core.choices import Choice
+    from core.testing import pick
+
+    def people(text: str) -> list[Choice]:
+        return [c for c in (Choice(4, "Ben Brandt", "Sales"), Choice(7, "Anna Becker", "IT"))
+                if text.lower() in c.label.lower()]
+
+    screen = FormScreen("Warning", [Field("person", "Person", kind="pick", source=people),
+                                    Field("reason", "Reason")],
+                        {"person": Choice(4, "Ben Brandt")})
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen is screen)
+        form = screen.form
+        assert not form.changed  # the name shown for the prefilled id is no change
+        await pick(pilot, form, "person", "becker", "Anna Becker")
+        assert form.changed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: confirm_dialog(app) is not None)
+        await pilot.press("escape")  # Esc in the question keeps editing too
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert app.results == [] and form.control("person").value == 7
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: confirm_dialog(app) is not None)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.results == [None])
