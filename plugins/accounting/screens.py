@@ -406,7 +406,7 @@ class PaymentRunScreen(_Base):
                     self.notify(_.ngettext("Payment run {n}: {k} payment", "Payment run {n}: {k} payments",
                                            k).format(n=run["number"], k=k))
 
-        rows = self._safe(svc.payment_run_preview, self.ctx, self.due_by)
+        rows = self._safe(sepa.payment_run_preview, self.ctx, self.due_by)
         if not rows:
             if rows is not None:
                 self.notify(_("Nothing approved is due by this date"), severity="warning")
