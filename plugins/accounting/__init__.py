@@ -85,7 +85,7 @@ def backdesk_settings():
                                 "iban, bic, bank, email, phone"),
         "dunning": Setting(list, [{"days": 7, "fee": "0.00"}, {"days": 21, "fee": "5.00"},
                                   {"days": 35, "fee": "10.00"}], check=_check_dunning,
-                           help="Dunning levels: days past due and the fee of each (up to three)"),
+                           help="Dunning levels: days past due, the fee and interest (percent a year) of each (up to three)"),
         "bank_accounts": Setting(list, [], check=_check_bank_accounts,
                                  help="The office's bank accounts: name, iban, bic, account (ledger), pain "
                                       "(001.001.09 or 001.001.03), batch_booking"),

@@ -1,6 +1,7 @@
 """The PDF of an issued invoice or credit note, with its EN 16931 CII
 embedded (Factur-X / ZUGFeRD, EN 16931 profile): readable by a person and
-by the customer's bookkeeping.
+by the customer's bookkeeping; and the PDF of a reminder (dunning letter)
+with the GiroCode (EPC QR, ``segno``) to pay what is open.
 
 fpdf2 lays the page out from ``invoicing.invoice_text`` (the same § 14
 content the terminal shows); the ``factur-x`` library embeds the XML
@@ -13,6 +14,10 @@ from __future__ import annotations
 
 from plugins.accounting import einvoice
 from plugins.accounting import invoicing as inv
+from plugins.accounting import ledger as L
+from plugins.accounting import models as m
+from plugins.accounting import receivables as rcv
+from plugins.accounting.models import _
 
 
 def _latin1(text: str) -> str:
@@ -34,3 +39,98 @@ def invoice_pdf(ctx, doc: dict) -> bytes:
     for line in inv.invoice_text(ctx, doc).splitlines():
         pdf.cell(0, 4.5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     return generate_from_binary(bytes(pdf.output()), xml, flavor="factur-x", level="en16931", check_xsd=True)
+
+
+def girocode(seller: dict, amount, reference: str) -> bytes | None:
+    """The EPC QR code ("GiroCode") a banking app reads a SEPA transfer
+    from, as PNG; None without the company's IBAN."""
+    import io
+
+    import segno.helpers
+
+    if not seller.get("iban") or amount <= 0:
+        return None
+    qr = segno.helpers.make_epc_qr(name=seller.get("name", "")[:70] or "-", iban=seller["iban"],
+                                   amount=amount, text=reference[:140], bic=seller.get("bic") or None,
+                                   encoding="utf-8")
+    buf = io.BytesIO()
+    qr.save(buf, kind="png", scale=4, border=2)
+    return buf.getvalue()
+
+
+def reminder_pdf(ctx, item: dict) -> bytes:
+    """A reminder (``receivables.reminder``/``run_dunning``) as a letter:
+    the company's address line, the customer's address in the window, the
+    level's title and date, the invoice and what is open — fee and interest
+    on lines of their own — and the GiroCode to pay it."""
+    import io
+
+    from fpdf import FPDF
+
+    places = m.places(ctx)
+    seller = item.get("seller") or inv.company(ctx)
+    buyer = item.get("buyer") or {}
+    cur = item["currency"]
+
+    def money(value) -> str:
+        return f"{m.number_text(value, places)} {cur}"
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(_latin1(f"{rcv.title(item['level'])} {item['number']}"))
+    pdf.set_author(_latin1(seller.get("name", "")))
+    pdf.set_margins(25, 20, 20)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=7)
+    pdf.set_xy(25, 45)  # DIN 5008: the return address above the window
+    pdf.cell(85, 4, _latin1(" · ".join([seller.get("name", "")] + inv.address_lines(seller))))
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_xy(25, 52)
+    for line in [item["customer"], *inv.address_lines(buyer)]:
+        pdf.cell(85, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_xy(125, 52)
+    for line in (_("Date: {date}").format(date=item["reminded_on"]),
+                 _("Invoice: {number}").format(number=item["number"]),
+                 _("Customer no.: {id}").format(id=item["customer_id"])):
+        pdf.set_x(125)
+        pdf.cell(60, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_xy(25, 100)
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.cell(0, 8, _latin1(rcv.title(item["level"])), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.ln(3)
+    pdf.multi_cell(0, 5, _latin1(rcv.opening(item)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    rows = [(_("Invoice {number} of {date}").format(number=item["number"], date=item["date"]), item["total"])]
+    if L.to_decimal(item["credited"]):
+        rows.append((_("Credited"), -L.to_decimal(item["credited"])))
+    if L.to_decimal(item["paid"]):
+        rows.append((_("Paid"), -L.to_decimal(item["paid"])))
+    if item.get("earlier_fees"):
+        rows.append((_("Fees and interest of earlier reminders"), item["earlier_fees"]))
+    if item.get("fee"):
+        rows.append((_("Dunning fee"), item["fee"]))
+    if item.get("interest"):
+        rows.append((_("Interest on late payment: {rate} % a year on {principal} for {days} days from {since}")
+                     .format(rate=item["rate"], principal=m.number_text(item["principal"], places),
+                             days=item["interest_days"], since=item["interest_from"]), item["interest"]))
+    for label, amount in rows:
+        pdf.cell(125, 6, _latin1(label))
+        pdf.cell(35, 6, _latin1(money(amount)), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(125, 7, _latin1(_("Now open")), border="T")
+    pdf.cell(35, 7, _latin1(money(item["open"])), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.ln(4)
+    pdf.multi_cell(0, 5, _latin1(rcv.closing(item, places)), new_x="LMARGIN", new_y="NEXT")
+    if seller.get("iban"):
+        pdf.ln(2)
+        pdf.multi_cell(0, 5, _latin1(_("IBAN {iban} · reference {number}").format(iban=seller["iban"],
+                                                                                  number=item["number"])),
+                       new_x="LMARGIN", new_y="NEXT")
+        qr = girocode(seller, L.to_decimal(item["open"]), item["number"])
+        if qr:
+            pdf.ln(2)
+            pdf.image(io.BytesIO(qr), w=32)
+            pdf.set_font("Helvetica", size=7)
+            pdf.cell(0, 4, _latin1(_("Scan with your banking app (GiroCode)")), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -7,6 +7,7 @@ BackdeskError shown at the form's field or as a notification.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from rich.markup import escape
@@ -17,7 +18,9 @@ from textual.widgets import Input, Label, Static
 
 from core.errors import BackdeskError, ValidationError
 from core.i18n import today
+from core.outputs import output_file
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from plugins.accounting import invoice_pdf
 from plugins.accounting import invoicing as inv
 from plugins.accounting import models as m
 from plugins.accounting import receivables as rcv
@@ -93,6 +96,8 @@ class InvoicesScreen(_Base):
         Binding("N", "new_customer", _("New customer"), id="accounting.customer_new", show=False),
         Binding("e", "edit_customer", _("Edit customer"), id="accounting.customer_edit", show=False),
         Binding("o", "open_only", _("Open only"), id="accounting.invoices_open", show=False),
+        Binding("D", "dunning", _("Dunning"), id="accounting.invoices_dunning", show=False),
+        Binding("r", "reminder", _("Reminder PDF"), id="accounting.invoice_reminder", show=False),
     ]
 
     def __init__(self, ctx) -> None:
@@ -123,7 +128,7 @@ class InvoicesScreen(_Base):
         self.query_one("#acc-customers", RecordTable).set_records(inv.customers(self.ctx))
         self.query_one("#acc-invoices-bar", Static).update(
             (_("Open invoices") if self.open_only else _("All invoices")) + "  ·  " +
-            escape(_("o open/all · u customers · N new · e edit")))
+            escape(_("o open/all · u customers · N new · e edit · D dunning · r reminder PDF")))
         self._show(self._table().cursor_record)
 
     def _show(self, rec) -> None:
@@ -215,6 +220,54 @@ class InvoicesScreen(_Base):
         rec = self._current(_("invoice"))
         if rec:
             self.app.push_screen(payment_form(self.ctx, rec))
+
+    def action_dunning(self) -> None:
+        """Raise what is overdue today by one dunning level, after a confirmation."""
+        due = self._safe(rcv.dunning_due, self.ctx)
+        if due is None:
+            return
+        if not due:
+            self.notify(_("Nothing to remind today"))
+            return
+        places = m.places(self.ctx)
+        fees = sum((x["fee"] + x["interest"] for x in due), Decimal(0))
+
+        def answer(yes):
+            if yes:
+                sent = self._safe(rcv.run_dunning, self.ctx)
+                if sent:
+                    self.notify(_("{count} reminder(s) sent: r saves the letter of the selected invoice as PDF")
+                                .format(count=len(sent)))
+
+        self.app.push_screen(ConfirmDialog(_("Remind {count} overdue invoice(s) ({numbers}), fees and interest "
+                                             "{fees}?").format(count=len(due), numbers=", ".join(
+                                                 x["number"] for x in due[:4]) + (" …" if len(due) > 4 else ""),
+                                                 fees=m.number_text(fees, places))), answer)
+
+    def action_reminder(self) -> None:
+        """Save the last reminder of the selected invoice as a PDF letter."""
+        rec = self._current(_("invoice"))
+        if not rec:
+            return
+        item = self._safe(rcv.reminder, self.ctx, rec["id"])
+        if item is None:
+            return
+
+        def submit(values):
+            target = Path(values["path"]).expanduser()
+            data = invoice_pdf.reminder_pdf(self.ctx, item)
+            with output_file(str(target), binary=True) as fh:
+                fh.write(data)
+            return str(target)
+
+        def done(path):
+            if path:
+                self.notify(_("Saved to {path}").format(path=path))
+
+        self.app.push_screen(FormScreen(
+            _("Save reminder {level} of {number}").format(level=item["level"], number=item["number"]),
+            [Field("path", _("File"), required=True)], {"path": f"{item['number']}-reminder{item['level']}.pdf"},
+            on_submit=submit, submit_label=_("Save")), done)
 
 
 def payment_form(ctx, invoice: dict) -> FormScreen:

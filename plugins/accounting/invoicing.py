@@ -442,8 +442,8 @@ def delete_draft(ctx, invoice_id) -> None:
 
 
 def open_amount(inv: dict) -> Decimal:
-    """What the customer still owes on an issued invoice, dunning fees
-    included (negative: owed to them)."""
+    """What the customer still owes on an issued invoice, dunning fees and
+    interest on late payment included (negative: owed to them)."""
     if inv["kind"] != "invoice" or inv["status"] == "draft":
         return Decimal(0)
     return L.to_decimal(inv["total"]) + L.to_decimal(inv.get("fees") or "0") - L.to_decimal(inv["credited"]) \

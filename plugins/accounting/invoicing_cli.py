@@ -12,7 +12,7 @@ import sys
 import click
 
 from core.errors import ValidationError
-from core.safetext import one_line
+from core.safetext import one_line, visible
 
 
 def _customer_options(fn):
@@ -223,6 +223,26 @@ def register(accounting: click.Group, get_context) -> None:
             fh.write(data)
         click.echo(f"wrote {output}")
 
+    @invoices_group.command("reminder")
+    @click.argument("number")
+    @click.option("--level", type=int, help="The reminder's level (default: the last sent).")
+    @click.option("--output", "-o", help="Write it as a PDF letter to this file (default: show its text).")
+    def invoices_reminder(number, level, output):
+        """The reminder sent for invoice NUMBER, as text or as a PDF letter."""
+        from core.outputs import output_file
+        from plugins.accounting import invoice_pdf
+        from plugins.accounting import receivables as rcv
+
+        ctx = get_context()
+        item = rcv.reminder(ctx, number, level)
+        if not output:
+            click.echo(visible(rcv.letter_text(ctx, item)))
+            return
+        data = invoice_pdf.reminder_pdf(ctx, item)
+        with output_file(output, binary=True) as fh:
+            fh.write(data)
+        click.echo(f"wrote {output}")
+
     accounting.add_command(invoices_group, "invoice")
 
     # ------------------------------------------------------------------ open items, dunning
@@ -280,12 +300,14 @@ def register(accounting: click.Group, get_context) -> None:
             click.echo("nothing to remind")
         if letters and not dry_run:
             from core.outputs import output_file
+            from plugins.accounting import invoice_pdf
 
             folder = Path(letters)
             folder.mkdir(parents=True, exist_ok=True)
             for r in rows:
-                with output_file(str(folder / f"{r['number']}-level{r['level']}.txt")) as fh:
-                    fh.write(rcv.letter_text(ctx, r, as_of) + "\n")
+                with output_file(str(folder / f"{r['number']}-level{r['level']}.pdf"), binary=True) as fh:
+                    fh.write(invoice_pdf.reminder_pdf(ctx, r))
+            click.echo(f"wrote {len(rows)} letter(s) to {folder}")
 
     @accounting.command("read-einvoice")
     @click.argument("file", type=click.Path(dir_okay=False))

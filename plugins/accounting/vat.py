@@ -86,6 +86,7 @@ ACCOUNTS = {
     "input_vat_rc": "assets:tax:input vat:reverse charge",
     "input_vat_eu": "assets:tax:input vat:intra-eu",
     "dunning_fees": "income:dunning fees",
+    "late_interest": "income:late payment interest",
 }
 
 

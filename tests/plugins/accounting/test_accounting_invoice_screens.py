@@ -10,6 +10,7 @@ from core.app import make_app
 from core.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import invoicing as inv
 from invoice_helpers import INVOICE_SETTINGS, customers
+from test_accounting_receivables import pdf_text
 from test_accounting_screens import shown, text, wait_for
 
 
@@ -19,6 +20,10 @@ def books(site):
     bd = site.open()
     ctx = bd.context("accounting")
     return bd, ctx, customers(ctx)
+
+
+def notified(app, part: str) -> bool:
+    return any(part in n.message for n in app._notifications)
 
 
 def errors(app) -> str:
@@ -120,3 +125,33 @@ async def test_record_a_payment_received(books):
         await wait_for(pilot, lambda: table.cursor_record["status"] == "partly_paid")
         await wait_for(pilot, lambda: "open €1,000.00" in text(app, "#acc-invoice"))
         assert inv.invoice(ctx, doc["number"])["paid"] == "190.00"
+
+
+async def test_dunning_and_the_reminder_letter_from_the_screen(books, tmp_path):
+    bd, ctx, ids = books
+    inv.create_invoice(ctx, ids["meier"], [{"description": "Beratung", "unit_price": "1000"}],
+                       date="2026-01-05", delivery_date="2026-01-02", issue=True)  # long overdue
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.invoices")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "InvoicesScreen")
+        table = app.screen.query_one("#acc-invoices", RecordTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("r")  # nothing sent yet: said, no file
+        await wait_for(pilot, lambda: notified(app, "no reminder was sent for RE-00001"))
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "Remind 1 overdue invoice(s) (RE-00001)" in shown(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: inv.invoice(ctx, "RE-00001").get("dunning_level") == 1)
+        await wait_for(pilot, lambda: "reminder 1" in text(app, "#acc-invoice"))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert app.screen.form.control("path").value == "RE-00001-reminder1.pdf"
+        target = tmp_path / "letter.pdf"
+        app.screen.form.control("path").value = str(target)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: notified(app, f"Saved to {target}"))
+        assert "Payment reminder" in pdf_text(target.read_bytes())
+        await pilot.press("D")  # level 2 is not due on the same day
+        await wait_for(pilot, lambda: notified(app, "Nothing to remind today"))

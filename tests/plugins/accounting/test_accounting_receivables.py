@@ -1,10 +1,14 @@
 """Open items: payments received clear them, the ageing of what customers
-owe, dunning levels with the configured fees — posted, and the receivables
-account equal to the open items."""
+owe, dunning levels with the configured fees and interest — posted, and the
+receivables account equal to the open items; reminders as PDF letters with
+the GiroCode read back by zbarimg."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from plugins.accounting import ledger as L
 from plugins.accounting import receivables as rcv
 from plugins.accounting import service as svc
 from invoice_helpers import INVOICE_SETTINGS, customers
+from tests.peers import require_peer
 
 LEVELS = [{"days": 7, "fee": "0.00"}, {"days": 21, "fee": "5.00"}, {"days": 35, "fee": "12.50"}]
 
@@ -83,6 +88,7 @@ def test_dunning_levels_with_fees(books, site, tmp_path):
     first = rcv.run_dunning(ctx, "2026-03-31")
     assert [(x["number"], x["level"], x["fee"]) for x in first] == [("RE-00001", 1, Decimal("0.00"))]
     assert rcv.run_dunning(ctx, "2026-04-01") == []  # level 2 waits until 21 days past due
+    assert rcv.dunning_due(ctx, "2026-04-13") == []  # 20 days past due
     second = rcv.run_dunning(ctx, "2026-04-14")
     assert [(x["number"], x["level"], x["fee"]) for x in second] == [("RE-00001", 2, Decimal("5.00"))]
     # one level per run: a long-forgotten invoice gets its first reminder first
@@ -91,6 +97,8 @@ def test_dunning_levels_with_fees(books, site, tmp_path):
     stored = inv.invoice(ctx, "RE-00001")
     assert (stored["dunning_level"], stored["fees"], inv.open_amount(stored)) == (3, "17.50", Decimal("1207.50"))
     assert [d["level"] for d in stored["dunning"]] == [1, 2, 3]
+    # the same day again: the customer gets the 14 days between level 1 and 2 first
+    assert rcv.run_dunning(ctx, "2026-07-01") == [] and rcv.dunning_due(ctx, "2026-07-14") == []
     again = rcv.run_dunning(ctx, "2026-08-01")  # RE-00001 is at the last level: no more
     assert [(x["number"], x["level"], x["fee"]) for x in again] == [("RE-00002", 2, Decimal("5.00")),
                                                                   ("RE-00003", 2, Decimal("5.00"))]
@@ -111,7 +119,7 @@ def test_dunning_on_the_cli(books, site, tmp_path):
     assert r.returncode == 0 and "RE-00001" in r.stdout and "level 1" in r.stdout
     r = site.cli("accounting", "dunning", "--as-of", "2026-04-14", "--letters", str(tmp_path / "letters"))
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "letters" / "RE-00001-level1.txt").read_text().count("Payment reminder") == 1
+    assert pdf_text((tmp_path / "letters" / "RE-00001-level1.pdf").read_bytes()).count("Payment reminder") == 1
     r = site.cli("accounting", "open-items", "--as-of", "2026-04-14")
     assert r.returncode == 0 and "RE-00001" in r.stdout and "L1" in r.stdout and "1-30" in r.stdout
     r = site.cli("accounting", "open-items", "--as-of", "2026-14-01")
@@ -122,3 +130,84 @@ def test_the_dunning_setting_is_checked(site):
     site.plugins({**INVOICE_SETTINGS, "dunning": [{"days": 14, "fee": "0"}, {"days": 7, "fee": "5"}]})
     r = site.cli("accounting", "open-items")
     assert r.returncode == 2 and "dunning" in r.stderr and "above the level before" in r.stderr
+
+
+INTEREST_LEVELS = [{"days": 7, "fee": "0.00"}, {"days": 21, "fee": "5.00", "interest": "9.27"},
+                   {"days": 35, "fee": "10.00", "interest": "9.27"}]
+
+
+@pytest.fixture
+def interest_books(site):
+    site.plugins({**INVOICE_SETTINGS, "dunning": INTEREST_LEVELS})
+    bd = site.open()
+    ctx = bd.context("accounting")
+    ids = customers(ctx)
+    # 1,190.00 due 2026-03-24 (Meier: 14 days)
+    inv.create_invoice(ctx, ids["meier"], [{"description": "Beratung", "unit_price": "1000"}],
+                       date="2026-03-10", delivery_date="2026-03-09", issue=True)
+    return bd, ctx
+
+
+def pdf_text(data: bytes) -> str:
+    import io
+
+    import pypdf
+
+    return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def read_qr(pdf: Path) -> str:
+    """The QR code on the letter's page, as zbarimg reads it from the page Ghostscript renders."""
+    png = pdf.with_suffix(".png")
+    subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-sDEVICE=pnggray", "-r200", f"-sOutputFile={png}", str(pdf)],
+                   check=True)
+    return subprocess.run(["zbarimg", "--raw", "-q", str(png)], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def test_reminders_charge_interest_on_late_payment_and_are_letters_as_pdf(interest_books, site, tmp_path):
+    require_peer("zbarimg", shutil.which("zbarimg") is not None, "apt-get install zbar-tools")
+    require_peer("Ghostscript", shutil.which("gs") is not None, "apt-get install ghostscript")
+    bd, ctx = interest_books
+    first = rcv.run_dunning(ctx, "2026-03-31")
+    assert [(x["level"], x["fee"], x["interest"]) for x in first] == [(1, Decimal("0.00"), Decimal(0))]
+    # level 2, 21 days past due: 1,190.00 × 9.27 % × 21 / 365 = 6.35
+    due = rcv.dunning_due(ctx, "2026-04-14")
+    assert [(x["next_level"], x["interest"], x["interest_days"]) for x in due] == [(2, Decimal("6.35"), 21)]
+    second = rcv.run_dunning(ctx, "2026-04-14")
+    assert (second[0]["fee"], second[0]["interest"], second[0]["open"]) == (
+        Decimal("5.00"), Decimal("6.35"), Decimal("1201.35"))
+    # level 3 charges interest only for the 14 days since: 4.23 — not on fees, not twice
+    third = rcv.run_dunning(ctx, "2026-04-28")
+    assert (third[0]["interest"], third[0]["interest_from"], third[0]["earlier_fees"], third[0]["open"]) == (
+        Decimal("4.23"), "2026-04-14", Decimal("11.35"), Decimal("1215.58"))
+    books = L.balances(svc.journal(ctx))
+    assert books[("income:late payment interest", "EUR")] == Decimal("-10.58")
+    assert books[("income:dunning fees", "EUR")] == Decimal("-15.00")
+    assert receivables_balance(ctx) == Decimal("1215.58") == sum(r["open"] for r in rcv.open_items(ctx))
+    # the CLI writes the second reminder again as a PDF letter, as it was that day
+    out = tmp_path / "RE-00001-2.pdf"
+    r = site.cli("accounting", "invoices", "reminder", "RE-00001", "--level", "2", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    text = pdf_text(out.read_bytes())
+    for part in ("Second reminder", "Date: 2026-04-14", "Invoice RE-00001 of 2026-03-10", "Meier Bau GmbH",
+                 "Dunning fee", "Interest on late payment: 9.27 % a year on 1,190.00 for 21 days from 2026-03-24",
+                 "Now open", "1,201.35 EUR", "IBAN DE89370400440532013000"):
+        assert part in text, part
+    assert "Final reminder" not in text
+    qr = read_qr(out).splitlines()
+    assert qr[:3] == ["BCD", "002", "1"] and "DE89370400440532013000" in qr and "EUR1201.35" in qr
+    r = site.cli("accounting", "invoices", "reminder", "RE-00001", "--level", "3")
+    assert r.returncode == 0 and "Final reminder — 2026-04-28" in r.stdout and "Interest on late payment 4.23" \
+        in r.stdout and "Fees and interest of earlier reminders 11.35." in r.stdout
+    r = site.cli("accounting", "invoices", "reminder", "RE-00001", "--level", "4", "-o", str(tmp_path / "x.pdf"))
+    assert r.returncode == 2 and "no reminder at level 4 was sent for RE-00001" in r.stderr
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_dunning_writes_each_letter_as_pdf(interest_books, site, tmp_path):
+    r = site.cli("accounting", "dunning", "--as-of", "2026-04-14", "--letters", str(tmp_path / "letters"))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "letters").iterdir()) == ["RE-00001-level1.pdf"]
+    text = pdf_text((tmp_path / "letters" / "RE-00001-level1.pdf").read_bytes())
+    assert "Payment reminder" in text and "Perhaps it escaped your attention" in text
