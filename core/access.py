@@ -158,6 +158,7 @@ CORE_PERMISSIONS: dict[str, str] = {
     "core.notifications.send": "Send a notification to another operator",
     "core.notifications.manage": "Read other operators' notifications",
     "core.plugins.read": "See plugins and their failures",
+    "core.printing.manage": "See every operator's print jobs; set a kiosk console's printer",
     "core.admin.backup": "Copy the whole store and the plugins' files (backdesk backup)",
     "core.admin.restore": "Replace the live data with a backup (backdesk restore)",
     "core.admin.migrate": "Copy the store to another backend (backdesk storage migrate)",

@@ -241,6 +241,14 @@ class AuditTrail:
         with self.store.transaction():
             self._append([entry])
 
+    def record_print(self, plugin: str, table: str, doc_id: int | None, what: str = "") -> None:
+        """Record that the operator printed something confidential (a payslip);
+        inside the caller's transaction when there is one."""
+        entry = {"at": now_utc(), "actor": self.store.actor, "plugin": plugin, "table": table,
+                 "doc_id": doc_id, "op": "print", "before": None, "after": None, "what": what or None}
+        with self.store.transaction():
+            self._append([entry])
+
     def record_pending_restore(self) -> bool:
         """Record the restore whose note ``restore.pending.json``
         (:data:`core.storage.admin.RESTORE_PENDING`) ``backdesk restore``

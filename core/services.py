@@ -2,7 +2,8 @@
 
 ``services.people`` (the people directory), ``services.audit``,
 ``services.events``, ``services.notifications``, ``services.search`` and
-``services.calendar`` (working days, holidays, who is away: core/workdays.py);
+``services.calendar`` (working days, holidays, who is away: core/workdays.py),
+``services.printing`` (printers, defaults and print jobs through CUPS: core/printing.py);
 ``services.nav_entries`` and ``services.cards`` are core's screens and
 dashboard cards, which the shell shows next to the plugins'.
 
@@ -23,6 +24,7 @@ def wire(backdesk) -> None:
     from core.events import EventBus
     from core.notifications import Notifications
     from core.people import PeopleDirectory
+    from core.printing import Printing
     from core.safetext import install_guard
     from core.search import GlobalSearch
     from core.workdays import Workdays
@@ -30,7 +32,7 @@ def wire(backdesk) -> None:
     services = backdesk.services
     # no control character is stored, whoever writes (see core.safetext)
     install_guard(backdesk.store, exempt=UNAUDITED | {"core.event_deliveries"})
-    for cls in (AuditTrail, EventBus, Notifications, PeopleDirectory, Workdays):
+    for cls in (AuditTrail, EventBus, Notifications, PeopleDirectory, Workdays, Printing):
         for spec in cls.TABLES:
             backdesk.declare_table("core", spec)
     services.audit = AuditTrail(backdesk)
@@ -38,6 +40,7 @@ def wire(backdesk) -> None:
     services.notifications = Notifications(backdesk)
     services.people = PeopleDirectory(backdesk)
     services.calendar = Workdays(backdesk)
+    services.printing = Printing(backdesk)
     services.search = GlobalSearch(backdesk)
     services.access = Access(backdesk)
     services.nav_entries = nav_entries()

@@ -34,6 +34,8 @@ def summary(entry: dict) -> str:
         return entry.get("what") or _("read")
     if entry.get("op") == "archive":
         return entry.get("what") or _("archived")
+    if entry.get("op") == "print":
+        return entry.get("what") or _("printed")
     before, after = entry.get("before") or {}, entry.get("after") or {}
     if entry.get("op") == "update":
         keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

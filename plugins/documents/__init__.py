@@ -54,6 +54,10 @@ def backdesk_settings():
         "asn_barcode": Setting(bool, True, help="A scan's barcode or QR code ASN00042 on the first page "
                                                 "gives its archive serial number (zbarimg)"),
         "ocr": Setting(bool, True, help="Recognise the text of scans (images, PDFs without text) with ocrmypdf"),
+        "confidential_types": Setting(list, ["Payslip", "CV", "HR record", "Lohnabrechnung", "Lebenslauf",
+                                             "Personalakte"],
+                                      help="Document types whose every print is audited (so is a document "
+                                           "tagged confidential or vertraulich)"),
         "ocr_languages": Setting(str, "deu+eng", help="Tesseract languages joined by + (Debian: tesseract-ocr-LANG)",
                                  check=_languages),
     }

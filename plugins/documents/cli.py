@@ -34,7 +34,8 @@ def _doc_line(doc: dict, terms: list[str] | None = None) -> str:
 
 
 def register(cli: click.Group, get_context) -> None:
-    from plugins.documents import service
+    from core.printing import kiosk_name, state_title
+    from plugins.documents import paper, service
     from plugins.documents.models import INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, label
 
     @cli.group("docs")
@@ -184,6 +185,68 @@ def register(cli: click.Group, get_context) -> None:
             extra = f" (job {done['job_id']})" if done.get("job_id") else ""
             click.echo(f"fax {row['id']}: {done['status']}{extra}" +
                        (f" — {done['last_error']}" if done["last_error"] else ""))
+
+    @docs.command("print")
+    @click.argument("doc_id")
+    @click.option("--printer", help="A printer of `docs printers` (default: your default printer).")
+    @click.option("--copies", default="1", show_default=True, help="How many copies, 1 to 99.")
+    @click.option("--duplex", is_flag=True, help="Print on both sides (long edge).")
+    @click.option("--pages", help="Only these pages: 1-3 or 1,3,5-7.")
+    @click.option("--wait", is_flag=True, help="Follow the job until it is printed, held or failed.")
+    def print_(doc_id, printer, copies, duplex, pages, wait):
+        """Print a document (its current version) through CUPS."""
+        ctx = get_context()
+        job = paper.print_document(ctx, doc_id, printer=printer, copies=copies, duplex=duplex, pages=pages)
+        click.echo(f"print job {job['id']} on {job['printer']}: {job['copies']} copies"
+                   + (", both sides" if job["duplex"] else "") + (f", pages {job['pages']}" if job["pages"] else "")
+                   + f" — {state_title(job['state'])}")
+        if wait:
+            _wait_and_report(ctx, job)
+
+    def _wait_and_report(ctx, job):
+        import time
+
+        printing = ctx.services.printing
+        while job["state"] in ("waiting", "printing"):
+            time.sleep(0.2)
+            job = printing.follow_job(job["id"]) or job
+        click.echo(f"print job {job['id']}: {state_title(job['state'])}"
+                   + (f" — {job['reason']}" if job.get("reason") else ""))
+        if job["state"] in ("failed", "cancelled"):
+            raise SystemExit(1)
+
+    @docs.command("printers")
+    @click.option("--default", "default", help="Make PRINTER your default printer ('' to remove it).")
+    @click.option("--kiosk", is_flag=True, help="With --default: this kiosk console's printer, for everyone at it.")
+    def printers_(default, kiosk):
+        """The printers of the print server; * marks the one you print to by default."""
+        ctx = get_context()
+        if default is not None:
+            ctx.require(paper.PRINT)
+            chosen = ctx.services.printing.set_default(default or None, kiosk=kiosk)
+            where = f"kiosk {kiosk_name()}" if kiosk else ctx.operator.account
+            click.echo(f"default printer of {where}: {chosen or '-'}")
+        for p in paper.printers(ctx):
+            mark = "*" if p["chosen"] else " "
+            extra = ", ".join(x for x in (p["description"], p["location"], "duplex" if p["duplex"] else "",
+                                          p["message"]) if x)
+            click.echo(f"{mark} {p['name']:<20} {p['state']:<8} {extra}".rstrip())
+
+    @docs.command("print-jobs")
+    @click.option("--all", "everyone", is_flag=True, help="Every operator's jobs (core.printing.manage).")
+    def print_jobs(everyone):
+        """Your print jobs, newest first, with their state (asked of CUPS now)."""
+        ctx = get_context()
+        printing = ctx.services.printing
+        printing.follow_jobs()
+        for job in printing.jobs(everyone=everyone):
+            line = (f"{job['id']:>5}  {state_title(job['state']):<10} {job['printer']:<16} {job['copies']}x  "
+                    f"{job['title']}")
+            if everyone:
+                line += f"  ({job['account']})"
+            if job.get("reason"):
+                line += f"  — {job['reason']}"
+            click.echo(line)
 
     @docs.command("outbox")
     @click.option("--retry", is_flag=True, help="Send what is waiting now, failed jobs included.")

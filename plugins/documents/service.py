@@ -47,12 +47,14 @@ READ = "documents.read"
 FILE = "documents.file"
 SEND = "documents.send"
 RULES = "documents.rules"
+PRINT = "documents.print"
 
 PERMISSIONS = {
     READ: "See and search documents",
     FILE: "File, edit and copy documents; work the intake queue",
     SEND: "Email and fax documents; work the outbox",
     RULES: "Edit document types and matching rules",
+    PRINT: "Print documents; scan and copy paper",
 }
 
 STALE_SENDING = timedelta(minutes=10)

@@ -1,7 +1,8 @@
 """The background worker of the app: polls the inbox, sends what the outbox
 holds when it is due, asks the fax transports for news, recognises the text
 of one scan per round (:mod:`plugins.documents.ocr_jobs`), reads the
-mailboxes every ``mail_interval`` seconds (:mod:`plugins.documents.mailin`).
+mailboxes every ``mail_interval`` seconds (:mod:`plugins.documents.mailin`),
+follows the print jobs not yet done (:mod:`core.printing`).
 
 One daemon thread per running app, started when the shell asks for the
 plugin's screens (the CLI never starts it: ``backdesk docs outbox --retry``
@@ -36,6 +37,7 @@ def run_once(ctx) -> None:
             pass
     if ctx.can(service.SEND):
         service.process_outbox(ctx)
+    ctx.services.printing.follow_jobs()  # a failed print job notifies who printed it
     if ctx.can(service.FILE) and ctx.settings.get("ocr", True):
         ocr_jobs.run_ocr(ctx, limit=1)
     every = float(ctx.settings.get("mail_interval") or 0)

@@ -1,4 +1,4 @@
-"""The test session's CUPS (tests/cups.py) is real and whole: its queues
+"""The test session's CUPS (tests/cupsd.py) is real and whole: its queues
 print through the real filter chain into files the tests read back."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from tests.cups import QUEUES, cups_server  # noqa: F401  (the fixture)
+from tests.cupsd import QUEUES, cups_server  # noqa: F401  (the fixture)
 from tests.peers import wait_until
 from tests.plugins.documents.conftest import simple_pdf
 

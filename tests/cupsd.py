@@ -46,7 +46,7 @@ QUEUES = {
 }
 
 CUPSD_CONF = """\
-# The test session's CUPS (tests/cups.py)
+# The test session's CUPS (tests/cupsd.py)
 Listen 127.0.0.1:{port}
 LogLevel info
 MaxLogSize 0

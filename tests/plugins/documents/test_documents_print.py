@@ -1,0 +1,160 @@
+"""Printing register documents through a real CUPS (tests/cupsd.py): what comes
+out of the printer is read back; failures reach whoever printed; prints of
+confidential documents are audited; the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from core.errors import PermissionDenied, ValidationError
+from tests.cupsd import cups_server  # noqa: F401  (the fixture)
+from tests.peers import wait_until
+
+from plugins.documents import paper, service
+
+
+def pages_pdf(*texts: str) -> bytes:
+    """A PDF with one page per text (fpdf2)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for text in texts:
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=18)
+        pdf.cell(0, 10, text)
+    return bytes(pdf.output())
+
+
+def finished(ctx, job: dict) -> dict:
+    """The job once CUPS has printed, held or failed it."""
+    printing = ctx.services.printing
+    assert wait_until(lambda: printing.follow_job(job["id"])["state"] not in ("waiting", "printing"), 120)
+    return printing.follow_job(job["id"])
+
+
+@pytest.fixture
+def letter(site, ctx):
+    path = site.file("brief.pdf", pages_pdf("Seite eins", "Seite zwei", "Seite drei"))
+    return service.add_document(ctx, path, {"title": "Brief an Müller", "type": ""})
+
+
+def test_print_pages_copies_and_both_sides_come_out_of_the_printer(cups_server, ctx, letter):
+    job = paper.print_document(ctx, letter["id"], printer="office-pdf", copies=2, duplex=True, pages="2-3")
+    assert job["state"] in ("waiting", "printing", "done") and job["copies"] == 2 and job["pages"] == "2-3"
+    done = finished(ctx, job)
+    assert done["state"] == "done", done
+    assert cups_server.printed_pages("office-pdf") == ["Seite zwei", "Seite drei"] * 2
+    assert b"@PJL SET DUPLEX=ON" in cups_server.printed("office-pdf")
+    assert f'JOB NAME = "ASN {letter["asn"]} Brief an M' in cups_server.printed("office-pdf").decode("latin-1")
+    assert [h["what"] for h in service.history(ctx, letter["id"])][-1] == "printed"
+    assert paper.last_print(ctx, letter["id"])["state"] == "done"
+    # not confidential: nothing in the audit trail about the print
+    assert not ctx.services.audit.entries(op="print")
+
+
+def test_a_confidential_document_s_every_print_is_audited(cups_server, site, ctx):
+    service.add_type(ctx, "Payslip")
+    path = site.file("lohn.pdf", pages_pdf("Lohnabrechnung Maerz"))
+    slip = service.add_document(ctx, path, {"title": "Lohnabrechnung März", "type": "Payslip"})
+    tagged = service.add_document(ctx, site.file("akte.pdf", pages_pdf("Akte")),
+                                  {"title": "Akte", "tags": ["vertraulich"]})
+    finished(ctx, paper.print_document(ctx, slip["id"], printer="office-pdf"))
+    assert cups_server.printed_pages("office-pdf") == ["Lohnabrechnung Maerz"]
+    finished(ctx, paper.print_document(ctx, tagged["id"], printer="office-pdf", copies=3))
+    entries = ctx.services.audit.entries(op="print", newest_first=False)
+    assert [(e["plugin"], e["table"], e["doc_id"], e["actor"]) for e in entries] == [
+        ("documents", "documents", slip["id"], "alice"), ("documents", "documents", tagged["id"], "alice")]
+    assert "office-pdf" in entries[0]["what"] and "3" in entries[1]["what"]
+
+
+def test_a_job_the_printer_cannot_print_fails_and_its_operator_is_notified(cups_server, site, letter):
+    bob = site.open("bob")
+    try:
+        ctx = bob.context("documents")
+        job = paper.print_document(ctx, letter["id"], printer="broken")
+        done = finished(ctx, job)
+        assert done["state"] == "failed" and done["reason"]
+        inbox = bob.services.notifications.inbox()
+        assert len(inbox) == 1 and "failed" in inbox[0]["text"] and "broken" in inbox[0]["text"]
+        # followed again (another process, a later round): notified once only
+        assert ctx.services.printing.follow_jobs() == 0
+        assert len(bob.services.notifications.inbox()) == 1
+    finally:
+        bob.close()
+
+
+def test_a_job_at_a_stopped_printer_is_held_and_said_so(cups_server, ctx, bd, letter):
+    job = paper.print_document(ctx, letter["id"], printer="paused")
+    held = finished(ctx, job)
+    assert held["state"] == "held" and held["reason"] == "Paused"
+    assert "waits at paused" in bd.services.notifications.inbox()[0]["text"]
+
+
+def test_bad_print_requests_are_refused_before_anything_is_sent(cups_server, site, ctx, letter):
+    for kwargs, field in [({"printer": "nowhere"}, "printer"), ({"printer": "office-pdf", "copies": 0}, "copies"),
+                          ({"printer": "office-pdf", "copies": 100}, "copies"),
+                          ({"printer": "office-pdf", "pages": "3-1"}, "pages"),
+                          ({"printer": "office-pdf", "pages": "a-b"}, "pages")]:
+        with pytest.raises(ValidationError) as err:
+            paper.print_document(ctx, letter["id"], **kwargs)
+        assert err.value.field == field
+    odd = service.add_document(ctx, site.file("data.bin", b"\x00\x01binary"), {"title": "Binär"})
+    with pytest.raises(ValidationError, match="cannot be printed"):
+        paper.print_document(ctx, odd["id"], printer="office-pdf")
+    assert ctx.services.printing.jobs() == []
+    sam = site.open("sam")  # documents.read only
+    try:
+        with pytest.raises(PermissionDenied):
+            paper.print_document(sam.context("documents"), letter["id"], printer="office-pdf")
+    finally:
+        sam.close()
+
+
+def test_default_printer_per_operator_and_per_kiosk(cups_server, site, ctx, letter):
+    with pytest.raises(ValidationError, match="no default printer"):
+        paper.print_document(ctx, letter["id"])
+    ctx.services.printing.set_default("office-pdf")
+    assert [p["name"] for p in paper.printers(ctx) if p["chosen"]] == ["office-pdf"]
+    assert finished(ctx, paper.print_document(ctx, letter["id"]))["printer"] == "office-pdf"
+    ctx.services.printing.set_default("lobby-pdf", kiosk=True)
+    from core.runtime import open_backdesk
+
+    kiosk = open_backdesk(site.config_dir, site.data_dir, account="alice", kiosk=True, load_entry_points=False)
+    try:
+        kctx = kiosk.context("documents")
+        job = finished(kctx, paper.print_document(kctx, letter["id"]))
+        assert job["printer"] == "lobby-pdf" and cups_server.printed_pages("lobby-pdf")[0] == "Seite eins"
+    finally:
+        kiosk.close()
+    with pytest.raises(ValidationError, match="no printer named"):
+        ctx.services.printing.set_default("nowhere")
+
+
+# ------------------------------------------------------------------ the CLI
+def run(site, *args, rc=0):
+    proc = subprocess.run([sys.executable, "-m", "core", *site.cli_args(), "docs", *args],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == rc, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
+def test_cli_prints_lists_printers_and_jobs(cups_server, site, letter):
+    out = run(site, "printers").stdout
+    assert "office-pdf" in out and "paused" in out and "stopped" in out and "duplex" in out
+    assert "default printer of" in run(site, "printers", "--default", "office-pdf").stdout
+    assert "* office-pdf" in run(site, "printers").stdout
+    out = run(site, "print", str(letter["id"]), "--copies", "2", "--pages", "1", "--wait").stdout
+    assert "on office-pdf: 2 copies, pages 1" in out and out.strip().endswith("printed")
+    assert cups_server.printed_pages("office-pdf") == ["Seite eins", "Seite eins"]
+    out = run(site, "print", str(letter["id"]), "--printer", "broken", "--wait", rc=1).stdout
+    assert "failed" in out.splitlines()[-1]
+    jobs = run(site, "print-jobs").stdout.splitlines()
+    assert "failed" in jobs[0] and "broken" in jobs[0] and "printed" in jobs[1]
+    for args in (["--pages", "3-1"], ["--copies", "zero"], ["--printer", "nowhere"]):
+        err = run(site, "print", str(letter["id"]), *args, rc=2).stderr.strip()
+        assert len(err.splitlines()) == 1, err
+    assert "no document with id 999" in run(site, "print", "999", rc=2).stderr
