@@ -44,7 +44,8 @@ HISTORY_TITLES = {"filed": N_("filed"), "edited": N_("edited"), "version_added":
                   "email_submitted": N_("email submitted"), "email_failed": N_("email failed"),
                   "fax_queued": N_("fax queued"), "fax_sent": N_("fax sent"), "fax_submitted": N_("fax submitted"),
                   "fax_failed": N_("fax failed"), "ocr_queued": N_("OCR queued"), "ocr_done": N_("text recognised"),
-                  "ocr_failed": N_("OCR failed"), "ocr_interrupted": N_("OCR interrupted")}
+                  "ocr_failed": N_("OCR failed"), "ocr_interrupted": N_("OCR interrupted"), "printed": N_("printed"),
+                  "scanned": N_("scanned")}
 
 
 #: the label of a stored code in one of the ``*_TITLES`` maps (core.i18n.Translator.label)

@@ -21,10 +21,12 @@ from textual.widgets.option_list import Option
 from core.errors import BackdeskError
 from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, to_local
+from core.printing import state_title
 from core.screens.base import BackdeskScreen
+from core.screens.printing import print_dialog
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 from core.widgets.detail_view import DetailView
-from plugins.documents import ocr_jobs, service
+from plugins.documents import ocr_jobs, paper, service
 from plugins.documents.models import (
     ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,
     OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _, label,
@@ -113,6 +115,25 @@ class DocumentActions:
         self.app.push_screen(FormScreen(_("File a document"), document_fields(self.ctx, with_file=True),
                                         on_submit=submit, submit_label=_("File")))
 
+    def action_print(self) -> None:
+        doc_id = self._selected_id()
+        if doc_id is None:
+            return
+
+        def submit(values):
+            job = paper.print_document(self.ctx, doc_id, printer=values["printer"], copies=values["copies"],
+                                       duplex=bool(values.get("duplex")), pages=values.get("pages"))
+            self.notify(_("Print job {id} sent to {printer}: {state}").format(
+                id=job["id"], printer=job["printer"], state=state_title(job["state"])))
+            return job
+
+        try:
+            dialog = print_dialog(self.ctx.services.printing, _("Print document {id}").format(id=doc_id), submit)
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        self.app.push_screen(dialog)
+
     def action_copy(self) -> None:
         doc_id = self._selected_id()
         if doc_id is None:
@@ -180,10 +201,11 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
     """Every document, newest first; full-text search on top."""
 
     CSS_PATH = CSS_PATH
-    WATCH_TABLES = frozenset({"documents.documents", "documents.versions"})
+    WATCH_TABLES = frozenset({"documents.documents", "documents.versions", "core.print_jobs"})
     BINDINGS = [
         Binding("a", "add", _("Add"), id="documents.add"),
         Binding("c", "copy", _("Copy"), id="documents.copy"),
+        Binding("p", "print", _("Print"), id="documents.print"),
         Binding("e", "email", _("Email"), id="documents.email"),
         Binding("x", "fax", _("Fax"), id="documents.fax"),
         Binding("f", "focus_search", _("Search"), id="documents.search"),
@@ -257,6 +279,11 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
         tags = ", ".join(record.get("tags") or [])
         line = Text(f"#{record['id']} {record.get('correspondent') or ''}  " + (f"[{tags}]  " if tags else ""),
                     style="dim")
+        job = paper.last_print(self.ctx, record["id"])
+        if job is not None:
+            line.append(_("Print: {state} on {printer}").format(state=state_title(job["state"]),
+                                                                 printer=job["printer"]) + "  ",
+                        style="bold red" if job["state"] in ("failed", "cancelled", "held") else "")
         if record.get("snippet"):
             line.append_text(highlighted(record["snippet"], self.terms))
         box.update(line)
@@ -339,6 +366,7 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
         Binding("E", "edit", _("Edit"), id="documents.edit"),
         Binding("v", "new_version", _("Version"), id="documents.new_version"),
         Binding("c", "copy", _("Copy"), id="documents.detail_copy"),
+        Binding("p", "print", _("Print"), id="documents.detail_print"),
         Binding("e", "email", _("Email"), id="documents.detail_email"),
         Binding("x", "fax", _("Fax"), id="documents.detail_fax"),
         Binding("o", "export", _("Export"), id="documents.export", show=False),

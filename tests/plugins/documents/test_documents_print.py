@@ -158,3 +158,56 @@ def test_cli_prints_lists_printers_and_jobs(cups_server, site, letter):
         err = run(site, "print", str(letter["id"]), *args, rc=2).stderr.strip()
         assert len(err.splitlines()) == 1, err
     assert "no document with id 999" in run(site, "print", "999", rc=2).stderr
+
+
+# ------------------------------------------------------------------ the Documents screen
+async def test_print_dialog_keyboard_only_at_80x24(cups_server, site, bd, ctx, letter):
+    from textual.widgets import Checkbox, Input, Select
+
+    from core.app import make_app
+    from core.widgets import FormScreen
+    from plugins.documents.screens import RegisterScreen
+
+    ctx.services.printing.set_default("office-pdf")
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        assert isinstance(app.screen, RegisterScreen)
+        await pilot.press("p")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, FormScreen)
+        form = dialog.form
+        printer = form.control("printer")
+        assert isinstance(printer, Select) and printer.value == "office-pdf"  # the operator's default
+        assert app.focused is printer
+        # the printer picker (sorted by name): Enter opens the list, Up to lobby-pdf, Enter takes it
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        assert printer.value == "lobby-pdf"
+        await pilot.press("tab")
+        copies = form.control("copies")
+        assert isinstance(copies, Input) and app.focused is copies
+        await pilot.press("backspace", "0")  # "0": refused at the field, the dialog stays
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        assert "1 to 99" in " ".join(str(w.render()) for w in app.screen.query("Static"))
+        await pilot.press("backspace", "2", "tab", "space")  # 2 copies, both sides
+        duplex = form.control("duplex")
+        assert isinstance(duplex, Checkbox) and duplex.value is True
+        await pilot.press("tab", *"1")  # page 1 only
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, RegisterScreen)
+        job = ctx.services.printing.jobs()[0]
+        assert (job["printer"], job["copies"], job["duplex"], job["pages"]) == ("lobby-pdf", 2, True, "1")
+        assert finished(ctx, job)["state"] == "done"
+        assert cups_server.printed_pages("lobby-pdf") == ["Seite eins", "", "Seite eins", ""]
+        await pilot.pause()
+        app.screen.load()
+        snippet = str(app.screen.query_one("#docs-snippet").render())
+        assert "Print: printed on lobby-pdf" in snippet
