@@ -323,6 +323,35 @@ def register(cli: click.Group, get_context) -> None:
                        + ("  final" if s.get("final") else "")
                        + (f"  ({payroll.salary_days_text(s)})" if payroll.is_prorated(s) else ""))
 
+    @payroll_group.command("print")
+    @click.option("--period", required=True, help="The month, YYYY-MM.")
+    @click.option("--person", "person_id", help="Only this person's payslip (directory id).")
+    @click.option("--printer", help="A printer of `docs printers` (default: your default printer).")
+    @click.option("--copies", default="1", show_default=True, help="How many copies, 1 to 99.")
+    @click.option("--duplex", is_flag=True, help="Print on both sides.")
+    @click.option("--wait", is_flag=True, help="Follow the jobs until they are printed, held or failed.")
+    def payroll_print(period, person_id, printer, copies, duplex, wait):
+        """Print the payslips of a month through CUPS (confidential: read and print are audited)."""
+        import time
+
+        from core.printing import state_title
+        from plugins.accounting import payslip_print
+
+        ctx = get_context()
+        jobs = payslip_print.print_payslips(ctx, period, person_id=person_id, printer=printer, copies=copies,
+                                            duplex=duplex)
+        printing = ctx.services.printing
+        failed = False
+        for job in jobs:
+            while wait and job["state"] in ("waiting", "printing"):
+                time.sleep(0.2)
+                job = printing.follow_job(job["id"]) or job
+            failed = failed or job["state"] in ("failed", "cancelled")
+            click.echo(f"print job {job['id']} on {job['printer']}: {job['title']} — {state_title(job['state'])}"
+                       + (f" ({job['reason']})" if job.get("reason") else ""))
+        if failed:
+            raise SystemExit(1)
+
     @payroll_group.command("timeclock")
     @click.option("--from", "start")
     @click.option("--to", "end")

@@ -23,10 +23,12 @@ from core.errors import BackdeskError, ValidationError
 from core.hookspecs import SearchHit
 from core.i18n import format_money, today
 from core.screens.base import BackdeskScreen
+from core.screens.printing import print_dialog
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable, table_pages
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import payroll as pay
+from plugins.accounting import payslip_print
 from plugins.accounting import reports as rep
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
@@ -661,7 +663,8 @@ class PayslipScreen(_Base):
     """Payslips (confidential: opening them is recorded in the audit trail)."""
 
     WATCH_TABLES = frozenset({"accounting.payslips"})
-    BINDINGS = [Binding("escape", "back", _("Back"), id="accounting.payslips_back")]
+    BINDINGS = [Binding("escape", "back", _("Back"), id="accounting.payslips_back"),
+                Binding("p", "print", _("Print"), id="accounting.payslip_print")]
 
     def compose_content(self) -> ComposeResult:
         yield RecordTable([Column("period", _("Period"), width=7), Column("name", _("Person"), width=18),
@@ -691,6 +694,26 @@ class PayslipScreen(_Base):
         lines += [f"  − {escape(d['name'])} {_money(d['amount'], c)}" for d in s["deductions"]]
         lines.append(_("Net {n}").format(n=_money(s["net"], c)))
         self.query_one("#acc-payslip", Static).update("\n".join(lines))
+
+    def action_print(self) -> None:
+        slip = self._table().cursor_record
+        if not slip:
+            return
+
+        def submit(values):
+            job = payslip_print.print_payslip(self.ctx, slip["id"], printer=values["printer"],
+                                              copies=values["copies"], duplex=bool(values.get("duplex")),
+                                              pages=values.get("pages"))
+            self.notify(_("Print job {id} sent to {printer}").format(id=job["id"], printer=job["printer"]))
+            return job
+
+        try:
+            dialog = print_dialog(self.ctx.services.printing, _("Print payslip {period} {name}").format(
+                period=slip.get("period", ""), name=slip.get("name", "")), submit)
+        except BackdeskError as error:
+            _fail(self, error)
+            return
+        self.app.push_screen(dialog)
 
     def action_back(self) -> None:
         self.app.pop_screen()
