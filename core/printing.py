@@ -209,15 +209,12 @@ class Printing:
         return printer
 
     # -- printing ------------------------------------------------------------------
-    def print_file(self, data: bytes | str | Path, *, title: str, source: tuple[str, str, int | None],
-                   printer: str | None = None, copies: Any = 1, duplex: bool = False, pages: Any = None,
-                   confidential: bool = False, link: str | None = None) -> dict:
-        """Send a file (a path, or the bytes of a PDF) to a printer; returns the
-        job's row. ``source``: (plugin, table, record id) of what is printed,
-        also what a confidential print's audit entry names."""
-        copies = clean_copies(copies)
-        pages = clean_pages(pages)
-        title = " ".join(str(title or "").split())[:120] or "Backdesk"
+    def check_request(self, *, printer: str | None = None, copies: Any = 1, duplex: bool = False,
+                      pages: Any = None) -> dict:
+        """The printer a request would go to, after the checks print_file makes
+        (ValidationError naming the field otherwise); nothing is sent."""
+        clean_copies(copies)
+        clean_pages(pages)
         printers = self.printers()
         name = str(printer).strip() if printer else self.default_printer(printers)
         if not name:
@@ -228,6 +225,19 @@ class Printing:
         if duplex and not chosen["duplex"]:
             raise ValidationError(_("the printer {name} cannot print on both sides").format(name=name),
                                   field="duplex")
+        return chosen
+
+    def print_file(self, data: bytes | str | Path, *, title: str, source: tuple[str, str, int | None],
+                   printer: str | None = None, copies: Any = 1, duplex: bool = False, pages: Any = None,
+                   confidential: bool = False, link: str | None = None) -> dict:
+        """Send a file (a path, or the bytes of a PDF) to a printer; returns the
+        job's row. ``source``: (plugin, table, record id) of what is printed,
+        also what a confidential print's audit entry names."""
+        copies = clean_copies(copies)
+        pages = clean_pages(pages)
+        title = " ".join(str(title or "").split())[:120] or "Backdesk"
+        chosen = self.check_request(printer=printer, copies=copies, duplex=duplex)
+        name = chosen["name"]
         options = {"copies": str(copies)}
         if duplex:
             options["sides"] = "two-sided-long-edge"

@@ -12,6 +12,12 @@ from core.hookspecs import Card, Command, NavEntry, PluginInfo, SearchHit, Setti
 from plugins.documents.models import _
 
 VERSION = "1.0.0"
+#: scanning.DEFAULT_PROFILES, written here so the settings need not import the scanner code
+DEFAULT_SCAN_PROFILES = {
+    "letter": {"resolution": 300, "mode": "Gray", "source": "", "pages": 1},
+    "batch": {"resolution": 300, "mode": "Gray", "source": "ADF", "pages": 0},
+    "colour": {"resolution": 300, "mode": "Color", "source": "", "pages": 1},
+}
 
 
 @hookimpl
@@ -58,6 +64,11 @@ def backdesk_settings():
                                              "Personalakte"],
                                       help="Document types whose every print is audited (so is a document "
                                            "tagged confidential or vertraulich)"),
+        "scanner": Setting(str, "", help="The SANE device scans and copies use (scanimage -L; empty: the first found)"),
+        "scan_profile": Setting(str, "", help="The scan profile used when none is named (empty: the first)"),
+        "scan_profiles": Setting(dict, DEFAULT_SCAN_PROFILES, check=_scan_profiles,
+                                 help="Scan profiles by name: resolution (dpi), mode (Color, Gray, Lineart), source "
+                                      "(Flatbed, ADF, …), pages (0: until the feeder is empty), type, tags"),
         "ocr_languages": Setting(str, "deu+eng", help="Tesseract languages joined by + (Debian: tesseract-ocr-LANG)",
                                  check=_languages),
     }
@@ -67,6 +78,12 @@ def _mailboxes(value):
     from plugins.documents.imap import parse_mailboxes
 
     return parse_mailboxes(value)
+
+
+def _scan_profiles(value):
+    from plugins.documents.scanning import clean_profiles
+
+    return clean_profiles(value)
 
 
 def _languages(value):

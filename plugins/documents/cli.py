@@ -35,7 +35,7 @@ def _doc_line(doc: dict, terms: list[str] | None = None) -> str:
 
 def register(cli: click.Group, get_context) -> None:
     from core.printing import kiosk_name, state_title
-    from plugins.documents import paper, service
+    from plugins.documents import paper, scanning, service
     from plugins.documents.models import INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, label
 
     @cli.group("docs")
@@ -247,6 +247,64 @@ def register(cli: click.Group, get_context) -> None:
             if job.get("reason"):
                 line += f"  — {job['reason']}"
             click.echo(line)
+
+    @docs.command("scanners")
+    def scanners_():
+        """The scanners SANE finds, and the scan profiles."""
+        ctx = get_context()
+        for sc in scanning.scanners(ctx):
+            click.echo(f"{sc['device']:<24} {sc['vendor']} {sc['model']} ({sc['kind']})")
+        for name, prof in scanning.profiles(ctx).items():
+            pages = prof["pages"] or "until empty"
+            click.echo(f"profile {name}: {prof['resolution']} dpi {prof['mode']}, "
+                       f"{prof['source'] or 'default source'}, pages {pages}")
+
+    def _progress():
+        last = {"page": 0}
+
+        def show(page, percent):
+            if page != last["page"]:
+                last["page"] = page
+                click.echo(f"page {page} …", err=True)
+        return show
+
+    @docs.command("scan")
+    @click.option("--profile", help="A scan profile (see `docs scanners`).")
+    @click.option("--device", help="A SANE device (default: the setting `scanner`, else the first found).")
+    @click.option("--file", "file_", is_flag=True, help="File it at once (else it waits in the intake).")
+    @click.option("--title", help="Title when filed.")
+    @click.option("--type", "type_", help="Document type when filed (default: the profile's, the rules').")
+    @click.option("--tag", "tags", multiple=True, help="A tag when filed. Repeatable.")
+    def scan(profile, device, file_, title, type_, tags):
+        """Scan paper into the register: into the intake, filed by the matching rules with --file."""
+        ctx = get_context()
+        meta = {"title": title, "type": type_, "tags": list(tags)}
+        done = scanning.scan_to_register(ctx, profile=profile, device=device, file=file_, meta=meta,
+                                         progress=_progress())
+        line = f"scanned {done['pages']} pages into the intake ({done['filename']})"
+        if done["document"]:
+            doc = done["document"]
+            line += f"; filed as document {doc['id']} (ASN {doc['asn']}): {doc['title']}"
+        click.echo(line)
+
+    @docs.command("photocopy")
+    @click.option("--profile", help="A scan profile (see `docs scanners`).")
+    @click.option("--device", help="A SANE device.")
+    @click.option("--printer", help="A printer of `docs printers` (default: your default printer).")
+    @click.option("--copies", default="1", show_default=True, help="How many copies, 1 to 99.")
+    @click.option("--duplex", is_flag=True, help="Print on both sides.")
+    @click.option("--file", "file_", is_flag=True, help="Also file the scan in the register.")
+    @click.option("--wait", is_flag=True, help="Follow the print job until it is printed, held or failed.")
+    def photocopy(profile, device, printer, copies, duplex, file_, wait):
+        """Copy paper: scan and print in one step (nothing filed unless --file)."""
+        ctx = get_context()
+        done = scanning.photocopy(ctx, profile=profile, device=device, printer=printer, copies=copies,
+                                  duplex=duplex, file=file_, progress=_progress())
+        job = done["job"]
+        click.echo(f"copied {done['pages']} pages: print job {job['id']} on {job['printer']}, {job['copies']} copies"
+                   + (f"; filed as document {done['document']['id']}" if done["document"] else ""))
+        if wait:
+            _wait_and_report(ctx, job)
 
     @docs.command("outbox")
     @click.option("--retry", is_flag=True, help="Send what is waiting now, failed jobs included.")

@@ -23,10 +23,10 @@ from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, to_local
 from core.printing import state_title
 from core.screens.base import BackdeskScreen
-from core.screens.printing import print_dialog
-from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from core.screens.printing import print_dialog, printer_choices
+from core.widgets import Column, ConfirmDialog, Field, FormScreen, ProgressScreen, RecordTable
 from core.widgets.detail_view import DetailView
-from plugins.documents import ocr_jobs, paper, service
+from plugins.documents import ocr_jobs, paper, scanning, service
 from plugins.documents.models import (
     ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,
     OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _, label,
@@ -49,6 +49,21 @@ def _direction_labels() -> dict[str, str]:
 
 def _error(screen, error: BackdeskError) -> None:
     screen.notify(str(error), severity="error", timeout=6)
+
+
+def _page_progress(progress, total: int | None):
+    """scanimage's (page, percent) as a ProgressScreen's pages done (of
+    ``total``; None: a feeder read until it is empty)."""
+    state = {"started": False, "done": 0}
+
+    def report(page: int, percent: float) -> None:
+        if not state["started"]:
+            state["started"] = True
+            progress.start(total, _("pages scanned"))
+        if percent >= 100 and state["done"] < page:
+            state["done"] = page
+            progress.advance()
+    return report
 
 
 # ---------------------------------------------------------------- forms
@@ -499,6 +514,8 @@ class IntakeScreen(BackdeskScreen):
     BINDINGS = [
         Binding("f", "file", _("File"), id="documents.file_intake"),
         Binding("r", "scan", _("Scan inbox"), id="documents.scan"),
+        Binding("n", "scan_paper", _("Scan paper"), id="documents.scan_paper"),
+        Binding("k", "photocopy", _("Copy paper"), id="documents.photocopy"),
     ]
 
     def __init__(self, ctx) -> None:
@@ -556,6 +573,70 @@ class IntakeScreen(BackdeskScreen):
             return
         self.notify(_("{new} new files").format(new=counts["new"]))
         self.load()
+
+    def action_scan_paper(self) -> None:
+        """Scan with a profile: into the intake, or filed at once."""
+        names = list(scanning.profiles(self.ctx))
+        fields = [Field("profile", _("Profile"), kind="choice", choices=[(n, n) for n in names],
+                        default=self.ctx.settings.get("scan_profile") or names[0], required=True),
+                  Field("file", _("File at once"), kind="bool", default=False)]
+
+        def scanned(done) -> None:
+            if done:
+                note = _.ngettext("Scanned {n} page", "Scanned {n} pages", done["pages"]).format(n=done["pages"])
+                if done["document"]:
+                    note += " — " + _("filed as ASN {asn}").format(asn=done["document"]["asn"])
+                self.notify(note)
+                self.load()
+
+        def submit(values):
+            def work(progress):
+                return scanning.scan_to_register(self.ctx, profile=values["profile"], file=bool(values["file"]),
+                                                 progress=_page_progress(progress, total))
+
+            total = scanning.profiles(self.ctx)[values["profile"]]["pages"] or None
+            self.app.call_later(lambda: self.app.push_screen(
+                ProgressScreen(work, title=_("Scanning ({profile})").format(profile=values["profile"])), scanned))
+            return values
+
+        self.app.push_screen(FormScreen(_("Scan paper"), fields, on_submit=submit, submit_label=_("Scan")))
+
+    def action_photocopy(self) -> None:
+        """Copy paper: scan and print in one step, nothing filed."""
+        names = list(scanning.profiles(self.ctx))
+        try:
+            printers = self.ctx.services.printing.printers()
+            default = self.ctx.services.printing.default_printer(printers)
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        fields = [Field("profile", _("Profile"), kind="choice", choices=[(n, n) for n in names],
+                        default=self.ctx.settings.get("scan_profile") or names[0], required=True),
+                  Field("printer", _("Printer"), kind="choice", choices=printer_choices(printers),
+                        default=default or (printers[0]["name"] if printers else None), required=True),
+                  Field("copies", _("Copies"), kind="int", default=1, required=True),
+                  Field("duplex", _("Both sides"), kind="bool", default=False)]
+
+        def copied(done) -> None:
+            if done:
+                self.notify(_("Copied {n} pages: print job {id} on {printer}").format(
+                    n=done["pages"], id=done["job"]["id"], printer=done["job"]["printer"]))
+
+        def submit(values):
+            # refused before the scanner moves: the printer, the copies, both sides
+            self.ctx.services.printing.check_request(printer=values["printer"], copies=values["copies"],
+                                                     duplex=bool(values["duplex"]))
+
+            def work(progress):
+                return scanning.photocopy(self.ctx, profile=values["profile"], printer=values["printer"],
+                                          copies=values["copies"], duplex=bool(values["duplex"]),
+                                          progress=_page_progress(progress, total))
+
+            total = scanning.profiles(self.ctx)[values["profile"]]["pages"] or None
+            self.app.call_later(lambda: self.app.push_screen(ProgressScreen(work, title=_("Copying")), copied))
+            return values
+
+        self.app.push_screen(FormScreen(_("Copy paper"), fields, on_submit=submit, submit_label=_("Copy")))
 
     def action_file(self) -> None:
         row = self.query_one(RecordTable).cursor_record
