@@ -161,3 +161,29 @@ async def test_scan_from_the_intake_screen_with_progress_at_80x24(scan_site):
         assert ctx.table("documents").count() == 0  # not filed: it waits in the intake
     finally:
         bd.close()
+
+
+def test_a_missing_print_server_or_scanner_program_is_one_line_naming_what_to_install(scan_site):
+    import os
+
+    env = {**os.environ, "CUPS_SERVER": "127.0.0.1:1"}  # nothing listens there
+    proc = subprocess.run([sys.executable, "-m", "core", *scan_site.cli_args(), "docs", "printers"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "backdesk: the print server 127.0.0.1:1 does not answer: is CUPS running? (apt-get install cups)"]
+    env = {**os.environ, "PATH": "/nonexistent"}  # no scanimage
+    proc = subprocess.run([sys.executable, "-m", "core", *scan_site.cli_args(), "docs", "scan"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "backdesk: scanning needs SANE's scanimage: apt-get install sane-utils"]
+
+
+def test_scan_profiles_are_checked_per_field(scan_site):
+    for profiles, problem in [({"x": {"resolution": 20}}, "x.resolution"), ({"x": {"mode": "Sepia"}}, "x.mode"),
+                              ({"x": {"pages": 0}}, "x.pages"), ({"x": {"colour": 1}}, "x.colour"),
+                              ({"bad name": {}}, "profile name")]:
+        scan_site.write_plugins(scan_profiles=profiles)
+        proc = subprocess.run([sys.executable, "-m", "core", *scan_site.cli_args(), "docs", "scanners"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode != 0 and problem in proc.stderr and "scan_profiles" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
