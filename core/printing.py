@@ -10,8 +10,9 @@ one call::
 
 The caller checks its own permission first (reading the payslip, printing a
 document); this service checks what concerns the printer: it exists in CUPS,
-it takes jobs, it prints on both sides when asked; copies 1 to 99; pages as
-``1-3,5``. A confidential print is recorded in the audit trail (op
+it takes jobs, it prints on both sides when asked, it has the paper tray
+asked for (``tray``: an IPP media-source name the printer lists, sent as
+``media-col``); copies 1 to 99; pages as ``1-3,5``. A confidential print is recorded in the audit trail (op
 ``print``: who, what, on which printer, how many copies), in the same
 transaction as the job's row.
 
@@ -135,7 +136,8 @@ class Printing:
 
     def printers(self) -> list[dict]:
         """The print server's printers: name, description, location, state
-        (idle, printing, stopped), accepting, message, duplex, default."""
+        (idle, printing, stopped), accepting, message, duplex, trays (the
+        paper trays it offers: IPP media-source names, "tray-1", "manual"), default."""
         conn = self._connect()
         try:
             found = conn.getPrinters()
@@ -146,16 +148,21 @@ class Printing:
         out = []
         for name, attrs in sorted(found.items()):
             try:
-                sides = conn.getPrinterAttributes(name, requested_attributes=["sides-supported"]).get(
-                    "sides-supported") or []
+                more = conn.getPrinterAttributes(name, requested_attributes=["sides-supported",
+                                                                             "media-source-supported"])
             except Exception:
-                sides = []
+                more = {}
+            sides = more.get("sides-supported") or []
+            trays = more.get("media-source-supported") or []
+            if isinstance(trays, str):
+                trays = [trays]
             state = {3: "idle", 4: "printing", 5: "stopped"}.get(attrs.get("printer-state"), "idle")
             out.append({"name": name, "description": attrs.get("printer-info") or "",
                         "location": attrs.get("printer-location") or "", "state": state,
                         "accepting": bool(attrs.get("printer-is-accepting-jobs", True)),
                         "message": attrs.get("printer-state-message") or "",
                         "duplex": any(str(s).startswith("two-sided") for s in sides),
+                        "trays": [str(t) for t in trays if t not in ("auto", "none")],
                         "default": name == default})
         return out
 
@@ -210,7 +217,7 @@ class Printing:
 
     # -- printing ------------------------------------------------------------------
     def check_request(self, *, printer: str | None = None, copies: Any = 1, duplex: bool = False,
-                      pages: Any = None) -> dict:
+                      pages: Any = None, tray: str | None = None) -> dict:
         """The printer a request would go to, after the checks print_file makes
         (ValidationError naming the field otherwise); nothing is sent."""
         clean_copies(copies)
@@ -225,18 +232,22 @@ class Printing:
         if duplex and not chosen["duplex"]:
             raise ValidationError(_("the printer {name} cannot print on both sides").format(name=name),
                                   field="duplex")
+        if tray and tray not in chosen["trays"]:
+            raise ValidationError(_("the printer {name} has no tray {tray!r} (trays: {trays})").format(
+                name=name, tray=str(tray)[:30], trays=", ".join(chosen["trays"]) or "-"), field="tray")
         return chosen
 
     def print_file(self, data: bytes | str | Path, *, title: str, source: tuple[str, str, int | None],
                    printer: str | None = None, copies: Any = 1, duplex: bool = False, pages: Any = None,
-                   confidential: bool = False, link: str | None = None) -> dict:
+                   tray: str | None = None, confidential: bool = False, link: str | None = None) -> dict:
         """Send a file (a path, or the bytes of a PDF) to a printer; returns the
         job's row. ``source``: (plugin, table, record id) of what is printed,
         also what a confidential print's audit entry names."""
         copies = clean_copies(copies)
         pages = clean_pages(pages)
         title = " ".join(str(title or "").split())[:120] or "Backdesk"
-        chosen = self.check_request(printer=printer, copies=copies, duplex=duplex)
+        tray = str(tray).strip() if tray else None
+        chosen = self.check_request(printer=printer, copies=copies, duplex=duplex, tray=tray)
         name = chosen["name"]
         options = {"copies": str(copies)}
         if duplex:
@@ -245,6 +256,8 @@ class Printing:
             options["sides"] = "one-sided"
         if pages:
             options["page-ranges"] = pages
+        if tray:
+            options["media-col"] = "{media-source=%s}" % tray
         if copies > 1:
             options["collate"] = "true"
         conn = self._connect()
@@ -271,6 +284,7 @@ class Printing:
         row = {"account": self.operator.account, "printer": name, "server": self.server(),
                "cups_job": int(cups_job), "title": title, "plugin": plugin, "table": table,
                "record_id": record, "link": link, "copies": copies, "duplex": bool(duplex), "pages": pages,
+               "tray": tray,
                "confidential": bool(confidential), "state": "waiting", "reason": "", "at": now_utc(),
                "updated": now_utc()}
         with self.store.transaction():

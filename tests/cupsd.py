@@ -15,7 +15,9 @@ printer would get (``@PJL SET DUPLEX=ON`` for a two-sided job):
 - ``office-pdf``: prints into ``out/office-pdf.pdf``;
 - ``lobby-pdf``: a second such printer (a kiosk's, in the tests);
 - ``broken``: its device cannot be opened, so CUPS stops every job (failed);
-- ``paused``: a stopped printer (``cupsdisable``): jobs wait there, held.
+- ``paused``: a stopped printer (``cupsdisable``): jobs wait there, held;
+- ``tray-pdf``: like office-pdf, with paper trays (tray-1, tray-2, manual);
+  the chosen one shows in the output as ``@PJL SET MEDIASOURCE=TRAY2``.
 
 It is whole when cupsd runs, the listener on its port is ours, ``lpstat -r``
 answers "scheduler is running" and ``lpstat -p`` lists every queue.
@@ -43,7 +45,20 @@ QUEUES = {
     "lobby-pdf": ("Empfang PDF", "file://{out}/lobby-pdf.pdf", "Idle"),
     "broken": ("Kaputt", "file:///nonexistent/backdesk-test/out.pdf", "Idle"),
     "paused": ("Angehalten", "file://{out}/paused.pdf", "Stopped"),
+    "tray-pdf": ("Fächer PDF", "file://{out}/tray-pdf.pdf", "Idle"),
 }
+
+#: the paper trays of tray-pdf (a JCL option, so the chosen tray shows in the output as PJL)
+TRAYS_PPD = """\
+*JCLOpenUI *InputSlot/Paper Tray: PickOne
+*OrderDependency: 100 JCLSetup *InputSlot
+*DefaultInputSlot: Auto
+*InputSlot Auto/Automatic: "@PJL SET MEDIASOURCE=AUTO<0A>"
+*InputSlot Tray1/Tray 1: "@PJL SET MEDIASOURCE=TRAY1<0A>"
+*InputSlot Tray2/Tray 2: "@PJL SET MEDIASOURCE=TRAY2<0A>"
+*InputSlot Manual/Manual Feed: "@PJL SET MEDIASOURCE=MANUAL<0A>"
+*JCLCloseUI: *InputSlot
+"""
 
 CUPSD_CONF = """\
 # The test session's CUPS (tests/cupsd.py)
@@ -138,7 +153,11 @@ class Cups(Peer):
         (self.dir / "cups-files.conf").write_text(CUPS_FILES_CONF.format(dir=self.dir))
         printers = []
         for name, (info, device, state) in QUEUES.items():
-            shutil.copyfile(PPD, self.dir / "ppd" / f"{name}.ppd")
+            ppd = PPD.read_text(encoding="latin-1")
+            if name == "tray-pdf":
+                at = ppd.index("*JCLOpenUI *Duplex")
+                ppd = ppd[:at] + TRAYS_PPD + ppd[at:]
+            (self.dir / "ppd" / f"{name}.ppd").write_text(ppd, encoding="latin-1")
             printers.append(PRINTER.format(name=name, info=info, device=device.format(out=self.out),
                                            state=state, message="Paused" if state == "Stopped" else ""))
         (self.dir / "printers.conf").write_text("".join(printers))

@@ -2,7 +2,7 @@
 
 :func:`print_dialog` builds a :class:`~core.widgets.FormScreen` with the
 printer (the print server's printers, the operator's default chosen), the
-copies, both sides and the pages; ``on_print(values)`` makes the plugin's
+copies, both sides and the pages; the paper tray (when a printer offers trays); ``on_print(values)`` makes the plugin's
 service call, which checks the permission and prints through
 ``services.printing``. Keyboard only: Tab between fields, Ctrl+S prints,
 Esc closes; a refused request shows at its field and the dialog stays.
@@ -43,4 +43,8 @@ def print_dialog(printing, title: str, on_print: Callable[[dict[str, Any]], Any]
         Field("duplex", _("Both sides"), kind="bool", default=False),
         Field("pages", _("Pages"), help=_("Empty: all; or 1-3 or 1,3,5-7")),
     ]
+    trays = sorted({t for p in printers for t in p["trays"]})
+    if trays:  # only where a printer offers trays; one the chosen printer lacks is refused at the field
+        fields.append(Field("tray", _("Paper tray"), kind="choice", choices=[("", _("automatic"))]
+                            + [(t, t) for t in trays], default=""))
     return FormScreen(title, fields, on_submit=on_print, submit_label=_("Print"))

@@ -63,13 +63,13 @@ def payslip_pdf(ctx, slip: dict) -> bytes:
 
 
 def print_payslip(ctx, slip_id: Any, *, printer: str | None = None, copies: Any = 1, duplex: bool = False,
-                  pages: Any = None) -> dict:
+                  pages: Any = None, tray: str | None = None) -> dict:
     """Print one payslip (read audited, print audited); returns the print job."""
     slip = payroll.payslip(ctx, slip_id)  # checks accounting.payroll.read, records the read
     title = _("Payslip {period} {name}").format(period=slip.get("period", ""), name=slip.get("name", ""))
     return ctx.services.printing.print_file(
         payslip_pdf(ctx, slip), title=title, source=("accounting", "payslips", slip["id"]), printer=printer,
-        copies=copies, duplex=duplex, pages=pages, confidential=True, link="accounting.payroll")
+        copies=copies, duplex=duplex, pages=pages, tray=tray, confidential=True, link="accounting.payroll")
 
 
 def print_payslips(ctx, period: str, *, person_id: Any = None, **options: Any) -> list[dict]:

@@ -703,7 +703,7 @@ class PayslipScreen(_Base):
         def submit(values):
             job = payslip_print.print_payslip(self.ctx, slip["id"], printer=values["printer"],
                                               copies=values["copies"], duplex=bool(values.get("duplex")),
-                                              pages=values.get("pages"))
+                                              pages=values.get("pages"), tray=values.get("tray") or None)
             self.notify(_("Print job {id} sent to {printer}").format(id=job["id"], printer=job["printer"]))
             return job
 

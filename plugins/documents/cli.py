@@ -192,11 +192,13 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--copies", default="1", show_default=True, help="How many copies, 1 to 99.")
     @click.option("--duplex", is_flag=True, help="Print on both sides (long edge).")
     @click.option("--pages", help="Only these pages: 1-3 or 1,3,5-7.")
+    @click.option("--tray", help="A paper tray the printer offers (see `docs printers`), e.g. tray-2.")
     @click.option("--wait", is_flag=True, help="Follow the job until it is printed, held or failed.")
-    def print_(doc_id, printer, copies, duplex, pages, wait):
+    def print_(doc_id, printer, copies, duplex, pages, tray, wait):
         """Print a document (its current version) through CUPS."""
         ctx = get_context()
-        job = paper.print_document(ctx, doc_id, printer=printer, copies=copies, duplex=duplex, pages=pages)
+        job = paper.print_document(ctx, doc_id, printer=printer, copies=copies, duplex=duplex, pages=pages,
+                                   tray=tray)
         click.echo(f"print job {job['id']} on {job['printer']}: {job['copies']} copies"
                    + (", both sides" if job["duplex"] else "") + (f", pages {job['pages']}" if job["pages"] else "")
                    + f" — {state_title(job['state'])}")
@@ -229,7 +231,8 @@ def register(cli: click.Group, get_context) -> None:
         for p in paper.printers(ctx):
             mark = "*" if p["chosen"] else " "
             extra = ", ".join(x for x in (p["description"], p["location"], "duplex" if p["duplex"] else "",
-                                          p["message"]) if x)
+                                          ("trays " + " ".join(p["trays"])) if p["trays"] else "", p["message"])
+                              if x)
             click.echo(f"{mark} {p['name']:<20} {p['state']:<8} {extra}".rstrip())
 
     @docs.command("print-jobs")

@@ -39,7 +39,7 @@ def printers(ctx) -> list[dict]:
 
 
 def print_document(ctx, doc_id: Any, *, printer: str | None = None, copies: Any = 1, duplex: bool = False,
-                   pages: Any = None) -> dict:
+                   pages: Any = None, tray: str | None = None) -> dict:
     """Print the current version of a register document; returns the print job."""
     ctx.require(PRINT)
     doc = service.get_document(ctx, doc_id)
@@ -51,7 +51,7 @@ def print_document(ctx, doc_id: Any, *, printer: str | None = None, copies: Any 
     confidential = is_confidential(ctx, doc)
     job = ctx.services.printing.print_file(
         path, title=f"ASN {doc['asn']} {doc['title']}", source=("documents", "documents", doc["id"]),
-        printer=printer, copies=copies, duplex=duplex, pages=pages, confidential=confidential,
+        printer=printer, copies=copies, duplex=duplex, pages=pages, tray=tray, confidential=confidential,
         link="documents")
     with ctx.transaction():
         service._history(ctx, doc["id"], "printed", printer=job["printer"], copies=job["copies"],

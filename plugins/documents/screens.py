@@ -137,7 +137,8 @@ class DocumentActions:
 
         def submit(values):
             job = paper.print_document(self.ctx, doc_id, printer=values["printer"], copies=values["copies"],
-                                       duplex=bool(values.get("duplex")), pages=values.get("pages"))
+                                       duplex=bool(values.get("duplex")), pages=values.get("pages"),
+                                       tray=values.get("tray") or None)
             self.notify(_("Print job {id} sent to {printer}: {state}").format(
                 id=job["id"], printer=job["printer"], state=state_title(job["state"])))
             return job

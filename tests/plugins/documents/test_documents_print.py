@@ -200,6 +200,8 @@ async def test_print_dialog_keyboard_only_at_80x24(cups_server, site, bd, ctx, l
         duplex = form.control("duplex")
         assert isinstance(duplex, Checkbox) and duplex.value is True
         await pilot.press("tab", *"1")  # page 1 only
+        # a paper tray is offered because tray-pdf has trays; "automatic" unless chosen
+        assert isinstance(form.control("tray"), Select) and form.control("tray").value == ""
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, RegisterScreen)
@@ -211,3 +213,14 @@ async def test_print_dialog_keyboard_only_at_80x24(cups_server, site, bd, ctx, l
         app.screen.load()
         snippet = str(app.screen.query_one("#docs-snippet").render())
         assert "Print: printed on lobby-pdf" in snippet
+
+
+def test_a_paper_tray_the_printer_offers_is_used_and_one_it_lacks_refused(cups_server, ctx, letter):
+    trays = {p["name"]: p["trays"] for p in paper.printers(ctx)}
+    assert trays["tray-pdf"] == ["tray-1", "tray-2", "manual"] and trays["office-pdf"] == []
+    job = finished(ctx, paper.print_document(ctx, letter["id"], printer="tray-pdf", tray="tray-2", pages="1"))
+    assert job["state"] == "done" and job["tray"] == "tray-2"
+    assert b"@PJL SET MEDIASOURCE=TRAY2" in cups_server.printed("tray-pdf")
+    with pytest.raises(ValidationError, match="no tray 'tray-2'") as err:
+        paper.print_document(ctx, letter["id"], printer="office-pdf", tray="tray-2")
+    assert err.value.field == "tray"
