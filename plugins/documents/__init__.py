@@ -61,7 +61,7 @@ def backdesk_settings():
                                                 "gives its archive serial number (zbarimg)"),
         "ocr": Setting(bool, True, help="Recognise the text of scans (images, PDFs without text) with ocrmypdf"),
         "confidential_types": Setting(list, ["Payslip", "CV", "HR record", "Lohnabrechnung", "Lebenslauf",
-                                             "Personalakte"],
+                                             "Personalakte"], check=_type_names,
                                       help="Document types whose every print is audited (so is a document "
                                            "tagged confidential or vertraulich)"),
         "scanner": Setting(str, "", help="The SANE device scans and copies use (scanimage -L; empty: the first found)"),
@@ -78,6 +78,12 @@ def _mailboxes(value):
     from plugins.documents.imap import parse_mailboxes
 
     return parse_mailboxes(value)
+
+
+def _type_names(value):
+    if not all(isinstance(v, str) and v.strip() and len(v) <= 60 for v in value):
+        raise ValueError("a list of document type names")
+    return [v.strip() for v in value]
 
 
 def _scan_profiles(value):

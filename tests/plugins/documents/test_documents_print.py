@@ -224,3 +224,11 @@ def test_a_paper_tray_the_printer_offers_is_used_and_one_it_lacks_refused(cups_s
     with pytest.raises(ValidationError, match="no tray 'tray-2'") as err:
         paper.print_document(ctx, letter["id"], printer="office-pdf", tray="tray-2")
     assert err.value.field == "tray"
+
+
+def test_confidential_types_must_be_type_names(site):
+    site.write_plugins(confidential_types=["Payslip", 7])
+    proc = subprocess.run([sys.executable, "-m", "core", *site.cli_args(), "docs", "list"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "confidential_types: a list of document type names" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
