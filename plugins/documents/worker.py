@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 
-from core.errors import PermissionDenied
+from core.errors import BackdeskError, PermissionDenied
 
 log = logging.getLogger(__name__)
 _started: set[int] = set()
@@ -37,7 +37,10 @@ def run_once(ctx) -> None:
             pass
     if ctx.can(service.SEND):
         service.process_outbox(ctx)
-    ctx.services.printing.follow_jobs()  # a failed print job notifies who printed it
+    try:
+        ctx.services.printing.follow_jobs()  # a failed print job notifies who printed it
+    except BackdeskError as error:  # the print server is away: the jobs wait, the round goes on
+        log.warning("print jobs not followed: %s", error)
     if ctx.can(service.FILE) and ctx.settings.get("ocr", True):
         ocr_jobs.run_ocr(ctx, limit=1)
     every = float(ctx.settings.get("mail_interval") or 0)

@@ -232,3 +232,13 @@ def test_confidential_types_must_be_type_names(site):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "confidential_types: a list of document type names" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_worker_round_goes_on_when_the_print_server_is_away(cups_server, monkeypatch, ctx, letter):
+    from plugins.documents import worker
+
+    job = paper.print_document(ctx, letter["id"], printer="paused")
+    assert finished(ctx, job)["state"] == "held"  # still followed: the printer may go on
+    monkeypatch.setenv("CUPS_SERVER", "127.0.0.1:1")  # nothing listens there
+    worker.run_once(ctx)  # no exception: the inbox, outbox and OCR of the round are not held up
+    assert ctx.services.printing.job(job["id"])["state"] == "held"
