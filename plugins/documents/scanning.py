@@ -49,6 +49,10 @@ _STATUS = re.compile(r"scanner status = (\d+)")
 STATUS_TEXTS = {2: N_("cancelled"), 3: N_("the scanner is busy"), 6: N_("paper jammed"),
                 7: N_("the document feeder is empty"), 8: N_("the scanner cover is open"),
                 9: N_("input/output error"), 10: N_("out of memory"), 11: N_("access denied")}
+#: sane_strstatus()'s texts (scanimage: sane_start: …) for the same codes
+SANE_TEXTS = {"Operation was cancelled": 2, "Device busy": 3, "Document feeder jammed": 6,
+              "Document feeder out of documents": 7, "Scanner cover is open": 8, "Error during device I/O": 9,
+              "Out of memory": 10, "Access to resource has been denied": 11}
 
 Progress = Callable[[int, float], None]
 
@@ -177,6 +181,9 @@ def scan_pages(ctx, folder: Path, *, profile: str | None = None, device: str | N
             continue
         if (m := _STATUS.search(line)) is not None and int(m.group(1)) in STATUS_TEXTS:
             lines.append(_(STATUS_TEXTS[int(m.group(1))]))
+        for text, code in SANE_TEXTS.items():
+            if line.endswith(text):
+                lines.append(_(STATUS_TEXTS[code]))
         if (m := _PAGE.search(line)) is not None:
             page = int(m.group(1))
         elif (m := _PROGRESS.search(line)) is not None:
@@ -187,8 +194,11 @@ def scan_pages(ctx, folder: Path, *, profile: str | None = None, device: str | N
     code = proc.wait()
     pages = sorted(folder.glob("page-*.png"))
     if not pages:
-        known = [ln for ln in lines if ln in {_(t) for t in STATUS_TEXTS.values()} or "scanimage:" in ln]
-        why = known[-1] if known else (lines[-1] if lines else "")
+        # the scanner's own status first ("paper jammed"); else scanimage's first complaint (later ones
+        # are about stopping: "trying to stop scanner", "aborting")
+        statuses = [ln for ln in lines if ln in {_(t) for t in STATUS_TEXTS.values()}]
+        complaints = [ln for ln in lines if "scanimage:" in ln]
+        why = (statuses or complaints or lines or [""])[0]
         raise BackdeskError(_("the scanner {device} gave no page: {error}").format(
             device=device, error=why.replace("scanimage: ", "")[:160] or f"exit {code}"))
     return _to_pdf(pages, folder / "scan.pdf", prof["resolution"]), len(pages)
