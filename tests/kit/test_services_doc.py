@@ -13,6 +13,7 @@ from core.context import PluginContext
 from core.events import EventBus
 from core.notifications import Notifications
 from core.people import PeopleDirectory
+from core.printing import Printing
 from core.search import GlobalSearch
 from core.workdays import Workdays
 from kit_helpers import ROOT
@@ -26,6 +27,7 @@ CORE_ONLY = {
     Workdays: {"backdesk", "store", "table", "calendar", "invalidate"},
     GlobalSearch: {"backdesk"},
     Access: {"backdesk"},
+    Printing: {"backdesk", "store", "jobs_table", "defaults_table", "operator"},
     PluginContext: {"record"},
 }
 
@@ -41,7 +43,7 @@ def public_members(cls) -> set[str]:
 
 
 @pytest.mark.parametrize("cls", [PluginContext, PeopleDirectory, Notifications, Workdays, EventBus,
-                                 GlobalSearch, Access], ids=lambda c: c.__name__)
+                                 GlobalSearch, Access, Printing], ids=lambda c: c.__name__)
 def test_every_public_member_is_documented(cls):
     missing = sorted(public_members(cls) - documented_names())
     assert not missing, f"docs/services.md does not mention {cls.__name__}: {', '.join(missing)}"
