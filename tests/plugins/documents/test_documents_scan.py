@@ -187,3 +187,35 @@ def test_scan_profiles_are_checked_per_field(scan_site):
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode != 0 and problem in proc.stderr and "scan_profiles" in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+async def test_copy_from_the_intake_screen_prints_and_files_nothing(scan_site, cups_server):
+    from textual.widgets import Select
+
+    from core.app import make_app
+    from core.testing import wait_for
+    from core.widgets import FormScreen
+    from plugins.documents.screens import IntakeScreen
+
+    bd = scan_site.open()
+    try:
+        ctx = bd.context("documents")
+        ctx.services.printing.set_default("office-pdf")
+        app = make_app(bd, poll_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_nav("documents.intake")
+            await wait_for(pilot, lambda: isinstance(app.screen, IntakeScreen))
+            await pilot.press("k")
+            await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+            form = app.screen.form
+            assert isinstance(form.control("printer"), Select) and form.control("printer").value == "office-pdf"
+            form.control("profile").value = "two"
+            form.control("copies").value = "2"
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "Copied 2 pages" in " ".join(str(n.message) for n in app._notifications))
+        job = ctx.services.printing.jobs()[0]
+        assert wait_until(lambda: ctx.services.printing.follow_job(job["id"])["state"] == "done", 120)
+        assert len(cups_server.printed_pages("office-pdf")) == 4
+        assert ctx.table("documents").count() == 0 and service.intake_queue(ctx, include_done=True) == []
+    finally:
+        bd.close()
