@@ -124,8 +124,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        env = {**os.environ, "BENCH_DATA": str(data), "PYTHONPATH": str(ROOT)}
+        # the demo's own folder ($XDG_DATA_HOME/backdesk-demo): only there does
+        # --demo make an account the config does not know the demo's admin
+        data = Path(tmp) / "backdesk-demo"
+        env = {**os.environ, "BENCH_DATA": str(data), "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": tmp}
         env.pop("BACKDESK_DATA_DIR", None)
         # an installed Backdesk runs from bytecode like the Textual it is
         # measured against (site-packages has .pyc files); a machine with

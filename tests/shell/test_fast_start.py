@@ -135,8 +135,10 @@ def test_the_shell_opens_and_quits_without_click(site, term, tmp_path):
 
 def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
     """The demo company on first use (--demo), every built-in plugin, the
-    dashboard filled: still no click, no core.commands, no importlib.metadata."""
-    data = tmp_path / "demo-data"
+    dashboard filled: no click, no core.commands; and opened again as the
+    benchmark opens it, no importlib.metadata either."""
+    # the demo's own folder: only there does --demo make an unknown account its admin
+    data = tmp_path / "xdg" / "backdesk-demo"
     result = tmp_path / "result"
     code = textwrap.dedent(f"""\
         import asyncio, sys, time
@@ -162,14 +164,21 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
         open_shell(data_dir={str(data)!r}, demo=True, auto_pilot=auto_pilot)
     """)
     env = {k: v for k, v in os.environ.items() if k != "BACKDESK_CONFIG_DIR"}
-    t = term([sys.executable, "-c", code], env=env)
-    assert t.wait(timeout=300) == 3, t.screen_text()[-3000:]  # the app's return code is the exit code
-    text = result.read_text()
-    assert "plugins ['accounting', 'documents', 'hr', 'it', 'telephony']" in text, text
-    assert text.endswith("modules []"), text
-    assert int(text.split()[0]) >= 5
-    assert "people:" in t.screen_text()  # the demo's counts, as `backdesk --demo` prints them
-    assert any(data.iterdir()) or ON_POSTGRESQL
+    env["XDG_DATA_HOME"] = str(data.parent)
+    # First use fills the demo company; the benchmark measures the runs after it
+    # (bench/startup.py fills the demo first). Filling it checks the vendors'
+    # IBANs with schwifty, which imports importlib.metadata: allowed there only.
+    for first_use in (True, False):
+        t = term([sys.executable, "-c", code], env=env)
+        assert t.wait(timeout=300) == 3, t.screen_text()[-3000:]  # the app's return code is the exit code
+        text = result.read_text()
+        assert "plugins ['accounting', 'documents', 'hr', 'it', 'telephony']" in text, text
+        loaded = text.split("modules ")[1]
+        assert loaded in (("[]", "['importlib.metadata']") if first_use else ("[]",)), text
+        assert int(text.split()[0]) >= 5
+        # the demo's counts, as `backdesk --demo` prints them, on first use only
+        assert ("people:" in t.screen_text()) == first_use
+        assert any(data.iterdir()) or ON_POSTGRESQL
 
 
 def test_sighup_leaves_the_shell_like_ctrl_q(site, term, tmp_path):
