@@ -73,6 +73,7 @@ import os
 import re
 import zlib
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -150,6 +151,10 @@ def _moment(value: str, field: str) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+#: the note of the transaction being committed (AuditTrail.noting)
+_WHAT: ContextVar[str | None] = ContextVar("backdesk_audit_what", default=None)
+
+
 class AuditTrail:
     """``services.audit``: the append-only, tamper-evident audit trail."""
 
@@ -219,17 +224,32 @@ class AuditTrail:
         else:
             self.head.update(1, head)
 
+    @contextmanager
+    def noting(self, what: str | None) -> Iterator[None]:
+        """Give the changes committed inside (``ctx.transaction(what=...)``)
+        ``what`` as the line the audit trail shows for them; the outermost
+        note wins."""
+        if not what or _WHAT.get() is not None:
+            yield
+            return
+        token = _WHAT.set(str(what)[:500])
+        try:
+            yield
+        finally:
+            _WHAT.reset(token)
+
     def _on_commit(self, changes) -> None:
         entries = []
         at = now_utc()
         actor = self.store.actor
+        what = _WHAT.get()
         for change in changes:
             if change.table in UNAUDITED:
                 continue
             entries.append({
                 "at": at, "actor": actor, "plugin": change.table.partition(".")[0],
                 "table": change.table, "doc_id": change.id, "op": change.op,
-                "before": change.before, "after": change.after, "what": None,
+                "before": change.before, "after": change.after, "what": what,
             })
         if entries:
             self._append(entries)

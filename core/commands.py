@@ -94,21 +94,28 @@ def demo(state: State, force: bool, seed: int):
 
 @cli.command("plugins")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.option("--verbose", "-v", is_flag=True, help="Show the traceback of failed plugins.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Show the events each plugin reacts to and the traceback of failed plugins.")
 @pass_state
 def plugins_cmd(state: State, fmt: str, verbose: bool):
     """List every plugin: name, version, source, status and error."""
     bd = state.backdesk()
+    events = bd.services.events
     rows = []
     for rec in bd.host.records.values():
         error = rec.error or (rec.hook_errors[-1][1] if rec.hook_errors else "")
         rows.append({"name": rec.name, "version": rec.version, "source": rec.source,
-                     "status": rec.status, "error": error, "target": rec.target})
+                     "status": rec.status, "error": error, "target": rec.target,
+                     "reacts_to": events.reacts_to(rec.name) if rec.status == "ok" else []})
     if fmt == "json":
         click.echo(json_safe(rows, indent=2))
         return
     _print_table(rows, ["name", "version", "source", "status", "error"])
     if verbose:
+        click.echo("\nEvents each plugin reacts to (* every event, through backdesk_event):")
+        for row in rows:
+            if row["reacts_to"]:
+                click.echo(f"  {row['name']}: {', '.join(row['reacts_to'])}")
         for rec in bd.host.records.values():
             if rec.traceback:
                 click.echo(f"\n--- {rec.name} ---\n{rec.traceback}")

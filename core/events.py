@@ -4,7 +4,9 @@ A plugin publishes ``ctx.publish("employee_hired", {"person_id": 7})``
 (core: ``services.events.publish("core.person_added", {...})``). The event is
 a row of ``core.events`` written in the caller's transaction, so it exists
 exactly when the change it reports does. Once that transaction is committed,
-every plugin implementing ``backdesk_event`` gets it, each on its own:
+every plugin reacting to it gets it, each on its own: the plugins that
+name it in ``backdesk_reactions`` (``{"core.person_left": handler}``) and
+those implementing the catch-all ``backdesk_event``:
 
 * a handler runs inside its own transaction together with the record of its
   delivery, so a handler that raises leaves nothing half-done;
@@ -41,6 +43,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$")
 READ = "core.events.read"
 MANAGE = "core.events.manage"
 HOOK = "backdesk_event"
+REACTIONS = "backdesk_reactions"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class EventBus:
         self.events = backdesk.table(EVENTS)
         self.deliveries = backdesk.table(DELIVERIES)
         self._local = threading.local()
+        self._reactions: dict[str, dict[str, Any]] | None = None
         self._unsubscribe = self.store.after_commit(self._committed)
 
     @property
@@ -100,7 +104,7 @@ class EventBus:
         if data is not None and not isinstance(data, dict):
             raise ValidationError(_("event data must be a dict"), field="data")
         # with nobody listening there is nothing to deliver (and nothing to settle later)
-        status = "pending" if self.handlers() else "done"
+        status = "pending" if self.handlers(name) else "done"
         return self.events.insert({"name": name, "data": data or {}, "at": now_utc(),
                                    "actor": self.store.actor, "source": source or name.partition(".")[0],
                                    "status": status})
@@ -130,11 +134,42 @@ class EventBus:
         finally:
             self._local.busy = False
 
-    def handlers(self) -> list:
-        """Active plugins implementing ``backdesk_event``, in load order."""
+    def handlers(self, name: str | None = None) -> list:
+        """Active plugins that react to the event ``name`` (any event when
+        None), in load order: those implementing ``backdesk_event`` and those
+        naming it in ``backdesk_reactions``."""
         host = self.backdesk.host
         implementing = {impl.plugin_name for impl in getattr(host.pm.hook, HOOK).get_hookimpls()}
-        return [rec for rec in host.active if rec.name in implementing]
+        reactions = self.reactions()
+        return [rec for rec in host.active if rec.name in implementing
+                or (rec.name in reactions and (name is None or name in reactions[rec.name]))]
+
+    def reactions(self) -> dict[str, dict[str, Any]]:
+        """``{plugin: {event name: handler}}`` from ``backdesk_reactions``
+        (asked once). A plugin whose hook fails or returns something else
+        than ``{name: callable}`` is recorded as failing it and reacts to
+        nothing through it."""
+        if self._reactions is None:
+            found: dict[str, dict[str, Any]] = {}
+            host = self.backdesk.host
+            for rec, result in host.call(REACTIONS):
+                if not isinstance(result, dict) or not all(
+                        isinstance(k, str) and _NAME.match(k) and callable(v) for k, v in result.items()):
+                    host.record_failure(rec, REACTIONS, BackdeskError(
+                        "backdesk_reactions must return {event name: handler(event)}"))
+                    continue
+                found[rec.name] = dict(result)
+            self._reactions = found
+        return self._reactions
+
+    def reacts_to(self, plugin: str) -> list[str]:
+        """The events ``plugin`` names in ``backdesk_reactions`` (sorted);
+        ``["*"]`` first when it implements the catch-all ``backdesk_event``."""
+        host = self.backdesk.host
+        out = sorted(self.reactions().get(plugin, {}))
+        if host.implements(plugin, HOOK):
+            out.insert(0, "*")
+        return out
 
     def _deliver(self, event: Event, only: set[str] | None = None, *, first: bool = False) -> dict[str, str]:
         """Run the handlers for ``event`` (``only`` these plugins); record each.
@@ -142,7 +177,7 @@ class EventBus:
         ``first``: the event was just committed, so it has no delivery rows
         yet and none need looking up (a scan of the deliveries table)."""
         results: dict[str, str] = {}
-        for rec in self.handlers():
+        for rec in self.handlers(event.name):
             if only is not None and rec.name not in only:
                 continue
             results[rec.name] = self._run_handler(rec, event, first)
@@ -158,7 +193,10 @@ class EventBus:
         ctx = host.contexts.get(rec.name)
         try:
             with self.store.transaction(), reaction(event.name):
-                host.call_one(rec, HOOK, ctx=ctx, event=event)
+                handler = self.reactions().get(rec.name, {}).get(event.name)
+                if handler is not None:
+                    handler(event)
+                host.call_one(rec, HOOK, ctx=ctx, event=event)  # None when it has no backdesk_event
                 self._record(event.id, rec.name, "ok", None, first=first)
             return "ok"
         except Exception as exc:

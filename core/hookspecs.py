@@ -70,9 +70,10 @@ class PluginInfo:
     """Who a plugin is.
 
     ``name`` is the plugin's namespace: its tables live under it, its
-    permissions start with it (``"telephony.transfer"``) and its events are
-    named after it (``"telephony.call_transferred"``). Lowercase letters,
-    digits and underscores.
+    permissions start with it and its events are named after it
+    (``"telephony.call_transferred"``). Lowercase letters, digits and
+    underscores. Permissions are named ``<plugin>.<thing>.<action>``
+    (``"telephony.calls.handle"``, ``"parcels.parcels.read"``).
     """
 
     name: str
@@ -80,7 +81,7 @@ class PluginInfo:
     version: str
     api_version: int = HOOK_API_VERSION
     description: str = ""
-    #: permissions the plugin defines: ``{"telephony.transfer": "Transfer calls"}``
+    #: permissions the plugin defines: ``{"telephony.calls.handle": "Answer and transfer calls"}``
     permissions: dict[str, str] = field(default_factory=dict)
 
 
@@ -117,6 +118,9 @@ class NavEntry:
     :class:`core.screens.base.BackdeskScreen`). ``key`` is an optional
     global key binding that jumps to it (for example ``"f5"``).
     ``permission``: the entry is shown only to operators holding it.
+    ``order``: lower comes first, ties in plugin load order (core: Home 0,
+    Directory 10–12, audit trail 900, Plugins 1000; the built-in plugins
+    20–600, see docs/services.md).
     """
 
     id: str
@@ -151,7 +155,8 @@ class Card:
     a string with Rich markup or a Rich renderable. The card is rendered
     again when one of ``tables`` changes (names like ``"it.tickets"``).
     ``target`` is the id of a :class:`NavEntry` opened when the operator
-    presses Enter on the card.
+    presses Enter on the card. ``permission``: shown only to operators
+    holding it. ``order``: lower comes first, as :attr:`NavEntry.order`.
     """
 
     id: str
@@ -286,14 +291,34 @@ def backdesk_cli(cli: "click.Group", get_context: Callable[[], "PluginContext"])
 
 
 @hookspec
-def backdesk_event(ctx: "PluginContext", event: Any) -> None:
-    """React to a domain event published by core or another plugin.
+def backdesk_reactions(ctx: "PluginContext") -> dict[str, Callable[[Any], None]]:
+    """Return the events the plugin reacts to: ``{event name: handler}``.
 
-    ``event.name`` is ``"<plugin>.<what_happened>"`` (``hr.employee_hired``),
-    ``event.data`` a dict, ``event.id`` its stored id. Called after the
-    publishing change was committed; an exception is recorded against the
-    event and can be retried with ``backdesk events retry``; it never blocks
-    the publisher or the other handlers. Handlers must be idempotent.
+    ``{"core.person_left": lambda event: service.send_back(ctx, event)}``:
+    each handler is called with the :class:`core.events.Event` (``name``,
+    ``data``, ``id``, ``source`` — the plugin that published it) after the
+    publishing change was committed, in its own transaction, as a
+    reaction (the operator's permissions are not asked; the audit trail
+    records the operator). A failure is recorded against the event and can
+    be retried with ``backdesk events retry``; it never blocks the
+    publisher or the other plugins. Handlers must be idempotent. Asked once
+    per start; ``backdesk plugins -v`` lists what each plugin reacts to.
+    Events a plugin does not name are never delivered to it.
+    """
+
+
+@hookspec
+def backdesk_event(ctx: "PluginContext", event: Any) -> None:
+    """React to any domain event published by core or another plugin.
+
+    The catch-all form of :func:`backdesk_reactions`, called for every
+    event (test ``event.name``). ``event.name`` is
+    ``"<plugin>.<what_happened>"`` (``hr.employee_hired``), ``event.data``
+    a dict, ``event.id`` its stored id, ``event.source`` the publishing
+    plugin. Called after the publishing change was committed; an exception
+    is recorded against the event and can be retried with ``backdesk events
+    retry``; it never blocks the publisher or the other handlers. Handlers
+    must be idempotent.
     """
 
 

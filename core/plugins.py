@@ -309,6 +309,10 @@ class PluginHost:
                 return impl
         return None
 
+    def implements(self, plugin_name: str, hook_name: str) -> bool:
+        """True when the plugin ``plugin_name`` implements ``hook_name``."""
+        return self._impl(hook_name, plugin_name) is not None
+
     def call_one(self, rec: PluginRecord, hook_name: str, **kwargs: Any) -> Any:
         """Call one plugin's implementation with the arguments it names.
 

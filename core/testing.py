@@ -38,7 +38,8 @@ Fixtures:
     the :class:`textual.pilot.Pilot`, with ``pilot.app.backdesk``.
 ``backdesk_cli``
     ``backdesk_site.cli``: run ``python -m core --config-dir … --data-dir …
-    ARGS`` in a subprocess; returns :class:`CliResult` ``(code, stdout, stderr)``.
+    ARGS`` in a subprocess; returns :class:`CliResult` ``(code, stdout, stderr)``;
+    ``account="bob"`` runs it with bob's roles (the default is an admin).
 
 No fixture here is ``autouse``: installing Backdesk changes nothing for
 tests that do not ask for one.
@@ -217,9 +218,25 @@ class BackdeskSite:
         return ["--config-dir", str(self.config_dir), "--data-dir", str(self.data_dir)]
 
     def cli(self, *args: str, input: str | None = None, env: dict | None = None,
-            timeout: float = 60) -> CliResult:
+            timeout: float = 60, account: str | None = None) -> CliResult:
         """Run ``python -m core --config-dir … --data-dir … ARGS`` in a
-        subprocess (as :attr:`cli_account`); returns ``(code, stdout, stderr)``."""
+        subprocess; returns ``(code, stdout, stderr)``.
+
+        The CLI runs as the OS account running the tests (:attr:`cli_account`,
+        an admin; the CLI has no ``--account``). ``account="bob"`` runs it
+        with bob's name and roles instead: the OS account is made bob's twin
+        in ``backdesk.yaml`` for this run, so permissions are exercised."""
+        if account is not None and account != self.cli_account:
+            if account not in self.operators:
+                raise KeyError(f"no operator {account!r} on this site; add it with site.operator()")
+            mine = self.operators[self.cli_account]
+            self.operators[self.cli_account] = dict(self.operators[account])
+            self._write_config()
+            try:
+                return self.cli(*args, input=input, env=env, timeout=timeout)
+            finally:
+                self.operators[self.cli_account] = mine
+                self._write_config()
         environ = dict(os.environ)
         paths = self.pythonpath + [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         if paths:
@@ -333,6 +350,21 @@ async def pick(pilot, form, key: str, typed: str, expect: str | None = None) -> 
     await pilot.press("enter")
     await wait_for(pilot, lambda: picker.value is not None, message=f"a choice for {typed!r}")
     return picker.value
+
+
+def field_error(form, key: str | None) -> str:
+    """The error a :class:`~core.widgets.RecordForm` (or a ``FormScreen``)
+    shows at field ``key`` ("" when none); ``None``: the form's own error
+    line (a service's error that names no field of the form)."""
+    form = getattr(form, "form", form)
+    if key is None:
+        widget = form.query_one(".record-form--form-error")
+    else:
+        if key not in form._errors:
+            raise KeyError(f"the form has no field {key!r}; it has: {', '.join(form._errors)}")
+        widget = form._errors[key]
+    rendered = widget.render()
+    return str(getattr(rendered, "plain", rendered))
 
 
 def text_of(app_or_pilot, selector: str) -> str:

@@ -1,11 +1,15 @@
-"""The plugin kit: ``backdesk new-plugin NAME`` writes a plugin package to start from.
+"""The plugin kit: ``backdesk kit new NAME`` (also ``backdesk new-plugin NAME``)
+writes a plugin package to start from; ``backdesk i18n …`` keeps a
+package's translation catalogs (core/kit/catalog_cli.py).
 
 The template lives in ``core/kit/template/`` as plain files ending in
 ``.tmpl``; ``__plugin__`` in a path and ``{{name}}``-style markers in the
 text are replaced (nothing else is: ``$primary`` in the .tcss stays as is).
 The result is a pip-installable package with the ``backdesk`` entry point,
 hookimpls, a service, a screen with its .tcss, a table with a migration, a
-CLI group, an event handler, tests using :mod:`core.testing` and a README.
+CLI group, a reaction to an event, a German catalog (the .po from the
+template; its .pot extracted and its .mo compiled when the package is
+written), tests using :mod:`core.testing` and a README.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ import keyword
 import re
 import sys
 from pathlib import Path
+
+import click
+
+from core.kit import catalog_cli
 
 TEMPLATE = Path(__file__).parent / "template"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -94,16 +102,23 @@ def write_plugin(name: str, dest: Path, title: str | None = None) -> Path:
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+        # the catalogs as `backdesk i18n extract` and `compile` make them (babel's
+        # catalog tools are imported here: every other command starts without them)
+        from core import catalogs
+
+        domain = catalogs.Domain(name, root / name, root / name / "locale")
+        catalogs.extract(domain)
+        catalogs.compile_domain(domain)
     except OSError as exc:
         raise BackdeskError(f"cannot write the plugin into {dest}: {exc.strerror or exc}") from None
     return root
 
 
 def register(cli) -> None:
-    """Add ``backdesk new-plugin`` to the ``backdesk`` command."""
-    import click
+    """Add ``backdesk kit new``, ``backdesk new-plugin`` and ``backdesk i18n``
+    to the ``backdesk`` command."""
 
-    @cli.command("new-plugin")
+    @click.command("new")
     @click.argument("name")
     @click.option("--dir", "dest", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
                   show_default=True, help="Folder to create the plugin's folder in.")
@@ -116,3 +131,11 @@ def register(cli) -> None:
         click.echo(f"  cd {root}")
         click.echo("  pip install -e '.[test]'   # backdesk plugins lists it now")
         click.echo("  pytest")
+
+    @cli.group("kit")
+    def kit():
+        """Tools for plugin authors: a new plugin package (kit new)."""
+
+    kit.add_command(new_plugin, "new")
+    cli.add_command(new_plugin, "new-plugin")
+    catalog_cli.register(cli)

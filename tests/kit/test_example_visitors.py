@@ -51,7 +51,8 @@ def test_installed_from_its_folder_and_listed_as_entry_point(site, installed):
     assert code == 0, err
     rows = {row["name"]: row for row in json.loads(out)}
     assert rows["visitors"] == {"name": "visitors", "version": "1.0.0", "source": "entry point",
-                                "status": "ok", "error": "", "target": "visitors"}
+                                "status": "ok", "error": "", "target": "visitors",
+                                "reacts_to": ["visitors.visitor_arrived"]}
     code, out, err = site.cli("plugins")
     assert any(line.split()[:4] == ["visitors", "1.0.0", "entry", "point"] for line in out.splitlines())
 

@@ -49,12 +49,14 @@ def test_every_public_member_is_documented(cls):
     assert not missing, f"docs/services.md does not mention {cls.__name__}: {', '.join(missing)}"
 
 
-def test_the_tutorial_and_the_template_follow_the_permission_convention():
+def test_the_tutorial_the_template_and_the_example_follow_the_permission_convention():
     from core.kit import render
 
     convention = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
     tutorial = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     constant = re.compile(r'^[A-Z_]+ = "([a-z_]+\.[a-z_.]+)"$', re.M)  # READ = "parcels.parcels.read"
-    names = set(constant.findall(tutorial)) | set(constant.findall(render("room_keys")["room_keys/service.py"]))
+    example = (ROOT / "examples" / "visitors" / "visitors" / "service.py").read_text(encoding="utf-8")
+    names = set(constant.findall(tutorial)) | set(constant.findall(render("room_keys")["room_keys/service.py"])) \
+        | set(constant.findall(example))
     assert names and all(convention.match(n) for n in names), sorted(names)
     assert "<plugin>.<thing>.<action>" in (ROOT / "docs" / "config.md").read_text(encoding="utf-8")

@@ -144,15 +144,23 @@ def test_migration_from_version_1(site):
 def test_a_clerk_with_only_the_plugins_permissions_uses_the_cli(site):
     anna = add_anna(site)
     site.role("reception", ["parcels.*"])
-    site.operator(site.cli_account, roles=["reception"], name="Bob Reception")
-    assert site.cli("parcels", "log", str(anna), "ACME")[:2] == (0, "Logged parcel 1\n")
-    assert site.cli("parcels", "list")[1] == "  1  Anna Schmidt         ACME\n"
-    code, out, err = site.cli("parcels", "log", "99", "ACME")
+    site.operator("bob", roles=["reception"], name="Bob Reception")
+    site.operator("rita", roles=["reader"], name="Rita Reader")
+    assert site.cli("parcels", "log", str(anna), "ACME", account="bob")[:2] == (0, "Logged parcel 1\n")
+    assert site.cli("parcels", "list", account="bob")[1] == "  1  Anna Schmidt         ACME\n"
+    code, out, err = site.cli("parcels", "log", "99", "ACME", account="bob")
     assert code == 2 and err == "backdesk: recipient: no person with id 99\n"
-    site.operator(site.cli_account, roles=["reader"], name="Rita Reader")
-    code, out, err = site.cli("parcels", "log", str(anna), "Post")
+    code, out, err = site.cli("parcels", "log", str(anna), "Post", account="rita")
     assert code == 2 and err.startswith("backdesk: Rita Reader") and "may not log parcels: needs permission " \
         "'parcels.parcels.log'" in err
+
+
+def test_the_reaction_is_listed_and_only_its_event_arrives(site):
+    code, out, err = site.cli("plugins", "-v")
+    assert code == 0 and "  parcels: core.person_left\n" in out, out + err
+    bd = site.open("alice")
+    event_id = bd.services.events.publish("core.person_updated", {"person_id": 1})
+    assert bd.table("core.event_deliveries").find({"event_id": event_id}) == []
 
 
 def test_event_handler_sends_parcels_back(site):

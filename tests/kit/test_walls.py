@@ -105,8 +105,12 @@ def test_the_actor_cannot_be_changed_by_a_plugin(site):
     with pytest.raises(PermissionDenied, match="cannot set ctx.store.actor"):
         ctx.store.actor = "eva"
     ctx.table("notes").insert({"text": "by bob"})
-    (entry,) = [e for e in bd.table("core.audit").find({"table": "wallprobe.notes"})]
-    assert entry["actor"] == "bob" and ctx.store.actor == "bob"
+    # what a plugin may say about its change: the audit trail's line
+    with ctx.transaction(what="kept a note for the front desk"):
+        ctx.table("notes").insert({"text": "for the desk"})
+    first, second = bd.table("core.audit").find({"table": "wallprobe.notes"}, order_by="seq")
+    assert (first["actor"], first["what"]) == ("bob", None) and ctx.store.actor == "bob"
+    assert (second["actor"], second["what"]) == ("bob", "kept a note for the front desk")
 
 
 def test_a_plugin_publishes_only_its_own_events_with_itself_as_source(site):
@@ -117,8 +121,12 @@ def test_a_plugin_publishes_only_its_own_events_with_itself_as_source(site):
         with pytest.raises(PermissionDenied, match="may only publish wallprobe.\\* events, not 'hr.employee_dismissed'"):
             attempt()
     assert bd.table("core.events").find({"name": "hr.employee_dismissed"}) == []
+    import wallprobe
+
+    wallprobe.SEEN.clear()
     ctx.services.events.publish("note_kept", {"n": 1})
     ctx.publish("wallprobe.note_kept", {"n": 2})
+    assert wallprobe.SEEN == [("kept", "wallprobe")] * 2  # its reaction (backdesk_reactions) sees the source
     assert [(e["name"], e["source"]) for e in bd.table("core.events").find({"name": "wallprobe.note_kept"})] == [
         ("wallprobe.note_kept", "wallprobe")] * 2
 

@@ -82,7 +82,7 @@ def test_a_dist_info_on_pythonpath_is_found_module_or_attribute(site, tmp_path):
         """)
     rows = plugins(site, pythonpath=[sp])
     assert rows["visitors"] == {"name": "visitors", "version": "2.0", "source": "entry point",
-                                "status": "ok", "error": "", "target": "bd_visitors"}
+                                "status": "ok", "error": "", "target": "bd_visitors", "reacts_to": []}
     assert rows["hooks_plugin"]["status"] == "ok" and rows["hooks_plugin"]["version"] == "3.1"
     assert rows["hooks_plugin"]["target"] == "bd_hooks : hooks"
     # without the folder on the path there is no such plugin

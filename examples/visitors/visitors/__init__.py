@@ -61,6 +61,5 @@ def backdesk_cli(cli, get_context):
 
 
 @hookimpl
-def backdesk_event(ctx, event):
-    if event.name == "visitors.visitor_arrived":
-        service.tell_host(ctx, event)
+def backdesk_reactions(ctx):
+    return {"visitors.visitor_arrived": lambda event: service.tell_host(ctx, event)}

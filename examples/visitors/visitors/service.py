@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from core.errors import UnknownRecord, ValidationError
 
-READ = "visitors.read"
-SIGN = "visitors.sign"
+READ = "visitors.visits.read"
+SIGN = "visitors.visits.sign"
 PERMISSIONS = {READ: "See who is in the building", SIGN: "Sign visitors in and out"}
 MAX_TEXT = 120
 

@@ -26,3 +26,8 @@ def backdesk_event(ctx, event):
     if event.name == "core.person_added":
         # inside a reaction core grants the permission; the confidential read is audited
         SEEN.append((event.name, len(ctx.read_table("hr.records").all())))
+
+
+@hookimpl
+def backdesk_reactions(ctx):
+    return {"wallprobe.note_kept": lambda event: SEEN.append(("kept", event.source))}
