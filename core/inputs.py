@@ -5,7 +5,9 @@
 regular file no larger than ``max_bytes`` (a device like ``/dev/zero``
 would be read forever), UTF-8 text (a byte-order mark is dropped), else a
 :class:`~core.errors.ValidationError` on the field ``file`` naming the
-path and the problem.
+path and the problem. :func:`read_bytes_file` is the same without the
+decoding, for files whose format names their encoding (a CAMT statement's
+XML, a bank's Windows-1252 CSV).
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ MAX_IMPORT_BYTES = 50 << 20
 def read_text_file(path: str | os.PathLike, *, max_bytes: int = MAX_IMPORT_BYTES,
                    field: str = "file") -> str:
     """The text of the file at ``path`` (see the module docstring)."""
+    shown = str(path)[:200]
+    return _utf8(read_bytes_file(path, max_bytes=max_bytes, field=field), shown, field)
+
+
+def read_bytes_file(path: str | os.PathLike, *, max_bytes: int = MAX_IMPORT_BYTES,
+                    field: str = "file") -> bytes:
+    """The bytes of the file at ``path``: a regular file no larger than
+    ``max_bytes`` (a bank statement, whose encoding its format says)."""
     shown = str(path)[:200]
     if not str(path):
         raise ValidationError(_("name a file to read (the path is empty)"), field=field)
@@ -46,6 +56,10 @@ def read_text_file(path: str | os.PathLike, *, max_bytes: int = MAX_IMPORT_BYTES
     if len(data) > max_bytes:
         raise ValidationError(_("{path}: larger than {mb} MB").format(path=shown, mb=max_bytes >> 20),
                               field=field)
+    return data
+
+
+def _utf8(data: bytes, shown: str, field: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -55,4 +69,4 @@ def read_text_file(path: str | os.PathLike, *, max_bytes: int = MAX_IMPORT_BYTES
     return text[1:] if text.startswith("\ufeff") else text
 
 
-__all__ = ["read_text_file", "MAX_IMPORT_BYTES"]
+__all__ = ["read_text_file", "read_bytes_file", "MAX_IMPORT_BYTES"]

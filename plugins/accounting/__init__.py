@@ -55,6 +55,12 @@ def _check_bank_accounts(value):
     return check_bank_accounts(value)
 
 
+def _check_bank_rules(value):
+    from plugins.accounting.bank import check_rules
+
+    return check_rules(value)
+
+
 def _check_dunning(value):
     from plugins.accounting.receivables import check_levels
 
@@ -89,6 +95,9 @@ def backdesk_settings():
         "bank_accounts": Setting(list, [], check=_check_bank_accounts,
                                  help="The office's bank accounts: name, iban, bic, account (ledger), pain "
                                       "(001.001.09 or 001.001.03), batch_booking"),
+        "bank_rules": Setting(list, [], check=_check_bank_rules,
+                              help="Statement lines no bill or invoice explains: [{text: 'Miete', account: "
+                                   "'expenses:rent'}]"),
         "invoice_prefix": Setting(str, "RE-", help="Invoice numbers are this and five digits (RE-00001)"),
         "daily_limit": Setting(Decimal, Decimal("10"), help="Hours a day above which a day is flagged"),
         "weekly_limit": Setting(Decimal, Decimal("40"), help="Hours a week; more is flagged and paid as overtime"),
@@ -178,6 +187,9 @@ def nav_entries(ctx):
                  order=41),
         NavEntry("accounting.payments", _("Payment run"), _screen("PaymentRunScreen"),
                  permission="accounting.payments.run", order=42),
+        NavEntry("accounting.reconcile", _("Reconciliation"), lazy("plugins.accounting.bank_screens",
+                                                                     "ReconciliationScreen"),
+                 permission="accounting.payments.reconcile", order=42),
         NavEntry("accounting.orders", _("Purchasing"), _screen("OrdersScreen"), permission="accounting.bills.read",
                  order=43),
         NavEntry("accounting.payroll", _("Payroll"), _screen("PayrollScreen"),

@@ -13,7 +13,7 @@ import sys
 import click
 
 from core.errors import ValidationError
-from plugins.accounting import invoicing_cli
+from plugins.accounting import bank_cli, invoicing_cli
 
 MAX_FILE = 50 << 20
 
@@ -46,6 +46,7 @@ def register(cli: click.Group, get_context) -> None:
 
     # ------------------------------------------------------------------ journal
     invoicing_cli.register(accounting, get_context)
+    bank_cli.register(accounting, get_context)
 
     @accounting.command("import")
     @click.argument("file", type=click.Path(dir_okay=False))
@@ -61,7 +62,6 @@ def register(cli: click.Group, get_context) -> None:
         from plugins.accounting import reports
 
         ctx = get_context()
-        text = _read(file)
         mp = None
         if bank:
             if mapping:
@@ -75,10 +75,15 @@ def register(cli: click.Group, get_context) -> None:
                     raise ValidationError(f"{mapping}: a mapping of column names is expected")
         created: list[str] = []
         try:
-            if bank:
-                n = reports.import_bank_csv(ctx, text, mp, create_accounts=create_accounts, created=created)
+            if bank:  # a bank's CSV: in the encoding the mapping names, or the one found (Windows-1252)
+                from core.inputs import read_bytes_file
+                from plugins.accounting.bank_formats import decode
+
+                text = decode(read_bytes_file(file, max_bytes=MAX_FILE), (mp or {}).get("encoding"))
+                n = reports.import_bank_csv(ctx, text, mp, create_accounts=create_accounts, created=created,
+                                            name=file)
             else:
-                n = reports.import_hledger(ctx, text, create_accounts=create_accounts, created=created)
+                n = reports.import_hledger(ctx, _read(file), create_accounts=create_accounts, created=created)
         except ValidationError as error:
             raise ValidationError(f"{file}: {error.message}") from None
         if created:

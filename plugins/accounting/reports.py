@@ -11,6 +11,8 @@ from core import csvsafe
 from core.errors import ValidationError
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
+from plugins.accounting import bank as bank_lines
+from plugins.accounting import bank_formats as F
 from plugins.accounting import service as svc
 from plugins.accounting.models import _
 
@@ -135,18 +137,22 @@ def import_hledger(ctx, text: str, *, create_accounts: bool = False, created: li
 
 
 DEFAULT_MAPPING = {"date": "date", "amount": "amount", "description": "description",
-                   "date_format": "%Y-%m-%d", "decimal": ".", "delimiter": ",", "rules": {}}
+                   "date_format": "%Y-%m-%d", "decimal": ".", "delimiter": ",", "encoding": None, "rules": {}}
 
 
 def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account=None,
-                    create_accounts: bool = False, created: list[str] | None = None) -> int:
-    """Post each row of a bank statement CSV against the bank account.
+                    create_accounts: bool = False, created: list[str] | None = None, name: str = "") -> int:
+    """Post each new row of a bank statement CSV against the bank account;
+    the number of new rows.
 
     ``mapping``: ``date``/``amount``/``description`` column names,
     ``date_format`` (strptime), ``decimal`` ("." or ","), ``delimiter``,
-    and ``rules`` ``{text in the description: counter account}``; rows no
-    rule matches go to the "uncategorized" account. A bad date or amount
-    is named by its line; nothing is posted then.
+    ``encoding`` (read by the CLI: ``bank_formats.decode``), and ``rules``
+    ``{text in the description: counter account}``. Each row is kept once
+    (``bank.import_csv_lines``): a row imported before is skipped, a row
+    that pays a bill or an invoice (its number in the description) pays
+    it; the others go to their rule's account or the "uncategorized" one.
+    A bad date or amount is named by its line; nothing is posted then.
     """
     ctx.require("accounting.ledger.post")
     mp = {**DEFAULT_MAPPING, **(mapping or {})}
@@ -186,15 +192,13 @@ def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account
         # for a bill); the rules' counter accounts come with the file's mapping
         svc.create_accounts(ctx, [bank, svc.account(ctx, "uncategorized")])
         _accounts_for_import(ctx, [(row[0], row[4]) for row in rows], create_accounts, created)
-        for line, date, desc, amount, counter in rows:
-            try:
-                svc._post(ctx, date, desc, [{"account": bank, "amount": f"{amount:f}", "currency": cur},
-                                            {"account": counter, "amount": f"{-amount:f}", "currency": cur}],
-                          source="bank", create_accounts=False)
-            except ValidationError as error:
-                raise ValidationError(_("line {line}: {error}").format(line=line, error=error.message),
-                                      field="file") from None
-    return len(rows)
+        lines = [(F.Line(booking_date=date, amount=amount, currency=cur, remittance=desc), counter)
+                 for _line, date, desc, amount, counter in rows]
+        try:
+            summary = bank_lines.import_csv_lines(ctx, lines, ledger_account=bank, data=text.encode(), name=name)
+        except ValidationError as error:
+            raise ValidationError(error.message, field="file") from None
+    return summary["new"]
 
 
 def format_report(rep: L.Report, width: int = 60, places: int = 2) -> str:

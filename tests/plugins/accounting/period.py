@@ -1,9 +1,12 @@
 """A realistic month of business built through the service functions:
-vendors, bills (approved, part and fully paid, a payment run), a purchase
-order received and billed, hours, a payroll run and the wages paid."""
+vendors, bills (approved, part and fully paid, a payment run the bank's
+CAMT.053 statement then pays), a purchase order received and billed, hours,
+a payroll run and the wages paid."""
 
 from __future__ import annotations
 
+from camt import camt053, tx
+from plugins.accounting import bank
 from plugins.accounting import payroll as pay
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
@@ -42,6 +45,10 @@ def build_period(ctx, ids, iban) -> dict:
     svc.pay_bill(ctx, rent["id"], date="2026-01-09")
     svc.pay_bill(ctx, phone["id"], amount="100.00", date="2026-01-18")
     run = sepa.payment_run(ctx, "2026-01-31", date="2026-01-28")
+    # the bank executes the run: its debit, batch-booked, on the next day's statement pays the bills
+    statement = bank.import_statement(ctx, camt053([{"sign": "-", "date": "2026-01-29", "txs": [
+        tx(i["amount"], e2e=i["end_to_end_id"], name=i["vendor"], iban_=i["iban"], text=i["reference"])
+        for i in run["items"]]}], opening="50000.00"))
     pay.set_rate(ctx, ids["anna"], "salaried", "4200.00")
     pay.set_rate(ctx, ids["ben"], "hourly", "18.75")
     for day in range(5, 31):
@@ -55,4 +62,4 @@ def build_period(ctx, ids, iban) -> dict:
     payroll = pay.run_payroll(ctx, "2026-01")
     pay.pay_out(ctx, "2026-01", "2026-01-31")
     return {"vendors": (office, landlord, telco), "bills": (rent, phone, supplies), "order": po, "run": run,
-            "payroll": payroll}
+            "statement": statement, "payroll": payroll}

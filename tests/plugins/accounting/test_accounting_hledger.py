@@ -47,7 +47,13 @@ def section_totals(rows) -> dict[str, Decimal]:
 
 def test_realistic_period_agrees_with_hledger(office, hledger, tmp_path):
     bd, ctx, ids = office
-    build_period(ctx, ids, iban)
+    period = build_period(ctx, ids, iban)
+    # the payment run was paid by the bank's statement, not when it was made
+    assert period["statement"] == {"statements": 1, "new": 2, "known": 0, "matched": 2, "suggested": 0,
+                                   "unmatched": 0}
+    assert {b["status"] for b in ctx.table("bills").all()} == {"paid"}
+    assert sorted(p["date"] for p in ctx.table("payments").find({"run_id": period["run"]["id"]})) == \
+        ["2026-01-29", "2026-01-29"]
     journal = tmp_path / "books.journal"
     journal.write_text(reports.export_hledger(ctx))
     subprocess.run(["hledger", "-f", str(journal), "check"], check=True)

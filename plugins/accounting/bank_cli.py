@@ -1,0 +1,100 @@
+"""``backdesk accounting bank …``: import bank statements, list their lines,
+match a waiting line by hand, check a statement against the ledger.
+
+The same service functions as the Reconciliation screen (``bank``); a
+BackdeskError is one line on standard error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import click
+
+from core.errors import ValidationError
+
+MAX_FILE = 50 << 20
+
+
+def register(accounting: click.Group, get_context) -> None:
+    @accounting.group("bank")
+    def bank_group():
+        """Bank statements: import (CAMT.053, MT940), lines, matching, balances."""
+
+    @bank_group.command("import")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def bank_import(file):
+        """Import a CAMT.053 or MT940 statement: new lines matched and posted, known lines skipped."""
+        from core.inputs import read_bytes_file
+        from plugins.accounting import bank
+
+        ctx = get_context()
+        data = read_bytes_file(file, max_bytes=MAX_FILE)
+        try:
+            s = bank.import_statement(ctx, data, name=file)
+        except ValidationError as error:
+            raise ValidationError(f"{file}: {error.message}") from None
+        if not s["new"]:
+            click.echo("0 new lines")
+            return
+        click.echo(f"{s['new']} new line{'s' if s['new'] != 1 else ''}: {s['matched']} matched, "
+                   f"{s['suggested']} suggested, {s['unmatched']} unmatched")
+
+    @bank_group.command("lines")
+    @click.option("--status", type=click.Choice(["matched", "suggested", "unmatched"]))
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    def bank_lines(status, fmt):
+        """The statements' lines: date, amount, who, status, what they were matched to."""
+        import sys
+
+        from core import csvsafe
+        from core.safetext import one_line
+        from plugins.accounting import bank
+        from plugins.accounting import models as m
+
+        ctx = get_context()
+        rows = bank.line_rows(ctx, bank.lines(ctx, status=status))
+        if fmt == "csv":
+            cols = ["id", "booking_date", "amount", "currency", "name", "counter_iban", "remittance",
+                    "end_to_end_id", "status", "what"]
+            w = csvsafe.writer(sys.stdout, lineterminator="\n", numeric=(0, 2))
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([r[c] for c in cols])
+            return
+        if not rows:
+            click.echo("(none)")
+            return
+        places = m.places(ctx)
+        for r in rows:
+            click.echo(f"{r['id']:>5}  {r['booking_date']}  {m.number_text(r['amount_dec'], places):>12} "
+                       f"{one_line(r['party'])[:24]:<24} {r['status_text']:<10} {one_line(r['what'])[:16]}")
+
+    @bank_group.command("match")
+    @click.argument("line_id")
+    @click.option("--bill", help="The bill (id) the line pays.")
+    @click.option("--invoice", help="The invoice (number) the line pays.")
+    @click.option("--account", help="Post the line against this account.")
+    @click.option("--accept", is_flag=True, help="Take the line's suggestion.")
+    def bank_match(line_id, bill, invoice, account, accept):
+        """Match a waiting line by hand."""
+        from plugins.accounting import bank
+
+        line = bank.match_line(get_context(), line_id, bill=bill, invoice=invoice, account=account, accept=accept)
+        match = line.get("match") or {}
+        click.echo(f"line {line['id']}: matched to {match.get('number') or match.get('account')}")
+
+    @bank_group.command("statements")
+    def bank_statements():
+        """The imported statements, each checked against the ledger."""
+        from plugins.accounting import bank
+        from plugins.accounting import models as m
+
+        ctx = get_context()
+        places = m.places(ctx)
+        for st in bank.statements(ctx):
+            c = bank.balance_check(ctx, st)
+            closing = m.number_text(c["closing"], places) if c["closing"] is not None else "-"
+            verdict = "agrees" if c["posted_agrees"] else \
+                (f"agrees once {m.number_text(c['waiting'], places)} waiting is matched" if c["agrees"] else
+                 f"differs by {m.number_text((c['closing'] or 0) - c['ledger'] - c['waiting'], places)}")
+            click.echo(f"{st['statement_id']:<20} {st['bank'][:16]:<16} {c['date']} closing {closing:>12} "
+                       f"ledger {m.number_text(c['ledger'], places):>12}  {verdict}")

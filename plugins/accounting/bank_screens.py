@@ -1,0 +1,121 @@
+"""The Reconciliation screen: a statement's lines, matched, suggested and
+unmatched, with the statement's closing balance checked against the
+ledger. Everything it does goes through ``bank`` (the CLI's functions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from core.errors import BackdeskError, ValidationError
+from core.inputs import read_bytes_file
+from core.widgets import Column, Field, FormScreen, RecordTable
+from plugins.accounting import bank
+from plugins.accounting import models as m
+from plugins.accounting.models import _
+from plugins.accounting.screens import _Base, _money_col
+
+MAX_FILE = 50 << 20
+
+
+class ReconciliationScreen(_Base):
+    """Bank statement lines and what each was matched to; the waiting ones first."""
+
+    WATCH_TABLES = frozenset({"accounting.statement_lines", "accounting.statements"})
+    BINDINGS = [
+        Binding("i", "import", _("Import statement"), id="accounting.bank_import"),
+        Binding("m", "match", _("Match"), id="accounting.bank_match"),
+        Binding("a", "accept", _("Accept suggestion"), id="accounting.bank_accept"),
+        Binding("o", "toggle", _("Waiting/all"), id="accounting.bank_toggle"),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.waiting_only = True
+
+    def compose_content(self) -> ComposeResult:
+        # date, amount, who, status, what: the 59 cells beside the menu at 80 columns
+        yield RecordTable([Column("booking_date", _("Date"), width=10),
+                           _money_col("amount_dec", _("Amount"), 10, m.places(self.ctx)),
+                           Column("party", _("Who / text"), width=16),
+                           Column("status_text", _("Status"), width=9),
+                           Column("what", _("Matched to"), width=10)], [], classes="acc-table", id="acc-bank",
+                          empty_text=_("No statement lines waiting"))
+        yield Static("", id="acc-bank-sum", classes="acc-detail", markup=False)
+
+    def _load(self) -> None:
+        status = ["suggested", "unmatched"] if self.waiting_only else None
+        rows = self._safe(bank.lines, self.ctx, status=status) or []
+        self._table().set_records(bank.line_rows(self.ctx, rows))
+        self.query_one("#acc-bank-sum", Static).update(self._summary())
+
+    def _summary(self) -> str:
+        stmts = self._safe(bank.statements, self.ctx) or []
+        if not stmts:
+            return _("No statement imported yet (i)")
+        st = stmts[0]
+        c = bank.balance_check(self.ctx, st)
+        places = m.places(self.ctx)
+        closing = m.number_text(c["closing"], places) if c["closing"] is not None else "-"
+        if c["posted_agrees"]:
+            verdict = _("agrees with the ledger")
+        elif c["agrees"]:
+            verdict = _("agrees once {amount} waiting is matched").format(amount=m.number_text(c["waiting"], places))
+        else:
+            verdict = _("differs from the ledger by {amount}").format(
+                amount=m.number_text((c["closing"] or 0) - c["ledger"] - c["waiting"], places))
+        return _("Statement {id} ({date}): closing {closing}, {verdict}").format(
+            id=st["statement_id"], date=c["date"], closing=closing, verdict=verdict)
+
+    def action_toggle(self) -> None:
+        self.waiting_only = not self.waiting_only
+        self._load()
+
+    def action_import(self) -> None:
+        def submit(values):
+            path = str(Path(values["path"]).expanduser())
+            try:
+                return bank.import_statement(self.ctx, read_bytes_file(path, max_bytes=MAX_FILE), name=path)
+            except BackdeskError as error:
+                raise ValidationError(error.message, field="path") from None
+
+        def done(summary):
+            if summary:
+                self.notify(_("{new} new lines: {matched} matched, {suggested} suggested, {unmatched} unmatched")
+                            .format(**summary) if summary["new"] else _("0 new lines"))
+                self._load()
+
+        self.app.push_screen(FormScreen(_("Import a bank statement (CAMT.053, MT940)"),
+                                        [Field("path", _("File"), required=True)], {}, on_submit=submit,
+                                        submit_label=_("Import")), done)
+
+    def action_accept(self) -> None:
+        line = self._current(_("line"))
+        if line is None:
+            return
+        if self._safe(bank.match_line, self.ctx, line["id"], accept=True,
+                      done=_("Matched to {what}").format(what=line["what"])):
+            self._load()
+
+    def action_match(self) -> None:
+        line = self._current(_("line"))
+        if line is None:
+            return
+        fields = [Field("bill", _("Bill (id)")), Field("invoice", _("Invoice (number)")),
+                  Field("account", _("Account"))]
+
+        def submit(values):
+            return bank.match_line(self.ctx, line["id"], bill=values.get("bill") or None,
+                                   invoice=values.get("invoice") or None, account=values.get("account") or None)
+
+        def done(result):
+            if result:
+                self.notify(_("Line {id} matched").format(id=result["id"]))
+                self._load()
+
+        self.app.push_screen(FormScreen(_("Match the line of {date} ({amount})").format(
+            date=line["booking_date"], amount=m.number_text(line["amount_dec"], m.places(self.ctx))), fields, {},
+            on_submit=submit, submit_label=_("Match")), done)
