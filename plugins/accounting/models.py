@@ -169,23 +169,7 @@ def iban(value, field: str = "iban") -> str:
     digits = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
     if int(digits) % 97 != 1:
         raise ValidationError(_("the IBAN {value} has wrong check digits").format(value=s), field=field)
-    # the country's length and account-number format, and its national check digit where schwifty knows it
-    from schwifty import IBAN  # imported when an IBAN is checked: its bank registry is large
-    from schwifty.exceptions import SchwiftyException
-
-    try:
-        IBAN(s)
-    except SchwiftyException as error:
-        raise ValidationError(_("the IBAN {value} is not valid ({reason})").format(
-            value=s, reason=iban_problem(error)), field=field) from None
     return s
-
-
-def iban_problem(error) -> str:
-    """What a schwifty error says, in the site's language."""
-    return {"InvalidChecksumDigits": _("wrong check digits"), "InvalidLength": _("wrong length for its country"),
-            "InvalidCountryCode": _("unknown country"), "InvalidStructure": _("wrong format for its country"),
-            "InvalidBBANChecksum": _("wrong account check digit")}.get(type(error).__name__, _("not an IBAN"))
 
 
 def bic(value, field: str = "bic") -> str:

@@ -85,8 +85,9 @@ def test_pain_001_001_03_for_a_bank_that_wants_it_and_no_batch_booking(site):
 def test_a_vendor_iban_that_is_not_valid_refuses_the_run_naming_the_vendor(site, office, tmp_path):
     bd, ctx, ids = office
     mueller, netcom, bills = books(ctx)
-    # an IBAN whose check digits hold but that is one digit short for Germany (stored before schwifty checked)
-    ctx.table("vendors").update(netcom["id"], {"iban": iban("DE", "50010517540732439")})
+    # an IBAN whose check digits hold but that is one digit short for Germany: entering the vendor checks the
+    # check digits only (schwifty is not imported on the shell's first start); the run checks it with schwifty
+    svc.update_vendor(ctx, netcom["id"], {"iban": iban("DE", "50010517540732439")})
     entries, runs = ctx.table("entries").count(), ctx.table("payment_runs").count()
     with pytest.raises(ValidationError) as error:
         sepa.payment_run(ctx, "2026-01-31", "2026-01-29")
@@ -101,9 +102,6 @@ def test_a_vendor_iban_that_is_not_valid_refuses_the_run_naming_the_vendor(site,
     assert r.stderr.strip() == f"backdesk: iban: {error.value.message}"
     exports = sepa.exports_dir(ctx)
     assert list(exports.iterdir()) == []
-    # a new vendor's IBAN is checked the same way when it is entered
-    with pytest.raises(ValidationError, match="wrong length"):
-        svc.add_vendor(ctx, {"name": "Kurz", "iban": iban("DE", "50010517540732439")})
 
 
 def test_cli_writes_the_file_into_the_exports_folder_never_the_working_directory(site, office, tmp_path):
