@@ -61,6 +61,12 @@ def _check_bank_rules(value):
     return check_rules(value)
 
 
+def _check_datev(value):
+    from plugins.accounting.datev import check_setting
+
+    return check_setting(value)
+
+
 def _check_dunning(value):
     from plugins.accounting.receivables import check_levels
 
@@ -98,6 +104,9 @@ def backdesk_settings():
         "bank_rules": Setting(list, [], check=_check_bank_rules,
                               help="Statement lines no bill or invoice explains: [{text: 'Miete', account: "
                                    "'expenses:rent'}]"),
+        "datev": Setting(dict, {}, check=_check_datev,
+                         help="DATEV export: advisor, client, chart (SKR03/SKR04), fiscal_year_start (MM-DD), "
+                              "accounts ({ledger account: number})"),
         "invoice_prefix": Setting(str, "RE-", help="Invoice numbers are this and five digits (RE-00001)"),
         "daily_limit": Setting(Decimal, Decimal("10"), help="Hours a day above which a day is flagged"),
         "weekly_limit": Setting(Decimal, Decimal("40"), help="Hours a week; more is flagged and paid as overtime"),

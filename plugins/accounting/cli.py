@@ -13,7 +13,7 @@ import sys
 import click
 
 from core.errors import ValidationError
-from plugins.accounting import bank_cli, invoicing_cli
+from plugins.accounting import bank_cli, datev_cli, invoicing_cli
 
 MAX_FILE = 50 << 20
 
@@ -47,6 +47,7 @@ def register(cli: click.Group, get_context) -> None:
     # ------------------------------------------------------------------ journal
     invoicing_cli.register(accounting, get_context)
     bank_cli.register(accounting, get_context)
+    datev_cli.register(accounting, get_context)
 
     @accounting.command("import")
     @click.argument("file", type=click.Path(dir_okay=False))

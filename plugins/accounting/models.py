@@ -42,6 +42,7 @@ PERMISSIONS = {
     "accounting.bills.pay": "Record payments of bills by hand",
     "accounting.payments.run": "Make payment runs and write their SEPA transfer files (pain.001)",
     "accounting.payments.reconcile": "Import bank statements and match their lines to bills and invoices",
+    "accounting.ledger.export": "Export the books for the tax adviser (DATEV Buchungsstapel)",
     "accounting.payroll.read": "Read pay rates and payslips (confidential)",
     "accounting.payroll.write": "Set pay rates, record and approve timesheets",
     "accounting.payroll.run": "Run payroll",

@@ -25,6 +25,7 @@ from core.i18n import format_money, today
 from core.screens.base import BackdeskScreen
 from core.screens.printing import print_dialog
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable, table_pages
+from plugins.accounting import datev
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import payroll as pay
@@ -32,6 +33,7 @@ from plugins.accounting import payslip_print
 from plugins.accounting import reports as rep
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
+from plugins.accounting import vatreturn as vr
 from plugins.accounting.models import _
 
 CSS_PATH = Path(__file__).parent / "accounting.tcss"
@@ -735,6 +737,7 @@ class ReportsScreen(_Base):
         Binding("5", "show('ageing')", _("Ageing"), id="accounting.report_ageing"),
         Binding("f", "dates", _("Dates"), id="accounting.report_dates"),
         Binding("e", "export", _("CSV"), id="accounting.report_export", show=False),
+        Binding("x", "datev", _("DATEV"), id="accounting.report_datev", show=False),
     ]
 
     def __init__(self, ctx) -> None:
@@ -854,6 +857,21 @@ class ReportsScreen(_Base):
         self.app.push_screen(FormScreen(_("Save report as CSV"), [Field("path", _("File"), required=True)],
                                         {"path": f"{self.kind}.csv"}, on_submit=submit, submit_label=_("Write")),
                              lambda p: p and self.notify(_("Written to {path}").format(path=p)))
+
+    def action_datev(self) -> None:
+        """x: the DATEV Buchungsstapel of a period for the tax adviser."""
+        def submit(values):
+            path, n = datev.export(self.ctx, values["period"], values.get("path") or None)
+            return _.ngettext("DATEV: {n} booking written to {path}", "DATEV: {n} bookings written to {path}",
+                              n).format(n=n, path=path)
+
+        self.app.push_screen(FormScreen(_("DATEV export for the tax adviser"),
+                                        [Field("period", _("Period"), required=True,
+                                               help=_("A month (2026-11), a quarter (2026-Q4) or a year")),
+                                         Field("path", _("File"), help=_("Empty: the exports folder"))],
+                                        {"period": vr.quarter_of(today())}, on_submit=submit,
+                                        submit_label=_("Export")),
+                             lambda text: text and self.notify(text))
 
 
 # ============================================================================ wiring

@@ -1,0 +1,25 @@
+"""``backdesk accounting datev export``: the books of a period for the tax
+adviser, as DATEV's EXTF Buchungsstapel (``datev``)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(accounting: click.Group, get_context) -> None:
+    @accounting.group("datev")
+    def datev_group():
+        """DATEV: the Buchungsstapel for the tax adviser."""
+
+    @datev_group.command("export")
+    @click.option("--period", required=True, help="A month (2026-11), a quarter (2026-Q4) or a year (2026).")
+    @click.option("--output", "-o", help="Write here (default: the exports folder).")
+    def datev_export(period, output):
+        """Write the period's bookings as an EXTF Buchungsstapel (Windows-1252)."""
+        from core.outputs import check_output_path
+        from plugins.accounting import datev
+
+        check_output_path(output)
+        path, n = datev.export(get_context(), period, output)
+        click.echo(f"DATEV Buchungsstapel {datev.period(period)[0]}: {n} booking{'s' if n != 1 else ''}, "
+                   f"written to {path}")

@@ -1,0 +1,193 @@
+"""The DATEV export for the tax adviser: an EXTF Buchungsstapel (header
+version 700, category 21, format version 13) in Windows-1252, checked
+against DATEV's published format rules — the header's fields, the 125
+columns, amounts with a decimal comma and no sign, S/H, TTMM dates, what
+Belegfeld 1 and the booking text may hold — and against the ledger: the
+bookings, read back as DATEV books them (the VAT of each BU key derived from
+the gross), give every account the ledger's movement in the period."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal
+
+import pytest
+
+from core.errors import PermissionDenied, ValidationError
+from plugins.accounting import datev
+from plugins.accounting import invoicing as inv
+from plugins.accounting import receivables
+from plugins.accounting import service as svc
+from conftest import iban
+from invoice_helpers import INVOICE_SETTINGS, customers
+
+DATEV = {"advisor": 29098, "client": 55003, "chart": "SKR03"}
+
+
+@pytest.fixture
+def books(site):
+    site.plugins({**INVOICE_SETTINGS, "datev": DATEV})
+    bd = site.open()
+    ctx = bd.context("accounting")
+    svc.post_entry(ctx, "2026-09-30", "Before the quarter", [{"account": "assets:cash", "amount": "50.00"},
+                                                              {"account": "income:other", "amount": "-50.00"}])
+    svc.post_entry(ctx, "2026-10-01", "Einlage", [{"account": "assets:bank:checking", "amount": "10000.00"},
+                                                  {"account": "equity:capital", "amount": "-10000.00"}])
+    mueller = svc.add_vendor(ctx, {"name": "Bürobedarf Müller", "iban": iban("DE", "370400440532013000")})
+    cloud = svc.add_vendor(ctx, {"name": "Cloud Ltd", "iban": "IE29AIBK93115212345678"})
+    paper = svc.create_bill(ctx, mueller["id"], "RE-4711", "2026-10-05", "2026-10-19",
+                            [{"description": "Papier", "quantity": "10", "unit_price": "25.00",
+                              "account": "expenses:office supplies"}])
+    hosting = svc.create_bill(ctx, cloud["id"], "INV 2026/77", "2026-11-03", "2026-11-17",
+                              [{"description": "Hosting", "unit_price": "500.00", "account": "expenses:it",
+                                "vat_code": "rc"}])
+    for b in (paper, hosting):
+        svc.approve_bill(ctx, b["id"])
+    svc.pay_bill(ctx, paper["id"], date="2026-10-15")
+    ids = customers(ctx)
+    invoice = inv.create_invoice(ctx, ids["meier"], [
+        {"description": "Beratung", "quantity": "8", "unit_price": "120.00", "vat_code": "19"},
+        {"description": "Fachbuch", "quantity": "2", "unit_price": "40.00", "vat_code": "7"}],
+        delivery_date="2026-11-09", date="2026-11-10", issue=True)
+    receivables.record_payment(ctx, invoice["number"], "500.00", "2026-11-20")
+    svc.post_entry(ctx, "2026-12-30", "Kontoführung Dezember", [
+        {"account": "expenses:bank fees", "amount": "12.90"}, {"account": "assets:bank:checking", "amount": "-12.90"}])
+    return bd, ctx, {"mueller": mueller, "cloud": cloud, "invoice": invoice, "customers": ids}
+
+
+def read(path) -> list[list[str]]:
+    data = path.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")  # Windows-1252, as DATEV reads it: ü is one byte
+    text = data.decode("cp1252")
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+
+
+def test_the_buchungsstapel_follows_datevs_format_and_agrees_with_the_ledger(site, books, tmp_path):
+    bd, ctx, made = books
+    target = tmp_path / "EXTF_Q4.csv"
+    r = site.cli("accounting", "datev", "export", "--period", "2026-Q4", "-o", str(target))
+    assert (r.returncode, r.stdout.strip()) == (0, f"DATEV Buchungsstapel 2026-Q4: 8 bookings, written to {target}"), \
+        r.stderr
+    rows = read(target)
+    header, columns, data = rows[0], rows[1], rows[2:]
+    # the header line (DATEV-Format, Header version 700): 31 fields
+    assert len(header) == 31
+    assert header[:5] == ["EXTF", "700", "21", "Buchungsstapel", "13"]
+    assert re.fullmatch(r"\d{17}", header[5])          # created, YYYYMMDDHHMMSSFFF
+    assert header[7] == "BD" and 0 < len(header[8]) <= 25  # origin, exported by
+    assert header[10:16] == ["29098", "55003", "20260101", "4", "20261001", "20261231"]
+    assert header[16] == "Backdesk 2026-Q4" and header[18:22] == ["1", "0", "0", "EUR"]
+    assert header[26] == "03"                           # SKR03
+    # the column row: the 125 columns of format version 13
+    assert columns == datev.COLUMNS and len(columns) == 125
+    assert columns[:14] == ["Umsatz (ohne Soll/Haben-Kz)", "Soll/Haben-Kennzeichen", "WKZ Umsatz", "Kurs",
+                            "Basis-Umsatz", "WKZ Basis-Umsatz", "Konto", "Gegenkonto (ohne BU-Schlüssel)",
+                            "BU-Schlüssel", "Belegdatum", "Belegfeld 1", "Belegfeld 2", "Skonto", "Buchungstext"]
+    # the format rules of each booking
+    assert len(data) == 8
+    for row in data:
+        assert len(row) == 125
+        assert re.fullmatch(r"\d{1,10},\d{2}", row[0]), row   # no sign, decimal comma, no thousands
+        assert row[1] in ("S", "H") and row[2] == "EUR"
+        assert re.fullmatch(r"\d{1,9}", row[6]) and re.fullmatch(r"\d{1,9}", row[7])
+        assert re.fullmatch(r"(0[1-9]|[12]\d|3[01])(1[0-2])", row[9]), row  # TTMM in the quarter
+        assert re.fullmatch(r"[A-Za-z0-9$&%*+\-/]{1,36}", row[10]), row
+        assert len(row[13]) <= 60
+        assert all(cell == "" for i, cell in enumerate(row) if i not in (0, 1, 2, 6, 7, 8, 9, 10, 13))
+    creditor = 70000 + made["mueller"]["id"]
+    cloud = 70000 + made["cloud"]["id"]
+    debtor = 10000 + made["customers"]["meier"]
+    number = made["invoice"]["number"]
+    assert [(r[0], r[1], r[6], r[7], r[8], r[9], r[10]) for r in data] == [
+        ("10000,00", "S", "1200", "800", "", "0110", "BD2"),          # the owner's money: bank to capital
+        ("297,50", "H", str(creditor), "4930", "9", "0510", "RE-4711"),  # the bill gross, 19 % input VAT (BU 9)
+        ("297,50", "S", str(creditor), "1200", "", "1510", "RE-4711"),   # paid from the bank
+        ("500,00", "H", str(cloud), "4806", "94", "0311", "INV2026/77"),  # § 13b: net, DATEV owes and deducts
+        ("1142,40", "S", str(debtor), "8200", "3", "1011", number),       # the invoice: 960 + 19 %
+        ("85,60", "S", str(debtor), "8200", "2", "1011", number),         # and 80 + 7 %
+        ("500,00", "S", "1200", str(debtor), "", "2011", number),         # part of it received
+        ("12,90", "S", "4970", "1200", "", "3012", "BD8"),              # the bank's fee
+    ]
+    assert data[1][13] == "Bürobedarf Müller: bill RE-4711"
+    # read back as DATEV books it, every account moves as in the ledger (the September entry left out)
+    bookings = [{"amount": Decimal(r[0].replace(",", ".")), "side": r[1], "account": int(r[6]),
+                 "contra": int(r[7]), "bu": r[8]} for r in data]
+    theirs = datev.expand(bookings, "SKR03")
+    ours = datev.ledger_by_datev(ctx, "2026-10-01", "2026-12-31")
+    assert theirs == ours
+    assert ours[1576] == Decimal("47.50") and ours[1776] == Decimal("-182.40") and ours[1771] == Decimal("-5.60")
+    assert ours[1577] == Decimal("95.00") and ours[1787] == Decimal("-95.00")  # § 13b: owed and deducted
+    assert ours[1200] == Decimal("10000.00") - Decimal("297.50") + Decimal("500.00") - Decimal("12.90")
+    assert sum(theirs.values()) == 0
+    assert 1000 not in ours  # the cash of 30 September is not in the quarter
+
+
+def test_bad_requests_are_one_line_and_write_nothing(site, books, tmp_path):
+    bd, ctx, made = books
+    target = tmp_path / "x.csv"
+    r = site.cli("accounting", "datev", "export", "--period", "2026-Q5", "-o", str(target))
+    assert r.returncode == 2 and r.stderr.strip() == ("backdesk: period: '2026-Q5' is not a period (a month like "
+                                                      "2026-11 or a quarter like 2026-Q4)")
+    svc.add_account(ctx, "expenses:special projects")
+    svc.post_entry(ctx, "2026-12-01", "Sonderprojekt", [{"account": "expenses:special projects", "amount": "1.00"},
+                                                        {"account": "assets:bank:checking", "amount": "-1.00"}])
+    r = site.cli("accounting", "datev", "export", "--period", "2026-Q4", "-o", str(target))
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "backdesk: accounts: no DATEV account for expenses:special projects: give each a number in the datev "
+        "setting's accounts")
+    assert not target.exists()
+    # mapped in the setting (a parent maps its children), it goes through
+    site.plugins({**INVOICE_SETTINGS, "datev": {**DATEV, "accounts": {"expenses:special projects": 4900}}})
+    r = site.cli("accounting", "datev", "export", "--period", "2026-12", "-o", str(target))
+    assert r.returncode == 0, r.stderr
+    assert [row[6:8] for row in read(target)[2:]] == [["4900", "1200"], ["4970", "1200"]]
+    # without the adviser's numbers, no file
+    site.plugins({**INVOICE_SETTINGS, "datev": {"chart": "SKR04"}})
+    r = site.cli("accounting", "datev", "export", "--period", "2026-12", "-o", str(tmp_path / "y.csv"))
+    assert r.returncode == 2 and "advisor (Beraternummer)" in r.stderr and not (tmp_path / "y.csv").exists()
+
+
+def test_skr04_and_the_permission(site, books, tmp_path):
+    bd, ctx, made = books
+    site.plugins({**INVOICE_SETTINGS, "datev": {**DATEV, "chart": "SKR04"}})
+    ctx = site.open().context("accounting")
+    text, rows, header = datev.buchungsstapel(ctx, "2026-Q4")
+    assert header["chart"] == "04"
+    assert [(r["account"], r["contra"]) for r in rows][:2] == [(1800, 2900), (70000 + made["mueller"]["id"], 6815)]
+    assert datev.expand(rows, "SKR04") == datev.ledger_by_datev(ctx, "2026-10-01", "2026-12-31")
+    clerk = site.open("clara").context("accounting")
+    with pytest.raises(PermissionDenied):
+        datev.buchungsstapel(clerk, "2026-Q4")
+    with pytest.raises(ValidationError, match="spans two fiscal years"):
+        site.plugins({**INVOICE_SETTINGS, "datev": {**DATEV, "fiscal_year_start": "07-01"}})
+        datev.buchungsstapel(site.open().context("accounting"), "2026")
+
+
+async def test_the_reports_screen_writes_the_export_into_the_exports_folder(books):
+    from core.app import make_app
+    from core.i18n import today
+    from core.testing import wait_for
+    from core.widgets import FormScreen
+    from plugins.accounting import sepa
+    from plugins.accounting import vatreturn as vr
+    from test_accounting_operator import clear_input, open_by_palette, type_text
+
+    bd, ctx, made = books
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_palette(pilot, "Reports", "ReportsScreen")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert app.screen.form.control("period").value == vr.quarter_of(today())
+        await clear_input(pilot)
+        await type_text(pilot, "2026-Q4")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        target = sepa.exports_dir(ctx) / "EXTF_Buchungsstapel_2026-Q4.csv"
+        await wait_for(pilot, lambda: any(n.message == f"DATEV: 8 bookings written to {target}"
+                                          for n in app._notifications))
+    assert len(read(target)) == 10
