@@ -37,12 +37,12 @@ class ReconciliationScreen(_Base):
         self.waiting_only = True
 
     def compose_content(self) -> ComposeResult:
-        # date, amount, who, status, what: the 59 cells beside the menu at 80 columns
+        # date, amount, who, status, what: within the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("booking_date", _("Date"), width=10),
                            _money_col("amount_dec", _("Amount"), 10, m.places(self.ctx)),
-                           Column("party", _("Who / text"), width=16),
-                           Column("status_text", _("Status"), width=9),
-                           Column("what", _("Matched to"), width=10)], [], classes="acc-table", id="acc-bank",
+                           Column("party", _("Who / text"), width=12),
+                           Column("status_text", _("Status"), width=10),
+                           Column("what", _("Matched to"), width=9)], [], classes="acc-table", id="acc-bank",
                           empty_text=_("No statement lines waiting"))
         yield Static("", id="acc-bank-sum", classes="acc-detail", markup=False)
 
