@@ -113,8 +113,15 @@ class PluginContext:
     def require(self, permission: str, what: str | None = None) -> None:
         """Raise :class:`core.errors.PermissionDenied` unless the operator
         holds ``permission``. ``what`` says what was refused, in words:
-        ``ctx.require("parcels.log", _("log parcels"))`` gives "Bob (bob)
-        may not log parcels: needs permission 'parcels.log'"."""
+        ``ctx.require("parcels.parcels.log", _("log parcels"))`` gives "Bob
+        (bob) may not log parcels: needs permission 'parcels.parcels.log'".
+        Without ``what`` the permission's description from
+        ``PluginInfo.permissions`` says it ("may not log and hand over
+        parcels")."""
+        if what is None:
+            described = (getattr(self.info, "permissions", None) or {}).get(permission)
+            if described:
+                what = described[:1].lower() + described[1:]
         self.backdesk.operator.require(permission, what)
 
     @property

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import core.access
-from core.errors import BackdeskError, PermissionDenied
+from core.errors import BackdeskError, PermissionDenied, ValidationError
 from core.testing import publish
 from kit_helpers import pip_install
 
@@ -111,6 +111,11 @@ def test_the_actor_cannot_be_changed_by_a_plugin(site):
     first, second = bd.table("core.audit").find({"table": "wallprobe.notes"}, order_by="seq")
     assert (first["actor"], first["what"]) == ("bob", None) and ctx.store.actor == "bob"
     assert (second["actor"], second["what"]) == ("bob", "kept a note for the front desk")
+    # the trail's text is checked like any stored text: nothing is written
+    with pytest.raises(ValidationError, match="what: contains ESC"):
+        with ctx.transaction(what="\x1b[2Jwiped"):
+            ctx.table("notes").insert({"text": "never"})
+    assert ctx.table("notes").count() == 2
 
 
 def test_a_plugin_publishes_only_its_own_events_with_itself_as_source(site):
@@ -162,3 +167,13 @@ def test_the_config_shows_the_public_settings_only(site):
         with pytest.raises(AttributeError, match=f"ctx.config has no '{secret}'"):
             getattr(ctx.config, secret)
     assert ctx.config.settings == {}
+
+
+def test_a_refusal_says_in_words_what_was_refused(site):
+    site.operator("rita", roles=[])
+    ctx = site.open("rita").context("wallprobe")
+    with pytest.raises(PermissionDenied) as refused:
+        ctx.require("wallprobe.notes.read")  # described in PluginInfo.permissions
+    assert str(refused.value) == "Rita (rita) may not read the probe's notes: needs permission 'wallprobe.notes.read'"
+    with pytest.raises(PermissionDenied, match="Rita \\(rita\\) may not count the notes: needs permission"):
+        ctx.require("wallprobe.notes.read", "count the notes")
