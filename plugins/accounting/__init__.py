@@ -94,7 +94,7 @@ def backdesk_settings():
                             help="Accounts used for bank, payables, input_vat, salaries, net_pay, …"),
         "company": Setting(dict, {}, check=_check_company,
                            help="The seller on invoices: name, street, postcode, city, country, tax_number, vat_id, "
-                                "iban, bic, bank, email, phone"),
+                                "iban, bic, bank, email, phone, contact (person or department, for XRechnung)"),
         "dunning": Setting(list, [{"days": 7, "fee": "0.00"}, {"days": 21, "fee": "5.00"},
                                   {"days": 35, "fee": "10.00"}], check=_check_dunning,
                            help="Dunning levels: days past due, the fee and interest (percent a year) of each (up to three)"),

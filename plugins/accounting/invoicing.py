@@ -47,7 +47,7 @@ INVOICE_STATUSES = {"draft": N_("draft"), "open": N_("open"), "partly_paid": N_(
 KINDS = {"invoice": N_("invoice"), "credit_note": N_("credit note")}
 
 COMPANY_KEYS = ("name", "street", "postcode", "city", "country", "tax_number", "vat_id", "iban", "bic", "email",
-                "phone", "bank")
+                "phone", "bank", "contact")
 MAX_LINES = 500
 
 

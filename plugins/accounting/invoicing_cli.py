@@ -193,15 +193,18 @@ def register(accounting: click.Group, get_context) -> None:
     @click.argument("number")
     @click.option("--syntax", type=click.Choice(["cii", "ubl"]), default="cii", show_default=True,
                   help="CII (Factur-X/ZUGFeRD EN 16931, XRechnung's CII) or UBL 2.1.")
+    @click.option("--xrechnung", is_flag=True, help="As XRechnung (needs the customer's buyer reference / "
+                  "Leitweg-ID and the company's contact, phone and email).")
     @click.option("--output", "-o", help="Write to this file instead of stdout.")
-    def invoices_xml(number, syntax, output):
-        """Invoice NUMBER as an EN 16931 e-invoice (XML, checked against its XSD)."""
+    def invoices_xml(number, syntax, xrechnung, output):
+        """Invoice NUMBER as an EN 16931 e-invoice or XRechnung (XML, checked against its XSD)."""
         from core.outputs import output_file
         from plugins.accounting import einvoice
         from plugins.accounting import invoicing as inv
 
         ctx = get_context()
-        xml = einvoice.invoice_xml(inv.invoice(ctx, number), syntax)
+        xml = einvoice.invoice_xml(inv.invoice(ctx, number), syntax, "xrechnung" if xrechnung else "en16931",
+                                   company=inv.company(ctx))
         if output in (None, "-"):
             click.echo(xml.decode("utf-8"), nl=False)
             return
