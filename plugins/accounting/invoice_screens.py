@@ -14,7 +14,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Static, TextArea
 
 from core.errors import BackdeskError, ValidationError
 from core.i18n import today
@@ -49,7 +49,8 @@ def customer_form(ctx, customer: dict | None = None) -> FormScreen:
 def invoice_form(ctx) -> FormScreen:
     """A new invoice; "Issue now" numbers and posts it at once."""
     codes = ", ".join(vat.CODES)
-    fields = [Field("customer", _("Customer"), required=True, help=_("Name or id")),
+    fields = [Field("customer", _("Customer"), kind="pick", required=True,
+                    source=lambda text: inv.customer_choices(ctx, text)),
               Field("date", _("Date"), kind="date", required=True, default=today()),
               Field("delivery_date", _("Delivered"), kind="date", required=True,
                     help=_("When the goods were delivered or the service done")),
@@ -66,7 +67,31 @@ def invoice_form(ctx) -> FormScreen:
                                   delivery_end=values.get("delivery_end"), note=values.get("note") or "",
                                   issue=bool(values.get("issue")))
 
-    return FormScreen(_("New invoice"), fields, on_submit=submit, submit_label=_("Save"))
+    return InvoiceFormScreen(ctx, _("New invoice"), fields, on_submit=submit, submit_label=_("Save"))
+
+
+class InvoiceFormScreen(FormScreen):
+    """The invoice form with what its lines come to under it: each line's
+    net and VAT code, the VAT per code and the total, as they are typed."""
+
+    def __init__(self, ctx, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx = ctx
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        lines = self.form.control("lines")
+        lines.parent.mount(Static("", id="acc-invoice-preview", classes="record-form--help", markup=False))
+        self._preview()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._preview()
+
+    def _preview(self) -> None:
+        text = self.form.control("lines").text
+        self.query_one("#acc-invoice-preview", Static).update(
+            inv.lines_preview(self.ctx, text) if text.strip() else
+            _("VAT codes: {codes}").format(codes=", ".join(f"{c} {_(v.title)}" for c, v in vat.CODES.items())))
 
 
 def credit_form(ctx, invoice: dict) -> FormScreen:

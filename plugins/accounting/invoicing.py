@@ -28,6 +28,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat as eu_vat
 
 from core.audit import now_utc
+from core.choices import Choice, rank
 from core.errors import UnknownRecord, ValidationError
 from core.i18n import N_, today
 from core.storage import AnyOf, Range
@@ -198,6 +199,17 @@ def customers(ctx, text: str = "") -> list[dict]:
     return [c for c in rows if needle in c["name"].casefold()] if needle else rows
 
 
+def customer_choices(ctx, text: str) -> list[Choice]:
+    """Customers for a picker: ``text`` ranked against their names, then
+    their city and VAT ID; the detail is the city, the VAT ID and the buyer
+    reference (Leitweg-ID)."""
+    found = rank(text, customers(ctx), lambda c: c["name"],
+                 lambda c: " ".join(x for x in (c.get("city"), c.get("vat_id")) if x))
+    return [Choice(c["id"], c["name"], " · ".join(x for x in (
+        " ".join(x for x in (c.get("postcode"), c.get("city")) if x), c.get("vat_id"),
+        c.get("buyer_reference")) if x)) for c in found]
+
+
 def customer(ctx, key) -> dict:
     """A customer by id or by (unique, case-blind) name."""
     ctx.require("accounting.invoices.read")
@@ -281,6 +293,29 @@ def parse_line(raw: str, n: int) -> dict:
     if len(parts) > 4 and parts[4]:
         line["unit"] = parts[4]
     return line
+
+
+def lines_preview(ctx, text: str) -> str:
+    """Lines typed on the invoice form as they will be invoiced: each with
+    its net and VAT code, then the VAT per code and the total — or the
+    first line's problem, in words."""
+    try:
+        lines, breakdown, totals = compute_lines(ctx, parse_lines(text or ""))
+    except ValidationError as error:
+        return error.message
+    places = m.places(ctx)
+    out = []
+    for i, line in enumerate(lines, start=1):
+        out.append(_("{n}. {description}: {quantity} × {price} = {net} · {code}").format(
+            n=i, description=line["description"], quantity=f"{L.to_decimal(line['quantity']).normalize():f}",
+            price=m.number_text(line["unit_price"], places), net=m.number_text(line["net"], places),
+            code=_(vat.CODES[line["vat_code"]].title)))
+    for row in breakdown:
+        out.append(_("{code}: net {net}, VAT {tax}").format(code=_(vat.CODES[row["vat_code"]].title),
+                                                           net=m.number_text(row["net"], places),
+                                                           tax=m.number_text(row["tax"], places)))
+    out.append(_("Total {total}").format(total=m.number_text(totals["total"], places)))
+    return "\n".join(out)
 
 
 def parse_lines(text_or_list) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from core.app import make_app
+from core.testing import pick
 from core.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import invoicing as inv
 from invoice_helpers import INVOICE_SETTINGS, customers
@@ -57,7 +58,7 @@ async def test_write_issue_and_credit_an_invoice(books):
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
         form = app.screen.form
-        form.control("customer").value = "Meier Bau GmbH"
+        await pick(pilot, form, "customer", "Meier", "Meier Bau GmbH")
         form.control("date").value = "2026-03-10"
         form.control("lines").text = "Beratung; 10; 120; 19; HUR\nFachbuch; 2; 24.99; 7"
         form.control("issue").value = True
@@ -155,3 +156,32 @@ async def test_dunning_and_the_reminder_letter_from_the_screen(books, tmp_path):
         assert "Payment reminder" in pdf_text(target.read_bytes())
         await pilot.press("D")  # level 2 is not due on the same day
         await wait_for(pilot, lambda: notified(app, "Nothing to remind today"))
+
+
+async def test_the_invoice_form_picks_the_customer_and_shows_the_vat_of_each_line(books):
+    bd, ctx, ids = books
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.invoices")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "InvoicesScreen")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen.form
+        assert "VAT codes: 19 19 % VAT" in text(app, "#acc-invoice-preview")
+        assert await pick(pilot, form, "customer", "bau", "Meier Bau GmbH") == ids["meier"]
+        form.control("date").value = "2026-03-10"
+        form.control("delivery_date").value = "2026-03-02"
+        form.control("lines").text = "Beratung; 10; 120; 19; HUR\nFachbuch; 2; 24.99; 7\nDach; 1; 800; rc"
+        await wait_for(pilot, lambda: "Total 2,281.48" in text(app, "#acc-invoice-preview"))
+        preview = text(app, "#acc-invoice-preview")
+        for part in ("1. Beratung: 10 × 120.00 = 1,200.00 · 19 % VAT", "2. Fachbuch: 2 × 24.99 = 49.98 · 7 % VAT",
+                     "3. Dach: 1 × 800.00 = 800.00 · reverse charge (§ 13b UStG)",
+                     "7 % VAT: net 49.98, VAT 3.50"):
+            assert part in preview, part
+        form.control("lines").text = "Beratung; 10; 120; 16"  # a code that does not exist: said at once
+        await wait_for(pilot, lambda: "'16' is not a VAT code" in text(app, "#acc-invoice-preview"))
+        form.control("lines").text = "Beratung; 10; 120; 19; HUR"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        doc = inv.invoices(ctx)[0]
+        assert (doc["customer_id"], doc["status"], doc["lines"][0]["vat_code"]) == (ids["meier"], "draft", "19")
