@@ -104,6 +104,7 @@ import os
 import re
 import threading
 import time
+from array import array
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -778,6 +779,14 @@ def _unload(st: _TableState, path: str, segmented: bool) -> None:
 # Zones make history cheap to skip without anything declared: ids and
 # time stamps grow with the year, so old segments fall outside "today",
 # "this week", "open" (the statuses of old tickets are all final).
+#
+# What a where looks at in the segments it cannot skip is kept as columns
+# (_Columns, per store: the fields' values, a searched field's folded text,
+# the ids, where each document starts; least recently used dropped beyond
+# 200,000 values): a count, a filter typed letter by letter or a page of
+# matches then reads those columns, not the documents, and decodes only the
+# documents a page shows.  A count no zone narrows (a queue's size, a
+# filter's) streams the segments once instead of loading the table.
 
 
 def _zone_keeps_value(zone: dict, value: Any) -> bool:
@@ -824,7 +833,11 @@ def _segment_keeps(zones: dict, where: Where | None) -> bool:
         if zone is None:  # no document of the segment has the field: None in all
             zone = {"v": [None], "o": True}
         if isinstance(cond, AnyOf):
-            keeps = any(_zone_keeps_value(zone, v) for v in cond.values)
+            if "v" in zone:  # the segment's few values, against many wanted (a page's numbers)
+                held = {_eq_key(v) for v in zone["v"]}
+                keeps = any(not _plain(v) or type(v) in (list, dict) or _eq_key(v) in held for v in cond.values)
+            else:
+                keeps = any(_zone_keeps_value(zone, v) for v in cond.values)
         elif isinstance(cond, Range):
             keeps = _zone_keeps_range(zone, cond)
         elif isinstance(cond, Operator):
@@ -870,25 +883,19 @@ def _zone_bound(zone: dict | None, desc: bool) -> tuple:
     return sort_key(zone["s"][0]) if "s" in zone else sort_key(None)
 
 
-def _search_terms(where: Where | None) -> list[tuple[tuple[tuple[str, ...], ...], str]] | None:
-    """``where`` as (field paths, folded needle) pairs when it is made of
-    ``Contains`` alone (a table's filter), else None."""
-    if not where:
-        return None
-    terms = []
-    for key, cond in where.items():
-        if type(cond) is not Contains or "\x00" in cond.text:
-            return None
-        fields = key if type(key) is tuple else (key,)
-        if not fields or not all(type(f) is str and f for f in fields):
-            return None
-        terms.append((tuple(split_path(f) for f in fields), cond.text.casefold()))
-    return terms
+def _where_fields(where: Where) -> set[str]:
+    """The top-level fields a (compiled, so well-formed) where looks at."""
+    fields = set()
+    for key in where:
+        for field in (key if type(key) is tuple else (key,)):
+            fields.add(field.split(".", 1)[0])
+    return fields
 
 
 def _folded(value: Any) -> str | None:
     """What ``Contains`` looks in: a string folded, a list's strings folded
-    and joined by NUL (no needle holds one), else None."""
+    and joined by NUL (no needle holds one: such a needle is tested on the
+    values), else None."""
     if type(value) is str:
         return value.casefold()
     if type(value) is list:
@@ -897,31 +904,35 @@ def _folded(value: Any) -> str | None:
     return None
 
 
-class _SearchTexts:
-    """The searched fields' folded text of segments read, and the ids a
-    counted where matched in them, kept (least recently used dropped beyond
-    ``limit`` values) so that a filter typed letter by letter, or a count
-    asked at each refresh, reads a table not loaded without parsing its
-    segments again; a few MB where the documents would be tens."""
+_ABSENT = _Tag("absent")  # a field a document does not have, in a column
 
-    def __init__(self, limit: int = 250_000) -> None:
+
+class _Columns:
+    """Columns of segments read: the values of the fields wheres looked at
+    (a searched field's text folded), and the ids a where matched, kept for
+    the next read (least recently used dropped beyond ``limit`` values).  A
+    filter typed letter by letter, a queue's size asked at each refresh, a
+    page of matches then read a table not loaded without parsing its
+    segments again: a few MB where the documents would be tens."""
+
+    def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
         self.size = 0
-        self._kept: OrderedDict[tuple, tuple[list[int], list[str | None]]] = OrderedDict()
+        self._kept: OrderedDict[tuple, Any] = OrderedDict()
 
-    def get(self, key: tuple) -> tuple[list[int], list[str | None]] | None:
+    def get(self, key: tuple) -> Any:
         found = self._kept.get(key)
         if found is not None:
             self._kept.move_to_end(key)
         return found
 
-    def put(self, key: tuple, ids: list[int], texts: list[str | None]) -> None:
+    def put(self, key: tuple, values: Any) -> None:
         if key in self._kept:
             return
-        self._kept[key] = (ids, texts)
-        self.size += len(ids)
+        self._kept[key] = values
+        self.size += len(values)
         while self.size > self.limit and len(self._kept) > 1:
-            _key, (old, _texts) = self._kept.popitem(last=False)
+            _key, old = self._kept.popitem(last=False)
             self.size -= len(old)
 
 
@@ -930,10 +941,10 @@ class _Part:
     and the journal's changes since it (``overlay``: id -> doc, None when
     deleted).  None from :meth:`open` when the table must be loaded whole."""
 
-    __slots__ = ("st", "fh", "start", "segments", "overlay", "total", "texts")
+    __slots__ = ("st", "fh", "start", "segments", "overlay", "total", "cols", "last")
 
     @classmethod
-    def open(cls, st: _TableState, texts: _SearchTexts | None = None) -> "_Part | None":
+    def open(cls, st: _TableState, cols: _Columns | None = None) -> "_Part | None":
         lazy = st.lazy
         if lazy is None or not lazy.segmented:
             return None
@@ -967,47 +978,104 @@ class _Part:
             raise
         part = cls()
         part.st, part.fh, part.start, part.segments, part.overlay = st, fh, start, segments, overlay
-        part.total, part.texts = total, texts
+        part.total, part.cols, part.last = total, cols, None
         return part
 
     def close(self) -> None:
         self.fh.close()
 
+    def _parse(self, segment: dict) -> list[dict]:
+        """All of a segment's documents (fresh objects: no copy needed); where
+        each starts is kept, for reading a few of them later (_docs_at)."""
+        if self.last is not None and self.last[0] == segment["at"]:
+            return self.last[1]
+        raw = files.segment_bytes(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
+        docs, starts = files.segment_docs(raw, segment, self.st.lazy.path, self.st.name)
+        if self.cols is not None:
+            self.cols.put((self.st.lazy.path, segment["at"], segment["crc"], "off"), array("q", starts))
+        self.last = (segment["at"], docs)  # while this read lasts
+        return docs
+
     def read(self, segment: dict) -> list[dict]:
         """The segment's documents not changed since (fresh objects: no copy needed)."""
         overlay = self.overlay
-        docs = files.read_segment(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
+        docs = self._parse(segment)
         return [d for d in docs if d["id"] not in overlay] if overlay else docs
 
-    def _text_of(self, segment: dict, path: tuple[str, ...], docs: list[dict] | None = None
-                 ) -> tuple[list[int], list[str | None]]:
-        """(ids, folded text of ``path``) of a segment's documents, as read
-        from the file (the overlay not applied); kept in ``texts``."""
-        key = (self.st.lazy.path, segment["at"], segment["crc"], path)
-        found = self.texts.get(key) if self.texts is not None else None
-        if found is None:
-            if docs is None:
-                docs = files.read_segment(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
-            found = ([d["id"] for d in docs], [_folded(get_path(d, path)) for d in docs])
-            if self.texts is not None:
-                self.texts.put(key, *found)
-        return found
+    def _columns(self, segment: dict, wants: set[tuple]) -> dict[tuple, Any]:
+        """The segment's columns ``wants`` asks for: ("raw", field) its values
+        (``_ABSENT`` where missing), ("fold", path) its folded text, ("id",)
+        its ids, in the file's order (the overlay not applied); those not
+        kept are read from the segment, at once."""
+        base = (self.st.lazy.path, segment["at"], segment["crc"])
+        out, todo = {}, []
+        for want in wants:
+            found = self.cols.get(base + want)
+            if found is None:
+                todo.append(want)
+            else:
+                out[want] = found
+        if todo:
+            docs = self._parse(segment)
+            for want in todo:
+                if want[0] == "id":
+                    column: Any = array("q", [d["id"] for d in docs])
+                elif want[0] == "raw":
+                    column = [d.get(want[1], _ABSENT) for d in docs]
+                else:
+                    column = [_folded(get_path(d, want[1])) for d in docs]
+                self.cols.put(base + want, column)
+                out[want] = column
+        return out
 
-    def searched(self, segment: dict, terms: list) -> list[int]:
-        """Positions in ``segment`` of the documents matching ``terms``
-        (:func:`_search_terms`), not changed since the snapshot."""
-        ids: list[int] | None = None
-        hits: set[int] | None = None
+    def matches(self, segment: dict, where: Where, *, changed_too: bool = False) -> list[int]:
+        """Positions in ``segment`` of its documents matching ``where`` and
+        not changed since the snapshot (``changed_too``: changed or not),
+        from its columns: a ``Contains`` on the folded texts, the rest of
+        the where on the values."""
+        terms, rest = [], {}
+        for key, cond in where.items():
+            if type(cond) is Contains and "\x00" not in cond.text:
+                terms.append((tuple(split_path(f) for f in (key if type(key) is tuple else (key,))),
+                              cond.text.casefold()))
+            else:
+                rest[key] = cond
+        fields = sorted(_where_fields(rest))
+        wants = {("id",)} | {("fold", p) for paths, _n in terms for p in paths} | {("raw", f) for f in fields}
+        cols = self._columns(segment, wants)
+        hits: Any = range(segment["count"])
         for paths, needle in terms:
-            matched: set[int] = set()
-            for path in paths:
-                ids, texts = self._text_of(segment, path)
-                matched.update(i for i, t in enumerate(texts) if t is not None and needle in t)
-            hits = matched if hits is None else hits & matched
+            texts = [cols[("fold", p)] for p in paths]
+            if len(texts) == 1:
+                [one] = texts
+                hits = [i for i in hits if (t := one[i]) is not None and needle in t]
+            else:
+                either: set[int] = set()
+                for one in texts:
+                    either.update([i for i in hits if (t := one[i]) is not None and needle in t])
+                hits = sorted(either)
             if not hits:
                 return []
-        overlay = self.overlay
-        return sorted(i for i in hits if ids[i] not in overlay) if overlay else sorted(hits)
+        if rest:
+            query = compile_where(rest)
+            values = [(f, cols[("raw", f)]) for f in fields]
+            hits = [i for i in hits if query({f: c[i] for f, c in values if c[i] is not _ABSENT})]
+        ids, overlay = cols[("id",)], self.overlay
+        return [i for i in hits if ids[i] not in overlay] if overlay and not changed_too else list(hits)
+
+    def _docs_at(self, segment: dict, at: list[int]) -> list[dict]:
+        """The documents at positions ``at`` of a segment (read from it)."""
+        if not at:
+            return []
+        if self.last is None or self.last[0] != segment["at"]:
+            starts = self.cols.get((self.st.lazy.path, segment["at"], segment["crc"], "off")) \
+                if self.cols is not None else None
+            if starts is not None:  # decode those documents only
+                raw = files.segment_bytes(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
+                return files.segment_docs(raw, segment, self.st.lazy.path, self.st.name, starts=starts,
+                                          positions=at)[0]
+        docs = self._parse(segment)
+        return [docs[i] for i in at]
 
     def changed(self, query: Any) -> list[dict]:
         """Copies of the documents written since the snapshot that match."""
@@ -1025,14 +1093,14 @@ class _Part:
         found: list[dict] = []
         end = None if limit is None else offset + limit
         if first is not None:
-            return self._top(segments, query, order_by, first, extra, offset, end)
-        terms = _search_terms(where) if paged and self.texts is not None else None
+            return self._top(segments, where, query, order_by, first, extra, offset, end)
+        by_columns = self.cols is not None
         for sg in (reversed(segments) if desc else segments):
-            if terms is not None:  # the segment's documents read only when some match
-                at = self.searched(sg, terms)
-                if at:
-                    docs = files.read_segment(self.fh, self.start, sg, self.st.lazy.path, self.st.name)
-                    found.extend(docs[i] for i in at)
+            if by_columns:  # only the documents that match (and can be on the page) decoded
+                at = self.matches(sg, where or {})
+                if paged and end < len(at):  # in id order: the page takes at most ``end`` of them
+                    at = at[len(at) - end:] if desc else at[:end]
+                found.extend(self._docs_at(sg, at))
             else:
                 found.extend(d for d in self.read(sg) if query is None or query(d))
             if paged:
@@ -1045,7 +1113,7 @@ class _Part:
         sort_docs(found, order_by)
         return found[offset:end]
 
-    def _top(self, segments: list[dict], query: Any, order_by: Any, first: tuple[str, bool],
+    def _top(self, segments: list[dict], where: Where | None, query: Any, order_by: Any, first: tuple[str, bool],
              extra: list[dict], offset: int, end: int) -> list[dict]:
         """The first ``end`` documents ordered by a field: segments in the
         order of their zone's best value, until none left can beat the
@@ -1060,10 +1128,13 @@ class _Part:
                 kth = heapq.nlargest(end, keys)[-1] if desc else heapq.nsmallest(end, keys)[-1]
                 if (bound < kth) if desc else (bound > kth):
                     break  # this segment and all after it hold only worse values
-            for d in self.read(segments[i]):
-                if query is None or query(d):
-                    found.append(d)
-                    keys.append(sort_key(d.get(field)))
+            if query is not None and self.cols is not None:
+                docs = self._docs_at(segments[i], self.matches(segments[i], where))
+            else:
+                docs = [d for d in self.read(segments[i]) if query is None or query(d)]
+            for d in docs:
+                found.append(d)
+                keys.append(sort_key(d.get(field)))
         sort_docs(found, order_by)
         return found[offset:end]
 
@@ -1071,31 +1142,25 @@ class _Part:
         if query is None:
             return self.total
         segments = [sg for sg in self.segments if _segment_keeps(sg["zones"], where)]
-        terms = _search_terms(where) if self.texts is not None else None
-        if terms is not None:  # a filter: its fields' texts, not the table
-            return len(self.changed(query)) + sum(len(self.searched(sg, terms)) for sg in segments)
-        if len(segments) == len(self.segments) and self.texts is None:
-            return None
+        if self.cols is None:
+            if len(segments) == len(self.segments):
+                return None
+            return len(self.changed(query)) + sum(1 for sg in segments for d in self.read(sg) if query(d))
+        # from the segments' columns, never the table loaded; the ids a where
+        # without a search matched kept (a queue's size asked at each refresh)
         n = len(self.changed(query))
+        searched = any(type(c) is Contains for c in where.values())
         for sg in segments:
-            n += self._matching_count(sg, where, query)
+            key = (self.st.lazy.path, sg["at"], sg["crc"], "where", repr(where))
+            ids = None if searched else self.cols.get(key)
+            if ids is None:
+                at = self.matches(sg, where, changed_too=True)
+                column = self._columns(sg, {("id",)})[("id",)]
+                ids = array("q", [column[i] for i in at])
+                if not searched:
+                    self.cols.put(key, ids)
+            n += sum(1 for i in ids if i not in self.overlay) if self.overlay else len(ids)
         return n
-
-    def _matching_count(self, segment: dict, where: Where, query: Any) -> int:
-        """How many of a segment's documents not changed since match: the
-        segment streamed (never the table loaded) and its matching ids kept
-        for this where, so the same count asked again (a queue's size at
-        each refresh) parses nothing."""
-        if self.texts is None:
-            return sum(1 for d in self.read(segment) if query(d))
-        key = (self.st.lazy.path, segment["at"], segment["crc"], "where", repr(where))
-        found = self.texts.get(key)
-        if found is None:
-            docs = files.read_segment(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
-            found = ([d["id"] for d in docs if query(d)], [])
-            self.texts.put(key, *found)
-        ids, overlay = found[0], self.overlay
-        return sum(1 for i in ids if i not in overlay) if overlay else len(ids)
 
     def get(self, doc_id: int) -> dict | None:
         if doc_id in self.overlay:
@@ -1108,11 +1173,11 @@ class _Part:
         return None
 
 
-def _part(st: _TableState, read: Callable[[_Part], Any], texts: _SearchTexts | None = None) -> Any:
+def _part(st: _TableState, read: Callable[[_Part], Any], cols: _Columns | None = None) -> Any:
     """``read(part)`` of a table not loaded, or None (then load it whole)."""
     if st._docs is not None:
         return None
-    part = _Part.open(st, texts)
+    part = _Part.open(st, cols)
     if part is None:
         return None
     try:
@@ -1203,7 +1268,7 @@ class JournalTable(Table):
             s._fresh()
             st = s._state(self.name)
             if st._docs is None and st.lazy.segmented:
-                page = _part(st, lambda part: part.find(where, query, order_by, limit, offset), s._texts)
+                page = _part(st, lambda part: part.find(where, query, order_by, limit, offset), s._columns)
                 if page is not None:
                     return page
             docs = st.docs
@@ -1251,7 +1316,7 @@ class JournalTable(Table):
             s._fresh()
             st = s._state(self.name)
             if st._docs is None and st.lazy.segmented:
-                n = _part(st, lambda part: part.count(where, query), s._texts)
+                n = _part(st, lambda part: part.count(where, query), s._columns)
                 if n is not None:
                     return n
             docs = st.docs
@@ -1381,7 +1446,7 @@ class JournalStore(Store):
         self._rlock = threading.RLock()
         self._states: dict[str, _TableState] = {}
         self._tables: dict[str, JournalTable] = {}
-        self._texts = _SearchTexts()  # searched fields of segments read (a filter typed letter by letter)
+        self._columns = _Columns()  # columns of segments read (_Part.matches)
         self._txn: _Txn | None = None
         self._outside: set[str] = set()   # changed elsewhere, not yet reported by refresh()
         self._init_callbacks()

@@ -287,7 +287,7 @@ def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[
     by commas, and the header lists each segment's place, checksum and
     *zones* (per top-level field the range of its strings and numbers, and
     its distinct values when there are few) so that a reader can read only
-    the segments a query can match (``read_segment``).  The whole array is
+    the segments a query can match (``segment_bytes``, ``segment_docs``).  The whole array is
     still one JSON document with one checksum: readers that load the whole
     table do not care."""
     header = {
@@ -387,20 +387,63 @@ def read_header(fh, path: str, name: str) -> tuple[dict, int]:
     return header, len(head)
 
 
-def read_segment(fh, body_start: int, segment: dict, path: str, name: str) -> list[dict]:
-    """The documents of one segment of an open snapshot file (checksummed)."""
+_DECODER = json.JSONDecoder()
+_WS = " \t\n\r"
+
+
+def segment_bytes(fh, body_start: int, segment: dict, path: str, name: str) -> bytes:
+    """One segment of an open snapshot file, checksummed: what
+    :func:`segment_docs` reads documents from."""
     try:
         raw = os.pread(fh.fileno(), segment["bytes"], body_start + segment["at"])
         if len(raw) != segment["bytes"]:
             raise ValueError("a segment ends early (file truncated?)")
         if f"{zlib.crc32(raw):08x}" != segment["crc"]:
             raise ValueError("checksum mismatch in a segment (the file was damaged)")
-        docs = json.loads(b"[" + raw + b"]")
-        if len(docs) != segment["count"] or not all(type(d) is dict and type(d.get("id")) is int for d in docs):
-            raise ValueError("a segment's documents do not match the header")
+        return raw
     except (ValueError, KeyError, TypeError) as e:
         raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
-    return docs
+
+
+def segment_docs(raw: bytes, segment: dict, path: str, name: str, *, starts: Any = None,
+                 positions: Any = None) -> tuple[list[dict], list[int]]:
+    """Documents of a segment's bytes: all of them and the byte where each
+    starts, or, given those starts, only the documents at ``positions`` (a
+    page of 100 of 2,000 decodes 100)."""
+    try:
+        if starts is not None:
+            ends = len(raw)
+            return [json.loads(raw[starts[p]:starts[p + 1] if p + 1 < len(starts) else ends].rstrip(b", \t\n\r"))
+                    for p in positions], starts
+        text = raw.decode("utf-8")
+        docs, at, i, n = [], [], 0, len(text)
+        while True:
+            while i < n and text[i] in _WS:
+                i += 1
+            if i >= n:
+                break
+            at.append(i)
+            doc, i = _DECODER.raw_decode(text, i)
+            if type(doc) is not dict or type(doc.get("id")) is not int:
+                raise ValueError("a segment's documents do not match the header")
+            docs.append(doc)
+            while i < n and text[i] in _WS:
+                i += 1
+            if i < n and text[i] != ",":
+                raise ValueError("a segment's documents are not a JSON list")
+            i += 1
+        if len(docs) != segment["count"]:
+            raise ValueError("a segment's documents do not match the header")
+        if len(text) != len(raw):  # not ASCII: characters to bytes
+            byte, prev, where = 0, 0, []
+            for start in at:
+                byte += len(text[prev:start].encode("utf-8"))
+                where.append(byte)
+                prev = start
+            at = where
+        return docs, at
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
 
 
 @dataclass(slots=True)
