@@ -20,6 +20,7 @@ _EXPORTS = {
     "RecordTable": "core.widgets.record_table",
     "PagedRecords": "core.widgets.record_table",
     "table_pages": "core.widgets.record_table",
+    "ordered_pages": "core.widgets.record_table",
     "FilterInput": "core.widgets.filter_input",
     "Field": "core.widgets.record_form",
     "RecordForm": "core.widgets.record_form",
@@ -60,4 +61,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.widgets.progress import ClickProgress, NullProgress, Progress
     from core.widgets.progress_screen import ProgressScreen
     from core.widgets.record_form import Field, FormScreen, RecordForm
-    from core.widgets.record_table import Column, PagedRecords, RecordSource, RecordTable, table_pages
+    from core.widgets.record_table import (Column, PagedRecords, RecordSource, RecordTable, ordered_pages,
+                                           table_pages)

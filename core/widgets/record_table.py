@@ -51,7 +51,7 @@ from core.storage.query import Contains, Range
 from core.widgets._css import load_css
 from core.widgets._i18n import _
 
-__all__ = ["Column", "PagedRecords", "RecordSource", "RecordTable", "table_pages"]
+__all__ = ["Column", "PagedRecords", "RecordSource", "RecordTable", "ordered_pages", "table_pages"]
 
 Align = Literal["left", "right", "center"]
 
@@ -170,6 +170,57 @@ def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_fi
         return PagedRecords(lambda o, n, a: fetch(o, n, a, narrowed), lambda: table.count(narrowed), page=page)
 
     return PagedRecords(fetch, lambda: table.count(where or None), matching=matching, page=page)
+
+
+def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, Any]], *,
+                  search: Sequence[str] = (),
+                  prepare: Callable[[list[dict]], Sequence[Mapping[str, Any]]] | None = None,
+                  page: int = 100) -> PagedRecords:
+    """A :class:`PagedRecords` over a store table in an order one query
+    cannot give (a rank of values, empty values last): ``parts`` is a list
+    of ``(where, order_by)`` whose rows, one part after the other, are the
+    rows in that order (the parts must not overlap).  A page asks the parts
+    it spans for an offset and a limit; a part is counted when a page needs
+    to know where it ends.  The filter finds ``search``'s fields containing
+    the text in each part (``Contains``), in the same order."""
+
+    def records(parts: Sequence[tuple[Mapping[Any, Any] | None, Any]],
+                matching: Callable[[str], PagedRecords | None] | None) -> PagedRecords:
+        sizes: dict[int, int] = {}
+
+        def size(i: int) -> int:
+            if i not in sizes:
+                sizes[i] = table.count(parts[i][0] or None)
+            return sizes[i]
+
+        def count() -> int:
+            sizes.clear()
+            return sum(size(i) for i in range(len(parts)))
+
+        def fetch(offset: int, limit: int, after: Mapping[str, Any] | None) -> Sequence[Mapping[str, Any]]:
+            docs: list[dict] = []
+            for i, (where, order_by) in enumerate(parts):
+                if limit <= 0:
+                    break
+                n = size(i)
+                if offset >= n:
+                    offset -= n
+                    continue
+                got = table.find(where or None, order_by=order_by, limit=limit, offset=offset)
+                docs += got
+                limit -= len(got)
+                offset = 0
+            return prepare(docs) if prepare is not None else docs
+
+        return PagedRecords(fetch, count, matching=matching, page=page)
+
+    def matching(text: str) -> PagedRecords | None:
+        if not search:
+            return None
+        return records([({**(where or {}), tuple(search): Contains(text)}, order_by) for where, order_by in parts],
+                       None)
+
+    return records(parts, matching)
 
 
 def _plain_value_text(value: Any) -> str:

@@ -21,7 +21,7 @@ from core.errors import BackdeskError
 from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
+from core.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable, ordered_pages
 from plugins.it import models as m
 from plugins.it import service as svc
 from plugins.it.models import _
@@ -158,7 +158,12 @@ class HelpdeskScreen(BackdeskScreen):
             text = f"{i} {label}{n}"
             parts.append(f"[reverse]{escape(text)}[/]" if q == self.queue_name else escape(text))
         self.query_one("#it-queues", Static).update("  ".join(parts))
-        rows = svc.ticket_rows(self.ctx, svc.queue(self.ctx, self.queue_name))
+        if self.queue_name == "all":  # a year's tickets: a page at a time, in the queue's order
+            table, parts = svc.queue_parts(self.ctx, "all")
+            rows = ordered_pages(table, parts, search=("title", "assignee"),
+                                 prepare=lambda docs: svc.ticket_rows(self.ctx, docs))
+        else:
+            rows = svc.ticket_rows(self.ctx, svc.queue(self.ctx, self.queue_name))
         self.query_one(RecordTable).set_records(rows)
 
     def refresh_data(self, names) -> None:

@@ -454,6 +454,24 @@ def queue(ctx, name: str = "active", *, system: bool = False) -> list[dict]:
     return rows
 
 
+def queue_parts(ctx, name: str = "all") -> tuple[Any, list[tuple[dict, Any]]]:
+    """The queue for a screen that reads it a page at a time
+    (core.widgets.ordered_pages): the tickets' table and store queries whose
+    rows, one part after the other, are :func:`queue`'s in its order —
+    priority, then the resolution due (none last), then the id — so a year's
+    tickets are not read for the rows on screen.  For "all"; the other
+    queues hold the open tickets only."""
+    _require(ctx, P_READ, False)
+    if m.choice(name, "queue", QUEUES) != "all":
+        raise ValueError(f"queue_parts reads the queue \"all\" only, not {name!r}")
+    parts: list[tuple[dict, Any]] = []
+    for priority in (*m.PRIORITIES, None):
+        which = {"priority": priority if priority is not None else Not(AnyOf(list(m.PRIORITIES)))}
+        parts.append(({**which, "resolution_due": Range(gt="")}, ["resolution_due", "id"]))
+        parts.append(({**which, "resolution_due": Not(Range(gt=""))}, "id"))
+    return _tickets(ctx), parts
+
+
 def queue_counts(ctx) -> dict[str, int]:
     return {q: len(queue(ctx, q)) for q in ("active", "mine", "unassigned", "overdue", "waiting")}
 

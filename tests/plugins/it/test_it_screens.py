@@ -217,3 +217,47 @@ async def test_removing_a_check_asks_and_defaults_to_no(office):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: ctx.table("checks").count() == 0)
+
+
+async def test_the_all_queue_pages_a_years_tickets_in_the_queues_order(site, office):
+    """Queue 6 "all" over a year's tickets (more than two segments of the
+    store's snapshot, the older ones all closed or resolved): the screen shows every ticket in the queue's order
+    (priority, resolution due, none last, id) as svc.queue lists them, read a
+    page at a time — on TinyDB the tickets' table is never loaded whole; the
+    filter (/) finds titles through the store, in the same order."""
+    bd, ctx, ids = office
+    first = svc.open_ticket(ctx, requester=ids["anna"], title="Printer jammed")
+    template = {k: v for k, v in ctx.table("tickets")[first["id"]].items() if k != "id"}
+    priorities = ["urgent", "high", "normal", "low"]
+    with bd.store.transaction():
+        for i in range(2 * 2000 + 60):
+            due = [None, "", f"2026-{1 + i % 12:02d}-{1 + i % 27:02d}T10:00:00+00:00", "2026-06-01T08:00:00+00:00"][i % 4]
+            ctx.table("tickets").insert({**template, "title": f"Case {i}", "priority": priorities[i % 7 % 4],
+                                         "status": ["closed", "resolved"][i % 2] if i < 4000 else "open",
+                                         "resolution_due": due,
+                                         "assignee": "carla" if i % 5 == 0 else None})
+        ctx.table("tickets").insert({**template, "title": "Case without priority", "priority": None})
+    expected = [(d["id"], d["title"]) for d in svc.queue(ctx, "all")]
+    if hasattr(bd.store, "compact"):
+        bd.store.compact(rewrite=True)
+    bd.close()
+    bd = site.open()
+    app = make_app(bd, poll_interval=0)
+    tickets_loaded = (lambda: bd.store._states["it.tickets"]._docs is not None) \
+        if hasattr(bd.store, "_states") else (lambda: False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.current_mode == "it.tickets")
+        table = app.screen.query_one("#it-tickets", RecordTable)
+        await pilot.press("6")
+        await wait_for(pilot, lambda: table.row_count == len(expected))
+        shown = [(table.record_at(i)["id"], table.record_at(i)["title"]) for i in range(table.row_count)]
+        assert shown == expected
+        assert table.record_at(len(expected) - 1)["requester"] == "Anna Arndt"
+        await pilot.press("end")
+        assert table.cursor_record["title"] == expected[-1][1]
+        await pilot.press("home", "slash", *"case 12", "enter")
+        want = [t for t in expected if "case 12" in t[1].casefold()]
+        await wait_for(pilot, lambda: table.row_count == len(want))
+        assert [(table.record_at(i)["id"], table.record_at(i)["title"]) for i in range(table.row_count)] == want
+        assert not tickets_loaded()
