@@ -238,7 +238,10 @@ def register(cli: click.Group, get_context) -> None:
         """The call history, newest first."""
         s = svc()
         person_id = s.resolve_person(person, "person")["id"] if person else None
-        rows = [call_row(s, c, human=fmt == "table") for c in s.list_calls(
+        from plugins.telephony.service import Names
+
+        names = Names(s)  # a name looked up once, not once per call
+        rows = [call_row(names, c, human=fmt == "table") for c in s.list_calls(
             today=today, unanswered=unanswered, transferred=transferred, person_id=person_id)]
         _emit(rows, fmt, ["id", "started_at", "caller", "to", "status", "outcome", "duration", "chain"])
 

@@ -10,6 +10,7 @@ reaches the note), the "while you were out" form (:func:`message_form`) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -30,7 +31,8 @@ from plugins.telephony.models import (
     PRESENCE, _, format_duration, message_status_title, outcome_title, presence_title, seconds_between, now_utc,
     status_title, transfer_title, urgency_title,
 )
-from plugins.telephony.service import HANDLE, HOURS, PRESENCE_SET, TAKE, TargetUnreachable, service_for
+from plugins.telephony.service import (HANDLE, HOURS, PRESENCE_SET, TAKE, Names, TargetUnreachable,
+                                        service_for)
 
 CSS_PATH = Path(__file__).parent / "telephony.tcss"
 WATCH = frozenset({"telephony.calls", "telephony.presence", "telephony.messages", "telephony.switch",
@@ -462,6 +464,28 @@ class MessagesScreen(BackdeskScreen):
 # --------------------------------------------------------------------------- history
 
 
+class _Rows(Sequence):
+    """Rows made from records when the table first reads them (the rows on
+    screen; all of them only for a filter or a sort)."""
+
+    def __init__(self, records: list[dict], make) -> None:
+        self._records, self._make = records, make
+        self._made: dict[int, dict] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self._records)
+        row = self._made.get(index)
+        if row is None:
+            row = self._made[index] = self._make(self._records[index])
+        return row
+
+
 class HistoryScreen(BackdeskScreen):
     """Every call, newest first; filters: today, unanswered, transferred, a person."""
 
@@ -509,11 +533,14 @@ class HistoryScreen(BackdeskScreen):
         s = self.service
         rows = s.list_calls(today=self.mode == "today", unanswered=self.mode == "unanswered",
                             transferred=self.mode == "transferred", person_id=self.person_id, limit=5000)
-        data = [{"id": c["id"], "time": format_datetime(c["started_at"], "short"), "caller": s.caller_text(c),
-                 "outcome": outcome_title(c.get("outcome")) or status_title(c["status"]),
-                 "duration": format_duration(c.get("duration")), "chain": chain_text(s, c, human=True)}
-                for c in rows]
-        self.query_one("#hist-table", RecordTable).set_records(data)
+        names = Names(s)  # thousands of calls, a few dozen people: each name looked up once
+
+        def row(c: dict) -> dict:
+            return {"id": c["id"], "time": format_datetime(c["started_at"], "short"), "caller": names.caller_text(c),
+                    "outcome": outcome_title(c.get("outcome")) or status_title(c["status"]),
+                    "duration": format_duration(c.get("duration")), "chain": chain_text(names, c, human=True)}
+
+        self.query_one("#hist-table", RecordTable).set_records(_Rows(rows, row))
         label = {"today": _("Today"), "unanswered": _("Unanswered"), "transferred": _("Transferred"),
                  "all": _("All calls")}[self.mode]
         if self.person_id:

@@ -1470,6 +1470,30 @@ def _effective(doc: dict | None) -> str:
     return doc.get("set_state") or doc.get("pbx_state") or "idle"
 
 
+class Names:
+    """A Telephony's caller and person names, each looked up once: a list
+    of thousands of calls names a few dozen people (on PostgreSQL each
+    lookup is a query).  Has what ``chain_text`` asks of a service."""
+
+    def __init__(self, service: "Telephony") -> None:
+        self.service = service
+        self._people: dict[int | None, str] = {}
+        self._callers: dict[tuple, str] = {}
+
+    def person_text(self, person_id: int | None) -> str:
+        if person_id not in self._people:
+            self._people[person_id] = self.service.person_text(person_id)
+        return self._people[person_id]
+
+    def caller_text(self, call: dict) -> str:
+        # Telephony.caller_text reads these fields only
+        key = (call.get("caller_person_id"), call.get("contact_id"), call.get("caller_name"),
+               call.get("caller_number"))
+        if key not in self._callers:
+            self._callers[key] = self.service.caller_text(call)
+        return self._callers[key]
+
+
 def _people_of(call: dict) -> set:
     ids = {call.get("caller_person_id"), call.get("wanted_person_id"), call.get("to_person_id"),
            call.get("consult_person_id")}
