@@ -504,6 +504,9 @@ def main() -> None:
     ap.add_argument("--baseline", metavar="REF",
                     help="first measure the code of this git commit (e.g. main) the same way, "
                          "then this checkout's, and print both with the ratio")
+    ap.add_argument("--baseline-as-built", action="store_true",
+                    help="the baseline reads the cached year's snapshots as built (code from before "
+                         "segmented snapshots: whole tables); by default its own code rewrites them too")
     ap.add_argument("--screens-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.screens_child:
@@ -535,7 +538,8 @@ def run_baseline(args) -> dict:
         argv = [sys.executable, __file__, "--scale", f"{args.scale:g}", "--cache", args.cache,
                 "--backends", ",".join(args.backends), "--sessions", str(args.sessions),
                 "--samples", str(args.samples), "--budget-mb", f"{args.budget_mb:g}", "--timeout",
-                f"{args.timeout:g}", "--no-rewrite", "--json", str(out)] + (["--no-screens"] if args.no_screens else [])
+                f"{args.timeout:g}", "--json", str(out)] + (["--no-screens"] if args.no_screens else []) \
+            + (["--no-rewrite"] if args.baseline_as_built or not args.rewrite else [])
         env = {**os.environ, "BACKDESK_BENCH_CODE": str(code),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
         print(f"== baseline: the code of {args.baseline} ({rev})", flush=True)
