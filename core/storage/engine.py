@@ -785,8 +785,9 @@ def _unload(st: _TableState, path: str, segmented: bool) -> None:
 # the ids, where each document starts; least recently used dropped beyond
 # 200,000 values): a count, a filter typed letter by letter or a page of
 # matches then reads those columns, not the documents, and decodes only the
-# documents a page shows.  A count no zone narrows (a queue's size, a
-# filter's) streams the segments once instead of loading the table.
+# documents a page shows.  A count or a find no zone narrows (a queue's
+# size, a card's question) streams the segments once instead of loading the
+# table; only a read of every document loads it.
 
 
 def _zone_keeps_value(zone: dict, value: Any) -> bool:
@@ -1087,8 +1088,9 @@ class _Part:
         desc = _id_order(order_by)
         paged = desc is not None and limit is not None
         first = _first_order(order_by) if limit is not None and desc is None else None
-        if len(segments) == len(self.segments) and not paged and first is None:
-            return None
+        if len(segments) == len(self.segments) and not paged and first is None and (
+                query is None or self.cols is None):
+            return None  # every document: as well loaded
         extra = self.changed(query)
         found: list[dict] = []
         end = None if limit is None else offset + limit
