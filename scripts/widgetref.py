@@ -36,6 +36,13 @@ EXTRA = {
     ("table_pages", "prepare"): "``prepare(rows) -> rows``: a page of documents as the rows shown "
                                 "(names for ids, texts).",
     ("table_pages", "page"): "How many rows one page holds (100).",
+    ("ordered_pages", "table"): "The store table (``ctx.table(...)``).",
+    ("ordered_pages", "parts"): "``[(where, order_by), ...]``: queries whose rows, one part after the "
+                                "other, are the rows in the wanted order (the parts do not overlap).",
+    ("ordered_pages", "search"): "The fields ``/`` searches in each part (their text contains the typed text).",
+    ("ordered_pages", "prepare"): "``prepare(rows) -> rows``: a page of documents as the rows shown "
+                                  "(names for ids, texts).",
+    ("ordered_pages", "page"): "How many rows one page holds (100).",
 }
 INTRO = """\
 # Widget reference
