@@ -238,6 +238,60 @@ def export(state: State, table: str, fmt: str, output: Path | None):
         click.echo(f"Wrote {output}", err=True)
 
 
+@cli.group("files", invoke_without_command=True)
+@click.option("--path", "path_only", is_flag=True, help="Print only the folder's path (for scp).")
+@click.pass_context
+def files_group(click_ctx, path_only: bool):
+    """Your exports folder: the bank files, reports and documents you saved
+    from a screen (<data_dir>/exports/<account>/), newest first.
+
+    Fetch one over SSH with `ssh HOST backdesk files get NAME > NAME`, or scp
+    from the folder `backdesk files --path` prints."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from datetime import datetime, timezone
+
+    from core.i18n import configure, format_datetime
+    from core.outputs import exports_dir, list_exports
+
+    state = click_ctx.find_object(State)
+    config = state.config()
+    account = state.operator().account
+    folder = exports_dir(config.data_dir, account)
+    if path_only:
+        click.echo(str(folder))
+        return
+    rows = list_exports(config.data_dir, account)
+    configure(config.site.locale, config.site.timezone, config.site.currency)
+    click.echo(f"{folder}/")
+    if not rows:
+        click.echo("  (nothing yet: files you save from a screen go here)")
+    width = max([len(f"{size:,}") for _name, size, _mtime in rows] + [1])
+    for name, size, mtime in rows:
+        when = format_datetime(datetime.fromtimestamp(mtime, timezone.utc))
+        click.echo(f"  {when}  {size:>{width},}  {one_line(name)}")
+
+
+@files_group.command("get")
+@click.argument("name")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@pass_state
+def files_get(state: State, name: str, output: Path | None):
+    """Print the file NAME of your exports folder (or write it with -o)."""
+    import shutil
+
+    from core.outputs import check_output_path, export_name, exports_dir, output_file
+
+    output = check_output_path(output)
+    folder = exports_dir(state.config().data_dir, state.operator().account)
+    path = folder / export_name(name)
+    if not path.is_file() or path.is_symlink():
+        raise BackdeskError(f"no file {one_line(name)!r} in {folder}/ (backdesk files lists them)")
+    with open(path, "rb") as src, output_file(output, binary=True) as out:
+        shutil.copyfileobj(src, out)
+
+
 @cli.group()
 def serve():
     """Serve Backdesk to operators elsewhere: over SSH or in a browser."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from core.errors import BackdeskError
 from core.i18n import translator_for
+from core.outputs import exports_dir
 from core.plugin_views import PluginConfig, PluginServices, PluginStore, ReadTable, foreign_table, split_table_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +71,14 @@ class PluginContext:
     @property
     def operator(self):
         return self.backdesk.operator
+
+    def exports_dir(self) -> Path:
+        """The operator's exports folder, ``<data_dir>/exports/<account>/``
+        (created 0700): where a file the operator produces on a screen goes
+        (a bank file, a report) — never the process's working folder, which
+        over SSH is the server's. ``core.widgets.ExportForm`` writes there;
+        ``backdesk files`` lists it."""
+        return exports_dir(self.config.data_dir, self.operator.account)
 
     # -- storage -----------------------------------------------------------------
     def table(self, name: str):

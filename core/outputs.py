@@ -13,11 +13,17 @@ written here is created 0600 and every folder 0700 (the store's modes, see
   naming the path.
 - :func:`write_output` — the same for data in memory.
 - :func:`private_dir` — a folder and its missing parents, 0700 each.
+- :func:`exports_dir`, :func:`save_export`, :func:`list_exports` — the
+  operator's own exports folder, ``<data_dir>/exports/<account>/``: where a
+  bank file, a report or an exported document goes from a screen (never the
+  process's working folder, which over SSH is the server's), shown on the
+  screen and listed by ``backdesk files``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -144,4 +150,61 @@ def write_output(path: Path | str, data: str | bytes, *, encoding: str = "utf-8"
     return Path(path)
 
 
-__all__ = ["output_file", "write_output", "private_dir", "check_output_path", "FILE_MODE", "DIR_MODE"]
+#: the folder under the data folder that holds every operator's exports
+EXPORTS = "exports"
+
+
+def exports_root(data_dir: Path | str) -> Path:
+    """``<data_dir>/exports``: every operator's exports folder is in here."""
+    return Path(data_dir) / EXPORTS
+
+
+def exports_dir(data_dir: Path | str, account: str) -> Path:
+    """The operator's exports folder, ``<data_dir>/exports/<account>/``
+    (created 0700). An account name that is no plain folder name (a ``/``,
+    a leading dot) has those characters replaced by ``_``."""
+    folder = re.sub(r"[^\w.@+-]", "_", str(account)).lstrip(".") or "_"
+    return private_dir(exports_root(data_dir) / folder)
+
+
+def export_name(name: str) -> str:
+    """``name`` if it is a plain file name for the exports folder, else one line."""
+    name = str(name).strip()
+    if not name:
+        raise BackdeskError(_("name the file"), field="name")
+    if "/" in name or "\\" in name or "\x00" in name or name.startswith(".") or len(name) > 200:
+        raise BackdeskError(_("a plain file name, without a folder or a leading dot: {name}").format(
+            name=name[:80]), field="name")
+    return name
+
+
+def free_name(folder: Path, name: str) -> str:
+    """``name``, or ``name-2``, ``name-3`` … before its suffix when taken, so a
+    suggested name does not replace an older export."""
+    stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
+    n = 1
+    while (folder / name).exists():
+        n += 1
+        name = f"{stem}-{n}{dot}{suffix}"
+    return name
+
+
+def save_export(data_dir: Path | str, account: str, name: str, data: str | bytes) -> Path:
+    """Write ``data`` as ``name`` in the operator's exports folder (0600,
+    complete or not at all); returns its path."""
+    return write_output(exports_dir(data_dir, account) / export_name(name), data)
+
+
+def list_exports(data_dir: Path | str, account: str) -> list[tuple[str, int, float]]:
+    """The operator's exports, newest first: ``(name, size, mtime)``."""
+    folder = exports_dir(data_dir, account)
+    rows = []
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+            info = entry.stat(follow_symlinks=False)
+            rows.append((entry.name, info.st_size, info.st_mtime))
+    return sorted(rows, key=lambda row: (-row[2], row[0]))
+
+
+__all__ = ["output_file", "write_output", "private_dir", "check_output_path", "FILE_MODE", "DIR_MODE",
+           "EXPORTS", "exports_root", "exports_dir", "export_name", "free_name", "save_export", "list_exports"]

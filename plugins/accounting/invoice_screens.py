@@ -8,7 +8,6 @@ BackdeskError shown at the form's field or as a notification.
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -16,10 +15,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static, TextArea
 
-from core.errors import BackdeskError, ValidationError
+from core.errors import BackdeskError
 from core.i18n import today
-from core.outputs import output_file
-from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable
+from core.widgets.export_form import shown_path
 from plugins.accounting import invoice_pdf
 from plugins.accounting import invoicing as inv
 from plugins.accounting import models as m
@@ -278,21 +277,14 @@ class InvoicesScreen(_Base):
         if item is None:
             return
 
-        def submit(values):
-            target = Path(values["path"]).expanduser()
-            data = invoice_pdf.reminder_pdf(self.ctx, item)
-            with output_file(str(target), binary=True) as fh:
-                fh.write(data)
-            return str(target)
-
         def done(path):
             if path:
-                self.notify(_("Saved to {path}").format(path=path))
+                self.notify(_("Saved to {path}").format(path=shown_path(path)), timeout=8)
 
-        self.app.push_screen(FormScreen(
+        self.app.push_screen(ExportForm(
             _("Save reminder {level} of {number}").format(level=item["level"], number=item["number"]),
-            [Field("path", _("File"), required=True)], {"path": f"{item['number']}-reminder{item['level']}.pdf"},
-            on_submit=submit, submit_label=_("Save")), done)
+            self.ctx.exports_dir(), f"{item['number']}-reminder{item['level']}.pdf",
+            lambda: invoice_pdf.reminder_pdf(self.ctx, item)), done)
 
 
 def payment_form(ctx, invoice: dict) -> FormScreen:
@@ -346,19 +338,12 @@ class VatReturnScreen(_Base):
         self.query_one("#acc-vat-period", Input).focus()
 
     def action_export(self) -> None:
-        def submit(values):
-            target = Path(values["path"]).expanduser()
-            try:
-                target.write_text(vr.vat_return_csv(self.result), encoding="utf-8")
-            except OSError as error:
-                raise ValidationError(error.strerror or str(error), field="path") from None
-            return str(target)
+        result = self.result
 
         def done(path):
             if path:
-                self.notify(_("Saved to {path}").format(path=path))
+                self.notify(_("Saved to {path}").format(path=shown_path(path)), timeout=8)
 
-        self.app.push_screen(FormScreen(_("Save the VAT return {period}").format(period=self.period),
-                                        [Field("path", _("File"), required=True)],
-                                        {"path": f"vat-return-{self.period}.csv"}, on_submit=submit,
-                                        submit_label=_("Save")), done)
+        self.app.push_screen(ExportForm(_("Save the VAT return {period}").format(period=self.period),
+                                        self.ctx.exports_dir(), f"vat-return-{self.period}.csv",
+                                        lambda: vr.vat_return_csv(result)), done)

@@ -24,7 +24,8 @@ from core.hookspecs import SearchHit
 from core.i18n import format_money, today
 from core.screens.base import BackdeskScreen
 from core.screens.printing import print_dialog
-from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable, table_pages
+from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
+from core.widgets.export_form import shown_path
 from plugins.accounting import datev
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
@@ -430,20 +431,24 @@ class PaymentRunScreen(_Base):
             return
         run = runs[0]
 
+        exports = self.ctx.exports_dir()
+
         def submit(values):
-            try:
-                return str(sepa.write_pain001(self.ctx, run, values["path"]))
+            target = Path(values["path"]).expanduser()
+            try:  # a bare name goes into the operator's exports folder, never the working folder
+                return str(sepa.write_pain001(self.ctx, run, target if target.is_absolute() else exports / target))
             except BackdeskError as error:
                 raise ValidationError(error.message, field="path") from None
 
         def done(path):
             if path:
-                self.notify(_("Bank file written to {path}").format(path=path))
+                self.notify(_("Bank file written to {path}").format(path=shown_path(path)),
+                            timeout=8)
 
         self.app.push_screen(FormScreen(_("Bank file of run {n}").format(n=run["number"]),
-                                        [Field("path", _("File"), required=True)],
-                                        {"path": str(sepa.exports_dir(self.ctx) / sepa.pain_file_name(run))},
-                                        on_submit=submit,
+                                        [Field("path", _("File"), required=True,
+                                               help=_("Saved in {folder}").format(folder=shown_path(exports) + "/"))],
+                                        {"path": sepa.pain_file_name(run)}, on_submit=submit,
                                         submit_label=_("Write")), done)
 
 
@@ -846,17 +851,10 @@ class ReportsScreen(_Base):
         else:
             text_fn = lambda: rep.report_csv(rep.report(self.ctx, self.kind, self.start, self.end))  # noqa: E731
 
-        def submit(values):
-            target = Path(values["path"]).expanduser()
-            try:
-                target.write_text(text_fn(), encoding="utf-8")
-            except OSError as error:
-                raise ValidationError(error.strerror or str(error), field="path") from None
-            return str(target)
-
-        self.app.push_screen(FormScreen(_("Save report as CSV"), [Field("path", _("File"), required=True)],
-                                        {"path": f"{self.kind}.csv"}, on_submit=submit, submit_label=_("Write")),
-                             lambda p: p and self.notify(_("Written to {path}").format(path=p)))
+        self.app.push_screen(ExportForm(_("Save report as CSV"), self.ctx.exports_dir(), f"{self.kind}.csv",
+                                        text_fn, submit_label=_("Write")),
+                             lambda p: p and self.notify(_("Written to {path}").format(
+                                 path=shown_path(p)), timeout=8))
 
     def action_datev(self) -> None:
         """x: the DATEV Buchungsstapel of a period for the tax adviser."""

@@ -26,6 +26,7 @@ from core.screens.base import BackdeskScreen
 from core.screens.printing import print_dialog, printer_choices
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, ProgressScreen, RecordTable
 from core.widgets.detail_view import DetailView
+from core.widgets.export_form import shown_path
 from plugins.documents import ocr_jobs, paper, scanning, service
 from plugins.documents.models import (
     ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,
@@ -497,13 +498,19 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
         self.notify(ocr_jobs.describe(job))
 
     def action_export(self) -> None:
+        """Write the document's file into a folder: the operator's exports
+        folder unless another is named (a relative one is inside it)."""
+        exports = self.ctx.exports_dir()
+
         def submit(values):
-            path = service.export_document(self.ctx, self.doc_id, values["folder"])
-            self.notify(_("Written to {path}").format(path=path))
+            folder = Path(values["folder"]).expanduser()
+            path = service.export_document(self.ctx, self.doc_id, folder if folder.is_absolute() else exports / folder)
+            self.notify(_("Written to {path}").format(path=shown_path(path)), timeout=8)
             return path
 
         self.app.push_screen(FormScreen(_("Export document {id}").format(id=self.doc_id), [
-            Field("folder", _("Folder"), required=True)], on_submit=submit, submit_label=_("Export")))
+            Field("folder", _("Folder"), required=True, help=_("Your exports folder, or another folder on the server"))],
+            {"folder": shown_path(exports)}, on_submit=submit, submit_label=_("Export")))
 
 
 # ---------------------------------------------------------------- intake

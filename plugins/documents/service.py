@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from core.errors import BackdeskError, UnknownRecord, ValidationError
-from core.outputs import private_dir
+from core.outputs import exports_root, private_dir
 from core.storage import AnyOf, Range
 from plugins.documents import barcodes
 from plugins.documents import files as blobs
@@ -671,7 +671,8 @@ def export_document(ctx, doc_id: Any, dest: Any) -> Path:
     ver = current_version(ctx, doc)
     folder = Path(str(dest)).expanduser().resolve()
     data = data_dir(ctx).resolve()
-    if folder == data or data in folder.parents:
+    exports = exports_root(data)
+    if (folder == data or data in folder.parents) and exports not in folder.parents:
         raise ValidationError(_("refused: {path} is inside the data directory").format(path=str(dest)[:120]),
                               field="dest")
     if not folder.is_dir():

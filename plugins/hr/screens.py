@@ -19,8 +19,10 @@ from textual.widgets import Static
 from core.errors import BackdeskError, PermissionDenied
 from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, format_money
+from core.outputs import write_output
 from core.screens.base import BackdeskScreen
 from core.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
+from core.widgets.export_form import shown_path
 from plugins.hr import cases as cases_svc
 from plugins.hr import discipline as disc
 from plugins.hr import hiring
@@ -565,24 +567,18 @@ class HiringScreen(_ListScreen):
         except BackdeskError as error:
             _fail(self, error)
             return
-        self.notify(_("Interviews written to {path}").format(path=path), timeout=8)
+        self.notify(_("Interviews written to {path}").format(path=shown_path(path)), timeout=8)
 
     def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
         self.app.push_screen(CandidateScreen(self.ctx, event.record["id"]))
 
 
 def export_ics(ctx, candidate_id: int | None) -> Path:
-    """Write the interviews as .ics under <data_dir>/hr/exports; returns the path."""
-    import os
-
+    """Write the interviews as .ics into the operator's exports folder; returns the path."""
     text = hiring.interviews_ics(ctx, candidate_id)
-    folder = Path(ctx.config.data_dir) / "hr" / "exports"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / (f"interviews-candidate-{candidate_id}.ics" if candidate_id else "interviews.ics")
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(text.encode("utf-8"))
-    os.replace(tmp, path)
-    return path
+    folder = ctx.exports_dir()
+    return write_output(folder / (f"interviews-candidate-{candidate_id}.ics" if candidate_id else "interviews.ics"),
+                        text)
 
 
 class CandidateScreen(_DetailScreen):
@@ -660,7 +656,7 @@ class CandidateScreen(_DetailScreen):
         except BackdeskError as error:
             _fail(self, error)
             return
-        self.notify(_("Interviews written to {path}").format(path=path), timeout=8)
+        self.notify(_("Interviews written to {path}").format(path=shown_path(path)), timeout=8)
 
 
 def open_cv(screen, ctx, cand: dict) -> None:

@@ -148,9 +148,10 @@ async def test_dunning_and_the_reminder_letter_from_the_screen(books, tmp_path):
         await wait_for(pilot, lambda: "reminder 1" in text(app, "#acc-invoice"))
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
-        assert app.screen.form.control("path").value == "RE-00001-reminder1.pdf"
-        target = tmp_path / "letter.pdf"
-        app.screen.form.control("path").value = str(target)
+        # the letter goes to the operator's exports folder (never the working folder)
+        assert app.screen.form.control("name").value == "RE-00001-reminder1.pdf"
+        app.screen.form.control("name").value = "letter.pdf"
+        target = bd.config.data_dir / "exports" / bd.operator.account / "letter.pdf"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: notified(app, f"Saved to {target}"))
         assert "Payment reminder" in pdf_text(target.read_bytes())

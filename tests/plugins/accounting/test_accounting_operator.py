@@ -11,7 +11,6 @@ from core.app import make_app
 from core.i18n import today
 from core.testing import palette_offers, text_of, wait_for
 from core.widgets import ConfirmDialog, FormScreen, RecordTable
-from plugins.accounting import sepa
 from plugins.accounting import service as svc
 from conftest import iban
 from sepa_schemas import validate
@@ -49,7 +48,7 @@ def bill(ctx, vendor, number, due, price, *, approve=True):
     return b
 
 
-async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_file(office, tmp_path):
+async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_file(office, tmp_path, monkeypatch):
     bd, ctx, ids = office
     schmidt = svc.add_vendor(ctx, {"name": "Schmidt", "iban": iban("DE", "370400440532013000"),
                                    "bic": "COBADEFFXXX"})
@@ -61,7 +60,9 @@ async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_
     later = bill(ctx, netcom, "T-779", "2026-02-25", "100")          # due after the date chosen
     draft = bill(ctx, schmidt, "RE-2", "2026-01-15", "50", approve=False)  # not approved
     cash = bill(ctx, kiosk, "K-1", "2026-01-12", "10")               # approved, but no IBAN
-    target = tmp_path / "run-1.xml"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
 
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -87,16 +88,21 @@ async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_
         await wait_for(pilot, lambda: table.row_count == 1)  # the bill without an IBAN is still due
         assert table.record_at(0)["number"] == "K-1"
         await wait_for(pilot, lambda: f"Last run 1 on {today().isoformat()}: 2 payments" in text_of(app, "#acc-run-sum"))
-        # e writes the pain.001 of the last run: into the exports folder unless the operator says where
+        # e writes the pain.001 of the last run into the operator's exports
+        # folder (never the process's working folder), which the form names
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
-        assert app.screen.form.control("path").value == str(sepa.exports_dir(ctx) / "pain.001.001.09-run-1.xml")
-        await clear_input(pilot)
-        await type_text(pilot, str(target))
+        form = app.screen.form
+        assert form.control("path").value == "pain.001.001.09-run-1.xml"
+        folder = bd.config.data_dir / "exports" / bd.operator.account
+        assert f"Saved in {folder}/" in str(form.query_one(".record-form--help").render())
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        target = folder / "pain.001.001.09-run-1.xml"
         await wait_for(pilot, lambda: any(f"Bank file written to {target}" in n.message for n in app._notifications))
 
+    assert list(cwd.iterdir()) == []
+    assert oct(target.stat().st_mode & 0o777) == "0o600" and oct(folder.stat().st_mode & 0o777) == "0o700"
     day = today().isoformat()
     doc = validate(target.read_bytes(), "pain.001.001.09.xsd")
     assert [(t["name"], t["iban"], t["amount"], t["remittance"], t["date"]) for t in doc] == [

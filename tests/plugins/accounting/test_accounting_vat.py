@@ -194,8 +194,9 @@ async def test_the_vat_return_screen(quarter, tmp_path):
         assert "173.83 EUR" in text(app, "#acc-vat") and "1,133.33" in shown(app)
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
-        target = tmp_path / "q1.csv"
-        app.screen.form.control("path").value = str(target)
+        assert app.screen.form.control("name").value == "vat-return-2026-Q1.csv"
+        app.screen.form.control("name").value = "q1.csv"
+        target = bd.config.data_dir / "exports" / bd.operator.account / "q1.csv"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: target.exists())
         assert target.read_text().splitlines()[-1].startswith("83,") and "173.83" in target.read_text()

@@ -118,3 +118,40 @@ async def test_intake_queue_files_with_suggestions(site, bd, ctx):
         assert list(app.screen.query_one(RecordTable).records) == []
     assert not (site.inbox / "scan.txt").exists()
     assert ctx.table("documents").all()[0]["type"] == "Invoice"
+
+
+async def test_export_writes_into_the_operators_exports_folder(site, bd, ctx, tmp_path, monkeypatch):
+    _seed(site, ctx)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    folder = bd.config.data_dir / "exports" / bd.operator.account
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DocumentScreen)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        assert app.screen.form.control("folder").value == str(folder)  # suggested, not the working folder
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DocumentScreen)
+        # a second export of the same file says so and writes nothing
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        assert "exists already" in " ".join(str(w.render()) for w in app.screen.query("Static"))
+        # a relative folder is inside the exports folder
+        app.screen.form.control("folder").value = "toner"
+        (folder / "toner").mkdir()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DocumentScreen)
+    assert (folder / "inv.txt").read_text() == "Invoice 77 for toner"
+    assert (folder / "toner" / "inv.txt").exists() and list(cwd.iterdir()) == []

@@ -110,6 +110,16 @@ def test_stages_notes_and_interviews(candidate):
         hiring.move_stage(ctx, cand["id"], "promoted")
 
 
+def test_exported_interviews_go_to_the_operators_exports_folder(candidate):
+    from plugins.hr.screens import export_ics
+
+    bd, ctx, ids, cand = candidate
+    hiring.schedule_interview(ctx, cand["id"], "2026-03-10 09:00")
+    path = export_ics(ctx, cand["id"])
+    assert path == bd.config.data_dir / "exports" / bd.operator.account / f"interviews-candidate-{cand['id']}.ics"
+    assert path.read_text(encoding="utf-8").startswith("BEGIN:VCALENDAR") and oct(path.stat().st_mode & 0o777) == "0o600"
+
+
 def test_interviews_ics_is_rfc5545(candidate):
     bd, ctx, ids, cand = candidate
     ctx.table("candidates").update(cand["id"], {"name": "Nora Neumann-Müller; née Groß, a very long name indeed"})
