@@ -278,7 +278,12 @@ def _start_shell(state: State, auto_pilot=None, release_gc=None) -> None:
     """The demo company on first use, then the shell or the kiosk loop."""
     if state.demo and not _has_records(state):
         state.filling_demo = True
-        _fill_demo(state, seed=1, quiet=False)
+        counts = _fill_demo(state, seed=1, quiet=True)
+        # one line (the counts are `backdesk demo`'s): it stays on the
+        # terminal after the shell closes
+        _echo_err(f"backdesk: the demo company was created in {state.config().data_dir} "
+                  f"({sum(counts.values())} records); other commands reach it with --demo, "
+                  "e.g. backdesk --demo phone calls")
     _open_shell(state, auto_pilot=auto_pilot, release_gc=release_gc)
 
 
@@ -290,7 +295,7 @@ def _open_shell(state: State, auto_pilot=None, release_gc=None) -> None:
 
         if release_gc is not None:
             release_gc()  # the kiosk loop starts apps of its own
-        run_kiosk(state.config(), demo=state.demo)
+        run_kiosk(state.config(), demo=state.demo, demo_pins=state.demo_admin())
         return
     bd = state.backdesk()
     app = make_app(bd, start_gc_hold=release_gc)

@@ -28,6 +28,7 @@ from core.cli import (
     demo_data_dir,
     exit_for_error,
 )
+from core.access import UnknownAccount
 from core.errors import BackdeskError, ConfigError
 from core.safetext import SafeStream, json_safe, one_line
 
@@ -438,8 +439,23 @@ def _run(argv: list[str]) -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
+    except UnknownAccount as exc:
+        exit_for_error(_demo_hint(exc, argv), debug)
     except Exception as exc:
         exit_for_error(exc, debug)
+
+
+def _demo_hint(exc: UnknownAccount, argv: list[str]) -> UnknownAccount:
+    """``exc``, saying how to reach the demo company when there is one and
+    the line did not ask for it (`backdesk --demo` once does not make the
+    demo every command's data)."""
+    if ("--demo" in argv or any(a.split("=")[0] in ("--config-dir", "--data-dir") for a in argv)
+            or os.environ.get("BACKDESK_CONFIG_DIR") or os.environ.get("BACKDESK_DATA_DIR")):
+        return exc
+    if not demo_data_dir().is_dir() or not any(demo_data_dir().iterdir()):
+        return exc
+    line = " ".join(["backdesk", "--demo", *argv])
+    return UnknownAccount(f"{exc.message}; the demo company is reached with --demo: {line}")
 
 
 from core.service_cli import register as _register_service_cli  # noqa: E402

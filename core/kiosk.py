@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 16384, 8, 1
@@ -148,21 +148,43 @@ def kiosk_settings(config, forced: bool = False):
     return config.kiosk if (forced or config.kiosk.enabled) else None
 
 
-def run_kiosk(config, *, demo: bool = False) -> None:
+#: the PIN of every demo operator on ``backdesk --demo --kiosk`` (the demo's
+#: own folder only: never an office's operators)
+DEMO_PIN = "1234"
+
+
+def with_demo_pins(config):
+    """``config`` with :data:`DEMO_PIN` for every operator that has no PIN,
+    and the line the login screen shows about it."""
+    from core.i18n import _
+
+    demo_hash = hash_pin(DEMO_PIN)
+    operators = {login: op if op.pin_hash else replace(op, pin_hash=demo_hash)
+                 for login, op in config.operators.items()}
+    hint = _("Demo: operator {names}, PIN {pin}").format(names=", ".join(sorted(operators)), pin=DEMO_PIN)
+    return replace(config, operators=operators), hint
+
+
+def run_kiosk(config, *, demo: bool = False, demo_pins: bool = False) -> None:
     """The kiosk loop: login screen → that operator's Backdesk → lock → ...
 
     Never returns on its own: the app ignores quit keys, and when it locks
     the next operator logs in. systemd restarts the process if it dies.
+    ``demo_pins`` (``--demo --kiosk`` on the demo's own folder): every
+    operator without a PIN has :data:`DEMO_PIN`, and the login says so.
     """
     from core.app import make_app
     from core.runtime import open_backdesk
     from core.screens.lock import LoginApp
 
+    hint = None
+    if demo_pins:
+        config, hint = with_demo_pins(config)
     guard = PinGuard(max_attempts=config.kiosk.max_pin_attempts)
     account = None
     while True:
         if account is None:
-            login = LoginApp(config, guard)
+            login = LoginApp(config, guard, hint=hint)
             account = login.run()
             if not account:
                 continue

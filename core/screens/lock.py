@@ -32,17 +32,19 @@ class LockScreen(ModalScreen[str]):
     LockScreen #lock-title { text-style: bold; width: 100%; content-align: center middle; }
     LockScreen Label { margin-top: 1; }
     LockScreen #lock-message { height: 2; margin-top: 1; color: $warning; }
+    LockScreen #lock-hint { color: $text-muted; }
     """
     # Escape must not reveal the shell underneath
     BINDINGS = [Binding("escape", "nothing", show=False, priority=True, id="lock.escape")]
 
     def __init__(self, config, guard: PinGuard, *, account: str | None = None,
-                 title: str | None = None) -> None:
+                 title: str | None = None, hint: str | None = None) -> None:
         super().__init__(id="lock-screen")
         self.config = config
         self.guard = guard
         self.preset = account
         self.heading = title or _("Backdesk is locked")
+        self.hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical(id="lock-box"):
@@ -51,8 +53,11 @@ class LockScreen(ModalScreen[str]):
             yield Label(_("Operator"))
             yield Input(value=self.preset or "", placeholder=_("account"), id="lock-account")
             yield Label(_("PIN"))
-            yield Input(password=True, placeholder="••••", id="lock-pin")
+            # a placeholder of dots would look like a PIN already typed
+            yield Input(password=True, placeholder=_("digits, then Enter"), id="lock-pin")
             yield Static("", id="lock-message")
+            if self.hint:
+                yield Static(self.hint, id="lock-hint", markup=False)
 
     def on_mount(self) -> None:
         (self.query_one("#lock-pin") if self.preset else self.query_one("#lock-account")).focus()
@@ -104,15 +109,16 @@ class LoginApp(App[str]):
         Binding("ctrl+z", "nothing", show=False, priority=True, id="kiosk.no_suspend"),
     ]
 
-    def __init__(self, config, guard: PinGuard) -> None:
+    def __init__(self, config, guard: PinGuard, *, hint: str | None = None) -> None:
         super().__init__()
         self.config = config
         self.guard = guard
+        self.hint = hint
         if config.site.theme in self.available_themes:
             self.theme = config.site.theme
 
     def on_mount(self) -> None:
-        self.push_screen(LockScreen(self.config, self.guard, title=_("Log in with your PIN")),
+        self.push_screen(LockScreen(self.config, self.guard, title=_("Log in with your PIN"), hint=self.hint),
                          self.exit)
 
     def action_nothing(self) -> None:
