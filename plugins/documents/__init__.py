@@ -188,6 +188,8 @@ def card_outbox(ctx) -> str:
 
     c = service.counts_for_cards(ctx)
     lines = [_("[b]{n}[/b] failed").format(n=c["failed"]), _("{n} waiting to go out").format(n=c["queued"])]
+    if c["retrying"]:
+        lines.insert(1, _("{n} retrying").format(n=c["retrying"]))
     return "\n".join(lines)
 
 

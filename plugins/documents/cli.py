@@ -36,7 +36,8 @@ def _doc_line(doc: dict, terms: list[str] | None = None) -> str:
 def register(cli: click.Group, get_context) -> None:
     from core.printing import kiosk_name, state_title
     from plugins.documents import paper, scanning, service
-    from plugins.documents.models import INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, label
+    from plugins.documents.models import (INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, label,
+                                          shown_status)
 
     @cli.group("docs")
     def docs():
@@ -325,7 +326,7 @@ def register(cli: click.Group, get_context) -> None:
             click.echo(", ".join(f"{v} {label(OUTBOX_STATUS_TITLES, k)}" for k, v in counts.items()))
         for row in service.outbox(ctx, status=status):
             to = row["to"] or ", ".join(r.get("address") or f"person {r.get('person_id')}" for r in row["recipients"])
-            kind, state = label(OUTBOX_KIND_TITLES, row["kind"]), label(OUTBOX_STATUS_TITLES, row["status"])
+            kind, state = label(OUTBOX_KIND_TITLES, row["kind"]), label(OUTBOX_STATUS_TITLES, shown_status(row))
             line = (f"{row['id']:>5}  {kind:<5} {state:<9} doc {row['document_id'] or '-':<5} "
                     f"tries {row['attempts']}  {to}")
             if row.get("job_id") and row["kind"] == "fax":

@@ -34,7 +34,17 @@ ALGORITHM_TITLES = {"any": N_("any word"), "all": N_("all words"), "exact": N_("
 #: an outbox job: queued → sending → sent (email; a fax server may report
 #: ``submitted`` first), or failed / unknown (the sender stopped half-way)
 OUTBOX_STATUS_TITLES = {"queued": N_("queued"), "sending": N_("sending"), "submitted": N_("submitted"),
-                        "sent": N_("sent"), "failed": N_("failed"), "unknown": N_("unknown")}
+                        "sent": N_("sent"), "retrying": N_("retrying"), "failed": N_("failed"),
+                        "unknown": N_("unknown")}
+
+
+def shown_status(row: dict) -> str:
+    """The state an operator reads for an outbox job: a try that failed and
+    will be tried again is ``retrying``; ``failed`` only once it was given up
+    (no next try: an operator requeues it)."""
+    if row.get("status") == "failed" and row.get("next_attempt_at"):
+        return "retrying"
+    return row.get("status") or ""
 OUTBOX_KIND_TITLES = {"email": N_("email"), "fax": N_("fax")}
 INTAKE_STATUS_TITLES = {"waiting": N_("waiting"), "refused": N_("refused"), "filed": N_("filed"),
                         "gone": N_("gone")}

@@ -23,6 +23,7 @@ from core.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, to_local
 from core.printing import state_title
 from core.screens.base import BackdeskScreen
+from core.screens.directory import DetailModal
 from core.screens.printing import print_dialog, printer_choices
 from core.widgets import Column, ConfirmDialog, Field, FormScreen, ProgressScreen, RecordTable
 from core.widgets.detail_view import DetailView
@@ -30,7 +31,7 @@ from core.widgets.export_form import shown_path
 from plugins.documents import ocr_jobs, paper, scanning, service
 from plugins.documents.models import (
     ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,
-    OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _, label,
+    OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _, label, shown_status,
 )
 
 CSS_PATH = Path(__file__).parent / "documents.tcss"
@@ -688,7 +689,7 @@ class OutboxScreen(BackdeskScreen):
         yield RecordTable([
             Column("id", "#", width=4, align="right"),
             Column("kind", _("Kind"), width=6, format=lambda v: label(OUTBOX_KIND_TITLES, v)),
-            Column("status", _("Status"), width=14, format=lambda v: label(OUTBOX_STATUS_TITLES, v)),
+            Column("shown_status", _("Status"), width=15, format=lambda v: label(OUTBOX_STATUS_TITLES, v)),
             Column("attempts", _("Tries"), width=5, align="right"),
             Column("to_text", _("To")),
             Column("document_id", _("Doc"), width=5, align="right"),
@@ -705,6 +706,7 @@ class OutboxScreen(BackdeskScreen):
         for row in service.outbox(self.ctx):
             row["to_text"] = row["to"] or ", ".join(
                 r.get("address") or self._person(r.get("person_id")) for r in row["recipients"])
+            row["shown_status"] = shown_status(row)
             rows.append(row)
         table = self.query_one(RecordTable)
         table.set_records(rows)
@@ -729,11 +731,30 @@ class OutboxScreen(BackdeskScreen):
         parts = [row.get("subject") or ""]
         if row.get("job_id") and row["kind"] == "fax":
             parts.append(_("job {id}").format(id=row["job_id"]))
-        if row.get("next_attempt_at") and row["status"] == "failed":
+        if shown_status(row) == "retrying":
             parts.append(_("next try {when}").format(when=format_datetime(row["next_attempt_at"], "short")))
+        elif row["status"] == "failed":
+            parts.append(_("given up after {n} tries: q requeues").format(n=row.get("attempts") or 0))
         if row.get("last_error"):
             parts.append(row["last_error"])
         box.update(" · ".join(p for p in parts if p))
+
+    def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
+        """Enter opens the document the job sends (a reply without one: its text)."""
+        event.stop()
+        row = event.record
+        if row.get("document_id") is not None:
+            try:
+                service.get_document(self.ctx, row["document_id"])
+            except BackdeskError as error:
+                _error(self, error)
+                return
+            self.app.push_screen(DocumentScreen(self.ctx, row["document_id"]))
+            return
+        pairs = [(_("To"), row.get("to_text") or ""), (_("Subject"), row.get("subject") or ""),
+                 (_("Status"), label(OUTBOX_STATUS_TITLES, shown_status(row))),
+                 (_("Text"), row.get("body") or "")]
+        self.app.push_screen(DetailModal(_("Outbox job {id}").format(id=row["id"]), pairs))
 
     def action_retry(self) -> None:
         ctx = self.ctx

@@ -1235,7 +1235,25 @@ def send_one(ctx, oid: int, *, now: datetime | None = None, force: bool = False)
         done = ctx.table("outbox").update(oid, changes)
         if row.get("document_id") is not None:
             _history(ctx, row["document_id"], f"{row['kind']}_{status}", outbox_id=oid, error=error)
+        if status == "failed" and changes["next_attempt_at"] is None:
+            _tell_sender(ctx, done)
     return done
+
+
+def _tell_sender(ctx, row: dict) -> None:
+    """The operator who queued a job that finally failed finds it in their
+    notifications (linked to the Outbox), not only on the Outbox screen."""
+    account = row.get("created_by")
+    if not account or account not in ctx.config.operators:
+        return
+    to = row.get("to") or ", ".join(r.get("address") or f"#{r.get('person_id')}" for r in row.get("recipients") or ())
+    text = (_("The fax of “{title}” to {to} failed after {n} tries: {error}. Requeue it in the Outbox (q).")
+            if row["kind"] == "fax" else
+            _("The email “{title}” to {to} failed after {n} tries: {error}. Requeue it in the Outbox (q)."))
+    ctx.services.notifications.notify(account, text.format(
+        title=row.get("subject") or "", to=to, n=row.get("attempts") or 1,
+        error=(row.get("last_error") or row.get("transport_state") or _("no reason given")).rstrip(".")),
+        kind="warning", link="documents.outbox", data={"outbox_id": row["id"]})
 
 
 def process_outbox(ctx, *, now: datetime | None = None, force: bool = False) -> dict:
@@ -1307,7 +1325,11 @@ def poll_fax_status(ctx) -> int:
                     changes["status"] = state
                     if state == "sent":
                         changes["sent_at"] = _iso(now_utc())
-                table.update(r["id"], changes)
+                    else:
+                        changes["next_attempt_at"] = None  # the fax server gave up: no retry of ours
+                done = table.update(r["id"], changes)
+                if state == "failed":
+                    _tell_sender(ctx, done)
                 changed += 1
     return changed
 
@@ -1315,9 +1337,11 @@ def poll_fax_status(ctx) -> int:
 # ---------------------------------------------------------------- dashboard
 def counts_for_cards(ctx) -> dict:
     start = (now_utc() - timedelta(days=now_utc().weekday())).replace(hour=0, minute=0, second=0)
+    retrying = sum(1 for row in ctx.table("outbox").find({"status": "failed"}) if row.get("next_attempt_at"))
     return {
         "intake": ctx.table("intake").count({"status": "waiting"}),
-        "failed": ctx.table("outbox").count({"status": AnyOf(["failed", "unknown"])}),
+        "failed": ctx.table("outbox").count({"status": AnyOf(["failed", "unknown"])}) - retrying,
+        "retrying": retrying,
         "queued": ctx.table("outbox").count({"status": AnyOf(["queued", "sending", "submitted"])}),
         "week": ctx.table("documents").count({"filed_at": Range(ge=_iso(start))}),
     }

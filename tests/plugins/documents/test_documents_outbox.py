@@ -168,3 +168,50 @@ def test_hylafax_down_is_a_failure_not_a_crash(site):
         assert failed["status"] == "failed" and failed["last_error"]
     finally:
         bd.close()
+
+
+async def test_a_fax_retrying_is_not_failed_and_the_sender_hears_when_it_finally_fails(site):
+    """HylaFAX away: the first failed try reads "retrying" with its next try;
+    the last (max_attempts) reads "failed" and Bob, who queued it, finds a
+    notification linked to the Outbox; Enter on the job opens the document."""
+    from core.app import make_app
+    from core.testing import wait_for
+    from core.widgets import RecordTable
+    from plugins.documents.screens import DocumentScreen, OutboxScreen
+
+    site.write_plugins(fax_transport="hylafax", hylafax_port=free_port(), smtp_timeout=2.0, max_attempts=2)
+    bd = site.open("bob")
+    try:
+        ctx = bd.context("documents")
+        doc = service.add_document(ctx, site.file("order.txt", "Order 12"), {"title": "Order 12"})
+        row = service.queue_fax(ctx, doc["id"], "030 1234567")
+        service.process_outbox(ctx)
+        app = make_app(bd, poll_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_nav("documents.outbox")
+            await wait_for(pilot, lambda: isinstance(app.screen, OutboxScreen) and app.screen.query(RecordTable))
+            table = app.screen.query_one(RecordTable)
+            await wait_for(pilot, lambda: table.row_count == 1)
+            assert table.cursor_record["shown_status"] == "retrying"
+            detail = app.screen.query_one("#outbox-detail")
+            await wait_for(pilot, lambda: "next try" in str(detail.render()))
+            assert bd.services.notifications.inbox() == []  # nobody is told about a retry
+
+            service.process_outbox(ctx, force=True)  # the second and last try
+            await wait_for(pilot, lambda: table.cursor_record and table.cursor_record["shown_status"] == "failed")
+            await wait_for(pilot, lambda: "given up after 2 tries: q requeues" in str(detail.render()))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            assert app.screen.doc_id == doc["id"]
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, OutboxScreen))
+        notes = bd.services.notifications.inbox()
+        assert len(notes) == 1 and notes[0]["link"] == "documents.outbox" and notes[0]["kind"] == "warning"
+        assert notes[0]["text"].startswith("The fax of “Order 12” to 0301234567 failed after 2 tries: ")
+        assert notes[0]["data"] == {"outbox_id": row["id"]}
+        counts = service.counts_for_cards(ctx)
+        assert (counts["failed"], counts["retrying"]) == (1, 0)
+        service.process_outbox(ctx)  # given up stays given up: no try, no second notification
+        assert ctx.table("outbox")[row["id"]]["attempts"] == 2 and len(bd.services.notifications.inbox()) == 1
+    finally:
+        bd.close()
