@@ -15,7 +15,17 @@ from pathlib import Path
 import click
 
 from core.errors import BackdeskError
+from core.i18n import format_date, format_time
 from core.safetext import json_safe, one_line
+
+
+def local_time(at: str | None) -> str:
+    """A stored UTC moment as a table shows it: the site's time zone and
+    locale's short date, with seconds ("06.12.26, 11:00:05"); JSON keeps the
+    stored ISO 8601 with its offset."""
+    if not at:
+        return ""
+    return f"{format_date(at, 'short')}, {format_time(at, 'medium')}"
 
 
 def _backdesk():
@@ -180,7 +190,7 @@ def register(cli: click.Group) -> None:
             click.echo(json_safe(rows, indent=2))
             return
         for r in rows:
-            r["when"] = (r.get("at") or "")[:19].replace("T", " ")
+            r["when"] = local_time(r.get("at"))
             r["record"] = f"{r.get('table')} {r.get('doc_id')}"
             r["summary"] = _summary(r)
         _table(rows, ["seq", "when", "actor", "plugin", "op", "record", "summary"], widths={"summary": 50})
@@ -252,7 +262,7 @@ def register(cli: click.Group) -> None:
             return
         failures = []
         for r in rows:
-            r["when"] = (r.get("at") or "")[:19].replace("T", " ")
+            r["when"] = local_time(r.get("at"))
             ok = [d["plugin"] for d in r["deliveries"] if d["status"] == "ok"]
             bad = [d for d in r["deliveries"] if d["status"] != "ok"]
             r["handled by"] = ", ".join(ok + [f"{d['plugin']} (FAILED)" for d in bad]) or "-"

@@ -80,7 +80,7 @@ def test_shipped_config_loads():
     config = load_config()
     assert isinstance(config, Config)
     assert config.site.name == "Muster & Partner GmbH"
-    assert (config.site.locale, config.site.timezone, config.site.currency) == ("en_US", "Europe/Berlin", "EUR")
+    assert (config.site.locale, config.site.timezone, config.site.currency) == ("de_DE", "Europe/Berlin", "EUR")
     assert config.site.theme == "textual-dark"
     assert {login: op.roles for login, op in config.operators.items()} == {
         "alice": ("admin",), "bob": ("reception",), "carla": ("it",),

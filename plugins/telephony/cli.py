@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from core.errors import ValidationError
+from core.i18n import format_datetime
 from core.safetext import json_safe
 
 
@@ -217,9 +218,10 @@ def register(cli: click.Group, get_context) -> None:
                  "urgency": urgency_title(m.get("urgency")) if human else m.get("urgency"),
                  "callback": "yes" if m.get("callback") else "no",
                  "status": message_status_title(m.get("status")) if human else m.get("status"),
-                 "taken_at": m.get("taken_at"), "text": m.get("text")}
+                 "taken_at": format_datetime(m["taken_at"]) if human and m.get("taken_at") else m.get("taken_at"),
+                 "text": m.get("text")}
                 for m in s.list_messages(open_only=open_only)]
-        _emit(rows, fmt, ["id", "for", "from", "number", "urgency", "status", "text"])
+        _emit(rows, fmt, ["id", "taken_at", "for", "from", "number", "urgency", "status", "text"])
 
     @phone.command("callback-done")
     @click.argument("message_id")
@@ -307,7 +309,8 @@ def call_row(s, c: dict, *, human: bool = False) -> dict:
     table) shows status and outcome in the site's language."""
     from plugins.telephony.models import format_duration, outcome_title, status_title
 
-    return {"id": c["id"], "started_at": c["started_at"], "caller": s.caller_text(c),
+    return {"id": c["id"], "started_at": format_datetime(c["started_at"]) if human and c.get("started_at")
+            else c["started_at"], "caller": s.caller_text(c),
             "to": s.person_text(c.get("to_person_id") or c.get("wanted_person_id")),
             "status": status_title(c["status"]) if human else c["status"],
             "outcome": outcome_title(c.get("outcome")) if human else c.get("outcome") or "",

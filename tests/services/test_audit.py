@@ -196,6 +196,12 @@ def test_audit_list_filters(trail):
     lines = proc.stdout.splitlines()
     assert lines[0].split()[:5] == ["SEQ", "WHEN", "ACTOR", "PLUGIN", "OP"]
     assert len(lines) == 2 and "Einkauf" in lines[1] and " eva " in lines[1]
+    # the time in the site's zone (Europe/Berlin) and locale, not the stored UTC
+    from core.i18n import format_date, format_time
+
+    at = trail.open("carla").services.audit.entries(operator="eva", limit=1)[0]["at"]
+    assert f"{format_date(at, 'short')}, {format_time(at, 'medium')}" in lines[1]
+    assert at[11:19] not in lines[1]
     proc = trail.cli("audit", "list", "--since", "2000-01-01", "--until", "2000-12-31")
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1
     proc = trail.cli("audit", "list", "--since", "yesterday")

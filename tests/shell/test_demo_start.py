@@ -20,6 +20,16 @@ from core.testing import text_of, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _language_kept():
+    """The demo is German: put the language of this process back for the tests after."""
+    from core.i18n import configure, get_currency, get_locale, get_timezone
+
+    saved = (get_locale(), get_timezone(), get_currency())
+    yield
+    configure(*saved)
+
+
 def backdesk(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
     return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env,
@@ -53,8 +63,12 @@ def test_the_demo_opens_with_one_line_and_commands_say_how_to_reach_it(capfd):
 
 
 async def test_the_demo_kiosk_has_pins_it_names_and_an_empty_pin_field_looks_empty():
-    config, hint = with_demo_pins(load_config(ROOT / "config", None))
-    assert hint == f"Demo: operator alice, bob, carla, dieter, eva, PIN {DEMO_PIN}"
+    from core.i18n import configure
+
+    config = load_config(ROOT / "config", None)
+    configure(config.site.locale, config.site.timezone)  # the demo is German (de_DE)
+    config, hint = with_demo_pins(config)
+    assert hint == f"Demo: Bediener alice, bob, carla, dieter, eva, PIN {DEMO_PIN}"
     app = LoginApp(config, PinGuard(max_attempts=3), hint=hint)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.query("#lock-pin"))

@@ -26,6 +26,13 @@ def test_log_transfer_message_and_calls(site):
     assert rows[0]["id"] == int(call_id) and rows[0]["outcome"] == "message"
     assert rows[0]["chain"].startswith("Klaus Brandt (Brandt GmbH) → ")
     assert rows[0]["chain"].endswith(" → message for Anna Becker")
+    # the table shows the time in the site's zone and locale; JSON the stored ISO time with its offset
+    from core.i18n import configure, format_datetime
+
+    configure("en_US", "Europe/Berlin")  # the site's (telephony_helpers.CONFIG)
+    assert rows[0]["started_at"].endswith("+00:00")
+    table = site.cli("phone", "calls", "--today").stdout
+    assert format_datetime(rows[0]["started_at"]) in table and rows[0]["started_at"][:16] not in table
     r = site.cli("phone", "calls", "--format", "csv")
     assert list(csv.DictReader(io.StringIO(r.stdout)))[0]["caller"] == "Klaus Brandt (Brandt GmbH)"
     r = site.cli("phone", "messages", "--open")
