@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from core.errors import BackdeskError, ValidationError
 from core.hookspecs import SearchHit
-from core.i18n import format_money, today
+from core.i18n import format_date, format_money, today
 from core.screens.base import BackdeskScreen
 from core.screens.printing import print_dialog
 from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
@@ -38,6 +38,11 @@ from plugins.accounting import vatreturn as vr
 from plugins.accounting.models import _
 
 CSS_PATH = Path(__file__).parent / "accounting.tcss"
+
+
+def _day(value) -> str:
+    """A stored ISO date in a table: the locale's short date (17.10.26, 17/10/2026)."""
+    return format_date(value, "short") if value else ""
 
 
 def _fail(screen, error: BackdeskError) -> None:
@@ -148,7 +153,8 @@ class LedgerScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-journal-bar", classes="acc-bar")
-        yield RecordTable([Column("number", "#", width=5, align="right"), Column("date", _("Date"), width=10),
+        yield RecordTable([Column("number", "#", width=5, align="right"),
+                           Column("date", _("Date"), width=10, format=_day),
                            Column("description", _("Description"), width=22),
                            Column("amount_text", _("Amount"), width=14, align="right"),
                            Column("state", _("State"), width=9)], [], classes="acc-table", id="acc-journal",
@@ -268,7 +274,8 @@ class BillsScreen(_Base):
         yield Static("", id="acc-bills-bar", classes="acc-bar")
         # the first six fit the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("vendor", _("Vendor"), width=10), Column("number", _("Bill"), width=8),
-                           Column("due", _("Due"), width=10), Column("status_text", _("Status"), width=11),
+                           Column("due", _("Due"), width=10, format=_day),
+                           Column("status_text", _("Status"), width=11),
                            _money_col("open", _("Open"), 11, m.places(self.ctx)), Column("flag", "!", width=1),
                            Column("id", "#", width=4, align="right")], [], classes="acc-table", id="acc-bills",
                           empty_text=_("No bills: n records one"))
@@ -370,7 +377,8 @@ class PaymentRunScreen(_Base):
             yield Input(self.due_by, id="acc-due-by")
         # the five fit the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("vendor", _("Vendor"), width=16), Column("number", _("Bill"), width=8),
-                           Column("due", _("Due"), width=10), _money_col("open", _("Amount"), 12, m.places(self.ctx)),
+                           Column("due", _("Due"), width=10, format=_day),
+                           _money_col("open", _("Amount"), 12, m.places(self.ctx)),
                            Column("currency", "", width=3)], [], classes="acc-table", id="acc-run",
                           empty_text=_("Nothing approved is due by this date"))
         yield Static("", id="acc-run-sum", classes="acc-detail")
@@ -468,7 +476,7 @@ class OrdersScreen(_Base):
         yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=10),
                            Column("status_text", _("Status"), width=13),
                            _money_col("total", _("Total"), 11, m.places(self.ctx)),
-                           Column("date", _("Date"), width=10)], [], classes="acc-table", id="acc-orders",
+                           Column("date", _("Date"), width=10, format=_day)], [], classes="acc-table", id="acc-orders",
                           empty_text=_("No purchase orders: n writes one"))
         yield Static("", id="acc-order", classes="acc-detail")
 
@@ -556,7 +564,7 @@ class PayrollScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-payroll-bar", classes="acc-bar")
-        yield RecordTable([Column("date", _("Date"), width=10), Column("name", _("Person"), width=16),
+        yield RecordTable([Column("date", _("Date"), width=10, format=_day), Column("name", _("Person"), width=16),
                            Column("span", _("Time"), width=11),
                            Column("hours", _("Hours"), width=5, align="right", format=lambda v: m.number_text(v, 2)),
                            Column("status_text", _("Status"), width=8), Column("flag", "!", width=1)], [],

@@ -82,7 +82,7 @@ async def look(app, pilot):
     app.open_nav("documents.outbox")
     outbox = await widget(pilot, app, "OutboxScreen", "#outbox-table")
     await wait_for(pilot, lambda: outbox.row_count == 1)
-    out["outbox"] = [str(c.text(outbox.record_at(0))) for c in outbox.columns if c.key in ("kind", "status")]
+    out["outbox"] = [str(c.text(outbox.record_at(0))) for c in outbox.columns if c.key in ("kind", "shown_status")]
     out["outbox_code"] = outbox.record_at(0)["status"]
 
 
