@@ -260,11 +260,14 @@ class InvoicesScreen(_Base):
             if yes:
                 sent = self._safe(rcv.run_dunning, self.ctx)
                 if sent:
-                    self.notify(_("{count} reminder(s) sent: r saves the letter of the selected invoice as PDF")
-                                .format(count=len(sent)))
+                    self.notify(_.ngettext("{count} reminder sent: r saves the letter of the selected invoice as PDF",
+                                           "{count} reminders sent: r saves the letter of the selected invoice "
+                                           "as PDF", len(sent)).format(count=len(sent)))
 
-        self.app.push_screen(ConfirmDialog(_("Remind {count} overdue invoice(s) ({numbers}), fees and interest "
-                                             "{fees}?").format(count=len(due), numbers=", ".join(
+        self.app.push_screen(ConfirmDialog(_.ngettext(
+            "Remind {count} overdue invoice ({numbers}), fees and interest {fees}?",
+            "Remind {count} overdue invoices ({numbers}), fees and interest {fees}?", len(due)).format(
+                                                 count=len(due), numbers=", ".join(
                                                  x["number"] for x in due[:4]) + (" …" if len(due) > 4 else ""),
                                                  fees=m.number_text(fees, places))), answer)
 

@@ -253,7 +253,7 @@ def test_labels_follow_the_site_language():
     configure("de_DE", "Europe/Berlin", "EUR")
     try:
         assert [acc.label(acc.BILL_STATUSES, s) for s in acc.BILL_STATUSES] == [
-            "Entwurf", "Freigegeben", "Teilbezahlt", "Bezahlt"]
+            "Entwurf", "Freigegeben", "Teilbezahlt", "an die Bank übergeben", "Bezahlt"]
         assert acc.label(acc.REPORT_SECTION_TITLES, "liabilities") == "Verbindlichkeiten"
         assert (tel.urgency_title("urgent"), tel.status_title("parked")) == ("dringend", "geparkt")
         assert tel.transfer_title({"mode": "attended", "state": "cancelled"}) == "Verbinden mit Rückfrage (abgebrochen)"
