@@ -218,7 +218,7 @@ class BackdeskSite:
         return ["--config-dir", str(self.config_dir), "--data-dir", str(self.data_dir)]
 
     def cli(self, *args: str, input: str | None = None, env: dict | None = None,
-            timeout: float = 60, account: str | None = None) -> CliResult:
+            timeout: float = 300, account: str | None = None) -> CliResult:
         """Run ``python -m core --config-dir … --data-dir … ARGS`` in a
         subprocess; returns ``(code, stdout, stderr)``.
 

@@ -62,7 +62,7 @@ def plugins(site, *, pythonpath: list[Path] = (), site_dir: Path | None = None,
                 "import site, sys; site.addsitedir(sys.argv.pop(1)); from core.cli import main; main()",
                 str(site_dir)]
     proc = subprocess.run([*argv, *site.cli_args(), "plugins", "--format", "json"],
-                          capture_output=True, text=True, timeout=60, env=environ)
+                          capture_output=True, text=True, timeout=300, env=environ)
     assert proc.returncode == 0, proc.stderr
     return {row["name"]: row for row in json.loads(proc.stdout)}
 
