@@ -142,7 +142,7 @@ async def test_dunning_and_the_reminder_letter_from_the_screen(books, tmp_path):
         await wait_for(pilot, lambda: notified(app, "no reminder was sent for RE-00001"))
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        assert "Remind 1 overdue invoice(s) (RE-00001)" in shown(app)
+        assert "Remind 1 overdue invoice (RE-00001)" in shown(app)
         await pilot.press("y")
         await wait_for(pilot, lambda: inv.invoice(ctx, "RE-00001").get("dunning_level") == 1)
         await wait_for(pilot, lambda: "reminder 1" in text(app, "#acc-invoice"))
