@@ -98,7 +98,7 @@ def test_the_clock_terminal_with_a_pin(terminal):
     _wait(session, "anna")
     focused = _field_colours(session)["anna"]  # how the field with the focus looks
     _tmux("send-keys", "-t", session, "Enter")
-    _wait_focus_moves(session, focused, "anna", "••••")  # to the PIN field
+    _wait_focus_moves(session, focused, "anna", "digits, then Enter")  # to the PIN field (its placeholder)
     _tmux("send-keys", "-t", session, "0000", "Enter")
     _wait(session, "Wrong operator or PIN")
     assert bd.table("hr.time").count({}) == 0
