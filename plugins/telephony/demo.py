@@ -43,9 +43,16 @@ def create_demo(ctx, seed: int) -> None:
     start = max(datetime.combine(day, time(0, 5), tzinfo=tz),
                 min(datetime.combine(day, time(8, 0), tzinfo=tz), now - timedelta(hours=4)))
     operator = "bob"
+    # Shortly after midnight the day has no room for calls: squeeze them into
+    # what there is (36 gaps of at most 22 minutes fit in 13.2 hours), or, in
+    # the first minutes of the day, start just before them.
+    room = now - timedelta(minutes=5) - start
+    if room < timedelta(minutes=1):
+        start, room = now - timedelta(minutes=6), timedelta(minutes=1)
+    squeeze = 1.0 if room >= timedelta(hours=3) else room / timedelta(hours=13.2)
     moment = start
     for i in range(36):
-        moment += timedelta(minutes=rng.randint(4, 22))
+        moment += timedelta(minutes=rng.randint(4, 22) * squeeze)
         if moment > now - timedelta(minutes=5):
             break
         answered = moment + timedelta(seconds=rng.randint(3, 20))
