@@ -131,7 +131,7 @@ class Cups(Peer):
              "apt-get install cups cups-client cups-bsd"),
             (PPD.is_file(), "apt-get install cups-filters (the Generic PDF printer)"),
             (importlib.util.find_spec("cups") is not None,
-             "pycups: apt-get install libcups2-dev, then pip install -e '.[test]'"),
+             "pycups: apt-get install libcups2-dev gcc, then pip install -e '.[test,print]'"),
         ]
 
     @property

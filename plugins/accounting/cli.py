@@ -14,6 +14,7 @@ import click
 
 from core.errors import ValidationError
 from plugins.accounting import bank_cli, datev_cli, invoicing_cli
+from plugins.accounting.print_cli import echo_jobs, job_options, print_options
 
 MAX_FILE = 50 << 20
 
@@ -110,14 +111,22 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--from", "start", help="First date (YYYY-MM-DD).")
     @click.option("--to", "end", help="Last date, or the ageing date (YYYY-MM-DD).")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
-    def report(name, start, end, fmt):
+    @click.option("--print", "print_", is_flag=True, help="Print it instead (--printer, --copies, …).")
+    @print_options
+    def report(name, start, end, fmt, print_, printer, copies, duplex, tray, wait):
         """Trial balance, profit and loss, balance sheet or payables ageing."""
         from plugins.accounting import ledger as L
         from plugins.accounting import models as m
+        from plugins.accounting import printouts
         from plugins.accounting import reports
         from plugins.accounting import service as svc
 
         ctx = get_context()
+        if print_ or printer is not None:
+            start, end = _date_check(start, "from"), _date_check(end, "to")
+            echo_jobs(ctx, [printouts.print_report(ctx, name, start, end,
+                                                   **job_options(printer, copies, duplex, tray))], wait)
+            return
         if name == "ageing":
             if fmt == "csv":
                 click.echo(reports.ageing_csv(ctx, end), nl=False)
@@ -332,31 +341,14 @@ def register(cli: click.Group, get_context) -> None:
     @payroll_group.command("print")
     @click.option("--period", required=True, help="The month, YYYY-MM.")
     @click.option("--person", "person_id", help="Only this person's payslip (directory id).")
-    @click.option("--printer", help="A printer of `docs printers` (default: your default printer).")
-    @click.option("--copies", default="1", show_default=True, help="How many copies, 1 to 99.")
-    @click.option("--duplex", is_flag=True, help="Print on both sides.")
-    @click.option("--wait", is_flag=True, help="Follow the jobs until they are printed, held or failed.")
-    def payroll_print(period, person_id, printer, copies, duplex, wait):
+    @print_options
+    def payroll_print(period, person_id, printer, copies, duplex, tray, wait):
         """Print the payslips of a month through CUPS (confidential: read and print are audited)."""
-        import time
-
-        from core.printing import state_title
         from plugins.accounting import payslip_print
 
         ctx = get_context()
-        jobs = payslip_print.print_payslips(ctx, period, person_id=person_id, printer=printer, copies=copies,
-                                            duplex=duplex)
-        printing = ctx.services.printing
-        failed = False
-        for job in jobs:
-            while wait and job["state"] in ("waiting", "printing"):
-                time.sleep(0.2)
-                job = printing.follow_job(job["id"]) or job
-            failed = failed or job["state"] in ("failed", "cancelled")
-            click.echo(f"print job {job['id']} on {job['printer']}: {job['title']} — {state_title(job['state'])}"
-                       + (f" ({job['reason']})" if job.get("reason") else ""))
-        if failed:
-            raise SystemExit(1)
+        echo_jobs(ctx, payslip_print.print_payslips(ctx, period, person_id=person_id,
+                                                    **job_options(printer, copies, duplex, tray)), wait)
 
     @payroll_group.command("timeclock")
     @click.option("--from", "start")

@@ -22,6 +22,7 @@ from core.widgets.export_form import shown_path
 from plugins.accounting import invoice_pdf
 from plugins.accounting import invoicing as inv
 from plugins.accounting import models as m
+from plugins.accounting import printouts
 from plugins.accounting import receivables as rcv
 from plugins.accounting import vat
 from plugins.accounting import vatreturn as vr
@@ -122,6 +123,8 @@ class InvoicesScreen(_Base):
         Binding("o", "open_only", _("Open only"), id="accounting.invoices_open", show=False),
         Binding("D", "dunning", _("Dunning"), id="accounting.invoices_dunning", show=False),
         Binding("r", "reminder", _("Reminder PDF"), id="accounting.invoice_reminder", show=False),
+        Binding("P", "print", _("Print"), id="accounting.invoice_print"),
+        Binding("R", "print_reminder", _("Print reminder"), id="accounting.invoice_print_reminder", show=False),
     ]
 
     def __init__(self, ctx) -> None:
@@ -152,7 +155,7 @@ class InvoicesScreen(_Base):
         self.query_one("#acc-customers", RecordTable).set_records(inv.customers(self.ctx))
         self.query_one("#acc-invoices-bar", Static).update(
             (_("Open invoices") if self.open_only else _("All invoices")) + "  ·  " +
-            escape(_("o open/all · u customers · N new · e edit · D dunning · r reminder PDF")))
+            escape(_("o open/all · u customers · N new · e edit · D dunning · r reminder PDF · R print it")))
         self._show(self._table().cursor_record)
 
     def _show(self, rec) -> None:
@@ -271,6 +274,28 @@ class InvoicesScreen(_Base):
                                                  x["number"] for x in due[:4]) + (" …" if len(due) > 4 else ""),
                                                  fees=m.number_text(fees, places))), answer)
 
+    def action_print(self) -> None:
+        """P: the selected invoice or credit note on paper (its Factur-X PDF)."""
+        rec = self._current(_("invoice"))
+        if not rec:
+            return
+        if not rec["number"]:
+            self.notify(_("draft {id} is not issued yet: issue it first, then print it").format(id=rec["id"]),
+                        severity="warning")
+            return
+        self._print(_("Print {what} {number}").format(what=rec["kind_text"], number=rec["number"]),
+                    lambda options: printouts.print_invoice(self.ctx, rec["id"], **options))
+
+    def action_print_reminder(self) -> None:
+        """R: the last reminder letter of the selected invoice on paper."""
+        rec = self._current(_("invoice"))
+        if not rec:
+            return
+        item = self._safe(rcv.reminder, self.ctx, rec["id"])
+        if item is not None:
+            self._print(_("Print reminder {level} of {number}").format(level=item["level"], number=item["number"]),
+                        lambda options: printouts.print_reminder(self.ctx, rec["id"], item["level"], **options))
+
     def action_reminder(self) -> None:
         """Save the last reminder of the selected invoice as a PDF letter."""
         rec = self._current(_("invoice"))
@@ -306,6 +331,7 @@ class VatReturnScreen(_Base):
     BINDINGS = [
         Binding("f", "period", _("Period"), id="accounting.vat_period"),
         Binding("e", "export", _("Save CSV"), id="accounting.vat_export"),
+        Binding("p", "print", _("Print"), id="accounting.vat_print"),
     ]
 
     def __init__(self, ctx) -> None:
@@ -350,3 +376,9 @@ class VatReturnScreen(_Base):
         self.app.push_screen(ExportForm(_("Save the VAT return {period}").format(period=self.period),
                                         self.ctx.exports_dir(), f"vat-return-{self.period}.csv",
                                         lambda: vr.vat_return_csv(result)), done)
+
+    def action_print(self) -> None:
+        """p: the return of the period shown on paper."""
+        period = self.period
+        self._print(_("Print the VAT return {period}").format(period=period),
+                    lambda options: printouts.print_vat_return(self.ctx, period, **options))

@@ -13,6 +13,7 @@ import click
 
 from core.errors import ValidationError
 from core.safetext import one_line, visible
+from plugins.accounting.print_cli import echo_jobs, job_options, print_options
 
 
 def _customer_options(fn):
@@ -246,6 +247,23 @@ def register(accounting: click.Group, get_context) -> None:
             fh.write(data)
         click.echo(f"wrote {output}")
 
+    @invoices_group.command("print")
+    @click.argument("number")
+    @click.option("--reminder", is_flag=True, help="Print its reminder letter instead (the last sent).")
+    @click.option("--level", type=int, help="With --reminder: the reminder of this level.")
+    @print_options
+    def invoices_print(number, reminder, level, printer, copies, duplex, tray, wait):
+        """Print invoice NUMBER (its Factur-X PDF) or its reminder letter through CUPS."""
+        from plugins.accounting import printouts
+
+        ctx = get_context()
+        options = job_options(printer, copies, duplex, tray)
+        if level is not None and not reminder:
+            raise ValidationError("--level goes with --reminder", field="level")
+        job = (printouts.print_reminder(ctx, number, level, **options) if reminder
+               else printouts.print_invoice(ctx, number, **options))
+        echo_jobs(ctx, [job], wait)
+
     accounting.add_command(invoices_group, "invoice")
 
     # ------------------------------------------------------------------ open items, dunning
@@ -284,15 +302,23 @@ def register(accounting: click.Group, get_context) -> None:
     @accounting.command("dunning")
     @click.option("--as-of", help="The day (default today).")
     @click.option("--dry-run", is_flag=True, help="Only list what is due.")
-    @click.option("--letters", type=click.Path(file_okay=False), help="Write each reminder as a text file here.")
-    def dunning(as_of, dry_run, letters):
+    @click.option("--letters", type=click.Path(file_okay=False), help="Write each reminder as a PDF letter here.")
+    @click.option("--print", "print_", is_flag=True, help="Print each reminder letter (--printer, --copies, …).")
+    @print_options
+    def dunning(as_of, dry_run, letters, print_, printer, copies, duplex, tray, wait):
         """Raise the dunning level of overdue invoices (fees as configured)."""
         from pathlib import Path
 
         from plugins.accounting import models as m
+        from plugins.accounting import printouts
         from plugins.accounting import receivables as rcv
 
         ctx = get_context()
+        options = job_options(printer, copies, duplex, tray)
+        print_ = (print_ or printer is not None) and not dry_run
+        if print_:  # the printer is checked before any reminder is raised
+            ctx.require("accounting.invoices.read")
+            ctx.services.printing.check_request(**options)
         rows = rcv.dunning_due(ctx, as_of) if dry_run else rcv.run_dunning(ctx, as_of)
         places = m.places(ctx)
         for r in rows:
@@ -311,6 +337,8 @@ def register(accounting: click.Group, get_context) -> None:
                 with output_file(str(folder / f"{r['number']}-level{r['level']}.pdf"), binary=True) as fh:
                     fh.write(invoice_pdf.reminder_pdf(ctx, r))
             click.echo(f"wrote {len(rows)} letter(s) to {folder}")
+        if print_ and rows:
+            echo_jobs(ctx, printouts.print_letters(ctx, rows, **options), wait)
 
     @accounting.command("read-einvoice")
     @click.argument("file", type=click.Path(dir_okay=False))
@@ -335,11 +363,18 @@ def register(accounting: click.Group, get_context) -> None:
     @accounting.command("vat-return")
     @click.option("--period", required=True, help="A month (2026-11) or a quarter (2026-Q4).")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
-    def vat_return(period, fmt):
+    @click.option("--print", "print_", is_flag=True, help="Print it instead (--printer, --copies, …).")
+    @print_options
+    def vat_return(period, fmt, print_, printer, copies, duplex, tray, wait):
         """The VAT return (UStVA Kennzahlen) of a month or quarter, from the ledger."""
+        from plugins.accounting import printouts
         from plugins.accounting import vatreturn as vr
 
         ctx = get_context()
+        if print_ or printer is not None:
+            echo_jobs(ctx, [printouts.print_vat_return(ctx, period, **job_options(printer, copies, duplex, tray))],
+                      wait)
+            return
         result = vr.vat_return(ctx, period)
         if fmt == "csv":
             click.echo(vr.vat_return_csv(result), nl=False)

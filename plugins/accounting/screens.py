@@ -31,6 +31,7 @@ from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import payroll as pay
 from plugins.accounting import payslip_print
+from plugins.accounting import printouts
 from plugins.accounting import reports as rep
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
@@ -91,6 +92,23 @@ class _Base(BackdeskScreen):
         super().on_mount()
         self._load()
         self._table().focus()
+
+    def _print(self, title: str, send) -> None:
+        """Open the print dialog (core.screens.printing); ``send(options)``
+        prints through the plugin's service and returns the job."""
+        def submit(values):
+            job = send({"printer": values["printer"], "copies": values["copies"],
+                        "duplex": bool(values.get("duplex")), "pages": values.get("pages"),
+                        "tray": values.get("tray") or None})
+            self.notify(_("Print job {id} sent to {printer}").format(id=job["id"], printer=job["printer"]))
+            return job
+
+        try:
+            dialog = print_dialog(self.ctx.services.printing, title, submit)
+        except BackdeskError as error:
+            _fail(self, error)
+            return
+        self.app.push_screen(dialog)
 
     def refresh_data(self, names) -> None:
         self._load()
@@ -712,23 +730,10 @@ class PayslipScreen(_Base):
 
     def action_print(self) -> None:
         slip = self._table().cursor_record
-        if not slip:
-            return
-
-        def submit(values):
-            job = payslip_print.print_payslip(self.ctx, slip["id"], printer=values["printer"],
-                                              copies=values["copies"], duplex=bool(values.get("duplex")),
-                                              pages=values.get("pages"), tray=values.get("tray") or None)
-            self.notify(_("Print job {id} sent to {printer}").format(id=job["id"], printer=job["printer"]))
-            return job
-
-        try:
-            dialog = print_dialog(self.ctx.services.printing, _("Print payslip {period} {name}").format(
-                period=slip.get("period", ""), name=slip.get("name", "")), submit)
-        except BackdeskError as error:
-            _fail(self, error)
-            return
-        self.app.push_screen(dialog)
+        if slip:
+            self._print(_("Print payslip {period} {name}").format(period=slip.get("period", ""),
+                                                                   name=slip.get("name", "")),
+                        lambda options: payslip_print.print_payslip(self.ctx, slip["id"], **options))
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -751,6 +756,7 @@ class ReportsScreen(_Base):
         Binding("f", "dates", _("Dates"), id="accounting.report_dates"),
         Binding("e", "export", _("CSV"), id="accounting.report_export", show=False),
         Binding("x", "datev", _("DATEV"), id="accounting.report_datev", show=False),
+        Binding("p", "print", _("Print"), id="accounting.report_print"),
     ]
 
     def __init__(self, ctx) -> None:
@@ -863,6 +869,14 @@ class ReportsScreen(_Base):
                                         text_fn, submit_label=_("Write")),
                              lambda p: p and self.notify(_("Written to {path}").format(
                                  path=shown_path(p)), timeout=8))
+
+    def action_print(self) -> None:
+        """p: the report shown on paper (the cash bars are not printed)."""
+        if self.kind == "cash":
+            self.notify(_("The cash report is not printed: e saves it as CSV"), severity="warning")
+            return
+        self._print(_("Print: {title}").format(title=printouts.report_title(self.kind, self.start, self.end)),
+                    lambda options: printouts.print_report(self.ctx, self.kind, self.start, self.end, **options))
 
     def action_datev(self) -> None:
         """x: the DATEV Buchungsstapel of a period for the tax adviser."""
