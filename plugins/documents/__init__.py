@@ -59,6 +59,9 @@ def backdesk_settings():
                                  check=lambda v: v if 0 <= v <= 86_400 else _raise("must be 0 to 86400")),
         "asn_barcode": Setting(bool, True, help="A scan's barcode or QR code ASN00042 on the first page "
                                                 "gives its archive serial number (zbarimg)"),
+        "separator_barcode": Setting(str, "PATCHT", check=_separator,
+                                     help="A page with this barcode or QR code splits a batch scan in the inbox "
+                                          "into documents; the page itself is dropped (empty: off)"),
         "ocr": Setting(bool, True, help="Recognise the text of scans (images, PDFs without text) with ocrmypdf"),
         "confidential_types": Setting(list, ["Payslip", "CV", "HR record", "Lohnabrechnung", "Lebenslauf",
                                              "Personalakte"], check=_type_names,
@@ -97,6 +100,13 @@ def _languages(value):
 
     if not LANGUAGES.fullmatch(value):
         raise ValueError("Tesseract language names joined by +, e.g. deu+eng")
+    return value
+
+
+def _separator(value):
+    value = value.strip()
+    if len(value) > 60 or any(not ch.isprintable() for ch in value):
+        raise ValueError("the text of a barcode, at most 60 printable characters (empty: off)")
     return value
 
 

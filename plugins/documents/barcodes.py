@@ -6,7 +6,8 @@ Ghostscript, which ocrmypdf brings along); :func:`asn_from` finds an archive
 serial number among them — ``ASN`` followed by digits (``ASN00042``), the
 labels office scanners and paperless-style ASN stickers print. The filing
 (:func:`plugins.documents.service.add_document`) gives the document that
-number.
+number. :func:`codes_per_page` reads every page of a PDF, for the separator
+sheets that split a batch scan (:mod:`plugins.documents.separators`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,33 @@ def read_codes(path: Path, mime: str) -> list[str]:
         return []
     text = done.stdout.decode("utf-8", "replace")
     return [" ".join(scrub(line).split())[:200] for line in text.splitlines() if line.strip()][:20]
+
+
+#: pages of one PDF read for separator sheets at most (a batch beyond this is not split)
+MAX_PAGES = 500
+
+
+def codes_per_page(path: Path, pages: int) -> list[list[str]] | None:
+    """The codes on each of a PDF's ``pages`` pages, rendered once with
+    Ghostscript at 150 dpi (separator sheets carry big codes). None when
+    zbarimg or Ghostscript is missing or the file cannot be rendered."""
+    zbarimg, gs = shutil.which("zbarimg"), shutil.which("gs")
+    if zbarimg is None or gs is None or not 0 < pages <= MAX_PAGES:
+        return None
+    with tempfile.TemporaryDirectory(prefix="backdesk-barcode-") as tmp:
+        done = _run([gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pnggray", "-r150",
+                     "-o", str(Path(tmp) / "p%04d.png"), str(path)])
+        if done is None or done.returncode != 0:
+            return None
+        out = []
+        for number in range(1, pages + 1):
+            image = Path(tmp) / f"p{number:04d}.png"
+            if not image.exists():
+                return None
+            read = _run([zbarimg, "--raw", "-q", str(image)])
+            text = read.stdout.decode("utf-8", "replace") if read is not None and read.returncode == 0 else ""
+            out.append([" ".join(scrub(line).split())[:200] for line in text.splitlines() if line.strip()][:20])
+    return out
 
 
 def asn_from(codes: list[str]) -> int | None:

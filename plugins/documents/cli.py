@@ -286,10 +286,11 @@ def register(cli: click.Group, get_context) -> None:
         done = scanning.scan_to_register(ctx, profile=profile, device=device, file=file_, meta=meta,
                                          progress=_progress())
         line = f"scanned {done['pages']} pages into the intake ({done['filename']})"
-        if done["document"]:
-            doc = done["document"]
-            line += f"; filed as document {doc['id']} (ASN {doc['asn']}): {doc['title']}"
+        if done["parts"] > 1:
+            line += f", split at separator sheets into {done['parts']} documents"
         click.echo(line)
+        for doc in done["documents"]:
+            click.echo(f"filed as document {doc['id']} (ASN {doc['asn']}): {doc['title']}")
 
     @docs.command("photocopy")
     @click.option("--profile", help="A scan profile (see `docs scanners`).")
@@ -456,7 +457,8 @@ def register(cli: click.Group, get_context) -> None:
         ctx = get_context()
         if scan:
             counts = service.scan_inbox(ctx)
-            click.echo(f"{counts['new']} new, {counts['gone']} gone from {service.inbox_dir(ctx)}")
+            split = f", {counts['split']} batch scans split at separator sheets" if counts["split"] else ""
+            click.echo(f"{counts['new']} new, {counts['gone']} gone from {service.inbox_dir(ctx)}{split}")
         if file_id:
             meta = {k: v for k, v in {"title": title, "type": type_, "tags": list(tags) or None,
                                       "correspondent": correspondent}.items() if v}

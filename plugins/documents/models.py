@@ -46,6 +46,7 @@ def shown_status(row: dict) -> str:
         return "retrying"
     return row.get("status") or ""
 OUTBOX_KIND_TITLES = {"email": N_("email"), "fax": N_("fax")}
+MAIL_STATUS_TITLES = {"handled": N_("handled"), "ignored": N_("ignored"), "refused": N_("refused")}
 INTAKE_STATUS_TITLES = {"waiting": N_("waiting"), "refused": N_("refused"), "filed": N_("filed"),
                         "gone": N_("gone")}
 #: a document's history (``history.what``); sending adds ``<kind>_<outbox status>``

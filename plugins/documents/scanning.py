@@ -219,8 +219,9 @@ def _to_pdf(pages: list[Path], dest: Path, resolution: int) -> Path:
 
 def scan_to_register(ctx, *, profile: str | None = None, device: str | None = None, file: bool = False,
                      meta: dict | None = None, progress: Progress | None = None) -> dict:
-    """Scan into the inbox (an intake item with the rules' suggestions); with
-    ``file``, file it at once. -> {"pages", "intake", "document"}."""
+    """Scan into the inbox (an intake item with the rules' suggestions; one per
+    part when separator sheets split the batch); with ``file``, file them at
+    once. -> {"pages", "intake", "document", "documents", "parts", "filename"}."""
     ctx.require(service.FILE)
     name, prof = get_profile(ctx, profile)
     inbox = service.inbox_dir(ctx)
@@ -235,13 +236,15 @@ def scan_to_register(ctx, *, profile: str | None = None, device: str | None = No
         os.replace(partial, final)
     service.scan_inbox(ctx)
     found = ctx.table("intake").find({"filename": final.name, "status": "waiting"}, limit=1)
+    if not found:  # separator sheets split it into parts
+        found = ctx.table("intake").find({"split_from": final.name, "status": "waiting"}, order_by="id")
     if not found:
         refused = ctx.table("intake").find({"filename": final.name}, order_by="-id", limit=1)
         why = refused[0].get("error") if refused else ""
         raise BackdeskError(_("the scan {name} was not taken into the intake: {why}").format(
             name=final.name, why=why or "?"))
     intake = found[0]
-    doc = None
+    documents = []
     if file:
         filing = {"title": _("Scan {date}").format(date=stamp[:8]) if not (meta or {}).get("title") else None}
         if prof.get("type"):
@@ -249,10 +252,16 @@ def scan_to_register(ctx, *, profile: str | None = None, device: str | None = No
         if prof.get("tags"):
             filing["tags"] = list(prof["tags"])
         filing.update({k: v for k, v in (meta or {}).items() if v not in (None, "", [])})
-        doc = service.file_intake(ctx, intake["id"], {k: v for k, v in filing.items() if v is not None})
-        with ctx.transaction():
-            service._history(ctx, doc["id"], "scanned", pages=pages, profile=name)
-    return {"pages": pages, "intake": intake, "document": doc, "filename": final.name}
+        for number, item in enumerate(found, start=1):
+            this = {k: v for k, v in filing.items() if v is not None}
+            if len(found) > 1 and this.get("title"):
+                this["title"] = f"{this['title']} ({number}/{len(found)})"
+            doc = service.file_intake(ctx, item["id"], this)
+            with ctx.transaction():
+                service._history(ctx, doc["id"], "scanned", pages=pages, profile=name)
+            documents.append(doc)
+    return {"pages": pages, "intake": intake, "document": documents[0] if documents else None,
+            "documents": documents, "parts": len(found), "filename": final.name}
 
 
 def photocopy(ctx, *, profile: str | None = None, device: str | None = None, printer: str | None = None,

@@ -525,6 +525,7 @@ class IntakeScreen(BackdeskScreen):
         Binding("r", "scan", _("Scan inbox"), id="documents.scan"),
         Binding("n", "scan_paper", _("Scan paper"), id="documents.scan_paper"),
         Binding("k", "photocopy", _("Copy paper"), id="documents.photocopy"),
+        Binding("m", "mail_log", _("Mail log"), id="documents.mail_log"),
     ]
 
     def __init__(self, ctx) -> None:
@@ -568,7 +569,9 @@ class IntakeScreen(BackdeskScreen):
             box.update(Text(row["error"], style="bold"))
         else:
             tags = ", ".join((row.get("suggested") or {}).get("tags") or [])
-            box.update((f"[{tags}] " if tags else "") + (row.get("excerpt") or ""))
+            batch = _("From the batch scan {name}").format(name=row["split_from"]) + "\n" \
+                if row.get("split_from") else ""
+            box.update(batch + (f"[{tags}] " if tags else "") + (row.get("excerpt") or ""))
 
     def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
         event.stop()
@@ -580,8 +583,22 @@ class IntakeScreen(BackdeskScreen):
         except BackdeskError as error:
             _error(self, error)
             return
-        self.notify(_("{new} new files").format(new=counts["new"]))
+        note = _("{new} new files").format(new=counts["new"])
+        if counts["split"]:
+            note += " — " + _.ngettext("{n} batch scan split at separator sheets",
+                                        "{n} batch scans split at separator sheets",
+                                        counts["split"]).format(n=counts["split"])
+        self.notify(note)
         self.load()
+
+    def action_mail_log(self) -> None:
+        """The mail intake log (what the mailboxes delivered and became of it)."""
+        # imported here, not at the top: the mail modules (email, imap) add
+        # ~17 ms to this module's import (python -X importtime), which every
+        # start pays, for a screen most operators never open
+        from plugins.documents.mail_screens import MailLogScreen
+
+        self.app.push_screen(MailLogScreen(self.ctx))
 
     def action_scan_paper(self) -> None:
         """Scan with a profile: into the intake, or filed at once."""
@@ -593,8 +610,11 @@ class IntakeScreen(BackdeskScreen):
         def scanned(done) -> None:
             if done:
                 note = _.ngettext("Scanned {n} page", "Scanned {n} pages", done["pages"]).format(n=done["pages"])
-                if done["document"]:
-                    note += " — " + _("filed as ASN {asn}").format(asn=done["document"]["asn"])
+                if done["parts"] > 1:
+                    note += " — " + _("split into {n} documents").format(n=done["parts"])
+                if done["documents"]:
+                    note += " — " + _("filed as ASN {asn}").format(
+                        asn=", ".join(str(d["asn"]) for d in done["documents"]))
                 self.notify(note)
                 self.load()
 

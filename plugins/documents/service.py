@@ -40,6 +40,7 @@ from core.storage import AnyOf, Range
 from plugins.documents import barcodes
 from plugins.documents import files as blobs
 from plugins.documents import models
+from plugins.documents import separators
 from plugins.documents.models import _
 from plugins.documents.ocr import is_scan_type
 
@@ -919,7 +920,7 @@ def scan_inbox(ctx) -> dict:
         private_dir(inbox)
     if not inbox.is_dir():
         raise ValidationError(_("the inbox {path} is not a folder").format(path=str(inbox)[:120]), field="inbox")
-    counts = {"new": 0, "gone": 0, "finished": 0}
+    counts = {"new": 0, "gone": 0, "finished": 0, "split": 0}
     found = {}
     for path in _inbox_files(inbox):
         try:
@@ -931,13 +932,15 @@ def scan_inbox(ctx) -> dict:
             continue
     table = ctx.table("intake")
     known = {(r["filename"], r.get("mtime_ns"), r.get("size")): r for r in table.find({"status": AnyOf(["waiting", "refused"])})}
-    waiting_names = {r["filename"] for r in known.values()}
+    found, split_from = _split_batches(ctx, found, known, counts)
     new_rows = []
     for name, (path, size, mtime) in found.items():
         if (name, mtime, size) in known:
             continue
         row = {"filename": name, "size": size, "mtime_ns": mtime, "seen_at": _iso(now_utc()),
                "status": "waiting", "error": None, "document_id": None}
+        if name in split_from:
+            row["split_from"] = split_from[name]
         try:
             models.check_filename(name)
             if size > max_bytes(ctx):
@@ -973,6 +976,38 @@ def scan_inbox(ctx) -> dict:
             table.insert(row)
             counts["new"] += 1
     return counts
+
+
+def _split_batches(ctx, found: dict, known: dict, counts: dict) -> tuple[dict, dict[str, str]]:
+    """Split the new PDFs in ``found`` that hold separator sheets (the
+    ``separator_barcode`` setting) into their parts, in the inbox. -> ``found``
+    with each batch replaced by its parts in its place, {part's name: the
+    batch's name}."""
+    code = (ctx.settings.get("separator_barcode") or "").strip()
+    if not code:
+        return found, {}
+    out: dict = {}
+    batches: dict[str, str] = {}
+    for name, (path, size, mtime) in found.items():
+        parts = None
+        if (name, mtime, size) not in known and size <= max_bytes(ctx) and name.lower().endswith(".pdf"):
+            try:
+                models.check_filename(name)
+                parts = separators.split_batch(path, code)
+            except ValidationError:
+                pass  # refused as it is, with the reason, by the caller
+        if parts is None:
+            out[name] = (path, size, mtime)
+            continue
+        counts["split"] += 1
+        for part in parts:
+            try:
+                stat = part.stat()
+            except OSError:
+                continue  # taken in and filed by another process meanwhile
+            out[part.name] = (part, stat.st_size, stat.st_mtime_ns)
+            batches[part.name] = name
+    return out, batches
 
 
 def intake_queue(ctx, *, include_done: bool = False) -> list[dict]:

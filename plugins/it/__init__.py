@@ -84,6 +84,9 @@ def backdesk_settings():
         "check_timeout": Setting(float, 3.0, help="Seconds a single check may take"),
         "open_ticket_after": Setting(int, 10, help="Minutes a check may fail before it opens a ticket"),
         "check_requester": Setting((str, int), "", help="Person (id or name) tickets of failing checks are for"),
+        "mail_requester": Setting((str, int), "", help="Person (id or name) tickets from mail senders who are not "
+                                                        "in the directory are for; replies still go to the sender "
+                                                        "(empty: such mails are ignored)"),
         "onboarding_items": Setting(list[str], ["User account and e-mail", "Computer and phone",
                                                 "Access to shared drives", "Badge"]),
         "access_to_revoke": Setting(list[str], ["User account and e-mail", "VPN", "Shared drives",

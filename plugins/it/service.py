@@ -1232,14 +1232,29 @@ def _mail_requester(ctx, doc: dict, subject: str, body: str) -> str:
     return message_id
 
 
+def _mail_stranger_requester(ctx) -> dict | None:
+    """The person tickets from senders outside the directory are for (the
+    ``mail_requester`` setting), or None when such mails are ignored."""
+    value = ctx.settings.get("mail_requester")
+    if value in (None, ""):
+        return None
+    try:
+        return resolve_person(ctx, value, "mail_requester")
+    except (UnknownRecord, ValidationError):
+        return None  # the setting names nobody (any more): ignored, as without it
+
+
 def ticket_from_mail(ctx, mail, mailbox) -> dict:
     """A mail to the helpdesk mailbox, inside the intake's transaction: a
     reply (``[#N]`` in the subject, or In-Reply-To/References naming a mail
     of the ticket) becomes a comment — the requester's answer on a waiting
-    ticket opens it again, so its SLA clock runs; any other mail from a
-    person of the directory opens a ticket and gets a confirmation with its
-    number. Auto-replies, mailers and the mailbox's own address are ignored,
-    never answered. -> what the intake log keeps."""
+    ticket opens it again, so its SLA clock runs; a reply to a closed ticket
+    opens a follow-up ticket that names it; any other mail from a person of
+    the directory opens a ticket and gets a confirmation with its number. A
+    sender outside the directory opens a ticket only when ``mail_requester``
+    names whom such tickets are for (answers still go to the sender).
+    Auto-replies, mailers and the mailbox's own address are ignored, never
+    answered. -> what the intake log keeps."""
     sender = mail.sender or ""
     local = sender.partition("@")[0]
     if not sender:
@@ -1250,34 +1265,53 @@ def ticket_from_mail(ctx, mail, mailbox) -> dict:
         return {"ignored": "a mailer or our own address"}
     person = ctx.services.people.by_email(sender)
     doc = _ticket_of_mail(ctx, mail)
+    follow_up_of = None
+    if doc is not None and doc["status"] == "closed":
+        follow_up_of, doc = doc, None
     if doc is not None:
-        if doc["status"] == "closed":
-            return {"ignored": f"ticket #{doc['id']} is closed", "ticket_id": doc["id"]}
         text = _reply_text(mail.body) or (mail.subject or "-")
         comment = add_comment(ctx, doc["id"], text, system=True, by=f"mail:{sender}"[:200])
         ids = list(doc.get("mail_ids") or [])
         if mail.message_id and mail.message_id not in ids:
             _tickets(ctx).update(doc["id"], {"mail_ids": ids + [mail.message_id]})
-        if person is not None and person["id"] == doc["requester_id"] and doc["status"] in ("waiting", "resolved"):
+        from_requester = (person is not None and person["id"] == doc["requester_id"]) or \
+            sender.casefold() == (doc.get("reply_to") or "").casefold()
+        if from_requester and doc["status"] in ("waiting", "resolved"):
             try:
                 set_status(ctx, doc["id"], "open", system=True)
             except ValidationError:  # resolved too long ago: the comment stays, the ticket too
                 pass
         return {"ticket_id": doc["id"], "comment_id": comment["id"]}
-    if person is None:
-        return {"ignored": "the sender is not in the directory"}
+    stranger = person is None
+    if stranger:
+        person = _mail_stranger_requester(ctx)
+        if person is None:
+            if follow_up_of is not None:
+                return {"ignored": f"ticket #{follow_up_of['id']} is closed", "ticket_id": follow_up_of["id"]}
+            return {"ignored": "the sender is not in the directory"}
     key = f"mail:{mailbox.name}:{mail.message_id}" if mail.message_id else None
     title = (mail.subject or _("(no subject)"))[:m.MAX_TITLE]
-    doc = open_ticket(ctx, requester=person["id"], title=title, description=mail.body.strip()[:m.MAX_TEXT],
+    description = mail.body.strip()
+    if follow_up_of is not None:
+        description = _("Follow-up to the closed ticket #{id}: {title}").format(
+            id=follow_up_of["id"], title=follow_up_of["title"]) + "\n\n" + (_reply_text(mail.body) or description)
+    if stranger:
+        description = _("From {sender} (not in the directory)").format(sender=sender) + "\n\n" + description
+    doc = open_ticket(ctx, requester=person["id"], title=title, description=description[:m.MAX_TEXT],
                       source="mail", source_key=key, system=True)
     changes = {"reply_to": sender, "mailbox": mailbox.name,
                "mail_ids": [mail.message_id] if mail.message_id else []}
+    if follow_up_of is not None:
+        changes["follow_up_of"] = follow_up_of["id"]
     doc = _tickets(ctx).update(doc["id"], changes)
     _mail_requester(ctx, doc, _("[#{id}] {title}").format(id=doc["id"], title=doc["title"]),
                     _("We have your request and opened ticket #{id}: {title}\n\n"
                       "Answer this mail to add to it; keep [#{id}] in the subject.").format(
                         id=doc["id"], title=doc["title"]))
-    return {"ticket_id": doc["id"]}
+    out = {"ticket_id": doc["id"]}
+    if follow_up_of is not None:
+        out["follow_up_of"] = follow_up_of["id"]
+    return out
 
 
 # ==================================================================================

@@ -107,3 +107,94 @@ def test_auto_replies_loops_and_strangers_open_nothing(helpdesk, dovecot, smtp, 
     assert mailin.mail_log(docs)[0]["result"] == {"ignored": why}
     assert service.process_outbox(docs)["sent"] == 0 and smtp.messages == []
     assert dovecot.messages("helpdesk") == []  # handled: moved, not fetched again
+
+
+def _close(itx, ticket_id) -> None:
+    for status in ("open", "resolved", "closed"):
+        it.set_status(itx, ticket_id, status)
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_follow_up(helpdesk, dovecot, smtp):
+    docs, itx = helpdesk.context("documents"), helpdesk.context("it")
+    dovecot.deliver("helpdesk", mail())
+    mailin.fetch_mail(docs)
+    [first] = it.queue(itx, "all")
+    _close(itx, first["id"])
+    assert service.process_outbox(docs)["sent"] == 1  # the confirmation
+    dovecot.deliver("helpdesk", mail(subject=f"Re: [#{first['id']}] Drucker im 2. OG druckt nicht",
+                                     body="Jetzt druckt er wieder nicht.\n\n> Wir haben Ihre Anfrage"))
+    assert mailin.fetch_mail(docs)["handled"] == 1
+    follow = [t for t in it.queue(itx, "all") if t["id"] != first["id"]]
+    assert len(follow) == 1
+    follow = it.get_ticket(itx, follow[0]["id"])
+    assert follow["follow_up_of"] == first["id"] and follow["status"] == "new"
+    assert follow["description"].startswith(f"Follow-up to the closed ticket #{first['id']}: Drucker im 2. OG")
+    assert "wieder nicht" in follow["description"] and "Wir haben Ihre" not in follow["description"]
+    assert it.get_ticket(itx, first["id"])["status"] == "closed"  # the closed ticket stays closed
+    assert mailin.mail_log(docs)[0]["result"] == {"ticket_id": follow["id"], "follow_up_of": first["id"]}
+    assert service.process_outbox(docs)["sent"] == 1
+    confirmation = _sent(smtp)[-1]
+    assert confirmation["Subject"] == f"[#{follow['id']}] Re: [#{first['id']}] Drucker im 2. OG druckt nicht"
+    assert confirmation["To"].addresses[0].addr_spec == "erika@test.example"
+
+
+def test_a_stranger_gets_a_ticket_when_the_office_names_whom_it_is_for(site, helpdesk, dovecot, smtp):
+    bd = helpdesk
+    dept = bd.services.people.add_department("Empfang")
+    bd.services.people.add_person(name="Empfang Extern", email="empfang@test.example", department_id=dept)
+    bd.close()
+    site.more_plugins = ["  - name: it", "    settings:", '      mail_requester: "Empfang Extern"']
+    site.write_plugins()
+    bd = site.open()
+    try:
+        docs, itx = bd.context("documents"), bd.context("it")
+        dovecot.deliver("helpdesk", mail(sender="Kunde <kunde@example.org>", subject="Zugang zum Portal"))
+        assert mailin.fetch_mail(docs)["handled"] == 1
+        [ticket] = it.queue(itx, "all")
+        assert bd.services.people.get(ticket["requester_id"])["name"] == "Empfang Extern"
+        ticket = it.get_ticket(itx, ticket["id"])
+        assert ticket["reply_to"] == "kunde@example.org"
+        assert ticket["description"].startswith("From kunde@example.org (not in the directory)")
+        it.add_comment(itx, ticket["id"], "Ihr Zugang ist freigeschaltet.")
+        assert service.process_outbox(docs)["sent"] == 2
+        assert [m["To"].addresses[0].addr_spec for m in _sent(smtp)] == ["kunde@example.org"] * 2
+        # the stranger's answer on the waiting ticket opens it again: they are its requester by mail
+        it.set_status(itx, ticket["id"], "waiting")
+        dovecot.deliver("helpdesk", mail(sender="Kunde <kunde@example.org>", subject="Antwort",
+                                         body="Geht nicht.", headers={"In-Reply-To": _sent(smtp)[-1]["Message-ID"]}))
+        assert mailin.fetch_mail(docs)["handled"] == 1
+        assert it.get_ticket(itx, ticket["id"])["status"] == "open"
+    finally:
+        bd.close()
+
+
+async def test_the_mail_log_on_the_intake_screen_at_80x24(helpdesk, dovecot, smtp):
+    from core.app import make_app
+    from core.testing import wait_for
+    from core.widgets import RecordTable
+    from plugins.documents.mail_screens import MailLogScreen
+    from plugins.documents.screens import IntakeScreen
+
+    dovecot.deliver("helpdesk", mail())
+    dovecot.deliver("helpdesk", mail(sender="Fremd <stranger@example.org>", subject="Angebot"))
+    app = make_app(helpdesk, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("documents.intake")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntakeScreen))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MailLogScreen))
+        screen = app.screen
+        assert "helpdesk (helpdesk)" in str(screen.query_one("#mail-boxes").render())
+        assert screen.query_one(RecordTable).records == []
+        await pilot.press("g")  # read the mailboxes now
+        await wait_for(pilot, lambda: "1 handled, 1 ignored, 0 refused" in
+                       " ".join(str(n.message) for n in app._notifications))
+        await wait_for(pilot, lambda: app.screen is screen and len(screen.query_one(RecordTable).records) == 2)
+        table = screen.query_one(RecordTable)
+        assert [(r["sender"], r["status"]) for r in table.records] == [
+            ("stranger@example.org", "ignored"), ("erika@test.example", "handled")]
+        assert "ignored: the sender is not in the directory" in str(screen.query_one("#mail-detail").render())
+        await pilot.press("down")
+        await pilot.pause()
+        [ticket] = it.queue(helpdesk.context("it"), "all")
+        assert f"ticket #{ticket['id']} opened" in str(screen.query_one("#mail-detail").render())
