@@ -17,7 +17,9 @@ The YAML is composed (not constructed) so every key and value keeps its line;
 only plain YAML scalars, lists and mappings are accepted (``safe_load``
 semantics, so ``!!python/...`` and other tags are refused). Files, node counts
 and nesting are bounded, so a hostile file gives an error, never a hang or a
-traceback. A file read without problems is kept in a parse cache
+traceback. The values are then checked against the annotated fields of
+the result records with msgspec, each value on its own, so every wrong
+value is reported at its line (see ``_Checker``). A file read without problems is kept in a parse cache
 (``$XDG_CACHE_HOME/backdesk/config``, off with ``BACKDESK_NO_CACHE=1``), so
 a start with unchanged files needs no YAML parser (see "The parse cache").
 
@@ -36,15 +38,21 @@ import reprlib
 import stat
 import typing
 import zlib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING as _dc_MISSING, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Annotated, Any, Callable, Iterable, Literal, Mapping, Sequence
 
 # PyYAML is imported only when a file has to be parsed: a file read before
 # comes from the parse cache (see "The parse cache" below), and importing
 # PyYAML costs about 10 ms of every start.
+
+# The values are checked by msgspec: ~2.5 ms to import at start-up, where
+# pydantic takes 62–70 ms and attrs+cattrs ~17 ms (measured with Textual
+# already imported; /work notes of issue 25 and docs/config.md).
+import msgspec
+from msgspec import Meta
 
 import core
 from core.errors import ConfigError
@@ -181,6 +189,8 @@ class CalendarSettings(_Record):
     (0 = Monday); ``days_off``: company days off as ISO dates.
     """
 
+    _NOT_IN_YAML = ("line",)
+
     country: str | None = "DE"
     region: str | None = None
     workdays: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -192,12 +202,14 @@ class CalendarSettings(_Record):
 class Operator(_Record):
     """One entry of ``operators:``, keyed by the OS account (login) name."""
 
+    _NOT_IN_YAML = ("login", "line")
+
     login: str
     name: str
     roles: tuple[str, ...] = ()
     email: str | None = None
     pin_hash: str | None = None
-    person_id: int | None = None
+    person_id: Annotated[int, Meta(ge=1)] | None = None
     line: int = 0
 
 
@@ -209,6 +221,8 @@ def permission_matches(pattern: str, permission: str) -> bool:
 @dataclass(frozen=True, repr=False, eq=False)
 class Role(_Record):
     """One entry of ``roles:``: a title and fnmatch-style permission patterns."""
+
+    _NOT_IN_YAML = ("name",)
 
     name: str
     title: str
@@ -224,10 +238,10 @@ class Kiosk(_Record):
     """``kiosk:`` — consoles that must not be escaped, locked after idle, opened by PIN."""
 
     enabled: bool = False
-    idle_lock_minutes: int = 5  # 0: never lock
+    idle_lock_minutes: Annotated[int, Meta(ge=0)] = 5  # 0: never lock
     plugins: tuple[str, ...] | None = None  # None: every enabled plugin
     commands: tuple[str, ...] | None = None  # None: every command (patterns allowed)
-    max_pin_attempts: int = 5
+    max_pin_attempts: Annotated[int, Meta(ge=1)] = 5
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -242,10 +256,10 @@ class SshSettings(_Record):
     """
 
     listen: str = "127.0.0.1"
-    port: int = 2222
+    port: Annotated[int, Meta(ge=1, le=65535)] = 2222
     host_key: Path | None = None
-    idle_timeout_minutes: int = 30  # 0: never
-    max_sessions: int = 20
+    idle_timeout_minutes: Annotated[int, Meta(ge=0)] = 30  # 0: never
+    max_sessions: Annotated[int, Meta(ge=1)] = 20
     trusted_user_ca_keys: tuple[str, ...] = ()
     authorized_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
@@ -254,9 +268,9 @@ class SshSettings(_Record):
 class StorageSettings(_Record):
     """``storage:`` — where and how the store keeps its tables."""
 
-    backend: str = "tinydb"
+    backend: Literal[STORAGE_BACKENDS] = "tinydb"
     dsn: str | None = None
-    compact_after_mb: int = 8
+    compact_after_mb: Annotated[int, Meta(ge=1)] = 8
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -268,6 +282,8 @@ class PluginEntry(_Record):
     which. ``lines`` maps keys ("name", "settings", "settings.business_hours")
     to their line, for :func:`error_at`.
     """
+
+    _NOT_IN_YAML = ("line", "source_file", "lines")
 
     name: str
     enabled: bool = True
@@ -1028,10 +1044,59 @@ def _cache_prune(directory: Path) -> None:
 
 
 _MISSING = object()
+_RAW = object()  # section(types={name: _RAW}): a field the caller reads itself
+
+#: msgspec's names for the types it expected, in the words of our messages
+_EXPECTED = {"str": "text", "int": "a whole number", "bool": "true or false",
+             "float": "a number", "array": "a list", "object": "a mapping"}
+_EXPECTED_RE = re.compile(r"Expected `([^`]*)`(?: (>=|<=) (-?\d+))?")
+
+
+def _schema(cls: type) -> list[tuple[str, Any, Any]]:
+    """``(name, type, default)`` of the fields of a result record that the
+    YAML may set: its annotations (with msgspec ``Meta`` constraints) are
+    the schema. Fields listed in ``cls._NOT_IN_YAML`` are left out."""
+    found = _SCHEMAS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        skip = getattr(cls, "_NOT_IN_YAML", ())
+        found = _SCHEMAS[cls] = [
+            (f.name, hints[f.name], None if f.default is _dc_MISSING and f.default_factory is _dc_MISSING
+             else f.default if f.default_factory is _dc_MISSING else f.default_factory())
+            for f in fields(cls) if f.init and f.name not in skip]
+    return found
+
+
+_SCHEMAS: dict[type, list[tuple[str, Any, Any]]] = {}
+
+
+def _item_type(tp: Any) -> Any:
+    """X for ``tuple[X, ...]`` (optionally ``| None``), else None."""
+    for arg in (tp, *typing.get_args(tp)):
+        if typing.get_origin(arg) is tuple:
+            args = typing.get_args(arg)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return args[0]
+    return None
+
+
+def _choices(tp: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal[...]`` type (also inside ``| None``)."""
+    for arg in (tp, *typing.get_args(tp)):
+        if typing.get_origin(arg) is typing.Literal:
+            return typing.get_args(arg)
+    return ()
 
 
 class _Checker:
-    """Typed access to a ``_Y`` tree that records problems instead of raising."""
+    """Checks a ``_Y`` tree against the result records' annotated types,
+    recording problems (with their lines) instead of raising.
+
+    Each value is converted on its own by ``msgspec.convert(..., strict=True)``
+    (no "7" for 7, no 1 for true; ``Meta(ge=…, le=…)`` bounds), so every
+    wrong value of a file is reported, not just the first; what msgspec says
+    is put in the words of the other messages.
+    """
 
     def __init__(self, file: Path, problems: list[ConfigError]) -> None:
         self.file = file
@@ -1055,64 +1120,95 @@ class _Checker:
                                f"unknown key {_q(key)} (known: {_join(known)})")
         return y.value
 
-    def value(self, y: _Y | None, path: str, kinds: tuple[type, ...], what: str, default: Any,
-              *, nullable: bool = False) -> Any:
+    def section(self, y: _Y | None, path: str, record: type,
+                rules: Mapping[str, Callable[[Any], Any]] | None = None,
+                types: Mapping[str, Any] | None = None) -> tuple[dict[str, _Y], dict[str, Any]] | None:
+        """The mapping at ``y`` checked against ``record``'s fields: unknown
+        keys, then each value converted to its field's type (``types``
+        overrides one) and passed through ``rules[field]`` (for a list: each
+        item), which returns the value to keep or raises ``ValueError(message)``.
+        Returns the mapping and every field's value (the default where it is
+        missing or wrong), or None when ``y`` is not a mapping."""
+        schema = _schema(record)
+        types = types or {}
+        m = self.mapping(y, path, [name for name, _, _ in schema])
+        if m is None:
+            return None
+        values = {}
+        for name, tp, default in schema:
+            if types.get(name) is _RAW:  # the caller reads it
+                values[name] = default
+                continue
+            value = self.convert(m.get(name), _sub(path, name), types.get(name, tp), default,
+                                 (rules or {}).get(name))
+            values[name] = default if value is _MISSING else value
+        return m, values
+
+    def convert(self, y: _Y | None, path: str, tp: Any, default: Any,
+                rule: Callable[[Any], Any] | None = None) -> Any:
+        """``y``'s value as type ``tp``; ``default`` when ``y`` is None;
+        ``_MISSING`` after reporting what is wrong with it."""
         if y is None:
             return default
-        v = y.value
-        if v is None and nullable:
-            return None
-        if isinstance(v, bool) and bool not in kinds:
-            ok = False
-        else:
-            ok = isinstance(v, kinds)
-        if not ok:
-            self.error(y.at, path, f"expected {what}, got {_describe(v)}")
+        item_tp = _item_type(tp)
+        if item_tp is not None and isinstance(y.value, list):
+            return self._items(y, path, item_tp, rule)
+        try:
+            value = msgspec.convert(_plain(y), tp, strict=True)
+        except msgspec.ValidationError as exc:
+            self.error(y.at, path, self._message(str(exc), y.value, tp))
             return _MISSING
-        return v
-
-    def text(self, y: _Y | None, path: str, default: Any, *, nullable: bool = False,
-             allow_empty: bool = False) -> Any:
-        v = self.value(y, path, (str,), "text", default, nullable=nullable)
-        if isinstance(v, str) and y is not None and not allow_empty and not v.strip():
+        if isinstance(value, str) and not value.strip():
             self.error(y.at, path, "must not be empty")
             return _MISSING
-        return v
+        if rule is not None and value is not None:
+            try:
+                value = rule(value)
+            except ValueError as exc:
+                self.error(y.line, path, str(exc))
+                return _MISSING
+        return value
 
-    def boolean(self, y: _Y | None, path: str, default: Any) -> Any:
-        return self.value(y, path, (bool,), "true or false", default)
-
-    def integer(self, y: _Y | None, path: str, default: Any, *, minimum: int | None = None,
-                nullable: bool = False) -> Any:
-        v = self.value(y, path, (int,), "a whole number", default, nullable=nullable)
-        if isinstance(v, int) and y is not None and minimum is not None and v < minimum:
-            self.error(y.at, path, f"must be at least {minimum}, got {v}")
-            return _MISSING
-        return v
-
-    def text_list(self, y: _Y | None, path: str, default: Any, *, nullable: bool = False,
-                  check: Callable[[str], str | None] | None = None) -> Any:
-        """A list of strings; ``check(item)`` returns an error message or None."""
-        if y is None:
-            return default
-        if y.value is None and nullable:
-            return None
-        if not isinstance(y.value, list):
-            self.error(y.at, path, f"expected a list, got {_describe(y.value)}")
-            return _MISSING
+    def _items(self, y: _Y, path: str, tp: Any, rule: Callable[[Any], Any] | None) -> tuple:
+        """A list's items, each converted on its own; the bad ones reported at their lines."""
         result = []
         for item in y.value:
-            if not isinstance(item.value, str) or not item.value.strip():
-                got = _describe(item.value) if not isinstance(item.value, str) else "empty text"
-                self.error(item.line, path, f"expected text in the list, got {got}")
+            try:
+                value = msgspec.convert(_plain(item), tp, strict=True)
+            except msgspec.ValidationError as exc:
+                word = self._expected(str(exc))
+                self.error(item.line, path, f"expected {word} in the list, got {_describe(item.value)}")
                 continue
-            if check is not None:
-                message = check(item.value)
-                if message:
-                    self.error(item.line, path, message)
+            if isinstance(value, str) and not value.strip():
+                self.error(item.line, path, "expected text in the list, got empty text")
+                continue
+            if rule is not None:
+                try:
+                    value = rule(value)
+                except ValueError as exc:
+                    self.error(item.line, path, str(exc))
                     continue
-            result.append(item.value)
+            result.append(value)
         return tuple(result)
+
+    @staticmethod
+    def _expected(message: str) -> str:
+        match = _EXPECTED_RE.match(message)
+        names = [n for n in match.group(1).split(" | ") if n != "null"] if match else []
+        return " or ".join(_EXPECTED.get(n, n) for n in names) or "another value"
+
+    def _message(self, message: str, value: Any, tp: Any) -> str:
+        """msgspec's ``Expected `int` >= 1``… in our words, about ``value``."""
+        if message.startswith("Invalid enum value"):
+            if isinstance(value, str) and not value.strip():
+                return "must not be empty"
+            return f"{_q(value)} is not one of: {_join(_choices(tp))}"
+        match = _EXPECTED_RE.match(message)
+        if match and match.group(2) == ">=":
+            return f"must be at least {match.group(3)}, got {value}"
+        if match and match.group(2) == "<=":
+            return f"must be at most {match.group(3)}, got {value}"
+        return f"expected {self._expected(message)}, got {_describe(value)}"
 
 
 _PERMISSION_RE = re.compile(r"[A-Za-z0-9_.*?\[\]!-]+")
@@ -1122,46 +1218,88 @@ _PLUGIN_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 _MODULE_PATTERN = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+_REGION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}")
+# An OpenSSH public key line: type, base64 blob, optional comment (no options).
+_SSH_KEY_PATTERN = (r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|"
+                    r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
+                    r"\s+AAAA[A-Za-z0-9+/]+={0,3}(\s.*)?")
 
 
-def _check_permission(pattern: str) -> str | None:
-    if _PERMISSION_RE.fullmatch(pattern):
-        return None
-    return (f"{_q(pattern)} is not a permission pattern "
-            "(use names like 'telephony.*', 'hr.cases.read' or '*')")
+# The rules: a value in, the value to keep out, ValueError(message) when wrong.
+
+def _permission(pattern: str) -> str:
+    if not _PERMISSION_RE.fullmatch(pattern):
+        raise ValueError(f"{_q(pattern)} is not a permission pattern "
+                         "(use names like 'telephony.*', 'hr.cases.read' or '*')")
+    return pattern
 
 
-def _check_locale(value: str) -> tuple[str | None, str | None]:
-    """(canonical locale, None) or (None, error message)."""
+def _locale(value: str) -> str:
+    """The canonical form ("de-AT" → "de_AT")."""
     from babel import Locale, UnknownLocaleError
 
     try:
-        locale = Locale.parse(value.strip().replace("-", "_"))
+        return str(Locale.parse(value.strip().replace("-", "_")))
     except (UnknownLocaleError, ValueError, TypeError):
-        return None, f"unknown locale {_q(value)} (for example en_US, en_GB, de_DE, de_AT, de_CH)"
-    return str(locale), None
+        raise ValueError(f"unknown locale {_q(value)} (for example en_US, en_GB, de_DE, de_AT, de_CH)") from None
 
 
-def _check_timezone(value: str) -> str | None:
+def _timezone(value: str) -> str:
     from zoneinfo import ZoneInfo
 
     try:
         ZoneInfo(value)
     except Exception:  # ZoneInfoNotFoundError, ValueError for malformed keys, ...
-        return f"unknown time zone {_q(value)} (use an IANA name like Europe/Berlin or UTC)"
-    return None
+        raise ValueError(f"unknown time zone {_q(value)} (use an IANA name like Europe/Berlin or UTC)") from None
+    return value
 
 
-def _check_currency(value: str) -> str | None:
+def _currency(value: str) -> str:
     from babel.numbers import list_currencies
 
     if not _CURRENCY_RE.fullmatch(value) or value not in list_currencies():
-        return f"unknown currency {_q(value)} (use an ISO 4217 code like EUR, CHF, USD)"
-    return None
+        raise ValueError(f"unknown currency {_q(value)} (use an ISO 4217 code like EUR, CHF, USD)")
+    return value
 
 
-def _pick(value: Any, default: Any) -> Any:
-    return default if value is _MISSING else value
+def _email(value: str) -> str:
+    if not _EMAIL_RE.fullmatch(value):
+        raise ValueError(f"not an email address: {_q(value)}")
+    return value
+
+
+def _pin_hash(value: str) -> str:
+    if value.isdigit() and len(value) <= 12:
+        raise ValueError("this looks like a plain PIN; store its hash, never the PIN itself")
+    return value
+
+
+def _country(value: str) -> str:
+    if not _COUNTRY_RE.fullmatch(value):
+        raise ValueError(f"{_q(value)} is not a country code like DE")
+    return value
+
+
+def _region(value: str) -> str:
+    if not _REGION_RE.fullmatch(value):
+        raise ValueError(f"{_q(value)} is not a region code like BY or BE")
+    return value
+
+
+def _weekday(name: str) -> int:
+    """A working day's name ("mon", "Monday") as its number (0 = Monday)."""
+    day = name.strip().lower()[:3]
+    if day not in WEEKDAY_NAMES:
+        raise ValueError(f"unknown working day {_q(name)} (use mon, tue, … sun)")
+    return WEEKDAY_NAMES.index(day)
+
+
+def _ssh_key(line: str) -> str:
+    if not re.fullmatch(_SSH_KEY_PATTERN, line.strip()):
+        raise ValueError(f"{_q(line, 40)} is not an OpenSSH public key "
+                         "(a line like 'ssh-ed25519 AAAA... comment', without options)")
+    return line
 
 
 # --------------------------------------------------------------------------
@@ -1173,27 +1311,10 @@ def _pick(value: Any, default: Any) -> Any:
 _EXTENSION_PREFIX = "x-"
 _TOP_KEYS = ("site", "data_dir", "operators", "roles", "unknown_accounts",
              "read_only_permissions", "kiosk", "storage", "ssh", "calendar")
-_SITE_KEYS = ("name", "locale", "timezone", "currency", "theme")
-_OPERATOR_KEYS = ("name", "roles", "email", "pin_hash", "person_id")
-_ROLE_KEYS = ("title", "permissions")
-_KIOSK_KEYS = ("enabled", "idle_lock_minutes", "plugins", "commands", "max_pin_attempts")
-_STORAGE_KEYS = ("backend", "dsn", "compact_after_mb")
-_CALENDAR_KEYS = ("country", "region", "workdays", "days_off")
-_COUNTRY_RE = re.compile(r"[A-Z]{2}")
-_REGION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}")
-_SSH_KEYS = ("listen", "port", "host_key", "idle_timeout_minutes", "max_sessions",
-             "trusted_user_ca_keys", "authorized_keys")
-# An OpenSSH public key line: type, base64 blob, optional comment (no options).
-_SSH_KEY_PATTERN = (r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|"
-                    r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
-                    r"\s+AAAA[A-Za-z0-9+/]+={0,3}(\s.*)?")
 
 
-def _check_ssh_key(line: str) -> str | None:
-    if re.fullmatch(_SSH_KEY_PATTERN, line.strip()):
-        return None
-    return (f"{_q(line, 40)} is not an OpenSSH public key "
-            "(a line like 'ssh-ed25519 AAAA... comment', without options)")
+def _pick(value: Any, default: Any) -> Any:
+    return default if value is _MISSING else value
 
 
 def _top_mapping(check: _Checker, root: _Y | None, what: str) -> dict[str, _Y] | None:
@@ -1207,42 +1328,8 @@ def _top_mapping(check: _Checker, root: _Y | None, what: str) -> dict[str, _Y] |
 
 
 def _parse_site(check: _Checker, y: _Y | None) -> Site:
-    m = check.mapping(y, "site", _SITE_KEYS)
-    if not m:
-        return Site()
-    values = dict(_SITE_DEFAULTS)
-    name = check.text(m.get("name"), "site.name", values["name"])
-    values["name"] = _pick(name, values["name"])
-    theme = check.text(m.get("theme"), "site.theme", values["theme"])
-    values["theme"] = _pick(theme, values["theme"])
-
-    item = m.get("locale")
-    locale = check.text(item, "site.locale", values["locale"])
-    if item is not None and isinstance(locale, str):
-        canonical, message = _check_locale(locale)
-        if message:
-            check.error(item.line, "site.locale", message)
-        else:
-            values["locale"] = canonical
-
-    item = m.get("timezone")
-    tz = check.text(item, "site.timezone", values["timezone"])
-    if item is not None and isinstance(tz, str):
-        message = _check_timezone(tz)
-        if message:
-            check.error(item.line, "site.timezone", message)
-        else:
-            values["timezone"] = tz
-
-    item = m.get("currency")
-    currency = check.text(item, "site.currency", values["currency"])
-    if item is not None and isinstance(currency, str):
-        message = _check_currency(currency)
-        if message:
-            check.error(item.line, "site.currency", message)
-        else:
-            values["currency"] = currency
-    return Site(**values)
+    found = check.section(y, "site", Site, {"locale": _locale, "timezone": _timezone, "currency": _currency})
+    return Site(**found[1]) if found else Site()
 
 
 def _parse_roles(check: _Checker, y: _Y | None) -> dict[str, Role] | None:
@@ -1257,13 +1344,13 @@ def _parse_roles(check: _Checker, y: _Y | None) -> dict[str, Role] | None:
             check.error(item.key_line, path,
                         "role names start with a letter and use letters, digits, '_', '-', '.'")
             continue
-        fields = check.mapping(item, path, _ROLE_KEYS)
-        if fields is None:
+        found = check.section(item, path, Role, {"permissions": _permission})
+        if found is None:
             continue
-        title = check.text(fields.get("title"), f"{path}.title", name.replace("_", " ").title())
-        perms = check.text_list(fields.get("permissions"), f"{path}.permissions", (),
-                                check=_check_permission)
-        roles[name] = Role(name=name, title=_pick(title, name), permissions=_pick(perms, ()))
+        values = found[1]
+        if values["title"] is None:
+            values["title"] = name.replace("_", " ").title()
+        roles[name] = Role(name=name, **values)
     return roles
 
 
@@ -1272,10 +1359,10 @@ def _parse_operators(check: _Checker, y: _Y | None,
     m = check.mapping(y, "operators")
     known_roles = _join(roles) if roles else "none are defined under roles:"
 
-    def check_role(role: str) -> str | None:
-        if roles is None or role in roles:
-            return None
-        return f"unknown role {_q(role)} (known: {known_roles})"
+    def role(name: str) -> str:
+        if roles is not None and name not in roles:
+            raise ValueError(f"unknown role {_q(name)} (known: {known_roles})")
+        return name
 
     operators: dict[str, Operator] = {}
     for login, item in (m or {}).items():
@@ -1284,92 +1371,40 @@ def _parse_operators(check: _Checker, y: _Y | None,
             check.error(item.key_line, path,
                         "not an account name (no spaces, ':', '/' or '\\')")
             continue
-        fields = check.mapping(item, path, _OPERATOR_KEYS)
-        if fields is None:
+        found = check.section(item, path, Operator, {"roles": role, "email": _email, "pin_hash": _pin_hash})
+        if found is None:
             continue
-        name = check.text(fields.get("name"), f"{path}.name", login)
-        op_roles = check.text_list(fields.get("roles"), f"{path}.roles", (), check=check_role)
-        email_item = fields.get("email")
-        email = check.text(email_item, f"{path}.email", None, nullable=True)
-        if isinstance(email, str) and not _EMAIL_RE.fullmatch(email):
-            check.error(email_item.line, f"{path}.email", f"not an email address: {_q(email)}")
-            email = None
-        pin_item = fields.get("pin_hash")
-        pin_hash = check.text(pin_item, f"{path}.pin_hash", None, nullable=True)
-        if isinstance(pin_hash, str) and pin_hash.isdigit() and len(pin_hash) <= 12:
-            check.error(pin_item.line, f"{path}.pin_hash",
-                        "this looks like a plain PIN; store its hash, never the PIN itself")
-            pin_hash = None
-        person_id = check.integer(fields.get("person_id"), f"{path}.person_id", None,
-                                  minimum=1, nullable=True)
-        operators[login] = Operator(
-            login=login,
-            name=_pick(name, login),
-            roles=_pick(op_roles, ()),
-            email=_pick(email, None),
-            pin_hash=_pick(pin_hash, None),
-            person_id=_pick(person_id, None),
-            line=item.key_line,
-        )
+        values = found[1]
+        if values["name"] is None:
+            values["name"] = login
+        operators[login] = Operator(login=login, line=item.key_line, **values)
     return operators
 
 
 def _parse_kiosk(check: _Checker, y: _Y | None, plugin_names: list[str] | None) -> Kiosk:
-    m = check.mapping(y, "kiosk", _KIOSK_KEYS)
-    if not m:
-        return Kiosk()
-    d = Kiosk()
+    def plugin(name: str) -> str:
+        if plugin_names is not None and name not in plugin_names:
+            raise ValueError(f"plugin {_q(name)} is not in plugins.yaml (listed: {_join(plugin_names) or 'none'})")
+        return name
 
-    def check_plugin(name: str) -> str | None:
-        if plugin_names is None or name in plugin_names:
-            return None
-        return f"plugin {_q(name)} is not in plugins.yaml (listed: {_join(plugin_names) or 'none'})"
-
-    return Kiosk(
-        enabled=_pick(check.boolean(m.get("enabled"), "kiosk.enabled", d.enabled), d.enabled),
-        idle_lock_minutes=_pick(check.integer(m.get("idle_lock_minutes"), "kiosk.idle_lock_minutes",
-                                              d.idle_lock_minutes, minimum=0), d.idle_lock_minutes),
-        plugins=_pick(check.text_list(m.get("plugins"), "kiosk.plugins", None, nullable=True,
-                                      check=check_plugin), None),
-        commands=_pick(check.text_list(m.get("commands"), "kiosk.commands", None, nullable=True), None),
-        max_pin_attempts=_pick(check.integer(m.get("max_pin_attempts"), "kiosk.max_pin_attempts",
-                                             d.max_pin_attempts, minimum=1), d.max_pin_attempts),
-    )
+    found = check.section(y, "kiosk", Kiosk, {"plugins": plugin})
+    return Kiosk(**found[1]) if found else Kiosk()
 
 
 def _parse_calendar(check: _Checker, y: _Y | None) -> CalendarSettings:
     """``calendar:``. The region is checked against the ``holidays`` library
     when the calendar is first used (core.workdays), not here: importing it
     costs ~100 ms that a start-up must not pay."""
-    m = check.mapping(y, "calendar", _CALENDAR_KEYS)
-    if not m:
+    found = check.section(y, "calendar", CalendarSettings,
+                          {"country": _country, "region": _region, "workdays": _weekday},
+                          types={"workdays": tuple[str, ...], "days_off": _RAW})
+    if not found:
         return CalendarSettings()
-    d = CalendarSettings()
-    item = m.get("country")
-    country = check.text(item, "calendar.country", d.country, nullable=True)
-    if item is not None and isinstance(country, str) and not _COUNTRY_RE.fullmatch(country):
-        check.error(item.line, "calendar.country", f"{_q(country)} is not a country code like DE")
-        country = _MISSING
-    item = m.get("region")
-    region = check.text(item, "calendar.region", d.region, nullable=True)
-    if item is not None and isinstance(region, str) and not _REGION_RE.fullmatch(region):
-        check.error(item.line, "calendar.region", f"{_q(region)} is not a region code like BY or BE")
-        region = _MISSING
-
-    def check_day(name: str) -> str | None:
-        if name.strip().lower()[:3] in WEEKDAY_NAMES:
-            return None
-        return f"unknown working day {_q(name)} (use mon, tue, … sun)"
-
+    m, values = found
     item = m.get("workdays")
-    names = check.text_list(item, "calendar.workdays", None, check=check_day)
-    workdays = d.workdays
-    if isinstance(names, tuple):
-        if not names:
-            check.error(item.line if item is not None else None, "calendar.workdays",
-                        "name at least one working day")
-        else:
-            workdays = tuple(sorted({WEEKDAY_NAMES.index(n.strip().lower()[:3]) for n in names}))
+    if item is not None and isinstance(item.value, list) and values["workdays"] == ():
+        check.error(item.line, "calendar.workdays", "name at least one working day")
+    values["workdays"] = tuple(sorted(set(values["workdays"]))) or CalendarSettings.workdays
     days: list[str] = []
     item = m.get("days_off")
     if item is not None and item.value is not None:
@@ -1386,51 +1421,30 @@ def _parse_calendar(check: _Checker, y: _Y | None) -> CalendarSettings:
                 except ValueError:
                     check.error(entry.line, "calendar.days_off",
                                 f"{_q(str(value))} is not a date like 2026-12-24")
-    return CalendarSettings(country=_pick(country, d.country), region=_pick(region, d.region),
-                            workdays=workdays, days_off=tuple(sorted(set(days))),
-                            line=m["region"].line if "region" in m else (y.line if y is not None else 0))
+    values["days_off"] = tuple(sorted(set(days)))
+    values["line"] = m["region"].line if "region" in m else (y.line if y is not None else 0)
+    return CalendarSettings(**values)
 
 
 def _parse_storage(check: _Checker, y: _Y | None) -> StorageSettings:
-    m = check.mapping(y, "storage", _STORAGE_KEYS)
-    if not m:
+    found = check.section(y, "storage", StorageSettings)
+    if not found:
         return StorageSettings()
-    d = StorageSettings()
-    item = m.get("backend")
-    backend = check.text(item, "storage.backend", d.backend)
-    if item is not None and isinstance(backend, str) and backend not in STORAGE_BACKENDS:
-        check.error(item.line, "storage.backend",
-                    f"{_q(backend)} is not one of: {_join(STORAGE_BACKENDS)}")
-        backend = _MISSING
-    dsn = check.text(m.get("dsn"), "storage.dsn", None, nullable=True)
-    if backend == "postgresql" and dsn is None:
-        check.error(item.line, "storage.dsn", "the postgresql backend needs a dsn")
-    compact = check.integer(m.get("compact_after_mb"), "storage.compact_after_mb",
-                            d.compact_after_mb, minimum=1)
-    return StorageSettings(backend=_pick(backend, d.backend), dsn=_pick(dsn, None),
-                           compact_after_mb=_pick(compact, d.compact_after_mb))
+    m, values = found
+    if m.get("backend") is not None and values["backend"] == "postgresql" and values["dsn"] is None:
+        check.error(m["backend"].line, "storage.dsn", "the postgresql backend needs a dsn")
+    return StorageSettings(**values)
 
 
 def _parse_ssh(check: _Checker, y: _Y | None, operators: dict[str, Operator],
                config_dir: Path) -> SshSettings:
-    m = check.mapping(y, "ssh", _SSH_KEYS)
-    if not m:
+    found = check.section(y, "ssh", SshSettings, {"trusted_user_ca_keys": _ssh_key},
+                          types={"host_key": str | None, "authorized_keys": _RAW})
+    if not found:
         return SshSettings()
-    d = SshSettings()
-    listen = check.text(m.get("listen"), "ssh.listen", d.listen)
-    port = check.integer(m.get("port"), "ssh.port", d.port, minimum=1)
-    item = m.get("port")
-    if isinstance(port, int) and port > 65535:
-        check.error(item.line, "ssh.port", f"must be at most 65535, got {port}")
-        port = _MISSING
-    host_key = check.text(m.get("host_key"), "ssh.host_key", None, nullable=True)
-    if isinstance(host_key, str):
-        host_key = (config_dir / Path(host_key).expanduser()).resolve()
-    idle = check.integer(m.get("idle_timeout_minutes"), "ssh.idle_timeout_minutes",
-                         d.idle_timeout_minutes, minimum=0)
-    cap = check.integer(m.get("max_sessions"), "ssh.max_sessions", d.max_sessions, minimum=1)
-    cas = check.text_list(m.get("trusted_user_ca_keys"), "ssh.trusted_user_ca_keys", (),
-                          check=_check_ssh_key)
+    m, values = found
+    if isinstance(values["host_key"], str):
+        values["host_key"] = (config_dir / Path(values["host_key"]).expanduser()).resolve()
     keys: dict[str, tuple[str, ...]] = {}
     km = check.mapping(m.get("authorized_keys"), "ssh.authorized_keys")
     for account, item in (km or {}).items():
@@ -1440,14 +1454,11 @@ def _parse_ssh(check: _Checker, y: _Y | None, operators: dict[str, Operator],
                         f"{_q(account)} is not listed under operators: "
                         f"(known: {_join(operators) or 'none'})")
             continue
-        lines = check.text_list(item, path, (), check=_check_ssh_key)
+        lines = check.convert(item, path, tuple[str, ...], (), _ssh_key)
         if lines is not _MISSING:
             keys[account] = tuple(line.strip() for line in lines)
-    return SshSettings(listen=_pick(listen, d.listen), port=_pick(port, d.port),
-                       host_key=_pick(host_key, None),
-                       idle_timeout_minutes=_pick(idle, d.idle_timeout_minutes),
-                       max_sessions=_pick(cap, d.max_sessions),
-                       trusted_user_ca_keys=_pick(cas, ()), authorized_keys=keys)
+    values["authorized_keys"] = keys
+    return SshSettings(**values)
 
 
 def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
@@ -1467,16 +1478,11 @@ def _parse_backdesk(file: Path, root: _Y | None, problems: list[ConfigError],
     roles = _parse_roles(check, top.get("roles"))
     result["roles"] = roles or {}
     result["operators"] = _parse_operators(check, top.get("operators"), roles)
-
-    item = top.get("unknown_accounts")
-    unknown = check.text(item, "unknown_accounts", "refuse")
-    if item is not None and isinstance(unknown, str) and unknown not in UNKNOWN_ACCOUNT_CHOICES:
-        check.error(item.line, "unknown_accounts",
-                    f"{_q(unknown)} is not one of: {_join(UNKNOWN_ACCOUNT_CHOICES)}")
-        unknown = _MISSING
+    unknown = check.convert(top.get("unknown_accounts"), "unknown_accounts",
+                            Literal[UNKNOWN_ACCOUNT_CHOICES], "refuse")
     result["unknown_accounts"] = _pick(unknown, "refuse")
-    ro = check.text_list(top.get("read_only_permissions"), "read_only_permissions", ("core.directory.read",),
-                         check=_check_permission)
+    ro = check.convert(top.get("read_only_permissions"), "read_only_permissions", tuple[str, ...],
+                       ("core.directory.read",), _permission)
     result["read_only_permissions"] = _pick(ro, ("core.directory.read",))
     result["kiosk"] = _parse_kiosk(check, top.get("kiosk"), plugin_names)
     result["storage"] = _parse_storage(check, top.get("storage"))
@@ -1493,8 +1499,7 @@ def _data_dir_from(file: Path, root: _Y | None, config_dir: Path,
     item = root.value.get("data_dir")
     if item is None or item.value is None:
         return None
-    check = _Checker(file, problems)
-    value = check.text(item, "data_dir", None)
+    value = _Checker(file, problems).convert(item, "data_dir", str, None)
     if not isinstance(value, str):
         return None
     return (config_dir / Path(value).expanduser()).resolve()
@@ -1508,7 +1513,12 @@ _PLUGINS_TOP_KEYS = ("plugins",)
 #: Names no plugin may take (storage namespaces and the shell's own words);
 #: the same list as core.plugins.RESERVED_NAMES, which checks PluginInfo.name.
 RESERVED_PLUGIN_NAMES = frozenset({"core", "backdesk", "shell", "plugins", "audit", "events", "storage"})
-_ENTRY_KEYS = ("name", "enabled", "settings", "module", "path")
+
+
+def _module(value: str) -> str:
+    if not re.fullmatch(_MODULE_PATTERN, value):
+        raise ValueError(f"{_q(value)} is not a module path like mycompany.roombook")
+    return value
 
 
 def _plain(y: _Y) -> Any:
@@ -1557,7 +1567,7 @@ def _parse_plugins(file: Path, root: _Y | None, problems: list[ConfigError]) -> 
             continue
         fields = item.value
         name_item = fields.get("name")
-        name = check.text(name_item, f"{where}.name", _MISSING)
+        name = check.convert(name_item, f"{where}.name", str, _MISSING)
         if name is _MISSING:
             if name_item is None:
                 check.error(item.line, where, "missing name:")
@@ -1577,19 +1587,13 @@ def _parse_plugins(file: Path, root: _Y | None, problems: list[ConfigError]) -> 
             continue
         seen[name] = name_item.line
         before = len(problems)
-        check.mapping(item, path, _ENTRY_KEYS)
-        enabled = check.boolean(fields.get("enabled"), f"{path}.enabled", True)
+        _, values = check.section(item, path, PluginEntry, {"module": _module},
+                                  types={"name": _RAW, "settings": _RAW, "path": str | None})
         settings_item = fields.get("settings")
         settings_map = check.mapping(settings_item, f"{path}.settings")
-        module_item = fields.get("module")
-        module = check.text(module_item, f"{path}.module", None, nullable=True)
-        if isinstance(module, str) and not re.fullmatch(_MODULE_PATTERN, module):
-            check.error(module_item.line, f"{path}.module", f"{_q(module)} is not a module path like mycompany.roombook")
-            module = _MISSING
-        path_item = fields.get("path")
-        file_path = check.text(path_item, f"{path}.path", None, nullable=True)
+        module, file_path = values["module"], values["path"]
         if isinstance(module, str) and isinstance(file_path, str):
-            check.error(path_item.line, f"{path}.path", "give either module: or path:, not both")
+            check.error(fields["path"].line, f"{path}.path", "give either module: or path:, not both")
         if len(problems) > before:
             continue
 
@@ -1600,7 +1604,7 @@ def _parse_plugins(file: Path, root: _Y | None, problems: list[ConfigError]) -> 
             _record_lines(settings_item, "settings", lines)
         entries.append(PluginEntry(
             name=name,
-            enabled=enabled,
+            enabled=values["enabled"],
             settings={k: _plain(v) for k, v in (settings_map or {}).items()},
             module=module,
             path=(file.parent / Path(file_path).expanduser()).resolve() if file_path else None,
