@@ -62,7 +62,8 @@ field's input widget (an `Input`, `Select`, `Checkbox`, `TextArea` or
 shows as its error: `core.testing.field_error(form, key)` (`""` when none);
 the form's own error line (a service's error without a field):
 `field_error(form, None)`. A service's `ValidationError(message,
-field=...)` raised in `on_submit` is shown at that field.
+field=...)` raised in `on_submit` is shown at that field;
+`ValidationError(fields={key: message, ...})` at each of its fields.
 """
 
 

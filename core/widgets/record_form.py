@@ -264,6 +264,9 @@ class RecordForm(Vertical, can_focus=False):
         self._submit_label = submit_label
         self._controls: dict[str, Widget] = {}
         self._errors: dict[str, Static] = {}
+        # Fields showing an error given by show_error/show_errors (a
+        # service's): leaving such a field keeps it until it is edited.
+        self._given: set[str] = set()
         self._pristine: dict[str, Any] | None = None
 
     # -- building -------------------------------------------------------------
@@ -410,6 +413,7 @@ class RecordForm(Vertical, can_focus=False):
         is ``None`` or not in this form."""
         if field is not None and field in self._controls:
             self._set_field_error(field, message)
+            self._given.add(field)
             self._focus_field(field)
             return
         if field is not None:
@@ -420,8 +424,25 @@ class RecordForm(Vertical, can_focus=False):
         if message:
             line.scroll_visible(animate=False)
 
+    def show_errors(self, errors: Mapping[str, str]) -> None:
+        """Show several messages at once, each under its field (a service's
+        ``ValidationError(fields=...)``); those naming no field of this form
+        go to the form's error line together. The topmost field in error
+        gets the focus."""
+        self.clear_errors()
+        stray = [f"{key}: {message}" for key, message in errors.items() if key not in self._controls]
+        if stray:
+            self.show_error(None, "; ".join(stray))
+        shown = [field.key for field in self.fields if field.key in errors]
+        for key in shown:
+            self._set_field_error(key, errors[key])
+            self._given.add(key)
+        if shown:
+            self._focus_field(shown[0])
+
     def clear_errors(self) -> None:
         """Hide every error message."""
+        self._given.clear()
         for key in self._errors:
             self._set_field_error(key, "")
         self.show_error(None, "")
@@ -457,6 +478,10 @@ class RecordForm(Vertical, can_focus=False):
         shown = self._errors[field.key].has_class("-shown")
         if only_if_shown and not shown:
             return
+        if field.key in self._given:
+            if not only_if_shown:
+                return  # left unchanged: the service's word still stands
+            self._given.discard(field.key)
         try:
             field.parse(self._raw(field))
         except _Invalid as error:
@@ -528,8 +553,9 @@ class FormScreen(ModalScreen[Any]):
     """A modal with a title and a :class:`RecordForm`.
 
     On submit, ``on_submit(values)`` runs (it may be async). A
-    ``ValidationError`` it raises shows at its field (or on the form's error
-    line) and the screen stays open; so does any other ``BackdeskError``.
+    ``ValidationError`` it raises shows at its field (at each of its
+    ``fields`` when it names several; one naming no field of the form on
+    the form's error line) and the screen stays open; so does any other ``BackdeskError``.
     Otherwise the screen is dismissed with ``on_submit``'s return value (with
     the values when there is no ``on_submit``); escape dismisses with ``None``,
     after asking "Discard the changes?" (default: keep editing) when a field
@@ -649,8 +675,12 @@ class FormScreen(ModalScreen[Any]):
 
     @staticmethod
     def _refused(form: RecordForm, error: BackdeskError) -> None:
-        """A service's refusal: a ``ValidationError`` at its field, any other
-        on the form's error line; the form stays open with its input."""
+        """A service's refusal: a ``ValidationError`` at its field (every
+        field it names, each with its message), any other on the form's
+        error line; the form stays open with its input."""
+        if isinstance(error, ValidationError) and len(error.fields) > 1:
+            form.show_errors(error.fields)
+            return
         form.show_error(error.field if isinstance(error, ValidationError) else None, error.message)
 
     def on_record_form_cancelled(self, event: RecordForm.Cancelled) -> None:

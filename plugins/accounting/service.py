@@ -319,19 +319,33 @@ VENDOR_FIELDS = ("name", "iban", "bic", "email", "address", "terms_days")
 
 
 def _vendor_doc(values: dict) -> dict:
-    doc = {"name": m.text(values.get("name"), "name"),
-           "iban": m.iban(values["iban"]) if values.get("iban") else "",
-           "bic": m.bic(values.get("bic")),
-           "email": m.text(values.get("email"), "email", required=False),
-           "address": m.text(values.get("address"), "address", required=False, limit=400)}
+    """The vendor's document; every field in error is named at once (the
+    form shows each under its field)."""
+    problems: dict[str, str] = {}
+
+    def checked(key: str, check):
+        try:
+            return check()
+        except ValidationError as error:
+            problems[error.field or key] = error.message
+            return None
+
+    doc = {"name": checked("name", lambda: m.text(values.get("name"), "name")),
+           "iban": checked("iban", lambda: m.iban(values["iban"]) if values.get("iban") else ""),
+           "bic": checked("bic", lambda: m.bic(values.get("bic"))),
+           "email": checked("email", lambda: m.text(values.get("email"), "email", required=False)),
+           "address": checked("address", lambda: m.text(values.get("address"), "address", required=False,
+                                                         limit=400))}
     terms = values.get("terms_days")
     try:
         terms = int(terms) if terms not in (None, "") else 30
     except (TypeError, ValueError):
-        raise ValidationError(_("{value!r} is not a number of days").format(value=str(terms)[:20]),
-                              field="terms_days") from None
-    if not 0 <= terms <= 365:
-        raise ValidationError(_("between 0 and 365 days"), field="terms_days")
+        problems["terms_days"] = _("{value!r} is not a number of days").format(value=str(terms)[:20])
+    else:
+        if not 0 <= terms <= 365:
+            problems["terms_days"] = _("between 0 and 365 days")
+    if problems:
+        raise ValidationError(fields=problems)
     doc["terms_days"] = terms
     return doc
 

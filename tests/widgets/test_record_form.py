@@ -265,6 +265,43 @@ async def test_form_screen_shows_a_service_validation_error_at_its_field():
         assert app.screen is not screen
 
 
+async def test_form_screen_shows_every_field_a_validation_error_names():
+    """A service that finds several fields wrong names them all at once; the
+    form shows each message under its field, one naming no field of the form
+    on the form's line, and the topmost field in error has the focus."""
+
+    def create_ticket(values: dict[str, Any]) -> int:
+        raise ValidationError(fields={"rate": "too high for this title", "title": "taken already",
+                                      "owner": "nobody called Bo"})
+
+    screen = FormScreen("New ticket", FIELDS[:3], on_submit=create_ticket)
+    app = FormHost(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = screen.form
+        await type_into(pilot, form, "title", "Printer")
+        await type_into(pilot, form, "hours", "3")
+        await type_into(pilot, form, "rate", "900")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert error_text(form, "title") == "taken already"
+        assert error_text(form, "rate") == "too high for this title"
+        assert error_text(form, "hours") == ""
+        assert form_error(form) == "owner: nobody called Bo"
+        assert app.focused is form.control("title")
+        assert app.screen is screen and app.results == []
+
+
+def test_a_validation_error_with_several_fields_reads_on_one_line():
+    error = ValidationError(fields={"iban": "wrong check digits", "bic": "not a BIC"})
+    assert (error.field, error.message) == ("iban", "wrong check digits")
+    assert str(error) == "iban: wrong check digits; bic: not a BIC"
+    one = ValidationError("required", field="name")
+    assert one.fields == {"name": "required"} and str(one) == "name: required"
+    assert ValidationError("bad line").fields == {}
+    with pytest.raises(ValueError):
+        ValidationError()
+
+
 async def test_form_screen_async_on_submit_and_escape():
     async def save(values: dict[str, Any]) -> str:
         return values["title"].upper()

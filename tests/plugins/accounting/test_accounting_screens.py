@@ -240,3 +240,36 @@ async def test_the_due_card_marks_an_overdue_bill_in_words_and_with_a_sign(offic
         card = text_of(app, "#card-accounting-accounting-due")
         assert "draft: 2 · overdue: 1" in card
         assert f"!{late[5:]} Stadtwerke Must 119.00" in card and f" {soon[5:]} Stadtwerke Must 119.00" in card
+
+
+async def test_the_vendor_form_names_every_field_in_error_at_once(office):
+    """A vendor with a bad IBAN, a bad BIC and terms out of range: the form
+    shows all three under their fields (not only the first), nothing stored."""
+    from core.testing import field_error
+
+    bd, ctx, ids = office
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.bills")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "BillsScreen")
+        await pilot.press("N")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen.form
+        form.control("name").value = "Stadtwerke"
+        form.control("iban").value = "DE00 3704 0044 0532 0130 00"
+        form.control("bic").value = "COBA"
+        form.control("terms_days").value = "400"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: field_error(form, "bic") != "")
+        assert "wrong check digits" in field_error(form, "iban")
+        assert "is not a BIC" in field_error(form, "bic")
+        assert field_error(form, "terms_days") == "between 0 and 365 days"
+        assert field_error(form, "name") == ""
+        assert isinstance(app.screen, FormScreen) and app.focused is form.control("iban")
+        assert ctx.table("vendors").count() == 0
+        form.control("iban").value = iban("DE", "370400440532013000")
+        form.control("bic").value = "COBADEFFXXX"
+        form.control("terms_days").value = "14"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        assert [v["name"] for v in ctx.table("vendors").all()] == ["Stadtwerke"]
