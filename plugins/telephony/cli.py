@@ -230,6 +230,13 @@ def register(cli: click.Group, get_context) -> None:
         doc = svc().complete_callback(message_id)
         click.echo(f"message {doc['id']}: callback done")
 
+    @phone.command("callback-reopen")
+    @click.argument("message_id")
+    def callback_reopen_cmd(message_id):
+        """Open a callback marked done again (undo callback-done)."""
+        doc = svc().reopen_callback(message_id)
+        click.echo(f"message {doc['id']}: callback open again")
+
     @phone.command("calls")
     @click.option("--today", is_flag=True, help="Only today's calls.")
     @click.option("--unanswered", is_flag=True, help="Missed, voicemail or message taken.")

@@ -348,12 +348,14 @@ def message_form(app, service, *, for_person_id: int | None = None, call: dict |
 
 
 class MessagesScreen(BackdeskScreen):
-    """Messages taken; open callbacks first. Enter or ``x`` marks a callback done."""
+    """Messages taken; open callbacks first. ``x`` marks a callback done at
+    once and ``u`` takes the last one back (an undo instead of a question)."""
 
     CSS_PATH = CSS_PATH
     WATCH_TABLES = frozenset({"telephony.messages", "core.people"})
     BINDINGS = [
         Binding("x", "done", _("Callback done"), id="telephony.callback_done"),
+        Binding("u", "undo", _("Undo"), id="telephony.callback_undo"),
         Binding("o", "toggle_open", _("Open only"), id="telephony.messages_open"),
         Binding("m", "new", _("New message"), id="telephony.messages_new"),
         Binding("g", "dial", _("Call back"), id="telephony.messages_dial"),
@@ -365,6 +367,7 @@ class MessagesScreen(BackdeskScreen):
         self.ctx = ctx
         self.service = service_for(ctx)
         self.open_only = True
+        self._undoable: int | None = None  # the message whose callback x marked done last
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="msg-summary", classes="tel-status")
@@ -383,6 +386,8 @@ class MessagesScreen(BackdeskScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.focused, Input) and action != "find":
             return False
+        if action == "undo":
+            return self._undoable is not None
         return True
 
     def reload(self) -> None:
@@ -431,11 +436,29 @@ class MessagesScreen(BackdeskScreen):
         if record is None:
             return
         try:
-            self.service.complete_callback(record["id"])
+            doc = self.service.complete_callback(record["id"])
         except BackdeskError as exc:
             self.notify(exc.message, severity="error")
             return
-        self.notify(_("Callback done."), timeout=2)
+        self._undoable = doc["id"]
+        self.refresh_bindings()
+        self.notify(_("Callback for {name} done (u takes it back).").format(
+            name=self.service.person_text(doc.get("for_person_id"))), timeout=6)
+        self.reload()
+
+    def action_undo(self) -> None:
+        """Open the callback ``x`` marked done last again."""
+        message_id, self._undoable = self._undoable, None
+        self.refresh_bindings()
+        if message_id is None:
+            return
+        try:
+            doc = self.service.reopen_callback(message_id)
+        except BackdeskError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(_("Callback for {name} open again.").format(
+            name=self.service.person_text(doc.get("for_person_id"))), timeout=3)
         self.reload()
 
     def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:

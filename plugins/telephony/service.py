@@ -1038,25 +1038,42 @@ class Telephony:
         rows.sort(key=lambda m: 0 if m.get("status") == "open" else 1)
         return rows
 
-    def complete_callback(self, message_id: Any) -> dict:
-        """Mark a callback done (the person it was for may do this too)."""
+    def _callback_message(self, message_id: Any) -> dict:
+        """The message whose callback is marked (un)done; the operators who
+        take messages may, and so may the person it is for. Call inside a
+        transaction."""
         if isinstance(message_id, str) and message_id.strip().isdigit():
             message_id = int(message_id)
         if not isinstance(message_id, int) or isinstance(message_id, bool):
             raise ValidationError(_("{id!r} is not a message id").format(id=message_id), field="message")
+        doc = self.messages.get(message_id)
+        if doc is None:
+            raise UnknownRecord(_("no message with id {id}").format(id=message_id))
+        if not self.ctx.can(TAKE):
+            me = self.my_person()
+            if me is None or me["id"] != doc.get("for_person_id"):
+                self.require(TAKE)
+        return doc
+
+    def complete_callback(self, message_id: Any) -> dict:
+        """Mark a callback done (the person it was for may do this too)."""
         with self.ctx.transaction():
-            doc = self.messages.get(message_id)
-            if doc is None:
-                raise UnknownRecord(_("no message with id {id}").format(id=message_id))
-            if not self.ctx.can(TAKE):
-                me = self.my_person()
-                if me is None or me["id"] != doc.get("for_person_id"):
-                    self.require(TAKE)
+            doc = self._callback_message(message_id)
             if doc.get("status") != "open":
-                raise ValidationError(_("message {id} has no open callback").format(id=message_id),
+                raise ValidationError(_("message {id} has no open callback").format(id=doc["id"]),
                                       field="message")
-            return self.messages.update(message_id, {"status": "done", "done_at": now_utc(),
-                                                     "done_by": self.operator.account})
+            return self.messages.update(doc["id"], {"status": "done", "done_at": now_utc(),
+                                                    "done_by": self.operator.account})
+
+    def reopen_callback(self, message_id: Any) -> dict:
+        """Open a callback marked done again (the undo of :meth:`complete_callback`,
+        allowed to the same operators)."""
+        with self.ctx.transaction():
+            doc = self._callback_message(message_id)
+            if doc.get("status") != "done":
+                raise ValidationError(_("message {id} has no callback marked done").format(id=doc["id"]),
+                                      field="message")
+            return self.messages.update(doc["id"], {"status": "open", "done_at": None, "done_by": None})
 
     # ------------------------------------------------------------------ reading calls
     def current_call(self) -> dict | None:

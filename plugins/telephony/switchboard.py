@@ -44,7 +44,7 @@ from textual.widgets import Input, Static
 
 from core.errors import BackdeskError
 from core.screens.base import BackdeskScreen
-from core.widgets import Column, FilterInput, KeyBar, RecordTable
+from core.widgets import Column, ConfirmDialog, FilterInput, KeyBar, RecordTable
 from plugins.telephony.models import (
     PRESENCE, WAITING_STATUSES, _, format_duration, outcome_title, parse_utc, presence_title, status_title,
 )
@@ -642,10 +642,20 @@ class SwitchboardScreen(BackdeskScreen):
                         _("Call {id} marked as missed.").format(id=call["id"]))
 
     def action_hang_up(self) -> None:
+        """Ask first (default no): a stray ``h`` must not drop a caller."""
         call = self._selected()
-        if call is not None:
-            self._guard(lambda: self.service.end_call(call["id"], outcome="connected"),
-                        _("Call {id} ended.").format(id=call["id"]))
+        if call is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._guard(lambda: self.service.end_call(call["id"], outcome="connected"),
+                            _("Call {id} ended.").format(id=call["id"]))
+
+        question = _("Hang up on {caller} (call {id})? The line is cut at once.").format(
+            caller=self.service.caller_text(call), id=call["id"])
+        self.app.push_screen(ConfirmDialog(question, danger=True, yes_label=_("Hang up"), no_label=_("No")),
+                             answered)
 
     def action_message(self) -> None:
         call = self._selected()

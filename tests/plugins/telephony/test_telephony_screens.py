@@ -120,3 +120,48 @@ async def test_filter_as_you_type_transfer_with_enter_and_away_offers_message(si
             assert hist.row_count == 0
     finally:
         bd.close()
+
+
+async def test_hang_up_asks_first_and_callback_done_can_be_taken_back(site):
+    """h on a call asks (default no: n or Enter keeps the caller); x marks a
+    callback done at once and u opens it again."""
+    from core.widgets import ConfirmDialog
+
+    bd = site.open("bob")
+    svc = service_for(bd.context("telephony"))
+    call_id = svc.log_call("0301234567", name="Klaus Brandt")
+    message_id = svc.take_message("Anna Becker", "Wants the price list", caller="Paula Parker")
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await wait_for(lambda: "Klaus Brandt" in text_of(app, "#sb-call"))
+            await pilot.press("h")
+            await wait_for(lambda: isinstance(app.screen, ConfirmDialog))
+            assert "Hang up on Klaus Brandt (call {})?".format(call_id) in str(
+                app.screen.query_one(".confirm-dialog--question", Static).render())
+            await pilot.press("enter")  # the focus is on No
+            await wait_for(lambda: not isinstance(app.screen, ConfirmDialog))
+            assert svc.get_call(call_id)["status"] == "active"
+            await pilot.press("h", "y")
+            await wait_for(lambda: svc.get_call(call_id)["status"] == "ended")
+            assert svc.get_call(call_id)["outcome"] == "connected"
+
+            app.open_nav("telephony.messages")
+            await wait_for(lambda: app.screen.__class__.__name__ == "MessagesScreen")
+            table = app.screen.query_one("#msg-table", RecordTable)
+            await wait_for(lambda: table.row_count == 1)
+            await pilot.press("x")
+            await wait_for(lambda: svc.messages.get(message_id)["status"] == "done")
+            await wait_for(lambda: table.row_count == 0)  # open callbacks only
+            assert any("Callback for Anna Becker done (u takes it back)." in str(n.message)
+                       for n in app._notifications)
+            await pilot.press("u")
+            await wait_for(lambda: svc.messages.get(message_id)["status"] == "open")
+            await wait_for(lambda: table.row_count == 1)
+            assert svc.messages.get(message_id)["done_by"] is None
+            await pilot.press("u")  # nothing more to take back
+            await pilot.pause()
+            assert svc.messages.get(message_id)["status"] == "open"
+    finally:
+        bd.close()

@@ -132,6 +132,12 @@ def test_the_person_may_close_their_own_callback_but_not_others(site, tel):
         with pytest.raises(PermissionDenied):
             anna.complete_callback(other)
         assert anna.complete_callback(mine)["status"] == "done"
+        tel.complete_callback(other)
+        with pytest.raises(PermissionDenied):  # the undo is hers only for her own
+            anna.reopen_callback(other)
+        assert anna.reopen_callback(mine)["status"] == "open"
+        with pytest.raises(ValidationError, match="no callback marked done"):
+            anna.reopen_callback(mine)
         with pytest.raises(PermissionDenied):
             anna.log_call("131")
     finally:
