@@ -29,7 +29,7 @@ from pathlib import Path
 from core.audit import now_utc
 from core.errors import UnknownRecord, ValidationError
 from core.i18n import N_, today
-from core.outputs import private_dir, write_output
+from core.outputs import write_output
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import service as svc
@@ -314,9 +314,10 @@ def sepa_text(value: str, limit: int) -> str:
 
 
 def exports_dir(ctx) -> Path:
-    """Where files for people go when no path is given: the data folder's
-    ``exports`` (0700), never the working directory."""
-    return private_dir(Path(ctx.config.data_dir) / "exports")
+    """Where files for people go when no path is given: the operator's
+    exports folder, ``<data_dir>/exports/<account>/`` (0700; ``backdesk
+    files`` lists it), never the working directory."""
+    return ctx.exports_dir()
 
 
 def pain_file_name(run: dict) -> str:

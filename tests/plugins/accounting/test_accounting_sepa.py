@@ -114,6 +114,9 @@ def test_cli_writes_the_file_into_the_exports_folder_never_the_working_directory
         f"payment run 1: 3 transfer(s), 379.10 EUR, pain.001.001.09 written to {target}"]
     assert len(validate(target.read_bytes(), "pain.001.001.09.xsd")) == 3
     assert oct(target.stat().st_mode & 0o777) == "0o600"
+    # the operator's own exports folder, listed by backdesk files
+    assert target.parent.name == ctx.operator.account
+    assert "pain.001.001.09-run-1.xml" in site.cli("files").stdout
     # the bills are sent to the bank, not paid
     r = site.cli("accounting", "bills")
     assert r.stdout.count("sent to bank") == 3
