@@ -17,12 +17,12 @@ MAX_FILE = 50 << 20
 def register(accounting: click.Group, get_context) -> None:
     @accounting.group("bank")
     def bank_group():
-        """Bank statements: import (CAMT.053, MT940), lines, matching, balances."""
+        """Bank statements: import (CAMT.053, CAMT.054, MT940), lines, matching, balances."""
 
     @bank_group.command("import")
     @click.argument("file", type=click.Path(dir_okay=False))
     def bank_import(file):
-        """Import a CAMT.053 or MT940 statement: new lines matched and posted, known lines skipped."""
+        """Import a CAMT.053 statement, CAMT.054 notification or MT940 (new lines matched, known ones skipped)."""
         from core.inputs import read_bytes_file
         from plugins.accounting import bank
 
@@ -93,8 +93,13 @@ def register(accounting: click.Group, get_context) -> None:
         for st in bank.statements(ctx):
             c = bank.balance_check(ctx, st)
             closing = m.number_text(c["closing"], places) if c["closing"] is not None else "-"
-            verdict = "agrees" if c["posted_agrees"] else \
-                (f"agrees once {m.number_text(c['waiting'], places)} waiting is matched" if c["agrees"] else
-                 f"differs by {m.number_text((c['closing'] or 0) - c['ledger'] - c['waiting'], places)}")
+            if c["closing"] is None:
+                verdict = "no balances (a notification or CSV)"
+            elif c["posted_agrees"]:
+                verdict = "agrees"
+            elif c["agrees"]:
+                verdict = f"agrees once {m.number_text(c['waiting'], places)} waiting is matched"
+            else:
+                verdict = f"differs by {m.number_text(c['closing'] - c['ledger'] - c['waiting'], places)}"
             click.echo(f"{st['statement_id']:<20} {st['bank'][:16]:<16} {c['date']} closing {closing:>12} "
                        f"ledger {m.number_text(c['ledger'], places):>12}  {verdict}")

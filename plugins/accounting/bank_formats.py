@@ -1,5 +1,6 @@
-"""Reading bank statements: CAMT.053 (ISO 20022, checked against its
-schema), MT940 (SWIFT) and bank CSVs in the bank's own encoding.
+"""Reading bank statements: CAMT.053 and the debit/credit notifications of
+CAMT.054 (ISO 20022, each checked against its schema), MT940 (SWIFT) and
+bank CSVs in the bank's own encoding.
 
 Pure parsing: bytes in, :class:`Statement` out, one readable line
 (:class:`~core.errors.ValidationError`) for anything wrong — a file that is
@@ -23,9 +24,11 @@ from plugins.accounting import models as m
 from plugins.accounting.models import _
 
 SCHEMAS = Path(__file__).parent / "schemas"
-#: the CAMT.053 versions read, by namespace: the schema each is checked against
-CAMT053 = {"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02": "camt.053.001.02.xsd",
-           "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08": "camt.053.001.08.xsd"}
+#: the CAMT versions read, by namespace: the schema each is checked against
+CAMT = {f"urn:iso:std:iso:20022:tech:xsd:{name}": f"{name}.xsd"
+        for name in ("camt.053.001.02", "camt.053.001.08", "camt.054.001.02", "camt.054.001.08")}
+#: where a message's statements (053) or notifications (054) are
+CAMT_REPORTS = {"camt.053": "c:BkToCstmrStmt/c:Stmt", "camt.054": "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"}
 MAX_LINES = 20000
 
 
@@ -95,8 +98,12 @@ def _schema(name: str):
     return etree.XMLSchema(etree.parse(str(SCHEMAS / name)))
 
 
-def parse_camt053(data: bytes) -> list[Statement]:
-    """The statements of a CAMT.053 file, after its schema accepted it."""
+def parse_camt(data: bytes) -> list[Statement]:
+    """The statements of a CAMT.053 file, or the notifications of a
+    CAMT.054 (booked debits and credits as the bank reports them during
+    the day; no balances), after its schema accepted it. A line of a
+    notification and the same line in the day's statement have one
+    identity (:func:`line_keys`), so whichever comes second adds nothing."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
@@ -105,14 +112,16 @@ def parse_camt053(data: bytes) -> list[Statement]:
     except etree.XMLSyntaxError as error:
         raise ValidationError(_("not an XML file ({error})").format(error=str(error)[:160]), field="file") from None
     ns = root.nsmap.get(None) or ""
-    if ns not in CAMT053:
-        raise ValidationError(_("not a CAMT.053 statement (namespace {ns!r}; read are {known})").format(
-            ns=ns[:80], known=", ".join(v[:-4] for v in CAMT053.values())), field="file")
-    schema = _schema(CAMT053[ns])
+    if ns not in CAMT:
+        raise ValidationError(_("not a CAMT.053 statement or CAMT.054 notification (namespace {ns!r}; read are "
+                                "{known})").format(ns=ns[:80], known=", ".join(v[:-4] for v in CAMT.values())),
+                              field="file")
+    schema = _schema(CAMT[ns])
     if not schema.validate(root):
         err = schema.error_log.last_error
         raise ValidationError(_("not valid against {schema}: line {line}: {error}").format(
-            schema=CAMT053[ns][:-4], line=err.line, error=_plain_xsd_error(err.message)), field="file")
+            schema=CAMT[ns][:-4], line=err.line, error=_plain_xsd_error(err.message)), field="file")
+    kind = CAMT[ns][:8]
     p = {"c": ns}
 
     def text(node, path: str) -> str:
@@ -128,13 +137,13 @@ def parse_camt053(data: bytes) -> list[Statement]:
         return -value if text(node, ind_path) == "DBIT" else value
 
     out = []
-    for stmt in root.iterfind("c:BkToCstmrStmt/c:Stmt", p):
+    for stmt in root.iterfind(CAMT_REPORTS[kind], p):
         iban = text(stmt, "c:Acct/c:Id/c:IBAN")
         if not iban:
             raise ValidationError(_("statement {id}: the account has no IBAN").format(id=text(stmt, "c:Id")),
                                   field="file")
         iban = m.iban(iban, "file")
-        st = Statement("camt.053", iban, text(stmt, "c:Acct/c:Ccy"), text(stmt, "c:Id"))
+        st = Statement(kind, iban, text(stmt, "c:Acct/c:Ccy"), text(stmt, "c:Id"))
         for bal in stmt.iterfind("c:Bal", p):
             code = text(bal, "c:Tp/c:CdOrPrtry/c:Cd")
             amount = signed(bal, "c:Amt", "c:CdtDbtInd")
@@ -283,12 +292,12 @@ def decode(data: bytes, encoding: str | None = None) -> str:
 
 
 def read_statement(data: bytes) -> list[Statement]:
-    """CAMT.053 (XML) or MT940, told apart by their first characters."""
+    """CAMT.053 or CAMT.054 (XML) or MT940, told apart by their first characters."""
     head = data.lstrip()[:200]
     if head.startswith(b"<"):
-        return parse_camt053(data)
+        return parse_camt(data)
     text = decode(data)
     if re.search(r"(?m)^:20:", text[:2000]) or text.lstrip().startswith("{1:"):
         return parse_mt940(text)
-    raise ValidationError(_("not a bank statement this reads (CAMT.053 or MT940); a bank CSV is imported with "
-                            "'accounting import FILE --bank'"), field="file")
+    raise ValidationError(_("not a bank statement this reads (CAMT.053, CAMT.054 or MT940); a bank CSV is imported "
+                            "with 'accounting import FILE --bank'"), field="file")

@@ -56,7 +56,11 @@ class ReconciliationScreen(_Base):
         stmts = self._safe(bank.statements, self.ctx) or []
         if not stmts:
             return _("No statement imported yet (i)")
-        st = stmts[0]
+        # the last one with balances: a CAMT.054 notification or a bank CSV has none to check
+        with_balance = [st for st in stmts if st.get("closing") is not None]
+        if not with_balance:
+            return _("No statement with balances yet (a notification or a CSV has none)")
+        st = with_balance[0]
         c = bank.balance_check(self.ctx, st)
         places = m.places(self.ctx)
         closing = m.number_text(c["closing"], places) if c["closing"] is not None else "-"
@@ -88,7 +92,7 @@ class ReconciliationScreen(_Base):
                             .format(**summary) if summary["new"] else _("0 new lines"))
                 self._load()
 
-        self.app.push_screen(FormScreen(_("Import a bank statement (CAMT.053, MT940)"),
+        self.app.push_screen(FormScreen(_("Import a bank statement (CAMT.053, CAMT.054, MT940)"),
                                         [Field("path", _("File"), required=True)], {}, on_submit=submit,
                                         submit_label=_("Import")), done)
 

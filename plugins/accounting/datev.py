@@ -158,6 +158,28 @@ def settings(ctx) -> dict:
             "creditors_from": s.get("creditors_from", 70000), "debtors_from": s.get("debtors_from", 10000)}
 
 
+def creditor_account(cfg: dict, vendor_id: int) -> int:
+    """A vendor's personal account (Kreditor): ``creditors_from`` + its id,
+    within DATEV's creditor range (70000–99999 with four-digit accounts)."""
+    number = cfg["creditors_from"] + int(vendor_id)
+    if number > 99999:
+        raise ValidationError(_("vendor {id} has no DATEV creditor number: {number} is past 99999 (lower the "
+                                "datev setting's creditors_from)").format(id=vendor_id, number=number),
+                              field="creditors_from")
+    return number
+
+
+def debtor_account(cfg: dict, customer_id: int) -> int:
+    """A customer's personal account (Debitor): ``debtors_from`` + its id,
+    within DATEV's debtor range (10000–69999 with four-digit accounts)."""
+    number = cfg["debtors_from"] + int(customer_id)
+    if number > 69999:
+        raise ValidationError(_("customer {id} has no DATEV debtor number: {number} is past 69999 (lower the "
+                                "datev setting's debtors_from)").format(id=customer_id, number=number),
+                              field="debtors_from")
+    return number
+
+
 def period(value) -> tuple[str, str, str]:
     """``2026-Q4``, ``2026-11`` or ``2026`` → (name, first day, last day)."""
     s = str(value or "").strip().upper()
@@ -198,9 +220,9 @@ def bookings(ctx, first: str, last: str) -> list[dict]:
     out: list[dict] = []
     for e in ctx.table("entries").find({"date": Range(ge=first, le=last)}, order_by=["date", "number"]):
         ref = e.get("ref") or {}
-        creditor = cfg["creditors_from"] + vendors_of[ref["bill_id"]] if ref.get("bill_id") in vendors_of else None
+        creditor = creditor_account(cfg, vendors_of[ref["bill_id"]]) if ref.get("bill_id") in vendors_of else None
         doc = invoices.get(ref.get("invoice_id"))
-        debtor = cfg["debtors_from"] + doc["customer_id"] if doc else None
+        debtor = debtor_account(cfg, doc["customer_id"]) if doc else None
 
         def number(account: str) -> int:
             if account == payables and creditor:
@@ -418,9 +440,9 @@ def ledger_by_datev(ctx, first: str, last: str) -> dict[int, Decimal]:
         ref = e.get("ref") or {}
         for p in e["postings"]:
             if p["account"] == payables and ref.get("bill_id") in vendors_of:
-                acc = cfg["creditors_from"] + vendors_of[ref["bill_id"]]
+                acc = creditor_account(cfg, vendors_of[ref["bill_id"]])
             elif p["account"] == receivables and ref.get("invoice_id") in customers_of:
-                acc = cfg["debtors_from"] + customers_of[ref["invoice_id"]]
+                acc = debtor_account(cfg, customers_of[ref["invoice_id"]])
             else:
                 acc = to(p["account"])
             out[acc] = out.get(acc, Decimal(0)) + L.to_decimal(p["amount"])

@@ -27,6 +27,7 @@ from core.screens.printing import print_dialog
 from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
 from core.widgets.export_form import shown_path
 from plugins.accounting import datev
+from plugins.accounting import datev_partners
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import payroll as pay
@@ -879,19 +880,34 @@ class ReportsScreen(_Base):
                     lambda options: printouts.print_report(self.ctx, self.kind, self.start, self.end, **options))
 
     def action_datev(self) -> None:
-        """x: the DATEV Buchungsstapel of a period for the tax adviser."""
+        """x: the DATEV Buchungsstapel of a period for the tax adviser, and
+        with it the Debitoren/Kreditoren (master data) unless unticked."""
         def submit(values):
-            path, n = datev.export(self.ctx, values["period"], values.get("path") or None)
-            return _.ngettext("DATEV: {n} booking written to {path}", "DATEV: {n} bookings written to {path}",
+            target = Path(values["path"]).expanduser() if values.get("path") else None
+            if target is not None and not target.is_absolute():  # a bare name: the exports folder, never the cwd
+                target = self.ctx.exports_dir() / target
+            if values.get("partners"):
+                datev_partners.partners(self.ctx)  # refused (permission, numbers) before anything is written
+            path, n = datev.export(self.ctx, values["period"], target)
+            text = _.ngettext("DATEV: {n} booking written to {path}", "DATEV: {n} bookings written to {path}",
                               n).format(n=n, path=path)
+            if values.get("partners"):
+                folder = Path(path).parent
+                path, n = datev_partners.export(self.ctx, folder / datev_partners.FILE_NAME)
+                text += "; " + _.ngettext("{n} account to {path}", "{n} accounts to {path}", n).format(
+                    n=n, path=path.name)
+            return text
 
         self.app.push_screen(FormScreen(_("DATEV export for the tax adviser"),
                                         [Field("period", _("Period"), required=True,
                                                help=_("A month (2026-11), a quarter (2026-Q4) or a year")),
-                                         Field("path", _("File"), help=_("Empty: the exports folder"))],
+                                         Field("path", _("File"), help=_("Empty: the exports folder")),
+                                         Field("partners", _("Debitoren/Kreditoren too"), kind="bool",
+                                               default=True,
+                                               help=_("The customers' and vendors' master data, beside it"))],
                                         {"period": vr.quarter_of(today())}, on_submit=submit,
                                         submit_label=_("Export")),
-                             lambda text: text and self.notify(text))
+                             lambda text: text and self.notify(text, timeout=8))
 
 
 # ============================================================================ wiring

@@ -23,7 +23,7 @@ from plugins.accounting import service as svc
 from conftest import SETTINGS, iban
 from sepa_schemas import check
 
-from camt import OFFICE_IBAN, camt053, tx
+from camt import OFFICE_IBAN, camt053, camt054, tx
 
 
 def month(ctx):
@@ -118,6 +118,56 @@ def test_a_statement_pays_two_bills_and_part_of_a_third_with_no_manual_step(site
     assert theirs == {a: v for a, _c, v in tb.sections[0][1]}
     assert theirs["liabilities:payables"] == Decimal("-690.00")  # what is still owed on the rent
     assert theirs["expenses:bank fees"] == Decimal("12.90")
+
+
+def test_a_notification_by_day_and_the_statement_at_night_post_each_line_once(site, books, tmp_path):
+    bd, ctx = books
+    vendors, bills, run = month(ctx)
+    items = {i["bill_id"]: i for i in run["items"]}
+    # during the day the bank notifies the run's debit (CAMT.054), and a credit it has not booked yet
+    note = camt054([
+        {"sign": "-", "date": "2026-01-28", "txs": [
+            tx("119.00", e2e=items[bills[0]["id"]]["end_to_end_id"], name="Buerobedarf Mueller",
+               iban_=vendors[0]["iban"], text="RE-4711"),
+            tx("238.00", e2e=items[bills[1]["id"]]["end_to_end_id"], name="NetCom AG", iban_=vendors[1]["iban"],
+               text="T-778")]},
+        {"sign": "+", "status": "PDNG", "ref": "REF0099", "txs": [tx("77.00", name="Unbekannt GmbH")]}])
+    check(note, "camt.054.001.02.xsd")  # what the test wrote is what a bank may send
+    path = tmp_path / "camt054.xml"
+    path.write_bytes(note)
+    r = site.cli("accounting", "bank", "import", str(path))
+    assert (r.returncode, r.stdout.strip()) == (0, "2 new lines: 2 matched, 0 suggested, 0 unmatched"), r.stderr
+    assert {b["number"]: b["status"] for b in ctx.table("bills").all()} == {
+        "RE-4711": "paid", "T-778": "paid", "M-2026-01": "approved"}
+    assert sepa.run_by_number(ctx, 1)["status"] == "done"
+    (notification,) = bank.statements(ctx)
+    assert (notification["kind"], notification["closing"]) == ("camt.054", None)
+    assert not bank.balance_check(ctx, notification)["agrees"]  # a notification has no balance to agree with
+    r = site.cli("accounting", "bank", "statements")
+    assert r.returncode == 0 and r.stdout.strip().endswith("no balances (a notification or CSV)"), r.stdout
+    entries = ctx.table("entries").count()
+    # at night the day's statement repeats the debit: its two lines are known, the rest is new
+    path = tmp_path / "camt053.xml"
+    path.write_bytes(statement(vendors, bills, run))
+    r = site.cli("accounting", "bank", "import", str(path))
+    assert (r.returncode, r.stdout.strip()) == (0, "3 new lines: 2 matched, 0 suggested, 1 unmatched"), r.stderr
+    assert ctx.table("statement_lines").count() == 5 and ctx.table("payments").count() == 3
+    assert ctx.table("entries").count() == entries + 2  # the part of the rent and the fee; the run not again
+    st = [s for s in bank.statements(ctx) if s["kind"] == "camt.053"][0]
+    assert bank.balance_check(ctx, st)["agrees"]
+    r = site.cli("accounting", "bank", "statements")  # newest first: the statement, then the notification
+    assert [line.split()[-1] for line in r.stdout.splitlines()] == ["matched", "CSV)"], r.stdout
+    r = site.cli("accounting", "bank", "import", str(tmp_path / "camt054.xml"))
+    assert (r.returncode, r.stdout.strip()) == (0, "0 new lines")
+    # refused in one line, nothing stored: another account's notification, one its schema refuses
+    lines_before = ctx.table("statement_lines").count()
+    for data, text in ((camt054([{"sign": "+", "txs": [tx("5.00")]}], account=iban("DE", "500105175407324396")),
+                        "not one of the office's"),
+                       (note.replace(b"<Ntfctn><Id>", b"<Ntfctn><Bal/><Id>"), "not valid against camt.054.001.02")):
+        path.write_bytes(data)
+        r = site.cli("accounting", "bank", "import", str(path))
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and text in r.stderr, r.stderr
+    assert ctx.table("statement_lines").count() == lines_before
 
 
 def test_bad_statements_are_refused_in_one_line_and_nothing_is_stored(site, books, tmp_path):

@@ -4,7 +4,10 @@ against DATEV's published format rules — the header's fields, the 125
 columns, amounts with a decimal comma and no sign, S/H, TTMM dates, what
 Belegfeld 1 and the booking text may hold — and against the ledger: the
 bookings, read back as DATEV books them (the VAT of each BU key derived from
-the gross), give every account the ledger's movement in the period."""
+the gross), give every account the ledger's movement in the period. And the
+Debitoren/Kreditoren beside it (category 16, format version 5, 254 columns):
+one row per stored customer and vendor, on the personal accounts the
+Buchungsstapel books on, with their names, addresses, VAT IDs and IBANs."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import pytest
 
 from core.errors import PermissionDenied, ValidationError
 from plugins.accounting import datev
+from plugins.accounting import datev_partners
 from plugins.accounting import invoicing as inv
 from plugins.accounting import receivables
 from plugins.accounting import service as svc
@@ -167,6 +171,82 @@ def test_skr04_and_the_permission(site, books, tmp_path):
         datev.buchungsstapel(site.open().context("accounting"), "2026")
 
 
+def test_the_master_data_names_every_customer_and_vendor_on_the_buchungsstapels_accounts(site, books, tmp_path):
+    from core.i18n import today
+
+    bd, ctx, made = books
+    svc.add_vendor(ctx, {"name": "Druckerei Groß & Söhne", "address": "Hauptstraße 5, 10115 Berlin",
+                         "iban": "DE02120300000000202051", "bic": "BYLADEM1001", "email": "info@gross.example",
+                         "terms_days": 10})
+    target = tmp_path / "EXTF_DebKred.csv"
+    r = site.cli("accounting", "datev", "master-data", "-o", str(target))
+    assert (r.returncode, r.stdout.strip()) == (0, f"DATEV Debitoren/Kreditoren: 6 accounts, written to {target}"), \
+        r.stderr
+    rows = read(target)  # Windows-1252 (Müller's ü is one byte), CRLF, a CSV reader opens it
+    header, columns, data = rows[0], rows[1], rows[2:]
+    assert len(header) == 31
+    assert header[:5] == ["EXTF", "700", "16", "Debitoren/Kreditoren", "5"]
+    assert re.fullmatch(r"\d{17}", header[5]) and header[7] == "BD"
+    assert header[10:14] == ["29098", "55003", f"{today().year}0101", "4"]  # personal accounts: 4 + 1 digits
+    assert header[14:16] == ["", ""] and header[26] == "03"
+    assert columns == datev_partners.COLUMNS and len(columns) == 254
+    assert columns[:10] == ["Konto", "Name (Adressattyp Unternehmen)", "Unternehmensgegenstand",
+                            "Name (Adressattyp natürl. Person)", "Vorname (Adressattyp natürl. Person)",
+                            "Name (Adressattyp keine Angabe)", "Adressattyp", "Kurzbezeichnung", "EU-Land", "EU-UStID"]
+    assert all(len(row) == 254 for row in data)
+    by_account = {int(row[0]): dict(zip(columns, row)) for row in data}
+    customers = ctx.table("customers").all()
+    vendors = ctx.table("vendors").all()
+    assert len(data) == len(by_account) == len(customers) + len(vendors) == 6
+    for c in customers:  # debtors: 10000 + id
+        row = by_account[10000 + c["id"]]
+        assert (row["Name (Adressattyp Unternehmen)"], row["Adressattyp"], row["Ort"], row["Postleitzahl"],
+                row["Straße"], row["Land"], row["E-Mail"]) == (c["name"], "2", c["city"], c["postcode"], c["street"],
+                                                              c["country"], c["email"])
+        assert row["EU-Land"] + row["EU-UStID"] == c["vat_id"]
+        assert row["Fälligkeit in Tagen (Debitor)"] == str(c["terms_days"]) and row["IBAN-Nr. 1"] == ""
+        assert row["Nummer Fremdsystem"] == f"BD-K{c['id']}"
+    assert by_account[10000 + made["customers"]["dupont"]]["EU-Land"] == "FR"
+    for v in vendors:  # creditors: 70000 + id
+        row = by_account[70000 + v["id"]]
+        assert (row["Name (Adressattyp Unternehmen)"], row["IBAN-Nr. 1"], row["Länderkennzeichen 1"],
+                row["SWIFT-Code 1"], row["Kennz. Hauptbankverb. 1"], row["Kreditoren-Ziel 1 Tg."]) == \
+            (v["name"], v["iban"], v["iban"][:2], v["bic"], "1", str(v["terms_days"]))
+    gross = by_account[70000 + vendors[-1]["id"]]
+    assert (gross["Straße"], gross["Postleitzahl"], gross["Ort"], gross["Adressart"]) == \
+        ("Hauptstraße 5", "10115", "Berlin", "STR")
+    assert by_account[70000 + made["mueller"]["id"]]["Name (Adressattyp Unternehmen)"] == "Bürobedarf Müller"
+    # every personal account the Buchungsstapel books on is in the master data, and nothing else is
+    _text, bookings, _header = datev.buchungsstapel(ctx, "2026-Q4")
+    personal = {n for b in bookings for n in (b["account"], b["contra"]) if n >= 10000}
+    assert personal == {70000 + made["mueller"]["id"], 70000 + made["cloud"]["id"],
+                        10000 + made["customers"]["meier"]}
+    assert personal <= set(by_account)
+    assert all(10000 <= n <= 69999 for n in by_account if n < 70000) and all(n <= 99999 for n in by_account)
+    # the exports folder when no file is named, and an audit entry
+    r = site.cli("accounting", "datev", "master-data")
+    from plugins.accounting import sepa
+    assert r.returncode == 0 and (sepa.exports_dir(ctx) / "EXTF_Debitoren_Kreditoren.csv").is_file()
+    assert any("DATEV Debitoren/Kreditoren (6 accounts)" in e["what"] for e in bd.services.audit.entries(op="read"))
+
+
+def test_the_master_data_refuses_in_one_line_and_writes_nothing(site, books, tmp_path):
+    bd, ctx, made = books
+    target = tmp_path / "x.csv"
+    for role_account in ("clara", "sam"):  # no accounting.ledger.export
+        with pytest.raises(PermissionDenied):
+            datev_partners.debitoren_kreditoren(site.open(role_account).context("accounting"))
+    site.plugins({**INVOICE_SETTINGS, "datev": {**DATEV, "debtors_from": 69999}})
+    r = site.cli("accounting", "datev", "master-data", "-o", str(target))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "past 69999" in r.stderr
+    assert not target.exists()
+    r = site.cli("accounting", "datev", "export", "--period", "2026-Q4", "-o", str(target))
+    assert r.returncode == 2 and "past 69999" in r.stderr and not target.exists()  # the same numbers in both files
+    site.plugins({**INVOICE_SETTINGS, "datev": {"chart": "SKR04"}})
+    r = site.cli("accounting", "datev", "master-data", "-o", str(target))
+    assert r.returncode == 2 and "advisor (Beraternummer)" in r.stderr and not target.exists()
+
+
 async def test_the_reports_screen_writes_the_export_into_the_exports_folder(books):
     from core.app import make_app
     from core.i18n import today
@@ -188,6 +268,8 @@ async def test_the_reports_screen_writes_the_export_into_the_exports_folder(book
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
         target = sepa.exports_dir(ctx) / "EXTF_Buchungsstapel_2026-Q4.csv"
-        await wait_for(pilot, lambda: any(n.message == f"DATEV: 8 bookings written to {target}"
-                                          for n in app._notifications))
+        assert target.parent == bd.config.data_dir / "exports" / bd.operator.account  # what backdesk files lists
+        await wait_for(pilot, lambda: any(n.message == f"DATEV: 8 bookings written to {target}; 5 accounts to "
+                                          "EXTF_Debitoren_Kreditoren.csv" for n in app._notifications))
     assert len(read(target)) == 10
+    assert len(read(target.parent / "EXTF_Debitoren_Kreditoren.csv")) == 2 + 5
