@@ -276,6 +276,13 @@ class Column:
         sort_key: ``sort_key(value)`` for sorting; the default sorts numbers
             and numeric strings by value and text case-insensitively. Empty
             values (``None``, ``""``) always sort last.
+        priority: Which columns give way when the table is wider than its
+            room (80×24 beside the menu): lower first. Columns sized by
+            their content are narrowed first (the lowest priority, then the
+            widest); then a column with a negative priority is hidden
+            (the lowest first, ties from the right). The default 0 never
+            hides. A hidden column's value, and a cut one's, shows whole on
+            the table's detail line under the rows, for the cursor's row.
     """
 
     key: str
@@ -284,6 +291,7 @@ class Column:
     align: Align = "left"
     format: Callable[[Any], str | Text] | None = None
     sort_key: Callable[[Any], Any] | None = None
+    priority: int = 0
 
     def value(self, record: Mapping[str, Any]) -> Any:
         """The raw value of this column in ``record``."""
@@ -347,6 +355,7 @@ _PAD = 1
 _MAX_AUTO_WIDTH = 40
 _MAX_GROWN_WIDTH = 60
 _MIN_SHRUNK_WIDTH = 12
+_HIDDEN = 0  # the width of a column that gave way (Column.priority)
 _WIDTH_SAMPLE = 100
 
 
@@ -359,6 +368,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             ``__getitem__`` (never copied).
         zebra: Stripe every other row.
         empty_text: Shown when there are no records (default "No records").
+        show_detail: Under the rows, a line with the cursor row's values
+            that are cut or hidden (``Column.priority``), whole; shown only
+            while the table cuts or hides something.
     """
 
     DEFAULT_CSS = load_css(__file__, "record_table.tcss")
@@ -371,6 +383,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         "record-table--empty",
         "record-table--filter",
         "record-table--filter-prompt",
+        "record-table--detail",
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -438,6 +451,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         *,
         zebra: bool = True,
         empty_text: str | None = None,
+        show_detail: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -448,6 +462,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not self._columns:
             raise ValueError("RecordTable needs at least one column")
         self.zebra = zebra
+        self.show_detail = show_detail
+        self._detail_columns: list[int] | None = None
         self._empty_text = empty_text
         self._source: RecordSource = records if records is not None else []
         # A paged source: the unfiltered one (self._source is what the filter matched)
@@ -801,6 +817,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._natural_widths = widths
         self._wanted_widths: list[int] | None = None
         self._widths = self._fit_widths()
+        self._detail_columns = None
 
     def _wanted(self) -> list[int]:
         """How wide each column's text is in the first rows (at most
@@ -823,9 +840,11 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         is cut, then the widest, so it takes the whole width (120 columns, or
         the sidebar hidden, show more of the names and descriptions). A table
         wider than its room first narrows the columns sized by their content
-        (``width=None``), the widest first, down to their title or
-        ``_MIN_SHRUNK_WIDTH``, so that every column stays in view with its
-        text cut ("…"); what is still too wide scrolls sideways."""
+        (``width=None``), the lowest ``priority`` and then the widest first,
+        down to their title or ``_MIN_SHRUNK_WIDTH``, with their text cut
+        ("…"); then hides the columns with a negative ``priority`` (width 0),
+        the lowest first, until it fits; what is still too wide scrolls
+        sideways. Cut and hidden values show on the detail line."""
         widths = list(self._natural_widths)
         room = self.scrollable_content_region.width if self.is_mounted else 0
         if room <= 0:
@@ -838,11 +857,36 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                 shrinkable = [i for i in floor if widths[i] > floor[i]]
                 if not shrinkable:
                     break
-                widest = max(shrinkable, key=lambda i: widths[i])
+                lowest = min(self._columns[i].priority for i in shrinkable)
+                widest = max((i for i in shrinkable if self._columns[i].priority == lowest),
+                             key=lambda i: widths[i])
                 widths[widest] -= 1
                 spare += 1
-            return widths
-        growable = [i for i, column in enumerate(self._columns) if column.align == "left"]
+            hideable = sorted((i for i, column in enumerate(self._columns) if column.priority < 0),
+                              key=lambda i: (self._columns[i].priority, -i))
+            for i in hideable:
+                if spare >= 0:
+                    break
+                spare += widths[i] + 2 * _PAD
+                widths[i] = _HIDDEN
+            if spare <= 0:
+                return widths
+            # Hiding freed more than was lacking: give it back below.
+            shown = [i for i in range(len(widths)) if widths[i] != _HIDDEN]
+            for i in shown:
+                if self._columns[i].width is None:
+                    widths[i] = self._natural_widths[i]
+            spare = room - sum(widths[i] + 2 * _PAD for i in shown)
+            while spare < 0:
+                shrinkable = [i for i in floor if widths[i] > floor[i] and widths[i] != _HIDDEN]
+                if not shrinkable:
+                    break
+                widest = max(shrinkable, key=lambda i: (-self._columns[i].priority, widths[i]))
+                widths[widest] -= 1
+                spare += 1
+            if spare <= 0:
+                return widths
+        growable = [i for i, column in enumerate(self._columns) if column.align == "left" and widths[i] != _HIDDEN]
         if spare == 0 or not growable:
             return widths
         wanted = self._wanted()
@@ -868,12 +912,53 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         widths = self._fit_widths()
         if widths != self._widths:
             self._widths = widths
+            self._detail_columns = None
             self._update_virtual_size()
             self.refresh()
 
     @property
     def _table_width(self) -> int:
-        return sum(width + 2 * _PAD for width in self._widths)
+        return sum(width + 2 * _PAD for width in self._widths if width != _HIDDEN)
+
+    @property
+    def hidden_columns(self) -> tuple[Column, ...]:
+        """The columns that gave way to the table's width (``Column.priority``)."""
+        return tuple(column for column, width in zip(self._columns, self._widths) if width == _HIDDEN)
+
+    def _cut_columns(self) -> list[int]:
+        """Indexes of the columns the detail line repeats: those hidden, then
+        those whose text is cut in the rows the table measured."""
+        if self._detail_columns is None:
+            if not self.is_mounted or not self._widths:
+                return []
+            wanted = self._wanted()
+            # the hidden ones first: nothing else shows them
+            self._detail_columns = [i for i, width in enumerate(self._widths) if width == _HIDDEN] + [
+                i for i, width in enumerate(self._widths) if width != _HIDDEN and wanted[i] > width]
+        return self._detail_columns
+
+    @property
+    def _detail_shown(self) -> bool:
+        return self.show_detail and bool(self._view) and bool(self._cut_columns())
+
+    @property
+    def detail_text(self) -> str:
+        """The detail line: the cursor row's values that are hidden, then
+        those cut in this row, whole, as "Title: value" (``""`` when
+        nothing is)."""
+        record = self.cursor_record
+        if record is None:
+            return ""
+        parts = []
+        for i in self._cut_columns():
+            column = self._columns[i]
+            cell = column.text(record)
+            text = _one_line(cell.plain if isinstance(cell, Text) else str(cell)).strip()
+            if self._widths[i] != _HIDDEN and cell_len(text) <= self._widths[i]:
+                continue  # whole in this row
+            if text and text not in ("-", "—"):
+                parts.append(f"{column.title}: {text}" if column.title.strip() else text)
+        return " · ".join(parts)
 
     @property
     def _filter_bar_shown(self) -> bool:
@@ -881,11 +966,11 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def _page_height(self) -> int:
-        height = self.scrollable_content_region.height - 1 - self._filter_bar_shown
+        height = self.scrollable_content_region.height - 1 - self._filter_bar_shown - self._detail_shown
         return max(1, height)
 
     def _update_virtual_size(self) -> None:
-        height = max(len(self._view), 2) + 1 + self._filter_bar_shown
+        height = max(len(self._view), 2) + 1 + self._filter_bar_shown + self._detail_shown
         self.virtual_size = Size(self._table_width, height)
 
     # -- scrolling ------------------------------------------------------------
@@ -904,7 +989,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=target, animate=False, force=True)
 
     def _scroll_column_into_view(self) -> None:
-        start = sum(width + 2 * _PAD for width in self._widths[: self._cursor_column])
+        start = sum(width + 2 * _PAD for width in self._widths[: self._cursor_column] if width != _HIDDEN)
         end = start + self._widths[self._cursor_column] + 2 * _PAD
         width = self.scrollable_content_region.width
         left = round(self.scroll_x)
@@ -926,6 +1011,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self._posted_index = index
         self._posted_record = record
+        if self._detail_shown:
+            line = self.scrollable_content_region.height - 1 - self._filter_bar_shown
+            self.refresh(Region(0, line, self.size.width, 1))
         self.post_message(self.CursorMoved(self, record))
 
     # -- rendering ------------------------------------------------------------
@@ -947,6 +1035,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             strip, fill = self._header_strip(base)
         elif self._filter_bar_shown and y == height - 1:
             return self._filter_bar_strip(base, width)
+        elif self._detail_shown and y == height - 1 - self._filter_bar_shown:
+            return self._detail_strip(base, width)
         elif not self._view:
             if y != 2:
                 return Strip.blank(width, base)
@@ -974,6 +1064,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         plain: list[str] = []
         pad = " " * _PAD
         for cell, width, column in zip(cells, self._widths, self._columns):
+            if width == _HIDDEN:
+                continue
             if isinstance(cell, Text):
                 if plain:
                     segments.append(Segment("".join(plain), style))
@@ -1004,6 +1096,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         current = style + self.get_component_rich_style(name, partial=partial)
         segments = []
         for index, (column, width) in enumerate(zip(self._columns, self._widths)):
+            if width == _HIDDEN:
+                continue
             title = column.title
             if column.key == self._sort_key:
                 arrow = "▼" if self._sort_reverse else "▲"
@@ -1012,6 +1106,11 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             cell_style = current if index == self._cursor_column else style
             segments.append(Segment(text, cell_style))
         return Strip(segments, self._table_width), style
+
+    def _detail_strip(self, base: Style, width: int) -> Strip:
+        style = base + self.get_component_rich_style("record-table--detail")
+        text = " " * _PAD + self.detail_text
+        return Strip([Segment(_fit(text, width, "left"), style)], width)
 
     def _filter_bar_strip(self, base: Style, width: int) -> Strip:
         style = base + self.get_component_rich_style("record-table--filter")
@@ -1134,6 +1233,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _column_at(self, x: int) -> int | None:
         left = 0
         for index, width in enumerate(self._widths):
+            if width == _HIDDEN:
+                continue
             left += width + 2 * _PAD
             if x < left:
                 return index
@@ -1160,10 +1261,18 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.move_cursor(len(self._view) - 1)
 
     def action_column_left(self) -> None:
-        self.cursor_column = self._cursor_column - 1
+        self._step_column(-1)
 
     def action_column_right(self) -> None:
-        self.cursor_column = self._cursor_column + 1
+        self._step_column(1)
+
+    def _step_column(self, step: int) -> None:
+        """Move to the next shown column (a hidden one is skipped)."""
+        column = self._cursor_column + step
+        while 0 <= column < len(self._columns) and self._widths and self._widths[column] == _HIDDEN:
+            column += step
+        if 0 <= column < len(self._columns):
+            self.cursor_column = column
 
     def action_select_cursor(self) -> None:
         record = self.cursor_record

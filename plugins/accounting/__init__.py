@@ -232,15 +232,6 @@ def commands(ctx):
     ]
 
 
-def _money(value, cur=None) -> str:
-    from core.i18n import format_money
-
-    try:
-        return format_money(value, cur)
-    except Exception:  # an unknown currency code: show it plainly
-        return f"{value} {cur or ''}".strip()
-
-
 def cards(ctx):
     from rich.markup import escape
 
@@ -258,7 +249,7 @@ def cards(ctx):
         totals: dict = {}
         for r in rows:
             totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
-        total = ", ".join(_money(v, c) for c, v in totals.items())
+        total = ", ".join(m.money_text(v, c) for c, v in totals.items())
         lines = [_.ngettext("{n} bill, {total}", "{n} bills, {total}", len(rows)).format(n=len(rows), total=total)]
         # how many still need approving (draft) and how many are approved or partly paid
         counts = {code: sum(1 for r in rows if r["status"] == code) for code in m.BILL_STATUSES}

@@ -27,7 +27,7 @@ from plugins.accounting import receivables as rcv
 from plugins.accounting import vat
 from plugins.accounting import vatreturn as vr
 from plugins.accounting.models import _
-from plugins.accounting.screens import _Base, _money, _money_col
+from plugins.accounting.screens import _Base, _day, _money, _money_col
 
 
 def customer_form(ctx, customer: dict | None = None) -> FormScreen:
@@ -137,9 +137,9 @@ class InvoicesScreen(_Base):
         yield RecordTable([Column("number_text", _("Number"), width=10), Column("customer", _("Customer"), width=12),
                            Column("status_text", _("Status"), width=11),
                            _money_col("total", _("Total"), 11, m.places(self.ctx)),
-                           Column("date", _("Date"), width=10),
+                           Column("date", _("Date"), format=_day),
                            _money_col("open", _("Open"), 11, m.places(self.ctx)),
-                           Column("kind_text", _("Kind"), width=10)], [], classes="acc-table", id="acc-invoices",
+                           Column("kind_text", _("Kind"), width=10, priority=-1)], [], classes="acc-table", id="acc-invoices",
                           empty_text=_("No invoices: n writes one"))
         yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Customer"), width=22),
                            Column("city", _("City"), width=14), Column("vat_id", _("VAT ID"), width=14)], [],

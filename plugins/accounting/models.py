@@ -96,6 +96,24 @@ def number_text(value, places: int = 2, *, keep_digits: bool = False) -> str:
     return format_decimal(d, places)
 
 
+def money_text(value, currency: str | None = None) -> str:
+    """An amount with its currency as every screen shows it: the site's
+    locale ("1.535,41 €" in German, "€1,535.41" in English; core's
+    ``format_money``), the currency's decimals. None and "" are "". An
+    unknown currency code is shown after the number ("12,00 XQQ").
+
+    Only for what people read (like :func:`number_text`)."""
+    from core.i18n import format_money
+
+    if value is None or value == "":
+        return ""
+    d = value if isinstance(value, Decimal) else to_decimal(value)
+    try:
+        return format_money(d, currency)
+    except Exception:  # babel knows no such currency
+        return f"{number_text(d)} {currency or ''}".strip()
+
+
 def places(ctx) -> int:
     """The ``places`` setting: the decimals amounts are kept and shown with."""
     return int(ctx.settings.get("places", 2))

@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from core.errors import BackdeskError, ValidationError
 from core.hookspecs import SearchHit
-from core.i18n import format_date, format_money, today
+from core.i18n import format_date, today
 from core.screens.base import BackdeskScreen
 from core.screens.printing import print_dialog
 from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
@@ -51,16 +51,14 @@ def _fail(screen, error: BackdeskError) -> None:
     screen.notify(str(error), severity="error", timeout=6)
 
 
-def _money(value, cur=None) -> str:
-    try:
-        return format_money(value, cur)
-    except Exception:  # an unknown currency code: show it plainly
-        return f"{value} {cur or ''}".strip()
+_money = m.money_text
 
 
-def _money_col(key, title, width=13, places=2):
-    """An amount column: right-aligned, in the site's number format ("1.535,41")."""
-    return Column(key, title, width=width, align="right", format=lambda v: m.number_text(v, places))
+def _money_col(key, title, width=13, places=2, currency=None):
+    """An amount column: right-aligned, with its currency in the site's
+    locale ("1.535,41 €"), as every amount on the screens reads
+    (``models.money_text``); ``currency`` defaults to the site's."""
+    return Column(key, title, width=width, align="right", format=lambda v: m.money_text(v, currency))
 
 
 class _Base(BackdeskScreen):
@@ -175,7 +173,7 @@ class LedgerScreen(_Base):
         yield RecordTable([Column("number", "#", width=5, align="right"),
                            Column("date", _("Date"), width=10, format=_day),
                            Column("description", _("Description"), width=22),
-                           Column("amount_text", _("Amount"), width=14, align="right"),
+                           Column("amount_text", _("Amount"), width=13, align="right"),
                            Column("state", _("State"), width=9)], [], classes="acc-table", id="acc-journal",
                           empty_text=_("No entries yet: n posts one"))
         yield Static("", id="acc-entry", classes="acc-detail")
@@ -196,8 +194,7 @@ class LedgerScreen(_Base):
         if not rec:
             self.query_one("#acc-entry", Static).update("")
             return
-        places = m.places(self.ctx)
-        lines = [f"{escape(p['account']):<34} {m.number_text(p['amount'], places):>12} {p['currency']}"
+        lines = [f"{escape(p['account']):<34} {m.money_text(p['amount'], p['currency']):>15}"
                  for p in rec["postings"]]
         self.query_one("#acc-entry", Static).update("\n".join(lines))
 
@@ -296,7 +293,8 @@ class BillsScreen(_Base):
                            Column("due", _("Due"), width=10, format=_day),
                            Column("status_text", _("Status"), width=11),
                            _money_col("open", _("Open"), 11, m.places(self.ctx)), Column("flag", "!", width=1),
-                           Column("id", "#", width=4, align="right")], [], classes="acc-table", id="acc-bills",
+                           Column("id", "#", width=4, align="right", priority=-1)], [], classes="acc-table",
+                          id="acc-bills",
                           empty_text=_("No bills: n records one"))
         yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Vendor"), width=22),
                            Column("iban", _("IBAN"), width=24), Column("terms_days", _("Days"), width=4)], [],
@@ -397,8 +395,8 @@ class PaymentRunScreen(_Base):
         # the five fit the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("vendor", _("Vendor"), width=16), Column("number", _("Bill"), width=8),
                            Column("due", _("Due"), width=10, format=_day),
-                           _money_col("open", _("Amount"), 12, m.places(self.ctx)),
-                           Column("currency", "", width=3)], [], classes="acc-table", id="acc-run",
+                           _money_col("open", _("Amount"), 14, m.places(self.ctx), svc.currency(self.ctx))],
+                          [], classes="acc-table", id="acc-run",
                           empty_text=_("Nothing approved is due by this date"))
         yield Static("", id="acc-run-sum", classes="acc-detail")
 
@@ -494,7 +492,7 @@ class OrdersScreen(_Base):
         # the first four (with the total) fit the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=10),
                            Column("status_text", _("Status"), width=13),
-                           _money_col("total", _("Total"), 11, m.places(self.ctx)),
+                           _money_col("total", _("Total"), 12, m.places(self.ctx)),
                            Column("date", _("Date"), width=10, format=_day)], [], classes="acc-table", id="acc-orders",
                           empty_text=_("No purchase orders: n writes one"))
         yield Static("", id="acc-order", classes="acc-detail")
@@ -702,8 +700,8 @@ class PayslipScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield RecordTable([Column("period", _("Period"), width=7), Column("name", _("Person"), width=18),
-                           _money_col("gross_dec", _("Gross"), 11, m.places(self.ctx)),
-                           _money_col("net_dec", _("Net"), 11, m.places(self.ctx)),
+                           _money_col("gross_dec", _("Gross"), 12, m.places(self.ctx)),
+                           _money_col("net_dec", _("Net"), 12, m.places(self.ctx)),
                            Column("final_text", "", width=5)], [], classes="acc-table", id="acc-payslips",
                           empty_text=_("No payslips yet"))
         yield Static("", id="acc-payslip", classes="acc-detail")
@@ -792,14 +790,13 @@ class ReportsScreen(_Base):
             if not data:
                 return _("No bank movements")
             biggest = max(max(i, o) for _m, _c, i, o in data)
-            places = m.places(self.ctx)
             t = Table(box=None, show_header=True, pad_edge=False)
             t.add_column(_("Month"))
             t.add_column(_("In / out"))
             t.add_column(_("Amount"), justify="right")
             for month, cur, inflow, outflow in data:
-                t.add_row(month, "[green]" + L.bar(inflow, biggest, 24) + "[/]", f"+{m.number_text(inflow, places)}")
-                t.add_row("", "[red]" + L.bar(outflow, biggest, 24) + "[/]", f"−{m.number_text(outflow, places)}")
+                t.add_row(month, "[green]" + L.bar(inflow, biggest, 24) + "[/]", "+" + _money(inflow, cur))
+                t.add_row("", "[red]" + L.bar(outflow, biggest, 24) + "[/]", "−" + _money(outflow, cur))
             return t
         if self.kind == "ageing":
             buckets = svc.ageing(self.ctx, self.end)
@@ -812,24 +809,23 @@ class ReportsScreen(_Base):
                 total = sum(buckets[b].values(), Decimal(0))
                 t.add_row(m.label(m.AGEING_TITLES, b),
                           ", ".join(_money(v, c) for c, v in buckets[b].items())
-                          or m.number_text(0, m.places(self.ctx)),
+                          or _money(0, svc.currency(self.ctx)),
                           L.bar(total, biggest, 20))
             return t
         r = rep.report(self.ctx, self.kind, self.start, self.end)
-        places = m.places(self.ctx)
         t = Table(box=None, pad_edge=False, show_header=False)
         t.add_column(_("Account"), max_width=38, overflow="ellipsis", no_wrap=True)
         t.add_column(_("Amount"), justify="right")
         for section, rows in r.sections:
             t.add_row(f"[b]{escape(m.label(m.REPORT_SECTION_TITLES, section))}[/]", "")
             for acc, cur, v in rows:
-                t.add_row("  " + escape(acc), f"{m.number_text(v, places)} {cur}")
+                t.add_row("  " + escape(acc), _money(v, cur))
             for cur, total in r.totals.get(section, {}).items():
                 t.add_row(f"  [b]{escape(m.label(m.REPORT_SECTION_TITLES, 'total'))}[/]",
-                          f"[b]{m.number_text(total, places)} {cur}[/]")
+                          f"[b]{_money(total, cur)}[/]")
         for cur, v in r.net.items():
             t.add_row(f"[b]{escape(m.label(m.REPORT_SECTION_TITLES, 'net'))}[/]",
-                      f"[b]{m.number_text(v, places)} {cur}[/]")
+                      f"[b]{_money(v, cur)}[/]")
         return t
 
     def on_mount(self) -> None:
@@ -929,7 +925,7 @@ def search_hits(ctx, query: str) -> list[SearchHit]:
         if q in b["number"].casefold():
             hits.append(SearchHit(_("Bill {n}").format(n=b["number"]),
                                   f"{names.get(b['vendor_id'], '?')} · "
-                                  f"{m.number_text(b['total'], m.places(ctx))} {b['currency']} · "
+                                  f"{m.money_text(b['total'], b['currency'])} · "
                                   f"{m.label(m.BILL_STATUSES, b['status'])}",
                                   target="accounting.bills", score=0.9))
     return hits[:20]

@@ -302,12 +302,11 @@ def journal_rows(ctx, entries: list[dict], *, reversed_numbers: set | None = Non
     if reversed_numbers is None:
         reversed_numbers = {e["reverses"] for e in entries if e.get("reverses")}
     rows = []
-    places = m.places(ctx)
     for e in entries:
         amounts = [L.to_decimal(p["amount"]) for p in e["postings"]]
         debit = sum((a for a in amounts if a > 0), Decimal(0))
         cur = e["postings"][0]["currency"]
-        rows.append({**e, "amount": debit, "amount_text": f"{m.number_text(debit, places)} {cur}",
+        rows.append({**e, "amount": debit, "amount_text": m.money_text(debit, cur),
                      "accounts": ", ".join(p["account"] for p in e["postings"]),
                      "state": _("reversed") if e["number"] in reversed_numbers else
                      (_("reversal") if e.get("reverses") else "")})

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 
 from core.errors import BackdeskError
 from core.hookspecs import SearchHit
-from core.i18n import format_date, format_datetime, to_local
+from core.i18n import format_date, format_datetime
 from core.printing import state_title
 from core.screens.base import BackdeskScreen
 from core.screens.directory import DetailModal
@@ -242,7 +242,7 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
         yield Input(placeholder=_("Search: words, \"phrase\", tag:, type:, from: — Enter"), id="docs-query")
         yield RecordTable([
             Column("asn", _("ASN"), width=4, align="right"),
-            Column("date", _("Date"), width=10),
+            Column("date", _("Date"), format=lambda v: format_date(v, "short") if v else ""),
             Column("title", _("Title"), width=24, format=lambda v: highlighted(v or "", self.terms)),
             Column("type", _("Type"), width=9),
             Column("correspondent", _("From/To"), width=16),
@@ -405,7 +405,7 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
                 Column("size", _("Bytes"), width=6, align="right"),
             ], [], id="doc-versions", empty_text=_("No versions"))
             yield RecordTable([
-                Column("at", _("When"), width=11, format=lambda v: to_local(v).strftime("%m-%d %H:%M") if v else ""),
+                Column("at", _("When"), format=lambda v: format_datetime(v, "short") if v else ""),
                 Column("actor", _("Who"), width=6),
                 Column("what", _("What"), format=lambda v: label(HISTORY_TITLES, v)),
             ], [], id="doc-history", empty_text=_("No history"))

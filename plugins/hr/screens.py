@@ -389,11 +389,15 @@ class EmployeesScreen(_ListScreen):
     ]
 
     def columns(self):
+        # dates as wide as the locale writes them (01.05.22, 01/05/2022); at
+        # 80 columns the department, the job, then the probation give way
+        # (the line under the table names them)
         return [Column("name", _("Name"), width=16), Column("status_text", _("Status"), width=7),
-                Column("contract_text", _("Contract"), width=9),
-                Column("start_date", _("Start"), width=8, format=_d),
-                Column("probation_end", _("Probation"), width=9, format=_d), Column("job_title", _("Job"), width=20),
-                Column("department", _("Department"), width=14)]
+                Column("contract_text", _("Contract"), width=9, priority=-1),
+                Column("start_date", _("Start"), format=_d),
+                Column("probation_end", _("Probation"), format=_d, priority=-2),
+                Column("job_title", _("Job"), width=20, priority=-3),
+                Column("department", _("Department"), width=14, priority=-4)]
 
     def rows(self, audit: bool = True):
         return svc.record_rows(self.ctx, audit=audit)
@@ -961,9 +965,9 @@ class DisciplineScreen(_ListScreen):
 
     def columns(self):
         return [Column("name", _("Person"), width=16), Column("level_text", _("Level"), width=7),
-                Column("date", _("Date"), width=8, format=_d), Column("expires", _("Expires"), width=8, format=_d),
-                Column("state", _("State"), width=8), Column("ack", _("Ack."), width=8, format=_d),
-                Column("reason", _("Reason"), width=30)]
+                Column("date", _("Date"), format=_d), Column("expires", _("Expires"), format=_d, priority=-1),
+                Column("state", _("State"), width=8), Column("ack", _("Ack."), format=_d, priority=-2),
+                Column("reason", _("Reason"), width=30, priority=-3)]
 
     def rows(self, audit: bool = True):
         return disc.warning_rows(self.ctx, active_only=not self.show_all, audit=audit)

@@ -95,15 +95,16 @@ def assign_form(ctx, ticket: dict) -> FormScreen:
 # Helpdesk
 # =====================================================================================
 TICKET_COLUMNS = lambda: [  # noqa: E731 - titles translated when the screen is built
-    # the first five fit the 59 cells beside the menu at 80 columns; the
-    # rest is a right-arrow away (or ctrl+b hides the menu)
+    # At 80 columns beside the menu the assignee, then the requester give
+    # way (the detail line under the rows names them, and the title whole);
+    # the priority and the status are never cut ("dringend", "wartend").
     Column("id", "#", width=4, align="right"),
-    Column("priority_text", _("Prio"), width=6),
-    Column("title", _("Title"), width=22),
+    Column("priority_text", _("Prio")),
+    Column("title", _("Title"), priority=-1),
     Column("due_text", _("Due"), width=11),
-    Column("status_text", _("Status"), width=8),
-    Column("requester", _("For"), width=16),
-    Column("assignee_text", _("Assignee"), width=10),
+    Column("status_text", _("Status")),
+    Column("requester", _("For"), width=16, priority=-2),
+    Column("assignee_text", _("Assignee"), width=10, priority=-3),
 ]
 
 

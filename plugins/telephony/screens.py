@@ -91,6 +91,12 @@ class SwitchboardTable(RecordTable, inherit_bindings=False):
     BINDINGS = _quiet_bindings(_("Put through"))
 
 
+def _when_width() -> int:
+    """Cells a short local date and time takes in the site's locale
+    ("07.12.26, 14:30", "07/12/2026, 14:30", "12/7/26, 2:30 PM")."""
+    return len(format_datetime("2026-12-31T12:59:00+00:00", "short"))
+
+
 class DetailsTable(RecordTable, inherit_bindings=False):
     BINDINGS = _quiet_bindings(_("Details"))
 
@@ -373,7 +379,7 @@ class MessagesScreen(BackdeskScreen):
         yield Static("", id="msg-summary", classes="tel-status")
         yield FilterInput("#msg-table", placeholder=_("/ find…"), id="msg-filter", compact=True)
         yield DetailsTable(
-            [Column("when", _("Taken"), width=16), Column("for", _("For"), width=18),
+            [Column("when", _("Taken"), width=_when_width()), Column("for", _("For"), width=18),
              Column("from", _("From"), width=20), Column("flags", "", width=3),
              Column("text", _("Message"))],
             [], id="msg-table", empty_text=_("No messages"))
@@ -535,7 +541,7 @@ class HistoryScreen(BackdeskScreen):
         yield Static("", id="hist-summary", classes="tel-status")
         yield FilterInput("#hist-table", placeholder=_("/ find…"), id="hist-filter", compact=True)
         yield DetailsTable(
-            [Column("time", _("Time"), width=16), Column("caller", _("Caller"), width=20),
+            [Column("time", _("Time"), width=_when_width()), Column("caller", _("Caller"), width=20),
              Column("outcome", _("Outcome"), width=13), Column("duration", _("Dur."), width=6, align="right"),
              Column("chain", _("Chain"))],
             [], id="hist-table", empty_text=_("No calls"))

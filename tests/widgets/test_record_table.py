@@ -432,3 +432,55 @@ async def test_filter_input_filters_its_table():
         await pilot.press("escape")
         await pilot.pause()
         assert table.row_count == 300
+
+
+PRIORITY_COLUMNS = [
+    Column("id", "#", width=3, align="right"),
+    Column("prio", "Prio"),
+    Column("title", "Title", priority=-1),
+    Column("due", "Due", width=10),
+    Column("who", "For", width=16, priority=-2),
+    Column("owner", "Owner", width=12, priority=-3),
+]
+PRIORITY_ROWS = [
+    {"id": 1, "prio": "dringend", "title": "Access to the accounting share for the new colleague",
+     "due": "12.12.26", "who": "Sophie Turner", "owner": "carla"},
+    {"id": 2, "prio": "niedrig", "title": "Monitor flickers", "due": "13.12.26", "who": "Ben Brandt",
+     "owner": "-"},
+]
+
+
+async def test_low_priority_columns_give_way_and_the_detail_line_shows_them_whole(host):
+    """At 50 cells the owner, then the requester give way; the priority is
+    never cut; the title is cut, and the line under the rows shows the
+    cursor row's hidden values, then those cut in that row, whole (a "-"
+    is left out). Wide
+    enough, every column shows and there is no detail line."""
+    table = RecordTable(PRIORITY_COLUMNS, PRIORITY_ROWS)
+    app = host(table)
+    async with app.run_test(size=(50, 12)) as pilot:
+        await pilot.pause()
+        text = lines(table)
+        assert text[0].split() == ["#", "Prio", "Title", "Due"]
+        assert [c.key for c in table.hidden_columns] == ["who", "owner"]
+        assert "dringend" in text[1] and "Access to the" in text[1] and "…" in text[1]
+        assert table.detail_text == ("For: Sophie Turner · Owner: carla · "
+                                     "Title: Access to the accounting share for the new colleague")
+        assert text[-1].startswith(" For: Sophie Turner · Owner: carla · Title: Acc")
+        await pilot.press("down")
+        await pilot.pause()
+        # the title is whole in this row: only what is hidden ("-" left out)
+        assert lines(table)[-1].strip() == "For: Ben Brandt"
+        # right-arrow walks the shown columns only: past "Due" there is none
+        for _ in range(5):
+            await pilot.press("right")
+        assert table.columns[table.cursor_column].key == "due"
+    table = RecordTable(PRIORITY_COLUMNS, PRIORITY_ROWS)
+    app = host(table)
+    async with app.run_test(size=(140, 12)) as pilot:
+        await pilot.pause()
+        text = lines(table)
+        assert text[0].split() == ["#", "Prio", "Title", "Due", "For", "Owner"]
+        assert table.hidden_columns == () and table.detail_text == ""
+        assert "Access to the accounting share for the new colleague" in text[1]
+        assert text[-1].strip() == ""

@@ -127,19 +127,22 @@ def test_a_german_office_reads_german_numbers_on_card_screens_and_cli(site, tmp_
         due = (today + dt.timedelta(days=days)).isoformat()[5:]
         row = _line(out["dashboard"], f"{due} Schmidt {amount:>8}")
         assert row.endswith("│"), row
-    # the tables: German numbers, right-aligned under their title
-    for key, title, amount in (("bills", "Status             Offen", "1.535,41"),
-                               ("run", "Fällig            Betrag", "1.535,41"),
-                               ("orders", "Status               Summe", "2.999,00"),
-                               ("journal", "Buchungstext                    Betrag", "50.000,00 EUR")):
+    # the tables: German amounts with their currency as every screen writes them (1.535,41 €),
+    # right-aligned under their title
+    for key, title, amount in (("bills", "Status             Offen", "1.535,41\u00a0€"),
+                               ("run", "Fällig              Betrag", "1.535,41\u00a0€"),
+                               ("orders", "Status                Summe", "2.999,00\u00a0€"),
+                               ("journal", "Buchungstext                   Betrag", "50.000,00\u00a0€")):
         header, row = _line(out[key], title), _line(out[key], amount)
         assert row.index(amount) + len(amount) == header.index(title) + len(title), (key, header, row)
     assert "1 Rechnung, gesamt 1.535,41\u00a0€" in "\n".join(out["run"])
     assert "10 ×     49,90" in "\n".join(out["orders"]) and "1.000 ×      2,50" in "\n".join(out["orders"])
-    assert "-2.115,00 EUR" in _line(out["journal"], "liabilities:payroll:net pay")  # the entry under the cursor
-    assert "3.000,00" in _line(out["payslips"], "Anna Arndt")
-    assert "-1.535,41 EUR" in _line(out["report"], "liabilities:payables")
-    assert "50.000,00 EUR" in _line(out["report"], "assets:bank:checking")
+    assert "-2.115,00\u00a0€" in _line(out["journal"], "liabilities:payroll:net pay")  # the entry under the cursor
+    assert "3.000,00\u00a0€" in _line(out["payslips"], "Anna Arndt")
+    assert "-1.535,41\u00a0€" in _line(out["report"], "liabilities:payables")
+    assert "50.000,00\u00a0€" in _line(out["report"], "assets:bank:checking")
+    for key in ("bills", "run", "orders", "journal", "payslips", "report"):
+        assert " EUR" not in "\n".join(out[key]), key  # one money format on every screen
     for key in ("bills", "run", "orders", "journal", "payslips", "report"):
         assert "1,535.41" not in "\n".join(out[key]) and "50,000.00" not in "\n".join(out[key]), key
 

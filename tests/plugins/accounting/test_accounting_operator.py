@@ -79,7 +79,7 @@ async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_
         shown = lines_of(app)
         header = next(line for line in shown if "Vendor" in line and "Amount" in line)
         row = next(line for line in shown if "RE-1" in line)
-        assert row.endswith("1,535.41  EUR") and row.index("1,535.41") + len("1,535.41") == header.index("Amount") + 6
+        assert row.endswith("€1,535.41") and row.index("€1,535.41") + len("€1,535.41") == header.index("Amount") + 6
         # r runs it after a yes
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))

@@ -87,7 +87,7 @@ async def test_record_approve_and_pay_a_bill(office):
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ReportsScreen")
         # what the operator sees: the trial balance with the bank, then the ageing with its buckets
         await wait_for(pilot, lambda: "assets:bank:checking" in shown(app))
-        assert "-10.00" in shown(app) and "19.75" in shown(app)  # bank out, payables still open
+        assert "-€10.00" in shown(app) and "€19.75" in shown(app)  # bank out, payables still open
         await pilot.press("5")
         await wait_for(pilot, lambda: "over 90" in shown(app) and "61-90" in shown(app))
 

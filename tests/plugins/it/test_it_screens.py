@@ -261,3 +261,53 @@ async def test_the_all_queue_pages_a_years_tickets_in_the_queues_order(site, off
         await wait_for(pilot, lambda: table.row_count == len(want))
         assert [(table.record_at(i)["id"], table.record_at(i)["title"]) for i in range(table.row_count)] == want
         assert not tickets_loaded()
+
+
+def drawn(table: RecordTable) -> list[str]:
+    """The table's lines as the terminal shows them (no colour)."""
+    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+
+
+async def test_urgent_overdue_and_failing_read_in_words_at_80x24_in_german(site, office):
+    """16 colours draw urgent, overdue and failing in the same white, so the
+    rows say it: "dringend" whole (the priority is never cut), "!" before an
+    overdue time, "● GESTÖRT"; the requester and assignee give way at 80
+    columns and the line under the rows names the requester, then the title."""
+    import socket
+
+    from core.i18n import configure
+
+    bd, ctx, ids = office
+    ticket = svc.open_ticket(ctx, requester=ids["anna"], priority="urgent",
+                             title="Access to the accounting share for the new colleague")
+    ctx.table("tickets").update(ticket["id"], {"response_due": "2026-01-05T08:00:00+00:00"})
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: the check fails
+    svc.add_check(ctx, "Intranet", "tcp", f"127.0.0.1:{port}")
+    svc.run_checks(ctx)
+    configure("de_DE", "Europe/Berlin", "EUR")
+    try:
+        app = make_app(bd, poll_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f7")
+            await wait_for(pilot, lambda: app.current_mode == "it.tickets")
+            table = app.screen.query_one("#it-tickets", RecordTable)
+            await wait_for(pilot, lambda: table.row_count == 1 and table.is_mounted)
+            await pilot.pause()
+            lines = drawn(table)
+            assert lines[0].split()[:5] == ["#", "Prio", "Titel", "Fällig", "Status"]
+            assert "dringend" in lines[1] and "! " in lines[1] and "neu" in lines[1]
+            assert "Access to the" in lines[1] and "colleague" not in lines[1]
+            assert [c.key for c in table.hidden_columns] == ["requester", "assignee_text"]
+            assert table.detail_text == "Für: Anna Arndt · Titel: Access to the accounting share for the new colleague"
+            assert lines[-1].startswith(" Für: Anna Arndt · Titel: Access to the accounting")
+            app.open_nav("it.checks")
+            await wait_for(pilot, lambda: app.current_mode == "it.checks")
+            checks = app.screen.query_one("#it-checks", RecordTable)
+            await wait_for(pilot, lambda: checks.row_count == 1)
+            await pilot.pause()
+            assert drawn(checks)[1].lstrip().startswith("● GESTÖRT")
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")
