@@ -34,6 +34,38 @@ def _search_commands():
     return SearchCommands
 
 
+def _core_screens() -> list[NavEntry]:
+    """Core's own screens besides home and plugins; each module is imported
+    when its screen is first opened (the dashboard is drawn without them)."""
+
+    def directory(bd):
+        from core.screens.directory import DirectoryScreen
+
+        return DirectoryScreen(bd)
+
+    def notifications(bd):
+        from core.screens.notifications import NotificationsScreen
+
+        return NotificationsScreen(bd)
+
+    def audit(bd):
+        from core.screens.audit import AuditScreen
+
+        return AuditScreen(bd)
+
+    def search(bd):
+        from core.screens.search import SearchScreen
+
+        return SearchScreen(bd)
+
+    return [
+        NavEntry("directory", _("Directory"), directory, key="f3", permission="core.directory.read", order=10),
+        NavEntry("search", _("Search"), search, key="ctrl+f", order=11),
+        NavEntry("notifications", _("Notifications"), notifications, key="f4", order=12),
+        NavEntry("audit", _("Audit trail"), audit, permission="core.audit.read", order=900),
+    ]
+
+
 #: how often other operators' changes are looked for (seconds)
 POLL_INTERVAL = 0.5
 
@@ -105,6 +137,12 @@ class BackdeskApp(App):
         if backdesk.kiosk:
             self.bind("ctrl+l", "lock", description=_("Lock"))
 
+    def show_person(self, person_id: int) -> None:
+        """Open the Directory on ``person_id`` (a search hit's jump)."""
+        from core.screens.directory import show_person  # with the Directory, when first opened
+
+        show_person(self, person_id)
+
     # ---------------------------------------------------------------- plugins
     def _collect(self) -> None:
         """Ask every plugin for navigation entries, cards and commands."""
@@ -119,9 +157,9 @@ class BackdeskApp(App):
 
         core_entries = [
             NavEntry("home", _("Home"), lambda ctx: HomeScreen(), key="f2", order=0),
+            *_core_screens(),
+            NavEntry("plugins", _("Plugins"), plugins_screen, order=1000),
         ]
-        core_entries += list(getattr(bd.services, "nav_entries", []))
-        core_entries.append(NavEntry("plugins", _("Plugins"), plugins_screen, order=1000))
         entries: list[tuple[str, NavEntry]] = [("core", e) for e in core_entries]
         for rec, entry in bd.host.collect("backdesk_screens"):
             if isinstance(entry, NavEntry):

@@ -5,8 +5,8 @@ Imported only when the command line names a subcommand (or asks for
 through :func:`core.cli.open_shell` without importing click. :func:`run` is
 what :func:`core.cli.main` hands such a line to: it loads the config and the
 plugins once, gives each plugin its ``backdesk_cli`` hook, and lets the
-opened :class:`core.cli.State` reuse that config and plugin host
-(:class:`core.cli.Preloaded`) instead of loading them a second time.
+opened :class:`core.launch.State` reuse that config and plugin host
+(:class:`core.launch.Preloaded`) instead of loading them a second time.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import (
+from core.launch import (
     Preloaded,
     State,
     _fill_demo,

@@ -163,36 +163,3 @@ def with_demo_pins(config):
                  for login, op in config.operators.items()}
     hint = _("Demo: operator {names}, PIN {pin}").format(names=", ".join(sorted(operators)), pin=DEMO_PIN)
     return replace(config, operators=operators), hint
-
-
-def run_kiosk(config, *, demo: bool = False, demo_pins: bool = False) -> None:
-    """The kiosk loop: login screen → that operator's Backdesk → lock → ...
-
-    Never returns on its own: the app ignores quit keys, and when it locks
-    the next operator logs in. systemd restarts the process if it dies.
-    ``demo_pins`` (``--demo --kiosk`` on the demo's own folder): every
-    operator without a PIN has :data:`DEMO_PIN`, and the login says so.
-    """
-    from core.app import make_app
-    from core.runtime import open_backdesk
-    from core.screens.lock import LoginApp
-
-    hint = None
-    if demo_pins:
-        config, hint = with_demo_pins(config)
-    guard = PinGuard(max_attempts=config.kiosk.max_pin_attempts)
-    account = None
-    while True:
-        if account is None:
-            login = LoginApp(config, guard, hint=hint)
-            account = login.run()
-            if not account:
-                continue
-        bd = open_backdesk(config=config, account=account, kiosk=True, demo=demo)
-        try:
-            app = make_app(bd, guard=guard)
-            result = app.run()
-        finally:
-            bd.close()
-        # the lock screen returns the account of whoever opened it again
-        account = result if isinstance(result, str) and result else None

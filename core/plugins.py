@@ -116,7 +116,7 @@ class PluginHost:
         Loading the same ``entries`` list object again with the same
         ``environ`` and ``load_entry_points`` does nothing: the CLI loads the
         plugins once to add their commands and hands this host to the
-        Backdesk it opens (``core.cli.State``), whose start calls ``load``."""
+        Backdesk it opens (``core.launch.State``), whose start calls ``load``."""
         if self.has_loaded(entries, environ=environ, load_entry_points=load_entry_points):
             return
         off = disabled_by_env(environ)

@@ -117,8 +117,6 @@ def _as_score(value: Any) -> float:
 
 def _person_opener(person_id: int):
     def open_person(app) -> None:
-        from core.screens.directory import show_person
-
-        show_person(app, person_id)
+        app.show_person(person_id)  # the shell knows its screens (core.app)
 
     return open_person

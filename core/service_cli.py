@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from core.errors import BackdeskError
+from core.launch import State
 from core.i18n import format_date, format_time
 from core.safetext import json_safe, one_line
 
@@ -29,8 +30,6 @@ def local_time(at: str | None) -> str:
 
 
 def _backdesk():
-    from core.cli import State
-
     state = click.get_current_context().find_object(State)
     if state is None:  # pragma: no cover - only when used outside the backdesk group
         raise BackdeskError("no Backdesk state: run these commands through 'backdesk'")

@@ -4,8 +4,8 @@
 ``services.events``, ``services.notifications``, ``services.search`` and
 ``services.calendar`` (working days, holidays, who is away: core/workdays.py),
 ``services.printing`` (printers, defaults and print jobs through CUPS: core/printing.py);
-``services.nav_entries`` and ``services.cards`` are core's screens and
-dashboard cards, which the shell shows next to the plugins'.
+``services.cards`` are core's dashboard cards, which the shell shows next to
+the plugins'. Core's own screens are the shell's business (core/app.py).
 
 The audit trail is wired first, so every later write is recorded; the
 events come next, so the directory can publish ``core.person_*`` events.
@@ -13,7 +13,7 @@ events come next, so the directory can publish ``core.person_*`` events.
 
 from __future__ import annotations
 
-from core.hookspecs import Card, NavEntry
+from core.hookspecs import Card
 from core.i18n import _, ngettext
 
 
@@ -43,39 +43,7 @@ def wire(backdesk) -> None:
     services.printing = Printing(backdesk)
     services.search = GlobalSearch(backdesk)
     services.access = Access(backdesk)
-    services.nav_entries = nav_entries()
     services.cards = cards(backdesk)
-
-
-def nav_entries() -> list[NavEntry]:
-    """Core's screens; each factory is called with the Backdesk object."""
-
-    def directory(bd):
-        from core.screens.directory import DirectoryScreen
-
-        return DirectoryScreen(bd)
-
-    def notifications(bd):
-        from core.screens.notifications import NotificationsScreen
-
-        return NotificationsScreen(bd)
-
-    def audit(bd):
-        from core.screens.audit import AuditScreen
-
-        return AuditScreen(bd)
-
-    def search(bd):
-        from core.screens.search import SearchScreen
-
-        return SearchScreen(bd)
-
-    return [
-        NavEntry("directory", _("Directory"), directory, key="f3", permission="core.directory.read", order=10),
-        NavEntry("search", _("Search"), search, key="ctrl+f", order=11),
-        NavEntry("notifications", _("Notifications"), notifications, key="f4", order=12),
-        NavEntry("audit", _("Audit trail"), audit, permission="core.audit.read", order=900),
-    ]
 
 
 def cards(backdesk) -> list[tuple[str, Card]]:

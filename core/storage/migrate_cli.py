@@ -31,6 +31,8 @@ from typing import Iterable
 
 import click
 
+from core.launch import State
+
 from .errors import StorageError
 
 TableDump = tuple[str, int, int, list[dict]]  # name, version, next_id, docs in id order
@@ -265,8 +267,6 @@ def migrate_cmd(ctx, to: str, source: str | None, dest: str) -> None:
 
 
 def _state(ctx):
-    from core.cli import State
-
     state = ctx.find_object(State)
     if state is None:  # pragma: no cover - always run below the backdesk group
         state = State()

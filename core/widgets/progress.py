@@ -15,20 +15,17 @@ work in a thread); the CLI passes ``ClickProgress()`` (a line on stderr);
 tests and batch jobs pass ``NullProgress()``.
 
 This module does not import Textual (the CLI imports it);
-``ProgressScreen`` is loaded from ``core.widgets.progress_screen`` on first
-access.
+``ProgressScreen`` is in ``core.widgets.progress_screen`` (or
+``core.widgets``), which builds on this module.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
+from typing import Protocol, TextIO, runtime_checkable
 
-__all__ = ["ClickProgress", "NullProgress", "Progress", "ProgressScreen", "format_elapsed"]
-
-if TYPE_CHECKING:  # pragma: no cover
-    from core.widgets.progress_screen import ProgressScreen
+__all__ = ["ClickProgress", "NullProgress", "Progress", "format_elapsed"]
 
 
 @runtime_checkable
@@ -163,10 +160,3 @@ class ClickProgress:
             self.stream.write(self._line() + "\n")
         self.stream.flush()
 
-
-def __getattr__(name: str) -> Any:
-    if name == "ProgressScreen":
-        from core.widgets.progress_screen import ProgressScreen
-
-        return ProgressScreen
-    raise AttributeError(f"module 'core.widgets.progress' has no attribute {name!r}")

@@ -67,7 +67,7 @@ async def test_progress_screen_runs_the_work_and_returns_its_result():
 
 
 async def test_progress_screen_shows_the_error_and_closes_with_none():
-    from core.widgets.progress import ProgressScreen  # lazy attribute
+    from core.widgets.progress_screen import ProgressScreen
 
     def work(progress: Progress) -> None:
         progress.start(None, "Backing up")

@@ -1,0 +1,69 @@
+"""core's layers (pyproject.toml [tool.importlinter], docs/architecture.md):
+every module imports only its own layer and the ones below, and no import
+cycle runs among core's modules, lazy imports inside functions included.
+Run by hand: ``lint-imports``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = ("import sys\nfrom importlinter.cli import lint_imports\n"
+        "sys.exit(lint_imports(no_cache=True, no_logo=True))\n")
+
+
+def lint(where: Path) -> subprocess.CompletedProcess:
+    """import-linter's contracts of pyproject.toml on the ``core`` package in ``where``."""
+    return subprocess.run([sys.executable, "-c", LINT], cwd=where, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_core_imports_only_downward_and_has_no_cycle():
+    proc = lint(ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "core imports only downward KEPT" in proc.stdout
+    assert "no import cycle among core's modules KEPT" in proc.stdout
+
+
+def test_every_module_of_core_has_a_layer():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in config["contracts"] if c["type"] == "layers"]
+    placed = {name.strip() for layer in layers for name in layer.split(":")}
+    modules = {f"core.{p.stem}" for p in (ROOT / "core").glob("*.py") if p.stem != "__init__"}
+    modules |= {f"core.{p.parent.name}" for p in (ROOT / "core").glob("*/__init__.py")}
+    assert sorted(modules - placed) == [], "put the new module into a layer in pyproject.toml"
+    assert sorted(placed - modules) == []
+
+
+def _copy_of_core(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "core", tmp_path / "core", ignore=shutil.ignore_patterns("__pycache__", "locale"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    return tmp_path
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path):
+    where = _copy_of_core(tmp_path)
+    people = where / "core" / "people.py"
+    # a service reaching up into the shell, hidden in a function
+    people.write_text(people.read_text() + "\n\ndef _screen():\n    from core.screens.directory import show_person\n"
+                      "    return show_person\n")
+    proc = lint(where)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "core imports only downward BROKEN" in proc.stdout
+    assert "core.people -> core.screens.directory" in proc.stdout
+
+
+def test_a_cycle_within_a_layer_breaks_the_other_contract(tmp_path):
+    where = _copy_of_core(tmp_path)
+    events = where / "core" / "audit.py"
+    # audit and events are both services; events imports audit, so this closes a cycle
+    events.write_text(events.read_text() + "\n\ndef _bus():\n    from core.events import EventBus\n"
+                      "    return EventBus\n")
+    proc = lint(where)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "core imports only downward KEPT" in proc.stdout
+    assert "no import cycle among core's modules BROKEN" in proc.stdout
