@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from core.console_glyphs import console_driver
+from core.gcpause import hold_gc
 from core.hookspecs import Card, Command, NavEntry
 from core.i18n import _
 from core.screens.base import BackdeskScreen, TablesChanged
@@ -218,9 +219,7 @@ class BackdeskApp(App):
     # ---------------------------------------------------------------- lifecycle
     async def _process_messages(self, *args, **kwargs) -> None:
         # No cyclic GC from the start of the app to its first frame (see
-        # core.runtime.hold_gc); on_mount releases it after that frame.
-        from core.runtime import hold_gc
-
+        # core.gcpause.hold_gc); on_mount releases it after that frame.
         self._release_gc = hold_gc()
         try:
             await super()._process_messages(*args, **kwargs)

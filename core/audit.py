@@ -86,7 +86,8 @@ from core.gcpause import gc_held
 from core.hookspecs import TableSpec
 from core.i18n import _
 from core.safetext import check_text
-from core.storage import Range
+from core.storage import Range, StorageError, open_store
+from core.storage.files import MANIFEST
 
 AUDIT = "core.audit"
 HEAD = "core.audit_head"
@@ -940,9 +941,6 @@ def trail_head(data_dir: str) -> dict | None:
     ``data_dir``, read without writing anything: ``{"seq", "hash",
     "entries"}``; ``{"unreadable": reason}`` when the store cannot be read;
     None when the folder holds no store."""
-    from core.storage import StorageError, open_store
-    from core.storage.files import MANIFEST
-
     if not os.path.isfile(os.path.join(data_dir, MANIFEST)):
         return None
     try:

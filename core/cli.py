@@ -20,6 +20,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.gcpause import hold_gc
 # State, the shell's start and the one-line errors live in core.launch, below
 # this module and core.commands alike; imported from here by older code.
 from core.launch import (  # noqa: F401
@@ -43,7 +44,7 @@ _FROM_COMMANDS = frozenset({
 
 def __getattr__(name: str):
     if name in _FROM_COMMANDS:
-        from core import commands
+        from core import commands  # click: only for a line that is not the shell's (see main)
 
         if name == "_register_plugin_commands":
             name = "register_plugin_commands"
@@ -108,8 +109,6 @@ def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=Fa
     exit code. ``auto_pilot`` is passed to Textual's ``App.run`` (benchmarks,
     tests); the kiosk loop runs its own apps and does not use it.
     """
-    from core.runtime import hold_gc
-
     # no cyclic GC from here to the first frame (see hold_gc): the app
     # releases this hold then, after freezing what starting allocated
     release_gc = hold_gc()
@@ -145,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     if shell is not None:
         open_shell(**shell)
         return
+    # click (22 ms) and the plugins' commands only for a line that is not the
+    # shell's: the shell's first frame does not wait for them (docs/performance.md,
+    # "No click, one plugin load", −48 ms)
     from core.commands import run
 
     run(argv)

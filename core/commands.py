@@ -32,6 +32,15 @@ from core.access import UnknownAccount
 from core.errors import BackdeskError, ConfigError
 from core.safetext import SafeStream, json_safe, one_line
 
+# A command imports what only it needs inside its function: this module is
+# imported for every command line (`backdesk --help`, `backdesk plugins`, a
+# plugin's command), and the servers, the PostgreSQL driver, the store's
+# admin tools and the audit trail would load on each (python -X importtime,
+# 2-vCPU VM shared with four test suites: core.serve.ssh 666 ms with
+# asyncssh, core.serve.web 275 ms, core.storage.pg 202 ms with psycopg,
+# core.storage 144 ms). Each of them lies below this module (core's layers,
+# pyproject.toml [tool.importlinter]); none of them hides a cycle.
+
 pass_state = click.make_pass_decorator(State)
 
 

@@ -43,6 +43,8 @@ import re
 from decimal import Decimal
 from typing import IO, Any, Collection, Iterable, Mapping
 
+from core.errors import ValidationError
+
 #: a text cell starting with one of these is a formula to a spreadsheet
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 APOSTROPHE = "'"
@@ -231,8 +233,6 @@ def _(text: str) -> str:
 
 
 def _problem(line: int, message: str):
-    from core.errors import ValidationError
-
     return ValidationError(_("line {line}: {message}").format(line=line, message=message), field="file")
 
 

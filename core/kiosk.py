@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from core.i18n import _
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 16384, 8, 1
 SALT_BYTES, KEY_BYTES = 16, 32
 #: first delay after a wrong PIN, doubling per failure up to MAX_DELAY
@@ -125,8 +127,6 @@ class PinGuard:
 
 def check_login(config, account: str, pin: str, guard: PinGuard) -> tuple[bool, str]:
     """Try ``account`` + ``pin`` through ``guard``: (ok, message for the operator)."""
-    from core.i18n import _
-
     guard.after_lockout()
     wait = guard.wait()
     if wait > 0:
@@ -156,8 +156,6 @@ DEMO_PIN = "1234"
 def with_demo_pins(config):
     """``config`` with :data:`DEMO_PIN` for every operator that has no PIN,
     and the line the login screen shows about it."""
-    from core.i18n import _
-
     demo_hash = hash_pin(DEMO_PIN)
     operators = {login: op if op.pin_hash else replace(op, pin_hash=demo_hash)
                  for login, op in config.operators.items()}

@@ -83,6 +83,7 @@ class State:
     def backdesk(self):
         """Open config, store and plugins on first use."""
         if self._backdesk is None:
+            # the plugin host and the store: only when a command opens a Backdesk
             from core.runtime import hold_gc, open_backdesk
 
             release_gc = hold_gc()  # the config too (see hold_gc)
@@ -150,7 +151,7 @@ def _has_records(state: State) -> bool:
         return False
     # Only the store is opened to look: the account is not resolved yet (an
     # account the config does not know may fill an empty store with the demo).
-    from core.runtime import open_configured_store
+    from core.runtime import open_configured_store  # the store: only when the demo is asked for
 
     store = open_configured_store(config)
     try:
@@ -160,7 +161,7 @@ def _has_records(state: State) -> bool:
 
 
 def _fill_demo(state: State, seed: int, quiet: bool) -> dict:
-    from core.demo import create_demo
+    from core.demo import create_demo  # the demo company's records: only when it is filled
 
     bd = state.backdesk()
     counts = create_demo(bd, seed=seed)
@@ -259,9 +260,9 @@ def run_kiosk(config, *, demo: bool = False, demo_pins: bool = False) -> None:
     operator without a PIN has :data:`core.kiosk.DEMO_PIN`, and the login says so.
     """
     from core.app import make_app  # Textual: only when a shell opens (see the imports above)
-    from core.kiosk import PinGuard, with_demo_pins
+    from core.kiosk import PinGuard, with_demo_pins  # the kiosk loop only
     from core.runtime import open_backdesk
-    from core.screens.lock import LoginApp
+    from core.screens.lock import LoginApp  # Textual (as make_app)
 
     hint = None
     if demo_pins:

@@ -12,11 +12,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from core.access import Operator, resolve_operator
+from core.config import load_config
 from core.context import PluginContext
 from core.errors import BackdeskError, ConfigError
 from core.gcpause import hold_gc  # noqa: F401 (core.runtime.hold_gc: the CLI and the app use it)
 from core.hookspecs import Setting, TableSpec
 from core.plugins import PluginHost, _one_line
+from core.storage import open_store
 
 
 class Backdesk:
@@ -81,6 +83,8 @@ class Backdesk:
 
     def _wire_services(self) -> None:
         """Create the core services every plugin shares (see core/services)."""
+        # every service's module (printing, working days, search, …) when a
+        # Backdesk opens, not for open_configured_store's users (check, serve)
         from core import services
 
         services.wire(self)
@@ -129,11 +133,9 @@ class Backdesk:
 def open_configured_store(config):
     """The store the config names: the TinyDB folder or PostgreSQL."""
     if config.storage.backend == "postgresql":
-        from core.storage.pg import open_pg_store
+        from core.storage.pg import open_pg_store  # psycopg only for PostgreSQL (~200 ms to import)
 
         return open_pg_store(config.storage.dsn)
-    from core.storage import open_store
-
     # lazy_tables: a session reads a table when it first uses it (docs/performance.md, "A year")
     return open_store(config.data_dir, compact_bytes=config.storage.compact_after_mb << 20, lazy_tables=True)
 
@@ -151,8 +153,6 @@ def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
     :class:`core.errors.PermissionDenied` for an account config refuses —
     before anything is written.
     """
-    from core.config import load_config
-
     release_gc = hold_gc()
     try:
         if config is None:

@@ -13,22 +13,21 @@ events come next, so the directory can publish ``core.person_*`` events.
 
 from __future__ import annotations
 
+from core.access import Access
+from core.audit import UNAUDITED, AuditTrail
+from core.events import EventBus
 from core.hookspecs import Card
 from core.i18n import _, ngettext
+from core.notifications import Notifications
+from core.people import PeopleDirectory
+from core.printing import Printing
+from core.safetext import install_guard
+from core.search import GlobalSearch
+from core.workdays import Workdays
 
 
 def wire(backdesk) -> None:
     """Create the core services for ``backdesk`` (called once at start)."""
-    from core.access import Access
-    from core.audit import UNAUDITED, AuditTrail
-    from core.events import EventBus
-    from core.notifications import Notifications
-    from core.people import PeopleDirectory
-    from core.printing import Printing
-    from core.safetext import install_guard
-    from core.search import GlobalSearch
-    from core.workdays import Workdays
-
     services = backdesk.services
     # no control character is stored, whoever writes (see core.safetext)
     install_guard(backdesk.store, exempt=UNAUDITED | {"core.event_deliveries"})

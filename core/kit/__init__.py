@@ -22,7 +22,10 @@ from pathlib import Path
 
 import click
 
+from core.errors import BackdeskError
+from core.hookspecs import HOOK_API_VERSION
 from core.kit import catalog_cli
+from core.plugins import RESERVED_NAMES, _builtin_names
 
 TEMPLATE = Path(__file__).parent / "template"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -30,8 +33,6 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def check_name(name: str, dest: Path) -> str | None:
     """Why ``name`` cannot be a new plugin in ``dest`` (None when it can)."""
-    from core.plugins import RESERVED_NAMES, _builtin_names
-
     if not _NAME_RE.match(name) or keyword.iskeyword(name) or len(name) > 40:
         return (f"{name!r} is not a plugin name: use lowercase letters, digits and _, "
                 "starting with a letter (it becomes a Python package)")
@@ -61,8 +62,6 @@ def title_of(name: str) -> str:
 
 def render(name: str, title: str | None = None) -> dict[str, str]:
     """The files of a new plugin: ``{relative path: text}``."""
-    from core.hookspecs import HOOK_API_VERSION
-
     try:
         from importlib.metadata import version
 
@@ -90,8 +89,6 @@ def render(name: str, title: str | None = None) -> dict[str, str]:
 
 def write_plugin(name: str, dest: Path, title: str | None = None) -> Path:
     """Write the plugin ``name`` into ``dest/name``; returns that folder."""
-    from core.errors import BackdeskError
-
     dest = Path(dest)
     problem = check_name(name, dest)
     if problem:

@@ -45,6 +45,7 @@ from pathlib import Path
 import asyncssh
 
 from core.errors import BackdeskError
+from core.runtime import open_configured_store
 from core.serve.session import ENV_SESSION_FD, pass_account, serve_dir
 
 log = logging.getLogger("backdesk.serve.ssh")
@@ -372,8 +373,6 @@ class OperatorSession(asyncssh.SSHServerSession):
 async def start_server(config, *, listen: str | None = None, port: int | None = None,
                        config_dir=None, data_dir=None, idle_timeout: float | None = None):
     """Start listening; returns (asyncssh server, Hub). Port 0 picks a free port."""
-    from core.runtime import open_configured_store
-
     open_configured_store(config).close()  # a new data folder is created as the store wants it
     hub = Hub(config, config_dir=config_dir or config.config_dir, data_dir=data_dir or config.data_dir,
               idle_timeout=idle_timeout)

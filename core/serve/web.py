@@ -18,6 +18,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from core.runtime import open_configured_store
+
 
 def command_for(config, *, config_dir=None, data_dir=None, kiosk: bool = False) -> str:
     """The shell command textual-serve runs for each browser tab."""
@@ -39,7 +41,5 @@ def make_server(config, *, host: str = "127.0.0.1", port: int = 8000, public_url
 
 def run_web(config, **kwargs) -> None:
     """Serve until Ctrl+C or SIGTERM."""
-    from core.runtime import open_configured_store
-
     open_configured_store(config).close()  # fail here, not in every tab, when the data cannot be opened
     make_server(config, **kwargs).serve()

@@ -31,6 +31,7 @@ from typing import Iterable
 
 import click
 
+from core.errors import ConfigError
 from core.launch import State
 
 from .errors import StorageError
@@ -275,8 +276,6 @@ def _state(ctx):
 
 def _pg_config(ctx):
     """The config when it names the postgresql backend, else None."""
-    from core.errors import ConfigError
-
     try:
         config = _state(ctx).config()
     except ConfigError:
