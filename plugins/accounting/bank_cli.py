@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from core.errors import ValidationError
+from core.safetext import one_line
 
 MAX_FILE = 50 << 20
 
@@ -81,6 +82,52 @@ def register(accounting: click.Group, get_context) -> None:
         line = bank.match_line(get_context(), line_id, bill=bill, invoice=invoice, account=account, accept=accept)
         match = line.get("match") or {}
         click.echo(f"line {line['id']}: matched to {match.get('number') or match.get('account')}")
+
+    @bank_group.group("mappings", invoke_without_command=True)
+    @click.pass_context
+    def mappings_group(cctx):
+        """Saved bank CSV mappings (for `accounting import FILE --bank --mapping NAME`): list them, save, delete."""
+        if cctx.invoked_subcommand is not None:
+            return
+        from plugins.accounting import bank_mappings
+
+        rows = bank_mappings.mappings(get_context())
+        if not rows:
+            click.echo("(none)")
+        for r in rows:
+            mp = r["mapping"]
+            cols = " / ".join(mp.get(k, k) for k in ("date", "amount", "description"))
+            click.echo(f"{one_line(r['name'])[:24]:<24} {cols[:40]:<40} delimiter {mp.get('delimiter', ',')!r} "
+                       f"encoding {mp.get('encoding') or 'found'}")
+
+    @mappings_group.command("save")
+    @click.argument("name")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def mappings_save(name, file):
+        """Save the YAML mapping FILE as NAME (replacing one of that name)."""
+        from core.inputs import read_text_file
+        import yaml
+
+        from plugins.accounting import bank_mappings
+
+        try:
+            raw = yaml.safe_load(read_text_file(file, max_bytes=1 << 20)) or {}
+        except yaml.YAMLError as error:
+            raise ValidationError(f"{file}: not YAML ({str(error).splitlines()[0]})") from None
+        try:
+            saved = bank_mappings.save_mapping(get_context(), name, raw)
+        except ValidationError as error:
+            raise ValidationError(f"{file}: {error.field}: {error.message}") from None
+        click.echo(f"saved bank mapping {saved['name']!r}")
+
+    @mappings_group.command("delete")
+    @click.argument("name")
+    def mappings_delete(name):
+        """Delete the saved mapping NAME."""
+        from plugins.accounting import bank_mappings
+
+        bank_mappings.delete_mapping(get_context(), name)
+        click.echo(f"deleted bank mapping {name!r}")
 
     @bank_group.command("statements")
     def bank_statements():

@@ -14,7 +14,10 @@ from core.errors import BackdeskError, ValidationError
 from core.inputs import read_bytes_file
 from core.widgets import Column, Field, FormScreen, RecordTable
 from plugins.accounting import bank
+from plugins.accounting import bank_formats as F
+from plugins.accounting import bank_mappings
 from plugins.accounting import models as m
+from plugins.accounting import reports
 from plugins.accounting.models import _
 from plugins.accounting.screens import _Base, _money_col
 
@@ -79,22 +82,38 @@ class ReconciliationScreen(_Base):
         self._load()
 
     def action_import(self) -> None:
+        saved = self._safe(bank_mappings.mappings, self.ctx) or []
+
         def submit(values):
             path = str(Path(values["path"]).expanduser())
             try:
-                return bank.import_statement(self.ctx, read_bytes_file(path, max_bytes=MAX_FILE), name=path)
+                data = read_bytes_file(path, max_bytes=MAX_FILE)
+                if values.get("mapping"):  # a bank CSV, read as its saved mapping says
+                    mp = bank_mappings.mapping(self.ctx, values["mapping"])["mapping"]
+                    return {"csv": reports.import_bank_csv(self.ctx, F.decode(data, mp.get("encoding")), mp,
+                                                           name=path)}
+                return bank.import_statement(self.ctx, data, name=path)
             except BackdeskError as error:
                 raise ValidationError(error.message, field="path") from None
 
         def done(summary):
-            if summary:
+            if not summary:
+                return
+            if "csv" in summary:
+                self.notify(_.ngettext("{n} new bank CSV row", "{n} new bank CSV rows", summary["csv"]).format(
+                    n=summary["csv"]))
+            else:
                 self.notify(_("{new} new lines: {matched} matched, {suggested} suggested, {unmatched} unmatched")
                             .format(**summary) if summary["new"] else _("0 new lines"))
-                self._load()
+            self._load()
 
-        self.app.push_screen(FormScreen(_("Import a bank statement (CAMT.053, CAMT.054, MT940)"),
-                                        [Field("path", _("File"), required=True)], {}, on_submit=submit,
-                                        submit_label=_("Import")), done)
+        fields = [Field("path", _("File"), required=True)]
+        if saved:  # a bank CSV needs its bank's mapping; CAMT and MT940 say what they are
+            fields.append(Field("mapping", _("CSV mapping"), kind="choice", default="",
+                                choices=[("", _("none: CAMT or MT940"))] + [(r["name"], r["name"]) for r in saved],
+                                help=_("For a bank CSV: the bank's saved mapping")))
+        self.app.push_screen(FormScreen(_("Import a bank statement (CAMT.053, CAMT.054, MT940)"), fields, {},
+                                        on_submit=submit, submit_label=_("Import")), done)
 
     def action_accept(self) -> None:
         line = self._current(_("line"))

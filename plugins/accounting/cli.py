@@ -34,6 +34,27 @@ def _write(text: str, output: str | None) -> None:
         fh.write(text)
 
 
+def _mapping(ctx, value: str, *, from_file: bool = False) -> dict:
+    """--mapping: a saved mapping's name, or a YAML file (checked key by key
+    as a saved one is); ``from_file``: only a file (it is to be saved)."""
+    from pathlib import Path
+
+    from plugins.accounting import bank_mappings
+
+    if not from_file and not Path(value).expanduser().is_file():
+        return bank_mappings.mapping(ctx, value)["mapping"]
+    import yaml
+
+    try:
+        raw = yaml.safe_load(_read(value)) or {}
+    except yaml.YAMLError as error:
+        raise ValidationError(f"{value}: not YAML ({str(error).splitlines()[0]})") from None
+    try:
+        return bank_mappings.check_mapping(raw)
+    except ValidationError as error:
+        raise ValidationError(f"{value}: {error.field}: {error.message}") from None
+
+
 def _date_check(value, name):
     from plugins.accounting import models as m
 
@@ -53,28 +74,25 @@ def register(cli: click.Group, get_context) -> None:
     @accounting.command("import")
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.option("--bank", is_flag=True, help="FILE is a bank statement CSV, not an hledger journal.")
-    @click.option("--mapping", type=click.Path(dir_okay=False), help="YAML column mapping for --bank.")
+    @click.option("--mapping", help="For --bank: a saved mapping's name (`bank mappings`) or a YAML mapping file.")
+    @click.option("--save-mapping", help="For --bank: keep the YAML mapping under this name once the file is in.")
     @click.option("--create-accounts", is_flag=True,
                   help="Add the accounts the file posts to that are not in the chart (they are listed).")
-    def import_(file, bank, mapping, create_accounts):
+    def import_(file, bank, mapping, save_mapping, create_accounts):
         """Import an hledger-format journal (or, with --bank, a bank CSV).
 
         Accounts not in the chart are refused, named with their lines, as
         'accounting post' refuses them; --create-accounts adds them."""
         from plugins.accounting import reports
 
+        from plugins.accounting import bank_mappings
+
         ctx = get_context()
         mp = None
-        if bank:
-            if mapping:
-                import yaml
-
-                try:
-                    mp = yaml.safe_load(_read(mapping)) or {}
-                except yaml.YAMLError as error:
-                    raise ValidationError(f"{mapping}: not YAML ({str(error).splitlines()[0]})") from None
-                if not isinstance(mp, dict):
-                    raise ValidationError(f"{mapping}: a mapping of column names is expected")
+        if save_mapping is not None and not (bank and mapping):
+            raise ValidationError("--save-mapping needs --bank and a --mapping file", field="save_mapping")
+        if bank and mapping:
+            mp = _mapping(ctx, mapping, from_file=save_mapping is not None)
         created: list[str] = []
         try:
             if bank:  # a bank's CSV: in the encoding the mapping names, or the one found (Windows-1252)
@@ -91,6 +109,9 @@ def register(cli: click.Group, get_context) -> None:
         if created:
             click.echo(f"added {len(created)} account(s) to the chart: {', '.join(created)}")
         click.echo(f"imported {n} transaction(s)")
+        if save_mapping is not None:
+            saved = bank_mappings.save_mapping(ctx, save_mapping, mp)
+            click.echo(f"saved the mapping as {saved['name']!r}: next time --mapping {saved['name']!r}")
 
     @accounting.command("export")
     @click.option("--format", "fmt", type=click.Choice(["hledger", "csv"]), default="hledger", show_default=True)

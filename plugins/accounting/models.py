@@ -18,7 +18,8 @@ _ = translator_for("accounting", Path(__file__).parent / "locale")
 #: table name -> schema version
 TABLES = {"accounts": 1, "entries": 1, "periods": 1, "vendors": 1, "bills": 1, "payments": 1,
           "payment_runs": 1, "orders": 1, "rates": 1, "timesheets": 1, "payroll_runs": 1, "payslips": 1,
-          "customers": 1, "invoices": 1, "receipts": 1, "statements": 1, "statement_lines": 1}
+          "customers": 1, "invoices": 1, "receipts": 1, "statements": 1, "statement_lines": 1,
+          "bank_mappings": 1}
 #: the permission that reads each table whole (export); pay is confidential:
 #: reading rates, payroll runs and payslips whole is audited
 TABLE_READ = {"accounts": "accounting.ledger.read", "entries": "accounting.ledger.read",
@@ -29,7 +30,7 @@ TABLE_READ = {"accounts": "accounting.ledger.read", "entries": "accounting.ledge
               "payroll_runs": "accounting.payroll.read", "payslips": "accounting.payroll.read",
               "customers": "accounting.invoices.read", "invoices": "accounting.invoices.read",
               "receipts": "accounting.invoices.read", "statements": "accounting.ledger.read",
-              "statement_lines": "accounting.ledger.read"}
+              "statement_lines": "accounting.ledger.read", "bank_mappings": "accounting.ledger.read"}
 CONFIDENTIAL_TABLES = frozenset({"rates", "payroll_runs", "payslips"})
 
 PERMISSIONS = {

@@ -343,3 +343,87 @@ async def test_the_reconciliation_screen_imports_shows_what_waits_and_matches_it
         await wait_for(pilot, lambda: text_of(app, "#acc-bank-sum").endswith("closing 9,207.10, agrees with the "
                                                                              "ledger"))
     assert [ln["status"] for ln in bank.lines(ctx)] == ["matched"] * 5
+
+
+def test_a_bank_mapping_saved_in_backdesk_reads_the_next_csv(site, books, tmp_path):
+    from plugins.accounting import bank_mappings
+
+    bd, ctx = books
+    vendors, bills, run = month(ctx)
+    sepa.cancel_run(ctx, 1)
+    path, mapping = tmp_path / "umsaetze.csv", tmp_path / "sparkasse.yaml"
+    path.write_bytes(BANK_CSV.encode("cp1252"))
+    mapping.write_text(MAPPING + "encoding: cp1252\n")
+    # the first import keeps the mapping under the bank's name
+    r = site.cli("accounting", "import", str(path), "--bank", "--mapping", str(mapping), "--save-mapping", "Sparkasse")
+    assert r.returncode == 0 and r.stdout.splitlines() == [
+        "imported 3 transaction(s)", "saved the mapping as 'Sparkasse': next time --mapping 'Sparkasse'"], r.stderr
+    (saved,) = bank_mappings.mappings(ctx)
+    assert saved["mapping"] == {"date": "Buchungstag", "description": "Verwendungszweck", "amount": "Betrag",
+                                "date_format": "%d.%m.%Y", "decimal": ",", "delimiter": ";", "encoding": "cp1252",
+                                "rules": {"miete": "expenses:rent"}}
+    mapping.unlink()  # no YAML file any more: March's CSV is read by the saved name (in any case)
+    march = tmp_path / "maerz.csv"
+    march.write_bytes(BANK_CSV.replace("01.2026", "03.2026").replace("Januar", "März").encode("cp1252"))
+    r = site.cli("accounting", "import", str(march), "--bank", "--mapping", "sparkasse")
+    assert (r.returncode, r.stdout.strip()) == (0, "imported 3 transaction(s)"), r.stderr
+    tb = {a: v for a, _c, v in reports.report(ctx, "trial-balance").sections[0][1]}
+    assert tb["expenses:rent"] == Decimal("2380.00")  # both months' rent by the saved mapping's rule
+    r = site.cli("accounting", "bank", "mappings")
+    assert r.returncode == 0 and r.stdout.split()[0] == "Sparkasse" and "';'" in r.stdout and "cp1252" in r.stdout
+    # refused in one line, nothing saved: each bad value named by its key; an unknown name lists the saved ones
+    bad = tmp_path / "bad.yaml"
+    for text, why in ((MAPPING.replace("decimal: ','", "decimal: 'x'"), "decimal: the decimal mark is . or ,"),
+                      (MAPPING + "encoding: klingon\n", "encoding: unknown encoding 'klingon'"),
+                      (MAPPING + "colour: red\n", "mapping: unknown key 'colour'"),
+                      (MAPPING.replace("%d.%m.%Y", "%Q"), "date_format: '%Q' is not a date format")):
+        bad.write_text(text)
+        r = site.cli("accounting", "bank", "mappings", "save", "Volksbank", str(bad))
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and why in r.stderr, r.stderr
+    entries = ctx.table("entries").count()
+    r = site.cli("accounting", "import", str(march), "--bank", "--mapping", "Volksbank")
+    assert r.returncode == 2 and "no saved bank mapping 'Volksbank' (saved: Sparkasse)" in r.stderr, r.stderr
+    assert ctx.table("entries").count() == entries
+    assert [x["name"] for x in bank_mappings.mappings(ctx)] == ["Sparkasse"]
+    # saving under the same name (any case) replaces it; a clerk without accounting.ledger.post may not save
+    bank_mappings.save_mapping(ctx, "SPARKASSE", {**saved["mapping"], "delimiter": ","})
+    assert [(x["name"], x["mapping"]["delimiter"]) for x in bank_mappings.mappings(ctx)] == [("SPARKASSE", ",")]
+    with pytest.raises(PermissionDenied):
+        bank_mappings.save_mapping(site.open("clara").context("accounting"), "Volksbank", {})
+    r = site.cli("accounting", "bank", "mappings", "delete", "sparkasse")
+    assert r.returncode == 0 and bank_mappings.mappings(ctx) == []
+
+
+async def test_the_reconciliation_screen_reads_a_bank_csv_by_its_saved_mapping(books, tmp_path):
+    import yaml
+
+    from core.app import make_app
+    from core.testing import wait_for
+    from core.widgets import FormScreen, RecordTable
+    from plugins.accounting import bank_mappings
+    from test_accounting_operator import open_by_palette, type_text
+
+    bd, ctx = books
+    bank_mappings.save_mapping(ctx, "Sparkasse", yaml.safe_load(MAPPING))
+    path = tmp_path / "umsaetze.csv"
+    path.write_bytes(BANK_CSV.encode("cp1252"))
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_palette(pilot, "Reconciliation", "ReconciliationScreen")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await type_text(pilot, str(path))
+        await pilot.press("tab")
+        assert app.focused is app.screen.form.control("mapping")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # none -> Sparkasse
+        await pilot.pause()
+        assert app.screen.form.control("mapping").value == "Sparkasse"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: any(n.message == "3 new bank CSV rows" for n in app._notifications))
+        await pilot.press("o")
+        table = app.screen.query_one("#acc-bank", RecordTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+    assert len(bank.lines(ctx)) == 3
