@@ -28,6 +28,9 @@ from core.i18n import _
 from core.screens.base import BackdeskScreen, TablesChanged
 from core.widgets.keys import key_text
 
+#: seconds between two looks for scheduled events whose day has come
+DUE_EVENTS_EVERY = 15 * 60
+
 def _search_commands():
     """The palette's global search (imported when the palette first opens)."""
     from core.screens.search import SearchCommands
@@ -243,6 +246,9 @@ class BackdeskApp(App):
         self.inbox = InboxBadge(self)  # unread count in the header, toasts
         if self.poll_interval:
             self.set_interval(self.poll_interval, self._poll_store, name="poll-store")
+            # events for a day (a dismissal's last day) are published on it
+            self.set_interval(DUE_EVENTS_EVERY, self._deliver_due_events, name="due-events")
+            self.call_after_refresh(self._deliver_due_events)
         if self.backdesk.kiosk and self.idle_lock_seconds:
             self.set_interval(min(5.0, max(0.05, self.idle_lock_seconds / 4)), self._check_idle,
                               name="idle-lock")
@@ -311,6 +317,11 @@ class BackdeskApp(App):
         if self.backdesk.kiosk:
             return
         return super().action_suspend_process()
+
+    def _deliver_due_events(self) -> None:
+        """core.events' scheduled events whose day has come, in a thread."""
+        self.run_worker(self.backdesk.services.events.deliver_due, thread=True, exclusive=True,
+                        group="due-events", exit_on_error=False)
 
     def _poll_store(self) -> None:
         self.run_worker(self.backdesk.store.refresh, thread=True, exclusive=True,

@@ -149,11 +149,13 @@ class PluginContext:
         return self.backdesk.services.people.display_name(person_id, default, allowed_by=self.permissions)
 
     # -- events and notifications -------------------------------------------------
-    def publish(self, name: str, data: dict | None = None) -> Any:
+    def publish(self, name: str, data: dict | None = None, *, on: Any = None) -> Any:
         """Publish the domain event ``<plugin>.<name>`` (inside the caller's
         transaction when there is one); its source is this plugin. Another
-        plugin's events are refused (:class:`core.errors.PermissionDenied`)."""
-        return self._services.events.publish(name, data)
+        plugin's events are refused (:class:`core.errors.PermissionDenied`).
+        ``on``: the day it is for ("2026-12-31"); a day to come keeps it
+        scheduled until that day (see :mod:`core.events`)."""
+        return self._services.events.publish(name, data, on=on)
 
     # -- language --------------------------------------------------------------------
     def _(self, message: str) -> str:

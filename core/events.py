@@ -18,6 +18,13 @@ those implementing the catch-all ``backdesk_event``:
 
 Events published inside a handler are queued and delivered after the
 current one, so a chain of events never grows the stack.
+
+An event for a day to come (``ctx.publish("employee_left", {...},
+on="2026-12-31")``) is stored as ``scheduled`` with that ``due`` day and
+published on it by :meth:`EventBus.deliver_due`: the shell runs it when it
+starts and every quarter of an hour, ``backdesk events due`` (a cron line)
+where no shell runs over midnight. Each is delivered once, however many
+processes ask at the same time: the claim is a transaction.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from typing import Any
 from core.access import reaction
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
-from core.i18n import _
+from core.i18n import _, today
+from core.storage import Range
 
 log = logging.getLogger("backdesk.events")
 
@@ -87,14 +95,18 @@ class EventBus:
         return self.backdesk.operator
 
     # -- publishing ----------------------------------------------------------------
-    def publish(self, name: str, data: dict | None = None, *, source: str | None = None) -> int:
+    def publish(self, name: str, data: dict | None = None, *, source: str | None = None,
+                on: Any = None) -> int:
         """Store the event ``name`` ("<plugin>.<what_happened>"); returns its id.
 
         Inside a transaction the event belongs to it (rolled back with it);
         handlers run after the commit, in this process. ``source``: the
         plugin that publishes (``ctx.publish`` and ``ctx.services.events``
         pass it and refuse other plugins' names); core's own events are
-        ``core``'s.
+        ``core``'s. ``on``: the day the event is for (a ``datetime.date`` or
+        "YYYY-MM-DD", the site's calendar): a later day than today stores
+        it as ``scheduled`` until :meth:`deliver_due` publishes it on that
+        day; today or a day gone by publishes it at once.
         """
         from core.audit import now_utc
 
@@ -103,11 +115,31 @@ class EventBus:
                 name=name), field="name")
         if data is not None and not isinstance(data, dict):
             raise ValidationError(_("event data must be a dict"), field="data")
+        due = _day(on) if on is not None else None
+        doc = {"name": name, "data": data or {}, "at": now_utc(), "actor": self.store.actor,
+               "source": source or name.partition(".")[0]}
+        if due is not None and due > today().isoformat():
+            return self.events.insert({**doc, "status": "scheduled", "due": due})
         # with nobody listening there is nothing to deliver (and nothing to settle later)
-        status = "pending" if self.handlers(name) else "done"
-        return self.events.insert({"name": name, "data": data or {}, "at": now_utc(),
-                                   "actor": self.store.actor, "source": source or name.partition(".")[0],
-                                   "status": status})
+        return self.events.insert({**doc, "status": "pending" if self.handlers(name) else "done"})
+
+    def deliver_due(self, day: Any = None) -> list[int]:
+        """Publish the scheduled events whose day has come (``day``: the
+        site's today) and deliver them; returns their ids. Each is claimed
+        in one transaction (``scheduled`` → ``pending``), so two processes
+        asking at once deliver it once. Call it outside a transaction."""
+        until = _day(day) if day is not None else today().isoformat()
+        with self.store.transaction():
+            claimed = [self.events.update(doc["id"], {"status": "pending" if self.handlers(doc["name"]) else "done"})
+                       for doc in self.events.find({"status": "scheduled", "due": Range(le=until)},
+                                                   order_by=["due", "id"])]
+        for doc in claimed:
+            if doc["status"] == "pending":
+                try:
+                    self._deliver(Event.from_doc(doc), first=True)
+                except Exception:  # bookkeeping failed: the next call finds it pending, `events retry` too
+                    log.exception("delivering event %s failed", doc["id"])
+        return [doc["id"] for doc in claimed]
 
     # -- delivering ----------------------------------------------------------------
     def _committed(self, changes) -> None:
@@ -321,6 +353,21 @@ class EventBus:
             raise UnknownRecord(_("no event with id {id}").format(id=event_id))
         doc["deliveries"] = self.deliveries.find({"event_id": event_id}, order_by="id")
         return doc
+
+
+def _day(value: Any) -> str:
+    """``value`` (a date or "YYYY-MM-DD") as an ISO day; ValidationError otherwise."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ValidationError(_("{value!r} is not a day (YYYY-MM-DD)").format(value=str(value)[:20]),
+                              field="on") from None
 
 
 def describe(name: str) -> str:

@@ -216,12 +216,12 @@ class PluginEvents:
         self._bus = bus
         self._plugin = plugin
 
-    def publish(self, name: str, data: dict | None = None) -> int:
+    def publish(self, name: str, data: dict | None = None, *, on: Any = None) -> int:
         full = name if "." in name else f"{self._plugin}.{name}"
         if full.partition(".")[0] != self._plugin:
             raise PermissionDenied(
                 f"plugin {self._plugin!r} may only publish {self._plugin}.* events, not {full!r}")
-        return self._bus.publish(full, data or {}, source=self._plugin)
+        return self._bus.publish(full, data or {}, source=self._plugin, on=on)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bus, name)

@@ -15,8 +15,9 @@ from pathlib import Path
 import click
 
 from core.errors import BackdeskError
-from core.launch import State
+from core.events import MANAGE as MANAGE_EVENTS
 from core.i18n import format_date, format_time
+from core.launch import State
 from core.safetext import json_safe, one_line
 
 
@@ -292,6 +293,16 @@ def register(cli: click.Group) -> None:
             click.echo(f"{still} deliver{'y' if still == 1 else 'ies'} still failing; "
                        "see 'backdesk events list --failed'.", err=True)
             sys.exit(1)
+
+    @events.command("due")
+    def events_due():
+        """Publish the events scheduled for today or earlier (a dismissal's last
+        day); the shell does so by itself, this is for a daily cron line."""
+        bd = _backdesk()
+        bd.operator.require(MANAGE_EVENTS, "publish scheduled events")
+        ids = bd.services.events.deliver_due()
+        click.echo(f"{len(ids)} scheduled event{'' if len(ids) == 1 else 's'} published"
+                   + (f": {', '.join(map(str, ids))}" if ids else ""))
 
     # ------------------------------------------------------------------ people
     @cli.group("people")

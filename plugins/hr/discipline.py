@@ -118,8 +118,10 @@ def dismiss(ctx, person: Any, *, date: Any, reason: str, kind: str = "conduct",
     """Dismiss ``person`` (or record a leaver with another ``kind``).
 
     In one transaction: the dismissal record, the HR record's end, the
-    person set to ``left`` on ``date``, the offboarding checklist and
-    ``hr.employee_dismissed``. A conduct dismissal needs an active warning
+    person set to ``left`` on ``date``, the offboarding checklist,
+    ``hr.employee_dismissed`` (now) and ``hr.employee_left`` for the last
+    day itself (scheduled: published on that day, see core.events). A
+    conduct dismissal needs an active warning
     of the level the settings name, unless gross misconduct is recorded.
     """
     svc.require(ctx, m.P_DISMISS, _("dismiss employees"))
@@ -170,8 +172,9 @@ def dismiss(ctx, person: Any, *, date: Any, reason: str, kind: str = "conduct",
         checklist_id = svc.create_checklist(ctx, pid, "offboarding", ref={"dismissal_id": did})
         # what the reactions need (who, the last day, dismissal or resignation); the reason
         # and the grounds stay in hr.dismissals, behind HR's permission
-        ctx.publish("employee_dismissed", {"person_id": pid, "date": day,
-                                           "kind": "dismissal" if kind in DISMISSAL else kind})
+        leaving = {"person_id": pid, "date": day, "kind": "dismissal" if kind in DISMISSAL else kind}
+        ctx.publish("employee_dismissed", leaving)
+        ctx.publish("employee_left", leaving, on=day)  # on the last day itself
         return dict(ctx.table("dismissals")[did], checklist_id=checklist_id)
 
 

@@ -146,3 +146,36 @@ def test_an_event_its_publisher_never_delivered_is_delivered_by_retry(chain, sit
     assert all(status == "ok" for _eid, _name, status in results)
     assert chain.context("itmini").table("tickets").count() == 1
     assert chain.services.events.retry() == []
+
+
+async def test_an_event_for_a_day_to_come_waits_and_the_shell_publishes_it_on_the_day(chain, site):
+    """publish(on=day): scheduled until that day; the shell looks when it
+    starts (and every quarter of an hour) and delivers what has come due;
+    `backdesk events due` needs core.events.manage; a bad day is refused."""
+    import datetime as dt
+
+    from core.app import make_app
+    from core.i18n import today
+
+    bd = chain
+    bd.marker.unlink()
+    person = bd.services.people.add_person(name="Spätstarter", department_id=bd.dept)
+    tomorrow = today() + dt.timedelta(days=1)
+    event_id = bd.context("hrmini").publish("employee_hired", {"person_id": person}, on=tomorrow)
+    assert bd.services.events.get(event_id)["status"] == "scheduled"
+    assert bd.context("itmini").table("tickets").count() == 0
+    with pytest.raises(ValidationError, match="'soon' is not a day"):
+        bd.context("hrmini").publish("employee_hired", {"person_id": person}, on="soon")
+    site.configure(console_role="reception")
+    proc = site.cli("events", "due")
+    assert proc.returncode == 2 and "core.events.manage" in proc.stderr
+    # a day later (as if the clock had moved on): the shell's look publishes it
+    bd.services.events.events.update(event_id, {"due": today().isoformat()})
+    app = make_app(bd, poll_interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(1200):  # a deadline for failing runs only
+            await pilot.pause(0.05)
+            if bd.services.events.get(event_id)["status"] == "done":
+                break
+    assert bd.services.events.get(event_id)["status"] == "done"
+    assert [t["person_id"] for t in bd.context("itmini").table("tickets").all()] == [person]

@@ -136,3 +136,62 @@ def test_warnings_expiring_this_month_card(office):
         disc.issue_warning(ctx, ids["ben"], level="written", reason=day, date=day)
     rows = disc.expiring_this_month(ctx, on=dt.date(2026, 3, 10))
     assert [w["expires"] for w in rows] == ["2026-03-20"]
+
+
+LEAVERS = '''
+from core.hookspecs import PluginInfo, TableSpec, hookimpl
+
+
+@hookimpl
+def backdesk_plugin_info():
+    return PluginInfo(name="leavers", title="Leavers", version="0.1.0", api_version=1)
+
+
+@hookimpl
+def backdesk_tables():
+    return [TableSpec("seen", version=1)]
+
+
+@hookimpl
+def backdesk_reactions(ctx):
+    return {"hr.employee_left": lambda event: ctx.table("seen").insert(dict(event.data, event_id=event.id))}
+'''
+
+
+def test_the_last_day_itself_brings_hr_employee_left_once(site, fill_office, tmp_path):
+    """A dismissal recorded ahead: hr.employee_dismissed at once, and
+    hr.employee_left scheduled for the last day — not delivered the day
+    before, delivered on the day to the plugin that reacts to it, once
+    although two processes ask at once; a last day gone by publishes it at
+    once; ``backdesk events due`` is what a cron line runs."""
+    import yaml
+
+    plugin = tmp_path / "leavers.py"
+    plugin.write_text(LEAVERS)
+    (site.config_dir / "plugins.yaml").write_text(yaml.safe_dump(
+        {"plugins": [{"name": "hr"}, {"name": "leavers", "path": str(plugin)}]}))
+    bd = site.open("eva")
+    other = site.open("alice")  # a second process of the office
+    ids = fill_office(bd)
+    ctx = bd.context("hr")
+    last = svc.today() + dt.timedelta(days=10)
+    disc.dismiss(ctx, ids["ina"], date=last.isoformat(), reason="moves to Hamburg", kind="resignation")
+    assert [e["name"] for e in bd.table("core.events").find({"name": "hr.employee_dismissed"})] == [
+        "hr.employee_dismissed"]
+    (ev,) = bd.table("core.events").find({"name": "hr.employee_left"})
+    assert (ev["status"], ev["due"], ev["source"]) == ("scheduled", last.isoformat(), "hr")
+    assert bd.services.events.deliver_due(last - dt.timedelta(days=1)) == []
+    assert bd.table("leavers.seen").all() == []
+    assert bd.services.events.deliver_due(last) == [ev["id"]]
+    other.store.refresh()
+    assert other.services.events.deliver_due(last) == []  # claimed once
+    (seen,) = bd.table("leavers.seen").all()
+    assert {k: seen[k] for k in ("person_id", "date", "kind", "event_id")} == {
+        "person_id": ids["ina"], "date": last.isoformat(), "kind": "resignation", "event_id": ev["id"]}
+    assert bd.table("core.events").get(ev["id"])["status"] == "done"
+    # a last day gone by: published with the dismissal
+    disc.dismiss(ctx, ids["anna"], date=(svc.today() - dt.timedelta(days=1)).isoformat(), reason="retires",
+                 kind="resignation")
+    assert [s["person_id"] for s in bd.table("leavers.seen").all()] == [ids["ina"], ids["anna"]]
+    r = site.cli("events", "due")
+    assert (r.returncode, r.stdout.strip()) == (0, "0 scheduled events published"), r.stderr
