@@ -78,8 +78,7 @@ def rates(ctx) -> list[dict]:
     ctx.services.audit.read_confidential("accounting.payroll.read", "accounting", "rates", None,
                                          _("list pay rates"))
     rows = ctx.table("rates").find({}, order_by=["person_id"])
-    names = {p["id"]: p["name"] for p in ctx.backdesk.table("core.people").all()}
-    return [{**r, "name": names.get(r["person_id"], "?")} for r in rows]
+    return [{**r, "name": ctx.person_name(r["person_id"], "?")} for r in rows]
 
 
 def set_rate(ctx, person_id, kind: str, rate, cur=None) -> dict:
@@ -275,7 +274,6 @@ def timeclock(ctx, start=None, end=None) -> str:
     entries recorded as a number of hours start at 09:00."""
     from plugins.accounting.hledger import write_timeclock
 
-    names = {p["id"]: p["name"] for p in ctx.backdesk.table("core.people").all()}
     rows = []
     for r in timesheets(ctx, None, start, end):
         s, e = r.get("start"), r.get("end")
@@ -286,7 +284,7 @@ def timeclock(ctx, start=None, end=None) -> str:
             if total >= 24 * 60:
                 s, total = "00:00", mins
             e = f"{total // 60:02d}:{total % 60:02d}"
-        rows.append({"account": names.get(r["person_id"], f"person {r['person_id']}"), "date": r["date"],
+        rows.append({"account": ctx.person_name(r["person_id"], f"person {r['person_id']}"), "date": r["date"],
                      "start": s, "end": e})
     return write_timeclock(rows)
 
@@ -491,8 +489,7 @@ def payslips(ctx, *, run_id=None, person_id=None) -> list[dict]:
         where["person_id"] = int(person_id)
     ctx.services.audit.read_confidential("accounting.payroll.read", "accounting", "payslips", None,
                                          _("payslips {where}").format(where=where or _("all")))
-    names = {p["id"]: p["name"] for p in ctx.backdesk.table("core.people").all()}
-    return [{**s, "name": names.get(s["person_id"], "?")}
+    return [{**s, "name": ctx.person_name(s["person_id"], "?")}
             for s in ctx.table("payslips").find(where, order_by=["-run_id", "person_id"])]
 
 
@@ -500,5 +497,4 @@ def payslip(ctx, slip_id) -> dict:
     ctx.services.audit.read_confidential("accounting.payroll.read", "accounting", "payslips", int(slip_id),
                                          _("payslip"))
     doc = svc._get(ctx.table("payslips"), slip_id, _("payslip"))
-    person = ctx.backdesk.table("core.people").get(doc["person_id"]) or {}
-    return {**doc, "name": person.get("name", "?")}
+    return {**doc, "name": ctx.person_name(doc["person_id"], "?")}

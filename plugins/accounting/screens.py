@@ -589,8 +589,7 @@ class PayrollScreen(_Base):
         yield Static("", id="acc-flags", classes="acc-detail")
 
     def _load(self) -> None:
-        names = {p["id"]: p["name"] for p in self.ctx.backdesk.table("core.people").all()}
-        rows = [{**r, "name": names.get(r["person_id"], "?"),
+        rows = [{**r, "name": self.ctx.person_name(r["person_id"], "?"),
                  "span": f"{r['start']}–{r['end']}" if r.get("start") else "",
                  "status_text": m.label(m.TIMESHEET_STATUSES, r.get("status")),
                  "flag": "!" if r.get("flags") else ""} for r in pay.timesheets(self.ctx)]
