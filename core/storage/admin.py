@@ -16,61 +16,14 @@ from typing import TextIO
 from core import csvsafe
 
 from . import files, seal
+from .engine import check_files
 from .errors import CorruptData, NotFound, StorageError
+# prepare_dest and copy_store are the file primitives' (core.storage.files); named here
+# too for the PostgreSQL store's backup
+from .files import copy_store, prepare_dest
 
 
 # -- copying ------------------------------------------------------------------
-
-
-def prepare_dest(dest: str | os.PathLike) -> str:
-    """An absolute, empty, owner-only directory for a backup (created if needed)."""
-    dest = os.path.abspath(os.fspath(dest))
-    if os.path.exists(dest):
-        if not os.path.isdir(dest):
-            raise StorageError(f"{dest}: exists and is not a directory; choose a new backup directory")
-        if os.listdir(dest):
-            raise StorageError(f"{dest}: not empty; a backup goes into a new or empty directory")
-    files.make_dir(dest)
-    return dest
-
-
-def _copy_file(src: str, dst: str) -> None:
-    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, files.FILE_MODE)
-    try:
-        files.write_all(fd, files.read_file(src))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def copy_store(data_dir: str, dest: str, manifest: dict, jfd: int, jpos: int) -> None:
-    """Copy the files ``manifest`` names, and the journal up to ``jpos``.
-
-    The caller holds a lock that keeps writers out (LOCK_SH or LOCK_EX), so
-    the set is consistent.  The manifest is written last.
-    """
-    files.make_dir(dest)
-    for info in manifest["tables"].values():
-        ns = os.path.join(dest, info["file"].split("/")[0])
-        files.make_dir(ns)
-        _copy_file(os.path.join(data_dir, info["file"]), os.path.join(dest, info["file"]))
-    journal = os.path.join(dest, files.journal_name(manifest["generation"]))
-    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, files.FILE_MODE)
-    try:
-        offset = 0
-        while offset < jpos:
-            chunk = os.pread(jfd, min(1 << 22, jpos - offset), offset)
-            if not chunk:
-                raise StorageError(f"{data_dir}: the journal shrank while it was copied")
-            files.write_all(fd, chunk)
-            offset += len(chunk)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    for entry in os.scandir(dest):
-        if entry.is_dir():
-            files.fsync_dir(entry.path)
-    files.write_manifest(dest, manifest)
 
 
 def _store_paths(manifest: dict) -> set[str]:
@@ -110,7 +63,7 @@ def copy_other_files(src: str, dest: str, manifest: dict) -> int:
                 continue
             files.make_dir(os.path.dirname(target))
             try:
-                _copy_file(path, target)
+                files.copy_file(path, target)
             except FileNotFoundError:  # removed meanwhile (an orphan cleaned up): not needed
                 continue
             count += 1
@@ -170,119 +123,6 @@ def backup(data_dir: str | os.PathLike, dest: str | os.PathLike, *, by: str | No
 
 
 # -- checking -------------------------------------------------------------------
-
-
-def check_files(data_dir: str) -> list[str]:
-    """Verify every data file (the caller keeps writers out); one line per problem."""
-    from .engine import _TableState, _apply_entry
-
-    problems: list[str] = []
-    if not os.path.isdir(data_dir):
-        return [f"{data_dir}: not a directory"]
-    if seal.is_backup(data_dir):  # a backup: complete, and holding what its marker lists
-        problems += seal.verify_backup(data_dir)
-    mpath = os.path.join(data_dir, files.MANIFEST)
-    try:
-        manifest, _ = files.read_manifest(data_dir)
-    except FileNotFoundError:
-        return problems or [f"{mpath}: missing; {data_dir} is not a Backdesk data directory, or its manifest "
-                            "was lost (restore from a backup with `backdesk restore SRC`)"]
-    except CorruptData as e:
-        return problems + [str(e)]
-    states: dict = {}
-    snap_seqs: dict[str, int] = {}
-    sound = True
-    for name, info in sorted(manifest["tables"].items()):
-        try:
-            snap = files.read_snapshot(os.path.join(data_dir, info["file"]), name)
-        except CorruptData as e:
-            problems.append(str(e))
-            sound = False
-            continue
-        if snap.seq < info["seq"]:
-            # (A newer one is the trace of a compaction that was interrupted:
-            # replay skips what it holds.)
-            problems.append(f"{os.path.join(data_dir, info['file'])}: holds changes up to seq {snap.seq} but "
-                            f"store.json needs {info['seq']} (an older copy of the file); restore from a backup")
-            sound = False
-        snap_seqs[name] = snap.seq
-        states[name] = _TableState(name, snap.version, next_id=snap.next_id, seq=snap.seq,
-                                   snap_seq=snap.seq, docs=snap.docs)
-    jpath = os.path.join(data_dir, files.journal_name(manifest["generation"]))
-    try:
-        with open(jpath, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        problems.append(f"{jpath}: the journal is missing (store.json names it); restore from a backup")
-        data = None
-    if data is not None:
-        scan = files.scan_journal(data)
-        seq = manifest["seq"]
-        in_order = []
-        for offset, body in scan.entries:
-            if body["seq"] != seq + 1:
-                problems.append(f"{jpath}: entry at byte {offset} has seq {body['seq']}, expected {seq + 1}; "
-                                "restore from a backup")
-                break
-            seq = body["seq"]
-            in_order.append(offset)
-            if sound:
-                try:
-                    _apply_entry(states, body, jpath)
-                except CorruptData as e:
-                    problems.append(str(e))
-                    break
-        if scan.corrupt:
-            problems.append(str(CorruptData(
-                jpath, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")))
-        # A torn tail (an interrupted, never-acknowledged write) is not a
-        # problem: the next write discards it -- unless store.head says it
-        # was committed (below).
-        problems += _check_journal_end(data_dir, manifest, snap_seqs, seq, jpath, data, in_order)
-    for root, dirs, names in os.walk(data_dir):
-        if root == data_dir and files.BACKUPS in dirs:
-            dirs.remove(files.BACKUPS)
-        for d in dirs:
-            _check_mode(os.path.join(root, d), files.DIR_MODE, problems)
-        for n in names:
-            _check_mode(os.path.join(root, n), files.FILE_MODE, problems)
-    return problems
-
-
-def _check_journal_end(data_dir: str, manifest: dict, snap_seqs: dict[str, int], end_seq: int, jpath: str,
-                       data: bytes, offsets: list[int]) -> list[str]:
-    """The journal's end (``end_seq``) against the snapshots and store.head."""
-    problems = []
-    for name, snap_seq in sorted(snap_seqs.items()):
-        if snap_seq > end_seq:
-            path = os.path.join(data_dir, manifest["tables"][name]["file"])
-            problems.append(f"{path}: holds changes up to seq {snap_seq}, but the journal {os.path.basename(jpath)} "
-                            f"ends at seq {end_seq}: committed lines are missing from the journal; "
-                            "restore from a backup")
-    head, raw = files.read_head(data_dir)
-    if head is None and raw is not None:
-        problems.append(f"{os.path.join(data_dir, files.HEAD)}: damaged, so the journal's end cannot be checked "
-                        "(the next change rewrites it)")
-    elif head is not None:
-        start = manifest["seq"]
-
-        def crc_of(seq: int) -> str | None:
-            i = seq - start - 1
-            return files.line_crc(data, offsets[i]) if 0 <= i < len(offsets) else None
-
-        problem = files.head_problem(head, manifest["generation"], end_seq, crc_of)
-        if problem:
-            problems.append(f"{jpath}: {problem}; restore from a backup")
-    return problems
-
-
-def _check_mode(path: str, mode: int, problems: list[str]) -> None:
-    try:
-        actual = os.lstat(path).st_mode & 0o777
-    except FileNotFoundError:
-        return
-    if actual & 0o077:
-        problems.append(f"{path}: mode {actual:04o} lets other users in; run `chmod {mode:o} {path}`")
 
 
 def check(data_dir: str | os.PathLike) -> list[str]:

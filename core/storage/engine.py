@@ -112,7 +112,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from core.gcpause import gc_held
 
-from . import files
+from . import files, seal
 from .base import Change, Store, Table, Where
 from .errors import Conflict, CorruptData, NotFound, StorageError
 from .query import AnyOf, Contains, Operator, Range, get_path, sort_docs, sort_key, split_path
@@ -1808,12 +1808,11 @@ class JournalStore(Store):
             raise StorageError(f"{full}: no migration to version {missing[0]} (from {st.version})")
         dest = os.path.join(self.data_dir, files.BACKUPS,
                             time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}-before-{full}-v{version}")
-        from .admin import copy_store
         from .seal import seal_backup, start_backup
 
         files.make_dir(dest)
         start_backup(dest)
-        copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+        files.copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
         seal_backup(dest, source=self.data_dir, by=self.actor)
         log.info("%s: migrating from version %s to %s (backup in %s)", full, st.version, version, dest)
         for v in range(st.version + 1, version + 1):
@@ -2066,27 +2065,24 @@ class JournalStore(Store):
     # -- admin ----------------------------------------------------------------------
 
     def backup(self, dest: str | os.PathLike) -> None:
-        from .admin import copy_store, prepare_dest
         from .seal import seal_backup, start_backup
 
-        dest = prepare_dest(dest)
+        dest = files.prepare_dest(dest)
         start_backup(dest)
         with self._rlock:
             self._fresh()
             if self._txn is not None:
-                copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+                files.copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
             else:
                 self._lock.acquire("sh")
                 try:
                     self._catch_up()
-                    copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
+                    files.copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
                 finally:
                     self._lock.release()
         seal_backup(dest, source=self.data_dir, by=self.actor)
 
     def check(self) -> list[str]:
-        from .admin import check_files
-
         with self._rlock:
             if self._lock.mode is not None:
                 return check_files(self.data_dir)
@@ -2121,3 +2117,117 @@ def _change_copy(c: Change) -> Change:
 def open_store(data_dir: str | os.PathLike, **options: Any) -> JournalStore:
     """Open (creating if needed) the store in ``data_dir``."""
     return JournalStore(data_dir, **options)
+
+
+# -- checking the files (Store.check, core.storage.admin.check) -------------------------
+
+
+def check_files(data_dir: str) -> list[str]:
+    """Verify every data file (the caller keeps writers out); one line per problem."""
+    problems: list[str] = []
+    if not os.path.isdir(data_dir):
+        return [f"{data_dir}: not a directory"]
+    if seal.is_backup(data_dir):  # a backup: complete, and holding what its marker lists
+        problems += seal.verify_backup(data_dir)
+    mpath = os.path.join(data_dir, files.MANIFEST)
+    try:
+        manifest, _ = files.read_manifest(data_dir)
+    except FileNotFoundError:
+        return problems or [f"{mpath}: missing; {data_dir} is not a Backdesk data directory, or its manifest "
+                            "was lost (restore from a backup with `backdesk restore SRC`)"]
+    except CorruptData as e:
+        return problems + [str(e)]
+    states: dict = {}
+    snap_seqs: dict[str, int] = {}
+    sound = True
+    for name, info in sorted(manifest["tables"].items()):
+        try:
+            snap = files.read_snapshot(os.path.join(data_dir, info["file"]), name)
+        except CorruptData as e:
+            problems.append(str(e))
+            sound = False
+            continue
+        if snap.seq < info["seq"]:
+            # (A newer one is the trace of a compaction that was interrupted:
+            # replay skips what it holds.)
+            problems.append(f"{os.path.join(data_dir, info['file'])}: holds changes up to seq {snap.seq} but "
+                            f"store.json needs {info['seq']} (an older copy of the file); restore from a backup")
+            sound = False
+        snap_seqs[name] = snap.seq
+        states[name] = _TableState(name, snap.version, next_id=snap.next_id, seq=snap.seq,
+                                   snap_seq=snap.seq, docs=snap.docs)
+    jpath = os.path.join(data_dir, files.journal_name(manifest["generation"]))
+    try:
+        with open(jpath, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        problems.append(f"{jpath}: the journal is missing (store.json names it); restore from a backup")
+        data = None
+    if data is not None:
+        scan = files.scan_journal(data)
+        seq = manifest["seq"]
+        in_order = []
+        for offset, body in scan.entries:
+            if body["seq"] != seq + 1:
+                problems.append(f"{jpath}: entry at byte {offset} has seq {body['seq']}, expected {seq + 1}; "
+                                "restore from a backup")
+                break
+            seq = body["seq"]
+            in_order.append(offset)
+            if sound:
+                try:
+                    _apply_entry(states, body, jpath)
+                except CorruptData as e:
+                    problems.append(str(e))
+                    break
+        if scan.corrupt:
+            problems.append(str(CorruptData(
+                jpath, f"the entry at byte {scan.bad_offset} is damaged and valid entries follow it")))
+        # A torn tail (an interrupted, never-acknowledged write) is not a
+        # problem: the next write discards it -- unless store.head says it
+        # was committed (below).
+        problems += _check_journal_end(data_dir, manifest, snap_seqs, seq, jpath, data, in_order)
+    for root, dirs, names in os.walk(data_dir):
+        if root == data_dir and files.BACKUPS in dirs:
+            dirs.remove(files.BACKUPS)
+        for d in dirs:
+            _check_mode(os.path.join(root, d), files.DIR_MODE, problems)
+        for n in names:
+            _check_mode(os.path.join(root, n), files.FILE_MODE, problems)
+    return problems
+
+
+def _check_journal_end(data_dir: str, manifest: dict, snap_seqs: dict[str, int], end_seq: int, jpath: str,
+                       data: bytes, offsets: list[int]) -> list[str]:
+    """The journal's end (``end_seq``) against the snapshots and store.head."""
+    problems = []
+    for name, snap_seq in sorted(snap_seqs.items()):
+        if snap_seq > end_seq:
+            path = os.path.join(data_dir, manifest["tables"][name]["file"])
+            problems.append(f"{path}: holds changes up to seq {snap_seq}, but the journal {os.path.basename(jpath)} "
+                            f"ends at seq {end_seq}: committed lines are missing from the journal; "
+                            "restore from a backup")
+    head, raw = files.read_head(data_dir)
+    if head is None and raw is not None:
+        problems.append(f"{os.path.join(data_dir, files.HEAD)}: damaged, so the journal's end cannot be checked "
+                        "(the next change rewrites it)")
+    elif head is not None:
+        start = manifest["seq"]
+
+        def crc_of(seq: int) -> str | None:
+            i = seq - start - 1
+            return files.line_crc(data, offsets[i]) if 0 <= i < len(offsets) else None
+
+        problem = files.head_problem(head, manifest["generation"], end_seq, crc_of)
+        if problem:
+            problems.append(f"{jpath}: {problem}; restore from a backup")
+    return problems
+
+
+def _check_mode(path: str, mode: int, problems: list[str]) -> None:
+    try:
+        actual = os.lstat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if actual & 0o077:
+        problems.append(f"{path}: mode {actual:04o} lets other users in; run `chmod {mode:o} {path}`")

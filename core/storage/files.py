@@ -661,3 +661,57 @@ def read_from(fd: int, offset: int) -> bytes:
 def ensure_writable(path: str) -> None:
     if not os.access(path, os.W_OK):
         raise StorageError(f"{path}: not writable by this user")
+
+
+# -- copying a store (backups, restores, migrations) --------------------------------
+
+
+def prepare_dest(dest: str | os.PathLike) -> str:
+    """An absolute, empty, owner-only directory for a backup (created if needed)."""
+    dest = os.path.abspath(os.fspath(dest))
+    if os.path.exists(dest):
+        if not os.path.isdir(dest):
+            raise StorageError(f"{dest}: exists and is not a directory; choose a new backup directory")
+        if os.listdir(dest):
+            raise StorageError(f"{dest}: not empty; a backup goes into a new or empty directory")
+    make_dir(dest)
+    return dest
+
+
+def copy_file(src: str, dst: str) -> None:
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        write_all(fd, read_file(src))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def copy_store(data_dir: str, dest: str, manifest: dict, jfd: int, jpos: int) -> None:
+    """Copy the files ``manifest`` names, and the journal up to ``jpos``.
+
+    The caller holds a lock that keeps writers out (LOCK_SH or LOCK_EX), so
+    the set is consistent.  The manifest is written last.
+    """
+    make_dir(dest)
+    for info in manifest["tables"].values():
+        ns = os.path.join(dest, info["file"].split("/")[0])
+        make_dir(ns)
+        copy_file(os.path.join(data_dir, info["file"]), os.path.join(dest, info["file"]))
+    journal = os.path.join(dest, journal_name(manifest["generation"]))
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        offset = 0
+        while offset < jpos:
+            chunk = os.pread(jfd, min(1 << 22, jpos - offset), offset)
+            if not chunk:
+                raise StorageError(f"{data_dir}: the journal shrank while it was copied")
+            write_all(fd, chunk)
+            offset += len(chunk)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for entry in os.scandir(dest):
+        if entry.is_dir():
+            fsync_dir(entry.path)
+    write_manifest(dest, manifest)
