@@ -19,7 +19,7 @@ from core.errors import BackdeskError
 from core.i18n import today
 from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable
 from core.widgets.export_form import shown_path
-from plugins.accounting import invoice_pdf
+from plugins.accounting import invoice_pdf, invoice_send
 from plugins.accounting import invoicing as inv
 from plugins.accounting import models as m
 from plugins.accounting import printouts
@@ -28,6 +28,7 @@ from plugins.accounting import vat
 from plugins.accounting import vatreturn as vr
 from plugins.accounting.models import _
 from plugins.accounting.screens import _Base, _day, _money, _money_col
+from plugins.accounting.send_screens import send_form
 
 
 def customer_form(ctx, customer: dict | None = None) -> FormScreen:
@@ -36,7 +37,11 @@ def customer_form(ctx, customer: dict | None = None) -> FormScreen:
               Field("postcode", _("Postcode")), Field("city", _("City")),
               Field("country", _("Country"), default="DE", help=_("Two letters")),
               Field("vat_id", _("VAT ID"), help=_("With the country code, like DE136695976")),
-              Field("email", _("Email")), Field("terms_days", _("Terms (days)"), kind="int", default=14),
+              Field("email", _("Email")), Field("fax", _("Fax")),
+              Field("xrechnung", _("XRechnung"), kind="choice", default="",
+                    choices=[("", _("no, PDF only")), ("cii", "CII"), ("ubl", "UBL")],
+                    help=_("XML beside the PDF, for public buyers")),
+              Field("terms_days", _("Terms (days)"), kind="int", default=14),
               Field("buyer_reference", _("Buyer reference"), help=_("Their order reference or Leitweg-ID"))]
     if customer is None:
         return FormScreen(_("New customer"), fields, on_submit=lambda v: inv.add_customer(ctx, v),
@@ -117,6 +122,7 @@ class InvoicesScreen(_Base):
         Binding("i", "issue", _("Issue"), id="accounting.invoice_issue"),
         Binding("k", "credit", _("Credit note"), id="accounting.invoice_credit"),
         Binding("p", "payment", _("Payment received"), id="accounting.invoice_payment"),
+        Binding("m", "send", _("Send"), id="accounting.invoice_send"),
         Binding("u", "toggle", _("Customers"), id="accounting.customers_toggle"),
         Binding("N", "new_customer", _("New customer"), id="accounting.customer_new", show=False),
         Binding("e", "edit_customer", _("Edit customer"), id="accounting.customer_edit", show=False),
@@ -181,6 +187,7 @@ class InvoicesScreen(_Base):
             lines.append(_("Due: {date}").format(date=rec["due"]) + " · " + _("open {amount}").format(
                 amount=_money(rec["open"], rec["currency"])) +
                 (" · " + _("reminder {level}").format(level=rec["dunning_level"]) if rec.get("dunning_level") else ""))
+        lines.extend(invoice_send.sent_lines(self.ctx, rec)[-2:])
         detail.update("\n".join(lines))
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
@@ -247,6 +254,22 @@ class InvoicesScreen(_Base):
         rec = self._current(_("invoice"))
         if rec:
             self.app.push_screen(payment_form(self.ctx, rec))
+
+    def action_send(self) -> None:
+        """Send the selected invoice or one of its reminders (email or fax)."""
+        rec = self._current(_("invoice"))
+        if not rec:
+            return
+        if rec["status"] == "draft":
+            self.notify(_("draft {id} is not issued: issue it before sending it").format(id=rec["id"]),
+                        severity="warning")
+            return
+
+        def done(result):
+            if result:
+                self.notify(invoice_send.sent_lines(self.ctx, result)[-1])
+
+        self.app.push_screen(send_form(self.ctx, rec), done)
 
     def action_dunning(self) -> None:
         """Raise what is overdue today by one dunning level, after a confirmation."""

@@ -22,6 +22,7 @@ Amounts are stored as decimal strings (positive on credit notes too: the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from stdnum import exceptions as stdnum_errors
@@ -149,8 +150,40 @@ def _seller_for_issue(ctx) -> dict:
 
 
 # ============================================================================ customers
-CUSTOMER_FIELDS = ("name", "street", "postcode", "city", "country", "vat_id", "email", "terms_days",
-                   "buyer_reference")
+#: what the customer's ``xrechnung`` field may say: no XML beside the PDF, or XRechnung in CII / UBL
+XRECHNUNG = ("", "cii", "ubl")
+_EMAIL = re.compile(r"[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+")
+_FAX = re.compile(r"\+?[0-9 ()./-]{3,30}")
+
+
+def check_email(value, field: str = "email") -> str:
+    value = str(value or "").strip()
+    if not _EMAIL.fullmatch(value) or len(value) > 254:
+        raise ValidationError(_("not a valid email address: {value!r}").format(value=value[:60]), field=field)
+    return value
+
+
+def check_fax(value, field: str = "fax") -> str:
+    """A dialable fax number (digits, an optional +; spaces, dashes, dots,
+    slashes and brackets are dropped): 3 to 20 digits."""
+    raw = str(value or "").strip()
+    digits = re.sub(r"[ ()./-]", "", raw)
+    if not _FAX.fullmatch(raw) or not re.fullmatch(r"\+?\d{3,20}", digits):
+        raise ValidationError(_("not a valid fax number: {value!r}").format(value=raw[:40]), field=field)
+    return digits
+
+
+def check_xrechnung_choice(value) -> str:
+    value = str(value or "").strip().lower()
+    if value in ("none", "no", "-"):
+        value = ""
+    if value not in XRECHNUNG:
+        raise ValidationError(_("must be cii, ubl or empty"), field="xrechnung")
+    return value
+
+
+CUSTOMER_FIELDS = ("name", "street", "postcode", "city", "country", "vat_id", "email", "fax", "terms_days",
+                   "buyer_reference", "xrechnung")
 
 
 def _customer_doc(values: dict) -> dict:
@@ -161,7 +194,9 @@ def _customer_doc(values: dict) -> dict:
             "city": m.text(values.get("city"), "city", required=False, limit=80),
             "country": ctry,
             "vat_id": vat_id(values.get("vat_id"), country=ctry),
-            "email": m.text(values.get("email"), "email", required=False),
+            "email": check_email(values["email"]) if (values.get("email") or "").strip() else "",
+            "fax": check_fax(values["fax"]) if (values.get("fax") or "").strip() else "",
+            "xrechnung": check_xrechnung_choice(values.get("xrechnung")),
             "terms_days": _days(values.get("terms_days"), "terms_days", 14),
             "buyer_reference": m.text(values.get("buyer_reference"), "buyer_reference", required=False, limit=100)}
 

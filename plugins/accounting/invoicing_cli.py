@@ -21,7 +21,11 @@ def _customer_options(fn):
         click.option("--street"), click.option("--postcode"), click.option("--city"),
         click.option("--country", help="Two letters (default DE)."),
         click.option("--vat-id", help="The customer's VAT ID (checked: country prefix and check digit)."),
-        click.option("--email"), click.option("--terms", "terms_days", help="Days to pay (default 14)."),
+        click.option("--email", help="Where invoices and reminders are sent."),
+        click.option("--fax", help="Their fax number: invoices go there when they have no email address."),
+        click.option("--xrechnung", type=click.Choice(["cii", "ubl", "none"]),
+                     help="Send XRechnung XML (CII or UBL) beside the PDF (public buyers)."),
+        click.option("--terms", "terms_days", help="Days to pay (default 14)."),
         click.option("--buyer-reference", help="The customer's reference or Leitweg-ID (XRechnung BT-10).")]):
         fn = opt(fn)
     return fn
@@ -85,9 +89,19 @@ def register(accounting: click.Group, get_context) -> None:
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
     @click.pass_context
     def invoices_group(cctx, status, customer, fmt):
-        """Invoices and credit notes: list them (no subcommand), new, issue, show, credit."""
-        if cctx.invoked_subcommand is not None:
-            return
+        """Invoices and credit notes: list them (no subcommand, or list), new, issue, show, credit, send."""
+        if cctx.invoked_subcommand is None:
+            list_invoices(status, customer, fmt)
+
+    @invoices_group.command("list")
+    @click.option("--status", type=click.Choice(["draft", "open", "partly_paid", "paid", "credited", "issued"]))
+    @click.option("--customer", help="Only this customer's (id or name).")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+    def invoices_list(status, customer, fmt):
+        """List invoices and credit notes (as the group does without a subcommand)."""
+        list_invoices(status, customer, fmt)
+
+    def list_invoices(status, customer, fmt):
         from core import csvsafe
         from plugins.accounting import invoicing as inv
         from plugins.accounting import models as m
@@ -158,8 +172,13 @@ def register(accounting: click.Group, get_context) -> None:
         """An invoice or credit note as text: the parties, lines, VAT per rate."""
         from plugins.accounting import invoicing as inv
 
+        from plugins.accounting import invoice_send
+
         ctx = get_context()
-        click.echo(inv.invoice_text(ctx, inv.invoice(ctx, number)))
+        doc = inv.invoice(ctx, number)
+        click.echo(inv.invoice_text(ctx, doc))
+        for line in invoice_send.sent_lines(ctx, doc):
+            click.echo(visible(line))
 
     @invoices_group.command("credit")
     @click.argument("number")
@@ -263,6 +282,23 @@ def register(accounting: click.Group, get_context) -> None:
         job = (printouts.print_reminder(ctx, number, level, **options) if reminder
                else printouts.print_invoice(ctx, number, **options))
         echo_jobs(ctx, [job], wait)
+
+    @invoices_group.command("send")
+    @click.argument("number")
+    @click.option("--email", help="Send it to this address (default: the customer's).")
+    @click.option("--fax", help="Fax it to this number (default when the customer has a fax number but no email).")
+    @click.option("--reminder", is_flag=True, help="Send the last reminder (or --level N) instead of the invoice.")
+    @click.option("--level", type=int, help="With --reminder: the reminder of this level.")
+    def invoices_send(number, email, fax, reminder, level):
+        """Send invoice NUMBER to the customer through the documents outbox: email with the
+        Factur-X PDF (and XRechnung XML when the customer asks for it), or fax."""
+        from plugins.accounting import invoice_send
+
+        ctx = get_context()
+        doc = invoice_send.send(ctx, number, what="reminder" if reminder or level else "invoice", level=level,
+                                email=email, fax=fax)
+        for line in invoice_send.sent_lines(ctx, doc)[-1:]:
+            click.echo(visible(line))
 
     accounting.add_command(invoices_group, "invoice")
 

@@ -232,6 +232,10 @@ def backdesk_event(ctx, event):
         service.queue_reply(ctx, to=data.get("to") or "", subject=data.get("subject") or "",
                             body=data.get("body") or "", message_id=data.get("message_id") or "",
                             in_reply_to=data.get("in_reply_to") or "", references=data.get("references") or ())
+    elif event.name == "accounting.send_to_customer":
+        from plugins.documents import outgoing
+
+        outgoing.queue_handed_over(ctx, event.data, source=event.source)
 
 
 @hookimpl

@@ -27,7 +27,10 @@ def new_message_id(sender: str) -> str:
 def build_message(*, sender: str, recipients: list[str], subject: str, body: str, message_id: str,
                   attachment: Path | None = None, filename: str | None = None,
                   mime: str = "application/octet-stream", in_reply_to: str = "",
-                  references: list[str] | tuple[str, ...] = ()) -> EmailMessage:
+                  references: list[str] | tuple[str, ...] = (),
+                  more: list[tuple[Path, str, str]] | tuple = ()) -> EmailMessage:
+    """The message; ``attachment`` the document's file, ``more`` further
+    ones as (path, file name, MIME type)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
@@ -41,10 +44,11 @@ def build_message(*, sender: str, recipients: list[str], subject: str, body: str
     # a reply of a machine: auto-responders leave it alone (RFC 3834)
     msg["Auto-Submitted"] = "auto-replied" if in_reply_to else "auto-generated"
     msg.set_content(body or "")
-    if attachment is not None:
-        maintype, _, subtype = mime.partition("/")
-        msg.add_attachment(attachment.read_bytes(), maintype=maintype or "application",
-                           subtype=subtype or "octet-stream", filename=filename or attachment.name)
+    files = ([(attachment, filename or attachment.name, mime)] if attachment is not None else []) + list(more)
+    for path, name, kind in files:
+        maintype, _, subtype = kind.partition("/")
+        msg.add_attachment(path.read_bytes(), maintype=maintype or "application",
+                           subtype=subtype or "octet-stream", filename=name or path.name)
     return msg
 
 

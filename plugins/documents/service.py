@@ -1228,9 +1228,11 @@ def _deliver(ctx, row: dict) -> tuple[str, str | None]:
                 if not person or not person.get("email"):
                     raise mail.MailError(f"person {r['person_id']} has no email address")
                 addresses.append(person["email"])
+        more = [_attachment(ctx, a["document_id"], a["version"]) for a in row.get("attachments") or ()]
         msg = mail.build_message(sender=ctx.settings["smtp_from"], recipients=addresses, subject=row["subject"],
                                  body=row.get("body") or "", message_id=row["message_id"], attachment=path,
-                                 filename=ver["filename"], mime=ver.get("mime") or "application/octet-stream")
+                                 filename=ver["filename"], mime=ver.get("mime") or "application/octet-stream",
+                                 more=more)
         mail.send_message(ctx.settings, msg, addresses)
         return "sent", None
     factory = transports(ctx).get(row["transport"])
@@ -1240,6 +1242,17 @@ def _deliver(ctx, row: dict) -> tuple[str, str | None]:
     job_id = transport.submit(row["to"], [(path, ver["filename"], ver.get("mime") or "")],
                               row.get("body") or "", row["message_id"])
     return ("sent" if getattr(transport, "delivered_on_submit", False) else "submitted"), str(job_id)
+
+
+def _attachment(ctx, doc_id: int, number: int) -> tuple[Path, str, str]:
+    """A further attachment of an email (a handed-over invoice's XML):
+    (its file, file name, MIME type)."""
+    from plugins.documents import mail
+
+    ver = ctx.table("versions").find({"document_id": doc_id, "number": number}, limit=1)
+    if not ver:
+        raise mail.MailError(f"version {number} of document {doc_id} is missing")
+    return file_of(ctx, ver[0]), ver[0]["filename"], ver[0].get("mime") or "application/octet-stream"
 
 
 def send_one(ctx, oid: int, *, now: datetime | None = None, force: bool = False) -> dict | None:
