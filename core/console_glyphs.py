@@ -33,7 +33,7 @@ _SWAPS = {
     # spaces the fonts lack (CLDR puts a narrow no-break space before AM/PM: "9:05\u202fAM")
     "\u202f": " ", "\u2009": " ", "\u200a": " ",
     # two cells wide → two cells
-    "🔎": "? ", "🔍": "? ", "📎": "@ ", "📄": "# ", "📞": "T ", "⏸": "|",
+    "🔎": "? ", "🔍": "? ", "📎": "@ ", "📄": "# ", "📞": "T ", "⏸": "|", "📂": "+ ", "📁": "+ ",
 }
 
 #: str.translate table: glyph → what the console's font can draw

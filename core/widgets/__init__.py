@@ -4,6 +4,7 @@
     from core.widgets import DetailView, ConfirmDialog, ProgressScreen, KeyBar
     from core.widgets import Picker, Choice      # find a record by typing part of its name
     from core.widgets import ExportForm          # save a file in the operator's exports folder
+    from core.widgets import FilePicker          # choose a file from a folder tree
 
 Names are imported on first use (PEP 562), so ``core.widgets.progress``
 (the ``Progress`` protocol and the CLI's ``ClickProgress``) can be imported
@@ -30,6 +31,7 @@ _EXPORTS = {
     "Choice": "core.choices",
     "DetailView": "core.widgets.detail_view",
     "ExportForm": "core.widgets.export_form",
+    "FilePicker": "core.widgets.file_picker",
     "ConfirmDialog": "core.widgets.confirm_dialog",
     "Progress": "core.widgets.progress",
     "ClickProgress": "core.widgets.progress",
@@ -59,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.widgets.confirm_dialog import ConfirmDialog
     from core.widgets.detail_view import DetailView
     from core.widgets.export_form import ExportForm
+    from core.widgets.file_picker import FilePicker
     from core.widgets.filter_input import FilterInput
     from core.widgets.picker import Picker
     from core.widgets.progress import ClickProgress, NullProgress, Progress

@@ -25,7 +25,7 @@ from core.printing import state_title
 from core.screens.base import BackdeskScreen
 from core.screens.directory import DetailModal
 from core.screens.printing import print_dialog, printer_choices
-from core.widgets import Column, ConfirmDialog, Field, FormScreen, ProgressScreen, RecordTable
+from core.widgets import Column, ConfirmDialog, Field, FilePicker, FormScreen, ProgressScreen, RecordTable
 from core.widgets.detail_view import DetailView
 from core.widgets.export_form import shown_path
 from plugins.documents import ocr_jobs, paper, scanning, service
@@ -73,7 +73,7 @@ def document_fields(ctx, *, with_file: bool) -> list[Field]:
     types = [("", _("(none)"))] + [(t["name"], t["name"]) for t in service.list_types(ctx)]
     fields = []
     if with_file:
-        fields.append(Field("file", _("File"), required=True, help=_("Path of the file to file")))
+        fields.append(Field("file", _("File"), required=True, help=_("Chosen in the folder tree; a path may be typed")))
     fields += [
         Field("title", _("Title"), required=not with_file,
               help=_("Default: the file name") if with_file else None),
@@ -87,6 +87,13 @@ def document_fields(ctx, *, with_file: bool) -> list[Field]:
         Field("responsible_id", _("Responsible"), kind="int", help=_("Directory id of the person")),
     ]
     return fields
+
+
+def file_roots(ctx) -> list[tuple[str, Path]]:
+    """The folders an operator files from, in the file picker's order: the
+    intake folder, their own exports folder, their home folder."""
+    return [(_("Intake folder"), service.inbox_dir(ctx)), (_("My exports"), ctx.exports_dir()),
+            (_("Home folder"), Path.home())]
 
 
 def _meta(values: dict) -> dict:
@@ -120,8 +127,10 @@ class DocumentActions:
         return None
 
     def action_add(self) -> None:
+        """Choose the file in a folder tree (the intake folder first), then
+        say what it is."""
         def submit(values):
-            doc = service.add_document(self.ctx, values["file"], _meta(values))
+            doc = service.file_chosen(self.ctx, values["file"], _meta(values))
             note = _("Filed as ASN {asn}").format(asn=doc["asn"])
             if doc["duplicates"]:
                 note += " — " + _("the same file is already filed as {ids}").format(
@@ -129,8 +138,12 @@ class DocumentActions:
             self.notify(note)
             return doc
 
-        self.app.push_screen(FormScreen(_("File a document"), document_fields(self.ctx, with_file=True),
-                                        on_submit=submit, submit_label=_("File")))
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.app.push_screen(FormScreen(_("File a document"), document_fields(self.ctx, with_file=True),
+                                                {"file": str(path)}, on_submit=submit, submit_label=_("File")))
+
+        self.app.push_screen(FilePicker(_("File a document: choose the file"), file_roots(self.ctx)), chosen)
 
     def action_print(self) -> None:
         doc_id = self._selected_id()
@@ -485,9 +498,14 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
             self.notify(_("Now at version {n}").format(n=doc["current_version"]))
             return doc
 
-        self.app.push_screen(FormScreen(_("New version of document {id}").format(id=self.doc_id), [
-            Field("file", _("File"), required=True), Field("note", _("Note")),
-        ], on_submit=submit, submit_label=_("Add")))
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.app.push_screen(FormScreen(_("New version of document {id}").format(id=self.doc_id), [
+                    Field("file", _("File"), required=True), Field("note", _("Note")),
+                ], {"file": str(path)}, on_submit=submit, submit_label=_("Add")))
+
+        self.app.push_screen(FilePicker(_("New version of document {id}: choose the file").format(id=self.doc_id),
+                                        file_roots(self.ctx)), chosen)
 
     def action_recognise(self) -> None:
         """Queue the scan's text recognition (again); the worker runs it."""

@@ -1049,6 +1049,23 @@ def file_intake(ctx, intake_id: Any, meta: dict | None = None) -> dict:
     return doc
 
 
+def file_chosen(ctx, path: Any, meta: dict | None = None) -> dict:
+    """File the file an operator chose (the screens' folder tree): one in the
+    inbox through its intake item (the rules' suggestions apply, the file
+    leaves the inbox), any other as :func:`add_document` does."""
+    chosen = Path(str(path)).expanduser()
+    inbox = inbox_dir(ctx)
+    if inbox.is_dir() and chosen.resolve().parent == inbox.resolve():
+        ctx.require(FILE)
+        for attempt in range(2):
+            found = ctx.table("intake").find({"filename": chosen.name, "status": "waiting"}, limit=1)
+            if found:
+                return file_intake(ctx, found[0]["id"], meta)
+            if not attempt:
+                scan_inbox(ctx)  # arrived since the last round of the worker
+    return add_document(ctx, chosen, meta)
+
+
 # ---------------------------------------------------------------- outbox
 def _resolve_recipients(ctx, to: Iterable[str] | str) -> list[dict]:
     items = [t.strip() for t in (to.split(",") if isinstance(to, str) else to) if t and t.strip()]

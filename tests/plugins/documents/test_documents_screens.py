@@ -47,27 +47,55 @@ async def test_register_search_highlight_and_detail(site, bd, ctx):
         assert isinstance(app.screen, RegisterScreen)
 
 
-async def test_add_from_the_form_shows_errors_at_the_field(site, bd, ctx):
+async def _until(pilot, predicate, what: str = "condition") -> None:
+    for _ in range(1200):  # a deadline for failing runs only
+        await pilot.pause(0.05)
+        if predicate():
+            return
+    raise AssertionError(f"{what} not reached")
+
+
+async def test_add_chooses_the_file_in_a_folder_tree_and_shows_errors_at_the_field(site, bd, ctx):
+    """a opens a folder tree on the intake folder first (no typed path): the
+    file chosen there fills the form; a refusal shows at the field; a file of
+    the intake folder is filed through its intake item and leaves the inbox;
+    2 switches to the operator's exports folder."""
+    from core.widgets import FilePicker
+
+    (site.inbox / "letter.txt").write_text("Dear Sir")
+    (ctx.exports_dir() / "report.csv").write_text("a,b\n")
     app = make_app(bd, poll_interval=0)
-    path = site.file("letter.txt", "Dear Sir")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f6", "a")
-        await pilot.pause()
-        assert isinstance(app.screen, FormScreen)
-        app.screen.form.control("file").value = str(site.files / "missing.txt")
+        await _until(pilot, lambda: isinstance(app.screen, FilePicker), "the file picker")
+        picker = app.screen
+        await _until(pilot, lambda: len(picker.tree.root.children) == 1, "the inbox listed")
+        assert picker.tree.root.children[0].label.plain == "letter.txt"
+        assert "▸1 Intake folder" in _text(picker, ".file-picker--roots")
+        await pilot.press("2")
+        await _until(pilot, lambda: [n.label.plain for n in picker.tree.root.children] == ["report.csv"],
+                     "the exports folder listed")
+        await pilot.press("1")
+        await _until(pilot, lambda: [n.label.plain for n in picker.tree.root.children] == ["letter.txt"],
+                     "the inbox again")
+        await pilot.press("down", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the form")
+        form = app.screen.form
+        assert form.control("file").value == str(site.inbox / "letter.txt")
+        form.control("file").value = str(site.files / "missing.txt")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, FormScreen)  # stays open with the message
         assert "no such file" in str(app.screen.query_one(".record-form--error, .-error").render()) \
             or "no such file" in " ".join(str(w.render()) for w in app.screen.query("Static"))
-        form = app.screen.form
-        form.control("file").value = str(path)
+        form.control("file").value = str(site.inbox / "letter.txt")
         form.control("title").value = "Letter"
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert isinstance(app.screen, RegisterScreen)
+        await _until(pilot, lambda: isinstance(app.screen, RegisterScreen), "back in the register")
         assert [r["title"] for r in app.screen.query_one(RecordTable).records] == ["Letter"]
     assert ctx.table("documents").count() == 1
+    assert [r["status"] for r in ctx.table("intake").all()] == ["filed"]
+    assert not (site.inbox / "letter.txt").exists()
 
 
 async def test_email_and_fax_keys_queue_jobs_shown_in_the_outbox(site, bd, ctx):
