@@ -185,14 +185,16 @@ def _start_shell(state: State, auto_pilot=None, release_gc=None) -> None:
 
 
 def _open_shell(state: State, auto_pilot=None, release_gc=None) -> None:
-    from core.app import make_app  # Textual: only when a shell opens (see the imports above)
-
     if state.kiosk or state.config().kiosk.enabled:
         if release_gc is not None:
             release_gc()  # the kiosk loop starts apps of its own
         run_kiosk(state.config(), demo=state.demo, demo_pins=state.demo_admin())
         return
+    # the Backdesk first: it sets the site's language, and core.app's key
+    # labels are translated when it is imported
     bd = state.backdesk()
+    from core.app import make_app  # Textual: only when a shell opens (see the imports above)
+
     app = make_app(bd, start_gc_hold=release_gc)
     _exit_on_hangup(app)
     app.run(auto_pilot=auto_pilot)
