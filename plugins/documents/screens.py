@@ -25,6 +25,7 @@ from core.printing import state_title
 from core.screens.base import BackdeskScreen
 from core.screens.directory import DetailModal
 from core.screens.printing import print_dialog, printer_choices
+from core.choices import Choice
 from core.widgets import Column, ConfirmDialog, Field, FilePicker, FormScreen, ProgressScreen, RecordTable
 from core.widgets.detail_view import DetailView
 from core.widgets.export_form import shown_path
@@ -84,7 +85,7 @@ def document_fields(ctx, *, with_file: bool) -> list[Field]:
               default="incoming"),
         Field("date", _("Date"), kind="date"),
         Field("location", _("Location"), help=_("Cabinet / shelf / binder")),
-        Field("responsible_id", _("Responsible"), kind="int", help=_("Directory id of the person")),
+        Field("responsible_id", _("Responsible"), kind="pick", source=ctx.services.people.choices),
     ]
     return fields
 
@@ -179,8 +180,8 @@ class DocumentActions:
             return doc
 
         self.app.push_screen(FormScreen(_("Copy document {id}").format(id=doc_id), [
-            Field("into", _("Into document"), kind="int",
-                  help=_("Empty: a new document linked to this one; an id: a new version of that document")),
+            Field("into", _("Into document"), kind="pick", source=lambda text: service.document_choices(self.ctx, text),
+                  help=_("Empty: a new document linked to this one; a document: a new version of it")),
         ], on_submit=submit, submit_label=_("Copy")))
 
     def action_email(self) -> None:
@@ -482,6 +483,9 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
         values = {k: doc.get(k) for k in ("title", "type", "correspondent", "direction", "location",
                                           "responsible_id")}
         values["tags"] = ", ".join(doc.get("tags") or [])
+        if doc.get("responsible_id"):  # the picker shows the name
+            values["responsible_id"] = Choice(doc["responsible_id"],
+                                              self.ctx.person_name(doc["responsible_id"], f"#{doc['responsible_id']}"))
         from datetime import date
 
         values["date"] = date.fromisoformat(doc["date"])

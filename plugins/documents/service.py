@@ -36,7 +36,8 @@ from typing import Any, Iterable
 
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.outputs import exports_root, private_dir
-from core.storage import AnyOf, Range
+from core.choices import Choice, rank
+from core.storage import AnyOf, Contains, Range
 from plugins.documents import barcodes
 from plugins.documents import files as blobs
 from plugins.documents import models
@@ -561,6 +562,25 @@ def list_documents(ctx, *, type: str | None = None, tag: str | None = None,
     if tag:
         docs = [d for d in docs if any(models.tag_matches(t, tag) for t in d.get("tags") or [])]
     return docs[:limit] if limit else docs
+
+
+def document_choices(ctx, text: str) -> list[Choice]:
+    """Documents for a picker: ``text`` against the title, then the
+    correspondent (or an ASN typed as digits); the detail is the ASN, the
+    type and the date. Needs ``documents.read``."""
+    ctx.require(READ)
+    needle = str(text or "").strip()
+    table = ctx.table("documents")
+    if needle.lstrip("#").isdigit():
+        found = table.find({"asn": int(needle.lstrip("#"))}, limit=1)
+    else:
+        found = table.find({("title", "correspondent"): Contains(needle)} if needle else None,
+                           order_by=["-asn"], limit=200)
+    ranked = rank(needle, found, lambda d: d.get("title") or "", lambda d: d.get("correspondent") or "") \
+        if needle and not needle.lstrip("#").isdigit() else found
+    return [Choice(d["id"], d.get("title") or _("document {id}").format(id=d["id"]),
+                   " · ".join(p for p in (f"ASN {d['asn']}" if d.get("asn") else "", d.get("type") or "",
+                                          d.get("date") or "") if p)) for d in ranked]
 
 
 def update_document(ctx, doc_id: Any, changes: dict) -> dict:

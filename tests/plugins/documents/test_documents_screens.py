@@ -183,3 +183,39 @@ async def test_export_writes_into_the_operators_exports_folder(site, bd, ctx, tm
         assert isinstance(app.screen, DocumentScreen)
     assert (folder / "inv.txt").read_text() == "Invoice 77 for toner"
     assert (folder / "toner" / "inv.txt").exists() and list(cwd.iterdir()) == []
+
+
+async def test_responsible_and_into_document_are_chosen_by_typing(site, bd, ctx):
+    """The document form's Responsible and the copy's Into document are
+    pickers (no directory id or document id typed): a name finds the
+    person, a word of the title the document; editing shows the name."""
+    from core.testing import pick
+
+    _seed(site, ctx)
+    people = bd.services.people
+    dept = people.add_department("Office")
+    anna = people.add_person(name="Anna Becker", department_id=dept, extension="131")
+    memo, toner = (service.list_documents(ctx)[i]["id"] for i in (1, 0))
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6")
+        await _until(pilot, lambda: isinstance(app.screen, RegisterScreen), "the register")
+        await pilot.press("down", "enter")  # Memo copier
+        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "the document")
+        await pilot.press("E")
+        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the edit form")
+        assert await pick(pilot, app.screen.form, "responsible_id", "beck", "Anna Becker") == anna
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "saved")
+        assert ctx.table("documents").get(memo)["responsible_id"] == anna
+        await pilot.press("E")
+        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the edit form again")
+        assert app.screen.form.control("responsible_id").text == "Anna Becker"
+        await pilot.press("escape")
+        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "back")
+        await pilot.press("c")
+        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the copy form")
+        assert await pick(pilot, app.screen.form, "into", "toner", "Toner invoice") == toner
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "copied")
+    assert ctx.table("documents").get(toner)["current_version"] == 2
