@@ -405,6 +405,8 @@ def format_money(amount: Decimal | str | int, currency: str | None = None) -> st
         raise ValueError(f"not an amount: {amount!r}")
     digits = get_currency_precision(code)
     number = number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    if number == 0:
+        number = number.copy_abs()  # never "-0,00 €"
     return format_currency(number, code, locale=state.locale)
 
 

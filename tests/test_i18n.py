@@ -171,6 +171,7 @@ def test_money_in_german(german):
     assert format_money(Decimal("1234.56")) == f"1.234,56{NBSP}€"
     assert format_money("1234.56") == f"1.234,56{NBSP}€"
     assert format_money("-0.5") == f"-0,50{NBSP}€"
+    assert format_money("-0.001") == format_money("-0.00") == f"0,00{NBSP}€"  # never "-0,00 €"
     assert format_money("0.005") == f"0,01{NBSP}€"  # half up, as on an invoice
     assert format_money(1000) == f"1.000,00{NBSP}€"
     assert format_money("1234.56", "USD") == f"1.234,56{NBSP}$"

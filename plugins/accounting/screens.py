@@ -408,7 +408,7 @@ class PaymentRunScreen(_Base):
             totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
         last = sepa.payment_runs(self.ctx)
         text = _.ngettext("{n} bill, total {total}", "{n} bills, total {total}", len(rows)).format(
-            n=len(rows), total=", ".join(_money(v, c) for c, v in totals.items()) or "0")
+            n=len(rows), total=", ".join(_money(v, c) for c, v in totals.items()) or _money(0, svc.currency(self.ctx)))
         if last:
             k = len(last[0]["items"])
             text += "\n" + _.ngettext("Last run {n} on {date}: {k} payment", "Last run {n} on {date}: {k} payments",
@@ -446,7 +446,8 @@ class PaymentRunScreen(_Base):
             totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
         self.app.push_screen(ConfirmDialog(_.ngettext("Pay {n} bill due by {date}, {total}?",
                                                       "Pay {n} bills due by {date}, {total}?", n).format(
-            n=n, date=self.due_by, total=", ".join(_money(v, c) for c, v in totals.items()) or "0"),
+            n=n, date=self.due_by,
+            total=", ".join(_money(v, c) for c, v in totals.items()) or _money(0, svc.currency(self.ctx))),
             danger=True, yes_label=_("Pay")), answer)
 
     def action_export(self) -> None:
