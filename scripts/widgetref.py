@@ -25,25 +25,9 @@ OUT = ROOT / "docs" / "widgets.md"
 TEXTUAL = {"name", "id", "classes", "disabled"}
 #: parameters whose docstring does not describe them yet (the widgets' own
 #: modules belong to the shell; say it here until they do)
-EXTRA = {
-    ("PagedRecords", "page"): "How many rows one ``fetch`` asks for (100).",
-    ("Picker", "compact"): "One line, the list opening below it as one types (True); False: the list "
-                           "is always shown under the field.",
-    ("table_pages", "table"): "The store table (``service.parcels_table(ctx)``: ``ctx.table(...)``).",
-    ("table_pages", "where"): "Only the documents matching this query (``{\"status\": \"open\"}``).",
-    ("table_pages", "newest_first"): "Highest id first (True), else oldest first.",
-    ("table_pages", "search"): "The fields ``/`` searches (their text contains the typed text).",
-    ("table_pages", "prepare"): "``prepare(rows) -> rows``: a page of documents as the rows shown "
-                                "(names for ids, texts).",
-    ("table_pages", "page"): "How many rows one page holds (100).",
-    ("ordered_pages", "table"): "The store table (``ctx.table(...)``).",
-    ("ordered_pages", "parts"): "``[(where, order_by), ...]``: queries whose rows, one part after the "
-                                "other, are the rows in the wanted order (the parts do not overlap).",
-    ("ordered_pages", "search"): "The fields ``/`` searches in each part (their text contains the typed text).",
-    ("ordered_pages", "prepare"): "``prepare(rows) -> rows``: a page of documents as the rows shown "
-                                  "(names for ids, texts).",
-    ("ordered_pages", "page"): "How many rows one page holds (100).",
-}
+#: descriptions of parameters whose docstrings do not say them (none now: the
+#: widgets' docstrings describe every parameter; kept for a widget that needs it)
+EXTRA: dict[tuple[str, str], str] = {}
 INTRO = """\
 # Widget reference
 

@@ -89,6 +89,8 @@ class Picker(Widget, can_focus=False):
             bare value (shown as ``text``, or as itself).
         text: What the field shows for a bare ``value``.
         placeholder: Shown while the field is empty.
+        compact: One line, the list opening below it as one types (True);
+            False: the list is always shown under the field.
     """
 
     DEFAULT_CSS = load_css(__file__, "picker.tcss")

@@ -87,6 +87,9 @@ class PagedRecords:
     A paged table is not sorted by the table (``s`` does nothing); its
     order is the source's. :meth:`reread` forgets what was read (the table
     calls it on ``refresh_records``).
+
+    Args:
+        page: How many rows one ``fetch`` asks for (100).
     """
 
     #: pages kept (a page of 100 rows each)
@@ -151,7 +154,17 @@ def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_fi
     LIMIT; TinyDB: the segments holding them, core/storage/engine.py); a
     jump (End) asks for an offset. The filter finds ``search``'s fields
     containing the text (``Contains``). ``prepare(rows)`` turns a page of
-    documents into the rows shown (names for ids, texts)."""
+    documents into the rows shown (names for ids, texts).
+
+    Args:
+        table: The store table (``service.parcels_table(ctx)``: ``ctx.table(...)``).
+        where: Only the documents matching this query (``{"status": "open"}``).
+        newest_first: Highest id first (True), else oldest first.
+        search: The fields ``/`` searches (their text contains the typed text).
+        prepare: ``prepare(rows) -> rows``: a page of documents as the rows
+            shown (names for ids, texts).
+        page: How many rows one page holds (100).
+    """
     order = "-id" if newest_first else "id"
 
     def fetch(offset: int, limit: int, after: Mapping[str, Any] | None, where=where) -> Sequence[Mapping[str, Any]]:
@@ -182,7 +195,19 @@ def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, An
     rows in that order (the parts must not overlap).  A page asks the parts
     it spans for an offset and a limit; a part is counted when a page needs
     to know where it ends.  The filter finds ``search``'s fields containing
-    the text in each part (``Contains``), in the same order."""
+    the text in each part (``Contains``), in the same order.
+
+    Args:
+        table: The store table (``ctx.table(...)``).
+        parts: ``[(where, order_by), ...]``: queries whose rows, one part
+            after the other, are the rows in the wanted order (the parts do
+            not overlap).
+        search: The fields ``/`` searches in each part (their text contains
+            the typed text).
+        prepare: ``prepare(rows) -> rows``: a page of documents as the rows
+            shown (names for ids, texts).
+        page: How many rows one page holds (100).
+    """
 
     def records(parts: Sequence[tuple[Mapping[Any, Any] | None, Any]],
                 matching: Callable[[str], PagedRecords | None] | None) -> PagedRecords:
