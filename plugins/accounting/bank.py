@@ -64,7 +64,7 @@ def check_rules(value) -> list:
 
 # ============================================================================ import
 def import_statement(ctx, data: bytes, *, name: str = "") -> dict:
-    """Import a CAMT.053, CAMT.054 or MT940 file: its new lines stored, matched and
+    """Import a CAMT.052, CAMT.053, CAMT.054 or MT940 file: its new lines stored, matched and
     posted in one transaction. Returns ``{"statements", "new", "known",
     "matched", "suggested", "unmatched"}``."""
     ctx.require("accounting.payments.reconcile")

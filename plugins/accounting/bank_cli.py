@@ -18,12 +18,12 @@ MAX_FILE = 50 << 20
 def register(accounting: click.Group, get_context) -> None:
     @accounting.group("bank")
     def bank_group():
-        """Bank statements: import (CAMT.053, CAMT.054, MT940), lines, matching, balances."""
+        """Bank statements: import (CAMT.052/053/054, MT940), lines, matching, balances."""
 
     @bank_group.command("import")
     @click.argument("file", type=click.Path(dir_okay=False))
     def bank_import(file):
-        """Import a CAMT.053 statement, CAMT.054 notification or MT940 (new lines matched, known ones skipped)."""
+        """Import a CAMT.053 statement, CAMT.052 report, CAMT.054 notification or MT940 (known lines skipped)."""
         from core.inputs import read_bytes_file
         from plugins.accounting import bank
 
@@ -141,7 +141,7 @@ def register(accounting: click.Group, get_context) -> None:
             c = bank.balance_check(ctx, st)
             closing = m.number_text(c["closing"], places) if c["closing"] is not None else "-"
             if c["closing"] is None:
-                verdict = "no balances (a notification or CSV)"
+                verdict = "no closing balance to check"
             elif c["posted_agrees"]:
                 verdict = "agrees"
             elif c["agrees"]:

@@ -1,6 +1,7 @@
-"""Reading bank statements: CAMT.053 and the debit/credit notifications of
-CAMT.054 (ISO 20022, each checked against its schema), MT940 (SWIFT) and
-bank CSVs in the bank's own encoding.
+"""Reading bank statements: CAMT.053, the intraday account reports of
+CAMT.052 and the debit/credit notifications of CAMT.054 (ISO 20022, each
+checked against its schema), MT940 (SWIFT) and bank CSVs in the bank's own
+encoding.
 
 Pure parsing: bytes in, :class:`Statement` out, one readable line
 (:class:`~core.errors.ValidationError`) for anything wrong — a file that is
@@ -26,9 +27,11 @@ from plugins.accounting.models import _
 SCHEMAS = Path(__file__).parent / "schemas"
 #: the CAMT versions read, by namespace: the schema each is checked against
 CAMT = {f"urn:iso:std:iso:20022:tech:xsd:{name}": f"{name}.xsd"
-        for name in ("camt.053.001.02", "camt.053.001.08", "camt.054.001.02", "camt.054.001.08")}
-#: where a message's statements (053) or notifications (054) are
-CAMT_REPORTS = {"camt.053": "c:BkToCstmrStmt/c:Stmt", "camt.054": "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"}
+        for name in ("camt.053.001.02", "camt.053.001.08", "camt.052.001.02", "camt.052.001.08",
+                     "camt.054.001.02", "camt.054.001.08")}
+#: where a message's statements (053), intraday reports (052) or notifications (054) are
+CAMT_REPORTS = {"camt.053": "c:BkToCstmrStmt/c:Stmt", "camt.052": "c:BkToCstmrAcctRpt/c:Rpt",
+                "camt.054": "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"}
 MAX_LINES = 20000
 
 
@@ -99,11 +102,13 @@ def _schema(name: str):
 
 
 def parse_camt(data: bytes) -> list[Statement]:
-    """The statements of a CAMT.053 file, or the notifications of a
-    CAMT.054 (booked debits and credits as the bank reports them during
-    the day; no balances), after its schema accepted it. A line of a
-    notification and the same line in the day's statement have one
-    identity (:func:`line_keys`), so whichever comes second adds nothing."""
+    """The statements of a CAMT.053 file, the intraday reports of a
+    CAMT.052 or the notifications of a CAMT.054 (booked debits and credits
+    as the bank reports them during the day; a notification has no
+    balances, a report's are checked only when it has a closing one), after
+    its schema accepted it. A line of a report or notification and the same
+    line in the day's statement have one identity (:func:`line_keys`), so
+    whichever comes second adds nothing."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
@@ -113,7 +118,7 @@ def parse_camt(data: bytes) -> list[Statement]:
         raise ValidationError(_("not an XML file ({error})").format(error=str(error)[:160]), field="file") from None
     ns = root.nsmap.get(None) or ""
     if ns not in CAMT:
-        raise ValidationError(_("not a CAMT.053 statement or CAMT.054 notification (namespace {ns!r}; read are "
+        raise ValidationError(_("not a CAMT.052, CAMT.053 or CAMT.054 message (namespace {ns!r}; read are "
                                 "{known})").format(ns=ns[:80], known=", ".join(v[:-4] for v in CAMT.values())),
                               field="file")
     schema = _schema(CAMT[ns])
@@ -292,12 +297,12 @@ def decode(data: bytes, encoding: str | None = None) -> str:
 
 
 def read_statement(data: bytes) -> list[Statement]:
-    """CAMT.053 or CAMT.054 (XML) or MT940, told apart by their first characters."""
+    """CAMT.052, CAMT.053 or CAMT.054 (XML) or MT940, told apart by their first characters."""
     head = data.lstrip()[:200]
     if head.startswith(b"<"):
         return parse_camt(data)
     text = decode(data)
     if re.search(r"(?m)^:20:", text[:2000]) or text.lstrip().startswith("{1:"):
         return parse_mt940(text)
-    raise ValidationError(_("not a bank statement this reads (CAMT.053, CAMT.054 or MT940); a bank CSV is imported "
-                            "with 'accounting import FILE --bank'"), field="file")
+    raise ValidationError(_("not a bank statement this reads (CAMT.052, CAMT.053, CAMT.054 or MT940); a bank CSV "
+                            "is imported with 'accounting import FILE --bank'"), field="file")

@@ -62,7 +62,7 @@ class ReconciliationScreen(_Base):
         # the last one with balances: a CAMT.054 notification or a bank CSV has none to check
         with_balance = [st for st in stmts if st.get("closing") is not None]
         if not with_balance:
-            return _("No statement with balances yet (a notification or a CSV has none)")
+            return _("No statement with a closing balance yet (notifications and CSVs have none)")
         st = with_balance[0]
         c = bank.balance_check(self.ctx, st)
         places = m.places(self.ctx)
@@ -112,7 +112,7 @@ class ReconciliationScreen(_Base):
             fields.append(Field("mapping", _("CSV mapping"), kind="choice", default="",
                                 choices=[("", _("none: CAMT or MT940"))] + [(r["name"], r["name"]) for r in saved],
                                 help=_("For a bank CSV: the bank's saved mapping")))
-        self.app.push_screen(FormScreen(_("Import a bank statement (CAMT.053, CAMT.054, MT940)"), fields, {},
+        self.app.push_screen(FormScreen(_("Import a bank statement (CAMT, MT940)"), fields, {},
                                         on_submit=submit, submit_label=_("Import")), done)
 
     def action_accept(self) -> None:

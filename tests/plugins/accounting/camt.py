@@ -1,6 +1,6 @@
-"""CAMT.053 statements and CAMT.054 debit/credit notifications as a German
-bank writes them, made by the tests (``check(data, "camt.053.001.02.xsd")``,
-``check(data, "camt.054.001.02.xsd")`` show they are valid)."""
+"""CAMT.053 statements, CAMT.052 intraday reports and CAMT.054 debit/credit
+notifications as a German bank writes them, made by the tests
+(``check(data, "camt.053.001.02.xsd")`` and the others show they are valid)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 OFFICE_IBAN = "DE89370400440532013000"
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
 NS054 = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
+NS052 = "urn:iso:std:iso:20022:tech:xsd:camt.052.001.02"
 
 
 def tx(amount: str, *, e2e: str = "NOTPROVIDED", name: str = "", iban_: str = "", text: str = "") -> dict:
@@ -77,4 +78,23 @@ def camt054(entries: list[dict], *, account: str = OFFICE_IBAN, ntfctn_id: str =
            f'<Ntfctn><Id>{ntfctn_id}</Id><CreDtTm>{day}T12:00:00</CreDtTm>'
            f'<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>{body}</Ntfctn>'
            f'</BkToCstmrDbtCdtNtfctn></Document>')
+    return xml.encode()
+
+
+def camt052(entries: list[dict], *, opening: str, account: str = OFFICE_IBAN, rpt_id: str = "2026-01-28-R1",
+            day: str = "2026-01-28") -> bytes:
+    """A CAMT.052.001.02 intraday account report: the day's opening balance
+    and the interim booked one (ITBD), the entries as in :func:`camt053`."""
+    body, moved = entries_xml(entries, day)
+
+    def bal(code: str, value: Decimal) -> str:
+        return (f'<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{abs(value):.2f}</Amt>'
+                f'<CdtDbtInd>{"DBIT" if value < 0 else "CRDT"}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>')
+
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{NS052}"><BkToCstmrAcctRpt>'
+           f'<GrpHdr><MsgId>CAMT052-{rpt_id}</MsgId><CreDtTm>{day}T13:00:00</CreDtTm></GrpHdr>'
+           f'<Rpt><Id>{rpt_id}</Id><CreDtTm>{day}T13:00:00</CreDtTm>'
+           f'<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>'
+           f'{bal("OPBD", Decimal(opening))}{bal("ITBD", Decimal(opening) + moved)}{body}</Rpt>'
+           f'</BkToCstmrAcctRpt></Document>')
     return xml.encode()

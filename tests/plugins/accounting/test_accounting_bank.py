@@ -23,7 +23,7 @@ from plugins.accounting import service as svc
 from conftest import SETTINGS, iban
 from sepa_schemas import check
 
-from camt import OFFICE_IBAN, camt053, camt054, tx
+from camt import OFFICE_IBAN, camt052, camt053, camt054, tx
 
 
 def month(ctx):
@@ -144,7 +144,7 @@ def test_a_notification_by_day_and_the_statement_at_night_post_each_line_once(si
     assert (notification["kind"], notification["closing"]) == ("camt.054", None)
     assert not bank.balance_check(ctx, notification)["agrees"]  # a notification has no balance to agree with
     r = site.cli("accounting", "bank", "statements")
-    assert r.returncode == 0 and r.stdout.strip().endswith("no balances (a notification or CSV)"), r.stdout
+    assert r.returncode == 0 and r.stdout.strip().endswith("no closing balance to check"), r.stdout
     entries = ctx.table("entries").count()
     # at night the day's statement repeats the debit: its two lines are known, the rest is new
     path = tmp_path / "camt053.xml"
@@ -156,7 +156,7 @@ def test_a_notification_by_day_and_the_statement_at_night_post_each_line_once(si
     st = [s for s in bank.statements(ctx) if s["kind"] == "camt.053"][0]
     assert bank.balance_check(ctx, st)["agrees"]
     r = site.cli("accounting", "bank", "statements")  # newest first: the statement, then the notification
-    assert [line.split()[-1] for line in r.stdout.splitlines()] == ["matched", "CSV)"], r.stdout
+    assert [line.split()[-1] for line in r.stdout.splitlines()] == ["matched", "check"], r.stdout
     r = site.cli("accounting", "bank", "import", str(tmp_path / "camt054.xml"))
     assert (r.returncode, r.stdout.strip()) == (0, "0 new lines")
     # refused in one line, nothing stored: another account's notification, one its schema refuses
@@ -168,6 +168,32 @@ def test_a_notification_by_day_and_the_statement_at_night_post_each_line_once(si
         r = site.cli("accounting", "bank", "import", str(path))
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and text in r.stderr, r.stderr
     assert ctx.table("statement_lines").count() == lines_before
+
+
+def test_an_intraday_report_and_the_statement_at_night_post_each_line_once(site, books, tmp_path):
+    bd, ctx = books
+    vendors, bills, run = month(ctx)
+    items = {i["bill_id"]: i for i in run["items"]}
+    # at one o'clock the bank's intraday report (CAMT.052) has the run's debit
+    report = camt052([{"sign": "-", "date": "2026-01-28", "txs": [
+        tx("119.00", e2e=items[bills[0]["id"]]["end_to_end_id"], name="Buerobedarf Mueller",
+           iban_=vendors[0]["iban"], text="RE-4711"),
+        tx("238.00", e2e=items[bills[1]["id"]]["end_to_end_id"], name="NetCom AG", iban_=vendors[1]["iban"],
+           text="T-778")]}], opening="10000.00")
+    check(report, "camt.052.001.02.xsd")  # what the test wrote is what a bank may send
+    path = tmp_path / "camt052.xml"
+    path.write_bytes(report)
+    r = site.cli("accounting", "bank", "import", str(path))
+    assert (r.returncode, r.stdout.strip()) == (0, "2 new lines: 2 matched, 0 suggested, 0 unmatched"), r.stderr
+    assert sepa.run_by_number(ctx, 1)["status"] == "done"
+    (rpt,) = bank.statements(ctx)
+    assert (rpt["kind"], rpt["opening"], rpt["closing"]) == ("camt.052", "10000.00", None)
+    path.write_bytes(statement(vendors, bills, run))
+    r = site.cli("accounting", "bank", "import", str(path))
+    assert (r.returncode, r.stdout.strip()) == (0, "3 new lines: 2 matched, 0 suggested, 1 unmatched"), r.stderr
+    assert ctx.table("payments").count() == 3 and ctx.table("statement_lines").count() == 5
+    r = site.cli("accounting", "bank", "statements")
+    assert [line.split()[-1] for line in r.stdout.splitlines()] == ["matched", "check"], r.stdout
 
 
 def test_bad_statements_are_refused_in_one_line_and_nothing_is_stored(site, books, tmp_path):
