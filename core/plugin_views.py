@@ -92,6 +92,15 @@ class PluginStore:
             raise foreign_table(self._plugin, f"{namespace}.{table}")
         return self._backdesk.store.existing_table(f"{namespace}.{table}")
 
+    def files(self, name: str = "files", *, full_names: bool = False):
+        """The plugin's content-addressed files ``name``
+        (:class:`core.storage.filestore.FileStore`): on the default backend
+        the folder ``<data_dir>/<plugin>/<name>``, on PostgreSQL the
+        database, which every host serving the office shares. Store a file
+        *before* the transaction that records its ``sha256``."""
+        return self._backdesk.store.files(f"{self._plugin}/{name}", local_dir=self._backdesk.config.data_dir,
+                                          full_names=full_names)
+
     def tables(self) -> list[str]:
         """The plugin's own tables in the store ("parcels.parcels", …)."""
         return [t for t in self._backdesk.store.tables() if t.partition(".")[0] == self._plugin]

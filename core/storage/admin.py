@@ -31,7 +31,7 @@ def _store_paths(manifest: dict) -> set[str]:
     return {info["file"] for info in manifest["tables"].values()} | {files.MANIFEST, files.LOCK, files.HEAD}
 
 
-def copy_other_files(src: str, dest: str, manifest: dict) -> int:
+def copy_other_files(src: str, dest: str, manifest: dict, *, skip: tuple[str, ...] = ()) -> int:
     """Copy what the plugins keep beside the store (the documents' files,
     CVs, audit archives …) from ``src`` to ``dest``; returns the count.
 
@@ -40,6 +40,7 @@ def copy_other_files(src: str, dest: str, manifest: dict) -> int:
     temporary files (``*.tmp``, ``.incoming-*``) and symbolic links, which are
     never followed. A file already in ``dest`` is never overwritten (the
     store's fresh copy is there first). Files 0600, folders 0700.
+    ``skip``: more top-level folders to leave out (a PostgreSQL site's cache).
     """
     own = _store_paths(manifest)
     count = 0
@@ -47,8 +48,7 @@ def copy_other_files(src: str, dest: str, manifest: dict) -> int:
         rel_root = os.path.relpath(root, src)
         if rel_root == ".":
             rel_root = ""
-            if files.BACKUPS in dirs:
-                dirs.remove(files.BACKUPS)
+            dirs[:] = [d for d in dirs if d != files.BACKUPS and d not in skip]
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
         for name in names:
             rel = os.path.join(rel_root, name) if rel_root else name

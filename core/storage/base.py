@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import abc
 import logging
+import os
 import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
+
+from .filestore import FileStore, FolderFileStore, check_area
 
 log = logging.getLogger("backdesk.storage")
 
@@ -199,6 +202,28 @@ class Store(abc.ABC):
         stop = getattr(self, "_watch_stop", None)
         if stop is not None:
             stop.set()
+
+    # -- files: the same interface for every backend ------------------------------------
+    def files(self, area: str, *, local_dir: str | os.PathLike, full_names: bool = False) -> FileStore:
+        """The content-addressed files of ``area`` ("documents/files"; see
+        :mod:`core.storage.filestore`).  ``local_dir`` is the host's data
+        folder: the default backend keeps the files in ``<local_dir>/<area>``
+        (``full_names``: named by the whole hash, HR's layout), a backend that
+        keeps them elsewhere (PostgreSQL) only its cache there.  One object
+        per area and store."""
+        check_area(area)
+        cache = self.__dict__.setdefault("_file_stores", {})
+        found = cache.get(area)
+        if found is None:
+            found = cache[area] = self._open_files(area, os.fspath(local_dir), full_names)
+        return found
+
+    def _open_files(self, area: str, local_dir: str, full_names: bool) -> FileStore:
+        return FolderFileStore(os.path.join(local_dir, *area.split("/")), area=area, full_names=full_names)
+
+    def _close_files(self) -> None:
+        for fs in self.__dict__.pop("_file_stores", {}).values():
+            fs.close()
 
     @abc.abstractmethod
     def backup(self, dest: str) -> None:

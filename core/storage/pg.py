@@ -98,6 +98,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .base import Change, Store, Table, Where
 from .errors import Conflict, NotFound, StorageError
+from .filestore import FileStore
+from .pgfiles import PgFileStore, check_files, export_files
 from .query import AnyOf, Contains, Not, Operator, Range, split_path
 
 log = logging.getLogger("backdesk.storage")
@@ -975,15 +977,18 @@ class PgStore(Store):
         conn = self._connect()
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            meta = conn.execute(f"SELECT name, relname, version, next_id FROM {self._meta} ORDER BY name").fetchall()
-            for name, relname, version, next_id in meta:
-                rows = conn.execute(f'SELECT id, doc FROM {self._schema_sql}."{relname}" ORDER BY id').fetchall()
-                yield name, version, next_id, [_with_id(i, d) for i, d in rows]
+            yield from self._dump_on(conn)
             conn.execute("COMMIT")
         except psycopg.Error as e:
             raise StorageError(f"reading {self.data_dir} failed: {_one_line(e)}") from e
         finally:
             conn.close()
+
+    def _dump_on(self, conn) -> Iterator[tuple[str, int, int, list[dict]]]:
+        meta = conn.execute(f"SELECT name, relname, version, next_id FROM {self._meta} ORDER BY name").fetchall()
+        for name, relname, version, next_id in meta:
+            rows = conn.execute(f'SELECT id, doc FROM {self._schema_sql}."{relname}" ORDER BY id').fetchall()
+            yield name, version, next_id, [_with_id(i, d) for i, d in rows]
 
     def load(self, tables: Iterable[tuple[str, int, int, list[dict]]]) -> None:
         """Write whole tables with their ids, versions and next ids; refuses a non-empty store."""
@@ -1013,21 +1018,44 @@ class PgStore(Store):
                         raise StorageError(f"{name}: copying failed: {_one_line(e)}") from e
                     txn.notify.add(name)
 
+    # -- files ------------------------------------------------------------------------
+
+    def _open_files(self, area: str, local_dir: str, full_names: bool) -> FileStore:
+        """The area's files in this schema (every host shares them); only a
+        cache of what this host read is kept in ``<local_dir>/cache/<area>``."""
+        parts = area.split("/")
+        return PgFileStore(self.dsn, self.schema, area, cache_dir=os.path.join(local_dir, "cache", *parts),
+                           legacy_dir=os.path.join(local_dir, *parts), full_names=full_names,
+                           where=f"PostgreSQL schema {self.schema}", connect_timeout=self.connect_timeout)
+
     # -- admin ------------------------------------------------------------------------
 
     def backup(self, dest: str, *, files_from: str | None = None) -> None:
         """A consistent copy into ``dest`` as a default-backend (TinyDB) data
-        directory, with the files the plugins keep in the data folder
-        ``files_from``; sealed last (``backup.json``, :mod:`core.storage.seal`)."""
+        directory: the tables and the files kept in PostgreSQL (each area in
+        its folder, ``documents/files/ab/…``), read in one repeatable-read
+        snapshot; then what the data folder ``files_from`` keeps beside them
+        (its cache of PostgreSQL's files left out); sealed last
+        (``backup.json``, :mod:`core.storage.seal`)."""
         from .admin import copy_other_files, prepare_dest
         from .migrate_cli import write_tinydb
         from .seal import seal_backup, start_backup
 
+        psycopg = _psycopg()
         dest = prepare_dest(dest)
         start_backup(dest)
-        write_tinydb(dest, self.dump(), prepared=True)
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            write_tinydb(dest, self._dump_on(conn), prepared=True)
+            export_files(conn, self.schema, dest)
+            conn.execute("COMMIT")
+        except psycopg.Error as e:
+            raise StorageError(f"reading {self.data_dir} failed: {_one_line(e)}") from e
+        finally:
+            conn.close()
         if files_from is not None and os.path.isdir(files_from):
-            copy_other_files(files_from, dest, {"tables": {}})
+            copy_other_files(files_from, dest, {"tables": {}}, skip=("cache",))
         seal_backup(dest, source=_redact(self.dsn), by=self.actor)
 
     def check(self) -> list[str]:
@@ -1049,6 +1077,7 @@ class PgStore(Store):
             self._closed = True
             self._stop_watching()
             self._drop()
+            self._close_files()
         with self._listen_lock:  # (never taken while holding the RLock: refresh() nests them the other way)
             self._close_connections()
 
@@ -1086,6 +1115,7 @@ def check_pg(dsn: str, *, schema: str | None = None) -> list[str]:
                 problems.append(f"{where}: table {name}: {bad} documents are not JSON objects or carry an id")
             if version < 1:
                 problems.append(f"{where}: table {name}: schema version {version} is not valid")
+        problems += [f"{where}: {line}" for line in check_files(conn, schema)]
     except psycopg.Error as e:
         problems.append(f"{where}: {_one_line(e)}")
     finally:

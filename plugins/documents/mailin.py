@@ -275,14 +275,14 @@ def _prepare(ctx, box: imap.Mailbox, mail: imap.IncomingMail, raw: bytes) -> lis
                     name = imap.safe_filename(None, i + 1, blobs.guess_mime(name))
                 path = Path(tmp) / f"{i}"
                 path.write_bytes(data)
-                sha, size, known = blobs.store_file(service.data_dir(ctx), path, limit)
+                sha, size, known = blobs.put(service.file_store(ctx), path, limit)
                 out.append({"name": name, "sha": sha, "size": size, "known": known, "path": path,
                             "text": "", "asn": None})
-                stored = blobs.blob_path(service.data_dir(ctx), sha)
+                stored = service.file_store(ctx).local_path(sha)
                 out[-1]["text"] = blobs.extract_text(stored, name)
                 out[-1]["asn"] = service.barcode_asn(ctx, stored, name)
             for p in out:  # the sources go with the folder; the store has the bytes
-                p["path"] = blobs.blob_path(service.data_dir(ctx), p["sha"])
+                p["path"] = service.file_store(ctx).local_path(p["sha"])
     except BaseException:
         for p in out:
             if not p["known"]:

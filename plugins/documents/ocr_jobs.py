@@ -247,10 +247,10 @@ def run_job(ctx, job: dict, *, on_progress: Callable[[dict], None] | None = None
 
 def _keep(ctx, job: dict, ver: dict, target: Path) -> dict:
     """Store the searchable PDF and add it as the document's new version."""
-    sha, size, known = blobs.store_file(service.data_dir(ctx), target, max(service.max_bytes(ctx), 1) * 4)
+    sha, size, known = blobs.put(service.file_store(ctx), target, max(service.max_bytes(ctx), 1) * 4)
     name = f"{Path(ver['filename']).stem or 'scan'}.pdf"
     try:
-        text = blobs.extract_text(blobs.blob_path(service.data_dir(ctx), sha), name)
+        text = blobs.extract_text(service.file_store(ctx).local_path(sha), name)
         with ctx.transaction():
             service._ensure_stored(ctx, target, sha)
             fresh = ctx.table("ocr").get(job["id"])

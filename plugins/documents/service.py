@@ -32,12 +32,13 @@ import os
 import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.outputs import exports_root, private_dir
 from core.choices import Choice, rank
 from core.storage import AnyOf, Contains, Range
+from core.storage.filestore import FileMissing
 from plugins.documents import barcodes
 from plugins.documents import files as blobs
 from plugins.documents import models
@@ -81,6 +82,12 @@ def _parse_iso(value: str) -> datetime:
 
 def data_dir(ctx) -> Path:
     return Path(ctx.config.data_dir)
+
+
+def file_store(ctx):
+    """The site's store of the documents' files (a folder in the data folder,
+    or PostgreSQL, which every host shares: see :mod:`.files`)."""
+    return ctx.store.files(blobs.AREA)
 
 
 def max_bytes(ctx) -> int:
@@ -380,9 +387,9 @@ def _ingest(ctx, path: Any, *, filename: str | None = None, allowed_root: Path |
     known: the store held these bytes already)."""
     source = blobs.check_source(path, data_dir(ctx), max_bytes(ctx), allowed_root=allowed_root)
     name = models.check_filename(filename if filename is not None else source.name)
-    sha, size, known = blobs.store_file(data_dir(ctx), source, max_bytes(ctx))
+    sha, size, known = blobs.put(file_store(ctx), source, max_bytes(ctx))
     try:
-        text = blobs.extract_text(blobs.blob_path(data_dir(ctx), sha), name)
+        text = blobs.extract_text(file_store(ctx).local_path(sha), name)
     except BaseException:
         if not known:
             _discard_unreferenced(ctx, sha)
@@ -403,7 +410,7 @@ def _discard_unreferenced(ctx, sha: str) -> None:
     try:
         with ctx.transaction():
             if not _referenced(ctx, sha):
-                blobs.remove_blob(data_dir(ctx), sha)
+                file_store(ctx).remove(sha)
     except Exception:  # the original error matters more; `docs check --orphans` finds it
         logging.getLogger(__name__).exception("could not remove the unused file %s", sha)
 
@@ -412,12 +419,12 @@ def _ensure_stored(ctx, source: Path, sha: str) -> None:
     """Inside the filing transaction: the file the filing stored is still
     there. (An orphan clean-up may have removed bytes that were stored, unused,
     before this filing began: store them again from the source.)"""
-    if blobs.blob_path(data_dir(ctx), sha).exists():
+    if file_store(ctx).exists(sha):
         return
-    again, _size, known = blobs.store_file(data_dir(ctx), source, max_bytes(ctx))
+    again, _size, known = blobs.put(file_store(ctx), source, max_bytes(ctx))
     if again != sha:
         if not known and not _referenced(ctx, again):
-            blobs.remove_blob(data_dir(ctx), again)
+            file_store(ctx).remove(again)
         raise ValidationError(_("{name} changed while it was being filed; file it again").format(
             name=source.name[:80]), field="file")
 
@@ -439,7 +446,7 @@ def add_document(ctx, path: Any, meta: dict | None = None, *, filename: str | No
     clean = _clean_meta(ctx, meta)  # cheap checks before any file is read
     src, sha, size, name, text, known = _ingest(ctx, path, filename=filename, allowed_root=_allowed_root)
     try:
-        asn = barcode_asn(ctx, blobs.blob_path(data_dir(ctx), sha), name)
+        asn = barcode_asn(ctx, lambda: file_store(ctx).local_path(sha), name)
         out, duplicates = _file_new(ctx, clean, fields, src, sha, size, name, text, source, _intake_id, asn=asn)
     except BaseException:
         if not known:  # the file this filing wrote: not left behind as an orphan
@@ -501,13 +508,14 @@ def _add_version_row(ctx, doc_id: int, number: int, sha: str, size: int, name: s
     })
 
 
-def barcode_asn(ctx, path: Path, filename: str) -> int | None:
+def barcode_asn(ctx, path: Path | Callable[[], Path], filename: str) -> int | None:
     """The archive serial number a scan's barcode or QR code gives (``ASN00042``
-    on the first page; the ``asn_barcode`` setting), else None."""
+    on the first page; the ``asn_barcode`` setting), else None. ``path``: the
+    scan, or what gives it (a stored file is fetched only for a scan)."""
     mime = blobs.guess_mime(filename)
     if not ctx.settings.get("asn_barcode", True) or not is_scan_type(mime):
         return None
-    return barcodes.asn_from(barcodes.read_codes(path, mime))
+    return barcodes.asn_from(barcodes.read_codes(path() if callable(path) else path, mime))
 
 
 def needs_ocr(filename: str, text: str) -> bool:
@@ -619,11 +627,13 @@ def history(ctx, doc_id: Any) -> list[dict]:
 
 
 def file_of(ctx, version: dict) -> Path:
-    path = blobs.blob_path(data_dir(ctx), version["sha256"])
-    if not path.exists():
+    """A file on this host holding the version's bytes (on PostgreSQL a
+    checked copy in the host's cache): for programs that want a path."""
+    try:
+        return file_store(ctx).local_path(blobs.check_hash(version["sha256"]))
+    except FileMissing:
         raise BackdeskError(_("the file of document {id} version {n} is missing from the store").format(
-            id=version["document_id"], n=version["number"]))
-    return path
+            id=version["document_id"], n=version["number"])) from None
 
 
 def add_version(ctx, doc_id: Any, path: Any, *, note: str = "", filename: str | None = None) -> dict:
@@ -703,7 +713,12 @@ def export_document(ctx, doc_id: Any, dest: Any) -> Path:
         raise ValidationError(_("{path} exists already").format(path=str(target)[:120]), field="dest")
     from core.outputs import output_file
 
-    with open(file_of(ctx, ver), "rb") as src, output_file(target, binary=True) as out:
+    try:
+        src = file_store(ctx).open(blobs.check_hash(ver["sha256"]))
+    except FileMissing:
+        file_of(ctx, ver)  # says which document's file is missing
+        raise
+    with src, output_file(target, binary=True) as out:
         shutil.copyfileobj(src, out)  # 0600, as the store keeps it
     return target
 
@@ -714,11 +729,10 @@ def check_files(ctx) -> list[str]:
     problem ([] when sound)."""
     ctx.require(READ)
     problems = []
+    store = file_store(ctx)
     for v in ctx.table("versions").find(None, order_by=["document_id", "number"]):
-        path = blobs.blob_path(data_dir(ctx), v["sha256"])
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
+        size = store.size(blobs.check_hash(v["sha256"]))
+        if size is None:
             problems.append(_("document {id} version {n}: the file {sha} is missing from the store").format(
                 id=v["document_id"], n=v["number"], sha=v["sha256"][:12]))
             continue
@@ -731,11 +745,11 @@ def check_files(ctx) -> list[str]:
 def _orphans(ctx, now: datetime, min_age: timedelta) -> list[dict]:
     referenced = {v["sha256"] for v in ctx.table("versions").all()}
     out = []
-    for f in blobs.scan_store(data_dir(ctx)):
+    for f in file_store(ctx).scan():
         if f.sha256 is not None and f.sha256 in referenced:
             continue
         out.append({"path": f.path, "sha256": f.sha256, "size": f.size, "modified": f.modified,
-                    "young": now - f.modified < min_age})
+                    "young": now - f.modified < min_age, "item": f})
     return out
 
 
@@ -767,16 +781,13 @@ def delete_orphans(ctx, *, now: datetime | None = None, min_age: timedelta = ORP
         for o in (o for o in found if not o["young"]):
             if o["sha256"] is not None and o["sha256"] in referenced:
                 continue
-            try:
-                modified = datetime.fromtimestamp(o["path"].lstat().st_mtime, timezone.utc)
-            except FileNotFoundError:
+            now_item = file_store(ctx).recheck(o["item"])
+            if now_item is None:
                 continue
-            if moment - modified < min_age:
-                kept.append(dict(o, modified=modified, young=True))
+            if moment - now_item.modified < min_age:
+                kept.append(dict(o, modified=now_item.modified, young=True))
                 continue
-            try:
-                os.unlink(o["path"])
-            except FileNotFoundError:
+            if not file_store(ctx).discard(now_item):
                 continue
             deleted.append(o)
     return {"deleted": deleted, "kept": kept}

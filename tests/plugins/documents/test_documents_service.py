@@ -13,6 +13,7 @@ from plugins.documents.files import blob_path
 from conftest import simple_pdf
 
 
+@pytest.mark.tinydb_only("the data folder's files; on PostgreSQL: test_documents_file_store.py")
 def test_add_stores_content_addressed_and_numbers_documents(site, ctx):
     service.add_type(ctx, "Invoice", retention_years=10, fields=["Amount"])
     path = site.file("rechnung.txt", "Invoice 4711 from Papier Müller KG")
@@ -30,6 +31,7 @@ def test_add_stores_content_addressed_and_numbers_documents(site, ctx):
     assert second["asn"] == 2
 
 
+@pytest.mark.tinydb_only("the data folder's files; on PostgreSQL: test_documents_file_store.py")
 def test_same_file_twice_is_linked_not_stored_twice(site, ctx):
     path = site.file("a.txt", "the same bytes")
     first = service.add_document(ctx, path)

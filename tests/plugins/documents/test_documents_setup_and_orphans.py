@@ -221,6 +221,7 @@ def _fail_commits(bd):
     return bd.store.before_commit(boom)
 
 
+@pytest.mark.tinydb_only("the data folder's files; on PostgreSQL: test_documents_file_store.py")
 def test_a_failed_filing_removes_the_file_it_wrote(site, bd, ctx):
     kept = service.add_document(ctx, site.file("kept.txt", "kept"), {"title": "Kept"})
     assert len(_stored(site)) == 1
@@ -276,6 +277,7 @@ def _age(path, minutes: float) -> None:
     os.utime(path, (moment, moment))
 
 
+@pytest.mark.tinydb_only("the data folder's files; on PostgreSQL: test_documents_file_store.py")
 def test_orphans_are_listed_and_only_old_unreferenced_ones_deleted(site, bd, ctx):
     doc = service.add_document(ctx, site.file("filed.txt", "filed"), {"title": "Filed"})
     filed = service.file_of(ctx, service.current_version(ctx, doc))
@@ -316,6 +318,7 @@ def run(site, *args, rc=0):
     return proc
 
 
+@pytest.mark.tinydb_only("the data folder's files; on PostgreSQL: test_documents_file_store.py")
 def test_docs_check_orphans_cli(site, bd, ctx):
     doc = service.add_document(ctx, site.file("filed.txt", "filed"), {"title": "Filed"})
     old_sha, _s, _k = blobs.store_bytes(site.data_dir, b"old orphan")
