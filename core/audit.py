@@ -87,7 +87,8 @@ from core.hookspecs import TableSpec
 from core.i18n import _
 from core.safetext import check_text
 from core.storage import Range, StorageError, open_store
-from core.storage.files import MANIFEST
+from core.storage.admin import RESTORE_PENDING
+from core.storage.files import FILE_MODE, MANIFEST, fsync_dir, make_dir, write_all
 
 AUDIT = "core.audit"
 HEAD = "core.audit_head"
@@ -279,8 +280,6 @@ class AuditTrail:
         of several sessions opening at once one records it. Every writable
         session's start calls it (``core.runtime``), so a restore killed
         before its own entry is still recorded. True when it recorded one."""
-        from core.storage.admin import RESTORE_PENDING
-
         if getattr(self.store, "read_only", False):
             return False
         path = Path(self.backdesk.config.data_dir) / RESTORE_PENDING
@@ -668,8 +667,6 @@ class AuditTrail:
         if dry_run:
             yield
             return
-        from core.storage.files import FILE_MODE, make_dir
-
         folder = self.archive_dir
         try:
             make_dir(str(folder))
@@ -705,16 +702,12 @@ class AuditTrail:
                 path.unlink()
                 removed.append(path.name)
         if removed:
-            from core.storage.files import fsync_dir
-
             fsync_dir(str(folder))
         return removed
 
     def _write_file(self, chunk: list[dict], name: str) -> dict:
         """Write ``chunk`` to ``name`` durably (tmp, fsync, rename, fsync the
         folder); returns the file's sha256 and size."""
-        from core.storage.files import FILE_MODE, fsync_dir, write_all
-
         raw = _archive_lines(chunk)
         data = gzip.compress(raw, compresslevel=6, mtime=0)
         if gzip.decompress(data) != raw:  # what a reader will get, before anything is removed

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.access import reaction
+from core.audit import now_utc
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
 from core.i18n import _, today
@@ -108,8 +109,6 @@ class EventBus:
         it as ``scheduled`` until :meth:`deliver_due` publishes it on that
         day; today or a day gone by publishes it at once.
         """
-        from core.audit import now_utc
-
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValidationError(_("{name!r} is not an event name like 'hr.employee_hired'").format(
                 name=name), field="name")
@@ -245,8 +244,6 @@ class EventBus:
 
     def _record(self, event_id: int, plugin: str, status: str, error: str | None,
                 tb: str | None = None, *, first: bool = False) -> None:
-        from core.audit import now_utc
-
         with self.store.transaction():
             found = [] if first else self.deliveries.find({"event_id": event_id, "plugin": plugin}, limit=1)
             if found:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.audit import now_utc
 from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
 from core.i18n import _
+from core.storage import Range
 
 NOTIFICATIONS = "core.notifications"
 SEND = "core.notifications.send"
@@ -66,8 +68,6 @@ class Notifications:
             raise ValidationError(_("the text is empty"), field="text")
         if len(text) > MAX_TEXT:
             raise ValidationError(_("at most {n} characters").format(n=MAX_TEXT), field="text")
-        from core.audit import now_utc
-
         return self.table.insert({"account": account, "text": text, "kind": kind or "info",
                                   "link": link, "data": data or {}, "sender": self.store.actor,
                                   "at": now_utc(), "read": False})
@@ -121,8 +121,6 @@ class Notifications:
 
     def newer_than(self, last_id: int, account: str | None = None) -> list[dict]:
         """Unread notifications with an id above ``last_id``, oldest first (for toasts)."""
-        from core.storage import Range
-
         return self.table.find({"account": self._account(account), "read": False,
                                 "id": Range(gt=last_id)}, order_by="id")
 

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 import pluggy
 
 from core import hookspecs
+from core.config import ConfigError, error_at
 from core.entrypoints import entry_points
 from core.hookspecs import HOOK_API_VERSION, OLDEST_SUPPORTED_API_VERSION, PluginInfo
 
@@ -157,8 +158,6 @@ class PluginHost:
     def _check_known(self, entries: list, eps: dict) -> None:
         """An entry naming no plugin at all is a config error (file:line:key),
         not a failed plugin: nothing is loaded until plugins.yaml is fixed."""
-        from core.config import ConfigError, error_at
-
         problems = []
         for entry in entries:
             if entry.module:

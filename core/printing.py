@@ -44,10 +44,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core.audit import now_utc
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.hookspecs import TableSpec
-from core.storage import AnyOf
 from core.i18n import N_, _
+from core.storage import AnyOf
 
 JOBS = "core.print_jobs"
 DEFAULTS = "core.print_defaults"
@@ -279,8 +280,6 @@ class Printing:
             if tmp:
                 os.unlink(tmp)
         plugin, table, record = source
-        from core.audit import now_utc
-
         row = {"account": self.operator.account, "printer": name, "server": self.server(),
                "cups_job": int(cups_job), "title": title, "plugin": plugin, "table": table,
                "record_id": record, "link": link, "copies": copies, "duplex": bool(duplex), "pages": pages,
@@ -352,8 +351,6 @@ class Printing:
         state, reason = self._cups_state(conn, row)
         if state == row["state"] and reason == row.get("reason"):
             return row
-        from core.audit import now_utc
-
         with self.store.transaction():
             now = self.jobs_table.get(job_id)
             if now is None or now["state"] not in OPEN_STATES:

@@ -12,11 +12,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from core.access import Operator, resolve_operator
-from core.config import load_config
+from core.config import load_config, validate_settings
 from core.context import PluginContext
 from core.errors import BackdeskError, ConfigError
 from core.gcpause import hold_gc  # noqa: F401 (core.runtime.hold_gc: the CLI and the app use it)
 from core.hookspecs import Setting, TableSpec
+from core.i18n import configure
 from core.plugins import PluginHost, _one_line
 from core.storage import open_store
 
@@ -52,8 +53,6 @@ class Backdesk:
 
     def _settle_settings(self) -> None:
         """Validate each plugin's settings; a bad value is a config error."""
-        from core.config import validate_settings
-
         for rec in list(self.host.active):
             try:
                 spec = self.host.call_one(rec, "backdesk_settings") or {}
@@ -157,8 +156,6 @@ def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
     try:
         if config is None:
             config = load_config(config_dir, data_dir)
-        from core.i18n import configure
-
         # before any screen module is imported: their labels are translated then
         configure(config.site.locale, config.site.timezone, config.site.currency)
         operator = resolve_operator(config, account, demo=demo)

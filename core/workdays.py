@@ -36,7 +36,8 @@ from typing import Any, Iterable
 
 from core.errors import ValidationError
 from core.hookspecs import TableSpec
-from core.i18n import _
+from core.i18n import _, get_locale, today
+from core.storage import Range
 
 ABSENCES = "core.absences"
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -194,8 +195,6 @@ class Workdays:
     def __init__(self, backdesk) -> None:
         self.backdesk = backdesk
         config = backdesk.config
-        from core.i18n import get_locale
-
         locale = str(get_locale() or "en_US")
         self.calendar = WorkCalendar.from_settings(config.calendar,
                                                    language="de" if locale.startswith("de") else "en_US")
@@ -232,8 +231,6 @@ class Workdays:
         """The absence covering ``day`` (default: today) for the person, or None.
 
         ``{"person_id", "start", "end", "deputy_id", "ref"}`` — no kind, no reason."""
-        from core.i18n import today
-
         iso = (_iso(day) if day is not None else today()).isoformat()
         for doc in self.absence_table.find({"person_id": person_id}, order_by=["start"]):
             if doc["start"] <= iso <= doc["end"]:
@@ -243,16 +240,12 @@ class Workdays:
     def absences(self, first: dt.date | str, last: dt.date | str,
                  person_ids: Iterable[int] | None = None) -> list[dict]:
         """Absences overlapping [first, last], by start date."""
-        from core.storage import Range
-
         a, b = _iso(first).isoformat(), _iso(last).isoformat()
         wanted = set(person_ids) if person_ids is not None else None
         rows = self.absence_table.find({"start": Range(le=b)}, order_by=["start", "person_id"])
         return [r for r in rows if r["end"] >= a and (wanted is None or r["person_id"] in wanted)]
 
     def away_today(self) -> set[int]:
-        from core.i18n import today
-
         day = today().isoformat()
         return {r["person_id"] for r in self.absences(day, day)}
 
