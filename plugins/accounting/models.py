@@ -35,7 +35,8 @@ CONFIDENTIAL_TABLES = frozenset({"rates", "payroll_runs", "payslips"})
 
 PERMISSIONS = {
     "accounting.ledger.read": "Read the journal, the accounts and the reports",
-    "accounting.ledger.post": "Post and reverse journal entries, import journals and bank files",
+    "accounting.ledger.post": ("Post and reverse journal entries, import journals and bank files, keep the banks' "
+                               "CSV mappings"),
     "accounting.periods.close": "Close accounting periods",
     "accounting.bills.read": "Read vendors, bills and purchase orders",
     "accounting.bills.write": "Record vendors, bills and purchase orders",
@@ -43,7 +44,7 @@ PERMISSIONS = {
     "accounting.bills.pay": "Record payments of bills by hand",
     "accounting.payments.run": "Make payment runs and write their SEPA transfer files (pain.001)",
     "accounting.payments.reconcile": "Import bank statements and match their lines to bills and invoices",
-    "accounting.ledger.export": "Export the books for the tax adviser (DATEV Buchungsstapel)",
+    "accounting.ledger.export": "Export the books for the tax adviser (DATEV Buchungsstapel, Debitoren/Kreditoren)",
     "accounting.payroll.read": "Read pay rates and payslips (confidential)",
     "accounting.payroll.write": "Set pay rates, record and approve timesheets",
     "accounting.payroll.run": "Run payroll",
