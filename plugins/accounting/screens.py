@@ -230,7 +230,8 @@ class LedgerScreen(_Base):
 # ============================================================================ vendors and bills
 def vendor_form(ctx) -> FormScreen:
     fields = [Field("name", _("Name"), required=True), Field("iban", _("IBAN")), Field("bic", _("BIC")),
-              Field("email", _("Email")), Field("terms_days", _("Terms (days)"), kind="int", default=30)]
+              Field("email", _("Email")), Field("terms_days", _("Terms (days)"), kind="int", default=30),
+              Field("address", _("Address"), help=_("Street, postcode and city, as on their letterhead"))]
     return FormScreen(_("New vendor"), fields, on_submit=lambda v: svc.add_vendor(ctx, v), submit_label=_("Add"))
 
 

@@ -270,6 +270,8 @@ async def test_the_vendor_form_names_every_field_in_error_at_once(office):
         form.control("iban").value = iban("DE", "370400440532013000")
         form.control("bic").value = "COBADEFFXXX"
         form.control("terms_days").value = "14"
+        form.control("address").value = "Hauptstraße 5, 10115 Berlin"  # what the DATEV master data splits
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
-        assert [v["name"] for v in ctx.table("vendors").all()] == ["Stadtwerke"]
+        assert [(v["name"], v["address"]) for v in ctx.table("vendors").all()] == [
+            ("Stadtwerke", "Hauptstraße 5, 10115 Berlin")]
