@@ -475,7 +475,7 @@ from core.kit import register as _register_kit  # noqa: E402
 
 _register_kit(cli)
 
-from core.storage.migrate_cli import register as _register_storage_cli; _register_storage_cli(cli)  # noqa: E402,E702
+from core.storage_cli import register as _register_storage_cli; _register_storage_cli(cli)  # noqa: E402,E702
 
 #: the commands that act on the store as a whole, and the permission each needs
 ADMIN_COMMANDS = {
@@ -487,7 +487,7 @@ ADMIN_COMMANDS = {
 
 def _guard_admin_commands() -> None:
     """Check each admin command's permission before its callback runs —
-    whichever callback that is (core.storage.migrate_cli puts PostgreSQL's
+    whichever callback that is (core.storage_cli puts PostgreSQL's
     in front of backup's and restore's)."""
     for path, (permission, what) in ADMIN_COMMANDS.items():
         command = cli

@@ -2231,3 +2231,36 @@ def _check_mode(path: str, mode: int, problems: list[str]) -> None:
         return
     if actual & 0o077:
         problems.append(f"{path}: mode {actual:04o} lets other users in; run `chmod {mode:o} {path}`")
+
+
+# -- writing a whole store (a migration to TinyDB, a PostgreSQL store's backup) ------------
+
+
+def write_tinydb(dest: str | os.PathLike, tables: Iterable[tuple[str, int, int, list[dict]]], *,
+                 prepared: bool = False) -> str:
+    """A new default-backend data directory in ``dest`` (new or empty) holding ``tables``.
+
+    Written as a compaction leaves it: one snapshot per table, an empty
+    journal, the manifest last. ``prepared``: ``dest`` was made ready
+    already (a backup's, holding its ``backup.partial``).
+    """
+    dest = os.path.abspath(os.fspath(dest)) if prepared else files.prepare_dest(dest)
+    entries = {}
+    for name, version, next_id, docs in tables:
+        rel = snapshot_path(name)
+        files.make_dir(os.path.join(dest, rel.split("/")[0]))
+        top = max((d["id"] for d in docs), default=0)
+        files.write_atomic(os.path.join(dest, rel),
+                           files.encode_snapshot(name, version, max(next_id, top + 1), 0, docs))
+        entries[name] = {"file": rel, "seq": 0}
+    fd = files.open_journal(os.path.join(dest, files.journal_name(1)), create=True)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for entry in os.scandir(dest):
+        if entry.is_dir():
+            files.fsync_dir(entry.path)
+    files.fsync_dir(dest)
+    files.write_manifest(dest, files.new_manifest(1, 0, entries, None))
+    return dest

@@ -14,26 +14,18 @@ shared lock, PostgreSQL in a REPEATABLE READ transaction) and read again at
 the end: if it changed meanwhile (someone kept working), the verdict says
 so.  Stop the sessions before migrating.
 
-Also here: ``register(cli)`` teaches ``backdesk backup`` about a
-PostgreSQL store (a backup is a consistent copy in the default backend's
-format) and makes ``backdesk restore`` explain how to restore into
-PostgreSQL (``backdesk check`` asks :func:`core.storage.pg.check_pg`).
+The command itself, and what ``backdesk backup``/``restore`` do on a
+PostgreSQL store, are in :mod:`core.storage_cli` (the command line's layer).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
-import sys
 from typing import Iterable
 
-import click
-
-from core.errors import ConfigError
-from core.launch import State
-
+from .engine import write_tinydb
 from .errors import StorageError
 
 TableDump = tuple[str, int, int, list[dict]]  # name, version, next_id, docs in id order
@@ -68,39 +60,6 @@ def dump(store) -> list[TableDump]:
     if isinstance(store, PgStore):
         return list(store.dump())
     return dump_tinydb(store)
-
-
-def write_tinydb(dest: str | os.PathLike, tables: Iterable[TableDump], *, prepared: bool = False) -> str:
-    """A new default-backend data directory in ``dest`` (new or empty) holding ``tables``.
-
-    Written as a compaction leaves it: one snapshot per table, an empty
-    journal, the manifest last. ``prepared``: ``dest`` was made ready
-    already (a backup's, holding its ``backup.partial``).
-    """
-    from . import files
-    from .admin import prepare_dest
-    from .engine import snapshot_path
-
-    dest = os.path.abspath(os.fspath(dest)) if prepared else prepare_dest(dest)
-    entries = {}
-    for name, version, next_id, docs in tables:
-        rel = snapshot_path(name)
-        files.make_dir(os.path.join(dest, rel.split("/")[0]))
-        top = max((d["id"] for d in docs), default=0)
-        files.write_atomic(os.path.join(dest, rel),
-                           files.encode_snapshot(name, version, max(next_id, top + 1), 0, docs))
-        entries[name] = {"file": rel, "seq": 0}
-    fd = files.open_journal(os.path.join(dest, files.journal_name(1)), create=True)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    for entry in os.scandir(dest):
-        if entry.is_dir():
-            files.fsync_dir(entry.path)
-    files.fsync_dir(dest)
-    files.write_manifest(dest, files.new_manifest(1, 0, entries, None))
-    return dest
 
 
 def _normal(value):
@@ -212,7 +171,7 @@ def migrate(source: str, to: str, dest: str, echo=print) -> bool:
     for line in lines:
         echo(line)
     docs = sum(v[2] for v in before.values())
-    where = _shown(dest)
+    where = shown(dest)
     if not ok:
         echo(f"FAILED: the copy in {where} differs from the source (see above); do not switch to it")
         return False
@@ -225,101 +184,10 @@ def migrate(source: str, to: str, dest: str, echo=print) -> bool:
     return True
 
 
-def _shown(where: str) -> str:
+def shown(where: str) -> str:
+    """A store's place as messages show it (a DSN without its password)."""
     if is_dsn(where):
         from .pg import _redact
 
         return _redact(where)
     return os.path.abspath(where)
-
-
-# -- the click commands ---------------------------------------------------------------
-
-
-@click.group("storage")
-def storage() -> None:
-    """Move the data between storage backends (TinyDB files, PostgreSQL)."""
-
-
-@storage.command("migrate")
-@click.option("--to", "to", type=click.Choice(["postgresql", "tinydb"]), required=True,
-              help="The backend to copy into.")
-@click.option("--from", "source", default=None, metavar="DIR|DSN",
-              help="Copy this store instead of the configured one.")
-@click.argument("dest", metavar="DSN|DIR")
-@click.pass_context
-def migrate_cmd(ctx, to: str, source: str | None, dest: str) -> None:
-    """Copy every table into DEST (an empty PostgreSQL schema or a new directory), then verify.
-
-    \b
-    backdesk storage migrate --to postgresql postgresql://backdesk@db/backdesk
-    backdesk storage migrate --to tinydb /srv/backdesk/data-copy
-    """
-    if source is None:
-        config = _state(ctx).config()
-        source = config.storage.dsn if config.storage.backend == "postgresql" else str(config.data_dir)
-    click.echo(f"copying {_shown(source)} -> {_shown(dest)} ({to})")
-    if not migrate(source, to, dest, echo=click.echo):
-        sys.exit(1)
-    if to == "postgresql":
-        click.echo("to use it, set in backdesk.yaml:  storage: {backend: postgresql, dsn: \"...\"}")
-    else:
-        click.echo(f"to use it, set data_dir: {os.path.abspath(dest)} and storage.backend: tinydb")
-
-
-def _state(ctx):
-    state = ctx.find_object(State)
-    if state is None:  # pragma: no cover - always run below the backdesk group
-        state = State()
-    return state
-
-
-def _pg_config(ctx):
-    """The config when it names the postgresql backend, else None."""
-    try:
-        config = _state(ctx).config()
-    except ConfigError:
-        return None
-    return config if config.storage.backend == "postgresql" else None
-
-
-def _wrap(cli, name: str, pg_callback) -> None:
-    cmd = cli.commands.get(name)
-    if cmd is None or cmd.callback is None:
-        return
-    original = cmd.callback
-
-    @functools.wraps(original)
-    def callback(*args, **kwargs):
-        ctx = click.get_current_context()
-        config = _pg_config(ctx)
-        if config is None:
-            return original(*args, **kwargs)
-        return pg_callback(config, **kwargs)
-
-    cmd.callback = callback
-
-
-def _pg_backup(config, dest) -> None:
-    from .pg import open_pg_store
-
-    store = open_pg_store(config.storage.dsn)
-    try:
-        store.backup(str(dest), files_from=os.fspath(config.data_dir))
-    finally:
-        store.close()
-    click.echo(f"Backup written to {dest} (in the default backend's format, with the data folder's "
-               f"files; `backdesk storage migrate --from {dest} --to postgresql DSN` loads the store)")
-
-
-def _pg_restore(config, src) -> None:
-    raise StorageError(f"the data is in PostgreSQL: load {src} into an empty schema with "
-                       f"`backdesk storage migrate --from {src} --to postgresql DSN` and point "
-                       "storage.dsn at it (nothing was changed)")
-
-
-def register(cli) -> None:
-    """Add ``backdesk storage`` and make check/backup/restore PostgreSQL-aware."""
-    cli.add_command(storage)
-    _wrap(cli, "backup", lambda config, dest: _pg_backup(config, dest))
-    _wrap(cli, "restore", lambda config, src: _pg_restore(config, src))

@@ -1038,7 +1038,7 @@ class PgStore(Store):
         (its cache of PostgreSQL's files left out); sealed last
         (``backup.json``, :mod:`core.storage.seal`)."""
         from .admin import copy_other_files, prepare_dest
-        from .migrate_cli import write_tinydb
+        from .engine import write_tinydb
         from .seal import seal_backup, start_backup
 
         psycopg = _psycopg()
