@@ -12,6 +12,7 @@ import os
 import threading
 import time
 import traceback
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable
@@ -25,6 +26,7 @@ from core.console_glyphs import console_driver
 from core.gcpause import hold_gc
 from core.hookspecs import Card, Command, NavEntry
 from core.i18n import _
+from core.plugin_views import full_table_name
 from core.screens.base import BackdeskScreen, TablesChanged
 from core.widgets.keys import key_text
 
@@ -183,7 +185,9 @@ class BackdeskApp(App):
         for rec, card in bd.host.collect("backdesk_dashboard_cards"):
             if isinstance(card, Card) and (not card.permission or op.can(card.permission)) \
                     and self._kiosk_shows(rec.name):
-                self.cards.append((rec.name, card))
+                # a plugin's own tables by their short name too ("parcels" for "parcels.parcels")
+                tables = tuple(full_table_name(rec.name, t) for t in card.tables)
+                self.cards.append((rec.name, card if tables == card.tables else replace(card, tables=tables)))
         self.cards.sort(key=lambda pair: pair[1].order)
         for rec, command in bd.host.collect("backdesk_commands"):
             if isinstance(command, Command) and (not command.permission or op.can(command.permission)) \
@@ -215,6 +219,7 @@ class BackdeskApp(App):
             if isinstance(screen, BackdeskScreen):
                 screen.nav_id = entry.id
                 screen.nav_title = entry.title
+                screen.owner = owner
             return screen
 
         return make

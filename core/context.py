@@ -95,7 +95,8 @@ class PluginContext:
 
     def table_name(self, name: str) -> str:
         """The full name of the plugin's table (``"parcels.parcels"``), as
-        ``WATCH_TABLES``, ``Card.tables`` and events name tables."""
+        the store, events and the audit trail name tables (``WATCH_TABLES``
+        and ``Card.tables`` take the short name too)."""
         namespace, table = split_table_name(self.name, name)
         if namespace != self.name:
             raise foreign_table(self.name, f"{namespace}.{table}")

@@ -153,7 +153,8 @@ class Card:
 
     ``render`` is called (in a worker thread, never with widgets) and returns
     a string with Rich markup or a Rich renderable. The card is rendered
-    again when one of ``tables`` changes (names like ``"it.tickets"``).
+    again when one of ``tables`` changes (names like ``"it.tickets"``; the
+    plugin's own tables also by their short name, ``"tickets"``).
     ``target`` is the id of a :class:`NavEntry` opened when the operator
     presses Enter on the card. ``permission``: shown only to operators
     holding it. ``order``: lower comes first, as :attr:`NavEntry.order`.

@@ -39,6 +39,12 @@ def split_table_name(plugin: str, name: str) -> tuple[str, str]:
     return plugin, name
 
 
+def full_table_name(plugin: str, name: str) -> str:
+    """``"parcels.parcels"`` for ``"parcels"`` (or itself) named by the plugin
+    ``parcels``: how the store, ``WATCH_TABLES`` and ``Card.tables`` match."""
+    return ".".join(split_table_name(plugin, name))
+
+
 class ForeignTable(BackdeskError):
     """A plugin opened another plugin's table for writing."""
 

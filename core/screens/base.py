@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Header
 
 from core.i18n import _
+from core.plugin_views import full_table_name
 from core.widgets.keybar import KeyBar
 from core.widgets.navlist import NavList
 
@@ -64,11 +65,14 @@ class BackdeskScreen(Screen):
     at once when the screen is showing, or when it is shown again.
     """
 
-    #: table names ("it.tickets") whose changes call refresh_data()
+    #: table names ("it.tickets"; a plugin's own also as "tickets") whose
+    #: changes call refresh_data()
     WATCH_TABLES: ClassVar[frozenset[str]] = frozenset()
     #: the navigation entry this screen belongs to (set by the shell)
     nav_id: str | None = None
     nav_title: str | None = None
+    #: the plugin whose entry opened the screen ("core" for core's; set by the shell)
+    owner: str | None = None
 
     BINDINGS = [
         Binding("ctrl+b", "toggle_sidebar", _("Menu"), id="screen.toggle_sidebar", show=False),
@@ -139,10 +143,17 @@ class BackdeskScreen(Screen):
 
     def _maybe_refresh(self, names) -> None:
         self._seen_seq = getattr(self.app, "change_seq", 0)
-        if self.WATCH_TABLES and not (self.WATCH_TABLES & set(names)):
+        if self.WATCH_TABLES and not (self._watched() & set(names)):
             return
         if self.WATCH_TABLES or self.watches_all:
             self.refresh_data(frozenset(names))
+
+    def _watched(self) -> frozenset[str]:
+        """WATCH_TABLES with the owner's short names made full."""
+        owner = self.owner
+        if owner is None or all("." in name for name in self.WATCH_TABLES):
+            return self.WATCH_TABLES
+        return frozenset(full_table_name(owner, name) for name in self.WATCH_TABLES)
 
     #: set True to be told about every change (the dashboard)
     watches_all: ClassVar[bool] = False

@@ -10,7 +10,7 @@ from core.screens.base import BackdeskScreen
 
 
 class GreeterScreen(BackdeskScreen):
-    WATCH_TABLES = frozenset({"greeter.greetings"})
+    WATCH_TABLES = frozenset({"greetings"})  # its own table by the short name, as ctx.table takes it
     BINDINGS = [Binding("g", "greet", "Greet", id="greeter.greet")]
 
     def __init__(self, ctx):
@@ -64,7 +64,7 @@ def backdesk_commands(ctx):
 def backdesk_dashboard_cards(ctx):
     table = ctx.table("greetings")
     return [Card("count", "Greetings", lambda: f"{table.count()} greetings so far",
-                 tables=("greeter.greetings",), target="greeter")]
+                 tables=("greetings",), target="greeter")]
 
 
 @hookimpl
