@@ -202,19 +202,33 @@ def _open_shell(state: State, auto_pilot=None, release_gc=None) -> None:
         sys.exit(app.return_code)
 
 
-def _exit_on_hangup(app) -> None:
+#: seconds the shell gets to leave after a hangup before the process ends hard
+HANGUP_GRACE = 5.0
+
+
+def _exit_on_hangup(app, grace: float = HANGUP_GRACE) -> None:
     """SIGHUP (the SSH connection or terminal went away): leave like Ctrl+Q.
 
     Every change is already committed when it is made; this only spares the
-    operator's process a hard kill.
+    operator's process a hard kill. If the shell has not left ``grace``
+    seconds later, the process ends at once with the same code: with the
+    terminal gone, Textual's leaving can block for good on its output queue
+    (seen after ``tmux kill-session``: the main thread waiting to put into a
+    full queue that no thread would empty, a process left for hours holding
+    the store open).
     """
     import signal
+    import threading
 
     def hangup(signum, frame):
+        code = 128 + signum
+        watchdog = threading.Timer(grace, os._exit, args=(code,))
+        watchdog.daemon = True
+        watchdog.start()
         loop = getattr(app, "_loop", None)
         if loop is None or loop.is_closed():
-            raise SystemExit(128 + signum)
-        loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+            raise SystemExit(code)
+        loop.call_soon_threadsafe(app.exit, None, code)
 
     signal.signal(signal.SIGHUP, hangup)
 
