@@ -235,6 +235,25 @@ def vendor_form(ctx) -> FormScreen:
     return FormScreen(_("New vendor"), fields, on_submit=lambda v: svc.add_vendor(ctx, v), submit_label=_("Add"))
 
 
+def _line_account(ctx, typed: str, line: int) -> str:
+    """The chart's account a bill line names by part of it ("office" →
+    "expenses:office supplies"), as the journal's account picker finds it:
+    the exact name, else the one account that matches; several or none are
+    said on one line naming the form's line."""
+    found = svc.account_choices(ctx, typed)
+    exact = [c.value for c in found if c.value.casefold() == typed.casefold()]
+    if exact:
+        return exact[0]
+    if len(found) == 1:
+        return found[0].value
+    if not found:
+        raise ValidationError(_("line {n}: no account like {typed!r} in the chart").format(n=line, typed=typed),
+                              field="lines")
+    names = ", ".join(c.value for c in found[:3])
+    raise ValidationError(_("line {n}: {typed!r} matches {names}; write more of it").format(
+        n=line, typed=typed, names=names + (" …" if len(found) > 3 else "")), field="lines")
+
+
 def bill_form(ctx) -> FormScreen:
     fields = [_vendor_field(ctx),
               Field("number", _("Bill number"), required=True),
@@ -255,7 +274,7 @@ def bill_form(ctx) -> FormScreen:
             if len(parts) < 3:
                 raise ValidationError(_("line {n}: write description; quantity; unit price").format(n=i), field="lines")
             lines.append({"description": parts[0], "quantity": parts[1], "unit_price": parts[2],
-                          "account": parts[3] if len(parts) > 3 and parts[3] else None,
+                          "account": _line_account(ctx, parts[3], i) if len(parts) > 3 and parts[3] else None,
                           "tax_rate": values.get("tax_rate"),
                           "vat_code": parts[4] if len(parts) > 4 and parts[4] else None})
         order_id = None

@@ -275,3 +275,39 @@ async def test_the_vendor_form_names_every_field_in_error_at_once(office):
         await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
         assert [(v["name"], v["address"]) for v in ctx.table("vendors").all()] == [
             ("Stadtwerke", "Hauptstraße 5, 10115 Berlin")]
+
+
+async def test_a_bill_lines_account_is_found_by_part_of_its_name(office):
+    """A bill line names its account as the journal's picker finds it: part of
+    the name is enough when one account matches; several or none are said."""
+    bd, ctx, ids = office
+    v = svc.add_vendor(ctx, {"name": "Schmidt", "iban": iban("DE", "370400440532013000")})
+    svc.ensure_chart(ctx)
+    known = {a["name"] for a in svc.accounts(ctx)}
+    for name in ("expenses:office supplies", "expenses:office rent", "expenses:travel"):
+        if name not in known:
+            svc.add_account(ctx, name)
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("accounting.bills")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "BillsScreen")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen.form
+        await pick(pilot, form, "vendor", "schm", "Schmidt")
+        form.control("number").value = "RE-7"
+        for typed, said in (("office", "line 1: 'office' matches expenses:office"),
+                            ("kantine", "line 1: no account like 'kantine' in the chart")):
+            form.control("lines").text = f"Papier; 2; 12.50; {typed}"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, FormScreen)
+            assert said in str([str(w.render()) for w in app.screen.query(".record-form--error")]) + \
+                text(app, ".record-form--form-error")
+        assert ctx.table("bills").count() == 0
+        form.control("lines").text = "Papier; 2; 12.50; off sup\nReise; 1; 80; Travel"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
+    [bill] = ctx.table("bills").all()
+    assert [x["account"] for x in bill["lines"]] == ["expenses:office supplies", "expenses:travel"]
+    assert bill["vendor_id"] == v["id"]
