@@ -156,6 +156,10 @@ def backdesk_event(ctx, event):
         payroll.on_employee_hired(ctx, event.data)
     elif event.name == "hr.employee_dismissed":
         payroll.on_employee_dismissed(ctx, event.data)
+    elif event.name == "documents.handed_to_accounting":
+        from plugins.accounting import einvoice_in
+
+        einvoice_in.bill_from_document(ctx, event.data)
 
 
 @hookimpl
@@ -206,6 +210,12 @@ def nav_entries(ctx):
         NavEntry("accounting.reports", _("Reports"), _screen("ReportsScreen"), permission="accounting.ledger.read",
                  order=45),
         NavEntry("accounting.invoices", _("Invoices"), lazy("plugins.accounting.invoice_screens", "InvoicesScreen"),
+                 permission="accounting.invoices.read", order=46),
+        NavEntry("accounting.customers", _("Customers"), lazy("plugins.accounting.receivable_screens",
+                                                              "CustomersScreen"),
+                 permission="accounting.invoices.read", order=46),
+        NavEntry("accounting.open_items", _("Open items"), lazy("plugins.accounting.receivable_screens",
+                                                                "OpenItemsScreen"),
                  permission="accounting.invoices.read", order=46),
         NavEntry("accounting.vat_return", _("VAT return"), lazy("plugins.accounting.invoice_screens",
                                                                 "VatReturnScreen"),

@@ -116,9 +116,10 @@ CUSTOMERS = [
     {"name": "Meier Bau GmbH", "street": "Lindenweg 5", "postcode": "10115", "city": "Berlin",
      "vat_id": "DE129273398", "email": "buchhaltung@meier-bau.example", "buyer_reference": "MB-2026-17"},
     {"name": "Stadtbibliothek Musterstadt", "street": "Am Markt 1", "postcode": "86150", "city": "Augsburg",
-     "email": "rechnungen@stadt-musterstadt.example", "terms_days": 30, "buyer_reference": "09162000-0001-42"},
+     "email": "rechnungen@stadt-musterstadt.example", "terms_days": 30, "buyer_reference": "09162000-0001-54",
+     "xrechnung": "cii"},
     {"name": "Dupont SARL", "street": "1 rue de la Paix", "postcode": "75002", "city": "Paris", "country": "FR",
-     "vat_id": "FR40303265045", "terms_days": 30},
+     "vat_id": "FR40303265045", "terms_days": 30, "fax": "+33 1 42 60 00 00"},
     {"name": "Hofmann Consulting", "street": "Bahnhofstraße 8", "postcode": "90402", "city": "Nürnberg",
      "email": "office@hofmann.example"},
 ]

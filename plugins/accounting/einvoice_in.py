@@ -8,15 +8,17 @@ not a readable invoice is refused in one line and nothing is stored.
 
 from __future__ import annotations
 
+import base64
 import functools
-import os
+import hashlib
 import importlib.resources
+import os
 from decimal import Decimal
 
 from facturx import facturx
 from lxml import etree
 
-from core.errors import ValidationError
+from core.errors import BackdeskError, ValidationError
 from plugins.accounting import service as svc
 from plugins.accounting.models import _
 
@@ -170,12 +172,18 @@ def summary(found: dict) -> list[str]:
     return out
 
 
-def bill_from_einvoice(ctx, data: bytes, name: str = "e-invoice") -> dict:
+def bill_from_einvoice(ctx, data: bytes, name: str = "e-invoice", *, document_id: int | None = None) -> dict:
     """A draft bill from an e-invoice: the vendor found by name (added when
     new), the lines with their VAT codes; refused when the bill's total is
-    not the invoice's."""
+    not the invoice's. The bill keeps the file's name and SHA-256, and the
+    document it was filed as: ``document_id`` when it came from the
+    documents plugin's register; else, in the same transaction,
+    ``accounting.einvoice_read`` hands the file to the documents plugin,
+    which files it unless the same file is filed already (the bill finds its
+    document by the hash, :func:`bill_documents.document_of`)."""
     ctx.require("accounting.bills.write")
     found = read(data, name)
+    sha = hashlib.sha256(data).hexdigest()
     with ctx.transaction():
         vendors = [v for v in svc.vendors(ctx) if v["name"].casefold() == found["vendor"].strip().casefold()]
         vendor = vendors[0] if vendors else svc.add_vendor(ctx, {"name": found["vendor"]})
@@ -184,4 +192,39 @@ def bill_from_einvoice(ctx, data: bytes, name: str = "e-invoice") -> dict:
         if found["total"] and Decimal(found["total"]) != Decimal(bill["total"]):
             raise ValidationError(_("{name}: the lines add up to {ours}, the invoice says {theirs}").format(
                 name=name, ours=bill["total"], theirs=found["total"]), field="file")
-        return ctx.table("bills").update(bill["id"], {"source": {"kind": "e-invoice", "file": name}})
+        bill = ctx.table("bills").update(bill["id"], {"source": {"kind": "e-invoice", "file": name, "sha256": sha,
+                                                                 "document_id": document_id}})
+        if document_id is None:
+            ctx.publish("einvoice_read", {"bill_id": bill["id"], "filename": name, "sha256": sha,
+                                          "vendor": vendor["name"], "number": bill["number"], "date": bill["date"],
+                                          "data": base64.b64encode(data).decode("ascii")})
+        return bill
+
+
+def bill_from_document(ctx, data: dict) -> dict | None:
+    """React to ``documents.handed_to_accounting``: the filed document's
+    file becomes a draft bill linked to it. The operator who handed it over
+    hears either way (a notification naming the bill, or why the file is
+    no bill: broken XML, a number the vendor used already …); a document
+    handed over twice gives the bill it gave the first time."""
+    account = ctx.operator.account
+    doc_id = int(data["document_id"])
+    known = [b for b in ctx.table("bills").all() if (b.get("source") or {}).get("document_id") == doc_id]
+    if known:
+        bill = known[0]
+    else:
+        try:
+            raw = base64.b64decode(str(data.get("data") or ""), validate=True)
+            bill = bill_from_einvoice(ctx, raw, str(data.get("filename") or "e-invoice")[:200], document_id=doc_id)
+        except (BackdeskError, ValueError) as error:
+            ctx.services.notifications.notify(account, _("Document ASN {asn} is no bill: {error}").format(
+                asn=data.get("asn"), error=getattr(error, "message", str(error))), kind="accounting.einvoice_refused",
+                link="documents", data={"document_id": doc_id})
+            return None
+    vendor = (ctx.table("vendors").get(bill["vendor_id"]) or {}).get("name", "")
+    ctx.services.notifications.notify(account, _("Draft bill {id} from {vendor} ({number}, {total} {currency}) "
+                                                 "from document ASN {asn}").format(
+        id=bill["id"], vendor=vendor, number=bill["number"], total=bill["total"], currency=bill["currency"],
+        asn=data.get("asn")), kind="accounting.einvoice", link="accounting.bills",
+        data={"bill_id": bill["id"], "document_id": doc_id})
+    return bill

@@ -391,9 +391,14 @@ def register(accounting: click.Group, get_context) -> None:
         for line in einvoice_in.summary(found):
             click.echo(one_line(line))
         if not dry_run:
+            from plugins.accounting import bill_documents
+
             b = einvoice_in.bill_from_einvoice(ctx, data, Path(file).name)
             click.echo(f"draft bill {b['id']}: {one_line(b['number'])}, {b['total']} {b['currency']}, "
                        f"{len(b['lines'])} line(s)")
+            filed = bill_documents.document_of(ctx, b)
+            if filed:
+                click.echo(f"filed as document ASN {filed['asn']}: {one_line(filed['title'])}")
 
     # ------------------------------------------------------------------ VAT return
     @accounting.command("vat-return")

@@ -176,8 +176,8 @@ def dunning_due(ctx, as_of=None) -> list[dict]:
     return out
 
 
-def run_dunning(ctx, as_of=None) -> list[dict]:
-    """Raise every item whose next level is due by one level, in one
+def run_dunning(ctx, as_of=None, *, invoice_id=None) -> list[dict]:
+    """Raise every item (or only invoice ``invoice_id``) whose next level is due by one level, in one
     transaction: the level and date are kept on the invoice, its fee and
     interest are posted and added to what is open. Returns the letters to
     send (see :func:`reminder`)."""
@@ -187,6 +187,8 @@ def run_dunning(ctx, as_of=None) -> list[dict]:
     with ctx.transaction():
         t = ctx.table("invoices")
         for item in dunning_due(ctx, as_of):
+            if invoice_id is not None and item["id"] != int(invoice_id):
+                continue
             doc = t[item["id"]]
             fee = svc.rnd(ctx, item["fee"])
             entry = None

@@ -26,7 +26,7 @@ from core.screens.base import BackdeskScreen
 from core.screens.printing import print_dialog
 from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
 from core.widgets.export_form import shown_path
-from plugins.accounting import datev
+from plugins.accounting import bill_documents, datev
 from plugins.accounting import datev_partners
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
@@ -300,6 +300,7 @@ class BillsScreen(_Base):
         Binding("v", "toggle", _("Vendors"), id="accounting.vendors_toggle"),
         Binding("N", "new_vendor", _("New vendor"), id="accounting.vendor_new", show=False),
         Binding("o", "open_only", _("Open only"), id="accounting.bills_open", show=False),
+        Binding("d", "document", _("Document"), id="accounting.bill_document", show=False),
     ]
 
     def __init__(self, ctx) -> None:
@@ -346,11 +347,22 @@ class BillsScreen(_Base):
                          f" × {m.number_text(line['unit_price'], m.places(self.ctx), keep_digits=True)}")
         for flag in b.get("match_flags") or []:
             lines.append(f"[b]! {escape(flag)}[/]")
+        document = bill_documents.document_line(self.ctx, b)
+        if document:
+            lines.append(escape(document))
         self.query_one("#acc-bill", Static).update("\n".join(lines))
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
         if event.table.id == "acc-bills":
             self._show(event.record)
+
+    def action_document(self) -> None:
+        """Open the document the selected bill was read from."""
+        bill = self._current(_("bill"))
+        if bill:
+            problem = bill_documents.open_document(self.app, self.ctx, bill)
+            if problem:
+                self.notify(problem, severity="warning")
 
     def action_toggle(self) -> None:
         bills, vendors = self._table(), self.query_one("#acc-vendors", RecordTable)

@@ -19,7 +19,7 @@ def send_form(ctx, rec: dict) -> FormScreen:
         choices.append((f"reminder:{step['level']}", _("Reminder {level} of {date}").format(
             level=step["level"], date=step["date"])))
     fields = [Field("what", _("Send"), kind="choice", choices=choices, default="invoice", required=True),
-              Field("to", _("To"), required=True, default=cust.get("email") or cust.get("fax") or "",
+              Field("to", _("Recipient"), required=True, default=cust.get("email") or cust.get("fax") or "",
                     help=_("An email address (PDF with XML attached) or a fax number"))]
 
     def submit(values):

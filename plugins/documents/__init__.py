@@ -236,6 +236,10 @@ def backdesk_event(ctx, event):
         from plugins.documents import outgoing
 
         outgoing.queue_handed_over(ctx, event.data, source=event.source)
+    elif event.name == "accounting.einvoice_read":
+        from plugins.documents import einvoices
+
+        einvoices.file_read_einvoice(ctx, event.data)
 
 
 @hookimpl

@@ -29,7 +29,7 @@ from core.choices import Choice
 from core.widgets import Column, ConfirmDialog, Field, FilePicker, FormScreen, ProgressScreen, RecordTable
 from core.widgets.detail_view import DetailView
 from core.widgets.export_form import shown_path
-from plugins.documents import ocr_jobs, paper, scanning, service
+from plugins.documents import einvoices, ocr_jobs, paper, scanning, service
 from plugins.documents.models import (
     ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,
     OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, _, label, shown_status,
@@ -146,6 +146,27 @@ class DocumentActions:
 
         self.app.push_screen(FilePicker(_("File a document: choose the file"), file_roots(self.ctx)), chosen)
 
+    def action_bill(self) -> None:
+        """Hand the document to accounting: its e-invoice becomes a draft
+        bill linked to it; what accounting says is shown at once."""
+        doc_id = self._selected_id()
+        if doc_id is None:
+            return
+        notes = self.ctx.services.notifications
+        last = notes.last_id()
+        try:
+            einvoices.hand_to_accounting(self.ctx, doc_id)
+        except BackdeskError as error:
+            _error(self, error)
+            return
+        said = [n for n in notes.newer_than(last) if n["kind"].startswith("accounting.einvoice")]
+        for note in said:
+            notes.mark_read(note["id"])  # shown here: not again as a toast
+            self.notify(note["text"], severity="error" if note["kind"].endswith("refused") else "information",
+                        timeout=8)
+        if not said:
+            self.notify(_("Handed to accounting"))
+
     def action_print(self) -> None:
         doc_id = self._selected_id()
         if doc_id is None:
@@ -240,6 +261,7 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
         Binding("p", "print", _("Print"), id="documents.print"),
         Binding("e", "email", _("Email"), id="documents.email"),
         Binding("x", "fax", _("Fax"), id="documents.fax"),
+        Binding("b", "bill", _("To a bill"), id="documents.bill", show=False),
         Binding("f", "focus_search", _("Search"), id="documents.search"),
         Binding("ctrl+s", "save_search", _("Save search"), id="documents.save_search"),
         Binding("l", "saved_searches", _("Saved"), id="documents.saved_searches"),
@@ -401,6 +423,7 @@ class DocumentScreen(DocumentActions, BackdeskScreen):
         Binding("p", "print", _("Print"), id="documents.detail_print"),
         Binding("e", "email", _("Email"), id="documents.detail_email"),
         Binding("x", "fax", _("Fax"), id="documents.detail_fax"),
+        Binding("b", "bill", _("To a bill"), id="documents.detail_bill", show=False),
         Binding("o", "export", _("Export"), id="documents.export", show=False),
     ]
 

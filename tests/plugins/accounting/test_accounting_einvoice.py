@@ -4,6 +4,7 @@ copied into tests/data/einvoice (see its README), and as UBL 2.1."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -186,8 +187,9 @@ def test_a_vendors_factur_x_pdf_becomes_a_draft_bill_and_a_credit_note_is_refuse
     bill = einvoice_in.bill_from_einvoice(ctx, pdf.read_bytes(), pdf.name)
     assert [(x["description"], x["vat_code"], x["net"]) for x in bill["lines"]] == [
         ("Dachdecken", "rc", "800.00"), ("Material", "19", "30.00")]
-    assert (bill["net"], bill["total"], bill["source"]) == ("830.00", "835.70", {"kind": "e-invoice",
-                                                                                   "file": "RE-00001.pdf"})
+    assert (bill["net"], bill["total"], bill["source"]) == ("830.00", "835.70", {
+        "kind": "e-invoice", "file": "RE-00001.pdf", "sha256": hashlib.sha256(pdf.read_bytes()).hexdigest(),
+        "document_id": None})
     note = inv.credit_note(ctx, "RE-00001", [{"description": "Material", "unit_price": "10"}],
                            reason="Zu viel", date="2026-03-12")
     for syntax in ("cii", "ubl"):
