@@ -25,20 +25,86 @@ def _latin1(text: str) -> str:
         "latin-1")
 
 
+#: where the font the invoice is set in is looked for (Debian's fonts-dejavu-core; CI installs it)
+FONT_PATHS = ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+              "/usr/share/fonts/dejavu/DejaVuSansMono.ttf", "/usr/local/share/fonts/DejaVuSansMono.ttf")
+
+
+def _font_file() -> str | None:
+    import os
+
+    return next((p for p in FONT_PATHS if os.path.isfile(p)), None)
+
+
+def _srgb_profile() -> bytes:
+    """An sRGB ICC profile (littleCMS through Pillow, which fpdf2 needs
+    anyway): the PDF/A output intent's colour space."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
 def invoice_pdf(ctx, doc: dict) -> bytes:
-    """The invoice as a Factur-X PDF (the XML checked against its XSD)."""
+    """The invoice as a Factur-X PDF (the XML checked against its XSD).
+
+    Factur-X asks for PDF/A-3; the factur-x library adds the XML, the /AF
+    relation and the PDF/A-3 B XMP, so the page itself has to be PDF/A: its
+    font embedded (DejaVu Sans Mono, a subset; Unicode, so € and – print as
+    they are) and an sRGB output intent. Without the font file the page
+    falls back to the unembedded Courier (Latin-1) and is not PDF/A. An
+    invoice (not a credit note) carries the GiroCode for what it asks.
+    """
+    import io
+
     from facturx import generate_from_binary
     from fpdf import FPDF
+    from fpdf.enums import OutputIntentSubType
+    from fpdf.output import PDFICCProfile
 
     xml = einvoice.invoice_xml(doc, "cii")
+    font = _font_file()
+    text = (lambda t: t) if font else _latin1
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"{doc['number']}"))
-    pdf.set_author(_latin1(doc["seller"].get("name", "")))
+    pdf.set_title(text(f"{doc['number']}"))
+    pdf.set_author(text(doc["seller"].get("name", "")))
+    pdf.add_output_intent(OutputIntentSubType.PDFA, "sRGB IEC61966-2.1", "sRGB", "http://www.color.org",
+                          PDFICCProfile(_srgb_profile(), 3, "DeviceRGB"), "sRGB IEC61966-2.1")
     pdf.add_page()
-    pdf.set_font("Courier", size=9)
+    if font:
+        pdf.add_font("DejaVuSansMono", "", font)
+        pdf.set_font("DejaVuSansMono", size=8.5)
+    else:
+        pdf.set_font("Courier", size=9)
     for line in inv.invoice_text(ctx, doc).splitlines():
-        pdf.cell(0, 4.5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
-    return generate_from_binary(bytes(pdf.output()), xml, flavor="factur-x", level="en16931", check_xsd=True)
+        pdf.cell(0, 4.5, text(line), new_x="LMARGIN", new_y="NEXT")
+    seller = doc.get("seller") or {}
+    qr = girocode(seller, inv.open_amount(doc), doc["number"]) if doc["kind"] == "invoice" else None
+    if qr:
+        pdf.ln(3)
+        pdf.cell(0, 4.5, text(_("IBAN {iban} · reference {number}").format(iban=seller["iban"],
+                                                                        number=doc["number"])),
+                 new_x="LMARGIN", new_y="NEXT")
+        pdf.image(io.BytesIO(qr), w=32)
+        pdf.cell(0, 4.5, text(_("Scan with your banking app (GiroCode)")), new_x="LMARGIN", new_y="NEXT")
+    return _info_as_xmp(generate_from_binary(bytes(pdf.output()), xml, flavor="factur-x", level="en16931",
+                                             check_xsd=True))
+
+
+def _info_as_xmp(data: bytes) -> bytes:
+    """PDF/A wants every entry of the document information dictionary in
+    the XMP as well; the factur-x library writes /Keywords ("Invoice,
+    Factur-X") into the one but no pdf:Keywords into the other: dropped."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(data))
+    keep = {k: v for k, v in (writer.metadata or {}).items() if k != "/Keywords"}
+    writer.metadata = None
+    writer.metadata = keep
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def girocode(seller: dict, amount, reference: str) -> bytes | None:
