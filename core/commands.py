@@ -131,6 +131,28 @@ def plugins_cmd(state: State, fmt: str, verbose: bool):
                 click.echo(f"\n--- {rec.name} ---\n{rec.traceback}")
 
 
+@cli.command("status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_state
+def status_cmd(state: State, fmt: str):
+    """Which process of which host runs the work done once per office
+    (the IT checks watcher, …): the holds and who has them."""
+    from core.i18n import to_local
+
+    bd = state.backdesk()
+    holds = bd.store.holds(local_dir=bd.config.data_dir)
+    if fmt == "json":
+        click.echo(json_safe({"storage": bd.config.storage.backend, "holds": holds}, indent=2))
+        return
+    rows = [{"work": h["name"], "run by": h["who"] if h["held"] else "-",
+             "since": to_local(h["since"]).strftime("%Y-%m-%d %H:%M:%S") if h["held"] and h["since"] else ""}
+            for h in holds]
+    if not rows:
+        click.echo("Nothing that runs once per office has been started yet (backdesk it checks watch, …).")
+        return
+    _print_table(rows, ["work", "run by", "since"])
+
+
 def _print_table(rows: list[dict], columns: list[str]) -> None:
     rows = [{c: one_line(str(r.get(c, ""))) for c in columns} for r in rows]
     widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in columns}

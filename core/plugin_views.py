@@ -26,6 +26,7 @@ from typing import Any
 
 from core.errors import BackdeskError, PermissionDenied
 from core.i18n import _
+from core.storage.holds import this_process
 
 WALLS = "docs/plugins.md, 'What a plugin can and cannot do'"
 
@@ -106,6 +107,16 @@ class PluginStore:
         *before* the transaction that records its ``sha256``."""
         return self._backdesk.store.files(f"{self._plugin}/{name}", local_dir=self._backdesk.config.data_dir,
                                           full_names=full_names)
+
+    def hold(self, name: str):
+        """The hold ``<plugin>.<name>`` (:class:`core.storage.holds.Hold`):
+        work the office wants done by one process at a time, whichever host
+        (a watcher, sending the outbox). Ask ``held()`` before each round:
+        the first process to ask takes it, the others stand by and take over
+        when it goes away; ``holder()`` says who has it. ``backdesk status``
+        lists them."""
+        return self._backdesk.store.hold(f"{self._plugin}.{name}", who=this_process(self._backdesk.operator.account),
+                                         local_dir=self._backdesk.config.data_dir)
 
     def tables(self) -> list[str]:
         """The plugin's own tables in the store ("parcels.parcels", …)."""

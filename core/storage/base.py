@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from .filestore import FileStore, FolderFileStore, check_area
+from .holds import FolderHold, Hold, folder_holds
 
 log = logging.getLogger("backdesk.storage")
 
@@ -224,6 +225,18 @@ class Store(abc.ABC):
     def _close_files(self) -> None:
         for fs in self.__dict__.pop("_file_stores", {}).values():
             fs.close()
+
+    # -- holds: once-per-office work --------------------------------------------------
+    def hold(self, name: str, *, who: str, local_dir: str | os.PathLike) -> Hold:
+        """The hold ``name`` ("it.checks"; :mod:`core.storage.holds`): the
+        one process of the office that has it does the work.  Nothing is
+        taken until ``held()`` is asked.  ``local_dir``: the host's data
+        folder (where the default backend keeps its lock files)."""
+        return FolderHold(os.fspath(local_dir), name, who)
+
+    def holds(self, *, local_dir: str | os.PathLike) -> list[dict]:
+        """Every hold taken so far: ``name``, ``who``, ``since``, ``held``."""
+        return folder_holds(os.fspath(local_dir))
 
     @abc.abstractmethod
     def backup(self, dest: str) -> None:

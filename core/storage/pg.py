@@ -99,6 +99,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from .base import Change, Store, Table, Where
 from .errors import Conflict, NotFound, StorageError
 from .filestore import FileStore
+from .holds import Hold, PgHold, pg_holds
 from .pgfiles import PgFileStore, check_files, export_files
 from .query import AnyOf, Contains, Not, Operator, Range, split_path
 
@@ -1027,6 +1028,22 @@ class PgStore(Store):
         return PgFileStore(self.dsn, self.schema, area, cache_dir=os.path.join(local_dir, "cache", *parts),
                            legacy_dir=os.path.join(local_dir, *parts), full_names=full_names,
                            where=f"PostgreSQL schema {self.schema}", connect_timeout=self.connect_timeout)
+
+    # -- holds ------------------------------------------------------------------------
+
+    def hold(self, name: str, *, who: str, local_dir: str | os.PathLike) -> Hold:
+        """A session-level advisory lock on a connection of its own (every
+        host of the office competes for it): see :mod:`core.storage.holds`."""
+        return PgHold(self.dsn, self.schema, name, who, connect_timeout=self.connect_timeout)
+
+    def holds(self, *, local_dir: str | os.PathLike) -> list[dict]:
+        conn = self._connect()
+        try:
+            return pg_holds(conn, self.schema)
+        except _psycopg().Error as e:
+            raise StorageError(f"reading the holds in {self.data_dir} failed: {_one_line(e)}") from e
+        finally:
+            conn.close()
 
     # -- admin ------------------------------------------------------------------------
 

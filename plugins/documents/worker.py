@@ -10,7 +10,11 @@ plugin's screens (the CLI never starts it: ``backdesk docs outbox --retry``
 ``backdesk docs mail fetch`` do the same work on demand). It never
 touches widgets: its writes reach the screens through the store's change
 notifications. Several apps running at once are safe: a job is claimed in a
-transaction before it is sent (see :mod:`plugins.documents.service`).
+transaction before it is sent (see :mod:`plugins.documents.service`); and
+the sending and the mailboxes are work done once per office: only the app
+that has the hold ``documents.outbox`` (``documents.mail``) does it, of all
+apps on all hosts — the others take over when it closes or dies
+(``ctx.store.hold``, ``backdesk status``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,24 @@ log = logging.getLogger(__name__)
 _started: set[int] = set()
 #: when each Backdesk's worker last read the mailboxes (time.monotonic())
 _last_mail: dict[int, float] = {}
+#: each Backdesk's holds, by name
+_holds: dict[tuple[int, str], object] = {}
+
+
+def holds(ctx, name: str) -> bool:
+    """Whether this app does the once-per-office work ``name`` now (it takes
+    it when nobody does)."""
+    key = (id(ctx.backdesk), name)
+    hold = _holds.get(key)
+    if hold is None:
+        hold = _holds[key] = ctx.store.hold(name)
+    return hold.held()
+
+
+def release(ctx) -> None:
+    """Give this Backdesk's holds up (the app closes)."""
+    for key in [k for k in _holds if k[0] == id(ctx.backdesk)]:
+        _holds.pop(key).release()
 
 
 def run_once(ctx) -> None:
@@ -35,7 +57,7 @@ def run_once(ctx) -> None:
             service.scan_inbox(ctx)
         except PermissionDenied:
             pass
-    if ctx.can(service.SEND):
+    if ctx.can(service.SEND) and holds(ctx, "outbox"):
         service.process_outbox(ctx)
     try:
         ctx.services.printing.follow_jobs()  # a failed print job notifies who printed it
@@ -44,7 +66,7 @@ def run_once(ctx) -> None:
     if ctx.can(service.FILE) and ctx.settings.get("ocr", True):
         ocr_jobs.run_ocr(ctx, limit=1)
     every = float(ctx.settings.get("mail_interval") or 0)
-    if every and ctx.can(service.FILE) and ctx.settings.get("mailboxes"):
+    if every and ctx.can(service.FILE) and ctx.settings.get("mailboxes") and holds(ctx, "mail"):
         key = id(ctx.backdesk)
         if time.monotonic() - _last_mail.get(key, -every) >= every:
             _last_mail[key] = time.monotonic()
@@ -63,6 +85,7 @@ def start(ctx, interval: float) -> threading.Thread | None:
     def loop() -> None:
         while not stop.wait(interval):
             if ctx.backdesk.store is None:  # the app closed its store
+                release(ctx)
                 return
             try:
                 run_once(ctx)

@@ -406,8 +406,22 @@ def register(cli: click.Group, get_context) -> None:
             _err(m._.ngettext("watching {n} check every {s} s (SIGTERM or Ctrl+C stops)",
                               "watching {n} checks every {s} s (SIGTERM or Ctrl+C stops)", n).format(
                 n=n, s=format_number(interval)))
-            svc.watch_checks(ctx, stop, interval=interval, on_change=_print_change,
-                             on_error=lambda exc: _err(f"backdesk: {exc}"))
+            hold = ctx.store.hold("checks")
+            started = []
+
+            def on_hold(mine: bool, holder: dict | None) -> None:
+                if mine and started:
+                    _err(m._("taking over: this watcher runs the checks now"))
+                elif not mine:
+                    who = holder["who"] if holder else "?"
+                    _err(m._("standing by: the watcher of {who} runs the checks").format(who=who))
+                started.append(mine)
+
+            try:
+                svc.watch_checks(ctx, stop, interval=interval, on_change=_print_change,
+                                 on_error=lambda exc: _err(f"backdesk: {exc}"), hold=hold, on_hold=on_hold)
+            finally:
+                hold.release()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -1115,9 +1115,14 @@ def seconds_to_next_due(ctx, interval: float, now: dt.datetime | None = None) ->
     return max(0.0, min(waits)) if waits else float(interval)
 
 
+#: how often a watcher standing by asks for the hold (and reads the log)
+STANDBY_POLL = 1.0
+
+
 def watch_checks(ctx, stop, *, interval: float | None = None,
                  on_change: Callable[[dict, dict | None], None] | None = None,
-                 on_error: Callable[[BaseException], None] | None = None) -> None:
+                 on_error: Callable[[BaseException], None] | None = None,
+                 hold=None, on_hold: Callable[[bool, dict | None], None] | None = None) -> None:
     """Run the due checks until ``stop`` (a ``threading.Event``) is set:
     ``backdesk it checks watch``.
 
@@ -1130,6 +1135,12 @@ def watch_checks(ctx, stop, *, interval: float | None = None,
     Backdesk error in a round goes to ``on_error`` (raised without it) and
     the next round comes after a pause. A round in progress is finished
     before returning (probes give up after ``check_timeout``).
+
+    ``hold`` (``ctx.store.hold("checks")``): the checks are run once per
+    office — only while this process has the hold; otherwise it stands by,
+    asks again every :data:`STANDBY_POLL` seconds and follows what the one
+    running them records. ``on_hold(mine, holder)`` is called when that
+    changes (``holder``: who has it, when it is not this process).
     """
     import random
 
@@ -1140,15 +1151,22 @@ def watch_checks(ctx, stop, *, interval: float | None = None,
     log = ctx.table("check_log")
     newest = log.find(order_by=["-id"], limit=1)
     seen = newest[0]["id"] if newest else 0  # changes before the start are history
+    was: bool | None = None
     while not stop.is_set():
         try:
-            run_checks(ctx, only_due=True, interval=every)
-            hand_over_absent(ctx)
+            mine = hold is None or hold.held()
+            if hold is not None and mine != was:
+                was = mine
+                if on_hold is not None:
+                    on_hold(mine, None if mine else hold.holder())
+            if mine:
+                run_checks(ctx, only_due=True, interval=every)
+                hand_over_absent(ctx)
             for entry in log.find({"id": Range(gt=seen)}, order_by=["id"]):
                 seen = entry["id"]
                 if on_change is not None:
                     on_change(entry, ctx.table("checks").get(entry["check_id"]))
-            wait = min(every, seconds_to_next_due(ctx, every))
+            wait = min(every, seconds_to_next_due(ctx, every)) if mine else min(every, STANDBY_POLL)
         except (BackdeskError, OSError) as exc:
             if on_error is None:
                 raise

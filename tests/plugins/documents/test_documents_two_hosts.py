@@ -137,3 +137,33 @@ def test_a_file_kept_in_a_hosts_folder_before_is_moved_into_postgresql(office):
         assert service.check_files(ctx_b) == []
     finally:
         bd_b.close()
+
+
+def test_one_app_of_the_office_sends_the_outbox_and_another_takes_over(office, smtp):
+    """Sending is done once per office: the app that has the hold
+    documents.outbox sends, the other stands by until it closes."""
+    from plugins.documents import worker
+
+    a, b = office
+    for host in (a, b):
+        host.write_plugins(**smtp.settings())
+    bd_a, bd_b = a.open("bob"), b.open("bob")
+    try:
+        ctx_a, ctx_b = bd_a.context("documents"), bd_b.context("documents")
+        doc = service.add_document(ctx_a, a.file("memo.txt", "memo"), {"title": "Memo"})
+        worker.run_once(ctx_a)  # A's worker: the outbox is A's to send now
+        row = service.queue_email(ctx_b, doc["id"], "chef@test.example")
+        worker.run_once(ctx_b)  # B's stands by
+        assert smtp.messages == [] and ctx_b.table("outbox")[row["id"]]["status"] == "queued"
+        (held,) = [h for h in bd_b.store.holds(local_dir=b.data_dir) if h["name"] == "documents.outbox"]
+        assert held["held"]
+        worker.release(ctx_a)  # A's app closes
+        worker.run_once(ctx_b)
+        assert len(smtp.messages) == 1 and ctx_b.table("outbox")[row["id"]]["status"] == "sent"
+        worker.run_once(ctx_a)  # A is back: B keeps the outbox
+        assert not worker.holds(ctx_a, "outbox") and worker.holds(ctx_b, "outbox")
+    finally:
+        worker.release(ctx_a)
+        worker.release(ctx_b)
+        bd_a.close()
+        bd_b.close()
