@@ -16,7 +16,14 @@ Then, on the 100k tables: ``find`` with an equality and with a range
 (``limit=50``), ``count(where)``; and 10 writer processes inserting 200
 documents each at once (commits per second over all of them).
 
-    python bench/storage_pg.py [--dir DIR] [--samples N]
+Files (``--files``, or ``--files-only`` for just these): storing and reading
+1 MB and 50 MB files through the file store (``core.storage.filestore``) —
+the folder store of TinyDB sites against PostgreSQL's (``pgfiles``, 1 MiB
+bytea rows) — in MB/s, and the peak RSS of a fresh process while it stores
+and then streams a 50 MB file out of PostgreSQL (``ru_maxrss`` over its
+level after the imports and the connection).
+
+    python bench/storage_pg.py [--dir DIR] [--samples N] [--files | --files-only]
 """
 
 from __future__ import annotations
@@ -95,10 +102,99 @@ def writers(where: str, n: int = 10, each: int = 200) -> float:
     return n * each / (time.perf_counter() - t0)
 
 
+MB = 1_000_000
+
+
+def _random_file(path: str, size: int) -> str:
+    with open(path, "wb") as fh:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            fh.write(os.urandom(n))
+            left -= n
+    return path
+
+
+def time_files(files, base: str, size: int, repeat: int) -> tuple[float, float, float]:
+    """(store, read streamed, first local path) in MB/s, median of ``repeat``
+    different files of ``size`` bytes."""
+    put, read, path = [], [], []
+    for i in range(repeat):
+        src = _random_file(os.path.join(base, f"src-{size}-{i}"), size)
+        t0 = time.perf_counter()
+        sha = files.put_file(src).sha256
+        put.append(time.perf_counter() - t0)
+        os.unlink(src)
+        t0 = time.perf_counter()
+        with files.open(sha) as fh:
+            while fh.read(1 << 20):
+                pass
+        read.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        files.local_path(sha)
+        path.append(time.perf_counter() - t0)
+    return tuple(size / MB / statistics.median(x) for x in (put, read, path))  # type: ignore[return-value]
+
+
+RSS_CHILD = """
+import os, resource, sys
+sys.path.insert(0, {root!r})
+from core.storage.pg import open_pg_store
+store = open_pg_store({dsn!r})
+files = store.files("bench/rss", local_dir={local!r})
+files.size("0" * 64)  # connected, tables made
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sha = files.put_file({src!r}).sha256
+after_put = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with files.open(sha) as fh:
+    while fh.read(1 << 20):
+        pass
+after_read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(base, after_put, after_read)
+"""
+
+
+def peak_rss(dsn: str, base: str, size: int) -> tuple[int, int, int]:
+    """KiB: the process's peak RSS before, after storing and after streaming a ``size`` file."""
+    src = _random_file(os.path.join(base, "rss-src"), size)
+    code = RSS_CHILD.format(root=ROOT, dsn=dsn, local=os.path.join(base, "rss-host"), src=src)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    os.unlink(src)
+    a, b, c = (int(x) for x in out.split())
+    return a, b, c
+
+
+def bench_files(server, base: str, repeat: int = 3) -> None:
+    from core.storage import open_store
+    from core.storage.pg import open_pg_store
+
+    print("files: MB/s (median of %d files each), store / read streamed / first local path" % repeat)
+    print(f"{'size':>6} | {'folder (TinyDB site)':>26} | {'PostgreSQL':>26}")
+    tiny = open_store(os.path.join(base, "files-tinydb"))
+    pg = open_pg_store(server.dsn(schema="bench_files"))
+    try:
+        folder = tiny.files("bench/files", local_dir=os.path.join(base, "files-tinydb"))
+        pgfiles = pg.files("bench/files", local_dir=os.path.join(base, "files-pg-host"))
+        for size in (1 * MB, 50 * MB):
+            f = time_files(folder, base, size, repeat)
+            p = time_files(pgfiles, base, size, repeat)
+            print(f"{size // MB:>4}MB | {f[0]:7.0f} / {f[1]:7.0f} / {f[2]:7.0f} | "
+                  f"{p[0]:7.0f} / {p[1]:7.0f} / {p[2]:7.0f}")
+    finally:
+        tiny.close()
+        pg.close()
+    before, stored, streamed = peak_rss(server.dsn(schema="bench_rss"), base, 50 * MB)
+    print(f"peak RSS of a process storing then streaming a 50 MB file from PostgreSQL: "
+          f"{before / 1024:.1f} MiB after connecting, {stored / 1024:.1f} MiB after storing, "
+          f"{streamed / 1024:.1f} MiB after reading (+{(streamed - before) / 1024:.1f} MiB)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", help="where to put the files and the cluster (default: a temp dir)")
     ap.add_argument("--samples", type=int, default=500, help="inserts measured per size")
+    ap.add_argument("--files", action="store_true", help="also measure the file store (1 MB, 50 MB files)")
+    ap.add_argument("--files-only", action="store_true", help="measure only the file store")
     args = ap.parse_args()
     from pg_server import PgServer
 
@@ -112,6 +208,11 @@ def main() -> None:
         from core.storage.pg import open_pg_store
 
         print(f"PostgreSQL server in {server.root} (fsync on); files in {base}")
+        if args.files or args.files_only:
+            bench_files(server, base)
+            if args.files_only:
+                return
+            print()
         print("insert latency in ms (p50 / p99), table already holding N documents")
         print(f"{'N':>8} | {'PostgreSQL':>15} | {'TinyDB backend':>15} | {'floor':>15} | PG/floor | PG/TinyDB")
         for size in (1_000, 10_000, 100_000):

@@ -97,8 +97,8 @@ def _pg_backup(config, dest) -> None:
         store.backup(str(dest), files_from=os.fspath(config.data_dir))
     finally:
         store.close()
-    click.echo(f"Backup written to {dest} (in the default backend's format, with the data folder's "
-               f"files; `backdesk storage migrate --from {dest} --to postgresql DSN` loads the store)")
+    click.echo(f"Backup written to {dest} (in the default backend's format: the tables and files from one "
+               f"snapshot; `backdesk storage migrate --from {dest} --to postgresql DSN` loads them)")
 
 
 def _pg_restore(config, src) -> None:

@@ -353,3 +353,38 @@ def _touch(path: Path) -> None:
         os.utime(path)
     except OSError:  # a read-only store still files what it has
         pass
+
+
+def folder_areas(data_dir: str | os.PathLike) -> list[tuple[str, bool]]:
+    """The file areas a data folder holds: ``(area, full_names)`` for each
+    ``<ns>/<name>/`` whose entries are the ``ab/`` folders of a file store
+    (``documents/files``, ``hr/files``), for moving them to another backend."""
+    root = Path(data_dir)
+    out: list[tuple[str, bool]] = []
+    if not root.is_dir():
+        return out
+    for ns in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+        for folder in sorted(p for p in ns.iterdir() if p.is_dir() and not p.is_symlink()):
+            area = f"{ns.name}/{folder.name}"
+            if not _AREA.match(area):
+                continue
+            entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+            if not entries or not all(e.is_dir() and _hex(e.name, 2) for e in entries):
+                continue
+            lengths = {len(f.name) for e in entries for f in e.iterdir() if f.is_file() and not f.name.startswith(".")}
+            if lengths and lengths <= {62, 64} and len(lengths) == 1:
+                out.append((area, lengths == {64}))
+    return out
+
+
+def listing(store: FileStore) -> list[tuple[str, int]]:
+    """(sha256, size) of every stored file, by hash."""
+    return sorted((f.sha256, f.size) for f in store.scan() if f.sha256 is not None)
+
+
+def listing_hash(items: list[tuple[str, int]]) -> str:
+    """One SHA-256 over a listing: what two copies of an area compare."""
+    h = hashlib.sha256()
+    for sha, size in items:
+        h.update(f"{sha} {size}\n".encode())
+    return h.hexdigest()

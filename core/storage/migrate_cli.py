@@ -9,6 +9,12 @@ table: document count, version, next id and a SHA-256 over the canonical
 JSON of every document in id order; one line per table and a final verdict
 (exit 1 when anything differs).  A non-empty target is refused.
 
+The files go with the tables (documents' versions, CVs: every file area of
+the data folder, :func:`core.storage.filestore.folder_areas`): into
+PostgreSQL's file store, or out of it into the new data directory's folders;
+each checked against its hash on the way, then compared per area (count,
+bytes, a SHA-256 over the hashes) like the tables.
+
 The source is read in one consistent snapshot (the TinyDB store under its
 shared lock, PostgreSQL in a REPEATABLE READ transaction) and read again at
 the end: if it changed meanwhile (someone kept working), the verdict says
@@ -27,6 +33,7 @@ from typing import Iterable
 
 from .engine import write_tinydb
 from .errors import StorageError
+from .filestore import FolderFileStore, folder_areas, listing, listing_hash
 
 TableDump = tuple[str, int, int, list[dict]]  # name, version, next_id, docs in id order
 
@@ -129,6 +136,72 @@ def open_any(where: str):
     return open_store(where)
 
 
+FileListing = dict[str, list[tuple[str, int]]]  # area -> [(sha256, size)]
+
+
+def folder_listing(data_dir: str) -> FileListing:
+    return {area: listing(FolderFileStore(os.path.join(data_dir, *area.split("/")), area=area, full_names=full))
+            for area, full in folder_areas(data_dir)}
+
+
+def pg_listing(store) -> FileListing:
+    from .pgfiles import file_listing
+
+    conn = store._connect()
+    try:
+        return file_listing(conn, store.schema)
+    finally:
+        conn.close()
+
+
+def copy_files_in(source_dir: str, target, target_dir: str | None = None) -> None:
+    """Store every file of ``source_dir``'s file areas in ``target`` (a
+    PostgreSQL store, or with ``target_dir`` the folders of a new data
+    directory); streamed, and a file whose bytes do not hash to its name is
+    refused."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="backdesk-migrate-") as cache:
+        for area, full in folder_areas(source_dir):
+            folder = FolderFileStore(os.path.join(source_dir, *area.split("/")), area=area, full_names=full)
+            files = (FolderFileStore(os.path.join(target_dir, *area.split("/")), area=area, full_names=full)
+                     if target_dir is not None else target.files(area, local_dir=cache, full_names=full))
+            for item in folder.scan():
+                if item.sha256 is None:
+                    continue  # a partial write: not a file
+                stored = files.put_file(folder.path_of(item.sha256))
+                if stored.sha256 != item.sha256:
+                    raise StorageError(f"{folder.path_of(item.sha256)}: the file does not hash to its name "
+                                       "(damaged); restore it from a backup, then migrate again")
+
+
+def copy_files_out(source, dest: str) -> None:
+    """Write every file of the PostgreSQL store ``source`` into ``dest``'s folders."""
+    from .pgfiles import export_files
+
+    conn = source._connect()
+    try:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        export_files(conn, source.schema, dest)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def compare_files(source: FileListing, target: FileListing) -> tuple[list[str], bool]:
+    lines, ok = [], True
+    for area in sorted(set(source) | set(target)):
+        s, t = source.get(area, []), target.get(area, [])
+        digest = listing_hash(s)
+        same = s == t
+        ok = ok and same
+        verdict = "ok" if same else (f"MISMATCH: {len(s)} files in the source, {len(t)} in the target"
+                                     if len(s) != len(t) else "MISMATCH: the files differ")
+        lines.append(f"  files {area:<20}  {len(s):>7} files  {sum(n for _s, n in s):>13,} bytes  "
+                     f"sha256 {digest[:12]}  {verdict}")
+    return lines, ok
+
+
 def migrate(source: str, to: str, dest: str, echo=print) -> bool:
     """Copy the store at ``source`` (a dir or a DSN) to ``dest`` on backend ``to``; verify.
 
@@ -140,6 +213,7 @@ def migrate(source: str, to: str, dest: str, echo=print) -> bool:
     try:
         tables = dump(src)
         before = summary(tables)
+        files_before = pg_listing(src) if is_dsn(source) else folder_listing(os.path.abspath(source))
         if to == "postgresql":
             from .pg import open_pg_store
 
@@ -147,12 +221,26 @@ def migrate(source: str, to: str, dest: str, echo=print) -> bool:
             try:
                 target.load(tables)
                 after = summary(dump(target))
+                if is_dsn(source):
+                    import tempfile
+
+                    with tempfile.TemporaryDirectory(prefix="backdesk-migrate-") as between:
+                        copy_files_out(src, between)
+                        copy_files_in(between, target)
+                else:
+                    copy_files_in(os.path.abspath(source), target)
+                files_after = pg_listing(target)
             finally:
                 target.close()
         else:
             if os.path.isdir(dest) and os.listdir(dest):
                 raise StorageError(f"{dest}: not empty; the copy goes into a new or empty directory")
             write_tinydb(dest, tables)
+            if is_dsn(source):
+                copy_files_out(src, dest)
+            else:
+                copy_files_in(os.path.abspath(source), None, target_dir=os.path.abspath(dest))
+            files_after = folder_listing(os.path.abspath(dest))
             from .engine import open_store
 
             target = open_store(dest)
@@ -168,7 +256,9 @@ def migrate(source: str, to: str, dest: str, echo=print) -> bool:
     finally:
         src.close()
     lines, ok = compare(before, after)
-    for line in lines:
+    file_lines, files_ok = compare_files(files_before, files_after)
+    ok = ok and files_ok
+    for line in lines + file_lines:
         echo(line)
     docs = sum(v[2] for v in before.values())
     where = shown(dest)
@@ -179,7 +269,9 @@ def migrate(source: str, to: str, dest: str, echo=print) -> bool:
         echo(f"FAILED: the source changed while it was copied (someone kept working); "
              f"copy again into an empty target with every session stopped")
         return False
-    echo(f"verified: {len(before)} tables, {docs} documents copied to {where}; "
+    n_files = sum(len(v) for v in files_before.values())
+    files = f", {n_files} files" if n_files else ""
+    echo(f"verified: {len(before)} tables, {docs} documents{files} copied to {where}; "
          "counts, versions, next ids and content hashes match")
     return True
 

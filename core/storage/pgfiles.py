@@ -396,3 +396,14 @@ def export_files(conn, schema: str, dest: str | os.PathLike) -> tuple[int, int]:
         write_verified(reader, target, sha, size)
         total += size
     return len(rows), total
+
+
+def file_listing(conn, schema: str) -> dict[str, list[tuple[str, int]]]:
+    """area -> [(sha256, size)] of every stored file, by hash (on ``conn``)."""
+    s = f'"{schema}"'
+    if conn.execute("SELECT to_regclass(%s)", (f'{s}."{FILES}"',)).fetchone()[0] is None:
+        return {}
+    out: dict[str, list[tuple[str, int]]] = {}
+    for area, sha, size in conn.execute(f'SELECT area, sha256, size FROM {s}."{FILES}" ORDER BY area, sha256'):
+        out.setdefault(area, []).append((sha, size))
+    return out

@@ -1,4 +1,8 @@
-"""Content-addressed files (candidates' CVs) under ``<data_dir>/hr/files``.
+"""Content-addressed files (candidates' CVs): the site's file store of the
+area ``hr/files`` (``ctx.store.files(full_names=True)``): on the default
+backend the folder ``<data_dir>/hr/files``, on PostgreSQL the database,
+which every host serving the office shares (:func:`put`, :func:`read`).
+The functions taking a ``data_dir`` work on the default backend's folder.
 
 A file is stored once under the SHA-256 of its content
 (``files/ab/abcdef…``), written to a temporary file in the same folder,
@@ -17,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import ValidationError
+from core.storage.filestore import FileMissing, FileStore, FileTooLarge
 from core.outputs import private_dir
 from plugins.hr.models import _
 
@@ -103,6 +108,28 @@ def store_file(data_dir: Path | str, source: Path, max_bytes: int) -> tuple[str,
 def read_blob(data_dir: Path | str, sha: str) -> bytes:
     path = blob_path(data_dir, sha)
     content = path.read_bytes()
+    if hashlib.sha256(content).hexdigest() != sha:
+        raise ValidationError(_("the stored file {sha} is damaged").format(sha=sha[:12]), field="cv")
+    return content
+
+
+def put(store: FileStore, source: Path, max_bytes: int) -> tuple[str, int]:
+    """Store the CV at ``source`` in ``store`` (streamed); (sha256, size)."""
+    try:
+        stored = store.put_file(source, max_bytes=max_bytes)
+    except FileTooLarge:
+        raise ValidationError(_("the file is larger than {mb} MB").format(mb=max_bytes // (1 << 20)),
+                              field="cv") from None
+    return stored.sha256, stored.size
+
+
+def read(store: FileStore, sha: str) -> bytes:
+    """The stored CV's bytes, checked against their hash; OSError when missing."""
+    blob_path(".", sha)  # refuses anything but a SHA-256
+    try:
+        content = store.read_bytes(sha)
+    except FileMissing as e:
+        raise FileNotFoundError(str(e)) from None
     if hashlib.sha256(content).hexdigest() != sha:
         raise ValidationError(_("the stored file {sha} is damaged").format(sha=sha[:12]), field="cv")
     return content

@@ -20,6 +20,12 @@ def data_dir(ctx) -> Path:
     return Path(ctx.config.data_dir)
 
 
+def cv_store(ctx):
+    """The site's store of the CVs (the data folder's ``hr/files`` on the
+    default backend, PostgreSQL's files on that backend: every host's)."""
+    return ctx.store.files("files", full_names=True)
+
+
 # -- openings ---------------------------------------------------------------------------
 def add_opening(ctx, title: str, *, department: Any = None, description: str = "") -> dict:
     svc.require(ctx, m.P_HIRING_EDIT, _("add openings"))
@@ -83,7 +89,7 @@ def add_candidate(ctx, name: str, *, opening: Any, email: str = "", phone: str =
 def _store_cv(ctx, path) -> dict:
     limit = int(ctx.settings["max_cv_mb"]) << 20
     source = files.check_source(path, limit)
-    sha, size = files.store_file(data_dir(ctx), source, limit)
+    sha, size = files.put(cv_store(ctx), source, limit)
     return {"sha256": sha, "size": size, "filename": source.name[:200]}
 
 
@@ -127,7 +133,7 @@ def _cv_of(ctx, cid: int) -> tuple[dict, dict]:
 def _cv_content(ctx, cv: dict) -> bytes:
     """The stored CV's bytes, checked against their hash."""
     try:
-        return files.read_blob(data_dir(ctx), cv["sha256"])
+        return files.read(cv_store(ctx), cv["sha256"])
     except OSError:
         raise ValidationError(_("the stored CV file {sha} is missing").format(sha=cv["sha256"][:12]),
                               field="cv") from None
@@ -155,7 +161,7 @@ def read_cv(ctx, candidate_id: Any) -> dict:
     doc, cv = _cv_of(ctx, cid)
     _cv_content(ctx, cv)  # the stored file is there and undamaged
     ctx.services.audit.record_read(svc.PLUGIN, "hr.candidates", cid, what)
-    text = _extract_text(files.blob_path(data_dir(ctx), cv["sha256"]), cv["filename"])
+    text = _extract_text(cv_store(ctx).local_path(cv["sha256"]), cv["filename"])
     return {"candidate_id": cid, "name": doc["name"], "filename": cv["filename"], "size": cv["size"],
             "sha256": cv["sha256"], "text": text}
 

@@ -136,3 +136,42 @@ def test_hosts_storing_the_same_file_at_once_store_it_once(target, tmp_path):
     finally:
         for s in stores:
             s.close()
+
+
+def test_storage_migrate_moves_the_files_both_ways_with_counts_and_hashes(tmp_path, pg_dsn):
+    """A TinyDB site's files (documents' split names, HR's whole-hash names)
+    go into PostgreSQL with its tables, and back out into a new folder."""
+    from core.storage import open_store
+    from core.storage.migrate_cli import migrate
+
+    src = tmp_path / "src"
+    s = open_store(src)
+    s.table("documents", "versions").insert({"sha256": "x"})
+    docs = s.files("documents/files", local_dir=src)
+    cvs = s.files("hr/files", local_dir=src, full_names=True)
+    big = os.urandom(CHUNK + 5)
+    stored = [docs.put_bytes(big), docs.put_bytes(b"letter"), cvs.put_bytes(b"%PDF cv")]
+    s.close()
+    lines: list[str] = []
+    assert migrate(str(src), "postgresql", pg_dsn, echo=lines.append), lines
+    files = [line for line in lines if line.strip().startswith("files ")]
+    assert len(files) == 2 and all(line.endswith(" ok") for line in files)
+    assert "documents/files" in files[0] and "2 files" in files[0] and f"{len(big) + 6:,} bytes" in files[0]
+    assert lines[-1].startswith("verified: 1 tables, 1 documents, 3 files")
+    from core.storage.pg import open_pg_store
+
+    pg = open_pg_store(pg_dsn)
+    try:
+        assert pg.files("documents/files", local_dir=tmp_path / "host").read_bytes(stored[0].sha256) == big
+        assert pg.files("hr/files", local_dir=tmp_path / "host", full_names=True).read_bytes(
+            stored[2].sha256) == b"%PDF cv"
+    finally:
+        pg.close()
+    back = tmp_path / "back"
+    lines.clear()
+    assert migrate(pg_dsn, "tinydb", str(back), echo=lines.append), lines
+    assert lines[-1].startswith("verified: 1 tables, 1 documents, 3 files")
+    sha = stored[0].sha256
+    assert (back / "documents" / "files" / sha[:2] / sha[2:]).read_bytes() == big
+    cv = stored[2].sha256
+    assert (back / "hr" / "files" / cv[:2] / cv).read_bytes() == b"%PDF cv"

@@ -152,6 +152,7 @@ def test_fold_keeps_characters_whole():
     assert folded.decode("utf-8").replace("\r\n ", "").rstrip("\r\n") == line
 
 
+@pytest.mark.tinydb_only("the data folder's files; on PostgreSQL: test_cv_two_hosts.py")
 def test_cv_is_stored_content_addressed(candidate, tmp_path):
     bd, ctx, ids, cand = candidate
     cv = tmp_path / "nora-cv.pdf"

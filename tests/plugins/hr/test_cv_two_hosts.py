@@ -1,0 +1,55 @@
+"""A CV uploaded on one host is read on another: two config and data
+folders, one PostgreSQL schema (runs on both passes: it starts the session's
+PostgreSQL server itself). Nothing of the CV is kept in either data folder
+but a host's cache; the read is audited once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from plugins.hr import hiring
+from tests.conftest import pg_session_server
+from tests.plugins.hr.conftest import Site, make_office
+from tests.plugins.hr.test_cv_and_read_audit import reads, simple_pdf
+
+
+def _host(tmp_path, name: str, dsn: str) -> Site:
+    site = Site(tmp_path / name)
+    cfg = site.config_dir / "backdesk.yaml"
+    text = cfg.read_text().split("storage:\n")[0]
+    cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(dsn)}\n")
+    return site
+
+
+@pytest.fixture
+def hosts(tmp_path):
+    server = pg_session_server()
+    dsn = server.dsn(schema=server.new_schema())
+    sites = [_host(tmp_path, "host-a", dsn), _host(tmp_path, "host-b", dsn)]
+    yield sites
+    for s in sites:
+        s.close()
+
+
+def test_a_cv_uploaded_on_a_is_read_on_b_and_audited_once(hosts, tmp_path):
+    a, b = hosts
+    bd_a = a.open("eva")
+    ids = make_office(bd_a)
+    ctx_a = bd_a.context("hr")
+    cv = tmp_path / "nagel.pdf"
+    cv.write_bytes(simple_pdf("Nils Nagel Bookkeeping 2019"))
+    op = hiring.add_opening(ctx_a, "Clerk", department=ids["sales"])
+    cand = hiring.add_candidate(ctx_a, "Nils Nagel", opening=op["id"], cv=str(cv))
+    assert not (a.data_dir / "hr" / "files").exists()  # in PostgreSQL, not in A's folder
+
+    bd_b = b.open("eva")
+    ctx_b = bd_b.context("hr")
+    read = hiring.read_cv(ctx_b, cand["id"])
+    assert "Bookkeeping 2019" in read["text"] and read["filename"] == "nagel.pdf"
+    assert [(r["doc_id"], r["what"]) for r in reads(bd_b)] == [
+        (cand["id"], f"read the CV of candidate #{cand['id']}")]
+    assert [r["what"] for r in reads(bd_a)] == [f"read the CV of candidate #{cand['id']}"]  # one office, one trail
+    assert hiring.cv_bytes(ctx_b, cand["id"]) == ("nagel.pdf", cv.read_bytes())
+    assert not (b.data_dir / "hr" / "files").exists()
