@@ -178,7 +178,7 @@ def bench_files(server, base: str, repeat: int = 3) -> None:
         for size in (1 * MB, 50 * MB):
             f = time_files(folder, base, size, repeat)
             p = time_files(pgfiles, base, size, repeat)
-            print(f"{size // MB:>4}MB | {f[0]:7.0f} / {f[1]:7.0f} / {f[2]:7.0f} | "
+            print(f"{size // MB:>4}MB | {f[0]:7.0f} / {f[1]:7.0f} / {'(itself)':>7} | "
                   f"{p[0]:7.0f} / {p[1]:7.0f} / {p[2]:7.0f}")
     finally:
         tiny.close()

@@ -273,6 +273,11 @@ class PgHold(Hold):
         return None
 
     def release(self) -> None:
+        if self._mine and self._conn is not None:
+            try:  # at once, not a moment after the session ends
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+            except Exception:
+                pass  # the session ends below all the same
         self._lost()  # the session ends: PostgreSQL releases its locks
 
 

@@ -339,7 +339,7 @@ class ChunkReader:
             return False
         psycopg = _psycopg()
         try:
-            row = self._conn.execute(self._sql, (*self._key, self._next)).fetchone()
+            row = self._conn.execute(self._sql, (*self._key, self._next), binary=True).fetchone()
         except psycopg.Error as e:
             raise StorageError(f"reading a file from PostgreSQL failed: {_one_line(e)}") from e
         if row is None:

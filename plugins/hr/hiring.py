@@ -189,10 +189,12 @@ def _copy_target(ctx, dest: Any, cid: int, filename: str) -> Path:
     if not path.name or path.name in (".", ".."):
         raise ValidationError(_("not a usable file name"), field="dest")
     folder = path.parent
+    data = Path(ctx.config.data_dir).resolve()
+    if path.resolve() == data or data in path.resolve().parents:  # also when the folder is not there (yet)
+        raise ValidationError(_("refused: {path} is inside the data directory").format(path=path), field="dest")
     if not folder.is_dir():
         raise ValidationError(_("no folder {path}").format(path=folder), field="dest")
     target = folder.resolve() / path.name  # the link itself is replaced, never written through
-    data = Path(ctx.config.data_dir).resolve()
     if target == data or data in target.parents:
         raise ValidationError(_("refused: {path} is inside the data directory").format(path=target), field="dest")
     if target.is_dir() or (target.exists() and not target.is_file()):

@@ -167,3 +167,23 @@ def test_one_app_of_the_office_sends_the_outbox_and_another_takes_over(office, s
         worker.release(ctx_b)
         bd_a.close()
         bd_b.close()
+
+
+def test_changes_and_notifications_cross_hosts(office):
+    """What live screens and the inbox badge listen to (LISTEN/NOTIFY on the
+    office's schema) reaches the other host: B's store hears A's commit,
+    and a notification A sends is in B's inbox for that operator."""
+    a, b = office
+    bd_a, bd_b = a.open("alice"), b.open("bob")
+    try:
+        bd_b.store.refresh()  # what came before
+        heard: list[set[str]] = []
+        bd_b.store.on_change(heard.append)
+        service.add_document(bd_a.context("documents"), a.file("memo.txt", "memo"), {"title": "Memo"})
+        bd_a.services.notifications.send("bob", "Bitte Memo ablegen")
+        assert "documents.documents" in bd_b.store.refresh() and heard
+        assert bd_b.services.notifications.unread_count("bob") == 1
+        assert [n["text"] for n in bd_b.services.notifications.inbox("bob")] == ["Bitte Memo ablegen"]
+    finally:
+        bd_a.close()
+        bd_b.close()
