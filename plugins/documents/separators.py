@@ -20,9 +20,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
-
 from plugins.documents import barcodes
 
 #: the separator code by default (paperless-ngx's PATCHT)
@@ -59,6 +56,12 @@ def split_batch(path: Path, code: str) -> list[Path] | None:
     checks name the problem)."""
     if not code or path.suffix.lower() != ".pdf":
         return None
+    # pypdf here, not at the top: importing it costs ~74 ms (python -X
+    # importtime), which every start of the shell paid through the documents
+    # service (bench/startup.py); only an inbox round with a new PDF needs it
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PdfReadError
+
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
