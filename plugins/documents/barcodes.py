@@ -53,7 +53,13 @@ def read_codes(path: Path, mime: str) -> list[str]:
                          "-dFirstPage=1", "-dLastPage=1", "-o", str(image), str(path)])
             if done is None or done.returncode != 0 or not image.exists():
                 return []
-        done = _run([zbarimg, "--raw", "-q", str(image)])
+        return _codes_in(zbarimg, image)
+
+
+def _codes_in(zbarimg: str, image: Path) -> list[str]:
+    """The texts of the codes zbarimg finds in one image, each cleaned of
+    control characters and cut to 200 characters, at most 20."""
+    done = _run([zbarimg, "--raw", "-q", str(image)])
     if done is None or done.returncode != 0:  # 4: no code found
         return []
     text = done.stdout.decode("utf-8", "replace")
@@ -81,9 +87,7 @@ def codes_per_page(path: Path, pages: int) -> list[list[str]] | None:
             image = Path(tmp) / f"p{number:04d}.png"
             if not image.exists():
                 return None
-            read = _run([zbarimg, "--raw", "-q", str(image)])
-            text = read.stdout.decode("utf-8", "replace") if read is not None and read.returncode == 0 else ""
-            out.append([" ".join(scrub(line).split())[:200] for line in text.splitlines() if line.strip()][:20])
+            out.append(_codes_in(zbarimg, image))
     return out
 
 
