@@ -28,7 +28,12 @@ Every running switchboard receives every event, so each change is made in a
 transaction that first reads the call again and does nothing when another
 process made it already (idempotent). After a (re)connect the live state is
 compared with the open calls: calls whose channel is gone ended while
-Backdesk was not listening, callers Backdesk did not know yet are added.
+Backdesk was not listening, callers Backdesk did not know yet are added. A
+click-to-dial call that started moments ago may have no channel yet (the
+Originate is asynchronous: its channel is reported after the action's reply,
+and a connect can happen in between, in any operator's process): it is
+looked at again with the next events and ended as lost only when the PBX
+still shows no channel for it ``ORIGINATE_GRACE`` seconds after it began.
 """
 
 from __future__ import annotations
@@ -50,6 +55,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("backdesk.telephony.pbxcalls")
 
 
+#: seconds a dialled call may go without a channel on the PBX before a
+#: resync takes it for lost (the Originate's channel normally appears within
+#: milliseconds; on a loaded host within seconds)
+ORIGINATE_GRACE = 30.0
+
+
 def _iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds")
 
@@ -67,6 +78,7 @@ class CallTracker:
         self.svc = service
         self.tracked: dict[str, int] = {}      # caller uniqueid -> open call id
         self.pending: dict[str, float] = {}    # inbound channel seen, caller id not yet
+        self.unseen: dict[str, float] = {}     # dialled, no channel on the PBX yet at a resync -> started
         self._loaded = False
         self._event: dict = {}
 
@@ -86,6 +98,8 @@ class CallTracker:
         if not self._loaded:
             self._load()
         self._event = f
+        if self.unseen:
+            self._look_again()
         uid = f.get("Uniqueid") or ""
         if uid in self.pending and name in CREATED_BY:
             self._create(uid, f, name)
@@ -377,6 +391,29 @@ class CallTracker:
         self.tracked.pop(uid, None)
 
     # -- after a (re)connect -----------------------------------------------------------
+    def _dialled_moments_ago(self, uid: str) -> float | None:
+        """When the click-to-dial call of ``uid`` began, if that is less than
+        ``ORIGINATE_GRACE`` seconds ago (its channel may not be reported yet)."""
+        call = self._open(uid)
+        if call is None or call.get("direction") != "out" or (call.get("pbx") or {}).get("channel"):
+            return None
+        try:
+            started = datetime.fromisoformat(call["started_at"]).timestamp()
+        except (TypeError, ValueError):
+            return None
+        return started if time.time() - started < ORIGINATE_GRACE else None
+
+    def _look_again(self) -> None:
+        """Dialled calls a resync found without a channel: the ones the PBX
+        shows now stay; the others end as lost once their grace is over."""
+        live = self.live
+        for uid, started in list(self.unseen.items()):
+            if live is not None and live.channel(uid) is not None or uid not in self.tracked:
+                self.unseen.pop(uid, None)
+            elif time.time() - started >= ORIGINATE_GRACE:
+                self.unseen.pop(uid, None)
+                self.end(uid, lost=True)
+
     def resync(self) -> None:
         """Compare the open calls with what the PBX shows now."""
         self._load()
@@ -384,9 +421,14 @@ class CallTracker:
         live = self.live
         if live is None:
             return
+        self.unseen = {}
         for uid in list(self.tracked):
             if live.channel(uid) is None:
-                self.end(uid, lost=True)
+                started = self._dialled_moments_ago(uid)
+                if started is not None:
+                    self.unseen[uid] = started
+                else:
+                    self.end(uid, lost=True)
         for ch in live.callers():
             if ch.uniqueid in self.tracked:
                 continue

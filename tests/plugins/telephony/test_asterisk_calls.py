@@ -232,6 +232,50 @@ def test_click_to_dial_rings_the_operator_then_the_person(board):
     assert svc.calls.get(call_id)["dialled"] == "+49307654321"
 
 
+def test_a_connect_before_the_pbx_reports_a_dialled_call_does_not_lose_it(board, monkeypatch):
+    """The Originate of click-to-dial is asynchronous: a (re)connect's
+    comparison with the PBX can run after the call is recorded and before
+    its channel is reported (seen under load: the call ended "lost" in the
+    second it began). It stays open and goes on when the channel comes; one
+    the PBX never reports ends as lost once its grace is over."""
+    from plugins.telephony import pbxcalls
+
+    ami, svc = board.ami, board.svc
+    backend = svc.backend
+    held = []
+    send = backend.action
+
+    def hold_originate(action, **fields):  # the PBX has not created the channel yet
+        if action == "Originate":
+            held.append(fields)
+            return {"Response": "Success"}
+        return send(action, **fields)
+
+    monkeypatch.setattr(backend, "action", hold_originate)
+    call_id = svc.dial("Anna Becker")
+    svc.tracker.resync()  # what a connect does: compare the open calls with the PBX
+    assert svc.calls.get(call_id)["status"] == "ringing"
+    monkeypatch.setattr(backend, "action", send)
+    send("Originate", **held.pop())  # now Asterisk creates the channel
+    answered = board.wait_call(call_id, status="active")
+    assert answered["answered_at"] and not answered["pbx"].get("lost")
+    ami.hang_up_all()
+    assert board.wait_call(call_id, status="ended")["outcome"] == "connected"
+
+    # never reported: lost once the grace is over, at the next event the tracker sees
+    monkeypatch.setattr(pbxcalls, "ORIGINATE_GRACE", 1.0)
+    monkeypatch.setattr(backend, "action", hold_originate)
+    call_id = svc.dial("Anna Becker")
+    svc.tracker.resync()
+    assert svc.calls.get(call_id)["status"] == "ringing"
+    monkeypatch.setattr(backend, "action", send)
+    time.sleep(1.1)
+    channel = ami.call_in("100", "0301234567", "Klaus Brandt")  # any traffic brings events
+    lost = board.wait_call(call_id, status="ended")
+    assert lost["outcome"] == "missed" and lost["pbx"]["lost"] is True
+    ami.hang_up(channel)
+
+
 def test_transfer_to_voicemail_leaves_a_message_in_the_box(board):
     ami, svc = board.ami, board.svc
     channel, call = board.answered_call()
