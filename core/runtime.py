@@ -37,12 +37,19 @@ class Backdesk:
         self.table_specs: dict[str, TableSpec] = {}
 
     # ------------------------------------------------------------------ start
-    def start(self, *, load_entry_points: bool = True, environ: dict | None = None) -> "Backdesk":
+    def start(self, *, load_entry_points: bool = True, environ: dict | None = None, store=None) -> "Backdesk":
+        """``store``: the config's store, opened already (it is closed with
+        this Backdesk, or here when the start fails before taking it)."""
         # plugins.yaml and the plugins' settings are checked before the store
         # is opened: a bad config stops the start with nothing written
-        self.host.load(self.config.plugins, environ=environ, load_entry_points=load_entry_points)
-        self._settle_settings()
-        self.store = open_configured_store(self.config)
+        try:
+            self.host.load(self.config.plugins, environ=environ, load_entry_points=load_entry_points)
+            self._settle_settings()
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+        self.store = store if store is not None else open_configured_store(self.config)
         self.store.actor = self.operator.account
         for rec in self.host.active:
             self.host.contexts[rec.name] = PluginContext(self, rec)
@@ -142,11 +149,13 @@ def open_configured_store(config):
 def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
                   kiosk: bool = False, demo: bool = False, config=None,
                   load_entry_points: bool = True, environ: dict | None = None,
-                  host: PluginHost | None = None) -> Backdesk:
+                  host: PluginHost | None = None, store=None) -> Backdesk:
     """Load config, resolve the operator, open the store and load the plugins.
 
     ``host``: a plugin host that already loaded ``config.plugins`` (the CLI
     loads them to register the plugins' subcommands); it is used as it is.
+    ``store``: the config's store, opened already; this Backdesk owns it
+    from here on (closed with it, or at once when the start fails).
 
     Raises :class:`core.errors.ConfigError` for a bad config and
     :class:`core.errors.PermissionDenied` for an account config refuses —
@@ -158,12 +167,17 @@ def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
             config = load_config(config_dir, data_dir)
         # before any screen module is imported: their labels are translated then
         configure(config.site.locale, config.site.timezone, config.site.currency)
-        operator = resolve_operator(config, account, demo=demo)
+        try:
+            operator = resolve_operator(config, account, demo=demo)
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
         bd = Backdesk(config, operator, kiosk=kiosk, demo=demo)
         if host is not None:
             bd.host = host  # Backdesk.start's host.load() on the same entries does nothing
         try:
-            bd.start(load_entry_points=load_entry_points, environ=environ)
+            bd.start(load_entry_points=load_entry_points, environ=environ, store=store)
         except BaseException:
             bd.close()
             raise

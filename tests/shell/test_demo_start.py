@@ -37,7 +37,7 @@ def backdesk(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.tinydb_only("the demo's own folder is a TinyDB folder (the shipped config)")
-def test_the_demo_opens_with_one_line_and_commands_say_how_to_reach_it(capfd):
+def test_the_demo_opens_with_one_line_and_commands_say_how_to_reach_it(capfd, monkeypatch):
     async def look_and_leave(pilot):
         await wait_for(pilot, lambda: pilot.app.query("#card-telephony-callbacks, CardBoard"))
         pilot.app.exit()
@@ -57,9 +57,21 @@ def test_the_demo_opens_with_one_line_and_commands_say_how_to_reach_it(capfd):
     assert "the demo company is reached with --demo: backdesk --demo phone calls" in r.stderr
     r = backdesk("--demo", "phone", "calls")
     assert r.returncode == 0, r.stderr
-    # a second start prints nothing before the shell
+    # a second start prints nothing before the shell, and opens the store once:
+    # the look whether the demo is filled already is the shell's store
+    import core.runtime
+
+    opened = []
+    real_open = core.runtime.open_configured_store
+
+    def open_counted(config):
+        opened.append(config.data_dir)
+        return real_open(config)
+
+    monkeypatch.setattr(core.runtime, "open_configured_store", open_counted)
     open_shell(demo=True, auto_pilot=look_and_leave)
     assert capfd.readouterr().err.split("\x1b")[0] == ""
+    assert len(opened) == 1, opened
 
 
 async def test_the_demo_kiosk_has_pins_it_names_and_an_empty_pin_field_looks_empty():
