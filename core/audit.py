@@ -27,13 +27,18 @@ memory), so years of entries would slow each start and session.
 permission ``core.audit.archive``) moves the oldest entries — a prefix of
 the chain: the entries in seq order while ``at`` is before DATE — into
 gzip'd JSON-lines files, one entry (as stored, with ``id``) per line in seq
-order: ``<data_dir>/audit-archive/audit-<first seq>-<last seq>.jsonl.gz``
-(seqs written with 9 digits; at most ``batch`` entries per file; files 0600,
-the folder 0700; gzip without a time stamp, so the same entries always give
-the same bytes). For each file:
+order: ``audit-<first seq>-<last seq>.jsonl.gz`` (seqs written with 9
+digits; at most ``batch`` entries per file; gzip without a time stamp, so
+the same entries always give the same bytes), kept where
+:func:`archive_shelf` says: on the default backend in
+``<data_dir>/audit-archive/`` (files 0600, the folder 0700); on PostgreSQL
+in the store's file area ``core/audit_archive`` (content-addressed, its
+name beside it), so every host of the office reads and checks the same
+files and a backup holds them (as ``audit-archive/NAME``). For each file:
 
-1. the file is written as ``.<name>.<pid>.partial``, fsynced, renamed to its
-   name and the folder fsynced, before anything is removed;
+1. the file is kept durably before anything is removed: on the default
+   backend written as ``.<name>.<pid>.partial``, fsynced, renamed to its name
+   and the folder fsynced; on PostgreSQL stored in a transaction of its own;
 2. one store transaction checks that exactly those entries are still in the
    live trail, unchanged, and that no other run archived meanwhile; deletes
    them; inserts the file's *anchor* into ``core.audit_archives`` (file,
@@ -46,8 +51,10 @@ Before anything is written the live chain is verified (page by page, so
 never all of it in memory besides the store's own copy): a trail with
 problems is not archived. A crash between the two steps above leaves a
 file that no anchor names while its
-entries are still in the live trail. The next run (archivers hold
-``audit-archive/.lock``, so they take turns on one host) deletes such a
+entries are still in the live trail. The next run (each run takes the
+hold ``core.audit.archive``, :mod:`core.storage.holds`: one run at a time
+in the whole office; a second one, on any host, does nothing and names the
+first's host, process and operator) deletes such a
 leftover — only when every entry in it is still live and unchanged — and
 writes the file again: nothing is lost or kept twice. After the last file
 the store is compacted (the default backend's snapshots and journal shrink;
@@ -65,7 +72,7 @@ and to the live trail, naming the file and the entry of each problem.
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import gzip
 import io
 import json
@@ -89,6 +96,8 @@ from core.safetext import check_text
 from core.storage import Range, StorageError, open_store
 from core.storage.admin import RESTORE_PENDING
 from core.storage.files import FILE_MODE, MANIFEST, fsync_dir, make_dir, write_all
+from core.storage.filestore import FileMissing, hash_file, is_sha256
+from core.storage.holds import this_process
 
 AUDIT = "core.audit"
 HEAD = "core.audit_head"
@@ -98,8 +107,12 @@ READ = "core.audit.read"
 ARCHIVE = "core.audit.archive"
 #: tables whose changes are not audited: the trail itself
 UNAUDITED = frozenset({AUDIT, HEAD, ARCHIVES})
-#: the folder under the data folder that holds the archive files
+#: the folder under the data folder that holds the archive files (the default backend)
 ARCHIVE_DIR = "audit-archive"
+#: the file area that holds them on PostgreSQL (every host reads the same)
+ARCHIVE_AREA = "core/audit_archive"
+#: the hold an archiving run takes: one run at a time in the whole office
+ARCHIVE_HOLD = "core.audit.archive"
 #: the most entries one archive file (and one transaction) takes
 ARCHIVE_BATCH = 20_000
 _ARCHIVE_NAME = re.compile(r"^audit-(\d+)-(\d+)\.jsonl\.gz$")
@@ -193,8 +206,13 @@ class AuditTrail:
 
     @property
     def archive_dir(self) -> Path:
-        """Where the archive files are: ``<data_dir>/audit-archive``."""
+        """Where the default backend keeps the archive files: ``<data_dir>/audit-archive``."""
         return Path(self.backdesk.config.data_dir) / ARCHIVE_DIR
+
+    @property
+    def archive_files(self) -> "ArchiveFolder | ArchiveInStore":
+        """Where the archive files are kept (:func:`archive_shelf`)."""
+        return archive_shelf(self.store, self.backdesk.config)
 
     # -- writing --------------------------------------------------------------------
     def _last(self) -> tuple[int, str]:
@@ -405,16 +423,17 @@ class AuditTrail:
                 if bounds.lt is not None and str(anchor.get("first_at") or "~") >= bounds.lt:
                     continue
             name = anchor["file"]
+            shelf = self.archive_files
             try:
-                data = (self.archive_dir / name).read_bytes()
+                data = shelf.read(name, anchor.get("sha256"))
             except OSError as exc:
                 raise BackdeskError(_("archive {file} cannot be read ({error}); run 'backdesk audit verify "
-                                      "--archives'").format(file=self.archive_dir / name,
+                                      "--archives'").format(file=shelf.shown(name),
                                                             error=exc.strerror or exc)) from None
             entries, damage = read_archive(data)
             if damage:
                 raise BackdeskError(_("archive {file} is damaged: {problem}; run 'backdesk audit verify "
-                                      "--archives'").format(file=self.archive_dir / name, problem=damage[0]))
+                                      "--archives'").format(file=shelf.shown(name), problem=damage[0]))
             matching = [e for e in entries if _matches(e, where)]
             if newest_first:
                 matching.reverse()
@@ -481,7 +500,7 @@ class AuditTrail:
         and against the entries that recorded them. ``archives``: every
         archive file is read and checked as well (see the module docstring)."""
         self.operator.require(READ, _("verify the audit trail"))
-        return verify_trail(self.table.all(), self.head.get(1), self.anchors(), archive_dir=self.archive_dir,
+        return verify_trail(self.table.all(), self.head.get(1), self.anchors(), archive_files=self.archive_files,
                             key=self.key(), key_path=self.key_path, archives=archives)
 
     def anchor(self) -> str:
@@ -535,7 +554,8 @@ class AuditTrail:
                 if seq == record.get("last_seq"):
                     return record.get("last_hash")
                 try:
-                    entries, _damage = read_archive((self.archive_dir / str(record.get("file"))).read_bytes())
+                    entries, _damage = read_archive(self.archive_files.read(str(record.get("file")),
+                                                                            record.get("sha256")))
                 except OSError:
                     return None
                 return next((e.get("hash") for e in entries if e.get("seq") == seq), None)
@@ -543,7 +563,7 @@ class AuditTrail:
         return found[0].get("hash") if found else None
 
     def _verify_files(self, anchors: list[dict], live: list[dict]) -> tuple[list[Problem], dict, bool]:
-        return verify_files(anchors, live, self.archive_dir)
+        return verify_files(anchors, live, self.archive_files)
 
 
     # -- archiving ------------------------------------------------------------------
@@ -553,7 +573,8 @@ class AuditTrail:
         files (see the module docstring); ``dry_run``: only say what would move.
 
         Needs ``core.audit.archive``. Refuses when the live trail has problems
-        (archiving would hide them) or another run holds the archive folder.
+        (archiving would hide them); :class:`ArchiveBusy`, doing nothing, when
+        another run (on any host of the office) holds :data:`ARCHIVE_HOLD`.
         At most ``batch`` entries are in memory at a time (besides the store's
         own). ``progress(kind, what)`` is called as it goes: ``("removed",
         file name)`` for a leftover deleted, ``("file", record)`` for each file
@@ -564,7 +585,8 @@ class AuditTrail:
             raise ValidationError(_("must be a whole number of at least 1"), field="batch")
         tell = progress or (lambda kind, what: None)
         files: list[dict] = []
-        with self._archive_lock(dry_run), gc_held():
+        shelf = self.archive_files
+        with self._archive_hold(dry_run), gc_held():
             anchors = self.anchors()
             start = _chain_start(anchors)
             end = self._check_before_archiving(anchors, start, cutoff, page=batch)
@@ -591,7 +613,7 @@ class AuditTrail:
                 compacted = True
         return ArchiveResult(before=cutoff, dry_run=dry_run, files=files, removed=removed,
                              archived=sum(f["count"] for f in files), live=self.table.count(),
-                             folder=self.archive_dir, compacted=compacted)
+                             where=shelf.where, compacted=compacted)
 
     def _check_before_archiving(self, anchors: list[dict], start: tuple[int, str], cutoff: str, *,
                                 page: int) -> int:
@@ -662,71 +684,52 @@ class AuditTrail:
                               "removed (run 'backdesk audit verify')").format(first=first, last=last))
 
     @contextmanager
-    def _archive_lock(self, dry_run: bool) -> Iterator[None]:
-        """Hold ``audit-archive/.lock``: archivers on this host take turns."""
+    def _archive_hold(self, dry_run: bool) -> Iterator[None]:
+        """Hold :data:`ARCHIVE_HOLD`: one archiving run at a time, whichever
+        host (:mod:`core.storage.holds`); ArchiveBusy naming the holder when
+        another run has it."""
         if dry_run:
             yield
             return
-        folder = self.archive_dir
+        hold = self.store.hold(ARCHIVE_HOLD, who=this_process(self.operator.account),
+                               local_dir=self.backdesk.config.data_dir)
         try:
-            make_dir(str(folder))
-            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
-        except OSError as exc:
-            raise BackdeskError(_("{path}: cannot create the archive folder ({error})").format(
-                path=folder, error=exc.strerror or exc)) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BackdeskError(_("another 'backdesk audit archive' is working in {path}; try again when "
-                                      "it has finished").format(path=folder)) from None
+            if not hold.held():
+                holder = hold.holder() or {}
+                raise ArchiveBusy(_("the audit trail is being archived by {who} since {since}; nothing was "
+                                    "done (run the command again when that run has finished)").format(
+                                    who=holder.get("who") or "?", since=holder.get("since") or "?"),
+                                  holder=holder)
             yield
         finally:
-            os.close(fd)  # releases the lock
+            hold.release()
 
     def _remove_leftovers(self, anchors: list[dict]) -> list[str]:
-        """Delete what an interrupted run left (the archive lock is held): partial
-        files, and files no record names whose entries are all still live."""
-        folder = self.archive_dir
-        anchored = {a.get("file") for a in anchors}
+        """Delete what an interrupted run left (the archive hold is held):
+        partial files, and files no record names whose entries are all still live."""
+        shelf = self.archive_files
 
         def live_hashes(first: int, last: int) -> dict:
             return {e.get("seq"): e.get("hash") for e in self.table.find({"seq": Range(ge=first, le=last)})}
 
-        removed = []
-        for path in sorted(folder.glob(".*.partial")):
-            path.unlink()
-            removed.append(path.name)
-        for path in _archive_files(folder):
-            if path.name not in anchored and _is_leftover(path, live_hashes):
-                path.unlink()
-                removed.append(path.name)
+        removed = shelf.remove_partials()
+        for name, key in shelf.others(anchors):
+            if _is_leftover(lambda: shelf.read_other(key), live_hashes):
+                shelf.remove(key)
+                removed.append(name)
         if removed:
-            fsync_dir(str(folder))
+            shelf.removed()
         return removed
 
     def _write_file(self, chunk: list[dict], name: str) -> dict:
-        """Write ``chunk`` to ``name`` durably (tmp, fsync, rename, fsync the
-        folder); returns the file's sha256 and size."""
+        """Write ``chunk`` to ``name`` durably (see :meth:`ArchiveFolder.write`);
+        returns the file's sha256 and size."""
         raw = _archive_lines(chunk)
         data = gzip.compress(raw, compresslevel=6, mtime=0)
         if gzip.decompress(data) != raw:  # what a reader will get, before anything is removed
             raise BackdeskError(_("{file}: the archive does not read back as written; nothing was "
                                   "archived").format(file=name))
-        folder = self.archive_dir
-        tmp = folder / f".{name}.{os.getpid()}.partial"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            try:
-                write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, folder / name)
-            fsync_dir(str(folder))
-        except OSError as exc:
-            raise BackdeskError(_("{path}: cannot write the archive ({error}); nothing was archived").format(
-                path=folder / name, error=exc.strerror or exc)) from None
+        self.archive_files.write(name, data)
         import hashlib
 
         return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
@@ -756,8 +759,9 @@ class AuditTrail:
         return dict(anchor, id=anchor_id)
 
 
-def verify_trail(live: list[dict], head: dict | None, anchors: list[dict], *, archive_dir: Path,
-                 key: bytes | None, key_path: Path | None = None, archives: bool = False) -> list[Problem]:
+def verify_trail(live: list[dict], head: dict | None, anchors: list[dict], *,
+                 archive_files: "ArchiveFolder | ArchiveInStore", key: bytes | None, key_path: Path | None = None,
+                 archives: bool = False) -> list[Problem]:
     """The problems of a trail: its live entries (id order), head record and
     archive records (see :meth:`AuditTrail.verify`); with ``key``, the
     head's keyed hash too. Needs no operator (``backdesk check``)."""
@@ -768,7 +772,7 @@ def verify_trail(live: list[dict], head: dict | None, anchors: list[dict], *, ar
         records = {e.get("doc_id"): e for e in live if e.get("op") == "archive" and e.get("table") == ARCHIVES}
         complete = False
         if archives:
-            found, archived_records, complete = verify_files(anchors, live, archive_dir)
+            found, archived_records, complete = verify_files(anchors, live, archive_files)
             problems += found
             records.update(archived_records)
         problems += check_anchor_records(anchors, records, complete=complete)
@@ -790,7 +794,7 @@ def check_trail(store, config, *, archives: bool = False) -> list[str]:
         key = audit_keys.read_key(path)
     except BackdeskError as exc:
         return [f"audit trail: {exc}"]
-    problems = verify_trail(live, head, anchors, archive_dir=Path(config.data_dir) / ARCHIVE_DIR, key=key,
+    problems = verify_trail(live, head, anchors, archive_files=archive_shelf(store, config), key=key,
                             key_path=path, archives=archives)
     return [f"audit trail: {p}" for p in problems]
 
@@ -816,8 +820,9 @@ def check_head_mac(head: dict | None, key: bytes | None, key_path: Path | None) 
     return []
 
 
-def verify_files(anchors: list[dict], live: list[dict], folder: Path) -> tuple[list[Problem], dict, bool]:
-    """Check every archive file in ``folder``; returns (problems, the "archive"
+def verify_files(anchors: list[dict], live: list[dict],
+                 shelf: "ArchiveFolder | ArchiveInStore") -> tuple[list[Problem], dict, bool]:
+    """Check every archive file kept in ``shelf``; returns (problems, the "archive"
     entries found in them by anchor id, whether every file was read whole)."""
     problems: list[Problem] = []
     records: dict = {}
@@ -829,7 +834,7 @@ def verify_files(anchors: list[dict], live: list[dict], folder: Path) -> tuple[l
         first, last = _int(anchor.get("first_seq")), _int(anchor.get("last_seq"))
         recorded_end = (last, anchor.get("last_hash"))
         try:
-            data = (folder / name).read_bytes()
+            data = shelf.read(name, anchor.get("sha256"))
         except OSError as exc:
             complete = False
             problems.append(Problem("removed", None, first, _(
@@ -881,17 +886,14 @@ def verify_files(anchors: list[dict], live: list[dict], folder: Path) -> tuple[l
         end = (last_seq, prev.get("hash")) if prev is not None and last_seq == last else recorded_end
     # files no record names: the leftover of an interrupted run (harmless:
     # its entries are all still in the trail) or something put there
-    anchored = {a.get("file") for a in anchors}
     for e in live:
         if isinstance(e.get("seq"), int):
             hashes[e["seq"]] = e.get("hash")
-    for path in _archive_files(folder):
-        if path.name in anchored:
-            continue
-        if not _is_leftover(path, lambda first, last: hashes):
+    for name, key in shelf.others(anchors):
+        if not _is_leftover(lambda: shelf.read_other(key), lambda first, last: hashes):
             problems.append(Problem("broken", None, None, _(
                 "archive {file} is not named by any archive record (copied in, or its record was "
-                "removed)").format(file=path.name), archive=path.name))
+                "removed)").format(file=name), archive=name))
     return problems, records, complete
 
 
@@ -905,7 +907,7 @@ class ArchiveResult:
     removed: list[str]           # leftovers of an interrupted run deleted first
     archived: int                # entries moved (to move)
     live: int                    # entries in the live trail now
-    folder: Path
+    where: str                   # where the archive files are kept
     compacted: bool = False      # the store was compacted afterwards
 
 
@@ -1028,12 +1030,13 @@ def _archive_files(folder: Path) -> list[Path]:
         return []
 
 
-def _is_leftover(path: Path, hashes_for: Callable[[int, int], dict]) -> bool:
-    """Whether an archive file no record names is the harmless leftover of an
-    interrupted run: readable, and every entry in it still in the trail,
-    unchanged (``hashes_for(first, last)``: the trail's hashes by seq)."""
+def _is_leftover(read: Callable[[], bytes], hashes_for: Callable[[int, int], dict]) -> bool:
+    """Whether an archive file no record names (``read()``: its bytes) is the
+    harmless leftover of an interrupted run: readable, and every entry in it
+    still in the trail, unchanged (``hashes_for(first, last)``: the trail's
+    hashes by seq)."""
     try:
-        entries, damage = read_archive(path.read_bytes())
+        entries, damage = read_archive(read())
     except OSError:
         return False
     seqs = [e.get("seq") for e in entries]
@@ -1041,6 +1044,146 @@ def _is_leftover(path: Path, hashes_for: Callable[[int, int], dict]) -> bool:
         return False
     known = hashes_for(min(seqs), max(seqs))
     return all(known.get(e["seq"]) == e.get("hash") for e in entries)
+
+
+class ArchiveBusy(BackdeskError):
+    """Another archiving run holds :data:`ARCHIVE_HOLD` (``holder``: who, since when)."""
+
+    def __init__(self, message: str, *, holder: dict) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def archive_shelf(store, config) -> "ArchiveFolder | ArchiveInStore":
+    """Where a site keeps its archive files: the data folder's
+    ``audit-archive/`` on the default backend; on PostgreSQL the store's file
+    area :data:`ARCHIVE_AREA`, which every host of the office reads."""
+    folder = Path(config.data_dir) / ARCHIVE_DIR
+    if config.storage.backend == "postgresql":
+        return ArchiveInStore(store.files(ARCHIVE_AREA, local_dir=config.data_dir), folder)
+    return ArchiveFolder(folder)
+
+
+class ArchiveFolder:
+    """The archive files in a folder of this host, by name (the default
+    backend's ``<data_dir>/audit-archive``; files 0600, the folder 0700)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.where = str(folder)
+
+    def shown(self, name: str) -> str:
+        """The file as messages name it."""
+        return str(self.folder / name)
+
+    def read(self, name: str, sha256: object = None) -> bytes:
+        """The bytes of the archive file ``name``; OSError when it cannot be read."""
+        return (self.folder / name).read_bytes()
+
+    def write(self, name: str, data: bytes) -> None:
+        """Keep ``data`` as ``name`` durably: written as ``.<name>.<pid>.partial``,
+        fsynced, renamed to its name and the folder fsynced."""
+        folder = self.folder
+        tmp = folder / f".{name}.{os.getpid()}.partial"
+        try:
+            make_dir(str(folder))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            try:
+                write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, folder / name)
+            fsync_dir(str(folder))
+        except OSError as exc:
+            raise BackdeskError(_("{path}: cannot write the archive ({error}); nothing was archived").format(
+                path=folder / name, error=exc.strerror or exc)) from None
+
+    def others(self, anchors: list[dict]) -> list[tuple[str, str]]:
+        """(name, key) of the archive files no record in ``anchors`` names."""
+        anchored = {a.get("file") for a in anchors}
+        return [(p.name, p.name) for p in _archive_files(self.folder) if p.name not in anchored]
+
+    def read_other(self, key: str) -> bytes:
+        return (self.folder / key).read_bytes()
+
+    def remove(self, key: str) -> None:
+        (self.folder / key).unlink()
+
+    def remove_partials(self) -> list[str]:
+        """Delete the partial files of an interrupted run; their names."""
+        removed = []
+        for path in sorted(self.folder.glob(".*.partial")):
+            path.unlink()
+            removed.append(path.name)
+        return removed
+
+    def removed(self) -> None:
+        """After removing: make the removals durable."""
+        fsync_dir(str(self.folder))
+
+
+class ArchiveInStore:
+    """The archive files of a PostgreSQL site: in the store's file area
+    :data:`ARCHIVE_AREA` (content-addressed, each with its name beside it),
+    read by the hash its record names, so every host of the office reads
+    (and ``backdesk check`` checks) the same files.  A file that is not
+    there but still in this host's ``audit-archive/`` folder (archived there
+    before the site kept its archives in PostgreSQL) is moved in when first
+    read, when it hashes to its record."""
+
+    def __init__(self, files, legacy: Path) -> None:
+        self.files = files
+        self.legacy = legacy
+        self.where = files.where
+
+    def shown(self, name: str) -> str:
+        return f"{name} ({self.where})"
+
+    def read(self, name: str, sha256: object = None) -> bytes:
+        if not is_sha256(sha256):
+            raise OSError(errno.EINVAL, _("its archive record names no file hash"))
+        try:
+            return self.files.read_bytes(sha256)
+        except FileMissing:
+            pass
+        except StorageError as exc:
+            raise OSError(errno.EIO, str(exc)) from None
+        old = self.legacy / name
+        try:
+            if old.is_file() and hash_file(old)[0] == sha256:
+                self.files.put_file(old, name=name)
+                return self.files.read_bytes(sha256)
+        except (OSError, StorageError):
+            pass
+        raise OSError(errno.ENOENT, _("not in {where}").format(where=self.where))
+
+    def write(self, name: str, data: bytes) -> None:
+        """Store ``data`` as ``name`` (committed before this returns)."""
+        try:
+            self.files.put_bytes(data, name=name)
+        except StorageError as exc:
+            raise BackdeskError(_("{path}: cannot store the archive ({error}); nothing was archived").format(
+                path=name, error=exc)) from None
+
+    def others(self, anchors: list[dict]) -> list[tuple[str, str]]:
+        anchored = {a.get("sha256") for a in anchors}
+        return sorted((name, sha) for sha, name in self.files.names().items() if sha not in anchored)
+
+    def read_other(self, key: str) -> bytes:
+        try:
+            return self.files.read_bytes(key)
+        except StorageError as exc:
+            raise OSError(errno.EIO, str(exc)) from None
+
+    def remove(self, key: str) -> None:
+        self.files.remove(key)
+
+    def remove_partials(self) -> list[str]:
+        return []  # a file is stored in one transaction: nothing is left half-way
+
+    def removed(self) -> None:
+        pass
 
 
 def _in_archive(problems: list[Problem], name: str) -> list[Problem]:

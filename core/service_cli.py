@@ -111,7 +111,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"The audit trail is intact: {count} entries.")
         elif archives:
             click.echo(f"The audit trail is intact: {count} entries, and {archived} archived ones in "
-                       f"{len(anchors)} file(s) under {service.archive_dir}, checked.")
+                       f"{len(anchors)} file(s) in {service.archive_files.where}, checked.")
         else:
             click.echo(f"The audit trail is intact: {count} entries after {archived} archived ones "
                        f"(in {len(anchors)} file(s); '--archives' checks them too).")
@@ -202,20 +202,24 @@ def register(cli: click.Group) -> None:
     @click.option("--batch", type=click.IntRange(min=1), default=None, metavar="N",
                   help="At most N entries per archive file (and per transaction; default 20000).")
     def audit_archive(before, dry_run, batch):
-        """Move the oldest entries into gzip'd files under the data folder.
+        """Move the oldest entries into gzip'd archive files.
 
         The entries from the start of the trail up to the first one at or
-        after DATE go to <data>/audit-archive/audit-FIRST-LAST.jsonl.gz;
-        the live trail then continues from them ('audit verify --archives'
-        checks both, 'audit list --include-archived' reads both). Needs the
-        permission core.audit.archive."""
+        after DATE go to audit-FIRST-LAST.jsonl.gz files: in
+        <data>/audit-archive/, or on a PostgreSQL site in the database,
+        where every host reads them. The live trail then continues from
+        them ('audit verify --archives' checks both, 'audit list
+        --include-archived' reads both). Needs the permission
+        core.audit.archive. One run at a time in the whole office: while
+        another run (on any host) archives, this one says whose it is,
+        does nothing and exits with 3."""
         import time
 
-        from core.audit import ARCHIVE_BATCH
+        from core.audit import ARCHIVE_BATCH, ArchiveBusy
 
         bd = _backdesk()
         started = time.monotonic()
-        folder = bd.services.audit.archive_dir
+        shelf = bd.services.audit.archive_files
 
         def progress(kind, what):
             if kind == "removed":
@@ -224,13 +228,17 @@ def register(cli: click.Group) -> None:
             span = f"{what['first_at'][:19].replace('T', ' ')} to {what['last_at'][:19].replace('T', ' ')}"
             if dry_run:
                 click.echo(f"Would archive seq {what['first_seq']}-{what['last_seq']} ({what['count']} entries, "
-                           f"{span}) to {folder / what['file']}")
+                           f"{span}) to {shelf.shown(what['file'])}")
             else:
                 click.echo(f"Archived seq {what['first_seq']}-{what['last_seq']} ({what['count']} entries, {span}) "
-                           f"to {folder / what['file']} ({what['bytes']} bytes, sha256 {what['sha256'][:16]}…)")
+                           f"to {shelf.shown(what['file'])} ({what['bytes']} bytes, sha256 {what['sha256'][:16]}…)")
 
-        result = bd.services.audit.archive(before, dry_run=dry_run, batch=batch or ARCHIVE_BATCH,
-                                           progress=progress)
+        try:
+            result = bd.services.audit.archive(before, dry_run=dry_run, batch=batch or ARCHIVE_BATCH,
+                                               progress=progress)
+        except ArchiveBusy as exc:
+            click.echo(f"backdesk: {exc}", err=True)
+            sys.exit(3)
         if not result.files:
             click.echo(f"Nothing to archive: the trail has no entries before {result.before}.")
             return

@@ -46,6 +46,14 @@ PARTIAL_PREFIX = ".incoming-"  # a file being written (or left by a killed write
 FILE_MODE = 0o600
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _AREA = re.compile(r"^[a-z][a-z0-9_]{0,62}(/[a-z][a-z0-9_]{0,62})?$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+
+#: Areas whose files have names of their own, kept in a data folder under
+#: those names in a folder of its own (not ``<area>/ab/cdef…``): the audit
+#: trail's archive files, ``audit-archive/audit-…jsonl.gz``.  On PostgreSQL
+#: they are stored like any other file (by hash), their name beside them;
+#: a backup and ``storage migrate`` write them back under their names.
+NAMED_AREAS = {"core/audit_archive": "audit-archive"}
 
 
 class FileTooLarge(StorageError):
@@ -99,6 +107,31 @@ def check_area(area: str) -> str:
         raise StorageError(f"file area {area!r}: use lower-case letters, digits and _, "
                            "one or two parts (\"documents/files\")")
     return area
+
+
+def check_file_name(name: object) -> str:
+    """A named area's file name: letters, digits, '.', '_', '-', no folders."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise StorageError(f"file name {str(name)[:70]!r}: use letters, digits, '.', '_' and '-'")
+    return name
+
+
+def area_folder(area: str) -> list[str]:
+    """The folder (as path parts under a data folder) that keeps ``area``'s files."""
+    named = NAMED_AREAS.get(area)
+    return [named] if named else area.split("/")
+
+
+def named_files(data_dir: str | os.PathLike, area: str) -> list[tuple[str, Path]]:
+    """(name, path) of the files a data folder keeps for the named area
+    ``area`` (regular files only: not ``.lock``, ``.partial`` files, links)."""
+    folder = Path(data_dir, *area_folder(area))
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [(e.name, Path(e.path)) for e in entries
+            if not e.name.startswith(".") and not e.is_symlink() and e.is_file() and _NAME.match(e.name)]
 
 
 def hash_file(path: str | os.PathLike, *, max_bytes: int | None = None) -> tuple[str, int]:

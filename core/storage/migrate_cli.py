@@ -10,7 +10,8 @@ JSON of every document in id order; one line per table and a final verdict
 (exit 1 when anything differs).  A non-empty target is refused.
 
 The files go with the tables (documents' versions, CVs: every file area of
-the data folder, :func:`core.storage.filestore.folder_areas`): into
+the data folder, :func:`core.storage.filestore.folder_areas`; the audit
+trail's archive files, ``audit-archive/``, under their names): into
 PostgreSQL's file store, or out of it into the new data directory's folders;
 each checked against its hash on the way, then compared per area (count,
 bytes, a SHA-256 over the hashes) like the tables.
@@ -33,7 +34,7 @@ from typing import Iterable
 
 from .engine import write_tinydb
 from .errors import StorageError
-from .filestore import FolderFileStore, folder_areas, listing, listing_hash
+from .filestore import NAMED_AREAS, FolderFileStore, folder_areas, hash_file, listing, listing_hash, named_files
 
 TableDump = tuple[str, int, int, list[dict]]  # name, version, next_id, docs in id order
 
@@ -140,8 +141,13 @@ FileListing = dict[str, list[tuple[str, int]]]  # area -> [(sha256, size)]
 
 
 def folder_listing(data_dir: str) -> FileListing:
-    return {area: listing(FolderFileStore(os.path.join(data_dir, *area.split("/")), area=area, full_names=full))
-            for area, full in folder_areas(data_dir)}
+    found = {area: listing(FolderFileStore(os.path.join(data_dir, *area.split("/")), area=area, full_names=full))
+             for area, full in folder_areas(data_dir)}
+    for area in NAMED_AREAS:
+        named = sorted(hash_file(path) for _name, path in named_files(data_dir, area))
+        if named:
+            found[area] = named
+    return found
 
 
 def pg_listing(store) -> FileListing:
@@ -161,6 +167,9 @@ def copy_files_in(source_dir: str, target, target_dir: str | None = None) -> Non
     refused."""
     import tempfile
 
+    from .files import copy_file, make_dir
+    from .filestore import area_folder
+
     with tempfile.TemporaryDirectory(prefix="backdesk-migrate-") as cache:
         for area, full in folder_areas(source_dir):
             folder = FolderFileStore(os.path.join(source_dir, *area.split("/")), area=area, full_names=full)
@@ -173,6 +182,14 @@ def copy_files_in(source_dir: str, target, target_dir: str | None = None) -> Non
                 if stored.sha256 != item.sha256:
                     raise StorageError(f"{folder.path_of(item.sha256)}: the file does not hash to its name "
                                        "(damaged); restore it from a backup, then migrate again")
+        for area in NAMED_AREAS:  # the audit archive: files with names of their own
+            for name, path in named_files(source_dir, area):
+                if target_dir is not None:
+                    to = os.path.join(target_dir, *area_folder(area), name)
+                    make_dir(os.path.dirname(to))
+                    copy_file(str(path), to)
+                else:
+                    target.files(area, local_dir=cache).put_file(path, name=name)
 
 
 def copy_files_out(source, dest: str) -> None:

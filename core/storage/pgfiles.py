@@ -38,7 +38,8 @@ from typing import Any, BinaryIO, Iterator
 
 from .errors import StorageError
 from .filestore import (CHUNK, FILE_MODE, PARTIAL_PREFIX, FileChanged, FileMissing, FileStore, FolderFileStore,
-                        Stored, StoredFile, check_area, check_sha, copy_verified, hash_file)
+                        Stored, StoredFile, area_folder, check_area, check_file_name, check_sha, copy_verified,
+                        hash_file)
 from .files import make_dir
 
 FILES = "_files"
@@ -175,7 +176,11 @@ class PgFileStore(FileStore):
 
     # -- writing ---------------------------------------------------------------------
 
-    def put_file(self, source: str | os.PathLike, *, max_bytes: int | None = None) -> Stored:
+    def put_file(self, source: str | os.PathLike, *, max_bytes: int | None = None,
+                 name: str | None = None) -> Stored:
+        """``name``: the file's own name, for a named area (``NAMED_AREAS``):
+        a backup writes it under that name."""
+        path = check_file_name(name) if name is not None else None
         sha, size = hash_file(source, max_bytes=max_bytes)
         if self._q(f"UPDATE {self._files} SET touched = now() WHERE area = %s AND sha256 = %s RETURNING 1",
                    (self.area, sha)):
@@ -186,7 +191,7 @@ class PgFileStore(FileStore):
             chunks = (size + CHUNK - 1) // CHUNK
             row = conn.execute(f"INSERT INTO {self._files} (area, sha256, path, size, chunks) "
                                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-                               (self.area, sha, self.folder_path(sha), size, chunks)).fetchone()
+                               (self.area, sha, path or self.folder_path(sha), size, chunks)).fetchone()
             if row is None:  # another host stored it meanwhile (we waited for its commit)
                 conn.rollback()
                 return Stored(sha, size, True)
@@ -211,6 +216,16 @@ class PgFileStore(FileStore):
             raise StorageError(f"storing a file in PostgreSQL failed: {_one_line(e)}; nothing was stored") from e
         finally:
             conn.close()
+
+    def put_bytes(self, data: bytes, *, name: str | None = None) -> Stored:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            src = Path(tmpdir) / "file"
+            src.write_bytes(data)
+            return self.put_file(src, name=name)
+
+    def names(self) -> dict[str, str]:
+        """sha256 -> the name (or folder path) each stored file of the area goes by."""
+        return dict(self._q(f"SELECT sha256, path FROM {self._files} WHERE area = %s", (self.area,)))
 
     def remove(self, sha256: str) -> bool:
         return bool(self._q(f"DELETE FROM {self._files} WHERE area = %s AND sha256 = %s RETURNING 1",
@@ -383,7 +398,7 @@ class ChunkReader:
 
 def export_files(conn, schema: str, dest: str | os.PathLike) -> tuple[int, int]:
     """Write every stored file into ``dest/<area>/<path>`` (the folder
-    layout), each checked against its hash; on ``conn``, inside the caller's
+    layout; a named area's files under their names in its folder), each checked against its hash; on ``conn``, inside the caller's
     (repeatable-read) transaction.  -> (files, bytes)."""
     s = f'"{schema}"'
     if conn.execute("SELECT to_regclass(%s)", (f'{s}."{CHUNKS}"',)).fetchone()[0] is None:
@@ -391,7 +406,7 @@ def export_files(conn, schema: str, dest: str | os.PathLike) -> tuple[int, int]:
     rows = conn.execute(f'SELECT area, sha256, path, size FROM {s}."{FILES}" ORDER BY area, sha256').fetchall()
     total = 0
     for area, sha, path, size in rows:
-        target = Path(dest, *area.split("/"), *path.split("/"))
+        target = Path(dest, *area_folder(area), *path.split("/"))
         reader = ChunkReader(conn, schema, area, sha, f"PostgreSQL schema {schema}", own=False)
         write_verified(reader, target, sha, size)
         total += size

@@ -3,13 +3,14 @@
 Entries are made "now", so the tests cut the trail at the ``at`` of one of
 its entries (a full time, which ``--before`` accepts as well as a date).
 Tampering goes around the service (see test_audit.py): the files are edited
-as someone with access to the data folder would, the archive records through
-a raw store.
+as someone with access to the data folder (or, on a PostgreSQL site, the
+database) would, the archive records through a raw store. On PostgreSQL the
+archive files are in the database: :func:`archive_files` gives them with the
+same few methods a path has (name, read_bytes, write_bytes, unlink).
 """
 
 from __future__ import annotations
 
-import fcntl
 import gzip
 import json
 import os
@@ -20,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from core.audit import ARCHIVE_DIR, GENESIS, AuditTrail, entry_hash, read_archive
+from core.audit import ARCHIVE_AREA, ARCHIVE_DIR, ARCHIVE_HOLD, GENESIS, ArchiveBusy, AuditTrail, entry_hash, \
+    read_archive
 from core.errors import BackdeskError, PermissionDenied
-from tests.conftest import open_raw_store
+from tests.conftest import ON_POSTGRESQL, open_raw_store, pg_schema_for, storage_section
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,8 +52,55 @@ def cut_at(bd, seq: int) -> str:
     return bd.services.audit.table.find({"seq": seq})[0]["at"]
 
 
-def archive_files(site) -> list[Path]:
-    return sorted((site.data_dir / ARCHIVE_DIR).glob("audit-*.jsonl.gz"))
+class StoredArchive:
+    """An archive file kept in a PostgreSQL site's file store, reached as
+    someone with access to the database would: writing replaces its chunks
+    in place (its row keeps the hash it was stored under)."""
+
+    def __init__(self, dsn: str, schema: str, sha256: str, name: str) -> None:
+        self.dsn, self.schema, self.sha256, self.name = dsn, schema, sha256, name
+
+    def _sql(self, sql: str, params: tuple = ()) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            cur = conn.execute(sql.replace("S.", f'"{self.schema}".'), params)
+            return cur.fetchall() if cur.description is not None else []
+
+    def read_bytes(self) -> bytes:
+        rows = self._sql("SELECT data FROM S._file_chunks WHERE area = %s AND sha256 = %s ORDER BY n",
+                         (ARCHIVE_AREA, self.sha256))
+        return b"".join(bytes(r[0]) for r in rows)
+
+    def write_bytes(self, data: bytes) -> None:
+        self._sql("DELETE FROM S._file_chunks WHERE area = %s AND sha256 = %s", (ARCHIVE_AREA, self.sha256))
+        self._sql("INSERT INTO S._file_chunks (area, sha256, n, data) VALUES (%s, %s, 0, %s)",
+                  (ARCHIVE_AREA, self.sha256, data))
+        self._sql("UPDATE S._files SET size = %s, chunks = 1 WHERE area = %s AND sha256 = %s",
+                  (len(data), ARCHIVE_AREA, self.sha256))
+
+    def unlink(self) -> None:
+        self._sql("DELETE FROM S._files WHERE area = %s AND sha256 = %s", (ARCHIVE_AREA, self.sha256))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, StoredArchive) and other.sha256 == self.sha256
+
+    def __repr__(self) -> str:
+        return f"<StoredArchive {self.name}>"
+
+
+def archive_files(site) -> list:
+    """The site's archive files, by name: paths in the data folder, or on
+    PostgreSQL :class:`StoredArchive` objects."""
+    section = storage_section(site.config_dir)
+    if section is None:
+        return sorted((site.data_dir / ARCHIVE_DIR).glob("audit-*.jsonl.gz"))
+    schema = pg_schema_for(site.config_dir)
+    probe = StoredArchive(section["dsn"], schema, "", "")
+    if not probe._sql("SELECT to_regclass(%s)", (f'"{schema}"."_files"',))[0][0]:
+        return []
+    rows = probe._sql("SELECT sha256, path FROM S._files WHERE area = %s ORDER BY path", (ARCHIVE_AREA,))
+    return [StoredArchive(section["dsn"], schema, sha, name) for sha, name in rows]
 
 
 def every_entry(site) -> list[dict]:
@@ -116,9 +165,12 @@ def test_archive_moves_a_prefix_and_the_trail_stays_verifiable(long_trail):
     assert names == ["audit-000000001-000000025.jsonl.gz", "audit-000000026-000000050.jsonl.gz",
                      "audit-000000051-000000061.jsonl.gz"]
     folder = site.data_dir / ARCHIVE_DIR
-    assert folder.stat().st_mode & 0o777 == 0o700
-    assert all(p.stat().st_mode & 0o777 == 0o600 for p in folder.iterdir())
-    assert not list(folder.glob("*.partial"))
+    if ON_POSTGRESQL:  # in the database: nothing in the host's data folder
+        assert not folder.exists()
+    else:
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in folder.iterdir())
+        assert not list(folder.glob("*.partial"))
 
     # the files hold the entries exactly as they were, in seq order
     archived = []
@@ -239,15 +291,22 @@ def test_archiving_refuses_a_tampered_trail_and_a_second_archiver(long_trail):
         bd.services.audit.archive("2100-01-01")
     assert archive_files(site) == [] and bd.services.audit.anchors() == []
 
+    # another run (any host) holds the archive: this one names it and does nothing
     other = site.open("alice")
-    folder = site.data_dir / ARCHIVE_DIR
-    fd = os.open(folder / ".lock", os.O_RDWR)
+    hold = other.store.hold(ARCHIVE_HOLD, who="host-b:4242 bob", local_dir=site.data_dir)
+    assert hold.held()
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with pytest.raises(BackdeskError, match="another 'backdesk audit archive' is working"):
+        with pytest.raises(ArchiveBusy, match="being archived by host-b:4242 bob since 20"):
             other.services.audit.archive("2100-01-01")
+        proc = site.cli("audit", "archive", "--before", "2100-01-01")
+        assert proc.returncode == 3, proc.stderr
+        assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+        assert "the audit trail is being archived by host-b:4242 bob since" in proc.stderr
+        assert "nothing was done" in proc.stderr and proc.stdout == ""
+        proc = site.cli("audit", "archive", "--before", "2100-01-01", "--dry-run")  # reads only: not held
+        assert proc.returncode == 2 and "problem(s)" in proc.stderr
     finally:
-        os.close(fd)
+        hold.release()
 
 
 # -- tampering with the archives -----------------------------------------------------------
@@ -288,7 +347,7 @@ def test_a_truncated_archive_is_named(long_trail):
     proc = long_trail.cli("audit", "verify", "--archives")
     assert f"archive {path.name}: entry seq 30 was removed (it stood before entry 31, seq 31)" in proc.stderr
     # listing refuses to show a damaged archive's part and says what to do
-    with pytest.raises(BackdeskError, match="audit-000000001-000000025.jsonl.gz is damaged.*verify --archives"):
+    with pytest.raises(BackdeskError, match=r"audit-000000001-000000025.jsonl.gz( \(PostgreSQL.*\))? is damaged.*verify --archives"):
         bd.services.audit.entries(include_archived=True, limit=None)
 
 
@@ -336,7 +395,7 @@ def test_a_forged_archive_with_its_record_rewritten_is_caught_by_the_trail(long_
     record = [a for a in anchors.all() if a["file"] == path.name][0]
     last = json.loads(gzip.decompress(path.read_bytes()).decode().splitlines()[-1])
     anchors.update(record["id"], {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                  "bytes": path.stat().st_size, "last_hash": last["hash"]})
+                                  "bytes": len(path.read_bytes()), "last_hash": last["hash"]})
     store.close()
     problems = [str(p) for p in bd.services.audit.verify()]
     assert f"the archive record of {path.name} was changed: it does not match entry" in " ".join(problems)
@@ -384,17 +443,19 @@ def test_a_crash_between_the_file_and_the_transaction_loses_and_doubles_nothing(
     site = long_trail
     bd = site.open("alice")
     original = live_entries(bd)
-    run_crash(site, cut_at(bd, 42), "before-rename")
-    (partial,) = (site.data_dir / ARCHIVE_DIR).glob(".*.partial")
-    assert partial.name.startswith(".audit-000000001-000000025.jsonl.gz.")
-    assert archive_files(site) == []
-    assert bd.services.audit.verify(archives=True) == []
+    if not ON_POSTGRESQL:  # (on PostgreSQL a file is stored in one transaction: nothing half-way)
+        run_crash(site, cut_at(bd, 42), "before-rename")
+        (partial,) = (site.data_dir / ARCHIVE_DIR).glob(".*.partial")
+        assert partial.name.startswith(".audit-000000001-000000025.jsonl.gz.")
+        assert archive_files(site) == []
+        assert bd.services.audit.verify(archives=True) == []
 
     run_crash(site, cut_at(bd, 42), "before-commit")
     # the first file is on disk, complete; no record names it; every entry is still live
     assert not list((site.data_dir / ARCHIVE_DIR).glob(".*.partial"))
     (left,) = archive_files(site)
     assert left.name == "audit-000000001-000000025.jsonl.gz"
+    assert not ON_POSTGRESQL or not (site.data_dir / ARCHIVE_DIR).exists()
     assert read_archive(left.read_bytes())[0] == original[:25]
     bd.store.refresh()
     assert live_entries(bd) == original and bd.services.audit.anchors() == []
