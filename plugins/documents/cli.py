@@ -402,14 +402,14 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
     def mail_log(mailbox, status, limit):
         """The intake log: each mail read, what became of it, or why it was refused."""
+        from core.i18n import format_datetime
         from plugins.documents import mailin
+        from plugins.documents.models import MAIL_STATUS_TITLES, label
 
         for row in mailin.mail_log(get_context(), mailbox=mailbox, status=status, limit=limit):
-            done = ", ".join(f"doc {d}" for d in row.get("document_ids") or []) or \
-                ", ".join(f"{k} {v}" for k, v in (row.get("result") or {}).items())
-            click.echo(f"{row['id']:>5}  {row['received_at']}  {row['mailbox']:<10} {row['status']:<8} "
-                       f"{row.get('sender') or '?'}  {row.get('subject') or ''}  "
-                       f"{done or ''}{(' — ' + row['error']) if row.get('error') else ''}".rstrip())
+            click.echo(f"{row['id']:>5}  {format_datetime(row['received_at'])}  {row['mailbox']:<10} "
+                       f"{label(MAIL_STATUS_TITLES, row['status']):<8} {row.get('sender') or '?'}  "
+                       f"{row.get('subject') or ''}  {mailin.outcome(row)}".rstrip())
 
     @mail_.command("watch")
     @click.option("--every", type=click.FloatRange(min=1), default=60.0, show_default=True, metavar="SECONDS",

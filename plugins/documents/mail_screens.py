@@ -20,28 +20,6 @@ from plugins.documents.models import MAIL_STATUS_TITLES, _, label
 LIMIT = 500
 
 
-def outcome(row: dict) -> str:
-    """What became of a mail, in words."""
-    if row.get("error"):
-        return row["error"]
-    docs = row.get("document_ids") or []
-    if docs:
-        return _.ngettext("filed as document {ids}", "filed as documents {ids}", len(docs)).format(
-            ids=", ".join(str(d) for d in docs))
-    result = row.get("result") or {}
-    if result.get("ignored"):
-        return _("ignored: {why}").format(why=result["ignored"])
-    if result.get("follow_up_of"):
-        return _("ticket #{id} opened, following up #{old}").format(id=result["ticket_id"], old=result["follow_up_of"])
-    if result.get("comment_id"):
-        return _("added to ticket #{id}").format(id=result["ticket_id"])
-    if result.get("ticket_id"):
-        return _("ticket #{id} opened").format(id=result["ticket_id"])
-    if result.get("same_as"):
-        return _("the same mail as log entry {id}").format(id=result["same_as"])
-    return ", ".join(f"{k} {v}" for k, v in result.items())
-
-
 class MailLogScreen(BackdeskScreen):
     """The mail intake log, newest first; `g` reads the mailboxes now."""
 
@@ -94,7 +72,7 @@ class MailLogScreen(BackdeskScreen):
         if not row:
             box.update("")
             return
-        box.update(f"{row.get('mailbox')}: {row.get('sender') or '?'} — {row.get('subject') or ''}\n{outcome(row)}")
+        box.update(f"{row.get('mailbox')}: {row.get('sender') or '?'} — {row.get('subject') or ''}\n{mailin.outcome(row)}")
 
     def action_fetch(self) -> None:
         def done(counts) -> None:

@@ -68,6 +68,28 @@ def purposes(ctx) -> dict[str, Callable[..., dict] | None]:
     return found
 
 
+def outcome(row: dict) -> str:
+    """What became of a mail, in words (the Mail log screen and `docs mail log`)."""
+    if row.get("error"):
+        return row["error"]
+    docs = row.get("document_ids") or []
+    if docs:
+        return _.ngettext("filed as document {ids}", "filed as documents {ids}", len(docs)).format(
+            ids=", ".join(str(d) for d in docs))
+    result = row.get("result") or {}
+    if result.get("ignored"):
+        return _("ignored: {why}").format(why=result["ignored"])
+    if result.get("follow_up_of"):
+        return _("ticket #{id} opened, following up #{old}").format(id=result["ticket_id"], old=result["follow_up_of"])
+    if result.get("comment_id"):
+        return _("added to ticket #{id}").format(id=result["ticket_id"])
+    if result.get("ticket_id"):
+        return _("ticket #{id} opened").format(id=result["ticket_id"])
+    if result.get("same_as"):
+        return _("the same mail as log entry {id}").format(id=result["same_as"])
+    return ", ".join(f"{k} {v}" for k, v in result.items())
+
+
 def mail_log(ctx, *, mailbox: str | None = None, status: str | None = None, limit: int | None = 50) -> list[dict]:
     """The intake log: handled, ignored and refused mails, newest first."""
     ctx.require(service.READ)
