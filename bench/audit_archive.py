@@ -6,7 +6,7 @@
 It builds a site (the test office's
 config) whose audit trail holds ENTRIES hash-chained entries spread evenly
 over the last DAYS days (written straight into the store, the chain made as
-core.audit makes it: 60 % updates with before/after, 30 % inserts, 10 %
+core.services.audit makes it: 60 % updates with before/after, 30 % inserts, 10 %
 reads), compacts the store, then measures ``open_backdesk`` in fresh
 processes (RUNS each; wall time and the process's peak RSS, median), runs
 ``backdesk audit archive --before <today - KEEP_DAYS>`` (timed, with its own
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account="alice")
 took = time.perf_counter() - t0
 live = bd.services.audit.table.count()
@@ -45,7 +45,7 @@ print(json.dumps({"seconds": took, "rss_kb": int(status["VmRSS"]), "hwm_kb": int
 # (VmHWM: ru_maxrss would include the forking parent's)
 CLI = r"""
 import atexit, runpy, sys, time
-from core.audit import AuditTrail
+from core.services.audit import AuditTrail
 held = []
 commit = AuditTrail._commit_archive
 def timed(self, chunk, plan):  # how long each file's transaction (the store's write lock) takes
@@ -70,7 +70,7 @@ def env() -> dict:
 
 
 def build(site, entries: int, days: int) -> None:
-    from core.audit import GENESIS, entry_hash
+    from core.services.audit import GENESIS, entry_hash
     from tests.conftest import open_raw_store
 
     site.open("alice").close()  # declares every table

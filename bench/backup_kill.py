@@ -42,7 +42,7 @@ operators:
 
 
 def build_site(work: Path) -> tuple[Path, Path]:
-    from core.access import current_account
+    from core.services.access import current_account
 
     config_dir, data_dir = work / "config", work / "data"
     config_dir.mkdir(parents=True)

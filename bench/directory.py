@@ -94,7 +94,7 @@ def pct(samples: list[float], p: float) -> float:
 
 
 def write_config(base: str) -> tuple[str, str]:
-    from core.access import current_account
+    from core.services.access import current_account
 
     cfg = os.path.join(base, "config")
     os.makedirs(cfg)
@@ -113,7 +113,7 @@ async def ui_keystrokes(bd, words: list[str]) -> tuple[list[float], list[float]]
 
     As in bench/table.py, the pilot's idle wait after each key is not counted.
     """
-    from core.app import make_app
+    from core.shell.app import make_app
 
     app = make_app(bd, poll_interval=0)
     paint: list[float] = []
@@ -161,7 +161,7 @@ def main() -> None:
     parser.add_argument("--no-ui", action="store_true", help="skip the headless screen measurement")
     args = parser.parse_args()
 
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     base = tempfile.mkdtemp(prefix="bench-directory-")
     try:

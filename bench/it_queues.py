@@ -30,8 +30,8 @@ def best(fn, runs=5) -> float:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    from core.access import current_account
-    from core.runtime import open_backdesk
+    from core.services.access import current_account
+    from core.plugins.runtime import open_backdesk
     from plugins.it import service as svc
 
     with tempfile.TemporaryDirectory() as tmp:

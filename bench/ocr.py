@@ -51,8 +51,8 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
-    from core.access import current_account
-    from core.runtime import open_backdesk
+    from core.services.access import current_account
+    from core.plugins.runtime import open_backdesk
     from plugins.documents import ocr_jobs, service
 
     root = Path(args.dir or tempfile.mkdtemp(prefix="backdesk-bench-ocr-"))

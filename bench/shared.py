@@ -10,7 +10,7 @@ calls by started_at, then a text filter over them, as typing "müller"):
 
 * **whole** (the baseline, main before segments): each session opens the
   store lazily and reads every table it touches whole;
-* **segments** (what core.runtime does now): each session opens the store
+* **segments** (what core.plugins.runtime does now): each session opens the store
   lazily and reads only the segments a question needs (core/storage/engine.py
   "part of a table not loaded");
 * **fork**: one parent loads every table before forking (as a forking

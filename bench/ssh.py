@@ -1,6 +1,6 @@
 """SSH benchmark: bytes per keystroke through a 1,000-row list, time to dashboard.
 
-Prints a table (not a timed test). The SSH server (``core.serve.ssh``) runs
+Prints a table (not a timed test). The SSH server (``core.cli.serve.ssh``) runs
 in this process on a free port; the client is asyncssh's, with a PTY of
 80x24 and TERM=xterm-256color. Two apps are served *the same way* (same
 server, PTY, ``TEXTUAL_ANIMATIONS=none``):
@@ -68,7 +68,7 @@ def plain(data: bytes) -> str:
 def make_site(root: Path, people: int) -> tuple[Path, Path, object]:
     import asyncssh
 
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     key = asyncssh.generate_private_key("ssh-ed25519")
     config_dir, data_dir = root / "config", root / "data"
@@ -178,7 +178,7 @@ def stats(values: list[float]) -> tuple[float, float, float]:
 
 async def main(args) -> None:
     from core.config import load_config
-    from core.serve import ssh as serve_ssh
+    from core.cli.serve import ssh as serve_ssh
 
     root = Path(tempfile.mkdtemp(prefix="bench-ssh-"))
     try:

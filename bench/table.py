@@ -29,7 +29,7 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.strip import Strip  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
-from core.widgets import Column, RecordTable  # noqa: E402
+from core.shell.widgets import Column, RecordTable  # noqa: E402
 
 SIZE = (100, 30)
 CITIES = ["Berlin", "Hamburg", "Lyon", "Oslo", "Porto", "Kraków", "Graz"]

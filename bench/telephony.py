@@ -176,7 +176,7 @@ class Load(threading.Thread):
 async def live_panel(rates: list[float], seconds: float, probes: int) -> None:
     from asterisk_pbx import AsteriskPBX, installed
     from telephony_helpers import ALWAYS_OPEN, Site
-    from core.app import make_app
+    from core.shell.app import make_app
     from plugins.telephony.service import service_for
 
     found, why = installed()

@@ -105,7 +105,7 @@ def write_config(root: Path, year: Path, data_dir: Path, dsn: str | None) -> Pat
     text = (root / "config" / "backdesk.yaml").read_text()
     text = re.sub(r"^data_dir: .*$", f"data_dir: {json.dumps(str(data_dir))}", text, flags=re.M)
     # who runs the bench runs `storage migrate` (the CLI acts as the OS account)
-    from core.access import current_account
+    from core.services.access import current_account
 
     me = current_account()
     if f"\n  {me}: " not in text:
@@ -194,7 +194,7 @@ def session_pids(hub, before: set[int]) -> list[int]:
 async def measure_sessions(config_dir: Path, key, *, samples: int, sessions: int, budget_mb: float,
                            timeout: float) -> dict:
     from core.config import load_config
-    from core.serve import ssh as serve_ssh
+    from core.cli.serve import ssh as serve_ssh
 
     config = load_config(config_dir)
     server, hub = await serve_ssh.start_server(config, port=0)
@@ -262,8 +262,8 @@ SCREENS = [
 
 async def time_screens(config_dir: Path, account: str) -> dict:
     """Run the app headless; keystroke -> last repainted frame, per screen."""
-    from core.app import make_app
-    from core.runtime import open_backdesk
+    from core.shell.app import make_app
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(config_dir, account=account)
     app = make_app(bd, poll_interval=0)

@@ -167,7 +167,7 @@ def build(dest: Path, *, scale: float, seed: int = 23, progress=print) -> dict:
 
 
 def _fill(root: Path, *, scale: float, seed: int, progress) -> dict:
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     rng = random.Random(seed)
     last = dt.date.today()

@@ -181,7 +181,7 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True, repr=False, eq=False)
 class CalendarSettings(_Record):
-    """``calendar:`` — the office's working days (see core/workdays.py).
+    """``calendar:`` — the office's working days (see core/services/workdays.py).
 
     ``country``/``region``: public holidays from the ``holidays`` library
     (``DE`` and a Bundesland code like ``BY``; a person's own ``region`` in
@@ -1393,7 +1393,7 @@ def _parse_kiosk(check: _Checker, y: _Y | None, plugin_names: list[str] | None) 
 
 def _parse_calendar(check: _Checker, y: _Y | None) -> CalendarSettings:
     """``calendar:``. The region is checked against the ``holidays`` library
-    when the calendar is first used (core.workdays), not here: importing it
+    when the calendar is first used (core.services.workdays), not here: importing it
     costs ~100 ms that a start-up must not pay."""
     found = check.section(y, "calendar", CalendarSettings,
                           {"country": _country, "region": _region, "workdays": _weekday},
@@ -1511,7 +1511,7 @@ def _data_dir_from(file: Path, root: _Y | None, config_dir: Path,
 
 _PLUGINS_TOP_KEYS = ("plugins",)
 #: Names no plugin may take (storage namespaces and the shell's own words);
-#: the same list as core.plugins.RESERVED_NAMES, which checks PluginInfo.name.
+#: the same list as core.plugins.host.RESERVED_NAMES, which checks PluginInfo.name.
 RESERVED_PLUGIN_NAMES = frozenset({"core", "backdesk", "shell", "plugins", "audit", "events", "storage"})
 
 

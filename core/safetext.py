@@ -11,7 +11,7 @@ Two walls, one module:
 
 - :func:`visible` / :func:`one_line` — what every text Backdesk *shows*
   goes through: the CLI's standard output and error (:class:`SafeStream`,
-  installed for every subcommand by :mod:`core.commands`) and the cells the
+  installed for every subcommand by :mod:`core.cli.commands`) and the cells the
   app draws (``RecordTable``, ``DetailView``, the dashboard's cards). A
   control character becomes visible instead of acting: C0 controls and DEL
   as their Unicode control pictures (ESC → ``␛``, BEL → ``␇``, CR → ``␍``),
@@ -193,7 +193,7 @@ def json_safe(data: Any, **kwargs: Any) -> str:
 class SafeStream(io.TextIOBase):
     """A text stream that writes :func:`visible` text to ``stream``.
 
-    :mod:`core.commands` puts one in front of ``sys.stdout`` and
+    :mod:`core.cli.commands` puts one in front of ``sys.stdout`` and
     ``sys.stderr`` for every subcommand, so every line the CLI prints —
     click.echo, print, a plugin's output, an error that echoes input — is
     safe for the terminal. ``buffer`` is the underlying binary stream (a

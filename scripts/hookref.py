@@ -1,4 +1,4 @@
-"""Write docs/hooks.md, the hook reference, from core/hookspecs.py.
+"""Write docs/hooks.md, the hook reference, from core/api/hookspecs.py.
 
     python scripts/hookref.py          # rewrite docs/hooks.md
     python scripts/hookref.py --check  # exit 1 when docs/hooks.md is stale
@@ -20,7 +20,7 @@ OUT = ROOT / "docs" / "hooks.md"
 
 
 def hook_names() -> list[str]:
-    from core import hookspecs
+    from core.api import hookspecs
 
     names = [n for n, obj in vars(hookspecs).items() if hasattr(obj, "backdesk_spec")]
     # the order of the source file
@@ -28,10 +28,10 @@ def hook_names() -> list[str]:
 
 
 def render() -> str:
-    from core import hookspecs
+    from core.api import hookspecs
 
     out = ["# Hook reference", "",
-           "Generated from `core/hookspecs.py` by `python scripts/hookref.py`; do not edit by hand.", "",
+           "Generated from `core/api/hookspecs.py` by `python scripts/hookref.py`; do not edit by hand.", "",
            f"Hook API version: **{hookspecs.HOOK_API_VERSION}** (plugins written for "
            f"{hookspecs.OLDEST_SUPPORTED_API_VERSION}–{hookspecs.HOOK_API_VERSION} load).", "",
            inspect.cleandoc(hookspecs.__doc__ or ""), "", "## Hooks", ""]

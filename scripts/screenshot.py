@@ -67,9 +67,9 @@ async def shoot(lang: str, tmp: Path, *, png: Path | None) -> None:
     config = load_config(None, tmp / lang)
     config = dataclasses.replace(config, site=dataclasses.replace(config.site, locale=LANGUAGES[lang]))
     configure(config.site.locale, config.site.timezone, config.site.currency)
-    from core.app import make_app
-    from core.demo import create_demo
-    from core.runtime import open_backdesk
+    from core.shell.app import make_app
+    from core.cli.demo import create_demo
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(config=config, account="alice")
     try:

@@ -1,9 +1,9 @@
-"""Write docs/widgets.md, the shared widgets' reference, from core/widgets.
+"""Write docs/widgets.md, the shared widgets' reference, from core/shell/widgets.
 
     python scripts/widgetref.py          # rewrite docs/widgets.md
     python scripts/widgetref.py --check  # exit 1 when docs/widgets.md is stale
 
-The code is the source: each name ``core.widgets`` exports, its signature,
+The code is the source: each name ``core.shell.widgets`` exports, its signature,
 its docstring, the description of each parameter (the ``Args:`` section of
 the class's or ``__init__``'s docstring, or the ``name`` in its prose) and
 its own public methods, properties and messages. ``tests/kit/
@@ -31,9 +31,9 @@ EXTRA: dict[tuple[str, str], str] = {}
 INTRO = """\
 # Widget reference
 
-Generated from `core/widgets` by `python scripts/widgetref.py`; do not edit
+Generated from `core/shell/widgets` by `python scripts/widgetref.py`; do not edit
 by hand. The shared widgets a plugin's screens use instead of writing their
-own: `from core.widgets import RecordTable, Column, Field, FormScreen, …`.
+own: `from core.shell.widgets import RecordTable, Column, Field, FormScreen, …`.
 Parameters Textual itself gives every widget (`name`, `id`, `classes`,
 `disabled`) are left out.
 
@@ -43,7 +43,7 @@ Parameters Textual itself gives every widget (`name`, `id`, `classes`,
 field's input widget (an `Input`, `Select`, `Checkbox`, `TextArea` or
 `Picker`), `form.values` the typed values of the fields that are valid,
 `form.submit()` validates and posts `RecordForm.Submitted`. What a field
-shows as its error: `core.testing.field_error(form, key)` (`""` when none);
+shows as its error: `core.cli.testing.field_error(form, key)` (`""` when none);
 the form's own error line (a service's error without a field):
 `field_error(form, None)`. A service's `ValidationError(message,
 field=...)` raised in `on_submit` is shown at that field;
@@ -52,7 +52,7 @@ field=...)` raised in `on_submit` is shown at that field;
 
 
 def exported() -> list[tuple[str, object]]:
-    import core.widgets as widgets
+    import core.shell.widgets as widgets
 
     return [(name, getattr(widgets, name)) for name in widgets.__all__]
 

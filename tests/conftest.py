@@ -197,7 +197,7 @@ def snap_compare(snap_compare):
 
 @pytest.fixture
 def backdesk_site(backdesk_site):
-    """core.testing's site, on this pass's backend."""
+    """core.cli.testing's site, on this pass's backend."""
     section = storage_section(backdesk_site.config_dir)
     if section is not None:
         backdesk_site.configure(storage=section)

@@ -578,7 +578,7 @@ def test_plugins_yaml_mistakes(site):
 
 
 def test_reserved_names_match_the_plugin_loader():
-    plugins = pytest.importorskip("core.plugins")
+    plugins = pytest.importorskip("core.plugins.host")
     assert cfg.RESERVED_PLUGIN_NAMES == set(plugins.RESERVED_NAMES)
 
 

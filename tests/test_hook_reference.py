@@ -16,7 +16,7 @@ import hookref  # noqa: E402
 
 @pytest.mark.parametrize("name", hookref.hook_names())
 def test_hook_is_documented(name):
-    from core import hookspecs
+    from core.api import hookspecs
 
     doc = getattr(hookspecs, name).__doc__ or ""
     assert len(doc.strip()) > 40, f"{name} needs a docstring saying when it is called and what to return"

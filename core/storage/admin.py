@@ -145,7 +145,7 @@ def check(data_dir: str | os.PathLike) -> list[str]:
 # -- restoring -------------------------------------------------------------------
 
 #: the note a restore leaves in the data folder for the audit trail to record
-#: (``core.audit.AuditTrail.record_pending_restore``): written under the lock
+#: (``core.services.audit.AuditTrail.record_pending_restore``): written under the lock
 #: with the restored data, so a restore is recorded even when the command is
 #: killed right after it
 RESTORE_PENDING = "restore.pending.json"

@@ -644,7 +644,7 @@ def _check_snapshots_reach(data_dir: str, manifest: dict, states: dict[str, _Tab
                                     "missing from the journal")
 # -- tables loaded when first used ---------------------------------------------------
 #
-# ``open_store(..., lazy_tables=True)`` (what core.runtime opens for a
+# ``open_store(..., lazy_tables=True)`` (what core.plugins.runtime opens for a
 # session) reads only the header line of each snapshot when it opens or
 # reloads: version, next id, seq, and whether the file has the length the
 # header promises (a truncated or missing file is refused at once).  The

@@ -22,7 +22,7 @@ the end: if it changed meanwhile (someone kept working), the verdict says
 so.  Stop the sessions before migrating.
 
 The command itself, and what ``backdesk backup``/``restore`` do on a
-PostgreSQL store, are in :mod:`core.storage_cli` (the command line's layer).
+PostgreSQL store, are in :mod:`core.cli.storage_cli` (the command line's layer).
 """
 
 from __future__ import annotations

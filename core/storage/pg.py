@@ -1,6 +1,6 @@
 '''The PostgreSQL backend: the same Store/Table API on JSONB tables.
 
-Open it with :func:`open_pg_store` (``core.runtime`` does when the config says
+Open it with :func:`open_pg_store` (``core.plugins.runtime`` does when the config says
 ``storage: {backend: postgresql, dsn: ...}``).  Plugins see no difference;
 psycopg 3 is imported only when this backend is used.
 

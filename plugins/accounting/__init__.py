@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
+from core.api.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
 
 VERSION = "1.0.0"
 
@@ -190,7 +190,7 @@ def _form(name: str, ctx):
 
 
 def nav_entries(ctx):
-    from core.hookspecs import NavEntry
+    from core.api.hookspecs import NavEntry
     from plugins.accounting.models import _
 
     return [
@@ -224,7 +224,7 @@ def nav_entries(ctx):
 
 
 def commands(ctx):
-    from core.hookspecs import Command
+    from core.api.hookspecs import Command
     from plugins.accounting.models import _
 
     return [
@@ -245,7 +245,7 @@ def commands(ctx):
 def cards(ctx):
     from rich.markup import escape
 
-    from core.hookspecs import Card
+    from core.api.hookspecs import Card
     from core.i18n import today
     from plugins.accounting import models as m
     from plugins.accounting import service as svc

@@ -30,7 +30,7 @@ import hashlib
 import re
 from decimal import Decimal
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.i18n import N_
 from core.errors import ValidationError
 from core.safetext import one_line, scrub

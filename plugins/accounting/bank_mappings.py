@@ -19,7 +19,7 @@ import codecs
 import datetime as dt
 from typing import Any
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.errors import UnknownRecord, ValidationError
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m

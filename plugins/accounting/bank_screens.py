@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from core.errors import BackdeskError, ValidationError
 from core.inputs import read_bytes_file
-from core.widgets import Column, Field, FormScreen, RecordTable
+from core.shell.widgets import Column, Field, FormScreen, RecordTable
 from plugins.accounting import bank
 from plugins.accounting import bank_formats as F
 from plugins.accounting import bank_mappings

@@ -35,7 +35,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.errors import ValidationError
 from core.outputs import write_output
 from core.storage import Range

@@ -24,7 +24,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.errors import ValidationError
 from core.i18n import today
 from core.outputs import write_output

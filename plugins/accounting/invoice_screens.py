@@ -17,8 +17,8 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from core.errors import BackdeskError
 from core.i18n import today
-from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable
-from core.widgets.export_form import shown_path
+from core.shell.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable
+from core.shell.widgets.export_form import shown_path
 from plugins.accounting import invoice_pdf, invoice_send
 from plugins.accounting import invoicing as inv
 from plugins.accounting import models as m

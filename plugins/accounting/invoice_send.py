@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 from email.utils import make_msgid
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.errors import BackdeskError, ValidationError
 from core.i18n import format_date, format_datetime
 from plugins.accounting import einvoice

@@ -28,8 +28,8 @@ from decimal import Decimal
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat as eu_vat
 
-from core.audit import now_utc
-from core.choices import Choice, rank
+from core.services.audit import now_utc
+from core.services.choices import Choice, rank
 from core.errors import UnknownRecord, ValidationError
 from core.i18n import N_, today
 from core.storage import AnyOf, Range

@@ -25,7 +25,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.errors import UnknownRecord, ValidationError
 from core.i18n import today
 from plugins.accounting import ledger as L

@@ -1,5 +1,5 @@
 """A payslip on paper: its PDF (fpdf2) and its print through core's print
-service (:mod:`core.printing`).
+service (:mod:`core.services.printing`).
 
 Reading a payslip needs ``accounting.payroll.read`` and is audited
 (:func:`plugins.accounting.payroll.payslip`); printing it is a confidential

@@ -28,7 +28,7 @@ def job_options(printer=None, copies="1", duplex=False, tray=None) -> dict:
 def echo_jobs(ctx, jobs: list[dict], wait: bool) -> None:
     """One line per job (with --wait: once printed, held or failed); exit 1
     when one failed."""
-    from core.printing import state_title
+    from core.services.printing import state_title
 
     printing = ctx.services.printing
     failed = False

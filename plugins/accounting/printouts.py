@@ -1,6 +1,6 @@
 """Accounting's papers on paper: an invoice or credit note, a reminder
 (dunning letter), a report and the VAT return, printed through core's print
-service (:mod:`core.printing`, ``ctx.services.printing.print_file``).
+service (:mod:`core.services.printing`, ``ctx.services.printing.print_file``).
 
 Each print reads what it prints through the function the screens and the
 CLI use, so the same permission holds: ``accounting.invoices.read`` for

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from core.i18n import N_, today
-from core.widgets import Column, ConfirmDialog, RecordTable
+from core.shell.widgets import Column, ConfirmDialog, RecordTable
 from plugins.accounting import invoice_send
 from plugins.accounting import invoicing as inv
 from plugins.accounting import ledger as L

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.errors import ValidationError
 from core.i18n import today
 from core.storage import AnyOf

@@ -20,12 +20,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from core.errors import BackdeskError, ValidationError
-from core.hookspecs import SearchHit
+from core.api.hookspecs import SearchHit
 from core.i18n import format_date, today
-from core.screens.base import BackdeskScreen
-from core.screens.printing import print_dialog
-from core.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
-from core.widgets.export_form import shown_path
+from core.shell.screens.base import BackdeskScreen
+from core.shell.screens.printing import print_dialog
+from core.shell.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
+from core.shell.widgets.export_form import shown_path
 from plugins.accounting import bill_documents, datev
 from plugins.accounting import datev_partners
 from plugins.accounting import ledger as L
@@ -93,7 +93,7 @@ class _Base(BackdeskScreen):
         self._table().focus()
 
     def _print(self, title: str, send) -> None:
-        """Open the print dialog (core.screens.printing); ``send(options)``
+        """Open the print dialog (core.shell.screens.printing); ``send(options)``
         prints through the plugin's service and returns the job."""
         def submit(values):
             job = send({"printer": values["printer"], "copies": values["copies"],

@@ -4,7 +4,7 @@ the Invoices screen): by email when the address has an @, else by fax."""
 from __future__ import annotations
 
 from core.errors import ValidationError
-from core.widgets import Field, FormScreen
+from core.shell.widgets import Field, FormScreen
 from plugins.accounting import invoice_send
 from plugins.accounting.models import _
 

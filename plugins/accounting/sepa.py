@@ -26,7 +26,7 @@ import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
-from core.audit import now_utc
+from core.services.audit import now_utc
 from core.errors import UnknownRecord, ValidationError
 from core.i18n import N_, today
 from core.outputs import write_output

@@ -13,8 +13,8 @@ import datetime as dt
 from decimal import Decimal
 from fnmatch import fnmatchcase
 
-from core.audit import now_utc
-from core.choices import Choice, rank
+from core.services.audit import now_utc
+from core.services.choices import Choice, rank
 from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from core.i18n import get_currency, today
 from plugins.accounting import ledger as L
@@ -283,7 +283,7 @@ def journal(ctx, start=None, end=None) -> list[dict]:
 
 def ledger_entries(ctx):
     """The journal's table, for a screen that reads it a page at a time
-    (the Journal: core.widgets.table_pages); needs the ledger's read permission."""
+    (the Journal: core.shell.widgets.table_pages); needs the ledger's read permission."""
     ctx.require("accounting.ledger.read")
     return ctx.table("entries")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.hookspecs import Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl
+from core.api.hookspecs import Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl
 from plugins.documents.models import _
 
 VERSION = "1.0.0"

@@ -34,7 +34,7 @@ def _doc_line(doc: dict, terms: list[str] | None = None) -> str:
 
 
 def register(cli: click.Group, get_context) -> None:
-    from core.printing import kiosk_name, state_title
+    from core.services.printing import kiosk_name, state_title
     from plugins.documents import paper, scanning, service
     from plugins.documents.models import (INTAKE_STATUS_TITLES, OUTBOX_KIND_TITLES, OUTBOX_STATUS_TITLES, label,
                                           shown_status)

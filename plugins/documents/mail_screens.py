@@ -11,8 +11,8 @@ from textual.widgets import Static
 
 from core.errors import BackdeskError
 from core.i18n import format_datetime
-from core.screens.base import BackdeskScreen
-from core.widgets import Column, ProgressScreen, RecordTable
+from core.shell.screens.base import BackdeskScreen
+from core.shell.widgets import Column, ProgressScreen, RecordTable
 from plugins.documents import mailin
 from plugins.documents.models import MAIL_STATUS_TITLES, _, label
 

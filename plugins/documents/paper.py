@@ -1,5 +1,5 @@
 """Paper in and out: print a register document (through core's print
-service, :mod:`core.printing`), and the print jobs the Documents screen shows.
+service, :mod:`core.services.printing`), and the print jobs the Documents screen shows.
 
 The permission is the documents plugin's (``documents.print``), checked here;
 which printers exist, copies, pages and both sides are checked by

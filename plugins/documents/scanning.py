@@ -1,5 +1,5 @@
 """Paper in: scanning through SANE (``scanimage``), and copying (scan, then
-print through :mod:`core.printing`).
+print through :mod:`core.services.printing`).
 
 A scan runs ``scanimage`` with the profile's resolution, mode and source
 (``--batch`` for several pages: a feeder runs until it is empty, or

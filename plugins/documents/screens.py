@@ -19,16 +19,16 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.errors import BackdeskError
-from core.hookspecs import SearchHit
+from core.api.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime
-from core.printing import state_title
-from core.screens.base import BackdeskScreen
-from core.screens.directory import DetailModal
-from core.screens.printing import print_dialog, printer_choices
-from core.choices import Choice
-from core.widgets import Column, ConfirmDialog, Field, FilePicker, FormScreen, ProgressScreen, RecordTable
-from core.widgets.detail_view import DetailView
-from core.widgets.export_form import shown_path
+from core.services.printing import state_title
+from core.shell.screens.base import BackdeskScreen
+from core.shell.screens.directory import DetailModal
+from core.shell.screens.printing import print_dialog, printer_choices
+from core.services.choices import Choice
+from core.shell.widgets import Column, ConfirmDialog, Field, FilePicker, FormScreen, ProgressScreen, RecordTable
+from core.shell.widgets.detail_view import DetailView
+from core.shell.widgets.export_form import shown_path
 from plugins.documents import einvoices, ocr_jobs, paper, scanning, service
 from plugins.documents.models import (
     ALGORITHM_TITLES, ALGORITHMS, DIRECTION_TITLES, DIRECTIONS, HISTORY_TITLES, INTAKE_STATUS_TITLES,

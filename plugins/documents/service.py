@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable
 
 from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.outputs import exports_root, private_dir
-from core.choices import Choice, rank
+from core.services.choices import Choice, rank
 from core.storage import AnyOf, Contains, Range
 from core.storage.filestore import FileMissing
 from plugins.documents import barcodes

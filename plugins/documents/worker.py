@@ -2,7 +2,7 @@
 holds when it is due, asks the fax transports for news, recognises the text
 of one scan per round (:mod:`plugins.documents.ocr_jobs`), reads the
 mailboxes every ``mail_interval`` seconds (:mod:`plugins.documents.mailin`),
-follows the print jobs not yet done (:mod:`core.printing`).
+follows the print jobs not yet done (:mod:`core.services.printing`).
 
 One daemon thread per running app, started when the shell asks for the
 plugin's screens (the CLI never starts it: ``backdesk docs outbox --retry``

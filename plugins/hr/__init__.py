@@ -7,7 +7,7 @@ Hook implementations only; the work is done in ``service``/``hiring``/
 
 from __future__ import annotations
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
+from core.api.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
 
 VERSION = "1.0.0"
 
@@ -144,7 +144,7 @@ def _form(name: str, ctx):
 
 
 def nav_entries(ctx):
-    from core.hookspecs import NavEntry
+    from core.api.hookspecs import NavEntry
     from plugins.hr import models as m
     from plugins.hr.models import _
 
@@ -167,7 +167,7 @@ def nav_entries(ctx):
 
 
 def commands(ctx):
-    from core.hookspecs import Command
+    from core.api.hookspecs import Command
     from plugins.hr import models as m
     from plugins.hr.models import _
 
@@ -188,7 +188,7 @@ def commands(ctx):
 def cards(ctx):
     from rich.markup import escape
 
-    from core.hookspecs import Card
+    from core.api.hookspecs import Card
     from core.i18n import format_date
     from plugins.hr import models as m
     from plugins.hr import service as svc

@@ -19,8 +19,8 @@ from textual.widgets import Static
 
 from core.errors import BackdeskError, PermissionDenied
 from core.i18n import format_date
-from core.screens.base import BackdeskScreen
-from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from core.shell.screens.base import BackdeskScreen
+from core.shell.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 from plugins.hr import leave
 from plugins.hr import models as m
 from plugins.hr import worktime

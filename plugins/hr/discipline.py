@@ -120,7 +120,7 @@ def dismiss(ctx, person: Any, *, date: Any, reason: str, kind: str = "conduct",
     In one transaction: the dismissal record, the HR record's end, the
     person set to ``left`` on ``date``, the offboarding checklist,
     ``hr.employee_dismissed`` (now) and ``hr.employee_left`` for the last
-    day itself (scheduled: published on that day, see core.events). A
+    day itself (scheduled: published on that day, see core.services.events). A
     conduct dismissal needs an active warning
     of the level the settings name, unless gross misconduct is recorded.
     """

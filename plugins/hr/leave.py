@@ -8,7 +8,7 @@ The rules, decided here and documented in docs/plugins/hr.md:
 - **Days**: a request uses the *working days* between its first and last
   day for that person — weekends, the public holidays of the person's
   region and the company's days off are not counted
-  (``services.calendar``, core/workdays.py).
+  (``services.calendar``, core/services/workdays.py).
 - **Entitlement** per year: ``leave_days_per_year`` (setting) or the number
   set for the person (``set_entitlement``). A joiner or leaver gets 1/12 for
   each full month employed in the year (BUrlG §5); a fraction of at least

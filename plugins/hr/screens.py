@@ -17,12 +17,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.errors import BackdeskError, PermissionDenied
-from core.hookspecs import SearchHit
+from core.api.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime, format_money
 from core.outputs import write_output
-from core.screens.base import BackdeskScreen
-from core.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
-from core.widgets.export_form import shown_path
+from core.shell.screens.base import BackdeskScreen
+from core.shell.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
+from core.shell.widgets.export_form import shown_path
 from plugins.hr import cases as cases_svc
 from plugins.hr import discipline as disc
 from plugins.hr import hiring

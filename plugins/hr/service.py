@@ -24,7 +24,7 @@ PLUGIN = "hr"
 
 
 def now_utc() -> str:
-    from core.audit import now_utc as _now
+    from core.services.audit import now_utc as _now
 
     return _now()
 
@@ -104,7 +104,7 @@ def resolve_person(ctx, value: Any, field: str = "person") -> dict:
 
 def person_status_title(status: str | None) -> str:
     """A person's directory status (active, on_leave, left) in words: core's own labels."""
-    from core.people import status_title
+    from core.services.people import status_title
 
     return status_title(status) if status else ""
 

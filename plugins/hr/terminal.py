@@ -2,7 +2,7 @@
 
 ``backdesk time terminal`` runs one Textual app that nobody can leave (no
 quit, suspend or palette): the PIN login of core's kiosk
-(:class:`core.screens.lock.LockScreen` with a :class:`core.kiosk.PinGuard`:
+(:class:`core.shell.screens.lock.LockScreen` with a :class:`core.services.kiosk.PinGuard`:
 operator account + PIN, wrong PINs slowed down and locked out as on every
 kiosk), then the clock of the person linked to that operator and nothing
 else — ``i`` clock in, ``o`` clock out, ``b`` break / back. After an action,
@@ -23,8 +23,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from core.kiosk import PinGuard
-from core.screens.lock import LockScreen
+from core.services.kiosk import PinGuard
+from core.shell.screens.lock import LockScreen
 from plugins.hr.models import _
 
 #: back to the login after this long without a key
@@ -145,7 +145,7 @@ def run_terminal(get_context) -> None:
     import click
 
     from core.cli import State
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     state = click.get_current_context().find_object(State)
     config = state.config()

@@ -6,7 +6,7 @@ Hook implementations only; the work is done in ``service`` (domain),
 
 from __future__ import annotations
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
+from core.api.hookspecs import PluginInfo, Setting, TableSpec, hookimpl, lazy, lazy_screen
 
 VERSION = "1.0.0"
 
@@ -168,7 +168,7 @@ def _screen(name: str):
 
 
 def nav_entries(ctx):
-    from core.hookspecs import NavEntry
+    from core.api.hookspecs import NavEntry
     from plugins.it import service as svc
     from plugins.it.models import _
 
@@ -184,7 +184,7 @@ def nav_entries(ctx):
 
 
 def commands(ctx):
-    from core.hookspecs import Command
+    from core.api.hookspecs import Command
     from plugins.it import service as svc
     from plugins.it.models import _
 
@@ -201,7 +201,7 @@ def commands(ctx):
 def cards(ctx):
     from rich.markup import escape
 
-    from core.hookspecs import Card
+    from core.api.hookspecs import Card
     from core.i18n import format_date
     from plugins.it import service as svc
     from plugins.it.models import _

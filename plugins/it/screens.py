@@ -18,10 +18,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.errors import BackdeskError
-from core.hookspecs import SearchHit
+from core.api.hookspecs import SearchHit
 from core.i18n import format_date, format_datetime
-from core.screens.base import BackdeskScreen
-from core.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable, ordered_pages
+from core.shell.screens.base import BackdeskScreen
+from core.shell.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable, ordered_pages
 from plugins.it import models as m
 from plugins.it import service as svc
 from plugins.it.models import _

@@ -15,7 +15,7 @@ import re
 from typing import IO, Any, Callable, Iterable
 
 from core import csvsafe
-from core.choices import Choice, rank
+from core.services.choices import Choice, rank
 from core.errors import BackdeskError, PermissionDenied, UnknownRecord, ValidationError
 from core.safetext import scrub
 from core.storage import AnyOf, Contains, Not, Range
@@ -85,7 +85,7 @@ def calendar(ctx) -> sla.Calendar:
     from core.i18n import get_timezone
 
     s = ctx.settings
-    office = ctx.services.calendar  # public holidays of the site's region, company days off (core.workdays)
+    office = ctx.services.calendar  # public holidays of the site's region, company days off (core.services.workdays)
     return sla.Calendar.parse(s["workdays"], s["hours"], lambda day: office.holiday(day) is not None,
                               get_timezone())
 
@@ -456,7 +456,7 @@ def queue(ctx, name: str = "active", *, system: bool = False) -> list[dict]:
 
 def queue_parts(ctx, name: str = "all") -> tuple[Any, list[tuple[dict, Any]]]:
     """The queue for a screen that reads it a page at a time
-    (core.widgets.ordered_pages): the tickets' table and store queries whose
+    (core.shell.widgets.ordered_pages): the tickets' table and store queries whose
     rows, one part after the other, are :func:`queue`'s in its order —
     priority, then the resolution due (none last), then the id — so a year's
     tickets are not read for the rows on screen.  For "all"; the other

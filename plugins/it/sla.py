@@ -36,7 +36,7 @@ class Calendar:
     workdays: frozenset[int]  # 0 = Monday
     start: dt.time
     end: dt.time
-    #: a set of dates, or a predicate: the office's calendar (core.workdays) is one
+    #: a set of dates, or a predicate: the office's calendar (core.services.workdays) is one
     holidays: frozenset[dt.date] | Callable[[dt.date], bool]
     tz: dt.tzinfo
 

@@ -7,7 +7,7 @@ Hook implementations only; the rules live in ``service.py``, the screens in
 
 from __future__ import annotations
 
-from core.hookspecs import (
+from core.api.hookspecs import (
     Card, Command, NavEntry, PersonAction, PluginInfo, SearchHit, Setting, TableSpec, hookimpl, lazy,
 )
 from plugins.telephony.models import _, check_hours, check_range

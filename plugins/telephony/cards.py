@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.hookspecs import Card, SearchHit
+from core.api.hookspecs import Card, SearchHit
 from plugins.telephony.models import _, format_duration
 from plugins.telephony.service import MESSAGES, READ, TAKE, service_for
 

@@ -25,8 +25,8 @@ from textual.widgets.option_list import Option
 
 from core.errors import BackdeskError, ValidationError
 from core.i18n import format_datetime, format_time
-from core.screens.base import BackdeskScreen
-from core.widgets import Column, FilterInput, Field, FormScreen, KeyBar, RecordTable
+from core.shell.screens.base import BackdeskScreen
+from core.shell.widgets import Column, FilterInput, Field, FormScreen, KeyBar, RecordTable
 from plugins.telephony.models import (
     PRESENCE, _, format_duration, message_status_title, outcome_title, presence_title, seconds_between, now_utc,
     status_title, transfer_title, urgency_title,
@@ -472,7 +472,7 @@ class MessagesScreen(BackdeskScreen):
         doc = self.service.messages.get(event.record["id"])
         if doc is None:
             return
-        from core.screens.directory import DetailModal
+        from core.shell.screens.directory import DetailModal
 
         pairs = [(_("For"), self.service.person_text(doc.get("for_person_id"))),
                  (_("From"), self.service.message_caller(doc)), (_("Number"), doc.get("caller_number")),
@@ -613,7 +613,7 @@ class HistoryScreen(BackdeskScreen):
 
     def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
         event.stop()
-        from core.screens.directory import DetailModal
+        from core.shell.screens.directory import DetailModal
         from plugins.telephony.cli import chain_text
 
         s = self.service

@@ -61,7 +61,7 @@ class TargetUnreachable(ValidationError):
         super().__init__(message, field=field)
         self.person_id = person_id
         self.message_for = message_for
-        #: the deputy of a person away (core.workdays absence register), if any
+        #: the deputy of a person away (core.services.workdays absence register), if any
         self.deputy_id = deputy_id
 
 
@@ -166,7 +166,7 @@ class Telephony:
     def operator_extensions(self) -> dict[str, str]:
         """``{extension: account}`` of the switchboard's operators (config
         accounts that may handle calls) who have a phone in the directory."""
-        from core.access import resolve_operator
+        from core.services.access import resolve_operator
 
         out: dict[str, str] = {}
         config = self.ctx.config
@@ -580,7 +580,7 @@ class Telephony:
         if mode != "voicemail":
             absence = self.ctx.services.calendar.absence_on(pid)
             if absence is not None:
-                # approved leave or a sick note (core.workdays: dates only, never the reason)
+                # approved leave or a sick note (core.services.workdays: dates only, never the reason)
                 deputy = absence.get("deputy_id")
                 text = _("{name} is away until {end}; take a message").format(
                     name=person["name"], end=format_date(absence["end"]))

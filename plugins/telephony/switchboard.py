@@ -43,8 +43,8 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from core.errors import BackdeskError
-from core.screens.base import BackdeskScreen
-from core.widgets import Column, ConfirmDialog, FilterInput, KeyBar, RecordTable
+from core.shell.screens.base import BackdeskScreen
+from core.shell.widgets import Column, ConfirmDialog, FilterInput, KeyBar, RecordTable
 from plugins.telephony.models import (
     PRESENCE, WAITING_STATUSES, _, format_duration, outcome_title, parse_utc, presence_title, status_title,
 )

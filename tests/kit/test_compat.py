@@ -8,8 +8,8 @@ import textwrap
 import pytest
 from textual.widgets import DataTable
 
-from core.hookspecs import HOOK_API_VERSION
-from core.testing import card_keys, text_of, wait_for
+from core.api.hookspecs import HOOK_API_VERSION
+from core.cli.testing import card_keys, text_of, wait_for
 from kit_helpers import EXAMPLES, pip_install
 
 REFUSED = (f"needs hook API version 99; this Backdesk provides version {HOOK_API_VERSION}")
@@ -19,7 +19,7 @@ REFUSED = (f"needs hook API version 99; this Backdesk provides version {HOOK_API
 def future_site(backdesk_site, tmp_path):
     plugin = tmp_path / "from_the_future.py"
     plugin.write_text(textwrap.dedent('''
-        from core.hookspecs import PluginInfo, hookimpl
+        from core.api.hookspecs import PluginInfo, hookimpl
 
         @hookimpl
         def backdesk_plugin_info():

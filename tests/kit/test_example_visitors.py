@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from core.errors import ValidationError
-from core.testing import notifications, palette_offers, publish, select_card, text_of, wait_for
+from core.cli.testing import notifications, palette_offers, publish, select_card, text_of, wait_for
 from kit_helpers import EXAMPLES, pip_install
 
 

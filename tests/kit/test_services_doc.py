@@ -8,14 +8,14 @@ import re
 
 import pytest
 
-from core.access import Access
-from core.context import PluginContext
-from core.events import EventBus
-from core.notifications import Notifications
-from core.people import PeopleDirectory
-from core.printing import Printing
-from core.search import GlobalSearch
-from core.workdays import Workdays
+from core.services.access import Access
+from core.api.context import PluginContext
+from core.services.events import EventBus
+from core.services.notifications import Notifications
+from core.services.people import PeopleDirectory
+from core.services.printing import Printing
+from core.services.search import GlobalSearch
+from core.services.workdays import Workdays
 from kit_helpers import ROOT
 
 DOC = ROOT / "docs" / "services.md"
@@ -50,7 +50,7 @@ def test_every_public_member_is_documented(cls):
 
 
 def test_the_tutorial_the_template_and_the_example_follow_the_permission_convention():
-    from core.kit import render
+    from core.cli.kit import render
 
     convention = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
     tutorial = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")

@@ -1,11 +1,11 @@
-"""core.testing: the fixtures plugin authors get by installing Backdesk."""
+"""core.cli.testing: the fixtures plugin authors get by installing Backdesk."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from core.testing import BackdeskSite, notifications, publish, text_of, wait_for
+from core.cli.testing import BackdeskSite, notifications, publish, text_of, wait_for
 
 GREETER = Path(__file__).resolve().parent.parent / "shell" / "sample_plugins" / "greeter.py"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing import palette_offers, publish, select_card, text_of, wait_for
+from core.cli.testing import palette_offers, publish, select_card, text_of, wait_for
 from kit_helpers import ROOT, pip_install
 
 DOC = ROOT / "docs" / "plugins.md"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-import core.access
+import core.services.access
 from core.errors import BackdeskError, PermissionDenied, ValidationError
-from core.testing import publish
+from core.cli.testing import publish
 from kit_helpers import pip_install
 
 HERE = Path(__file__).parent
@@ -140,9 +140,9 @@ def test_a_reaction_is_entered_by_core_only(site, office):
     bd = site.open("bob")
     ctx = bd.context("wallprobe")
     with pytest.raises(PermissionDenied, match="may not enter a reaction to hr.employee_hired"):
-        with core.access.reaction("hr.employee_hired"):
+        with core.services.access.reaction("hr.employee_hired"):
             ctx.read_table("hr.records").all()
-    assert not ctx.can("hr.records.read") and core.access.current_reaction() is None
+    assert not ctx.can("hr.records.read") and core.services.access.current_reaction() is None
     # while core delivers an event, the handler may read (and the read is audited)
     import wallprobe
 

@@ -1,4 +1,4 @@
-"""docs/widgets.md: generated from core/widgets, current, every public
+"""docs/widgets.md: generated from core/shell/widgets, current, every public
 parameter described (as the hook reference is for hooks)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def test_docs_widgets_md_is_current():
 @pytest.mark.parametrize("name, obj", widgetref.exported(), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_public_parameter_is_described(name, obj):
     missing = [p for p, _default, text in widgetref.parameters(name, obj) if not text]
-    assert not missing, (f"core.widgets.{name}: describe {', '.join(missing)} in its docstring's Args "
+    assert not missing, (f"core.shell.widgets.{name}: describe {', '.join(missing)} in its docstring's Args "
                          "section (or in scripts/widgetref.py EXTRA until it is)")
 
 
@@ -38,8 +38,8 @@ def test_the_parameters_the_author_missed_are_there():
 async def test_field_error_reads_what_the_form_shows(backdesk_site):
     from textual.app import App
 
-    from core.testing import field_error, wait_for
-    from core.widgets import Field, RecordForm
+    from core.cli.testing import field_error, wait_for
+    from core.shell.widgets import Field, RecordForm
 
     class FormApp(App):
         def compose(self):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.access import current_account
+from core.services.access import current_account
 from tests.conftest import require_peer, storage_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def chain(tmp_path):
                      "the HR chain test drives the real plugins")
     import yaml
 
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     config = tmp_path / "config"
     config.mkdir()

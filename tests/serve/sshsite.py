@@ -50,7 +50,7 @@ def plain(data: bytes) -> str:
 def focused_label(label: str) -> re.Pattern:
     """``label`` drawn in reverse video (SGR 7, maybe followed by colour
     sequences): how a form shows the field that has the focus
-    (core/widgets/record_form.tcss). Matches raw terminal output, as the app
+    (core/shell/widgets/record_form.tcss). Matches raw terminal output, as the app
     writes it or as ``tmux capture-pane -e`` gives it back."""
     return re.compile(r"\x1b\[(?:\d+;)*7(?:;\d+)*m(?:\x1b\[[\d;]*m)*" + re.escape(label))
 

@@ -9,9 +9,9 @@ import sys
 import pytest
 from textual.widgets import Input, Static
 
-from core.app import make_app
-from core.kiosk import PinGuard, check_login, hash_pin, verify_pin
-from core.screens.lock import LockScreen, LoginApp
+from core.shell.app import make_app
+from core.services.kiosk import PinGuard, check_login, hash_pin, verify_pin
+from core.shell.screens.lock import LockScreen, LoginApp
 from tests.conftest import storage_yaml
 
 PIN = "4321"
@@ -41,7 +41,7 @@ kiosk: {{enabled: true, idle_lock_minutes: 5, max_pin_attempts: 3, plugins: [], 
 
 
 def open_kiosk(kiosk_site, account="alice"):
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     return open_backdesk(kiosk_site[0], kiosk_site[1], account=account, kiosk=True)
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.config import load_config
 from core.errors import ConfigError
-from core.serve.session import ENV_SESSION_FD, SessionError, pass_account, server_secret, take_account
+from core.cli.serve.session import ENV_SESSION_FD, SessionError, pass_account, server_secret, take_account
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8i2pC5yYtBzXqBSrZtV0w3h3Yp6ZkG1p0Q2lq3x7bH alice@desk"
 

@@ -121,7 +121,7 @@ def test_openssh_login_dashboard_note_and_abrupt_disconnect(ssh_site, tmux):
     # the data is intact and the note is there, sent by alice
     check = subprocess.run([sys.executable, "-m", "core", *ssh_site.args(), "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(ssh_site.config_dir, ssh_site.data_dir, account="bob")
     try:
@@ -179,7 +179,7 @@ def test_openssh_operator_logs_and_transfers_a_call(ssh_site, tmux):
         "      business_hours: \"00:00-24:00\"\n      business_days: [1, 2, 3, 4, 5, 6, 7]\n")
     demo = subprocess.run([sys.executable, "-m", "core", *ssh_site.args(), "--demo", "demo"], capture_output=True, text=True)
     assert demo.returncode == 0, demo.stderr
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
     from plugins.telephony.service import service_for
 
     def calls():

@@ -97,7 +97,7 @@ async def test_ten_sessions_at_once_lose_nothing(ssh_site):
     assert log.count("(quit, exit 0") == 10, log
     assert not any(alive(pid) for pid in ssh_site.session_pids())
 
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(ssh_site.config_dir, ssh_site.data_dir, account="alice")
     try:

@@ -112,7 +112,7 @@ def web_server(tmp_path):
         import aiohttp  # noqa: F401
     except ImportError:
         require_peer("textual-serve", False, "pip install 'backdesk[web]'")
-    from core.access import current_account
+    from core.services.access import current_account
 
     config_dir = tmp_path / "config"
     config_dir.mkdir()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core.access import current_account
+from core.services.access import current_account
 
 from tests.conftest import storage_yaml
 
@@ -80,7 +80,7 @@ class Site:
         (self.config_dir / "plugins.yaml").write_text("\n".join(lines) + "\n")
 
     def open(self, account: str = "alice", **kwargs):
-        from core.runtime import open_backdesk
+        from core.plugins.runtime import open_backdesk
 
         bd = open_backdesk(self.config_dir, self.data_dir, account=account, **kwargs)
         self.opened.append(bd)

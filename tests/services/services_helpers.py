@@ -21,7 +21,7 @@ def screen_text(app) -> str:
     """Everything the current screen shows, as plain text (for asserts)."""
     from textual.widgets import Static
 
-    from core.widgets import DetailView
+    from core.shell.widgets import DetailView
 
     parts = []
     for widget in app.screen.query("*"):

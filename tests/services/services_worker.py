@@ -13,7 +13,7 @@ import time
 
 def main() -> None:
     config_dir, data_dir, account, command = sys.argv[1:5]
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(config_dir, data_dir, account=account)
     try:

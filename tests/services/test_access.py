@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from services_helpers import screen_text, wait_for
 
-from core.access import Access, known_permissions, resolve_operator, unknown_patterns
-from core.app import make_app
+from core.services.access import Access, known_permissions, resolve_operator, unknown_patterns
+from core.shell.app import make_app
 from core.config import load_config
 from core.errors import PermissionDenied
 

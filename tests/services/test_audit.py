@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.audit import GENESIS, entry_hash
+from core.services.audit import GENESIS, entry_hash
 from core.errors import PermissionDenied
 from tests.conftest import open_raw_store
 

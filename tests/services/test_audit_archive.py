@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from core.audit import ARCHIVE_AREA, ARCHIVE_DIR, ARCHIVE_HOLD, GENESIS, ArchiveBusy, AuditTrail, entry_hash, \
+from core.services.audit import ARCHIVE_AREA, ARCHIVE_DIR, ARCHIVE_HOLD, GENESIS, ArchiveBusy, AuditTrail, entry_hash, \
     read_archive
 from core.errors import BackdeskError, PermissionDenied
 from tests.conftest import ON_POSTGRESQL, open_raw_store, pg_schema_for, storage_section
@@ -214,7 +214,7 @@ def test_archive_moves_a_prefix_and_the_trail_stays_verifiable(long_trail):
 
 
 def site_account() -> str:
-    from core.access import current_account
+    from core.services.access import current_account
 
     return current_account()
 
@@ -420,8 +420,8 @@ def test_a_removed_archive_record_is_named(long_trail):
 
 CRASH = """
 import os, sys
-from core.audit import AuditTrail
-from core.runtime import open_backdesk
+from core.services.audit import AuditTrail
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account="alice")
 where = sys.argv[4]
 if where == "before-commit":      # the file is written and renamed, the transaction never runs
@@ -502,7 +502,7 @@ def test_a_failing_transaction_removes_nothing_and_a_rerun_completes(long_trail)
 
 WRITER = """
 import sys
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account="eva")
 print("ready", flush=True)
 for i in range(int(sys.argv[3])):
@@ -570,7 +570,7 @@ def test_archive_files_are_the_same_bytes_for_the_same_entries(long_trail):
     site = long_trail
     bd = site.open("alice")
     entries = live_entries(bd)[:10]
-    from core.audit import encode_archive
+    from core.services.audit import encode_archive
 
     assert encode_archive(entries) == encode_archive([dict(e) for e in entries])
     assert read_archive(encode_archive(entries)) == (entries, [])
@@ -580,7 +580,7 @@ def test_archive_files_are_the_same_bytes_for_the_same_entries(long_trail):
 async def test_the_audit_screen_shows_archived_entries_on_a(long_trail):
     from services_helpers import wait_for
 
-    from core.app import make_app
+    from core.shell.app import make_app
 
     bd, result = archived_site(long_trail)
     live = bd.services.audit.table.count()

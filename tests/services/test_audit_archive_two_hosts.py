@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from core.audit import ARCHIVE_AREA, ARCHIVE_DIR, ARCHIVE_HOLD, read_archive
+from core.services.audit import ARCHIVE_AREA, ARCHIVE_DIR, ARCHIVE_HOLD, read_archive
 from core.storage.pg import open_pg_store
 from tests.conftest import pg_session_server
 from tests.services.conftest import Site

@@ -154,7 +154,7 @@ async def test_an_event_for_a_day_to_come_waits_and_the_shell_publishes_it_on_th
     `backdesk events due` needs core.events.manage; a bad day is refused."""
     import datetime as dt
 
-    from core.app import make_app
+    from core.shell.app import make_app
     from core.i18n import today
 
     bd = chain

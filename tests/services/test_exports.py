@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from core.outputs import exports_dir, save_export
-from core.access import current_account
+from core.services.access import current_account
 
 
 def test_files_lists_the_folder_and_get_prints_a_file(site):

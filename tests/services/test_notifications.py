@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from services_helpers import wait_for
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.errors import PermissionDenied, UnknownRecord, ValidationError
 
 HERE = Path(__file__).parent

@@ -179,7 +179,7 @@ def test_csv_one_bad_row_imports_nothing_and_names_line_and_field(office):
 
 def test_demo_company(site):
     bd = site.open("alice")
-    from core.demo import create_demo
+    from core.cli.demo import create_demo
 
     counts = create_demo(bd, seed=1)
     people = bd.services.people
@@ -196,7 +196,7 @@ def test_demo_company(site):
     # operators of the shipped config find themselves by email
     assert people.by_email("bob@muster-partner.example")["name"] == "Bob Berger"
     # the whole directory obeys its own rules
-    from core.people import _TableLookup, check_person
+    from core.services.people import _TableLookup, check_person
 
     for p in everyone:
         check_person(p, p["id"], _TableLookup(bd.table("core.people"), bd.table("core.departments")))

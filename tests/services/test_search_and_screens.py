@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from services_helpers import screen_text, wait_for
 
-from core.app import make_app
-from core.search import Result
+from core.shell.app import make_app
+from core.services.search import Result
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ async def test_search_screen_jumps_to_the_person(searchable):
 
 
 async def test_command_palette_searches_too(searchable):
-    from core.screens.search import SearchCommands
+    from core.shell.screens.search import SearchCommands
 
     app = make_app(searchable, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:

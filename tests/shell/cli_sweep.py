@@ -11,7 +11,7 @@ says bad input ends: exit 0 (accepted) or 2 (refused) — 1 only where a
 command documents it — with the refusal on one line, no "internal error",
 no traceback, and no escape sequence on the terminal.
 
-The runs happen in this one process (``core.commands.run``, as the console
+The runs happen in this one process (``core.cli.commands.run``, as the console
 script does after its fast path), so the sweep takes minutes, not hours.
 """
 
@@ -165,7 +165,7 @@ def argv_for(path, command, files, fuzz: click.Parameter | None = None, value: s
 
 
 def run_once(base: list[str], argv: list[str]) -> tuple[int, str, str]:
-    from core.commands import run
+    from core.cli.commands import run
 
     out, err = io.StringIO(), io.StringIO()
     code = 0
@@ -194,7 +194,7 @@ def problem(path, code: int, out: str, err: str) -> str | None:
 
 
 def sweep(config_dir: str, data_dir: str, work: Path, only: list[str] | None = None) -> list[dict]:
-    from core.commands import cli, register_plugin_commands
+    from core.cli.commands import cli, register_plugin_commands
 
     base = ["--config-dir", str(config_dir), "--data-dir", str(data_dir)]
     register_plugin_commands(base)

@@ -33,7 +33,7 @@ class Site:
         self.config_dir = root / "config"
         self.data_dir = root / "data"
         self.config_dir.mkdir()
-        from core.access import current_account
+        from core.services.access import current_account
 
         me = current_account()
         extra = f"  {me}: {{name: Test Runner, roles: [admin]}}\n" if me not in ("alice", "bob") else ""
@@ -56,7 +56,7 @@ class Site:
         (self.config_dir / "plugins.yaml").write_text("\n".join(lines) + "\n")
 
     def open(self, account: str = "alice", **kwargs):
-        from core.runtime import open_backdesk
+        from core.plugins.runtime import open_backdesk
 
         return open_backdesk(self.config_dir, self.data_dir, account=account, **kwargs)
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from textual.widgets import Static
 
-from core.app import make_app
-from core.testing import palette_offers
+from core.shell.app import make_app
+from core.cli.testing import palette_offers
 
 
 def text_of(app, selector: str) -> str:
@@ -133,7 +133,7 @@ async def test_change_from_another_process_reaches_open_screen(greeter_site):
     bd = greeter_site.open()
     app = make_app(bd, poll_interval=0.2)
     script = (
-        "from core.runtime import open_backdesk\n"
+        "from core.plugins.runtime import open_backdesk\n"
         f"bd = open_backdesk({str(greeter_site.config_dir)!r}, {str(greeter_site.data_dir)!r}, account='bob')\n"
         "bd.context('greeter').table('greetings').insert({'by': 'bob'})\n"
         "bd.close()\n"
@@ -199,7 +199,7 @@ async def test_plugins_screen_shows_traceback_of_failed_plugin(greeter_site):
 async def test_dashboard_cards_by_keyboard_and_mouse(greeter_site):
     """Tab reaches the cards; arrows move between them; Enter (or a second
     click) opens the card's screen. What the board paints is the cards'."""
-    from core.widgets.cardboard import CardBoard
+    from core.shell.widgets.cardboard import CardBoard
 
     bd = greeter_site.open()
     app = make_app(bd, poll_interval=0)
@@ -235,7 +235,7 @@ async def test_dashboard_cards_by_keyboard_and_mouse(greeter_site):
 
 
 async def test_sidebar_and_key_bar_by_mouse(greeter_site):
-    from core.widgets.keybar import KeyBar
+    from core.shell.widgets.keybar import KeyBar
 
     bd = greeter_site.open()
     app = make_app(bd, poll_interval=0)
@@ -259,7 +259,7 @@ async def test_sidebar_and_key_bar_by_mouse(greeter_site):
 
 
 async def test_dashboard_two_columns_when_wide_one_when_narrow(greeter_site):
-    from core.widgets.cardboard import CardBoard
+    from core.shell.widgets.cardboard import CardBoard
 
     bd = greeter_site.open()
     app = make_app(bd, poll_interval=0)
@@ -289,7 +289,7 @@ async def test_dashboard_two_columns_when_wide_one_when_narrow(greeter_site):
 async def test_change_between_dashboard_render_and_app_mount_is_not_lost(greeter_site, monkeypatch):
     """The cards render while the app composes, before its on_mount: a write
     landing in between (here: right after the cards rendered) still shows."""
-    from core.screens.home import HomeScreen
+    from core.shell.screens.home import HomeScreen
 
     bd = greeter_site.open()
     compose = HomeScreen.compose_content

@@ -39,7 +39,7 @@ def test_export_backup_check_restore_roundtrip(site, tmp_path):
     assert f"Backup written to {dest}" in proc.stdout
 
     # change the live data after the backup, then restore
-    script = ("from core.runtime import open_backdesk\n"
+    script = ("from core.plugins.runtime import open_backdesk\n"
               f"bd = open_backdesk({str(site.config_dir)!r}, {str(site.data_dir)!r}, account='alice')\n"
               "bd.context('greeter').table('greetings').insert({'by': 'after-backup'})\nbd.close()\n")
     assert subprocess.run([sys.executable, "-c", script]).returncode == 0
@@ -99,7 +99,7 @@ def test_a_restore_is_recorded_in_the_audit_trail(site, tmp_path):
     entries, and nothing said a restore happened: now the restore is an
     entry of the trail (who, when, which backup, the replaced trail's head),
     and the replaced data is kept, sealed, beside."""
-    from core.access import current_account
+    from core.services.access import current_account
 
     site.plugins([{"name": "greeter", "sample": True}])
     assert run(site, "demo").returncode == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from core.console_glyphs import CONSOLE_GLYPHS, console_driver, console_safe, ConsoleDriver
+from core.shell.console_glyphs import CONSOLE_GLYPHS, console_driver, console_safe, ConsoleDriver
 
 from tests.conftest import require_peer
 

@@ -13,9 +13,9 @@ from textual.widgets import Input
 
 from core.cli import demo_data_dir, open_shell
 from core.config import load_config
-from core.kiosk import DEMO_PIN, PinGuard, with_demo_pins
-from core.screens.lock import LoginApp
-from core.testing import text_of, wait_for
+from core.services.kiosk import DEMO_PIN, PinGuard, with_demo_pins
+from core.shell.screens.lock import LoginApp
+from core.cli.testing import text_of, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,16 +59,16 @@ def test_the_demo_opens_with_one_line_and_commands_say_how_to_reach_it(capfd, mo
     assert r.returncode == 0, r.stderr
     # a second start prints nothing before the shell, and opens the store once:
     # the look whether the demo is filled already is the shell's store
-    import core.runtime
+    import core.plugins.runtime
 
     opened = []
-    real_open = core.runtime.open_configured_store
+    real_open = core.plugins.runtime.open_configured_store
 
     def open_counted(config):
         opened.append(config.data_dir)
         return real_open(config)
 
-    monkeypatch.setattr(core.runtime, "open_configured_store", open_counted)
+    monkeypatch.setattr(core.plugins.runtime, "open_configured_store", open_counted)
     open_shell(demo=True, auto_pilot=look_and_leave)
     assert capfd.readouterr().err.split("\x1b")[0] == ""
     assert len(opened) == 1, opened

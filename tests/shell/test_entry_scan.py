@@ -1,4 +1,4 @@
-"""Entry-point plugins found by core.entrypoints' scan of sys.path: what
+"""Entry-point plugins found by core.plugins.entrypoints' scan of sys.path: what
 ``backdesk plugins`` shows for distributions installed in ways teams do
 (a site folder on PYTHONPATH, a .pth file, an editable install, a zip), and
 the same answer importlib.metadata gives."""
@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 PLUGIN = '''
-from core.hookspecs import PluginInfo, hookimpl
+from core.api.hookspecs import PluginInfo, hookimpl
 
 @hookimpl
 def backdesk_plugin_info():
@@ -23,7 +23,7 @@ def backdesk_plugin_info():
 
 ATTR_PLUGIN = '''
 from types import SimpleNamespace
-from core.hookspecs import PluginInfo, hookimpl
+from core.api.hookspecs import PluginInfo, hookimpl
 
 @hookimpl
 def backdesk_plugin_info():
@@ -186,7 +186,7 @@ def test_the_scan_answers_as_importlib_metadata_does(tmp_path):
         zf.writestr("seven-1.dist-info/entry_points.txt", "[backdesk]\nseven = seven\n")
     code = textwrap.dedent("""\
         import importlib.metadata, json, sys
-        from core.entrypoints import entry_points
+        from core.plugins.entrypoints import entry_points
         ours = [[ep.name, ep.value] for ep in entry_points("backdesk")]
         theirs = [[ep.name, ep.value] for ep in importlib.metadata.entry_points(group="backdesk")]
         print(json.dumps([ours, theirs]))

@@ -30,7 +30,7 @@ MODULES_AT_EXIT = textwrap.dedent("""\
     import atexit, os, sys
     def _report():
         with open(os.environ["MODULES_OUT"], "w") as fh:
-            fh.write(" ".join(m for m in ("click", "core.commands", "importlib.metadata")
+            fh.write(" ".join(m for m in ("click", "core.cli.commands", "importlib.metadata")
                               if m in sys.modules))
     atexit.register(_report)
 """)
@@ -128,14 +128,14 @@ def test_the_shell_opens_and_quits_without_click(site, term, tmp_path):
     t.send(b"\x11")  # Ctrl+Q
     assert t.wait() == 0, t.screen_text()[-2000:]
     loaded = out.read_text().split()
-    # neither click nor core.commands; nor importlib.metadata, which on a
+    # neither click nor core.cli.commands; nor importlib.metadata, which on a
     # PostgreSQL site psycopg imports for itself
     assert [m for m in loaded if not (ON_POSTGRESQL and m == "importlib.metadata")] == [], loaded
 
 
 def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
     """The demo company on first use (--demo), every built-in plugin, the
-    dashboard filled: no click, no core.commands; and opened again as the
+    dashboard filled: no click, no core.cli.commands; and opened again as the
     benchmark opens it, no importlib.metadata either; the app's own keys in
     the demo's German both times (on the second start they were English)."""
     # the demo's own folder: only there does --demo make an unknown account its admin
@@ -155,7 +155,7 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
                     cards = board.cards
                     break
                 await asyncio.sleep(0.002)
-            loaded = [m for m in ("click", "core.commands", "importlib.metadata") if m in sys.modules]
+            loaded = [m for m in ("click", "core.cli.commands", "importlib.metadata") if m in sys.modules]
             quit = next(b.description for b in type(app).BINDINGS if b.key == "ctrl+q")
             with open({str(result)!r}, "w") as fh:
                 fh.write(f"{{len(cards)}} cards; {{app.backdesk.operator.account}}; "
@@ -175,7 +175,7 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
         assert t.wait(timeout=300) == 3, t.screen_text()[-3000:]  # the app's return code is the exit code
         text = result.read_text()
         assert "plugins ['accounting', 'documents', 'hr', 'it', 'telephony']" in text, text
-        # the key bar in the demo's German on both starts (core.app imported after the language is set)
+        # the key bar in the demo's German on both starts (core.shell.app imported after the language is set)
         assert "quit Beenden;" in text, text
         loaded = text.split("modules ")[1]
         assert loaded in (("[]", "['importlib.metadata']") if first_use else ("[]",)), text
@@ -213,7 +213,7 @@ def test_debug_on_the_shell_path_shows_the_traceback(site):
     assert proc.returncode == 2
     assert proc.stderr.startswith("Traceback")
     assert proc.stderr.strip().splitlines()[-1].startswith("backdesk: ")
-    assert "core/cli.py" in proc.stderr
+    assert "core/cli/__init__.py" in proc.stderr
 
 
 def test_unknown_plugin_and_unknown_operator_on_the_shell_path(site):
@@ -259,7 +259,7 @@ def test_lines_that_are_not_the_shells_go_to_click_as_before(site, tmp_path):
 
 COUNTING = '''
 import os
-from core.hookspecs import PluginInfo, hookimpl
+from core.api.hookspecs import PluginInfo, hookimpl
 
 def _count(what):
     with open(os.environ["COUNT_FILE"], "a") as fh:
@@ -284,7 +284,7 @@ def backdesk_cli(cli, get_context):
 '''
 
 CLI_FAILS = '''
-from core.hookspecs import PluginInfo, hookimpl
+from core.api.hookspecs import PluginInfo, hookimpl
 
 @hookimpl
 def backdesk_plugin_info():

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.testing import wait_for
-from core.widgets import RecordTable
+from core.cli.testing import wait_for
+from core.shell.widgets import RecordTable
 
 
 def _tables(app) -> list[RecordTable]:

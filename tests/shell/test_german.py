@@ -8,9 +8,9 @@ import sys
 
 SCRIPT = r'''
 import asyncio, sys
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account="alice")
-from core.app import make_app
+from core.shell.app import make_app
 from textual.widgets import Footer, Static
 
 async def main():

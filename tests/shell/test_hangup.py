@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: queue blocked on a terminal that was gone
 STUCK_SHELL = textwrap.dedent("""
     import asyncio
-    from core.launch import _exit_on_hangup
+    from core.cli.launch import _exit_on_hangup
 
     class StuckShell:
         _loop = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from core.testing import wait_for
+from core.cli.testing import wait_for
 
 from tests.conftest import open_raw_store
 

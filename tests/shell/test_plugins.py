@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from core.hookspecs import HOOK_API_VERSION
-from core.plugins import PluginHost
+from core.api.hookspecs import HOOK_API_VERSION
+from core.plugins.host import PluginHost
 
 
 def records(bd):
@@ -84,7 +84,7 @@ def test_entry_point_plugin_is_discovered(site, tmp_path, monkeypatch):
     pkg = site_dir / "bd_visitors"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text(textwrap.dedent('''
-        from core.hookspecs import PluginInfo, hookimpl
+        from core.api.hookspecs import PluginInfo, hookimpl
 
         @hookimpl
         def backdesk_plugin_info():
@@ -126,7 +126,7 @@ def test_hook_failure_is_recorded_and_others_still_answer(site):
 def test_reserved_and_mismatched_names_are_refused(tmp_path):
     mod = tmp_path / "impostor.py"
     mod.write_text(textwrap.dedent('''
-        from core.hookspecs import PluginInfo, hookimpl
+        from core.api.hookspecs import PluginInfo, hookimpl
 
         @hookimpl
         def backdesk_plugin_info():

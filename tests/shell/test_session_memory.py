@@ -1,6 +1,6 @@
 """A session holds the tables it uses, not the whole store (docs/performance.md, "A year").
 
-core.runtime opens the TinyDB store with ``lazy_tables=True``: each table's
+core.plugins.runtime opens the TinyDB store with ``lazy_tables=True``: each table's
 documents are read when the session first uses them. So a reception
 operator's session, which shows the switchboard and the documents but has
 no HR or accounting permission, never reads HR's or accounting's tables —
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.demo import create_demo
+from core.cli.demo import create_demo
 from core.i18n import today as local_today
 from core.storage import Range
-from core.testing import wait_for
-from core.widgets.record_table import RecordTable
+from core.cli.testing import wait_for
+from core.shell.widgets.record_table import RecordTable
 from plugins.telephony.service import _day_bounds
 
 pytestmark = pytest.mark.tinydb_only("which TinyDB snapshot files a session reads")

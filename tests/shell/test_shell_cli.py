@@ -51,7 +51,7 @@ def test_unknown_account_is_refused_with_clear_message(site):
     env_account = "nobody_we_know"
     proc = subprocess.run(
         [sys.executable, "-c",
-         "import sys; from core.access import resolve_operator; from core.config import load_config;"
+         "import sys; from core.services.access import resolve_operator; from core.config import load_config;"
          f"resolve_operator(load_config({str(site.config_dir)!r}, {str(site.data_dir)!r}), {env_account!r})"],
         capture_output=True, text=True)
     assert proc.returncode != 0

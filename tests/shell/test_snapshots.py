@@ -11,14 +11,14 @@ import os
 
 import pytest
 
-from core.app import make_app
+from core.shell.app import make_app
 
 
 @pytest.fixture
 def demo_app(site):
     site.plugins([{"name": "greeter", "sample": True}, {"name": "broken_import", "sample": True}])
     bd = site.open()
-    from core.demo import create_demo
+    from core.cli.demo import create_demo
 
     create_demo(bd, seed=1)
     app = make_app(bd, poll_interval=0)

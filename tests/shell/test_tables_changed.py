@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.widget import Widget
 
-from core.screens.base import TablesChanged
+from core.shell.screens.base import TablesChanged
 from plugins.telephony.switchboard import LiveChanged
 
 

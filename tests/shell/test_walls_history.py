@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from core.audit import AUDIT, GENESIS, HEAD, entry_hash
+from core.services.audit import AUDIT, GENESIS, HEAD, entry_hash
 
 
 def run(site, *args):

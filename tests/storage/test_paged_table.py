@@ -1,4 +1,4 @@
-"""RecordTable over a paged store source (core.widgets.table_pages), on both backends.
+"""RecordTable over a paged store source (core.shell.widgets.table_pages), on both backends.
 
 The table reads the rows it shows a page at a time (keyset pages: ids
 below the last shown, with a limit), never the whole table: it shows the
@@ -12,7 +12,7 @@ import pytest
 from textual.app import App
 
 from core.storage import Contains
-from core.widgets import Column, RecordTable, table_pages
+from core.shell.widgets import Column, RecordTable, table_pages
 
 COLUMNS = [Column("id", "#", width=6, align="right"), Column("name", "Name"), Column("city", "City")]
 CITIES = ["Berlin", "Paris", "Oslo"]

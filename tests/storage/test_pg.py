@@ -250,7 +250,7 @@ def test_storage_migrate_command_and_pg_aware_check_and_backup(tmp_path, pg_dsn)
 
     cli = click.command(context_settings={"ignore_unknown_options": True})(
         click.argument("argv", nargs=-1, type=click.UNPROCESSED)(lambda argv: main(list(argv))))
-    from core.access import current_account
+    from core.services.access import current_account
 
     config_dir = tmp_path / "config"
     config_dir.mkdir()

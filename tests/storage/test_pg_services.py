@@ -70,7 +70,7 @@ def test_the_site_really_is_on_postgresql(site):
 
 WRITER = """
 import sys
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account=sys.argv[3])
 for i in range(int(sys.argv[4])):
     bd.services.people.add_department(f"{sys.argv[5]} {i}")

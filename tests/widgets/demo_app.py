@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.widgets import Footer
 
 from core.errors import ValidationError
-from core.widgets import (
+from core.shell.widgets import (
     Column,
     ConfirmDialog,
     DetailView,

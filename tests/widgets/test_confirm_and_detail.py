@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import App
 from textual.color import Color
 
-from core.widgets import ConfirmDialog, DetailView, Field
+from core.shell.widgets import ConfirmDialog, DetailView, Field
 
 
 class DialogHost(App[None]):

@@ -8,8 +8,8 @@ from textual.app import App
 
 from core.errors import PermissionDenied
 from core.outputs import exports_dir, list_exports
-from core.testing import wait_for
-from core.widgets import ExportForm
+from core.cli.testing import wait_for
+from core.shell.widgets import ExportForm
 
 
 class Host(App[None]):

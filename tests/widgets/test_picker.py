@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from core.choices import Choice, fold, rank, score
+from core.services.choices import Choice, fold, rank, score
 from core.errors import PermissionDenied
-from core.testing import wait_for
-from core.widgets import Field, Picker, RecordForm
+from core.cli.testing import wait_for
+from core.shell.widgets import Field, Picker, RecordForm
 
 ACCOUNTS = ["expenses:office supplies", "expenses:rent", "assets:bank", "expenses:travel",
             "liabilities:vat", "income:sales"]

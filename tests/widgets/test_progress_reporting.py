@@ -14,8 +14,8 @@ from textual.app import App
 from textual.widgets import ProgressBar, Static
 
 from core.errors import ValidationError
-from core.testing import wait_for as until
-from core.widgets.progress import ClickProgress, NullProgress, Progress, format_elapsed
+from core.cli.testing import wait_for as until
+from core.shell.widgets.progress import ClickProgress, NullProgress, Progress, format_elapsed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ class ProgressHost(App[None]):
 
 
 async def test_progress_screen_runs_the_work_and_returns_its_result():
-    from core.widgets import ProgressScreen
+    from core.shell.widgets import ProgressScreen
 
     seen: dict[str, Any] = {}
     release = threading.Event()
@@ -67,7 +67,7 @@ async def test_progress_screen_runs_the_work_and_returns_its_result():
 
 
 async def test_progress_screen_shows_the_error_and_closes_with_none():
-    from core.widgets.progress_screen import ProgressScreen
+    from core.shell.widgets.progress_screen import ProgressScreen
 
     def work(progress: Progress) -> None:
         progress.start(None, "Backing up")
@@ -130,8 +130,8 @@ def test_protocol_and_helpers():
 def test_progress_module_imports_without_textual():
     code = (
         "import sys\n"
-        "from core.widgets.progress import ClickProgress, Progress\n"
-        "import core.widgets\n"
+        "from core.shell.widgets.progress import ClickProgress, Progress\n"
+        "import core.shell.widgets\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'\n"
         "print('ok')\n"
     )

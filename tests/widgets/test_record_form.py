@@ -11,8 +11,8 @@ from textual.app import App
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from core.errors import PermissionDenied, ValidationError
-from core.testing import wait_for
-from core.widgets import Field, FormScreen, RecordForm
+from core.cli.testing import wait_for
+from core.shell.widgets import Field, FormScreen, RecordForm
 
 FIELDS = [
     Field("title", "Title", required=True),
@@ -365,7 +365,7 @@ async def test_short_form_dialog_is_as_tall_as_its_form():
 
 
 def confirm_dialog(app):
-    from core.widgets import ConfirmDialog
+    from core.shell.widgets import ConfirmDialog
 
     return app.screen if isinstance(app.screen, ConfirmDialog) else None
 
@@ -458,8 +458,8 @@ async def test_a_checkbox_reads_on_and_off_without_colour(host):
 
 
 async def test_a_picker_prefilled_is_unchanged_and_esc_in_the_question_keeps_editing():
-    from core.choices import Choice
-    from core.testing import pick
+    from core.services.choices import Choice
+    from core.cli.testing import pick
 
     def people(text: str) -> list[Choice]:
         return [c for c in (Choice(4, "Ben Brandt", "Sales"), Choice(7, "Anna Becker", "IT"))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core.widgets import Column, RecordTable
+from core.shell.widgets import Column, RecordTable
 
 COLUMNS = [
     Column("id", "#", width=6, align="right"),
@@ -411,7 +411,7 @@ async def test_header_repaints_the_column_cursor_when_scrolled(host):
 async def test_filter_input_filters_its_table():
     from textual.app import App
 
-    from core.widgets import FilterInput
+    from core.shell.widgets import FilterInput
 
     table = RecordTable(COLUMNS, make_rows(300), id="people")
 

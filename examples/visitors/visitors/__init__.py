@@ -8,7 +8,7 @@ tell a host, core's events, storage and widgets.
 
 from __future__ import annotations
 
-from core.hookspecs import Card, Command, NavEntry, PluginInfo, Setting, TableSpec, hookimpl
+from core.api.hookspecs import Card, Command, NavEntry, PluginInfo, Setting, TableSpec, hookimpl
 
 from visitors import service
 

@@ -10,8 +10,8 @@ from textual.widgets import Static
 
 from core.errors import BackdeskError
 from core.i18n import format_time
-from core.screens.base import BackdeskScreen
-from core.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
+from core.shell.screens.base import BackdeskScreen
+from core.shell.widgets import Column, ConfirmDialog, Field, FormScreen, RecordTable
 
 from visitors import service
 

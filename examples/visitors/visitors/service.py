@@ -27,7 +27,7 @@ def migrate_visit_v1_to_v2(doc: dict) -> dict:
 
 
 def _now() -> str:
-    from core.audit import now_utc
+    from core.services.audit import now_utc
 
     return now_utc()
 

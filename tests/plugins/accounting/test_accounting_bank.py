@@ -325,9 +325,9 @@ def test_a_windows_1252_bank_csv_is_read_kept_once_and_pays_the_bill_it_names(si
 
 
 async def test_the_reconciliation_screen_imports_shows_what_waits_and_matches_it(books, tmp_path):
-    from core.app import make_app
-    from core.testing import text_of, wait_for
-    from core.widgets import FormScreen, RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import text_of, wait_for
+    from core.shell.widgets import FormScreen, RecordTable
     from test_accounting_operator import clear_input, lines_of, open_by_palette, type_text
 
     bd, ctx = books
@@ -423,9 +423,9 @@ def test_a_bank_mapping_saved_in_backdesk_reads_the_next_csv(site, books, tmp_pa
 async def test_the_reconciliation_screen_reads_a_bank_csv_by_its_saved_mapping(books, tmp_path):
     import yaml
 
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import FormScreen, RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import FormScreen, RecordTable
     from plugins.accounting import bank_mappings
     from test_accounting_operator import open_by_palette, type_text
 

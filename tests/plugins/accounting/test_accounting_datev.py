@@ -248,10 +248,10 @@ def test_the_master_data_refuses_in_one_line_and_writes_nothing(site, books, tmp
 
 
 async def test_the_reports_screen_writes_the_export_into_the_exports_folder(books):
-    from core.app import make_app
+    from core.shell.app import make_app
     from core.i18n import today
-    from core.testing import wait_for
-    from core.widgets import FormScreen
+    from core.cli.testing import wait_for
+    from core.shell.widgets import FormScreen
     from plugins.accounting import sepa
     from plugins.accounting import vatreturn as vr
     from test_accounting_operator import clear_input, open_by_palette, type_text

@@ -151,9 +151,9 @@ def test_cli_prints_invoices_reminders_reports_and_the_dunning_letters(cups_serv
 
 
 async def test_print_an_invoice_and_its_reminder_from_the_invoices_screen(cups_server, books):
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import FormScreen, RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import FormScreen, RecordTable
     from plugins.accounting.invoice_screens import InvoicesScreen
 
     bd, ctx, ids, issued = books
@@ -191,9 +191,9 @@ async def test_print_an_invoice_and_its_reminder_from_the_invoices_screen(cups_s
 
 
 async def test_print_a_report_and_the_vat_return_from_their_screens(cups_server, books):
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import FormScreen
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import FormScreen
 
     bd, ctx, ids, issued = books
     bd.services.printing.set_default("office-pdf")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.app import make_app
-from core.testing import pick
-from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from core.shell.app import make_app
+from core.cli.testing import pick
+from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import invoicing as inv
 from invoice_helpers import INVOICE_SETTINGS, customers
 from test_accounting_receivables import pdf_text

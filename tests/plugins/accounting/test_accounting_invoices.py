@@ -180,7 +180,7 @@ def test_permissions_are_checked_in_the_service(books, site):
 
 WORKER = r'''
 import sys
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 from core.errors import ValidationError
 from plugins.accounting import invoicing as inv
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.i18n import today
-from core.testing import palette_offers, text_of, wait_for
-from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from core.cli.testing import palette_offers, text_of, wait_for
+from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import service as svc
 from conftest import iban
 from sepa_schemas import validate

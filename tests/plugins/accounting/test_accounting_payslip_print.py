@@ -66,9 +66,9 @@ def test_cli_prints_a_month_s_payslips(cups_server, site, january):
 
 
 async def test_print_a_payslip_from_the_payslips_screen(cups_server, january):
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import FormScreen, RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import FormScreen, RecordTable
 
     bd, ctx, ids, run = january
     bd.services.printing.set_default("lobby-pdf")

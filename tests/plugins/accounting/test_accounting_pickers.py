@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.errors import PermissionDenied
-from core.testing import pick, wait_for
-from core.widgets import FormScreen, RecordTable
+from core.cli.testing import pick, wait_for
+from core.shell.widgets import FormScreen, RecordTable
 from plugins.accounting import service as svc
 
 

@@ -9,10 +9,10 @@ import datetime as dt
 
 import pytest
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.i18n import today
-from core.testing import text_of, wait_for
-from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from core.cli.testing import text_of, wait_for
+from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import invoicing as inv
 from invoice_helpers import INVOICE_SETTINGS, customers
 from test_accounting_screens import shown

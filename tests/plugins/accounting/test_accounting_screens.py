@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from core.app import make_app
-from core.testing import pick
-from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from core.shell.app import make_app
+from core.cli.testing import pick
+from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
 from conftest import iban
@@ -139,7 +139,7 @@ async def test_the_journal_pages_newest_first_and_finds_a_month(office):
     """The Journal reads a page at a time, newest first (a year's journal is
     never read for the rows on screen); a reversal on another page still
     marks its entry; / finds entries by date or description in the store."""
-    from core.widgets import PagedRecords
+    from core.shell.widgets import PagedRecords
 
     bd, ctx, ids = office
     posted = []
@@ -198,7 +198,7 @@ async def test_payroll_keys_come_first_and_read_one_way(office):
     not Textual's action names."""
     from textual.widgets import DataTable
 
-    from core.widgets.keybar import KeyBar
+    from core.shell.widgets.keybar import KeyBar
 
     bd, ctx, ids = office
     app = make_app(bd, poll_interval=0)
@@ -225,7 +225,7 @@ async def test_the_due_card_marks_an_overdue_bill_in_words_and_with_a_sign(offic
     import datetime as dt
 
     from core.i18n import today
-    from core.testing import text_of
+    from core.cli.testing import text_of
 
     bd, ctx, ids = office
     v = svc.add_vendor(ctx, {"name": "Stadtwerke Musterstadt", "iban": iban("DE", "370400440532013000")})
@@ -245,7 +245,7 @@ async def test_the_due_card_marks_an_overdue_bill_in_words_and_with_a_sign(offic
 async def test_the_vendor_form_names_every_field_in_error_at_once(office):
     """A vendor with a bad IBAN, a bad BIC and terms out of range: the form
     shows all three under their fields (not only the first), nothing stored."""
-    from core.testing import field_error
+    from core.cli.testing import field_error
 
     bd, ctx, ids = office
     app = make_app(bd, poll_interval=0)

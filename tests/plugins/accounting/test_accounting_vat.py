@@ -172,8 +172,8 @@ def test_vat_return_on_the_cli(quarter, site):
 
 
 async def test_the_vat_return_screen(quarter, tmp_path):
-    from core.app import make_app
-    from core.widgets import FormScreen
+    from core.shell.app import make_app
+    from core.shell.widgets import FormScreen
     from textual.widgets import Input
     from test_accounting_screens import shown, text, wait_for
 

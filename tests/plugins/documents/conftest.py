@@ -45,7 +45,7 @@ class Site:
         self.files = root / "files"
         for d in (self.config_dir, self.inbox, self.files):
             d.mkdir()
-        from core.access import current_account
+        from core.services.access import current_account
 
         me = current_account()
         extra = f"  {me}: {{name: Test Runner, roles: [admin]}}\n" if me not in ("alice", "bob", "sam") else ""
@@ -70,7 +70,7 @@ class Site:
         (self.config_dir / "plugins.yaml").write_text("\n".join(lines) + "\n")
 
     def open(self, account: str = "alice"):
-        from core.runtime import open_backdesk
+        from core.plugins.runtime import open_backdesk
 
         return open_backdesk(self.config_dir, self.data_dir, account=account, load_entry_points=False)
 

@@ -15,7 +15,7 @@ import sys
 
 def main() -> int:
     config_dir, data_dir, wanted = sys.argv[1:4]
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
     from plugins.documents import mailin
 
     bd = open_backdesk(config_dir, data_dir, load_entry_points=False)

@@ -11,7 +11,7 @@ from plugins.documents import service
 
 
 def _file_many(config_dir, data_dir, files_dir, who, n, barrier):
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(config_dir, data_dir, account="alice", load_entry_points=False)
     ctx = bd.context("documents")
@@ -44,7 +44,7 @@ def test_archive_serial_numbers_are_unique_across_processes(site, bd):
 
 
 def _send(config_dir, data_dir, barrier, out):
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(config_dir, data_dir, account="alice", load_entry_points=False)
     barrier.wait()

@@ -63,9 +63,9 @@ def test_a_read_einvoice_is_filed_once_and_its_bill_shows_its_document(office, s
 
 
 async def test_b_in_the_register_makes_a_bill_and_the_bill_opens_its_document(office, site):
-    from core.app import make_app
-    from core.testing import text_of, wait_for
-    from core.widgets import RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import text_of, wait_for
+    from core.shell.widgets import RecordTable
 
     actx, dctx = office.context("accounting"), office.context("documents")
     invoice, xml = _einvoice(actx)

@@ -169,9 +169,9 @@ def test_a_stranger_gets_a_ticket_when_the_office_names_whom_it_is_for(site, hel
 
 
 async def test_the_mail_log_on_the_intake_screen_at_80x24(helpdesk, dovecot, smtp):
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import RecordTable
     from plugins.documents.mail_screens import MailLogScreen
     from plugins.documents.screens import IntakeScreen
 

@@ -223,9 +223,9 @@ def test_send_and_list_from_the_cli(site, smtp):
 
 
 async def test_m_on_the_invoices_screen_sends_the_invoice_or_its_reminder(site, smtp):
-    from core.app import make_app
-    from core.testing import field_error, text_of, wait_for
-    from core.widgets import FormScreen, RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import field_error, text_of, wait_for
+    from core.shell.widgets import FormScreen, RecordTable
     from plugins.accounting import invoice_send
 
     bd = _setup(site, smtp)

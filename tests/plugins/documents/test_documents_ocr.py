@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from core.app import make_app
-from core.testing import wait_for
+from core.shell.app import make_app
+from core.cli.testing import wait_for
 from plugins.documents import ocr_jobs, service
 from plugins.documents.screens import DocumentScreen
 from tests.peers import require_peer

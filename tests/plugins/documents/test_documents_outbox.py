@@ -174,9 +174,9 @@ async def test_a_fax_retrying_is_not_failed_and_the_sender_hears_when_it_finally
     """HylaFAX away: the first failed try reads "retrying" with its next try;
     the last (max_attempts) reads "failed" and Bob, who queued it, finds a
     notification linked to the Outbox; Enter on the job opens the document."""
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import RecordTable
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import RecordTable
     from plugins.documents.screens import DocumentScreen, OutboxScreen
 
     site.write_plugins(fax_transport="hylafax", hylafax_port=free_port(), smtp_timeout=2.0, max_attempts=2)

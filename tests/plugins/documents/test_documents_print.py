@@ -120,7 +120,7 @@ def test_default_printer_per_operator_and_per_kiosk(cups_server, site, ctx, lett
     assert [p["name"] for p in paper.printers(ctx) if p["chosen"]] == ["office-pdf"]
     assert finished(ctx, paper.print_document(ctx, letter["id"]))["printer"] == "office-pdf"
     ctx.services.printing.set_default("lobby-pdf", kiosk=True)
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     kiosk = open_backdesk(site.config_dir, site.data_dir, account="alice", kiosk=True, load_entry_points=False)
     try:
@@ -164,8 +164,8 @@ def test_cli_prints_lists_printers_and_jobs(cups_server, site, letter):
 async def test_print_dialog_keyboard_only_at_80x24(cups_server, site, bd, ctx, letter):
     from textual.widgets import Checkbox, Input, Select
 
-    from core.app import make_app
-    from core.widgets import FormScreen
+    from core.shell.app import make_app
+    from core.shell.widgets import FormScreen
     from plugins.documents.screens import RegisterScreen
 
     ctx.services.printing.set_default("office-pdf")

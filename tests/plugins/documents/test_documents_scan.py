@@ -135,9 +135,9 @@ def test_cli_lists_scanners_scans_and_copies(scan_site, cups_server):
 async def test_scan_from_the_intake_screen_with_progress_at_80x24(scan_site):
     from textual.widgets import Select
 
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import FormScreen
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import FormScreen
     from plugins.documents.screens import IntakeScreen
 
     bd = scan_site.open()
@@ -192,9 +192,9 @@ def test_scan_profiles_are_checked_per_field(scan_site):
 async def test_copy_from_the_intake_screen_prints_and_files_nothing(scan_site, cups_server):
     from textual.widgets import Select
 
-    from core.app import make_app
-    from core.testing import wait_for
-    from core.widgets import FormScreen
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.shell.widgets import FormScreen
     from plugins.documents.screens import IntakeScreen
 
     bd = scan_site.open()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.app import make_app
-from core.widgets import FormScreen, RecordTable
+from core.shell.app import make_app
+from core.shell.widgets import FormScreen, RecordTable
 from plugins.documents import service
 from plugins.documents.screens import DocumentScreen, IntakeScreen, OutboxScreen, RegisterScreen
 
@@ -60,7 +60,7 @@ async def test_add_chooses_the_file_in_a_folder_tree_and_shows_errors_at_the_fie
     file chosen there fills the form; a refusal shows at the field; a file of
     the intake folder is filed through its intake item and leaves the inbox;
     2 switches to the operator's exports folder."""
-    from core.widgets import FilePicker
+    from core.shell.widgets import FilePicker
 
     (site.inbox / "letter.txt").write_text("Dear Sir")
     (ctx.exports_dir() / "report.csv").write_text("a,b\n")
@@ -189,7 +189,7 @@ async def test_responsible_and_into_document_are_chosen_by_typing(site, bd, ctx)
     """The document form's Responsible and the copy's Into document are
     pickers (no directory id or document id typed): a name finds the
     person, a word of the title the document; editing shows the name."""
-    from core.testing import pick
+    from core.cli.testing import pick
 
     _seed(site, ctx)
     people = bd.services.people

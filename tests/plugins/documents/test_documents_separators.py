@@ -9,8 +9,8 @@ import shutil
 import pytest
 from pypdf import PdfReader
 
-from core.app import make_app
-from core.widgets import RecordTable
+from core.shell.app import make_app
+from core.shell.widgets import RecordTable
 from plugins.documents import barcodes, separators, service
 from plugins.documents.screens import IntakeScreen
 from tests.peers import require_peer

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.errors import PermissionDenied, ValidationError
-from core.widgets import ConfirmDialog, FormScreen, RecordTable
+from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.documents import files as blobs
 from plugins.documents import service
 from plugins.documents.screens import RulesScreen

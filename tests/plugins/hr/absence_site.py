@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.access import current_account
+from core.services.access import current_account
 
 from tests.conftest import storage_yaml
 
@@ -76,7 +76,7 @@ class Site:
         (self.config_dir / "plugins.yaml").write_text(yaml.safe_dump(doc))
 
     def open(self, account: str | None = None):
-        from core.runtime import open_backdesk
+        from core.plugins.runtime import open_backdesk
 
         bd = open_backdesk(self.config_dir, self.data_dir, account=account or current_account())
         self.opened.append(bd)

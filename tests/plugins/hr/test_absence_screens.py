@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.i18n import today
-from core.widgets import ConfirmDialog, RecordTable
+from core.shell.widgets import ConfirmDialog, RecordTable
 from plugins.hr import leave
 
 from tests.plugins.hr.absence_site import Site, make_office

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import PermissionDenied, ValidationError
-from core.events import Event
+from core.services.events import Event
 from plugins.hr import cases, discipline, hiring
 from plugins.hr import service as svc
 

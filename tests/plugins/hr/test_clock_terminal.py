@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from core.kiosk import hash_pin
+from core.services.kiosk import hash_pin
 
 from tests.conftest import require_peer
 from tests.plugins.hr.absence_site import ROOT, Site, make_office

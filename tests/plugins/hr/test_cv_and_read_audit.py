@@ -11,9 +11,9 @@ import pytest
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.errors import PermissionDenied, ValidationError
-from core.widgets import ConfirmDialog, DetailView, FormScreen, RecordTable
+from core.shell.widgets import ConfirmDialog, DetailView, FormScreen, RecordTable
 from plugins.hr import cases, discipline, hiring
 from plugins.hr import screens as hr_screens
 from plugins.hr import service as svc

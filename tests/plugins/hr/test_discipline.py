@@ -139,7 +139,7 @@ def test_warnings_expiring_this_month_card(office):
 
 
 LEAVERS = '''
-from core.hookspecs import PluginInfo, TableSpec, hookimpl
+from core.api.hookspecs import PluginInfo, TableSpec, hookimpl
 
 
 @hookimpl

@@ -59,7 +59,7 @@ def test_an_unknown_region_is_one_clear_line(office):
         bd.services.people.update_person(ids["ina"], {"region": "B/Y"})
     assert err.value.field == "region"
     bd.services.people.update_person(ids["ina"], {"region": "XX"})
-    from core.workdays import CalendarError
+    from core.services.workdays import CalendarError
 
     with pytest.raises(CalendarError, match="'XX' is not a region of DE \\(known: BB, BE, BW, BY"):
         bd.services.calendar.holiday("2026-05-01", ids["ina"])

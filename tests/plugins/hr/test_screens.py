@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from core.app import make_app
-from core.testing import pick
-from core.widgets import ConfirmDialog, DetailView, FormScreen, RecordTable
+from core.shell.app import make_app
+from core.cli.testing import pick
+from core.shell.widgets import ConfirmDialog, DetailView, FormScreen, RecordTable
 from plugins.hr import cases, discipline, hiring
 from plugins.hr import screens as hr_screens
 

@@ -29,7 +29,7 @@ def test_hired_opens_one_onboarding_ticket(office):
     assert [e["data"] for e in opened] == [{"person_id": ids["dora"], "ticket_id": t["id"]}]
     # a retry of the same event, and the same event published twice, open nothing new
     _publish(bd, "hr.employee_hired", data)
-    from core.events import Event
+    from core.services.events import Event
 
     svc_ctx = bd.context("it")
     import plugins.it as it

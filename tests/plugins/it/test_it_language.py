@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[3]
 # then with two of each.
 SCRIPT = r'''
 import asyncio, json, sys
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account="alice")
-from core.app import make_app
-from core.testing import text_of, wait_for
+from core.shell.app import make_app
+from core.cli.testing import text_of, wait_for
 from plugins.it import service as svc
 
 out = {}

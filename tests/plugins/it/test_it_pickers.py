@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.app import make_app
+from core.shell.app import make_app
 from core.errors import PermissionDenied
-from core.testing import pick, wait_for
-from core.widgets import FormScreen, RecordTable
+from core.cli.testing import pick, wait_for
+from core.shell.widgets import FormScreen, RecordTable
 from plugins.it import service as svc
 
 

@@ -7,9 +7,9 @@ import asyncio
 
 from textual.widgets import Static
 
-from core.app import make_app
-from core.testing import pick
-from core.widgets import DetailView, FormScreen, RecordTable
+from core.shell.app import make_app
+from core.cli.testing import pick
+from core.shell.widgets import DetailView, FormScreen, RecordTable
 from plugins.it import service as svc
 
 
@@ -197,7 +197,7 @@ async def test_german_screens(site, office):
 
 
 async def test_removing_a_check_asks_and_defaults_to_no(office):
-    from core.widgets import ConfirmDialog
+    from core.shell.widgets import ConfirmDialog
 
     bd, ctx, ids = office
     svc.add_check(ctx, "root disk", "disk", "/")

@@ -53,7 +53,7 @@ class Site:
     def _write_config(self, role: str) -> None:
         """The OS account running the tests is an operator too (the CLI runs as
         it), with the role of the account a CLI call stands for."""
-        from core.access import current_account
+        from core.services.access import current_account
 
         me = current_account()
         extra = f"  {me}: {{name: Test Runner, roles: [{role}]}}\n" if me not in self.ROLES else ""
@@ -69,7 +69,7 @@ class Site:
         (self.config_dir / "plugins.yaml").write_text("\n".join(lines) + "\n")
 
     def open(self, account: str = "bob"):
-        from core.runtime import open_backdesk
+        from core.plugins.runtime import open_backdesk
 
         return open_backdesk(self.config_dir, self.data_dir, account=account, load_entry_points=False)
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from core.app import make_app
+from core.shell.app import make_app
 
 from telephony_helpers import DEADLINE, wait_until
 from telephony_helpers import ROOT
@@ -74,7 +74,7 @@ async def test_call_from_the_directory_a_message_and_the_history(board):
 def test_phone_commands_on_the_real_pbx(board):
     ami, svc = board.ami, board.svc
     # the command line runs as the OS account: give it Bob's directory entry (his phone, 100)
-    from core.access import current_account
+    from core.services.access import current_account
 
     cfg = board.site.config_dir / "backdesk.yaml"
     me = current_account()

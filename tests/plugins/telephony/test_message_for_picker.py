@@ -3,9 +3,9 @@ person; the operator sees whom it matched before saving."""
 
 from __future__ import annotations
 
-from core.app import make_app
-from core.testing import pick, wait_for
-from core.widgets import FormScreen
+from core.shell.app import make_app
+from core.cli.testing import pick, wait_for
+from core.shell.widgets import FormScreen
 from plugins.telephony.service import service_for
 
 

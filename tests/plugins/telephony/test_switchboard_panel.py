@@ -13,8 +13,8 @@ import asyncio
 import re
 import time
 
-from core.app import make_app
-from core.testing import text_of
+from core.shell.app import make_app
+from core.cli.testing import text_of
 from plugins.telephony.service import service_for
 
 from telephony_helpers import DEADLINE, Site, Switchboard, wait_until

@@ -26,7 +26,7 @@ def office(tmp_path):
         import asyncssh  # noqa: F401
     except ImportError:
         require_peer("asyncssh", False, "pip install 'backdesk[ssh]'")
-    from core.access import current_account
+    from core.services.access import current_account
 
     site = SshSite(tmp_path)
     cfg = site.config_dir / "backdesk.yaml"
@@ -38,7 +38,7 @@ def office(tmp_path):
     cfg.write_text(text)
     (site.config_dir / "plugins.yaml").write_text(
         f"plugins:\n  - name: telephony\n    settings:\n      {ALWAYS_OPEN}\n")
-    from core.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk
 
     bd = open_backdesk(site.config_dir, site.data_dir, account="alice", load_entry_points=False)
     try:

@@ -26,10 +26,10 @@ ALWAYS_OPEN = {"business_hours": "00:00-24:00", "business_days": [1, 2, 3, 4, 5,
 # and one open callback, then with a second of each.
 SCREENS = r'''
 import asyncio, json, sys
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account="bob", load_entry_points=False)
-from core.app import make_app
-from core.testing import text_of, wait_for
+from core.shell.app import make_app
+from core.cli.testing import text_of, wait_for
 from plugins.telephony.service import service_for
 
 out = {}
@@ -82,7 +82,7 @@ bd.close()
 # action and a failed login, as the operator reads them.
 PBX = r'''
 import json, sys, time
-from core.runtime import open_backdesk
+from core.plugins.runtime import open_backdesk
 bd = open_backdesk(sys.argv[1], sys.argv[2], account="bob", load_entry_points=False)
 from core.errors import BackdeskError
 from plugins.telephony.service import service_for

@@ -6,8 +6,8 @@ import asyncio
 
 from textual.widgets import Static
 
-from core.app import make_app
-from core.widgets import RecordTable
+from core.shell.app import make_app
+from core.shell.widgets import RecordTable
 from plugins.telephony.service import service_for
 
 from telephony_helpers import Site
@@ -125,7 +125,7 @@ async def test_filter_as_you_type_transfer_with_enter_and_away_offers_message(si
 async def test_hang_up_asks_first_and_callback_done_can_be_taken_back(site):
     """h on a call asks (default no: n or Enter keeps the caller); x marks a
     callback done at once and u opens it again."""
-    from core.widgets import ConfirmDialog
+    from core.shell.widgets import ConfirmDialog
 
     bd = site.open("bob")
     svc = service_for(bd.context("telephony"))

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core.hookspecs import PluginInfo, Setting, TableSpec, hookimpl
+from core.api.hookspecs import PluginInfo, Setting, TableSpec, hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """A small HR plugin for the services tests: hires people, keeps confidential cases."""
 
-from core.hookspecs import PluginInfo, SearchHit, TableSpec, hookimpl
+from core.api.hookspecs import PluginInfo, SearchHit, TableSpec, hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """A small IT plugin: opens an onboarding ticket when HR hires someone."""
 
-from core.hookspecs import PluginInfo, SearchHit, TableSpec, hookimpl
+from core.api.hookspecs import PluginInfo, SearchHit, TableSpec, hookimpl
 
 
 @hookimpl

@@ -3,8 +3,8 @@
 from textual.binding import Binding
 from textual.widgets import Static
 
-from core.hookspecs import NavEntry, PluginInfo, hookimpl
-from core.screens.base import BackdeskScreen
+from core.api.hookspecs import NavEntry, PluginInfo, hookimpl
+from core.shell.screens.base import BackdeskScreen
 
 
 class BrokenScreen(BackdeskScreen):
@@ -29,7 +29,7 @@ def backdesk_screens(ctx):
 
 @hookimpl
 def backdesk_dashboard_cards(ctx):
-    from core.hookspecs import Card
+    from core.api.hookspecs import Card
 
     def render():
         raise ValueError("card data unavailable")

@@ -1,6 +1,6 @@
 """A plugin written for a hook API this Backdesk does not provide."""
 
-from core.hookspecs import PluginInfo, hookimpl
+from core.api.hookspecs import PluginInfo, hookimpl
 
 
 @hookimpl

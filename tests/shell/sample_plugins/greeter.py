@@ -5,8 +5,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from core.hookspecs import Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl
-from core.screens.base import BackdeskScreen
+from core.api.hookspecs import Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl
+from core.shell.screens.base import BackdeskScreen
 
 
 class GreeterScreen(BackdeskScreen):

@@ -1,6 +1,6 @@
 """A plugin with a misspelled hook name."""
 
-from core.hookspecs import PluginInfo, hookimpl
+from core.api.hookspecs import PluginInfo, hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """A plugin whose info hook raises."""
 
-from core.hookspecs import hookimpl
+from core.api.hookspecs import hookimpl
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 should not do, each through the plugin API a careless author would reach
 for. Installed by entry point, as any team's plugin is."""
 
-from core.hookspecs import PluginInfo, TableSpec, hookimpl
+from core.api.hookspecs import PluginInfo, TableSpec, hookimpl
 
 PERMISSIONS = {"wallprobe.notes.read": "Read the probe's notes", "wallprobe.notes.edit": "Write the probe's notes"}
 

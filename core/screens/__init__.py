@@ -1,2 +1,0 @@
-"""The shell's own screens (home, directory, search, notifications, audit trail,
-plugins, help, lock); each is opened by core.app or a navigation entry."""
