@@ -3,6 +3,8 @@
     python bench/year.py                       # scale 1: the issue's year (build ~1 h once)
     python bench/year.py --scale 0.1           # a tenth of it (quick)
     python bench/year.py --backends tinydb --sessions 5
+    python bench/year.py --prepare /srv/year1       # build, rewrite, migrate; keep it
+    python bench/year.py --measure-only /srv/year1  # later, on a quiet machine: only measure
 
 1. **The year** (bench/yearbuild.py): a 60-person office's year made through
    the services — calls with transfer chains, messages, documents with
@@ -27,6 +29,11 @@
    app's last ``_display`` after the key, once it is idle), p50/p99, for
    Switchboard, Call history filtered by a name, Documents search,
    Helpdesk queue, Journal filtered to a month, Employees.
+
+``--prepare DIR`` does all before the measuring once and keeps it in DIR
+(the TinyDB data folder, the PostgreSQL cluster in ``DIR/pg``);
+``--measure-only DIR`` then measures from it (each run on a fresh copy of
+the TinyDB folder; the PostgreSQL cluster reused as it is).
 
 The baseline is the same measurement of the code before a change, run the
 same way: docs/performance.md keeps both.
@@ -352,46 +359,101 @@ def store_figures(data_dir: Path) -> dict:
     return {"data_mb": size / 2**20, "tables": len(manifest.get("tables", {}))}
 
 
-async def run(args, before: dict | None = None) -> None:
-    import asyncssh
-
+def prepare(args, dest: Path, *, keep: bool) -> tuple[dict, object]:
+    """The year made ready to measure in ``dest``: the TinyDB data folder
+    (``dest/tinydb/data``, snapshots rewritten by this code unless
+    ``--no-rewrite``) and, for PostgreSQL, the same year migrated into a
+    server whose cluster is ``dest/pg`` (kept when ``keep``: ``--prepare``).
+    Writes ``dest/prepared.json``; returns it and the running server (or None).
+    """
     cache = Path(args.cache).expanduser()
     year = cached_year(cache, args.scale)
     built = json.loads((year / "build.json").read_text())
-    key = asyncssh.import_private_key((year / "client_key").read_bytes())
+    meta: dict = {"scale": args.scale, "counts": built["counts"], "year": str(year)}
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(year / "client_key", dest / "client_key")
+    data_dir = work_copy(year, dest / "tinydb")
+    if args.rewrite:
+        # every snapshot written by this code (big tables in segments, as
+        # a site's next compaction leaves them); the cache stays as built
+        from core.storage.engine import open_store
+
+        t0 = time.perf_counter()
+        with open_store(data_dir) as store:
+            store.compact(rewrite=True)
+        meta["rewrite_s"] = time.perf_counter() - t0
+        print(f"snapshots rewritten in {meta['rewrite_s']:.1f} s", flush=True)
+    meta["store"] = store_figures(data_dir)
+    server = None
+    if "postgresql" in args.backends:
+        from pg_server import PgServer
+
+        server = PgServer(durable=True, keep=str(dest / "pg") if keep else None).start()
+        dsn = server.dsn(schema="year")
+        cfg = write_config(dest / "migrate", dest, data_dir, None)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "core", "--config-dir", str(cfg),
+                               "--data-dir", str(data_dir), "storage", "migrate", "--to", "postgresql",
+                               "--from", str(data_dir), dsn], capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            server.stop()
+            raise SystemExit(f"copying the year to PostgreSQL failed:\n{proc.stdout}\n{proc.stderr}")
+        meta["pg_copy_s"] = time.perf_counter() - t0
+        print(f"the year copied into PostgreSQL in {meta['pg_copy_s']:.1f} s", flush=True)
+    meta["backends"] = list(args.backends)
+    (dest / "prepared.json").write_text(json.dumps(meta, indent=1))
+    return meta, server
+
+
+async def run(args, before: dict | None = None) -> None:
+    """Prepare the year (or take the one ``--measure-only`` names), then
+    measure; ``--prepare`` only prepares."""
+    import asyncssh
+
+    started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench-year-"))
-    results: dict = {"scale": args.scale, "counts": built["counts"]}
     server = None
     try:
-        data_dir = work_copy(year, work / "tinydb")
-        if args.rewrite:
-            # every snapshot written by this code (big tables in segments, as
-            # a site's next compaction leaves them); the cache stays as built
-            from core.storage.engine import open_store
+        if args.measure_only:
+            prepared = Path(args.measure_only)
+            if not (prepared / "prepared.json").exists():
+                raise SystemExit(f"{prepared}: not a prepared year (make one with --prepare {prepared})")
+            meta = json.loads((prepared / "prepared.json").read_text())
+            missing = [b for b in args.backends if b not in meta["backends"]]
+            if missing:
+                raise SystemExit(f"{prepared}: prepared without {', '.join(missing)} (--backends)")
+            # a fresh copy per run: what the sessions write does not pile up
+            data_dir = work_copy(prepared / "tinydb", work / "tinydb")
+            if "postgresql" in args.backends:
+                from pg_server import PgServer
 
-            t0 = time.perf_counter()
-            with open_store(data_dir) as store:
-                store.compact(rewrite=True)
-            results["rewrite_s"] = time.perf_counter() - t0
-            print(f"snapshots rewritten in {results['rewrite_s']:.1f} s", flush=True)
-        results["store"] = store_figures(data_dir)
+                server = PgServer(durable=True, keep=str(prepared / "pg")).start()
+        else:
+            prepared = Path(args.prepare) if args.prepare else work / "prepared"
+            if args.prepare and (prepared / "prepared.json").exists():
+                print(f"{prepared} is prepared already (remove it to prepare it again)", flush=True)
+                return
+            meta, server = prepare(args, prepared, keep=bool(args.prepare))
+            data_dir = prepared / "tinydb" / "data"
+            if args.prepare:
+                if server is not None:
+                    server.stop()
+                    server = None
+                print(f"\nprepared in {time.perf_counter() - started:.0f} s; measure with:\n  "
+                      f"python bench/year.py --measure-only {prepared} --backends {','.join(args.backends)}",
+                      flush=True)
+                return
+        key = asyncssh.import_private_key((prepared / "client_key").read_bytes())
+        results: dict = {k: meta[k] for k in ("scale", "counts", "store")}
+        for k in ("rewrite_s", "pg_copy_s"):
+            if k in meta:
+                results[k] = meta[k]
         sites = {}
         if "tinydb" in args.backends:
-            sites["tinydb"] = write_config(work / "tinydb", year, data_dir, None)
+            sites["tinydb"] = write_config(work / "tinydb", prepared, data_dir, None)
         if "postgresql" in args.backends:
-            from pg_server import PgServer
-
-            server = PgServer(durable=True).start()
-            dsn = server.dsn(schema="year")
-            cfg = write_config(work / "postgresql", year, data_dir, dsn)
-            t0 = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "core", "--config-dir", str(sites.get("tinydb", cfg)),
-                                   "--data-dir", str(data_dir), "storage", "migrate", "--to", "postgresql",
-                                   "--from", str(data_dir), dsn], capture_output=True, text=True, cwd=ROOT)
-            if proc.returncode != 0:
-                raise SystemExit(f"copying the year to PostgreSQL failed:\n{proc.stdout}\n{proc.stderr}")
-            results["pg_copy_s"] = time.perf_counter() - t0
-            sites["postgresql"] = cfg
+            sites["postgresql"] = write_config(work / "postgresql", prepared, data_dir,
+                                               server.dsn(schema="year"))
         for backend, cfg in sites.items():
             print(f"\n== {backend}: sessions", flush=True)
             results[backend] = await measure_sessions(cfg, key, samples=args.samples, sessions=args.sessions,
@@ -404,6 +466,7 @@ async def run(args, before: dict | None = None) -> None:
         if server is not None:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
+    results["measured_s"] = time.perf_counter() - started
     if before is not None:
         print(f"\n== before: {before['ref']}")
         report(before)
@@ -411,6 +474,7 @@ async def run(args, before: dict | None = None) -> None:
     report(results)
     if before is not None:
         compare(before, results)
+    print(f"\n(measured in {results['measured_s']:.0f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
@@ -507,6 +571,12 @@ def main() -> None:
     ap.add_argument("--baseline-as-built", action="store_true",
                     help="the baseline reads the cached year's snapshots as built (code from before "
                          "segmented snapshots: whole tables); by default its own code rewrites them too")
+    ap.add_argument("--prepare", metavar="DIR",
+                    help="only make the year ready to measure in DIR (TinyDB data rewritten, the PostgreSQL "
+                         "cluster migrated and kept in DIR/pg; with --baseline its own copy in DIR/baseline); "
+                         "what is prepared already is kept")
+    ap.add_argument("--measure-only", "--reuse", dest="measure_only", metavar="DIR",
+                    help="measure the year --prepare left in DIR (nothing built, rewritten or migrated)")
     ap.add_argument("--screens-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.screens_child:
@@ -517,11 +587,16 @@ def main() -> None:
         print(json.dumps(out))
         return
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if args.prepare and args.measure_only:
+        ap.error("--prepare and --measure-only exclude each other")
+    for d in ("prepare", "measure_only"):
+        if getattr(args, d):
+            setattr(args, d, str(Path(getattr(args, d)).resolve()))
     import logging
 
     logging.basicConfig(level=logging.ERROR)
     before = run_baseline(args) if args.baseline else None
-    asyncio.run(run(args, before))
+    asyncio.run(run(args, before or None))
 
 
 def run_baseline(args) -> dict:
@@ -539,11 +614,15 @@ def run_baseline(args) -> dict:
                 "--backends", ",".join(args.backends), "--sessions", str(args.sessions),
                 "--samples", str(args.samples), "--budget-mb", f"{args.budget_mb:g}", "--timeout",
                 f"{args.timeout:g}", "--json", str(out)] + (["--no-screens"] if args.no_screens else []) \
-            + (["--no-rewrite"] if args.baseline_as_built or not args.rewrite else [])
+            + (["--no-rewrite"] if args.baseline_as_built or not args.rewrite else []) \
+            + (["--prepare", str(Path(args.prepare) / "baseline")] if args.prepare else []) \
+            + (["--measure-only", str(Path(args.measure_only) / "baseline")] if args.measure_only else [])
         env = {**os.environ, "BACKDESK_BENCH_CODE": str(code),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
         print(f"== baseline: the code of {args.baseline} ({rev})", flush=True)
         subprocess.run(argv, env=env, check=True)
+        if args.prepare:
+            return {}
         before = json.loads(out.read_text())
         before["ref"] = f"{args.baseline} ({rev})"
         return before

@@ -56,9 +56,12 @@ def _run_as() -> tuple[list[str], pwd.struct_passwd | None]:
 class PgServer:
     """``PgServer().start()``; ``.dsn()`` for a connection string; ``.stop()``."""
 
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, keep: str | None = None) -> None:
         self.bindir = find_bindir()
         self.durable = durable
+        #: a folder the cluster is kept in (made when missing, reused when
+        #: there, left in place by :meth:`stop`): bench/year.py's prepared year
+        self.keep = keep
         self.root: str | None = None
         self.pid: int | None = None
         self.port = 5432
@@ -77,14 +80,19 @@ class PgServer:
         if self.bindir is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
         prefix, user = _run_as()
-        self.root = tempfile.mkdtemp(prefix="bdpg-")
+        if self.keep is not None:
+            os.makedirs(self.keep, exist_ok=True)
+            self.root = self.keep
+        else:
+            self.root = tempfile.mkdtemp(prefix="bdpg-")
         os.chmod(self.root, 0o700)
         if user is not None:
             os.chown(self.root, user.pw_uid, user.pw_gid)
         log = os.path.join(self.root, "server.log")
-        subprocess.run([*prefix, os.path.join(self.bindir, "initdb"), "-D", self.datadir, "-U", "postgres",
-                        "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if not os.path.exists(os.path.join(self.datadir, "PG_VERSION")):
+            subprocess.run([*prefix, os.path.join(self.bindir, "initdb"), "-D", self.datadir, "-U", "postgres",
+                            "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         opts = [f"-c listen_addresses=''", f"-c unix_socket_directories={self.socket_dir}",
                 f"-p {self.port}", "-c max_connections=200", "-c shared_buffers=32MB"]
         if not self.durable:
@@ -126,6 +134,6 @@ class PgServer:
                 except ProcessLookupError:
                     pass
             self.pid = None
-        if self.root is not None:
+        if self.root is not None and self.keep is None:
             shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
+        self.root = None
