@@ -26,7 +26,8 @@ from core.shell.screens.base import BackdeskScreen
 from core.shell.screens.directory import DetailModal
 from core.shell.screens.printing import print_dialog, printer_choices
 from core.services.choices import Choice
-from core.shell.widgets import Column, ConfirmDialog, Field, FilePicker, FormScreen, ProgressScreen, RecordTable
+from core.shell.widgets import (Column, ConfirmDialog, Field, FilePicker, FormScreen, PagedRecords,
+                                ProgressScreen, RecordTable)
 from core.shell.widgets.detail_view import DetailView
 from core.shell.widgets.export_form import shown_path
 from plugins.documents import einvoices, ocr_jobs, paper, scanning, service
@@ -272,7 +273,7 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
         self.ctx = ctx
         self.query_text = ""
         self.terms: list[str] = []
-        self.hits: list[dict] = []
+        self.results: service.SearchResults | None = None
 
     def compose_content(self) -> ComposeResult:
         yield Input(placeholder=_("Search: words, \"phrase\", tag:, type:, from: — Enter"), id="docs-query")
@@ -291,13 +292,23 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
         self.query_one(RecordTable).focus()
 
     def load(self) -> None:
+        """The search's results a page at a time (the store finds them; the
+        table reads the rows it shows); ``/`` narrows them by ASN, title,
+        type or correspondent."""
+        query = self.query_text
         try:
-            self.hits = service.search(self.ctx, self.query_text, limit=None)
+            self.results = service.SearchResults(self.ctx, query)
         except BackdeskError as error:
             _error(self, error)
             return
+
+        def pages(results: service.SearchResults, narrowing: bool) -> PagedRecords:
+            return PagedRecords(lambda offset, limit, _after: results.page(offset, limit), results.count,
+                                matching=(lambda text: pages(service.SearchResults(self.ctx, query, shown=text),
+                                                             False)) if narrowing else None)
+
         table = self.query_one(RecordTable)
-        table.set_records(self.hits)
+        table.set_records(pages(self.results, True))
         self._show_snippet(table.cursor_record)
 
     def refresh_data(self, names) -> None:
@@ -320,7 +331,8 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
             return
         self.load()
         self.query_one(RecordTable).focus()
-        self.notify(_("{n} documents").format(n=len(self.hits)), timeout=2)
+        if self.results is not None:
+            self.notify(_("{n} documents").format(n=self.results.count()), timeout=2)
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
         self._show_snippet(event.record)

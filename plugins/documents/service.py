@@ -795,7 +795,6 @@ def delete_orphans(ctx, *, now: datetime | None = None, min_age: timedelta = ORP
 
 # ---------------------------------------------------------------- search
 _QUERY_TOKEN = re.compile(r'(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)', re.UNICODE)
-_TEXT_CACHE: dict[tuple[int, str], str] = {}
 
 
 def parse_query(query: str) -> tuple[list[str], dict[str, str]]:
@@ -825,47 +824,219 @@ def _haystack(doc: dict, version: dict | None) -> str:
              " ".join(doc.get("tags") or []), doc.get("location") or "",
              " ".join(str(v) for v in (doc.get("fields") or {}).values()), str(doc.get("asn") or "")]
     if version is not None:
-        key = (version["id"], version["sha256"])
-        text = _TEXT_CACHE.get(key)
-        if text is None:
-            text = f"{version.get('filename') or ''}\n{version.get('text') or ''}".casefold()
-            _TEXT_CACHE[key] = text
-        parts.append(text)
+        parts.append(f"{version.get('filename') or ''}\n{version.get('text') or ''}")
     return "\n".join(parts).casefold()
+
+
+#: the documents' fields a search word is looked for in (besides ``fields.*``
+#: and the ASN); the versions': file name and text
+_DOC_TEXT = ("title", "correspondent", "type", "tags", "location")
+_VERSION_TEXT = ("filename", "text")
+_FOLDS: tuple[frozenset[str], tuple[str, ...]] | None = None
+
+
+def _store_needle(word: str) -> str:
+    """The longest piece of a (case-folded) search word that the store's
+    ``Contains`` finds wherever Python's ``casefold`` does: without what
+    casefolding makes of characters lower case leaves alone ("ss" from "ß",
+    "fi" from "ﬁ", "s" from "ſ", "σ" from "ς" — PostgreSQL's ILIKE folds by
+    lower case). "" when nothing is left."""
+    global _FOLDS
+    if _FOLDS is None:
+        chars, seqs = set(), set()
+        for cp in range(0x10000):  # every difference lies in the BMP (0xFB17 at most)
+            ch = chr(cp)
+            folded = ch.casefold()
+            if folded != ch.lower():
+                (chars if len(folded) == 1 else seqs).add(folded)
+        _FOLDS = frozenset(chars), tuple(sorted(seqs))
+    chars, seqs = _FOLDS
+    unsafe = [c in chars for c in word]
+    for seq in seqs:
+        i = word.find(seq)
+        while i >= 0:
+            unsafe[i:i + len(seq)] = [True] * len(seq)
+            i = word.find(seq, i + 1)
+    best, run = "", ""
+    for c, bad in zip(word, unsafe):
+        run = "" if bad else run + c
+        if len(run) > len(best):
+            best = run
+    return best
+
+
+def _search_order(doc: dict) -> tuple:
+    """The register's order: highest ASN first (none last), then by id."""
+    asn = doc.get("asn")
+    return (0, -asn, doc["id"]) if isinstance(asn, (int, float)) and not isinstance(asn, bool) \
+        else (1, 0, doc["id"])
+
+
+class SearchResults:
+    """The documents a search finds, newest (highest ASN) first, read a page
+    at a time: :meth:`count` and :meth:`page` (documents with ``snippet``
+    and ``terms``, as :func:`search` gives them).
+
+    ``shown``: only those whose ASN, title, type or correspondent contains
+    this too (the register's ``/``).
+
+    The store does the finding: a search without words pages the documents
+    table (LIMIT/OFFSET by ASN); each word asks the store which documents'
+    fields and which versions' file names and texts contain it (two
+    ``Contains`` queries), and the documents found for every word, with the
+    word in their fields or in their *current* version, are the results —
+    their ids and ASNs are kept, nothing else. Only phrases, words the store
+    cannot fold like Python (see :func:`_store_needle`) and ``tag:``/``type:``
+    read the candidates' documents (and, for the first two, their current
+    versions' text) to test them exactly as the register always did.
+    """
+
+    def __init__(self, ctx, query: str, *, shown: str = "") -> None:
+        ctx.require(READ)
+        self.ctx = ctx
+        self.terms, self.filters = parse_query(query)
+        #: the register's ``/``: the ASN, title, type or correspondent contains this too
+        self.shown = shown.casefold()
+        self._ids: list[int] | None = None
+        if self.terms or self.filters or self.shown:
+            self._ids = self._find()
+
+    # -- what a page shows
+    def count(self) -> int:
+        if self._ids is None:
+            return self.ctx.table("documents").count()
+        return len(self._ids)
+
+    def page(self, offset: int, limit: int) -> list[dict]:
+        docs_table = self.ctx.table("documents")
+        if self._ids is None:
+            docs = docs_table.find(None, order_by=["-asn"], limit=limit, offset=offset)
+        else:
+            wanted = self._ids[offset:offset + limit]
+            found = {d["id"]: d for d in docs_table.find({"id": AnyOf(wanted)})} if wanted else {}
+            docs = [found[i] for i in wanted if i in found]
+        current = self._current_versions(docs) if self.terms else {}
+        out = []
+        for doc in docs:
+            version = current.get(doc["id"])
+            hit = dict(doc)
+            hit["terms"] = self.terms
+            hit["snippet"] = snippet(version.get("text") or "", self.terms) if version and self.terms else ""
+            out.append(hit)
+        return out
+
+    # -- finding
+    def _current_versions(self, docs: list[dict]) -> dict[int, dict]:
+        if not docs:
+            return {}
+        wanted = {(d["id"], d.get("current_version")) for d in docs}
+        return {v["document_id"]: v
+                for v in self.ctx.table("versions").find({"document_id": AnyOf(sorted({d["id"] for d in docs}))})
+                if (v["document_id"], v["number"]) in wanted}
+
+    def _doc_fields(self) -> tuple[str, ...] | None:
+        """The documents' text fields (custom fields of every type too);
+        None when a custom field's name cannot be a store path."""
+        custom = sorted({f for t in self.ctx.table("types").all() for f in t.get("fields") or []})
+        if any("." in f or not f for f in custom):
+            return None
+        return _DOC_TEXT + tuple(f"fields.{f}" for f in custom)
+
+    def _filter_where(self) -> dict:
+        """A store query every document the filters keep matches (it may match more)."""
+        where: dict = {}
+        f = self.filters
+        if "dir" in f:
+            where["direction"] = f["dir"]
+        for key, field in (("from", "correspondent"), ("type", "type"), ("tag", "tags")):
+            if key in f:
+                needle = _store_needle(f[key].casefold().strip("/") if key == "tag" else f[key].casefold())
+                if needle:
+                    where[field] = Contains(needle)
+        return where
+
+    def _keeps(self, doc: dict) -> bool:
+        f = self.filters
+        if "tag" in f and not any(models.tag_matches(t, f["tag"]) for t in doc.get("tags") or []):
+            return False
+        if "type" in f and (doc.get("type") or "").casefold() != f["type"].casefold():
+            return False
+        if "from" in f and f["from"].casefold() not in (doc.get("correspondent") or "").casefold():
+            return False
+        if "dir" in f and doc.get("direction") != f["dir"]:
+            return False
+        return True
+
+    def _find(self) -> list[int]:
+        docs_table, versions = self.ctx.table("documents"), self.ctx.table("versions")
+        where = self._filter_where()
+        fields = self._doc_fields()
+        words = [w for t in self.terms for w in t.split()]
+        exact = fields is not None and all(" " not in t and not any(c.isspace() for c in t) for t in self.terms)
+        candidates: set[int] | None = None
+        if self.shown:
+            needle = _store_needle(self.shown)
+            if needle:
+                candidates = {d["id"] for d in docs_table.find({**where, ("title", "type", "correspondent"):
+                                                                Contains(needle)})}
+                candidates |= self._asn_containing(needle, where)
+        in_doc: dict[str, set[int]] = {}
+        in_version: dict[str, set[tuple[int, int]]] = {}
+        if fields is not None:
+            for word in dict.fromkeys(words):
+                needle = _store_needle(word)
+                if needle != word:
+                    exact = False
+                if not needle:
+                    continue  # the store cannot narrow by it: tested below
+                found = {d["id"] for d in docs_table.find({**where, fields: Contains(needle)})}
+                found |= self._asn_containing(needle, where)
+                pairs = {(v["document_id"], v["number"]) for v in versions.find({_VERSION_TEXT: Contains(needle)})}
+                in_doc[word], in_version[word] = found, pairs
+                ids = found | {d for d, _n in pairs}
+                candidates = ids if candidates is None else candidates & ids
+                if not candidates:
+                    return []
+        if candidates is None:
+            docs = docs_table.find(where or None)
+        else:
+            docs = docs_table.find({**where, "id": AnyOf(sorted(candidates))})
+        docs = [d for d in docs if self._keeps(d)]
+        if self.shown:
+            docs = [d for d in docs if self.shown in str(d.get("asn") or "") or self.shown in "\n".join(
+                str(d.get(k) or "") for k in ("title", "type", "correspondent")).casefold()]
+        if words and exact:
+            # every word was asked of the store as it is: its answers are the test
+            docs = [d for d in docs
+                    if all(d["id"] in in_doc[w] or (d["id"], d.get("current_version")) in in_version[w]
+                           for w in words)]
+        elif self.terms:
+            current = self._current_versions(docs)
+            docs = [d for d in docs if all(t in _haystack(d, current.get(d["id"])) for t in self.terms)]
+        docs.sort(key=_search_order)
+        return [d["id"] for d in docs]
+
+    def _asn_containing(self, needle: str, where: dict) -> set[int]:
+        """Documents whose ASN's digits contain ``needle``."""
+        if not needle.isdigit() or not needle.isascii():
+            return set()
+        top = self.ctx.table("documents").find(None, order_by=["-asn"], limit=1)
+        highest = top[0].get("asn") if top else None
+        if not isinstance(highest, int) or isinstance(highest, bool):
+            return set()
+        asns = [n for n in range(1, highest + 1) if needle in str(n)]
+        out: set[int] = set()
+        for i in range(0, len(asns), 1000):
+            out |= {d["id"] for d in self.ctx.table("documents").find({**where, "asn": AnyOf(asns[i:i + 1000])})}
+        return out
 
 
 def search(ctx, query: str, *, limit: int | None = 200) -> list[dict]:
     """Documents matching ``query`` (metadata and file text), newest first.
     Each result has ``snippet`` (text around the first match in the file)
-    and ``terms`` (for highlighting)."""
-    ctx.require(READ)
-    terms, filters = parse_query(query)
-    docs = ctx.table("documents").find(None, order_by=["-asn"])
-    current = {}
-    for v in ctx.table("versions").all():
-        current[(v["document_id"], v["number"])] = v
-    out = []
-    for doc in docs:
-        if "tag" in filters and not any(models.tag_matches(t, filters["tag"]) for t in doc.get("tags") or []):
-            continue
-        if "type" in filters and (doc.get("type") or "").casefold() != filters["type"].casefold():
-            continue
-        if "from" in filters and filters["from"].casefold() not in (doc.get("correspondent") or "").casefold():
-            continue
-        if "dir" in filters and doc.get("direction") != filters["dir"]:
-            continue
-        version = current.get((doc["id"], doc.get("current_version")))
-        if terms:
-            hay = _haystack(doc, version)
-            if not all(t in hay for t in terms):
-                continue
-        hit = dict(doc)
-        hit["terms"] = terms
-        hit["snippet"] = snippet(version.get("text") or "", terms) if version and terms else ""
-        out.append(hit)
-        if limit and len(out) >= limit:
-            break
-    return out
+    and ``terms`` (for highlighting). :class:`SearchResults` pages them."""
+    results = SearchResults(ctx, query)
+    return results.page(0, limit if limit else results.count())
 
 
 def snippet(text: str, terms: list[str], width: int = 70) -> str:

@@ -72,6 +72,16 @@ async def test_pages_show_the_tables_rows_in_order_with_another_process_writing(
             await pilot.pause()
             want = people.find({("name", "city"): Contains("oslo")}, order_by="-id")
             assert table.row_count == len(want) == 85 and shown(table) == want
+            # the filter bar counts against the whole source, not the matches
+            bar = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+            assert any("85 of 255" in line for line in bar), bar
+            await pilot.press(*"x" * 3)
+            await pilot.pause()
+            assert table.row_count == 0 and table.total_count == 255
+            assert any("No records match" in table.render_line(y).text for y in range(5))
+            for _ in range(3):
+                await pilot.press("backspace")
+            await pilot.pause()
             await pilot.press("escape")
             await pilot.pause()
             assert table.row_count == 255

@@ -533,8 +533,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def total_count(self) -> int:
-        """Rows in the data source."""
-        return self._count
+        """Rows in the data source (a paged source: before its filter)."""
+        return len(self._paged) if self._paged is not None else self._count
 
     @property
     def cursor_row(self) -> int:
@@ -1066,7 +1066,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             if y != 2:
                 return Strip.blank(width, base)
             style = base + self.get_component_rich_style("record-table--empty", partial=True)
-            if self._count and self._filter_text:
+            if self.total_count and self._filter_text:
                 message = _("No records match “{text}”").format(text=self._filter_text)
             else:
                 message = self._empty_text or _("No records")
@@ -1143,7 +1143,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         prompt = " / "
         text = self._filter_text
         cursor = "▏" if self._editing_filter else ""
-        count = " " + _("{shown} of {total}").format(shown=len(self._view), total=self._count) + " "
+        count = " " + _("{shown} of {total}").format(shown=len(self._view), total=self.total_count) + " "
         room = max(0, width - cell_len(prompt) - cell_len(count))
         body = text + cursor
         if cell_len(body) > room:

@@ -1,0 +1,139 @@
+"""Documents search asks the store, a page at a time, and finds what the
+register always found (both backends).
+
+``old_search`` is the search as it was before (every document and every
+version read, each document's text tested in Python); the store's answers
+must equal it on a mixed set: words in titles, tags, custom fields, ASNs,
+texts of current and of older versions, phrases, "ß"/"ﬁ"/"ſ" that
+casefolding changes, filters, the register's ``/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from plugins.documents import models, service
+from plugins.documents.screens import RegisterScreen
+
+
+def old_search(ctx, query: str) -> list[dict]:
+    """The search before paging (plugins/documents/service.py until #23), as the oracle."""
+    terms, filters = service.parse_query(query)
+    docs = ctx.table("documents").find(None, order_by=["-asn"])
+    current = {(v["document_id"], v["number"]): v for v in ctx.table("versions").all()}
+    out = []
+    for doc in docs:
+        if "tag" in filters and not any(models.tag_matches(t, filters["tag"]) for t in doc.get("tags") or []):
+            continue
+        if "type" in filters and (doc.get("type") or "").casefold() != filters["type"].casefold():
+            continue
+        if "from" in filters and filters["from"].casefold() not in (doc.get("correspondent") or "").casefold():
+            continue
+        if "dir" in filters and doc.get("direction") != filters["dir"]:
+            continue
+        version = current.get((doc["id"], doc.get("current_version")))
+        if terms:
+            parts = [doc.get("title") or "", doc.get("correspondent") or "", doc.get("type") or "",
+                     " ".join(doc.get("tags") or []), doc.get("location") or "",
+                     " ".join(str(v) for v in (doc.get("fields") or {}).values()), str(doc.get("asn") or "")]
+            if version is not None:
+                parts.append(f"{version.get('filename') or ''}\n{version.get('text') or ''}")
+            hay = "\n".join(parts).casefold()
+            if not all(t in hay for t in terms):
+                continue
+        out.append({"id": doc["id"], "snippet": service.snippet(version.get("text") or "", terms)
+                    if version and terms else ""})
+    return out
+
+
+TITLES = ["Rechnung März", "Angebot Kopierer", "Straßenreinigung Bescheid", "Lieferschein 4711",
+          "Vertrag Wartung", "Mahnung zweite", "Protokoll Sitzung", "Finanzamt Bescheid"]
+PEOPLE = ["Müller GmbH", "Schmidt & Co. KG", "Weiß AG", "Groß e.K.", "ACME Ltd"]
+TEXTS = ["Die Rechnung Nr. 2024-17 ist fällig.", "Bitte zahlen Sie an das ﬁnanzamt.",
+         "Kopierer Modell X200 im Angebot", "Gemäß Vertrag wird die Wartung jährlich fällig.",
+         "Der Straßenausbau beginnt im Mai.", "Grüße aus der Buchhaltung", "Lieferung 4711 vollständig",
+         "Protokoll: Sitzung am Montag, ſtraße genannt"]
+
+QUERIES = [
+    "", "rechnung", "RECHNUNG", "rechnung märz", "4711", "47", "1", "2024-17", "strasse", "straße", "STRASSE",
+    "finanzamt", "ﬁnanzamt", "weiss", "weiß", "gross", "groß", "müller", "mueller", "kopierer x200",
+    '"kopierer modell"', '"modell kopierer"', '"rechnung nr."', "wartung", "alt-text", "nur-alt",
+    "tag:finance", "tag:finance/invoices", "tag:FINANCE", "tag:fin", "type:invoice", "type:INVOICE",
+    "type:inv", "from:müller", "from:gmbh", "dir:incoming", "dir:outgoing", "dir:in", "rechnung dir:incoming", "k-42", "kst 7",
+    "bescheid tag:finance", "x", "e", "ss", "st", "fi", "σ", "zzz-nothing", "gmbh ag", "sitzung ſtraße",
+]
+
+
+@pytest.fixture
+def mixed(site, ctx):
+    """About forty documents of several kinds; a few with older versions whose text differs."""
+    service.add_type(ctx, "Invoice", retention_years=10, fields=["Kostenstelle", "Nummer"])
+    service.add_type(ctx, "Letter")
+    ids = []
+    for i in range(40):
+        meta = {"title": f"{TITLES[i % len(TITLES)]} {i}", "correspondent": PEOPLE[i % len(PEOPLE)],
+                "tags": ["finance/invoices"] if i % 4 == 0 else (["finance"] if i % 4 == 1 else ["office"]),
+                "direction": "incoming" if i % 3 else "outgoing"}
+        if i % 5 == 0:
+            meta.update(type="Invoice", fields={"Kostenstelle": f"KST {i % 9}", "Nummer": f"K-{i}"})
+        elif i % 5 == 1:
+            meta["type"] = "Letter"
+        doc = service.add_document(ctx, site.file(f"doc{i}.txt", TEXTS[i % len(TEXTS)] + f" Seite {i}"), meta)
+        ids.append(doc["id"])
+    for n, i in enumerate((3, 9, 17, 28)):
+        service.add_version(ctx, ids[i], site.file(f"v{i}.txt", f"Neue Fassung {i}, nur-alt nicht mehr"))
+    # the older version is current again for two of them: their newest text must not be found
+    ctx.table("documents").update(ids[3], {"current_version": 1})
+    ctx.table("documents").update(ids[28], {"current_version": 1})
+    service.add_version(ctx, ids[9], site.file("v9b.txt", "alt-text in Fassung drei"))
+    return ids
+
+
+def test_the_store_finds_what_reading_every_document_found(site, ctx, mixed):
+    for query in QUERIES:
+        want = old_search(ctx, query)
+        results = service.SearchResults(ctx, query)
+        got = results.page(0, 1000)
+        assert [(h["id"], h["snippet"]) for h in got] == [(w["id"], w["snippet"]) for w in want], query
+        assert results.count() == len(want), query
+        # pages of 7 put together are the same list
+        paged = [h["id"] for o in range(0, len(want) + 7, 7) for h in results.page(o, 7)]
+        assert paged == [w["id"] for w in want], query
+        assert [h["id"] for h in service.search(ctx, query, limit=5)] == [w["id"] for w in want][:5], query
+    # 17: its version 2 is current; 3 and 28 point at version 1 again; 9 has a version 3
+    assert service.SearchResults(ctx, "nur-alt").count() == 1
+    assert service.SearchResults(ctx, "alt-text").count() == 1
+
+
+def test_the_registers_slash_narrows_by_asn_title_type_and_correspondent(site, ctx, mixed):
+    for query, shown in (("", "müller"), ("", "invoice"), ("rechnung", "2"), ("", "straß"), ("tag:finance", "ag"),
+                         ("", "zzz")):
+        rows, folded = old_search(ctx, query), shown.casefold()  # the table hands the filter over folded
+        docs = {d["id"]: d for d in ctx.table("documents").all()}
+        want = [r["id"] for r in rows
+                if folded in str(docs[r["id"]]["asn"]) or folded in "\n".join(
+                    str(docs[r["id"]].get(k) or "") for k in ("title", "type", "correspondent")).casefold()]
+        got = service.SearchResults(ctx, query, shown=shown)
+        assert [h["id"] for h in got.page(0, 1000)] == want and got.count() == len(want), (query, shown)
+
+
+async def test_the_register_pages_the_results_and_counts_against_them_all(site, bd, ctx, mixed):
+    from core.shell.app import make_app
+    from core.shell.widgets import RecordTable
+
+    app = make_app(bd, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(RegisterScreen(ctx))
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        assert table.row_count == 40 and table.cursor_record["id"] == old_search(ctx, "")[0]["id"]
+        await pilot.press("f", *"rechnung", "enter")
+        await pilot.pause()
+        want = old_search(ctx, "rechnung")
+        assert table.row_count == len(want) == 5
+        assert [table.record_at(r)["id"] for r in range(table.row_count)] == [w["id"] for w in want]
+        await pilot.press("slash", *"müller")
+        await pilot.pause()
+        lines = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+        narrowed = [w["id"] for w in want if ctx.table("documents").get(w["id"])["correspondent"] == "Müller GmbH"]
+        assert table.row_count == len(narrowed) and any(f"{len(narrowed)} of {len(want)}" in line for line in lines), lines
