@@ -33,8 +33,15 @@ GIN index (the ``pg_trgm`` extension, created in the schema when the
 database has none; without it, ILIKE scans) on the field's text
 (``doc #>> '{field}'``), which the condition tests first: a search finds its
 rows through the index, whatever the table's size (needles of three letters
-or more; shorter ones scan).  ``order_by`` on arbitrary fields scans (keyset
-pages by ``id`` use the primary key).
+or more; shorter ones scan).  ``order_by`` on arbitrary fields sorts every
+matching row (a field may hold values of any JSON type: five sort keys),
+except when the where pins the field's type — a ``Range`` over it with
+string (or number) bounds: then the order is that one expression and the
+id, and a ``find`` with a ``limit`` creates a btree index on exactly
+``(expression, id)``, so "the newest 100 before this one" (keyset pages by
+``(started_at, id)``: ``Range(le=last)``, or ``Range(ge="")`` for "any
+string") is an index scan that stops after 100 rows.  Keyset pages by
+``id`` use the primary key.
 
 Transactions and locking
 ------------------------
@@ -233,6 +240,8 @@ class _Compiler:
         self.params: list[Any] = []
         self.ranges: list[str] = []  # expressions worth an index
         self.texts: list[str] = []   # texts worth a trigram index (Contains)
+        #: fields whose type the where pins ("string"/"number": a Range with such bounds)
+        self.pinned: dict[tuple[str, ...], str] = {}
 
     def p(self, value: Any) -> str:
         self.params.append(value)
@@ -330,11 +339,21 @@ class _Compiler:
                     raise TypeError("an empty tuple of fields matches nothing")
                 parts.append("(" + " OR ".join(self.condition(split_path(f), cond) for f in key) + ")")
             else:
-                parts.append(self.condition(split_path(key), cond))
+                path = split_path(key)
+                parts.append(self.condition(path, cond))
+                if isinstance(cond, Range) and path != ("id",):
+                    bounds = [b for b in (cond.gt, cond.ge, cond.lt, cond.le) if b is not None]
+                    if all(isinstance(b, str) for b in bounds):
+                        self.pinned[path] = "string"
+                    elif all(_is_number(b) and type(b) is not bool for b in bounds):
+                        self.pinned[path] = "number"
         return " AND ".join(parts)
 
 
-def _order(order_by: str | Iterable[str] | None) -> str:
+def _order(order_by: str | Iterable[str] | None, pinned: Mapping[tuple[str, ...], str] | None = None) -> str:
+    """ORDER BY for ``order_by`` (the query module's order of JSON values);
+    a field the where ``pinned`` to strings or numbers is ordered by that
+    one expression (the other keys are equal for every matching row)."""
     keys = []
     if order_by:
         if isinstance(order_by, str):
@@ -346,6 +365,10 @@ def _order(order_by: str | Iterable[str] | None) -> str:
             d = " DESC" if desc else ""
             if path == ("id",):
                 keys.append(f"id{d}")
+                continue
+            kind = (pinned or {}).get(path)
+            if kind is not None:
+                keys.append(f"{_text(path) if kind == 'string' else _num(path)}{d}")
                 continue
             keys += [
                 f"(CASE jsonb_typeof({x}) WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 "
@@ -407,19 +430,24 @@ class PgTable(Table):
             f"SELECT doc FROM {self._rel} WHERE id = %s", (doc_id,)).fetchone())
         return _with_id(doc_id, row[0]) if row is not None else None
 
-    def _compile(self, where: Where | None) -> tuple[str, list]:
+    def _compile(self, where: Where | None) -> tuple[str, list, dict]:
         c = _Compiler()
         sql = c.where(where)
         if c.ranges or c.texts:
             self._store._ensure_indexes(self, c.ranges, c.texts)
-        return sql, c.params
+        return sql, c.params, c.pinned
 
     def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
              limit: int | None = None, offset: int = 0) -> list[dict]:
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("limit and offset cannot be negative")
-        cond, params = self._compile(where)
-        sql = f"SELECT id, doc FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by)}"
+        cond, params, pinned = self._compile(where)
+        first = ([order_by] if isinstance(order_by, str) else list(order_by or ()))[:1]
+        if limit is not None and first and (kind := pinned.get(split_path(first[0].lstrip("-")))):
+            # a page in a pinned field's order: an index on (expression, id) serves it
+            path = split_path(first[0].lstrip("-"))
+            self._store._ensure_indexes(self, [], [], [_text(path) if kind == "string" else _num(path)])
+        sql = f"SELECT id, doc FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by, pinned)}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         if offset:
@@ -428,7 +456,7 @@ class PgTable(Table):
         return [_with_id(i, d) for i, d in rows]
 
     def count(self, where: Where | None = None) -> int:
-        cond, params = self._compile(where)
+        cond, params, _pinned = self._compile(where)
         sql = f"SELECT count(*) FROM {self._rel} WHERE {cond}"
         return self._store._read(lambda: self._store._q(sql, params).fetchone()[0])
 
@@ -781,12 +809,15 @@ class PgStore(Store):
                 raise NotFound(f"{name}: no such table in {self.data_dir} (tables: {known})")
             return PgTable(self, name, row[0], row[1])
 
-    def _ensure_indexes(self, table: PgTable, exprs: list[str], texts: list[str] = ()) -> None:
+    def _ensure_indexes(self, table: PgTable, exprs: list[str], texts: list[str] = (),
+                        orders: Iterable[str] = ()) -> None:
         """Create the indexes a query needs (once per process; see the
         docstring): a btree on each expression a Range compares, a trigram
-        GIN index (pg_trgm) on each field's text a Contains searches."""
+        GIN index (pg_trgm) on each field's text a Contains searches, a
+        btree on (expression, id) for each order a page is read in."""
         todo = [(e, "btree") for e in exprs if (table.relname, e) not in self._indexed]
         todo += [(t, "trgm") for t in texts if (table.relname, t) not in self._indexed]
+        todo += [(o, "order") for o in orders if (table.relname, ("order", o)) not in self._indexed]
         if not todo:
             return
         with self._rlock:
@@ -800,6 +831,9 @@ class PgStore(Store):
                         continue
                     name = f"{table.relname[:40]}_t{hashlib.sha1(expr.encode()).hexdigest()[:12]}"
                     sql = f'CREATE INDEX IF NOT EXISTS "{name}" ON {table._rel} USING gin (({expr}) {opclass})'
+                elif kind == "order":
+                    name = f"{table.relname[:40]}_o{hashlib.sha1(expr.encode()).hexdigest()[:12]}"
+                    sql = f'CREATE INDEX IF NOT EXISTS "{name}" ON {table._rel} (({expr}), id)'
                 else:
                     name = f"{table.relname[:40]}_r{hashlib.sha1(expr.encode()).hexdigest()[:12]}"
                     sql = f'CREATE INDEX IF NOT EXISTS "{name}" ON {table._rel} (({expr}))'
@@ -809,7 +843,7 @@ class PgStore(Store):
                 except StorageError as e:
                     log.warning("%s: could not create an index (%s)", table.name, e)
                     return
-                self._indexed.add((table.relname, expr))
+                self._indexed.add((table.relname, ("order", expr) if kind == "order" else expr))
 
     def _trigram_opclass(self) -> str | None:
         """``<schema>.gin_trgm_ops`` of the pg_trgm extension, created in the

@@ -26,12 +26,12 @@ from textual.widgets.option_list import Option
 from core.errors import BackdeskError, ValidationError
 from core.i18n import format_datetime, format_time
 from core.shell.screens.base import BackdeskScreen
-from core.shell.widgets import Column, FilterInput, Field, FormScreen, KeyBar, RecordTable
+from core.shell.widgets import Column, FilterInput, Field, FormScreen, KeyBar, PagedRecords, RecordTable
 from plugins.telephony.models import (
     PRESENCE, _, format_duration, message_status_title, outcome_title, presence_title, seconds_between, now_utc,
     status_title, transfer_title, urgency_title,
 )
-from plugins.telephony.service import (HANDLE, HOURS, PRESENCE_SET, TAKE, Names, TargetUnreachable,
+from plugins.telephony.service import (HANDLE, CallPages, HOURS, PRESENCE_SET, TAKE, Names, TargetUnreachable,
                                         service_for)
 
 CSS_PATH = Path(__file__).parent / "telephony.tcss"
@@ -515,6 +515,17 @@ class _Rows(Sequence):
         return row
 
 
+def history_records(pages: CallPages, make: Callable[[dict], dict], *,
+                    matching: Callable[[str], PagedRecords | None] | None = None) -> PagedRecords:
+    """A table source over :class:`CallPages`: rows are ``make(call)`` plus
+    ``_at`` (the call's started_at: the next page starts after it)."""
+    def fetch(offset: int, limit: int, after) -> list[dict]:
+        calls = pages.page(offset, limit, after=(after["_at"], after["id"]) if after is not None else None)
+        return [{**make(c), "_at": c["started_at"]} for c in calls]
+
+    return PagedRecords(fetch, pages.count, matching=matching)
+
+
 class HistoryScreen(BackdeskScreen):
     """Every call, newest first; filters: today, unanswered, transferred, a person."""
 
@@ -557,11 +568,12 @@ class HistoryScreen(BackdeskScreen):
         return True
 
     def reload(self) -> None:
+        """Today's, the unanswered and all calls: read from the store a page
+        at a time (and ``/`` asks the store); transferred calls and a person's
+        (people inside a call's transfers) are filtered here, the newest 5,000."""
         from plugins.telephony.cli import chain_text
 
         s = self.service
-        rows = s.list_calls(today=self.mode == "today", unanswered=self.mode == "unanswered",
-                            transferred=self.mode == "transferred", person_id=self.person_id, limit=5000)
         names = Names(s)  # thousands of calls, a few dozen people: each name looked up once
 
         def row(c: dict) -> dict:
@@ -569,7 +581,18 @@ class HistoryScreen(BackdeskScreen):
                     "outcome": outcome_title(c.get("outcome")) or status_title(c["status"]),
                     "duration": format_duration(c.get("duration")), "chain": chain_text(names, c, human=True)}
 
-        self.query_one("#hist-table", RecordTable).set_records(_Rows(rows, row))
+        table = self.query_one("#hist-table", RecordTable)
+        if self.mode != "transferred" and self.person_id is None:
+            where = s.history_where(today=self.mode == "today", unanswered=self.mode == "unanswered")
+            records = history_records(CallPages(s, [where]), row, matching=lambda text: history_records(
+                CallPages(s, s.history_matching(where, text)), row))
+            table.set_records(records)
+            n = len(records)
+        else:
+            rows = s.list_calls(transferred=self.mode == "transferred", person_id=self.person_id,
+                                today=self.mode == "today", unanswered=self.mode == "unanswered", limit=5000)
+            table.set_records(_Rows(rows, row))
+            n = len(rows)
         label = {"today": _("Today"), "unanswered": _("Unanswered"), "transferred": _("Transferred"),
                  "all": _("All calls")}[self.mode]
         if self.person_id:
@@ -577,7 +600,7 @@ class HistoryScreen(BackdeskScreen):
         self.query_one("#hist-summary", Static).update(
             _.ngettext("{label}: {n} call · 1 today 2 unanswered 3 transferred 4 all · f person",
                        "{label}: {n} calls · 1 today 2 unanswered 3 transferred 4 all · f person",
-                       len(rows)).format(label=label, n=len(rows)))
+                       n).format(label=label, n=n))
 
     def refresh_data(self, names: frozenset[str]) -> None:
         self.reload()

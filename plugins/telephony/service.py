@@ -9,6 +9,7 @@ action leaves nothing recorded.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from datetime import datetime, time as dtime, timedelta, timezone
 from typing import IO, Any, Iterable
@@ -1128,6 +1129,76 @@ class Telephony:
             page_where["started_at"] = Range(**bound)
         return rows[:limit]
 
+    # -- the call history a page at a time (the History screen)
+    #: newest first; ties in the second by id
+    HISTORY_ORDER = ("-started_at", "-id")
+
+    def history_where(self, *, day=None, today: bool = False, unanswered: bool = False) -> dict:
+        """The store query of a History view (all calls, a day's, the unanswered)."""
+        self.require(READ)
+        where: dict[str, Any] = {}
+        if today or day is not None:
+            start, end = _day_bounds(day or local_today())
+            where["started_at"] = Range(ge=start, lt=end)
+        if unanswered:
+            where["outcome"] = AnyOf(["missed", "abandoned", "voicemail", "message"])
+        return where
+
+    def history_matching(self, where: dict, text: str) -> list[dict]:
+        """The History's ``/``: the calls of ``where`` whose caller or a
+        person of the call (asked for, put through, consulted) has a name
+        containing ``text``, or whose caller's name or number contains it —
+        as store queries that never overlap (a call is found by one of them)."""
+        self.require(READ)
+        folded = text.casefold().strip()
+        if not folded:
+            return [where]
+        people = sorted(p["id"] for p in self.people.find(folded) if folded in (p.get("name") or "").casefold())
+        contacts = sorted(c["id"] for c in self.contacts.find({("name", "company", "number"): Contains(folded)}))
+        roles = ("caller_person_id", "wanted_person_id", "to_person_id", "consult_person_id")
+        parts, none_of = [], {}
+        if people:
+            parts.append({**where, roles: AnyOf(people)})
+            none_of = {r: Not(AnyOf(people)) for r in roles}
+        if contacts:
+            parts.append({**where, **none_of, "contact_id": AnyOf(contacts)})
+        parts.append({**where, **none_of, **({"contact_id": Not(AnyOf(contacts))} if contacts else {}),
+                      ("caller_name", "caller_number"): Contains(folded)})
+        return parts
+
+    def history_count(self, where: dict) -> int:
+        self.require(READ)
+        return self.calls.count(where or None)
+
+    def history_page(self, where: dict, limit: int, *, after: tuple[str, int] | None = None,
+                     offset: int = 0, oldest_first: bool = False) -> list[dict]:
+        """``limit`` calls of ``where``, newest first: from ``offset``, or the
+        ones after ``after`` = (started_at, id) of the last call shown (a
+        keyset page: that second's older ids, then the seconds before).
+        ``oldest_first``: the other way round (for the end of the list).
+
+        The started_at Range (``ge=""``: any time, when the view has none)
+        lets PostgreSQL order by that text and the id with an index
+        (core/storage/pg.py) instead of sorting every call."""
+        self.require(READ)
+        order = ["started_at", "id"] if oldest_first else list(self.HISTORY_ORDER)
+        bound = where.get("started_at")
+        if after is None:
+            return self.calls.find({**where, "started_at": bound or Range(ge="")}, order_by=order,
+                                   limit=limit, offset=offset)
+        at, last_id = after
+        rows = self.calls.find({**where, "started_at": at, "id": Range(gt=last_id) if oldest_first
+                                else Range(lt=last_id)}, order_by=order[1:], limit=limit)
+        if len(rows) < limit:
+            if oldest_first:
+                older = Range(gt=at, **({"lt": bound.lt} if bound is not None and bound.lt is not None else {}),
+                              **({"le": bound.le} if bound is not None and bound.le is not None else {}))
+            else:
+                older = Range(lt=at, **({"ge": bound.ge} if bound is not None and bound.ge is not None else {}),
+                              **({"gt": bound.gt} if bound is not None and bound.gt is not None else {}))
+            rows += self.calls.find({**where, "started_at": older}, order_by=order, limit=limit - len(rows))
+        return rows
+
     def figures(self, day=None) -> dict:
         """The dashboard's figures for a local day (default today)."""
         self.require(READ)
@@ -1510,6 +1581,52 @@ class Names:
         if key not in self._callers:
             self._callers[key] = self.service.caller_text(call)
         return self._callers[key]
+
+
+def _history_key(call: dict) -> tuple:
+    return (call["started_at"], call["id"])
+
+
+class CallPages:
+    """The calls of ``wheres`` (store queries that never overlap:
+    :meth:`Telephony.history_matching`), newest first, read a page at a
+    time: a page asks every query for the calls after the last one shown (a
+    keyset page on started_at and id: :meth:`Telephony.history_page`) and
+    merges them; a jump (End) walks from the nearer end."""
+
+    def __init__(self, service: "Telephony", wheres: list[dict]) -> None:
+        self.service, self.wheres = service, wheres
+        self._total: int | None = None
+
+    def count(self) -> int:
+        self._total = sum(self.service.history_count(w) for w in self.wheres)
+        return self._total
+
+    def page(self, offset: int, limit: int, *, after: tuple[str, int] | None = None) -> list[dict]:
+        """``limit`` calls from ``offset`` (or after the call ``after`` = (started_at, id))."""
+        if after is not None:
+            return self._merged(after, limit, False)
+        if len(self.wheres) == 1:
+            return self.service.history_page(self.wheres[0], limit, offset=offset)
+        n = self.count() if self._total is None else self._total
+        if offset * 2 > n:  # nearer the end: from the oldest call
+            start = max(0, n - offset - limit)
+            return self._walk(start, n - offset - start, True)[::-1]
+        return self._walk(offset, limit, False)
+
+    def _merged(self, after, n: int, oldest: bool) -> list[dict]:
+        pages = [self.service.history_page(w, n, after=after, oldest_first=oldest) for w in self.wheres]
+        return list(heapq.merge(*pages, key=_history_key, reverse=not oldest))[:n]
+
+    def _walk(self, skip: int, n: int, oldest: bool) -> list[dict]:
+        after = None
+        while skip > 0:
+            rows = self._merged(after, min(skip, 500), oldest)
+            if not rows:
+                return []
+            skip -= len(rows)
+            after = _history_key(rows[-1])
+        return self._merged(after, n, oldest)
 
 
 def _people_of(call: dict) -> set:

@@ -166,7 +166,7 @@ def test_equality_and_search_are_served_by_indexes(pg):
                       "description": f"Rechnung {n}", "tags": ["say \"hi\"", "Müller"] if n == 7 else []})
 
     def plan(where):
-        sql, params = t._compile(where)
+        sql, params, _pinned = t._compile(where)
         with admin(pg.dsn) as conn:
             conn.execute("SET enable_seqscan = off")
             return "\n".join(r[0] for r in conn.execute(
@@ -188,6 +188,50 @@ def test_equality_and_search_are_served_by_indexes(pg):
     assert [d["number"] for d in t.find({"tags": Contains("müll")})] == [7]
     assert [d["number"] for d in t.find({"description": Contains("nung 60")})] == [60, 600]
     assert t.count({"tags": Contains("say")}) == 1 and t.count({"number": Contains("7")}) == 0
+
+
+def test_a_page_in_a_pinned_fields_order_is_an_index_scan(pg):
+    """A page of calls newest first, "before this one" (keyset on
+    started_at, id): the Range pins started_at to strings, so the ORDER BY is
+    that text and the id, served by the (expression, id) index the first
+    such page creates — no sort of every call — and the pages put together
+    are the whole table's order (ties in started_at by id)."""
+    from core.storage.pg import _order
+
+    t = pg.table("telephony", "calls")
+    with pg.transaction():
+        for n in range(900):
+            t.insert({"started_at": f"2026-03-{n % 28 + 1:02d}T{n % 24:02d}:00:00Z", "n": n})
+    want = [d["id"] for d in t.find(None, order_by=["-started_at", "-id"])]
+    got, last = [], None
+    while True:
+        if last is None:
+            page = t.find({"started_at": Range(ge="")}, order_by=["-started_at", "-id"], limit=40)
+        else:  # the same second's older ids, then the seconds before
+            page = t.find({"started_at": last["started_at"], "id": Range(lt=last["id"])}, order_by=["-id"], limit=40)
+            page += t.find({"started_at": Range(lt=last["started_at"])}, order_by=["-started_at", "-id"],
+                           limit=40 - len(page))
+        if not page:
+            break
+        got += [d["id"] for d in page]
+        last = page[-1]
+    assert got == want
+    where = {"started_at": Range(le="2026-03-15T00:00:00Z")}
+    sql, params, pinned = t._compile(where)
+    with admin(pg.dsn) as conn:
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_sort = off")
+        plan = "\n".join(r[0] for r in conn.execute(
+            f"EXPLAIN SELECT id FROM {t._rel} WHERE {sql} ORDER BY {_order(['-started_at', '-id'], pinned)} "
+            "LIMIT 40", params).fetchall())
+        indexes = [r[0] for r in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'telephony__calls'",
+            (pg.schema,)).fetchall()]
+    assert "Index Scan Backward using telephony__calls_o" in plan and "Sort" not in plan, plan
+    assert any(", id)" in i for i in indexes), indexes
+    # unpinned (no Range on it): the full order of JSON values, as before
+    assert t.find(None, order_by=["-started_at", "-id"], limit=3) == t.find(
+        {"started_at": Range(ge="")}, order_by=["-started_at", "-id"], limit=3)
 
 
 def test_check_finds_a_broken_next_id(pg):

@@ -63,3 +63,90 @@ def test_a_history_looks_each_name_up_once(tel, bob, monkeypatch):
     names = tel_service.Names(tel)
     assert [call_row(names, c, human=True) for c in calls] == expected
     assert sorted(looked, key=str) == sorted(set(looked), key=str) and 0 < len(looked) <= 4
+
+
+def _calls(tel, bob) -> None:
+    """Forty calls within a few seconds (pages meet inside one second): the
+    directory's people, contacts with a company, bare numbers; some put
+    through, some missed."""
+    me = (tel.my_person() or {}).get("id")
+    people = [p for p in bob.services.people.find("") if p.get("extension") and p["id"] != me][:4]
+    for i in range(40):
+        if i % 4 == 0:
+            cid = tel.log_call(people[i % len(people)]["extension"], to=people[(i + 1) % len(people)]["extension"])
+        elif i % 4 == 1:
+            cid = tel.log_call(f"+49301234{i:03d}", name=f"Kunde {i % 3}", company="Wagner Bau",
+                               to=people[i % len(people)]["extension"])
+        else:
+            cid = tel.log_call(f"+49891111{i % 5:03d}", to=people[i % len(people)]["extension"])
+        if i % 3 == 0:
+            tel.transfer(cid, people[(i + 2) % len(people)]["extension"])
+        else:
+            tel.end_call(cid, outcome="missed" if i % 2 else "connected")
+
+
+def _walk(pages, size: int) -> list[int]:
+    """Every call, a keyset page after the other (as the table scrolls)."""
+    got, after = [], None
+    while True:
+        rows = pages.page(len(got), size, after=after)
+        if not rows:
+            return got
+        got += [c["id"] for c in rows]
+        after = (rows[-1]["started_at"], rows[-1]["id"])
+
+
+def test_the_history_pages_by_started_at_and_id_and_finds_names_through_the_store(tel, bob):
+    _calls(tel, bob)
+    full = tel.list_calls()
+    for mode in ({}, {"unanswered": True}, {"today": True}):
+        where = tel.history_where(**mode)
+        want = [c["id"] for c in tel.list_calls(**mode)]
+        pages = tel_service.CallPages(tel, [where])
+        assert pages.count() == len(want) and want, mode
+        for size in (1, 3, 7, 100):
+            assert _walk(pages, size) == want, (mode, size)
+        assert [c["id"] for c in pages.page(len(want) - 5, 5)] == want[-5:]
+    people = {p["id"]: p["name"] for p in bob.services.people.find("")}
+    roles = ("caller_person_id", "wanted_person_id", "to_person_id", "consult_person_id")
+    contacts = {c["id"]: c for c in tel.contacts.all()}
+    name = people[full[-1]["wanted_person_id"]].split()[-1].casefold()  # a surname of someone called
+    for text in (name, "wagner", "kunde 1", "+49891111002", "1111", "nobody-at-all"):
+        def found(c: dict) -> bool:
+            contact = contacts.get(c.get("contact_id")) or {}
+            return (any(text in people.get(c.get(r), "").casefold() for r in roles)
+                    or any(text in (contact.get(k) or "").casefold() for k in ("name", "company", "number"))
+                    or any(text in (c.get(k) or "").casefold() for k in ("caller_name", "caller_number")))
+        want = [c["id"] for c in full if found(c)]
+        assert want or text == "nobody-at-all", text
+        parts = tel.history_matching(tel.history_where(), text)
+        pages = tel_service.CallPages(tel, parts)
+        assert pages.count() == len(want), text  # the parts never overlap
+        for size in (2, 7, 100):
+            assert _walk(pages, size) == want, (text, size)
+        if len(want) > 6:  # a jump to the end walks from the oldest call
+            assert [c["id"] for c in pages.page(len(want) - 4, 4)] == want[-4:], text
+            assert [c["id"] for c in pages.page(2, 3)] == want[2:5], text
+
+
+async def test_the_history_screen_shows_every_call_and_its_filter_asks_the_store(site, tel, bob):
+    from core.shell.app import make_app
+    from core.shell.widgets import RecordTable
+
+    _calls(tel, bob)
+    full = tel.list_calls()
+    app = make_app(bob, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("telephony.history")
+        await pilot.pause()
+        await pilot.press("4")
+        await pilot.pause()
+        table = app.screen.query_one("#hist-table", RecordTable)
+        assert table.row_count == len(full) == 40
+        assert [table.record_at(r)["id"] for r in range(table.row_count)] == [c["id"] for c in full]
+        await pilot.press("slash", *"wagner")
+        await pilot.pause(0.3)
+        want = [c["id"] for c in full if c.get("contact_id")]
+        assert table.row_count == len(want) == 10
+        assert [table.record_at(r)["id"] for r in range(table.row_count)] == want
+        assert all("Wagner Bau" in table.record_at(r)["caller"] for r in range(table.row_count))
