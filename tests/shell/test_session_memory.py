@@ -94,3 +94,32 @@ async def test_the_dashboard_reads_todays_calls_not_the_years(office):
         await wait_for(pilot, lambda: table.row_count == total)
         assert table.record_at(0)["id"] == calls_today_newest
         assert "telephony.calls" not in loaded_tables(app.backdesk.store)
+
+
+async def test_an_admin_who_never_opens_hr_reads_only_what_hrs_cards_show(office):
+    """An operator allowed everything, who works on the switchboard, the
+    documents, the journal and the helpdesk all day but never opens HR, reads
+    only the HR tables the dashboard's HR cards summarise (open cases,
+    onboarding checklists, probation ends in the records, expiring warnings)
+    — never leave, sick notes, time, applicants, dismissals; opening HR's
+    screens reads those."""
+    cards = {"hr.cases", "hr.checklists", "hr.records", "hr.warnings"}
+    async with office.run_app("alice") as pilot:
+        app = pilot.app
+        store = app.backdesk.store
+        await wait_for(pilot, lambda: "Welcome" in str(app.screen.query_one("#welcome").render()))
+        hr_tables = {t for t in store.tables() if t.startswith("hr.")}
+        assert hr_tables - cards, sorted(hr_tables)  # the demo fills more than the cards read
+        for nav in ("telephony", "telephony.history", "documents", "accounting.ledger", "it.tickets", "directory",
+                    "home"):
+            app.open_nav(nav)
+            await pilot.pause()
+        await pilot.pause(0.2)
+        used = loaded_tables(store)
+        assert "telephony.calls" in used and "documents.documents" in used
+        assert {t for t in used if t.startswith("hr.")} <= cards, sorted(used)
+        for nav in ("hr.employees", "hr.hiring", "hr.leave"):  # the test can fail: HR's screens read more
+            app.open_nav(nav)
+            await pilot.pause()
+        await pilot.pause(0.2)
+        assert {t for t in loaded_tables(store) if t.startswith("hr.")} - cards
