@@ -392,9 +392,11 @@ def prepare(args, dest: Path, *, keep: bool) -> tuple[dict, object]:
         dsn = server.dsn(schema="year")
         cfg = write_config(dest / "migrate", dest, data_dir, None)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "core", "--config-dir", str(cfg),
+        # -P and PYTHONPATH: the code measured (a --baseline's), not the working folder's
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
+        proc = subprocess.run([sys.executable, "-P", "-m", "core", "--config-dir", str(cfg),
                                "--data-dir", str(data_dir), "storage", "migrate", "--to", "postgresql",
-                               "--from", str(data_dir), dsn], capture_output=True, text=True, cwd=ROOT)
+                               "--from", str(data_dir), dsn], capture_output=True, text=True, cwd=ROOT, env=env)
         if proc.returncode != 0:
             server.stop()
             raise SystemExit(f"copying the year to PostgreSQL failed:\n{proc.stdout}\n{proc.stderr}")
