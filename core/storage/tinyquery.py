@@ -66,8 +66,37 @@ def _in_range(value: Any, r: Range) -> bool:
     return True
 
 
-def _any_of(value: Any, targets: tuple) -> bool:
-    return any(_eq(value, t) for t in targets)
+_SCALARS = (bool, int, float, str, type(None))
+
+
+class _Targets:
+    """AnyOf's values for testing many documents: scalars in a set keyed by
+    (is a boolean, value) — type-strict as :func:`_eq`: true is not 1, 1 is
+    1.0 — the rest (lists, objects, subclasses) compared one by one."""
+
+    __slots__ = ("values", "keys", "rest")
+
+    def __init__(self, values: tuple) -> None:
+        self.values = values
+        keys, rest = set(), []
+        for v in values:
+            if type(v) in _SCALARS:
+                keys.add((type(v) is bool, v))
+            else:
+                rest.append(v)
+        self.keys, self.rest = frozenset(keys), tuple(rest)
+
+    def __hash__(self) -> int:  # TinyDB keys its query cache by the query's arguments
+        return hash(self.values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Targets) and other.values == self.values
+
+
+def _any_of(value: Any, targets: _Targets) -> bool:
+    if type(value) in _SCALARS:
+        return (type(value) is bool, value) in targets.keys or any(_eq(value, t) for t in targets.rest)
+    return any(_eq(value, t) for t in targets.values)
 
 
 def _condition(path: tuple[str, ...], cond: Any) -> QueryInstance:
@@ -75,7 +104,7 @@ def _condition(path: tuple[str, ...], cond: Any) -> QueryInstance:
     if isinstance(cond, Not):
         return ~_condition(path, cond.cond)
     if isinstance(cond, AnyOf):
-        inst = q.test(_any_of, cond.values)
+        inst = q.test(_any_of, _Targets(cond.values))
         if any(v is None for v in cond.values):
             inst = inst | ~q.exists()
         return inst

@@ -569,8 +569,9 @@ class HistoryScreen(BackdeskScreen):
 
     def reload(self) -> None:
         """Today's, the unanswered and all calls: read from the store a page
-        at a time (and ``/`` asks the store); transferred calls and a person's
-        (people inside a call's transfers) are filtered here, the newest 5,000."""
+        at a time; ``/`` asks the store for the callers and people of the
+        newest 5,000 by name. Transferred calls and a person's (people inside
+        a call's transfers) are filtered here, the newest 5,000."""
         from plugins.telephony.cli import chain_text
 
         s = self.service
@@ -584,8 +585,14 @@ class HistoryScreen(BackdeskScreen):
         table = self.query_one("#hist-table", RecordTable)
         if self.mode != "transferred" and self.person_id is None:
             where = s.history_where(today=self.mode == "today", unanswered=self.mode == "unanswered")
-            records = history_records(CallPages(s, [where]), row, matching=lambda text: history_records(
-                CallPages(s, s.history_matching(where, text)), row))
+            since: list = []  # the newest 5,000 calls' start, looked up at the first letter of a filter
+
+            def matching(text: str) -> PagedRecords:
+                if not since:
+                    since.append(s.history_since(where))
+                return history_records(CallPages(s, s.history_matching(where, text, since=since[0])), row)
+
+            records = history_records(CallPages(s, [where]), row, matching=matching)
             table.set_records(records)
             n = len(records)
         else:

@@ -77,6 +77,8 @@ def service_for(ctx) -> "Telephony":
 
 #: calls read per query while the History's filters pick from them
 HISTORY_PAGE = 500
+#: the History's ``/`` finds among this many newest calls of the view
+HISTORY_FIND = 5000
 
 
 def _day_bounds(day) -> tuple[str, str]:
@@ -1144,12 +1146,24 @@ class Telephony:
             where["outcome"] = AnyOf(["missed", "abandoned", "voicemail", "message"])
         return where
 
-    def history_matching(self, where: dict, text: str) -> list[dict]:
-        """The History's ``/``: the calls of ``where`` whose caller or a
-        person of the call (asked for, put through, consulted) has a name
-        containing ``text``, or whose caller's name or number contains it —
-        as store queries that never overlap (a call is found by one of them)."""
+    def history_since(self, where: dict, newest: int = HISTORY_FIND) -> str | None:
+        """started_at of the ``newest``-th newest call of ``where`` (None: fewer calls)."""
         self.require(READ)
+        found = self.history_page(where, 1, offset=newest - 1)
+        return found[0]["started_at"] if found else None
+
+    def history_matching(self, where: dict, text: str, *, since: str | None = None) -> list[dict]:
+        """The History's ``/``: the calls of ``where`` (from ``since`` on:
+        :meth:`history_since`, the newest 5,000) whose caller or a person of
+        the call (asked for, put through, consulted) has a name containing
+        ``text``, or whose caller's name or number contains it — as store
+        queries that never overlap (a call is found by one of them)."""
+        self.require(READ)
+        if since is not None:
+            bound = where.get("started_at")
+            ge = max(since, bound.ge) if bound is not None and bound.ge is not None else since
+            where = {**where, "started_at": Range(ge=ge, **({"lt": bound.lt} if bound is not None
+                                                            and bound.lt is not None else {}))}
         folded = text.casefold().strip()
         if not folded:
             return [where]

@@ -124,6 +124,11 @@ def test_the_history_pages_by_started_at_and_id_and_finds_names_through_the_stor
         assert pages.count() == len(want), text  # the parts never overlap
         for size in (2, 7, 100):
             assert _walk(pages, size) == want, (text, size)
+        # among the newest 25 calls only (the History's 5,000): those from the 25th's second on
+        since = tel.history_since(tel.history_where(), 25)
+        assert since == full[24]["started_at"]
+        recent = tel_service.CallPages(tel, tel.history_matching(tel.history_where(), text, since=since))
+        assert _walk(recent, 4) == [i for i in want if tel.calls.get(i)["started_at"] >= since], text
         if len(want) > 6:  # a jump to the end walks from the oldest call
             assert [c["id"] for c in pages.page(len(want) - 4, 4)] == want[-4:], text
             assert [c["id"] for c in pages.page(2, 3)] == want[2:5], text
