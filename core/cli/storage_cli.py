@@ -98,13 +98,41 @@ def _pg_backup(config, dest) -> None:
     finally:
         store.close()
     click.echo(f"Backup written to {dest} (in the default backend's format: the tables and files from one "
-               f"snapshot; `backdesk storage migrate --from {dest} --to postgresql DSN` loads them)")
+               "snapshot; `backdesk restore` loads it into an empty schema)")
 
 
 def _pg_restore(config, src) -> None:
-    raise StorageError(f"the data is in PostgreSQL: load {src} into an empty schema with "
-                       f"`backdesk storage migrate --from {src} --to postgresql DSN` and point "
-                       "storage.dsn at it (nothing was changed)")
+    """``backdesk restore SRC`` on a PostgreSQL site: the backup (a default-
+    backend data folder, as ``backdesk backup`` writes it) goes into the
+    configured schema, which must hold no table (a database is not moved
+    aside as a data folder is: restore into a new schema and point
+    storage.dsn at it). Recorded in the audit trail like a folder's restore."""
+    import json
+
+    from core.storage.admin import RESTORE_PENDING, check_backup
+    from core.storage.files import make_dir, write_atomic
+    from core.storage.migrate_cli import restore_pg
+    from core.storage.pg import pg_contents, schema_from_dsn
+    from core.storage.seal import read_marker
+
+    state = _state(click.get_current_context())
+    account = state.operator().account
+    source = os.path.abspath(os.fspath(src))
+    dsn = config.storage.dsn
+    check_backup(source)
+    tables, _files = pg_contents(dsn)
+    if tables:
+        raise StorageError(f"{shown(dsn)} (schema {schema_from_dsn(dsn)}) already holds {tables} tables: a "
+                           "PostgreSQL site restores into an empty schema (create one, point storage.dsn at it "
+                           "and run the restore again); nothing was restored")
+    click.echo(f"restoring {source} -> {shown(dsn)}")
+    if not restore_pg(source, dsn, echo=click.echo):
+        sys.exit(1)
+    note = {"backup": source, "marker": read_marker(source), "replaced": None, "data": None, "by": account}
+    make_dir(os.fspath(config.data_dir))
+    write_atomic(os.path.join(config.data_dir, RESTORE_PENDING), json.dumps(note, sort_keys=True).encode())
+    state.backdesk()  # the audit trail records the restore (its note) as the store opens
+    click.echo(f"Restored {src} into {shown(dsn)}")
 
 
 def register(cli) -> None:

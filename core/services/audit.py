@@ -334,10 +334,14 @@ class AuditTrail:
         made = {"backup": backup, "created": marker.get("created"), "by": marker.get("by"),
                 "source": marker.get("source"), "store": marker.get("store"), "files": marker.get("count")}
         head = (replaced or {}).get("seq")
-        what = _("restored the backup {backup} (made {created} by {by}); the data it replaced, with the "
-                 "audit trail up to seq {seq}, is in {aside}").format(
-            backup=backup, created=made["created"], by=made["by"], seq=head if head is not None else "?",
-            aside=aside or "-")
+        if replaced is None and aside is None:  # into an empty store (a PostgreSQL site's restore)
+            what = _("restored the backup {backup} (made {created} by {by}) into an empty store").format(
+                backup=backup, created=made["created"], by=made["by"])
+        else:
+            what = _("restored the backup {backup} (made {created} by {by}); the data it replaced, with the "
+                     "audit trail up to seq {seq}, is in {aside}").format(
+                backup=backup, created=made["created"], by=made["by"], seq=head if head is not None else "?",
+                aside=aside or "-")
         return {"at": now_utc(), "actor": actor or self.store.actor, "plugin": "core", "table": None,
                 "doc_id": None, "op": "restore", "before": dict(replaced or {}, data=aside), "after": made,
                 "what": what}

@@ -151,6 +151,21 @@ def check(data_dir: str | os.PathLike) -> list[str]:
 RESTORE_PENDING = "restore.pending.json"
 
 
+def check_backup(src: str) -> None:
+    """StorageError (one line ending "nothing was restored") unless ``src``
+    is a complete and sound backup: its ``backup.json`` there and every file
+    matching it (:mod:`core.storage.seal`), the store in it sound."""
+    if not os.path.isdir(src):
+        raise StorageError(f"{src}: no such backup folder; nothing was restored")
+    if not seal.is_backup(src):
+        raise StorageError(f"{src}: not a Backdesk backup (no {seal.MARKER}: `backdesk backup` did not make "
+                           "it, or did not finish it); nothing was restored")
+    problems = check(src)
+    if problems:
+        more = f" (and {len(problems) - 1} more: run `backdesk check` on it)" if len(problems) > 1 else ""
+        raise StorageError(f"{src}: the backup is not sound, nothing was restored: {problems[0]}{more}")
+
+
 def restore(src: str | os.PathLike, data_dir: str | os.PathLike, *, by: str | None = None,
             note: dict | None = None) -> str | None:
     """Replace the data in ``data_dir`` with the backup in ``src`` (the store
@@ -167,17 +182,9 @@ def restore(src: str | os.PathLike, data_dir: str | os.PathLike, *, by: str | No
     """
     src = os.path.abspath(os.fspath(src))
     data_dir = os.path.abspath(os.fspath(data_dir))
-    if not os.path.isdir(src):
-        raise StorageError(f"{src}: no such backup folder; nothing was restored")
-    if src == data_dir:
+    if os.path.isdir(src) and src == data_dir:
         raise StorageError(f"{src}: is the data directory itself; nothing was restored")
-    if not seal.is_backup(src):
-        raise StorageError(f"{src}: not a Backdesk backup (no {seal.MARKER}: `backdesk backup` did not make "
-                           "it, or did not finish it); nothing was restored")
-    problems = check(src)
-    if problems:
-        more = f" (and {len(problems) - 1} more: run `backdesk check` on it)" if len(problems) > 1 else ""
-        raise StorageError(f"{src}: the backup is not sound, nothing was restored: {problems[0]}{more}")
+    check_backup(src)
     files.make_dir(data_dir)
     lock = files.DirLock(data_dir)
     try:

@@ -1174,6 +1174,28 @@ def check_pg(dsn: str, *, schema: str | None = None) -> list[str]:
     return problems
 
 
+def pg_contents(dsn: str) -> tuple[int, int]:
+    """(tables, stored files) the store at ``dsn`` holds, looked at without
+    creating anything (a schema that does not exist holds nothing)."""
+    psycopg = _psycopg()
+    schema = schema_from_dsn(dsn)
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.Error as e:
+        raise StorageError(f"cannot connect to PostgreSQL at {_redact(dsn)}: {_one_line(e)}") from None
+    try:
+        counts = []
+        for rel in ("_meta", "_files"):
+            name = f'"{schema}"."{rel}"'
+            there = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None
+            counts.append(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if there else 0)
+        return counts[0], counts[1]
+    except psycopg.Error as e:
+        raise StorageError(f"{_redact(dsn)} (schema {schema}): {_one_line(e)}") from None
+    finally:
+        conn.close()
+
+
 def open_pg_store(dsn: str, **options: Any) -> PgStore:
     """Open (creating its schema and meta table if needed) the store at ``dsn``."""
     if not dsn:

@@ -19,8 +19,8 @@ def run(site, *args):
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.tinydb_only("restores a data folder; on PostgreSQL `backdesk restore` refuses by design "
-                         "(a backup is loaded with `backdesk storage migrate`, tests/storage/test_pg.py)")
+@pytest.mark.tinydb_only("restores a data folder; a PostgreSQL site restores into an empty schema "
+                         "(tests/shell/test_pg_restore.py)")
 def test_export_backup_check_restore_roundtrip(site, tmp_path):
     site.plugins([{"name": "greeter", "sample": True}])
     assert run(site, "demo").returncode == 0
@@ -93,7 +93,8 @@ def test_backup_refuses_a_non_empty_destination(site, tmp_path):
     assert (dest / "something").read_text() == "keep me"
 
 
-@pytest.mark.tinydb_only("restores a data folder (on PostgreSQL `backdesk restore` refuses by design)")
+@pytest.mark.tinydb_only("restores a data folder (a PostgreSQL site restores into an empty schema: "
+                         "tests/shell/test_pg_restore.py)")
 def test_a_restore_is_recorded_in_the_audit_trail(site, tmp_path):
     """backup -> changes -> restore erased the changes and their audit
     entries, and nothing said a restore happened: now the restore is an
@@ -145,7 +146,8 @@ def test_backups_killed_at_random_points_are_refused_or_restore_whole(site, tmp_
     assert any(r["finished"] and r["verdict"] == "restored" and r["whole"] for r in rounds)
 
 
-@pytest.mark.tinydb_only("restores a data folder (on PostgreSQL `backdesk restore` refuses by design)")
+@pytest.mark.tinydb_only("restores a data folder (a PostgreSQL site restores into an empty schema: "
+                         "tests/shell/test_pg_restore.py)")
 def test_a_restore_killed_before_its_entry_is_recorded_by_the_next_session(site, tmp_path):
     """The restore leaves its note in the data folder under the lock; the
     first session that opens records it (once) — a `backdesk restore`

@@ -155,7 +155,8 @@ def test_the_key_stays_outside_the_data_folder(site):
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.mark.tinydb_only("restores a data folder (on PostgreSQL `backdesk restore` refuses by design)")
+@pytest.mark.tinydb_only("restores a data folder (a PostgreSQL site restores into an empty schema: "
+                         "tests/shell/test_pg_restore.py)")
 def test_an_anchor_taken_before_a_restore_names_the_restore(site, tmp_path):
     fill(site)
     assert run(site, "backup", str(tmp_path / "b")).returncode == 0
