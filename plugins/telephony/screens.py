@@ -31,7 +31,7 @@ from plugins.telephony.models import (
     PRESENCE, _, format_duration, message_status_title, outcome_title, presence_title, seconds_between, now_utc,
     status_title, transfer_title, urgency_title,
 )
-from plugins.telephony.service import (HANDLE, CallPages, HOURS, PRESENCE_SET, TAKE, Names, TargetUnreachable,
+from plugins.telephony.service import (HANDLE, CallMatches, CallPages, HOURS, PRESENCE_SET, TAKE, Names, TargetUnreachable,
                                         service_for)
 
 CSS_PATH = Path(__file__).parent / "telephony.tcss"
@@ -515,7 +515,7 @@ class _Rows(Sequence):
         return row
 
 
-def history_records(pages: CallPages, make: Callable[[dict], dict], *,
+def history_records(pages: CallPages | CallMatches, make: Callable[[dict], dict], *,
                     matching: Callable[[str], PagedRecords | None] | None = None) -> PagedRecords:
     """A table source over :class:`CallPages`: rows are ``make(call)`` plus
     ``_at`` (the call's started_at: the next page starts after it)."""
@@ -586,13 +586,16 @@ class HistoryScreen(BackdeskScreen):
         if self.mode != "transferred" and self.person_id is None:
             where = s.history_where(today=self.mode == "today", unanswered=self.mode == "unanswered")
             since: list = []  # the newest 5,000 calls' start, looked up at the first letter of a filter
+            last: list = []  # the previous text's matches: one more letter narrows them
 
             def matching(text: str) -> PagedRecords:
                 if not since:
                     since.append(s.history_since(where))
-                return history_records(CallPages(s, s.history_matching(where, text, since=since[0])), row)
+                found = CallMatches(s, where, text, since=since[0], previous=last[0] if last else None)
+                last[:] = [found]
+                return history_records(found, row)
 
-            records = history_records(CallPages(s, [where]), row, matching=matching)
+            records = history_records(CallPages(s, where), row, matching=matching)
             table.set_records(records)
             n = len(records)
         else:

@@ -9,7 +9,6 @@ action leaves nothing recorded.
 from __future__ import annotations
 
 import csv
-import heapq
 import io
 from datetime import datetime, time as dtime, timedelta, timezone
 from typing import IO, Any, Iterable
@@ -1167,18 +1166,23 @@ class Telephony:
         folded = text.casefold().strip()
         if not folded:
             return [where]
-        people = sorted(p["id"] for p in self.people.find(folded) if folded in (p.get("name") or "").casefold())
-        contacts = sorted(c["id"] for c in self.contacts.find({("name", "company", "number"): Contains(folded)}))
-        roles = ("caller_person_id", "wanted_person_id", "to_person_id", "consult_person_id")
+        people, contacts = (sorted(x) for x in self._history_names(folded))
         parts, none_of = [], {}
         if people:
-            parts.append({**where, roles: AnyOf(people)})
-            none_of = {r: Not(AnyOf(people)) for r in roles}
+            parts.append({**where, _ROLES: AnyOf(people)})
+            none_of = {r: Not(AnyOf(people)) for r in _ROLES}
         if contacts:
             parts.append({**where, **none_of, "contact_id": AnyOf(contacts)})
         parts.append({**where, **none_of, **({"contact_id": Not(AnyOf(contacts))} if contacts else {}),
                       ("caller_name", "caller_number"): Contains(folded)})
         return parts
+
+    def _history_names(self, folded: str) -> tuple[set, set]:
+        """(ids of the people whose name contains ``folded``, ids of the
+        contacts whose name, company or number does)."""
+        people = {p["id"] for p in self.people.find(folded) if folded in (p.get("name") or "").casefold()}
+        contacts = {c["id"] for c in self.contacts.find({("name", "company", "number"): Contains(folded)})}
+        return people, contacts
 
     def history_count(self, where: dict) -> int:
         self.require(READ)
@@ -1602,45 +1606,61 @@ def _history_key(call: dict) -> tuple:
 
 
 class CallPages:
-    """The calls of ``wheres`` (store queries that never overlap:
-    :meth:`Telephony.history_matching`), newest first, read a page at a
-    time: a page asks every query for the calls after the last one shown (a
-    keyset page on started_at and id: :meth:`Telephony.history_page`) and
-    merges them; a jump (End) walks from the nearer end."""
+    """The calls of a History view (``where``), newest first, a page at a
+    time: from an offset, or after the last call shown (a keyset page on
+    started_at and id: :meth:`Telephony.history_page`)."""
 
-    def __init__(self, service: "Telephony", wheres: list[dict]) -> None:
-        self.service, self.wheres = service, wheres
-        self._total: int | None = None
+    def __init__(self, service: "Telephony", where: dict) -> None:
+        self.service, self.where = service, where
 
     def count(self) -> int:
-        self._total = sum(self.service.history_count(w) for w in self.wheres)
-        return self._total
+        return self.service.history_count(self.where)
 
     def page(self, offset: int, limit: int, *, after: tuple[str, int] | None = None) -> list[dict]:
-        """``limit`` calls from ``offset`` (or after the call ``after`` = (started_at, id))."""
-        if after is not None:
-            return self._merged(after, limit, False)
-        if len(self.wheres) == 1:
-            return self.service.history_page(self.wheres[0], limit, offset=offset)
-        n = self.count() if self._total is None else self._total
-        if offset * 2 > n:  # nearer the end: from the oldest call
-            start = max(0, n - offset - limit)
-            return self._walk(start, n - offset - start, True)[::-1]
-        return self._walk(offset, limit, False)
+        return self.service.history_page(self.where, limit, offset=offset, after=after)
 
-    def _merged(self, after, n: int, oldest: bool) -> list[dict]:
-        pages = [self.service.history_page(w, n, after=after, oldest_first=oldest) for w in self.wheres]
-        return list(heapq.merge(*pages, key=_history_key, reverse=not oldest))[:n]
 
-    def _walk(self, skip: int, n: int, oldest: bool) -> list[dict]:
-        after = None
-        while skip > 0:
-            rows = self._merged(after, min(skip, 500), oldest)
-            if not rows:
-                return []
-            skip -= len(rows)
-            after = _history_key(rows[-1])
-        return self._merged(after, n, oldest)
+#: what finds a call by a name (:meth:`Telephony.history_matching`)
+_ROLES = ("caller_person_id", "wanted_person_id", "to_person_id", "consult_person_id")
+_FOUND_BY = (*_ROLES, "contact_id", "caller_name", "caller_number")
+
+
+class CallMatches:
+    """The History's ``/`` for a text: the calls of the view's newest 5,000
+    that :meth:`Telephony.history_matching`'s queries find (one pass each),
+    kept newest first as their started_at, id and the fields a name is
+    looked for in. One more letter (a text that extends ``previous``'s)
+    narrows those in memory with the same test instead of asking the store
+    again. A page reads its calls by id."""
+
+    def __init__(self, service: "Telephony", where: dict, text: str, *, since: str | None = None,
+                 previous: "CallMatches | None" = None) -> None:
+        self.service = service
+        self.text = text.casefold().strip()
+        if previous is not None and previous.text and self.text.startswith(previous.text):
+            people, contacts = service._history_names(self.text)
+            self.rows = [r for r in previous.rows if _found(r, self.text, people, contacts)]
+            return
+        rows = []
+        for part in service.history_matching(where, text, since=since):
+            rows += [{k: c.get(k) for k in ("started_at", "id", *_FOUND_BY)} for c in service.calls.find(part)]
+        rows.sort(key=_history_key, reverse=True)
+        self.rows = rows
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def page(self, offset: int, limit: int, *, after: tuple[str, int] | None = None) -> list[dict]:
+        ids = [r["id"] for r in self.rows[offset:offset + limit]]
+        found = {c["id"]: c for c in self.service.calls.find({"id": AnyOf(ids)})} if ids else {}
+        return [found[i] for i in ids if i in found]
+
+
+def _found(row: dict, folded: str, people: set, contacts: set) -> bool:
+    """:meth:`Telephony.history_matching`'s test, on a row of :class:`CallMatches`."""
+    return (any(row.get(r) in people for r in _ROLES) or row.get("contact_id") in contacts
+            or folded in (row.get("caller_name") or "").casefold()
+            or folded in (row.get("caller_number") or "").casefold())
 
 
 def _people_of(call: dict) -> set:

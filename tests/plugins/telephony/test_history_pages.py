@@ -102,7 +102,7 @@ def test_the_history_pages_by_started_at_and_id_and_finds_names_through_the_stor
     for mode in ({}, {"unanswered": True}, {"today": True}):
         where = tel.history_where(**mode)
         want = [c["id"] for c in tel.list_calls(**mode)]
-        pages = tel_service.CallPages(tel, [where])
+        pages = tel_service.CallPages(tel, where)
         assert pages.count() == len(want) and want, mode
         for size in (1, 3, 7, 100):
             assert _walk(pages, size) == want, (mode, size)
@@ -120,18 +120,20 @@ def test_the_history_pages_by_started_at_and_id_and_finds_names_through_the_stor
         want = [c["id"] for c in full if found(c)]
         assert want or text == "nobody-at-all", text
         parts = tel.history_matching(tel.history_where(), text)
-        pages = tel_service.CallPages(tel, parts)
-        assert pages.count() == len(want), text  # the parts never overlap
+        assert sum(tel.history_count(p) for p in parts) == len(want), text  # the queries never overlap
+        found = tel_service.CallMatches(tel, tel.history_where(), text)
+        assert found.count() == len(want), text
         for size in (2, 7, 100):
-            assert _walk(pages, size) == want, (text, size)
+            assert [c["id"] for o in range(0, len(want) + size, size) for c in found.page(o, size)] == want, text
+        # one more letter narrows the previous matches in memory: the same calls as asking the store
+        shorter = tel_service.CallMatches(tel, tel.history_where(), text[:-1])
+        narrowed = tel_service.CallMatches(tel, tel.history_where(), text, previous=shorter)
+        assert narrowed.rows == found.rows, text
         # among the newest 25 calls only (the History's 5,000): those from the 25th's second on
         since = tel.history_since(tel.history_where(), 25)
         assert since == full[24]["started_at"]
-        recent = tel_service.CallPages(tel, tel.history_matching(tel.history_where(), text, since=since))
-        assert _walk(recent, 4) == [i for i in want if tel.calls.get(i)["started_at"] >= since], text
-        if len(want) > 6:  # a jump to the end walks from the oldest call
-            assert [c["id"] for c in pages.page(len(want) - 4, 4)] == want[-4:], text
-            assert [c["id"] for c in pages.page(2, 3)] == want[2:5], text
+        recent = tel_service.CallMatches(tel, tel.history_where(), text, since=since)
+        assert [r["id"] for r in recent.rows] == [i for i in want if tel.calls.get(i)["started_at"] >= since], text
 
 
 async def test_the_history_screen_shows_every_call_and_its_filter_asks_the_store(site, tel, bob):
