@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import re
@@ -62,6 +63,20 @@ CODE = Path(os.environ.get("BACKDESK_BENCH_CODE") or ROOT)
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "storage"))
 sys.path.insert(0, str(CODE))
+
+def _code(*names: str):
+    """The first of these modules the measured code has: a --baseline from
+    before core's layer folders (#25) has core.app where this has
+    core.shell.app."""
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if not name.startswith(e.name or "\0"):
+                raise
+            missing = e
+    raise missing
+
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
 QUIET = 0.3
@@ -112,7 +127,7 @@ def write_config(root: Path, year: Path, data_dir: Path, dsn: str | None) -> Pat
     text = (root / "config" / "backdesk.yaml").read_text()
     text = re.sub(r"^data_dir: .*$", f"data_dir: {json.dumps(str(data_dir))}", text, flags=re.M)
     # who runs the bench runs `storage migrate` (the CLI acts as the OS account)
-    from core.services.access import current_account
+    current_account = _code("core.services.access", "core.access").current_account
 
     me = current_account()
     if f"\n  {me}: " not in text:
@@ -201,7 +216,7 @@ def session_pids(hub, before: set[int]) -> list[int]:
 async def measure_sessions(config_dir: Path, key, *, samples: int, sessions: int, budget_mb: float,
                            timeout: float) -> dict:
     from core.config import load_config
-    from core.cli.serve import ssh as serve_ssh
+    serve_ssh = _code("core.cli.serve.ssh", "core.serve.ssh")
 
     config = load_config(config_dir)
     server, hub = await serve_ssh.start_server(config, port=0)
@@ -269,8 +284,8 @@ SCREENS = [
 
 async def time_screens(config_dir: Path, account: str) -> dict:
     """Run the app headless; keystroke -> last repainted frame, per screen."""
-    from core.shell.app import make_app
-    from core.plugins.runtime import open_backdesk
+    make_app = _code("core.shell.app", "core.app").make_app
+    open_backdesk = _code("core.plugins.runtime", "core.runtime").open_backdesk
 
     bd = open_backdesk(config_dir, account=account)
     app = make_app(bd, poll_interval=0)
