@@ -38,11 +38,11 @@ def check_year_number(year, field: str | None = "year") -> int:
     try:
         value = int(str(year).strip())
     except (TypeError, ValueError):
-        from core.i18n import _
+        from core.i18n import _  # Babel: only when a date is refused
 
         raise ValidationError(_("{value!r} is not a year").format(value=str(year)[:20]), field=field) from None
     if not MIN_YEAR <= value <= MAX_YEAR:
-        from core.i18n import _
+        from core.i18n import _  # Babel: only when a date is refused
 
         raise ValidationError(_("{value} is outside the years {first}–{last}").format(
             value=value, first=MIN_YEAR, last=MAX_YEAR), field=field)
@@ -53,7 +53,7 @@ def check_year_text(text: str, field: str | None = None) -> str:
     """``text`` (ISO, ``YYYY-MM-DD…`` or ``YYYY-MM``) when its year is in range."""
     head = str(text).strip()[:4]
     if head.isdigit() and not MIN_YEAR <= int(head) <= MAX_YEAR:
-        from core.i18n import _
+        from core.i18n import _  # Babel: only when a date is refused
 
         raise ValidationError(_("{value} is outside the years {first}–{last}").format(
             value=str(text).strip()[:10], first=MIN_YEAR, last=MAX_YEAR), field=field)

@@ -12,8 +12,8 @@ from core.outputs import exports_dir
 from core.api.plugin_views import PluginConfig, PluginServices, PluginStore, ReadTable, foreign_table, split_table_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.plugins.host import PluginRecord
-    from core.plugins.runtime import Backdesk
+    from core.plugins.host import PluginRecord  # types only
+    from core.plugins.runtime import Backdesk  # types only
 
 
 class PluginContext:

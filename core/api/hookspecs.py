@@ -49,7 +49,7 @@ from core.config import REQUIRED, Setting, SettingError  # noqa: E402  (re-expor
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
 
-    from core.api.context import PluginContext
+    from core.api.context import PluginContext  # types only
 
 #: The hook API this Backdesk provides. Bumped when a hook changes shape.
 HOOK_API_VERSION = 1

@@ -118,10 +118,10 @@ def open_shell(config_dir=None, data_dir=None, demo=False, kiosk=False, debug=Fa
         state = State(None if config_dir is None else Path(config_dir),
                       None if data_dir is None else Path(data_dir), debug, demo, kiosk)
         try:
-            from core.cli.serve import ENV_SESSION_FD
+            from core.cli.serve import ENV_SESSION_FD  # its constant only
 
             if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
-                from core.cli.serve.session import take_account
+                from core.cli.serve.session import take_account  # only in a server's child
 
                 state.account = take_account(state.config().data_dir)
             _start_shell(state, auto_pilot=auto_pilot, release_gc=release_gc)
@@ -147,6 +147,6 @@ def main(argv: list[str] | None = None) -> None:
     # click (22 ms) and the plugins' commands only for a line that is not the
     # shell's: the shell's first frame does not wait for them (docs/performance.md,
     # "No click, one plugin load", −48 ms)
-    from core.cli.commands import run
+    from core.cli.commands import run  # click: −48 ms of the shell's start (above)
 
     run(argv)

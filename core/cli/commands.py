@@ -28,18 +28,27 @@ from core.cli.launch import (
     demo_data_dir,
     exit_for_error,
 )
-from core.services.access import UnknownAccount
+from core.config import load_config
 from core.errors import BackdeskError, ConfigError
+from core.i18n import configure, format_datetime, to_local
+from core.outputs import check_output_path, export_name, exports_dir, list_exports, output_file
+from core.plugins.host import PluginHost
 from core.safetext import SafeStream, json_safe, one_line
+from core.services.access import UnknownAccount
+from core.services.audit import check_trail, trail_head
+from core.services.tableread import check_table_name, export_table
+from core.storage import backup as do_backup, check as check_data, open_store, restore as do_restore
+from core.storage.files import MANIFEST
+from core.storage.seal import is_backup, read_marker
 
-# A command imports what only it needs inside its function: this module is
-# imported for every command line (`backdesk --help`, `backdesk plugins`, a
-# plugin's command), and the servers, the PostgreSQL driver, the store's
-# admin tools and the audit trail would load on each (python -X importtime,
-# 2-vCPU VM shared with four test suites: core.cli.serve.ssh 666 ms with
-# asyncssh, core.cli.serve.web 275 ms, core.storage.pg 202 ms with psycopg,
-# core.storage 144 ms). Each of them lies below this module (core's layers,
-# pyproject.toml [tool.importlinter]); none of them hides a cycle.
+# A command imports inside its function only what no other command line
+# needs and costs start-up time (python -X importtime after
+# `import core.cli.commands`, three runs, this 2-CPU VM under load): the SSH
+# server (asyncssh, 300–410 ms), the web server (7–16 ms), the kiosk's PIN
+# hashing (10–12 ms), PostgreSQL's driver (psycopg); the rest comes with
+# core.cli.service_cli, storage_cli and kit anyway or costs under 2 ms
+# (core.outputs, core.services.tableread) and is imported above.
+# None of them hides a cycle (pyproject.toml [tool.importlinter]).
 
 pass_state = click.make_pass_decorator(State)
 
@@ -62,10 +71,10 @@ def cli(ctx, config_dir, data_dir, demo, kiosk, debug):
     state = State(config_dir, data_dir, debug, demo, kiosk, preloaded=preloaded)
     ctx.obj = state
     ctx.call_on_close(state.close)
-    from core.cli.serve import ENV_SESSION_FD
+    from core.cli.serve import ENV_SESSION_FD  # its constant only: no server's code
 
     if ENV_SESSION_FD in os.environ:  # started by `backdesk serve ssh` for an operator
-        from core.cli.serve.session import take_account
+        from core.cli.serve.session import take_account  # only when a server started this process
 
         state.account = take_account(state.config().data_dir)
     if ctx.invoked_subcommand is None:  # a line core.cli.main did not recognise as the shell's
@@ -137,8 +146,6 @@ def plugins_cmd(state: State, fmt: str, verbose: bool):
 def status_cmd(state: State, fmt: str):
     """Which process of which host runs the work done once per office
     (the IT checks watcher, …): the holds and who has them."""
-    from core.i18n import to_local
-
     bd = state.backdesk()
     holds = bd.store.holds(local_dir=bd.config.data_dir)
     if fmt == "json":
@@ -183,20 +190,14 @@ def check(state: State, archives: bool):
 
 def _check_store(config, archives: bool) -> list[str]:
     """The store's problems, then (when it is sound) the audit trail's."""
-    from core.services.audit import check_trail
-
     if config.storage.backend == "postgresql":
-        from core.storage.pg import check_pg, open_pg_store
+        from core.storage.pg import check_pg, open_pg_store  # psycopg, ~200 ms: PostgreSQL only
 
         problems = check_pg(config.storage.dsn)
         if problems:
             return problems
         store = open_pg_store(config.storage.dsn)
     else:
-        from core.storage import check as check_data, open_store
-        from core.storage.files import MANIFEST
-        from core.storage.seal import is_backup
-
         problems = check_data(config.data_dir)
         data_dir = Path(config.data_dir)
         if problems or not (data_dir / MANIFEST).is_file() or is_backup(str(data_dir)):
@@ -213,8 +214,6 @@ def _check_store(config, archives: bool) -> list[str]:
 @pass_state
 def backup(state: State, dest: Path):
     """Copy the whole data folder to DEST while operators keep working."""
-    from core.storage import backup as do_backup
-
     do_backup(state.config().data_dir, dest, by=state.operator().account)
     click.echo(f"Backup written to {dest}")
 
@@ -228,10 +227,6 @@ def restore(state: State, src: Path):
     SRC must be complete (its backup.json written last, every file matching
     it). The restore is recorded in the audit trail: who, when, which
     backup, and the head of the trail it replaced."""
-    from core.services.audit import trail_head
-    from core.storage import restore as do_restore
-    from core.storage.seal import read_marker
-
     data_dir = os.fspath(state.config().data_dir)
     account = state.operator().account
     source = os.path.abspath(os.fspath(src))
@@ -258,8 +253,6 @@ def export(state: State, table: str, fmt: str, output: Path | None):
     Needs the table's read permission (hr.records: hr.records.read, …);
     reading a confidential table is recorded in the audit trail. A file
     written with -o is private to its owner (0600)."""
-    from core.outputs import check_output_path, output_file
-    from core.services.tableread import check_table_name, export_table
 
     output = check_output_path(output)
     bd = state.backdesk()
@@ -283,8 +276,6 @@ def files_group(click_ctx, path_only: bool):
         return
     from datetime import datetime, timezone
 
-    from core.i18n import configure, format_datetime
-    from core.outputs import exports_dir, list_exports
 
     state = click_ctx.find_object(State)
     config = state.config()
@@ -313,7 +304,6 @@ def files_get(state: State, name: str, output: Path | None):
     """Print the file NAME of your exports folder (or write it with -o)."""
     import shutil
 
-    from core.outputs import check_output_path, export_name, exports_dir, output_file
 
     output = check_output_path(output)
     folder = exports_dir(state.config().data_dir, state.operator().account)
@@ -337,7 +327,7 @@ def serve():
 @pass_state
 def serve_ssh(state: State, listen: str | None, port: int | None, idle_timeout_seconds: float | None):
     """An SSH server giving each operator their own Backdesk (needs backdesk[ssh])."""
-    from core.cli.serve.ssh import run_server
+    from core.cli.serve.ssh import run_server  # asyncssh: 300–410 ms (-X importtime)
 
     run_server(state.config(), listen=listen, port=port, config_dir=state.config_dir,
                data_dir=state.data_dir, idle_timeout=idle_timeout_seconds)
@@ -350,7 +340,7 @@ def serve_ssh(state: State, listen: str | None, port: int | None, idle_timeout_s
 @pass_state
 def serve_web(state: State, host: str, port: int, public_url: str | None):
     """Backdesk in a browser through textual-serve (needs backdesk[web])."""
-    from core.cli.serve.web import run_web
+    from core.cli.serve.web import run_web  # textual-serve: 7–16 ms (-X importtime)
 
     run_web(state.config(), host=host, port=port, public_url=public_url, kiosk=state.kiosk,
             config_dir=state.config_dir, data_dir=state.data_dir)
@@ -365,7 +355,7 @@ def kiosk_group():
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the PIN from standard input.")
 def kiosk_pin_hash(from_stdin: bool):
     """Print the hash of a PIN for operators.<account>.pin_hash."""
-    from core.services.kiosk import hash_pin
+    from core.services.kiosk import hash_pin  # 10–12 ms (-X importtime): only for `kiosk pin-hash`
 
     if from_stdin:
         pin = sys.stdin.readline().rstrip("\r\n")
@@ -384,15 +374,11 @@ def register_plugin_commands(argv: list[str]) -> Preloaded | None:
     reuse (it does when the line's --config-dir/--data-dir turn out to be
     the ones peeked here), or None when the config cannot be loaded: the
     command itself then reports it."""
-    from core.plugins.host import PluginHost
-
     config_dir = _peek_option(argv, "--config-dir")
     data_dir = _peek_option(argv, "--data-dir")
     if data_dir is None and "--demo" in argv:
         data_dir = str(demo_data_dir())  # as the group does for --demo
     try:
-        from core.config import load_config
-
         config = load_config(config_dir, data_dir)
     except Exception:
         return None  # the command itself reports the bad config

@@ -77,7 +77,7 @@ class State:
             if pre is not None and pre.serves(self.config_dir, self.data_dir):
                 self._config = pre.config
             else:
-                from core.config import load_config
+                from core.config import load_config  # ~10 ms: after the shell's hold_gc
 
                 self._config = load_config(self.config_dir, self.data_dir)
         return self._config
@@ -86,7 +86,7 @@ class State:
         """Open config, store and plugins on first use."""
         if self._backdesk is None:
             # the plugin host and the store: only when a command opens a Backdesk
-            from core.plugins.runtime import hold_gc, open_backdesk
+            from core.plugins.runtime import hold_gc, open_backdesk  # 12–35 ms (-X importtime)
 
             release_gc = hold_gc()  # the config too (see hold_gc)
             try:
@@ -115,7 +115,7 @@ class State:
 
     def operator(self):
         """The operator at work (resolved from the config; nothing opened)."""
-        from core.services.access import resolve_operator
+        from core.services.access import resolve_operator  # after the shell's hold_gc (open_shell)
 
         return resolve_operator(self.config(), self.account, demo=self.demo_admin())
 
@@ -292,7 +292,7 @@ def run_kiosk(config, *, demo: bool = False, demo_pins: bool = False) -> None:
     """
     from core.shell.app import make_app  # Textual: only when a shell opens (see the imports above)
     from core.services.kiosk import PinGuard, with_demo_pins  # the kiosk loop only
-    from core.plugins.runtime import open_backdesk
+    from core.plugins.runtime import open_backdesk  # 12–35 ms (-X importtime)
     from core.shell.screens.lock import LoginApp  # Textual (as make_app)
 
     hint = None

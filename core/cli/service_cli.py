@@ -14,11 +14,15 @@ from pathlib import Path
 
 import click
 
-from core.errors import BackdeskError
-from core.services.events import MANAGE as MANAGE_EVENTS
-from core.i18n import format_date, format_time
 from core.cli.launch import State
+from core.errors import BackdeskError
+from core.i18n import format_date, format_time
+from core.inputs import read_text_file
+from core.outputs import check_output_path, output_file
 from core.safetext import json_safe, one_line
+from core.services.audit import ARCHIVE_BATCH, ArchiveBusy
+from core.services.audit_keys import create_key, read_anchors
+from core.services.events import MANAGE as MANAGE_EVENTS
 
 
 def local_time(at: str | None) -> str:
@@ -83,8 +87,6 @@ def register(cli: click.Group) -> None:
         With the site's audit key, the head's keyed hash is checked too;
         with --anchor FILE, every anchor in it: a trail rewritten up to an
         anchor, cut back or rolled back before it fails."""
-        from core.services.audit_keys import read_anchors
-        from core.inputs import read_text_file
 
         anchors_taken = []
         if anchor_file is not None:
@@ -129,7 +131,6 @@ def register(cli: click.Group) -> None:
         import os
         import stat
 
-        from core.outputs import check_output_path
 
         output = check_output_path(output)
         line = _backdesk().services.audit.anchor()
@@ -159,7 +160,6 @@ def register(cli: click.Group) -> None:
         (0600, never inside the data folder). Whoever rewrites the trail
         without it is found by 'audit verify' and 'check'. Needs
         core.audit.key."""
-        from core.services.audit_keys import create_key
 
         bd = _backdesk()
         service = bd.services.audit
@@ -214,8 +214,6 @@ def register(cli: click.Group) -> None:
         another run (on any host) archives, this one says whose it is,
         does nothing and exits with 3."""
         import time
-
-        from core.services.audit import ARCHIVE_BATCH, ArchiveBusy
 
         bd = _backdesk()
         started = time.monotonic()
@@ -337,7 +335,6 @@ def register(cli: click.Group) -> None:
         """Add or update people from a CSV FILE (all rows or none)."""
         import io
 
-        from core.inputs import read_text_file
 
         bd = _backdesk()
         result = bd.services.people.import_csv(io.StringIO(read_text_file(file), newline=""))
@@ -348,7 +345,6 @@ def register(cli: click.Group) -> None:
                   help="Write to this file instead of standard output.")
     def people_export(output: Path | None):
         """Write the directory as CSV (the format 'people import' reads)."""
-        from core.outputs import check_output_path, output_file
 
         output = check_output_path(output)
         bd = _backdesk()

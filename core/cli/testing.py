@@ -83,7 +83,7 @@ class BackdeskSite:
 
     def __init__(self, root: Path | str, *, site_name: str = "Test GmbH", locale: str = "en_US",
                  timezone: str = "Europe/Berlin", currency: str = "EUR") -> None:
-        from core.services.access import current_account
+        from core.services.access import current_account  # only when a site is made
 
         self.root = Path(root)
         self.config_dir = self.root / "config"
@@ -192,7 +192,7 @@ class BackdeskSite:
     # ------------------------------------------------------------------ opening
     def open(self, account: str = "alice", **kwargs: Any):
         """:func:`core.plugins.runtime.open_backdesk` on this site (closed after the test)."""
-        from core.plugins.runtime import open_backdesk
+        from core.plugins.runtime import open_backdesk  # 12–35 ms: not in every pytest run
 
         bd = open_backdesk(self.config_dir, self.data_dir, account=account, **kwargs)
         self._opened.append(bd)
@@ -206,7 +206,7 @@ class BackdeskSite:
         ``pilot.app`` is the :class:`core.shell.app.BackdeskApp`, ``pilot.app.backdesk``
         the running Backdesk. ``poll_interval=0`` does not poll the store for
         other processes' changes (pass 0.2 to test those)."""
-        from core.shell.app import make_app
+        from core.shell.app import make_app  # Textual: only for a test that opens the shell
 
         bd = backdesk if backdesk is not None else self.open(account)
         app = make_app(bd, poll_interval=poll_interval, **app_kwargs)

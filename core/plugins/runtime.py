@@ -91,7 +91,7 @@ class Backdesk:
         """Create the core services every plugin shares (see core/services)."""
         # every service's module (printing, working days, search, …) when a
         # Backdesk opens, not for open_configured_store's users (check, serve)
-        from core.plugins import services
+        from core.plugins import services  # every service's module, when a Backdesk opens (above)
 
         services.wire(self)
 

@@ -87,6 +87,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from core.services import audit_keys
+from core.services.access import known_permissions
 from core.dates import check_year
 from core.errors import BackdeskError, ValidationError
 from core.gcpause import gc_held
@@ -453,8 +454,6 @@ class AuditTrail:
         :class:`~core.api.hookspecs.TableSpec` declares (``hr.discipline.read``
         for hr.warnings); for a table no longer declared, by convention
         ``<table>.read`` when a plugin (or core) defines it."""
-        from core.services.access import known_permissions
-
         if table in self.backdesk.table_specs:
             return self.backdesk.read_permission(table)
         if self._known is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.api.hookspecs import SearchHit
 from core.i18n import _
+from core.services.people import status_title
 
 log = logging.getLogger("backdesk.search")
 
@@ -74,8 +75,6 @@ class GlobalSearch:
         people = getattr(self.backdesk.services, "people", None)
         if people is None or not self.backdesk.operator.can("core.directory.read"):
             return []
-        from core.services.people import status_title
-
         hits = []
         for doc in people.find(query, limit=200):
             detail = " · ".join(p for p in (

@@ -101,7 +101,7 @@ def write_plugin(name: str, dest: Path, title: str | None = None) -> Path:
             path.write_text(text, encoding="utf-8")
         # the catalogs as `backdesk i18n extract` and `compile` make them (babel's
         # catalog tools are imported here: every other command starts without them)
-        from core import catalogs
+        from core import catalogs  # Babel's catalog tools (above)
 
         domain = catalogs.Domain(name, root / name, root / name / "locale")
         catalogs.extract(domain)

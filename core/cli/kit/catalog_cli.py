@@ -17,13 +17,13 @@ import click
 from core.errors import BackdeskError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.catalogs import Domain
+    from core.catalogs import Domain  # types only
 
 
 def _catalogs():
     """core.catalogs, imported when an i18n command runs: babel's catalog
     tools stay out of every other command's start."""
-    from core import catalogs
+    from core import catalogs  # Babel's catalog tools (above)
 
     return catalogs
 

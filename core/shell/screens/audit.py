@@ -174,7 +174,7 @@ class AuditScreen(BackdeskScreen):
 
     def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
         event.stop()
-        from core.shell.screens.directory import DetailModal
+        from core.shell.screens.directory import DetailModal  # 86–145 ms: when a person is opened
 
         e = event.record
         pairs = [(_("Seq"), str(e.get("seq"))), (_("When"), format_datetime(e["at"])), (_("Operator"), e.get("actor")),

@@ -17,7 +17,7 @@ from core.shell.widgets.keybar import KeyBar
 from core.shell.widgets.navlist import NavList
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.shell.app import BackdeskApp
+    from core.shell.app import BackdeskApp  # types only
 
 
 class TablesChanged(Message):

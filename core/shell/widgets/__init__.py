@@ -57,15 +57,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.services.choices import Choice
-    from core.shell.widgets.confirm_dialog import ConfirmDialog
-    from core.shell.widgets.detail_view import DetailView
-    from core.shell.widgets.export_form import ExportForm
-    from core.shell.widgets.file_picker import FilePicker
-    from core.shell.widgets.filter_input import FilterInput
-    from core.shell.widgets.picker import Picker
-    from core.shell.widgets.progress import ClickProgress, NullProgress, Progress
-    from core.shell.widgets.progress_screen import ProgressScreen
-    from core.shell.widgets.record_form import Field, FormScreen, RecordForm
-    from core.shell.widgets.record_table import (Column, PagedRecords, RecordSource, RecordTable, ordered_pages,
-                                           table_pages)
+    from core.services.choices import Choice  # types only
+    from core.shell.widgets.confirm_dialog import ConfirmDialog  # types only
+    from core.shell.widgets.detail_view import DetailView  # types only
+    from core.shell.widgets.export_form import ExportForm  # types only
+    from core.shell.widgets.file_picker import FilePicker  # types only
+    from core.shell.widgets.filter_input import FilterInput  # types only
+    from core.shell.widgets.picker import Picker  # types only
+    from core.shell.widgets.progress import ClickProgress, NullProgress, Progress  # types only
+    from core.shell.widgets.progress_screen import ProgressScreen  # types only
+    from core.shell.widgets.record_form import Field, FormScreen, RecordForm  # types only
+    from core.shell.widgets.record_table import (Column, PagedRecords, RecordSource, RecordTable,  # types only
+                                                 ordered_pages, table_pages)

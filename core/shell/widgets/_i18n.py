@@ -1,8 +1,7 @@
 """Translation and number text for the shared widgets.
 
-``core.i18n`` owns translations and locale formats; when it cannot be
-imported (a plugin's tests without it) text passes through unchanged and
-numbers use ``.`` as the decimal sign.
+``core.i18n`` owns translations and locale formats; a number it cannot
+read falls back to ``1234.56`` or ``1234,56``.
 """
 
 from __future__ import annotations
@@ -10,22 +9,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-try:
-    from core.i18n import _
-except ImportError:  # pragma: no cover - depends on core.i18n being present
-
-    def _(text: str) -> str:
-        """Return ``text`` unchanged (no translation catalogue available)."""
-        return text
-
-
-try:
-    from core.i18n import format_decimal as _format_decimal
-    from core.i18n import parse_decimal as _parse_decimal
-except ImportError:  # pragma: no cover
-    _format_decimal = None
-    _parse_decimal = None
-
+from core.i18n import _  # noqa: F401 (the widgets' translations)
+from core.i18n import format_decimal as _format_decimal
+from core.i18n import parse_decimal as _parse_decimal
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
@@ -33,7 +19,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 def decimal_text(value: Decimal) -> str:
     """A number as the user would type it in the site's locale, its decimals
     kept ("1.234,50" in German, "1,234.50" in English)."""
-    if _format_decimal is not None and value.is_finite():
+    if value.is_finite():
         places = max(0, -int(value.as_tuple().exponent))
         try:
             return _format_decimal(value, places)
@@ -48,11 +34,10 @@ def parse_decimal_text(text: str) -> Decimal | None:
     The site's locale is tried first ("1.234,56" in German); then plain
     ``1234.56``, or ``1234,56`` with a comma as the decimal sign.
     """
-    if _parse_decimal is not None:
-        try:
-            return _parse_decimal(text)
-        except Exception:  # core.i18n raises ValidationError; any failure falls back
-            pass
+    try:
+        return _parse_decimal(text)
+    except Exception:  # core.i18n raises ValidationError; any failure falls back
+        pass
     cleaned = "".join(text.split()).replace("_", "")
     if "," in cleaned and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")

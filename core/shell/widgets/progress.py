@@ -67,7 +67,7 @@ def format_elapsed(seconds: float) -> str:
 
 def _translate(text: str) -> str:
     try:
-        from core.shell.widgets._i18n import _
+        from core.shell.widgets._i18n import _  # Babel: not on a command's start
     except ImportError:  # pragma: no cover
         return text
     return _(text)
