@@ -31,6 +31,7 @@ plugin reads the same way.
 from __future__ import annotations
 
 import copy
+import functools
 import datetime as _dt
 import os
 import re
@@ -39,7 +40,7 @@ import stat
 import typing
 import zlib
 from dataclasses import MISSING as _dc_MISSING, dataclass, field, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterable, Literal, Mapping, Sequence
@@ -1827,9 +1828,15 @@ def _type_word(tp: Any) -> str:
 
 
 def _coerce(tp: Any, value: Any, base: Path | None) -> Any:
-    """``value`` as ``tp``, or raise _Mismatch."""
-    if tp is Any:
-        return value
+    """``value`` as ``tp``, or raise _Mismatch.
+
+    msgspec converts, strictly (no text for a number, no number for text,
+    only true/false for bool; dates and times only as YAML wrote them);
+    what it does not do is here: a tuple of types tries each, a Decimal
+    comes from quoted text or a whole number (never a float: money in
+    quotes) without blanks around it and finite, a Path is a non-blank text
+    relative to the plugins.yaml folder, and a type msgspec does not know
+    takes a value that already is one."""
     if isinstance(tp, tuple):
         for option in tp:
             try:
@@ -1837,56 +1844,52 @@ def _coerce(tp: Any, value: Any, base: Path | None) -> Any:
             except _Mismatch:
                 pass
         raise _Mismatch
-    origin = typing.get_origin(tp)
-    if origin is list:
-        if not isinstance(value, list):
-            raise _Mismatch
-        args = typing.get_args(tp)
-        return [_coerce(args[0], v, base) for v in value] if args else list(value)
-    if origin is dict:
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise _Mismatch
-        args = typing.get_args(tp)
-        return {k: _coerce(args[1], v, base) for k, v in value.items()} if len(args) == 2 else dict(value)
-    if tp is bool:
-        if isinstance(value, bool):
+    try:
+        result = msgspec.convert(_prepared(tp, value), tp, dec_hook=functools.partial(_path, base),
+                                 builtin_types=(_dt.date, _dt.time, _dt.datetime))
+    except msgspec.ValidationError:
+        raise _Mismatch from None
+    except (NotImplementedError, TypeError):  # a type msgspec does not know
+        if isinstance(tp, type) and isinstance(value, tp) and not isinstance(value, bool):
             return value
+        raise _Mismatch from None
+    if not _finite(result):
         raise _Mismatch
-    if isinstance(value, bool):  # true/false is never a number or text
-        raise _Mismatch
-    if tp is int:
-        if isinstance(value, int):
-            return value
-        raise _Mismatch
-    if tp is float:
-        if isinstance(value, (int, float)):
-            return float(value)
-        raise _Mismatch
+    return result
+
+
+def _path(base: Path | None, tp: Any, value: Any) -> Path:
+    """msgspec's hook for Path (the one type it does not convert here)."""
+    if tp is not Path:
+        raise NotImplementedError
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a path")
+    path = Path(value).expanduser()
+    return (base / path).resolve() if base is not None else path
+
+
+def _prepared(tp: Any, value: Any) -> Any:
+    """``value`` with every Decimal's text stripped; a float for a Decimal is a mismatch."""
     if tp is Decimal:
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            try:
-                result = Decimal(str(value).strip())
-            except InvalidOperation:
-                raise _Mismatch from None
-            if result.is_finite():
-                return result
-        raise _Mismatch
-    if tp is Path:
-        if isinstance(value, str) and value.strip():
-            path = Path(value).expanduser()
-            return (base / path).resolve() if base is not None else path
-        raise _Mismatch
-    if tp is list:
-        if isinstance(value, list):
-            return value
-        raise _Mismatch
-    if tp is dict:
-        if isinstance(value, dict):
-            return value
-        raise _Mismatch
-    if isinstance(tp, type) and isinstance(value, tp):
-        return value
-    raise _Mismatch
+        if isinstance(value, float):
+            raise _Mismatch
+        return value.strip() if isinstance(value, str) else value
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is list and args and isinstance(value, list):
+        return [_prepared(args[0], v) for v in value]
+    if typing.get_origin(tp) is dict and len(args) == 2 and isinstance(value, dict):
+        return {k: _prepared(args[1], v) for k, v in value.items()}
+    return value
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
 
 
 def validate_settings(spec: Mapping[str, Setting], values: Mapping[str, Any] | None,
