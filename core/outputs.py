@@ -18,6 +18,13 @@ written here is created 0600 and every folder 0700 (the store's modes, see
   bank file, a report or an exported document goes from a screen (never the
   process's working folder, which over SSH is the server's), shown on the
   screen and listed by ``backdesk files``.
+- :class:`SharedExports` — on a store every host shares (PostgreSQL), the
+  exports folders are kept in it: a file written into an operator's folder
+  (through :func:`output_file`/:func:`write_output`) is stored (its bytes
+  in the file area ``core/exports``, its name in the table ``core.exports``),
+  and a folder is brought up to date before it is listed, so the operator
+  finds a bank file made on host A in the folder on host B. The folder on
+  each host is then a copy; the store holds the files.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from core.errors import BackdeskError
 from core.i18n import _
@@ -133,6 +140,24 @@ def output_file(path: Path | str | None, *, binary: bool = False,
     except BaseException:
         _unlink(tmp)
         raise
+    for tell in list(_WRITTEN):
+        tell(target)
+
+
+#: called with each file written through output_file (see on_written)
+_WRITTEN: list[Callable[[Path], None]] = []
+
+
+def on_written(callback: Callable[[Path], None]) -> Callable[[], None]:
+    """Call ``callback(path)`` after each file :func:`output_file` (and
+    :func:`write_output`) writes whole; returns the function that stops it.
+    (:class:`SharedExports` stores what lands in an exports folder.)"""
+    _WRITTEN.append(callback)
+
+    def stop() -> None:
+        if callback in _WRITTEN:
+            _WRITTEN.remove(callback)
+    return stop
 
 
 def _unlink(path: str) -> None:
@@ -159,12 +184,16 @@ def exports_root(data_dir: Path | str) -> Path:
     return Path(data_dir) / EXPORTS
 
 
+def exports_folder_name(account: str) -> str:
+    """The name of ``account``'s exports folder: the account, with what is no
+    plain folder name (a ``/``, a leading dot) replaced by ``_``."""
+    return re.sub(r"[^\w.@+-]", "_", str(account)).lstrip(".") or "_"
+
+
 def exports_dir(data_dir: Path | str, account: str) -> Path:
     """The operator's exports folder, ``<data_dir>/exports/<account>/``
-    (created 0700). An account name that is no plain folder name (a ``/``,
-    a leading dot) has those characters replaced by ``_``."""
-    folder = re.sub(r"[^\w.@+-]", "_", str(account)).lstrip(".") or "_"
-    return private_dir(exports_root(data_dir) / folder)
+    (created 0700; see :func:`exports_folder_name`)."""
+    return private_dir(exports_root(data_dir) / exports_folder_name(account))
 
 
 def export_name(name: str) -> str:
@@ -206,5 +235,108 @@ def list_exports(data_dir: Path | str, account: str) -> list[tuple[str, int, flo
     return sorted(rows, key=lambda row: (-row[2], row[0]))
 
 
-__all__ = ["output_file", "write_output", "private_dir", "check_output_path", "FILE_MODE", "DIR_MODE",
-           "EXPORTS", "exports_root", "exports_dir", "export_name", "free_name", "save_export", "list_exports"]
+#: where a shared store keeps the exports: the table of names, the file area of bytes
+EXPORTS_TABLE = "core.exports"
+EXPORTS_AREA = "core/exports"
+
+
+class SharedExports:
+    """The exports folders of a site whose store every host shares
+    (PostgreSQL): see the module docstring.
+
+    ``store`` is the site's store (its ``table`` and ``files``); ``account``
+    the operator of the session: only their own folder is recorded from it
+    (a process serving several operators records each file once, as its
+    owner). One record per folder and name: ``{"folder", "name", "sha256",
+    "size", "mtime", "host"}``; a file written again replaces its record. A
+    file removed from one host's folder is brought back from the store at
+    the next listing (the store keeps what was exported)."""
+
+    def __init__(self, store: Any, data_dir: Path | str, account: str) -> None:
+        self.store = store
+        self.root = exports_root(data_dir)
+        self.data_dir = data_dir
+        self.folder = exports_folder_name(account)
+        self.table = store.table(*EXPORTS_TABLE.split("."))
+        self._stop = on_written(self._written)
+
+    def close(self) -> None:
+        self._stop()
+
+    @property
+    def files(self) -> Any:
+        return self.store.files(EXPORTS_AREA, local_dir=self.data_dir)
+
+    def _written(self, path: Path) -> None:
+        path = Path(path).absolute()
+        if path.parent == self.root.absolute() / self.folder:
+            self.record(path)
+
+    def record(self, path: Path) -> None:
+        """Store ``path`` (a file in this operator's folder) and its record."""
+        import socket  # only a PostgreSQL site records exports: not on every start
+
+        stored = self.files.put_file(path)
+        mtime = round(os.stat(path).st_mtime, 6)
+        row = {"folder": self.folder, "name": path.name, "sha256": stored.sha256, "size": stored.size,
+               "mtime": mtime, "host": socket.gethostname()[:60]}
+        with self.store.transaction():
+            found = self.table.find({"folder": self.folder, "name": path.name}, limit=1)
+            if not found:
+                self.table.insert(row)
+            elif found[0].get("sha256") != stored.sha256 or found[0].get("mtime") != mtime:
+                self.table.update(found[0]["id"], row)
+
+    def sync(self, folder: Path) -> Path:
+        """Bring this operator's ``folder`` up to date with the store: fetch
+        what another host stored (or stored anew), store what only this
+        host has (written before the site shared its exports, or by hand).
+        Returns ``folder``."""
+        records = {r["name"]: r for r in self.table.find({"folder": self.folder})}
+        local: dict[str, os.stat_result] = {}
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                local[entry.name] = entry.stat(follow_symlinks=False)
+        for name, record in records.items():
+            here = local.get(name)
+            if here is not None and here.st_size == record.get("size") \
+                    and abs(here.st_mtime - float(record.get("mtime") or 0)) < 1e-3:
+                continue  # the same file
+            if here is not None and here.st_mtime > float(record.get("mtime") or 0):
+                self.record(folder / name)  # changed here after it was stored
+                continue
+            self._fetch(folder / name, record)
+        for name in local.keys() - records.keys():
+            self.record(folder / name)
+        return folder
+
+    def _fetch(self, target: Path, record: dict) -> None:
+        """Write the stored file of ``record`` to ``target``: through a
+        temporary file, checked against its hash, with the record's time."""
+        import hashlib  # (OpenSSL) only when a PostgreSQL site fetches an export
+
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out, self.files.open(record["sha256"]) as src:
+                while chunk := src.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != record["sha256"]:
+                raise BackdeskError(_("{path}: the stored file does not match its record; `backdesk check` "
+                                      "names it").format(path=target))
+            os.chmod(tmp, FILE_MODE)
+            mtime = float(record.get("mtime") or 0)
+            os.utime(tmp, (mtime, mtime))
+            os.replace(tmp, target)
+        except BaseException:
+            _unlink(tmp)
+            raise
+
+
+
+__all__ = ["output_file", "write_output", "on_written", "private_dir", "check_output_path", "FILE_MODE", "DIR_MODE",
+           "EXPORTS", "exports_root", "exports_folder_name", "exports_dir", "export_name", "free_name", "save_export",
+           "list_exports", "SharedExports", "EXPORTS_TABLE", "EXPORTS_AREA"]

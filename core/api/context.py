@@ -77,8 +77,12 @@ class PluginContext:
         (created 0700): where a file the operator produces on a screen goes
         (a bank file, a report) — never the process's working folder, which
         over SSH is the server's. ``core.shell.widgets.ExportForm`` writes there;
-        ``backdesk files`` lists it."""
-        return exports_dir(self.config.data_dir, self.operator.account)
+        ``backdesk files`` lists it. On a PostgreSQL site it is first
+        brought up to date with the files the operator saved on other hosts
+        (:class:`core.outputs.SharedExports`)."""
+        folder = exports_dir(self.config.data_dir, self.operator.account)
+        shared = getattr(self.backdesk.services, "exports", None)
+        return shared.sync(folder) if shared is not None else folder
 
     # -- storage -----------------------------------------------------------------
     def table(self, name: str):

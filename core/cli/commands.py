@@ -268,7 +268,9 @@ def export(state: State, table: str, fmt: str, output: Path | None):
 @click.pass_context
 def files_group(click_ctx, path_only: bool):
     """Your exports folder: the bank files, reports and documents you saved
-    from a screen (<data_dir>/exports/<account>/), newest first.
+    from a screen (<data_dir>/exports/<account>/), newest first. On a
+    PostgreSQL site the same on every host: the files are kept in the
+    database and the folder is brought up to date first.
 
     Fetch one over SSH with `ssh HOST backdesk files get NAME > NAME`, or scp
     from the folder `backdesk files --path` prints."""
@@ -280,7 +282,7 @@ def files_group(click_ctx, path_only: bool):
     state = click_ctx.find_object(State)
     config = state.config()
     account = state.operator().account
-    folder = exports_dir(config.data_dir, account)
+    folder = _synced_exports(state, exports_dir(config.data_dir, account))
     if path_only:
         click.echo(str(folder))
         return
@@ -306,12 +308,21 @@ def files_get(state: State, name: str, output: Path | None):
 
 
     output = check_output_path(output)
-    folder = exports_dir(state.config().data_dir, state.operator().account)
+    folder = _synced_exports(state, exports_dir(state.config().data_dir, state.operator().account))
     path = folder / export_name(name)
     if not path.is_file() or path.is_symlink():
         raise BackdeskError(f"no file {one_line(name)!r} in {folder}/ (backdesk files lists them)")
     with open(path, "rb") as src, output_file(output, binary=True) as out:
         shutil.copyfileobj(src, out)
+
+
+def _synced_exports(state: State, folder: Path) -> Path:
+    """``folder`` (the operator's exports), on a PostgreSQL site brought up to
+    date with what they saved on other hosts first."""
+    if state.config().storage.backend != "postgresql":
+        return folder
+    shared = state.backdesk().services.exports
+    return shared.sync(folder) if shared is not None else folder
 
 
 @cli.group()

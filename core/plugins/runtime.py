@@ -131,6 +131,9 @@ class Backdesk:
             raise BackdeskError(f"no plugin named {plugin!r} is loaded") from None
 
     def close(self) -> None:
+        exports = getattr(self.services, "exports", None)
+        if exports is not None:
+            exports.close()
         if self.store is not None:
             self.store.close()
             self.store = None

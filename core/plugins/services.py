@@ -5,7 +5,9 @@
 ``services.calendar`` (working days, holidays, who is away: core/services/workdays.py),
 ``services.printing`` (printers, defaults and print jobs through CUPS: core/services/printing.py);
 ``services.cards`` are core's dashboard cards, which the shell shows next to
-the plugins'. Core's own screens are the shell's business (core/shell/app.py).
+the plugins'; ``services.exports`` (a PostgreSQL site's) keeps the operators'
+exports folders in the store (:class:`core.outputs.SharedExports`), None
+elsewhere. Core's own screens are the shell's business (core/shell/app.py).
 
 The audit trail is wired first, so every later write is recorded; the
 events come next, so the directory can publish ``core.person_*`` events.
@@ -16,9 +18,10 @@ from __future__ import annotations
 from core.services.access import Access
 from core.services.audit import UNAUDITED, AuditTrail
 from core.services.events import EventBus
-from core.api.hookspecs import Card
+from core.api.hookspecs import Card, TableSpec
 from core.i18n import _, ngettext
 from core.services.notifications import Notifications
+from core.outputs import EXPORTS_TABLE, SharedExports
 from core.services.people import PeopleDirectory
 from core.services.printing import Printing
 from core.safetext import install_guard
@@ -43,6 +46,12 @@ def wire(backdesk) -> None:
     services.search = GlobalSearch(backdesk)
     services.access = Access(backdesk)
     services.cards = cards(backdesk)
+    # on a store every host shares, the operators' exports folders are kept in it (core.outputs)
+    services.exports = None
+    if backdesk.config.storage.backend == "postgresql" and not getattr(backdesk.store, "read_only", False):
+        backdesk.declare_table("core", TableSpec(EXPORTS_TABLE.partition(".")[2], version=1,
+                                                 read="core.admin.backup"))
+        services.exports = SharedExports(backdesk.store, backdesk.config.data_dir, backdesk.operator.account)
 
 
 def cards(backdesk) -> list[tuple[str, Card]]:
