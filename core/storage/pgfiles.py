@@ -20,7 +20,12 @@ Programs that want a path (text extraction, OCR, spoolers, email
 attachments) get a copy in the host's cache folder
 (``<data_dir>/cache/<area>/ab/…``, 0600), written under a temporary name,
 checked against its hash and renamed into place; the cache holds nothing
-that is not also in the database and may be deleted at any time.
+that is not also in the database and may be deleted at any time.  It is
+kept small (:func:`trim_cache`, after each new copy): copies not used for
+:data:`CACHE_MAX_AGE` (30 days) go, and while the area's cache holds more
+than :data:`CACHE_MAX_BYTES` (500 MB) the least recently used go first;
+a copy made or used in the last :data:`CACHE_KEEP` (10 minutes) is never
+removed (a program may be about to open the path it was given).
 
 The chunks' column keeps its bytes uncompressed (``STORAGE EXTERNAL``): the
 files an office stores (PDF, JPEG, DOCX) are compressed already.
@@ -44,6 +49,11 @@ from .files import make_dir
 
 FILES = "_files"
 CHUNKS = "_file_chunks"
+#: the host's cache of an area: what it may hold, how long a copy may go unused,
+#: and how long a new or used copy is kept whatever the bounds say
+CACHE_MAX_BYTES = 500 * 1024 * 1024
+CACHE_MAX_AGE = 30 * 24 * 3600
+CACHE_KEEP = 10 * 60
 
 
 def _psycopg():
@@ -264,10 +274,12 @@ class PgFileStore(FileStore):
         target = self.cache / sha[:2] / sha
         try:
             if target.stat().st_size == size:
+                os.utime(target)  # used: the trimming keeps the copies in use
                 return target
         except FileNotFoundError:
             pass
         write_verified(self.open(sha), target, sha, size)
+        trim_cache(self.cache)
         return target
 
     def scan(self) -> Iterator[StoredFile]:
@@ -297,6 +309,50 @@ class PgFileStore(FileStore):
 
     def __repr__(self) -> str:
         return f"<PgFileStore {self.schema} {self.area}>"
+
+
+def trim_cache(root: str | os.PathLike, *, max_bytes: int = CACHE_MAX_BYTES, max_age: float = CACHE_MAX_AGE,
+               keep: float = CACHE_KEEP, now: float | None = None) -> tuple[int, int]:
+    """Remove copies from the cache folder ``root`` (``<data_dir>/cache/<area>``):
+    those not made or used for ``max_age`` seconds, then the least recently
+    used while the rest holds more than ``max_bytes``; never one made or used
+    in the last ``keep`` seconds.  Left-over temporary files older than
+    ``keep`` go too.  Another process removing the same copy meanwhile is
+    fine.  -> (files removed, bytes freed)."""
+    import time
+
+    now = time.time() if now is None else now
+    found: list[tuple[float, int, str]] = []
+    for folder in Path(root).glob("??"):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if entry.is_file(follow_symlinks=False):
+                found.append((st.st_mtime, st.st_size, entry.path))
+    found.sort()  # least recently used first
+    total = sum(size for _mtime, size, _path in found)
+    removed = freed = 0
+    for mtime, size, path in found:
+        age = now - mtime
+        if age < keep:
+            break  # (sorted: every later one is newer)
+        partial = os.path.basename(path).startswith(PARTIAL_PREFIX)
+        if not (partial or age > max_age or total > max_bytes):
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        total -= size
+        removed += 1
+        freed += size
+    return removed, freed
 
 
 def write_verified(reader: BinaryIO, target: Path, sha256: str, size: int | None) -> None:

@@ -175,3 +175,57 @@ def test_storage_migrate_moves_the_files_both_ways_with_counts_and_hashes(tmp_pa
     assert (back / "documents" / "files" / sha[:2] / sha[2:]).read_bytes() == big
     cv = stored[2].sha256
     assert (back / "hr" / "files" / cv[:2] / cv).read_bytes() == b"%PDF cv"
+
+
+# -- the host's cache of a PostgreSQL site's files ---------------------------------------
+
+
+def test_the_cache_is_trimmed_by_age_then_size_never_a_copy_just_used(tmp_path):
+    from core.storage.pgfiles import PARTIAL_PREFIX, trim_cache
+
+    root = tmp_path / "cache" / "documents" / "files"
+    now = 10_000_000.0
+    day = 24 * 3600
+
+    def copy(name: str, size: int, age: float):
+        path = root / name[:2] / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * size)
+        os.utime(path, (now - age, now - age))
+        return path
+
+    old = copy("aa" + "0" * 62, 100, 31 * day)          # unused for 31 days: goes
+    lru = copy("bb" + "1" * 62, 400, 5 * day)           # the least recently used of the rest
+    mid = copy("cc" + "2" * 62, 400, 2 * day)
+    fresh = copy("dd" + "3" * 62, 400, 60)              # made a minute ago: kept whatever the size
+    partial = copy("ee" + "4" * 62, 50, 3600)
+    partial = partial.rename(partial.parent / f"{PARTIAL_PREFIX}abc")  # a writer killed an hour ago
+    assert trim_cache(root, max_bytes=900, max_age=30 * day, keep=600, now=now) == (3, 550)
+    assert not old.exists() and not lru.exists() and not partial.exists()
+    assert mid.exists() and fresh.exists()
+    # within the bounds nothing goes; a copy made just now is kept even far over them
+    assert trim_cache(root, max_bytes=900, max_age=30 * day, keep=600, now=now) == (0, 0)
+    assert trim_cache(root, max_bytes=0, max_age=30 * day, keep=600, now=now) == (1, 400)
+    assert fresh.exists() and not mid.exists()
+    assert trim_cache(tmp_path / "nothing-here", now=now) == (0, 0)
+
+
+def test_a_used_copy_is_renewed_and_a_new_one_trims_the_cache(pg_dsn, tmp_path):
+    from core.storage.pg import open_pg_store
+    from core.storage import pgfiles
+
+    store = open_pg_store(pg_dsn)
+    try:
+        files = store.files("documents/files", local_dir=tmp_path / "host")
+        first = files.put_bytes(b"first file" * 1000)
+        path = files.local_path(first.sha256)
+        os.utime(path, (1, 1))  # as if unused for decades
+        assert files.local_path(first.sha256) == path and path.stat().st_mtime > 1  # used again: renewed
+        os.utime(path, (1, 1))
+        second = files.put_bytes(b"second file" * 1000)
+        other = files.local_path(second.sha256)  # a new copy: the cache is trimmed, the old copy goes
+        assert other.exists() and not path.exists()
+        assert files.local_path(first.sha256).read_bytes() == b"first file" * 1000  # fetched again when asked
+        assert pgfiles.CACHE_MAX_BYTES == 500 * 1024 * 1024 and pgfiles.CACHE_MAX_AGE == 30 * 24 * 3600
+    finally:
+        store.close()
