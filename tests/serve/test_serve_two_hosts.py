@@ -1,0 +1,94 @@
+"""Two SSH front ends, one office: `backdesk serve ssh` of host A and of
+host B (two config and data folders, each its own port and host key, one
+PostgreSQL schema), the real OpenSSH client on each, driven in tmux. What
+alice does in her session on A reaches bob's session on B while he looks.
+Runs on both passes: it starts the session's PostgreSQL server itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import pg_session_server
+from tests.serve.sshsite import SshSite
+from tests.serve.test_serve_openssh import Tmux
+
+
+class Host(SshSite):
+    """An SSH site whose store is the office's PostgreSQL schema ``dsn``."""
+
+    def __init__(self, root, dsn: str) -> None:
+        self.dsn = dsn
+        root.mkdir()
+        super().__init__(root)
+
+    def write_config(self, **kwargs) -> None:
+        super().write_config(**kwargs)
+        cfg = self.config_dir / "backdesk.yaml"
+        text = cfg.read_text().split("storage:\n")[0]
+        cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(self.dsn)}\n")
+
+
+@pytest.fixture
+def office(tmp_path):
+    server = pg_session_server()
+    dsn = server.dsn(schema=server.new_schema())
+    hosts = [Host(tmp_path / "host-a", dsn), Host(tmp_path / "host-b", dsn)]
+    screens = [Tmux(f"backdesk-a-{os.getpid()}"), Tmux(f"backdesk-b-{os.getpid()}")]
+    yield hosts, screens
+    for t in screens:
+        t.kill()
+    for h in hosts:
+        h.stop()
+
+
+def test_a_note_sent_in_a_session_on_host_a_shows_in_a_session_on_host_b(office):
+    (a, b), (on_a, on_b) = office
+    port_a, port_b = a.start(), b.start()
+    assert port_a != port_b and a.data_dir != b.data_dir
+    # host keys of their own: each server made one in its own data folder
+    keys = [(h.data_dir / "serve" / "ssh_host_ed25519_key").read_bytes() for h in (a, b)]
+    assert keys[0] != keys[1]
+
+    # bob works on host B, his inbox open
+    on_b.start(b.ssh_argv("bob", "-tt"))
+    on_b.wait_for("Welcome, Bob Berger")
+    b.wait_log(r"session bob from 127\.0\.0\.1:\d+ started")
+    on_b.keys("F4")
+    on_b.wait_for("Your inbox is empty.")
+
+    # alice, on host A, sends him a note
+    on_a.start(a.ssh_argv("alice", "-tt"))
+    on_a.wait_for("Welcome, Alice Admin")
+    a.wait_log(r"session alice from 127\.0\.0\.1:\d+ started")
+    on_a.keys("F4")
+    on_a.wait_for("Your inbox is empty.")
+    on_a.keys("n")
+    on_a.wait_for("Send a note")
+    on_a.keys("Enter")
+    on_a.wait_for("Bob Berger (bob)")
+    on_a.keys("Down")
+    on_a.keys("Down")
+    on_a.keys("Enter")
+    on_a.wait_for("To * Bob Berger (bob)")
+    on_a.keys("Tab")
+    on_a.wait_for_focus("Message *")
+    on_a.keys("Filed on host A", literal=True)
+    on_a.wait_for("Filed on host A")
+    on_a.keys("C-s")
+    on_a.wait_for("Sent.")
+
+    # bob's open inbox on host B shows it (PostgreSQL's LISTEN/NOTIFY between the hosts)
+    screen = on_b.wait_for("Filed on host A")
+    assert "alice" in screen or "Alice" in screen
+
+    # each server served its own session; the office's data is sound from either host
+    assert "session alice" not in b.log() and "session bob" not in a.log()
+    for host in (a, b):
+        check = subprocess.run([sys.executable, "-m", "core", *host.args(), "check"], capture_output=True,
+                               text=True)
+        assert check.returncode == 0, check.stderr
