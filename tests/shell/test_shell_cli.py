@@ -63,6 +63,10 @@ def test_plugin_subcommand_and_demo(site):
     proc = run(site, "demo")
     assert proc.returncode == 0, proc.stderr
     assert "Demo company created" in proc.stdout
+    if not ON_POSTGRESQL:  # left as a settled office's folder: snapshots, an empty journal to replay
+        journals = list(site.data_dir.glob("journal-*.log"))
+        assert [j.stat().st_size for j in journals] == [0], journals
+        assert list(site.data_dir.glob("greeter/*"))
     proc = run(site, "greeter", "count")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "3 greetings"
