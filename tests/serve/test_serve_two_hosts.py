@@ -1,11 +1,13 @@
 """Two SSH front ends, one office: `backdesk serve ssh` of host A and of
 host B (two config and data folders, each its own port and host key, one
 PostgreSQL schema), the real OpenSSH client on each, driven in tmux. What
-alice does in her session on A reaches bob's session on B while he looks.
+alice does in her session on A reaches bob's session on B: a note shows in
+his open inbox, a document she files from A's intake folder is opened on B.
 Runs on both passes: it starts the session's PostgreSQL server itself."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -92,3 +94,42 @@ def test_a_note_sent_in_a_session_on_host_a_shows_in_a_session_on_host_b(office)
         check = subprocess.run([sys.executable, "-m", "core", *host.args(), "check"], capture_output=True,
                                text=True)
         assert check.returncode == 0, check.stderr
+
+
+def test_a_document_filed_in_a_session_on_host_a_is_opened_in_a_session_on_host_b(office):
+    (a, b), (on_a, on_b) = office
+    for host in (a, b):
+        (host.config_dir / "plugins.yaml").write_text("plugins:\n  - name: documents\n")
+    inbox = a.data_dir / "documents" / "inbox"
+    inbox.mkdir(parents=True)
+    content = b"Lieferschein 4711\nDrei Kartons Papier\n"
+    (inbox / "lieferschein-4711.txt").write_bytes(content)
+    a.start()
+    b.start()
+
+    on_a.start(a.ssh_argv("alice", "-tt"))
+    on_a.wait_for("Welcome, Alice Admin")
+    on_a.keys("F6")
+    on_a.keys("a")
+    on_a.wait_for("lieferschein-4711.txt")
+    on_a.keys("Down")
+    on_a.keys("Enter")
+    on_a.wait_for("Default: the file name")
+    on_a.keys("C-s")
+    on_a.wait_for("Filed as ASN 1")
+
+    # bob, on host B, finds it in the register and opens it
+    on_b.start(b.ssh_argv("bob", "-tt"))
+    on_b.wait_for("Welcome, Bob Berger")
+    on_b.keys("F6")
+    on_b.wait_for("lieferschein-4711")
+    on_b.keys("Enter")
+    screen = on_b.wait_for("Current file")
+    sha = hashlib.sha256(content).hexdigest()
+    assert "Document 1" in screen and f"v1 lieferschein-4711.txt ({sha[:12]})" in screen
+    screen = on_b.wait_for("filed")  # the history, filled a moment later
+    assert "alice" in screen, screen
+    # its bytes came from PostgreSQL: neither host keeps the document's file in its data folder
+    for host in (a, b):
+        assert not (host.data_dir / "documents" / "files").exists()
+    assert not (inbox / "lieferschein-4711.txt").exists()  # filed: it left A's intake folder
