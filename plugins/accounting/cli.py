@@ -136,11 +136,8 @@ def register(cli: click.Group, get_context) -> None:
     @print_options
     def report(name, start, end, fmt, print_, printer, copies, duplex, tray, wait):
         """Trial balance, profit and loss, balance sheet or payables ageing."""
-        from plugins.accounting import ledger as L
-        from plugins.accounting import models as m
         from plugins.accounting import printouts
         from plugins.accounting import reports
-        from plugins.accounting import service as svc
 
         ctx = get_context()
         if print_ or printer is not None:
@@ -152,15 +149,10 @@ def register(cli: click.Group, get_context) -> None:
             if fmt == "csv":
                 click.echo(reports.ageing_csv(ctx, end), nl=False)
             else:
-                buckets = svc.ageing(ctx, end)
-                places = m.places(ctx)
-                for b in L.AGEING_BUCKETS:
-                    amounts = ", ".join(f"{m.number_text(v, places):>14} {c}" for c, v in sorted(buckets[b].items())) \
-                        or f"{m.number_text(0, places):>14}"
-                    click.echo(f"{m.label(m.AGEING_TITLES, b):<12} {amounts}")
+                click.echo("\n".join(printouts.report_lines(ctx, "ageing", end=end)))
             return
         rep = reports.report(ctx, name, start, end)
-        click.echo(reports.report_csv(rep) if fmt == "csv" else reports.format_report(rep, places=m.places(ctx)),
+        click.echo(reports.report_csv(rep) if fmt == "csv" else reports.format_report(rep),
                    nl=fmt == "table")
 
     @accounting.command("post")
@@ -244,11 +236,10 @@ def register(cli: click.Group, get_context) -> None:
         if not rows:
             click.echo("(none)")
             return
-        places = m.places(ctx)
-        click.echo(f"{'id':>4}  {'vendor':<22} {'number':<12} {'due':<10} {'status':<12} {'open':>12}")
+        click.echo(f"{'id':>4}  {'vendor':<22} {'number':<12} {'due':<10} {'status':<12} {'open':>14}")
         for r in rows:
             click.echo(f"{r['id']:>4}  {r['vendor'][:22]:<22} {r['number'][:12]:<12} {r['due']:<10} "
-                       f"{r['status_text']:<12} {m.number_text(r['open'], places):>12} {r['currency']}")
+                       f"{r['status_text']:<12} {m.money_text(r['open'], r['currency']):>14}")
 
     @accounting.command("approve")
     @click.argument("bill_id")
@@ -270,9 +261,8 @@ def register(cli: click.Group, get_context) -> None:
 
         ctx = get_context()
         b = svc.pay_bill(ctx, bill_id, amount, date)
-        places = m.places(ctx)
-        click.echo(f"bill {b['number']}: paid {m.number_text(b['paid'], places)} of "
-                   f"{m.number_text(b['total'], places)} {b['currency']}")
+        click.echo(f"bill {b['number']}: paid {m.money_text(b['paid'], b['currency'])} of "
+                   f"{m.money_text(b['total'], b['currency'])}")
 
     @accounting.command("payment-run")
     @click.option("--due-by", required=True, help="Send approved bills due on or before this date.")
@@ -294,7 +284,7 @@ def register(cli: click.Group, get_context) -> None:
         run = sepa.payment_run(ctx, due_by, date, bank=bank)
         path = sepa.write_pain001(ctx, run, output)
         click.echo(f"payment run {run['number']}: {len(run['items'])} transfer(s), "
-                   f"{m.number_text(run['total'], m.places(ctx))} EUR, pain.{run['pain']} written to {path}")
+                   f"{m.money_text(run['total'], 'EUR')}, pain.{run['pain']} written to {path}")
         for s in run["skipped"]:
             click.echo(f"  skipped bill {s['bill_id']}: {s['reason']}")
 
@@ -333,11 +323,9 @@ def register(cli: click.Group, get_context) -> None:
 
         ctx = get_context()
         run = payroll.run_payroll(ctx, period, date)
-        places = m.places(ctx)
         click.echo(f"payroll {period}: {len(run['payslips'])} payslip(s), entry {', '.join(map(str, run['entries']))}")
         for cur, t in sorted(run["totals"].items()):
-            click.echo(f"  gross {m.number_text(t['gross'], places)} {cur}, "
-                       f"net {m.number_text(t['net'], places)} {cur}")
+            click.echo(f"  gross {m.money_text(t['gross'], cur)}, net {m.money_text(t['net'], cur)}")
         for w in run["warnings"]:
             click.echo(f"  warning: {w}")
 
@@ -352,10 +340,9 @@ def register(cli: click.Group, get_context) -> None:
         runs = [r for r in payroll.payroll_runs(ctx) if r["period"] == period]
         if not runs:
             raise ValidationError(f"no payroll run for {period}", field="period")
-        places = m.places(ctx)
         for s in payroll.payslips(ctx, run_id=runs[0]["id"]):
-            click.echo(f"{s['name'][:24]:<24} gross {m.number_text(s['gross'], places):>10} "
-                       f"net {m.number_text(s['net'], places):>10} {s['currency']}"
+            click.echo(f"{s['name'][:24]:<24} gross {m.money_text(s['gross'], s['currency']):>12} "
+                       f"net {m.money_text(s['net'], s['currency']):>12}"
                        + ("  final" if s.get("final") else "")
                        + (f"  ({payroll.salary_days_text(s)})" if payroll.is_prorated(s) else ""))
 

@@ -121,10 +121,9 @@ def register(accounting: click.Group, get_context) -> None:
         if not rows:
             click.echo("(none)")
             return
-        places = m.places(ctx)
         for r in rows:
             click.echo(f"{r['number_text'][:12]:<12} {r['customer'][:22]:<22} {r['date']} {r['status_text'][:12]:<12} "
-                       f"{m.number_text(r['total'], places):>12} {r['currency']}")
+                       f"{m.money_text(r['total'], r['currency']):>14}")
 
     @invoices_group.command("new")
     @click.option("--customer", required=True, help="Id or name.")
@@ -205,9 +204,8 @@ def register(accounting: click.Group, get_context) -> None:
 
         ctx = get_context()
         doc = rcv.record_payment(ctx, number, amount, date)
-        places = m.places(ctx)
-        click.echo(f"invoice {doc['number']}: paid {m.number_text(doc['paid'], places)}, "
-                   f"open {m.number_text(inv.open_amount(doc), places)} {doc['currency']}")
+        click.echo(f"invoice {doc['number']}: paid {m.money_text(doc['paid'], doc['currency'])}, "
+                   f"open {m.money_text(inv.open_amount(doc), doc['currency'])}")
 
     @invoices_group.command("xml")
     @click.argument("number")
@@ -322,17 +320,16 @@ def register(accounting: click.Group, get_context) -> None:
             for r in rows:
                 w.writerow([f"{r[c]:f}" if c == "open" else r[c] for c in cols])
             return
-        places = m.places(ctx)
         for r in rows:
             click.echo(f"{r['number']:<10} {r['customer'][:22]:<22} {r['due']} {r['days_overdue']:>4}d "
-                       f"L{r['level']} {m.number_text(r['open'], places):>12} {r['currency']}")
+                       f"L{r['level']} {m.money_text(r['open'], r['currency']):>14}")
         if not rows:
             click.echo("(none)")
         click.echo("")
         buckets = rcv.ageing(ctx, as_of)
         for b in L.AGEING_BUCKETS:
-            amounts = ", ".join(f"{m.number_text(v, places):>12} {c}" for c, v in sorted(buckets[b].items())) \
-                or f"{m.number_text(0, places):>12}"
+            amounts = ", ".join(f"{m.money_text(v, c):>14}" for c, v in sorted(buckets[b].items())) \
+                or f"{m.money_text(0):>14}"
             click.echo(f"{m.label(m.AGEING_TITLES, b):<12} {amounts}")
 
     @accounting.command("dunning")
@@ -356,11 +353,10 @@ def register(accounting: click.Group, get_context) -> None:
             ctx.require("accounting.invoices.read")
             ctx.services.printing.check_request(**options)
         rows = rcv.dunning_due(ctx, as_of) if dry_run else rcv.run_dunning(ctx, as_of)
-        places = m.places(ctx)
         for r in rows:
             level = r["next_level"] if dry_run else r["level"]
             click.echo(f"{r['number']:<10} {r['customer'][:22]:<22} level {level} fee "
-                       f"{m.number_text(r['fee'], places)} open {m.number_text(r['open'], places)} {r['currency']}")
+                       f"{m.money_text(r['fee'], r['currency'])} open {m.money_text(r['open'], r['currency'])}")
         if not rows:
             click.echo("nothing to remind")
         if letters and not dry_run:

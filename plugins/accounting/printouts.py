@@ -114,20 +114,19 @@ def report_title(name: str, start=None, end=None) -> str:
 
 def report_lines(ctx, name: str, start=None, end=None) -> list[str]:
     """The report as the CLI shows it (the ageing as buckets)."""
-    places = m.places(ctx)
     if name == "ageing":
         buckets = svc.ageing(ctx, end)  # accounting.bills.read
         out = []
         for b in L.AGEING_BUCKETS:
-            amounts = ", ".join(f"{m.number_text(v, places):>14} {c}" for c, v in sorted(buckets[b].items())) \
-                or f"{m.number_text(0, places):>14}"
+            amounts = ", ".join(f"{m.money_text(v, c):>16}" for c, v in sorted(buckets[b].items())) \
+                or f"{m.money_text(0):>16}"
             out.append(f"{m.label(m.AGEING_TITLES, b):<12} {amounts}")
         return out
     if name not in rep.REPORTS:
         raise ValidationError(_("{name!r} is not a report ({known})").format(name=str(name)[:30],
                                                                              known=", ".join(REPORTS)),
                               field="report")
-    return rep.format_report(rep.report(ctx, name, start, end), places=places).splitlines()[1:]
+    return rep.format_report(rep.report(ctx, name, start, end)).splitlines()[1:]
 
 
 def print_report(ctx, name: str, start=None, end=None, **options: Any) -> dict:

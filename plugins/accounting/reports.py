@@ -201,21 +201,22 @@ def import_bank_csv(ctx, text: str, mapping: dict | None = None, *, bank_account
     return summary["new"]
 
 
-def format_report(rep: L.Report, width: int = 60, places: int = 2) -> str:
-    """A plain-text table of a report (for the CLI): amounts right-aligned in
-    the site's number format, ``places`` decimals."""
+def format_report(rep: L.Report, width: int = 60) -> str:
+    """A plain-text table of a report (for the CLI and its printout): amounts
+    right-aligned with their currency as the screens write them ("1.535,41 €",
+    "€1,535.41": ``models.money_text``)."""
     total, net = m.label(m.REPORT_SECTION_TITLES, "total"), m.label(m.REPORT_SECTION_TITLES, "net")
     lines = [m.label(m.REPORT_TITLES, rep.title)]
     for section, rows in rep.sections:
         lines.append("")
         lines.append(m.label(m.REPORT_SECTION_TITLES, section).upper())
         for acc, cur, v in rows:
-            lines.append(f"  {acc:<{width - 22}} {m.number_text(v, places):>14} {cur}")
+            lines.append(f"  {acc:<{width - 22}} {m.money_text(v, cur):>18}")
         for cur, t in sorted(rep.totals.get(section, {}).items()):
-            lines.append(f"  {total:<{width - 22}} {m.number_text(t, places):>14} {cur}")
+            lines.append(f"  {total:<{width - 22}} {m.money_text(t, cur):>18}")
     for cur, v in sorted(rep.net.items()):
         lines.append("")
-        lines.append(f"{net:<{width - 20}} {m.number_text(v, places):>14} {cur}")
+        lines.append(f"{net:<{width - 20}} {m.money_text(v, cur):>18}")
     return "\n".join(lines)
 
 

@@ -313,8 +313,8 @@ class BillsScreen(_Base):
         yield RecordTable([Column("vendor", _("Vendor"), width=10), Column("number", _("Bill"), width=8),
                            Column("due", _("Due"), width=10, format=_day),
                            Column("status_text", _("Status"), width=11),
-                           _money_col("open", _("Open"), 11, m.places(self.ctx)), Column("flag", "!", width=1),
-                           Column("id", "#", width=4, align="right", priority=-1)], [], classes="acc-table",
+                           _money_col("open", _("Open"), 11, m.places(self.ctx)), Column("flag", "!", width=1)],
+                          [], classes="acc-table",
                           id="acc-bills",
                           empty_text=_("No bills: n records one"))
         yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Vendor"), width=22),

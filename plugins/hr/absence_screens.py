@@ -181,8 +181,7 @@ class LeaveScreen(BackdeskScreen):
         yield Static("", id="hr-leave-bar", classes="hr-bar")
         # fits the 58 columns beside the sidebar at 80×24; the kind and deputy
         # of the highlighted request are on the line below the table
-        yield RecordTable([Column("id", "#", width=3, align="right", priority=-1),
-                           Column("start", _("From"), format=_d), Column("end", _("To"), format=_d),
+        yield RecordTable([Column("start", _("From"), format=_d), Column("end", _("To"), format=_d),
                            Column("days", _("Days"), width=4, align="right"),
                            Column("status_text", _("Status"), width=9), Column("name", _("Person"), width=15)],
                           [], id="hr-leave", empty_text=_("No leave requests"))

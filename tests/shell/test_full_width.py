@@ -69,3 +69,42 @@ async def test_a_too_wide_table_narrows_its_content_sized_columns(backdesk_site)
         await wait_for(pilot, lambda: table.row_count >= 3 and table.size.width > 0)
         assert table._table_width <= table.scrollable_content_region.width
         assert [c.key for c in table.columns][-1] == "email"
+
+
+@pytest.mark.tinydb_only("layout does not depend on the storage backend")
+async def test_every_column_title_is_whole_at_80x24_in_german(backdesk_site):
+    """German titles are longer than the English widths were chosen for:
+    no header is cut ("Durchw.", not "Durc…", on the Switchboard), and no
+    table's detail line offers a record's id ("#: 3") to the office."""
+    from rich.cells import cell_len
+
+    from core.i18n import configure
+
+    site = backdesk_site
+    site.plugins(["telephony", "documents", "it", "accounting", "hr"])
+    assert site.cli("demo").code == 0
+    bd = site.open()
+    configure("de_DE", "Europe/Berlin", "EUR")  # after the site's own (en_US)
+    try:
+        async with site.run_app(size=(80, 24), backdesk=bd) as pilot:
+            app = pilot.app
+            checked = []
+            for entry in app.nav_entries:
+                app.open_nav(entry.id)
+                await wait_for(pilot, lambda: app.current_mode == entry.id and app.screen.is_mounted)
+                await pilot.pause()
+                for table in _tables(app):
+                    await wait_for(pilot, lambda: table.size.width > 0)
+                    where = f"{entry.id} #{table.id}"
+                    header = table.render_line(0).text
+                    assert "…" not in header, f"{where}: {header!r}"
+                    for column, width in zip(table.columns, table._widths):
+                        if width:  # 0: hidden, its value on the detail line
+                            assert width >= cell_len(column.title), f"{where}: {column.title!r} in {width} cells"
+                    assert "#:" not in table.detail_text, f"{where}: {table.detail_text!r}"
+                    checked.append(where)
+                    if entry.id == "telephony" and table.id == "sb-table":
+                        assert header.split()[:2] == ["Durchw.", "Name"], header
+            assert "telephony #sb-table" in checked and "accounting.bills #acc-bills" in checked, checked
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")

@@ -292,8 +292,9 @@ class Column:
         key: The record key the column shows; a dotted path
             (``"address.city"``) reads nested dicts.
         title: The header text.
-        width: Width in cells; ``None`` sizes it from the title and the first
-            rows (at most 40 cells).
+        width: Width in cells, at least the title's (a translated title is
+            never cut); ``None`` sizes it from the title and the first rows
+            (at most 40 cells).
         align: ``"left"``, ``"right"`` or ``"center"``.
         format: ``format(value) -> str | rich.text.Text`` for the cell; the
             default shows ``None`` as blank and booleans as yes/no. Filtering
@@ -831,7 +832,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         widths = []
         for column in self._columns:
             if column.width is not None:
-                widths.append(max(1, column.width))
+                # A translated title longer than the width keeps its words
+                # ("Durchw." where the English "Ext." had five cells).
+                widths.append(max(1, column.width, cell_len(column.title)))
                 continue
             width = cell_len(column.title) + 2  # room for the sort arrow
             for record in sample:

@@ -26,7 +26,7 @@ def test_import_report_export_and_errors(site, hledger, tmp_path):
                                      "accounts,equity:opening balances,EUR,-1000.00",
                                      "accounts,expenses:rent,EUR,400.00", "accounts,total,EUR,0.00"]
     r = site.cli("accounting", "report", "profit-loss", "--from", "2026-01-03", "--to", "2026-01-31")
-    assert r.returncode == 0 and "expenses:rent" in r.stdout and "-400.00 EUR" in r.stdout
+    assert r.returncode == 0 and "expenses:rent" in r.stdout and "-€400.00" in r.stdout
     r = site.cli("accounting", "report", "profit-loss", "--from", "2026-13-01")
     assert r.returncode == 2 and "'2026-13-01' is not a date" in r.stderr
     r = site.cli("accounting", "export", "--format", "csv")
@@ -54,7 +54,7 @@ def test_bills_payment_run_and_payroll_from_the_cli(site, office, tmp_path):
     xml_file = tmp_path / "bank.xml"
     r = site.cli("accounting", "payment-run", "--due-by", "2026-01-31", "--date", "2026-01-20", "-o", str(xml_file))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == f"payment run 1: 1 transfer(s), 119.00 EUR, pain.001.001.09 written to {xml_file}"
+    assert r.stdout.strip() == f"payment run 1: 1 transfer(s), €119.00, pain.001.001.09 written to {xml_file}"
     assert f"<IBAN>{v['iban']}</IBAN>" in xml_file.read_text()
     r = site.cli("accounting", "payroll", "run", "--period", "2026-01")
     assert r.returncode == 2 and "nobody has a pay rate" in r.stderr
@@ -62,6 +62,6 @@ def test_bills_payment_run_and_payroll_from_the_cli(site, office, tmp_path):
 
     pay.set_rate(ctx, ids["anna"], "salaried", "3000")
     r = site.cli("accounting", "payroll", "run", "--period", "2026-01")
-    assert r.returncode == 0 and "1 payslip(s)" in r.stdout and "gross 3,000.00 EUR, net 2,115.00 EUR" in r.stdout
+    assert r.returncode == 0 and "1 payslip(s)" in r.stdout and "gross €3,000.00, net €2,115.00" in r.stdout
     r = site.cli("accounting", "payroll", "run", "--period", "Jan")
     assert r.returncode == 2 and "'Jan' is not a period (YYYY-MM)" in r.stderr

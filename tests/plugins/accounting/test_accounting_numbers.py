@@ -146,16 +146,21 @@ def test_a_german_office_reads_german_numbers_on_card_screens_and_cli(site, tmp_
     for key in ("bills", "run", "orders", "journal", "payslips", "report"):
         assert "1,535.41" not in "\n".join(out[key]) and "50,000.00" not in "\n".join(out[key]), key
 
-    # the CLI's tables
+    # the CLI's tables: the same money format as the screens, right-aligned under their title
     r = site.cli("accounting", "bills")
     assert r.returncode == 0, r.stderr
-    assert "    1.535,41 EUR" in _line(r.stdout.splitlines(), "RE-4711")
-    assert "      119,00 EUR" in _line(r.stdout.splitlines(), "T-1")
+    lines = r.stdout.splitlines()
+    assert _line(lines, "RE-4711").endswith("    1.535,41\u00a0€")
+    assert _line(lines, "T-1").endswith("      119,00\u00a0€")
+    assert len(_line(lines, "RE-4711")) == len(_line(lines, "T-1")) == len(_line(lines, "open"))
     r = site.cli("accounting", "report", "trial-balance")
-    assert "     -1.535,41 EUR" in _line(r.stdout.splitlines(), "liabilities:payables")
-    assert "     50.000,00 EUR" in _line(r.stdout.splitlines(), "assets:bank:checking")
+    assert _line(r.stdout.splitlines(), "liabilities:payables").endswith("     -1.535,41\u00a0€")
+    assert _line(r.stdout.splitlines(), "assets:bank:checking").endswith("     50.000,00\u00a0€")
     r = site.cli("accounting", "report", "ageing")
-    assert _line(r.stdout.splitlines(), "1.535,41").endswith("1.535,41 EUR")
+    assert _line(r.stdout.splitlines(), "1.535,41").endswith("1.535,41\u00a0€")
+    assert " EUR" not in "\n".join(site.cli("accounting", *args).stdout
+                                   for args in (("bills",), ("report", "trial-balance"), ("report", "ageing"),
+                                                ("report", "profit-loss"), ("open-items",), ("invoices",)))
 
     # what machines read is as it was
     r = site.cli("accounting", "bills", "--format", "csv")
@@ -170,11 +175,11 @@ def test_a_german_office_reads_german_numbers_on_card_screens_and_cli(site, tmp_
     r = site.cli("accounting", "payment-run", "--due-by", (dt.date.today() + dt.timedelta(days=7)).isoformat(),
                  "-o", str(bank))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("payment run 1: 1 transfer(s), 1.535,41 EUR, pain.001.001.09 written to ")
+    assert r.stdout.startswith("payment run 1: 1 transfer(s), 1.535,41\u00a0€, pain.001.001.09 written to ")
     assert '<InstdAmt Ccy="EUR">1535.41</InstdAmt>' in bank.read_text()  # the bank's file: a plain number
     month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     r = site.cli("accounting", "payroll", "payslips", "--period", month)
-    assert r.stdout.splitlines() == ["Anna Arndt               gross   3.000,00 net   2.115,00 EUR"]
+    assert r.stdout.splitlines() == ["Anna Arndt               gross   3.000,00\u00a0€ net   2.115,00\u00a0€"]
 
 
 def test_an_english_office_reads_english_numbers_in_the_cli(site, office):
@@ -184,9 +189,9 @@ def test_an_english_office_reads_english_numbers_in_the_cli(site, office):
                         [{"description": "Desk", "quantity": "1", "unit_price": "1290.26"}])
     svc.approve_bill(ctx, b["id"])
     r = site.cli("accounting", "bills")
-    assert "    1,535.41 EUR" in _line(r.stdout.splitlines(), "RE-4711")
+    assert _line(r.stdout.splitlines(), "RE-4711").endswith("    €1,535.41")
     r = site.cli("accounting", "pay", str(b["id"]), "--amount", "1000", "--date", "2026-01-10")
-    assert (r.returncode, r.stdout.strip()) == (0, "bill RE-4711: paid 1,000.00 of 1,535.41 EUR")
+    assert (r.returncode, r.stdout.strip()) == (0, "bill RE-4711: paid €1,000.00 of €1,535.41")
     r = site.cli("accounting", "pay", str(b["id"]), "--amount", "1600", "--date", "2026-01-10")
     assert (r.returncode, r.stderr.strip()) == (
         2, "backdesk: amount: 1,600.00 is more than the 535.41 still open on bill RE-4711")

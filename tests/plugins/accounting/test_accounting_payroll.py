@@ -248,6 +248,6 @@ def test_payslips_show_the_prorated_salary(site, office):
     r = site.cli("accounting", "payroll", "payslips", "--period", "2026-04")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
-        "Anna Arndt               gross   1,200.00 net     846.00 EUR  (Salary 12/30 days)",
-        "Ben Brandt               gross   2,000.00 net   1,410.00 EUR",
+        "Anna Arndt               gross    €1,200.00 net      €846.00  (Salary 12/30 days)",
+        "Ben Brandt               gross    €2,000.00 net    €1,410.00",
     ]

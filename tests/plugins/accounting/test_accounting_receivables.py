@@ -64,7 +64,7 @@ def test_payments_received_clear_open_items(books, site):
     r = site.cli("accounting", "invoices", "pay", "RE-00003", "--amount", "12,x", "--date", "2026-05-02")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "not an amount" in r.stderr
     r = site.cli("accounting", "invoices", "pay", "RE-00003", "--date", "2026-05-02")
-    assert r.returncode == 0 and r.stdout.strip() == "invoice RE-00003: paid 119.00, open 0.00 EUR"
+    assert r.returncode == 0 and r.stdout.strip() == "invoice RE-00003: paid €119.00, open €0.00"
     clerk = site.open("clara").context("accounting")
     with pytest.raises(PermissionDenied):
         rcv.record_payment(clerk, "RE-00002", "1", "2026-04-01")

@@ -111,7 +111,7 @@ def test_cli_writes_the_file_into_the_exports_folder_never_the_working_directory
     assert r.returncode == 0, r.stderr
     target = sepa.exports_dir(ctx) / "pain.001.001.09-run-1.xml"
     assert r.stdout.splitlines() == [
-        f"payment run 1: 3 transfer(s), 379.10 EUR, pain.001.001.09 written to {target}"]
+        f"payment run 1: 3 transfer(s), €379.10, pain.001.001.09 written to {target}"]
     assert len(validate(target.read_bytes(), "pain.001.001.09.xsd")) == 3
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     # the operator's own exports folder, listed by backdesk files
