@@ -26,8 +26,9 @@ from collections import defaultdict
 from decimal import Decimal
 
 from core.services.audit import now_utc
+from core.services.choices import Choice, rank
 from core.errors import UnknownRecord, ValidationError
-from core.i18n import today
+from core.i18n import format_date, today
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import service as svc
@@ -56,16 +57,52 @@ def _person(ctx, person_id) -> dict:
 
 
 def resolve_person(ctx, key) -> int:
-    """A directory id from an id or a unique name."""
+    """A directory id from an id or a unique name: first among the people on
+    payroll (a payroll clerk need not read the directory), then, for an
+    operator who may, in the directory."""
     text = str(key or "").strip()
     if text.isdigit():
         _person(ctx, text)
         return int(text)
-    hits = [p for p in ctx.services.people.find(text) if p["name"].casefold() == text.casefold()] if text else []
+    hits = [{"id": c.value} for c in (person_choices(ctx, text) if ctx.can("accounting.payroll.write") else [])
+            if c.label.casefold() == text.casefold()] if text else []
+    if text and not hits and ctx.can("core.directory.read"):
+        hits = [p for p in ctx.services.people.find(text) if p["name"].casefold() == text.casefold()]
     if len(hits) != 1:
         raise ValidationError(_("no person called {name!r}").format(name=text[:40]) if not hits else
                               _("several people are called {name!r}: use the id").format(name=text), field="person")
     return hits[0]["id"]
+
+
+def person_choices(ctx, text: str, *, everyone: bool = False) -> list[Choice]:
+    """The people on payroll for a picker (recording hours, checking and
+    approving them, a pay rate): ``text`` ranked against their names, each
+    with how they are paid ("salaried", "awaiting a rate") as its detail, the
+    rate itself not shown. Needs ``accounting.payroll.write``, not the
+    directory: a payroll clerk finds the people payroll knows. With
+    ``everyone`` (a new pay rate) an operator who may read the directory is
+    offered its active people too ("not on payroll yet")."""
+    ctx.require("accounting.payroll.write")
+    rows = {}
+    for r in ctx.table("rates").all():
+        detail = m.label(m.PAY_KINDS, r["kind"]) if r.get("kind") else _("awaiting a rate")
+        final = r.get("final_pay") or {}
+        if final.get("date") and not final.get("settled_run"):
+            detail += " · " + _("leaves {date}").format(date=format_date(final["date"], "short"))
+        rows[int(r["person_id"])] = Choice(int(r["person_id"]), ctx.person_name(r["person_id"], "?"), detail)
+    if everyone and ctx.can("core.directory.read"):
+        for p in ctx.services.people.find(""):
+            if p["id"] not in rows and (p.get("status") or "active") != "left":
+                rows[p["id"]] = Choice(p["id"], p.get("name") or "", _("not on payroll yet"))
+    return rank(text, rows.values(), lambda c: c.label, lambda c: c.detail)
+
+
+def person_choice(ctx, person_id) -> Choice | None:
+    """The person ``person_id`` as a payroll picker's first choice (a form
+    opened on a row), or None."""
+    if person_id in (None, ""):
+        return None
+    return Choice(int(person_id), ctx.person_name(person_id, "?"))
 
 
 # ============================================================================ rates

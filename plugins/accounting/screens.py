@@ -639,20 +639,27 @@ class PayrollScreen(_Base):
         self.query_one("#acc-flags", Static).update(
             "\n".join(f"! {escape(f)}" for f in (rec or {}).get("flags") or []))
 
+    def _person_field(self, *, everyone: bool = False) -> Field:
+        """The people payroll knows, found by part of the name (a payroll
+        clerk need not read the directory)."""
+        return Field("person", _("Person"), kind="pick", required=True,
+                     source=lambda text: pay.person_choices(self.ctx, text, everyone=everyone))
+
+    def _cursor_person(self):
+        return pay.person_choice(self.ctx, (self._table().cursor_record or {}).get("person_id"))
+
     def _person_period(self, title, extra=(), on_submit=None):
         rec = self._table().cursor_record or {}
         month = (rec.get("date") or today().isoformat())[:7]
-        fields = [Field("person", _("Person"), required=True, help=_("Name or id")),
-                  Field("period", _("Period (YYYY-MM)"), required=True), *extra]
-        return FormScreen(title, fields, {"person": rec.get("name", ""), "period": month}, on_submit=on_submit)
+        fields = [self._person_field(), Field("period", _("Period (YYYY-MM)"), required=True), *extra]
+        return FormScreen(title, fields, {"person": self._cursor_person(), "period": month}, on_submit=on_submit)
 
     def action_add_time(self) -> None:
-        rec = self._table().cursor_record or {}
-        fields = [Field("person", _("Person"), required=True, help=_("Name or id")),
+        fields = [self._person_field(),
                   Field("date", _("Date"), kind="date", required=True, default=today()),
                   Field("start", _("Start (HH:MM)")), Field("end", _("End (HH:MM)")),
                   Field("hours", _("or hours"), help=_("Instead of start and end")), Field("note", _("Note"))]
-        self.app.push_screen(FormScreen(_("Record hours"), fields, {"person": rec.get("name", "")},
+        self.app.push_screen(FormScreen(_("Record hours"), fields, {"person": self._cursor_person()},
                                         on_submit=lambda v: pay.add_time(self.ctx, v["person"], v["date"], v.get("start"),
                                                                          v.get("end"), v.get("hours"), v.get("note") or ""),
                                         submit_label=_("Record")))
@@ -686,7 +693,7 @@ class PayrollScreen(_Base):
                                                  on_submit=submit), done)
 
     def action_rate(self) -> None:
-        fields = [Field("person", _("Person"), required=True),
+        fields = [self._person_field(everyone=True),
                   Field("kind", _("Kind"), kind="choice",
                         choices=[(k, m.label(m.PAY_KINDS, k)) for k in m.PAY_KINDS], default="salaried"),
                   Field("rate", _("Rate"), kind="decimal", required=True, help=_("Per month or per hour"))]

@@ -2,7 +2,8 @@
 
 Operators: alice (admin), dieter (accounting: everything in accounting),
 clara (clerk: records bills, may not approve, pay or read salaries),
-sam (staff: nothing in accounting). The OS account running the tests is
+sam (staff: nothing in accounting), paula (payroll: hours, rates and runs,
+not the directory). The OS account running the tests is
 admin, so CLI subprocesses and the Pilot may do everything.
 """
 
@@ -36,10 +37,12 @@ roles:
   clerk: {{title: Clerk, permissions: ["accounting.bills.read", "accounting.bills.write", "accounting.ledger.read",
                                        "core.directory.read"]}}
   staff: {{title: Staff, permissions: ["core.directory.read"]}}
+  payroll: {{title: Payroll, permissions: ["accounting.payroll.*"]}}
 operators:
   alice: {{name: Alice Admin, roles: [admin], email: alice@test.example}}
   dieter: {{name: Dieter Dorn, roles: [accounting], email: dieter@test.example}}
   clara: {{name: Clara Clerk, roles: [clerk]}}
+  paula: {{name: Paula Payroll, roles: [payroll]}}
   sam: {{name: Sam Staff, roles: [staff]}}
 {console}"""
 
@@ -56,7 +59,7 @@ class Site:
         self.root = root
         self.config_dir.mkdir(parents=True)
         me = current_account()
-        console = "" if me in ("alice", "dieter", "clara", "sam") else \
+        console = "" if me in ("alice", "dieter", "clara", "paula", "sam") else \
             f"  {me}: {{name: Console Tester, roles: [admin]}}\n"
         (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(self.config_dir))
         self.opened: list = []
