@@ -58,20 +58,21 @@ def ticket_form(ctx, on_done=None, asset_tag: str = "") -> FormScreen:
         Field("kind", _("Kind"), kind="choice", choices=_choices(m.KIND_TITLES), default="incident"),
         Field("category", _("Category"), kind="choice", choices=_choices(m.CATEGORY_TITLES), default="hardware"),
         Field("priority", _("Priority"), kind="choice", choices=_choices(m.PRIORITY_TITLES), default="normal"),
-        Field("assets", _("Asset tags"), help=_("Separated by spaces")),
+        Field("assets", _("Asset tags"), kind="picks", source=lambda text: svc.ticket_asset_choices(ctx, text),
+              help=_("Part of a tag or model, Enter adds it; then the next")),
         Field("description", _("Description"), kind="multiline"),
     ]
 
     def submit(values):
         doc = svc.open_ticket(ctx, requester=values["requester"], title=values["title"], kind=values["kind"],
                               category=values["category"], priority=values["priority"],
-                              assets=(values.get("assets") or "").split(), description=values["description"])
+                              assets=values.get("assets") or [], description=values["description"])
         if on_done:
             on_done(doc)
         return doc
 
     requester = ctx.services.people.choice(person) if person else None
-    return FormScreen(_("New ticket"), fields, {"requester": requester, "assets": asset_tag},
+    return FormScreen(_("New ticket"), fields, {"requester": requester, "assets": [asset_tag] if asset_tag else []},
                       on_submit=submit, submit_label=_("Open ticket"))
 
 

@@ -538,6 +538,21 @@ def asset_choices(ctx, text: str) -> list[Choice]:
     return out
 
 
+def ticket_asset_choices(ctx, text: str) -> list[Choice]:
+    """Assets for a new ticket's "Asset tags": as :func:`asset_choices` for
+    an operator who may read the assets; anyone who may open a ticket (which
+    names any tag) finds a tag by part of it, its type or model, without
+    whom it is lent to."""
+    if ctx.can(P_ASSETS_READ):
+        return asset_choices(ctx, text)
+    _require(ctx, P_CREATE, False)
+    found = rank(text, _assets(ctx).all(), lambda a: a.get("tag") or "",
+                 lambda a: " ".join(str(a.get(k) or "") for k in ("model", "type")))
+    return [Choice(a["tag"], a["tag"], " · ".join(
+        p for p in (m.label(m.ASSET_TYPE_TITLES, a.get("type")) if a.get("type") else "", a.get("model") or "") if p))
+            for a in found]
+
+
 def find_asset(ctx, value: Any, *, system: bool = False) -> dict:
     """An asset by its tag (or #id)."""
     _require(ctx, P_ASSETS_READ, system)

@@ -10,6 +10,11 @@ closes the list and keeps what was typed (a second Esc reaches the form).
 :attr:`Picker.value` is then the chosen record's value (its id) while the
 field shows its name; typing again clears the choice.
 
+``Picker(source, several=True)`` takes several records one by one (the
+asset tags of a ticket): Enter adds the highlighted match to the field and
+the next word typed searches again; deleting a name from the field drops
+it. :attr:`Picker.value` is then the list of chosen values.
+
 The source is a service's function (see :mod:`core.services.choices`): it checks the
 operator's permission, the picker never reads a table. A source that
 refuses (no permission, or any ``BackdeskError``) offers nothing and its
@@ -91,6 +96,9 @@ class Picker(Widget, can_focus=False):
         placeholder: Shown while the field is empty.
         compact: One line, the list opening below it as one types (True);
             False: the list is always shown under the field.
+        several: Take several records, one by one (``value`` is then a list
+            of :class:`Choice` or bare values, and :attr:`value` the list of
+            chosen values); the last word typed searches.
     """
 
     DEFAULT_CSS = load_css(__file__, "picker.tcss")
@@ -108,10 +116,17 @@ class Picker(Widget, can_focus=False):
             return self.picker
 
     def __init__(self, source: PickSource, value: Any = None, *, text: str | None = None,
-                 placeholder: str | None = None, compact: bool = True, name: str | None = None,
-                 id: str | None = None, classes: str | None = None, disabled: bool = False) -> None:
+                 placeholder: str | None = None, compact: bool = True, several: bool = False,
+                 name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.source = source
+        self._several = several
+        self._picked: list[Choice] = []
+        if several:
+            self._picked = [v if isinstance(v, Choice) else Choice(v, str(v)) for v in (value or ()) if v != ""]
+            value = None
+            text = " ".join(c.label for c in self._picked) + (" " if self._picked else "")
         if isinstance(value, Choice):
             text, value = value.label, value.value
         if value == "":
@@ -124,7 +139,7 @@ class Picker(Widget, can_focus=False):
         self._problem = ""
         # the text a choice put in the field: its Changed message comes
         # later and is no edit
-        self._chosen_text: str | None = self._initial_text if value is not None else None
+        self._chosen_text: str | None = self._initial_text if (value is not None or self._picked) else None
 
     def compose(self) -> ComposeResult:
         yield PickerInput(self._initial_text, placeholder=self._placeholder, compact=self._compact)
@@ -142,8 +157,20 @@ class Picker(Widget, can_focus=False):
 
     @property
     def value(self) -> Any:
-        """The chosen record's value, or None."""
+        """The chosen record's value, or None (``several``: the list of the
+        chosen records' values)."""
+        if self._several:
+            return [c.value for c in self._picked]
         return self._value
+
+    @property
+    def unresolved(self) -> list[str]:
+        """``several``: the words typed that are no chosen record's name."""
+        words = self.text.split()
+        for choice in self._picked:
+            if choice.label in words:
+                words.remove(choice.label)
+        return words
 
     @property
     def text(self) -> str:
@@ -169,7 +196,11 @@ class Picker(Widget, can_focus=False):
         return self
 
     def choose(self, choice: Choice | None) -> None:
-        """Take ``choice`` (None: clear), show its name, close the list."""
+        """Take ``choice`` (None: clear), show its name, close the list
+        (``several``: add it in place of the word being typed)."""
+        if self._several:
+            self._add(choice)
+            return
         self._chosen_text = choice.label if choice is not None else None
         self.input.value = choice.label if choice is not None else ""
         self.input.cursor_position = len(self.input.value)
@@ -178,7 +209,14 @@ class Picker(Widget, can_focus=False):
 
     def resolve(self) -> Any:
         """The value, taking the one match the typed text means without
-        doubt (the only match, or the only exact name) when none was chosen."""
+        doubt (the only match, or the only exact name) when none was chosen
+        (``several``: for each word typed that is not chosen)."""
+        if self._several:
+            for word in self.unresolved:
+                pick = best(word, [c for c in self._search(word) if c.value not in self.value])
+                if pick is not None:
+                    self._add(pick, word)
+            return self.value
         text = self.text.strip()
         if self._value is None and text:
             found = self._search(text)
@@ -186,6 +224,47 @@ class Picker(Widget, can_focus=False):
             if pick is not None:
                 self.choose(pick)
         return self._value
+
+    def _add(self, choice: Choice | None, word: str | None = None) -> None:
+        """``several``: put ``choice`` in place of ``word`` (default: the word
+        being typed, if any) and keep it; None clears every choice."""
+        text = self.input.value
+        if choice is None:
+            self._picked, text = [], ""
+        else:
+            words = text.split()
+            if word is None:
+                word = self._query(text) or None
+            if word is not None and word in words:
+                words[len(words) - 1 - words[::-1].index(word)] = choice.label
+            else:
+                words.append(choice.label)
+            self._picked.append(choice)
+            text = " ".join(words) + " "
+        self._chosen_text = text
+        self.input.value = text
+        self.input.cursor_position = len(text)
+        self.post_message(self.Changed(self, self.value))
+        self.close()
+
+    def _query(self, text: str) -> str:
+        """``several``: the word being typed (the last, not yet chosen), or ""."""
+        if not text or text[-1].isspace():
+            return ""
+        last = text.split()[-1]
+        return last if last in self.unresolved else ""
+
+    def _keep_picked(self, text: str) -> None:
+        """``several``: drop the choices whose name was deleted from the field."""
+        words = text.split()
+        kept = []
+        for choice in self._picked:
+            if choice.label in words:
+                words.remove(choice.label)
+                kept.append(choice)
+        if kept != self._picked:
+            self._picked = kept
+            self.post_message(self.Changed(self, self.value))
 
     # -- the list -------------------------------------------------------------
 
@@ -197,7 +276,7 @@ class Picker(Widget, can_focus=False):
         """Highlight the next/previous match, opening the list first."""
         options = self.list
         if not self.expanded:
-            self._offer(self.text)
+            self._offer(self._query(self.text) if self._several else self.text)
             return
         if options.option_count == 0:
             return
@@ -216,6 +295,8 @@ class Picker(Widget, can_focus=False):
 
     def _offer(self, text: str) -> None:
         found = self._search(text)
+        if self._several:  # what is chosen already is not offered again
+            found = self._choices = [c for c in found if c.value not in self.value]
         options = self.list
         options.clear_options()
         if found:
@@ -251,6 +332,14 @@ class Picker(Widget, can_focus=False):
         if self._chosen_text is not None and event.value == self._chosen_text:
             return
         self._chosen_text = None
+        if self._several:
+            self._keep_picked(event.value)
+            query = self._query(event.value)
+            if query:
+                self._offer(query)
+            else:
+                self.close()
+            return
         self._set_value(None)
         if event.value.strip():
             self._offer(event.value)

@@ -46,7 +46,7 @@ from core.shell.widgets.picker import Picker
 
 __all__ = ["Field", "FieldKind", "FormScreen", "RecordForm"]
 
-FieldKind = Literal["text", "int", "decimal", "date", "choice", "bool", "multiline", "password", "pick"]
+FieldKind = Literal["text", "int", "decimal", "date", "choice", "bool", "multiline", "password", "pick", "picks"]
 _KINDS = frozenset(FieldKind.__args__)  # type: ignore[attr-defined]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INT = re.compile(r"[+-]?\d+")
@@ -66,7 +66,8 @@ class Field:
         kind: ``"text"``, ``"int"``, ``"decimal"``, ``"date"``, ``"choice"``,
             ``"bool"``, ``"multiline"``, ``"password"`` or ``"pick"`` (a
             :class:`~core.shell.widgets.Picker`: the operator types part of a
-            name and chooses; the value is the chosen record's id).
+            name and chooses; the value is the chosen record's id) or
+            ``"picks"`` (several records, chosen one by one: a list of ids).
         required: An empty value is an error ("Required").
         choices: For ``"choice"``: values, ``(value, label)`` pairs or a
             ``{value: label}`` mapping.
@@ -75,9 +76,10 @@ class Field:
         validate: ``validate(value) -> str | None`` run on a non-empty,
             well-typed value; return an error message (or raise
             ``ValidationError``/``ValueError``) to reject it.
-        source: For ``"pick"``: ``source(text) -> [Choice]``, a service's
-            function that checks the operator's permission. An initial value
-            given as a :class:`~core.services.choices.Choice` shows its label.
+        source: For ``"pick"`` and ``"picks"``: ``source(text) -> [Choice]``,
+            a service's function that checks the operator's permission. An
+            initial value given as a :class:`~core.services.choices.Choice` (for
+            ``"picks"`` a list of them) shows its label.
     """
 
     key: str
@@ -95,7 +97,7 @@ class Field:
             raise ValueError(f"Field {self.key!r}: unknown kind {self.kind!r}")
         if self.kind == "choice" and self.choices is None:
             raise ValueError(f"Field {self.key!r}: a choice field needs choices")
-        if self.kind == "pick" and self.source is None:
+        if self.kind in ("pick", "picks") and self.source is None:
             raise ValueError(f"Field {self.key!r}: a pick field needs a source")
 
     def options(self) -> list[tuple[str, Any]]:
@@ -126,6 +128,8 @@ class Field:
                     return label
         if isinstance(value, Choice):
             return value.label
+        if isinstance(value, (list, tuple)):
+            return " ".join(v.label if isinstance(v, Choice) else str(v) for v in value)
         if isinstance(value, date):
             return value.isoformat()
         if self.kind == "decimal" and isinstance(value, (Decimal, int, str)):
@@ -146,6 +150,11 @@ class Field:
             value, text = raw
             if value is None and text.strip():
                 raise _Invalid(_("Choose one from the list (↓)"))
+        elif kind == "picks":
+            values, unresolved = raw
+            if unresolved:
+                raise _Invalid(_("{words}: choose each from the list (↓)").format(words=" ".join(unresolved)[:60]))
+            value = list(values) or None
         elif kind in ("text", "multiline", "password"):
             value = raw if kind == "password" else raw.strip()
         else:
@@ -280,9 +289,9 @@ class RecordForm(Vertical, can_focus=False):
         if field.kind == "bool":
             # The checkbox carries the label: it shows focus on its label.
             return _Checkbox(field.label, bool(value), id=widget_id, compact=True)
-        if field.kind == "pick":
+        if field.kind in ("pick", "picks"):
             assert field.source is not None
-            return Picker(field.source, value, id=widget_id)
+            return Picker(field.source, value, id=widget_id, several=field.kind == "picks")
         if field.kind == "choice":
             options = field.options()
             known = any(option == value for _label, option in options)
@@ -352,6 +361,8 @@ class RecordForm(Vertical, can_focus=False):
         if isinstance(control, Select):
             return control.value
         if isinstance(control, Picker):
+            if field.kind == "picks":
+                return (control.resolve(), control.unresolved)
             return (control.resolve(), control.text)
         if isinstance(control, TextArea):
             return control.text
