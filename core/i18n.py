@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 import gettext as _gettext
 import os
+import re
 import threading
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -57,6 +58,8 @@ __all__ = [
     "to_local",
     "today",
     "format_date",
+    "date_text",
+    "parse_date",
     "format_datetime",
     "format_time",
     "format_number",
@@ -309,6 +312,58 @@ def format_date(value: _dt.date | _dt.datetime | str, format: str = "medium") ->
     return _format_date(value, format=format, locale=state.locale)
 
 
+def _numeric_date_pattern() -> str:
+    """The locale's short date with the whole year: "dd.MM.y", "dd/MM/y", "M/d/y"."""
+    return re.sub(r"y+", "y", _state.locale.date_formats["short"].pattern)
+
+
+def date_text(value: _dt.date | str) -> str:
+    """A date as the site's people type it, with the whole year: "07.12.2026"
+    (de_DE), "07/12/2026" (en_GB), "12/7/2026" (en_US); what a form's date
+    field shows and :func:`parse_date` reads back."""
+    from babel.dates import format_date as _format_date
+
+    if isinstance(value, str):
+        value = _dt.date.fromisoformat(value.strip()[:10])
+    return _format_date(value, format=_numeric_date_pattern(), locale=_state.locale)
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DATE_NUMBERS = re.compile(r"\d+")
+_DATE_TEXT = re.compile(r"[\d\s./-]+")
+
+
+def parse_date(text: str) -> _dt.date:
+    """A date typed the locale's way or as ISO: in German "7.12.2026",
+    "07.12.26" and "7.12." (this year); in English (en_GB) "7/12/2026",
+    (en_US) "12/7/26"; everywhere "2026-12-07". A two-digit year is in this
+    century. Raises ValidationError with one line naming an example
+    ("Enter a date like 07.12.2026") for anything else or a day that does
+    not exist (31.2.)."""
+    raw = text.strip() if isinstance(text, str) else ""
+    try:
+        if len(raw) > 20 or not _DATE_TEXT.fullmatch(raw):
+            raise ValueError(raw)
+        iso = _ISO_DAY.fullmatch(raw)
+        if iso:
+            return _dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
+        numbers = _DATE_NUMBERS.findall(raw)
+        order = [c for c in dict.fromkeys(re.sub(r"[^dMy]", "", _numeric_date_pattern()))]
+        if len(numbers) == 2:  # day and month of this year
+            numbers.insert(order.index("y"), str(today().year))
+        if len(numbers) != 3:
+            raise ValueError(raw)
+        parts = dict(zip(order, numbers))
+        year = parts["y"]
+        if len(year) == 2:
+            year = str(today().year // 100) + year
+        if len(year) != 4 or len(parts["d"]) > 2 or len(parts["M"]) > 2:
+            raise ValueError(raw)
+        return _dt.date(int(year), int(parts["M"]), int(parts["d"]))
+    except (ValueError, KeyError):
+        raise ValidationError(_("Enter a date like {example}").format(example=date_text(today()))) from None
+
+
 def format_time(value: _dt.time | _dt.datetime | str, format: str = "short") -> str:
     """A time in the site's locale: "10:30 AM" / "10:30".
 
@@ -455,7 +510,7 @@ COMMON_TEXT: tuple[str, ...] = (
     N_("No records"), N_("Operator"), N_("Role"), N_("Status"), N_("Name"), N_("Version"),
     N_("Source"), N_("Error"), N_("failed"), N_("disabled"), N_("ok"), N_("built-in"),
     N_("entry point"), N_("path"), N_("This field is required"), N_("Enter a whole number"),
-    N_("Enter a number"), N_("Enter a date as YYYY-MM-DD"), N_("Permission denied"),
+    N_("Enter a number"), N_("Permission denied"),
     N_("Loading…"), N_("Working…"), N_("Done"), N_("Plugin failed"), N_("Open"), N_("Close"),
     N_("Delete"), N_("Edit"), N_("New"), N_("Unread"), N_("Read-only"), N_("Locked"),
     N_("Command palette"), N_("Key bindings"), N_("Welcome, {name}"),

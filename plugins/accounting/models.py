@@ -167,6 +167,35 @@ def date(value, field: str, *, required: bool = True) -> str | None:
     return check_year(day, field).isoformat()
 
 
+def month_text(period_text: str) -> str:
+    """A month ``YYYY-MM`` as the site's people write it: "11.2026" (German),
+    "11/2026" (English)."""
+    from core.i18n import date_text
+
+    sep = next((c for c in date_text(dt.date(2026, 12, 7)) if not c.isdigit()), "/")
+    y, mo = str(period_text).split("-")[:2]
+    return f"{int(mo):02d}{sep}{y}"
+
+
+def month(value, field: str = "period") -> str:
+    """A month typed as ``YYYY-MM`` or the locale's way ("11.2026", "11/2026",
+    "11.26") → ``YYYY-MM``; one line naming an example otherwise."""
+    from core.i18n import today
+
+    s = str(value or "").strip()
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})", s)
+    local = re.fullmatch(r"(\d{1,2})\s*[./-]\s*(\d{4}|\d{2})", s)
+    y, mo = (iso.group(1), iso.group(2)) if iso else (local.group(2), local.group(1)) if local else ("", "0")
+    if len(y) == 2:
+        y = str(today().year // 100) + y
+    if not y or not 1 <= int(mo) <= 12:
+        raise ValidationError(_("{value!r} is not a month (like {example})").format(
+            value=s[:20], example=month_text(today().isoformat())), field=field)
+    text = f"{y}-{int(mo):02d}"
+    period(text, field)
+    return text
+
+
 def period(value, field: str = "period") -> tuple[str, str]:
     """``YYYY-MM`` → (first day, last day) as ISO strings."""
     s = str(value or "").strip()

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+from babel.dates import format_skeleton
 from rich.markup import escape
 from rich.table import Table
 from textual.app import ComposeResult
@@ -21,7 +22,7 @@ from textual.widgets import Input, Label, Static
 
 from core.errors import BackdeskError, ValidationError
 from core.api.hookspecs import SearchHit
-from core.i18n import format_date, today
+from core.i18n import date_text, format_date, get_locale, parse_date, today
 from core.shell.screens.base import BackdeskScreen
 from core.shell.screens.printing import print_dialog
 from core.shell.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
@@ -45,6 +46,12 @@ CSS_PATH = Path(__file__).parent / "accounting.tcss"
 def _day(value) -> str:
     """A stored ISO date in a table: the locale's short date (17.10.26, 17/10/2026)."""
     return format_date(value, "short") if value else ""
+
+
+def _month_field() -> Field:
+    """A month, typed the locale's way ("11.2026") or as 2026-11."""
+    return Field("period", _("Month"), required=True, validate=lambda v: m.month(v) and None,
+                 help=_("e.g. {example}").format(example=m.month_text(today().isoformat())))
 
 
 def _fail(screen, error: BackdeskError) -> None:
@@ -220,11 +227,12 @@ class LedgerScreen(_Base):
 
     def action_close_period(self) -> None:
         last = (today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-        self.app.push_screen(FormScreen(_("Close a period"), [Field("period", _("Period (YYYY-MM)"), required=True)],
-                                        {"period": last}, on_submit=lambda v: svc.close_period(self.ctx, v["period"]),
+        self.app.push_screen(FormScreen(_("Close a period"), [_month_field()],
+                                        {"period": m.month_text(last)},
+                                        on_submit=lambda v: svc.close_period(self.ctx, m.month(v["period"])),
                                         submit_label=_("Close"),
                                         confirm=lambda v: _("Close {period}? Nothing can be posted in it afterwards.")
-                                        .format(period=v["period"])))
+                                        .format(period=m.month_text(m.month(v["period"])))))
 
 
 # ============================================================================ vendors and bills
@@ -423,7 +431,8 @@ class PaymentRunScreen(_Base):
     def compose_content(self) -> ComposeResult:
         with Horizontal(classes="acc-bar"):
             yield Label(_("Due by "))
-            yield Input(self.due_by, id="acc-due-by")
+            yield Input(date_text(self.due_by), id="acc-due-by", placeholder=date_text(self.due_by))
+            yield Label(self._due_by_line(date_text(self.due_by)), id="acc-due-by-long", markup=False)
         # the five fit the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("vendor", _("Vendor"), width=16), Column("number", _("Bill"), width=8),
                            Column("due", _("Due"), width=10, format=_day),
@@ -444,12 +453,24 @@ class PaymentRunScreen(_Base):
         if last:
             k = len(last[0]["items"])
             text += "\n" + _.ngettext("Last run {n} on {date}: {k} payment", "Last run {n} on {date}: {k} payments",
-                                      k).format(n=last[0]["number"], date=last[0]["date"], k=k)
+                                      k).format(n=last[0]["number"], date=_day(last[0]["date"]), k=k)
         self.query_one("#acc-run-sum", Static).update(text)
+
+    @staticmethod
+    def _due_by_line(text: str) -> str:
+        """Beside the field: the day as read, written out, or why it is none."""
+        try:  # "Do., 24. Dez. 2026": fits beside the field at 80 columns
+            return " = " + format_skeleton("yMMMEd", parse_date(text), locale=get_locale())
+        except BackdeskError as error:
+            return " " + error.message
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "acc-due-by":
+            self.query_one("#acc-due-by-long", Label).update(self._due_by_line(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            self.due_by = m.date(event.value, "due_by")
+            self.due_by = m.date(parse_date(event.value).isoformat(), "due_by")
         except BackdeskError as error:
             _fail(self, error)
             return
@@ -478,7 +499,7 @@ class PaymentRunScreen(_Base):
             totals[r["currency"]] = totals.get(r["currency"], Decimal(0)) + r["open"]
         self.app.push_screen(ConfirmDialog(_.ngettext("Pay {n} bill due by {date}, {total}?",
                                                       "Pay {n} bills due by {date}, {total}?", n).format(
-            n=n, date=self.due_by,
+            n=n, date=_day(self.due_by),
             total=", ".join(_money(v, c) for c, v in totals.items()) or _money(0, svc.currency(self.ctx))),
             danger=True, yes_label=_("Pay")), answer)
 
@@ -651,8 +672,9 @@ class PayrollScreen(_Base):
     def _person_period(self, title, extra=(), on_submit=None):
         rec = self._table().cursor_record or {}
         month = (rec.get("date") or today().isoformat())[:7]
-        fields = [self._person_field(), Field("period", _("Period (YYYY-MM)"), required=True), *extra]
-        return FormScreen(title, fields, {"person": self._cursor_person(), "period": month}, on_submit=on_submit)
+        fields = [self._person_field(), _month_field(), *extra]
+        return FormScreen(title, fields, {"person": self._cursor_person(), "period": m.month_text(month)},
+                          on_submit=on_submit)
 
     def action_add_time(self) -> None:
         fields = [self._person_field(),
@@ -666,7 +688,7 @@ class PayrollScreen(_Base):
 
     def action_check(self) -> None:
         def submit(values):
-            return pay.check_period(self.ctx, values["person"], values["period"])
+            return pay.check_period(self.ctx, values["person"], m.month(values["period"]))
 
         def done(flags):
             if flags is None:
@@ -680,7 +702,7 @@ class PayrollScreen(_Base):
 
     def action_approve(self) -> None:
         def submit(values):
-            return pay.approve_timesheets(self.ctx, values["person"], values["period"],
+            return pay.approve_timesheets(self.ctx, values["person"], m.month(values["period"]),
                                           accept_flags=bool(values.get("accept")))
 
         def done(result):
@@ -708,19 +730,20 @@ class PayrollScreen(_Base):
             if run:
                 n = len(run["payslips"])
                 self.notify(_.ngettext("Payroll {p}: {n} payslip", "Payroll {p}: {n} payslips", n).format(
-                    p=run["period"], n=n))
+                    p=m.month_text(run["period"]), n=n))
                 for w in run["warnings"][:3]:
                     self.notify(w, severity="warning")
 
         def question(values):
-            p = pay.payroll_preview(self.ctx, values["period"])
+            p = pay.payroll_preview(self.ctx, m.month(values["period"]))
             text = _.ngettext("Post {n} payslip for {period}, gross {total}?", "Post {n} payslips for {period}, gross {total}?",
-                              p["payslips"]).format(n=p["payslips"], period=p["period"],
+                              p["payslips"]).format(n=p["payslips"], period=m.month_text(p["period"]),
                                                     total=", ".join(_money(v, c) for c, v in p["gross"].items()))
             return "\n".join([text, *p["warnings"][:5]])
 
-        self.app.push_screen(FormScreen(_("Run payroll"), [Field("period", _("Period (YYYY-MM)"), required=True)],
-                                        {"period": last}, on_submit=lambda v: pay.run_payroll(self.ctx, v["period"]),
+        self.app.push_screen(FormScreen(_("Run payroll"), [_month_field()],
+                                        {"period": m.month_text(last)},
+                                        on_submit=lambda v: pay.run_payroll(self.ctx, m.month(v["period"])),
                                         submit_label=_("Run"), confirm=question), done)
 
     def action_payslips(self) -> None:

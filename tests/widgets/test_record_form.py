@@ -11,6 +11,7 @@ from textual.app import App
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from core.errors import PermissionDenied, ValidationError
+from core.i18n import configure, date_text, today
 from core.cli.testing import wait_for
 from core.shell.widgets import Field, FormScreen, RecordForm
 
@@ -55,13 +56,13 @@ async def test_required_and_type_errors_show_under_their_fields(host):
     app = host(form)
     async with app.run_test(size=(80, 24)) as pilot:
         await type_into(pilot, form, "hours", "12.5")
-        await type_into(pilot, form, "due", "5/1/2026")
+        await type_into(pilot, form, "due", "31/2/2026")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert error_text(form, "title") == "Required"
         assert error_text(form, "rate") == "Required"
         assert error_text(form, "hours") == "Enter a whole number"
-        assert error_text(form, "due") == "Enter a date as YYYY-MM-DD"
+        assert error_text(form, "due") == f"Enter a date like {date_text(today())}"  # no 31 February
         assert error_text(form, "priority") == ""
         assert error_text(form, "notes") == ""
         assert submitted(app) == []
@@ -178,7 +179,7 @@ async def test_initial_values_fill_the_controls(host):
         assert form.control("title").value == "Edit me"
         assert form.control("hours").value == "3"
         assert form.control("rate").value == "7.25"
-        assert form.control("due").value == "2026-03-04"
+        assert form.control("due").value == "3/4/2026"  # the locale's way (en_US)
         assert form.query_one(Select).value == "low"
         assert form.query_one(Checkbox).value is True
         assert form.query_one(TextArea).text == "n"
@@ -484,3 +485,48 @@ async def test_a_picker_prefilled_is_unchanged_and_esc_in_the_question_keeps_edi
         await wait_for(pilot, lambda: confirm_dialog(app) is not None)
         await pilot.press("y")
         await wait_for(pilot, lambda: app.results == [None])
+
+
+@pytest.mark.parametrize("locale, typed, example", [
+    ("de_DE", ["7.12.2026", "07.12.26", "2026-12-07"], "07.12.2026"),
+    ("en_GB", ["7/12/2026", "07/12/26", "2026-12-07"], "07/12/2026"),
+    ("en_US", ["12/7/2026", "12/7/26", "2026-12-07"], "12/7/2026"),
+])
+async def test_a_date_is_typed_the_locales_way_and_shown_written_out(host, locale, typed, example):
+    """The Payment run's and Payroll's dates (every date field): the locale's
+    short form with a two- or four-digit year, or ISO; under the field the
+    date as read, written out; day and month alone are this year's; anything
+    else is one line naming an example. The field shows a date given to it
+    the locale's way."""
+    configure(locale, "Europe/Berlin", "EUR")
+    try:
+        form = RecordForm([Field("due", "Due", kind="date", help="Empty: the vendor's terms"),
+                           Field("paid", "Paid", kind="date")], {"paid": date(2026, 1, 5)})
+        app = host(form)
+        async with app.run_test(size=(80, 24)) as pilot:
+            line = form._date_lines["due"]
+            assert str(line.render()) == "Empty: the vendor's terms"  # the help until a date is typed
+            assert form.control("due").placeholder.endswith(example)
+            assert form.control("paid").value == {"de_DE": "05.01.2026", "en_GB": "05/01/2026",
+                                                  "en_US": "1/5/2026"}[locale]
+            for text in typed:
+                await type_into(pilot, form, "due", text)
+                await pilot.pause()
+                assert form.values["due"] == date(2026, 12, 7), text
+                assert str(line.render()) == {"de_DE": "= Montag, 7. Dezember 2026",
+                                              "en_GB": "= Monday, 7 December 2026",
+                                              "en_US": "= Monday, December 7, 2026"}[locale], text
+            day_month = {"de_DE": "24.12.", "en_GB": "24/12", "en_US": "12/24"}[locale]
+            await type_into(pilot, form, "due", day_month)
+            await pilot.pause()
+            assert form.values["due"] == date(today().year, 12, 24)
+            for bad in ("31.02.2026" if locale == "de_DE" else "31/02/2026", "next friday", "7.12.202"):
+                await type_into(pilot, form, "due", bad)
+                await pilot.press("ctrl+s")
+                await pilot.pause()
+                shown = {"de_DE": "Datum wie {example} eingeben"}.get(locale, "Enter a date like {example}")
+                assert error_text(form, "due") == shown.format(example=date_text(today())), bad
+                assert str(line.render()) == "Empty: the vendor's terms"
+            assert submitted(app) == []
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")

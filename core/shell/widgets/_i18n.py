@@ -7,10 +7,15 @@ read falls back to ``1234.56`` or ``1234,56``.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from core.errors import ValidationError
 from core.i18n import _  # noqa: F401 (the widgets' translations)
+from core.i18n import date_text as _date_text
+from core.i18n import format_date as _format_date
 from core.i18n import format_decimal as _format_decimal
+from core.i18n import parse_date as _parse_date
 from core.i18n import parse_decimal as _parse_decimal
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
@@ -49,4 +54,23 @@ def parse_decimal_text(text: str) -> Decimal | None:
         return None
 
 
-__all__ = ["_", "decimal_text", "parse_decimal_text"]
+def date_entry_text(value: date) -> str:
+    """A date as the user types it in the site's locale ("07.12.2026")."""
+    return _date_text(value)
+
+
+def long_date_text(value: date) -> str:
+    """A date written out, to confirm what was typed ("Montag, 7. Dezember 2026")."""
+    return _format_date(value, "full")
+
+
+def parse_date_text(text: str) -> date:
+    """A typed date: the locale's form or ISO; ValueError with the message
+    for the user otherwise."""
+    try:
+        return _parse_date(text)
+    except ValidationError as error:  # one line for the field
+        raise ValueError(error.message) from None
+
+
+__all__ = ["_", "date_entry_text", "decimal_text", "long_date_text", "parse_date_text", "parse_decimal_text"]

@@ -15,6 +15,12 @@ Values come back typed: ``int``, ``decimal.Decimal``, ``datetime.date``,
 ``bool``, the chosen value of a choice or a pick (the record's id), ``str``
 for text. Empty typed fields
 give ``None``; empty text fields give ``""``.
+
+A date is typed the site's way ("7.12.2026", "07.12.26", "7.12." in
+German; "7/12/2026" in en_GB, "12/7/2026" in en_US) or as ISO; the line
+under the field writes it out ("= Montag, 7. Dezember 2026") and anything
+else is refused with one line naming an example. A date given to the form
+is shown the site's way.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 from core.services.choices import Choice
 from core.errors import BackdeskError, ValidationError
 from core.shell.widgets._css import load_css
-from core.shell.widgets._i18n import _, decimal_text, parse_decimal_text
+from core.shell.widgets._i18n import _, date_entry_text, decimal_text, long_date_text, parse_date_text, parse_decimal_text
 from core.shell.widgets.confirm_dialog import ConfirmDialog
 from core.shell.widgets.keys import key_text
 from core.shell.widgets.picker import Picker
@@ -131,7 +137,12 @@ class Field:
         if isinstance(value, (list, tuple)):
             return " ".join(v.label if isinstance(v, Choice) else str(v) for v in value)
         if isinstance(value, date):
-            return value.isoformat()
+            return date_entry_text(value)
+        if self.kind == "date" and isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+            try:
+                return date_entry_text(date.fromisoformat(value.strip()))
+            except ValueError:
+                return value
         if self.kind == "decimal" and isinstance(value, (Decimal, int, str)):
             try:
                 return decimal_text(Decimal(value))
@@ -175,11 +186,9 @@ class Field:
             value = number
         elif kind == "date":
             try:
-                if not _ISO_DATE.fullmatch(value):
-                    raise ValueError(value)
-                value = date.fromisoformat(value)
-            except ValueError:
-                raise _Invalid(_("Enter a date as YYYY-MM-DD")) from None
+                value = parse_date_text(value)
+            except ValueError as error:
+                raise _Invalid(str(error)) from None
         if self.validate is not None:
             try:
                 message = self.validate(value)
@@ -273,6 +282,7 @@ class RecordForm(Vertical, can_focus=False):
         self._submit_label = submit_label
         self._controls: dict[str, Widget] = {}
         self._errors: dict[str, Static] = {}
+        self._date_lines: dict[str, Static] = {}
         # Fields showing an error given by show_error/show_errors (a
         # service's): leaving such a field keeps it until it is edited.
         self._given: set[str] = set()
@@ -305,7 +315,8 @@ class RecordForm(Vertical, can_focus=False):
         text = "" if value is None else field.display(value) if field.kind != "password" else str(value)
         if field.kind == "multiline":
             return TextArea(text, id=widget_id, compact=True, soft_wrap=True)
-        placeholder = {"date": _("YYYY-MM-DD"), "int": "0", "decimal": decimal_text(Decimal("0.00"))}.get(field.kind, "")
+        placeholder = {"date": _("e.g. {example}").format(example=date_entry_text(date(2026, 12, 7))), "int": "0",
+                       "decimal": decimal_text(Decimal("0.00"))}.get(field.kind, "")
         return Input(
             text,
             placeholder=placeholder,
@@ -330,7 +341,13 @@ class RecordForm(Vertical, can_focus=False):
                         error = Static("", classes="record-form--error", markup=False)
                         self._errors[field.key] = error
                         yield error
-                        if field.help:
+                        if field.kind == "date":  # the date as read, written out
+                            text = self._date_line(field, control)
+                            line = Static(text, classes="record-form--help", markup=False)
+                            line.display = bool(text)
+                            self._date_lines[field.key] = line
+                            yield line
+                        elif field.help:
                             yield Static(field.help, classes="record-form--help", markup=False)
         yield Static("", classes="record-form--form-error", markup=False)
         with Horizontal(classes="record-form--buttons"):
@@ -347,6 +364,19 @@ class RecordForm(Vertical, can_focus=False):
                 classes="record-form--hint",
                 markup=False,
             )
+
+    @staticmethod
+    def _date_line(field: Field, control: Widget) -> str:
+        """Under a date field: the date as read, written out ("Montag,
+        7. Dezember 2026"), so 7.12. is seen to mean this year's; the
+        field's help while it holds no date."""
+        text = control.value.strip() if isinstance(control, Input) else ""
+        if text:
+            try:
+                return "= " + long_date_text(parse_date_text(text))
+            except ValueError:
+                pass
+        return field.help or ""
 
     # -- values and errors ----------------------------------------------------
 
@@ -533,6 +563,11 @@ class RecordForm(Vertical, can_focus=False):
         widget = getattr(event, "control", None)
         if isinstance(widget, Widget):
             self._recheck(widget, only_if_shown=True)
+            field = self._field_of(widget)
+            if field is not None and field.key in self._date_lines:
+                text = self._date_line(field, widget)
+                self._date_lines[field.key].update(text)
+                self._date_lines[field.key].display = bool(text)
 
     @on(Input.Blurred)
     def _left_input(self, event: Input.Blurred) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.shell.app import make_app
-from core.i18n import today
+from core.i18n import date_text, format_date, today
 from core.cli.testing import palette_offers, text_of, wait_for
 from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import service as svc
@@ -68,10 +68,16 @@ async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_
     async with app.run_test(size=(80, 24)) as pilot:
         await open_by_palette(pilot, "Payment run", "PaymentRunScreen")
         table = app.screen.query_one("#acc-run", RecordTable)
-        # the due-by date: d, the field emptied, the date typed, enter
+        # the due-by date: d, the field emptied, the date typed the locale's way (en_US), read
+        # back written out beside it, enter; a day that is none is said on one line
         await pilot.press("d")
         await clear_input(pilot)
-        await type_text(pilot, "2026-01-31\n")
+        await type_text(pilot, "2/31/2026")
+        assert text_of(app, "#acc-due-by-long") == " Enter a date like " + date_text(today())
+        await clear_input(pilot)
+        await type_text(pilot, "1/31/26")
+        assert text_of(app, "#acc-due-by-long") == " = Sat, Jan 31, 2026"
+        await type_text(pilot, "\n")
         await wait_for(pilot, lambda: app.screen.due_by == "2026-01-31" and table.row_count == 3)
         assert [table.record_at(i)["number"] for i in range(3)] == ["K-1", "RE-1", "T-778"]
         assert text_of(app, "#acc-run-sum") == "3 bills, total €1,647.31"
@@ -87,7 +93,7 @@ async def test_payment_run_sends_approved_bills_to_the_bank_and_writes_the_sepa_
         await wait_for(pilot, lambda: ctx.table("payment_runs").count() == 1)
         await wait_for(pilot, lambda: table.row_count == 1)  # the bill without an IBAN is still due
         assert table.record_at(0)["number"] == "K-1"
-        await wait_for(pilot, lambda: f"Last run 1 on {today().isoformat()}: 2 payments" in text_of(app, "#acc-run-sum"))
+        await wait_for(pilot, lambda: f"Last run 1 on {format_date(today(), 'short')}: 2 payments" in text_of(app, "#acc-run-sum"))
         # e writes the pain.001 of the last run into the operator's exports
         # folder (never the process's working folder), which the form names
         await pilot.press("e")

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from core.errors import PermissionDenied, ValidationError
+from plugins.accounting import models
 from plugins.accounting import payroll as pay
 from plugins.accounting import reports
 
@@ -251,3 +252,16 @@ def test_payslips_show_the_prorated_salary(site, office):
         "Anna Arndt               gross    €1,200.00 net      €846.00  (Salary 12/30 days)",
         "Ben Brandt               gross    €2,000.00 net    €1,410.00",
     ]
+
+
+@pytest.mark.parametrize("typed, month", [("2026-02", "2026-02"), ("2.2026", "2026-02"), ("02/2026", "2026-02"),
+                                          ("2/26", "2026-02"), ("12-2026", "2026-12")])
+def test_a_month_is_typed_the_locales_way_or_as_iso(typed, month):
+    assert models.month(typed) == month
+
+
+@pytest.mark.parametrize("typed", ["13.2026", "2026", "Feb", "0/2026", "2026-13"])
+def test_a_month_that_is_none_is_one_line_naming_an_example(typed):
+    with pytest.raises(ValidationError) as caught:
+        models.month(typed)
+    assert caught.value.message.startswith(f"{typed!r} is not a month (like ") and caught.value.field == "period"

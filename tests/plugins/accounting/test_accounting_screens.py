@@ -176,10 +176,10 @@ async def test_payroll_run_says_what_it_will_post_and_defaults_to_no(office):
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayrollScreen")
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
-        app.screen.form.control("period").value = "2026-02"
+        app.screen.form.control("period").value = "2/26"  # the locale's way: February 2026
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        assert text(app, ".confirm-dialog--question") == "Post 2 payslips for 2026-02, gross €5,500.00?"
+        assert text(app, ".confirm-dialog--question") == "Post 2 payslips for 02/2026, gross €5,500.00?"
         await pilot.press("enter")  # the default: no
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
         assert ctx.table("payroll_runs").count() == 0 and ctx.table("payslips").count() == 0
