@@ -27,7 +27,7 @@ from plugins.accounting import receivables as rcv
 from plugins.accounting import service as svc
 from plugins.accounting.invoice_screens import customer_form, payment_form
 from plugins.accounting.models import _
-from plugins.accounting.screens import _Base, _day, _money, _money_col
+from plugins.accounting.screens import _Base, _day, _day_width, _money, _money_col
 from plugins.accounting.send_screens import send_form
 
 #: the ageing buckets as the bar names them
@@ -113,7 +113,7 @@ class OpenItemsScreen(_Base):
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-ageing", classes="acc-bar", markup=False)
         yield RecordTable([Column("number", _("Invoice"), width=9), Column("customer", _("Customer"), width=13),
-                           Column("due", _("Due"), width=8, format=_day),
+                           Column("due", _("Due"), width=_day_width(), format=_day),
                            Column("days_overdue", _("Days"), width=4, align="right"),
                            Column("level", _("Rem."), width=4, align="right"),
                            _money_col("open", _("Open"), 11, m.places(self.ctx))], [], classes="acc-table",

@@ -48,6 +48,12 @@ def _day(value) -> str:
     return format_date(value, "short") if value else ""
 
 
+def _day_width() -> int:
+    """Cells the locale's short date takes ("31.12.26" 8, "31/12/2026" 10):
+    a date column as wide as its dates, so the tables fit 80 columns."""
+    return len(format_date(dt.date(2026, 12, 31), "short"))
+
+
 def _month_field() -> Field:
     """A month, typed the locale's way ("11.2026") or as 2026-11."""
     return Field("period", _("Month"), required=True, validate=lambda v: m.month(v) and None,
@@ -177,9 +183,11 @@ class LedgerScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-journal-bar", classes="acc-bar")
-        yield RecordTable([Column("number", "#", width=5, align="right"),
-                           Column("date", _("Date"), width=10, format=_day),
-                           Column("description", _("Description"), width=22),
+        # "#" as wide as the newest entry's number: the five fit 80 columns
+        yield RecordTable([Column("number", "#", align="right"),
+                           Column("date", _("Date"), width=_day_width(), format=_day),
+                           # sized by what it says: narrowed first at 80 columns
+                           Column("description", _("Description")),
                            Column("amount_text", _("Amount"), width=13, align="right"),
                            Column("state", _("State"), width=9)], [], classes="acc-table", id="acc-journal",
                           empty_text=_("No entries yet: n posts one"))
@@ -317,11 +325,13 @@ class BillsScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-bills-bar", classes="acc-bar")
-        # the first six fit the 59 cells beside the menu at 80 columns
-        yield RecordTable([Column("vendor", _("Vendor"), width=10), Column("number", _("Bill"), width=8),
-                           Column("due", _("Due"), width=10, format=_day),
+        # the five fit the 60 cells beside the menu at 80 columns; the
+        # detail line names the vendor whole, "! " before the status marks a
+        # bill that does not match its order (the bill's view says why)
+        yield RecordTable([Column("vendor", _("Vendor"), width=9), Column("number", _("Bill"), width=8),
+                           Column("due", _("Due"), width=_day_width(), format=_day),
                            Column("status_text", _("Status"), width=11),
-                           _money_col("open", _("Open"), 11, m.places(self.ctx)), Column("flag", "!", width=1)],
+                           _money_col("open", _("Open"), 11, m.places(self.ctx))],
                           [], classes="acc-table",
                           id="acc-bills",
                           empty_text=_("No bills: n records one"))
@@ -335,7 +345,8 @@ class BillsScreen(_Base):
 
     def _load(self) -> None:
         status = ["draft", "approved", "partly_paid", "in_payment"] if self.open_only else None
-        self._table().set_records(svc.bill_rows(self.ctx, svc.bills(self.ctx, status=status)))
+        self._table().set_records([{**r, "status_text": ("! " if r["flag"] else "") + r["status_text"]}
+                                   for r in svc.bill_rows(self.ctx, svc.bills(self.ctx, status=status))])
         self.query_one("#acc-vendors", RecordTable).set_records(svc.vendors(self.ctx))
         self.query_one("#acc-bills-bar", Static).update(
             (_("Open bills") if self.open_only else _("All bills")) + "  ·  " +
@@ -435,7 +446,7 @@ class PaymentRunScreen(_Base):
             yield Label(self._due_by_line(date_text(self.due_by)), id="acc-due-by-long", markup=False)
         # the five fit the 59 cells beside the menu at 80 columns
         yield RecordTable([Column("vendor", _("Vendor"), width=16), Column("number", _("Bill"), width=8),
-                           Column("due", _("Due"), width=10, format=_day),
+                           Column("due", _("Due"), width=_day_width(), format=_day),
                            _money_col("open", _("Amount"), 14, m.places(self.ctx), svc.currency(self.ctx))],
                           [], classes="acc-table", id="acc-run",
                           empty_text=_("Nothing approved is due by this date"))
@@ -547,7 +558,7 @@ class OrdersScreen(_Base):
         yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=10),
                            Column("status_text", _("Status"), width=13),
                            _money_col("total", _("Total"), 12, m.places(self.ctx)),
-                           Column("date", _("Date"), width=10, format=_day)], [], classes="acc-table", id="acc-orders",
+                           Column("date", _("Date"), width=_day_width(), format=_day)], [], classes="acc-table", id="acc-orders",
                           empty_text=_("No purchase orders: n writes one"))
         yield Static("", id="acc-order", classes="acc-detail")
 
@@ -635,7 +646,7 @@ class PayrollScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-payroll-bar", classes="acc-bar")
-        yield RecordTable([Column("date", _("Date"), width=10, format=_day), Column("name", _("Person"), width=16),
+        yield RecordTable([Column("date", _("Date"), width=_day_width(), format=_day), Column("name", _("Person"), width=16),
                            Column("span", _("Time"), width=11),
                            Column("hours", _("Hours"), width=5, align="right", format=lambda v: m.number_text(v, 2)),
                            Column("status_text", _("Status"), width=8), Column("flag", "!", width=1)], [],

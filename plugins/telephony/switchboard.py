@@ -249,8 +249,9 @@ class SwitchboardScreen(BackdeskScreen):
                           compact=True)
         yield SwitchboardTable(
             [Column("extension", _("Ext."), width=5, align="right"),
-             Column("name", _("Name"), width=18),
-             Column("department", _("Department"), width=14),
+             Column("name", _("Name"), width=16),
+             # sized by the names, narrowed first beside the menu at 80 columns
+             Column("department", _("Department")),
              Column("state", _("State"), width=13, format=presence_title)],
             [], id="sb-table", empty_text=_("Nobody matches"))
 

@@ -108,3 +108,40 @@ async def test_every_column_title_is_whole_at_80x24_in_german(backdesk_site):
             assert "telephony #sb-table" in checked and "accounting.bills #acc-bills" in checked, checked
     finally:
         configure("en_US", "Europe/Berlin", "EUR")
+
+
+@pytest.mark.tinydb_only("layout does not depend on the storage backend")
+@pytest.mark.parametrize("locale", ["de_DE", "en_GB"])
+async def test_the_switchboard_bills_and_journal_fit_80x24_without_scrolling_sideways(backdesk_site, locale):
+    """Beside the menu at 80×24 every column of the Switchboard's people, the
+    Bills (the amount open, last) and the Journal (its State, last) is on
+    screen: a date column is as wide as the locale's dates ("18.10.26",
+    "18/10/2026"), a department or description sized by its text is
+    narrowed ("…", whole on the detail line) instead of pushing columns off
+    the right edge."""
+    from core.i18n import configure
+
+    site = backdesk_site
+    site.plugins(["telephony", "documents", "it", "accounting", "hr"])
+    assert site.cli("demo").code == 0
+    bd = site.open()
+    configure(locale, "Europe/Berlin", "EUR")
+    try:
+        async with site.run_app(size=(80, 24), backdesk=bd) as pilot:
+            app = pilot.app
+            for nav, table_id, last in (("telephony", "sb-table", "state"), ("accounting.bills", "acc-bills", "open"),
+                                        ("accounting.ledger", "acc-journal", "state")):
+                app.open_nav(nav)
+                await wait_for(pilot, lambda: app.current_mode == nav and app.screen.query(f"#{table_id}"))
+                table = app.screen.query_one(f"#{table_id}", RecordTable)
+                await wait_for(pilot, lambda: table.size.width > 0 and table.row_count > 0)
+                await pilot.pause()
+                assert table._table_width <= table.scrollable_content_region.width, (
+                    nav, table._table_width, table.scrollable_content_region.width,
+                    [(c.title, w) for c, w in zip(table.columns, table._widths)])
+                assert table.columns[-1].key == last and table._widths[-1] > 0
+                if table_id == "acc-bills":  # the German date takes 8 cells, the English 10
+                    due = table.columns[2]
+                    assert due.key == "due" and table._widths[2] == (8 if locale == "de_DE" else 10)
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")

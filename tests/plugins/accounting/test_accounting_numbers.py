@@ -129,10 +129,10 @@ def test_a_german_office_reads_german_numbers_on_card_screens_and_cli(site, tmp_
         assert row.endswith("│"), row
     # the tables: German amounts with their currency as every screen writes them (1.535,41 €),
     # right-aligned under their title
-    for key, title, amount in (("bills", "Status             Offen", "1.535,41\u00a0€"),
-                               ("run", "Fällig              Betrag", "1.535,41\u00a0€"),
+    for key, title, amount in (("bills", "Status                Offen", "1.535,41\u00a0€"),
+                               ("run", "Fällig            Betrag", "1.535,41\u00a0€"),
                                ("orders", "Status                Summe", "2.999,00\u00a0€"),
-                               ("journal", "Buchungstext                   Betrag", "50.000,00\u00a0€")):
+                               ("journal", "Buchungstext              Betrag", "50.000,00\u00a0€")):
         header, row = _line(out[key], title), _line(out[key], amount)
         assert row.index(amount) + len(amount) == header.index(title) + len(title), (key, header, row)
     assert "1 Rechnung, gesamt 1.535,41\u00a0€" in "\n".join(out["run"])
