@@ -59,7 +59,7 @@ def ticket_form(ctx, on_done=None, asset_tag: str = "") -> FormScreen:
         Field("category", _("Category"), kind="choice", choices=_choices(m.CATEGORY_TITLES), default="hardware"),
         Field("priority", _("Priority"), kind="choice", choices=_choices(m.PRIORITY_TITLES), default="normal"),
         Field("assets", _("Asset tags"), kind="picks", source=lambda text: svc.ticket_asset_choices(ctx, text),
-              help=_("Part of a tag or model, Enter adds it; then the next")),
+              help=_("Found by part of the tag or the model")),
         Field("description", _("Description"), kind="multiline"),
     ]
 

@@ -133,7 +133,8 @@ class Picker(Widget, can_focus=False):
             value = None
         self._value = value
         self._initial_text = text if text is not None else ("" if value is None else str(value))
-        self._placeholder = placeholder if placeholder is not None else _("type part of a name")
+        self._placeholder = placeholder if placeholder is not None else (
+            _("type part of one, Enter adds it") if several else _("type part of a name"))
         self._compact = compact
         self._choices: list[Choice] = []
         self._problem = ""

@@ -81,6 +81,7 @@ async def test_a_ticket_names_several_assets_found_one_by_one(site, office):
         await pick(pilot, form, "requester", "ben", "Ben Brandt")
         form.control("title").value = "Printer jams when printing from the laptop"
         tags = form.control("assets")
+        assert tags.input.placeholder == "type part of one, Enter adds it"
         tags.focus()
         await pilot.press(*"thinkp")
         await wait_for(pilot, lambda: tags.expanded and "NB-0815" in shown(app))
