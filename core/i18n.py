@@ -59,6 +59,7 @@ __all__ = [
     "today",
     "format_date",
     "date_text",
+    "date_example",
     "parse_date",
     "format_datetime",
     "format_time",
@@ -361,7 +362,14 @@ def parse_date(text: str) -> _dt.date:
             raise ValueError(raw)
         return _dt.date(int(year), int(parts["M"]), int(parts["d"]))
     except (ValueError, KeyError):
-        raise ValidationError(_("Enter a date like {example}").format(example=date_text(today()))) from None
+        raise ValidationError(_("Enter a date like {example}").format(example=date_example())) from None
+
+
+def date_example() -> str:
+    """A date as :func:`parse_date` reads it, for a placeholder or an error:
+    the last day of 2026, so the order of day and month shows ("31.12.2026",
+    "31/12/2026", "12/31/2026") and the text does not change with the day."""
+    return date_text(_dt.date(2026, 12, 31))
 
 
 def format_time(value: _dt.time | _dt.datetime | str, format: str = "short") -> str:

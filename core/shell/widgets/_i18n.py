@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from core.errors import ValidationError
 from core.i18n import _  # noqa: F401 (the widgets' translations)
+from core.i18n import date_example as _date_example
 from core.i18n import date_text as _date_text
 from core.i18n import format_date as _format_date
 from core.i18n import format_decimal as _format_decimal
@@ -59,6 +60,11 @@ def date_entry_text(value: date) -> str:
     return _date_text(value)
 
 
+def date_example_text() -> str:
+    """An example date as typed in the site's locale ("31.12.2026")."""
+    return _date_example()
+
+
 def long_date_text(value: date) -> str:
     """A date written out, to confirm what was typed ("Montag, 7. Dezember 2026")."""
     return _format_date(value, "full")
@@ -73,4 +79,4 @@ def parse_date_text(text: str) -> date:
         raise ValueError(error.message) from None
 
 
-__all__ = ["_", "date_entry_text", "decimal_text", "long_date_text", "parse_date_text", "parse_decimal_text"]
+__all__ = ["_", "date_entry_text", "date_example_text", "decimal_text", "long_date_text", "parse_date_text", "parse_decimal_text"]

@@ -45,7 +45,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 from core.services.choices import Choice
 from core.errors import BackdeskError, ValidationError
 from core.shell.widgets._css import load_css
-from core.shell.widgets._i18n import _, date_entry_text, decimal_text, long_date_text, parse_date_text, parse_decimal_text
+from core.shell.widgets._i18n import (_, date_entry_text, date_example_text, decimal_text, long_date_text,
+                                      parse_date_text, parse_decimal_text)
 from core.shell.widgets.confirm_dialog import ConfirmDialog
 from core.shell.widgets.keys import key_text
 from core.shell.widgets.picker import Picker
@@ -315,7 +316,7 @@ class RecordForm(Vertical, can_focus=False):
         text = "" if value is None else field.display(value) if field.kind != "password" else str(value)
         if field.kind == "multiline":
             return TextArea(text, id=widget_id, compact=True, soft_wrap=True)
-        placeholder = {"date": _("e.g. {example}").format(example=date_entry_text(date(2026, 12, 7))), "int": "0",
+        placeholder = {"date": _("e.g. {example}").format(example=date_example_text()), "int": "0",
                        "decimal": decimal_text(Decimal("0.00"))}.get(field.kind, "")
         return Input(
             text,
