@@ -258,7 +258,10 @@ class _Compiler:
                 if isinstance(v, float) and v != v:
                     raise TypeError("queries compare JSON values; NaN/inf are not JSON")
             if values and path == ("id",):
-                parts.append(f"COALESCE({x} = ANY({self.p([_json(v) for v in values])}::jsonb[]), false)")
+                # the id column (its primary key serves "a page of calls by id"): only whole
+                # numbers can be an id (true is not 1; 2.0 is 2)
+                ids = [int(v) for v in values if _is_number(v) and type(v) is not bool and v == int(v)]
+                parts.append(f"id = ANY({self.p(ids)}::bigint[])" if ids else "false")
             elif values:
                 # the containment outside COALESCE: the GIN index serves it
                 parts.append(f"(doc @> ANY({self.p([_nested(path, v) for v in values])}::jsonb[]) "

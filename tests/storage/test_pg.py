@@ -228,6 +228,14 @@ def test_a_page_in_a_pinned_fields_order_is_an_index_scan(pg):
             "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'telephony__calls'",
             (pg.schema,)).fetchall()]
     assert "Index Scan Backward using telephony__calls_o" in plan and "Sort" not in plan, plan
+    # a page of calls by id (the History's filter) is a primary-key lookup, not a scan
+    ids = AnyOf([5, 7.0, 900, True, "6"])
+    assert [d["id"] for d in t.find({"id": ids})] == [5, 7, 900]
+    sql, params, _pinned = t._compile({"id": ids})
+    with admin(pg.dsn) as conn:
+        conn.execute("SET enable_seqscan = off")
+        by_id = "\n".join(r[0] for r in conn.execute(f"EXPLAIN SELECT id FROM {t._rel} WHERE {sql}", params))
+    assert "Seq Scan" not in by_id and "telephony__calls_pkey" in by_id, by_id
     assert any(", id)" in i for i in indexes), indexes
     # unpinned (no Range on it): the full order of JSON values, as before
     assert t.find(None, order_by=["-started_at", "-id"], limit=3) == t.find(
