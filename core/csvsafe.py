@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from decimal import Decimal
@@ -153,6 +154,40 @@ def writer(fh: IO[str], dialect: Any = "excel", *, numeric: Collection[int] = ()
     :func:`safe_cell`; ``numeric``: the indices of the columns that hold
     amounts. A cell with a carriage return is always quoted."""
     return _Writer(fh, numeric, dialect, **fmtparams)
+
+
+def write_documents(fh: IO[str], docs: list[Mapping[str, Any]]) -> int:
+    """A table's documents as CSV (``backdesk export``, ``backdesk storage
+    export``): a column per key, ``id`` first, the others in the order they
+    first appear; a column whose every cell is empty, a number or a plain
+    decimal number (an amount) stays numeric, every other cell goes through
+    :func:`safe_cell`; lists, objects and booleans are written as JSON.
+    Returns the number of documents."""
+    columns: dict[str, None] = {"id": None}
+    for doc in docs:
+        for key in doc:
+            columns.setdefault(key, None)
+    names = list(columns)
+    numeric = [i for i, c in enumerate(names) if all(_numeric_value(doc.get(c)) for doc in docs)]
+    out = writer(fh, lineterminator="\n", numeric=numeric)
+    out.writerow(names)
+    for doc in docs:
+        out.writerow([_document_cell(doc.get(c)) for c in names])
+    return len(docs)
+
+
+def _numeric_value(value: Any) -> bool:
+    """None, a number, or a string that is a plain decimal number (an amount)."""
+    if value is None or is_number(value):
+        return True
+    return type(value) is str and is_plain_number(value)
+
+
+def _document_cell(value: Any) -> Any:
+    if value is None or type(value) is str or is_number(value):
+        return value  # csv writes an int or float as JSON does (repr)
+    # true/false, [...] and {...}: no formula character at the start
+    return json.dumps(value, ensure_ascii=False)
 
 
 class DictWriter(csv.DictWriter):

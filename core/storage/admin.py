@@ -246,28 +246,4 @@ def export_table(store, name: str, fmt: str, out: TextIO) -> int:
         json.dump(docs, out, ensure_ascii=False, indent=2)
         out.write("\n")
         return len(docs)
-    columns: dict[str, None] = {"id": None}
-    for doc in docs:
-        for key in doc:
-            columns.setdefault(key, None)
-    names = list(columns)
-    numeric = [i for i, c in enumerate(names) if all(_numeric(doc.get(c)) for doc in docs)]
-    writer = csvsafe.writer(out, lineterminator="\n", numeric=numeric)
-    writer.writerow(names)
-    for doc in docs:
-        writer.writerow([_cell(doc.get(c)) for c in names])
-    return len(docs)
-
-
-def _numeric(value: object) -> bool:
-    """None, a number, or a string that is a plain decimal number (an amount)."""
-    if value is None or csvsafe.is_number(value):
-        return True
-    return type(value) is str and csvsafe.is_plain_number(value)
-
-
-def _cell(value: object) -> object:
-    if value is None or type(value) is str or csvsafe.is_number(value):
-        return value  # csv writes an int or float as JSON does (repr)
-    # true/false, [...] and {...}: no formula character at the start
-    return json.dumps(value, ensure_ascii=False)
+    return csvsafe.write_documents(out, docs)
