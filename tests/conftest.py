@@ -64,6 +64,21 @@ if TEST_STORAGE not in ("tinydb", "postgresql"):
     raise pytest.UsageError(f"BACKDESK_TEST_STORAGE={TEST_STORAGE!r}: use tinydb or postgresql")
 ON_POSTGRESQL = TEST_STORAGE == "postgresql"
 
+def office_dsn() -> str:
+    """The DSN of a new, empty schema of the session's PostgreSQL server: the
+    one store the "hosts" of a two-host test share."""
+    server = pg_session_server()
+    return server.dsn(schema=server.new_schema())
+
+
+def use_postgresql(config_dir, dsn: str) -> None:
+    """Point a test site's backdesk.yaml at ``dsn``: its storage block (the
+    pass's own, if any) gives way to the office's PostgreSQL store."""
+    cfg = Path(config_dir) / "backdesk.yaml"
+    text = cfg.read_text().split("storage:\n")[0]
+    cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(dsn)}\n")
+
+
 def pg_session_server():
     """The session's PostgreSQL server (started on first use, stopped at the
     end of the session); skipped here, failed in CI, when it cannot run —

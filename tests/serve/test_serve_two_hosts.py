@@ -8,14 +8,13 @@ Runs on both passes: it starts the session's PostgreSQL server itself."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import pg_session_server
+from tests.conftest import office_dsn, use_postgresql
 from tests.serve.sshsite import SshSite
 from tests.serve.test_serve_openssh import Tmux
 
@@ -30,15 +29,12 @@ class Host(SshSite):
 
     def write_config(self, **kwargs) -> None:
         super().write_config(**kwargs)
-        cfg = self.config_dir / "backdesk.yaml"
-        text = cfg.read_text().split("storage:\n")[0]
-        cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(self.dsn)}\n")
+        use_postgresql(self.config_dir, self.dsn)
 
 
 @pytest.fixture
 def office(tmp_path):
-    server = pg_session_server()
-    dsn = server.dsn(schema=server.new_schema())
+    dsn = office_dsn()
     hosts = [Host(tmp_path / "host-a", dsn), Host(tmp_path / "host-b", dsn)]
     screens = [Tmux(f"backdesk-a-{os.getpid()}"), Tmux(f"backdesk-b-{os.getpid()}")]
     yield hosts, screens

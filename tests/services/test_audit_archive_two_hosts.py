@@ -11,7 +11,7 @@ import pytest
 
 from core.services.audit import ARCHIVE_AREA, ARCHIVE_DIR, ARCHIVE_HOLD, read_archive
 from core.storage.pg import open_pg_store
-from tests.conftest import pg_session_server
+from tests.conftest import office_dsn, pg_session_server, use_postgresql
 from tests.services.conftest import Site
 
 
@@ -24,9 +24,7 @@ class Host(Site):
 
     def configure(self, console_role: str = "admin", unknown: str = "refuse") -> None:
         super().configure(console_role, unknown)
-        cfg = self.config_dir / "backdesk.yaml"
-        text = cfg.read_text().split("storage:\n")[0]
-        cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(self.dsn)}\n")
+        use_postgresql(self.config_dir, self.dsn)
 
 
 class TinyHost(Site):
@@ -44,8 +42,7 @@ class TinyHost(Site):
 
 @pytest.fixture
 def hosts(tmp_path):
-    server = pg_session_server()
-    dsn = server.dsn(schema=server.new_schema())
+    dsn = office_dsn()
     sites = [Host(tmp_path / "host-a", dsn), Host(tmp_path / "host-b", dsn)]
     yield sites
     for s in sites:

@@ -15,7 +15,7 @@ import pytest
 
 from core.storage.migrate_cli import dump, pg_listing, shown, summary
 from core.storage.pg import open_pg_store, pg_contents
-from tests.conftest import pg_session_server
+from tests.conftest import pg_session_server, use_postgresql
 from tests.plugins.hr.test_cv_and_read_audit import simple_pdf
 from tests.shell.conftest import Site
 
@@ -32,9 +32,7 @@ class PgSite(Site):
         root.mkdir()
         super().__init__(root)
         self.dsn = dsn
-        cfg = self.config_dir / "backdesk.yaml"
-        text = cfg.read_text().split("storage:\n")[0]
-        cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(dsn)}\n")
+        use_postgresql(self.config_dir, dsn)
         self.plugins([{"name": "documents"}, {"name": "hr"}])
 
 

@@ -6,28 +6,23 @@ both passes: it starts the session's PostgreSQL server itself)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from core.outputs import EXPORTS_AREA, save_export
 from core.storage.pg import open_pg_store
-from tests.conftest import pg_session_server
+from tests.conftest import office_dsn, use_postgresql
 from tests.plugins.accounting.conftest import SETTINGS, Site
 
 
 def _host(tmp_path, name: str, dsn: str) -> Site:
     site = Site(tmp_path / name)
-    cfg = site.config_dir / "backdesk.yaml"
-    text = cfg.read_text().split("storage:\n")[0]
-    cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(dsn)}\n")
+    use_postgresql(site.config_dir, dsn)
     return site
 
 
 @pytest.fixture
 def hosts(tmp_path):
-    server = pg_session_server()
-    dsn = server.dsn(schema=server.new_schema())
+    dsn = office_dsn()
     sites = [_host(tmp_path, "host-a", dsn), _host(tmp_path, "host-b", dsn)]
     for site in sites:
         site.plugins({**SETTINGS, "datev": {"advisor": 29098, "client": 55003, "chart": "SKR03"}})

@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from plugins.documents import service
-from tests.conftest import pg_session_server
+from tests.conftest import office_dsn, use_postgresql
 from conftest import Site, simple_pdf
 
 
@@ -26,18 +26,14 @@ def _host(tmp_path, name: str, dsn: str) -> Site:
     root = tmp_path / name
     root.mkdir()
     site = Site(root)
-    text = (site.config_dir / "backdesk.yaml").read_text()
-    text = text.split("storage:\n")[0]  # the pass's own storage block, if any, gives way to the office's
-    (site.config_dir / "backdesk.yaml").write_text(
-        text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(dsn)}\n")
+    use_postgresql(site.config_dir, dsn)
     return site
 
 
 @pytest.fixture
 def office(tmp_path):
     """Hosts A and B of one office (one schema of the session's server)."""
-    server = pg_session_server()
-    dsn = server.dsn(schema=server.new_schema())
+    dsn = office_dsn()
     return _host(tmp_path, "host-a", dsn), _host(tmp_path, "host-b", dsn)
 
 

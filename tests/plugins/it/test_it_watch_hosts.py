@@ -12,23 +12,20 @@ import signal
 
 import pytest
 
-from tests.conftest import pg_session_server
+from tests.conftest import office_dsn, use_postgresql
 from tests.plugins.it.conftest import Site
 from tests.plugins.it.test_it_watch import SETTINGS, Watcher, wait_until, web  # noqa: F401 (the fixture)
 
 
 def _host(tmp_path, name: str, dsn: str) -> Site:
     site = Site(tmp_path / name)
-    cfg = site.config_dir / "backdesk.yaml"
-    text = cfg.read_text().split("storage:\n")[0]
-    cfg.write_text(text + f"storage:\n  backend: postgresql\n  dsn: {json.dumps(dsn)}\n")
+    use_postgresql(site.config_dir, dsn)
     return site
 
 
 @pytest.fixture
 def hosts(tmp_path):
-    server = pg_session_server()
-    dsn = server.dsn(schema=server.new_schema())
+    dsn = office_dsn()
     sites = [_host(tmp_path, "host-a", dsn), _host(tmp_path, "host-b", dsn)]
     yield sites
     for s in sites:
