@@ -1,12 +1,14 @@
 """Backdesk's configuration: find, read and validate ``backdesk.yaml`` and ``plugins.yaml``.
 
-``load_config()`` is the one entry point the CLI, the shell and the tests use::
+``load_config()`` is the one entry point the CLI, the shell and the tests use:
 
-    from core.config import load_config
-    config = load_config()                 # raises ConfigError
-    config.site.locale                      # "en_US"
-    config.operators["alice"].roles         # ("admin",)
-    config.plugins[0].settings              # {"business_hours": "08:00-17:00"}
+```python
+from core.config import load_config
+config = load_config()                 # raises ConfigError
+config.site.locale                      # "en_US"
+config.operators["alice"].roles         # ("admin",)
+config.plugins[0].settings              # {"business_hours": "08:00-17:00"}
+```
 
 Every problem names ``file:line: key.path: what is wrong`` on one line, and all
 problems of both files are collected before anything is raised: the raised

@@ -1,10 +1,12 @@
 """Translations (gettext) and locale-aware formatting (Babel) for Backdesk.
 
-Text::
+Text:
 
-    from core.i18n import _, ngettext
-    _("Save")                                   # "Speichern" after set_locale("de_DE")
-    ngettext("{n} call", "{n} calls", n).format(n=n)
+```python
+from core.i18n import _, ngettext
+_("Save")                                   # "Speichern" after set_locale("de_DE")
+ngettext("{n} call", "{n} calls", n).format(n=n)
+```
 
 Core's catalogs live in ``core/locale/<lang>/LC_MESSAGES/backdesk.po``
 (compiled to ``.mo`` next to it; ``python scripts/i18n.py`` extracts, updates
@@ -13,12 +15,14 @@ own domain and gets its ``_`` from :func:`translator_for`; strings missing
 there fall back to core's catalog.
 
 Formatting follows the site's locale, time zone and currency (``configure``,
-called by the shell from ``config.site``)::
+called by the shell from ``config.site``):
 
-    format_date("2026-01-05")                    # "05.01.2026" in de_DE
-    format_datetime("2026-01-05T09:30:00Z")      # "05.01.2026, 10:30" (UTC → Europe/Berlin)
-    format_money("1234.56")                      # "1.234,56 €"  (NBSP before €)
-    parse_decimal("1.234,56")                    # Decimal("1234.56")
+```python
+format_date("2026-01-05")                    # "05.01.2026" in de_DE
+format_datetime("2026-01-05T09:30:00Z")      # "05.01.2026, 10:30" (UTC → Europe/Berlin)
+format_money("1234.56")                      # "1.234,56 €"  (NBSP before €)
+parse_decimal("1.234,56")                    # Decimal("1234.56")
+```
 
 Money is ``Decimal`` (or its string form), never float. Stored times are UTC;
 a naive datetime is taken to be UTC.

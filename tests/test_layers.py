@@ -5,6 +5,7 @@ Run by hand: ``lint-imports``."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -68,3 +69,39 @@ def test_a_cycle_within_a_layer_breaks_the_other_contract(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "core imports only downward KEPT" in proc.stdout
     assert "no import cycle among core's modules BROKEN" in proc.stdout
+
+
+def _uncommented_inner_imports(source: str) -> list[int]:
+    """Lines of imports of core's own modules inside a function or an ``if``
+    (TYPE_CHECKING) that carry no comment saying why they are there."""
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.If)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and (inner.module or "").split(".")[0] == "core" \
+                        and not any("#" in line for line in lines[inner.lineno - 1:inner.end_lineno]):
+                    found.append(inner.lineno)
+    return sorted(set(found))
+
+
+def test_every_lazy_import_of_core_says_why():
+    """The issue's check ``git grep -n "^    from core\\." core/``: every
+    import of core inside a function says why it is there (its measured
+    cost, "types only", ...) on its line; usage examples in docstrings are
+    fenced blocks, not indented like code."""
+    bare = {}
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        lines = _uncommented_inner_imports(path.read_text())
+        if lines:
+            bare[str(path.relative_to(ROOT))] = lines
+    assert bare == {}
+    grep = subprocess.run(["git", "grep", "-n", r"^ \+from core\.", "--", "core/"], cwd=ROOT,
+                          capture_output=True, text=True)
+    if grep.returncode in (0, 1):  # a checkout with git: every such line carries its reason
+        assert [line for line in grep.stdout.splitlines() if "#" not in line] == []
+
+
+def test_an_uncommented_lazy_import_is_found():
+    source = "def f():\n    from core.i18n import _\n    return _\n\ndef g():\n    from core.i18n import _  # Babel\n"
+    assert _uncommented_inner_imports(source) == [2]

@@ -6,17 +6,19 @@ third-party plugins use exactly the same hooks.
 
 The shell calls each plugin's implementation on its own, in the order of
 ``plugins.yaml``, and passes only the arguments the implementation names, so a
-plugin may leave out arguments it does not need::
+plugin may leave out arguments it does not need:
 
-    from core.api.hookspecs import hookimpl, PluginInfo
+```python
+from core.api.hookspecs import hookimpl, PluginInfo
 
-    @hookimpl
-    def backdesk_plugin_info():
-        return PluginInfo(name="visitors", title="Visitors", version="1.0")
+@hookimpl
+def backdesk_plugin_info():
+    return PluginInfo(name="visitors", title="Visitors", version="1.0")
 
-    @hookimpl
-    def backdesk_screens(ctx):
-        return [NavEntry("visitors", ctx._("Visitors"), VisitorsScreen)]
+@hookimpl
+def backdesk_screens(ctx):
+    return [NavEntry("visitors", ctx._("Visitors"), VisitorsScreen)]
+```
 
 An exception raised by a hook is caught: the plugin is marked as failed (or,
 for hooks that run later, the failure is recorded and shown in the Plugins

@@ -2,23 +2,25 @@
 
 Installing Backdesk registers this module as a pytest plugin (entry point
 ``pytest11: backdesk = core.cli.testing``), so a plugin package's tests get the
-fixtures without a conftest::
+fixtures without a conftest:
 
-    from core.cli.testing import publish, notifications, wait_for, text_of
+```python
+from core.cli.testing import publish, notifications, wait_for, text_of
 
-    def test_sign_in(backdesk_site):
-        backdesk_site.operator("bob", roles=["reception"])
-        backdesk_site.plugins(["visitors"])          # by name (entry point)
-        bd = backdesk_site.open(account="bob")       # core.plugins.runtime.open_backdesk
-        ...
+def test_sign_in(backdesk_site):
+    backdesk_site.operator("bob", roles=["reception"])
+    backdesk_site.plugins(["visitors"])          # by name (entry point)
+    bd = backdesk_site.open(account="bob")       # core.plugins.runtime.open_backdesk
+    ...
 
-    async def test_screen(backdesk_site):
-        async with backdesk_site.run_app() as pilot:  # make_app(...).run_test(size=(80, 24))
-            await pilot.press("f7")
-            await wait_for(pilot, lambda: pilot.app.current_mode == "visitors")
+async def test_screen(backdesk_site):
+    async with backdesk_site.run_app() as pilot:  # make_app(...).run_test(size=(80, 24))
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: pilot.app.current_mode == "visitors")
 
-    def test_cli(backdesk_site):
-        code, out, err = backdesk_site.cli("visitors", "list")
+def test_cli(backdesk_site):
+    code, out, err = backdesk_site.cli("visitors", "list")
+```
 
 Fixtures:
 

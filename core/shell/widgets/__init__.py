@@ -1,10 +1,12 @@
 """Shared widgets every plugin reuses instead of writing its own.
 
-    from core.shell.widgets import RecordTable, Column, RecordForm, Field, FormScreen
-    from core.shell.widgets import DetailView, ConfirmDialog, ProgressScreen, KeyBar
-    from core.shell.widgets import Picker, Choice      # find a record by typing part of its name
-    from core.shell.widgets import ExportForm          # save a file in the operator's exports folder
-    from core.shell.widgets import FilePicker          # choose a file from a folder tree
+```python
+from core.shell.widgets import RecordTable, Column, RecordForm, Field, FormScreen
+from core.shell.widgets import DetailView, ConfirmDialog, ProgressScreen, KeyBar
+from core.shell.widgets import Picker, Choice      # find a record by typing part of its name
+from core.shell.widgets import ExportForm          # save a file in the operator's exports folder
+from core.shell.widgets import FilePicker          # choose a file from a folder tree
+```
 
 Names are imported on first use (PEP 562), so ``core.shell.widgets.progress``
 (the ``Progress`` protocol and the CLI's ``ClickProgress``) can be imported

@@ -1,7 +1,9 @@
 """Picker: find a record by typing part of its name.
 
-    from core.shell.widgets import Picker
-    picker = Picker(lambda text: ctx.services.people.choices(text))
+```python
+from core.shell.widgets import Picker
+picker = Picker(lambda text: ctx.services.people.choices(text))
+```
 
 The operator types part of a name; the list under the field shows the
 matches, best first, each with its full name and a second line (department,
