@@ -71,54 +71,31 @@ async def test_a_too_wide_table_narrows_its_content_sized_columns(backdesk_site)
         assert [c.key for c in table.columns][-1] == "email"
 
 
-@pytest.mark.tinydb_only("layout does not depend on the storage backend")
-async def test_every_column_title_is_whole_at_80x24_in_german(backdesk_site):
-    """German titles are longer than the English widths were chosen for:
-    no header is cut ("Durchw.", not "Durc…", on the Switchboard), and no
-    table's detail line offers a record's id ("#: 3") to the office."""
-    from rich.cells import cell_len
+# Screens whose tables are still wider than their room at 80×24 beside the
+# menu (they scroll sideways). Each fitting screen leaves this set; it goes
+# when empty.
+NOT_YET_FITTING = {
+    "directory", "telephony.messages", "telephony.history", "documents", "documents.outbox", "documents.rules",
+    "audit", "it.assets", "it.maintenance", "it.checks",
+    "accounting.reconcile", "accounting.orders", "accounting.invoices", "accounting.customers",
+    "accounting.open_items", "accounting.payroll", "hr.hiring", "hr.checklists", "hr.cases",
+}
 
-    from core.i18n import configure
 
-    site = backdesk_site
-    site.plugins(["telephony", "documents", "it", "accounting", "hr"])
-    assert site.cli("demo").code == 0
-    bd = site.open()
-    configure("de_DE", "Europe/Berlin", "EUR")  # after the site's own (en_US)
-    try:
-        async with site.run_app(size=(80, 24), backdesk=bd) as pilot:
-            app = pilot.app
-            checked = []
-            for entry in app.nav_entries:
-                app.open_nav(entry.id)
-                await wait_for(pilot, lambda: app.current_mode == entry.id and app.screen.is_mounted)
-                await pilot.pause()
-                for table in _tables(app):
-                    await wait_for(pilot, lambda: table.size.width > 0)
-                    where = f"{entry.id} #{table.id}"
-                    header = table.render_line(0).text
-                    assert "…" not in header, f"{where}: {header!r}"
-                    for column, width in zip(table.columns, table._widths):
-                        if width:  # 0: hidden, its value on the detail line
-                            assert width >= cell_len(column.title), f"{where}: {column.title!r} in {width} cells"
-                    assert "#:" not in table.detail_text, f"{where}: {table.detail_text!r}"
-                    checked.append(where)
-                    if entry.id == "telephony" and table.id == "sb-table":
-                        assert header.split()[:2] == ["Durchw.", "Name"], header
-            assert "telephony #sb-table" in checked and "accounting.bills #acc-bills" in checked, checked
-    finally:
-        configure("en_US", "Europe/Berlin", "EUR")
+def _columns(table: RecordTable) -> list[tuple[str, int]]:
+    return [(column.title, width) for column, width in zip(table.columns, table._widths)]
 
 
 @pytest.mark.tinydb_only("layout does not depend on the storage backend")
 @pytest.mark.parametrize("locale", ["de_DE", "en_GB"])
-async def test_the_switchboard_bills_and_journal_fit_80x24_without_scrolling_sideways(backdesk_site, locale):
-    """Beside the menu at 80×24 every column of the Switchboard's people, the
-    Bills (the amount open, last) and the Journal (its State, last) is on
-    screen: a date column is as wide as the locale's dates ("18.10.26",
-    "18/10/2026"), a department or description sized by its text is
-    narrowed ("…", whole on the detail line) instead of pushing columns off
-    the right edge."""
+async def test_every_screens_tables_fit_80x24_without_scrolling_sideways(backdesk_site, locale):
+    """Beside the menu at 80×24 no table of any screen is wider than its
+    room: columns an operator needs less give way (narrowed "…" or hidden,
+    whole on the detail line for the cursor's row) instead of pushing the
+    last columns off the right edge. A date column is as wide as the
+    locale's dates ("18.10.26", "18/10/2026"); no title is cut."""
+    from rich.cells import cell_len
+
     from core.i18n import configure
 
     site = backdesk_site
@@ -129,19 +106,39 @@ async def test_the_switchboard_bills_and_journal_fit_80x24_without_scrolling_sid
     try:
         async with site.run_app(size=(80, 24), backdesk=bd) as pilot:
             app = pilot.app
-            for nav, table_id, last in (("telephony", "sb-table", "state"), ("accounting.bills", "acc-bills", "open"),
-                                        ("accounting.ledger", "acc-journal", "state")):
-                app.open_nav(nav)
-                await wait_for(pilot, lambda: app.current_mode == nav and app.screen.query(f"#{table_id}"))
-                table = app.screen.query_one(f"#{table_id}", RecordTable)
-                await wait_for(pilot, lambda: table.size.width > 0 and table.row_count > 0)
+            checked, too_wide = [], {}
+            for entry in app.nav_entries:
+                app.open_nav(entry.id)
+                await wait_for(pilot, lambda: app.current_mode == entry.id and app.screen.is_mounted)
                 await pilot.pause()
-                assert table._table_width <= table.scrollable_content_region.width, (
-                    nav, table._table_width, table.scrollable_content_region.width,
-                    [(c.title, w) for c, w in zip(table.columns, table._widths)])
-                assert table.columns[-1].key == last and table._widths[-1] > 0
-                if table_id == "acc-bills":  # the German date takes 8 cells, the English 10
-                    due = table.columns[2]
-                    assert due.key == "due" and table._widths[2] == (8 if locale == "de_DE" else 10)
+                for table in _tables(app):
+                    await wait_for(pilot, lambda: table.size.width > 0)
+                    await pilot.pause()
+                    where = f"{entry.id} #{table.id}"
+                    header = table.render_line(0).text
+                    assert "…" not in header, f"{where}: {header!r}"
+                    for column, width in zip(table.columns, table._widths):
+                        if width:  # 0: hidden, its value on the detail line
+                            assert width >= cell_len(column.title), f"{where}: {column.title!r} in {width} cells"
+                    assert "#:" not in table.detail_text, f"{where}: {table.detail_text!r}"
+                    room = table.scrollable_content_region.width
+                    if table._table_width > room:
+                        too_wide.setdefault(entry.id, []).append(f"{where}: {table._table_width}/{room} {_columns(table)}")
+                    checked.append(where)
+            assert not {nav: why for nav, why in too_wide.items() if nav not in NOT_YET_FITTING}, too_wide
+            for nav in ("telephony #sb-table", "accounting.bills #acc-bills", "accounting.ledger #acc-journal"):
+                assert nav in checked, checked
+            app.open_nav("accounting.bills")
+            await wait_for(pilot, lambda: app.current_mode == "accounting.bills")
+            bills = app.screen.query_one("#acc-bills", RecordTable)
+            await wait_for(pilot, lambda: bills.row_count > 0)
+            # the amount open, last, on screen; the German date takes 8 cells, the English 10
+            assert bills.columns[-1].key == "open" and bills._widths[-1] > 0
+            assert bills.columns[2].key == "due" and bills._widths[2] == (8 if locale == "de_DE" else 10)
+            app.open_nav("telephony")
+            await wait_for(pilot, lambda: app.current_mode == "telephony" and app.screen.query("#sb-table"))
+            switchboard = app.screen.query_one("#sb-table", RecordTable)
+            if locale == "de_DE":
+                assert switchboard.render_line(0).text.split()[:2] == ["Durchw.", "Name"]
     finally:
         configure("en_US", "Europe/Berlin", "EUR")
