@@ -88,8 +88,13 @@ class Table(abc.ABC):
         order_by: str | Iterable[str] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        fields: Iterable[str] | None = None,
     ) -> list[dict]:
-        """Copies of the matching documents (see :mod:`core.storage.query`)."""
+        """Copies of the matching documents (see :mod:`core.storage.query`).
+
+        ``fields``: only these top-level keys of each document (and ``id``),
+        those it has (a projection: a list reads what it shows, PostgreSQL
+        sends only those)."""
 
     @abc.abstractmethod
     def count(self, where: Where | None = None) -> int:

@@ -115,7 +115,7 @@ from core.gcpause import gc_held
 from . import files, seal
 from .base import Change, Store, Table, Where
 from .errors import Conflict, CorruptData, NotFound, StorageError
-from .query import AnyOf, Contains, Operator, Range, get_path, sort_docs, sort_key, split_path
+from .query import AnyOf, Contains, Operator, Range, get_path, projection, sort_docs, sort_key, split_path
 from .tinyquery import compile_where
 
 log = logging.getLogger("backdesk.storage")
@@ -181,6 +181,14 @@ def _copy(value: Any) -> Any:
     if t is list:
         return [v if type(v) not in (dict, list) else _copy(v) for v in value]
     return value
+
+
+def _picker(keep: tuple[str, ...], *, copy: bool = True) -> Callable[[dict], dict]:
+    """A document's ``id`` and those of the keys ``keep`` it has (copies of
+    their values unless ``copy`` is false: the document is a fresh object)."""
+    if copy:
+        return lambda d: {"id": d["id"], **{k: _copy(d[k]) for k in keep if k in d}}
+    return lambda d: {"id": d["id"], **{k: d[k] for k in keep if k in d}}
 
 
 def _doc_id(doc_id: Any) -> int:
@@ -480,7 +488,7 @@ def _single_order(order_by: Any) -> tuple[tuple[str, ...], bool] | None:
 
 
 def _ordered_page(st: "_TableState", order_by: Any, offset: int, limit: int,
-                  min_docs: int | None) -> list[dict] | None:
+                  min_docs: int | None, copy: Callable[[dict], dict] | None = None) -> list[dict] | None:
     """A page of the whole table in ``order_by`` without sorting it, or None
     when no ordered index applies (then the caller sorts)."""
     docs = st.docs
@@ -488,7 +496,7 @@ def _ordered_page(st: "_TableState", order_by: Any, offset: int, limit: int,
     desc = _id_order(order_by)
     if desc is not None:
         ids = heapq.nlargest(end, docs) if desc else heapq.nsmallest(end, docs)
-        return [_copy(docs[i]) for i in ids[offset:]]
+        return [(copy or _copy)(docs[i]) for i in ids[offset:]]
     single = _single_order(order_by)
     if single is None or min_docs is None:
         return None
@@ -500,7 +508,7 @@ def _ordered_page(st: "_TableState", order_by: Any, offset: int, limit: int,
         if len(docs) < min_docs:
             return None
         ordered = st.ordered[path] = _Ordered(path, docs)
-    return [_copy(docs[i]) for i in ordered.page(desc, end)[offset:]]
+    return [(copy or _copy)(docs[i]) for i in ordered.page(desc, end)[offset:]]
 
 
 # -- in-memory state ----------------------------------------------------------
@@ -1261,9 +1269,10 @@ class JournalTable(Table):
             return _copy(doc) if doc is not None else None
 
     def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
-             limit: int | None = None, offset: int = 0) -> list[dict]:
+             limit: int | None = None, offset: int = 0, fields: Iterable[str] | None = None) -> list[dict]:
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("limit and offset cannot be negative")
+        keep = projection(fields)
         query = compile_where(where)
         s = self._store
         with s._rlock:
@@ -1271,12 +1280,13 @@ class JournalTable(Table):
             st = s._state(self.name)
             if st._docs is None and st.lazy.segmented:
                 page = _part(st, lambda part: part.find(where, query, order_by, limit, offset), s._columns)
-                if page is not None:
-                    return page
+                if page is not None:  # fresh objects (decoded, or copies of the overlay's)
+                    return page if keep is None else list(map(_picker(keep, copy=False), page))
+            copy = _copy if keep is None else _picker(keep)
             docs = st.docs
             ids = None
             if query is None and limit is not None:
-                page = _ordered_page(st, order_by, offset, limit, s.index_min_docs)
+                page = _ordered_page(st, order_by, offset, limit, s.index_min_docs, copy)
                 if page is not None:
                     return page
             if query is not None:
@@ -1290,7 +1300,7 @@ class JournalTable(Table):
                 ids = sorted(ids, reverse=desc)
                 end = None if limit is None else offset + limit
                 if query is None:
-                    return [_copy(docs[i]) for i in ids[offset:end]]
+                    return [copy(docs[i]) for i in ids[offset:end]]
                 found = []
                 if end != 0:
                     for i in ids:
@@ -1299,7 +1309,7 @@ class JournalTable(Table):
                             found.append(d)
                             if len(found) == end:
                                 break
-                return [_copy(d) for d in found[offset:end]]
+                return [copy(d) for d in found[offset:end]]
             elif query is None:
                 found = [docs[i] for i in ids]
             else:
@@ -1309,7 +1319,7 @@ class JournalTable(Table):
             found = found[offset:]
         if limit is not None:
             found = found[:limit]
-        return [_copy(d) for d in found]
+        return [copy(d) for d in found]
 
     def count(self, where: Where | None = None) -> int:
         query = compile_where(where)

@@ -108,7 +108,7 @@ from .errors import Conflict, NotFound, StorageError
 from .filestore import FileStore
 from .holds import Hold, PgHold, pg_holds
 from .pgfiles import PgFileStore, check_files, export_files
-from .query import AnyOf, Contains, Not, Operator, Range, split_path
+from .query import AnyOf, Contains, Not, Operator, Range, projection, split_path
 
 log = logging.getLogger("backdesk.storage")
 
@@ -185,9 +185,13 @@ def _literal(text: str) -> str:
     return ("'" + text.replace("'", "''") + "'").replace("%", "%%")
 
 
+def _array_text(elem: str) -> str:
+    """One element of a text[] literal ("{a,b}"), quoted."""
+    return '"' + elem.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _path(path: tuple[str, ...]) -> str:
-    elems = ",".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in path)
-    return _literal("{" + elems + "}") + "::text[]"
+    return _literal("{" + ",".join(_array_text(p) for p in path) + "}") + "::text[]"
 
 
 def _value(path: tuple[str, ...]) -> str:
@@ -441,16 +445,22 @@ class PgTable(Table):
         return sql, c.params, c.pinned
 
     def find(self, where: Where | None = None, *, order_by: str | Iterable[str] | None = None,
-             limit: int | None = None, offset: int = 0) -> list[dict]:
+             limit: int | None = None, offset: int = 0, fields: Iterable[str] | None = None) -> list[dict]:
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("limit and offset cannot be negative")
+        keep = projection(fields)
         cond, params, pinned = self._compile(where)
         first = ([order_by] if isinstance(order_by, str) else list(order_by or ()))[:1]
         if limit is not None and first and (kind := pinned.get(split_path(first[0].lstrip("-")))):
             # a page in a pinned field's order: an index on (expression, id) serves it
             path = split_path(first[0].lstrip("-"))
             self._store._ensure_indexes(self, [], [], [_text(path) if kind == "string" else _num(path)])
-        sql = f"SELECT id, doc FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by, pinned)}"
+        doc = "doc"
+        if keep is not None:
+            # only the keys wanted leave the server (those the document has)
+            doc = ("(SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{}'::jsonb) FROM jsonb_each(doc) AS e "
+                   f"WHERE e.key = ANY({_literal('{' + ','.join(_array_text(k) for k in keep) + '}')}::text[]))")
+        sql = f"SELECT id, {doc} FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by, pinned)}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         if offset:

@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-__all__ = ["AnyOf", "Range", "Contains", "Not", "Operator", "split_path", "sort_docs"]
+__all__ = ["AnyOf", "Range", "Contains", "Not", "Operator", "split_path", "sort_docs", "projection"]
 
 
 class Operator:
@@ -87,6 +87,22 @@ def split_path(field: str) -> tuple[str, ...]:
     if not isinstance(field, str) or not field:
         raise TypeError(f"field names are non-empty strings, not {field!r}")
     return tuple(field.split("."))
+
+
+def projection(fields: Iterable[str] | None) -> tuple[str, ...] | None:
+    """``find(fields=...)`` checked: the top-level keys wanted besides ``id``
+    (in order, once each), or None for whole documents."""
+    if fields is None:
+        return None
+    if isinstance(fields, (str, bytes, Mapping)):
+        raise TypeError("fields takes a list of field names, not a single value")
+    out: list[str] = []
+    for f in fields:
+        if not isinstance(f, str) or not f or "." in f or "\x00" in f:
+            raise TypeError(f"fields are top-level field names, not {f!r}")
+        if f != "id" and f not in out:
+            out.append(f)
+    return tuple(out)
 
 
 _MISSING = object()

@@ -143,6 +143,35 @@ def test_find_order_limit_offset(people):
     assert ids(people.find(offset=3)) == [4]
 
 
+def project(docs, fields):
+    return [{"id": d["id"], **{k: d[k] for k in fields if k in d}} for d in docs]
+
+
+def test_find_gives_only_the_fields_asked_for(people, cases):
+    """``fields=``: each document's id and those of the keys it has, for
+    every where, order and page (both backends: PostgreSQL sends only them)."""
+    cases.insert({"title": None, "tags": ["a", {"b": [1]}], "n": 2.5, "x": {"y": "z"}, 'q"\\': "odd key"})
+    cases.insert({"other": 1})
+    assert cases.find(fields=["title", "tags", "n", "x", 'q"\\']) == [
+        {"id": 1, "title": None, "tags": ["a", {"b": [1]}], "n": 2.5, "x": {"y": "z"}, 'q"\\': "odd key"},
+        {"id": 2}]  # a key the document lacks stays missing (not None)
+    assert cases.find(fields=[]) == [{"id": 1}, {"id": 2}]
+    assert cases.find(fields=("id", "other", "other")) == [{"id": 1}, {"id": 2, "other": 1}]
+    for where in (None, {"dept": "it"}, {"name": Contains("e")}, {"age": Range(gt=0)}, {"id": AnyOf([2, 4])}):
+        for order, limit, offset in ((None, None, 0), ("-age", 2, 1), (["dept", "-name"], None, 1), ("-id", 3, 0)):
+            for fields in (["name"], ("address", "tags", "due"), ["nope"]):
+                got = people.find(where, order_by=order, limit=limit, offset=offset, fields=fields)
+                assert got == project(people.find(where, order_by=order, limit=limit, offset=offset), fields), \
+                    (where, order, limit, offset, fields)
+    doc = people.find({"id": 1}, fields=["tags", "address"])[0]
+    doc["tags"].append("x")
+    doc["address"]["city"] = "Rom"
+    assert people.get(1)["tags"] == ["Lead"] and people.get(1)["address"] == {"city": "Bonn"}  # copies
+    for bad in ("name", ["address.city"], [""], [1], {"name": 1}, ["a\x00"]):
+        with pytest.raises(TypeError):
+            people.find(fields=bad)
+
+
 def test_transaction_rolls_back_everything(store, cases, target):
     people = store.table("core", "people")
     keep = cases.insert({"title": "keep"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from textual.app import App
 
-from core.storage import Contains
+from core.storage import Contains, Not
 from core.shell.widgets import Column, RecordTable, table_pages
 
 COLUMNS = [Column("id", "#", width=6, align="right"), Column("name", "Name"), Column("city", "City")]
@@ -112,5 +112,43 @@ async def test_a_session_shows_the_newest_pages_without_loading_the_table(data_d
             await pilot.pause()
             assert table.cursor_record["name"] == "Person 0000"
             assert store._states["core.people"]._docs is None
+    finally:
+        store.close()
+
+
+async def test_pages_read_only_the_fields_shown(target):
+    """``fields=``: a page holds the keys the columns show (and the id), in
+    the same order as whole documents; the filter's pages too."""
+    from core.shell.widgets import ordered_pages
+
+    store = target.open()
+    try:
+        people = store.table("core", "people")
+        with store.transaction():
+            for i in range(120):
+                people.insert({"name": f"Person {i:04d}", "city": CITIES[i % 3], "salary": 1000 + i})
+        columns = [Column("name", "Name"), Column("city", "City")]
+        for rows, want in (
+                (table_pages(people, search=("name", "city"), page=40, fields=("name", "city")),
+                 lambda w: people.find(w, order_by="-id")),
+                (ordered_pages(people, [({"city": "Oslo"}, "name"), ({"city": Not("Oslo")}, "-name")],
+                               search=("name", "city"), page=40, fields=["name", "city"]),
+                 lambda w: people.find({**(w or {}), "city": "Oslo"}, order_by="name")
+                 + people.find({**(w or {}), "city": Not("Oslo")}, order_by="-name"))):
+            table = RecordTable(columns, rows)
+            async with OneTable(table).run_test(size=(80, 24)) as pilot:
+                await pilot.pause()
+                await pilot.press("end")
+                await pilot.pause()
+                expected = [{"id": d["id"], "name": d["name"], "city": d["city"]} for d in want(None)]
+                got = [{k: v for k, v in r.items() if k != "_doc_id"} for r in shown(table)]
+                assert table.row_count == 120 and got == expected
+                assert all("salary" not in table.record_at(r) for r in range(120))
+                await pilot.press("slash", *"paris")
+                await pilot.pause()
+                narrowed = [{"id": d["id"], "name": d["name"], "city": d["city"]}
+                            for d in want({("name", "city"): Contains("paris")})]
+                got = [{k: v for k, v in r.items() if k != "_doc_id"} for r in shown(table)]
+                assert table.row_count == 40 and got == narrowed
     finally:
         store.close()

@@ -84,6 +84,11 @@ def test_every_read_equals_the_whole_tables(office, data_dir):
             assert part.count(where) == whole.count(where), where  # WIDE too: the segments streamed
             assert not loaded(lazy, "telephony.calls"), where  # segments only
             assert part.find(where) == whole.find(where), where  # WIDE: streamed, decoding the matches
+            for fields, order, limit in ((["caller", "note"], "-id", 7), (["transfers"], "-started_at", 5),
+                                         (["status"], None, None)):
+                assert part.find(where, order_by=order, limit=limit, fields=fields) == [
+                    {"id": d["id"], **{k: d[k] for k in fields if k in d}}
+                    for d in whole.find(where, order_by=order, limit=limit)], (where, fields)
             assert part.count(where) == whole.count(where), where
             assert not loaded(lazy, "telephony.calls"), where
         finally:

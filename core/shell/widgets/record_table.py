@@ -147,7 +147,7 @@ class PagedRecords:
 
 def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_first: bool = True,
                 search: Sequence[str] = (), prepare: Callable[[list[dict]], Sequence[Mapping[str, Any]]] | None = None,
-                page: int = 100) -> PagedRecords:
+                page: int = 100, fields: Sequence[str] | None = None) -> PagedRecords:
     """A :class:`PagedRecords` over a store table (``core.storage.Table``), in
     id order (newest first by default): each page is a keyset query, "ids
     below the last one shown", with a limit (PostgreSQL: an index range and
@@ -164,15 +164,19 @@ def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_fi
         prepare: ``prepare(rows) -> rows``: a page of documents as the rows
             shown (names for ids, texts).
         page: How many rows one page holds (100).
+        fields: Only these keys of each document are read (and ``id``; the
+            store's projection, ``Table.find(fields=...)``): those the
+            columns and ``prepare`` use.
     """
     order = "-id" if newest_first else "id"
+    projected = {} if fields is None else {"fields": fields}
 
     def fetch(offset: int, limit: int, after: Mapping[str, Any] | None, where=where) -> Sequence[Mapping[str, Any]]:
         if after is not None:
             bound = Range(lt=after["_doc_id"]) if newest_first else Range(gt=after["_doc_id"])
-            docs = table.find({**(where or {}), "id": bound}, order_by=order, limit=limit)
+            docs = table.find({**(where or {}), "id": bound}, order_by=order, limit=limit, **projected)
         else:
-            docs = table.find(where or None, order_by=order, limit=limit, offset=offset)
+            docs = table.find(where or None, order_by=order, limit=limit, offset=offset, **projected)
         rows = prepare(docs) if prepare is not None else docs
         return [{**row, "_doc_id": doc["id"]} for row, doc in zip(rows, docs)]
 
@@ -188,7 +192,7 @@ def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_fi
 def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, Any]], *,
                   search: Sequence[str] = (),
                   prepare: Callable[[list[dict]], Sequence[Mapping[str, Any]]] | None = None,
-                  page: int = 100) -> PagedRecords:
+                  page: int = 100, fields: Sequence[str] | None = None) -> PagedRecords:
     """A :class:`PagedRecords` over a store table in an order one query
     cannot give (a rank of values, empty values last): ``parts`` is a list
     of ``(where, order_by)`` whose rows, one part after the other, are the
@@ -207,7 +211,10 @@ def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, An
         prepare: ``prepare(rows) -> rows``: a page of documents as the rows
             shown (names for ids, texts).
         page: How many rows one page holds (100).
+        fields: Only these keys of each document are read (and ``id``), as
+            :func:`table_pages`.
     """
+    projected = {} if fields is None else {"fields": fields}
 
     def records(parts: Sequence[tuple[Mapping[Any, Any] | None, Any]],
                 matching: Callable[[str], PagedRecords | None] | None) -> PagedRecords:
@@ -231,7 +238,7 @@ def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, An
                 if offset >= n:
                     offset -= n
                     continue
-                got = table.find(where or None, order_by=order_by, limit=limit, offset=offset)
+                got = table.find(where or None, order_by=order_by, limit=limit, offset=offset, **projected)
                 docs += got
                 limit -= len(got)
                 offset = 0
