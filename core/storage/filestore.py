@@ -29,7 +29,6 @@ leave recent files alone (a filing may be about to reference them).
 from __future__ import annotations
 
 import abc
-import hashlib
 import os
 import re
 import tempfile
@@ -54,6 +53,15 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 #: they are stored like any other file (by hash), their name beside them;
 #: a backup and ``storage migrate`` write them back under their names.
 NAMED_AREAS = {"core/audit_archive": "audit-archive"}
+
+
+def _sha256():
+    """A new SHA-256; hashlib is imported on first use: OpenSSL's ~1.5 ms
+    (-X importtime, Textual loaded) would be paid by every start, which stores no file
+    (core.storage imports this module)."""
+    import hashlib  # start-up: see the docstring
+
+    return hashlib.sha256()
 
 
 class FileTooLarge(StorageError):
@@ -136,7 +144,7 @@ def named_files(data_dir: str | os.PathLike, area: str) -> list[tuple[str, Path]
 
 def hash_file(path: str | os.PathLike, *, max_bytes: int | None = None) -> tuple[str, int]:
     """(sha256, size) of a file, read in chunks; FileTooLarge beyond ``max_bytes``."""
-    digest = hashlib.sha256()
+    digest = _sha256()
     size = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -150,7 +158,7 @@ def hash_file(path: str | os.PathLike, *, max_bytes: int | None = None) -> tuple
 def copy_verified(reader: BinaryIO, out: BinaryIO, sha256: str, size: int | None = None) -> int:
     """Copy ``reader`` to ``out`` in chunks, checking the bytes hash to
     ``sha256`` (and are ``size`` long); StorageError when they do not."""
-    digest = hashlib.sha256()
+    digest = _sha256()
     n = 0
     while chunk := reader.read(CHUNK):
         digest.update(chunk)
@@ -287,7 +295,7 @@ class FolderFileStore(FileStore):
     def put_file(self, source: str | os.PathLike, *, max_bytes: int | None = None) -> Stored:
         make_dir(str(self.root))
         fd, tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=self.root)
-        digest = hashlib.sha256()
+        digest = _sha256()
         size = 0
         try:
             with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
@@ -417,7 +425,7 @@ def listing(store: FileStore) -> list[tuple[str, int]]:
 
 def listing_hash(items: list[tuple[str, int]]) -> str:
     """One SHA-256 over a listing: what two copies of an area compare."""
-    h = hashlib.sha256()
+    h = _sha256()
     for sha, size in items:
         h.update(f"{sha} {size}\n".encode())
     return h.hexdigest()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import abc
 import fcntl
-import hashlib
 import json
 import os
 import socket
@@ -176,6 +175,8 @@ HOLDS = "_holds"
 
 
 def hold_key(schema: str, name: str) -> int:
+    import hashlib  # here: OpenSSL's ~1.5 ms (-X importtime, Textual loaded) on every start, which takes no PostgreSQL hold
+
     digest = hashlib.sha256(f"backdesk-hold:{schema}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 

@@ -44,7 +44,7 @@ def _check_accounts(value):
 
 
 def _check_company(value):
-    from plugins.accounting.invoicing import check_company
+    from plugins.accounting.setting_rules import check_company
 
     return check_company(value)
 
@@ -62,9 +62,9 @@ def _check_bank_rules(value):
 
 
 def _check_datev(value):
-    from plugins.accounting.datev import check_setting
+    from plugins.accounting.setting_rules import check_datev
 
-    return check_setting(value)
+    return check_datev(value)
 
 
 def _check_dunning(value):

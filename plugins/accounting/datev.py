@@ -123,31 +123,6 @@ TAX_ACCOUNTS = {
     "SKR03": {"3": (1776,), "2": (1771,), "9": (1576,), "8": (1571,), "94": (1577, 1787), "19": (1574, 1774)},
     "SKR04": {"3": (3806,), "2": (3801,), "9": (1406,), "8": (1401,), "94": (1407, 3837), "19": (1404, 3804)},
 }
-SETTING_KEYS = ("advisor", "client", "chart", "fiscal_year_start", "accounts", "creditors_from", "debtors_from")
-
-
-def check_setting(value) -> dict:
-    """The ``datev`` setting: ``advisor`` (Beraternummer, 1001–9999999),
-    ``client`` (Mandantennummer, 1–99999), ``chart`` (SKR03 or SKR04),
-    ``fiscal_year_start`` (MM-DD), ``accounts`` ({ledger account: number}),
-    ``creditors_from`` (70000), ``debtors_from`` (10000)."""
-    if not isinstance(value, dict):
-        raise ValueError("a mapping: advisor, client, chart, fiscal_year_start, accounts")
-    unknown = sorted(set(value) - set(SETTING_KEYS))
-    if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(SETTING_KEYS)})")
-    for key, low, high in (("advisor", 1001, 9999999), ("client", 1, 99999), ("creditors_from", 70000, 99999),
-                           ("debtors_from", 10000, 69999)):
-        if key in value and (not isinstance(value[key], int) or not low <= value[key] <= high):
-            raise ValueError(f"{key}: a number from {low} to {high}")
-    if str(value.get("chart", "SKR03")).upper() not in CHARTS:
-        raise ValueError("chart: SKR03 or SKR04")
-    if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", str(value.get("fiscal_year_start", "01-01"))):
-        raise ValueError("fiscal_year_start: MM-DD, like 01-01")
-    for name, number in (value.get("accounts") or {}).items():
-        if not isinstance(number, int) or not 1 <= number <= 99999999:
-            raise ValueError(f"accounts: {name}: a DATEV account number")
-    return value
 
 
 def settings(ctx) -> dict:
@@ -449,5 +424,4 @@ def ledger_by_datev(ctx, first: str, last: str) -> dict[int, Decimal]:
     return {k: v for k, v in out.items() if v}
 
 
-__all__ = ["COLUMNS", "buchungsstapel", "bookings", "export", "expand", "ledger_by_datev", "check_setting",
-           "file_name"]
+__all__ = ["COLUMNS", "buchungsstapel", "bookings", "export", "expand", "ledger_by_datev", "file_name"]

@@ -38,6 +38,7 @@ from plugins.accounting import models as m
 from plugins.accounting import service as svc
 from plugins.accounting import vat
 from plugins.accounting.models import _
+from plugins.accounting.setting_rules import COMPANY_KEYS
 
 #: the member states whose VAT IDs python-stdnum checks ("EL" is Greece's prefix, "XI" Northern Ireland's)
 EU_PREFIXES = frozenset(eu_vat.MEMBER_STATES) | {"el", "xi"}
@@ -48,8 +49,6 @@ INVOICE_STATUSES = {"draft": N_("draft"), "open": N_("open"), "partly_paid": N_(
                     "issued": N_("issued")}
 KINDS = {"invoice": N_("invoice"), "credit_note": N_("credit note")}
 
-COMPANY_KEYS = ("name", "street", "postcode", "city", "country", "tax_number", "vat_id", "iban", "bic", "email",
-                "phone", "bank", "contact")
 MAX_LINES = 500
 
 
@@ -123,19 +122,6 @@ def company(ctx) -> dict:
     if not cfg.get("name"):
         cfg["name"] = getattr(getattr(ctx.config, "site", None), "name", "") or ""
     return {k: str(cfg.get(k) or "") for k in COMPANY_KEYS} | {"country": str(cfg.get("country") or "DE").upper()}
-
-
-def check_company(value: dict) -> dict:
-    """The ``company`` setting's rule: known keys; a VAT ID with a sound check digit."""
-    for key in value:
-        if key not in COMPANY_KEYS:
-            raise ValueError(f"unknown key {key!r} (known: {', '.join(COMPANY_KEYS)})")
-    if value.get("vat_id"):
-        try:
-            eu_vat.validate(str(value["vat_id"]))
-        except stdnum_errors.ValidationError as error:
-            raise ValueError(f"vat_id: {value['vat_id']!r} is not a valid VAT ID ({error})") from None
-    return value
 
 
 def _seller_for_issue(ctx) -> dict:

@@ -15,7 +15,6 @@ removes.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import shutil
@@ -54,7 +53,7 @@ def available() -> str | None:
     return None
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def _die_with_parent(ctypes) -> None:  # pragma: no cover - runs in the child
     os.setsid()
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -99,8 +98,12 @@ def recognise(source: Path, target: Path, *, mime: str, languages: str = "deu+en
         on_progress(0, pages)
     tail: list[str] = []
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    # here, in the parent (the child only calls it): the shell's start imports
+    # this module, and ctypes costs it ~1.6 ms (-X importtime, Textual loaded)
+    import ctypes
+
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, errors="replace", env=env, preexec_fn=_die_with_parent)
+                            text=True, errors="replace", env=env, preexec_fn=lambda: _die_with_parent(ctypes))
     try:
         assert proc.stderr is not None
         for line in proc.stderr:

@@ -24,6 +24,7 @@ from plugins.accounting import datev_partners
 from plugins.accounting import invoicing as inv
 from plugins.accounting import receivables
 from plugins.accounting import service as svc
+from plugins.accounting import setting_rules
 from conftest import iban
 from invoice_helpers import INVOICE_SETTINGS, customers
 
@@ -273,3 +274,25 @@ async def test_the_reports_screen_writes_the_export_into_the_exports_folder(book
                                           "EXTF_Debitoren_Kreditoren.csv" for n in app._notifications))
     assert len(read(target)) == 10
     assert len(read(target.parent / "EXTF_Debitoren_Kreditoren.csv")) == 2 + 5
+
+
+def test_the_datev_and_company_settings_are_checked_at_start(site):
+    """The two settings' rules (plugins.accounting.setting_rules, apart from
+    the DATEV and invoicing code so that a start imports neither): a bad
+    value stops the start with one line naming it, exit 2."""
+    assert set(datev.CHARTS) == set(setting_rules.DATEV_CHARTS)
+    for settings, message in (
+            ({"datev": {**DATEV, "chart": "SKR05"}}, "chart: SKR03 or SKR04"),
+            ({"datev": {**DATEV, "advisor": 12}}, "advisor: a number from 1001 to 9999999"),
+            ({"datev": {**DATEV, "beraternummer": 29098}}, "unknown key 'beraternummer'"),
+            ({"company": {"name": "Test GmbH", "vat_id": "DE136695977"}},
+             "vat_id: 'DE136695977' is not a valid VAT ID"),
+            ({"company": {"name": "Test GmbH", "ust_id": "DE136695976"}}, "unknown key 'ust_id'")):
+        site.plugins({**INVOICE_SETTINGS, **settings})
+        r = site.cli("accounting", "accounts")
+        assert r.returncode == 2, r.stderr
+        line, = r.stderr.strip().splitlines()
+        assert line.startswith("backdesk: ") and message in line, line
+    site.plugins({**INVOICE_SETTINGS, "datev": DATEV})
+    r = site.cli("accounting", "accounts")
+    assert r.returncode == 0, r.stderr
