@@ -116,7 +116,7 @@ from . import files, seal
 from .base import Change, Store, Table, Where
 from .errors import Conflict, CorruptData, NotFound, StorageError
 from .query import AnyOf, Contains, Operator, Range, get_path, projection, sort_docs, sort_key, split_path
-from .tinyquery import compile_where
+from .tinyquery import compile_where, value_test
 
 log = logging.getLogger("backdesk.storage")
 
@@ -189,6 +189,18 @@ def _picker(keep: tuple[str, ...], *, copy: bool = True) -> Callable[[dict], dic
     if copy:
         return lambda d: {"id": d["id"], **{k: _copy(d[k]) for k in keep if k in d}}
     return lambda d: {"id": d["id"], **{k: d[k] for k in keep if k in d}}
+
+
+def _wanted(keep: tuple[str, ...] | None, order_by: Any) -> tuple[str, ...] | None:
+    """The top-level keys a projected read needs of each document: those
+    kept and those it is ordered by (None: whole documents)."""
+    if keep is None:
+        return None
+    orders = [order_by] if isinstance(order_by, str) else list(order_by or ())
+    names = [f.lstrip("-") for f in orders]
+    if any("." in n for n in names):
+        return None
+    return tuple(dict.fromkeys([*keep, *(n for n in names if n != "id")]))
 
 
 def _doc_id(doc_id: Any) -> int:
@@ -1050,8 +1062,11 @@ class _Part:
             else:
                 rest[key] = cond
         fields = sorted(_where_fields(rest))
-        wants = {("id",)} | {("fold", p) for paths, _n in terms for p in paths} | {("raw", f) for f in fields}
+        # a document's id is in the ids' column (kept for every segment read)
+        wants = {("id",)} | {("fold", p) for paths, _n in terms for p in paths} | {
+            ("raw", f) for f in fields if f != "id"}
         cols = self._columns(segment, wants)
+        cols[("raw", "id")] = cols[("id",)]
         hits: Any = range(segment["count"])
         for paths, needle in terms:
             texts = [cols[("fold", p)] for p in paths]
@@ -1065,17 +1080,45 @@ class _Part:
                 hits = sorted(either)
             if not hits:
                 return []
-        if rest:
-            query = compile_where(rest)
-            values = [(f, cols[("raw", f)]) for f in fields]
+        nested = {}
+        for key, cond in rest.items():  # top-level fields: tested on their columns, value by value
+            names = key if type(key) is tuple else (key,)
+            if any("." in n for n in names):
+                nested[key] = cond
+                continue
+            test = value_test(cond, _ABSENT)
+            columns = [cols[("raw", n)] for n in names]
+            if len(columns) == 1:
+                [one] = columns
+                hits = [i for i in hits if test(one[i])]
+            else:
+                hits = [i for i in hits if any(test(one[i]) for one in columns)]
+            if not hits:
+                return []
+        if nested:
+            query = compile_where(nested)
+            values = [(f, cols[("raw", f)]) for f in sorted(_where_fields(nested))]
             hits = [i for i in hits if query({f: c[i] for f, c in values if c[i] is not _ABSENT})]
         ids, overlay = cols[("id",)], self.overlay
         return [i for i in hits if ids[i] not in overlay] if overlay and not changed_too else list(hits)
 
-    def _docs_at(self, segment: dict, at: list[int]) -> list[dict]:
-        """The documents at positions ``at`` of a segment (read from it)."""
+    def _docs_at(self, segment: dict, at: list[int], want: tuple[str, ...] | None = None) -> list[dict]:
+        """The documents at positions ``at`` of a segment (read from it);
+        ``want``: only those top-level keys (and ``id``), from its columns."""
         if not at:
             return []
+        if want is not None and self.cols is not None:
+            cols = self._columns(segment, {("id",)} | {("raw", f) for f in want})
+            ids, columns = cols[("id",)], [(f, cols[("raw", f)]) for f in want]
+            out = []
+            for i in at:
+                doc = {"id": ids[i]}
+                for f, c in columns:
+                    v = c[i]
+                    if v is not _ABSENT:
+                        doc[f] = v if type(v) not in (dict, list) else _copy(v)
+                out.append(doc)
+            return out
         if self.last is None or self.last[0] != segment["at"]:
             starts = self.cols.get((self.st.lazy.path, segment["at"], segment["crc"], "off")) \
                 if self.cols is not None else None
@@ -1091,7 +1134,9 @@ class _Part:
         return [_copy(d) for d in self.overlay.values() if d is not None and (query is None or query(d))]
 
     def find(self, where: Where | None, query: Any, order_by: Any, limit: int | None,
-             offset: int) -> list[dict] | None:
+             offset: int, want: tuple[str, ...] | None = None) -> list[dict] | None:
+        """The page, or None (load the table). ``want``: the documents may
+        hold only these top-level keys (and ``id``; read from the columns)."""
         segments = [sg for sg in self.segments if _segment_keeps(sg["zones"], where)]
         desc = _id_order(order_by)
         paged = desc is not None and limit is not None
@@ -1103,14 +1148,14 @@ class _Part:
         found: list[dict] = []
         end = None if limit is None else offset + limit
         if first is not None:
-            return self._top(segments, where, query, order_by, first, extra, offset, end)
+            return self._top(segments, where, query, order_by, first, extra, offset, end, want)
         by_columns = self.cols is not None
         for sg in (reversed(segments) if desc else segments):
             if by_columns:  # only the documents that match (and can be on the page) decoded
                 at = self.matches(sg, where or {})
                 if paged and end < len(at):  # in id order: the page takes at most ``end`` of them
                     at = at[len(at) - end:] if desc else at[:end]
-                found.extend(self._docs_at(sg, at))
+                found.extend(self._docs_at(sg, at, want))
             else:
                 found.extend(d for d in self.read(sg) if query is None or query(d))
             if paged:
@@ -1124,7 +1169,7 @@ class _Part:
         return found[offset:end]
 
     def _top(self, segments: list[dict], where: Where | None, query: Any, order_by: Any, first: tuple[str, bool],
-             extra: list[dict], offset: int, end: int) -> list[dict]:
+             extra: list[dict], offset: int, end: int, want: tuple[str, ...] | None = None) -> list[dict]:
         """The first ``end`` documents ordered by a field: segments in the
         order of their zone's best value, until none left can beat the
         ``end``-th found ("the newest calls" read the newest segments)."""
@@ -1139,7 +1184,7 @@ class _Part:
                 if (bound < kth) if desc else (bound > kth):
                     break  # this segment and all after it hold only worse values
             if query is not None and self.cols is not None:
-                docs = self._docs_at(segments[i], self.matches(segments[i], where))
+                docs = self._docs_at(segments[i], self.matches(segments[i], where), want)
             else:
                 docs = [d for d in self.read(segments[i]) if query is None or query(d)]
             for d in docs:
@@ -1279,7 +1324,8 @@ class JournalTable(Table):
             s._fresh()
             st = s._state(self.name)
             if st._docs is None and st.lazy.segmented:
-                page = _part(st, lambda part: part.find(where, query, order_by, limit, offset), s._columns)
+                want = _wanted(keep, order_by)
+                page = _part(st, lambda part: part.find(where, query, order_by, limit, offset, want), s._columns)
                 if page is not None:  # fresh objects (decoded, or copies of the overlay's)
                     return page if keep is None else list(map(_picker(keep, copy=False), page))
             copy = _copy if keep is None else _picker(keep)

@@ -9,7 +9,7 @@ table's documents in memory.  The semantics are those documented in
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from tinydb import Query
 from tinydb.queries import QueryInstance
@@ -97,6 +97,39 @@ def _any_of(value: Any, targets: _Targets) -> bool:
     if type(value) in _SCALARS:
         return (type(value) is bool, value) in targets.keys or any(_eq(value, t) for t in targets.rest)
     return any(_eq(value, t) for t in targets.values)
+
+
+def value_test(cond: Any, missing: Any) -> Callable[[Any], bool]:
+    """``cond`` as a test of one field's value, ``missing`` standing for a
+    document without the field: what :func:`compile_where`'s query answers
+    for that field (a segment's column tested value by value)."""
+    if isinstance(cond, Not):
+        inner = value_test(cond.cond, missing)
+        return lambda v: not inner(v)
+    if isinstance(cond, AnyOf):
+        targets = _Targets(cond.values)
+        keys, rest, values = targets.keys, targets.rest, targets.values
+        none_too = any(v is None for v in cond.values)
+
+        def any_of(v: Any) -> bool:
+            if v is missing:
+                return none_too
+            if type(v) in _SCALARS:
+                return (type(v) is bool, v) in keys or (bool(rest) and any(_eq(v, t) for t in rest))
+            return any(_eq(v, t) for t in values)
+        return any_of
+    if isinstance(cond, Range):
+        return lambda v: v is not missing and _in_range(v, cond)
+    if isinstance(cond, Contains):
+        needle = cond.text.casefold()
+        return lambda v: v is not missing and _contains(v, needle)
+    if isinstance(cond, Operator):
+        raise TypeError(f"unknown query operator {cond!r}")
+    if cond is None:
+        return lambda v: v is missing or v is None
+    if isinstance(cond, float) and not math.isfinite(cond):
+        raise TypeError("queries compare JSON values; NaN/inf are not JSON")
+    return lambda v: v is not missing and _eq(v, cond)
 
 
 def _condition(path: tuple[str, ...], cond: Any) -> QueryInstance:

@@ -10,6 +10,7 @@ reaches the note), the "while you were out" form (:func:`message_form`) and
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -516,14 +517,32 @@ class _Rows(Sequence):
 
 
 def history_records(pages: CallPages | CallMatches, make: Callable[[dict], dict], *,
-                    matching: Callable[[str], PagedRecords | None] | None = None) -> PagedRecords:
+                    matching: Callable[[str], PagedRecords | None] | None = None,
+                    warm: Callable[[], object] | None = None) -> PagedRecords:
     """A table source over :class:`CallPages`: rows are ``make(call)`` plus
     ``_at`` (the call's started_at: the next page starts after it)."""
     def fetch(offset: int, limit: int, after) -> list[dict]:
         calls = pages.page(offset, limit, after=(after["_at"], after["id"]) if after is not None else None)
         return [{**make(c), "_at": c["started_at"]} for c in calls]
 
-    return PagedRecords(fetch, pages.count, matching=matching)
+    return PagedRecords(fetch, pages.count, matching=matching, warm=warm)
+
+
+class _Window:
+    """A History view's newest 5,000 calls as the fields ``/`` looks at
+    (:meth:`Telephony.history_window`), read once: in a thread when the
+    filter bar opens, or by the first letter (which then waits for it)."""
+
+    def __init__(self, service, where: dict) -> None:
+        self.service, self.where = service, where
+        self._lock = threading.Lock()
+        self._rows: list[dict] | None = None
+
+    def rows(self) -> list[dict]:
+        with self._lock:
+            if self._rows is None:
+                self._rows = self.service.history_window(self.where)
+            return self._rows
 
 
 class HistoryScreen(BackdeskScreen):
@@ -569,9 +588,10 @@ class HistoryScreen(BackdeskScreen):
 
     def reload(self) -> None:
         """Today's, the unanswered and all calls: read from the store a page
-        at a time; ``/`` asks the store for the callers and people of the
-        newest 5,000 by name. Transferred calls and a person's (people inside
-        a call's transfers) are filtered here, the newest 5,000."""
+        at a time; ``/`` finds names among the newest 5,000 (their callers'
+        and people's fields read once, when the filter opens). Transferred
+        calls and a person's (people inside a call's transfers) are filtered
+        here, the newest 5,000."""
         from plugins.telephony.cli import chain_text
 
         s = self.service
@@ -585,17 +605,16 @@ class HistoryScreen(BackdeskScreen):
         table = self.query_one("#hist-table", RecordTable)
         if self.mode != "transferred" and self.person_id is None:
             where = s.history_where(today=self.mode == "today", unanswered=self.mode == "unanswered")
-            since: list = []  # the newest 5,000 calls' start, looked up at the first letter of a filter
+            # the newest 5,000 calls' fields a name is found in: read when / opens the filter
+            window = _Window(s, where)
             last: list = []  # the previous text's matches: one more letter narrows them
 
             def matching(text: str) -> PagedRecords:
-                if not since:
-                    since.append(s.history_since(where))
-                found = CallMatches(s, where, text, since=since[0], previous=last[0] if last else None)
+                found = CallMatches(s, where, text, previous=last[0] if last else None, window=window.rows())
                 last[:] = [found]
                 return history_records(found, row)
 
-            records = history_records(CallPages(s, where), row, matching=matching)
+            records = history_records(CallPages(s, where), row, matching=matching, warm=window.rows)
             table.set_records(records)
             n = len(records)
         else:

@@ -1148,8 +1148,29 @@ class Telephony:
     def history_since(self, where: dict, newest: int = HISTORY_FIND) -> str | None:
         """started_at of the ``newest``-th newest call of ``where`` (None: fewer calls)."""
         self.require(READ)
-        found = self.history_page(where, 1, offset=newest - 1)
+        found = self.history_page(where, 1, offset=newest - 1, fields=("started_at",))
         return found[0]["started_at"] if found else None
+
+    def history_window(self, where: dict, *, since: str | None = None, newest: int = HISTORY_FIND) -> list[dict]:
+        """The calls of ``where`` from ``since`` on — by default the ``newest``
+        and the others of the ``newest``-th's second (:meth:`history_since`)
+        — newest first, as the fields the History's ``/`` looks at
+        (started_at, id, the people, contact, caller's name and number;
+        reading only those): what :class:`CallMatches` finds names among."""
+        self.require(READ)
+        fields = ("started_at", *_FOUND_BY)
+        if since is None:
+            rows = self.history_page(where, newest, fields=fields)
+            if len(rows) < newest:
+                return rows
+            last = rows[-1]  # and the rest of its second
+            return rows + self.calls.find({**where, "started_at": last["started_at"], "id": Range(lt=last["id"])},
+                                          order_by="-id", fields=fields)
+        bound = where.get("started_at")
+        ge = max(since, bound.ge) if bound is not None and bound.ge is not None else since
+        window = {**where, "started_at": Range(ge=ge, **({"lt": bound.lt} if bound is not None
+                                                         and bound.lt is not None else {}))}
+        return self.calls.find(window, order_by=list(self.HISTORY_ORDER), fields=fields)
 
     def history_matching(self, where: dict, text: str, *, since: str | None = None) -> list[dict]:
         """The History's ``/``: the calls of ``where`` (from ``since`` on:
@@ -1189,11 +1210,13 @@ class Telephony:
         return self.calls.count(where or None)
 
     def history_page(self, where: dict, limit: int, *, after: tuple[str, int] | None = None,
-                     offset: int = 0, oldest_first: bool = False) -> list[dict]:
+                     offset: int = 0, oldest_first: bool = False, fields: Iterable[str] | None = None) -> list[dict]:
         """``limit`` calls of ``where``, newest first: from ``offset``, or the
         ones after ``after`` = (started_at, id) of the last call shown (a
         keyset page: that second's older ids, then the seconds before).
         ``oldest_first``: the other way round (for the end of the list).
+        ``fields``: only these fields of each call (and ``id``; the store's
+        projection; started_at is always among them).
 
         The started_at Range (``ge=""``: any time, when the view has none)
         lets PostgreSQL order by that text and the id with an index
@@ -1201,12 +1224,13 @@ class Telephony:
         self.require(READ)
         order = ["started_at", "id"] if oldest_first else list(self.HISTORY_ORDER)
         bound = where.get("started_at")
+        projected = {} if fields is None else {"fields": ("started_at", *fields)}
         if after is None:
             return self.calls.find({**where, "started_at": bound or Range(ge="")}, order_by=order,
-                                   limit=limit, offset=offset)
+                                   limit=limit, offset=offset, **projected)
         at, last_id = after
         rows = self.calls.find({**where, "started_at": at, "id": Range(gt=last_id) if oldest_first
-                                else Range(lt=last_id)}, order_by=order[1:], limit=limit)
+                                else Range(lt=last_id)}, order_by=order[1:], limit=limit, **projected)
         if len(rows) < limit:
             if oldest_first:
                 older = Range(gt=at, **({"lt": bound.lt} if bound is not None and bound.lt is not None else {}),
@@ -1214,7 +1238,8 @@ class Telephony:
             else:
                 older = Range(lt=at, **({"ge": bound.ge} if bound is not None and bound.ge is not None else {}),
                               **({"gt": bound.gt} if bound is not None and bound.gt is not None else {}))
-            rows += self.calls.find({**where, "started_at": older}, order_by=order, limit=limit - len(rows))
+            rows += self.calls.find({**where, "started_at": older}, order_by=order, limit=limit - len(rows),
+                                    **projected)
         return rows
 
     def figures(self, day=None) -> dict:
@@ -1627,25 +1652,28 @@ _FOUND_BY = (*_ROLES, "contact_id", "caller_name", "caller_number")
 
 class CallMatches:
     """The History's ``/`` for a text: the calls of the view's newest 5,000
-    that :meth:`Telephony.history_matching`'s queries find (one pass each),
-    kept newest first as their started_at, id and the fields a name is
-    looked for in. One more letter (a text that extends ``previous``'s)
-    narrows those in memory with the same test instead of asking the store
-    again. A page reads its calls by id."""
+    whose caller or a person of the call has a name containing the text, or
+    whose caller's stored name or number does (the test of
+    :meth:`Telephony.history_matching`'s queries), kept newest first as
+    their started_at, id and the fields a name is looked for in. The first
+    letter reads those fields of the 5,000 once (:meth:`Telephony.
+    history_window`, or ``window`` when the screen has it already) and tests
+    them here: one query, not one per kind of match, never the whole calls.
+    One more letter (a text that extends ``previous``'s) narrows the
+    previous matches. A page reads its calls by id."""
 
     def __init__(self, service: "Telephony", where: dict, text: str, *, since: str | None = None,
-                 previous: "CallMatches | None" = None) -> None:
+                 previous: "CallMatches | None" = None, window: list[dict] | None = None) -> None:
         self.service = service
         self.text = text.casefold().strip()
         if previous is not None and previous.text and self.text.startswith(previous.text):
+            rows = previous.rows
+        else:
+            rows = window if window is not None else service.history_window(where, since=since)
+        if self.text:
             people, contacts = service._history_names(self.text)
-            self.rows = [r for r in previous.rows if _found(r, self.text, people, contacts)]
-            return
-        rows = []
-        for part in service.history_matching(where, text, since=since):
-            rows += [{k: c.get(k) for k in ("started_at", "id", *_FOUND_BY)} for c in service.calls.find(part)]
-        rows.sort(key=_history_key, reverse=True)
-        self.rows = rows
+            rows = [r for r in rows if _found(r, self.text, people, contacts)]
+        self.rows = list(rows)
 
     def count(self) -> int:
         return len(self.rows)

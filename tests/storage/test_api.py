@@ -156,6 +156,9 @@ def test_find_gives_only_the_fields_asked_for(people, cases):
         {"id": 1, "title": None, "tags": ["a", {"b": [1]}], "n": 2.5, "x": {"y": "z"}, 'q"\\': "odd key"},
         {"id": 2}]  # a key the document lacks stays missing (not None)
     assert cases.find(fields=[]) == [{"id": 1}, {"id": 2}]
+    wide = cases.insert({f"k{i}": (None if i % 9 == 0 else [i]) for i in range(0, 90, 2)})  # 45 keys
+    assert cases.find({"id": wide}, fields=[f"k{i}" for i in range(90)]) == [cases.get(wide)]
+    cases.delete(wide)
     assert cases.find(fields=("id", "other", "other")) == [{"id": 1}, {"id": 2, "other": 1}]
     for where in (None, {"dept": "it"}, {"name": Contains("e")}, {"age": Range(gt=0)}, {"id": AnyOf([2, 4])}):
         for order, limit, offset in ((None, None, 0), ("-age", 2, 1), (["dept", "-name"], None, 1), ("-id", 3, 0)):

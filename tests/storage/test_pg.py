@@ -190,6 +190,43 @@ def test_equality_and_search_are_served_by_indexes(pg):
     assert t.count({"tags": Contains("say")}) == 1 and t.count({"number": Contains("7")}) == 0
 
 
+def test_a_range_is_an_index_condition_with_the_planners_figures(pg):
+    """A Range over a field is the index's condition (inside COALESCE it was
+    a filter over every row: the History's newest 5,000 of a year's calls
+    read all 155,000), the table is analysed once for the expression's
+    figures, and Not(Range) still matches what is missing or of another type."""
+    t = pg.table("telephony", "calls")
+    with pg.transaction():
+        for n in range(1, 901):
+            t.insert({"started_at": f"2026-{n % 12 + 1:02d}-{n % 28 + 1:02d}T09:{n % 60:02d}:00Z",
+                      "duration": n % 7} if n % 100 else {"started_at": n} if n % 200 else {"other": 1})
+    since = "2026-12-20"
+    want = [d["id"] for d in t.all() if isinstance(d.get("started_at"), str) and d["started_at"] >= since]
+    assert [d["id"] for d in t.find({"started_at": Range(ge=since)})] == want and 0 < len(want) < 100
+    with admin(pg.dsn) as conn:  # the expression's figures are there (the first range analysed the table)
+        assert conn.execute("SELECT count(*) FROM pg_stats s JOIN pg_indexes i ON i.indexname = s.tablename "
+                            "WHERE i.schemaname = %s AND i.tablename = 'telephony__calls'",
+                            (pg.schema,)).fetchone()[0] >= 1
+    sql, params, _pinned = t._compile({"started_at": Range(ge=since), "duration": Range(lt=3)})
+    with admin(pg.dsn) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN SELECT id FROM {t._rel} WHERE {sql}", params))
+    assert "Index Cond" in plan and "COALESCE" not in plan, plan
+    # the same answers: missing, numbers for a string range, Not, either of two fields
+    assert [d["id"] for d in t.find({"started_at": Not(Range(ge=since))})] == \
+        [d["id"] for d in t.all() if d["id"] not in want]
+    early = [d for d in t.all() if isinstance(d.get("started_at"), str) and d["started_at"] < "2026-02"]
+    assert t.count({"started_at": Range(ge=1)}) == 5
+    assert t.count({"started_at": Not(Range(lt="2026-02"))}) == 900 - len(early) and 0 < len(early) < 100
+    assert t.count({("started_at", "duration"): Range(ge=6)}) == len([
+        d for d in t.all() if d.get("duration") == 6 or (type(d.get("started_at")) is int and d["started_at"] >= 6)])
+    assert t.count({"started_at": Not(Not(Range(ge=since)))}) == len(want)
+    # equality on the id is the primary key's (2.0 is 2; true and "2" are no ids)
+    assert [d["id"] for d in t.find({"id": 2})] == [d["id"] for d in t.find({"id": 2.0})] == [2]
+    assert t.find({"id": True}) == t.find({"id": "2"}) == t.find({"id": 2.5}) == []
+    assert t.count({"id": Not(2)}) == 899
+
+
 def test_a_page_in_a_pinned_fields_order_is_an_index_scan(pg):
     """A page of calls newest first, "before this one" (keyset on
     started_at, id): the Range pins started_at to strings, so the ORDER BY is

@@ -62,7 +62,8 @@ NARROW = [{"started_at": Range(ge="2026-09-01")}, {"started_at": Range(ge="2026-
 #: ... and those that do not (read whole unless paged by id)
 WIDE = [{"status": "ended"}, {"caller": Range(ge="Zoe")}, {"duration": Range(ge=500)}, {"duration": Range(lt=1.5)}, {"duration": None},
         {"duration": 3}, {"note": None}, {"night": True}, {"caller": "Müller"}, {"caller": Contains("zoe")},
-        {"status": Not("ended")}, {("status", "caller"): "ringing"}, {"transfers": []}]
+        {"status": Not("ended")}, {("status", "caller"): "ringing"}, {"transfers": []},
+        {"transfers.to": None, "caller": Not(AnyOf(["Müller", None]))}]
 WHERES = NARROW + WIDE
 #: with a limit, every order reads the segments that can hold the first rows
 ORDERS = ["-id", "id", None, "-started_at", ["-started_at", "-id"], "started_at", "duration", "-duration",

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches, WrongType
 from textual.widgets import Input
 
 from core.shell.widgets._i18n import _
@@ -53,6 +54,13 @@ class FilterInput(Input):
         if isinstance(self._table, str):
             return self.screen.query_one(self._table, RecordTable)
         return self.screen.query_one(RecordTable)
+
+    def on_focus(self) -> None:
+        try:
+            table = self.table
+        except (NoMatches, WrongType):  # no table on the screen (yet): nothing to prepare
+            return
+        table.prepare_filter()
 
     def _apply(self) -> None:
         self._timer = None

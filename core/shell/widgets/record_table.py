@@ -82,7 +82,11 @@ class PagedRecords:
     - ``count()``: how many rows there are;
     - ``matching(text)``: the rows whose text contains ``text`` (lower
       case) as another ``PagedRecords`` — the table's filter; None: the
-      source cannot filter, and ``/`` filters nothing.
+      source cannot filter, and ``/`` filters nothing;
+    - ``warm()``: what the first ``matching`` needs read, started in a
+      thread when ``/`` opens the filter bar, while the user types (it must
+      be safe to call from two threads at once; ``matching`` does not rely
+      on it having run).
 
     A paged table is not sorted by the table (``s`` does nothing); its
     order is the source's. :meth:`reread` forgets what was read (the table
@@ -97,8 +101,10 @@ class PagedRecords:
 
     def __init__(self, fetch: Callable[[int, int, Mapping[str, Any] | None], Sequence[Mapping[str, Any]]],
                  count: Callable[[], int], *,
-                 matching: Callable[[str], "PagedRecords | None"] | None = None, page: int = 100) -> None:
+                 matching: Callable[[str], "PagedRecords | None"] | None = None, page: int = 100,
+                 warm: Callable[[], Any] | None = None) -> None:
         self._fetch, self._count_rows, self._matching = fetch, count, matching
+        self.warm = warm
         self.page = page
         self._len: int | None = None
         self._pages: dict[int, Sequence[Mapping[str, Any]]] = {}
@@ -755,6 +761,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _warm_search(self, candidates: Sequence[int] | None = None) -> list[str | None]:
         """Build the search strings the filter needs (all rows by default)."""
         if self._paged is not None:  # the source filters
+            if candidates is None:
+                self.prepare_filter()
             return []
         source = self._source
         search_text = self._search_texts()
@@ -1319,6 +1327,12 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.app.bell()
             return
         self.sort_by(self._columns[self._cursor_column].key, reverse)
+
+    def prepare_filter(self) -> None:
+        """Start reading what a paged source's filter needs (its ``warm``),
+        in a thread, while the user types the first letter."""
+        if self._paged is not None and self._paged.warm is not None and self.is_attached:
+            self.run_worker(self._paged.warm, thread=True, group="record-table-warm", exit_on_error=False)
 
     def action_start_filter(self) -> None:
         if not self._editing_filter:

@@ -3,6 +3,8 @@ is filled: the same calls as filtering every call, without reading a year."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from plugins.telephony import service as tel_service
@@ -134,9 +136,14 @@ def test_the_history_pages_by_started_at_and_id_and_finds_names_through_the_stor
         assert since == full[24]["started_at"]
         recent = tel_service.CallMatches(tel, tel.history_where(), text, since=since)
         assert [r["id"] for r in recent.rows] == [i for i in want if tel.calls.get(i)["started_at"] >= since], text
+        window = tel.history_window(tel.history_where(), newest=25)  # the same calls, one read
+        assert [r["id"] for r in tel_service.CallMatches(tel, {}, text, window=window).rows] == \
+            [r["id"] for r in recent.rows], text
+        assert [r["id"] for r in window] == [c["id"] for c in full if c["started_at"] >= since]
+        assert all(set(r) <= {"id", "started_at", *tel_service._FOUND_BY} for r in window)
 
 
-async def test_the_history_screen_shows_every_call_and_its_filter_asks_the_store(site, tel, bob):
+async def test_the_history_screen_shows_every_call_and_its_filter_asks_the_store(site, tel, bob, monkeypatch):
     from core.shell.app import make_app
     from core.shell.widgets import RecordTable
 
@@ -151,8 +158,20 @@ async def test_the_history_screen_shows_every_call_and_its_filter_asks_the_store
         table = app.screen.query_one("#hist-table", RecordTable)
         assert table.row_count == len(full) == 40
         assert [table.record_at(r)["id"] for r in range(table.row_count)] == [c["id"] for c in full]
-        await pilot.press("slash", *"wagner")
+        read_in: list = []
+        window = tel_service.Telephony.history_window
+
+        def history_window(self, *a, **kw):
+            read_in.append(threading.current_thread() is threading.main_thread())
+            return window(self, *a, **kw)
+
+        monkeypatch.setattr(tel_service.Telephony, "history_window", history_window)
+        await pilot.press("slash")  # the window's fields are read in a thread while the user types
+        await app.workers.wait_for_complete()
+        assert read_in == [False]
+        await pilot.press(*"wagner")
         await pilot.pause(0.3)
+        assert read_in == [False]  # once for the whole filter
         want = [c["id"] for c in full if c.get("contact_id")]
         assert table.row_count == len(want) == 10
         assert [table.record_at(r)["id"] for r in range(table.row_count)] == want
