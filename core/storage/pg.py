@@ -329,13 +329,15 @@ class _Compiler:
             # text, which holds each element's text unless the needle has
             # a character JSON escapes): a trigram index on that text
             # serves it (see _ensure_indexes); the CASE then decides.
-            prefilter = ""
+            # A string's text is the field's text: the first test decided it
+            # (not tested again: each test reads the field out of the document).
             if path != ("id",) and not _JSON_ESCAPED.search(cond.text):
                 text = _field_text(path)
                 self.texts.append(text)
-                prefilter = f"{text} ILIKE {self.p(pattern)} AND "
-            return ("(" + prefilter + f"COALESCE(CASE jsonb_typeof({x}) "
-                    f"WHEN 'string' THEN ({x} #>> '{{}}') ILIKE {self.p(pattern)} "
+                prefilter, string = f"{text} ILIKE {self.p(pattern)} AND ", "true"
+            else:
+                prefilter, string = "", f"({x} #>> '{{}}') ILIKE {self.p(pattern)}"
+            return ("(" + prefilter + f"COALESCE(CASE jsonb_typeof({x}) WHEN 'string' THEN {string} "
                     f"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements({x}) AS e(v) "
                     f"WHERE jsonb_typeof(e.v) = 'string' AND (e.v #>> '{{}}') ILIKE {self.p(pattern)}) "
                     f"ELSE false END, false))")
@@ -481,7 +483,9 @@ class PgTable(Table):
             path = split_path(first[0].lstrip("-"))
             self._store._ensure_indexes(self, [], [], [_text(path) if kind == "string" else _num(path)])
         doc = "doc"
-        if keep is not None:
+        if keep == ():
+            doc = ""  # the ids alone
+        elif keep is not None:
             # Only the keys wanted leave the server: one object of them (a
             # missing key is JSON null there) and which ones the document has.
             doc = " || ".join(
@@ -489,11 +493,13 @@ class PgTable(Table):
                 for part in (keep[i:i + 40] for i in range(0, len(keep), 40))) or "'{}'::jsonb"
             doc += ", " + (" + ".join(f"(CASE WHEN doc ? {_literal(k)} THEN {1 << i} ELSE 0 END)::numeric"
                                       for i, k in enumerate(keep)) or "0")
-        sql = f"SELECT id, {doc} FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by, pinned)}"
+        sql = f"SELECT id{', ' + doc if doc else ''} FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by, pinned)}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         if offset:
             sql += f" OFFSET {int(offset)}"
+        if not doc:
+            return [{"id": i} for (i,) in self._store._read(lambda: self._store._q(sql, params).fetchall())]
         rows = self._store._read(lambda: self._store._q(sql, params).fetchall())
         if keep is None:
             return [_with_id(i, d) for i, d in rows]
