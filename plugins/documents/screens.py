@@ -303,7 +303,7 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
             return
 
         def pages(results: service.SearchResults, narrowing: bool) -> PagedRecords:
-            return PagedRecords(lambda offset, limit, _after: results.page(offset, limit), results.count,
+            return PagedRecords(lambda offset, limit, after: results.page(offset, limit, after=after), results.count,
                                 matching=(lambda text: pages(service.SearchResults(self.ctx, query, shown=text),
                                                              False)) if narrowing else None)
 

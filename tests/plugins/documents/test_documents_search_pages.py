@@ -105,6 +105,34 @@ def test_the_store_finds_what_reading_every_document_found(site, ctx, mixed):
     assert service.SearchResults(ctx, "alt-text").count() == 1
 
 
+def test_the_register_without_words_pages_by_asn_after_the_last_row(site, ctx, mixed):
+    """A search without words reads each next page after the last row shown
+    (ASN below it; ties by id; documents without an ASN last, by id) and
+    the pages put together are the register's order."""
+    table = ctx.table("documents")
+    # two documents share an ASN, two have none (imported that way)
+    table.update(mixed[5], {"asn": table.get(mixed[6])["asn"]})
+    table.update(mixed[7], {"asn": None})
+    table.update(mixed[12], {"asn": None})
+    want = [w["id"] for w in old_search(ctx, "")]
+    assert want == [d["id"] for d in sorted(table.all(), key=service._search_order)]
+    assert want[-2:] == sorted([mixed[7], mixed[12]])
+    results = service.SearchResults(ctx, "")
+    for size in (1, 3, 7, 100):
+        got, last = [], None
+        while True:
+            # the offset is what a jump would ask for; after a row, the row decides
+            page = results.page(10**6 if last else 0, size, after=last)
+            got += [h["id"] for h in page]
+            if len(page) < size:
+                break
+            last = page[-1]
+        assert got == want, size
+    assert results.count() == len(want)
+    # the same rows a jump by offset reads
+    assert [h["id"] for h in results.page(30, 20)] == want[30:]
+
+
 def test_the_registers_slash_narrows_by_asn_title_type_and_correspondent(site, ctx, mixed):
     for query, shown in (("", "müller"), ("", "invoice"), ("rechnung", "2"), ("", "straß"), ("tag:finance", "ag"),
                          ("", "zzz")):
@@ -137,3 +165,15 @@ async def test_the_register_pages_the_results_and_counts_against_them_all(site, 
         lines = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
         narrowed = [w["id"] for w in want if ctx.table("documents").get(w["id"])["correspondent"] == "Müller GmbH"]
         assert table.row_count == len(narrowed) and any(f"{len(narrowed)} of {len(want)}" in line for line in lines), lines
+
+
+def test_what_casefolding_changes_is_found_block_by_block():
+    """service._folds passes over blocks whose casefold is their lower case:
+    the same characters and sequences as testing each of the BMP's."""
+    chars, seqs = set(), set()
+    for cp in range(0x10000):
+        folded = chr(cp).casefold()
+        if folded != chr(cp).lower():
+            (chars if len(folded) == 1 else seqs).add(folded)
+    assert service._folds() == (frozenset(chars), tuple(sorted(seqs)))
+    assert "ss" in seqs and "σ" in chars
