@@ -1043,6 +1043,9 @@ class _Part:
                     column: Any = array("q", [d["id"] for d in docs])
                 elif want[0] == "raw":
                     column = [d.get(want[1], _ABSENT) for d in docs]
+                elif len(want[1]) == 1:  # a top-level field: read directly, strings folded inline
+                    key = want[1][0]
+                    column = [t.casefold() if type(t := d.get(key)) is str else _folded(t) for d in docs]
                 else:
                     column = [_folded(get_path(d, want[1])) for d in docs]
                 self.cols.put(base + want, column)

@@ -285,6 +285,46 @@ def test_a_filter_counts_and_pages_without_loading_the_table(office, monkeypatch
     assert part.find({"caller": Contains("nobody")}, order_by="-id", limit=5) == [] and reads == []
 
 
+def test_a_search_for_a_few_fields_reads_each_segment_once(office, monkeypatch):
+    """A search that wants only some fields (a register's ids and sort keys)
+    takes them from the segments' columns: each segment is read once, in
+    the same pass as its searched texts, and asked again with another
+    where over those fields (the ids found: AnyOf), nothing is read; the
+    answers equal the whole table's, with other processes' writes laid over."""
+    from core.storage import files
+
+    writer, lazy = office
+    reads = []
+    real = files.segment_bytes
+    monkeypatch.setattr(files, "segment_bytes", lambda *a: reads.append(a[2]["at"]) or real(*a))
+    part, whole = lazy.table("telephony", "calls"), writer.table("telephony", "calls")
+    with writer.transaction():  # written since the snapshot: laid over
+        whole.update(5, {"caller": "Zoe Neu", "note": ["a", {"b": 1}]})
+        whole.delete(8)
+        whole.insert({"caller": "zoé", "status": "ringing"})
+
+    def want(where, keep, **kw):
+        return [{"id": d["id"], **{k: d[k] for k in keep if k in d}} for d in whole.find(where, **kw)]
+
+    search = {("caller", "status"): Contains("e")}
+    keep = ["started_at", "note", "duration"]
+    got = part.find(search, fields=keep)
+    assert got == want(search, keep) and len(got) > SEG
+    segments = len(set(reads))
+    assert len(reads) == segments  # each segment once: texts and fields in one pass
+    got[0]["note"] = "changed"  # copies: the kept columns are not the caller's
+    reads.clear()
+    ids = [d["id"] for d in got][::3]
+    for where, kw in (({"id": AnyOf(ids)}, {}), ({"id": AnyOf(ids), "duration": Not(None)}, {}),
+                      ({"id": AnyOf([True, str(ids[0]), float(ids[1]), [ids[2]], None, ids[3]])}, {}),
+                      (search, {"order_by": "-id", "limit": 9}), (search, {"order_by": ["id"], "limit": 5})):
+        assert part.find(where, fields=keep, **kw) == want(where, keep, **kw), where
+    assert reads == []  # the columns kept: nothing read again
+    assert part.find(search, order_by="-started_at", limit=4, fields=keep) == \
+        want(search, keep, order_by="-started_at", limit=4)  # ordered by a kept field: the top rows
+    assert not loaded(lazy, "telephony.calls")
+
+
 def test_a_count_streams_the_segments_once(office, monkeypatch):
     """A count no zone narrows (a queue's size, "every ended call") reads each
     segment once and keeps only the ids it matched: asked again, with other
