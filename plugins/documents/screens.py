@@ -278,11 +278,13 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
     def compose_content(self) -> ComposeResult:
         yield Input(placeholder=_("Search: words, \"phrase\", tag:, type:, from: — Enter"), id="docs-query")
         yield RecordTable([
+            # Beside the menu at 80x24: ASN, date, title (24 cells at least)
+            # and correspondent (narrowed); the type moves to the detail line.
             Column("asn", _("ASN"), width=4, align="right"),
             Column("date", _("Date"), format=lambda v: format_date(v, "short") if v else ""),
             Column("title", _("Title"), width=24, format=lambda v: highlighted(v or "", self.terms)),
-            Column("type", _("Type"), width=9),
-            Column("correspondent", _("From/To"), width=16),
+            Column("type", _("Type"), width=9, priority=-1),
+            Column("correspondent", _("From/To")),
         ], [], id="docs-table", empty_text=_("No documents"))
         yield Static("", id="docs-snippet", markup=False)
 
@@ -769,7 +771,8 @@ class OutboxScreen(BackdeskScreen):
             Column("shown_status", _("Status"), width=15, format=lambda v: label(OUTBOX_STATUS_TITLES, v)),
             Column("attempts", _("Tries"), width=5, align="right"),
             Column("to_text", _("To")),
-            Column("document_id", _("Doc"), width=5, align="right"),
+            # Enter opens the document: its number gives way first at 80x24
+            Column("document_id", _("Doc"), width=5, align="right", priority=-1),
         ], [], id="outbox-table", empty_text=_("The outbox is empty"))
         yield Static("", id="outbox-detail", markup=False)
 
@@ -928,15 +931,17 @@ class RulesScreen(BackdeskScreen):
         yield RecordTable([
             Column("name", _("Name"), width=20),
             Column("retention_years", _("Keep"), width=9, format=_years),
-            Column("fields", _("Custom fields"), width=26, format=lambda v: ", ".join(v or [])),
+            Column("fields", _("Custom fields"), format=lambda v: ", ".join(v or [])),
         ], [], id="types-table", empty_text=_("No document types"))
         yield Static(_("Matching rules"), classes="setup-title", markup=False)
         yield RecordTable([
             Column("order", _("Ord."), width=4, align="right"),
             Column("name", _("Name"), width=12),
-            Column("algorithm", _("Matching"), width=8, format=lambda v: label(ALGORITHM_TITLES, v)),
-            Column("match", _("Look for"), width=12),
-            Column("assigns", _("Assigns"), width=16),
+            # at 80x24 what a rule looks for and assigns stay, how it
+            # matches moves to the detail line
+            Column("algorithm", _("Matching"), format=lambda v: label(ALGORITHM_TITLES, v), priority=-1),
+            Column("match", _("Look for")),
+            Column("assigns", _("Assigns")),
         ], [], id="rules-table", empty_text=_("No matching rules"))
 
     def on_mount(self) -> None:

@@ -42,6 +42,15 @@ def _date_text(value) -> str:
     return format_date(value) if value else ""
 
 
+def _short_date(value) -> str:
+    return format_date(value, "short") if value else ""
+
+
+def _day_width() -> int:
+    """Cells the locale's short date takes ("31.12.26" 8, "31/12/2026" 10)."""
+    return len(format_date("2026-12-31", "short"))
+
+
 # =====================================================================================
 # Forms (shared by the screens and the palette)
 # =====================================================================================
@@ -365,12 +374,15 @@ class AssetsScreen(BackdeskScreen):
     def compose_content(self) -> ComposeResult:
         yield Static("", id="it-asset-bar", classes="it-bar")
         yield RecordTable([
-            Column("tag", _("Tag"), width=12),
-            Column("holder", _("Holder"), width=16),
-            Column("model", _("Model"), width=18),
-            Column("status_text", _("Status"), width=9),
-            Column("type_text", _("Type"), width=10),
-            Column("warranty_end", _("Warranty"), width=10),
+            # Beside the menu at 80x24: tag, holder and model (narrowed) and
+            # the status in words; the warranty, then the type, move to the
+            # detail line.
+            Column("tag", _("Tag"), width=8),
+            Column("holder", _("Holder")),
+            Column("model", _("Model")),
+            Column("status_text", _("Status"), width=12),
+            Column("type_text", _("Type"), width=10, priority=-1),
+            Column("warranty_end", _("Warranty"), width=_day_width(), format=_short_date, priority=-2),
         ], [], id="it-assets", empty_text=_("No assets"))
 
     def on_mount(self) -> None:
@@ -558,15 +570,19 @@ class MaintenanceScreen(BackdeskScreen):
 
     def compose_content(self) -> ComposeResult:
         yield Static(escape(_("Maintenance (d done · n new)")), classes="it-bar")
-        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Task"), width=26),
-                           Column("next_due_text", _("Next due"), width=11),
+        # at 80x24 the task (22 cells at least), when it is due and how
+        # often; when it was last done moves to the detail line
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Task"), width=22),
+                           Column("next_due_text", _("Due"), width=2 + _day_width()),
                            Column("interval_days", _("Every"), width=6, align="right"),
-                           Column("last_done", _("Last done"), width=10)], [], id="it-tasks",
+                           Column("last_done", _("Last done"), width=_day_width(), format=_short_date, priority=-1)],
+                          [], id="it-tasks",
                           empty_text=_("No maintenance tasks"))
         yield Static(escape(_("Changes (c propose · y approve · j reject · f outcome)")), classes="it-bar")
-        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Change"), width=21),
+        yield RecordTable([Column("id", "#", width=4, align="right"), Column("title", _("Change")),
                            Column("risk_text", _("Risk"), width=7), Column("status_text", _("Status"), width=13),
-                           Column("planned_date", _("Planned"), width=10)], [], id="it-changes",
+                           Column("planned_date", _("Planned"), width=_day_width(), format=_short_date)],
+                          [], id="it-changes",
                           empty_text=_("No change requests"))
 
     def on_mount(self) -> None:
@@ -650,9 +666,11 @@ class ChecksScreen(BackdeskScreen):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="it-checks-bar", classes="it-bar")
+        # at 80x24 state, check, result (narrowed) and since; the target
+        # moves to the detail line
         yield RecordTable([Column("state_text", _("State"), width=9), Column("name", _("Check"), width=12),
-                           Column("message", _("Result"), width=22), Column("since_text", _("Since"), width=9),
-                           Column("target", _("Target"))], [], id="it-checks", empty_text=_("No checks yet (n adds one)"))
+                           Column("message", _("Result")), Column("since_text", _("Since"), width=9),
+                           Column("target", _("Target"), priority=-1)], [], id="it-checks", empty_text=_("No checks yet (n adds one)"))
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -380,9 +380,12 @@ class MessagesScreen(BackdeskScreen):
         yield Static("", id="msg-summary", classes="tel-status")
         yield FilterInput("#msg-table", placeholder=_("/ find…"), id="msg-filter", compact=True)
         yield DetailsTable(
-            [Column("when", _("Taken"), width=_when_width()), Column("for", _("For"), width=18),
-             Column("from", _("From"), width=20), Column("flags", "", width=3),
-             Column("text", _("Message"))],
+            # Beside the menu at 80x24: when, from whom, open/urgent and the
+            # message's text; the caller narrows before the text, whom it is
+            # for (often the reader) moves to the detail line.
+            [Column("when", _("Taken"), width=_when_width()), Column("for", _("For"), width=18, priority=-1),
+             Column("from", _("From"), priority=1), Column("flags", "", width=3),
+             Column("text", _("Message"), priority=1)],
             [], id="msg-table", empty_text=_("No messages"))
 
     def on_mount(self) -> None:
@@ -571,9 +574,12 @@ class HistoryScreen(BackdeskScreen):
         yield Static("", id="hist-summary", classes="tel-status")
         yield FilterInput("#hist-table", placeholder=_("/ find…"), id="hist-filter", compact=True)
         yield DetailsTable(
-            [Column("time", _("Time"), width=_when_width()), Column("caller", _("Caller"), width=20),
+            # Beside the menu at 80x24: time, caller (narrowed), outcome and
+            # duration; the transfer chain moves to the detail line. Wider,
+            # caller and chain share the room.
+            [Column("time", _("Time"), width=_when_width()), Column("caller", _("Caller"), priority=-1),
              Column("outcome", _("Outcome"), width=13), Column("duration", _("Dur."), width=6, align="right"),
-             Column("chain", _("Chain"))],
+             Column("chain", _("Chain"), priority=-1)],
             [], id="hist-table", empty_text=_("No calls"))
 
     def on_mount(self) -> None:

@@ -531,3 +531,34 @@ async def test_a_date_is_typed_the_locales_way_and_shown_written_out(host, local
             assert submitted(app) == []
     finally:
         configure("en_US", "Europe/Berlin", "EUR")
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "en_GB"])
+async def test_the_key_hint_beside_two_buttons_is_whole_at_80_columns(locale):
+    """German, beside "Notiz speichern" and "Abbrechen" in the 76-cell
+    dialog: "Tab weiter · Strg+S speichern · Esc abbrechen" does not fit one
+    line; it breaks between two keys (the second line under the first, at
+    the right) instead of losing "Esc abbrechen". English stays one line."""
+    configure(locale, "Europe/Berlin", "EUR")
+    try:
+        screen = FormScreen("Notiz aufnehmen", [Field("text", "Notiz", required=True)],
+                            submit_label="Notiz speichern")
+        app = FormHost(screen)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            rows = [strip.text.rstrip("█ ") for strip in app.screen._compositor.render_strips()]
+            hint = screen.query_one(".record-form--hint")
+            dialog = screen.query_one(".form-screen--dialog")
+            assert hint.region.right <= dialog.content_region.right
+            buttons_y = screen.query_one(".record-form--save").region.y
+            if locale == "de_DE":
+                assert rows[buttons_y].endswith("Tab weiter · Strg+S speichern"), rows[buttons_y]
+                assert rows[buttons_y + 1].endswith("Esc abbrechen"), rows[buttons_y + 1]
+                assert hint.region.height == 2
+            else:
+                assert rows[buttons_y].endswith("Tab next · Ctrl+S save · Esc cancel"), rows[buttons_y]
+                assert hint.region.height == 1
+            # the dialog is as tall as its form: the second line is inside it
+            assert hint.region.bottom <= dialog.content_region.bottom
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")

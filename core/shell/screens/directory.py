@@ -114,12 +114,15 @@ class DirectoryScreen(BackdeskScreen):
                         id="directory-search", compact=True)
             yield Static("", id="directory-count")
         yield RecordTable(
+            # Beside the menu at 80x24 the name, extension, department and
+            # status stay; the department narrows, the e-mail and then the job
+            # title give way to the detail line under the rows.
             [Column("name", _("Name"), width=20),
              Column("extension", _("Ext."), width=4, align="right"),
-             Column("department", _("Department"), width=16),
+             Column("department", _("Department")),
              Column("status", _("Status"), width=8, format=status_title),
-             Column("title", _("Job title")),
-             Column("email", _("Email"))],
+             Column("title", _("Job title"), priority=-1),
+             Column("email", _("Email"), priority=-2)],
             [], id="directory-table", empty_text=_("Nobody matches"))
 
     def on_mount(self) -> None:

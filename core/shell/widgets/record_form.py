@@ -32,6 +32,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Callable, ClassVar, Iterable, Literal, Mapping, Sequence
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -215,6 +217,33 @@ class _FieldsScroll(VerticalScroll, can_focus=False):
     """The scrolling fields area: tab goes to the fields, not to it."""
 
 
+class _KeyHint(Widget):
+    """The form's keys beside its buttons ("Tab weiter · Strg+S speichern ·
+    Esc abbrechen"), right-aligned; where the line is too short for all of
+    them (German, two buttons, 80 columns) it breaks between two keys,
+    never inside one, and takes a second line."""
+
+    def __init__(self, text: str, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self.items = text.split(" · ")
+
+    def lines(self, width: int) -> list[str]:
+        """The hint broken into lines of at most ``width`` cells, between keys."""
+        lines: list[str] = []
+        for item in self.items:
+            if lines and cell_len(lines[-1] + " · " + item) <= width:
+                lines[-1] += " · " + item
+            else:
+                lines.append(item)
+        return lines
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(self.lines(width))
+
+    def render(self) -> Text:
+        return Text("\n".join(self.lines(self.content_region.width)))
+
+
 def _safe_id(key: str) -> str:
     return "field-" + re.sub(r"[^A-Za-z0-9_-]", "_", key)
 
@@ -359,11 +388,10 @@ class RecordForm(Vertical, can_focus=False):
                 compact=True,
             )
             yield Button(_("Cancel"), classes="record-form--cancel", compact=True)
-            yield Static(
+            yield _KeyHint(
                 _("{tab} next · {save} save · {esc} cancel").format(
                     tab=key_text("tab"), save=key_text("ctrl+s"), esc=key_text("escape")),
                 classes="record-form--hint",
-                markup=False,
             )
 
     @staticmethod

@@ -1191,6 +1191,12 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._refit()
         self._scroll_cursor_into_view()
 
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        # The scrollbar that comes with the rows takes two cells of the room
+        # without a resize: fit the columns again, or the last one is pushed
+        # off the right edge (the Audit trail at 80x24).
+        self._refit()
+
     def _on_focus(self, event: events.Focus) -> None:
         super()._on_focus(event)
         self.refresh()
