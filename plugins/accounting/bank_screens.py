@@ -19,7 +19,7 @@ from plugins.accounting import bank_mappings
 from plugins.accounting import models as m
 from plugins.accounting import reports
 from plugins.accounting.models import _
-from plugins.accounting.screens import _Base, _money_col
+from plugins.accounting.screens import _Base, _day, _day_width, _label_width, _money_col
 
 MAX_FILE = 50 << 20
 
@@ -40,12 +40,14 @@ class ReconciliationScreen(_Base):
         self.waiting_only = True
 
     def compose_content(self) -> ComposeResult:
-        # date, amount, who, status, what: within the 59 cells beside the menu at 80 columns
-        yield RecordTable([Column("booking_date", _("Date"), width=10),
+        # Beside the menu at 80 columns who paid, then what it is matched to
+        # (each sized by its text) are narrowed, then the state gives way (on
+        # the detail line): the suggestion in "Matched to" says what a line waits for.
+        yield RecordTable([Column("booking_date", _("Date"), width=_day_width(), format=_day),
                            _money_col("amount_dec", _("Amount"), 10, m.places(self.ctx)),
-                           Column("party", _("Who / text"), width=12),
-                           Column("status_text", _("Status"), width=10),
-                           Column("what", _("Matched to"), width=9)], [], classes="acc-table", id="acc-bank",
+                           Column("party", _("Who / text")),
+                           Column("status_text", _("Status"), width=_label_width(bank.LINE_STATUSES), priority=-1),
+                           Column("what", _("Matched to"), priority=1)], [], classes="acc-table", id="acc-bank",
                           empty_text=_("No statement lines waiting"))
         yield Static("", id="acc-bank-sum", classes="acc-detail", markup=False)
 

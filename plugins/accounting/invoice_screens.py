@@ -27,7 +27,7 @@ from plugins.accounting import receivables as rcv
 from plugins.accounting import vat
 from plugins.accounting import vatreturn as vr
 from plugins.accounting.models import _
-from plugins.accounting.screens import _Base, _day, _money, _money_col
+from plugins.accounting.screens import _Base, _day, _day_width, _label_width, _money, _money_col
 from plugins.accounting.send_screens import send_form
 
 
@@ -139,13 +139,15 @@ class InvoicesScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-invoices-bar", classes="acc-bar")
-        # the first five fit the 59 cells beside the menu at 80 columns
+        # Beside the menu at 80 columns the kind, then the total, then the
+        # date give way (on the detail line): number, customer, state and
+        # the amount still open are what the office follows up.
         yield RecordTable([Column("number_text", _("Number"), width=10), Column("customer", _("Customer"), width=12),
-                           Column("status_text", _("Status"), width=11),
-                           _money_col("total", _("Total"), 11, m.places(self.ctx)),
-                           Column("date", _("Date"), format=_day),
+                           Column("status_text", _("Status"), width=_label_width(inv.INVOICE_STATUSES)),
+                           _money_col("total", _("Total"), 11, m.places(self.ctx), priority=-2),
+                           Column("date", _("Date"), width=_day_width(), format=_day, priority=-1),
                            _money_col("open", _("Open"), 11, m.places(self.ctx)),
-                           Column("kind_text", _("Kind"), width=10, priority=-1)], [], classes="acc-table", id="acc-invoices",
+                           Column("kind_text", _("Kind"), width=10, priority=-3)], [], classes="acc-table", id="acc-invoices",
                           empty_text=_("No invoices: n writes one"))
         yield RecordTable([Column("id", "#", width=4, align="right"), Column("name", _("Customer"), width=22),
                            Column("city", _("City"), width=14), Column("vat_id", _("VAT ID"), width=14)], [],

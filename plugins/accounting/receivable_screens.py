@@ -45,11 +45,13 @@ class CustomersScreen(_Base):
     ]
 
     def compose_content(self) -> ComposeResult:
-        # five columns fit the 59 cells beside the menu at 80 columns
-        yield RecordTable([Column("number", "#", width=4, align="right"), Column("name", _("Customer"), width=20),
+        # Beside the menu at 80 columns the name (sized by itself) is
+        # narrowed first, then the VAT ID gives way (on the detail line).
+        yield RecordTable([Column("number", "#", width=4, align="right"), Column("name", _("Customer")),
                            Column("city", _("City"), width=12), _money_col("open", _("Open"), 11, m.places(self.ctx)),
                            Column("invoices", _("Inv."), width=4, align="right"),
-                           Column("vat_id", _("VAT ID"), width=14)], [], classes="acc-table", id="acc-customer-list",
+                           Column("vat_id", _("VAT ID"), width=14, priority=-1)], [], classes="acc-table",
+                          id="acc-customer-list",
                           empty_text=_("No customers: n adds one"))
         yield Static("", id="acc-customer", classes="acc-detail", markup=False)
 
@@ -115,7 +117,8 @@ class OpenItemsScreen(_Base):
         yield RecordTable([Column("number", _("Invoice"), width=9), Column("customer", _("Customer"), width=13),
                            Column("due", _("Due"), width=_day_width(), format=_day),
                            Column("days_overdue", _("Days"), width=4, align="right"),
-                           Column("level", _("Rem."), width=4, align="right"),
+                           # the reminder level gives way first beside the menu (on the detail line)
+                           Column("level", _("Rem."), width=4, align="right", priority=-1),
                            _money_col("open", _("Open"), 11, m.places(self.ctx))], [], classes="acc-table",
                           id="acc-open-items", empty_text=_("Nothing is open"))
         yield Static("", id="acc-open-item", classes="acc-detail", markup=False)

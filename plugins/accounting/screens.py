@@ -54,6 +54,13 @@ def _day_width() -> int:
     return len(format_date(dt.date(2026, 12, 31), "short"))
 
 
+def _label_width(titles: dict) -> int:
+    """Cells the longest of ``titles``' labels takes in the site's language
+    ("Teilgeliefert" 13, "partly received" 15): a state column as wide as
+    its words, neither cut nor wider than it needs beside the menu."""
+    return max(len(m.label(titles, code)) for code in titles)
+
+
 def _month_field() -> Field:
     """A month, typed the locale's way ("11.2026") or as 2026-11."""
     return Field("period", _("Month"), required=True, validate=lambda v: m.month(v) and None,
@@ -67,11 +74,13 @@ def _fail(screen, error: BackdeskError) -> None:
 _money = m.money_text
 
 
-def _money_col(key, title, width=13, places=2, currency=None):
+def _money_col(key, title, width=13, places=2, currency=None, priority=0):
     """An amount column: right-aligned, with its currency in the site's
     locale ("1.535,41 €"), as every amount on the screens reads
-    (``models.money_text``); ``currency`` defaults to the site's."""
-    return Column(key, title, width=width, align="right", format=lambda v: m.money_text(v, currency))
+    (``models.money_text``); ``currency`` defaults to the site's;
+    ``priority`` as in ``Column``."""
+    return Column(key, title, width=width, align="right", format=lambda v: m.money_text(v, currency),
+                  priority=priority)
 
 
 class _Base(BackdeskScreen):
@@ -554,12 +563,14 @@ class OrdersScreen(_Base):
     ]
 
     def compose_content(self) -> ComposeResult:
-        # the first four (with the total) fit the 59 cells beside the menu at 80 columns
-        yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor"), width=10),
-                           Column("status_text", _("Status"), width=13),
+        # Beside the menu at 80 columns the vendor (sized by its name) is
+        # narrowed first, then the date gives way (on the detail line and
+        # in the order under the table): number, vendor, state and total stay.
+        yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor")),
+                           Column("status_text", _("Status"), width=_label_width(m.ORDER_STATUSES)),
                            _money_col("total", _("Total"), 12, m.places(self.ctx)),
-                           Column("date", _("Date"), width=_day_width(), format=_day)], [], classes="acc-table", id="acc-orders",
-                          empty_text=_("No purchase orders: n writes one"))
+                           Column("date", _("Date"), width=_day_width(), format=_day, priority=-1)], [],
+                          classes="acc-table", id="acc-orders", empty_text=_("No purchase orders: n writes one"))
         yield Static("", id="acc-order", classes="acc-detail")
 
     def _load(self) -> None:
@@ -646,10 +657,13 @@ class PayrollScreen(_Base):
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-payroll-bar", classes="acc-bar")
+        # Beside the menu at 80 columns the time of day gives way (on the
+        # detail line): the hours, their state and the flag are what payroll needs.
         yield RecordTable([Column("date", _("Date"), width=_day_width(), format=_day), Column("name", _("Person"), width=16),
-                           Column("span", _("Time"), width=11),
+                           Column("span", _("Time"), width=11, priority=-1),
                            Column("hours", _("Hours"), width=5, align="right", format=lambda v: m.number_text(v, 2)),
-                           Column("status_text", _("Status"), width=8), Column("flag", "!", width=1)], [],
+                           Column("status_text", _("Status"), width=_label_width(m.TIMESHEET_STATUSES)),
+                           Column("flag", "!", width=1)], [],
                           classes="acc-table", id="acc-time", empty_text=_("No hours recorded: n adds some"))
         yield Static("", id="acc-flags", classes="acc-detail")
 

@@ -8,6 +8,7 @@ read shows the refusal instead of data (and the attempt is audited).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from rich.markup import escape
@@ -18,7 +19,7 @@ from textual.widgets import Static
 
 from core.errors import BackdeskError, PermissionDenied
 from core.api.hookspecs import SearchHit
-from core.i18n import format_date, format_datetime, format_money
+from core.i18n import format_date, format_datetime, format_money, format_time, to_local
 from core.outputs import write_output
 from core.shell.screens.base import BackdeskScreen
 from core.shell.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
@@ -41,14 +42,29 @@ def _d(value) -> str:
     return format_date(value, "short") if value else ""
 
 
+def _day_width() -> int:
+    """Cells ``_d`` takes ("31.12.26" 8, "31/12/2026" 10)."""
+    return len(format_date(dt.date(2026, 12, 31), "short"))
+
+
 def _dt(value) -> str:
     """A UTC time as short local date and time ("3/10/26 2:30 PM")."""
-    from core.i18n import format_time, to_local
-
     if not value:
         return ""
     local = to_local(value)
     return f"{format_date(local.date(), 'short')} {format_time(local)}"
+
+
+def _when_width() -> int:
+    """Cells ``_dt`` takes in the site's locale ("31.12.26 23:59" 14,
+    "31/12/2026 23:59" 16, "12/31/26 11:59 PM" 17)."""
+    return len(f"{format_date(dt.date(2026, 12, 31), 'short')} {format_time(dt.time(23, 59))}")
+
+
+def _label_width(titles: dict) -> int:
+    """Cells the longest of ``titles``' labels takes in the site's language
+    ("Einarbeitung" 12, "onboarding" 10): a column as wide as its words."""
+    return max(len(m.label(titles, code)) for code in titles)
 
 
 def _choices(titles: dict) -> list[tuple[str, str]]:
@@ -509,9 +525,12 @@ class HiringScreen(_ListScreen):
         self.show_all = False
 
     def columns(self):
-        return [Column("name", _("Candidate"), width=15), Column("stage_text", _("Stage"), width=9),
-                Column("next_interview", _("Interview"), width=16, format=_dt),
-                Column("opening", _("Opening"), width=12), Column("has_cv", _("CV"), width=2)]
+        # Beside the menu at 80 columns the opening, then the name (each
+        # sized by its text) are narrowed, then "CV" gives way (on the detail line).
+        return [Column("name", _("Candidate"), priority=1),
+                Column("stage_text", _("Stage"), width=_label_width(m.STAGE_TITLES)),
+                Column("next_interview", _("Interview"), width=_when_width(), format=_dt),
+                Column("opening", _("Opening")), Column("has_cv", _("CV"), width=2, priority=-1)]
 
     def rows(self, audit: bool = True):
         stages = None if self.show_all else [s for s in m.STAGES if s not in ("hired", "rejected")]
@@ -769,8 +788,10 @@ class ChecklistsScreen(_ListScreen):
         self.show_all = False
 
     def columns(self):
-        return [Column("name", _("Person"), width=18), Column("kind_text", _("Kind"), width=11),
-                Column("progress", _("Done"), width=5), Column("waiting_for", _("Waiting for"), width=20)]
+        # beside the menu at 80 columns "Waiting for" (sized by its text) is narrowed, whole on the detail line
+        return [Column("name", _("Person"), width=18),
+                Column("kind_text", _("Kind"), width=_label_width(m.CHECKLIST_KINDS)),
+                Column("progress", _("Done"), width=5), Column("waiting_for", _("Waiting for"))]
 
     def rows(self, audit: bool = True):
         return svc.checklist_rows(self.ctx, status=None if self.show_all else "open")
@@ -816,8 +837,10 @@ class ChecklistScreen(_ListScreen):
         self.doc: dict | None = None
 
     def columns(self):
-        return [Column("mark", "", width=3), Column("title", _("Item"), width=26),
-                Column("owner_role", _("Owner"), width=10, format=lambda v: m.label(m.OWNER_ROLE_TITLES, v)),
+        # beside the menu at 80 columns the item (sized by its text) is narrowed, whole on the detail line
+        return [Column("mark", "", width=3), Column("title", _("Item")),
+                Column("owner_role", _("Owner"), width=_label_width(m.OWNER_ROLE_TITLES),
+                       format=lambda v: m.label(m.OWNER_ROLE_TITLES, v)),
                 Column("done_text", _("Done"), width=16)]
 
     def rows(self, audit: bool = True):
@@ -877,10 +900,16 @@ class CasesScreen(_ListScreen):
         self.show_all = False
 
     def columns(self):
-        return [Column("id", "#", width=4, align="right"), Column("status_text", _("Status"), width=13),
-                Column("type_text", _("Type"), width=10), Column("subject", _("Subject"), width=18),
-                Column("against_text", _("Against"), width=14), Column("raised_text", _("Raised by"), width=14),
-                Column("opened_on", _("Opened"), width=10, format=_d)]
+        # Beside the menu at 80 columns the subject, then whom it concerns
+        # (each sized by its text) are narrowed, then who raised it, the type
+        # and the date give way (on the detail line): the state, what it is
+        # about and whom it concerns stay.
+        return [Column("id", "#", width=4, align="right"),
+                Column("status_text", _("Status"), width=_label_width(m.CASE_STATUSES)),
+                Column("type_text", _("Type"), width=_label_width(m.CASE_TYPES), priority=-2),
+                Column("subject", _("Subject")),
+                Column("against_text", _("Against"), priority=1), Column("raised_text", _("Raised by"), width=14, priority=-3),
+                Column("opened_on", _("Opened"), width=_day_width(), format=_d, priority=-1)]
 
     def rows(self, audit: bool = True):
         return cases_svc.case_rows(self.ctx, None if self.show_all else ["open", "investigating"], audit=audit)

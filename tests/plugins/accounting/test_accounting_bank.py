@@ -348,13 +348,16 @@ async def test_the_reconciliation_screen_imports_shows_what_waits_and_matches_it
         table = app.screen.query_one("#acc-bank", RecordTable)
         await wait_for(pilot, lambda: table.row_count == 1)
         row = next(line for line in lines_of(app) if "Unbekannt" in line)
-        assert "2026-01-30" in row and "77.00" in row and "unmatched" in row
+        assert "1/30/26" in row and "77.00" in row
+        assert any(line.endswith("▕ Status: unmatched") for line in lines_of(app))  # on the detail line
         assert text_of(app, "#acc-bank-sum") == ("Statement 2026-01-31-1 (2026-01-30): closing 9,207.10, agrees "
                                                  "once 77.00 waiting is matched")
         # o shows every line and what it was matched to
         await pilot.press("o")
         await wait_for(pilot, lambda: table.row_count == 5)
-        assert any("T-778" in line and "matched" in line for line in lines_of(app))
+        assert any("T-778" in line for line in lines_of(app))
+        assert {(table.record_at(i)["what"], table.record_at(i)["status_text"]) for i in range(5)} >= {
+            ("T-778", "matched")}
         await pilot.press("o")
         await wait_for(pilot, lambda: table.row_count == 1)
         # m matches the waiting line to an account
@@ -369,6 +372,44 @@ async def test_the_reconciliation_screen_imports_shows_what_waits_and_matches_it
         await wait_for(pilot, lambda: text_of(app, "#acc-bank-sum").endswith("closing 9,207.10, agrees with the "
                                                                              "ledger"))
     assert [ln["status"] for ln in bank.lines(ctx)] == ["matched"] * 5
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "en_GB"])
+async def test_the_reconciliation_fits_80x24_with_the_date_the_locales_way(books, tmp_path, locale):
+    """Beside the menu at 80×24 every statement line's date, amount, who
+    and what it is matched to are on screen, no scrolling sideways; the
+    state gives way when the table needs the room (on the detail line)."""
+    from core.shell.app import make_app
+    from core.cli.testing import wait_for
+    from core.i18n import configure
+    from core.shell.widgets import RecordTable
+    from test_accounting_operator import lines_of
+
+    bd, ctx = books
+    vendors, bills, run = month(ctx)
+    bank.import_statement(ctx, statement(vendors, bills, run))
+    configure(locale, "Europe/Berlin", "EUR")  # after the site's own (en_US)
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_nav("accounting.reconcile")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ReconciliationScreen")
+            await pilot.press("o")  # every line, and what it was matched to
+            table = app.screen.query_one("#acc-bank", RecordTable)
+            await wait_for(pilot, lambda: table.row_count == 5)
+            await pilot.pause()
+            widths = [(c.key, w) for c, w in zip(table.columns, table._widths)]
+            assert table._table_width <= table.scrollable_content_region.width, widths
+            assert [c.key for c, w in zip(table.columns, table._widths) if w][:3] == ["booking_date", "amount_dec",
+                                                                                      "party"], widths
+            assert table._widths[-1] >= 12, widths  # "Matched to" stays
+            rows = "\n".join(lines_of(app))
+            assert ("28.01.26" if locale == "de_DE" else "28/01/2026") in rows and "T-778" in rows and "RE-4711" in rows
+            if table.hidden_columns:
+                assert [c.key for c in table.hidden_columns] == ["status_text"]
+                assert f"Status: {table.cursor_record['status_text']}" in rows, rows
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")
 
 
 def test_a_bank_mapping_saved_in_backdesk_reads_the_next_csv(site, books, tmp_path):
