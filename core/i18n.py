@@ -376,6 +376,48 @@ def date_example() -> str:
     return date_text(_dt.date(2026, 12, 31))
 
 
+def day_text(value: _dt.date | str | None) -> str:
+    """A stored date as a table shows it, on a screen or in a CLI table:
+    the locale's short date ("17.10.26", "17/10/2026", "10/17/26"); ""
+    for none. CSV and JSON keep ISO."""
+    return format_date(value, "short") if value else ""
+
+
+def day_width() -> int:
+    """Cells :func:`day_text` takes at most ("31.12.26" 8, "31/12/2026" 10):
+    a date column as wide as its dates."""
+    return len(format_date(_dt.date(2026, 12, 31), "short"))
+
+
+def month_text(period: str) -> str:
+    """A month ``YYYY-MM`` as the site's people write it: "11.2026" (German),
+    "11/2026" (English); what :func:`parse_month` reads back."""
+    sep = next((c for c in date_text(_dt.date(2026, 12, 7)) if not c.isdigit()), "/")
+    y, mo = str(period).split("-")[:2]
+    return f"{int(mo):02d}{sep}{y}"
+
+
+_MONTH_ISO = re.compile(r"(\d{4})-(\d{1,2})")
+_MONTH_LOCAL = re.compile(r"(\d{1,2})\s*[./-]\s*(\d{4}|\d{2})")
+
+
+def parse_month(text: str) -> str:
+    """A month typed the locale's way or as ISO → ``YYYY-MM``: "11.2026",
+    "11/2026", "11.26" (this century) or "2026-11". Raises ValidationError
+    with one line naming an example ("'13.2026' is not a month (like
+    12.2026)") for anything else."""
+    s = text.strip() if isinstance(text, str) else ""
+    iso = _MONTH_ISO.fullmatch(s)
+    local = _MONTH_LOCAL.fullmatch(s)
+    y, mo = (iso[1], iso[2]) if iso else (local[2], local[1]) if local else ("", "0")
+    if len(y) == 2:
+        y = str(today().year // 100) + y
+    if not y or not 1 <= int(mo) <= 12 or not 1 <= int(y) <= 9999:
+        raise ValidationError(_("{value!r} is not a month (like {example})").format(
+            value=s[:20], example=month_text("2026-12")))
+    return f"{y}-{int(mo):02d}"
+
+
 def format_time(value: _dt.time | _dt.datetime | str, format: str = "short") -> str:
     """A time in the site's locale: "10:30 AM" / "10:30".
 

@@ -140,6 +140,25 @@ def test_dates_in_english_and_german(german):
     assert format_date(dt.date(2026, 1, 5)) == "Jan 5, 2026"
 
 
+@pytest.mark.parametrize("locale, typed, shown, short, width", [
+    ("de_DE", ("11.2026", "11.26", "1.2027", "2026-11"), "11.2026", "05.01.26", 8),
+    ("en_GB", ("11/2026", "11/26", "1/2027", "2026-11"), "11/2026", "05/01/2026", 10),
+    ("en_US", ("11/2026", "11/26", "1/2027", "2026-11"), "11/2026", "1/5/26", 8),
+])
+def test_a_month_is_typed_the_locales_way_or_iso_and_dates_fit_their_column(locale, typed, shown, short, width):
+    """One parser for months (payroll's Month field, accounting's --period,
+    HR's --month): the locale's "11.2026" / "11/2026", a two-digit year, or ISO."""
+    set_locale(locale)
+    assert [i18n.parse_month(t) for t in typed] == ["2026-11", "2026-11", "2027-01", "2026-11"]
+    assert i18n.month_text("2026-11") == shown
+    for bad in ("13.2026", "Jan", "2026", "", "0.2026", "11.2026.1"):
+        with pytest.raises(ValidationError) as caught:
+            i18n.parse_month(bad)
+        assert caught.value.message.startswith(f"{bad!r} ") and caught.value.message.endswith(f" 12{shown[2]}2026)")
+    assert i18n.day_text("2026-01-05") == short and i18n.day_text(None) == ""
+    assert i18n.day_width() == width
+
+
 def test_utc_times_are_shown_in_the_site_timezone(german):
     assert format_datetime("2026-01-05T09:30:00Z") == "05.01.2026, 10:30"
     assert format_datetime("2026-07-01T09:30:00+00:00") == "01.07.2026, 11:30"  # summer time

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from core.errors import ValidationError
+from core.i18n import day_text, day_width
 from core.safetext import one_line
 
 MAX_FILE = 50 << 20
@@ -66,7 +67,7 @@ def register(accounting: click.Group, get_context) -> None:
             return
         places = m.places(ctx)
         for r in rows:
-            click.echo(f"{r['id']:>5}  {r['booking_date']}  {m.number_text(r['amount_dec'], places):>12} "
+            click.echo(f"{r['id']:>5}  {day_text(r['booking_date']):<{day_width()}}  {m.number_text(r['amount_dec'], places):>12} "
                        f"{one_line(r['party'])[:24]:<24} {r['status_text']:<10} {one_line(r['what'])[:16]}")
 
     @bank_group.command("match")
@@ -148,5 +149,5 @@ def register(accounting: click.Group, get_context) -> None:
                 verdict = f"agrees once {m.number_text(c['waiting'], places)} waiting is matched"
             else:
                 verdict = f"differs by {m.number_text(c['closing'] - c['ledger'] - c['waiting'], places)}"
-            click.echo(f"{st['statement_id']:<20} {st['bank'][:16]:<16} {c['date']} closing {closing:>12} "
+            click.echo(f"{st['statement_id']:<20} {st['bank'][:16]:<16} {day_text(c['date']):<{day_width()}} closing {closing:>12} "
                        f"ledger {m.number_text(c['ledger'], places):>12}  {verdict}")

@@ -13,6 +13,7 @@ import sys
 import click
 
 from core.errors import ValidationError
+from core.i18n import day_text
 from plugins.accounting import bank_cli, datev_cli, invoicing_cli
 from plugins.accounting.print_cli import echo_jobs, job_options, print_options
 
@@ -187,11 +188,14 @@ def register(cli: click.Group, get_context) -> None:
     @accounting.command("close")
     @click.argument("period")
     def close(period):
-        """Close a period (YYYY-MM): it accepts no postings afterwards."""
+        """Close a month (11.2026 as on the screens, or 2026-11): it accepts no postings afterwards."""
+        from plugins.accounting import models as m
         from plugins.accounting import service as svc
 
-        svc.close_period(get_context(), period)
-        click.echo(f"closed {period}")
+        ctx = get_context()  # first: it sets the site's locale the month is typed in
+        period = m.month(period)
+        svc.close_period(ctx, period)
+        click.echo(f"closed {m.month_text(period)}")
 
     @accounting.group("accounts", invoke_without_command=True)
     @click.pass_context
@@ -237,8 +241,8 @@ def register(cli: click.Group, get_context) -> None:
             click.echo("(none)")
             return
         click.echo(f"{'id':>4}  {'vendor':<22} {'number':<12} {'due':<10} {'status':<12} {'open':>14}")
-        for r in rows:
-            click.echo(f"{r['id']:>4}  {r['vendor'][:22]:<22} {r['number'][:12]:<12} {r['due']:<10} "
+        for r in rows:  # the due day the locale's way, as on the screen (the CSV keeps ISO)
+            click.echo(f"{r['id']:>4}  {r['vendor'][:22]:<22} {r['number'][:12]:<12} {day_text(r['due']):<10} "
                        f"{r['status_text']:<12} {m.money_text(r['open'], r['currency']):>14}")
 
     @accounting.command("approve")
@@ -314,7 +318,7 @@ def register(cli: click.Group, get_context) -> None:
         """Payroll runs, payslips and hours."""
 
     @payroll_group.command("run")
-    @click.option("--period", required=True, help="The month, YYYY-MM.")
+    @click.option("--period", required=True, help="The month: 11.2026 as on the screens, or 2026-11.")
     @click.option("--date", help="Posting date (default: the last day of the period).")
     def payroll_run(period, date):
         """Run payroll for a month: a payslip per person and the journal entry."""
@@ -322,24 +326,26 @@ def register(cli: click.Group, get_context) -> None:
         from plugins.accounting import payroll
 
         ctx = get_context()
+        period = m.month(period)
         run = payroll.run_payroll(ctx, period, date)
-        click.echo(f"payroll {period}: {len(run['payslips'])} payslip(s), entry {', '.join(map(str, run['entries']))}")
+        click.echo(f"payroll {m.month_text(period)}: {len(run['payslips'])} payslip(s), entry {', '.join(map(str, run['entries']))}")
         for cur, t in sorted(run["totals"].items()):
             click.echo(f"  gross {m.money_text(t['gross'], cur)}, net {m.money_text(t['net'], cur)}")
         for w in run["warnings"]:
             click.echo(f"  warning: {w}")
 
     @payroll_group.command("payslips")
-    @click.option("--period", required=True, help="The month, YYYY-MM.")
+    @click.option("--period", required=True, help="The month: 11.2026 as on the screens, or 2026-11.")
     def payroll_payslips(period):
         """Show the payslips of a month (confidential; the read is audited)."""
         from plugins.accounting import models as m
         from plugins.accounting import payroll
 
         ctx = get_context()
+        period = m.month(period)
         runs = [r for r in payroll.payroll_runs(ctx) if r["period"] == period]
         if not runs:
-            raise ValidationError(f"no payroll run for {period}", field="period")
+            raise ValidationError(f"no payroll run for {m.month_text(period)}", field="period")
         for s in payroll.payslips(ctx, run_id=runs[0]["id"]):
             click.echo(f"{s['name'][:24]:<24} gross {m.money_text(s['gross'], s['currency']):>12} "
                        f"net {m.money_text(s['net'], s['currency']):>12}"
@@ -347,15 +353,16 @@ def register(cli: click.Group, get_context) -> None:
                        + (f"  ({payroll.salary_days_text(s)})" if payroll.is_prorated(s) else ""))
 
     @payroll_group.command("print")
-    @click.option("--period", required=True, help="The month, YYYY-MM.")
+    @click.option("--period", required=True, help="The month: 11.2026 as on the screens, or 2026-11.")
     @click.option("--person", "person_id", help="Only this person's payslip (directory id).")
     @print_options
     def payroll_print(period, person_id, printer, copies, duplex, tray, wait):
         """Print the payslips of a month through CUPS (confidential: read and print are audited)."""
+        from plugins.accounting import models as m
         from plugins.accounting import payslip_print
 
         ctx = get_context()
-        echo_jobs(ctx, payslip_print.print_payslips(ctx, period, person_id=person_id,
+        echo_jobs(ctx, payslip_print.print_payslips(ctx, m.month(period), person_id=person_id,
                                                     **job_options(printer, copies, duplex, tray)), wait)
 
     @payroll_group.command("timeclock")

@@ -13,7 +13,8 @@ def register(accounting: click.Group, get_context) -> None:
         """DATEV: the Buchungsstapel and the Debitoren/Kreditoren for the tax adviser."""
 
     @datev_group.command("export")
-    @click.option("--period", required=True, help="A month (2026-11), a quarter (2026-Q4) or a year (2026).")
+    @click.option("--period", required=True, help="A month (11.2026 as on the screens, or 2026-11), a quarter "
+                                                   "(2026-Q4) or a year (2026).")
     @click.option("--output", "-o", help="Write here (default: your exports folder).")
     def datev_export(period, output):
         """Write the period's bookings as an EXTF Buchungsstapel (Windows-1252)."""

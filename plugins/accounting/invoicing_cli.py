@@ -12,6 +12,7 @@ import sys
 import click
 
 from core.errors import ValidationError
+from core.i18n import day_text, day_width
 from core.safetext import one_line, visible
 from plugins.accounting.print_cli import echo_jobs, job_options, print_options
 
@@ -121,8 +122,9 @@ def register(accounting: click.Group, get_context) -> None:
         if not rows:
             click.echo("(none)")
             return
-        for r in rows:
-            click.echo(f"{r['number_text'][:12]:<12} {r['customer'][:22]:<22} {r['date']} {r['status_text'][:12]:<12} "
+        for r in rows:  # dates the locale's way, as on the screen (the CSV keeps ISO)
+            click.echo(f"{r['number_text'][:12]:<12} {r['customer'][:22]:<22} {day_text(r['date']):<{day_width()}} "
+                       f"{r['status_text'][:12]:<12} "
                        f"{m.money_text(r['total'], r['currency']):>14}")
 
     @invoices_group.command("new")
@@ -321,7 +323,8 @@ def register(accounting: click.Group, get_context) -> None:
                 w.writerow([f"{r[c]:f}" if c == "open" else r[c] for c in cols])
             return
         for r in rows:
-            click.echo(f"{r['number']:<10} {r['customer'][:22]:<22} {r['due']} {r['days_overdue']:>4}d "
+            click.echo(f"{r['number']:<10} {r['customer'][:22]:<22} {day_text(r['due']):<{day_width()}} "
+                       f"{r['days_overdue']:>4}d "
                        f"L{r['level']} {m.money_text(r['open'], r['currency']):>14}")
         if not rows:
             click.echo("(none)")
@@ -398,7 +401,8 @@ def register(accounting: click.Group, get_context) -> None:
 
     # ------------------------------------------------------------------ VAT return
     @accounting.command("vat-return")
-    @click.option("--period", required=True, help="A month (2026-11) or a quarter (2026-Q4).")
+    @click.option("--period", required=True, help="A month (11.2026 as on the screens, or 2026-11) or a quarter "
+                                                   "(2026-Q4).")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
     @click.option("--print", "print_", is_flag=True, help="Print it instead (--printer, --copies, …).")
     @print_options

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.dates import check_year, check_year_text
 from core.errors import ValidationError
+from core import i18n
 from core.i18n import N_, translator_for
 from core.safetext import check_text
 from plugins.accounting.ledger import LedgerError, to_decimal
@@ -169,29 +170,18 @@ def date(value, field: str, *, required: bool = True) -> str | None:
 
 def month_text(period_text: str) -> str:
     """A month ``YYYY-MM`` as the site's people write it: "11.2026" (German),
-    "11/2026" (English)."""
-    from core.i18n import date_text
-
-    sep = next((c for c in date_text(dt.date(2026, 12, 7)) if not c.isdigit()), "/")
-    y, mo = str(period_text).split("-")[:2]
-    return f"{int(mo):02d}{sep}{y}"
+    "11/2026" (English) (core.i18n.month_text)."""
+    return i18n.month_text(period_text)
 
 
 def month(value, field: str = "period") -> str:
     """A month typed as ``YYYY-MM`` or the locale's way ("11.2026", "11/2026",
-    "11.26") → ``YYYY-MM``; one line naming an example otherwise."""
-    from core.i18n import today
-
-    s = str(value or "").strip()
-    iso = re.fullmatch(r"(\d{4})-(\d{1,2})", s)
-    local = re.fullmatch(r"(\d{1,2})\s*[./-]\s*(\d{4}|\d{2})", s)
-    y, mo = (iso.group(1), iso.group(2)) if iso else (local.group(2), local.group(1)) if local else ("", "0")
-    if len(y) == 2:
-        y = str(today().year // 100) + y
-    if not y or not 1 <= int(mo) <= 12:
-        raise ValidationError(_("{value!r} is not a month (like {example})").format(
-            value=s[:20], example=month_text(today().isoformat())), field=field)
-    text = f"{y}-{int(mo):02d}"
+    "11.26") → ``YYYY-MM`` (core.i18n.parse_month, as the screens and the
+    CLI's --period take it); one line naming an example otherwise."""
+    try:
+        text = i18n.parse_month(str(value or ""))
+    except ValidationError as error:
+        raise ValidationError(error.message, field=field) from None
     period(text, field)
     return text
 

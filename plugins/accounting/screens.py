@@ -22,7 +22,7 @@ from textual.widgets import Input, Label, Static
 
 from core.errors import BackdeskError, ValidationError
 from core.api.hookspecs import SearchHit
-from core.i18n import date_text, format_date, get_locale, parse_date, today
+from core.i18n import date_text, day_text, day_width, format_date, get_locale, parse_date, today
 from core.shell.screens.base import BackdeskScreen
 from core.shell.screens.printing import print_dialog
 from core.shell.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable, table_pages
@@ -43,15 +43,9 @@ from plugins.accounting.models import _
 CSS_PATH = Path(__file__).parent / "accounting.tcss"
 
 
-def _day(value) -> str:
-    """A stored ISO date in a table: the locale's short date (17.10.26, 17/10/2026)."""
-    return format_date(value, "short") if value else ""
-
-
-def _day_width() -> int:
-    """Cells the locale's short date takes ("31.12.26" 8, "31/12/2026" 10):
-    a date column as wide as its dates, so the tables fit 80 columns."""
-    return len(format_date(dt.date(2026, 12, 31), "short"))
+#: a stored ISO date in a table, the locale's short date (17.10.26, 17/10/2026), and the
+#: cells it takes: a date column as wide as its dates (the CLI's tables write the same)
+_day, _day_width = day_text, day_width
 
 
 def _label_width(titles: dict) -> int:

@@ -73,7 +73,8 @@ ROWS = [
 
 
 def period_range(value) -> tuple[str, str, str]:
-    """``2026-11`` (a month) or ``2026-Q4`` (a quarter) → (name, first day, last day)."""
+    """A month (``2026-11``, or the locale's "11.2026") or a quarter
+    (``2026-Q4``) → (name, first day, last day); the name is ISO."""
     s = str(value or "").strip().upper()
     q = re.fullmatch(r"(\d{4})-Q([1-4])", s)
     if q:
@@ -81,11 +82,13 @@ def period_range(value) -> tuple[str, str, str]:
         first, _last = m.period(f"{year}-{quarter * 3 - 2:02d}")
         _first, last = m.period(f"{year}-{quarter * 3:02d}")
         return s, first, last
-    if re.fullmatch(r"\d{4}-\d{2}", s):
-        first, last = m.period(s, "period")
-        return s, first, last
-    raise ValidationError(_("{value!r} is not a period (a month like 2026-11 or a quarter like 2026-Q4)").format(
-        value=str(value)[:20]), field="period")
+    try:
+        month = m.month(s, "period")
+    except ValidationError:
+        raise ValidationError(_("{value!r} is not a period (a month like 2026-11 or a quarter like 2026-Q4)").format(
+            value=str(value)[:20]), field="period") from None
+    first, last = m.period(month, "period")
+    return month, first, last
 
 
 def accounts_of(ctx) -> dict[str, str]:

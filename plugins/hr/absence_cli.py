@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from core.dates import MAX_YEAR, MIN_YEAR
+from core.i18n import date_text, day_text, day_width, month_text
 from core.safetext import one_line
 
 #: a year as the dates everywhere else accept them (core.dates)
@@ -47,7 +48,7 @@ def register_leave(hr: click.Group, get_context) -> None:
         row = leave.request_leave(ctx, person if person is not None else (my_person_id(ctx) or ""), start, end,
                                   kind=kind, deputy=deputy, note=note)
         click.echo(_("Leave request #{id}: {start} to {end}, {n} working days, waiting for approval").format(
-            id=row["id"], start=row["start"], end=row["end"], n=row["days"]))
+            id=row["id"], start=date_text(row["start"]), end=date_text(row["end"]), n=row["days"]))
 
     @leave_group.command("approve")
     @click.argument("leave_id")
@@ -59,10 +60,10 @@ def register_leave(hr: click.Group, get_context) -> None:
         row = leave.approve(ctx, leave_id)
         name = _safe(leave.person_name(ctx, row["person_id"]))
         click.echo(_("Approved #{id}: {name} away {start} to {end}").format(
-            id=row["id"], name=name, start=row["start"], end=row["end"]))
+            id=row["id"], name=name, start=date_text(row["start"]), end=date_text(row["end"])))
         for o in leave.team_overlaps(ctx, row):
             click.echo("  " + _("also away: {name} {start} to {end} ({status})").format(
-                name=_safe(o["name"]), start=o["start"], end=o["end"], status=o["status"]))
+                name=_safe(o["name"]), start=day_text(o["start"]), end=day_text(o["end"]), status=o["status"]))
 
     @leave_group.command("reject")
     @click.argument("leave_id")
@@ -94,13 +95,15 @@ def register_leave(hr: click.Group, get_context) -> None:
 
         ctx = get_context()
         rows = leave.leave_rows(ctx, person=person, status=status, year=year, pending_for_me=pending)
-        for r in rows:
-            click.echo(f"#{r['id']:<5} {r['start']} {r['end']} {r['days']:>3}  {_safe(r['status_text'])[:10]:<10} "
+        w = day_width()
+        for r in rows:  # dates the locale's way, as on the screen
+            click.echo(f"#{r['id']:<5} {day_text(r['start']):<{w}} {day_text(r['end']):<{w}} {r['days']:>3}  {_safe(r['status_text'])[:10]:<10} "
                        f"{_safe(r['kind_text'])[:14]:<14} {_safe(r['name'])[:28]}")
             if pending:
                 for o in leave.team_overlaps(ctx, r):
                     click.echo("       " + _("also away: {name} {start} to {end} ({status})").format(
-                        name=_safe(o["name"]), start=o["start"], end=o["end"], status=o["status"]))
+                        name=_safe(o["name"]), start=day_text(o["start"]), end=day_text(o["end"]),
+                        status=o["status"]))
         if not rows:
             click.echo(_("No leave requests."))
 
@@ -131,7 +134,7 @@ def register_leave(hr: click.Group, get_context) -> None:
                        f"{t(b['requested']):>6} {t(b['left']):>6}")
 
     @leave_group.command("calendar")
-    @click.option("--month", default=None, help="YYYY-MM (default: this month).")
+    @click.option("--month", default=None, help="The month, 07.2026 as on the screens or 2026-07 (default: this month).")
     @click.option("--team", "department", default=None, help="A department (id or name).")
     @click.option("--person", default=None, help="With --ics: one person's absences.")
     @click.option("--ics", "ics_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
@@ -180,7 +183,8 @@ def register_leave(hr: click.Group, get_context) -> None:
 
         row = leave.record_sick_note(get_context(), person, start, end, certificate=certificate, note=note,
                                      deputy=deputy)
-        click.echo(_("Sick note #{id}: {start} to {end}").format(id=row["id"], start=row["start"], end=row["end"]))
+        click.echo(_("Sick note #{id}: {start} to {end}").format(id=row["id"], start=date_text(row["start"]),
+                                                                  end=date_text(row["end"])))
 
     @sick_group.command("list")
     @click.option("--person", default=None)
@@ -188,8 +192,9 @@ def register_leave(hr: click.Group, get_context) -> None:
         """Sick notes with their details (hr.sick_notes.read; audited)."""
         from plugins.hr import leave
 
-        for r in leave.sick_notes(get_context(), person):
-            click.echo(f"#{r['id']:<4} {r['start']} {r['end']} {'✓' if r['certificate'] else '-'} "
+        w = day_width()
+        for r in leave.sick_notes(get_context(), person):  # dates the locale's way, as on the screen
+            click.echo(f"#{r['id']:<4} {day_text(r['start']):<{w}} {day_text(r['end']):<{w}} {'✓' if r['certificate'] else '-'} "
                        f"{r['status']:<9} {_safe(r['name'])[:28]:<28} {_safe(r['note'])[:30]}")
 
     @leave_group.command("entitle")
@@ -289,7 +294,7 @@ def register_time(cli: click.Group, get_context) -> None:
         click.echo(f"{_safe(s['name'])}: {titles[s['state']]}, " + _("{h} h today").format(h=worktime.hm(s["today"])))
 
     @time_group.command("report")
-    @click.option("--month", default=None, help="YYYY-MM (default: this month).")
+    @click.option("--month", default=None, help="The month, 07.2026 as on the screens or 2026-07 (default: this month).")
     @click.option("--person", default=None, help="One person (default: everyone, hr.time.read).")
     @click.option("--flags/--no-flags", default=True, show_default=True, help="List the Arbeitszeitgesetz flags.")
     def report_cmd(month, person, flags):
@@ -298,9 +303,9 @@ def register_time(cli: click.Group, get_context) -> None:
         from plugins.hr.service import today
 
         ctx = get_context()
-        month = month or today().strftime("%Y-%m")
+        month = worktime._month(month)[0].strftime("%Y-%m") if month else today().strftime("%Y-%m")
         rows = worktime.month_report(ctx, month, person=person)
-        click.echo(f"{month}  {_('person'):<24} {_('days'):>4} {_('hours'):>7} {_('expected'):>8} "
+        click.echo(f"{month_text(month)}  {_('person'):<24} {_('days'):>4} {_('hours'):>7} {_('expected'):>8} "
                    f"{_('absent'):>6} {_('flags'):>5}")
         for r in rows:
             click.echo(f"{'':7}  {_safe(r['name'])[:24]:<24} {r['days_worked']:>4} {r['work_text']:>7} "

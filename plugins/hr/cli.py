@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from core.i18n import date_text, day_text, day_width
+
 CASE_STATUSES = ["open", "investigating", "resolved", "invalid", "closed"]
 
 
@@ -55,7 +57,7 @@ def register(cli: click.Group, get_context) -> None:
                           pay_amount=rate if rate is not None else salary, pay_period=pay_period,
                           currency=currency, probation_months=probation_months, department=department,
                           job_title=job_title)
-        click.echo(f"Hired: person #{out['person_id']} starts {out['record']['start_date']}"
+        click.echo(f"Hired: person #{out['person_id']} starts {date_text(out['record']['start_date'])}"
                    f" (onboarding checklist #{out['checklist_id']})")
 
     @hr.command("warn")
@@ -72,7 +74,8 @@ def register(cli: click.Group, get_context) -> None:
         ctx = get_context()
         w = discipline.issue_warning(ctx, person, level=level, reason=reason, date=date,
                                      hearing_notes=hearing_notes, case_id=case_id)
-        click.echo(f"Warning #{w['id']} ({w['level']}) issued on {w['date']}, active until {w['expires']}")
+        click.echo(f"Warning #{w['id']} ({w['level']}) issued on {date_text(w['date'])}, "
+                   f"active until {date_text(w['expires'])}")
 
     @hr.command("acknowledge")
     @click.argument("warning_id")
@@ -83,7 +86,7 @@ def register(cli: click.Group, get_context) -> None:
         from plugins.hr import discipline
 
         w = discipline.acknowledge(get_context(), warning_id, on=date, comment=comment)
-        click.echo(f"Warning #{w['id']} acknowledged on {w['acknowledged_at']}")
+        click.echo(f"Warning #{w['id']} acknowledged on {date_text(w['acknowledged_at'])}")
 
     @hr.command("dismiss")
     @click.argument("person")
@@ -102,7 +105,7 @@ def register(cli: click.Group, get_context) -> None:
             raise ValidationError("a dismissal needs a date: --date YYYY-MM-DD", field="date")
         d = discipline.dismiss(get_context(), person, date=date, reason=reason, kind=kind,
                                gross_misconduct=gross_misconduct)
-        click.echo(f"Person #{d['person_id']} leaves on {d['date']} ({kind}); "
+        click.echo(f"Person #{d['person_id']} leaves on {date_text(d['date'])} ({kind}); "
                    f"offboarding checklist #{d['checklist_id']}")
 
     @hr.command("cases")
@@ -116,8 +119,8 @@ def register(cli: click.Group, get_context) -> None:
         if not rows:
             click.echo("No cases.")
             return
-        for c in rows:  # status and type in words (case_rows), as on the screen
-            click.echo(f"#{c['id']:<4} {c['opened_on']}  {c['status_text']:<13} {c['type_text']:<14} "
+        for c in rows:  # status and type in words (case_rows), the date the locale's way, as on the screen
+            click.echo(f"#{c['id']:<4} {day_text(c['opened_on']):<{day_width()}}  {c['status_text']:<13} {c['type_text']:<14} "
                        f"{c['subject'][:40]:<40}  against: {c['against_text'] or '-'}")
 
     @hr.command("case")

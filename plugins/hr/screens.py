@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from core.errors import BackdeskError, PermissionDenied
 from core.api.hookspecs import SearchHit
-from core.i18n import format_date, format_datetime, format_money, format_time, to_local
+from core.i18n import day_text, day_width, format_date, format_datetime, format_money, format_time, to_local
 from core.outputs import write_output
 from core.shell.screens.base import BackdeskScreen
 from core.shell.widgets import Column, ConfirmDialog, DetailView, Field, FormScreen, RecordTable
@@ -38,13 +38,8 @@ def _fail(screen, error: BackdeskError) -> None:
     screen.notify(str(error), severity="error", timeout=6)
 
 
-def _d(value) -> str:
-    return format_date(value, "short") if value else ""
-
-
-def _day_width() -> int:
-    """Cells ``_d`` takes ("31.12.26" 8, "31/12/2026" 10)."""
-    return len(format_date(dt.date(2026, 12, 31), "short"))
+#: a stored date in a table (the locale's short date) and the cells it takes
+_d, _day_width = day_text, day_width
 
 
 def _dt(value) -> str:

@@ -27,6 +27,7 @@ from collections import defaultdict
 from typing import Any
 
 from core.errors import ValidationError
+from core.i18n import parse_month
 from plugins.hr import models as m
 from plugins.hr.leave import _person, my_person_id
 from plugins.hr.models import _
@@ -314,12 +315,12 @@ def check_days(ctx, person_id: int, rows: list[dict]) -> list[dict]:
 
 
 def _month(value: Any) -> tuple[dt.date, dt.date]:
-    text = str(value or "").strip()
+    """A month typed as ``2026-07`` or the locale's way ("07.2026", "7/26";
+    core.i18n.parse_month, as accounting's --period) → its first and last day."""
     try:
-        first = dt.date.fromisoformat(text + "-01")
-    except ValueError:
-        raise ValidationError(_("{value!r} is not a month like 2026-07").format(value=text[:20]),
-                              field="month") from None
+        first = dt.date.fromisoformat(parse_month(str(value or "")) + "-01")
+    except ValidationError as error:
+        raise ValidationError(error.message, field="month") from None
     return first, first.replace(day=_cal.monthrange(first.year, first.month)[1])
 
 

@@ -64,4 +64,4 @@ def test_bills_payment_run_and_payroll_from_the_cli(site, office, tmp_path):
     r = site.cli("accounting", "payroll", "run", "--period", "2026-01")
     assert r.returncode == 0 and "1 payslip(s)" in r.stdout and "gross €3,000.00, net €2,115.00" in r.stdout
     r = site.cli("accounting", "payroll", "run", "--period", "Jan")
-    assert r.returncode == 2 and "'Jan' is not a period (YYYY-MM)" in r.stderr
+    assert r.returncode == 2 and r.stderr.strip() == "backdesk: period: 'Jan' is not a month (like 12/2026)"

@@ -18,9 +18,9 @@ def site(tmp_path):
 def test_leave_and_time_on_the_command_line(site):
     r = site.cli("hr", "leave", "request", "2026-04-30", "2026-05-06", "--person", "Ben Brandt")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "Leave request #1: 2026-04-30 to 2026-05-06, 4 working days, waiting for approval"
+    assert r.stdout.strip() == "Leave request #1: 4/30/2026 to 5/6/2026, 4 working days, waiting for approval"
     r = site.cli("hr", "leave", "approve", "1")
-    assert r.returncode == 0 and r.stdout.startswith("Approved #1: Ben Brandt away 2026-04-30 to 2026-05-06")
+    assert r.returncode == 0 and r.stdout.startswith("Approved #1: Ben Brandt away 4/30/2026 to 5/6/2026")
     r = site.cli("hr", "leave", "balance", "--person", "Ben Brandt", "--year", "2026")
     assert r.returncode == 0, r.stderr
     # entitled, carried, taken, planned (as of today), asked, left
@@ -52,7 +52,7 @@ def test_leave_and_time_on_the_command_line(site):
     (("hr", "leave", "request", "2026-01-05", "2026-03-31", "--person", "Ina Intern"),
      "backdesk: end: 62 days asked, but Ina Intern has 30 days left in 2026"),
     (("time", "clock", "out", "--person", "Ina Intern"), "backdesk: person: Ina Intern is not clocked in"),
-    (("time", "report", "--month", "July"), "backdesk: month: 'July' is not a month like 2026-07"),
+    (("time", "report", "--month", "July"), "backdesk: month: 'July' is not a month (like 12/2026)"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_stored(site, args, message):
     r = site.cli(*args)
@@ -60,3 +60,39 @@ def test_bad_input_is_one_line_exit_2_and_nothing_stored(site, args, message):
     assert "Traceback" not in r.stderr
     bd = site.open("eva")
     assert bd.table("hr.leave").count({}) == 0 and bd.table("hr.time").count({}) == 0
+
+
+@pytest.mark.parametrize("locale, asked, listed, sick, month, bad", [
+    ("de_DE", "#1: 30.04.2026 bis 06.05.2026,", ["#1", "30.04.26", "06.05.26"], ["#1", "04.05.26", "05.05.26"],
+     "07.2026", "'13.2026' ist kein Monat (etwa 12.2026)"),
+    ("en_GB", "#1: 30/04/2026 to 06/05/2026,", ["#1", "30/04/2026", "06/05/2026"], ["#1", "04/05/2026", "05/05/2026"],
+     "07/2026", "'13.2026' is not a month (like 12/2026)"),
+])
+def test_the_command_lines_dates_and_months_are_the_locales(tmp_path, locale, asked, listed, sick, month, bad):
+    """The leave and sick-note tables and messages write dates as the
+    screens do (German 30.04.26, English 30/04/2026); a month is typed as on
+    the screens ("07.2026", "07/2026") or ISO; a month that is none is one
+    line, exit 2."""
+    site = Site(tmp_path, locale=locale)
+    make_office(site.open("eva"))
+    try:
+        r = site.cli("hr", "leave", "request", "2026-04-30", "2026-05-06", "--person", "Ben Brandt")
+        assert r.returncode == 0 and asked in r.stdout, r.stdout + r.stderr
+        r = site.cli("hr", "leave", "list")
+        assert r.returncode == 0 and r.stdout.split()[:3] == listed, r.stdout
+        r = site.cli("hr", "sick", "record", "Ina Intern", "2026-05-04", "2026-05-05")
+        sep = "." if locale == "de_DE" else "/"
+        assert r.returncode == 0 and r.stdout.split()[-3::2] == [f"04{sep}05{sep}2026", f"05{sep}05{sep}2026"], r.stdout
+        r = site.cli("hr", "sick", "list")
+        assert r.returncode == 0 and r.stdout.split()[:3] == sick, r.stdout
+        assert "2026-0" not in site.cli("hr", "leave", "list").stdout + r.stdout
+        for typed in (month, "2026-07"):
+            r = site.cli("time", "report", "--month", typed)
+            assert r.returncode == 0 and r.stdout.startswith(month), (typed, r.stdout, r.stderr)
+        r = site.cli("hr", "leave", "calendar", "--month", month.replace("07", "05"))
+        ben = next(line for line in r.stdout.splitlines() if line.startswith("Ben Brandt"))
+        assert ben[20:27] == "F··??? "  # May: 1 May a holiday, the weekend, asked for 4–6 May
+        r = site.cli("time", "report", "--month", "13.2026")
+        assert (r.returncode, r.stderr.strip(), r.stdout) == (2, f"backdesk: month: {bad}", "")
+    finally:
+        site.close()

@@ -37,18 +37,20 @@ def test_hire_warn_dismiss_cases(site, fill_office):
     _one_line_error(site.cli("hr", "hire", "77", "--start", "2026-03-01"), "no candidate #77")
     r = site.cli("hr", "hire", str(cand), "--start", "2026-03-01", "--salary", "3900.50")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("Hired: person #4 starts 2026-03-01")
+    assert r.stdout.startswith("Hired: person #4 starts 3/1/2026")
     _one_line_error(site.cli("hr", "warn", "Nobody", "--level", "written", "--reason", "late"),
                     "no person called 'Nobody'")
     r = site.cli("hr", "warn", "Nils Nagel", "--level", "final", "--reason", "late", "--date", "2026-03-20")
-    assert r.returncode == 0 and "active until 2027-03-20" in r.stdout, r.stderr
+    assert r.returncode == 0 and "active until 3/20/2027" in r.stdout, r.stderr
     _one_line_error(site.cli("hr", "dismiss", "4", "--reason", "late"), "a dismissal needs a date")
     r = site.cli("hr", "dismiss", "4", "--date", "2026-04-30", "--reason", "late again")
-    assert r.returncode == 0 and "leaves on 2026-04-30" in r.stdout, r.stderr
+    assert r.returncode == 0 and "leaves on 4/30/2026" in r.stdout, r.stderr
     _one_line_error(site.cli("hr", "dismiss", "4", "--date", "2026-05-30", "--reason", "again"),
                     "Nils Nagel has already left (on 2026-04-30)")
     r = site.cli("hr", "cases", "--status", "open")
     assert r.returncode == 0 and f"#{case}" in r.stdout and "Broken chair ignored" in r.stdout
+    opened = r.stdout.split()[1]  # the day it was opened as the screen writes it (en_US: 12/7/26), not ISO
+    assert opened.count("/") == 2 and "-" not in opened, r.stdout
     r = site.cli("hr", "cases", "--status", "closed")
     assert r.stdout.strip() == "No cases."
     r = site.cli("hr", "case", str(case))
