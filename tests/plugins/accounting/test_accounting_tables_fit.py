@@ -80,3 +80,41 @@ async def test_accounting_tables_fit_80x24_and_show_what_gave_way_on_the_detail_
                 assert table._table_width <= table.scrollable_content_region.width, (locale, nav)
     finally:
         configure("en_US", "Europe/Berlin", "EUR")
+
+
+@pytest.mark.tinydb_only("layout does not depend on the storage backend")
+@pytest.mark.parametrize("locale", ["de_DE", "en_GB"])
+async def test_the_journals_detail_line_shows_the_cursor_rows_whole_description(backdesk_site, locale):
+    """At 80×24 the Journal's description is narrowed ("…"); under the rows
+    the cursor's entry reads whole, and it follows the cursor."""
+    site = backdesk_site
+    site.plugins(["telephony", "documents", "it", "accounting", "hr"])
+    assert site.cli("demo").code == 0
+    bd = site.open()
+    configure(locale, "Europe/Berlin", "EUR")
+    try:
+        async with site.run_app(size=(80, 24), backdesk=bd) as pilot:
+            app = pilot.app
+            app.open_nav("accounting.ledger")
+            await wait_for(pilot, lambda: app.current_mode == "accounting.ledger" and app.screen.query("#acc-journal"))
+            table = app.screen.query_one("#acc-journal", RecordTable)
+            await wait_for(pilot, lambda: table.size.width > 0 and table.row_count > 0)
+            width = table._widths[2]
+            assert table.columns[2].key == "description" and width < 20
+            cut = [i for i in range(min(table.row_count, 15)) if len(table.record_at(i)["description"]) > width]
+            whole = [i for i in range(min(table.row_count, 15)) if len(table.record_at(i)["description"]) <= width]
+            assert len(cut) >= 2, [table.record_at(i)["description"] for i in range(table.row_count)]
+            title = "Buchungstext" if locale == "de_DE" else "Description"
+            table.focus()
+            for row in cut[:2]:
+                table.move_cursor(row)
+                await pilot.pause()
+                description = table.record_at(row)["description"]
+                assert f"{title}: {description}" in _screen(pilot)
+                assert description not in table.render_line(1 + row - table.scroll_offset.y).text  # cut in its row
+            if whole:  # a description whole in its row is not repeated
+                table.move_cursor(whole[0])
+                await pilot.pause()
+                assert f"{title}: " not in _screen(pilot)
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")
