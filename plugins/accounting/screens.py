@@ -557,11 +557,12 @@ class OrdersScreen(_Base):
     ]
 
     def compose_content(self) -> ComposeResult:
-        # Beside the menu at 80 columns the vendor (sized by its name) is
-        # narrowed first, then the date gives way (on the detail line and
-        # in the order under the table): number, vendor, state and total stay.
+        # Beside the menu at 80 columns the vendor, then the state (each
+        # sized by its text) are narrowed, then the date gives way (on the
+        # detail line and in the order under the table): number, vendor,
+        # state and total stay; room left over goes to the vendor.
         yield RecordTable([Column("number", _("Order"), width=8), Column("vendor", _("Vendor")),
-                           Column("status_text", _("Status"), width=_label_width(m.ORDER_STATUSES)),
+                           Column("status_text", _("Status"), priority=1),
                            _money_col("total", _("Total"), 12, m.places(self.ctx)),
                            Column("date", _("Date"), width=_day_width(), format=_day, priority=-1)], [],
                           classes="acc-table", id="acc-orders", empty_text=_("No purchase orders: n writes one"))

@@ -131,7 +131,7 @@ def test_a_german_office_reads_german_numbers_on_card_screens_and_cli(site, tmp_
     # right-aligned under their title
     for key, title, amount in (("bills", "Status                Offen", "1.535,41\u00a0€"),
                                ("run", "Fällig            Betrag", "1.535,41\u00a0€"),
-                               ("orders", "Status                Summe", "2.999,00\u00a0€"),
+                               ("orders", "Status           Summe", "2.999,00\u00a0€"),
                                ("journal", "Buchungstext              Betrag", "50.000,00\u00a0€")):
         header, row = _line(out[key], title), _line(out[key], amount)
         assert row.index(amount) + len(amount) == header.index(title) + len(title), (key, header, row)

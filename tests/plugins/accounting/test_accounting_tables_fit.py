@@ -11,7 +11,8 @@ from core.cli.testing import wait_for
 from core.i18n import configure
 from core.shell.widgets import RecordTable
 
-#: nav entry, table, the columns on screen at 80×24 (German and English), the ones that give way
+#: nav entry, table, the columns always on screen at 80×24 (German and English), the ones that may
+#: give way when the table needs the room
 TABLES = [
     ("accounting.orders", "acc-orders", ["number", "vendor", "status_text", "total"], ["date"]),
     ("accounting.payroll", "acc-time", ["date", "name", "hours", "status_text", "flag"], ["span"]),
@@ -52,8 +53,8 @@ async def test_accounting_tables_fit_80x24_and_show_what_gave_way_on_the_detail_
                 await pilot.pause()
                 where = (locale, nav, [(c.key, w) for c, w in zip(table.columns, table._widths)])
                 assert table._table_width <= table.scrollable_content_region.width, where
-                assert _shown(table) == shown, where
-                assert [c.key for c in table.hidden_columns] == hidden, where
+                assert set(shown) <= set(_shown(table)), where
+                assert {c.key for c in table.hidden_columns} <= set(hidden), where
                 # what gave way reads whole under the rows, for the cursor's row
                 record = table.cursor_record or {}
                 for column in table.hidden_columns if record else ():
@@ -61,13 +62,16 @@ async def test_accounting_tables_fit_80x24_and_show_what_gave_way_on_the_detail_
                     if value:
                         assert f"{column.title}: {value}" in table.detail_text, (where, table.detail_text)
                 assert table.detail_text[:40] in _screen(pilot), where
-            # the order's date, the invoice's total: in the locale's words on the detail line
+            # the order's date in the locale's words
             app.open_nav("accounting.orders")
             await wait_for(pilot, lambda: app.current_mode == "accounting.orders")
             orders = app.screen.query_one("#acc-orders", RecordTable)
             date = orders.columns[-1].text(orders.cursor_record)
             assert date.count("." if locale == "de_DE" else "/") == 2 and len(date) == (8 if locale == "de_DE" else 10)
-            assert orders.detail_text.startswith(("Datum: " if locale == "de_DE" else "Date: ") + date)
+            if orders.hidden_columns:  # under the rows, or in its row
+                assert orders.detail_text.startswith(("Datum: " if locale == "de_DE" else "Date: ") + date)
+            else:
+                assert orders.render_line(1 + orders.cursor_row).text.rstrip().endswith(date)
         async with site.run_app(size=(120, 40), backdesk=bd) as pilot:
             app = pilot.app
             for nav, table_id, shown, hidden in TABLES:
