@@ -405,14 +405,15 @@ def parse_month(text: str) -> str:
     """A month typed the locale's way or as ISO → ``YYYY-MM``: "11.2026",
     "11/2026", "11.26" (this century) or "2026-11". Raises ValidationError
     with one line naming an example ("'13.2026' is not a month (like
-    12.2026)") for anything else."""
+    12.2026)") for anything else. Whether the year is one a record may
+    have is the caller's (core.dates.check_year_text)."""
     s = text.strip() if isinstance(text, str) else ""
     iso = _MONTH_ISO.fullmatch(s)
     local = _MONTH_LOCAL.fullmatch(s)
     y, mo = (iso[1], iso[2]) if iso else (local[2], local[1]) if local else ("", "0")
     if len(y) == 2:
         y = str(today().year // 100) + y
-    if not y or not 1 <= int(mo) <= 12 or not 1 <= int(y) <= 9999:
+    if not y or not 1 <= int(mo) <= 12:
         raise ValidationError(_("{value!r} is not a month (like {example})").format(
             value=s[:20], example=month_text("2026-12")))
     return f"{y}-{int(mo):02d}"

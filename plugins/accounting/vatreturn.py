@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from core import csvsafe
 from core.errors import ValidationError
-from core.i18n import N_
+from core.i18n import N_, parse_month
 from core.storage import AnyOf, Range
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
@@ -83,7 +83,7 @@ def period_range(value) -> tuple[str, str, str]:
         _first, last = m.period(f"{year}-{quarter * 3:02d}")
         return s, first, last
     try:
-        month = m.month(s, "period")
+        month = parse_month(s)
     except ValidationError:
         raise ValidationError(_("{value!r} is not a period (a month like 2026-11 or a quarter like 2026-Q4)").format(
             value=str(value)[:20]), field="period") from None

@@ -26,6 +26,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from core.dates import check_year_text
 from core.errors import ValidationError
 from core.i18n import parse_month
 from plugins.hr import models as m
@@ -318,7 +319,7 @@ def _month(value: Any) -> tuple[dt.date, dt.date]:
     """A month typed as ``2026-07`` or the locale's way ("07.2026", "7/26";
     core.i18n.parse_month, as accounting's --period) → its first and last day."""
     try:
-        first = dt.date.fromisoformat(parse_month(str(value or "")) + "-01")
+        first = dt.date.fromisoformat(check_year_text(parse_month(str(value or ""))) + "-01")
     except ValidationError as error:
         raise ValidationError(error.message, field="month") from None
     return first, first.replace(day=_cal.monthrange(first.year, first.month)[1])
