@@ -102,6 +102,12 @@ class TableSpec:
     ``"<plugin>.<table>.read"``. ``confidential``: every such read is
     written to the audit trail (employee records, complaints, payslips).
     The plugin's own services check their own permissions as before.
+
+    ``derive(doc) -> {field: value}``: fields the table keeps from each
+    document's others, merged in on every insert, update and replace,
+    whoever writes (a flag or a delimited list of ids a query can ask for,
+    where the facts sit inside a list); a migration fills them in for the
+    documents written before.
     """
 
     name: str
@@ -109,6 +115,7 @@ class TableSpec:
     migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
     read: str | None = None
     confidential: bool = False
+    derive: Callable[[dict], dict] | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ class Table(abc.ABC):
     """One table of one namespace.  Documents are JSON objects with an int ``id``."""
 
     name: str  # "namespace.table"
+    #: ``derive(doc) -> {field: value}``: fields kept from a document's
+    #: others, merged into it on every insert, update and replace (set by
+    #: ``store.table(..., derive=)``; the document has its id except on insert)
+    derive: Callable[[dict], Mapping[str, Any]] | None = None
 
     @abc.abstractmethod
     def insert(self, doc: Mapping[str, Any]) -> int:
@@ -59,12 +63,22 @@ class Table(abc.ABC):
     def update(self, doc_id: int, changes: Mapping[str, Any]) -> dict:
         """Merge ``changes`` into the document (top-level keys); return the new doc."""
         doc_id, clean = self._checked(doc_id, changes)
-        return self._put(doc_id, lambda old: {**old, **clean})
+        return self._put(doc_id, lambda old: self._derived({**old, **clean}))
 
     def replace(self, doc_id: int, doc: Mapping[str, Any]) -> dict:
         """Replace the whole document (the id stays); return the new doc."""
         doc_id, clean = self._checked(doc_id, doc)
-        return self._put(doc_id, lambda old: {"id": doc_id, **clean})
+        return self._put(doc_id, lambda old: self._derived({"id": doc_id, **clean}))
+
+    def _derived(self, doc: dict) -> dict:
+        """``doc`` with the fields :attr:`derive` keeps (checked as any write's)."""
+        if self.derive is None:
+            return doc
+        extra = self.derive(doc)
+        if not extra:
+            return doc
+        _id, clean = self._checked(doc.get("id", 0), extra)
+        return {**doc, **clean}
 
     @abc.abstractmethod
     def _checked(self, doc_id: Any, doc: Mapping[str, Any]) -> tuple[int, dict]:
@@ -124,8 +138,10 @@ class Store(abc.ABC):
         *,
         version: int = 1,
         migrations: Mapping[int, Callable[[dict], dict]] | None = None,
+        derive: Callable[[dict], Mapping[str, Any]] | None = None,
     ) -> Table:
-        """The table ``namespace.name``, created or migrated to ``version``."""
+        """The table ``namespace.name``, created or migrated to ``version``;
+        ``derive``: fields it keeps on every write (:attr:`Table.derive`)."""
 
     @abc.abstractmethod
     def tables(self) -> list[str]:

@@ -853,7 +853,9 @@ def _segment_keeps(zones: dict, where: Where | None) -> bool:
         zone = zones.get(key)
         if zone is None:  # no document of the segment has the field: None in all
             zone = {"v": [None], "o": True}
-        if isinstance(cond, AnyOf):
+        if type(cond) is Contains and "t" in zone and (tok := _token(cond)) is not None:
+            keeps = tok in zone["t"]  # a delimited token none of the segment's documents holds
+        elif isinstance(cond, AnyOf):
             if "v" in zone:  # the segment's few values, against many wanted (a page's numbers)
                 held = {_eq_key(v) for v in zone["v"]}
                 keeps = any(not _plain(v) or type(v) in (list, dict) or _eq_key(v) in held for v in cond.values)
@@ -868,6 +870,53 @@ def _segment_keeps(zones: dict, where: Where | None) -> bool:
         if not keeps:
             return False
     return True
+
+
+def _token(cond: Contains) -> str | None:
+    """The token of ``Contains("|17|")`` (one ``|``-delimited token), folded."""
+    needle = cond.text.casefold()
+    if len(needle) < 3 or needle[0] != "|" or needle[-1] != "|" or "|" in needle[1:-1]:
+        return None
+    return needle[1:-1]
+
+
+def _zone_tally(where: Where | None) -> Callable[[dict, int], int | None] | None:
+    """For a where of one top-level field — equal to a value, one of some
+    values, or holding a delimited token — a function of a segment's
+    zones and size giving how many of its documents match (None: its zones
+    cannot say; see files.zones ``c`` and ``t``)."""
+    if not where or len(where) != 1:
+        return None
+    [(key, cond)] = where.items()
+    if type(key) is not str or "." in key:
+        return None
+    if type(cond) is Contains:
+        tok = _token(cond)
+        if tok is None:
+            return None
+
+        def tokens(zones: dict, count: int) -> int | None:
+            zone = zones.get(key)
+            if zone is None:
+                return 0  # no document has the field
+            held = zone.get("t")
+            return held.get(tok, 0) if held is not None else None
+        return tokens
+    if isinstance(cond, Operator) and type(cond) is not AnyOf:
+        return None
+    values = cond.values if type(cond) is AnyOf else (cond,)
+    if not all(_plain(v) and type(v) not in (list, dict) for v in values):
+        return None
+    keys = {_eq_key(v) for v in values}
+
+    def equal(zones: dict, count: int) -> int | None:
+        zone = zones.get(key)
+        if zone is None:  # no document has the field: all None
+            return count if _eq_key(None) in keys else 0
+        if "c" not in zone:
+            return None
+        return sum(c for v, c in zip(zone["v"], zone["c"]) if _eq_key(v) in keys)
+    return equal
 
 
 _TOP = (9,)  # above every sort_key
@@ -1205,10 +1254,22 @@ class _Part:
                 return None
             return len(self.changed(query)) + sum(1 for sg in segments for d in self.read(sg) if query(d))
         # from the segments' columns, never the table loaded; the ids a where
-        # without a search matched kept (a queue's size asked at each refresh)
+        # without a search matched kept (a queue's size asked at each refresh);
+        # a segment none of whose documents changed since, from its zones'
+        # counts when they can say (files.zones: "c", "t")
         n = len(self.changed(query))
         searched = any(type(c) is Contains for c in where.values())
+        tally = _zone_tally(where)
+        changed = sorted(self.overlay) if tally is not None else []
         for sg in segments:
+            if tally is not None:
+                lo, hi = sg["zones"]["id"]["n"]
+                at = bisect.bisect_left(changed, lo)
+                if at == len(changed) or changed[at] > hi:
+                    got = tally(sg["zones"], sg["count"])
+                    if got is not None:
+                        n += got
+                        continue
             key = (self.st.lazy.path, sg["at"], sg["crc"], "where", repr(where))
             ids = None if searched else self.cols.get(key)
             if ids is None:
@@ -1403,7 +1464,7 @@ class JournalTable(Table):
         return st
 
     def insert(self, doc: Mapping[str, Any]) -> int:
-        clean = _clean_doc(doc, self.name)
+        clean = self._derived(_clean_doc(doc, self.name))
         with self._store._write() as txn:
             st = self._writable()
             doc_id = st.next_id
@@ -1825,7 +1886,8 @@ class JournalStore(Store):
     # -- tables -------------------------------------------------------------------
 
     def table(self, namespace: str, name: str, *, version: int = 1,
-              migrations: Mapping[int, Callable[[dict], dict]] | None = None) -> JournalTable:
+              migrations: Mapping[int, Callable[[dict], dict]] | None = None,
+              derive: Callable[[dict], Mapping[str, Any]] | None = None) -> JournalTable:
         for part, what in ((namespace, "namespace"), (name, "table name")):
             if not isinstance(part, str) or not _NAME.match(part) or part in files.RESERVED_NAMES:
                 raise StorageError(f"{what} {part!r}: use lower-case letters, digits and _ (not {sorted(files.RESERVED_NAMES)})")
@@ -1837,6 +1899,8 @@ class JournalStore(Store):
             if tbl is not None:
                 if tbl.version != version:
                     raise Conflict(f"{full}: declared with version {tbl.version} and {version} in one process")
+                if derive is not None:
+                    tbl.derive = derive
                 return tbl
             self._fresh()
             st = self._states.get(full)
@@ -1844,6 +1908,7 @@ class JournalStore(Store):
                 with self.transaction():
                     self._prepare_table(full, version, migrations or {})
             tbl = self._tables[full] = JournalTable(self, full, version)
+            tbl.derive = derive
             return tbl
 
     def _prepare_table(self, full: str, version: int, migrations: Mapping[int, Callable[[dict], dict]]) -> None:

@@ -275,6 +275,7 @@ HEADER_MAX = 16 * 1024 * 1024
 _ZONE_TEXT = 48
 # a field's distinct values are listed when there are at most this many
 _ZONE_VALUES = 8
+_ZONE_TOKENS = 256
 
 
 def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[dict],
@@ -320,8 +321,12 @@ def zones(docs: list[dict]) -> dict:
     """What a segment's documents hold, per top-level field: ``s``/``n`` the
     least and greatest string/number (``None`` for an upper bound left
     open), ``v`` the distinct values when all are scalars and few (``None``
-    standing also for a missing field), ``o`` whether some value is not a
-    string or number (bool, list, object, null or missing)."""
+    standing also for a missing field) and ``c`` how many documents hold
+    each, ``o`` whether some value is not a string or number (bool, list,
+    object, null or missing), ``t`` for a field of ``|``-delimited tokens
+    (``"|3|17|"``, every string value so or empty, few tokens) how many
+    documents hold each token, folded: a count of ``Contains("|17|")`` or
+    ``{"transferred": True}`` over a year is read from the headers."""
     fields: dict[str, list] = {}
     for d in docs:
         for key in d:
@@ -332,6 +337,9 @@ def zones(docs: list[dict]) -> dict:
         smin = smax = nmin = nmax = None
         other = False
         values: dict | None = {}
+        counts: dict = {}
+        tokens: dict | None = {}
+        tokened = False
         for d in docs:
             v = d.get(key)
             t = type(v)
@@ -340,6 +348,16 @@ def zones(docs: list[dict]) -> dict:
                     smin = v
                 if smax is None or v > smax:
                     smax = v
+                if tokens is not None and v:
+                    if len(v) >= 2 and v[0] == "|" and v[-1] == "|":
+                        tokened = True
+                        for tok in set(v[1:-1].casefold().split("|")):
+                            if tok:
+                                tokens[tok] = tokens.get(tok, 0) + 1
+                        if len(tokens) > _ZONE_TOKENS:
+                            tokens = None
+                    else:
+                        tokens = None
             elif (t is int or t is float):
                 if nmin is None or v < nmin:
                     nmin = v
@@ -347,11 +365,14 @@ def zones(docs: list[dict]) -> dict:
                     nmax = v
             else:
                 other = True
+                if t is list:
+                    tokens = None  # Contains looks into a list's strings
             if values is not None:
                 if t is list or t is dict:
                     values = None
                 else:
                     values[(t is bool, v)] = v
+                    counts[(t is bool, v)] = counts.get((t is bool, v), 0) + 1
                     if len(values) > _ZONE_VALUES:
                         values = None
         z: dict = {}
@@ -363,6 +384,9 @@ def zones(docs: list[dict]) -> dict:
             z["o"] = True
         if values is not None:
             z["v"] = list(values.values())
+            z["c"] = [counts[k] for k in values]
+        if tokens is not None and tokened:
+            z["t"] = tokens
         out[key] = z
     return out
 

@@ -542,7 +542,7 @@ class PgTable(Table):
     def insert(self, doc: Mapping[str, Any]) -> int:
         from psycopg.types.json import Jsonb
 
-        clean = _clean_doc(doc, self.name)
+        clean = self._derived(_clean_doc(doc, self.name))
         s = self._store
         with s._write() as txn:
             row = s._q(
@@ -757,7 +757,8 @@ class PgStore(Store):
     # -- tables -----------------------------------------------------------------------
 
     def table(self, namespace: str, name: str, *, version: int = 1,
-              migrations: Mapping[int, Callable[[dict], dict]] | None = None) -> PgTable:
+              migrations: Mapping[int, Callable[[dict], dict]] | None = None,
+              derive: Callable[[dict], Mapping[str, Any]] | None = None) -> PgTable:
         for part, what in ((namespace, "namespace"), (name, "table name")):
             if not isinstance(part, str) or not _NAME.match(part) or part in _RESERVED:
                 raise StorageError(f"{what} {part!r}: use lower-case letters, digits and _ (not {sorted(_RESERVED)})")
@@ -769,6 +770,8 @@ class PgStore(Store):
             if tbl is not None:
                 if tbl.version != version:
                     raise Conflict(f"{full}: declared with version {tbl.version} and {version} in one process")
+                if derive is not None:
+                    tbl.derive = derive
                 return tbl
             row = self._meta_row(full)
             if row is None or row[1] != version:
@@ -778,6 +781,7 @@ class PgStore(Store):
             else:
                 relname = row[0]
             tbl = self._tables[full] = PgTable(self, full, relname, version)
+            tbl.derive = derive
             return tbl
 
     def _meta_row(self, full: str) -> tuple | None:

@@ -55,9 +55,9 @@ def backdesk_settings():
 
 @hookimpl
 def backdesk_tables():
-    from plugins.telephony.service import TABLE_READ
+    from plugins.telephony.service import TABLE_READ, TABLE_VERSIONS
 
-    return [TableSpec(name, version=1, read=read) for name, read in TABLE_READ.items()]
+    return [TableSpec(name, read=read, **TABLE_VERSIONS.get(name, {})) for name, read in TABLE_READ.items()]
 
 
 # The screens module is imported when a screen first opens or a command runs,

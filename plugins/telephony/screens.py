@@ -11,7 +11,6 @@ reaches the note), the "while you were out" form (:func:`message_form`) and
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -497,28 +496,6 @@ class MessagesScreen(BackdeskScreen):
 # --------------------------------------------------------------------------- history
 
 
-class _Rows(Sequence):
-    """Rows made from records when the table first reads them (the rows on
-    screen; all of them only for a filter or a sort)."""
-
-    def __init__(self, records: list[dict], make) -> None:
-        self._records, self._make = records, make
-        self._made: dict[int, dict] = {}
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self._records)
-        row = self._made.get(index)
-        if row is None:
-            row = self._made[index] = self._make(self._records[index])
-        return row
-
-
 def history_records(pages: CallPages | CallMatches, make: Callable[[dict], dict], *,
                     matching: Callable[[str], PagedRecords | None] | None = None,
                     warm: Callable[[], object] | None = None) -> PagedRecords:
@@ -593,11 +570,12 @@ class HistoryScreen(BackdeskScreen):
         return True
 
     def reload(self) -> None:
-        """Today's, the unanswered and all calls: read from the store a page
-        at a time; ``/`` finds names among the newest 5,000 (their callers'
-        and people's fields read once, when the filter opens). Transferred
-        calls and a person's (people inside a call's transfers) are filtered
-        here, the newest 5,000."""
+        """Today's, the unanswered, the transferred, all calls and a
+        person's: read from the store a page at a time (a person's and the
+        transferred by the fields the store keeps on each call, also for a
+        person who was only a hop of a transfer); ``/`` finds names among
+        the view's newest 5,000 (their callers' and people's fields read
+        once, when the filter opens)."""
         from plugins.telephony.cli import chain_text
 
         s = self.service
@@ -609,25 +587,20 @@ class HistoryScreen(BackdeskScreen):
                     "duration": format_duration(c.get("duration")), "chain": chain_text(names, c, human=True)}
 
         table = self.query_one("#hist-table", RecordTable)
-        if self.mode != "transferred" and self.person_id is None:
-            where = s.history_where(today=self.mode == "today", unanswered=self.mode == "unanswered")
-            # the newest 5,000 calls' fields a name is found in: read when / opens the filter
-            window = _Window(s, where)
-            last: list = []  # the previous text's matches: one more letter narrows them
+        where = s.history_where(today=self.mode == "today", unanswered=self.mode == "unanswered",
+                                transferred=self.mode == "transferred", person_id=self.person_id)
+        # the newest 5,000 calls' fields a name is found in: read when / opens the filter
+        window = _Window(s, where)
+        last: list = []  # the previous text's matches: one more letter narrows them
 
-            def matching(text: str) -> PagedRecords:
-                found = CallMatches(s, where, text, previous=last[0] if last else None, window=window.rows())
-                last[:] = [found]
-                return history_records(found, row)
+        def matching(text: str) -> PagedRecords:
+            found = CallMatches(s, where, text, previous=last[0] if last else None, window=window.rows())
+            last[:] = [found]
+            return history_records(found, row)
 
-            records = history_records(CallPages(s, where), row, matching=matching, warm=window.rows)
-            table.set_records(records)
-            n = len(records)
-        else:
-            rows = s.list_calls(transferred=self.mode == "transferred", person_id=self.person_id,
-                                today=self.mode == "today", unanswered=self.mode == "unanswered", limit=5000)
-            table.set_records(_Rows(rows, row))
-            n = len(rows)
+        records = history_records(CallPages(s, where), row, matching=matching, warm=window.rows)
+        table.set_records(records)
+        n = len(records)
         label = {"today": _("Today"), "unanswered": _("Unanswered"), "transferred": _("Transferred"),
                  "all": _("All calls")}[self.mode]
         if self.person_id:

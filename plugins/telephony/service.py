@@ -36,6 +36,25 @@ EXTENSIONS = "telephony.extensions.manage"
 TABLE_READ = {"calls": READ, "messages": MESSAGES, "contacts": READ, "presence": READ,
               "assignments": READ, "switch": READ}
 
+def call_marks(call: dict) -> dict:
+    """What the History asks the store about a call, kept on every write of
+    it (``derive`` of telephony.calls): ``people``, the ids of everyone the
+    call touched — caller, asked for, put through, consulted and each hop of
+    its transfers — as ``"|3|17|42|"`` (``Contains("|17|")`` finds person
+    17's calls, also where 17 was only passed through); ``transferred``,
+    whether a transfer to a person completed."""
+    ids = sorted(_people_of(call), key=lambda i: (0, i) if type(i) is int else (1, str(i)))
+    return {"people": "|" + "|".join(str(i) for i in ids) + "|" if ids else "",
+            "transferred": any(t.get("state") == "completed" and t.get("mode") != "voicemail"
+                               for t in call.get("transfers") or ())}
+
+
+#: tables past their first schema version: version, migrations, derived fields
+TABLE_VERSIONS = {
+    # 2: people and transferred kept on each call (call_marks); the calls before get them
+    "calls": {"version": 2, "migrations": {2: lambda call: {**call, **call_marks(call)}}, "derive": call_marks},
+}
+
 PERMISSIONS = {
     READ: "See calls, the switchboard and the call history",
     HANDLE: "Answer, log, transfer, park and pick up calls",
@@ -74,8 +93,6 @@ def service_for(ctx) -> "Telephony":
     return svc
 
 
-#: calls read per query while the History's filters pick from them
-HISTORY_PAGE = 500
 #: the History's ``/`` finds among this many newest calls of the view
 HISTORY_FIND = 5000
 
@@ -1090,52 +1107,25 @@ class Telephony:
 
     def list_calls(self, *, day=None, today: bool = False, person_id: int | None = None,
                    unanswered: bool = False, transferred: bool = False, limit: int | None = None) -> list[dict]:
-        """Call history, newest first, with the filters of the History screen."""
-        self.require(READ)
-        where: dict[str, Any] = {}
-        if today or day is not None:
-            start, end = _day_bounds(day or local_today())
-            where["started_at"] = Range(ge=start, lt=end)
-        if unanswered:
-            where["outcome"] = AnyOf(["missed", "abandoned", "voicemail", "message"])
-
-        def wanted(c: dict) -> bool:
-            if transferred and not any(t.get("state") == "completed" and t.get("mode") != "voicemail"
-                                       for t in c.get("transfers") or ()):
-                return False
-            return person_id is None or person_id in _people_of(c)
-
+        """Call history, newest first, with the filters of the History screen
+        (asked of the store: :meth:`history_where`); ``limit``: the newest
+        that many, one query."""
+        where = self.history_where(day=day, today=today, unanswered=unanswered, transferred=transferred,
+                                   person_id=person_id)
         if not limit:
-            return [c for c in self.calls.find(where or None, order_by=["-started_at", "-id"]) if wanted(c)]
-        # Newest first, a page at a time until ``limit`` calls passed the
-        # filters: a year of calls is never read (or sent by PostgreSQL) for
-        # the History screen's first 5,000 (bench/year.py).
-        rows: list[dict] = []
-        size = limit if not transferred and person_id is None else max(HISTORY_PAGE, limit // 4)
-        page_where = dict(where)
-        last: tuple[str, int] | None = None
-        while len(rows) < limit:
-            page = self.calls.find(page_where or None, order_by=["-started_at", "-id"], limit=size)
-            fresh = [c for c in page if last is None or c["started_at"] != last[0] or c["id"] < last[1]]
-            rows += [c for c in fresh if wanted(c)]
-            if len(page) < size:
-                break
-            if not fresh:  # more calls in one second than a page: a bigger page
-                size *= 2
-                continue
-            last = (page[-1]["started_at"], page[-1]["id"])
-            bound = {"le": last[0]}
-            if "started_at" in where and where["started_at"].ge is not None:
-                bound["ge"] = where["started_at"].ge
-            page_where["started_at"] = Range(**bound)
-        return rows[:limit]
+            return self.calls.find(where or None, order_by=list(self.HISTORY_ORDER))
+        return self.history_page(where, limit)
 
     # -- the call history a page at a time (the History screen)
     #: newest first; ties in the second by id
     HISTORY_ORDER = ("-started_at", "-id")
 
-    def history_where(self, *, day=None, today: bool = False, unanswered: bool = False) -> dict:
-        """The store query of a History view (all calls, a day's, the unanswered)."""
+    def history_where(self, *, day=None, today: bool = False, unanswered: bool = False,
+                      transferred: bool = False, person_id: int | None = None) -> dict:
+        """The store query of a History view: all calls, a day's, the
+        unanswered, the transferred (put through to a person), a person's
+        (caller, asked for, put through, consulted or a hop of a transfer:
+        the fields :func:`call_marks` keeps)."""
         self.require(READ)
         where: dict[str, Any] = {}
         if today or day is not None:
@@ -1143,6 +1133,10 @@ class Telephony:
             where["started_at"] = Range(ge=start, lt=end)
         if unanswered:
             where["outcome"] = AnyOf(["missed", "abandoned", "voicemail", "message"])
+        if transferred:
+            where["transferred"] = True
+        if person_id is not None:
+            where["people"] = Contains(f"|{int(person_id)}|")
         return where
 
     def history_since(self, where: dict, newest: int = HISTORY_FIND) -> str | None:

@@ -65,7 +65,7 @@ async def test_the_dashboard_reads_todays_calls_not_the_years(office):
     year's calls — which it would at a busy office's size."""
     bd = office.open("alice")
     try:
-        calls = bd.store.table("telephony", "calls")
+        calls = bd.table("telephony.calls")
         today = calls.find(order_by="-id", limit=1)[0]  # a demo call; the demo's calls are today's
         with bd.store.transaction():
             for i in range(2 * 2000 + 50):  # a history: more than two segments of last year's calls

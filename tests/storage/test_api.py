@@ -175,6 +175,38 @@ def test_find_gives_only_the_fields_asked_for(people, cases):
             people.find(fields=bad)
 
 
+def test_a_table_keeps_derived_fields_on_every_write(store, target):
+    """``derive``: fields kept from a document's others on insert, update and
+    replace (what a query asks for where the facts sit inside a list)."""
+    def hops(doc):
+        return {"hops": "|" + "|".join(str(h["to"]) for h in doc.get("transfers") or []) + "|",
+                "n": len(doc.get("transfers") or [])}
+
+    calls = store.table("telephony", "calls", derive=hops)
+    a = calls.insert({"transfers": [{"to": 3}, {"to": 17}]})
+    assert calls.get(a) == {"id": a, "transfers": [{"to": 3}, {"to": 17}], "hops": "|3|17|", "n": 2}
+    assert calls.update(a, {"transfers": [{"to": 4}]})["hops"] == "|4|"
+    assert calls.replace(a, {"note": "x"}) == {"id": a, "note": "x", "hops": "||", "n": 0}
+    assert store.table("telephony", "calls") is calls and calls.derive is hops  # declared once is enough
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            calls.update(a, {"transfers": [{"to": 5}]})
+            raise RuntimeError
+    assert calls.get(a)["hops"] == "||"
+    assert [d["id"] for d in calls.find({"hops": Contains("|4|")})] == []
+    calls.update(a, {"transfers": [{"to": 4}, {"to": 44}]})
+    assert [d["id"] for d in calls.find({"hops": Contains("|4|")})] == [a]
+    other = target.open()  # another process sees what was written
+    try:
+        assert other.table("telephony", "calls").get(a)["hops"] == "|4|44|"
+    finally:
+        other.close()
+    bad = store.table("hr", "bad", derive=lambda doc: {"when": object()})
+    with pytest.raises(StorageError):
+        bad.insert({"x": 1})
+    assert bad.count() == 0
+
+
 def test_transaction_rolls_back_everything(store, cases, target):
     people = store.table("core", "people")
     keep = cases.insert({"title": "keep"})
