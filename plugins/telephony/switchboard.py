@@ -139,6 +139,13 @@ class CallBoard(Widget, can_focus=True):
     def set_rows(self, rows: list[dict], empty_text: str = "", prefer: int | None = None) -> None:
         """Show ``rows`` ({call, cells, kind}); the highlight stays on the same call."""
         keep = self.selected["id"] if self.rows else None
+        shown = [(r["call"]["id"], r["kind"], r["cells"]) for r in rows]
+        if shown == getattr(self, "_shown", None) and empty_text == self.empty_text and (
+                keep is None or keep in [s[0] for s in shown]):
+            # the same lines (the clock's tick with no call on the line): no repaint
+            self.rows = rows
+            return
+        self._shown = shown
         self.rows = rows
         self.empty_text = empty_text
         ids = [r["call"]["id"] for r in rows]

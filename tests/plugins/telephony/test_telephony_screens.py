@@ -165,3 +165,28 @@ async def test_hang_up_asks_first_and_callback_done_can_be_taken_back(site):
             assert svc.messages.get(message_id)["status"] == "open"
     finally:
         bd.close()
+
+
+async def test_the_clock_repaints_the_calls_only_when_a_line_changed(site):
+    """Each second the board is shown again (a call's waiting time grows):
+    with nothing on the line, or the same lines, nothing is repainted (20
+    operators' sessions repainted an empty board every second, and the key
+    pressed at that moment waited for it)."""
+    bd = site.open("bob")
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause()
+            screen, board = app.screen, app.screen.query_one("#sb-calls")
+            painted = []
+            real = board.refresh
+            board.refresh = lambda *a, **kw: painted.append(1) or real(*a, **kw)
+            for _ in range(3):
+                screen._tick()
+            assert painted == []
+            service_for(bd.context("telephony")).log_call("+49301111222", to="131")
+            screen.reload()
+            assert len(painted) == 1 and "1111222" in str(board.render())  # a new line: repainted
+    finally:
+        bd.close()
