@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static, TextArea
 
 from core.errors import BackdeskError
-from core.i18n import today
+from core.i18n import date_text, today
 from core.shell.widgets import Column, ConfirmDialog, ExportForm, Field, FormScreen, RecordTable
 from core.shell.widgets.export_form import shown_path
 from plugins.accounting import invoice_pdf, invoice_send
@@ -73,6 +73,11 @@ def invoice_form(ctx) -> FormScreen:
                                   issue=bool(values.get("issue")))
 
     return InvoiceFormScreen(ctx, _("New invoice"), fields, on_submit=submit, submit_label=_("Save"))
+
+
+def _date(value) -> str:
+    """A stored date in the invoice's pane: "02.03.2026", "02/03/2026", "3/2/2026"."""
+    return date_text(value) if value else ""
 
 
 class InvoiceFormScreen(FormScreen):
@@ -172,9 +177,10 @@ class InvoicesScreen(_Base):
             detail.update("")
             return
         places = m.places(self.ctx)
+        # dates as the site's people write them (02.03.2026), as the forms show them
         lines = [f"{rec['number_text']} · {rec['customer']} · " +
-                 _("Delivery: {date}").format(date=rec["delivery_date"]) +
-                 (f" – {rec['delivery_end']}" if rec.get("delivery_end") else "")]
+                 _("Delivery: {date}").format(date=_date(rec["delivery_date"])) +
+                 (f" – {_date(rec['delivery_end'])}" if rec.get("delivery_end") else "")]
         for row in rec["breakdown"]:
             lines.append(_("{code}: net {net}, VAT {rate} % {tax}").format(
                 code=_(vat.CODES[row["vat_code"]].title), net=m.number_text(row["net"], places), rate=row["rate"],
@@ -184,9 +190,9 @@ class InvoicesScreen(_Base):
             total=m.number_text(rec["total"], places), cur=rec["currency"]))
         if rec["kind"] == "credit_note":
             lines.append(_("Corrects invoice {number} of {date}").format(number=rec.get("corrects_number"),
-                                                                         date=rec.get("corrects_date")))
+                                                                         date=_date(rec.get("corrects_date"))))
         elif rec["status"] != "draft":
-            lines.append(_("Due: {date}").format(date=rec["due"]) + " · " + _("open {amount}").format(
+            lines.append(_("Due: {date}").format(date=_date(rec["due"])) + " · " + _("open {amount}").format(
                 amount=_money(rec["open"], rec["currency"])) +
                 (" · " + _("reminder {level}").format(level=rec["dunning_level"]) if rec.get("dunning_level") else ""))
         lines.extend(invoice_send.sent_lines(self.ctx, rec)[-2:])

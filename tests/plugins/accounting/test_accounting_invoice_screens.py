@@ -75,6 +75,8 @@ async def test_write_issue_and_credit_an_invoice(books):
         table.move_cursor_to_id(rec["id"])
         await wait_for(pilot, lambda: table.cursor_record["number"] == "RE-00001")
         assert "19 % VAT: net 1,200.00, VAT 19 % 228.00" in text(app, "#acc-invoice")
+        # the dates as the site's people write them (en_US), not ISO
+        assert "Delivery: 3/2/2026" in text(app, "#acc-invoice") and "Due: 3/24/2026" in text(app, "#acc-invoice")
         # the draft for Dupont, issued with i after a confirmation
         table.move_cursor_to_id(inv.invoices(ctx, status="draft")[0]["id"])
         await wait_for(pilot, lambda: table.cursor_record["status"] == "draft")
