@@ -383,6 +383,17 @@ def day_text(value: _dt.date | str | None) -> str:
     return format_date(value, "short") if value else ""
 
 
+def day_month_text(value: _dt.date | str) -> str:
+    """A day of this year without its year, the locale's way: "09.12."
+    (de_DE), "09/12" (en_GB), "12/9" (en_US); for a short list such as a
+    dashboard card's bills due this week."""
+    from babel.dates import format_skeleton
+
+    if isinstance(value, str):
+        value = _dt.date.fromisoformat(value.strip()[:10])
+    return format_skeleton("MMdd", value, locale=_state.locale)
+
+
 def day_width() -> int:
     """Cells :func:`day_text` takes at most ("31.12.26" 8, "31/12/2026" 10):
     a date column as wide as its dates."""

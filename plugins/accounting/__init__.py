@@ -246,7 +246,7 @@ def cards(ctx):
     from rich.markup import escape
 
     from core.api.hookspecs import Card
-    from core.i18n import today
+    from core.i18n import day_month_text, today
     from plugins.accounting import models as m
     from plugins.accounting import service as svc
     from plugins.accounting.models import _
@@ -269,12 +269,16 @@ def cards(ctx):
         if late:
             states.append(_("overdue: {n}").format(n=len(late)))
         lines.append(" · ".join(states))
-        # "MM-DD vendor amount", the amounts right-aligned under each other and no wider than
-        # need be: 31 cells for a 16-letter vendor and 1.234,56, the card's inner width when
-        # the dashboard shows two columns (80 columns show one); a 15-letter one after "!MM-DD"
+        # "day vendor amount", the day the locale's way without its year ("09.12.", "09/12"),
+        # the amounts right-aligned under each other and no wider than need be: 31 cells for
+        # 1.234,56 and a vendor cut to what is left of 22 cells after "!" and the day (the
+        # card's inner width when the dashboard shows two columns; 80 columns show one)
         mark = (lambda r: "!" if id(r) in late else " ") if late else (lambda r: "")
-        shown = [(mark(r) + r["due"][5:], r["vendor"][:15 if late else 16], m.number_text(r["open"], m.places(ctx)))
-                 for r in rows[:4]]
+        days = [day_month_text(r["due"]) for r in rows[:4]]
+        day_w = max(len(d) for d in days)
+        vendor_w = 21 - day_w - (1 if late else 0)
+        shown = [(mark(r) + d.ljust(day_w), r["vendor"][:vendor_w], m.number_text(r["open"], m.places(ctx)))
+                 for r, d in zip(rows, days)]
         name_w = max(len(v) for _d, v, _a in shown)
         amount_w = max(len(a) for _d, _v, a in shown)
         for due, vendor, amount in shown:

@@ -124,7 +124,7 @@ def test_a_german_office_reads_german_numbers_on_card_screens_and_cli(site, tmp_
     assert out["card"].startswith("2 Rechnungen, 1.654,41\u00a0€")
     today = dt.date.today()
     for days, amount in ((2, "1.535,41"), (3, "119,00")):
-        due = (today + dt.timedelta(days=days)).isoformat()[5:]
+        due = (today + dt.timedelta(days=days)).strftime("%d.%m.")  # the German day, not "12-09"
         row = _line(out["dashboard"], f"{due} Schmidt {amount:>8}")
         assert row.endswith("│"), row
     # the tables: German amounts with their currency as every screen writes them (1.535,41 €),
