@@ -31,7 +31,7 @@ from stdnum.eu import vat as eu_vat
 from core.services.audit import now_utc
 from core.services.choices import Choice, rank
 from core.errors import UnknownRecord, ValidationError
-from core.i18n import N_, today
+from core.i18n import N_, date_text, today
 from core.storage import AnyOf, Range
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
@@ -639,16 +639,18 @@ def invoice_text(ctx, inv: dict) -> str:
     if buyer.get("vat_id"):
         out.append("    " + _("VAT ID {id}").format(id=buyer["vat_id"]))
     out.append("")
-    out.append(_("Date: {date}").format(date=inv["date"]))
+    out.append(_("Date: {date}").format(date=date_text(inv["date"])))
     if inv.get("delivery_end"):
-        out.append(_("Delivery: {start} to {end}").format(start=inv["delivery_date"], end=inv["delivery_end"]))
+        out.append(_("Delivery: {start} to {end}").format(start=date_text(inv["delivery_date"]),
+                                                            end=date_text(inv["delivery_end"])))
     else:
-        out.append(_("Delivery: {date}").format(date=inv["delivery_date"]))
+        out.append(_("Delivery: {date}").format(date=date_text(inv["delivery_date"])))
     if inv["kind"] == "credit_note":
         out.append(_("Corrects invoice {number} of {date}").format(number=inv.get("corrects_number"),
-                                                                   date=inv.get("corrects_date")))
+                                                                   date=date_text(inv["corrects_date"])
+                                                                   if inv.get("corrects_date") else ""))
     else:
-        out.append(_("Due: {date}").format(date=inv["due"]))
+        out.append(_("Due: {date}").format(date=date_text(inv["due"])))
     out.append("")
     for i, line in enumerate(inv["lines"], start=1):
         out.append(f"{i:>3} {line['description'][:34]:<34} {m.number_text(line['quantity'], 0, keep_digits=True):>6} "
@@ -660,9 +662,9 @@ def invoice_text(ctx, inv: dict) -> str:
         out.append(_("{code}: net {net}, VAT {rate} % {tax}").format(
             code=_(vc.title), net=m.number_text(row["net"], places), rate=row["rate"],
             tax=m.number_text(row["tax"], places)))
-    out.append(_("Net {net} · VAT {tax} · Total {total} {cur}").format(
+    out.append(_("Net {net} · VAT {tax} · Total {total}").format(  # the total with its currency, as on screens
         net=m.number_text(inv["net"], places), tax=m.number_text(inv["tax"], places),
-        total=m.number_text(inv["total"], places), cur=inv["currency"]))
+        total=m.money_text(inv["total"], inv["currency"])))
     notes = [_(vat.CODES[row["vat_code"]].invoice_note) for row in inv["breakdown"]
              if vat.CODES[row["vat_code"]].invoice_note]
     if inv.get("note"):

@@ -47,7 +47,7 @@ def test_an_invoice_pdf_prints_and_reads_back(cups_server, books):
     assert finished(ctx, job)["state"] == "done"
     pages = cups_server.printed_pages("office-pdf")
     assert len(pages) == 2
-    for part in ("Invoice RE-00001", "Beratung Straßenbau", "Total 357.00 EUR"):
+    for part in ("Invoice RE-00001", "Beratung Straßenbau", "Total €357.00"):
         assert all(part in page for page in pages), part
     assert not bd.services.audit.entries(op="print")  # an invoice is not confidential
 
@@ -60,7 +60,7 @@ def test_print_invoice_records_the_job_and_refuses_drafts_and_strangers(cups_ser
         ("accounting", "invoices", issued["id"], 2, True)
     assert job["title"] == "Invoice RE-00001 Meier Bau GmbH" and job["link"] == "accounting.invoices"
     pages = [p for p in cups_server.printed_pages("office-pdf") if p.strip()]  # blank backs of both sides
-    assert len(pages) == 2 and all("Invoice RE-00001" in p and "Total 357.00 EUR" in p for p in pages)
+    assert len(pages) == 2 and all("Invoice RE-00001" in p and "Total €357.00" in p for p in pages)
     assert not bd.services.audit.entries(op="print")
     draft = inv.create_invoice(ctx, ids["dupont"], [{"description": "Maschine", "unit_price": "50"}],
                                delivery_date="2026-03-02")

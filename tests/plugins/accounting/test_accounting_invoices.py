@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from core.errors import PermissionDenied, ValidationError
+from core.i18n import configure
 from plugins.accounting import invoicing as inv
 from plugins.accounting import ledger as L
 from plugins.accounting import service as svc
@@ -75,9 +76,17 @@ def test_an_issued_invoice_has_the_content_and_posting_the_law_asks(books):
     text = inv.invoice_text(ctx, issued)
     for part in ("Invoice RE-00001", "Test GmbH · Hauptstraße 1 · 80331 München", "VAT ID DE136695976",
                  "Tax number 143/123/45678", "To: Meier Bau GmbH", "10115 Berlin", "VAT ID DE129273398",
-                 "Date: 2026-03-10", "Delivery: 2026-03-02 to 2026-03-06", "Due: 2026-03-24", "Beratung",
+                 "Date: 3/10/2026", "Delivery: 3/2/2026 to 3/6/2026", "Due: 3/24/2026", "Beratung",
                  "19 % VAT: net 1,200.01, VAT 19 % 228.00", "7 % VAT: net 49.98, VAT 7 % 3.50",
-                 "Net 1,249.99 · VAT 231.50 · Total 1,481.49 EUR"):
+                 "Net 1,249.99 · VAT 231.50 · Total €1,481.49"):
+        assert part in text, part
+    # a German office's invoice: its dates and total the locale's way, as on every screen
+    configure("de_DE", "Europe/Berlin", "EUR")
+    try:
+        text = inv.invoice_text(ctx, issued)
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")
+    for part in ("Datum: 10.03.2026", "Fällig: 24.03.2026", "Netto 1.249,99 · USt 231,50 · Gesamt 1.481,49\u00a0€"):
         assert part in text, part
     with pytest.raises(ValidationError, match="issued already"):
         inv.issue_invoice(ctx, draft["id"])
@@ -142,7 +151,7 @@ def test_credit_notes_never_exceed_their_invoice(books, site):
     rest = inv.credit_note(ctx, "RE-00001", reason="Storno", date="2026-03-13")  # what is left of it
     assert (rest["number"], rest["total"]) == ("RE-00003", "172.50")
     assert inv.invoice(ctx, "RE-00001")["status"] == "credited"
-    assert "Corrects invoice RE-00001 of 2026-03-10" in inv.invoice_text(ctx, rest)
+    assert "Corrects invoice RE-00001 of 3/10/2026" in inv.invoice_text(ctx, rest)
     assert balances(ctx) == {}  # invoice and its two credit notes cancel out on every account
 
 
