@@ -37,7 +37,7 @@ from core.errors import UnknownRecord, ValidationError
 from core.api.hookspecs import TableSpec
 from core.i18n import _
 from core.safetext import check_text
-from core.storage import Not
+from core.storage import AnyOf, Not
 
 PEOPLE = "core.people"
 DEPARTMENTS = "core.departments"
@@ -390,6 +390,16 @@ class PeopleDirectory:
             return default
         doc = self.get(person_id)
         return doc["name"] if doc else default
+
+    def names_of(self, person_ids: Iterable[Any]) -> dict[int, str]:
+        """The names of these people by id, in one read (a list of tickets
+        names dozens of people: on PostgreSQL each :meth:`name_of` is two
+        queries); people not found are left out."""
+        self.operator.require(READ, _("look people up"))
+        ids = sorted({i for i in person_ids if type(i) is int})
+        if not ids:
+            return {}
+        return {d["id"]: d["name"] for d in self.people.find({"id": AnyOf(ids)}, fields=["name"])}
 
     def display_name(self, person_id: Any, default: str | None = "", *,
                      allowed_by: Iterable[str] = ()) -> str | None:

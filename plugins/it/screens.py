@@ -161,7 +161,7 @@ class HelpdeskScreen(BackdeskScreen):
         self.query_one(RecordTable).focus()
 
     def _load(self) -> None:
-        counts = svc.queue_counts(self.ctx)
+        counts, tickets = svc.queue_view(self.ctx, self.queue_name)
         parts = []
         for i, q in enumerate(("active", "mine", "unassigned", "overdue", "waiting", "all"), start=1):
             label = _(svc.QUEUE_TITLES[q])
@@ -169,12 +169,13 @@ class HelpdeskScreen(BackdeskScreen):
             text = f"{i} {label}{n}"
             parts.append(f"[reverse]{escape(text)}[/]" if q == self.queue_name else escape(text))
         self.query_one("#it-queues", Static).update("  ".join(parts))
-        if self.queue_name == "all":  # a year's tickets: a page at a time, in the queue's order
+        if tickets is None:  # "all", a year's tickets: a page at a time, in the queue's order
             table, parts = svc.queue_parts(self.ctx, "all")
-            rows = ordered_pages(table, parts, search=("title", "assignee"),
+            # the parts are every ticket: their count is the table's
+            rows = ordered_pages(table, parts, search=("title", "assignee"), total=table.count,
                                  prepare=lambda docs: svc.ticket_rows(self.ctx, docs))
         else:
-            rows = svc.ticket_rows(self.ctx, svc.queue(self.ctx, self.queue_name))
+            rows = svc.ticket_rows(self.ctx, tickets)
         self.query_one(RecordTable).set_records(rows)
 
     def refresh_data(self, names) -> None:

@@ -428,27 +428,38 @@ QUEUE_TITLES = {"active": m.N_("active"), "mine": m.N_("mine"), "unassigned": m.
                 "overdue": m.N_("overdue"), "waiting": m.N_("waiting"), "all": m.N_("all")}
 
 
-def queue(ctx, name: str = "active", *, system: bool = False) -> list[dict]:
-    """The tickets of a queue, most urgent first."""
+def _in_queue(name: str, doc: dict, me: str, now: str) -> bool:
+    """Whether an active ticket (new, open, waiting) is in the queue ``name``:
+    the store's answers to the queues' questions (None is a missing value too,
+    a due compares as text), asked of tickets read once."""
+    if name == "mine":
+        return doc.get("assignee") == me
+    if name == "unassigned":
+        return doc.get("assignee") is None
+    if name == "waiting":
+        return doc.get("status") == "waiting"
+    if name == "overdue":
+        return doc.get("status") in ("new", "open") and any(
+            type(due := doc.get(k)) is str and due < now for k in ("resolution_due", "response_due"))
+    return True
+
+
+def _active(ctx, fields: list[str] | None = None) -> list[dict]:
+    """The active tickets (new, open, waiting): every queue but "all" is among them."""
+    projected = {} if fields is None else {"fields": fields}
+    return _tickets(ctx).find({"status": AnyOf(list(m.ACTIVE))}, **projected)
+
+
+def queue(ctx, name: str = "active", *, system: bool = False, active: list[dict] | None = None) -> list[dict]:
+    """The tickets of a queue, most urgent first. ``active``: the active
+    tickets read already (:func:`queue_view`)."""
     _require(ctx, P_READ, system)
     name = m.choice(name, "queue", QUEUES)
-    t = _tickets(ctx)
     if name == "all":
-        rows = t.all()
-    elif name == "mine":
-        rows = t.find({"assignee": ctx.operator.account, "status": AnyOf(list(m.ACTIVE))})
-    elif name == "unassigned":
-        rows = t.find({"assignee": None, "status": AnyOf(list(m.ACTIVE))})
-    elif name == "waiting":
-        rows = t.find({"status": "waiting"})
-    elif name == "overdue":
-        now = stamp()
-        by_id = {d["id"]: d for d in t.find({"status": AnyOf(["new", "open"]), "resolution_due": Range(lt=now)})}
-        by_id.update({d["id"]: d for d in t.find({"status": AnyOf(["new", "open"]),
-                                                  "response_due": Range(lt=now)})})
-        rows = list(by_id.values())
+        rows = _tickets(ctx).all()
     else:
-        rows = t.find({"status": AnyOf(list(m.ACTIVE))})
+        now, me = stamp(), ctx.operator.account
+        rows = [d for d in (_active(ctx) if active is None else active) if _in_queue(name, d, me, now)]
     rank = {p: i for i, p in enumerate(m.PRIORITIES)}
     rows.sort(key=lambda d: (rank.get(d["priority"], 9), d.get("resolution_due") or "9999", d["id"]))
     return rows
@@ -472,13 +483,39 @@ def queue_parts(ctx, name: str = "all") -> tuple[Any, list[tuple[dict, Any]]]:
     return _tickets(ctx), parts
 
 
-def queue_counts(ctx) -> dict[str, int]:
-    return {q: len(queue(ctx, q)) for q in ("active", "mine", "unassigned", "overdue", "waiting")}
+#: what the queues' questions look at (:func:`_in_queue`)
+_QUEUE_FIELDS = ["status", "assignee", "resolution_due", "response_due"]
+_COUNTED = ("active", "mine", "unassigned", "overdue", "waiting")
+
+
+def queue_counts(ctx, active: list[dict] | None = None) -> dict[str, int]:
+    """How many tickets each queue but "all" holds: the active tickets read
+    once (the fields the queues look at), not once per queue."""
+    _require(ctx, P_READ, False)
+    if active is None:
+        active = _active(ctx, _QUEUE_FIELDS)
+    now, me = stamp(), ctx.operator.account
+    return {q: sum(1 for d in active if _in_queue(q, d, me, now)) for q in _COUNTED}
+
+
+def queue_view(ctx, name: str) -> tuple[dict[str, int], list[dict] | None]:
+    """The Helpdesk's question on each refresh: the queues' sizes and the
+    tickets of ``name`` (None for "all": read a page at a time,
+    :func:`queue_parts`), from one read of the active tickets."""
+    _require(ctx, P_READ, False)
+    if m.choice(name, "queue", QUEUES) == "all":
+        return queue_counts(ctx), None
+    active = _active(ctx)
+    return queue_counts(ctx, active), queue(ctx, name, active=active)
 
 
 def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
     """Tickets with what a table shows: requester and asset names, due text."""
-    names: dict = {}
+    try:  # every requester's name in one read (each a query on PostgreSQL)
+        names: dict = ctx.services.people.names_of(d.get("requester_id") for d in rows)
+    except PermissionDenied:
+        names = {}
+    moments: dict = {}  # each date formatted once (Babel's date formats: ~1 ms each)
     now = stamp()
     out = []
     for d in rows:
@@ -487,8 +524,10 @@ def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
             due_text = _("paused")
         elif d["status"] in ("resolved", "closed"):
             due_text = "-"
+        elif due:
+            due_text = _short_moment(due, moments)
         else:
-            due_text = _short_moment(due) if due else ""
+            due_text = ""
         overdue = any((d.get(k) or "9999") < now for k in ("response_due", "resolution_due")) \
             and d["status"] in ("new", "open")
         out.append({**d, "requester": person_name(ctx, d["requester_id"], names),
@@ -499,14 +538,20 @@ def ticket_rows(ctx, rows: list[dict]) -> list[dict]:
     return out
 
 
-def _short_moment(value: str) -> str:
-    """A due time in few cells: the time when it is today, else the date."""
+def _short_moment(value: str, dates: dict | None = None) -> str:
+    """A due time in few cells: the time when it is today, else the date
+    (``dates``: the dates formatted already, by date)."""
     from core.i18n import format_date, format_time, to_local
 
     local = to_local(value)
-    if local.date() == today():
+    day = local.date()
+    if day == today():
         return format_time(local)
-    return format_date(local, "short")
+    if dates is None:
+        return format_date(local, "short")
+    if day not in dates:
+        dates[day] = format_date(local, "short")
+    return dates[day]
 
 
 def tickets_of_asset(ctx, asset_id: int) -> list[dict]:

@@ -22,6 +22,10 @@ def test_add_and_get_and_find(office):
     assert [p["name"] for p in people.find("")] == ["Anna Becker", "Emily Clarke", "Jan Köhler"]
     assert people.by_extension("123")["name"] == "Jan Köhler"
     assert people.name_of(office.ids["emily"]) == "Emily Clarke"
+    # several names in one read: those found, by id (None, unknown ids and non-ids left out)
+    ids = [office.ids["emily"], office.ids["anna"], office.ids["emily"], None, 999, "1"]
+    assert people.names_of(ids) == {office.ids["emily"]: "Emily Clarke", office.ids["anna"]: "Anna Becker"}
+    assert people.names_of([]) == {}
     with pytest.raises(UnknownRecord):
         people[999]
 

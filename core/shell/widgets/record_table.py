@@ -198,7 +198,8 @@ def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_fi
 def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, Any]], *,
                   search: Sequence[str] = (),
                   prepare: Callable[[list[dict]], Sequence[Mapping[str, Any]]] | None = None,
-                  page: int = 100, fields: Sequence[str] | None = None) -> PagedRecords:
+                  page: int = 100, fields: Sequence[str] | None = None,
+                  total: Callable[[], int] | None = None) -> PagedRecords:
     """A :class:`PagedRecords` over a store table in an order one query
     cannot give (a rank of values, empty values last): ``parts`` is a list
     of ``(where, order_by)`` whose rows, one part after the other, are the
@@ -219,11 +220,15 @@ def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, An
         page: How many rows one page holds (100).
         fields: Only these keys of each document are read (and ``id``), as
             :func:`table_pages`.
+        total: ``total() -> int``: how many rows the parts hold together,
+            when one question answers it (parts that are the whole table:
+            ``table.count``); else each part is counted.
     """
     projected = {} if fields is None else {"fields": fields}
 
     def records(parts: Sequence[tuple[Mapping[Any, Any] | None, Any]],
-                matching: Callable[[str], PagedRecords | None] | None) -> PagedRecords:
+                matching: Callable[[str], PagedRecords | None] | None,
+                total: Callable[[], int] | None = None) -> PagedRecords:
         sizes: dict[int, int] = {}
 
         def size(i: int) -> int:
@@ -233,6 +238,8 @@ def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, An
 
         def count() -> int:
             sizes.clear()
+            if total is not None:  # the parts are counted when a page needs them
+                return total()
             return sum(size(i) for i in range(len(parts)))
 
         def fetch(offset: int, limit: int, after: Mapping[str, Any] | None) -> Sequence[Mapping[str, Any]]:
@@ -240,11 +247,14 @@ def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, An
             for i, (where, order_by) in enumerate(parts):
                 if limit <= 0:
                     break
-                n = size(i)
-                if offset >= n:
-                    offset -= n
-                    continue
+                if offset:  # where the page starts: the parts before it counted
+                    n = size(i)
+                    if offset >= n:
+                        offset -= n
+                        continue
                 got = table.find(where or None, order_by=order_by, limit=limit, offset=offset, **projected)
+                if len(got) < limit and not offset:
+                    sizes[i] = len(got)  # the whole part: counted by reading it
                 docs += got
                 limit -= len(got)
                 offset = 0
@@ -258,7 +268,7 @@ def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, An
         return records([({**(where or {}), tuple(search): Contains(text)}, order_by) for where, order_by in parts],
                        None)
 
-    return records(parts, matching)
+    return records(parts, matching, total)
 
 
 def _plain_value_text(value: Any) -> str:

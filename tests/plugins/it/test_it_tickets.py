@@ -154,3 +154,64 @@ def test_global_search_finds_tickets_and_assets(office):
     assert [h.title for h in hits] == [f"#{t['id']} LaserJet jams", "PRN-7 LaserJet"]
     assert [h.target for h in hits] == ["it.tickets", "it.assets"]
     assert it.backdesk_search(ctx, "x") == []
+
+
+def test_the_queues_read_once_equal_each_queues_own_question(office, monkeypatch):
+    """The Helpdesk reads the active tickets once per refresh and sorts them
+    into the queues (``queue_view``/``queue_counts``): every queue's tickets,
+    in its order, and its size equal the store's answer to that queue's own
+    question (kept here as the oracle) on a mix of statuses, assignees (mine,
+    another's, none, the key missing) and dues (past, future, none)."""
+    from core.storage import AnyOf, Range
+
+    bd, ctx, ids = office
+    clock = Clock(monkeypatch, dt.datetime(2026, 3, 2, 9, tzinfo=BERLIN))
+    me = bd.operator.account
+    people = [ids["anna"], ids["ben"], ids["clara"]]
+    made = []
+    for i in range(24):
+        t = svc.open_ticket(ctx, requester=people[i % 3], title=f"T{i}",
+                            priority=("urgent", "high", "normal", "low")[i % 4])
+        if i % 4 == 1:
+            svc.assign(ctx, t["id"], me)
+        elif i % 4 == 2:
+            svc.assign(ctx, t["id"], "dirk")
+        if i % 6 == 3:
+            svc.set_status(ctx, t["id"], "waiting")
+        elif i % 6 == 4 and i % 4:
+            svc.set_status(ctx, t["id"], "resolved")
+        made.append(t["id"])
+        if i == 11:
+            clock.set(2026, 3, 9, 9)  # the first half's dues lie in the past
+    tickets = ctx.table("tickets")
+    with ctx.transaction():  # an assignee key removed (a ticket from an older version)
+        doc = tickets[made[0]]
+        tickets.replace(made[0], {k: v for k, v in doc.items() if k not in ("id", "assignee")})
+    clock.set(2026, 3, 6, 12)
+    now = svc.stamp()
+    active = {"status": AnyOf(list(svc.m.ACTIVE))}
+    oracle = {
+        "active": tickets.find(active),
+        "mine": tickets.find({**active, "assignee": me}),
+        "unassigned": tickets.find({**active, "assignee": None}),
+        "waiting": tickets.find({"status": "waiting"}),
+        "overdue": list({d["id"]: d for d in tickets.find({"status": AnyOf(["new", "open"]),
+                                                           "resolution_due": Range(lt=now)})
+                         + tickets.find({"status": AnyOf(["new", "open"]), "response_due": Range(lt=now)})
+                         }.values()),
+    }
+    rank = {p: i for i, p in enumerate(svc.m.PRIORITIES)}
+    for rows in oracle.values():
+        rows.sort(key=lambda d: (rank.get(d["priority"], 9), d.get("resolution_due") or "9999", d["id"]))
+    assert all(oracle[q] for q in oracle) and len(oracle["overdue"]) < len(oracle["active"])
+    counts = svc.queue_counts(ctx)
+    assert counts == {q: len(rows) for q, rows in oracle.items()}
+    for name, rows in oracle.items():
+        assert svc.queue(ctx, name) == rows
+        assert svc.queue_view(ctx, name) == (counts, rows)
+    assert svc.queue_view(ctx, "all") == (counts, None)
+    # the rows' requesters named in one read: the same names as one by one
+    shown = svc.ticket_rows(ctx, oracle["active"])
+    assert [r["requester"] for r in shown] == \
+        [ctx.services.people.name_of(d["requester_id"]) for d in oracle["active"]]
+    assert {r["requester"] for r in shown} == {"Anna Arndt", "Ben Brandt", "Clara Conrad"}
