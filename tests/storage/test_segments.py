@@ -10,6 +10,7 @@ what a store holding the whole table returns; the table stays unloaded.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 
 import pytest
@@ -383,3 +384,32 @@ def test_a_count_of_one_value_or_token_is_read_from_the_zones(office, monkeypatc
     # finds skip the segments without the token
     assert part.find({"people": Contains("|11|")}, order_by="-id", limit=3) == \
         whole.find({"people": Contains("|11|")}, order_by="-id", limit=3)
+
+
+def test_a_segment_is_decoded_the_fast_way_or_the_careful_way_alike():
+    """msgspec decodes a segment this code wrote (documents joined by commas)
+    as json's careful loop does — the documents and where each starts —
+    and leaves what it cannot (spaces between documents, a lone surrogate)
+    to that loop."""
+    from core.storage import files
+
+    docs = [{"id": i, "name": "Müller 😀 \u2028 \"q\" \\\\", "n": [1.5, -0.0, 10**30, {"x": None}], "t": True}
+            for i in range(1, 40)]
+    body = files.encode_snapshot("t.x", 1, 40, 1, docs, segment_docs=10).split(b"\n", 1)[1]
+    header = json.loads(files.encode_snapshot("t.x", 1, 40, 1, docs, segment_docs=10).split(b"\n", 1)[0])
+    for sg in header["segments"]:
+        raw = body[sg["at"]:sg["at"] + sg["bytes"]]
+        fast = files._segment_fast(raw, sg)
+        assert fast is not None
+        careful = files.segment_docs(raw.replace(b"},{", b"}, {"), sg, "p", "t.x")  # spaces: the loop
+        assert files._segment_fast(raw.replace(b"},{", b"}, {"), sg) is None
+        lo, hi = sg["zones"]["id"]["n"]
+        assert fast[0] == careful[0] == [d for d in docs if lo <= d["id"] <= hi]
+        with pytest.MonkeyPatch.context() as mp:  # the same bytes by json's loop
+            mp.setattr(files, "_segment_fast", lambda raw, segment: None)
+            loop = files.segment_docs(raw, sg, "p", "t.x")
+        assert fast[0] == loop[0] and list(fast[1]) == list(loop[1])
+        assert [raw[s:s + 6] for s in fast[1]] == [b'{"id":'] * sg["count"]
+    lone = b'{"id":1,"s":"\\ud800"},{"id":2}'
+    assert files._segment_fast(lone, {"count": 2}) is None
+    assert files.segment_docs(lone, {"count": 2}, "p", "t.x")[0] == [{"id": 1, "s": "\ud800"}, {"id": 2}]
