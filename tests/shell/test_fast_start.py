@@ -137,7 +137,8 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
     """The demo company on first use (--demo), every built-in plugin, the
     dashboard filled: no click, no core.cli.commands; and opened again as the
     benchmark opens it, no importlib.metadata either, nor what the first
-    frame does not need (hashlib, ctypes, the DATEV and invoicing code); the
+    frame does not need (hashlib, ctypes, the DATEV and invoicing code, Babel's
+    data files whole: core.babeldata); the
     app's own keys in the demo's German both times (on the second start they
     were English)."""
     # the demo's own folder: only there does --demo make an unknown account its admin
@@ -162,11 +163,16 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
             # ctypes, the DATEV export and invoicing (the settings' rules are apart from them)
             deferred = [m for m in ("hashlib", "ctypes", "plugins.accounting.datev", "plugins.accounting.invoicing")
                         if m in sys.modules]
+            # Babel's data read whole (core.babeldata: the start reads a few tables from the cache)
+            import babel.core, babel.localedata
+            whole = [name for name, data in (("global", babel.core._global_data),
+                                             *babel.localedata._cache.items())
+                     if getattr(data, "_whole", True) is not None]
             quit = next(b.description for b in type(app).BINDINGS if b.key == "ctrl+q")
             with open({str(result)!r}, "w") as fh:
                 fh.write(f"{{len(cards)}} cards; {{app.backdesk.operator.account}}; "
                          f"plugins {{sorted(r.name for r in app.backdesk.host.active)}}; "
-                         f"quit {{quit}}; deferred {{deferred}}; modules {{loaded}}")
+                         f"quit {{quit}}; deferred {{deferred}}; babel whole {{whole}}; modules {{loaded}}")
             app.exit(return_code=3)
 
         open_shell(data_dir={str(data)!r}, demo=True, auto_pilot=auto_pilot)
@@ -187,6 +193,8 @@ def test_open_shell_with_auto_pilot_as_the_benchmark_runs_it(tmp_path, term):
         assert loaded in (("[]", "['importlib.metadata']") if first_use else ("[]",)), text
         if not first_use:  # (filling the demo writes files and invoices)
             assert "deferred [];" in text, text
+            # the cache the first start wrote: no Babel file read whole
+            assert "babel whole [];" in text, text
         assert int(text.split()[0]) >= 5
         # the demo's one line, as `backdesk --demo` prints it, on first use only
         assert ("the demo company was created in" in t.screen_text()) == first_use
