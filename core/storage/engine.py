@@ -95,6 +95,8 @@ Choices beyond the first sketch, and why:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import heapq
 import json
@@ -102,6 +104,7 @@ import logging
 import math
 import os
 import re
+import sys
 import threading
 import time
 from array import array
@@ -977,6 +980,111 @@ def _folded(value: Any) -> str | None:
 _ABSENT = _Tag("absent")  # a field a document does not have, in a column
 
 
+_WORD = re.compile(r"\w+")
+
+
+class _Words:
+    """A segment's searched text by word: every distinct run of word
+    characters (``\\w+``) of a field's folded text, and the positions of the
+    documents holding it.  A needle made of word characters alone is in a
+    text exactly when it is inside one of its words, so ``Contains`` of such
+    a needle is answered from the words (a few thousand, not the documents'
+    megabytes of text): the same documents as the text's test."""
+
+    __slots__ = ("text", "starts", "post", "ends")
+
+    def __init__(self, text: str, post: bytes, ends: list[int]) -> None:
+        self.text = text        # the words joined by "\n", sorted
+        self.post = post        # the positions, uint32 little-endian, word after word
+        self.ends = ends        # where each word's positions end (counted in positions)
+        starts, at = [], 0
+        for word in text.split("\n") if text else ():
+            starts.append(at)
+            at += len(word) + 1
+        self.starts = starts
+
+    @classmethod
+    def of(cls, texts: list) -> "_Words":
+        where: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            if t:
+                for w in set(_WORD.findall(t)):
+                    where.setdefault(w, []).append(i)
+        words = sorted(where)
+        post, ends = array("I"), []
+        for w in words:
+            post.extend(where[w])
+            ends.append(len(post))
+        return cls("\n".join(words), _le(post), ends)
+
+    def __len__(self) -> int:
+        return len(self.starts) + len(self.post) // 16
+
+    def positions(self, needle: str) -> list[int]:
+        """Positions of the documents whose text holds ``needle`` (word characters only)."""
+        text, starts, ends = self.text, self.starts, self.ends
+        found: set[int] = set()
+        i = text.find(needle)
+        while i >= 0:
+            k = bisect.bisect_right(starts, i) - 1
+            lo = ends[k - 1] if k else 0
+            found.update(_from_le(self.post[lo * 4:ends[k] * 4]))
+            i = text.find(needle, starts[k + 1]) if k + 1 < len(starts) else -1
+        return sorted(found)
+
+    def dump(self) -> dict:
+        return {"text": self.text, "post": base64.b64encode(self.post).decode("ascii"), "ends": self.ends}
+
+    @classmethod
+    def load(cls, data: dict) -> "_Words":
+        return cls(data["text"], base64.b64decode(data["post"]), data["ends"])
+
+
+def _le(values: array) -> bytes:
+    if sys.byteorder != "little":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def _from_le(raw: bytes) -> array:
+    out = array("I", raw)
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out
+
+
+def _dump_column(want: tuple, column: Any) -> Any:
+    if want[0] == "words":
+        return column.dump()
+    if want[0] == "raw":
+        return {"values": [None if v is _ABSENT else v for v in column],
+                "absent": [i for i, v in enumerate(column) if v is _ABSENT]}
+    return list(column)  # ids, starts
+
+
+def _load_column(want: tuple, data: Any, count: int) -> Any:
+    if want[0] == "words":
+        column = _Words.load(data)
+        if column.ends and column.ends[-1] * 4 != len(column.post):
+            raise ValueError("positions do not match")
+        return column
+    if want[0] == "raw":
+        column = data["values"]
+        for i in data["absent"]:
+            column[i] = _ABSENT
+    else:
+        column = array("q", data)
+    if len(column) != count:
+        raise ValueError("not the segment's length")
+    return column
+
+
+#: the columns kept on disk beside a snapshot (files.write_column): small
+#: values and words, not the folded texts (as big as the documents)
+_KEPT_ON_DISK = ("id", "off", "raw", "words")
+
+
 class _Columns:
     """Columns of segments read: the values of the fields wheres looked at
     (a searched field's text folded), and the ids a where matched, kept for
@@ -985,10 +1093,12 @@ class _Columns:
     page of matches then read a table not loaded without parsing its
     segments again: a few MB where the documents would be tens."""
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 200_000, *, write: bool = True) -> None:
         self.limit = limit
         self.size = 0
         self._kept: OrderedDict[tuple, Any] = OrderedDict()
+        #: also keep the columns built beside the snapshots (files.write_column)
+        self.write = write
 
     def get(self, key: tuple) -> Any:
         found = self._kept.get(key)
@@ -1062,7 +1172,10 @@ class _Part:
         raw = files.segment_bytes(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
         docs, starts = files.segment_docs(raw, segment, self.st.lazy.path, self.st.name)
         if self.cols is not None:
-            self.cols.put((self.st.lazy.path, segment["at"], segment["crc"], "off"), array("q", starts))
+            key = (self.st.lazy.path, segment["at"], segment["crc"], "off")
+            if self.cols.get(key) is None:
+                self.cols.put(key, array("q", starts))
+                self._keep(segment, ("off",), starts)
         self.last = (segment["at"], docs)  # while this read lasts
         return docs
 
@@ -1082,6 +1195,10 @@ class _Part:
         for want in wants:
             found = self.cols.get(base + want)
             if found is None:
+                found = self._kept(segment, want)
+                if found is not None:
+                    self.cols.put(base + want, found)
+            if found is None:
                 todo.append(want)
             else:
                 out[want] = found
@@ -1092,14 +1209,38 @@ class _Part:
                     column: Any = array("q", [d["id"] for d in docs])
                 elif want[0] == "raw":
                     column = [d.get(want[1], _ABSENT) for d in docs]
-                elif len(want[1]) == 1:  # a top-level field: read directly, strings folded inline
-                    key = want[1][0]
-                    column = [t.casefold() if type(t := d.get(key)) is str else _folded(t) for d in docs]
+                elif want[0] == "words":
+                    column = _Words.of(self._folds(docs, want[1]))
                 else:
-                    column = [_folded(get_path(d, want[1])) for d in docs]
+                    column = self._folds(docs, want[1])
                 self.cols.put(base + want, column)
+                self._keep(segment, want, column)
                 out[want] = column
         return out
+
+    @staticmethod
+    def _folds(docs: list[dict], path: tuple[str, ...]) -> list[str | None]:
+        if len(path) == 1:  # a top-level field: read directly, strings folded inline
+            key = path[0]
+            return [t.casefold() if type(t := d.get(key)) is str else _folded(t) for d in docs]
+        return [_folded(get_path(d, path)) for d in docs]
+
+    def _kept(self, segment: dict, want: tuple) -> Any:
+        """The column kept on disk beside the snapshot, or None."""
+        if self.cols is None or want[0] not in _KEPT_ON_DISK:
+            return None
+        what = json.dumps(want)
+        data = files.read_column(self.st.lazy.path, segment, what)
+        if data is None:
+            return None
+        try:
+            return _load_column(want, data, segment["count"])
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, binascii.Error):
+            return None
+
+    def _keep(self, segment: dict, want: tuple, column: Any) -> None:
+        if self.cols is not None and self.cols.write and want[0] in _KEPT_ON_DISK:
+            files.write_column(self.st.lazy.path, segment, json.dumps(want), _dump_column(want, column))
 
     def matches(self, segment: dict, where: Where, *, changed_too: bool = False) -> list[int]:
         """Positions in ``segment`` of its documents matching ``where`` and
@@ -1109,18 +1250,28 @@ class _Part:
         terms, rest = [], {}
         for key, cond in where.items():
             if type(cond) is Contains and "\x00" not in cond.text:
-                terms.append((tuple(split_path(f) for f in (key if type(key) is tuple else (key,))),
-                              cond.text.casefold()))
+                needle = cond.text.casefold()
+                # a needle of word characters: the words of the text say (_Words)
+                terms.append((tuple(split_path(f) for f in (key if type(key) is tuple else (key,))), needle,
+                              "words" if _WORD.fullmatch(needle) else "fold"))
             else:
                 rest[key] = cond
         fields = sorted(_where_fields(rest))
         # a document's id is in the ids' column (kept for every segment read)
-        wants = {("id",)} | {("fold", p) for paths, _n in terms for p in paths} | {
+        wants = {("id",)} | {(kind, p) for paths, _n, kind in terms for p in paths} | {
             ("raw", f) for f in fields if f != "id"}
         cols = self._columns(segment, wants)
         cols[("raw", "id")] = cols[("id",)]
         hits: Any = range(segment["count"])
-        for paths, needle in terms:
+        for paths, needle, kind in terms:
+            if kind == "words":
+                either = set()
+                for p in paths:
+                    either.update(cols[("words", p)].positions(needle))
+                hits = sorted(either.intersection(hits)) if type(hits) is not range else sorted(either)
+                if not hits:
+                    return []
+                continue
             texts = [cols[("fold", p)] for p in paths]
             if len(texts) == 1:
                 [one] = texts
@@ -1172,8 +1323,14 @@ class _Part:
                 out.append(doc)
             return out
         if self.last is None or self.last[0] != segment["at"]:
-            starts = self.cols.get((self.st.lazy.path, segment["at"], segment["crc"], "off")) \
-                if self.cols is not None else None
+            starts = None
+            if self.cols is not None:
+                key = (self.st.lazy.path, segment["at"], segment["crc"], "off")
+                starts = self.cols.get(key)
+                if starts is None:
+                    starts = self._kept(segment, ("off",))
+                    if starts is not None:
+                        self.cols.put(key, starts)
             if starts is not None:  # decode those documents only
                 raw = files.segment_bytes(self.fh, self.start, segment, self.st.lazy.path, self.st.name)
                 return files.segment_docs(raw, segment, self.st.lazy.path, self.st.name, starts=starts,
@@ -1290,6 +1447,19 @@ class _Part:
             if lo <= doc_id <= hi:
                 return next((d for d in self.read(sg) if d["id"] == doc_id), None)
         return None
+
+
+def _prune_columns(snapshot: str, namespace: str, folder: str) -> None:
+    """The columns kept beside a snapshot: those of segments it no longer has removed."""
+    name = f"{namespace}.{folder[:-len('.columns')]}"
+    try:
+        with open(snapshot, "rb") as fh:
+            header, _start = files.read_header(fh, snapshot, name)
+    except FileNotFoundError:
+        header = {}
+    except CorruptData:
+        return
+    files.prune_columns(snapshot, header.get("segments"))
 
 
 def _part(st: _TableState, read: Callable[[_Part], Any], cols: _Columns | None = None) -> Any:
@@ -1568,7 +1738,8 @@ class JournalStore(Store):
         self._rlock = threading.RLock()
         self._states: dict[str, _TableState] = {}
         self._tables: dict[str, JournalTable] = {}
-        self._columns = _Columns()  # columns of segments read (_Part.matches)
+        # columns of segments read (_Part.matches), also kept on disk beside the snapshots
+        self._columns = _Columns(write=not read_only)
         self._txn: _Txn | None = None
         self._outside: set[str] = set()   # changed elsewhere, not yet reported by refresh()
         self._init_callbacks()
@@ -2160,6 +2331,8 @@ class JournalStore(Store):
                     for sub in os.scandir(entry.path):
                         if sub.name.endswith(".tmp"):
                             os.unlink(sub.path)
+                        elif sub.name.endswith(".columns") and sub.is_dir():
+                            _prune_columns(sub.path[:-len(".columns")] + ".json", entry.name, sub.name)
             files.fsync_dir(self.data_dir)
         except OSError as e:
             log.warning("%s: compacted, but old files could not be removed (%s); the next compaction "

@@ -10,6 +10,9 @@ A data directory holds::
                               outside the journal: a journal cut at its tail shows
     journal-000007.log        the journal of the current generation (append-only)
     <namespace>/<table>.json  one snapshot per table, written at compaction
+    <namespace>/<table>.columns/  what readers derived from the snapshot's segments
+                              (ids, a few fields, a searched text's words): kept
+                              for the next session; rebuilt when missing (below)
     backups/                  automatic backups (before migrations, restores)
 
 Journal: one line per committed transaction, ``<crc32 hex8> <json>\\n`` where
@@ -45,6 +48,7 @@ import errno
 import fcntl
 import json
 import os
+import threading
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -499,6 +503,78 @@ def segment_docs(raw: bytes, segment: dict, path: str, name: str, *, starts: Any
         return docs, at
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
+
+
+# -- kept columns: what readers derived from a segment, beside the snapshot
+#
+# A session that has not loaded a table reads a segment's columns (its ids,
+# a field's values, a searched text's words) from the segment; it keeps
+# them in ``<namespace>/<table>.columns/`` so that the next session reads
+# them instead of decoding the segment.  Derived data only: a file names
+# the segment it was read from (its id range, count, length and checksum)
+# and what it holds; one that does not match, cannot be read or is missing
+# is built again from the segment.  Written without fsync (a damaged one is
+# rebuilt), by whichever process built it (best effort: a read-only folder
+# keeps none); the files of segments a snapshot no longer has are removed at
+# the next compaction (:func:`prune_columns`).  Backups, checks and
+# migrations do not read them.
+
+
+def columns_dir(snapshot_path: str) -> str:
+    base = snapshot_path[:-5] if snapshot_path.endswith(".json") else snapshot_path
+    return base + ".columns"
+
+
+def segment_key(segment: dict) -> str:
+    lo, hi = segment["zones"]["id"]["n"]
+    return f"{lo}-{hi}-{segment['count']}-{segment['bytes']}-{segment['crc']}"
+
+
+def _column_path(snapshot_path: str, segment: dict, what: str) -> str:
+    return os.path.join(columns_dir(snapshot_path),
+                        f"{segment_key(segment)}-{zlib.crc32(what.encode()):08x}.json")
+
+
+def read_column(snapshot_path: str, segment: dict, what: str) -> Any:
+    """The data kept for ``what`` (a JSON text naming the column) of this
+    segment, or None."""
+    try:
+        with open(_column_path(snapshot_path, segment, what), "rb") as fh:
+            body = json.loads(fh.read())
+        if body["segment"] != segment_key(segment) or body["what"] != what:
+            return None
+        return body["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_column(snapshot_path: str, segment: dict, what: str, data: Any) -> None:
+    """Keep ``data`` for ``what`` of this segment (best effort)."""
+    path = _column_path(snapshot_path, segment, what)
+    tmp = f"{path}.{os.getpid()}-{threading.get_ident()}.tmp"
+    try:
+        make_dir(os.path.dirname(path))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        try:
+            write_all(fd, dumps({"segment": segment_key(segment), "what": what, "data": data}))
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError):
+        remove_quietly(tmp)
+
+
+def prune_columns(snapshot_path: str, segments: list[dict] | None) -> None:
+    """Remove the kept columns of segments the snapshot does not have (and
+    temporary files of interrupted writes)."""
+    folder = columns_dir(snapshot_path)
+    if not os.path.isdir(folder):
+        return
+    keys = {segment_key(sg) for sg in segments or ()}
+    for entry in os.scandir(folder):
+        key = entry.name.rsplit("-", 1)[0] if entry.name.endswith(".json") else None
+        if key not in keys:
+            remove_quietly(entry.path)
 
 
 @dataclass(slots=True)
