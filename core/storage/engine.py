@@ -829,6 +829,51 @@ def _zone_keeps_value(zone: dict, value: Any) -> bool:
     return True  # None, a bool: kept unless the values are listed
 
 
+def _values_by_kind(values: tuple) -> tuple[bool, list, list]:
+    """An AnyOf's values as (whether one of them can match anywhere: not a
+    plain string or finite number, the strings sorted, the numbers sorted),
+    for :func:`_zone_keeps_any`; the last few kept by the tuple's identity
+    (one where's values, asked for every segment)."""
+    kept = _BY_KIND.get(id(values))
+    if kept is not None and kept[0] is values:
+        return kept[1]
+    other, strs, nums = False, [], []
+    for v in values:
+        t = type(v)
+        if t is str:
+            strs.append(v)
+        elif (t is int or t is float) and _plain(v):
+            nums.append(v)
+        else:
+            other = True
+    out = (other, sorted(strs), sorted(nums))
+    if len(_BY_KIND) >= 8:
+        _BY_KIND.clear()
+    _BY_KIND[id(values)] = (values, out)
+    return out
+
+
+_BY_KIND: dict[int, tuple[tuple, tuple[bool, list, list]]] = {}
+
+
+def _zone_keeps_any(zone: dict, values: tuple) -> bool:
+    """``any(_zone_keeps_value(zone, v) for v in values)`` by bisecting the
+    sorted values against the zone's bounds (a page of 100 calls by id
+    against a year's 78 segments: 7,800 tests, now 78 bisections)."""
+    other, strs, nums = _values_by_kind(values)
+    if other:
+        return True
+    if strs and (b := zone.get("s")) is not None:
+        i = bisect.bisect_left(strs, b[0])
+        if i < len(strs) and (b[1] is None or strs[i] <= b[1]):
+            return True
+    if nums and (b := zone.get("n")) is not None:
+        i = bisect.bisect_left(nums, b[0])
+        if i < len(nums) and nums[i] <= b[1]:
+            return True
+    return False
+
+
 def _zone_keeps_range(zone: dict, r: Range) -> bool:
     bounds = [b for b in (r.gt, r.ge, r.lt, r.le) if b is not None]
     if all(type(b) is str for b in bounds):
@@ -863,7 +908,7 @@ def _segment_keeps(zones: dict, where: Where | None) -> bool:
                 held = {_eq_key(v) for v in zone["v"]}
                 keeps = any(not _plain(v) or type(v) in (list, dict) or _eq_key(v) in held for v in cond.values)
             else:
-                keeps = any(_zone_keeps_value(zone, v) for v in cond.values)
+                keeps = _zone_keeps_any(zone, cond.values)
         elif isinstance(cond, Range):
             keeps = _zone_keeps_range(zone, cond)
         elif isinstance(cond, Operator):

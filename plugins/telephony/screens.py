@@ -496,14 +496,46 @@ class MessagesScreen(BackdeskScreen):
 # --------------------------------------------------------------------------- history
 
 
-def history_records(pages: CallPages | CallMatches, make: Callable[[dict], dict], *,
+class _Rows:
+    """A History view's rows as made from its calls, kept by call id for
+    the view's life (until the calls change and the screen reloads): the
+    pages of ``/`` show the same calls letter after letter (``m``, ``mü``,
+    ``mül`` … find the same 354 of a year's newest 5,000), and each call is
+    read, named and formatted once. A page's names are looked up in two
+    reads (:meth:`Names.prefetch`)."""
+
+    def __init__(self, service, names: Names, make: Callable[[dict], dict]) -> None:
+        self.service, self.names, self.make = service, names, make
+        self.made: dict[Any, dict] = {}
+
+    def of(self, calls: list[dict]) -> list[dict]:
+        """The rows of these calls (made now, and kept)."""
+        self.names.prefetch(calls)
+        rows = []
+        for c in calls:
+            row = self.made[c["id"]] = {**self.make(c), "_at": c["started_at"]}
+            rows.append(row)
+        return rows
+
+    def by_id(self, ids: list) -> list[dict]:
+        """The rows of the calls with these ids, in this order; only the
+        calls not made yet are read (one read by id)."""
+        missing = [i for i in ids if i not in self.made]
+        if missing:
+            self.of(self.service.calls_of(missing))
+        return [self.made[i] for i in ids if i in self.made]
+
+
+def history_records(pages: CallPages | CallMatches, rows: _Rows, *,
                     matching: Callable[[str], PagedRecords | None] | None = None,
                     warm: Callable[[], object] | None = None) -> PagedRecords:
-    """A table source over :class:`CallPages`: rows are ``make(call)`` plus
-    ``_at`` (the call's started_at: the next page starts after it)."""
+    """A table source over :class:`CallPages` or :class:`CallMatches`: rows
+    are ``make(call)`` plus ``_at`` (the call's started_at: the next page
+    starts after it); a page of matches takes the rows made already."""
     def fetch(offset: int, limit: int, after) -> list[dict]:
-        calls = pages.page(offset, limit, after=(after["_at"], after["id"]) if after is not None else None)
-        return [{**make(c), "_at": c["started_at"]} for c in calls]
+        if isinstance(pages, CallMatches):
+            return rows.by_id(pages.ids(offset, limit))
+        return rows.of(pages.page(offset, limit, after=(after["_at"], after["id"]) if after is not None else None))
 
     return PagedRecords(fetch, pages.count, matching=matching, warm=warm)
 
@@ -586,6 +618,7 @@ class HistoryScreen(BackdeskScreen):
                     "outcome": outcome_title(c.get("outcome")) or status_title(c["status"]),
                     "duration": format_duration(c.get("duration")), "chain": chain_text(names, c, human=True)}
 
+        made = _Rows(s, names, row)
         table = self.query_one("#hist-table", RecordTable)
         where = s.history_where(today=self.mode == "today", unanswered=self.mode == "unanswered",
                                 transferred=self.mode == "transferred", person_id=self.person_id)
@@ -596,9 +629,9 @@ class HistoryScreen(BackdeskScreen):
         def matching(text: str) -> PagedRecords:
             found = CallMatches(s, where, text, previous=last[0] if last else None, window=window.rows())
             last[:] = [found]
-            return history_records(found, row)
+            return history_records(found, made)
 
-        records = history_records(CallPages(s, where), row, matching=matching, warm=window.rows)
+        records = history_records(CallPages(s, where), made, matching=matching, warm=window.rows)
         table.set_records(records)
         n = len(records)
         label = {"today": _("Today"), "unanswered": _("Unanswered"), "transferred": _("Transferred"),

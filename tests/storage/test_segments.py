@@ -413,3 +413,26 @@ def test_a_segment_is_decoded_the_fast_way_or_the_careful_way_alike():
     lone = b'{"id":1,"s":"\\ud800"},{"id":2}'
     assert files._segment_fast(lone, {"count": 2}) is None
     assert files.segment_docs(lone, {"count": 2}, "p", "t.x")[0] == [{"id": 1, "s": "\ud800"}, {"id": 2}]
+
+
+def test_a_segment_is_skipped_for_many_wanted_values_as_value_by_value():
+    """A page read by id (AnyOf of 100 ids) against every segment's zone
+    bisects the sorted values instead of testing each: the same segments
+    kept, whatever the values' kinds (strings, numbers, NaN, True beside 1,
+    None, lists) and the zone's bounds."""
+    from core.storage.engine import _segment_keeps, _zone_keeps_value
+
+    rnd = random.Random(7)
+    kinds = [lambda: rnd.randint(-5, 300), lambda: rnd.random() * 300, lambda: f"2026-{rnd.randint(1, 12):02d}",
+             lambda: True, lambda: None, lambda: float("nan"), lambda: [1], lambda: {"a": 1}, lambda: 1.0]
+    for _ in range(3000):
+        values = [rnd.choice(kinds[:3] if rnd.random() < 0.7 else kinds)() for _ in range(rnd.randint(0, 12))]
+        zone = {}
+        if rnd.random() < 0.8:
+            lo = rnd.randint(-10, 310)
+            zone["n"] = [lo, lo + rnd.randint(0, 60)]
+        if rnd.random() < 0.6:
+            lo = f"2026-{rnd.randint(1, 12):02d}"
+            zone["s"] = [lo, rnd.choice([None, lo, "2026-13"])]
+        where = {"id": AnyOf(values)}
+        assert _segment_keeps({"id": zone}, where) == any(_zone_keeps_value(zone, v) for v in values), (zone, values)

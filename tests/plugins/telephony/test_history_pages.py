@@ -175,6 +175,88 @@ async def test_the_history_screen_shows_every_call_and_its_filter_asks_the_store
         assert all("Wagner Bau" in table.record_at(r)["caller"] for r in range(table.row_count))
 
 
+def _shown(tel, c: dict) -> dict:
+    """A History row as the screen made it before it kept rows (the
+    oracle): every name asked of the service, the call read afresh."""
+    from core.i18n import format_datetime
+    from plugins.telephony.cli import chain_text
+    from plugins.telephony.models import format_duration, outcome_title, status_title
+
+    c = tel.calls.get(c["id"])
+    return {"id": c["id"], "time": format_datetime(c["started_at"], "short"), "caller": tel.caller_text(c),
+            "outcome": outcome_title(c.get("outcome")) or status_title(c["status"]),
+            "duration": format_duration(c.get("duration")), "chain": chain_text(tel, c, human=True)}
+
+
+def test_a_pages_names_are_read_at_once_and_read_the_same(tel, bob, monkeypatch):
+    """Names.prefetch reads a page's people in one read and its contacts in
+    another; the texts are the service's own, also for a person or contact
+    that is gone (``#id``, the stored name or number)."""
+    _calls(tel, bob)
+    calls = tel.list_calls()
+    gone = [{**calls[0], "caller_person_id": 999_999, "chain": [{"kind": "caller"}, {"kind": "put_through",
+                                                                                        "person_id": 999_998}]},
+            {**calls[1], "caller_person_id": None, "contact_id": 999_997, "caller_name": "Frau Gone"},
+            {**calls[2], "caller_person_id": None, "contact_id": 999_996, "caller_name": None,
+             "caller_number": "+49 1"}]
+    from plugins.telephony.cli import chain_text
+
+    want = [(tel.caller_text(c), chain_text(tel, c, human=True)) for c in calls + gone]
+    asked: list = []
+    for name in ("get", "name_of"):
+        monkeypatch.setattr(tel.people, name, (lambda f, n: lambda *a, **k: asked.append(n) or f(*a, **k))(
+            getattr(tel.people, name), name))
+    contact_get = tel.contacts.get
+    monkeypatch.setattr(tel.contacts, "get", lambda *a, **k: asked.append("contact") or contact_get(*a, **k))
+    names = tel_service.Names(tel)
+    names.prefetch(calls + gone)
+    assert [(names.caller_text(c), chain_text(names, c, human=True)) for c in calls + gone] == want
+    # one by one only what the reads did not find: the two contacts that are gone
+    assert asked == ["contact", "contact"], asked
+    assert any(t.startswith("#999") for t, _c in want) and "Frau Gone" in [t for t, _c in want]
+
+
+async def test_the_history_screen_shows_the_same_rows_letter_by_letter(site, tel, bob, monkeypatch):
+    """Typing a name after ``/`` shows, at every letter, the rows the
+    History showed when it read and named each page's calls afresh (the
+    oracle: :func:`_shown`); a call shown by an earlier letter is not read
+    again (its row is kept until the calls change)."""
+    from core.shell.app import make_app
+    from core.shell.widgets import RecordTable
+
+    _calls(tel, bob)
+    full = tel.list_calls()
+    people = {p["id"]: p["name"] for p in bob.services.people.find("")}
+    name = people[full[-1]["wanted_person_id"]].split()[-1]
+    app = make_app(bob, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_nav("telephony.history")
+        await pilot.pause()
+        await pilot.press("4")
+        await pilot.pause()
+        table = app.screen.query_one("#hist-table", RecordTable)
+        columns = ("id", "time", "caller", "outcome", "duration", "chain")
+        assert [{k: table.record_at(r)[k] for k in columns} for r in range(table.row_count)] == \
+            [_shown(tel, c) for c in full]
+        read: list = []
+        calls_of = tel_service.Telephony.calls_of
+        monkeypatch.setattr(tel_service.Telephony, "calls_of",
+                            lambda self, ids: read.append(list(ids)) or calls_of(self, ids))
+        await pilot.press("slash")
+        await app.workers.wait_for_complete()
+        typed = ""
+        for letter in name.casefold():
+            typed += letter
+            await pilot.press(letter)
+            await pilot.pause()
+            found = {r["id"] for r in tel_service.CallMatches(tel, {}, typed).rows}
+            want = [c for c in full if c["id"] in found]
+            assert want, typed
+            assert [{k: table.record_at(r)[k] for k in columns} for r in range(table.row_count)] == \
+                [_shown(tel, c) for c in want], typed
+        assert read == []  # every match was among the calls the table had shown (all 40)
+
+
 def _hops(tel, bob) -> tuple[list[dict], int]:
     """Calls where one person was only passed through (asked for A, put
     through to P, then on to C: P is in the transfers alone), older than
