@@ -66,6 +66,7 @@ __all__ = [
     "date_text",
     "date_example",
     "parse_date",
+    "parse_day",
     "format_datetime",
     "format_time",
     "format_number",
@@ -371,6 +372,22 @@ def parse_date(text: str) -> _dt.date:
         return _dt.date(int(year), int(parts["M"]), int(parts["d"]))
     except (ValueError, KeyError):
         raise ValidationError(_("Enter a date like {example}").format(example=date_example())) from None
+
+
+def parse_day(text: str) -> str:
+    """A day typed the locale's way or as ISO → ``YYYY-MM-DD``: what
+    :func:`parse_date` (a form's date field) reads — "20.01.2026" and
+    "20.01.26" (German), "20/01/2026" (en_GB), "1/20/2026" (en_US),
+    "2026-01-20" everywhere — for a command line's date options and
+    arguments, as :func:`parse_month` is for its months. Raises
+    ValidationError with one line naming the value and an example
+    ("'32.01.2026' is not a date (like 31.12.2026)"). Whether the year is
+    one a record may have is the caller's (core.dates.check_year)."""
+    try:
+        return parse_date(text).isoformat()
+    except ValidationError:
+        raise ValidationError(_("{value!r} is not a date (like {example})").format(
+            value=(text.strip() if isinstance(text, str) else str(text))[:20], example=date_example())) from None
 
 
 def date_example() -> str:

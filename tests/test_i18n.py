@@ -159,6 +159,28 @@ def test_a_month_is_typed_the_locales_way_or_iso_and_dates_fit_their_column(loca
     assert i18n.day_width() == width
 
 
+@pytest.mark.parametrize("locale, typed, example", [
+    ("de_DE", ("20.01.2026", "20.01.26", "20.1.2026", " 20.01.2026 "), "31.12.2026"),
+    ("en_GB", ("20/01/2026", "20/01/26", "20/1/2026", "20-01-2026"), "31/12/2026"),
+    ("en_US", ("1/20/2026", "1/20/26", "01/20/2026", "1.20.2026"), "12/31/2026"),
+])
+def test_a_day_is_typed_the_locales_way_or_iso(locale, typed, example):
+    """One parser for days (a form's date field and every command line's
+    date option, core.cli.params.DAY): what the CLI's tables print and the
+    screens take, or ISO in every locale; anything else one line naming the
+    value and the locale's example."""
+    set_locale(locale)
+    assert [i18n.parse_day(t) for t in typed] == ["2026-01-20"] * 4
+    assert i18n.parse_day("2026-01-20") == "2026-01-20"
+    assert i18n.parse_day(i18n.date_text("2026-01-20")) == "2026-01-20"  # what a form shows
+    for bad in ("32.01.2026", "31/02/2026" if locale != "en_US" else "2/31/2026", "Jan 20", "",
+                "2026-1-20-1", "1/20/2026" if locale != "en_US" else "20/1/2026"):
+        with pytest.raises(ValidationError) as caught:
+            i18n.parse_day(bad)
+        words = ("ist kein Datum (etwa", ")") if locale == "de_DE" else ("is not a date (like", ")")
+        assert caught.value.message == f"{bad.strip()!r} {words[0]} {example}{words[1]}"
+
+
 def test_utc_times_are_shown_in_the_site_timezone(german):
     assert format_datetime("2026-01-05T09:30:00Z") == "05.01.2026, 10:30"
     assert format_datetime("2026-07-01T09:30:00+00:00") == "01.07.2026, 11:30"  # summer time

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from core.cli.launch import State
+from core.cli.params import DAY_OR_TIME
 from core.errors import BackdeskError
 from core.i18n import format_date, format_time
 from core.inputs import read_text_file
@@ -175,8 +176,9 @@ def register(cli: click.Group) -> None:
     @click.option("--operator", help="Only this account's entries.")
     @click.option("--plugin", help="Only this plugin's (or 'core') tables.")
     @click.option("--table", "table_name", help="Only this table (PLUGIN.TABLE).")
-    @click.option("--since", help="From this date or time (YYYY-MM-DD[THH:MM], UTC).")
-    @click.option("--until", help="Up to this date (inclusive) or time.")
+    @click.option("--since", type=DAY_OR_TIME,
+                  help="From this date (31.12.2026 as on the screens, or 2026-12-31) or time (2026-12-31T08:00, UTC).")
+    @click.option("--until", type=DAY_OR_TIME, help="Up to this date (inclusive) or time.")
     @click.option("--include-archived", is_flag=True, help="Read the archive files too.")
     @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
                   help="At most this many (0: all).")
@@ -196,8 +198,9 @@ def register(cli: click.Group) -> None:
         _table(rows, ["seq", "when", "actor", "plugin", "op", "record", "summary"], widths={"summary": 50})
 
     @audit.command("archive")
-    @click.option("--before", required=True, metavar="DATE",
-                  help="Archive the entries before this date or time (YYYY-MM-DD[THH:MM], UTC).")
+    @click.option("--before", required=True, metavar="DATE", type=DAY_OR_TIME,
+                  help="Archive the entries before this date (31.12.2026 as on the screens, or 2026-12-31) "
+                       "or time (2026-12-31T08:00, UTC).")
     @click.option("--dry-run", is_flag=True, help="Only say what would be archived.")
     @click.option("--batch", type=click.IntRange(min=1), default=None, metavar="N",
                   help="At most N entries per archive file (and per transaction; default 20000).")

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from core.cli.params import DATE, DAY
 from core.errors import ValidationError
 from core.i18n import day_text
 from plugins.accounting import bank_cli, datev_cli, invoicing_cli
@@ -54,12 +55,6 @@ def _mapping(ctx, value: str, *, from_file: bool = False) -> dict:
         return bank_mappings.check_mapping(raw)
     except ValidationError as error:
         raise ValidationError(f"{value}: {error.field}: {error.message}") from None
-
-
-def _date_check(value, name):
-    from plugins.accounting import models as m
-
-    return m.date(value, name, required=False)
 
 
 def register(cli: click.Group, get_context) -> None:
@@ -116,22 +111,21 @@ def register(cli: click.Group, get_context) -> None:
 
     @accounting.command("export")
     @click.option("--format", "fmt", type=click.Choice(["hledger", "csv"]), default="hledger", show_default=True)
-    @click.option("--from", "start", help="First date (YYYY-MM-DD).")
-    @click.option("--to", "end", help="Last date (YYYY-MM-DD).")
+    @click.option("--from", "start", type=DAY, help=f"First date, {DATE}.")
+    @click.option("--to", "end", type=DAY, help="Last date.")
     @click.option("--output", "-o", help="Write to this file instead of stdout.")
     def export(fmt, start, end, output):
         """Export the whole journal in hledger journal format or as CSV."""
         from plugins.accounting import reports
 
         ctx = get_context()
-        start, end = _date_check(start, "from"), _date_check(end, "to")
         text = reports.export_hledger(ctx, start, end) if fmt == "hledger" else reports.export_csv(ctx, start, end)
         _write(text, output)
 
     @accounting.command("report")
     @click.argument("name", type=click.Choice(["trial-balance", "profit-loss", "balance-sheet", "ageing"]))
-    @click.option("--from", "start", help="First date (YYYY-MM-DD).")
-    @click.option("--to", "end", help="Last date, or the ageing date (YYYY-MM-DD).")
+    @click.option("--from", "start", type=DAY, help=f"First date, {DATE}.")
+    @click.option("--to", "end", type=DAY, help="Last date, or the ageing date.")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
     @click.option("--print", "print_", is_flag=True, help="Print it instead (--printer, --copies, …).")
     @print_options
@@ -142,7 +136,6 @@ def register(cli: click.Group, get_context) -> None:
 
         ctx = get_context()
         if print_ or printer is not None:
-            start, end = _date_check(start, "from"), _date_check(end, "to")
             echo_jobs(ctx, [printouts.print_report(ctx, name, start, end,
                                                    **job_options(printer, copies, duplex, tray))], wait)
             return
@@ -157,7 +150,7 @@ def register(cli: click.Group, get_context) -> None:
                    nl=fmt == "table")
 
     @accounting.command("post")
-    @click.option("--date", required=True)
+    @click.option("--date", required=True, type=DAY, help=f"The entry's date, {DATE}.")
     @click.option("--description", "-d", required=True)
     @click.argument("postings", nargs=-1, required=True)
     def post(date, description, postings):
@@ -176,7 +169,7 @@ def register(cli: click.Group, get_context) -> None:
 
     @accounting.command("reverse")
     @click.argument("number")
-    @click.option("--date")
+    @click.option("--date", type=DAY, help="The reversal's date (default today).")
     @click.option("--reason", default="")
     def reverse(number, date, reason):
         """Reverse a posted entry by its number."""
@@ -219,7 +212,7 @@ def register(cli: click.Group, get_context) -> None:
 
     # ------------------------------------------------------------------ bills
     @accounting.command("bills")
-    @click.option("--due-by", help="Only open bills due on or before this date.")
+    @click.option("--due-by", type=DAY, help=f"Only open bills due on or before this date, {DATE}.")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
     def bills(due_by, fmt):
         """List bills (with --due-by: the open ones due by that date)."""
@@ -257,7 +250,7 @@ def register(cli: click.Group, get_context) -> None:
     @accounting.command("pay")
     @click.argument("bill_id")
     @click.option("--amount", help="Part payment (default: what is open).")
-    @click.option("--date")
+    @click.option("--date", type=DAY, help="When it was paid (default today).")
     def pay(bill_id, amount, date):
         """Pay an approved bill in full or in part."""
         from plugins.accounting import models as m
@@ -269,8 +262,9 @@ def register(cli: click.Group, get_context) -> None:
                    f"{m.money_text(b['total'], b['currency'])}")
 
     @accounting.command("payment-run")
-    @click.option("--due-by", required=True, help="Send approved bills due on or before this date.")
-    @click.option("--date", help="Requested execution date (default today).")
+    @click.option("--due-by", required=True, type=DAY,
+                  help=f"Send approved bills due on or before this date, {DATE}.")
+    @click.option("--date", type=DAY, help="Requested execution date (default today).")
     @click.option("--bank", help="The bank account to pay from (bank_accounts setting; default the first).")
     @click.option("--output", "-o", help="Write the pain.001 here (default: the exports folder).")
     def payment_run(due_by, date, bank, output):
@@ -319,7 +313,7 @@ def register(cli: click.Group, get_context) -> None:
 
     @payroll_group.command("run")
     @click.option("--period", required=True, help="The month: 11.2026 as on the screens, or 2026-11.")
-    @click.option("--date", help="Posting date (default: the last day of the period).")
+    @click.option("--date", type=DAY, help="Posting date (default: the last day of the period).")
     def payroll_run(period, date):
         """Run payroll for a month: a payslip per person and the journal entry."""
         from plugins.accounting import models as m
@@ -366,12 +360,12 @@ def register(cli: click.Group, get_context) -> None:
                                                     **job_options(printer, copies, duplex, tray)), wait)
 
     @payroll_group.command("timeclock")
-    @click.option("--from", "start")
-    @click.option("--to", "end")
+    @click.option("--from", "start", type=DAY, help=f"First date, {DATE}.")
+    @click.option("--to", "end", type=DAY, help="Last date.")
     @click.option("--output", "-o")
     def payroll_timeclock(start, end, output):
         """Export the hours in hledger timeclock format."""
         from plugins.accounting import payroll
 
         ctx = get_context()
-        _write(payroll.timeclock(ctx, _date_check(start, "from"), _date_check(end, "to")), output)
+        _write(payroll.timeclock(ctx, start, end), output)

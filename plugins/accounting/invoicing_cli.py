@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from core.cli.params import DATE, DAY
 from core.errors import ValidationError
 from core.i18n import day_text, day_width
 from core.safetext import one_line, visible
@@ -131,10 +132,11 @@ def register(accounting: click.Group, get_context) -> None:
     @click.option("--customer", required=True, help="Id or name.")
     @click.option("--line", "lines", multiple=True, required=True,
                   help="'description; quantity; unit price[; VAT code[; unit]]' (VAT codes: 19, 7, 0, rc, eu, nt).")
-    @click.option("--delivery-date", help="When the goods were delivered or the service done (required).")
-    @click.option("--delivery-end", help="The last day, for a delivery period.")
-    @click.option("--date", help="Invoice date (default today).")
-    @click.option("--due", help="Due date (default: the customer's terms).")
+    @click.option("--delivery-date", type=DAY,
+                  help=f"When the goods were delivered or the service done (required), {DATE}.")
+    @click.option("--delivery-end", type=DAY, help="The last day, for a delivery period.")
+    @click.option("--date", type=DAY, help="Invoice date (default today).")
+    @click.option("--due", type=DAY, help="Due date (default: the customer's terms).")
     @click.option("--note", default="")
     @click.option("--issue", is_flag=True, help="Issue it at once (number and posting).")
     def invoices_new(customer, lines, delivery_date, delivery_end, date, due, note, issue):
@@ -185,7 +187,7 @@ def register(accounting: click.Group, get_context) -> None:
     @click.argument("number")
     @click.option("--reason", required=True)
     @click.option("--line", "lines", multiple=True, help="Credit these lines (default: the whole invoice).")
-    @click.option("--date", help="Credit note date (default today).")
+    @click.option("--date", type=DAY, help="Credit note date (default today).")
     def invoices_credit(number, reason, lines, date):
         """Issue a credit note against invoice NUMBER."""
         from plugins.accounting import invoicing as inv
@@ -197,7 +199,7 @@ def register(accounting: click.Group, get_context) -> None:
     @invoices_group.command("pay")
     @click.argument("number")
     @click.option("--amount", help="Part payment (default: what is open).")
-    @click.option("--date", help="When it arrived (default today).")
+    @click.option("--date", type=DAY, help="When it arrived (default today).")
     def invoices_pay(number, amount, date):
         """Record a payment received for invoice NUMBER."""
         from plugins.accounting import invoicing as inv
@@ -304,7 +306,7 @@ def register(accounting: click.Group, get_context) -> None:
 
     # ------------------------------------------------------------------ open items, dunning
     @accounting.command("open-items")
-    @click.option("--as-of", help="The day (default today).")
+    @click.option("--as-of", type=DAY, help="The day (default today).")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
     def open_items(as_of, fmt):
         """What customers owe: each open invoice with its days past due, then the ageing."""
@@ -336,7 +338,7 @@ def register(accounting: click.Group, get_context) -> None:
             click.echo(f"{m.label(m.AGEING_TITLES, b):<12} {amounts}")
 
     @accounting.command("dunning")
-    @click.option("--as-of", help="The day (default today).")
+    @click.option("--as-of", type=DAY, help="The day (default today).")
     @click.option("--dry-run", is_flag=True, help="Only list what is due.")
     @click.option("--letters", type=click.Path(file_okay=False), help="Write each reminder as a PDF letter here.")
     @click.option("--print", "print_", is_flag=True, help="Print each reminder letter (--printer, --copies, …).")

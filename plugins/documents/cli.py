@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from core.cli.params import DATE, DAY
 from core.errors import ValidationError
 from core.safetext import json_safe
 
@@ -51,7 +52,7 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--correspondent", help="Who sent or receives it.")
     @click.option("--direction", type=click.Choice(["incoming", "outgoing", "internal"]), default="incoming",
                   show_default=True)
-    @click.option("--date", help="The document's date, YYYY-MM-DD (default: today).")
+    @click.option("--date", type=DAY, help=f"The document's date, {DATE} (default: today).")
     @click.option("--location", help="Where the paper is: cabinet / shelf / binder.")
     @click.option("--responsible", help="Responsible person's directory id.")
     @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A custom field of the type.")

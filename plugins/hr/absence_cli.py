@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from core.cli.params import DAY, DAY_TIME
 from core.dates import MAX_YEAR, MIN_YEAR
 from core.i18n import date_text, day_text, day_width, month_text
 from core.safetext import one_line
@@ -33,14 +34,14 @@ def register_leave(hr: click.Group, get_context) -> None:
         """Leave: request, approve, cancel, balances, the absence calendar."""
 
     @leave_group.command("request")
-    @click.argument("start")
-    @click.argument("end")
+    @click.argument("start", type=DAY)
+    @click.argument("end", type=DAY)
     @click.option("--person", default=None, help="Whose leave (default: yours; others need hr.leave.manage).")
     @click.option("--kind", default="vacation", show_default=True, type=click.Choice(["vacation", "special", "unpaid"]))
     @click.option("--deputy", default=None, help="Who stands in (directory id or name).")
     @click.option("--note", default="")
     def request_cmd(start, end, person, kind, deputy, note):
-        """Ask for leave from START to END (YYYY-MM-DD, both included)."""
+        """Ask for leave from START to END, both included (20.01.2026 as on the screens, or 2026-01-20)."""
         from plugins.hr import leave
         from plugins.hr.leave import my_person_id
 
@@ -172,13 +173,13 @@ def register_leave(hr: click.Group, get_context) -> None:
 
     @sick_group.command("record")
     @click.argument("person")
-    @click.argument("start")
-    @click.argument("end")
+    @click.argument("start", type=DAY)
+    @click.argument("end", type=DAY)
     @click.option("--certificate", is_flag=True, help="A doctor's certificate was handed in.")
     @click.option("--deputy", default=None)
     @click.option("--note", default="")
     def sick_record_cmd(person, start, end, certificate, deputy, note):
-        """Record that PERSON is ill from START to END."""
+        """Record that PERSON is ill from START to END (20.01.2026 as on the screens, or 2026-01-20)."""
         from plugins.hr import leave
 
         row = leave.record_sick_note(get_context(), person, start, end, certificate=certificate, note=note,
@@ -247,7 +248,9 @@ def register_time(cli: click.Group, get_context) -> None:
 
     def _person_opt(f):
         f = click.option("--person", default=None, help="Whose clock (default: yours).")(f)
-        return click.option("--at", default=None, help="YYYY-MM-DD HH:MM (default: now).")(f)
+        return click.option("--at", default=None, type=DAY_TIME,
+                            help="The day and time, '20.01.2026 08:30' as on the screens or '2026-01-20 08:30' "
+                                 "(default: now).")(f)
 
     @clock_group.command("in")
     @_person_opt

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from core.cli.params import DATE, DAY
 from core.i18n import date_text, day_text, day_width
 
 CASE_STATUSES = ["open", "investigating", "resolved", "invalid", "closed"]
@@ -28,8 +29,8 @@ def register(cli: click.Group, get_context) -> None:
 
     @hr.command("hire")
     @click.argument("candidate_id")
-    @click.option("--start", default=None, help="First working day (YYYY-MM-DD). Required.")
-    @click.option("--end", default=None, help="Last day of a fixed-term contract (YYYY-MM-DD).")
+    @click.option("--start", default=None, type=DAY, help=f"First working day, {DATE}. Required.")
+    @click.option("--end", default=None, type=DAY, help="Last day of a fixed-term contract.")
     @click.option("--contract", "contract_type", default="permanent", show_default=True,
                   type=click.Choice(["permanent", "fixed_term", "part_time", "apprentice", "freelance"]))
     @click.option("--salary", default=None, help="Salary per --period (a decimal amount).")
@@ -47,7 +48,7 @@ def register(cli: click.Group, get_context) -> None:
         from plugins.hr import hiring
 
         if not start:
-            raise ValidationError("a hire needs a start date: --start YYYY-MM-DD", field="start")
+            raise ValidationError(f"a hire needs a start date: --start DATE, {DATE}", field="start")
         if salary is not None and rate is not None:
             raise ValidationError("give either --salary or --rate", field="rate")
         if rate is not None:
@@ -64,7 +65,7 @@ def register(cli: click.Group, get_context) -> None:
     @click.argument("person")
     @click.option("--level", required=True, type=click.Choice(["verbal", "written", "final"]))
     @click.option("--reason", required=True)
-    @click.option("--date", default=None, help="Date of the warning (default: today).")
+    @click.option("--date", default=None, type=DAY, help="Date of the warning (default: today).")
     @click.option("--hearing-notes", default="")
     @click.option("--case", "case_id", default=None, help="The HR case it follows from.")
     def warn_cmd(person, level, reason, date, hearing_notes, case_id):
@@ -79,7 +80,7 @@ def register(cli: click.Group, get_context) -> None:
 
     @hr.command("acknowledge")
     @click.argument("warning_id")
-    @click.option("--date", default=None)
+    @click.option("--date", default=None, type=DAY, help="When it was acknowledged (default: today).")
     @click.option("--comment", default="")
     def ack_cmd(warning_id, date, comment):
         """Record that the employee acknowledged WARNING_ID."""
@@ -90,7 +91,7 @@ def register(cli: click.Group, get_context) -> None:
 
     @hr.command("dismiss")
     @click.argument("person")
-    @click.option("--date", default=None, help="Last day (YYYY-MM-DD). Required.")
+    @click.option("--date", default=None, type=DAY, help=f"Last day, {DATE}. Required.")
     @click.option("--reason", required=True)
     @click.option("--kind", default="conduct", show_default=True,
                   type=click.Choice(["conduct", "capability", "redundancy", "end_of_contract", "resignation",
@@ -102,7 +103,7 @@ def register(cli: click.Group, get_context) -> None:
         from plugins.hr import discipline
 
         if not date:
-            raise ValidationError("a dismissal needs a date: --date YYYY-MM-DD", field="date")
+            raise ValidationError(f"a dismissal needs a date: --date DATE, {DATE}", field="date")
         d = discipline.dismiss(get_context(), person, date=date, reason=reason, kind=kind,
                                gross_misconduct=gross_misconduct)
         click.echo(f"Person #{d['person_id']} leaves on {date_text(d['date'])} ({kind}); "

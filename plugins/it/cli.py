@@ -13,8 +13,14 @@ from pathlib import Path
 import click
 
 from core import csvsafe
+from core.cli.params import DATE, DAY
 from core.errors import ValidationError
+from core.i18n import date_text, day_text
 from core.safetext import json_safe
+
+
+#: columns holding an ISO day, which a table writes the locale's way
+DAY_COLUMNS = frozenset({"warranty_end", "purchase_date", "next_due", "last_done", "planned_date"})
 
 
 def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = None,
@@ -35,6 +41,9 @@ def _out(rows: list[dict], columns: list[str], fmt: str, widths: dict | None = N
         from plugins.it.models import label
 
         rows = [{**r, **{c: label(titles, r.get(c)) for c, titles in labels.items()}} for r in rows]
+    days = [c for c in columns if c in DAY_COLUMNS]
+    if days:  # the locale's short date, as on the screens (JSON and CSV keep ISO)
+        rows = [{**r, **{c: day_text(r.get(c)) for c in days}} for r in rows]
     widths = widths or {}
     size = {c: min(widths.get(c, 30), max([len(c)] + [len(str(r.get(c) if r.get(c) is not None else ""))
                                                     for r in rows])) for c in columns}
@@ -85,7 +94,7 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--kind", default="incident", show_default=True, type=click.Choice(["incident", "request"]))
     @click.option("--description", default="")
     @click.option("--asset", "assets", multiple=True, help="Asset tag (repeatable).")
-    @click.option("--due", default=None, help="A date the requester needs it by (YYYY-MM-DD).")
+    @click.option("--due", default=None, type=DAY, help=f"A date the requester needs it by, {DATE}.")
     def ticket_open(person, title, priority, category, kind, description, assets, due):
         """Open a ticket for PERSON."""
         ctx = get_context()
@@ -222,8 +231,8 @@ def register(cli: click.Group, get_context) -> None:
                   type=click.Choice(["computer", "printer", "phone", "licence", "accessory", "consumable"]))
     @click.option("--model", default="")
     @click.option("--serial", default="")
-    @click.option("--warranty-end", default=None)
-    @click.option("--purchase-date", default=None)
+    @click.option("--warranty-end", default=None, type=DAY, help=f"The warranty's last day, {DATE}.")
+    @click.option("--purchase-date", default=None, type=DAY, help="When it was bought.")
     @click.option("--seats", default=None)
     @click.option("--quantity", default=None)
     @click.option("--min-quantity", default=None)
@@ -286,13 +295,13 @@ def register(cli: click.Group, get_context) -> None:
     @maintenance.command("add")
     @click.argument("title")
     @click.option("--every", "interval", required=True, help="Interval in days.")
-    @click.option("--next-due", required=True, help="YYYY-MM-DD")
+    @click.option("--next-due", required=True, type=DAY, help=f"When it is due first, {DATE}.")
     @click.option("--asset", default=None)
     def maintenance_add(title, interval, next_due, asset):
         """Add a recurring task."""
         ctx = get_context()
         doc = svc.add_task(ctx, title, interval, next_due, asset=asset)
-        click.echo(f"Task #{doc['id']} added, next due {doc['next_due']}.")
+        click.echo(f"Task #{doc['id']} added, next due {date_text(doc['next_due'])}.")
 
     @maintenance.command("done")
     @click.argument("task_id")
@@ -301,7 +310,7 @@ def register(cli: click.Group, get_context) -> None:
         """Log a task done today."""
         ctx = get_context()
         doc = svc.task_done(ctx, task_id, note)
-        click.echo(f"Task #{doc['id']} done; next due {doc['next_due']}.")
+        click.echo(f"Task #{doc['id']} done; next due {date_text(doc['next_due'])}.")
 
     # -------------------------------------------------------------- changes
     @it.group("changes", invoke_without_command=True)
@@ -320,7 +329,7 @@ def register(cli: click.Group, get_context) -> None:
     @click.option("--proposal", default="")
     @click.option("--reason", default="")
     @click.option("--risk", type=click.Choice(["low", "medium", "high"]), default="low")
-    @click.option("--planned", default=None, help="YYYY-MM-DD")
+    @click.option("--planned", default=None, type=DAY, help=f"When it is to be done, {DATE}.")
     def changes_propose(title, proposal, reason, risk, planned):
         """Propose a change."""
         ctx = get_context()

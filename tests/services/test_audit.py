@@ -206,6 +206,13 @@ def test_audit_list_filters(trail):
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1
     proc = trail.cli("audit", "list", "--since", "yesterday")
     assert proc.returncode == 2 and "since: 'yesterday' is not a date" in proc.stderr
+    # a day as the screens take it (the site's locale) as well as ISO
+    from core.i18n import date_text
+
+    proc = trail.cli("audit", "list", "--since", date_text("2000-01-01"), "--until", date_text("2000-12-31"))
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1, proc.stderr
+    proc = trail.cli("audit", "list", "--operator", "eva", "--since", date_text(at[:10]))
+    assert proc.returncode == 0 and "Einkauf" in proc.stdout, proc.stderr
     carla = trail.open("carla")  # it: may read the trail
     all_core = carla.services.audit.entries(plugin="core")
     assert len(all_core) == carla.services.audit.table.count()

@@ -43,7 +43,8 @@ def test_bad_input_is_one_line_and_exit_2(site):
         (("add", str(site.files / ".." / "data" / "store.json")), "inside the data directory"),
         (("add", str(site.file("big.bin", b"\0" * 1_000_001))), "more than the limit of 1 MB"),
         (("add", str(good), "--filename", "../../x.txt"), "plain file name"),
-        (("add", str(good), "--date", "yesterday"), "not a date"),
+        (("add", str(good), "--date", "yesterday"), "backdesk: --date: 'yesterday' is not a date (like 12/31/2026)"),
+        (("add", str(good), "--date", "24.12.2026"), "backdesk: --date: '24.12.2026' is not a date"),  # en_US
         (("add", str(good), "--type", "Unknown"), "unknown document type"),
         (("send", "1", "--to", "Nobody Known"), "no one in the directory matches"),
         (("send", "1", "--to", "a@b"), "not a valid email address"),
@@ -71,3 +72,12 @@ def test_outbox_retry_sends_through_smtp(site, smtp):
     out = run(site, "outbox", "--retry").stdout
     assert "1 sent" in out and "email sent" in out
     assert len(smtp.messages) == 1
+
+
+def test_the_date_is_typed_as_the_screens_take_it(site):
+    """--date takes the site's date (en_US 12/24/2026, a two-digit year too) or ISO."""
+    good = site.file("ok.txt", "fine")
+    run(site, "add", str(good), "--title", "Christmas", "--date", "12/24/26")
+    run(site, "add", str(site.file("ok2.txt", "also fine")), "--title", "ISO", "--date", "2026-12-23")
+    bd = site.open()
+    assert sorted(d["date"] for d in bd.table("documents.documents").find({})) == ["2026-12-23", "2026-12-24"]

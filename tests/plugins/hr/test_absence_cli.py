@@ -53,6 +53,16 @@ def test_leave_and_time_on_the_command_line(site):
      "backdesk: end: 62 days asked, but Ina Intern has 30 days left in 2026"),
     (("time", "clock", "out", "--person", "Ina Intern"), "backdesk: person: Ina Intern is not clocked in"),
     (("time", "report", "--month", "July"), "backdesk: month: 'July' is not a month (like 12/2026)"),
+    (("hr", "leave", "request", "8/32/2026", "8/7/2026", "--person", "Ina Intern"),
+     "backdesk: START: '8/32/2026' is not a date (like 12/31/2026)"),
+    (("hr", "leave", "request", "8/3/2026", "31.08.2026", "--person", "Ina Intern"),  # a German date in en_US
+     "backdesk: END: '31.08.2026' is not a date (like 12/31/2026)"),
+    (("time", "clock", "in", "--person", "Ina Intern", "--at", "7/7/2026"),
+     "backdesk: --at: '7/7/2026' is not a date and time (like 12/31/2026 08:30)"),
+    (("time", "clock", "in", "--person", "Ina Intern", "--at", "13/7/2026 08:00"),
+     "backdesk: --at: '13/7/2026 08:00' is not a date and time (like 12/31/2026 08:30)"),
+    (("time", "clock", "in", "--person", "Ina Intern", "--at", "7/7/2026 25:00"),
+     "backdesk: --at: '7/7/2026 25:00' is not a date and time (like 12/31/2026 08:30)"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_stored(site, args, message):
     r = site.cli(*args)
@@ -94,5 +104,37 @@ def test_the_command_lines_dates_and_months_are_the_locales(tmp_path, locale, as
         assert ben[20:27] == "F··??? "  # May: 1 May a holiday, the weekend, asked for 4–6 May
         r = site.cli("time", "report", "--month", "13.2026")
         assert (r.returncode, r.stderr.strip(), r.stdout) == (2, f"backdesk: month: {bad}", "")
+    finally:
+        site.close()
+
+
+@pytest.mark.parametrize("locale, start, end, sick, clock_in, clock_out", [
+    ("de_DE", "30.04.2026", "6.5.26", ("04.05.2026", "05.05.26"), "07.07.2026 13:00", "7.7.26 22:00"),
+    ("en_GB", "30/04/2026", "6/5/26", ("04/05/2026", "05/05/26"), "07/07/2026 13:00", "7/7/26 22:00"),
+    ("en_US", "4/30/2026", "05/06/26", ("5/4/2026", "5/5/26"), "7/7/2026 1:00 PM", "7/7/26 10:00pm"),
+])
+def test_the_command_lines_days_are_typed_as_the_screens_take_them(tmp_path, locale, start, end, sick,
+                                                                     clock_in, clock_out):
+    """Leave's and sick notes' START END and the clock's --at take a day as
+    the CLI prints it and the screens take it, the locale's way (a two-digit
+    year too), or ISO; what is stored is the same day."""
+    site = Site(tmp_path, locale=locale)
+    make_office(site.open("eva"))
+    try:
+        r = site.cli("hr", "leave", "request", start, end, "--person", "Ben Brandt")
+        assert r.returncode == 0, r.stderr
+        r = site.cli("hr", "sick", "record", "Ina Intern", *sick)
+        assert r.returncode == 0, r.stderr
+        r = site.cli("time", "clock", "in", "--person", "Ina Intern", "--at", clock_in)
+        assert r.returncode == 0 and r.stdout.strip().endswith("2026-07-07 13:00"), r.stdout + r.stderr
+        r = site.cli("time", "clock", "out", "--person", "Ina Intern", "--at", clock_out)
+        assert r.returncode == 0 and r.stdout.strip().endswith("2026-07-07 22:00"), r.stdout + r.stderr
+        r = site.cli("hr", "leave", "request", "2026-08-03", "2026-08-04", "--person", "Ina Intern")
+        assert r.returncode == 0, r.stderr  # ISO in every locale
+        bd = site.open("eva")
+        assert sorted((row["start"], row["end"]) for row in bd.table("hr.leave").find({})) == [
+            ("2026-04-30", "2026-05-06"), ("2026-08-03", "2026-08-04")]
+        assert [(row["start"], row["end"]) for row in bd.table("hr.sick_notes").find({})] == [
+            ("2026-05-04", "2026-05-05")]
     finally:
         site.close()

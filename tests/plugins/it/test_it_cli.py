@@ -90,3 +90,33 @@ def test_maintenance_and_changes(site):
     assert r.returncode == 0 and "approved" in r.stdout
     r = site.cli("it", "changes", "done", "1", "--outcome", "migrated")
     assert r.returncode == 0 and "done" in r.stdout
+
+
+def test_dates_are_typed_as_the_screens_take_them_and_listed_so(site):
+    """--next-due, --planned, --warranty-end and --due take the site's date
+    (en_US 1/2/2099, a two-digit year too) or ISO; the tables write them the
+    same way, JSON keeps ISO; a date that is none is one line naming the option."""
+    pid = _person(site)
+    r = site.cli("it", "maintenance", "add", "Backup check", "--every", "7", "--next-due", "1/2/2099")
+    assert r.returncode == 0, r.stderr
+    assert site.cli("it", "changes", "propose", "New NAS", "--planned", "2/3/99").returncode == 0
+    r = site.cli("it", "assets", "add", "PC-1", "--type", "computer", "--warranty-end", "2099-03-04")
+    assert r.returncode == 0, r.stderr
+    r = site.cli("it", "ticket", "open", "--for", str(pid), "--title", "x", "--due", "4/5/2099")
+    assert r.returncode == 0, r.stderr
+    tasks = json.loads(site.cli("it", "maintenance", "--format", "json").stdout)
+    assert [t["next_due"] for t in tasks] == ["2099-01-02"]
+    assert [c["planned_date"] for c in json.loads(site.cli("it", "changes", "--format", "json").stdout)] == [
+        "2099-02-03"]
+    assert [a["warranty_end"] for a in json.loads(site.cli("it", "assets", "--format", "json").stdout)] == [
+        "2099-03-04"]
+    bd = site.open()
+    assert [t["due"] for t in bd.table("it.tickets").find({})] == ["2099-04-05"]
+    bd.close()
+    site.opened.remove(bd)
+    assert "1/2/99" in site.cli("it", "maintenance").stdout  # the locale's short date, as on the screens
+    assert "2/3/99" in site.cli("it", "changes").stdout and "3/4/99" in site.cli("it", "assets").stdout
+    r = site.cli("it", "maintenance", "add", "Patch", "--every", "7", "--next-due", "31.01.2099")
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.strip() == "backdesk: --next-due: '31.01.2099' is not a date (like 12/31/2026)"
+    assert len(json.loads(site.cli("it", "maintenance", "--format", "json").stdout)) == 1
