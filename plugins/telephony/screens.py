@@ -24,7 +24,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.errors import BackdeskError, ValidationError
-from core.i18n import format_datetime, format_time
+from core.i18n import format_datetime, format_number, format_time
 from core.shell.screens.base import BackdeskScreen
 from core.shell.widgets import Column, FilterInput, Field, FormScreen, KeyBar, PagedRecords, RecordTable
 from plugins.telephony.models import (
@@ -638,10 +638,10 @@ class HistoryScreen(BackdeskScreen):
                  "all": _("All calls")}[self.mode]
         if self.person_id:
             label += " · " + s.person_text(self.person_id)
+        # The view and its size; the keys that change the view are on the
+        # key bar (here they were cut at 80 columns beside the menu).
         self.query_one("#hist-summary", Static).update(
-            _.ngettext("{label}: {n} call · 1 today 2 unanswered 3 transferred 4 all · f person",
-                       "{label}: {n} calls · 1 today 2 unanswered 3 transferred 4 all · f person",
-                       n).format(label=label, n=n))
+            _.ngettext("{label}: {n} call", "{label}: {n} calls", n).format(label=label, n=format_number(n)))
 
     def refresh_data(self, names: frozenset[str]) -> None:
         self.reload()
