@@ -379,13 +379,15 @@ class MessagesScreen(BackdeskScreen):
         yield Static("", id="msg-summary", classes="tel-status")
         yield FilterInput("#msg-table", placeholder=_("/ find…"), id="msg-filter", compact=True)
         yield DetailsTable(
-            # Beside the menu at 80x24: when, from whom, open/urgent and the
-            # message's text; the caller narrows before the text, whom it is
-            # for (often the reader) moves to the detail line.
-            [Column("when", _("Taken"), width=_when_width()), Column("for", _("For"), width=18, priority=-1),
-             Column("from", _("From"), priority=1), Column("flags", "", width=3),
-             Column("text", _("Message"), priority=1)],
-            [], id="msg-table", empty_text=_("No messages"))
+            # The message's text is what an operator reads here: it keeps 30
+            # cells and more (34 beside the menu at 80x24) while the caller
+            # (narrowed first: its company is long) and whom it is for give
+            # way, whole on the detail lines under the rows with the rest of
+            # a long text; when it was taken and open/urgent always show.
+            [Column("when", _("Taken"), width=_when_width()), Column("from", _("From"), priority=-2),
+             Column("for", _("For"), priority=-1), Column("flags", "", width=3),
+             Column("text", _("Message"), priority=1, min_width=30)],
+            [], id="msg-table", empty_text=_("No messages"), detail_lines=3)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -75,7 +75,7 @@ async def test_a_too_wide_table_narrows_its_content_sized_columns(backdesk_site)
 # to the detail line); "=" marks a column that is never cut (times, dates).
 MUST_SHOW = {
     "directory #directory-table": ("name", "extension", "department", "status"),
-    "telephony.messages #msg-table": ("=when", "from", "flags", "text"),
+    "telephony.messages #msg-table": ("=when", "flags", "text"),
     "telephony.history #hist-table": ("=time", "caller", "=outcome", "=duration"),
     "documents #docs-table": ("asn", "=date", "title", "correspondent"),
     "documents.outbox #outbox-table": ("kind", "=shown_status", "attempts", "to_text"),
@@ -154,6 +154,18 @@ async def test_every_screens_tables_fit_80x24_without_scrolling_sideways(backdes
             # the amount open, last, on screen; the German date takes 8 cells, the English 10
             assert bills.columns[-1].key == "open" and bills._widths[-1] > 0
             assert bills.columns[2].key == "due" and bills._widths[2] == (8 if locale == "de_DE" else 10)
+            # Messages: the text is what is read there; it takes the room the caller and whom it is
+            # for give (both whole on the detail lines under the rows)
+            app.open_nav("telephony.messages")
+            await wait_for(pilot, lambda: app.current_mode == "telephony.messages")
+            messages = app.screen.query_one("#msg-table", RecordTable)
+            await wait_for(pilot, lambda: messages.row_count > 0)
+            widths = dict(zip((c.key for c in messages.columns), messages._widths))
+            assert widths["text"] >= 30 and widths["text"] == max(widths.values()), widths
+            assert widths["from"] == widths["for"] == 0, widths
+            record = messages.cursor_record
+            assert messages.detail_text.startswith(
+                f"{messages.columns[1].title}: {record['from']} · {messages.columns[2].title}: {record['for']}")
             app.open_nav("telephony")
             await wait_for(pilot, lambda: app.current_mode == "telephony" and app.screen.query("#sb-table"))
             switchboard = app.screen.query_one("#sb-table", RecordTable)

@@ -484,3 +484,46 @@ async def test_low_priority_columns_give_way_and_the_detail_line_shows_them_whol
         assert table.hidden_columns == () and table.detail_text == ""
         assert "Access to the accounting share for the new colleague" in text[1]
         assert text[-1].strip() == ""
+
+
+MIN_WIDTH_COLUMNS = [
+    Column("when", "When", width=8),
+    Column("from", "From", priority=-1),
+    Column("who", "For", width=12, priority=-2),
+    Column("text", "Text", priority=1, min_width=30),
+]
+MIN_WIDTH_ROWS = [
+    {"when": "08:37", "from": "Paula Parker-Schmidt (Schmidt & Partner)", "who": "Anna Becker",
+     "text": "Asks whether the invoice from last month can be paid in two parts"},
+    {"when": "09:12", "from": "Ben", "who": "Carla", "text": "Call back"},
+]
+
+
+async def test_a_column_keeps_its_min_width_while_others_give_way_and_the_detail_wraps(host):
+    """The text keeps 30 cells and more: the columns with a negative
+    priority are hidden before it is narrowed below its min_width (without
+    it, 16 cells each for the caller and the text); the detail line takes
+    two lines, broken between two values, the rest cut on the last."""
+    table = RecordTable(MIN_WIDTH_COLUMNS, MIN_WIDTH_ROWS, detail_lines=2)
+    app = host(table)
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        widths = dict(zip((c.key for c in table.columns), table._widths))
+        assert table._table_width <= table.scrollable_content_region.width
+        assert widths["who"] == 0 and widths["text"] >= 30 and widths["from"] >= 12, widths
+        text = lines(table)
+        assert text[-2].rstrip() == " For: Anna Becker"
+        assert text[-1].startswith(" From: Paula Parker-Schmidt (Schmidt & Partner) · Text: A")
+        assert text[-1].endswith("…")
+        assert table.detail_text == ("For: Anna Becker · From: Paula Parker-Schmidt (Schmidt & Partner) · "
+                                     "Text: Asks whether the invoice from last month can be paid in two parts")
+        await pilot.press("down")
+        await pilot.pause()
+        # both lines stay (the rows do not jump); only what is hidden here
+        assert [line.strip() for line in lines(table)[-2:]] == ["For: Carla", ""]
+    table = RecordTable(MIN_WIDTH_COLUMNS, MIN_WIDTH_ROWS, detail_lines=2)
+    app = host(table)
+    async with app.run_test(size=(140, 12)) as pilot:
+        await pilot.pause()
+        assert all(table._widths) and table.detail_text == ""  # every column shows, no detail lines
+        assert "Asks whether the invoice from last month can be paid in two parts" in lines(table)[1]

@@ -332,6 +332,10 @@ class Column:
             (the lowest first, ties from the right). The default 0 never
             hides. A hidden column's value, and a cut one's, shows whole on
             the table's detail line under the rows, for the cursor's row.
+        min_width: For a column sized by its content: it is narrowed below
+            this only when hiding the columns with a negative priority was
+            not enough (the text an operator reads keeps its room, the
+            columns around it give way first).
     """
 
     key: str
@@ -341,6 +345,7 @@ class Column:
     format: Callable[[Any], str | Text] | None = None
     sort_key: Callable[[Any], Any] | None = None
     priority: int = 0
+    min_width: int | None = None
 
     def value(self, record: Mapping[str, Any]) -> Any:
         """The raw value of this column in ``record``."""
@@ -420,6 +425,10 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         show_detail: Under the rows, a line with the cursor row's values
             that are cut or hidden (``Column.priority``), whole; shown only
             while the table cuts or hides something.
+        detail_lines: How many lines the detail line may take: a longer
+            one wraps between its values (and inside a long one) instead
+            of being cut, the lines kept while the table cuts or hides
+            something (Messages: the caller and whom it is for, whole).
     """
 
     DEFAULT_CSS = load_css(__file__, "record_table.tcss")
@@ -501,6 +510,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         zebra: bool = True,
         empty_text: str | None = None,
         show_detail: bool = True,
+        detail_lines: int = 1,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -512,6 +522,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             raise ValueError("RecordTable needs at least one column")
         self.zebra = zebra
         self.show_detail = show_detail
+        self.detail_lines = max(1, detail_lines)
         self._detail_columns: list[int] | None = None
         self._empty_text = empty_text
         self._source: RecordSource = records if records is not None else []
@@ -895,8 +906,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         wider than its room first narrows the columns sized by their content
         (``width=None``), the lowest ``priority`` and then the widest first,
         down to their title or ``_MIN_SHRUNK_WIDTH``, with their text cut
-        ("…"); then hides the columns with a negative ``priority`` (width 0),
-        the lowest first, until it fits; what is still too wide scrolls
+        ("…"), not below their ``min_width``; then hides the columns with a
+        negative ``priority`` (width 0), the lowest first, until it fits;
+        then narrows below ``min_width``; what is still too wide scrolls
         sideways. Cut and hidden values show on the detail line."""
         widths = list(self._natural_widths)
         room = self.scrollable_content_region.width if self.is_mounted else 0
@@ -906,15 +918,21 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         if spare < 0:
             floor = {i: max(_MIN_SHRUNK_WIDTH, cell_len(column.title) + 2)
                      for i, column in enumerate(self._columns) if column.width is None}
-            while spare < 0:
-                shrinkable = [i for i in floor if widths[i] > floor[i]]
-                if not shrinkable:
-                    break
-                lowest = min(self._columns[i].priority for i in shrinkable)
-                widest = max((i for i in shrinkable if self._columns[i].priority == lowest),
-                             key=lambda i: widths[i])
-                widths[widest] -= 1
-                spare += 1
+            keep = {i: max(floor[i], self._columns[i].min_width or 0) for i in floor}
+
+            def narrow(spare: int, floors: dict[int, int]) -> int:
+                while spare < 0:  # the lowest priority, then the widest, one cell at a time
+                    shrinkable = [i for i in floors if widths[i] > floors[i]]
+                    if not shrinkable:
+                        break
+                    lowest = min(self._columns[i].priority for i in shrinkable)
+                    widest = max((i for i in shrinkable if self._columns[i].priority == lowest),
+                                 key=lambda i: widths[i])
+                    widths[widest] -= 1
+                    spare += 1
+                return spare
+
+            spare = narrow(spare, keep)
             hideable = sorted((i for i, column in enumerate(self._columns) if column.priority < 0),
                               key=lambda i: (self._columns[i].priority, -i))
             for i in hideable:
@@ -922,6 +940,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                     break
                 spare += widths[i] + 2 * _PAD
                 widths[i] = _HIDDEN
+            if spare < 0:  # nothing left to hide: below min_width too
+                spare = narrow(spare, {i: width for i, width in floor.items() if widths[i] != _HIDDEN})
             if spare <= 0:
                 return widths
             # Hiding freed more than was lacking: give it back below.
@@ -995,13 +1015,50 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self.show_detail and bool(self._view) and bool(self._cut_columns())
 
     @property
+    def _detail_height(self) -> int:
+        return self.detail_lines if self._detail_shown else 0
+
+    @property
     def detail_text(self) -> str:
         """The detail line: the cursor row's values that are hidden, then
         those cut in this row, whole, as "Title: value" (``""`` when
         nothing is)."""
+        return " · ".join(self._detail_parts())
+
+    def detail_wrapped(self, width: int) -> list[str]:
+        """The detail line as it is drawn in ``width`` cells: one line, or
+        up to ``detail_lines`` lines broken between two values (inside a
+        value longer than a line, between two words); what does not fit
+        the last line is cut there ("…")."""
+        parts = self._detail_parts()
+        if self.detail_lines == 1 or not parts:
+            return [" · ".join(parts)]
+        lines: list[str] = [""]
+        glues: list[str] = [""]  # what joins each line to the one before: " · " between values
+        for part in parts:
+            glue = " · " if lines[-1] else ""
+            if cell_len(lines[-1] + glue + part) <= width:
+                lines[-1] += glue + part
+            elif lines[-1] and cell_len(part) <= width:
+                lines.append(part)
+                glues.append(" · ")
+            else:  # longer than a line: word by word
+                for k, word in enumerate(part.split(" ")):
+                    glue = (" · " if k == 0 else " ") if lines[-1] else ""
+                    if not lines[-1] or cell_len(lines[-1] + glue + word) <= width:
+                        lines[-1] += glue + word
+                    else:
+                        lines.append(word)
+                        glues.append(" · " if k == 0 else " ")
+        last = self.detail_lines - 1
+        if len(lines) > self.detail_lines:
+            lines[last:] = [lines[last] + "".join(g + t for g, t in zip(glues[last + 1:], lines[last + 1:]))]
+        return lines
+
+    def _detail_parts(self) -> list[str]:
         record = self.cursor_record
         if record is None:
-            return ""
+            return []
         parts = []
         for i in self._cut_columns():
             column = self._columns[i]
@@ -1011,7 +1068,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                 continue  # whole in this row
             if text and text not in ("-", "—"):
                 parts.append(f"{column.title}: {text}" if column.title.strip() else text)
-        return " · ".join(parts)
+        return parts
 
     @property
     def _filter_bar_shown(self) -> bool:
@@ -1019,11 +1076,11 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def _page_height(self) -> int:
-        height = self.scrollable_content_region.height - 1 - self._filter_bar_shown - self._detail_shown
+        height = self.scrollable_content_region.height - 1 - self._filter_bar_shown - self._detail_height
         return max(1, height)
 
     def _update_virtual_size(self) -> None:
-        height = max(len(self._view), 2) + 1 + self._filter_bar_shown + self._detail_shown
+        height = max(len(self._view), 2) + 1 + self._filter_bar_shown + self._detail_height
         self.virtual_size = Size(self._table_width, height)
 
     # -- scrolling ------------------------------------------------------------
@@ -1065,8 +1122,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._posted_index = index
         self._posted_record = record
         if self._detail_shown:
-            line = self.scrollable_content_region.height - 1 - self._filter_bar_shown
-            self.refresh(Region(0, line, self.size.width, 1))
+            line = self.scrollable_content_region.height - self._filter_bar_shown - self._detail_height
+            self.refresh(Region(0, line, self.size.width, self._detail_height))
         self.post_message(self.CursorMoved(self, record))
 
     # -- rendering ------------------------------------------------------------
@@ -1088,8 +1145,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             strip, fill = self._header_strip(base)
         elif self._filter_bar_shown and y == height - 1:
             return self._filter_bar_strip(base, width)
-        elif self._detail_shown and y == height - 1 - self._filter_bar_shown:
-            return self._detail_strip(base, width)
+        elif self._detail_shown and 0 <= y - (height - self._filter_bar_shown - self._detail_height) \
+                < self._detail_height:
+            return self._detail_strip(base, width, y - (height - self._filter_bar_shown - self._detail_height))
         elif not self._view:
             if y != 2:
                 return Strip.blank(width, base)
@@ -1160,9 +1218,10 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             segments.append(Segment(text, cell_style))
         return Strip(segments, self._table_width), style
 
-    def _detail_strip(self, base: Style, width: int) -> Strip:
+    def _detail_strip(self, base: Style, width: int, line: int = 0) -> Strip:
         style = base + self.get_component_rich_style("record-table--detail")
-        text = " " * _PAD + self.detail_text
+        lines = self.detail_wrapped(width - _PAD)
+        text = " " * _PAD + (lines[line] if line < len(lines) else "")
         return Strip([Segment(_fit(text, width, "left"), style)], width)
 
     def _filter_bar_strip(self, base: Style, width: int) -> Strip:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from textual.widgets import Static
 
 from core.shell.app import make_app
@@ -189,4 +191,62 @@ async def test_the_clock_repaints_the_calls_only_when_a_line_changed(site):
             screen.reload()
             assert len(painted) == 1 and "1111222" in str(board.render())  # a new line: repainted
     finally:
+        bd.close()
+
+
+LONG_TEXT = ("Asks whether the invoice from last month can be paid in two parts; "
+             "please call back before Friday, she is in the office until four")
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "en_GB"])
+async def test_the_messages_text_gets_the_room_at_80x24_and_the_rest_is_whole_under_it(site, locale):
+    """Beside the menu at 80x24 the message's text is what an operator
+    reads: it takes 30 cells and more (it had 16) while whom it is for and
+    the caller give way, both whole on the detail lines under the rows with
+    the rest of a long text; at 120x40 every column shows again."""
+    from core.i18n import configure
+
+    bd = site.open("bob")
+    svc = service_for(bd.context("telephony"))
+    svc.take_message("Anna Becker", LONG_TEXT, caller="Paula Parker-Schmidt (Schmidt & Partner Steuerberatung)")
+    configure(locale, "Europe/Berlin", "EUR")
+    app = make_app(bd, poll_interval=0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_nav("telephony.messages")
+            await wait_for(lambda: app.screen.__class__.__name__ == "MessagesScreen")
+            table = app.screen.query_one("#msg-table", RecordTable)
+            await wait_for(lambda: table.row_count == 1 and table.size.width > 0)
+            await pilot.pause()
+            widths = dict(zip((c.key for c in table.columns), table._widths))
+            room = table.scrollable_content_region.width
+            assert table._table_width <= room  # nothing scrolls sideways
+            assert widths["for"] == 0 and widths["from"] == 0, widths  # gave way
+            assert widths["text"] >= 30 and widths["text"] == max(widths.values()), widths
+            assert widths["when"] > 0 and widths["flags"] > 0
+            row = table.render_line(1).text
+            assert LONG_TEXT[:widths["text"] - 1] in row, row
+            # under the rows: the caller and whom it is for whole, then the text on
+            height = table.scrollable_content_region.height
+            detail = [table.render_line(y).text.strip() for y in range(height - 3, height)]
+            for_, from_, message = ("Für", "Von", "Notiz") if locale == "de_DE" else ("For", "From", "Message")
+            joined = " ".join(detail)
+            # a value longer than a line goes on on the next one, between two words
+            assert joined.startswith(f"{from_}: Paula Parker-Schmidt (Schmidt & Partner Steuerberatung) · "
+                                     f"{for_}: Anna Becker · {message}: Asks whether the invoice"), detail
+            assert joined.endswith("…") and detail[0].startswith(f"{from_}: Paula"), detail
+            assert all(len(line) <= room for line in detail)
+        app = make_app(bd, poll_interval=0)
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.open_nav("telephony.messages")
+            await wait_for(lambda: app.screen.__class__.__name__ == "MessagesScreen")
+            table = app.screen.query_one("#msg-table", RecordTable)
+            await wait_for(lambda: table.row_count == 1 and table.size.width > 0)
+            await pilot.pause()
+            widths = dict(zip((c.key for c in table.columns), table._widths))
+            assert all(widths.values()), widths  # every column shows
+            assert widths["text"] >= 40 and widths["text"] == max(widths.values()), widths
+            assert "Anna Becker" in table.render_line(1).text
+    finally:
+        configure("en_US", "Europe/Berlin", "EUR")
         bd.close()
