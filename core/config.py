@@ -37,7 +37,6 @@ import functools
 import datetime as _dt
 import os
 import re
-import reprlib
 import typing
 import zlib
 from dataclasses import MISSING as _dc_MISSING, dataclass, field, fields
@@ -59,6 +58,7 @@ from msgspec import Meta
 import core
 from core.cachefiles import ENV_NO_CACHE, cache_dir, read_entry, write_entry
 from core.errors import ConfigError
+from core.records import Record as _Record
 
 __all__ = [
     "CONFIG_FILE",
@@ -121,49 +121,6 @@ _SITE_DEFAULTS = {
 
 # --------------------------------------------------------------------------
 # The result
-
-
-class _Record:
-    """Base of the frozen result classes below.
-
-    ``__repr__``, ``__eq__`` and ``__hash__`` behave exactly as the ones
-    ``@dataclass(frozen=True)`` generates (same fields, same ``compare``,
-    ``hash`` and ``repr`` flags), but are written once here: the classes say
-    ``repr=False, eq=False`` so that dataclasses does not compile three
-    functions per class at import (about 0.2 ms a class).
-    """
-
-    __slots__ = ()
-
-    @reprlib.recursive_repr()
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _record_fields(type(self))[0])
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            names = _record_fields(self.__class__)[1]
-            return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(getattr(self, n) for n in _record_fields(self.__class__)[2]))
-
-
-_RECORD_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
-
-
-def _record_fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """The fields ``cls`` shows in repr, compares and hashes (as dataclasses picks them)."""
-    names = _RECORD_FIELDS.get(cls)
-    if names is None:
-        fs = fields(cls)
-        names = _RECORD_FIELDS[cls] = (
-            tuple(f.name for f in fs if f.repr),
-            tuple(f.name for f in fs if f.compare),
-            tuple(f.name for f in fs if (f.compare if f.hash is None else f.hash)),
-        )
-    return names
 
 
 @dataclass(frozen=True, repr=False, eq=False)

@@ -45,6 +45,7 @@ from babel import Locale, UnknownLocaleError
 
 from core.babeldata import prime as _prime_babel
 from core.errors import ValidationError
+from core.records import Record
 
 __all__ = [
     "DOMAIN",
@@ -83,8 +84,8 @@ DEFAULT_TIMEZONE = "UTC"
 DEFAULT_CURRENCY = "EUR"
 
 
-@dataclass(frozen=True)
-class _State:
+@dataclass(frozen=True, repr=False, eq=False)
+class _State(Record):
     """Everything the active locale decides; replaced whole, never mutated."""
 
     locale: Locale

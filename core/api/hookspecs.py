@@ -47,6 +47,7 @@ import pluggy
 # Setting(type, default, choices=None, help="", check=None); REQUIRED marks
 # a setting without a default. See core.config for the types it accepts.
 from core.config import REQUIRED, Setting, SettingError  # noqa: E402  (re-exported)
+from core.records import Record
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
@@ -67,8 +68,8 @@ hookimpl = pluggy.HookimplMarker("backdesk")
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+@dataclass(frozen=True, repr=False, eq=False)
+class PluginInfo(Record):
     """Who a plugin is.
 
     ``name`` is the plugin's namespace: its tables live under it, its
@@ -87,8 +88,8 @@ class PluginInfo:
     permissions: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class TableSpec:
+@dataclass(frozen=True, repr=False, eq=False)
+class TableSpec(Record):
     """A table a plugin stores documents in, with its schema version and
     who may read it whole.
 
@@ -118,8 +119,8 @@ class TableSpec:
     derive: Callable[[dict], dict] | None = None
 
 
-@dataclass(frozen=True)
-class NavEntry:
+@dataclass(frozen=True, repr=False, eq=False)
+class NavEntry(Record):
     """A navigation entry and the screen behind it.
 
     ``screen`` is called with the plugin's ``ctx`` and returns a Textual
@@ -140,8 +141,8 @@ class NavEntry:
     order: int = 100
 
 
-@dataclass(frozen=True)
-class Command:
+@dataclass(frozen=True, repr=False, eq=False)
+class Command(Record):
     """A command-palette command.
 
     ``run`` is called with the running :class:`core.shell.app.BackdeskApp`; it may
@@ -156,8 +157,8 @@ class Command:
     permission: str | None = None
 
 
-@dataclass(frozen=True)
-class Card:
+@dataclass(frozen=True, repr=False, eq=False)
+class Card(Record):
     """A card on the home dashboard.
 
     ``render`` is called (in a worker thread, never with widgets) and returns
@@ -178,8 +179,8 @@ class Card:
     order: int = 100
 
 
-@dataclass(frozen=True)
-class SearchHit:
+@dataclass(frozen=True, repr=False, eq=False)
+class SearchHit(Record):
     """One global-search result; ``target`` is a NavEntry id to open, and
     ``open`` an optional callable ``open(app)`` that jumps to the record."""
 
@@ -190,8 +191,8 @@ class SearchHit:
     score: float = 1.0
 
 
-@dataclass(frozen=True)
-class PersonAction:
+@dataclass(frozen=True, repr=False, eq=False)
+class PersonAction(Record):
     """Something a plugin offers for a person in the directory (a key in
     the person's details): ``run(app, person)`` is called with the running
     app and the person's record. ``permission``: offered only to operators

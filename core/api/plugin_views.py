@@ -27,6 +27,7 @@ from typing import Any
 from core.errors import BackdeskError, PermissionDenied
 from core.i18n import _
 from core.storage.holds import this_process
+from core.records import Record
 
 WALLS = "docs/plugins.md, 'What a plugin can and cannot do'"
 
@@ -188,8 +189,8 @@ class ReadTable:
         return f"<ReadTable {self.name} (needs {self.permission})>"
 
 
-@dataclass(frozen=True)
-class PublicOperator:
+@dataclass(frozen=True, repr=False, eq=False)
+class PublicOperator(Record):
     """An operator as plugins see them: no PIN hash."""
 
     login: str

@@ -21,6 +21,7 @@ from typing import Iterator
 from fnmatch import fnmatchcase
 
 from core.errors import PermissionDenied
+from core.records import Record
 
 
 def current_account() -> str:
@@ -31,8 +32,8 @@ def current_account() -> str:
         return getpass.getuser()
 
 
-@dataclass(frozen=True)
-class Operator:
+@dataclass(frozen=True, repr=False, eq=False)
+class Operator(Record):
     """The person at the keyboard, with what they may do."""
 
     account: str
@@ -166,8 +167,8 @@ CORE_PERMISSIONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class PermissionInfo:
+@dataclass(frozen=True, repr=False, eq=False)
+class PermissionInfo(Record):
     """One permission: its name, who defines it and what it allows."""
 
     name: str

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
+from core.records import Record
 
 __all__ = ["Choice", "fold", "rank", "score"]
 
@@ -35,8 +36,8 @@ _WORD_SPLIT = re.compile(r"[\s:/.,;()_\-–—]+")
 _SPECIAL = str.maketrans({"ß": "ss", "ẞ": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l"})
 
 
-@dataclass(frozen=True)
-class Choice:
+@dataclass(frozen=True, repr=False, eq=False)
+class Choice(Record):
     """One record a picker offers.
 
     Args:

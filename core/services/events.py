@@ -43,6 +43,7 @@ from core.errors import BackdeskError, UnknownRecord, ValidationError
 from core.api.hookspecs import TableSpec
 from core.i18n import _, today
 from core.storage import Range
+from core.records import Record
 
 log = logging.getLogger("backdesk.events")
 
@@ -55,8 +56,8 @@ HOOK = "backdesk_event"
 REACTIONS = "backdesk_reactions"
 
 
-@dataclass(frozen=True)
-class Event:
+@dataclass(frozen=True, repr=False, eq=False)
+class Event(Record):
     """What a ``backdesk_event`` handler receives."""
 
     id: int

@@ -38,6 +38,7 @@ from core.api.hookspecs import TableSpec
 from core.i18n import _
 from core.safetext import check_text
 from core.storage import AnyOf, Not
+from core.records import Record
 
 PEOPLE = "core.people"
 DEPARTMENTS = "core.departments"
@@ -290,8 +291,8 @@ def check_person(doc: dict, key: Any, lookup: _Lookup, *, old: dict | None = Non
 # The search index
 
 
-@dataclass(frozen=True)
-class _Entry:
+@dataclass(frozen=True, repr=False, eq=False)
+class _Entry(Record):
     text: str  # lower-case haystack
     name_key: str  # casefolded name, for order
     doc: dict

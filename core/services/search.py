@@ -16,6 +16,7 @@ from typing import Any
 from core.api.hookspecs import SearchHit
 from core.i18n import _
 from core.services.people import status_title
+from core.records import Record
 
 log = logging.getLogger("backdesk.search")
 
@@ -23,8 +24,8 @@ log = logging.getLogger("backdesk.search")
 PER_PLUGIN = 20
 
 
-@dataclass(frozen=True)
-class Result:
+@dataclass(frozen=True, repr=False, eq=False)
+class Result(Record):
     """A hit and who found it."""
 
     owner: str  # "core" or a plugin name

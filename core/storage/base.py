@@ -18,14 +18,15 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .filestore import FileStore, FolderFileStore, check_area
 from .holds import FolderHold, Hold, folder_holds
+from core.records import Record
 
 log = logging.getLogger("backdesk.storage")
 
 Where = Mapping[Any, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Change(Record):
     """One document change inside a committed (or committing) transaction."""
 
     table: str                 # "hr.cases"

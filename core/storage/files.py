@@ -56,6 +56,7 @@ from typing import Any, Callable
 import msgspec
 
 from .errors import CorruptData, StorageError
+from core.records import Record
 
 MANIFEST = "store.json"
 HEAD = "store.head"
@@ -701,8 +702,8 @@ def line_crc(buf: bytes, offset: int) -> str:
 # -- the head (the high-water mark) -------------------------------------------
 
 
-@dataclass(slots=True, frozen=True)
-class Head:
+@dataclass(slots=True, frozen=True, repr=False, eq=False)
+class Head(Record):
     """What ``store.head`` says: the last committed transaction."""
 
     seq: int

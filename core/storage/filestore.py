@@ -39,6 +39,7 @@ from typing import BinaryIO, Iterator
 
 from .errors import NotFound, StorageError
 from .files import make_dir
+from core.records import Record
 
 CHUNK = 1 << 20
 PARTIAL_PREFIX = ".incoming-"  # a file being written (or left by a killed writer)
@@ -76,8 +77,8 @@ class FileMissing(NotFound):
     """No file with that hash is in the store."""
 
 
-@dataclass(frozen=True)
-class Stored:
+@dataclass(frozen=True, repr=False, eq=False)
+class Stored(Record):
     """What storing a file gave: its hash, its size, and whether the store
     held these bytes already (``known``: nothing new was written)."""
 
@@ -86,8 +87,8 @@ class Stored:
     known: bool
 
 
-@dataclass(frozen=True)
-class StoredFile:
+@dataclass(frozen=True, repr=False, eq=False)
+class StoredFile(Record):
     """A file in a store: a stored file (``sha256``) or a partial write
     (``sha256`` None: a temporary file of a write in progress, or of a
     process that was killed).  ``path``: where it lives on this host (None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
+from core.records import Record
 
 __all__ = ["AnyOf", "Range", "Contains", "Not", "Operator", "split_path", "sort_docs", "projection"]
 
@@ -34,8 +35,8 @@ class Operator:
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class AnyOf(Operator):
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class AnyOf(Operator, Record):
     """The field equals one of ``values``."""
 
     values: tuple
@@ -46,8 +47,8 @@ class AnyOf(Operator):
         object.__setattr__(self, "values", tuple(values))
 
 
-@dataclass(frozen=True, slots=True)
-class Range(Operator):
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Range(Operator, Record):
     """The field lies within bounds: ``Range(ge="2026-01-01", lt="2026-02-01")``."""
 
     gt: Any = None
@@ -64,8 +65,8 @@ class Range(Operator):
             raise TypeError("Range takes lt or le, not both")
 
 
-@dataclass(frozen=True, slots=True)
-class Contains(Operator):
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Contains(Operator, Record):
     """The field (a string, or a list of strings) contains ``text``, ignoring case."""
 
     text: str
@@ -75,8 +76,8 @@ class Contains(Operator):
             raise TypeError("Contains takes a string")
 
 
-@dataclass(frozen=True, slots=True)
-class Not(Operator):
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Not(Operator, Record):
     """Negates an operator, or means "not equal" for a plain value."""
 
     cond: Any

@@ -36,10 +36,11 @@ from decimal import Decimal
 from core.errors import ValidationError
 from core.i18n import N_
 from plugins.accounting.models import _
+from core.records import Record
 
 
-@dataclass(frozen=True)
-class VatCode:
+@dataclass(frozen=True, repr=False, eq=False)
+class VatCode(Record):
     """One VAT code: its rate (None: no VAT on the invoice), the EN 16931
     category, the Kennzahl its net amount is declared in on sales, and the
     sentence § 14a UStG wants on the invoice (or None)."""

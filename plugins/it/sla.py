@@ -19,6 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
+from core.records import Record
 
 ZERO = dt.timedelta(0)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -29,8 +30,8 @@ PAUSED = frozenset({"waiting", "resolved", "closed"})
 _MAX_DAYS = 3660
 
 
-@dataclass(frozen=True)
-class Calendar:
+@dataclass(frozen=True, repr=False, eq=False)
+class Calendar(Record):
     """When the IT team works."""
 
     workdays: frozenset[int]  # 0 = Monday
