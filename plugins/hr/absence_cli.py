@@ -259,7 +259,7 @@ def register_time(cli: click.Group, get_context) -> None:
         from plugins.hr import worktime
 
         row = worktime.clock_in(get_context(), person, at=at)
-        click.echo(_("Clocked in at {time}").format(time=worktime._local_text(row["start"])))
+        click.echo(_("Clocked in at {time}").format(time=worktime.local_text(row["start"])))
 
     @clock_group.command("out")
     @_person_opt
@@ -269,7 +269,7 @@ def register_time(cli: click.Group, get_context) -> None:
 
         ctx = get_context()
         row = worktime.clock_out(ctx, person, at=at)
-        click.echo(_("Clocked out at {time}").format(time=worktime._local_text(row["end"])))
+        click.echo(_("Clocked out at {time}").format(time=worktime.local_text(row["end"])))
 
     @time_group.command("break")
     @click.argument("what", type=click.Choice(["start", "end"]))
@@ -281,10 +281,10 @@ def register_time(cli: click.Group, get_context) -> None:
         ctx = get_context()
         if what == "start":
             row = worktime.start_break(ctx, person, at=at)
-            click.echo(_("Break from {time}").format(time=worktime._local_text(row["start"])))
+            click.echo(_("Break from {time}").format(time=worktime.local_text(row["start"])))
         else:
             row = worktime.end_break(ctx, person, at=at)
-            click.echo(_("Back at work at {time}").format(time=worktime._local_text(row["start"])))
+            click.echo(_("Back at work at {time}").format(time=worktime.local_text(row["start"])))
 
     @time_group.command("status")
     @click.option("--person", default=None)

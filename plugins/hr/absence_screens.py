@@ -331,7 +331,7 @@ class ClockPanel(Vertical):
         self.query_one("#clock-name", Static).update(escape(s["name"]))
         since = ""
         if s["since"]:
-            since = " " + _("since {time}").format(time=worktime._local_text(s["since"])[11:])
+            since = " " + _("since {time}").format(time=worktime.local_time_text(s["since"]))
         self.query_one("#clock-state", Static).update(f"[b]{titles[s['state']]}[/b]{since}")
         self.query_one("#clock-today", Static).update(_("Today: {h} h").format(h=worktime.hm(s["today"])))
         return s

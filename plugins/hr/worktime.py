@@ -28,7 +28,7 @@ from typing import Any
 
 from core.dates import check_year_text
 from core.errors import ValidationError
-from core.i18n import parse_month
+from core.i18n import date_text, format_time, parse_month
 from plugins.hr import models as m
 from plugins.hr.leave import _person, my_person_id
 from plugins.hr.models import _
@@ -116,7 +116,7 @@ def clock_in(ctx, person: Any = None, *, at: Any = None) -> dict:
         run = _running(ctx, doc["id"])
         if run is not None:
             raise ValidationError(_("{name} is clocked in already (since {since})").format(
-                name=doc["name"], since=_local_text(run["start"])), field="person")
+                name=doc["name"], since=local_text(run["start"])), field="person")
         _no_overlap(ctx, doc, moment)
         return _open(ctx, doc["id"], "work", moment)
 
@@ -164,7 +164,7 @@ def _open(ctx, person_id: int, kind: str, moment: dt.datetime) -> dict:
 def _close(ctx, run: dict, moment: dt.datetime) -> None:
     if moment <= _parse(run["start"]):
         raise ValidationError(_("{at} is not after the start ({start})").format(
-            at=_local_text(_stamp(moment)), start=_local_text(run["start"])), field="at")
+            at=local_text(_stamp(moment)), start=local_text(run["start"])), field="at")
     if moment - _parse(run["start"]) > dt.timedelta(hours=24):
         raise ValidationError(_("a stretch of more than 24 hours: was clocking out forgotten? "
                                 "HR corrects it with an end time"), field="at")
@@ -176,11 +176,21 @@ def _no_overlap(ctx, doc: dict, moment: dt.datetime) -> None:
     for row in ctx.table("time").find({"person_id": doc["id"]}, order_by=["-start"], limit=5):
         if row["end"] and row["start"] <= stamp < row["end"]:
             raise ValidationError(_("{name} has time recorded until {end} already").format(
-                name=doc["name"], end=_local_text(row["end"])), field="at")
+                name=doc["name"], end=local_text(row["end"])), field="at")
 
 
-def _local_text(stamp: str) -> str:
-    return _parse(stamp).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")
+def local_text(stamp: str | dt.datetime) -> str:
+    """A stored UTC time as the site's people write a day and a time:
+    "07.07.2026 13:00" (German), "7/7/2026 1:00 PM" (en_US); what the
+    CLI's --at takes back."""
+    local = (_parse(stamp) if isinstance(stamp, str) else stamp).astimezone(_tz())
+    return f"{date_text(local.date())} {local_time_text(local)}"
+
+
+def local_time_text(stamp: str | dt.datetime) -> str:
+    """The time of day of a stored UTC time, the locale's way ("13:00", "1:00 PM")."""
+    local = (_parse(stamp) if isinstance(stamp, str) else stamp).astimezone(_tz())
+    return format_time(local.time().replace(second=0, microsecond=0), "short")
 
 
 def record(ctx, person: Any, start: Any, end: Any, *, kind: str = "work") -> dict:
@@ -198,7 +208,7 @@ def record(ctx, person: Any, start: Any, end: Any, *, kind: str = "work") -> dic
         for row in ctx.table("time").find({"person_id": doc["id"]}):
             if row["start"] < sb and (row["end"] is None or row["end"] > sa):
                 raise ValidationError(_("{name} has time recorded from {start} already").format(
-                    name=doc["name"], start=_local_text(row["start"])), field="start")
+                    name=doc["name"], start=local_text(row["start"])), field="start")
         row = {"person_id": doc["id"], "kind": kind, "start": sa, "end": sb, "by": ctx.operator.account}
         return ctx.table("time")[ctx.table("time").insert(row)]
 
@@ -287,13 +297,13 @@ def check_days(ctx, person_id: int, rows: list[dict]) -> list[dict]:
         if d["work"] > max_day:
             flags.append({"date": day, "rule": "max_daily", "text": _(
                 "{date}: {h} h of work, more than {max} h a day").format(
-                date=day.isoformat(), h=_hm(d["work"]), max=int(max_day.total_seconds() // 3600))})
+                date=date_text(day), h=_hm(d["work"]), max=int(max_day.total_seconds() // 3600))})
         for over, needed in BREAK_RULES:
             if d["work"] > over:
                 if d["breaks"] < needed:
                     flags.append({"date": day, "rule": "breaks", "text": _(
                         "{date}: {b} min of breaks after {h} h of work; {need} min are needed").format(
-                        date=day.isoformat(), b=int(d["breaks"].total_seconds() // 60), h=_hm(d["work"]),
+                        date=date_text(day), b=int(d["breaks"].total_seconds() // 60), h=_hm(d["work"]),
                         need=int(needed.total_seconds() // 60))})
                 break
         if prev is not None and prev["last"] and d["first"] and prev["date"] < day:
@@ -301,16 +311,16 @@ def check_days(ctx, person_id: int, rows: list[dict]) -> list[dict]:
             if rest < min_rest:
                 flags.append({"date": day, "rule": "rest", "text": _(
                     "{date}: {h} h of rest since {prev}; {min} h are needed").format(
-                    date=day.isoformat(), h=_hm(rest), prev=prev["last"].astimezone(_tz()).strftime("%Y-%m-%d %H:%M"),
+                    date=date_text(day), h=_hm(rest), prev=local_text(prev["last"]),
                     min=int(min_rest.total_seconds() // 3600))})
         if d["work"] > dt.timedelta():
             if day.weekday() == 6:
                 flags.append({"date": day, "rule": "sunday", "text": _("{date}: work on a Sunday").format(
-                    date=day.isoformat())})
+                    date=date_text(day))})
             name = cal.holiday(day, person_id)
             if name:
                 flags.append({"date": day, "rule": "holiday", "text": _("{date}: work on a holiday ({name})").format(
-                    date=day.isoformat(), name=name)})
+                    date=date_text(day), name=name)})
             prev = d
     return flags
 

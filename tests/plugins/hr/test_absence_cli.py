@@ -35,13 +35,13 @@ def test_leave_and_time_on_the_command_line(site):
     assert r.returncode == 0 and "BEGIN:VEVENT" in r.stdout and "DTSTART;VALUE=DATE:20260430" in r.stdout
     assert "DTEND;VALUE=DATE:20260507" in r.stdout
     r = site.cli("time", "clock", "in", "--person", "Ina Intern", "--at", "2026-07-07 13:00")
-    assert r.returncode == 0 and r.stdout.strip() == "Clocked in at 2026-07-07 13:00"
+    assert r.returncode == 0 and r.stdout.strip() == "Clocked in at 7/7/2026 1:00\u202fPM"  # the locale's way (en_US)
     assert site.cli("time", "clock", "out", "--person", "Ina Intern", "--at", "2026-07-07 22:00").returncode == 0
     assert site.cli("time", "clock", "in", "--person", "Ina Intern", "--at", "2026-07-08 07:00").returncode == 0
     assert site.cli("time", "clock", "out", "--person", "Ina Intern", "--at", "2026-07-08 11:00").returncode == 0
     r = site.cli("time", "report", "--month", "2026-07")
     assert r.returncode == 0
-    assert "! 2026-07-08: 9:00 h of rest since 2026-07-07 22:00; 11 h are needed" in r.stdout
+    assert "! 7/8/2026: 9:00 h of rest since 7/7/2026 10:00\u202fPM; 11 h are needed" in r.stdout
 
 
 @pytest.mark.parametrize("args, message", [
@@ -108,13 +108,16 @@ def test_the_command_lines_dates_and_months_are_the_locales(tmp_path, locale, as
         site.close()
 
 
-@pytest.mark.parametrize("locale, start, end, sick, clock_in, clock_out", [
-    ("de_DE", "30.04.2026", "6.5.26", ("04.05.2026", "05.05.26"), "07.07.2026 13:00", "7.7.26 22:00"),
-    ("en_GB", "30/04/2026", "6/5/26", ("04/05/2026", "05/05/26"), "07/07/2026 13:00", "7/7/26 22:00"),
-    ("en_US", "4/30/2026", "05/06/26", ("5/4/2026", "5/5/26"), "7/7/2026 1:00 PM", "7/7/26 10:00pm"),
+@pytest.mark.parametrize("locale, start, end, sick, clock_in, clock_out, shown", [
+    ("de_DE", "30.04.2026", "6.5.26", ("04.05.2026", "05.05.26"), "07.07.2026 13:00", "7.7.26 22:00",
+     ("07.07.2026 13:00", "07.07.2026 22:00")),
+    ("en_GB", "30/04/2026", "6/5/26", ("04/05/2026", "05/05/26"), "07/07/2026 13:00", "7/7/26 22:00",
+     ("07/07/2026 13:00", "07/07/2026 22:00")),
+    ("en_US", "4/30/2026", "05/06/26", ("5/4/2026", "5/5/26"), "7/7/2026 1:00 PM", "7/7/26 10:00pm",
+     ("7/7/2026 1:00\u202fPM", "7/7/2026 10:00\u202fPM")),
 ])
 def test_the_command_lines_days_are_typed_as_the_screens_take_them(tmp_path, locale, start, end, sick,
-                                                                     clock_in, clock_out):
+                                                                     clock_in, clock_out, shown):
     """Leave's and sick notes' START END and the clock's --at take a day as
     the CLI prints it and the screens take it, the locale's way (a two-digit
     year too), or ISO; what is stored is the same day."""
@@ -126,9 +129,12 @@ def test_the_command_lines_days_are_typed_as_the_screens_take_them(tmp_path, loc
         r = site.cli("hr", "sick", "record", "Ina Intern", *sick)
         assert r.returncode == 0, r.stderr
         r = site.cli("time", "clock", "in", "--person", "Ina Intern", "--at", clock_in)
-        assert r.returncode == 0 and r.stdout.strip().endswith("2026-07-07 13:00"), r.stdout + r.stderr
+        assert r.returncode == 0 and r.stdout.strip().endswith(f" {shown[0]}"), r.stdout + r.stderr
         r = site.cli("time", "clock", "out", "--person", "Ina Intern", "--at", clock_out)
-        assert r.returncode == 0 and r.stdout.strip().endswith("2026-07-07 22:00"), r.stdout + r.stderr
+        assert r.returncode == 0 and r.stdout.strip().endswith(f" {shown[1]}"), r.stdout + r.stderr
+        # what it printed is taken back as it is (the day and time the locale's way)
+        r = site.cli("time", "clock", "in", "--person", "Ina Intern", "--at", shown[1])
+        assert r.returncode == 0 and r.stdout.strip().endswith(f" {shown[1]}"), r.stdout + r.stderr
         r = site.cli("hr", "leave", "request", "2026-08-03", "2026-08-04", "--person", "Ina Intern")
         assert r.returncode == 0, r.stderr  # ISO in every locale
         bd = site.open("eva")
