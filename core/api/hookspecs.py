@@ -109,6 +109,11 @@ class TableSpec(Record):
     whoever writes (a flag or a delimited list of ids a query can ask for,
     where the facts sit inside a list); a migration fills them in for the
     documents written before.
+
+    ``words``: the fields a search looks for words in (file names, OCR
+    texts): on PostgreSQL each gets a column of its words with a trigram
+    index, made at the first search, so that a word is found without
+    reading the texts. The documents found are the same with or without.
     """
 
     name: str
@@ -117,6 +122,7 @@ class TableSpec(Record):
     read: str | None = None
     confidential: bool = False
     derive: Callable[[dict], dict] | None = None
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False, eq=False)

@@ -100,7 +100,7 @@ class Backdesk:
         """Declare (and open, migrating if needed) a table; core uses this too."""
         self.table_specs[f"{namespace}.{spec.name}"] = spec
         return self.store.table(namespace, spec.name, version=spec.version,
-                                migrations=spec.migrations, derive=spec.derive)
+                                migrations=spec.migrations, derive=spec.derive, words=spec.words)
 
     def read_permission(self, full_name: str) -> str:
         """The permission that reads a declared table whole
@@ -122,7 +122,7 @@ class Backdesk:
                                 + ", ".join(sorted(self.table_specs)))
         namespace = full_name.partition(".")[0]
         return self.store.table(namespace, spec.name, version=spec.version,
-                                migrations=spec.migrations, derive=spec.derive)
+                                migrations=spec.migrations, derive=spec.derive, words=spec.words)
 
     def context(self, plugin: str) -> PluginContext:
         try:

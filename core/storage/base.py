@@ -140,9 +140,14 @@ class Store(abc.ABC):
         version: int = 1,
         migrations: Mapping[int, Callable[[dict], dict]] | None = None,
         derive: Callable[[dict], Mapping[str, Any]] | None = None,
+        words: Iterable[str] = (),
     ) -> Table:
         """The table ``namespace.name``, created or migrated to ``version``;
-        ``derive``: fields it keeps on every write (:attr:`Table.derive`)."""
+        ``derive``: fields it keeps on every write (:attr:`Table.derive`);
+        ``words``: fields searched for words (a ``Contains`` of one word on
+        them: PostgreSQL keeps each one's words in a column of their own with
+        a trigram index; the TinyDB backend finds any field's words by
+        itself). What a search finds is the same either way."""
 
     @abc.abstractmethod
     def tables(self) -> list[str]:

@@ -2103,7 +2103,9 @@ class JournalStore(Store):
 
     def table(self, namespace: str, name: str, *, version: int = 1,
               migrations: Mapping[int, Callable[[dict], dict]] | None = None,
-              derive: Callable[[dict], Mapping[str, Any]] | None = None) -> JournalTable:
+              derive: Callable[[dict], Mapping[str, Any]] | None = None,
+              words: Iterable[str] = ()) -> JournalTable:
+        # ``words``: nothing to keep here (a segment's words are read for any field: _Words)
         for part, what in ((namespace, "namespace"), (name, "table name")):
             if not isinstance(part, str) or not _NAME.match(part) or part in files.RESERVED_NAMES:
                 raise StorageError(f"{what} {part!r}: use lower-case letters, digits and _ (not {sorted(files.RESERVED_NAMES)})")

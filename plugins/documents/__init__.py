@@ -118,8 +118,10 @@ def _raise(message):
 def backdesk_tables():
     from plugins.documents.service import READ
 
-    return [TableSpec(name, read=READ) for name in
-            ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history", "ocr", "mails")]
+    # the versions' file names and texts: a search's word found by the words (no text read)
+    return [TableSpec(name, read=READ, words=("filename", "text") if name == "versions" else ())
+            for name in ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history",
+                         "ocr", "mails")]
 
 
 @hookimpl
