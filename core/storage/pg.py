@@ -513,6 +513,16 @@ class PgTable(Table):
         doc = "doc"
         if keep == ():
             doc = ""  # the ids alone
+        elif keep is not None and len(keep) <= 62:
+            # Only the keys wanted leave the server, each row as one JSON text
+            # [id, {the keys: a missing one is null there}, which ones the document
+            # has], all rows decoded at once (a search's 9,000 rows: a tenth of
+            # the time of a JSONB value, a row and a number each)
+            has = " + ".join(f"(CASE WHEN doc ? {_literal(k)} THEN {1 << i} ELSE 0 END)"
+                             for i, k in enumerate(keep)) or "0"
+            doc = "jsonb_build_array(id, " + (" || ".join(
+                "jsonb_build_object(" + ", ".join(f"{_literal(k)}, doc -> {_literal(k)}" for k in part) + ")"
+                for part in (keep[i:i + 40] for i in range(0, len(keep), 40))) or "'{}'::jsonb") + f", {has})::text"
         elif keep is not None:
             # Only the keys wanted leave the server: one object of them (a
             # missing key is JSON null there) and which ones the document has.
@@ -521,7 +531,9 @@ class PgTable(Table):
                 for part in (keep[i:i + 40] for i in range(0, len(keep), 40))) or "'{}'::jsonb"
             doc += ", " + (" + ".join(f"(CASE WHEN doc ? {_literal(k)} THEN {1 << i} ELSE 0 END)::numeric"
                                       for i, k in enumerate(keep)) or "0")
-        sql = f"SELECT id{', ' + doc if doc else ''} FROM {self._rel} WHERE {cond} ORDER BY {_order(order_by, pinned)}"
+        one_text = keep is not None and keep != () and len(keep) <= 62
+        sql = f"SELECT {doc if one_text else 'id' + (', ' + doc if doc else '')} FROM {self._rel} WHERE {cond} " \
+              f"ORDER BY {_order(order_by, pinned)}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         if offset:
@@ -531,6 +543,8 @@ class PgTable(Table):
         rows = self._store._read(lambda: self._store._q(sql, params).fetchall())
         if keep is None:
             return [_with_id(i, d) for i, d in rows]
+        if one_text:
+            rows = _json_loads(("[" + ",".join(r for (r,) in rows) + "]").encode())
         out = []
         for i, d, has in rows:
             has = int(has)
