@@ -99,6 +99,7 @@ import base64
 import binascii
 import bisect
 import heapq
+import itertools
 import json
 import logging
 import math
@@ -907,6 +908,12 @@ def _segment_keeps(zones: dict, where: Where | None) -> bool:
             if "v" in zone:  # the segment's few values, against many wanted (a page's numbers)
                 held = {_eq_key(v) for v in zone["v"]}
                 keeps = any(not _plain(v) or type(v) in (list, dict) or _eq_key(v) in held for v in cond.values)
+            elif len(cond.values) > 16 and all(type(v) is int for v in cond.values) and "n" in zone:
+                # many whole numbers (the ids a search found): any of them in the zone's range
+                lo, hi = zone["n"]
+                ordered = sorted(cond.values)
+                at = bisect.bisect_left(ordered, lo)
+                keeps = at < len(ordered) and ordered[at] <= hi
             else:
                 keeps = _zone_keeps_any(zone, cond.values)
         elif isinstance(cond, Range):
@@ -1042,11 +1049,9 @@ class _Words:
         self.text = text        # the words joined by "\n", sorted
         self.post = post        # the positions, uint32 little-endian, word after word
         self.ends = ends        # where each word's positions end (counted in positions)
-        starts, at = [], 0
-        for word in text.split("\n") if text else ():
-            starts.append(at)
-            at += len(word) + 1
-        self.starts = starts
+        # where each word starts in the text
+        self.starts = list(itertools.accumulate((len(w) + 1 for w in text.split("\n")), initial=0))[:-1] \
+            if text else []
 
     @classmethod
     def of(cls, texts: list) -> "_Words":
@@ -1166,7 +1171,7 @@ class _Part:
     and the journal's changes since it (``overlay``: id -> doc, None when
     deleted).  None from :meth:`open` when the table must be loaded whole."""
 
-    __slots__ = ("st", "fh", "start", "segments", "overlay", "total", "cols", "last")
+    __slots__ = ("st", "fh", "start", "segments", "overlay", "total", "cols", "last", "tests")
 
     @classmethod
     def open(cls, st: _TableState, cols: _Columns | None = None) -> "_Part | None":
@@ -1203,7 +1208,7 @@ class _Part:
             raise
         part = cls()
         part.st, part.fh, part.start, part.segments, part.overlay = st, fh, start, segments, overlay
-        part.total, part.cols, part.last = total, cols, None
+        part.total, part.cols, part.last, part.tests = total, cols, None, {}
         return part
 
     def close(self) -> None:
@@ -1334,7 +1339,7 @@ class _Part:
             if any("." in n for n in names):
                 nested[key] = cond
                 continue
-            test = value_test(cond, _ABSENT)
+            test = self._test(cond)
             columns = [cols[("raw", n)] for n in names]
             if len(columns) == 1:
                 [one] = columns
@@ -1349,6 +1354,14 @@ class _Part:
             hits = [i for i in hits if query({f: c[i] for f, c in values if c[i] is not _ABSENT})]
         ids, overlay = cols[("id",)], self.overlay
         return [i for i in hits if ids[i] not in overlay] if overlay and not changed_too else list(hits)
+
+    def _test(self, cond: Any) -> Callable[[Any], bool]:
+        """``value_test(cond)``, made once for every segment a read looks at
+        (an AnyOf of the 7,000 ids a search found: its set built once)."""
+        kept = self.tests.get(id(cond))
+        if kept is None or kept[0] is not cond:
+            kept = self.tests[id(cond)] = (cond, value_test(cond, _ABSENT))
+        return kept[1]
 
     def _docs_at(self, segment: dict, at: list[int], want: tuple[str, ...] | None = None) -> list[dict]:
         """The documents at positions ``at`` of a segment (read from it);
