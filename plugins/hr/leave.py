@@ -46,6 +46,7 @@ from typing import Any
 
 from core.dates import check_year_number
 from core.errors import PermissionDenied, UnknownRecord, ValidationError
+from core.i18n import date_text
 from core.storage import AnyOf
 from plugins.hr import models as m
 from plugins.hr.models import _
@@ -267,7 +268,7 @@ def request_leave(ctx, person: Any, start: Any, end: Any, *, kind: str = "vacati
     first, last = _date(start, "start"), _date(end, "end")
     if last < first:
         raise ValidationError(_("the last day ({end}) lies before the first ({start})").format(
-            end=last.isoformat(), start=first.isoformat()), field="end")
+            end=date_text(last), start=date_text(first)), field="end")
     if first.year != last.year:
         raise ValidationError(_("a request ends in the year it starts: request the days from 1 January "
                                 "{year} apart").format(year=last.year), field="end")
@@ -286,12 +287,13 @@ def request_leave(ctx, person: Any, start: Any, end: Any, *, kind: str = "vacati
         clash = _overlapping(ctx, doc["id"], first.isoformat(), last.isoformat())
         if clash is not None:
             raise ValidationError(_("{name} already has {kind} from {start} to {end} ({status})").format(
-                name=doc["name"], kind=_(KINDS[clash["kind"]]), start=clash["start"], end=clash["end"],
+                name=doc["name"], kind=_(KINDS[clash["kind"]]), start=date_text(clash["start"]),
+                end=date_text(clash["end"]),
                 status=_(STATUSES[clash["status"]])), field="start")
         days = leave_days(ctx, doc["id"], first, last)
         if not days:
             raise ValidationError(_("{start} to {end} holds no working day for {name}").format(
-                start=first.isoformat(), end=last.isoformat(), name=doc["name"]), field="start")
+                start=date_text(first), end=date_text(last), name=doc["name"]), field="start")
         if kind == "vacation":
             bal = balance(ctx, doc, first.year, _check=False)
             if len(days) > bal["left"]:
@@ -311,7 +313,8 @@ def request_leave(ctx, person: Any, start: Any, end: Any, *, kind: str = "vacati
 
 def _notify_approvers(ctx, person: dict, leave_id: int, row: dict) -> None:
     text = _("{name} asks for {kind} from {start} to {end} ({n} days)").format(
-        name=person["name"], kind=_(KINDS[row["kind"]]), start=row["start"], end=row["end"], n=row["days"])
+        name=person["name"], kind=_(KINDS[row["kind"]]), start=date_text(row["start"]), end=date_text(row["end"]),
+        n=row["days"])
     overlaps = team_overlaps(ctx, row, _check=False)
     if overlaps:
         text += "; " + _("also away: {names}").format(
@@ -398,7 +401,7 @@ def approve(ctx, leave_id: Any) -> dict:
         _register(ctx, f"hr.leave:{row['id']}", doc)
         ctx.services.notifications.notify_person(
             person["id"], _("Your {kind} from {start} to {end} is approved").format(
-                kind=_(KINDS[row["kind"]]), start=row["start"], end=row["end"]),
+                kind=_(KINDS[row["kind"]]), start=date_text(row["start"]), end=date_text(row["end"])),
             kind="hr.leave", link="hr.leave", data={"leave_id": row["id"]})
         return doc
 
@@ -428,7 +431,7 @@ def reject(ctx, leave_id: Any, reason: str = "") -> dict:
         doc = ctx.table("leave").update(row["id"], {"status": "rejected", "decided_by": ctx.operator.account,
                                                     "decided_at": now_utc(), "reason": reason})
         text = _("Your {kind} from {start} to {end} is not approved").format(
-            kind=_(KINDS[row["kind"]]), start=row["start"], end=row["end"])
+            kind=_(KINDS[row["kind"]]), start=date_text(row["start"]), end=date_text(row["end"]))
         if reason:
             text += ": " + reason
         ctx.services.notifications.notify_person(person["id"], text, kind="hr.leave", link="hr.leave",
@@ -453,7 +456,8 @@ def cancel(ctx, leave_id: Any) -> dict:
             if person.get("manager_id"):
                 ctx.services.notifications.notify_person(
                     person["manager_id"], _("{name} cancelled {kind} from {start} to {end}").format(
-                        name=person["name"], kind=_(KINDS[row["kind"]]), start=row["start"], end=row["end"]),
+                        name=person["name"], kind=_(KINDS[row["kind"]]), start=date_text(row["start"]),
+                        end=date_text(row["end"])),
                     kind="hr.leave", link="hr.leave", data={"leave_id": row["id"]})
         return doc
 
@@ -559,7 +563,7 @@ def record_sick_note(ctx, person: Any, start: Any, end: Any, *, certificate: boo
     first, last = _date(start, "start"), _date(end, "end")
     if last < first:
         raise ValidationError(_("the last day ({end}) lies before the first ({start})").format(
-            end=last.isoformat(), start=first.isoformat()), field="end")
+            end=date_text(last), start=date_text(first)), field="end")
     note = m.text(note, "note", limit=m.MAX_LONG)
     with ctx.transaction():
         doc = _person(ctx, person)
@@ -567,7 +571,7 @@ def record_sick_note(ctx, person: Any, start: Any, end: Any, *, certificate: boo
         for other in ctx.table("sick_notes").find({"person_id": doc["id"], "status": "recorded"}):
             if other["start"] <= last.isoformat() and other["end"] >= first.isoformat():
                 raise ValidationError(_("{name} has a sick note from {start} to {end} already").format(
-                    name=doc["name"], start=other["start"], end=other["end"]), field="start")
+                    name=doc["name"], start=date_text(other["start"]), end=date_text(other["end"])), field="start")
         row = {"person_id": doc["id"], "start": first.isoformat(), "end": last.isoformat(),
                "certificate": bool(certificate), "note": note, "status": "recorded", "deputy_id": deputy_id,
                "recorded_by": ctx.operator.account, "recorded_at": now_utc()}

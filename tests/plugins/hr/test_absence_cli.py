@@ -46,7 +46,7 @@ def test_leave_and_time_on_the_command_line(site):
 
 @pytest.mark.parametrize("args, message", [
     (("hr", "leave", "request", "2026-08-07", "2026-08-03", "--person", "Ina Intern"),
-     "backdesk: end: the last day (2026-08-03) lies before the first (2026-08-07)"),
+     "backdesk: end: the last day (8/3/2026) lies before the first (8/7/2026)"),
     (("hr", "leave", "request", "2026-08-03", "2026-08-07", "--person", "Nobody"),
      "backdesk: no person called 'Nobody'"),
     (("hr", "leave", "request", "2026-01-05", "2026-03-31", "--person", "Ina Intern"),

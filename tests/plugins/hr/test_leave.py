@@ -112,8 +112,8 @@ def test_approval_by_the_manager_with_notification_and_team_overlaps(office):
     bd_anna, ctx_anna = as_(site, "anna")
     inbox = bd_anna.services.notifications.inbox()
     texts = [n["text"] for n in inbox]
-    assert "Ina Intern asks for vacation from 2026-08-03 to 2026-08-07 (5 days)" in texts
-    assert "Ben Brandt asks for vacation from 2026-08-05 to 2026-08-14 (8 days); also away: Ina Intern" in texts
+    assert "Ina Intern asks for vacation from 8/3/2026 to 8/7/2026 (5 days)" in texts
+    assert "Ben Brandt asks for vacation from 8/5/2026 to 8/14/2026 (8 days); also away: Ina Intern" in texts
     # the approver sees who else in the team is away then
     overlaps = leave.team_overlaps(ctx_anna, bd.table("hr.leave")[second["id"]])
     assert [(o["name"], o["status"]) for o in overlaps] == [("Ina Intern", "requested")]
@@ -128,7 +128,7 @@ def test_approval_by_the_manager_with_notification_and_team_overlaps(office):
     assert (absence["start"], absence["end"], absence["deputy_id"]) == ("2026-08-05", "2026-08-14", ids["ina"])
     assert bd.services.calendar.absence_on(ids["ben"], "2026-08-15") is None
     bd_ben = site.open("ben")
-    assert "Your vacation from 2026-08-05 to 2026-08-14 is approved" in [
+    assert "Your vacation from 8/5/2026 to 8/14/2026 is approved" in [
         n["text"] for n in bd_ben.services.notifications.inbox()]
     b = leave.balance(ctx_ben, "Ben Brandt", 2026, as_of=dt.date(2026, 8, 1))
     assert (b["planned"], b["requested"], b["left"]) == (Decimal(8), Decimal(0), Decimal(22))
@@ -139,9 +139,9 @@ def test_approval_by_the_manager_with_notification_and_team_overlaps(office):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("Ina Intern", "2026-08-07", "2026-08-03"), "the last day (2026-08-03) lies before the first (2026-08-07)"),
+    (("Ina Intern", "2026-08-07", "2026-08-03"), "the last day (8/3/2026) lies before the first (8/7/2026)"),
     (("Nobody Here", "2026-08-03", "2026-08-07"), "no person called 'Nobody Here'"),
-    (("Ina Intern", "2026-08-06", "2026-08-10"), "Ina Intern already has vacation from 2026-08-03 to 2026-08-07"),
+    (("Ina Intern", "2026-08-06", "2026-08-10"), "Ina Intern already has vacation from 8/3/2026 to 8/7/2026"),
     (("Ina Intern", "2026-08-08", "2026-08-09"), "holds no working day"),
     (("Ina Intern", "2026-12-28", "2027-01-08"), "a request ends in the year it starts"),
     (("Ina Intern", "2026-09-01", "2026-10-30"), "days asked, but Ina Intern has 25 days left in 2026"),
