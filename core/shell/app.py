@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from core.shell.console_glyphs import console_driver
-from core.gcpause import hold_gc
+from core.gcpause import collect_if_due, full_collections_when_idle, hold_gc
 from core.api.hookspecs import Card, Command, NavEntry
 from core.i18n import _
 from core.api.plugin_views import full_table_name
@@ -32,6 +32,9 @@ from core.shell.widgets.keys import key_text
 
 #: seconds between two looks for scheduled events whose day has come
 DUE_EVENTS_EVERY = 15 * 60
+#: seconds without a key or the mouse after which the garbage collector's
+#: full pass may run (core.gcpause.collect_if_due), checked as often
+IDLE_GC_AFTER = 1.0
 
 def _search_commands():
     """The palette's global search (imported when the palette first opens)."""
@@ -254,6 +257,10 @@ class BackdeskApp(App):
             # events for a day (a dismissal's last day) are published on it
             self.set_interval(DUE_EVENTS_EVERY, self._deliver_due_events, name="due-events")
             self.call_after_refresh(self._deliver_due_events)
+        # The collector's full passes wait for the user to pause instead of
+        # falling on a key (core.gcpause.full_collections_when_idle).
+        full_collections_when_idle()
+        self.set_interval(IDLE_GC_AFTER, self._collect_when_idle, name="idle-gc")
         if self.backdesk.kiosk and self.idle_lock_seconds:
             self.set_interval(min(5.0, max(0.05, self.idle_lock_seconds / 4)), self._check_idle,
                               name="idle-lock")
@@ -275,6 +282,10 @@ class BackdeskApp(App):
             gc.freeze()
             self.start_gc_hold()
         release_gc()
+
+    def _collect_when_idle(self) -> None:
+        if self.idle_clock() - self._last_input >= IDLE_GC_AFTER:
+            collect_if_due()
 
     # ---------------------------------------------------------------- kiosk
     async def on_event(self, event: events.Event) -> None:
