@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from core.dates import check_year
 from core.errors import ValidationError
-from core.i18n import N_, translator_for
+from core.i18n import N_, date_text, translator_for
 from core.safetext import check_text
 
 _ = translator_for("it", Path(__file__).parent / "locale")
@@ -135,7 +135,7 @@ def future_date(value, field: str, today: dt.date, *, required: bool = False) ->
     """A date that is today or later (a due date in the past is refused)."""
     out = iso_date(value, field, required=required)
     if out is not None and dt.date.fromisoformat(out) < today:
-        raise ValidationError(_("{date} is in the past").format(date=out), field=field)
+        raise ValidationError(_("{date} is in the past").format(date=date_text(out)), field=field)
     return out
 
 
