@@ -31,13 +31,17 @@ a naive datetime is taken to be UTC.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import gettext as _gettext
+import io
 import os
 import re
+import struct
 import threading
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -95,6 +99,122 @@ class _State(Record):
     generation: int
 
 
+class _Messages(Mapping):
+    """A catalog's messages as gettext keeps them (``msgid`` → text, plural
+    forms under ``(msgid, n)``), decoded when a message is looked up."""
+
+    def __init__(self, raw: dict[bytes, bytes], plurals: dict[bytes, bytes], charset: str) -> None:
+        self._raw = raw
+        self._plurals = plurals
+        self._charset = charset
+        self._all: dict | None = None
+
+    def __getitem__(self, key):
+        try:
+            if type(key) is str:
+                if "\x00" in key:  # gettext keeps a plural message only under (msgid, n)
+                    raise KeyError(key)
+                return self._raw[key.encode(self._charset)].decode(self._charset)
+            singular, n = key
+            return self._plurals[singular.encode(self._charset)].split(b"\x00")[n].decode(self._charset)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):  # UnicodeError is a ValueError
+            raise KeyError(key) from None
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def _decoded(self) -> dict:
+        if self._all is None:
+            charset = self._charset
+            out: dict = {}
+            for msgid, msgstr in self._raw.items():
+                if b"\x00" in msgid:
+                    singular = msgid.split(b"\x00")[0].decode(charset)
+                    for n, text in enumerate(msgstr.split(b"\x00")):
+                        out[(singular, n)] = text.decode(charset)
+                else:
+                    out[msgid.decode(charset)] = msgstr.decode(charset)
+            self._all = out
+        return self._all
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+class _Catalog(_gettext.GNUTranslations):
+    """A compiled catalog (.mo) that decodes a message when it is looked up.
+
+    gettext's reader unpacks and decodes every message of a catalog when it
+    loads it: the six German catalogs of the shell's start (2,600 messages,
+    of which the first frame looks up a few hundred) took ~4 ms of it
+    (bench/startup.py's child, 2-vCPU VM). This one reads the two index
+    tables at once and keeps the messages' bytes; a lookup decodes the one
+    it finds. Same messages, header, charset and plural forms as gettext
+    (tests/test_i18n.py compares every shipped catalog, and Babel's and
+    msgfmt's output); a big-endian file goes to gettext's own reader.
+    """
+
+    def _parse(self, fp) -> None:
+        buf = fp.read()
+        name = getattr(fp, "name", "")
+        head = struct.unpack_from("<5I", buf) if len(buf) >= 20 else None
+        if head is None or head[0] != self.LE_MAGIC or head[1] >> 16 not in self.VERSIONS:
+            source = io.BytesIO(buf)
+            source.name = name  # gettext names the file in its errors
+            return super()._parse(source)
+        _magic, _version, count, ids_at, texts_at = head
+        try:
+            ids = struct.unpack_from(f"<{2 * count}I", buf, ids_at)
+            texts = struct.unpack_from(f"<{2 * count}I", buf, texts_at)
+        except struct.error:
+            raise OSError(0, "File is corrupt", name) from None
+        size = len(buf)
+        if count and (max(map(sum, zip(ids[0::2], ids[1::2]))) >= size
+                      or max(map(sum, zip(texts[0::2], texts[1::2]))) >= size):
+            raise OSError(0, "File is corrupt", name)
+        msgids = [buf[at:at + n] for n, at in zip(ids[0::2], ids[1::2])]
+        msgstrs = [buf[at:at + n] for n, at in zip(texts[0::2], texts[1::2])]
+        raw = dict(zip(msgids, msgstrs))
+        self.plural = lambda n: int(n != 1)  # gettext's default (germanic)
+        if b"" in raw:
+            self._header(raw[b""])  # the header: the empty msgid's text
+        plurals = {m.split(b"\x00")[0]: raw[m] for m in msgids if b"\x00" in m}
+        self._catalog = _Messages(raw, plurals, self._charset or "ascii")
+
+    def _header(self, text: bytes) -> None:
+        """The header's fields, charset and plural forms, as gettext reads them."""
+        last = None
+        for line in text.split(b"\n"):
+            item = line.decode().strip()
+            if not item or (item.startswith("#-#-#-#-#") and item.endswith("#-#-#-#-#")):
+                continue
+            key = value = None
+            if ":" in item:
+                key, value = item.split(":", 1)
+                key = key.strip().lower()
+                value = value.strip()
+                self._info[key] = value
+                last = key
+            elif last:
+                self._info[last] += "\n" + item
+            if key == "content-type":
+                self._charset = value.split("charset=")[1]
+            elif key == "plural-forms":
+                self.plural = _plural(value.split(";")[1].split("plural=")[1])
+
+
+@functools.lru_cache(maxsize=16)
+def _plural(expression: str):
+    """gettext's plural function for a Plural-Forms expression (compiled once)."""
+    return _gettext.c2py(expression)
+
+
 def _load(domain: str, localedir: Path | str | None, locale: Locale,
           fallback: _gettext.NullTranslations | None = None) -> _gettext.NullTranslations:
     """The catalog for ``locale`` (de_AT → de_AT, then de), or an empty one."""
@@ -105,7 +225,7 @@ def _load(domain: str, localedir: Path | str | None, locale: Locale,
     if localedir is not None and Path(localedir).is_dir():
         try:
             translations = _gettext.translation(domain, str(localedir), languages=languages,
-                                                fallback=True)
+                                                fallback=True, class_=_Catalog)
         except OSError:  # a corrupt .mo must not stop the shell
             translations = _gettext.NullTranslations()
     else:

@@ -329,3 +329,85 @@ def test_script_extract_update_compile_roundtrip(tmp_path):
     t = gettext.translation("backdesk", str(pkg / "locale"), languages=["de"])
     assert t.gettext("Sign in") == "Anmelden"
     assert t.gettext("Visitors") == "Visitors"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _same(data: bytes) -> None:
+    """core.i18n's reader and gettext's read ``data`` alike: messages, header,
+    charset, plural forms, and every lookup."""
+    theirs, ours = gettext.GNUTranslations(io.BytesIO(data)), i18n._Catalog(io.BytesIO(data))
+    assert dict(ours._catalog.items()) == theirs._catalog
+    assert ours._info == theirs._info and ours._charset == theirs._charset
+    assert [ours.plural(n) for n in range(300)] == [theirs.plural(n) for n in range(300)]
+    for key in theirs._catalog:
+        if isinstance(key, str):
+            context, sep, message = key.rpartition("\x04")
+            if sep:
+                assert ours.pgettext(context, message) == theirs.pgettext(context, message)
+            assert ours.gettext(key) == theirs.gettext(key)
+        else:
+            context, sep, message = key[0].rpartition("\x04")
+            for n in range(12):
+                if sep:
+                    assert ours.npgettext(context, message, message + "s", n) == \
+                        theirs.npgettext(context, message, message + "s", n)
+                assert ours.ngettext(key[0], key[0] + "s", n) == theirs.ngettext(key[0], key[0] + "s", n)
+    for missing in ("no such message", "", "a\x00b", "Grüße zurück"):
+        assert ours.gettext(missing) == theirs.gettext(missing)
+        assert ours.ngettext(missing, missing + "s", 3) == theirs.ngettext(missing, missing + "s", 3)
+
+
+def test_every_shipped_catalog_reads_as_gettext_reads_it():
+    """core.i18n reads the .mo files itself (it decodes a message when it is
+    looked up, for the shell's start): the same messages, header, charset,
+    plural forms and lookups as gettext's reader."""
+    found = sorted(ROOT.glob("core/locale/*/LC_MESSAGES/*.mo")) + sorted(ROOT.glob("plugins/*/locale/*/LC_MESSAGES/*.mo"))
+    assert len(found) >= 6
+    for path in found:
+        _same(path.read_bytes())
+    # and the shell reads its catalogs with it
+    assert type(i18n._load("backdesk", i18n.LOCALE_DIR, i18n._parse_locale("de_DE"))) is i18n._Catalog
+
+
+@pytest.mark.parametrize("language", ["de", "pl", "ja"])
+def test_catalogs_babel_and_msgfmt_write_read_as_gettext_reads_them(tmp_path, language):
+    catalog = Catalog(locale=language, domain="x")
+    catalog.add("Hello", "Hallo")
+    catalog.add("Grüße", "Grüße, ünïcödé")
+    catalog.add(("{n} file", "{n} files"), tuple(f"{{n}} Datei {i}" for i in range(catalog.num_plurals)))
+    catalog.add("Open", "Öffnen (Menü)", context="menu")
+    catalog.add(("{n} item", "{n} items"), tuple(f"{{n}} Ding {i}" for i in range(catalog.num_plurals)),
+                context="cart")
+    catalog.add("Empty", "")
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    _same(out.getvalue())
+    # GNU msgfmt's own output (with its hash table), also big-endian (gettext's reader then)
+    import shutil
+    import subprocess
+    if not shutil.which("msgfmt"):
+        return
+    po = tmp_path / "x.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+                  f'"Plural-Forms: {catalog.plural_forms}\\n"\n\n'
+                  'msgid "Hello"\nmsgstr "Hallo"\n\nmsgctxt "menu"\nmsgid "Open"\nmsgstr "Öffnen"\n\n'
+                  'msgid "{n} file"\nmsgid_plural "{n} files"\n'
+                  + "".join(f'msgstr[{i}] "{{n}} Datei {i}"\n' for i in range(catalog.num_plurals)),
+                  encoding="utf-8")
+    for endianness in ("little", "big"):
+        mo = tmp_path / f"x-{endianness}.mo"
+        subprocess.run(["msgfmt", f"--endianness={endianness}", "-o", str(mo), str(po)], check=True)
+        _same(mo.read_bytes())
+
+
+def test_a_torn_catalog_is_refused_as_gettext_refuses_it():
+    import struct
+
+    data = (ROOT / "core/locale/de/LC_MESSAGES/backdesk.mo").read_bytes()
+    for torn in (data[: len(data) // 2], data[:30], data[:3], b"\0" * 40):
+        with pytest.raises((OSError, struct.error)):
+            gettext.GNUTranslations(io.BytesIO(torn))
+        with pytest.raises((OSError, struct.error)):
+            i18n._Catalog(io.BytesIO(torn))
