@@ -114,6 +114,9 @@ class BackdeskApp(App):
         self.idle_clock = idle_clock
         self.locked = False
         self._last_input = idle_clock()
+        #: the last key, mouse or screen opened: the collector's full pass
+        #: waits for a second without any (core.gcpause.collect_if_due)
+        self._last_activity = self._last_input
         if backdesk.kiosk:
             from core.services.kiosk import PinGuard  # 7 ms (-X importtime): kiosk consoles only
 
@@ -284,14 +287,14 @@ class BackdeskApp(App):
         release_gc()
 
     def _collect_when_idle(self) -> None:
-        if self.idle_clock() - self._last_input >= IDLE_GC_AFTER:
+        if self.idle_clock() - self._last_activity >= IDLE_GC_AFTER:
             collect_if_due()
 
     # ---------------------------------------------------------------- kiosk
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
                               events.MouseScrollUp, events.MouseMove)):
-            self._last_input = self.idle_clock()
+            self._last_input = self._last_activity = self.idle_clock()
         await super().on_event(event)
 
     def _check_idle(self) -> None:
@@ -382,6 +385,7 @@ class BackdeskApp(App):
         self.open_nav(nav_id)
 
     def open_nav(self, nav_id: str) -> None:
+        self._last_activity = self.idle_clock()
         if nav_id not in self._modes:
             self.notify(_("Nothing to open: {name}").format(name=nav_id), severity="warning")
             return

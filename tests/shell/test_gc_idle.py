@@ -78,6 +78,14 @@ async def test_the_shell_collects_when_the_user_pauses_not_between_keys(site, fu
             clock.now += shell_app.IDLE_GC_AFTER  # a pause
             app._collect_when_idle()
             assert full_passes == [1]
+            # a screen opened (also without a key) is activity too
+            gc.collect(1)
+            gc.collect(1)
+            full_passes.clear()
+            clock.now += shell_app.IDLE_GC_AFTER
+            app.open_nav("home")
+            app._collect_when_idle()
+            assert full_passes == []
             # the shell's timer is what asks
             assert any(t.name == "idle-gc" for t in app._timers)
     finally:
