@@ -119,6 +119,13 @@ class Table(abc.ABC):
         """Every document, in id order."""
         return self.find()
 
+    def prepare_search(self, fields: Iterable[str]) -> None:
+        """Read now what a ``Contains`` on these top-level ``fields`` will
+        read, so the first search does not wait for it (a screen's filter
+        calls it in a thread when ``/`` opens). Safe from any thread; does
+        nothing where a search reads nothing ahead (PostgreSQL asks its
+        indexes; a table held in memory)."""
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 

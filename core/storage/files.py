@@ -51,6 +51,7 @@ import os
 import threading
 import zlib
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Callable
 
 import msgspec
@@ -430,16 +431,10 @@ def _segment_fast(raw: bytes, segment: dict) -> tuple[list[dict], list[int]] | N
     decoding, then all of them decoded at once (5x json's loop). None when
     the bytes are not so, or msgspec refuses them (a lone surrogate): the
     careful way then decides."""
+    starts = segment_starts(raw, segment)
+    if starts is None:
+        return None
     try:
-        parts = _RAW_PARTS.decode(b"[" + raw + b"]")
-        starts, at = [], 0
-        for part in parts:
-            if raw[at:at + 1] != b"{":
-                return None
-            starts.append(at)
-            at += len(part) + 1
-        if at - 1 != len(raw) or len(parts) != segment["count"]:
-            return None
         docs = _FAST.decode(b"[" + raw + b"]")
     except (msgspec.DecodeError, ValueError):
         return None
@@ -504,6 +499,59 @@ def segment_docs(raw: bytes, segment: dict, path: str, name: str, *, starts: Any
         return docs, at
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise CorruptData(path, f"snapshot of table {name} is damaged: {e}") from None
+
+
+_FIELD_DECODERS: dict[tuple[str, ...], tuple[Any, list[Any]]] = {}
+
+
+def segment_starts(raw: bytes, segment: dict) -> list[int] | None:
+    """Where each of a segment's documents starts, found by msgspec
+    without decoding them (a segment as this code writes it: documents
+    joined by commas; ~0.7 ms for 2,000 journal entries): what
+    :func:`segment_docs` decodes a few of. None when the bytes are not so,
+    or msgspec refuses them: decode them all then."""
+    try:
+        parts = _RAW_PARTS.decode(b"[" + raw + b"]")
+    except msgspec.DecodeError:
+        return None
+    starts, at = [], 0
+    for part in parts:
+        if raw[at:at + 1] != b"{":
+            return None
+        starts.append(at)
+        at += len(part) + 1
+    if at - 1 != len(raw) or len(parts) != segment["count"]:
+        return None
+    return starts
+
+
+def segment_fields(raw: bytes, segment: dict, keys: tuple[str, ...],
+                   missing: Any) -> tuple[list[int], list[list[Any]]] | None:
+    """The ids of a segment's documents and, for each of ``keys`` (top-level
+    keys other than ``id``), its values in the same order (``missing`` where
+    a document has none): decoded by msgspec into only those keys, the rest
+    of each document skipped, never built (the journal's description and
+    date: 18 ms for 40,000 entries where decoding them whole takes 170-240).
+    None when msgspec refuses the bytes (NaN, a lone surrogate, an id that
+    is no integer): :func:`segment_docs` then decides, and says what is
+    damaged."""
+    made = _FIELD_DECODERS.get(keys)
+    if made is None:
+        names = [f"f{i}" for i in range(len(keys))]
+        struct = msgspec.defstruct("SegmentFields", [("id", int), *((n, Any, msgspec.UNSET) for n in names)],
+                                   rename={"id": "id", **dict(zip(names, keys))},
+                                   gc=False)  # 40,000 at once, freed at once: no work for the collector
+        made = _FIELD_DECODERS[keys] = (msgspec.json.Decoder(list[struct]), [attrgetter(n) for n in names])
+    decoder, getters = made
+    try:
+        docs = decoder.decode(b"[" + raw + b"]")
+    except msgspec.DecodeError:  # msgspec.ValidationError is one
+        return None
+    if len(docs) != segment["count"]:
+        return None
+    unset = msgspec.UNSET
+    columns = [[missing if (v := get(d)) is unset else v for d in docs] for get in getters]
+    return [d.id for d in docs], columns
 
 
 # -- kept columns: what readers derived from a segment, beside the snapshot

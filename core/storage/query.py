@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Iterable, Mapping
 from core.records import Record
 
@@ -135,13 +136,21 @@ def sort_key(value: Any) -> tuple:
     return (4, json.dumps(value, sort_keys=True, ensure_ascii=False))
 
 
+_by_id = itemgetter("id")
+
+
 def sort_docs(docs: list[dict], order_by: str | Iterable[str] | None) -> list[dict]:
     """Sort ``docs`` in place by ``order_by`` ("-field" for descending), then id."""
-    docs.sort(key=lambda d: d["id"])
-    if not order_by:
-        return docs
     if isinstance(order_by, str):
         order_by = [order_by]
+    elif order_by:
+        order_by = list(order_by)
+    if order_by and order_by[0] in ("id", "-id"):  # ids are unique: the rest never decides
+        docs.sort(key=_by_id, reverse=order_by[0] == "-id")
+        return docs
+    docs.sort(key=_by_id)
+    if not order_by:
+        return docs
     for field in reversed(list(order_by)):
         desc = field.startswith("-")
         path = split_path(field[1:] if desc else field)

@@ -436,3 +436,88 @@ def test_a_segment_is_skipped_for_many_wanted_values_as_value_by_value():
             zone["s"] = [lo, rnd.choice([None, lo, "2026-13"])]
         where = {"id": AnyOf(values)}
         assert _segment_keeps({"id": zone}, where) == any(_zone_keeps_value(zone, v) for v in values), (zone, values)
+
+def test_a_search_decodes_only_the_fields_it_reads(office, monkeypatch):
+    """A filter's texts (and a read of a few fields) are decoded from a
+    segment as only those keys — never the whole documents — when msgspec
+    reads the segment alike; a segment it refuses (bytes not as this code
+    writes them) is decoded whole, as before. ``prepare_search`` (a screen's ``/``) reads
+    the folded texts ahead: the next letters (not a word alone: that is
+    looked up in the words kept) decode no segment, and every answer equals
+    the whole table's, other processes' writes laid over."""
+    from core.storage import files
+
+    writer, lazy = office
+    part, whole = lazy.table("telephony", "calls"), writer.table("telephony", "calls")
+    with writer.transaction():
+        whole.update(12, {"caller": ["ZOE", 4, None], "note": {"zoe": 1}})
+        whole.update(25, {"status": "Zoë"})
+        whole.update(26, {"caller": None})
+    writer.compact()
+    with writer.transaction():  # written since the snapshot: laid over
+        whole.update(40, {"caller": "Zoe Neu"})
+        whole.delete(41)
+        whole.insert({"caller": "zoé", "status": "ringing"})
+    decoded = []
+    real_docs, real_fields = files.segment_docs, files.segment_fields
+
+    def whole_docs(raw, segment, *a, starts=None, positions=None):
+        decoded.append(("whole" if starts is None else "some", segment["at"]))
+        return real_docs(raw, segment, *a, starts=starts, positions=positions)
+
+    refuse = lazy._states["telephony.calls"]  # the third segment: as if msgspec refused it
+    refuse = files.read_header(open(refuse.lazy.path, "rb"), refuse.lazy.path, "telephony.calls")[0]["segments"][2]
+
+    def some_fields(raw, segment, keys, missing):
+        got = real_fields(raw, segment, keys, missing) if segment["at"] != refuse["at"] else None
+        decoded.append(("fields" if got is not None else "refused", segment["at"]))
+        return got
+
+    monkeypatch.setattr(files, "segment_docs", whole_docs)
+    monkeypatch.setattr(files, "segment_fields", some_fields)
+    lazy.table("telephony", "calls").prepare_search(["caller", "status"])
+    ats = {at for _kind, at in decoded}
+    (refused,) = [at for kind, at in decoded if kind == "refused"]  # that segment: whole
+    assert sorted(decoded) == sorted([("fields", at) for at in ats - {refused}] + [
+        ("refused", refused), ("whole", refused)]) and len(ats) >= 9
+    decoded.clear()
+    texts = ("zoe ", "e z", " ", "r ", "zoë n", "nobody ")  # (a word alone: the words kept say)
+    for text in texts:  # the counts: from the texts read ahead
+        where = {("caller", "status"): Contains(text)}
+        assert part.count(where) == whole.count(where), text
+    assert decoded == []
+    for text in texts:  # a page decodes its documents (here 7 of a segment of 10: all of it)
+        where = {("caller", "status"): Contains(text)}
+        assert part.find(where, order_by="-id", limit=7) == whole.find(where, order_by="-id", limit=7), text
+    assert {kind for kind, _at in decoded} <= {"some", "whole"}
+    for text in ("z", "zo", "zoe", "zoë", "4", "ing", "nobody"):  # words (built once, then kept)
+        where = {("caller", "status"): Contains(text)}
+        assert part.count(where) == whole.count(where), text
+        assert part.find(where, order_by="-id", limit=7) == whole.find(where, order_by="-id", limit=7), text
+    keep = ["caller", "note"]
+    assert part.find(None, order_by="-id", fields=keep) == [
+        {"id": d["id"], **{k: d[k] for k in keep if k in d}} for d in whole.find(None, order_by="-id")]
+    assert not loaded(lazy, "telephony.calls")
+
+
+def test_a_segments_fields_are_its_documents_keys():
+    """files.segment_fields gives what decoding the whole documents gives:
+    ids, values of every JSON type, a missing key as ``missing``; None for
+    bytes msgspec refuses or reads otherwise than json (NaN, a lone
+    surrogate, an id that is no integer)."""
+    import json
+
+    from core.storage import files
+
+    docs = [{"id": 1, "a": "Zoë", "b": [1, "x", None, {"c": 2.5}]}, {"id": 2, "b": None},
+            {"id": 3, "a": {"n": [True, False]}, "b": -0.0, "z": "ignored"}, {"id": 4, "a": 12345678901234567890}]
+    raw = ",".join(json.dumps(d, separators=(",", ":"), ensure_ascii=False) for d in docs).encode()
+    ids, (a, b) = files.segment_fields(raw, {"count": 4}, ("a", "b"), "MISSING")
+    assert ids == [1, 2, 3, 4]
+    assert a == ["Zoë", "MISSING", {"n": [True, False]}, 12345678901234567890]
+    assert b == [[1, "x", None, {"c": 2.5}], None, -0.0, "MISSING"]
+    assert files.segment_starts(raw, {"count": 4}) == files.segment_docs(raw, {"count": 4}, "p", "t")[1]
+    assert files.segment_fields(raw, {"count": 5}, ("a",), None) is None  # not the header's count
+    for bad in (b'{"id":1,"a":NaN}', b'{"id":1,"a":"\\ud800"}', b'{"id":true,"a":1}', b'{"id":1.0}',
+                b'{"id":1,"a":1e999}'):
+        assert files.segment_fields(bad, {"count": 1}, ("a",), None) is None, bad

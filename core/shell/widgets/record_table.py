@@ -166,7 +166,8 @@ def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_fi
         table: The store table (``service.parcels_table(ctx)``: ``ctx.table(...)``).
         where: Only the documents matching this query (``{"status": "open"}``).
         newest_first: Highest id first (True), else oldest first.
-        search: The fields ``/`` searches (their text contains the typed text).
+        search: The fields ``/`` searches (their text contains the typed text);
+            read ahead when ``/`` opens (``Table.prepare_search``).
         prepare: ``prepare(rows) -> rows``: a page of documents as the rows
             shown (names for ids, texts).
         page: How many rows one page holds (100).
@@ -192,7 +193,10 @@ def table_pages(table: Any, where: Mapping[Any, Any] | None = None, *, newest_fi
         narrowed = {**(where or {}), tuple(search): Contains(text)}
         return PagedRecords(lambda o, n, a: fetch(o, n, a, narrowed), lambda: table.count(narrowed), page=page)
 
-    return PagedRecords(fetch, lambda: table.count(where or None), matching=matching, page=page)
+    # what the first letter searches, read while the user types it (TinyDB:
+    # the segments' texts of those fields; nothing on PostgreSQL)
+    warm = (lambda: table.prepare_search(search)) if search and hasattr(table, "prepare_search") else None
+    return PagedRecords(fetch, lambda: table.count(where or None), matching=matching, page=page, warm=warm)
 
 
 def ordered_pages(table: Any, parts: Sequence[tuple[Mapping[Any, Any] | None, Any]], *,
