@@ -198,9 +198,10 @@ class LedgerScreen(_Base):
 
     def _load(self) -> None:
         # Newest first, a page at a time: a year's journal is never read for
-        # the rows on screen; the filter (/) asks the store for the
-        # description or date containing what is typed.
-        rows = table_pages(svc.ledger_entries(self.ctx), search=("description", "date"),
+        # the rows on screen; the filter (/) asks the store for the date or
+        # description containing what is typed (the date first: a month
+        # typed, "-03-", is decided by it; TinyDB reads both ahead on "/").
+        rows = table_pages(svc.ledger_entries(self.ctx), search=("date", "description"),
                            prepare=lambda entries: svc.page_rows(self.ctx, entries))
         self._table().set_records(rows)
         closed = svc.closed_periods(self.ctx)
