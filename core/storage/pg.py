@@ -35,7 +35,10 @@ GIN index (the ``pg_trgm`` extension, created in the schema when the
 database has none; without it, ILIKE scans) on the field's text
 (``doc #>> '{field}'``), which the condition tests first: a search finds its
 rows through the index, whatever the table's size (needles of three letters
-or more; shorter ones scan).  ``order_by`` on arbitrary fields sorts every
+or more; shorter ones scan).  A field the table declares searched for words
+(``store.table(..., words=)``) gets at the first search for a word a stored
+generated column of its words with a trigram index (``_ensure_words``): a
+``Contains`` of one word tests those words instead of the text.  ``order_by`` on arbitrary fields sorts every
 matching row (a field may hold values of any JSON type: five sort keys),
 except when the where pins the field's type — a ``Range`` over it with
 string (or number) bounds: then the order is that one expression and the
