@@ -77,7 +77,7 @@ class ReconciliationScreen(_Base):
             verdict = _("differs from the ledger by {amount}").format(
                 amount=m.number_text((c["closing"] or 0) - c["ledger"] - c["waiting"], places))
         return _("Statement {id} ({date}): closing {closing}, {verdict}").format(
-            id=st["statement_id"], date=c["date"], closing=closing, verdict=verdict)
+            id=st["statement_id"], date=_day(c["date"]), closing=closing, verdict=verdict)
 
     def action_toggle(self) -> None:
         self.waiting_only = not self.waiting_only
@@ -142,5 +142,5 @@ class ReconciliationScreen(_Base):
                 self._load()
 
         self.app.push_screen(FormScreen(_("Match the line of {date} ({amount})").format(
-            date=line["booking_date"], amount=m.number_text(line["amount_dec"], m.places(self.ctx))), fields, {},
+            date=_day(line["booking_date"]), amount=m.number_text(line["amount_dec"], m.places(self.ctx))), fields, {},
             on_submit=submit, submit_label=_("Match")), done)

@@ -19,6 +19,7 @@ from facturx import facturx
 from lxml import etree
 
 from core.errors import BackdeskError, ValidationError
+from core.i18n import date_text
 from plugins.accounting import service as svc
 from plugins.accounting.models import _
 
@@ -32,6 +33,14 @@ NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
 MAX_BYTES = 20 << 20
 #: UNTDID 1001 document types that are credit notes, not invoices
 CREDIT_TYPES = {"381", "261", "262", "296", "308", "396", "420", "458", "532"}
+
+def _day(value) -> str:
+    """A stored ISO day the locale's way ("02.03.2026"); "?" when there is none."""
+    try:
+        return date_text(value) if value else "?"
+    except ValueError:
+        return str(value)
+
 
 
 @functools.cache
@@ -164,7 +173,7 @@ def read(data: bytes, name: str = "e-invoice") -> dict:
 def summary(found: dict) -> list[str]:
     """The read invoice as lines of text (vendor, number, dates, lines, total)."""
     out = [_("{vendor}: invoice {number} of {date}, due {due}").format(
-        vendor=found["vendor"], number=found["number"], date=found["date"] or "?", due=found["due"] or "?")]
+        vendor=found["vendor"], number=found["number"], date=_day(found["date"]), due=_day(found["due"]))]
     for line in found["lines"]:
         out.append(f"  {line['description'][:40]:<40} {line['quantity']:>8} × {line['unit_price']:>10}  "
                    f"{_('VAT')} {line['vat_code']}")

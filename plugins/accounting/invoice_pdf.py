@@ -12,6 +12,7 @@ Imported when used.
 
 from __future__ import annotations
 
+from core.i18n import date_text
 from plugins.accounting import einvoice
 from plugins.accounting import invoicing as inv
 from plugins.accounting import ledger as L
@@ -154,7 +155,7 @@ def reminder_pdf(ctx, item: dict) -> bytes:
     for line in [item["customer"], *inv.address_lines(buyer)]:
         pdf.cell(85, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.set_xy(125, 52)
-    for line in (_("Date: {date}").format(date=item["reminded_on"]),
+    for line in (_("Date: {date}").format(date=date_text(item["reminded_on"])),
                  _("Invoice: {number}").format(number=item["number"]),
                  _("Customer no.: {id}").format(id=item["customer_id"])):
         pdf.set_x(125)
@@ -166,7 +167,7 @@ def reminder_pdf(ctx, item: dict) -> bytes:
     pdf.ln(3)
     pdf.multi_cell(0, 5, _latin1(rcv.opening(item)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    rows = [(_("Invoice {number} of {date}").format(number=item["number"], date=item["date"]), item["total"])]
+    rows = [(_("Invoice {number} of {date}").format(number=item["number"], date=date_text(item["date"])), item["total"])]
     if L.to_decimal(item["credited"]):
         rows.append((_("Credited"), -L.to_decimal(item["credited"])))
     if L.to_decimal(item["paid"]):

@@ -28,12 +28,20 @@ from decimal import Decimal
 from core.services.audit import now_utc
 from core.services.choices import Choice, rank
 from core.errors import UnknownRecord, ValidationError
-from core.i18n import format_date, today
+from core.i18n import date_text, format_date, month_text, today
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
 from plugins.accounting import service as svc
 from plugins.accounting.models import _
 
+
+
+def _month(period) -> str:
+    """A month the locale's way in a message ("11.2026"); as given if it is none."""
+    try:
+        return month_text(period)
+    except ValueError:
+        return str(period)[:20]
 
 
 def _s(ctx, key, default):
@@ -249,16 +257,16 @@ def check_hours(ctx, rows: list[dict], start: str, end: str, person_ids=None) ->
             weeks[f"{y}-W{w:02d}"] += total
             if total > daily:
                 flags.append({"person_id": pid, "date": day, "reason": _("{h} h on {date}: over {limit} h a day").format(
-                    h=f"{total.normalize():f}", date=day, limit=f"{daily.normalize():f}")})
+                    h=f"{total.normalize():f}", date=date_text(day), limit=f"{daily.normalize():f}")})
             if total > 0 and cal.holiday(day, pid):
                 flags.append({"person_id": pid, "date": day,
-                              "reason": _("work on a holiday ({date})").format(date=day)})
+                              "reason": _("work on a holiday ({date})").format(date=date_text(day))})
             timed = sorted((x for x in items if x.get("start")), key=lambda x: x["start"])
             for a, b in zip(timed, timed[1:]):
                 if b["start"] < a["end"]:
                     flags.append({"person_id": pid, "date": day, "reason": _(
                         "overlapping entries on {date}: {a1}–{a2} and {b1}–{b2}").format(
-                        date=day, a1=a["start"], a2=a["end"], b1=b["start"], b2=b["end"])})
+                        date=date_text(day), a1=a["start"], a2=a["end"], b1=b["start"], b2=b["end"])})
         for week, total in sorted(weeks.items()):
             if total > weekly:
                 flags.append({"person_id": pid, "date": week, "reason": _("{h} h in week {week}: over {limit} h").format(
@@ -269,7 +277,7 @@ def check_hours(ctx, rows: list[dict], start: str, end: str, person_ids=None) ->
             iso = d.isoformat()
             if iso not in days and cal.expects_work(d, pid):
                 flags.append({"person_id": pid, "date": iso,
-                              "reason": _("no hours on {date}, a working day").format(date=iso)})
+                              "reason": _("no hours on {date}, a working day").format(date=date_text(iso))})
             d += dt.timedelta(days=1)
     return sorted(flags, key=lambda f: (f["person_id"], f["date"]))
 
@@ -289,7 +297,7 @@ def approve_timesheets(ctx, person_id, period: str, *, accept_flags: bool = Fals
     with ctx.transaction():
         rows = [r for r in timesheets(ctx, pid, first, last)]
         if not rows:
-            raise ValidationError(_("no hours recorded for person {id} in {period}").format(id=pid, period=period))
+            raise ValidationError(_("no hours recorded for person {id} in {period}").format(id=pid, period=_month(period)))
         flags = check_hours(ctx, rows, first, last, [pid])
         if flags and not accept_flags:
             raise ValidationError(_.ngettext(
@@ -450,7 +458,7 @@ def payroll_preview(ctx, period: str) -> dict:
     ctx.require("accounting.payroll.run")
     m.period(period)
     if ctx.table("payroll_runs").find({"period": period}, limit=1):
-        raise ValidationError(_("payroll for {period} has been run already").format(period=period), field="period")
+        raise ValidationError(_("payroll for {period} has been run already").format(period=_month(period)), field="period")
     slips, warnings, totals = _payroll_slips(ctx, period)
     if not slips:
         raise ValidationError(_("nobody has a pay rate: set rates first"))
@@ -466,7 +474,7 @@ def run_payroll(ctx, period: str, date=None) -> dict:
     with ctx.transaction():
         runs = ctx.table("payroll_runs")
         if runs.find({"period": period}, limit=1):
-            raise ValidationError(_("payroll for {period} has been run already").format(period=period), field="period")
+            raise ValidationError(_("payroll for {period} has been run already").format(period=_month(period)), field="period")
         computed, warnings, totals = _payroll_slips(ctx, period)
         run_id = runs.insert({"period": period, "date": date, "at": now_utc(), "by": ctx.operator.account,
                               "payslips": [], "warnings": []})
@@ -499,10 +507,10 @@ def pay_out(ctx, period: str, date=None) -> dict:
         runs = ctx.table("payroll_runs")
         found = runs.find({"period": period}, limit=1)
         if not found:
-            raise UnknownRecord(_("no payroll run for {period}").format(period=period))
+            raise UnknownRecord(_("no payroll run for {period}").format(period=_month(period)))
         run = found[0]
         if run.get("paid_entries"):
-            raise ValidationError(_("the wages of {period} are paid already").format(period=period))
+            raise ValidationError(_("the wages of {period} are paid already").format(period=_month(period)))
         numbers = []
         for cur, tot in sorted(run["totals"].items()):
             numbers.append(svc._post(ctx, m.date(date or run["date"], "date"), _("Wages {period}").format(period=period),

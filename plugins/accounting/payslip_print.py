@@ -13,10 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import ValidationError
-from core.i18n import format_money
+from core.i18n import format_money, month_text
 from plugins.accounting import models as m
 from plugins.accounting import payroll
 from plugins.accounting.models import _
+
+
+def _month(period) -> str:
+    """A payslip's month the locale's way ("11.2026"); as stored if it is none."""
+    try:
+        return month_text(period) if period else ""
+    except ValueError:
+        return str(period)
 
 
 def _latin1(text: str) -> str:
@@ -34,7 +42,7 @@ def _money(value, cur) -> str:
 def payslip_lines(ctx, slip: dict) -> list[str]:
     """The payslip as lines of text (what the PDF shows)."""
     c = slip["currency"]
-    lines = [ctx.config.site.name, "", _("Payslip {period}").format(period=slip.get("period", "")),
+    lines = [ctx.config.site.name, "", _("Payslip {period}").format(period=_month(slip.get("period"))),
              slip.get("name", ""), "",
              _("{kind} at {rate}").format(kind=m.label(m.PAY_KINDS, slip["kind"]), rate=_money(slip["rate"], c))]
     if payroll.is_prorated(slip):
@@ -53,7 +61,7 @@ def payslip_pdf(ctx, slip: dict) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(_("Payslip {period}").format(period=slip.get("period", ""))))
+    pdf.set_title(_latin1(_("Payslip {period}").format(period=_month(slip.get("period")))))
     pdf.set_author(_latin1(ctx.config.site.name))
     pdf.add_page()
     pdf.set_font("Courier", size=10)
@@ -66,7 +74,7 @@ def print_payslip(ctx, slip_id: Any, *, printer: str | None = None, copies: Any 
                   pages: Any = None, tray: str | None = None) -> dict:
     """Print one payslip (read audited, print audited); returns the print job."""
     slip = payroll.payslip(ctx, slip_id)  # checks accounting.payroll.read, records the read
-    title = _("Payslip {period} {name}").format(period=slip.get("period", ""), name=slip.get("name", ""))
+    title = _("Payslip {period} {name}").format(period=_month(slip.get("period")), name=slip.get("name", ""))
     return ctx.services.printing.print_file(
         payslip_pdf(ctx, slip), title=title, source=("accounting", "payslips", slip["id"]), printer=printer,
         copies=copies, duplex=duplex, pages=pages, tray=tray, confidential=True, link="accounting.payroll")

@@ -350,7 +350,7 @@ async def test_the_reconciliation_screen_imports_shows_what_waits_and_matches_it
         row = next(line for line in lines_of(app) if "Unbekannt" in line)
         assert "1/30/26" in row and "77.00" in row
         assert any(line.endswith("▕ Status: unmatched") for line in lines_of(app))  # on the detail line
-        assert text_of(app, "#acc-bank-sum") == ("Statement 2026-01-31-1 (2026-01-30): closing 9,207.10, agrees "
+        assert text_of(app, "#acc-bank-sum") == ("Statement 2026-01-31-1 (1/30/26): closing 9,207.10, agrees "
                                                  "once 77.00 waiting is matched")
         # o shows every line and what it was matched to
         await pilot.press("o")

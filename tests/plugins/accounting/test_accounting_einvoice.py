@@ -150,7 +150,7 @@ def test_an_incoming_einvoice_becomes_a_draft_bill(books, site, tmp_path, syntax
     assert ctx.table("bills").count() == 0 and ctx.table("vendors").count() == 0
     r = site.cli("accounting", "read-einvoice", "--dry-run", str(path))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0] == "Test GmbH: invoice RE-00001 of 2026-03-10, due 2026-03-24"
+    assert r.stdout.splitlines()[0] == "Test GmbH: invoice RE-00001 of 3/10/2026, due 3/24/2026"
     assert "Fachbuch" in r.stdout.splitlines()[2] and r.stdout.splitlines()[2].endswith("VAT 7")
     assert r.stdout.splitlines()[-1] == "total 1481.48 EUR"
     assert ctx.table("bills").count() == 0

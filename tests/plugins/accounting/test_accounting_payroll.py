@@ -47,14 +47,14 @@ def test_checks_flag_each_problem_with_its_reason(office):
     pay.add_time(ctx, ben, "2026-01-10", "06:00", "16:00")       # a Saturday: 47 h this week
     flags = pay.check_hours(ctx, pay.timesheets(ctx, ben), "2026-01-05", "2026-01-11", [ben])
     assert reasons(flags) == [
-        "11 h on 2026-01-05: over 10 h a day",
-        "work on a holiday (2026-01-06)",
-        "12 h on 2026-01-07: over 10 h a day",
-        "overlapping entries on 2026-01-07: 08:00–12:00 and 11:00–19:00",
-        "no hours on 2026-01-08, a working day",
+        "11 h on 1/5/2026: over 10 h a day",
+        "work on a holiday (1/6/2026)",
+        "12 h on 1/7/2026: over 10 h a day",
+        "overlapping entries on 1/7/2026: 08:00–12:00 and 11:00–19:00",
+        "no hours on 1/8/2026, a working day",
         "47 h in week 2026-W02: over 40 h",
     ]
-    with pytest.raises(ValidationError, match=r"22 problems, first: no hours on 2026-01-02"):
+    with pytest.raises(ValidationError, match=r"22 problems, first: no hours on 1/2/2026"):
         pay.approve_timesheets(ctx, ben, "2026-01")
     assert {t["status"] for t in ctx.table("timesheets").all()} == {"open"}
 

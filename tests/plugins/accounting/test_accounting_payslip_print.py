@@ -35,7 +35,7 @@ def test_a_printed_payslip_reads_back_and_its_print_is_audited(cups_server, janu
     job = finished(ctx, payslip_print.print_payslip(ctx, slip["id"], printer="office-pdf"))
     assert job["state"] == "done" and job["confidential"]
     (page,) = cups_server.printed_pages("office-pdf")
-    assert "Test GmbH" in page and "Payslip 2026-01" in page and "Anna Arndt" in page
+    assert "Test GmbH" in page and "Payslip 01/2026" in page and "Anna Arndt" in page
     assert "Gross" in page and "3,000.00" in page and "Net" in page and slip["net"].replace(".", "") in \
         page.replace(",", "").replace(".", "")
     prints = bd.services.audit.entries(op="print")
@@ -58,7 +58,7 @@ def test_cli_prints_a_month_s_payslips(cups_server, site, january):
     proc = site.cli("accounting", "payroll", "print", "--period", "2026-01", "--person", str(ids["ben"]),
                     "--printer", "office-pdf", "--copies", "2", "--wait")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Payslip 2026-01 Ben Brandt" in proc.stdout and proc.stdout.strip().endswith("printed")
+    assert "Payslip 01/2026 Ben Brandt" in proc.stdout and proc.stdout.strip().endswith("printed")
     pages = cups_server.printed_pages("office-pdf")
     assert len(pages) == 2 and all("Ben Brandt" in p for p in pages)
     bad = site.cli("accounting", "payroll", "print", "--period", "2025-12", "--printer", "office-pdf")

@@ -109,7 +109,7 @@ async def test_payroll_screen_checks_and_payslips(office):
         app.screen.form.control("period").value = "2026-01"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen))
-        await wait_for(pilot, lambda: "12 h on 2026-01-05: over 10 h a day" in text(app, "#acc-flags"))
+        await wait_for(pilot, lambda: "12 h on 1/5/2026: over 10 h a day" in text(app, "#acc-flags"))
         await pilot.press("p")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PayslipScreen")
         slips = app.screen.query_one("#acc-payslips", RecordTable)
