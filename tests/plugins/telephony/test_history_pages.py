@@ -140,19 +140,24 @@ def test_the_history_pages_by_started_at_and_id_and_finds_names_through_the_stor
         assert all(set(r) <= {"id", "started_at", *tel_service._FOUND_BY} for r in window)
 
 
+async def _every_call(app, pilot):
+    """The Call history opened and switched to every call (key 4): its table."""
+    from core.shell.widgets import RecordTable
+
+    app.open_nav("telephony.history")
+    await pilot.pause()
+    await pilot.press("4")
+    await pilot.pause()
+    return app.screen.query_one("#hist-table", RecordTable)
+
 async def test_the_history_screen_shows_every_call_and_its_filter_asks_the_store(site, tel, bob, monkeypatch):
     from core.shell.app import make_app
-    from core.shell.widgets import RecordTable
 
     _calls(tel, bob)
     full = tel.list_calls()
     app = make_app(bob, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("telephony.history")
-        await pilot.pause()
-        await pilot.press("4")
-        await pilot.pause()
-        table = app.screen.query_one("#hist-table", RecordTable)
+        table = await _every_call(app, pilot)
         assert table.row_count == len(full) == 40
         assert [table.record_at(r)["id"] for r in range(table.row_count)] == [c["id"] for c in full]
         read_in: list = []
@@ -222,7 +227,6 @@ async def test_the_history_screen_shows_the_same_rows_letter_by_letter(site, tel
     oracle: :func:`_shown`); a call shown by an earlier letter is not read
     again (its row is kept until the calls change)."""
     from core.shell.app import make_app
-    from core.shell.widgets import RecordTable
 
     _calls(tel, bob)
     full = tel.list_calls()
@@ -230,11 +234,7 @@ async def test_the_history_screen_shows_the_same_rows_letter_by_letter(site, tel
     name = people[full[-1]["wanted_person_id"]].split()[-1]
     app = make_app(bob, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("telephony.history")
-        await pilot.pause()
-        await pilot.press("4")
-        await pilot.pause()
-        table = app.screen.query_one("#hist-table", RecordTable)
+        table = await _every_call(app, pilot)
         columns = ("id", "time", "caller", "outcome", "duration", "chain")
         assert [{k: table.record_at(r)[k] for k in columns} for r in range(table.row_count)] == \
             [_shown(tel, c) for c in full]

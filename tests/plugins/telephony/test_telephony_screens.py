@@ -198,6 +198,17 @@ LONG_TEXT = ("Asks whether the invoice from last month can be paid in two parts;
              "please call back before Friday, she is in the office until four")
 
 
+async def _open_messages(app, pilot):
+    """The Messages screen opened with its one message shown: its table and
+    each column's width by key."""
+    app.open_nav("telephony.messages")
+    await wait_for(lambda: app.screen.__class__.__name__ == "MessagesScreen")
+    table = app.screen.query_one("#msg-table", RecordTable)
+    await wait_for(lambda: table.row_count == 1 and table.size.width > 0)
+    await pilot.pause()
+    return table, dict(zip((c.key for c in table.columns), table._widths))
+
+
 @pytest.mark.parametrize("locale", ["de_DE", "en_GB"])
 async def test_the_messages_text_gets_the_room_at_80x24_and_the_rest_is_whole_under_it(site, locale):
     """Beside the menu at 80x24 the message's text is what an operator
@@ -213,12 +224,7 @@ async def test_the_messages_text_gets_the_room_at_80x24_and_the_rest_is_whole_un
     app = make_app(bd, poll_interval=0)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            app.open_nav("telephony.messages")
-            await wait_for(lambda: app.screen.__class__.__name__ == "MessagesScreen")
-            table = app.screen.query_one("#msg-table", RecordTable)
-            await wait_for(lambda: table.row_count == 1 and table.size.width > 0)
-            await pilot.pause()
-            widths = dict(zip((c.key for c in table.columns), table._widths))
+            table, widths = await _open_messages(app, pilot)
             room = table.scrollable_content_region.width
             assert table._table_width <= room  # nothing scrolls sideways
             assert widths["for"] == 0 and widths["from"] == 0, widths  # gave way
@@ -238,12 +244,7 @@ async def test_the_messages_text_gets_the_room_at_80x24_and_the_rest_is_whole_un
             assert all(len(line) <= room for line in detail)
         app = make_app(bd, poll_interval=0)
         async with app.run_test(size=(120, 40)) as pilot:
-            app.open_nav("telephony.messages")
-            await wait_for(lambda: app.screen.__class__.__name__ == "MessagesScreen")
-            table = app.screen.query_one("#msg-table", RecordTable)
-            await wait_for(lambda: table.row_count == 1 and table.size.width > 0)
-            await pilot.pause()
-            widths = dict(zip((c.key for c in table.columns), table._widths))
+            table, widths = await _open_messages(app, pilot)
             assert all(widths.values()), widths  # every column shows
             assert widths["text"] >= 40 and widths["text"] == max(widths.values()), widths
             assert "Anna Becker" in table.render_line(1).text
