@@ -28,7 +28,8 @@
    through ``App.run_test``): keystroke to the last repainted frame (the
    app's last ``_display`` after the key, once it is idle), p50/p99, for
    Switchboard, Call history filtered by a name, Documents search,
-   Helpdesk queue, Journal filtered to a month, Employees.  With ``--warm``
+   Helpdesk queue, Journal filtered to a month, Employees (the issue's), and
+   Messages, Payroll and the financial reports.  With ``--warm``
    a first such session runs before the timed one: what a first session
    leaves for the next (TinyDB's kept columns beside the snapshots,
    PostgreSQL's search indexes) is there, as for every session but an
@@ -281,6 +282,12 @@ SCREENS = [
     ("Helpdesk queue", [], [("nav", "it.tickets"), "6", "1"] + ["down"] * 8),
     ("Journal for a month", [], [("nav", "accounting.ledger"), "slash"] + list("-03-")),
     ("Employees", [], [("nav", "hr.employees")] + ["down"] * 8),
+    # not named by the issue, opened all day all the same (ninth session): the
+    # operator's messages (open callbacks; "o" all and back), the month's hours
+    # (payroll), the bookkeeper's reports (trial balance, P&L, balance sheet)
+    ("Messages", [], [("nav", "telephony.messages"), "o", "o"] + ["down"] * 5),
+    ("Payroll", [], [("nav", "accounting.payroll")] + ["down"] * 5),
+    ("Financial reports", [], [("nav", "accounting.reports"), "2", "3", "1"]),
 ]
 
 
