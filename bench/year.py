@@ -83,6 +83,9 @@ def _code(*names: str):
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
 QUIET = 0.3
+#: seconds between two screens' tasks (the shell's idle collection waits 1 s
+#: without input, looked for every second)
+TASK_PAUSE = 2.2
 
 
 # ---------------------------------------------------------------------------- the year
@@ -350,6 +353,10 @@ async def time_screens(config_dir: Path, account: str) -> dict:
         for name, setup, keys in SCREENS:
             app.open_nav("home")
             await settle()
+            # between two tasks an operator pauses longer than the shell's
+            # idle second: its idle collection runs then, as in a session
+            # (core.gcpause.collect_if_due); the keys of a task come back to back
+            await asyncio.sleep(TASK_PAUSE)
             for step in setup:
                 await act(step)
             times = [await act(step) for step in keys]
