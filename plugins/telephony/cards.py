@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.api.hookspecs import Card, SearchHit
 from plugins.telephony.models import _, format_duration
-from plugins.telephony.service import MESSAGES, READ, TAKE, service_for
+from plugins.telephony.service import MESSAGES, READ, TAKE, Names, service_for
 
 SPARKS = "▁▂▃▄▅▆▇█"
 TABLES = ("telephony.calls", "telephony.messages")
@@ -32,15 +32,19 @@ def render_calls(ctx) -> str:
 
 
 def render_callbacks(ctx) -> str:
+    """How many callbacks are open and the three newest: a count and three
+    messages read, with their names in two reads (never every open one)."""
     s = service_for(ctx)
-    rows = s.list_messages(open_only=True)
-    if not rows:
+    n, newest = s.open_callbacks(3)
+    if not n:
         return _("No open callbacks.")
-    lines = [_.ngettext("[b]{n}[/b] open callback", "[b]{n}[/b] open callbacks", len(rows)).format(n=len(rows))]
+    lines = [_.ngettext("[b]{n}[/b] open callback", "[b]{n}[/b] open callbacks", n).format(n=n)]
     from rich.markup import escape  # here: the cards are drawn by the app only
 
-    for m in rows[:3]:
-        text = f"{s.person_text(m.get('for_person_id')) or '-'} ← {s.message_caller(m)}"
+    names = Names(s)
+    names.prefetch(newest)
+    for m in newest:
+        text = f"{names.person_text(m.get('for_person_id')) or '-'} ← {names.message_caller(m)}"
         # names and callers are stored text, not markup
         lines.append("  • " + escape(text if len(text) <= 34 else text[:33] + "…"))
     return "\n".join(lines)

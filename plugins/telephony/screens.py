@@ -402,24 +402,48 @@ class MessagesScreen(BackdeskScreen):
         return True
 
     def reload(self) -> None:
+        """The open callbacks (``o``: every message, the open ones first),
+        newest first, read from the store a page at a time with their
+        counts; a page's people and contacts are named in two reads. ``/``
+        finds the text, the caller and whom a message is for (the store's
+        Contains and the ids of the people and contacts so named)."""
         s = self.service
         try:
-            rows = s.list_messages(open_only=self.open_only)
+            where = s.messages_where(open_only=self.open_only)
+            open_n = None if self.open_only else s.message_count(where, open_only=True)
         except BackdeskError as exc:
             self.query_one("#msg-summary", Static).update(exc.message)
             return
-        data = []
-        for m in rows:
-            flags = ("!" if m.get("urgency") == "urgent" else " ") + ("☎" if m.get("status") == "open" else "✓"
-                                                                       if m.get("status") == "done" else " ")
-            data.append({"id": m["id"], "when": format_datetime(m["taken_at"], "short"),
-                         "for": s.person_text(m.get("for_person_id")), "from": s.message_caller(m),
-                         "flags": flags, "text": m.get("text"), "status": m.get("status")})
-        self.query_one("#msg-table", RecordTable).set_records(data)
-        open_n = sum(1 for m in rows if m.get("status") == "open")
+        names = Names(s)  # a page names a few dozen people: each looked up once
+
+        def rows(docs: list[dict]) -> list[dict]:
+            names.prefetch(docs)
+            out = []
+            for m in docs:
+                flags = ("!" if m.get("urgency") == "urgent" else " ") + (
+                    "☎" if m.get("status") == "open" else "✓" if m.get("status") == "done" else " ")
+                out.append({"id": m["id"], "when": format_datetime(m["taken_at"], "short"),
+                            "for": names.person_text(m.get("for_person_id")), "from": names.message_caller(m),
+                            "flags": flags, "text": m.get("text"), "status": m.get("status"),
+                            "_open": m.get("status") == "open"})
+            return out
+
+        def fetch(offset: int, limit: int, after) -> list[dict]:
+            return rows(s.message_page(where, limit, offset=offset,
+                                       after=(after["_open"], after["id"]) if after is not None else None))
+
+        def matching(text: str) -> PagedRecords:
+            found = s.messages_matching(where, text)
+            return PagedRecords(lambda offset, limit, _after: rows(s.messages_of(
+                i for _open, i in found[offset:offset + limit])), lambda: len(found))
+
+        table = self.query_one("#msg-table", RecordTable)
+        records = PagedRecords(fetch, lambda: s.message_count(where), matching=matching)
+        table.set_records(records)
+        n = len(records)
         self.query_one("#msg-summary", Static).update(
-            (_("Open callbacks: {n}").format(n=open_n) if self.open_only else
-             _("All messages: {n}, {open} open").format(n=len(rows), open=open_n))
+            (_("Open callbacks: {n}").format(n=n) if self.open_only else
+             _("All messages: {n}, {open} open").format(n=n, open=open_n))
             + " · " + _("x done · o all/open · m new"))
 
     def refresh_data(self, names: frozenset[str]) -> None:

@@ -1036,9 +1036,10 @@ class Telephony:
         me = self.my_person()
         return me is not None and me["id"] == person_id
 
-    def list_messages(self, *, open_only: bool = False, for_person_id: int | None = None) -> list[dict]:
-        """Messages, open callbacks first then newest; one's own without
-        ``telephony.messages.read``."""
+    def messages_where(self, *, open_only: bool = False, for_person_id: int | None = None) -> dict:
+        """The store query of the messages an operator may read: one's own
+        without ``telephony.messages.read`` (or ``.take``); the open
+        callbacks only with ``open_only``."""
         where: dict[str, Any] = {}
         if not (self.ctx.can(MESSAGES) or self.ctx.can(TAKE)):
             me = self.my_person()
@@ -1050,9 +1051,98 @@ class Telephony:
             where["for_person_id"] = for_person_id
         if open_only:
             where["status"] = "open"
+        return where
+
+    def list_messages(self, *, open_only: bool = False, for_person_id: int | None = None) -> list[dict]:
+        """Messages, open callbacks first then newest; one's own without
+        ``telephony.messages.read``. Every one of them: the screens read a
+        page at a time (:class:`MessagePages`)."""
+        where = self.messages_where(open_only=open_only, for_person_id=for_person_id)
         rows = self.messages.find(where or None, order_by="-taken_at")
         rows.sort(key=lambda m: 0 if m.get("status") == "open" else 1)
         return rows
+
+    def message_count(self, where: dict, *, open_only: bool = False) -> int:
+        """How many messages ``where`` (:meth:`messages_where`) holds; with
+        ``open_only`` its open callbacks."""
+        return self.messages.count({**where, "status": "open"} if open_only else where or None)
+
+    def open_callbacks(self, newest: int = 3) -> tuple[int, list[dict]]:
+        """The open callbacks one may read: how many, and the ``newest``
+        (the dashboard's card): a count and one short page, never all of
+        them."""
+        where = self.messages_where(open_only=True)
+        return (self.messages.count(where),
+                self.messages.find(where, order_by="-id", limit=newest, fields=MESSAGE_FIELDS))
+
+    def message_page(self, where: dict, limit: int, *, offset: int = 0,
+                     after: tuple[bool, int] | None = None) -> list[dict]:
+        """``limit`` messages of ``where`` (:meth:`messages_where`) in the
+        Messages screen's order — the open callbacks newest first, then the
+        others newest first — from ``offset``, or after ``after`` = (open?,
+        id) of the last one shown (a keyset page on the id: "lower ids of the
+        same part", then the next part from its start). Newest is the
+        highest id: a message is stamped ``taken_at`` when it is stored, so
+        both orders are the same, and the id is what both stores page by
+        without sorting (PostgreSQL its primary key, TinyDB its segments).
+        Only the fields a row shows (:data:`MESSAGE_FIELDS`) are read."""
+        parts = _message_parts(where)
+        rows: list[dict] = []
+        if after is not None:
+            was_open, last_id = after
+            start = 0 if was_open or len(parts) == 1 else 1
+            for i in range(start, len(parts)):
+                if len(rows) >= limit:
+                    break
+                part = {**parts[i], "id": Range(lt=last_id)} if i == start else parts[i]
+                rows += self.messages.find(part, order_by="-id", limit=limit - len(rows), fields=MESSAGE_FIELDS)
+            return rows
+        for i, part in enumerate(parts):
+            if len(rows) >= limit:
+                break
+            if offset and i < len(parts) - 1:  # where the page starts: this part counted
+                n = self.messages.count(part)
+                if offset >= n:
+                    offset -= n
+                    continue
+            got = self.messages.find(part, order_by="-id", limit=limit - len(rows), offset=offset,
+                                     fields=MESSAGE_FIELDS)
+            rows += got
+            offset = 0
+        return rows
+
+    def messages_matching(self, where: dict, text: str) -> list[tuple[bool, int]]:
+        """The messages of ``where`` whose text, caller or addressee's name
+        contains ``text`` (the Messages screen's ``/``), as (open?, id) in
+        the screen's order: the store's Contains on the stored texts, and
+        the people and contacts whose name contains it by their ids — each a
+        query reading the ids and statuses only."""
+        folded = text.casefold().strip()
+        if not folded:
+            return []
+        people, contacts = self._history_names(folded)
+        queries = [{**where, ("text", "caller_name", "caller_number", "company"): Contains(folded)}]
+        if people:
+            if "for_person_id" not in where:
+                queries.append({**where, "for_person_id": AnyOf(sorted(people))})
+            elif where["for_person_id"] in people:
+                queries.append(where)
+            queries.append({**where, "caller_person_id": AnyOf(sorted(people))})
+        if contacts:
+            queries.append({**where, "contact_id": AnyOf(sorted(contacts))})
+        found: dict[int, bool] = {}
+        for q in queries:
+            for m in self.messages.find(q, fields=["status"]):
+                found[m["id"]] = m.get("status") == "open"
+        return sorted(((is_open, i) for i, is_open in found.items()), key=lambda m: (not m[0], -m[1]))
+
+    def messages_of(self, ids: Iterable[int]) -> list[dict]:
+        """The messages with these ids (the fields a row shows), in this order."""
+        ids = list(ids)
+        if not ids:
+            return []
+        found = {m["id"]: m for m in self.messages.find({"id": AnyOf(ids)}, fields=MESSAGE_FIELDS)}
+        return [found[i] for i in ids if i in found]
 
     def _callback_message(self, message_id: Any) -> dict:
         """The message whose callback is marked (un)done; the operators who
@@ -1599,6 +1689,19 @@ def _effective(doc: dict | None) -> str:
     return doc.get("set_state") or doc.get("pbx_state") or "idle"
 
 
+#: the fields of a message the Messages screen and the card show
+MESSAGE_FIELDS = ("for_person_id", "caller_person_id", "contact_id", "caller_name", "caller_number", "company",
+                  "urgency", "status", "text", "taken_at")
+
+
+def _message_parts(where: dict) -> list[dict]:
+    """``where``'s messages as the Messages screen orders them: the open
+    callbacks, then the others (one part when ``where`` holds one status)."""
+    if "status" in where:
+        return [where]
+    return [{**where, "status": "open"}, {**where, "status": Not("open")}]
+
+
 def contact_text(contact: dict) -> str:
     """A contact as a caller is shown: name (or number) and company."""
     text = contact.get("name") or contact.get("number") or ""
@@ -1619,11 +1722,11 @@ class Names:
         self._callers: dict[tuple, str] = {}
 
     def prefetch(self, calls: Iterable[dict]) -> None:
-        """Look up the names ``calls`` show (callers, the chains' people)
-        not known yet: the people's in one read, the contacts' in another —
+        """Look up the names ``calls`` show (callers, the chains' people;
+        for messages also whom they are for) not known yet: the people's in one read, the contacts' in another —
         on PostgreSQL a page of 100 calls asked ~180 queries, one a name."""
         calls = list(calls)
-        people = {p for c in calls for p in (c.get("caller_person_id"),
+        people = {p for c in calls for p in (c.get("caller_person_id"), c.get("for_person_id"),
                                               *(link.get("person_id") for link in c.get("chain") or ()))
                   if type(p) is int and p not in self._people}
         if people:
@@ -1647,6 +1750,16 @@ class Names:
         if person_id not in self._people:
             self._people[person_id] = self.service.person_text(person_id)
         return self._people[person_id]
+
+    def message_caller(self, doc: dict) -> str:
+        """:meth:`Telephony.message_caller` with the names known (a message
+        is prefetched as a call is: its caller, and whom it is for)."""
+        key = (doc.get("caller_person_id"), doc.get("contact_id"), doc.get("caller_name"), doc.get("caller_number"))
+        if key[0] and type(key[0]) is int:
+            return self.person_text(key[0])
+        if key[1] and key in self._callers:  # the contact, read by prefetch
+            return self._callers[key]
+        return self.service.message_caller(doc)
 
     def caller_text(self, call: dict) -> str:
         # Telephony.caller_text reads these fields only
