@@ -82,7 +82,7 @@ def work(store) -> float:
     calls = store.table("telephony", "calls")
     calls.find({"started_at": Range(ge=today)})
     store.table("it", "tickets").find({"status": AnyOf(["new", "open", "waiting"])})
-    store.table("documents", "documents").count({"filed_at": Range(ge=week)})
+    store.existing_table("documents.documents").count({"filed_at": Range(ge=week)})
     history = calls.find(order_by=["-started_at", "-id"], limit=5000)
     needle = "müller"
     [c for c in history if needle in json.dumps(c, ensure_ascii=False).casefold()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.api.hookspecs import Card, Command, NavEntry, PluginInfo, SearchHit, Setting, TableSpec, hookimpl
-from plugins.documents.models import _
+from plugins.documents.models import _, search_fields
 
 VERSION = "1.0.0"
 #: scanning.DEFAULT_PROFILES, written here so the settings need not import the scanner code
@@ -119,9 +119,17 @@ def backdesk_tables():
     from plugins.documents.service import READ
 
     # the versions' file names and texts: a search's word found by the words (no text read)
-    return [TableSpec(name, read=READ, words=("filename", "text") if name == "versions" else ())
-            for name in ("documents", "versions", "types", "rules", "intake", "searches", "outbox", "history",
-                         "ocr", "mails")]
+    specs = [TableSpec(name, read=READ, words=("filename", "text") if name == "versions" else ())
+             for name in ("versions", "types", "rules", "intake", "searches", "outbox", "history", "ocr", "mails")]
+    # version 2: each document keeps the words of its fields and of its current
+    # file for the search (models.search_fields; the file's are filled in for
+    # the documents filed before by service.fill_file_words)
+    return [TableSpec("documents", version=2, read=READ, migrations={2: lambda doc: {**doc, **search_fields(doc)}},
+                      derive=search_fields, words=DOCUMENT_WORDS), *specs]
+
+
+#: the documents' fields a search looks for words in (PostgreSQL: columns of their words)
+DOCUMENT_WORDS = ("fields_words", "file_words")
 
 
 @hookimpl

@@ -270,3 +270,48 @@ def clean_custom_fields(value: Any, allowed: Iterable[str]) -> dict:
                 key=str(key)[:40], known=", ".join(allowed) or "—"), field="fields")
         out[key] = _text(val, f"fields.{key}")
     return out
+
+
+# -- what the search keeps on each document ---------------------------------------
+#: a word as the search looks for it: a run of word characters
+WORD = re.compile(r"\w+")
+
+
+def search_parts(doc: dict) -> list[str]:
+    """The texts of a document a search word is looked for in, besides its
+    file: title, correspondent, type, tags, location, custom fields, ASN."""
+    fields = doc.get("fields")
+    tags = doc.get("tags")
+    return [str(doc.get("title") or ""), str(doc.get("correspondent") or ""), str(doc.get("type") or ""),
+            " ".join(str(t) for t in tags) if type(tags) is list else str(tags or ""),
+            str(doc.get("location") or ""),
+            " ".join(str(v) for v in fields.values()) if type(fields) is dict else str(fields or ""),
+            str(doc.get("asn") or "")]
+
+
+def words_of(*texts: str | None) -> str:
+    """The words of ``texts`` case-folded, each once, joined by spaces: a
+    search word made of word characters alone (case-folded, as every search
+    term is) is in the case-folded texts exactly when it is inside one of
+    these — so the store's ``Contains`` on them finds what Python's test on
+    the texts found, whatever the store's own folding (these are folded
+    already)."""
+    return " ".join(dict.fromkeys(WORD.findall("\n".join(t or "" for t in texts).casefold())))
+
+
+def search_fields(doc: dict) -> dict:
+    """What a document keeps for the search from its other fields, on every
+    write whoever writes (the documents table's ``derive``): ``fields_words``,
+    the words of :func:`search_parts`; and ``file_words``, the words of its
+    current version's file name and text, which only the service can write:
+    they hold for the version ``file_words_version`` names, so a write that
+    makes another version current without them (not through the service)
+    leaves them unknown (None) and ``file_words_missing`` true (a flag a
+    store finds by its index, or its segments' headers) until
+    :func:`plugins.documents.service.fill_file_words` reads that version."""
+    missing = doc.get("file_words_version") != (doc.get("current_version") or 0) \
+        or type(doc.get("file_words")) is not str
+    out: dict = {"fields_words": words_of(*search_parts(doc)), "file_words_missing": missing}
+    if missing:
+        out.update(file_words=None, file_words_version=None)
+    return out

@@ -262,7 +262,8 @@ def _keep(ctx, job: dict, ver: dict, target: Path) -> dict:
             service._add_version_row(ctx, doc["id"], number, sha, size, name, text,
                                      note=_("searchable PDF of version {n} (text recognised)").format(
                                          n=ver["number"]))
-            ctx.table("documents").update(doc["id"], {"current_version": number})
+            ctx.table("documents").update(doc["id"], {"current_version": number,
+                                                      **service._file_words(name, text, number)})
             service._history(ctx, doc["id"], "ocr_done", job_id=job["id"], version=number)
             done = ctx.table("ocr").update(job["id"], {
                 "status": "done", "result_version": number, "error": None,

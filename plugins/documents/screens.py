@@ -305,7 +305,9 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
             return
 
         def pages(results: service.SearchResults, narrowing: bool) -> PagedRecords:
-            return PagedRecords(lambda offset, limit, after: results.page(offset, limit, after=after), results.count,
+            # the snippet only of the row the cursor is on (_show_snippet), not of a page of 100
+            return PagedRecords(lambda offset, limit, after: results.page(offset, limit, after=after, snippets=False),
+                                results.count,
                                 matching=(lambda text: pages(service.SearchResults(self.ctx, query, shown=text),
                                                              False)) if narrowing else None)
 
@@ -342,6 +344,7 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
     def _show_snippet(self, record) -> None:
         box = self.query_one("#docs-snippet", Static)
         if not record:
+            self._shown_line = None
             box.update("")
             return
         tags = ", ".join(record.get("tags") or [])
@@ -352,9 +355,14 @@ class RegisterScreen(DocumentActions, BackdeskScreen):
             line.append(_("Print: {state} on {printer}").format(state=state_title(job["state"]),
                                                                  printer=job["printer"]) + "  ",
                         style="bold red" if job["state"] in ("failed", "cancelled", "held") else "")
-        if record.get("snippet"):
-            line.append_text(highlighted(record["snippet"], self.terms))
-        box.update(line)
+        found = self.results.snippet_of(record) if self.results is not None else ""
+        if found:
+            line.append_text(highlighted(found, self.terms))
+        # the same line again (the table's cursor message after a search showed it):
+        # not updated, which would lay the screen out once more (~30 ms at a year's size)
+        if line != getattr(self, "_shown_line", None):
+            self._shown_line = line
+            box.update(line)
 
     def on_record_table_record_selected(self, event: RecordTable.RecordSelected) -> None:
         event.stop()

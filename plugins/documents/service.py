@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -483,7 +484,8 @@ def _file_new(ctx, clean: dict, fields: Any, src: Path, sha: str, size: int, nam
                 raise ValidationError(_("the barcode says ASN {asn}, which is document {id}'s already").format(
                     asn=asn, id=taken[0]["id"]), field="asn")
         doc.update({"asn": asn if asn is not None else _next_asn(ctx), "current_version": 1, "original_id": None,
-                    "source": source, "filed_at": moment, "filed_by": ctx.operator.account})
+                    "source": source, "filed_at": moment, "filed_by": ctx.operator.account,
+                    **_file_words(name, text, 1)})
         doc_id = ctx.table("documents").insert(doc)
         _add_version_row(ctx, doc_id, 1, sha, size, name, text, note="")
         _history(ctx, doc_id, "filed", source=source, duplicates=duplicates, rules=hint["rules"],
@@ -501,12 +503,43 @@ def _type_exists(ctx, name: str) -> bool:
     return any(t["name"].casefold() == name.casefold() for t in ctx.table("types").all())
 
 
+def _file_words(name: str | None, text: str | None, number: int) -> dict:
+    """What a document keeps of its current version ``number`` for the
+    search (models.search_fields): written with every change of the version."""
+    return {"file_words": models.words_of(name, text), "file_words_version": number}
+
+
 def _add_version_row(ctx, doc_id: int, number: int, sha: str, size: int, name: str, text: str, note: str) -> int:
     return ctx.table("versions").insert({
         "document_id": doc_id, "number": number, "sha256": sha, "size": size, "filename": name,
         "mime": blobs.guess_mime(name), "text": text, "note": note,
         "added_at": _iso(now_utc()), "added_by": ctx.operator.account,
     })
+
+
+def fill_file_words(ctx, *, limit: int = 500) -> int:
+    """Keep the words of their current file on up to ``limit`` documents
+    that lack them (filed before the search kept them, or whose current
+    version was changed around the service), in one transaction: the
+    search then finds their words on them (:class:`SearchResults`). The
+    worker does it a batch a round; -> how many were filled in."""
+    ctx.require(FILE)
+    if not ctx.table("documents").count({"file_words_missing": True}):
+        return 0  # asked every round of every app's worker: no transaction when none lack them
+    with ctx.transaction(_("the words of their current file kept on the documents for the search")):
+        docs = ctx.table("documents").find({"file_words_missing": True}, order_by="id", limit=limit,
+                                           fields=("current_version",))
+        if not docs:
+            return 0
+        found = {(v["document_id"], v["number"]): v for v in ctx.table("versions").find(
+            {"document_id": AnyOf([d["id"] for d in docs])}, fields=("document_id", "number", "filename", "text"))}
+        for doc in docs:
+            number = doc.get("current_version")
+            version = found.get((doc["id"], number)) or {}
+            # a document without its version: no words of a file (as the search reads it)
+            ctx.table("documents").update(doc["id"], _file_words(version.get("filename"), version.get("text"),
+                                                                 number or 0))
+        return len(docs)
 
 
 def barcode_asn(ctx, path: Path | Callable[[], Path], filename: str) -> int | None:
@@ -652,7 +685,8 @@ def add_version(ctx, doc_id: Any, path: Any, *, note: str = "", filename: str | 
             _add_version_row(ctx, doc_id, number, sha, size, name, text, note)
             _history(ctx, doc_id, "version_added", version=number)
             queue_ocr_if_scan(ctx, doc_id, number, name, text)
-            return ctx.table("documents").update(doc["id"], {"current_version": number})
+            return ctx.table("documents").update(doc["id"], {"current_version": number,
+                                                             **_file_words(name, text, number)})
     except BaseException:
         if not known:  # the file this filing wrote: not left behind as an orphan
             _discard_unreferenced(ctx, sha)
@@ -678,13 +712,14 @@ def copy_document(ctx, doc_id: Any, *, into: Any = None, title: str | None = Non
                              note=_("copied from document {asn}").format(asn=doc["asn"]))
             _history(ctx, target_id, "version_added", version=number, copied_from=doc_id)
             _history(ctx, doc_id, "copied", to=target_id, as_version=number)
-            return ctx.table("documents").update(target["id"], {"current_version": number})
+            return ctx.table("documents").update(target["id"], {
+                "current_version": number, **_file_words(ver["filename"], ver["text"], number)})
         new = {k: doc.get(k) for k in META_KEYS}
         new["title"] = models.clean_title(title) if title else models.clean_title(
             _("Copy of {title}").format(title=doc["title"])[:models.MAX_TITLE])
         new.update({"retention_until": doc.get("retention_until"), "asn": _next_asn(ctx), "current_version": 1,
                     "original_id": doc_id, "source": "copy", "filed_at": _iso(now_utc()),
-                    "filed_by": ctx.operator.account})
+                    "filed_by": ctx.operator.account, **_file_words(ver["filename"], ver["text"], 1)})
         new_id = ctx.table("documents").insert(new)
         _add_version_row(ctx, new_id, 1, ver["sha256"], ver["size"], ver["filename"], ver["text"], note="")
         _history(ctx, new_id, "filed", source="copy", original=doc_id)
@@ -821,9 +856,7 @@ def parse_query(query: str) -> tuple[list[str], dict[str, str]]:
 
 
 def _haystack(doc: dict, version: dict | None) -> str:
-    parts = [doc.get("title") or "", doc.get("correspondent") or "", doc.get("type") or "",
-             " ".join(doc.get("tags") or []), doc.get("location") or "",
-             " ".join(str(v) for v in (doc.get("fields") or {}).values()), str(doc.get("asn") or "")]
+    parts = models.search_parts(doc)
     if version is not None:
         parts.append(f"{version.get('filename') or ''}\n{version.get('text') or ''}")
     return "\n".join(parts).casefold()
@@ -878,6 +911,10 @@ def _store_needle(word: str) -> str:
     return best
 
 
+#: every ASN a number can be (a Range's bound pins the order to numbers: an index on PostgreSQL)
+_ANY_NUMBER = sys.float_info.max
+
+
 def _search_order(doc: dict) -> tuple:
     """The register's order: highest ASN first (none last), then by id."""
     asn = doc.get("asn")
@@ -894,14 +931,21 @@ class SearchResults:
     this too (the register's ``/``).
 
     The store does the finding: a search without words pages the documents
-    table (LIMIT/OFFSET by ASN); each word asks the store which documents'
-    fields and which versions' file names and texts contain it (two
-    ``Contains`` queries), and the documents found for every word, with the
-    word in their fields or in their *current* version, are the results —
-    their ids and ASNs are kept, nothing else. Only phrases, words the store
-    cannot fold like Python (see :func:`_store_needle`) and ``tag:``/``type:``
-    read the candidates' documents (and, for the first two, their current
-    versions' text) to test them exactly as the register always did.
+    table (LIMIT/OFFSET by ASN). One or two words alone are one query of the
+    documents table: each word in the words of the document's fields and
+    ASN or of its current file, kept on the document
+    (:func:`models.search_fields`) — the store counts them and reads the
+    page, nothing else leaves it (:meth:`_word_where`). Otherwise (more
+    words, a phrase, ``from:``, ``dir:``, ``/``, or documents whose file's
+    words are not filled in yet) each word asks the store
+    which documents' fields and which versions' file names and texts
+    contain it (two ``Contains`` queries), and the documents found for
+    every word, with the word in their fields or in their *current*
+    version, are the results — their ids and ASNs are kept, nothing else.
+    Only phrases, words the store cannot fold like Python (see
+    :func:`_store_needle`) and ``tag:``/``type:`` read the candidates'
+    documents (and, for the first two, their current versions' text) to
+    test them exactly as the register always did.
     """
 
     def __init__(self, ctx, query: str, *, shown: str = "") -> None:
@@ -911,7 +955,10 @@ class SearchResults:
         #: the register's ``/``: the ASN, title, type or correspondent contains this too
         self.shown = shown.casefold()
         self._ids: list[int] | None = None
-        if self.terms or self.filters or self.shown:
+        #: the store's query of the documents found, when it can say (_word_where)
+        self._where: dict | None = self._word_where() if self.terms else None
+        self._count: int | None = None
+        if self._where is None and (self.terms or self.filters or self.shown):
             # tens of thousands of short-lived rows and sets ("rechnung": 9,274
             # versions, 7,411 documents): the cyclic collector's passes over the
             # session's whole heap meanwhile would find no garbage (~30-60 ms)
@@ -920,50 +967,111 @@ class SearchResults:
 
     # -- what a page shows
     def count(self) -> int:
-        if self._ids is None:
-            return self.ctx.table("documents").count()
-        return len(self._ids)
+        if self._ids is not None:
+            return len(self._ids)
+        if self._count is None:  # asked once: the count the results were read against
+            self._count = self.ctx.table("documents").count(self._where)
+        return self._count
 
-    def page(self, offset: int, limit: int, *, after: dict | None = None) -> list[dict]:
+    def page(self, offset: int, limit: int, *, after: dict | None = None, snippets: bool = True) -> list[dict]:
         """``limit`` results from ``offset`` on; ``after``: the result before
         ``offset`` (its ``id`` and ``asn``), when the caller has it — then a
         search without words reads the next page by ASN (a keyset page:
-        "the ASNs below this one") instead of counting ``offset`` rows."""
+        "the ASNs below this one") instead of counting ``offset`` rows.
+        ``snippets=False``: no ``snippet`` (the current versions not read;
+        :meth:`snippet_of` gives one result's)."""
         docs_table = self.ctx.table("documents")
-        if self._ids is None:
+        if self._ids is None and self._where is not None:
+            # the page's ids and ASNs (the store's columns, an index in ASN order), then
+            # those documents (not every match's whole document read to sort them)
+            found = self._after(after, limit, fields=("asn",)) if after is not None and offset else \
+                self._from(offset, limit)
+            wanted = [d["id"] for d in found]
+            whole = {d["id"]: d for d in docs_table.find({"id": AnyOf(wanted)})} if wanted else {}
+            docs = [whole[i] for i in wanted if i in whole]
+        elif self._ids is None:
             docs = self._after(after, limit) if after is not None and offset else \
                 docs_table.find(None, order_by=["-asn"], limit=limit, offset=offset)
         else:
             wanted = self._ids[offset:offset + limit]
             found = {d["id"]: d for d in docs_table.find({"id": AnyOf(wanted)})} if wanted else {}
             docs = [found[i] for i in wanted if i in found]
-        current = self._current_versions(docs) if self.terms else {}
+        current = self._current_versions(docs) if self.terms and snippets else {}
         out = []
         for doc in docs:
-            version = current.get(doc["id"])
             hit = dict(doc)
             hit["terms"] = self.terms
-            hit["snippet"] = snippet(version.get("text") or "", self.terms) if version and self.terms else ""
+            if snippets:
+                version = current.get(doc["id"])
+                hit["snippet"] = snippet(version.get("text") or "", self.terms) if version and self.terms else ""
             out.append(hit)
         return out
 
-    def _after(self, last: dict, limit: int) -> list[dict]:
+    def snippet_of(self, doc: dict) -> str:
+        """The ``snippet`` of one result (its current version's text around
+        the first term; the screen's line under the table, for the row the
+        cursor is on)."""
+        if not self.terms:
+            return ""
+        version = self._current_versions([doc]).get(doc["id"])
+        return snippet(version.get("text") or "", self.terms) if version else ""
+
+    def _after(self, last: dict, limit: int, *, fields: tuple[str, ...] | None = None) -> list[dict]:
         """The ``limit`` documents after ``last`` in the register's order
         (:func:`_search_order`: highest ASN first, ties by id, those without
-        an ASN last by id), each part a store query from where ``last`` was."""
-        docs_table = self.ctx.table("documents")
+        an ASN last by id), each part a store query from where ``last`` was
+        (of those the words find, when the store finds them: ``_where``)."""
+        docs_table, where = self.ctx.table("documents"), self._where or {}
         asn, last_id = last.get("asn"), last["id"]
         docs: list[dict] = []
         if isinstance(asn, (int, float)) and not isinstance(asn, bool):
-            docs = docs_table.find({"asn": asn, "id": Range(gt=last_id)}, order_by="id", limit=limit)
+            docs = docs_table.find({**where, "asn": asn, "id": Range(gt=last_id)}, order_by="id", limit=limit,
+                                   fields=fields)
             if len(docs) < limit:
                 # the Range pins the ASN to numbers: PostgreSQL reads an (ASN, id) index
-                docs += docs_table.find({"asn": Range(lt=asn)}, order_by=["-asn"], limit=limit - len(docs))
+                docs += docs_table.find({**where, "asn": Range(lt=asn)}, order_by=["-asn"],
+                                        limit=limit - len(docs), fields=fields)
             last_id = None
         if len(docs) < limit:
-            docs += docs_table.find({"asn": None} if last_id is None else {"asn": None, "id": Range(gt=last_id)},
-                                    order_by="id", limit=limit - len(docs))
+            docs += docs_table.find({**where, "asn": None} if last_id is None else
+                                    {**where, "asn": None, "id": Range(gt=last_id)},
+                                    order_by="id", limit=limit - len(docs), fields=fields)
         return docs
+
+    def _from(self, offset: int, limit: int) -> list[dict]:
+        """``limit`` of the documents the words find from ``offset`` on (the
+        first page, or a jump: End), their ids and ASNs: those with an ASN in
+        ASN order, then those without by id."""
+        docs_table, where = self.ctx.table("documents"), self._where or {}
+        numbered = {**where, "asn": Range(le=_ANY_NUMBER)}
+        docs = docs_table.find(numbered, order_by=["-asn"], limit=limit, offset=offset, fields=("asn",))
+        if len(docs) < limit:
+            skip = max(0, offset - docs_table.count(numbered)) if not docs else 0
+            docs += docs_table.find({**where, "asn": None}, order_by="id", limit=limit - len(docs), offset=skip,
+                                    fields=("asn",))
+        return docs
+
+    def _word_where(self) -> dict | None:
+        """The store's query of the documents the words find, when one query
+        can say: one or two words alone (no phrase, no ``from:``, ``tag:``,
+        ``type:``, ``dir:`` or ``/``), each a run of word characters, and
+        every document's ``file_words`` filled in (for the version that is
+        current: models.search_fields) — each word in the words of the
+        document's fields and ASN (``fields_words``) or of its current file
+        (``file_words``), both case-folded as the terms are. None: the words
+        are looked for in the versions (:meth:`_find`)."""
+        if self.filters or self.shown:
+            return None
+        words = list(dict.fromkeys(self.terms))
+        # a where holds each key once: the second word asks the two fields the other way round
+        keys = [("fields_words", "file_words"), ("file_words", "fields_words")]
+        if len(words) > len(keys) or not all(models.WORD.fullmatch(w) for w in words):
+            return None
+        # documents filed before they kept their words, or whose current version changed around
+        # the service: their versions are read (TinyDB counts them from its segments' headers)
+        if self.ctx.table("documents").count({"file_words_missing": True}):
+            return None
+        return {key: Contains(word) for key, word in zip(keys, words)}
 
     # -- finding
     def _current_versions(self, docs: list[dict]) -> dict[int, dict]:

@@ -2,7 +2,9 @@
 holds when it is due, asks the fax transports for news, recognises the text
 of one scan per round (:mod:`plugins.documents.ocr_jobs`), reads the
 mailboxes every ``mail_interval`` seconds (:mod:`plugins.documents.mailin`),
-follows the print jobs not yet done (:mod:`core.services.printing`).
+follows the print jobs not yet done (:mod:`core.services.printing`), and
+keeps the words of their file on the documents that lack them for the
+search (:func:`plugins.documents.service.fill_file_words`).
 
 One daemon thread per running app, started when the shell asks for the
 plugin's screens (the CLI never starts it: ``backdesk docs outbox --retry``
@@ -65,6 +67,8 @@ def run_once(ctx) -> None:
         log.warning("print jobs not followed: %s", error)
     if ctx.can(service.FILE) and ctx.settings.get("ocr", True):
         ocr_jobs.run_ocr(ctx, limit=1)
+    if ctx.can(service.FILE):  # the documents filed before the search kept their words, a batch a round
+        service.fill_file_words(ctx)
     every = float(ctx.settings.get("mail_interval") or 0)
     if every and ctx.can(service.FILE) and ctx.settings.get("mailboxes") and holds(ctx, "mail"):
         key = id(ctx.backdesk)

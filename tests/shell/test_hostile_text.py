@@ -81,7 +81,7 @@ def test_cli_output_and_errors_show_controls_instead_of_sending_them(backdesk_si
     try:
         raw.table("core", "people").update(1, {"name": f"Person {HOSTILE}"})
         raw.table("telephony", "messages").update(1, {"text": f"Message {HOSTILE}"})
-        raw.table("documents", "documents").update(1, {"title": f"Title {HOSTILE}"})
+        raw.existing_table("documents.documents").update(1, {"title": f"Title {HOSTILE}"})
         raw.table("documents", "types").update(1, {"name": f"Type {HOSTILE}"})
         raw.table("documents", "rules").update(1, {"name": f"Rule {HOSTILE}"})
         audit = raw.table("core", "audit")

@@ -89,7 +89,16 @@ def mixed(site, ctx):
     return ids
 
 
-def test_the_store_finds_what_reading_every_document_found(site, ctx, mixed):
+@pytest.mark.parametrize("filled", [False, True], ids=["words-unknown", "words-filled"])
+def test_the_store_finds_what_reading_every_document_found(site, ctx, mixed, filled):
+    # two documents' current version was set back around the service: their file's words
+    # are unknown until filled in (then words alone are one query of the documents)
+    docs = ctx.table("documents")
+    assert [docs.get(mixed[i])["file_words_version"] for i in (3, 28)] == [None, None]
+    if filled:
+        assert service.fill_file_words(ctx) == 2 and service.fill_file_words(ctx) == 0
+        assert docs.get(mixed[3])["file_words_version"] == 1 and "nur" not in docs.get(mixed[3])["file_words"]
+    assert (service.SearchResults(ctx, "rechnung")._where is not None) is filled
     for query in QUERIES:
         want = old_search(ctx, query)
         results = service.SearchResults(ctx, query)
@@ -131,6 +140,34 @@ def test_the_register_without_words_pages_by_asn_after_the_last_row(site, ctx, m
     assert results.count() == len(want)
     # the same rows a jump by offset reads
     assert [h["id"] for h in results.page(30, 20)] == want[30:]
+
+
+def test_the_words_pages_are_the_registers_order_by_offset_and_after_the_last_row(site, ctx, mixed):
+    """Words found by one query of the documents: each page read after the
+    last row shown or by an offset (a jump) — documents with an ASN first,
+    highest first, ties by id, those without one last by id — put together
+    are the old search's list."""
+    table = ctx.table("documents")
+    table.update(mixed[5], {"asn": table.get(mixed[6])["asn"]})
+    for i in (7, 12, 30):
+        table.update(mixed[i], {"asn": None})
+    service.fill_file_words(ctx)
+    for query in ("rechnung", "müller", "seite", "grüße buchhaltung", "fällig", "ſtraße"):
+        want = [w["id"] for w in old_search(ctx, query)]
+        results = service.SearchResults(ctx, query)
+        assert results._where is not None and results.count() == len(want), query
+        for size in (1, 3, 7, 100):
+            got, last = [], None
+            while True:
+                page = results.page(10**6 if last else 0, size, after=last)
+                got += [h["id"] for h in page]
+                if len(page) < size:
+                    break
+                last = page[-1]
+            assert got == want, (query, size)
+            assert [h["id"] for o in range(0, len(want) + size, size) for h in results.page(o, size)] == want, \
+                (query, size)
+    assert [w["id"] for w in old_search(ctx, "seite")][-3:] == sorted(mixed[i] for i in (7, 12, 30))
 
 
 def test_the_registers_slash_narrows_by_asn_title_type_and_correspondent(site, ctx, mixed):
