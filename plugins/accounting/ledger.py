@@ -173,14 +173,22 @@ def _section(bal, types, flip: bool) -> tuple[list, dict]:
 
 def trial_balance(entries, start=None, end=None) -> Report:
     """Every account's balance (debits positive) — sums to zero per currency."""
-    bal = balances(entries, start, end)
+    return trial_balance_of(balances(entries, start, end))
+
+
+def trial_balance_of(bal) -> Report:
+    """:func:`trial_balance` of the balances ``{(account, currency): amount}`` of its dates."""
     rows, totals = _section(bal, set(TYPES), False)
     return Report("Trial balance", [("accounts", rows)], {"accounts": totals})
 
 
 def profit_loss(entries, start=None, end=None) -> Report:
     """Income (shown positive) and expenses; net = income − expenses."""
-    bal = balances(entries, start, end)
+    return profit_loss_of(balances(entries, start, end))
+
+
+def profit_loss_of(bal) -> Report:
+    """:func:`profit_loss` of the balances of its dates."""
     inc, inc_t = _section(bal, {"income"}, True)
     exp, exp_t = _section(bal, {"expense"}, False)
     net = {c: inc_t.get(c, Decimal(0)) - exp_t.get(c, Decimal(0)) for c in set(inc_t) | set(exp_t)}
@@ -190,11 +198,15 @@ def profit_loss(entries, start=None, end=None) -> Report:
 def balance_sheet(entries, end=None) -> Report:
     """Assets, liabilities and equity (liabilities and equity shown positive) at ``end``;
     equity includes the profit not yet closed to retained earnings."""
-    bal = balances(entries, None, end)
+    return balance_sheet_of(balances(entries, None, end))
+
+
+def balance_sheet_of(bal) -> Report:
+    """:func:`balance_sheet` of the balances up to its date."""
     assets, a_t = _section(bal, {"asset"}, False)
     liab, l_t = _section(bal, {"liability"}, True)
     eq, e_t = _section(bal, {"equity"}, True)
-    pl = profit_loss(entries, None, end).net
+    pl = profit_loss_of(bal).net
     for cur, v in pl.items():
         if v:
             eq.append(("equity:current earnings", cur, v))

@@ -20,10 +20,11 @@ _ = translator_for("accounting", Path(__file__).parent / "locale")
 TABLES = {"accounts": 1, "entries": 1, "periods": 1, "vendors": 1, "bills": 1, "payments": 1,
           "payment_runs": 1, "orders": 1, "rates": 1, "timesheets": 1, "payroll_runs": 1, "payslips": 1,
           "customers": 1, "invoices": 1, "receipts": 1, "statements": 1, "statement_lines": 1,
-          "bank_mappings": 1}
+          "bank_mappings": 1, "month_totals": 1}
 #: the permission that reads each table whole (export); pay is confidential:
 #: reading rates, payroll runs and payslips whole is audited
 TABLE_READ = {"accounts": "accounting.ledger.read", "entries": "accounting.ledger.read",
+              "month_totals": "accounting.ledger.read",
               "periods": "accounting.ledger.read", "vendors": "accounting.bills.read",
               "bills": "accounting.bills.read", "payments": "accounting.bills.read",
               "payment_runs": "accounting.bills.read", "orders": "accounting.bills.read",

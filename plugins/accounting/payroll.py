@@ -230,6 +230,14 @@ def timesheets(ctx, person_id=None, start=None, end=None) -> list[dict]:
     return ctx.table("timesheets").find(where, order_by=["date", "person_id", "start"])
 
 
+def latest_month(ctx) -> str | None:
+    """The month (YYYY-MM) of the latest hours recorded, or None."""
+    if not ctx.can("accounting.payroll.read"):
+        ctx.require("accounting.payroll.write")
+    last = ctx.table("timesheets").find({}, order_by=["-date"], limit=1, fields=["date"])
+    return last[0]["date"][:7] if last else None
+
+
 def check_hours(ctx, rows: list[dict], start: str, end: str, person_ids=None) -> list[dict]:
     """Flags ``{person_id, date, reason}`` for the timesheet rows of [start, end]:
     over the daily limit, over the weekly limit, missing working days, overlapping

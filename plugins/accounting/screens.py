@@ -648,8 +648,15 @@ class PayrollScreen(_Base):
         Binding("a", "approve", _("Approve"), id="accounting.time_approve"),
         Binding("r", "run", _("Run payroll"), id="accounting.payroll_run"),
         Binding("p", "payslips", _("Payslips"), id="accounting.payslips"),
+        Binding("m", "month", _("Month"), id="accounting.payroll_month"),
         Binding("t", "rate", _("Set rate"), id="accounting.rate_set", show=False),
     ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        #: the month whose hours are listed (YYYY-MM): the latest with hours
+        #: until m picks another; a year's 15,000 days are never read for it
+        self.month: str | None = None
 
     def compose_content(self) -> ComposeResult:
         yield Static("", id="acc-payroll-bar", classes="acc-bar")
@@ -664,17 +671,33 @@ class PayrollScreen(_Base):
         yield Static("", id="acc-flags", classes="acc-detail")
 
     def _load(self) -> None:
-        rows = [{**r, "name": self.ctx.person_name(r["person_id"], "?"),
+        if self.month is None:
+            self.month = pay.latest_month(self.ctx) or today().isoformat()[:7]
+        first, last = m.period(self.month)
+        hours = pay.timesheets(self.ctx, None, first, last)
+        names = {pid: self.ctx.person_name(pid, "?") for pid in {r["person_id"] for r in hours}}  # one read a person
+        rows = [{**r, "name": names[r["person_id"]],
                  "span": f"{r['start']}–{r['end']}" if r.get("start") else "",
                  "status_text": m.label(m.TIMESHEET_STATUSES, r.get("status")),
-                 "flag": "!" if r.get("flags") else ""} for r in pay.timesheets(self.ctx)]
+                 "flag": "!" if r.get("flags") else ""} for r in hours]
         rows.sort(key=lambda r: (r["date"], r["name"]), reverse=True)
         self._table().set_records(rows)
         waiting = [r for r in self.ctx.table("rates").all() if r["status"] == "awaiting_rate"]
         finals = pay.final_pay_flags(self.ctx)
         self.query_one("#acc-payroll-bar", Static).update(
-            _("{w} awaiting a rate (t) · {f} final pay flagged · c checks, a approves a month").format(
-                w=len(waiting), f=len(finals)))
+            _("Hours of {month} (m changes) · {w} awaiting a rate (t) · {f} final pay flagged").format(
+                month=m.month_text(self.month), w=len(waiting), f=len(finals)))
+
+    def action_month(self) -> None:
+        """m: the hours of another month."""
+        def done(month):
+            if month:
+                self.month = month
+                self._load()
+
+        self.app.push_screen(FormScreen(_("Hours of a month"), [_month_field()],
+                                        {"period": m.month_text(self.month or today().isoformat())},
+                                        on_submit=lambda v: m.month(v["period"]), submit_label=_("Show")), done)
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
         rec = event.record
@@ -702,10 +725,16 @@ class PayrollScreen(_Base):
                   Field("date", _("Date"), kind="date", required=True, default=today()),
                   Field("start", _("Start (HH:MM)")), Field("end", _("End (HH:MM)")),
                   Field("hours", _("or hours"), help=_("Instead of start and end")), Field("note", _("Note"))]
+
+        def done(row):
+            if row and row["date"][:7] != self.month:  # the list shows the month of the hours recorded
+                self.month = row["date"][:7]
+                self._load()
+
         self.app.push_screen(FormScreen(_("Record hours"), fields, {"person": self._cursor_person()},
                                         on_submit=lambda v: pay.add_time(self.ctx, v["person"], v["date"], v.get("start"),
                                                                          v.get("end"), v.get("hours"), v.get("note") or ""),
-                                        submit_label=_("Record")))
+                                        submit_label=_("Record")), done)
 
     def action_check(self) -> None:
         def submit(values):

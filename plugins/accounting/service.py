@@ -19,6 +19,7 @@ from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from core.i18n import get_currency, today
 from plugins.accounting import ledger as L
 from plugins.accounting import models as m
+from plugins.accounting import totals
 from plugins.accounting import vat
 from plugins.accounting.models import _
 
@@ -221,7 +222,9 @@ def _post(ctx, date, description, postings, *, source="manual", ref=None, create
     doc_id = entries.insert({"number": number, "date": date, "description": description, "postings": postings,
                              "source": source, "ref": ref or {}, "reverses": reverses,
                              "posted_at": now_utc(), "posted_by": ctx.operator.account})
-    return entries.get(doc_id)
+    entry = entries.get(doc_id)
+    totals.add_entry(ctx, entry)  # the month's totals the reports read, in this same transaction
+    return entry
 
 
 def post_entry(ctx, date, description, postings) -> dict:
