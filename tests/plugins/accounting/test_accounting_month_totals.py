@@ -21,10 +21,11 @@ from plugins.accounting import ledger as L
 from plugins.accounting import payroll as pay
 from plugins.accounting import reports as rep
 from plugins.accounting import service as svc
-from plugins.accounting import totals
+from plugins.accounting import vatreturn as vr
 
 ACCOUNTS = ["assets:bank:checking", "assets:receivables", "liabilities:payables", "equity:capital",
-            "income:sales", "income:other", "expenses:rent", "expenses:travel", "expenses:salaries"]
+            "income:sales", "income:other", "expenses:rent", "expenses:travel", "expenses:salaries",
+            "liabilities:tax:output vat", "assets:tax:input vat"]
 
 
 async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
@@ -95,6 +96,22 @@ def test_reports_from_month_totals_are_the_sums_of_the_entries(office, start, en
     assert rep.report(ctx, "balance-sheet", start, end).rows() == L.balance_sheet(entries, end).rows()
     assert rep.cash_by_month(ctx, start, end) == L.cash_by_month(entries, "assets:bank", start, end)
     assert rep.report(ctx, "trial-balance", start, end).rows()  # not two empty reports
+
+
+@pytest.mark.parametrize("period", ["2025-Q2", "2025-11", "2026-Q1"])
+def test_the_vat_return_is_the_balances_of_its_entries(office, period):
+    """The VAT return's figures from the month totals are those of the
+    period's entries (the old computation)."""
+    bd, ctx, _ids = office
+    _generated_journal(ctx)
+    _name, first, last = vr.period_range(period)
+    bal = L.balances(svc.journal(ctx, first, last), first, last)
+    result = vr.vat_return(ctx, period)
+    assert result["output_vat"] == -bal.get(("liabilities:tax:output vat", "EUR"), Decimal(0)) != 0
+    assert result["input_vat"] == bal.get(("assets:tax:input vat", "EUR"), Decimal(0))
+    assert [r["amount"] for r in result["rows"] if r["account"]] == [
+        (1 if r["kz"] in ("66", "61", "67") else -1) * bal.get((r["account"], "EUR"), Decimal(0))
+        for r in result["rows"] if r["account"]]
 
 
 def test_totals_are_written_with_each_entry_and_nothing_with_a_refused_one(office):
