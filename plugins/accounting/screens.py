@@ -210,12 +210,13 @@ class LedgerScreen(_Base):
         self._show(self._table().cursor_record)
 
     def _show(self, rec) -> None:
-        if not rec:
-            self.query_one("#acc-entry", Static).update("")
-            return
         lines = [f"{escape(p['account']):<34} {m.money_text(p['amount'], p['currency']):>15}"
-                 for p in rec["postings"]]
-        self.query_one("#acc-entry", Static).update("\n".join(lines))
+                 for p in rec["postings"]] if rec else []
+        # the screen is laid out again only when the detail's height changes
+        # (another entry's two postings: the same two lines, repainted)
+        detail = self.query_one("#acc-entry", Static)
+        detail.update("\n".join(lines), layout=len(lines) != getattr(self, "_shown_lines", None))
+        self._shown_lines = len(lines)
 
     def on_record_table_cursor_moved(self, event: RecordTable.CursorMoved) -> None:
         self._show(event.record)
