@@ -128,18 +128,23 @@ def test_the_register_without_words_pages_by_asn_after_the_last_row(site, ctx, m
     assert want[-2:] == sorted([mixed[7], mixed[12]])
     results = service.SearchResults(ctx, "")
     for size in (1, 3, 7, 100):
-        got, last = [], None
-        while True:
-            # the offset is what a jump would ask for; after a row, the row decides
-            page = results.page(10**6 if last else 0, size, after=last)
-            got += [h["id"] for h in page]
-            if len(page) < size:
-                break
-            last = page[-1]
-        assert got == want, size
+        assert _pages_after_the_last_row(results, size) == want, size
     assert results.count() == len(want)
     # the same rows a jump by offset reads
     assert [h["id"] for h in results.page(30, 20)] == want[30:]
+
+
+def _pages_after_the_last_row(results, size: int) -> list[int]:
+    """Every page of ``results``, each read after the last row of the one
+    before (the offset is what a jump would ask for; after a row, the row
+    decides): the ids, in order."""
+    got, last = [], None
+    while True:
+        page = results.page(10**6 if last else 0, size, after=last)
+        got += [h["id"] for h in page]
+        if len(page) < size:
+            return got
+        last = page[-1]
 
 
 def test_the_words_pages_are_the_registers_order_by_offset_and_after_the_last_row(site, ctx, mixed):
@@ -157,14 +162,7 @@ def test_the_words_pages_are_the_registers_order_by_offset_and_after_the_last_ro
         results = service.SearchResults(ctx, query)
         assert results._where is not None and results.count() == len(want), query
         for size in (1, 3, 7, 100):
-            got, last = [], None
-            while True:
-                page = results.page(10**6 if last else 0, size, after=last)
-                got += [h["id"] for h in page]
-                if len(page) < size:
-                    break
-                last = page[-1]
-            assert got == want, (query, size)
+            assert _pages_after_the_last_row(results, size) == want, (query, size)
             assert [h["id"] for o in range(0, len(want) + size, size) for h in results.page(o, size)] == want, \
                 (query, size)
     assert [w["id"] for w in old_search(ctx, "seite")][-3:] == sorted(mixed[i] for i in (7, 12, 30))
