@@ -23,21 +23,11 @@ from plugins.accounting import reports as rep
 from plugins.accounting import service as svc
 from plugins.accounting import vatreturn as vr
 
+from conftest import shown, wait_for
+
 ACCOUNTS = ["assets:bank:checking", "assets:receivables", "liabilities:payables", "equity:capital",
             "income:sales", "income:other", "expenses:rent", "expenses:travel", "expenses:salaries",
             "liabilities:tax:output vat", "assets:tax:input vat"]
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0.05)
-        if predicate():
-            return
-    raise AssertionError("condition not reached in time")
-
-
-def shown(app) -> str:
-    return app.export_screenshot().replace("&#160;", " ")
 
 
 def report_lines(app) -> list[str]:

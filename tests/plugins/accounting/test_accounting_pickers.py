@@ -12,10 +12,7 @@ from core.shell.widgets import FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
 
-
-def shown(app) -> str:
-    """The screen's text as the terminal shows it."""
-    return app.export_screenshot().replace("&#160;", " ")
+from conftest import shown
 
 
 async def test_bill_vendor_found_by_part_of_its_name(office):

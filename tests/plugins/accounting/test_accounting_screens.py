@@ -5,25 +5,12 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from core.shell.app import make_app
 from core.cli.testing import pick
+from core.shell.app import make_app
 from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
-from conftest import iban
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0.05)
-        if predicate():
-            return
-    raise AssertionError("condition not reached in time")
-
-
-def shown(app) -> str:
-    """The screen's text as the terminal shows it."""
-    return app.export_screenshot().replace("&#160;", " ")
+from conftest import iban, shown, wait_for
 
 
 def text(app, selector) -> str:
