@@ -6,6 +6,7 @@ BACKDESK_DATA_DIR, HOME and XDG_* point into the test's tmp_path.
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import inspect
 import json
@@ -115,6 +116,21 @@ def pg_session_server():
 
 def pytest_sessionstart(session):
     peers.stop_on_sigterm()
+    _compile_the_sources()
+
+
+def _compile_the_sources() -> None:
+    """Write the bytecode of ``core/`` and ``plugins/`` once.
+
+    The tests start ``backdesk`` as a subprocess some thousand times; with
+    ``PYTHONDONTWRITEBYTECODE`` set (as on this project's CI machines) an
+    editable install never gets its ``__pycache__`` and each of those starts
+    compiled every module it imports again (0.37 against 0.18 s for a short
+    CLI command, measured with /usr/bin/time).  ``compileall`` writes the
+    files whatever that variable says, and skips what is up to date."""
+    root = Path(__file__).resolve().parent.parent
+    for name in ("core", "plugins"):
+        compileall.compile_dir(root / name, quiet=1)
 
 
 def pytest_sessionfinish(session, exitstatus):
