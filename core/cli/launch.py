@@ -70,6 +70,8 @@ class State:
         self._preloaded = preloaded
         #: a store opened already on this config (see _has_records), for the Backdesk to use
         self._store = None
+        #: where the store's lines go while a start waits (a table's upgrade): the terminal
+        self.notice = _notice
 
     def config(self):
         if self._config is None:
@@ -95,7 +97,7 @@ class State:
                 store, self._store = self._store, None
                 self._backdesk = open_backdesk(config=config, account=self.account,
                                                demo=self.demo_admin(), kiosk=self.kiosk, host=host,
-                                               store=store)
+                                               store=store, notice=self.notice)
             finally:
                 release_gc()
         return self._backdesk
@@ -148,6 +150,13 @@ def _echo_err(text: str) -> None:
     stream = sys.stderr
     stream.write(visible(text) + "\n")
     stream.flush()
+
+
+def _notice(line: str) -> None:
+    """What the store says while a start waits (a table's upgrade after a
+    new release, another process's before it): on the terminal before the
+    first screen (and left there), one line each."""
+    _echo_err(f"backdesk: {line}")
 
 
 def _has_records(state: State) -> bool:

@@ -59,6 +59,34 @@ def migrate_cmd(ctx, to: str, source: str | None, dest: str) -> None:
         click.echo(f"to use it, set data_dir: {os.path.abspath(dest)} and storage.backend: tinydb")
 
 
+@storage.command("upgrade")
+@click.pass_context
+def upgrade_cmd(ctx) -> None:
+    """Bring every table to this release's schema versions now.
+
+    After installing a new release, the first session (``backdesk``, a
+    command, an SSH login) upgrades the tables whose schema changed, while
+    every other session starting meanwhile waits: run this first, before the
+    operators start. Each upgrade says on the terminal what it does (the
+    backup first) and how long it took; nothing to upgrade says so too.
+    """
+    upgraded: list[str] = []
+
+    def notice(line: str) -> None:
+        click.echo(f"backdesk: {line}", err=True)
+        if " upgraded to schema version " in line:
+            upgraded.append(line.partition(":")[0])
+
+    state = _state(ctx)
+    state.notice = notice
+    bd = state.backdesk()
+    count = len(bd.table_specs)
+    if upgraded:
+        click.echo(f"Upgraded {', '.join(upgraded)}; every table ({count}) is at this release's schema version.")
+    else:
+        click.echo(f"Nothing to upgrade: every table ({count}) is at this release's schema version.")
+
+
 def _state(ctx):
     state = ctx.find_object(State)
     if state is None:  # pragma: no cover - always run below the backdesk group

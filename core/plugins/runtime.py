@@ -37,9 +37,12 @@ class Backdesk:
         self.table_specs: dict[str, TableSpec] = {}
 
     # ------------------------------------------------------------------ start
-    def start(self, *, load_entry_points: bool = True, environ: dict | None = None, store=None) -> "Backdesk":
+    def start(self, *, load_entry_points: bool = True, environ: dict | None = None, store=None,
+              notice=None) -> "Backdesk":
         """``store``: the config's store, opened already (it is closed with
-        this Backdesk, or here when the start fails before taking it)."""
+        this Backdesk, or here when the start fails before taking it);
+        ``notice``: where the store says what the start waits for (a table's
+        upgrade: :attr:`core.storage.base.Store.notice`)."""
         # plugins.yaml and the plugins' settings are checked before the store
         # is opened: a bad config stops the start with nothing written
         try:
@@ -49,8 +52,9 @@ class Backdesk:
             if store is not None:
                 store.close()
             raise
-        self.store = store if store is not None else open_configured_store(self.config)
+        self.store = store if store is not None else open_configured_store(self.config, notice)
         self.store.actor = self.operator.account
+        self.store.notice = notice
         for rec in self.host.active:
             self.host.contexts[rec.name] = PluginContext(self, rec)
         self._wire_services()
@@ -139,26 +143,32 @@ class Backdesk:
             self.store = None
 
 
-def open_configured_store(config):
-    """The store the config names: the TinyDB folder or PostgreSQL."""
+def open_configured_store(config, notice=None):
+    """The store the config names: the TinyDB folder or PostgreSQL;
+    ``notice``: :attr:`core.storage.base.Store.notice` (a TinyDB folder
+    that another process writes says so while it waits to open)."""
     if config.storage.backend == "postgresql":
         from core.storage.pg import open_pg_store  # psycopg only for PostgreSQL (~200 ms to import)
 
         return open_pg_store(config.storage.dsn)
     # lazy_tables: a session reads a table when it first uses it (docs/performance.md, "A year")
-    return open_store(config.data_dir, compact_bytes=config.storage.compact_after_mb << 20, lazy_tables=True)
+    return open_store(config.data_dir, compact_bytes=config.storage.compact_after_mb << 20, lazy_tables=True,
+                      notice=notice)
 
 
 def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
                   kiosk: bool = False, demo: bool = False, config=None,
                   load_entry_points: bool = True, environ: dict | None = None,
-                  host: PluginHost | None = None, store=None) -> Backdesk:
+                  host: PluginHost | None = None, store=None, notice=None) -> Backdesk:
     """Load config, resolve the operator, open the store and load the plugins.
 
     ``host``: a plugin host that already loaded ``config.plugins`` (the CLI
     loads them to register the plugins' subcommands); it is used as it is.
     ``store``: the config's store, opened already; this Backdesk owns it
     from here on (closed with it, or at once when the start fails).
+    ``notice``: where the store says, a line at a time, what the start
+    waits for (a table's upgrade after a new release; the command line: the
+    terminal); None: the log alone.
 
     Raises :class:`core.errors.ConfigError` for a bad config and
     :class:`core.errors.PermissionDenied` for an account config refuses —
@@ -180,7 +190,7 @@ def open_backdesk(config_dir=None, data_dir=None, *, account: str | None = None,
         if host is not None:
             bd.host = host  # Backdesk.start's host.load() on the same entries does nothing
         try:
-            bd.start(load_entry_points=load_entry_points, environ=environ, store=store)
+            bd.start(load_entry_points=load_entry_points, environ=environ, store=store, notice=notice)
         except BaseException:
             bd.close()
             raise

@@ -133,10 +133,25 @@ class Table(abc.ABC):
 Callback = Callable[[Any], None]
 
 
+def say(store: "Store", line: str) -> None:
+    """Tell ``store.notice`` (the terminal) ``line``; a terminal gone stops no upgrade."""
+    if store.notice is not None:
+        try:
+            store.notice(line)
+        except Exception:  # noqa: BLE001 — an upgrade goes on without its lines
+            log.warning("%s", line)
+
+
 class Store(abc.ABC):
     """All tables of all namespaces in one data directory."""
 
     actor: str | None  # who writes (recorded in the journal, read by the audit trail)
+    #: where the store says, one line each, what a start waits for: a
+    #: table's upgrade to a newer schema version (its backup, its records,
+    #: how long it took) and another process's write lock before it (a
+    #: second session started meanwhile). The command line sets it to the
+    #: terminal (core.cli.launch); None: the log alone.
+    notice: Callable[[str], None] | None = None
 
     @abc.abstractmethod
     def table(

@@ -117,7 +117,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from core.gcpause import gc_held
 
 from . import files, seal
-from .base import Change, Store, Table, Where
+from .base import Change, Store, Table, Where, say
 from .errors import Conflict, CorruptData, NotFound, StorageError
 from .query import AnyOf, Contains, Operator, Range, get_path, projection, sort_docs, sort_key, split_path
 from .tinyquery import compile_where, value_test
@@ -1837,8 +1837,10 @@ class JournalStore(Store):
 
     def __init__(self, data_dir: str | os.PathLike, *, compact_bytes: int = DEFAULT_COMPACT_BYTES,
                  index_min_docs: int | None = INDEX_MIN_DOCS, read_only: bool = False,
-                 lazy_tables: bool = False, segment_docs: int | None = files.SEGMENT_DOCS) -> None:
+                 lazy_tables: bool = False, segment_docs: int | None = files.SEGMENT_DOCS,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.data_dir = os.path.abspath(os.fspath(data_dir))
+        self.notice = notice  # Store.notice: said already while this open waits
         # Snapshots of bigger tables are cut into segments of this many
         # documents (None: never), read one by one by a session that has
         # not loaded the table (see _Part).
@@ -1847,6 +1849,8 @@ class JournalStore(Store):
         # False: every table at open (and a damaged snapshot is found then).
         self.lazy_tables = lazy_tables
         self.actor: str | None = None
+        #: what _begin calls before it waits for another process's write lock (a table's upgrade)
+        self._on_wait: Callable[[], None] | None = None
         self.compact_bytes = compact_bytes
         # Equality indexes for tables of at least this many documents (None:
         # build and use none; indexes already built are still kept up to date).
@@ -1906,7 +1910,9 @@ class JournalStore(Store):
             finally:
                 self._lock.release()
         else:
-            self._lock.acquire("sh")
+            self._lock.acquire("sh", None if self.notice is None else lambda: say(
+                self, "waiting for another Backdesk process that is writing the store "
+                      "(the first start after a new release upgrades its tables) …"))
             try:
                 self._reload()
             finally:
@@ -2194,14 +2200,31 @@ class JournalStore(Store):
             self._fresh()
             st = self._states.get(full)
             if st is None or st.version != version:
-                with self.transaction():
-                    self._prepare_table(full, version, migrations or {})
+                upgrade = st is not None and st.version < version
+                started = time.monotonic()
+                self._on_wait = self._upgrade_wait(full, st.version, version) if upgrade else None
+                try:
+                    with self.transaction():
+                        migrated = self._prepare_table(full, version, migrations or {})
+                finally:
+                    self._on_wait = None
+                if upgrade:
+                    say(self, f"{full}: upgraded to schema version {version} in {time.monotonic() - started:.1f} s"
+                        if migrated else f"{full}: upgraded to schema version {version} by another process")
             tbl = self._tables[full] = JournalTable(self, full, version)
             tbl.derive = derive
             return tbl
 
-    def _prepare_table(self, full: str, version: int, migrations: Mapping[int, Callable[[dict], dict]]) -> None:
-        """Create or migrate ``full`` (inside a transaction: the lock is held)."""
+    def _upgrade_wait(self, full: str, stored: int, version: int) -> Callable[[], None] | None:
+        """What a start that must upgrade ``full`` says when another process holds the write lock."""
+        if self.notice is None:
+            return None
+        return lambda: say(self, f"{full}: waiting for another Backdesk process that is writing the store "
+                                 f"(upgrading it from schema version {stored} to {version}?) …")
+
+    def _prepare_table(self, full: str, version: int, migrations: Mapping[int, Callable[[dict], dict]]) -> bool:
+        """Create or migrate ``full`` (inside a transaction: the lock is held);
+        True when this call migrated it."""
         txn = self._txn
         st = self._states.get(full)
         if st is None:
@@ -2209,16 +2232,18 @@ class JournalStore(Store):
             txn.undo.append(lambda: self._states.pop(full, None))
             txn.ops.append({"op": "create", "t": full, "version": version})
             txn.notify.add(full)
-            return
+            return False
         if st.version > version:
             raise Conflict(
                 f"{full}: the data is at schema version {st.version} but this code knows only "
                 f"version {version}; upgrade the plugin that owns it (older code must not write newer data)")
         if st.version == version:
-            return
+            return False  # another process migrated it meanwhile
         missing = [v for v in range(st.version + 1, version + 1) if v not in migrations]
         if missing:
             raise StorageError(f"{full}: no migration to version {missing[0]} (from {st.version})")
+        say(self, f"{full}: upgrading {len(st.docs):,} records from schema version {st.version} to {version}; "
+                  f"first a backup of the whole store …")
         dest = os.path.join(self.data_dir, files.BACKUPS,
                             time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}-before-{full}-v{version}")
         from .seal import seal_backup, start_backup
@@ -2228,6 +2253,7 @@ class JournalStore(Store):
         files.copy_store(self.data_dir, dest, self._manifest, self._jfd, self._jpos)
         seal_backup(dest, source=self.data_dir, by=self.actor)
         log.info("%s: migrating from version %s to %s (backup in %s)", full, st.version, version, dest)
+        say(self, f"{full}: the backup is in {dest}; upgrading the records …")
         for v in range(st.version + 1, version + 1):
             fn = migrations[v]
             for doc_id, old in list(st.docs.items()):
@@ -2248,6 +2274,7 @@ class JournalStore(Store):
         # Not added to txn.changes: a migration is not an operator's change,
         # so before/after_commit callbacks (the audit trail) do not see it.
         txn.notify.add(full)
+        return True
 
     def tables(self) -> list[str]:
         with self._rlock:
@@ -2316,7 +2343,7 @@ class JournalStore(Store):
         if self.read_only:
             raise StorageError(f"{self.data_dir}: the data folder cannot be written "
                                f"({self._lock.read_only_reason}); nothing was saved")
-        self._lock.acquire("ex")
+        self._lock.acquire("ex", self._on_wait)
         try:
             self._catch_up()
             self._check_head()

@@ -49,6 +49,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -163,6 +164,10 @@ def read_file(path: str) -> bytes:
 # -- the lock ---------------------------------------------------------------
 
 
+#: seconds a start waits for another process's lock before it says so (DirLock.acquire)
+SAY_WAITING_AFTER = 1.0
+
+
 class DirLock:
     """flock(2) on ``<data>/.lock``: one per Store object (i.e. per open file).
 
@@ -198,12 +203,29 @@ class DirLock:
         except FileNotFoundError:
             self.fd = None
 
-    def acquire(self, mode: str) -> None:
+    def acquire(self, mode: str, waiting: Callable[[], None] | None = None) -> None:
+        """``waiting``: called once when another process has held the lock
+        for :data:`SAY_WAITING_AFTER` seconds of this wait (a table's upgrade
+        at the first start after a new release), before waiting on."""
         assert self.mode is None, f"lock already held ({self.mode})"
         if mode == "ex" and not self.writable:
             raise StorageError(f"{self.path}: cannot take the write lock ({self.read_only_reason})")
         if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_EX if mode == "ex" else fcntl.LOCK_SH)
+            op = fcntl.LOCK_EX if mode == "ex" else fcntl.LOCK_SH
+            if waiting is not None:
+                # another's transaction of a few ms is not worth a line on the terminal
+                deadline = time.monotonic() + SAY_WAITING_AFTER
+                while True:
+                    try:
+                        fcntl.flock(self.fd, op | fcntl.LOCK_NB)
+                        self.mode = mode
+                        return
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            break
+                        time.sleep(0.02)
+                waiting()
+            fcntl.flock(self.fd, op)
         self.mode = mode
 
     def release(self) -> None:

@@ -115,7 +115,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import msgspec
 
-from .base import Change, Store, Table, Where
+from .base import Change, Store, Table, Where, say
 from .errors import Conflict, NotFound, StorageError
 from .filestore import FileStore
 from .holds import Hold, PgHold, pg_holds
@@ -710,6 +710,8 @@ class PgStore(Store):
         if not _NAME.match(self.schema):
             raise StorageError(f"{self.schema!r}: use a lower-case schema name (letters, digits, _)")
         self.actor: str | None = None
+        #: what _begin calls before it waits for another process's write lock (a table's upgrade)
+        self._on_wait: Callable[[], None] | None = None
         self.connect_timeout = connect_timeout
         self._schema_sql = f'"{self.schema}"'
         self._meta = f'{self._schema_sql}."_meta"'
@@ -853,11 +855,23 @@ class PgStore(Store):
                 return tbl
             row = self._meta_row(full)
             if row is None or row[1] != version:
-                with self._write(savepoint=True) as txn:
-                    relname = self._prepare_table(full, version, migrations or {})
-                    txn.undo.append(lambda: self._tables.pop(full, None))
-                if row is not None and self._txn is None:
+                upgrade = row is not None and row[1] < version
+                started = time.monotonic()
+                if upgrade and self.notice is not None and self._txn is None:
+                    self._on_wait = lambda: say(self, f"{full}: waiting for another Backdesk process that is "
+                                                      f"writing the store (upgrading it from schema version "
+                                                      f"{row[1]} to {version}?) …")
+                try:
+                    with self._write(savepoint=True) as txn:
+                        relname, migrated = self._prepare_table(full, version, migrations or {})
+                        txn.undo.append(lambda: self._tables.pop(full, None))
+                finally:
+                    self._on_wait = None
+                if row is not None and self._txn is None and migrated:
                     self._vacuum(relname)
+                if upgrade:
+                    say(self, f"{full}: upgraded to schema version {version} in {time.monotonic() - started:.1f} s"
+                        if migrated else f"{full}: upgraded to schema version {version} by another process")
             else:
                 relname = row[0]
             tbl = self._tables[full] = PgTable(self, full, relname, version)
@@ -897,8 +911,10 @@ class PgStore(Store):
         idx = (relname[:55] + "_doc").replace('"', "")
         self._q(f'CREATE INDEX "{idx}" ON {rel} USING gin (doc jsonb_path_ops)')
 
-    def _prepare_table(self, full: str, version: int, migrations: Mapping[int, Callable[[dict], dict]]) -> str:
-        """Create or migrate ``full`` (inside a write transaction: the lock is held)."""
+    def _prepare_table(self, full: str, version: int,
+                       migrations: Mapping[int, Callable[[dict], dict]]) -> tuple[str, bool]:
+        """Create or migrate ``full`` (inside a write transaction: the lock is
+        held) -> its relation, and whether this call migrated it."""
         from psycopg.types.json import Jsonb
 
         txn = self._txn
@@ -910,14 +926,14 @@ class PgStore(Store):
             self._q(f"INSERT INTO {self._meta} (name, relname, version, next_id) VALUES (%s, %s, %s, 1)",
                     (full, relname, version))
             txn.notify.add(full)
-            return relname
+            return relname, False
         relname, stored = row
         if stored > version:
             raise Conflict(
                 f"{full}: the data is at schema version {stored} but this code knows only "
                 f"version {version}; upgrade the plugin that owns it (older code must not write newer data)")
         if stored == version:
-            return relname  # another process migrated it meanwhile
+            return relname, False  # another process migrated it meanwhile
         missing = [v for v in range(stored + 1, version + 1) if v not in migrations]
         if missing:
             raise StorageError(f"{full}: no migration to version {missing[0]} (from {stored})")
@@ -926,9 +942,13 @@ class PgStore(Store):
         # commits asynchronously: the VACUUM after it (PgStore._vacuum) can
         # only mark the rewritten rows all-visible once their commit is on disk.
         self._q("SET LOCAL synchronous_commit = on")
+        count = self._q(f"SELECT count(*) FROM {rel}").fetchone()[0]
+        say(self, f"{full}: upgrading {count:,} records from schema version {stored} to {version}; "
+                  f"first a copy of the table …")
         backup = f"_bak_{time.strftime('%Y%m%d%H%M%S')}_{relname[:30]}_v{stored}"[:63]
         self._q(f'CREATE TABLE {self._schema_sql}."{backup}" AS SELECT * FROM {rel}')
         log.info("%s: migrating from version %s to %s (copy in %s.%s)", full, stored, version, self.schema, backup)
+        say(self, f"{full}: the copy is the table {self.schema}.{backup}; upgrading the records …")
         rows = self._q(f"SELECT id, doc FROM {rel} ORDER BY id").fetchall()
         for v in range(stored + 1, version + 1):
             fn = migrations[v]
@@ -955,7 +975,7 @@ class PgStore(Store):
         self._q(f"UPDATE {self._meta} SET version = %s WHERE name = %s", (version, full))
         # Not in txn.changes: a migration is not an operator's change.
         txn.notify.add(full)
-        return relname
+        return relname, True
 
     def tables(self) -> list[str]:
         rows = self._read(lambda: self._q(f"SELECT name FROM {self._meta} ORDER BY name").fetchall())
@@ -1175,10 +1195,16 @@ class PgStore(Store):
 
     def _begin(self) -> None:
         sql = f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})"
+        waiting = self._on_wait
+        if waiting is not None:  # a table's upgrade: say so when another process writes first
+            sql = "BEGIN"
         try:
             self._q(sql)
         except ConnectionLost:
             self._q(sql)  # nothing was sent in that transaction yet: try once on a new connection
+        if waiting is not None and not self._q(f"SELECT pg_try_advisory_xact_lock({self._lock_key})").fetchone()[0]:
+            waiting()
+            self._q(f"SELECT pg_advisory_xact_lock({self._lock_key})")
         self._txn = _Txn()
 
     def _commit(self, txn: _Txn) -> None:
