@@ -133,6 +133,16 @@ class Table(abc.ABC):
 Callback = Callable[[Any], None]
 
 
+def waiting_line(full: str, stored: int | None, version: int) -> str:
+    """What a start says while it waits for another process's write lock to
+    create or upgrade the table ``full`` (``stored``: its version, None: new)."""
+    if stored is not None and stored < version:
+        return (f"{full}: waiting for another Backdesk process that is writing the store "
+                f"(upgrading it from schema version {stored} to {version}?) …")
+    return ("waiting for another Backdesk process that is writing the store "
+            "(the first start after a new release upgrades its tables) …")
+
+
 def say(store: "Store", line: str) -> None:
     """Tell ``store.notice`` (the terminal) ``line``; a terminal gone stops no upgrade."""
     if store.notice is not None:

@@ -117,7 +117,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from core.gcpause import gc_held
 
 from . import files, seal
-from .base import Change, Store, Table, Where, say
+from .base import Change, Store, Table, Where, say, waiting_line
 from .errors import Conflict, CorruptData, NotFound, StorageError
 from .query import AnyOf, Contains, Operator, Range, get_path, projection, sort_docs, sort_key, split_path
 from .tinyquery import compile_where, value_test
@@ -1910,9 +1910,7 @@ class JournalStore(Store):
             finally:
                 self._lock.release()
         else:
-            self._lock.acquire("sh", None if self.notice is None else lambda: say(
-                self, "waiting for another Backdesk process that is writing the store "
-                      "(the first start after a new release upgrades its tables) …"))
+            self._lock.acquire("sh", None if self.notice is None else lambda: say(self, waiting_line("", None, 0)))
             try:
                 self._reload()
             finally:
@@ -2202,7 +2200,8 @@ class JournalStore(Store):
             if st is None or st.version != version:
                 upgrade = st is not None and st.version < version
                 started = time.monotonic()
-                self._on_wait = self._upgrade_wait(full, st.version, version) if upgrade else None
+                if self.notice is not None:
+                    self._on_wait = lambda: say(self, waiting_line(full, st and st.version, version))
                 try:
                     with self.transaction():
                         migrated = self._prepare_table(full, version, migrations or {})
@@ -2214,13 +2213,6 @@ class JournalStore(Store):
             tbl = self._tables[full] = JournalTable(self, full, version)
             tbl.derive = derive
             return tbl
-
-    def _upgrade_wait(self, full: str, stored: int, version: int) -> Callable[[], None] | None:
-        """What a start that must upgrade ``full`` says when another process holds the write lock."""
-        if self.notice is None:
-            return None
-        return lambda: say(self, f"{full}: waiting for another Backdesk process that is writing the store "
-                                 f"(upgrading it from schema version {stored} to {version}?) …")
 
     def _prepare_table(self, full: str, version: int, migrations: Mapping[int, Callable[[dict], dict]]) -> bool:
         """Create or migrate ``full`` (inside a transaction: the lock is held);

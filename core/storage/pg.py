@@ -115,8 +115,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import msgspec
 
-from .base import Change, Store, Table, Where, say
+from .base import Change, Store, Table, Where, say, waiting_line
 from .errors import Conflict, NotFound, StorageError
+from .files import SAY_WAITING_AFTER
 from .filestore import FileStore
 from .holds import Hold, PgHold, pg_holds
 from .pgfiles import PgFileStore, check_files, export_files
@@ -857,10 +858,8 @@ class PgStore(Store):
             if row is None or row[1] != version:
                 upgrade = row is not None and row[1] < version
                 started = time.monotonic()
-                if upgrade and self.notice is not None and self._txn is None:
-                    self._on_wait = lambda: say(self, f"{full}: waiting for another Backdesk process that is "
-                                                      f"writing the store (upgrading it from schema version "
-                                                      f"{row[1]} to {version}?) …")
+                if self.notice is not None and self._txn is None:
+                    self._on_wait = lambda: say(self, waiting_line(full, row and row[1], version))
                 try:
                     with self._write(savepoint=True) as txn:
                         relname, migrated = self._prepare_table(full, version, migrations or {})
@@ -1202,9 +1201,15 @@ class PgStore(Store):
             self._q(sql)
         except ConnectionLost:
             self._q(sql)  # nothing was sent in that transaction yet: try once on a new connection
-        if waiting is not None and not self._q(f"SELECT pg_try_advisory_xact_lock({self._lock_key})").fetchone()[0]:
-            waiting()
-            self._q(f"SELECT pg_advisory_xact_lock({self._lock_key})")
+        if waiting is not None:
+            # another's transaction of a few ms is not worth a line on the terminal
+            deadline = time.monotonic() + SAY_WAITING_AFTER
+            while not self._q(f"SELECT pg_try_advisory_xact_lock({self._lock_key})").fetchone()[0]:
+                if time.monotonic() >= deadline:
+                    waiting()
+                    self._q(f"SELECT pg_advisory_xact_lock({self._lock_key})")
+                    break
+                time.sleep(0.02)
         self._txn = _Txn()
 
     def _commit(self, txn: _Txn) -> None:
