@@ -505,6 +505,28 @@ def register(cli: click.Group, get_context) -> None:
             assigns = " ".join(x for x in (r.get("type"), r.get("correspondent"), ",".join(r.get("tags") or [])) if x)
             click.echo(f"{r['id']:>4}  {r['name']:<20} {r['algorithm']:<5} {r['match']!r} → {assigns}")
 
+    @docs.command("search-words")
+    def search_words():
+        """Keep the words of their current file on every document that lacks them.
+
+        The documents filed before a release whose search reads the words
+        on the documents (and those changed around the service) lack them:
+        the app's worker fills them in, 500 a round, while the search reads
+        the versions meanwhile. After `backdesk storage upgrade`, this does
+        it all at once, under the account of who runs it."""
+        from plugins.documents.models import _
+
+        ctx = get_context()
+        total = ctx.table("documents").count({"file_words_missing": True})
+        done = 0
+        while True:
+            filled = service.fill_file_words(ctx)
+            if not filled:
+                break
+            done += filled
+            click.echo(_("{done} of {total} documents").format(done=f"{done:,}", total=f"{total:,}"))
+        click.echo(_("every document keeps the words of its current file for the search"))
+
     @docs.command("check")
     @click.option("--orphans", is_flag=True, help="Also list files in the store that no document version uses.")
     @click.option("--delete", is_flag=True,

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from core.services.access import current_account
 from core.storage.files import LOCK
 from tests.conftest import ON_POSTGRESQL, open_raw_store
 
@@ -201,3 +202,27 @@ def test_a_process_killed_while_it_upgrades_leaves_the_register_as_it_was(site, 
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and out.startswith("Upgraded documents.documents"), out + err
     assert stored(site)[0] == 2
+
+
+def test_search_words_fills_them_all_under_the_account_that_runs_it(site, tmp_path):
+    """After the upgrade, ``backdesk docs search-words`` keeps the words of
+    their file on every document at once (what the app's worker does 500 a
+    round, under the account of whichever session runs it): the audit trail
+    names the account that ran the command (the CLI acts as the system's)."""
+    a_v1_register(site, tmp_path)
+    proc = backdesk(site, "storage", "upgrade")
+    assert proc.communicate(timeout=300) and proc.returncode == 0
+    proc = backdesk(site, "docs", "search-words")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and err == "", out + err
+    assert out.splitlines() == [f"{DOCS} of {DOCS} documents",
+                                "every document keeps the words of its current file for the search"]
+    version, after = stored(site)
+    assert not any(d["file_words_missing"] for d in after) and all(d["file_words"] for d in after)
+    bd = site.open()
+    try:
+        entries = bd.services.audit.entries(table="documents.documents")
+    finally:
+        bd.close()
+    assert len(entries) == DOCS and {e["actor"] for e in entries} == {current_account()}
+    assert {e["what"] for e in entries} == {"the words of their current file kept on the documents for the search"}
