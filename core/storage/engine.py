@@ -1849,7 +1849,7 @@ class JournalStore(Store):
         # False: every table at open (and a damaged snapshot is found then).
         self.lazy_tables = lazy_tables
         self.actor: str | None = None
-        #: what _begin calls before it waits for another process's write lock (a table's upgrade)
+        #: what _begin says when it waits over 1 s for another process's write lock (a table created or upgraded)
         self._on_wait: Callable[[], None] | None = None
         self.compact_bytes = compact_bytes
         # Equality indexes for tables of at least this many documents (None:

@@ -711,7 +711,7 @@ class PgStore(Store):
         if not _NAME.match(self.schema):
             raise StorageError(f"{self.schema!r}: use a lower-case schema name (letters, digits, _)")
         self.actor: str | None = None
-        #: what _begin calls before it waits for another process's write lock (a table's upgrade)
+        #: what _begin says when it waits over 1 s for another process's write lock (a table created or upgraded)
         self._on_wait: Callable[[], None] | None = None
         self.connect_timeout = connect_timeout
         self._schema_sql = f'"{self.schema}"'
@@ -1195,7 +1195,7 @@ class PgStore(Store):
     def _begin(self) -> None:
         sql = f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})"
         waiting = self._on_wait
-        if waiting is not None:  # a table's upgrade: say so when another process writes first
+        if waiting is not None:  # a table created or upgraded: say so when another process writes first
             sql = "BEGIN"
         try:
             self._q(sql)
