@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,13 @@ def pg_session_server():
 
         peers.at_session_end(stop)  # also at exit when the session ends abnormally
     return pg_server.SESSION_SERVER
+
+
+# Test modules keep their assertion-rewritten bytecode (pytest caches it only
+# when bytecode may be written): with PYTHONDONTWRITEBYTECODE set, as on this
+# project's CI machines, each of the four test processes rewrote and compiled
+# every test module again (collection 8.9 s -> 2.3 s CPU, `pytest --collect-only -n 0`).
+sys.dont_write_bytecode = False
 
 
 def pytest_sessionstart(session):
