@@ -55,12 +55,12 @@ def wire(backdesk) -> None:
 
 
 def cards(backdesk) -> list[tuple[str, Card]]:
-    from rich.markup import escape  # here: the cards are drawn by the app only (the CLI never loads Rich)
-
     op = backdesk.operator
     out: list[tuple[str, Card]] = []
 
     def people_card() -> str:
+        from rich.markup import escape  # here: only the app draws a card (a CLI run never loads Rich)
+
         people = backdesk.services.people
         rows = people.departments()
         active = people.count("active")
@@ -76,6 +76,8 @@ def cards(backdesk) -> list[tuple[str, Card]]:
         return "\n".join(lines)
 
     def inbox_card() -> str:
+        from rich.markup import escape  # here: only the app draws a card (a CLI run never loads Rich)
+
         service = backdesk.services.notifications
         unread = service.inbox(unread_only=True, limit=3)
         count = service.unread_count()

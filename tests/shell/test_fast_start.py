@@ -272,6 +272,21 @@ def test_lines_that_are_not_the_shells_go_to_click_as_before(site, tmp_path):
     assert proc.returncode == 0 and proc.stdout.startswith("backdesk, version ")
 
 
+
+def test_a_command_line_loads_neither_rich_nor_textual(site, tmp_path):
+    """A subcommand prints plain text: the dashboard's cards (core's people and
+    inbox cards draw with Rich markup) are the app's, not a command's."""
+    site.plugins([{"name": "telephony"}, {"name": "it"}, {"name": "hr"}])
+    out = tmp_path / "modules"
+    code = MODULES_AT_EXIT.replace('("click", "core.cli.commands", "importlib.metadata")',
+                                   '("click", "rich", "textual")')
+    for line in (["it", "tickets"], ["phone", "calls"], ["people", "list"]):
+        proc = subprocess.run([sys.executable, "-c", code + "from core.cli import main\nmain()\n",
+                               *site.cli_args(), *line], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "MODULES_OUT": str(out)})
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_text().split() == ["click"], (line, out.read_text())
+
 # ---------------------------------------------------------------- subcommands
 
 COUNTING = '''
