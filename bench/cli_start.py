@@ -11,9 +11,9 @@ before it does its work. This runs a few command lines on a demo company —
 trial-balance`` on TinyDB, and ``it tickets`` on PostgreSQL (a throwaway
 server, as tests/storage/pg_server.py starts it) — for the baseline's code
 (``git archive`` of ``--baseline``'s core/, plugins/, config/ and
-plugins.yaml) and for this checkout's, alternating, and prints the CPU each used (user+sys of the
-child, ``resource.getrusage(RUSAGE_CHILDREN)``), best of ``--runs``, with
-the ratio. ``python -c pass`` is the floor: the interpreter alone.
+plugins.yaml) and for this checkout's, alternating, and prints the CPU each
+used (user+sys of the child, ``resource.getrusage(RUSAGE_CHILDREN)``), best
+of ``--runs``, with the ratio. ``python -c pass`` is the floor: the interpreter alone.
 
 Both codes run from bytecode (compiled here first, as a user's install
 has it), through the venv's own ``backdesk`` script with the code first on
@@ -114,7 +114,8 @@ def main() -> None:
                 # --demo makes no one an admin on PostgreSQL: who runs the bench is one
                 me = pwd.getpwuid(os.geteuid()).pw_name
                 if f"\n  {me}:" not in text:
-                    text = text.replace("operators:\n", f"operators:\n  {json.dumps(me)}: {{name: Bench, roles: [admin]}}\n", 1)
+                    admin = f"  {json.dumps(me)}: {{name: Bench, roles: [admin]}}\n"
+                    text = text.replace("operators:\n", "operators:\n" + admin, 1)
                 dsn = server.dsn().replace('"', '\\"')
                 (conf / "backdesk.yaml").write_text(text + f'storage:\n  backend: postgresql\n  dsn: "{dsn}"\n')
                 backends.append("postgresql")
