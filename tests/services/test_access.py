@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from services_helpers import screen_text, wait_for
+from services_helpers import screen_text
+from tests.pilot import wait_for
 
 from core.services.access import Access, known_permissions, resolve_operator, unknown_patterns
 from core.shell.app import make_app

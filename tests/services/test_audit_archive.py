@@ -578,7 +578,7 @@ def test_archive_files_are_the_same_bytes_for_the_same_entries(long_trail):
 
 
 async def test_the_audit_screen_shows_archived_entries_on_a(long_trail):
-    from services_helpers import wait_for
+    from tests.pilot import wait_for
 
     from core.shell.app import make_app
 

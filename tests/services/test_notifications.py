@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from services_helpers import wait_for
+from tests.pilot import wait_for
 
 from core.shell.app import make_app
 from core.errors import PermissionDenied, UnknownRecord, ValidationError

@@ -122,17 +122,3 @@ def iban(country: str, bban: str) -> str:
     digits = "".join(str(int(c, 36)) for c in bban + country + "00")
     return f"{country}{98 - int(digits) % 97:02d}{bban}"
 
-
-def shown(app) -> str:
-    """The screen's text as the terminal shows it."""
-    return app.export_screenshot().replace("&#160;", " ")
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
-    """Let the app run until ``predicate()`` is true (``pilot.pause`` between
-    looks: the accounting screens' tests wait for the screen's own messages)."""
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0.05)
-        if predicate():
-            return
-    raise AssertionError("condition not reached in time")

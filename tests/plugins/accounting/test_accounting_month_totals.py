@@ -23,7 +23,7 @@ from plugins.accounting import reports as rep
 from plugins.accounting import service as svc
 from plugins.accounting import vatreturn as vr
 
-from conftest import shown, wait_for
+from tests.pilot import shown, wait_for
 
 ACCOUNTS = ["assets:bank:checking", "assets:receivables", "liabilities:payables", "equity:capital",
             "income:sales", "income:other", "expenses:rent", "expenses:travel", "expenses:salaries",

@@ -12,7 +12,7 @@ from core.shell.widgets import FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
 
-from conftest import shown
+from tests.pilot import shown
 
 
 async def test_bill_vendor_found_by_part_of_its_name(office):

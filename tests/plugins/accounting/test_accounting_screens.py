@@ -10,7 +10,8 @@ from core.shell.app import make_app
 from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
-from conftest import iban, shown, wait_for
+from conftest import iban
+from tests.pilot import shown, wait_for
 
 
 def text(app, selector) -> str:

@@ -10,6 +10,8 @@ import pytest
 from core.cli.testing import wait_for
 from core.i18n import configure
 from core.shell.widgets import RecordTable
+from tests.pilot import columns_shown
+from tests.pilot import shown as screen_text  # "shown" names the columns here
 
 #: nav entry, table, the columns always on screen at 80×24 (German and English), the ones that may
 #: give way when the table needs the room
@@ -24,14 +26,6 @@ TABLES = [
 
 
 # (the test demo has no open items: that table is measured by its titles)
-
-
-def _shown(table: RecordTable) -> list[str]:
-    return [c.key for c, w in zip(table.columns, table._widths) if w]
-
-
-def _screen(pilot) -> str:
-    return pilot.app.export_screenshot().replace("&#160;", " ")
 
 
 @pytest.mark.tinydb_only("layout does not depend on the storage backend")
@@ -53,7 +47,7 @@ async def test_accounting_tables_fit_80x24_and_show_what_gave_way_on_the_detail_
                 await pilot.pause()
                 where = (locale, nav, [(c.key, w) for c, w in zip(table.columns, table._widths)])
                 assert table._table_width <= table.scrollable_content_region.width, where
-                assert set(shown) <= set(_shown(table)), where
+                assert set(shown) <= set(columns_shown(table)), where
                 assert {c.key for c in table.hidden_columns} <= set(hidden), where
                 # what gave way reads whole under the rows, for the cursor's row
                 record = table.cursor_record or {}
@@ -61,7 +55,7 @@ async def test_accounting_tables_fit_80x24_and_show_what_gave_way_on_the_detail_
                     value = str(column.text(record)).strip()
                     if value:
                         assert f"{column.title}: {value}" in table.detail_text, (where, table.detail_text)
-                assert table.detail_text[:40] in _screen(pilot), where
+                assert table.detail_text[:40] in screen_text(pilot.app), where
             # the order's date in the locale's words
             app.open_nav("accounting.orders")
             await wait_for(pilot, lambda: app.current_mode == "accounting.orders")
@@ -114,11 +108,11 @@ async def test_the_journals_detail_line_shows_the_cursor_rows_whole_description(
                 table.move_cursor(row)
                 await pilot.pause()
                 description = table.record_at(row)["description"]
-                assert f"{title}: {description}" in _screen(pilot)
+                assert f"{title}: {description}" in screen_text(pilot.app)
                 assert description not in table.render_line(1 + row - table.scroll_offset.y).text  # cut in its row
             if whole:  # a description whole in its row is not repeated
                 table.move_cursor(whole[0])
                 await pilot.pause()
-                assert f"{title}: " not in _screen(pilot)
+                assert f"{title}: " not in screen_text(pilot.app)
     finally:
         configure("en_US", "Europe/Berlin", "EUR")

@@ -18,6 +18,7 @@ from lxml import etree
 
 from core.errors import BackdeskError, PermissionDenied
 from plugins.documents import service as docs_service
+from tests.pilot import shown
 
 COMPANY = {"name": "Test GmbH", "street": "Hauptstraße 1", "postcode": "80331", "city": "München",
            "country": "DE", "tax_number": "143/123/45678", "vat_id": "DE136695976",
@@ -56,11 +57,6 @@ def _invoice(actx, customer_id, date="2026-11-02"):
 def _mails(smtp) -> list:
     with smtp.lock:
         return [email.message_from_bytes(m["data"], policy=policy.default) for m in smtp.messages]
-
-
-def _shown(app) -> str:
-    """The screen's text as the terminal shows it."""
-    return app.export_screenshot().replace("&#160;", " ")
 
 
 def _attachments(msg) -> dict:
@@ -243,7 +239,7 @@ async def test_m_on_the_invoices_screen_sends_the_invoice_or_its_reminder(site, 
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
             form = app.screen.form
-            assert f"Send {doc['number']} to Meier Bau GmbH" in _shown(app)
+            assert f"Send {doc['number']} to Meier Bau GmbH" in shown(app)
             assert form.control("to").value == "buchhaltung@meier.example"
             form.control("to").value = "kunde@nirgends"
             await pilot.press("ctrl+s")

@@ -6,6 +6,7 @@ from core.shell.app import make_app
 from core.shell.widgets import FormScreen, RecordTable
 from plugins.documents import service
 from plugins.documents.screens import DocumentScreen, IntakeScreen, OutboxScreen, RegisterScreen
+from tests.pilot import wait_for
 
 
 def _seed(site, ctx):
@@ -47,14 +48,6 @@ async def test_register_search_highlight_and_detail(site, bd, ctx):
         assert isinstance(app.screen, RegisterScreen)
 
 
-async def _until(pilot, predicate, what: str = "condition") -> None:
-    for _ in range(1200):  # a deadline for failing runs only
-        await pilot.pause(0.05)
-        if predicate():
-            return
-    raise AssertionError(f"{what} not reached")
-
-
 async def test_add_chooses_the_file_in_a_folder_tree_and_shows_errors_at_the_field(site, bd, ctx):
     """a opens a folder tree on the intake folder first (no typed path): the
     file chosen there fills the form; a refusal shows at the field; a file of
@@ -67,19 +60,19 @@ async def test_add_chooses_the_file_in_a_folder_tree_and_shows_errors_at_the_fie
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f6", "a")
-        await _until(pilot, lambda: isinstance(app.screen, FilePicker), "the file picker")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), what="the file picker")
         picker = app.screen
-        await _until(pilot, lambda: len(picker.tree.root.children) == 1, "the inbox listed")
+        await wait_for(pilot, lambda: len(picker.tree.root.children) == 1, what="the inbox listed")
         assert picker.tree.root.children[0].label.plain == "letter.txt"
         assert "▸1 Intake folder" in _text(picker, ".file-picker--roots")
         await pilot.press("2")
-        await _until(pilot, lambda: [n.label.plain for n in picker.tree.root.children] == ["report.csv"],
-                     "the exports folder listed")
+        await wait_for(pilot, lambda: [n.label.plain for n in picker.tree.root.children] == ["report.csv"],
+                        what="the exports folder listed")
         await pilot.press("1")
-        await _until(pilot, lambda: [n.label.plain for n in picker.tree.root.children] == ["letter.txt"],
-                     "the inbox again")
+        await wait_for(pilot, lambda: [n.label.plain for n in picker.tree.root.children] == ["letter.txt"],
+                        what="the inbox again")
         await pilot.press("down", "enter")
-        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the form")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
         form = app.screen.form
         assert form.control("file").value == str(site.inbox / "letter.txt")
         form.control("file").value = str(site.files / "missing.txt")
@@ -91,7 +84,7 @@ async def test_add_chooses_the_file_in_a_folder_tree_and_shows_errors_at_the_fie
         form.control("file").value = str(site.inbox / "letter.txt")
         form.control("title").value = "Letter"
         await pilot.press("ctrl+s")
-        await _until(pilot, lambda: isinstance(app.screen, RegisterScreen), "back in the register")
+        await wait_for(pilot, lambda: isinstance(app.screen, RegisterScreen), what="back in the register")
         assert [r["title"] for r in app.screen.query_one(RecordTable).records] == ["Letter"]
     assert ctx.table("documents").count() == 1
     assert [r["status"] for r in ctx.table("intake").all()] == ["filed"]
@@ -199,23 +192,23 @@ async def test_responsible_and_into_document_are_chosen_by_typing(site, bd, ctx)
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f6")
-        await _until(pilot, lambda: isinstance(app.screen, RegisterScreen), "the register")
+        await wait_for(pilot, lambda: isinstance(app.screen, RegisterScreen), what="the register")
         await pilot.press("down", "enter")  # Memo copier
-        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "the document")
+        await wait_for(pilot, lambda: isinstance(app.screen, DocumentScreen), what="the document")
         await pilot.press("E")
-        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the edit form")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the edit form")
         assert await pick(pilot, app.screen.form, "responsible_id", "beck", "Anna Becker") == anna
         await pilot.press("ctrl+s")
-        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "saved")
+        await wait_for(pilot, lambda: isinstance(app.screen, DocumentScreen), what="saved")
         assert ctx.table("documents").get(memo)["responsible_id"] == anna
         await pilot.press("E")
-        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the edit form again")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the edit form again")
         assert app.screen.form.control("responsible_id").text == "Anna Becker"
         await pilot.press("escape")
-        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "back")
+        await wait_for(pilot, lambda: isinstance(app.screen, DocumentScreen), what="back")
         await pilot.press("c")
-        await _until(pilot, lambda: isinstance(app.screen, FormScreen), "the copy form")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the copy form")
         assert await pick(pilot, app.screen.form, "into", "toner", "Toner invoice") == toner
         await pilot.press("ctrl+s")
-        await _until(pilot, lambda: isinstance(app.screen, DocumentScreen), "copied")
+        await wait_for(pilot, lambda: isinstance(app.screen, DocumentScreen), what="copied")
     assert ctx.table("documents").get(toner)["current_version"] == 2

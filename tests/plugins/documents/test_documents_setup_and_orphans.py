@@ -19,14 +19,7 @@ from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.documents import files as blobs
 from plugins.documents import service
 from plugins.documents.screens import RulesScreen
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0.05)
-        if predicate():
-            return
-    raise AssertionError("condition not reached in time")
+from tests.pilot import wait_for
 
 
 def field_errors(form) -> dict[str, str]:

@@ -12,14 +12,7 @@ from core.shell.widgets import ConfirmDialog, RecordTable
 from plugins.hr import leave
 
 from tests.plugins.hr.absence_site import Site, make_office
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0.05)
-        if predicate():
-            return
-    raise AssertionError("condition not reached in time")
+from tests.pilot import wait_for
 
 
 @pytest.fixture

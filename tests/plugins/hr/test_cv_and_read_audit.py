@@ -17,6 +17,7 @@ from core.shell.widgets import ConfirmDialog, DetailView, FormScreen, RecordTabl
 from plugins.hr import cases, discipline, hiring
 from plugins.hr import screens as hr_screens
 from plugins.hr import service as svc
+from tests.pilot import wait_for
 
 
 def simple_pdf(text: str) -> bytes:
@@ -41,14 +42,6 @@ def simple_pdf(text: str) -> bytes:
         out += f"{off:010d} 00000 n \n".encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # a deadline for failing runs only
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0.05)
-        if predicate():
-            return
-    raise AssertionError("condition not reached in time")
 
 
 def reads(bd, **where) -> list[dict]:

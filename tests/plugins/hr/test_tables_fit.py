@@ -10,6 +10,8 @@ import pytest
 from core.cli.testing import wait_for
 from core.i18n import configure
 from core.shell.widgets import RecordTable
+from tests.pilot import columns_shown
+from tests.pilot import shown as screen_text  # "shown" names the columns here
 
 #: nav entry, table, the columns always on screen at 80×24 (German and English), the ones that may
 #: give way when the table needs the room
@@ -18,14 +20,6 @@ TABLES = [
     ("hr.checklists", "hr-checklists", ["name", "kind_text", "progress", "waiting_for"], []),
     ("hr.cases", "hr-cases", ["id", "status_text", "subject", "against_text"], ["type_text", "raised_text", "opened_on"]),
 ]
-
-
-def _shown(table: RecordTable) -> list[str]:
-    return [c.key for c, w in zip(table.columns, table._widths) if w]
-
-
-def _screen(pilot) -> str:
-    return pilot.app.export_screenshot().replace("&#160;", " ")
 
 
 async def _table(pilot, table_id: str) -> RecordTable:
@@ -39,7 +33,7 @@ async def _table(pilot, table_id: str) -> RecordTable:
 def _fits_and_tells(pilot, table: RecordTable, shown: list[str], hidden: list[str], where) -> None:
     where = (where, [(c.key, w) for c, w in zip(table.columns, table._widths)])
     assert table._table_width <= table.scrollable_content_region.width, where
-    assert set(shown) <= set(_shown(table)), where
+    assert set(shown) <= set(columns_shown(table)), where
     assert {c.key for c in table.hidden_columns} <= set(hidden), where
     record = table.cursor_record
     for column in table.hidden_columns:  # whole under the rows, for the cursor's row
@@ -64,7 +58,7 @@ async def test_hr_tables_fit_80x24_and_show_what_gave_way_on_the_detail_line(bac
                 await wait_for(pilot, lambda: app.current_mode == nav)
                 table = await _table(pilot, table_id)
                 _fits_and_tells(pilot, table, shown, hidden, (locale, nav))
-                assert table.detail_text[:40] in _screen(pilot)
+                assert table.detail_text[:40] in screen_text(pilot.app)
                 if nav == "hr.checklists":
                     # the kind whole ("Einarbeitung", was "Einarbeitu…"); Enter opens the items, which fit too
                     assert table.columns[1].text(table.cursor_record) in table.render_line(1).text

@@ -9,10 +9,7 @@ from core.errors import PermissionDenied
 from core.cli.testing import field_error, pick, wait_for
 from core.shell.widgets import FormScreen, RecordTable
 from plugins.it import service as svc
-
-
-def shown(app) -> str:
-    return app.export_screenshot().replace("&#160;", " ")
+from tests.pilot import shown
 
 
 async def test_check_out_to_a_person_and_a_task_for_an_asset_found_by_typing(office):

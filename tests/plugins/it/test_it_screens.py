@@ -11,18 +11,7 @@ from core.shell.app import make_app
 from core.cli.testing import pick
 from core.shell.widgets import DetailView, FormScreen, RecordTable
 from plugins.it import service as svc
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
-    """Let the app run until ``predicate()`` holds. The deadline only ends a
-    test that already failed, so it is generous: a loaded machine is slow."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        await pilot.pause(0.05)
-        if predicate():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not reached within {timeout} s")
+from tests.pilot import wait_for
 
 
 def text(app, selector) -> str:

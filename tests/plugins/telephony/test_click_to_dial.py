@@ -8,22 +8,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 from core.shell.app import make_app
 
 from telephony_helpers import DEADLINE, wait_until
 from telephony_helpers import ROOT
-
-
-async def until(pilot, predicate, timeout: float = DEADLINE, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        await pilot.pause(0.05)
-        if predicate():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {timeout} s")
+from tests.pilot import wait_for
 
 
 def outgoing(svc) -> list[dict]:
@@ -41,33 +31,33 @@ async def test_call_from_the_directory_a_message_and_the_history(board):
     async with app.run_test(size=(80, 24)) as pilot:
         # the directory: Anna's details offer "g call"
         await pilot.press("f3")
-        await until(pilot, lambda: type(app.screen).__name__ == "DirectoryScreen", what="directory")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DirectoryScreen", what="directory")
         await pilot.press(*"Anna Becker", "enter", "enter")
-        await until(pilot, lambda: type(app.screen).__name__ == "DetailModal", what="Anna's details")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DetailModal", what="Anna's details")
         assert "g call" in str(app.screen.query_one(".detail-modal--keys").render())
         await pilot.press("g")
-        await until(pilot, lambda: len(outgoing(svc)) == 1, what="a call from the directory")
+        await wait_for(pilot, lambda: len(outgoing(svc)) == 1, what="a call from the directory")
         ami.wait_ext("131", "InUse")  # Bob's phone answered, then Anna's
         assert outgoing(svc)[0]["to_person_id"] == board.person("131")["id"]
         ami.hang_up_all()
         ami.wait_ext("100", "Idle")
         # a message: call the caller back on the number he left
         app.open_nav("telephony.messages")
-        await until(pilot, lambda: type(app.screen).__name__ == "MessagesScreen", what="messages")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "MessagesScreen", what="messages")
         await pilot.press("g")
-        await until(pilot, lambda: len(outgoing(svc)) == 2, what="a call back from the message")
+        await wait_for(pilot, lambda: len(outgoing(svc)) == 2, what="a call back from the message")
         assert outgoing(svc)[1]["dialled"] == "0301234567"
         wait_until(lambda: [c for c in ami.channels() if "@world-" in c.get("Channel", "")], what="dialled out")
         ami.hang_up_all()
         ami.wait_ext("100", "Idle")
         # the call history: the same caller again, from his call
         app.open_nav("telephony.history")
-        await until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen", what="history")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen", what="history")
         await pilot.press("4")  # all calls; the newest first: our two calls out, then Klaus's
         await pilot.press("end", "g")
-        await until(pilot, lambda: len(outgoing(svc)) == 3, what="a call back from the history")
+        await wait_for(pilot, lambda: len(outgoing(svc)) == 3, what="a call back from the history")
         assert outgoing(svc)[2]["dialled"] == "0301234567"
-        await until(pilot, lambda: svc.calls.get(outgoing(svc)[2]["id"])["status"] == "active",
+        await wait_for(pilot, lambda: svc.calls.get(outgoing(svc)[2]["id"])["status"] == "active",
                     what="answered outside")
 
 

@@ -7,10 +7,7 @@ from core.shell.app import make_app
 from core.cli.testing import pick, wait_for
 from core.shell.widgets import FormScreen
 from plugins.telephony.service import service_for
-
-
-def shown(app) -> str:
-    return app.export_screenshot().replace("&#160;", " ")
+from tests.pilot import shown
 
 
 async def test_message_for_found_by_part_of_the_name(site):
