@@ -16,7 +16,7 @@ import pytest
 from core.storage.migrate_cli import dump, pg_listing, shown, summary
 from core.storage.pg import open_pg_store, pg_contents
 from tests.conftest import pg_session_server, use_postgresql
-from tests.plugins.hr.test_cv_and_read_audit import simple_pdf
+from tests.office import simple_pdf
 from tests.shell.conftest import Site
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SETTINGS
+from tests.plugins.accounting.conftest import SETTINGS
 
 COMPANY = {"name": "Test GmbH", "street": "Hauptstraße 1", "postcode": "80331", "city": "München",
            "country": "DE", "tax_number": "143/123/45678", "vat_id": "DE136695976",

@@ -20,7 +20,7 @@ from plugins.accounting import bank
 from plugins.accounting import reports
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
-from conftest import SETTINGS, iban
+from tests.plugins.accounting.conftest import SETTINGS, iban
 from sepa_schemas import check
 
 from camt import OFFICE_IBAN, camt052, camt053, camt054, tx

@@ -14,7 +14,7 @@ from plugins.accounting import reports
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
 from plugins.accounting.hledger import JournalError, parse_journal
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 
 
 def test_money_rounds_half_up_and_never_takes_floats():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plugins.accounting import service as svc
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 
 JOURNAL = "2026-01-02 Opening\n    assets:bank:checking  1000.00 EUR\n    equity:opening balances\n\n" \
           "2026-01-05 Rent\n    expenses:rent  400 EUR\n    assets:bank:checking\n"

@@ -13,7 +13,7 @@ from plugins.accounting import payroll as pay
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
 from camt import tx, camt053
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 from invoice_helpers import INVOICE_SETTINGS, customers
 
 

@@ -25,7 +25,7 @@ from plugins.accounting import invoicing as inv
 from plugins.accounting import receivables
 from plugins.accounting import service as svc
 from plugins.accounting import setting_rules
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 from invoice_helpers import INVOICE_SETTINGS, customers
 
 DATEV = {"advisor": 29098, "client": 55003, "chart": "SKR03"}

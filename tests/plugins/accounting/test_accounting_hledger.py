@@ -13,7 +13,7 @@ import pytest
 from core.errors import ValidationError
 from plugins.accounting import reports
 from period import build_period
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 
 
 def hl(path, *args) -> list[list[str]]:

@@ -15,7 +15,7 @@ from core.i18n import configure
 from plugins.accounting import invoicing as inv
 from plugins.accounting import ledger as L
 from plugins.accounting import service as svc
-from conftest import ROOT
+from tests.office import ROOT
 from invoice_helpers import INVOICE_SETTINGS, customers
 
 

@@ -17,7 +17,8 @@ import sys
 
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
-from conftest import ROOT, iban
+from tests.office import ROOT
+from tests.plugins.accounting.conftest import iban
 
 SCRIPT = r'''
 import asyncio, json, sys

@@ -12,7 +12,7 @@ from core.i18n import format_date, today
 from core.cli.testing import palette_offers, text_of, wait_for
 from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import service as svc
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 from sepa_schemas import validate
 
 

@@ -10,7 +10,7 @@ from core.shell.app import make_app
 from core.shell.widgets import ConfirmDialog, FormScreen, RecordTable
 from plugins.accounting import payroll as pay
 from plugins.accounting import service as svc
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 from tests.pilot import shown, wait_for
 
 

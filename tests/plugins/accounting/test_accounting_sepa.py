@@ -12,7 +12,7 @@ import pytest
 from core.errors import PermissionDenied, ValidationError
 from plugins.accounting import sepa
 from plugins.accounting import service as svc
-from conftest import SETTINGS, iban
+from tests.plugins.accounting.conftest import SETTINGS, iban
 from sepa_schemas import check, validate
 
 HAUSBANK = {"name": "Hausbank", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}

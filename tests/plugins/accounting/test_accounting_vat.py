@@ -18,7 +18,7 @@ from plugins.accounting import invoicing as inv
 from plugins.accounting import reports
 from plugins.accounting import service as svc
 from plugins.accounting import vatreturn as vr
-from conftest import iban
+from tests.plugins.accounting.conftest import iban
 from invoice_helpers import INVOICE_SETTINGS, customers
 
 

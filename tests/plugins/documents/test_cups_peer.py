@@ -8,7 +8,7 @@ import subprocess
 
 from tests.cupsd import QUEUES, cups_server  # noqa: F401  (the fixture)
 from tests.peers import wait_until
-from tests.plugins.documents.conftest import simple_pdf
+from tests.office import simple_pdf
 
 
 def test_the_private_cups_lists_its_queues_and_prints_into_a_file(cups_server, tmp_path):

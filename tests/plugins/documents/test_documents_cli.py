@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import simple_pdf
+from tests.office import simple_pdf
 
 
 def run(site, *args, rc=0):

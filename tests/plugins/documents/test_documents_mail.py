@@ -16,7 +16,7 @@ import pytest
 from plugins.documents import files as blobs
 from plugins.documents import mailin, service
 from tests.dovecot import USERS
-from tests.plugins.documents.conftest import simple_pdf
+from tests.office import simple_pdf
 
 HERE = Path(__file__).parent
 

@@ -147,7 +147,7 @@ def test_bad_scans_fail_on_one_line_and_leave_the_document(big, ctx):
 
 
 def test_a_pdf_with_text_is_not_recognised_again(big, ctx):
-    from tests.plugins.documents.conftest import simple_pdf
+    from tests.office import simple_pdf
 
     doc = service.add_document(ctx, big.file("typed.pdf", simple_pdf("Typed letter")), {"title": "Typed"})
     assert ocr_jobs.latest_job(ctx, doc["id"]) is None

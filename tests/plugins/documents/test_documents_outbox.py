@@ -10,7 +10,9 @@ import pytest
 
 from core.errors import ValidationError
 from plugins.documents import service
-from conftest import SMTPServer, free_port, simple_pdf
+from tests.office import simple_pdf
+from tests.peers import free_port
+from tests.plugins.documents.conftest import SMTPServer
 
 
 def _open(site, **settings):

@@ -10,7 +10,7 @@ import pytest
 from core.errors import PermissionDenied, UnknownRecord, ValidationError
 from plugins.documents import service
 from plugins.documents.files import blob_path
-from conftest import simple_pdf
+from tests.office import simple_pdf
 
 
 @pytest.mark.tinydb_only("the data folder's files; on PostgreSQL: test_documents_file_store.py")

@@ -19,7 +19,8 @@ import pytest
 
 from plugins.documents import service
 from tests.conftest import office_dsn, use_postgresql
-from conftest import Site, simple_pdf
+from tests.office import simple_pdf
+from tests.plugins.documents.conftest import Site
 
 
 def _host(tmp_path, name: str, dsn: str) -> Site:

@@ -10,7 +10,8 @@ import pytest
 from plugins.hr import hiring
 from tests.conftest import office_dsn, use_postgresql
 from tests.plugins.hr.conftest import Site, make_office
-from tests.plugins.hr.test_cv_and_read_audit import reads, simple_pdf
+from tests.office import simple_pdf
+from tests.plugins.hr.test_cv_and_read_audit import reads
 
 
 def _host(tmp_path, name: str, dsn: str) -> Site:
