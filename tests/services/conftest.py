@@ -10,26 +10,16 @@ a known operator.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from core.services.access import current_account
-
-from tests.conftest import storage_yaml
+from tests.office import ROOT, SITE_YAML, OfficeSite, site_fixture
 
 HERE = Path(__file__).parent
 PLUGINS = HERE / "plugins"
-ROOT = HERE.parent.parent
 
-CONFIG = """\
-site:
-  name: Test GmbH
-  locale: en_US
-  timezone: Europe/Berlin
-  currency: EUR
+CONFIG = SITE_YAML + """\
 roles:
   admin: {{title: Administrator, permissions: ["*"]}}
   reception: {{title: Reception, permissions: ["core.directory.read", "core.notifications.send"]}}
@@ -45,25 +35,19 @@ operators:
 """
 
 
-class Site:
+class Site(OfficeSite):
     """A config folder and a data folder; ``open()`` gives a started Backdesk."""
 
+    operators = ("alice", "bob", "eva", "carla")
+
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.config_dir = root / "config"
-        self.data_dir = root / "data"
-        self.config_dir.mkdir(parents=True)
-        self.opened: list = []
+        super().__init__(root)
         self.configure()
         self.plugins([])
 
     def configure(self, console_role: str = "admin", unknown: str = "refuse") -> None:
-        me = current_account()
-        console = ""
-        if me not in ("alice", "bob", "eva", "carla"):
-            console = f"  {me}: {{name: Console Operator, roles: [{console_role}]}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console, unknown=unknown)
-                                                        + storage_yaml(self.config_dir))
+        console = self.console_operator(f"[{console_role}]", name="Console Operator")
+        self.write_backdesk_yaml(CONFIG.format(console=console, unknown=unknown))
 
     def plugins(self, names: list[str], settings: dict[str, dict] | None = None) -> None:
         """plugins.yaml loading the test plugins ``names`` from tests/services/plugins."""
@@ -80,32 +64,17 @@ class Site:
         (self.config_dir / "plugins.yaml").write_text("\n".join(lines) + "\n")
 
     def open(self, account: str = "alice", **kwargs):
-        from core.plugins.runtime import open_backdesk
+        return super().open(account, **kwargs)
 
-        bd = open_backdesk(self.config_dir, self.data_dir, account=account, **kwargs)
-        self.opened.append(bd)
-        return bd
-
-    def cli_args(self) -> list[str]:
-        return ["--config-dir", str(self.config_dir), "--data-dir", str(self.data_dir)]
-
-    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        """Run ``backdesk ARGS`` as a real subprocess (as the console account)."""
+    def cli(self, *args: str, timeout: float = 300):
+        """Run ``backdesk ARGS`` as a real subprocess (as the console account),
+        the repository first on PYTHONPATH (the test plugins import tests.*)."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-        return subprocess.run([sys.executable, "-m", "core", *self.cli_args(), *args],
-                              capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
-
-    def close(self) -> None:
-        for bd in self.opened:
-            bd.close()
+        return super().cli(*args, timeout=timeout, env=env)
 
 
-@pytest.fixture
-def site(tmp_path):
-    s = Site(tmp_path)
-    yield s
-    s.close()
+site = site_fixture(Site)
 
 
 @pytest.fixture

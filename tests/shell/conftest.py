@@ -8,15 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import storage_yaml
+from tests.office import SITE_YAML
 
 SAMPLES = Path(__file__).parent / "sample_plugins"
 
-CONFIG = """\
-site:
-  name: Test GmbH
-  locale: en_US
-  timezone: Europe/Berlin
-  currency: EUR
+CONFIG = SITE_YAML + """\
 roles:
   admin: {title: Administrator, permissions: ["*"]}
   reception: {title: Reception, permissions: ["greeter.*", "core.directory.read"]}

@@ -9,25 +9,13 @@ admin, so CLI subprocesses and the Pilot may do everything.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from core.services.access import current_account
-from tests.conftest import storage_yaml
+from tests.office import SITE_YAML, OfficeSite, add_people, site_fixture
 
-ROOT = Path(__file__).resolve().parents[3]
-
-CONFIG = """\
-site:
-  name: Test GmbH
-  locale: en_US
-  timezone: Europe/Berlin
-  currency: EUR
+CONFIG = SITE_YAML + """\
 calendar:
   country: DE
   region: BY
@@ -52,17 +40,12 @@ SETTINGS = {"deductions": {"income tax": "0.20", "social security": "0.095"},
             "bank_accounts": [{"name": "Hausbank", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}]}
 
 
-class Site:
-    def __init__(self, root: Path) -> None:
-        self.config_dir = root / "config"
-        self.data_dir = root / "data"
-        self.root = root
-        self.config_dir.mkdir(parents=True)
-        me = current_account()
-        console = "" if me in ("alice", "dieter", "clara", "paula", "sam") else \
-            f"  {me}: {{name: Console Tester, roles: [admin]}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(self.config_dir))
-        self.opened: list = []
+class Site(OfficeSite):
+    operators = ("alice", "dieter", "clara", "paula", "sam")
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        self.write_backdesk_yaml(CONFIG.format(console=self.console_operator("[admin]")))
         self.plugins(SETTINGS)
 
     def plugins(self, settings: dict) -> None:
@@ -71,41 +54,15 @@ class Site:
         doc = {"plugins": [{"name": "accounting", "settings": settings}]}
         (self.config_dir / "plugins.yaml").write_text(yaml.safe_dump(doc))
 
-    def open(self, account: str | None = None):
-        from core.plugins.runtime import open_backdesk
 
-        bd = open_backdesk(self.config_dir, self.data_dir, account=account or current_account())
-        self.opened.append(bd)
-        return bd
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
-                               "--data-dir", str(self.data_dir), *args],
-                              capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=300)
-
-    def close(self) -> None:
-        for bd in self.opened:
-            bd.close()
-
-
-@pytest.fixture
-def site(tmp_path):
-    s = Site(tmp_path)
-    yield s
-    s.close()
+site = site_fixture(Site)
 
 
 @pytest.fixture
 def office(site):
     """A started Backdesk with a few people; returns (bd, ctx, people ids by first name)."""
     bd = site.open()
-    people = bd.services.people
-    with bd.store.transaction():
-        dept = people.add_department("Buchhaltung / Accounting")
-        ids = {}
-        for name in ("Anna Arndt", "Ben Brandt", "Clara Conrad", "Dora Dietz"):
-            ids[name.split()[0].lower()] = people.add_person(name=name, department_id=dept,
-                                                              email=f"{name.split()[0].lower()}@test.example")
+    _, ids = add_people(bd, "Buchhaltung / Accounting", ("Anna Arndt", "Ben Brandt", "Clara Conrad", "Dora Dietz"))
     return bd, bd.context("accounting"), ids
 
 

@@ -10,25 +10,16 @@ import pytest
 
 from core.outputs import EXPORTS_AREA, save_export
 from core.storage.pg import open_pg_store
-from tests.conftest import office_dsn, use_postgresql
+from tests.office import two_hosts
 from tests.plugins.accounting.conftest import SETTINGS, Site
-
-
-def _host(tmp_path, name: str, dsn: str) -> Site:
-    site = Site(tmp_path / name)
-    use_postgresql(site.config_dir, dsn)
-    return site
 
 
 @pytest.fixture
 def hosts(tmp_path):
-    dsn = office_dsn()
-    sites = [_host(tmp_path, "host-a", dsn), _host(tmp_path, "host-b", dsn)]
-    for site in sites:
-        site.plugins({**SETTINGS, "datev": {"advisor": 29098, "client": 55003, "chart": "SKR03"}})
-    yield sites
-    for s in sites:
-        s.close()
+    with two_hosts(Site, tmp_path) as sites:
+        for site in sites:
+            site.plugins({**SETTINGS, "datev": {"advisor": 29098, "client": 55003, "chart": "SKR03"}})
+        yield sites
 
 
 def test_an_export_made_on_a_is_listed_fetched_and_shown_on_b(hosts, tmp_path):

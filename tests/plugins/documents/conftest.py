@@ -14,15 +14,11 @@ import pytest
 
 from tests.conftest import storage_yaml
 from tests.dovecot import dovecot  # noqa: F401  (the fixture)
+from tests.office import SITE_YAML
 from tests.peers import free_port
 from tests.plugins.documents.hylafax import hylafax  # noqa: F401  (the fixture)
 
-CONFIG = """\
-site:
-  name: Test GmbH
-  locale: en_US
-  timezone: Europe/Berlin
-  currency: EUR
+CONFIG = SITE_YAML + """\
 roles:
   admin: {title: Administrator, permissions: ["*"]}
   reception: {title: Reception, permissions: ["documents.*", "core.directory.read"]}

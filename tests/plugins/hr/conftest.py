@@ -8,25 +8,11 @@ CLI subprocesses and the Pilot run as HR unless a test says otherwise.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from core.services.access import current_account
+from tests.office import SITE_YAML, OfficeSite, add_people, site_fixture
 
-from tests.conftest import storage_yaml
-
-ROOT = Path(__file__).resolve().parents[3]
-
-CONFIG = """\
-site:
-  name: Test GmbH
-  locale: en_US
-  timezone: Europe/Berlin
-  currency: EUR
+CONFIG = SITE_YAML + """\
 roles:
   admin: {{title: Administrator, permissions: ["*"]}}
   hr: {{title: HR, permissions: ["hr.*", "core.directory.*"]}}
@@ -42,21 +28,18 @@ operators:
 {console}"""
 
 
-class Site:
-    def __init__(self, root: Path) -> None:
-        self.config_dir = root / "config"
-        self.data_dir = root / "data"
-        self.config_dir.mkdir(parents=True)
-        self.opened: list = []
+class Site(OfficeSite):
+    operators = ("alice", "eva", "carla", "dieter", "ina")
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
         self.console_roles = "[hr, admin]"
         self.write_config()
         self.plugins(["hr"])
 
     def write_config(self, roles: str | None = None) -> None:
-        me = current_account()
-        console = "" if me in ("alice", "eva", "carla", "dieter", "ina") else \
-            f"  {me}: {{name: Console Tester, roles: {roles or self.console_roles}}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(self.config_dir))
+        """backdesk.yaml with the console operator in ``roles`` (HR and admin by default)."""
+        self.write_backdesk_yaml(CONFIG.format(console=self.console_operator(roles or self.console_roles)))
 
     def plugins(self, names: list[str], settings: dict | None = None) -> None:
         import yaml
@@ -65,41 +48,14 @@ class Site:
                            for n in names]}
         (self.config_dir / "plugins.yaml").write_text(yaml.safe_dump(doc))
 
-    def open(self, account: str | None = None):
-        from core.plugins.runtime import open_backdesk
 
-        bd = open_backdesk(self.config_dir, self.data_dir, account=account or current_account())
-        self.opened.append(bd)
-        return bd
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
-                               "--data-dir", str(self.data_dir), *args],
-                              capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=300)
-
-    def close(self) -> None:
-        for bd in self.opened:
-            bd.close()
-
-
-@pytest.fixture
-def site(tmp_path):
-    s = Site(tmp_path)
-    yield s
-    s.close()
+site = site_fixture(Site)
 
 
 def make_office(bd) -> dict:
     """Departments and people: ids 1 Anna (head), 2 Ben, 3 Ina."""
-    people = bd.services.people
-    with bd.store.transaction():
-        sales = people.add_department("Sales")
-        ids = {"sales": sales}
-        for name in ("Anna Arndt", "Ben Brandt", "Ina Intern"):
-            ids[name.split()[0].lower()] = people.add_person(
-                name=name, department_id=sales, email=f"{name.split()[0].lower()}@test.example",
-                start_date="2020-01-01")
-    return ids
+    sales, ids = add_people(bd, "Sales", ("Anna Arndt", "Ben Brandt", "Ina Intern"), start_date="2020-01-01")
+    return {"sales": sales, **ids}
 
 
 @pytest.fixture

@@ -8,25 +8,15 @@ from __future__ import annotations
 import pytest
 
 from plugins.hr import hiring
-from tests.conftest import office_dsn, use_postgresql
 from tests.plugins.hr.conftest import Site, make_office
-from tests.office import simple_pdf
+from tests.office import simple_pdf, two_hosts
 from tests.plugins.hr.test_cv_and_read_audit import reads
-
-
-def _host(tmp_path, name: str, dsn: str) -> Site:
-    site = Site(tmp_path / name)
-    use_postgresql(site.config_dir, dsn)
-    return site
 
 
 @pytest.fixture
 def hosts(tmp_path):
-    dsn = office_dsn()
-    sites = [_host(tmp_path, "host-a", dsn), _host(tmp_path, "host-b", dsn)]
-    yield sites
-    for s in sites:
-        s.close()
+    with two_hosts(Site, tmp_path) as sites:
+        yield sites
 
 
 def test_a_cv_uploaded_on_a_is_read_on_b_and_audited_once(hosts, tmp_path):

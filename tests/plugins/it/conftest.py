@@ -7,25 +7,11 @@ and read tickets). The OS account running the tests is in the IT team too
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from core.services.access import current_account
+from tests.office import SITE_YAML, OfficeSite, add_people, site_fixture
 
-from tests.conftest import storage_yaml
-
-ROOT = Path(__file__).resolve().parents[3]
-
-CONFIG = """\
-site:
-  name: Test GmbH
-  locale: en_US
-  timezone: Europe/Berlin
-  currency: EUR
+CONFIG = SITE_YAML + """\
 calendar:
   country: DE
   days_off: [2026-12-24]
@@ -45,16 +31,12 @@ operators:
 SETTINGS = {"open_ticket_after": 5, "check_timeout": 2.0}
 
 
-class Site:
-    def __init__(self, root: Path) -> None:
-        self.config_dir = root / "config"
-        self.data_dir = root / "data"
-        self.config_dir.mkdir(parents=True)
-        me = current_account()
-        console = "" if me in ("alice", "carla", "dirk", "sam") else \
-            f"  {me}: {{name: Console Tester, roles: [admin, it]}}\n"
-        (self.config_dir / "backdesk.yaml").write_text(CONFIG.format(console=console) + storage_yaml(self.config_dir))
-        self.opened: list = []
+class Site(OfficeSite):
+    operators = ("alice", "carla", "dirk", "sam")
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        self.write_backdesk_yaml(CONFIG.format(console=self.console_operator("[admin, it]")))
         self.plugins(SETTINGS)
 
     def plugins(self, settings: dict) -> None:
@@ -63,40 +45,13 @@ class Site:
         doc = {"plugins": [{"name": "it", "settings": settings}]}
         (self.config_dir / "plugins.yaml").write_text(yaml.safe_dump(doc))
 
-    def open(self, account: str | None = None):
-        from core.plugins.runtime import open_backdesk
 
-        bd = open_backdesk(self.config_dir, self.data_dir, account=account or current_account())
-        self.opened.append(bd)
-        return bd
-
-    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-        env = dict(os.environ)
-        return subprocess.run([sys.executable, "-m", "core", "--config-dir", str(self.config_dir),
-                               "--data-dir", str(self.data_dir), *args],
-                              capture_output=True, text=True, cwd=ROOT, env=env, input=input, timeout=300)
-
-    def close(self) -> None:
-        for bd in self.opened:
-            bd.close()
-
-
-@pytest.fixture
-def site(tmp_path):
-    s = Site(tmp_path)
-    yield s
-    s.close()
+site = site_fixture(Site)
 
 
 @pytest.fixture
 def office(site):
     """A started Backdesk with a few people; returns (bd, ctx, people ids by first name)."""
     bd = site.open()
-    people = bd.services.people
-    with bd.store.transaction():
-        dept = people.add_department("IT")
-        ids = {}
-        for name in ("Anna Arndt", "Ben Brandt", "Clara Conrad", "Dora Dietz"):
-            ids[name.split()[0].lower()] = people.add_person(name=name, department_id=dept,
-                                                              email=f"{name.split()[0].lower()}@test.example")
+    _, ids = add_people(bd, "IT", ("Anna Arndt", "Ben Brandt", "Clara Conrad", "Dora Dietz"))
     return bd, bd.context("it"), ids

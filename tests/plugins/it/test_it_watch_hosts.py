@@ -12,32 +12,15 @@ import signal
 
 import pytest
 
-from tests.conftest import office_dsn, use_postgresql
+from tests.office import two_hosts
 from tests.plugins.it.conftest import Site
-from tests.plugins.it.test_it_watch import SETTINGS, Watcher, wait_until, web  # noqa: F401 (the fixture)
-
-
-def _host(tmp_path, name: str, dsn: str) -> Site:
-    site = Site(tmp_path / name)
-    use_postgresql(site.config_dir, dsn)
-    return site
+from tests.plugins.it.test_it_watch import SETTINGS, Watcher, wait_until, watchers, web  # noqa: F401 (the fixtures)
 
 
 @pytest.fixture
 def hosts(tmp_path):
-    dsn = office_dsn()
-    sites = [_host(tmp_path, "host-a", dsn), _host(tmp_path, "host-b", dsn)]
-    yield sites
-    for s in sites:
-        s.close()
-
-
-@pytest.fixture
-def watchers():
-    started: list[Watcher] = []
-    yield started
-    for w in started:
-        w.kill()
+    with two_hosts(Site, tmp_path) as sites:
+        yield sites
 
 
 def _status(site) -> dict[str, dict]:
