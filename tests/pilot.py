@@ -24,6 +24,8 @@ are generous (a loaded machine is slow), and neither waits for a time:
 
 from __future__ import annotations
 
+from core.shell.widgets import RecordTable
+
 LOOK_EVERY = 0.05  # seconds of pilot.pause between two looks
 
 
@@ -48,3 +50,18 @@ def columns_shown(table) -> list[str]:
     """The keys of a ``RecordTable``'s columns that have room on the screen
     (a column that gave way has width 0 and reads on the detail line)."""
     return [c.key for c, w in zip(table.columns, table._widths) if w]
+
+
+async def open_screen(pilot, nav: str) -> None:
+    """Open the navigation entry ``nav`` (``"hr.cases"``), as F-keys and the
+    menu do, and wait until its screen is the current one."""
+    pilot.app.open_nav(nav)
+    await wait_for(pilot, lambda: pilot.app.current_mode == nav, what=f"the {nav} screen")
+
+
+async def open_table(pilot, nav: str, selector: str, rows: int) -> RecordTable:
+    """:func:`open_screen`, then its table ``selector`` once it shows ``rows`` rows."""
+    await open_screen(pilot, nav)
+    table = pilot.app.screen.query_one(selector, RecordTable)
+    await wait_for(pilot, lambda: table.row_count == rows, what=f"{rows} rows in {selector}")
+    return table

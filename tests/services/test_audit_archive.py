@@ -578,7 +578,7 @@ def test_archive_files_are_the_same_bytes_for_the_same_entries(long_trail):
 
 
 async def test_the_audit_screen_shows_archived_entries_on_a(long_trail):
-    from tests.pilot import wait_for
+    from tests.pilot import open_screen, wait_for
 
     from core.shell.app import make_app
 
@@ -586,8 +586,7 @@ async def test_the_audit_screen_shows_archived_entries_on_a(long_trail):
     live = bd.services.audit.table.count()
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(120, 30)) as pilot:
-        app.open_nav("audit")
-        await wait_for(pilot, lambda: app.current_mode == "audit")
+        await open_screen(pilot, "audit")
         table = app.screen.query_one("#audit-table")
         await wait_for(pilot, lambda: table.row_count == live)
         assert table.record_at(0)["op"] == "archive" and table.record_at(live - 1)["seq"] == 62

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from services_helpers import screen_text
-from tests.pilot import wait_for
+from tests.pilot import open_screen, wait_for
 
 from core.shell.app import make_app
 from core.services.search import Result
@@ -150,8 +150,7 @@ async def test_audit_screen_filters_by_operator(site):
     site.open("eva").services.people.add_department("HR")
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.open_nav("audit")
-        await wait_for(pilot, lambda: app.current_mode == "audit")
+        await open_screen(pilot, "audit")
         table = app.screen.query_one("#audit-table")
         await wait_for(pilot, lambda: table.row_count == 2)
         app.screen.query_one("#audit-operator").value = "eva"

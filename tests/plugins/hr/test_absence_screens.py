@@ -8,11 +8,11 @@ import pytest
 
 from core.shell.app import make_app
 from core.i18n import today
-from core.shell.widgets import ConfirmDialog, RecordTable
+from core.shell.widgets import ConfirmDialog
 from plugins.hr import leave
 
 from tests.plugins.hr.absence_site import Site, make_office
-from tests.pilot import wait_for
+from tests.pilot import open_screen, open_table, wait_for
 
 
 @pytest.fixture
@@ -40,8 +40,7 @@ async def test_the_absence_calendar_at_80x24(office):
     anna = site.open("anna")
     app = make_app(anna, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.absences")
-        await wait_for(pilot, lambda: app.current_mode == "hr.absences")
+        await open_screen(pilot, "hr.absences")
         grid = app.screen.query_one("#hr-cal-grid")
         await wait_for(pilot, lambda: "Ben Brandt" in str(grid.render()))
         lines = str(grid.render()).splitlines()
@@ -83,10 +82,7 @@ async def test_a_manager_approves_on_the_leave_screen(office):
     anna = site.open("anna")
     app = make_app(anna, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.leave")
-        await wait_for(pilot, lambda: app.current_mode == "hr.leave")
-        table = app.screen.query_one("#hr-leave", RecordTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
+        table = await open_table(pilot, "hr.leave", "#hr-leave", rows=1)
         await pilot.press("p")  # only what waits for me
         await wait_for(pilot, lambda: table.row_count == 1 and table.cursor_record["id"] == row["id"])
         await pilot.press("a")  # asks first; y approves
@@ -103,8 +99,7 @@ async def test_clocking_in_on_the_clock_screen(office):
     ina = site.open("ina")
     app = make_app(ina, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.clock")
-        await wait_for(pilot, lambda: app.current_mode == "hr.clock")
+        await open_screen(pilot, "hr.clock")
         state = app.screen.query_one("#clock-state")
         await wait_for(pilot, lambda: "clocked out" in str(state.render()))
         await pilot.press("i")

@@ -18,7 +18,7 @@ from plugins.hr import cases, discipline, hiring
 from plugins.hr import screens as hr_screens
 from plugins.hr import service as svc
 from tests.office import simple_pdf
-from tests.pilot import wait_for
+from tests.pilot import open_table, wait_for
 
 
 
@@ -117,10 +117,7 @@ async def test_view_the_cv_from_the_hiring_screen_and_save_a_copy(office, tmp_pa
     target.write_text("keep me")
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.hiring")
-        await wait_for(pilot, lambda: app.current_mode == "hr.hiring")
-        table = app.screen.query_one("#hr-candidates", RecordTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
+        table = await open_table(pilot, "hr.hiring", "#hr-candidates", rows=1)
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, hr_screens.CVScreen))
         screen = app.screen
@@ -162,10 +159,7 @@ async def test_candidate_screen_opens_the_cv_and_one_without_says_so(office, tmp
     bare = hiring.add_candidate(ctx, "Olga Ohne", opening=cand["opening_id"])
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.hiring")
-        await wait_for(pilot, lambda: app.current_mode == "hr.hiring")
-        table = app.screen.query_one("#hr-candidates", RecordTable)
-        await wait_for(pilot, lambda: table.row_count == 2)
+        table = await open_table(pilot, "hr.hiring", "#hr-candidates", rows=2)
         assert table.cursor_record["id"] == bare["id"]  # newest first
         await pilot.press("v")
         await pilot.pause()
@@ -185,10 +179,7 @@ async def test_list_and_record_reads_are_audited_on_opening_not_on_refresh(site,
     other_ctx = other.context("hr")
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.employees")
-        await wait_for(pilot, lambda: app.current_mode == "hr.employees")
-        table = app.screen.query_one("#hr-employees", RecordTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
+        table = await open_table(pilot, "hr.employees", "#hr-employees", rows=1)
         assert [r["what"] for r in reads(bd)] == ["list employee records"]
         # refreshes after changes (this process's and another's): no new read
         svc.save_record(ctx, ids["ben"], {"job_title": "Senior clerk"})
@@ -229,10 +220,7 @@ async def test_cases_and_discipline_read_once_refused_attempts_still_audited(sit
     discipline.issue_warning(ctx, ids["ben"], level="verbal", reason="late")
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.cases")
-        await wait_for(pilot, lambda: app.current_mode == "hr.cases")
-        table = app.screen.query_one("#hr-cases", RecordTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
+        table = await open_table(pilot, "hr.cases", "#hr-cases", rows=1)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, hr_screens.CaseScreen) and app.screen.doc)
         cases.add_note(ctx, case["id"], "window fixed")
@@ -244,10 +232,7 @@ async def test_cases_and_discipline_read_once_refused_attempts_still_audited(sit
         assert [(r["table"], r["doc_id"]) for r in reads(bd)] == [("hr.cases", None), ("hr.cases", case["id"])]
         await pilot.press("a")  # another list asked for: a read
         await wait_for(pilot, lambda: len(reads(bd)) == 3)
-        app.open_nav("hr.discipline")
-        await wait_for(pilot, lambda: app.current_mode == "hr.discipline")
-        warnings = app.screen.query_one("#hr-warnings", RecordTable)
-        await wait_for(pilot, lambda: warnings.row_count == 1)
+        warnings = await open_table(pilot, "hr.discipline", "#hr-warnings", rows=1)
         discipline.issue_warning(ctx, ids["anna"], level="verbal", reason="noise")
         await wait_for(pilot, lambda: warnings.row_count == 2)
         assert [r["what"] for r in reads(bd)][3:] == ["list warnings"]

@@ -12,7 +12,7 @@ from core.cli.testing import pick
 from core.shell.widgets import ConfirmDialog, DetailView, FormScreen, RecordTable
 from plugins.hr import cases, discipline, hiring
 from plugins.hr import screens as hr_screens
-from tests.pilot import wait_for
+from tests.pilot import open_screen, open_table, wait_for
 
 
 def text(widget) -> str:
@@ -25,10 +25,7 @@ async def test_hire_from_the_hiring_screen(office):
     cand = hiring.add_candidate(ctx, "Nils Nagel", opening=op["id"])
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.hiring")
-        await wait_for(pilot, lambda: app.current_mode == "hr.hiring")
-        table = app.screen.query_one("#hr-candidates", RecordTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
+        table = await open_table(pilot, "hr.hiring", "#hr-candidates", rows=1)
         assert table.cursor_record["name"] == "Nils Nagel" and table.cursor_record["stage_text"] == "applied"
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
@@ -55,8 +52,7 @@ async def test_warn_dismiss_and_checklist_in_the_app(office):
     bd, ctx, ids = office
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.discipline")
-        await wait_for(pilot, lambda: app.current_mode == "hr.discipline")
+        await open_screen(pilot, "hr.discipline")
         table = app.screen.query_one("#hr-warnings", RecordTable)
         await pilot.press("w")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
@@ -98,10 +94,7 @@ async def test_warn_dismiss_and_checklist_in_the_app(office):
         await wait_for(pilot, lambda: not isinstance(app.screen, (FormScreen, ConfirmDialog)))
         assert bd.services.people.get(ids["ben"])["status"] == "left"
         # the offboarding checklist: open it and tick the reference letter
-        app.open_nav("hr.checklists")
-        await wait_for(pilot, lambda: app.current_mode == "hr.checklists")
-        lists = app.screen.query_one("#hr-checklists", RecordTable)
-        await wait_for(pilot, lambda: lists.row_count == 1)
+        lists = await open_table(pilot, "hr.checklists", "#hr-checklists", rows=1)
         assert lists.cursor_record["name"] == "Ben Brandt" and lists.cursor_record["progress"] == "0/5"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, hr_screens.ChecklistScreen))
@@ -121,10 +114,7 @@ async def test_case_view_is_audited(office):
                            against_party="Facility service")
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("hr.cases")
-        await wait_for(pilot, lambda: app.current_mode == "hr.cases")
-        table = app.screen.query_one("#hr-cases", RecordTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
+        table = await open_table(pilot, "hr.cases", "#hr-cases", rows=1)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, hr_screens.CaseScreen))
         await wait_for(pilot, lambda: app.screen.doc is not None)
@@ -179,10 +169,7 @@ async def test_german_discipline_screen(office):
     try:
         app = make_app(bd, poll_interval=0)
         async with app.run_test(size=(80, 24)) as pilot:
-            app.open_nav("hr.discipline")
-            await wait_for(pilot, lambda: app.current_mode == "hr.discipline")
-            table = app.screen.query_one("#hr-warnings", RecordTable)
-            await wait_for(pilot, lambda: table.row_count == 1)
+            table = await open_table(pilot, "hr.discipline", "#hr-warnings", rows=1)
             assert table.cursor_record["level_text"] == "schriftlich" and table.cursor_record["state"] == "aktiv"
             assert "aktive Abmahnungen" in text(app.screen.query_one("#hr-bar", Static))
     finally:

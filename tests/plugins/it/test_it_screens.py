@@ -11,7 +11,7 @@ from core.shell.app import make_app
 from core.cli.testing import pick
 from core.shell.widgets import DetailView, FormScreen, RecordTable
 from plugins.it import service as svc
-from tests.pilot import wait_for
+from tests.pilot import open_screen, open_table, wait_for
 
 
 def text(app, selector) -> str:
@@ -95,8 +95,7 @@ async def test_ticket_shows_asset_history_and_asset_shows_tickets(office):
         await pilot.press("w")  # waiting: the SLA shows as paused
         await wait_for(pilot, lambda: "paused" in dict(app.screen.query_one(DetailView).pairs)["Resolution"])
         await pilot.press("escape")
-        app.open_nav("it.assets")
-        await wait_for(pilot, lambda: app.current_mode == "it.assets")
+        await open_screen(pilot, "it.assets")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.query("#it-asset-text"))
         assert f"#{t['id']} waiting: Fan loud" in text(app, "#it-asset-text")
@@ -138,8 +137,7 @@ async def test_check_board_runs_in_a_worker_and_stays_responsive(office):
         ctx.settings["check_timeout"] = 3600.0
         app = make_app(bd, poll_interval=0)
         async with app.run_test(size=(80, 24)) as pilot:
-            app.open_nav("it.checks")
-            await wait_for(pilot, lambda: app.current_mode == "it.checks")
+            await open_screen(pilot, "it.checks")
             board = app.screen
             table = board.query_one("#it-checks", RecordTable)
             probing = lambda: any(w.group == "it-checks" and w.is_running for w in app.workers)  # noqa: E731
@@ -192,8 +190,7 @@ async def test_removing_a_check_asks_and_defaults_to_no(office):
     svc.add_check(ctx, "root disk", "disk", "/")
     app = make_app(bd, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.open_nav("it.checks")
-        await wait_for(pilot, lambda: app.current_mode == "it.checks")
+        await open_screen(pilot, "it.checks")
         board = app.screen
         await wait_for(pilot, lambda: board.query_one("#it-checks", RecordTable).row_count == 1)
         await pilot.press("x")
@@ -292,10 +289,7 @@ async def test_urgent_overdue_and_failing_read_in_words_at_80x24_in_german(site,
             assert [c.key for c in table.hidden_columns] == ["requester", "assignee_text"]
             assert table.detail_text == "Für: Anna Arndt · Titel: Access to the accounting share for the new colleague"
             assert lines[-1].startswith(" Für: Anna Arndt · Titel: Access to the accounting")
-            app.open_nav("it.checks")
-            await wait_for(pilot, lambda: app.current_mode == "it.checks")
-            checks = app.screen.query_one("#it-checks", RecordTable)
-            await wait_for(pilot, lambda: checks.row_count == 1)
+            checks = await open_table(pilot, "it.checks", "#it-checks", rows=1)
             await pilot.pause()
             assert drawn(checks)[1].lstrip().startswith("● GESTÖRT")
     finally:
