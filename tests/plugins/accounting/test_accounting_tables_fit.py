@@ -55,7 +55,9 @@ async def test_accounting_tables_fit_80x24_and_show_what_gave_way_on_the_detail_
                     value = str(column.text(record)).strip()
                     if value:
                         assert f"{column.title}: {value}" in table.detail_text, (where, table.detail_text)
-                assert table.detail_text[:40] in screen_text(pilot.app), where
+                # the detail line may show after the rows (under load one pause was not enough once)
+                await wait_for(pilot, lambda: table.detail_text[:40] in screen_text(pilot.app),
+                               message=f"the detail line {table.detail_text[:40]!r} on the screen {where}")
             # the order's date in the locale's words
             app.open_nav("accounting.orders")
             await wait_for(pilot, lambda: app.current_mode == "accounting.orders")

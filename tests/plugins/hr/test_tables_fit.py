@@ -58,7 +58,9 @@ async def test_hr_tables_fit_80x24_and_show_what_gave_way_on_the_detail_line(bac
                 await wait_for(pilot, lambda: app.current_mode == nav)
                 table = await _table(pilot, table_id)
                 _fits_and_tells(pilot, table, shown, hidden, (locale, nav))
-                assert table.detail_text[:40] in screen_text(pilot.app)
+                # the detail line may show after the rows (under load one pause was not enough once)
+                await wait_for(pilot, lambda: table.detail_text[:40] in screen_text(pilot.app),
+                               message=f"the detail line {table.detail_text[:40]!r} on the screen")
                 if nav == "hr.checklists":
                     # the kind whole ("Einarbeitung", was "Einarbeitu…"); Enter opens the items, which fit too
                     assert table.columns[1].text(table.cursor_record) in table.render_line(1).text
