@@ -1578,6 +1578,78 @@ def _part(st: _TableState, read: Callable[[_Part], Any], cols: _Columns | None =
         part.close()
 
 
+# -- compaction of a big table not loaded ----------------------------------------------
+#
+# An audit trail or a call log only grows: since its snapshot, new ids were
+# added at its end and a few recent documents updated.  Its compaction keeps
+# the segments before the first one holding a change byte for byte (copied,
+# never decoded: their kept columns stay valid), decodes the segments from
+# there on, lays the journal's changes over them and cuts them into segments
+# anew; a segment whose documents were only updated (its count unchanged:
+# the cuts after it stay where they were) is encoded alone and those after
+# it kept.  The file written is byte for byte what a whole rewrite writes
+# (tests/storage/test_compaction.py), holding one segment's documents at a
+# time and the bytes of those encoded anew, where the whole rewrite loads
+# the table (a year's audit: 9 GB, docs/performance.md).
+
+
+def _write_tail(st: _TableState, path: str, seq: int, segment_docs: int | None) -> bool:
+    """Write the snapshot of a table not loaded from its segments (above);
+    False when that does not apply (no segments, segments of another size,
+    a migration since, a table shrunk to one segment): then it is loaded
+    and written whole."""
+    if not segment_docs or not st.lazy.segmented:
+        return False
+    part = _Part.open(st)
+    if part is None:
+        return False
+    try:
+        segments, overlay = part.segments, part.overlay
+        if part.total <= segment_docs or any(sg["count"] != segment_docs for sg in segments[:-1]):
+            return False
+        los = [sg["zones"]["id"]["n"][0] for sg in segments]
+        touched: dict[int, list[int]] = {}  # segment -> ids changed in its range (the last: and beyond)
+        for doc_id in overlay:
+            touched.setdefault(max(0, bisect.bisect_right(los, doc_id) - 1), []).append(doc_id)
+        last = len(segments) - 1
+        parts: list[tuple[dict, bytes | None]] = []
+        # documents not cut into a segment yet; when none are left over at a
+        # cut, the cuts after it are where the whole rewrite makes them again
+        carry: list[dict] = []
+        for i, sg in enumerate(segments):
+            ids = touched.get(i)
+            if not carry and ids is None:
+                parts.append((sg, None))
+                continue
+            if not carry and i == last and sg["count"] == segment_docs and min(ids) > sg["zones"]["id"]["n"][1]:
+                parts.append((sg, None))  # full, and only new documents after it
+            else:
+                docs = [d for d in part._parse(sg) if d["id"] not in overlay]
+                top = sg["zones"]["id"]["n"][1]  # the last segment's: new documents after it come below
+                docs.extend(overlay[k] for k in ids or () if overlay[k] is not None and (i < last or k <= top))
+                docs.sort(key=lambda d: d["id"])
+                if not carry and len(docs) == sg["count"] and not (ids and i == last):
+                    # only updated: the cuts after it stay where they were
+                    parts.append(files.encode_segment(docs)[::-1])
+                    continue
+                carry.extend(docs)
+            if i == last and ids:
+                top = sg["zones"]["id"]["n"][1]
+                carry.extend(overlay[k] for k in sorted(ids) if k > top and overlay[k] is not None)
+            while len(carry) >= segment_docs or (i == last and carry):
+                chunk, carry = carry[:segment_docs], carry[segment_docs:]
+                parts.append(files.encode_segment(chunk)[::-1])
+        if sum(entry["count"] for entry, _raw in parts) != part.total:
+            raise CorruptData(part.st.lazy.path, f"snapshot of table {st.name} is damaged: its segments and "
+                                                 "the journal's changes do not add up")
+        header = {"format": files.TABLE_FORMAT, "table": st.name, "version": st.version, "next_id": st.next_id,
+                  "seq": seq, "count": part.total}
+        files.write_segments(path, header, parts, part.fh.fileno(), part.start, st.name)
+    finally:
+        part.close()
+    return True
+
+
 def snapshot_path(name: str) -> str:
     ns, table = name.split(".", 1)
     return f"{ns}/{table}.json"
@@ -2423,6 +2495,10 @@ class JournalStore(Store):
                 rel = snapshot_path(name)
                 ns_dir = os.path.join(self.data_dir, rel.split("/")[0])
                 files.make_dir(ns_dir)
+                if st._docs is None and not rewrite and _write_tail(
+                        st, os.path.join(self.data_dir, rel), self._seq, self.segment_docs):
+                    tables[name] = {"file": rel, "seq": self._seq}
+                    continue
                 docs = sorted(st.docs.values(), key=lambda d: d["id"])
                 files.write_atomic(os.path.join(self.data_dir, rel),
                                    files.encode_snapshot(name, st.version, st.next_id, self._seq, docs,

@@ -332,10 +332,8 @@ def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[
     if segment_docs and len(docs) > segment_docs:
         parts, segments, at = [], [], 1
         for start in range(0, len(docs), segment_docs):
-            chunk = docs[start:start + segment_docs]
-            raw = dumps(chunk)[1:-1]
-            segments.append({"at": at, "bytes": len(raw), "crc": f"{zlib.crc32(raw):08x}",
-                             "count": len(chunk), "zones": zones(chunk)})
+            raw, segment = encode_segment(docs[start:start + segment_docs])
+            segments.append({"at": at, **segment})
             parts.append(raw)
             at += len(raw) + 1
         body = b"[" + b",".join(parts) + b"]"
@@ -345,6 +343,86 @@ def encode_snapshot(name: str, version: int, next_id: int, seq: int, docs: list[
     header["bytes"] = len(body)
     header["crc"] = f"{zlib.crc32(body):08x}"
     return dumps(header) + b"\n" + body + b"\n"
+
+
+def encode_segment(docs: list[dict]) -> tuple[bytes, dict]:
+    """One segment's bytes (documents joined by commas) and its header entry
+    but for its place (``at``)."""
+    raw = dumps(docs)[1:-1]
+    return raw, {"bytes": len(raw), "crc": f"{zlib.crc32(raw):08x}", "count": len(docs), "zones": zones(docs)}
+
+
+def write_segments(path: str, header: dict, parts: list[tuple[dict, bytes | None]], src: int, src_start: int,
+                   name: str) -> list[dict]:
+    """Replace the snapshot ``path`` (as :func:`write_atomic` does) with
+    ``header`` and the segments ``parts``: (header entry, bytes) of a segment
+    encoded anew, or (the old header entry, None) of one kept from the open
+    snapshot ``src`` whose body starts at ``src_start``, copied byte for byte
+    (``os.copy_file_range``) and never decoded.  The kept bytes are read
+    once before, checksummed against their entry (a damaged one raises
+    ``CorruptData``, nothing written) and into the body's checksum, which
+    the header line before them needs.  What :func:`encode_snapshot` writes
+    for the same documents, without holding them.  Returns the segments'
+    entries as written (a kept one's ``at`` moves when a segment before it
+    changed length)."""
+    segments, at = [], 1
+    crc = zlib.crc32(b"[")
+    for i, (entry, raw) in enumerate(parts):
+        if i:
+            crc = zlib.crc32(b",", crc)
+        if raw is None:
+            raw = os.pread(src, entry["bytes"], src_start + entry["at"])
+            if len(raw) != entry["bytes"] or f"{zlib.crc32(raw):08x}" != entry["crc"]:
+                raise CorruptData(path, f"snapshot of table {name} is damaged: checksum mismatch in a segment "
+                                        "(the file was damaged)")
+        crc = zlib.crc32(raw, crc)
+        segments.append({**entry, "at": at} if "at" in entry else {"at": at, **entry})
+        at += entry["bytes"] + 1
+    del raw
+    crc = zlib.crc32(b"]", crc)
+    header = {**header, "segments": segments, "bytes": at, "crc": f"{crc:08x}"}
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        try:
+            write_all(fd, dumps(header) + b"\n[")
+            for i, (entry, raw) in enumerate(parts):
+                if i:
+                    write_all(fd, b",")
+                if raw is None:
+                    _copy_range(src, fd, src_start + entry["at"], entry["bytes"])
+                else:
+                    write_all(fd, raw)
+            write_all(fd, b"]\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    fsync_dir(os.path.dirname(path))
+    return segments
+
+
+def _copy_range(src: int, dst: int, offset: int, count: int) -> None:
+    """Append ``count`` bytes of ``src`` from ``offset`` to ``dst`` (in the
+    kernel where it can: a copy, or shared blocks on a file system that has them)."""
+    end = offset + count
+    while offset < end:
+        try:
+            n = os.copy_file_range(src, dst, end - offset, offset)
+        except OSError as e:
+            if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            n = 0
+        if n <= 0:  # not supported here (or the file ends early): read and write
+            chunk = os.pread(src, min(end - offset, 1 << 22), offset)
+            if not chunk:
+                raise OSError(errno.EIO, "the snapshot ended early while it was copied")
+            write_all(dst, chunk)
+            n = len(chunk)
+        offset += n
 
 
 def zones(docs: list[dict]) -> dict:
