@@ -29,7 +29,8 @@ Durability and sharing between processes are ours:
   process (still under the lock) writes a snapshot of every table changed
   since the last compaction (tmp + fsync + rename), starts a new journal
   generation and names it in ``store.json``.  Snapshots carry the seq they
-  include, so a crash anywhere in between replays correctly.
+  include, so a crash anywhere in between replays correctly.  A big table
+  not loaded is written from its segments, not loaded (``_write_tail``).
 * **Other processes** stat ``store.json`` and the journal (two syscalls) on
   each read and on :meth:`refresh`; they read only new complete,
   checksum-valid lines.  A compaction elsewhere is followed without a reload

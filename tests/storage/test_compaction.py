@@ -11,7 +11,6 @@ kept segments still serve; a failure while writing leaves the store whole.
 from __future__ import annotations
 
 import json
-import os
 import random
 import resource
 import shutil
