@@ -51,9 +51,10 @@ import os
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import msgspec
 
@@ -122,15 +123,19 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
+@contextmanager
+def replacing(path: str) -> Iterator[int]:
+    """A file descriptor to write ``path``'s new content to: when the block
+    ends the file is synced and put in place of ``path``, so that a crash
+    leaves the old or the new file.
 
-    On any failure (a full disk) the temporary file is removed again."""
+    On any failure (a full disk, an error in the block) the temporary file
+    is removed again and ``path`` is left as it was."""
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         try:
-            write_all(fd, data)
+            yield fd
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -139,6 +144,12 @@ def write_atomic(path: str, data: bytes) -> None:
         remove_quietly(tmp)
         raise
     fsync_dir(os.path.dirname(path))
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (:func:`replacing`)."""
+    with replacing(path) as fd:
+        write_all(fd, data)
 
 
 def remove_quietly(path: str) -> None:
@@ -381,27 +392,16 @@ def write_segments(path: str, header: dict, parts: list[tuple[dict, bytes | None
     del raw
     crc = zlib.crc32(b"]", crc)
     header = {**header, "segments": segments, "bytes": at, "crc": f"{crc:08x}"}
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        try:
-            write_all(fd, dumps(header) + b"\n[")
-            for i, (entry, raw) in enumerate(parts):
-                if i:
-                    write_all(fd, b",")
-                if raw is None:
-                    _copy_range(src, fd, src_start + entry["at"], entry["bytes"])
-                else:
-                    write_all(fd, raw)
-            write_all(fd, b"]\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    fsync_dir(os.path.dirname(path))
+    with replacing(path) as fd:
+        write_all(fd, dumps(header) + b"\n[")
+        for i, (entry, raw) in enumerate(parts):
+            if i:
+                write_all(fd, b",")
+            if raw is None:
+                _copy_range(src, fd, src_start + entry["at"], entry["bytes"])
+            else:
+                write_all(fd, raw)
+        write_all(fd, b"]\n")
     return segments
 
 
