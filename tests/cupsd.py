@@ -185,8 +185,8 @@ class Cups(Peer):
 
         data = self.printed(queue)
         start = data.find(b"%PDF")
-        if start < 0:
-            return []
+        if start < 0 or b"%%EOF" not in data[start:]:
+            return []  # nothing printed, or the device file is still being written (a wait asks again)
         return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data[start:])).pages]
 
     def clear(self) -> None:

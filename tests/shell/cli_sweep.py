@@ -2,7 +2,8 @@
 
 Run by tests/shell/test_cli_sweep.py against a demo site (or by hand:
 ``python tests/shell/cli_sweep.py CONFIG_DIR DATA_DIR [COMMAND…]``, which
-prints each failure). For each command the required parameters get a
+prints each failure; ``SWEEP_SHARD=i/n`` sweeps every n-th command from
+the i-th). For each command the required parameters get a
 plausible value; then one parameter at a time gets each hostile value of
 its kind (a date outside any calendar, a negative or huge number, an
 empty text, a path to a device, a 200 000-character text, escape
@@ -193,16 +194,23 @@ def problem(path, code: int, out: str, err: str) -> str | None:
     return None
 
 
-def sweep(config_dir: str, data_dir: str, work: Path, only: list[str] | None = None) -> list[dict]:
+def sweep(config_dir: str, data_dir: str, work: Path, only: list[str] | None = None,
+          shard: tuple[int, int] = (0, 1)) -> tuple[list[dict], int]:
+    """The failures and how many runs were made; ``shard`` (i, n): only every
+    n-th command from the i-th (the test runs n sweeps at once, each on its
+    own copy of the site)."""
     from core.cli.commands import cli, register_plugin_commands
 
     base = ["--config-dir", str(config_dir), "--data-dir", str(data_dir)]
     register_plugin_commands(base)
     files = hostile_files(work)
     failures = []
+    runs = 0
     os.chdir(work)
-    for path, command in commands(cli):
+    for index, (path, command) in enumerate(commands(cli)):
         if only and " ".join(path) not in only:
+            continue
+        if index % shard[1] != shard[0]:
             continue
         for param in command.params:
             kind = kind_of(param)
@@ -220,16 +228,19 @@ def sweep(config_dir: str, data_dir: str, work: Path, only: list[str] | None = N
                     sys.__stderr__.write(f"{' '.join(path)} {param.name}={value[:20]!r}\n")
                     sys.__stderr__.flush()
                 code, out, err = run_once(base, argv)
+                runs += 1
                 why = problem(path, code, out, err)
                 if why:
                     failures.append({"command": " ".join([*path, *extra]), "param": param.name,
                                      "value": value[:40],
                                      "why": why, "stderr": err.strip()[-300:]})
-    return failures
+    return failures, runs
 
 
 if __name__ == "__main__":
     config_dir, data_dir, *only = sys.argv[1:]
     work = Path(os.environ.get("SWEEP_WORK") or Path(data_dir).parent / "sweep")
-    found = sweep(config_dir, data_dir, work, only or None)
+    i, _, n = (os.environ.get("SWEEP_SHARD") or "0/1").partition("/")
+    found, runs = sweep(config_dir, data_dir, work, only or None, (int(i), int(n)))
+    sys.__stderr__.write(f"{runs} runs\n")
     sys.__stdout__.write(json.dumps(found, indent=1, ensure_ascii=True) + "\n")
