@@ -143,6 +143,14 @@ def waiting_line(full: str, stored: int | None, version: int) -> str:
             "(the first start after a new release upgrades its tables) …")
 
 
+def upgraded_line(full: str, version: int, seconds: float, migrated: bool) -> str:
+    """What a start says after ``full`` reached schema ``version``: this
+    process upgraded it in ``seconds``, or another did while it waited."""
+    if migrated:
+        return f"{full}: upgraded to schema version {version} in {seconds:.1f} s"
+    return f"{full}: upgraded to schema version {version} by another process"
+
+
 def say(store: "Store", line: str) -> None:
     """Tell ``store.notice`` (the terminal) ``line``; a terminal gone stops no upgrade."""
     if store.notice is not None:

@@ -118,7 +118,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from core.gcpause import gc_held
 
 from . import files, seal
-from .base import Change, Store, Table, Where, say, waiting_line
+from .base import Change, Store, Table, Where, say, upgraded_line, waiting_line
 from .errors import Conflict, CorruptData, NotFound, StorageError
 from .query import AnyOf, Contains, Operator, Range, get_path, projection, sort_docs, sort_key, split_path
 from .tinyquery import compile_where, value_test
@@ -2281,8 +2281,7 @@ class JournalStore(Store):
                 finally:
                     self._on_wait = None
                 if upgrade:
-                    say(self, f"{full}: upgraded to schema version {version} in {time.monotonic() - started:.1f} s"
-                        if migrated else f"{full}: upgraded to schema version {version} by another process")
+                    say(self, upgraded_line(full, version, time.monotonic() - started, migrated))
             tbl = self._tables[full] = JournalTable(self, full, version)
             tbl.derive = derive
             return tbl

@@ -179,6 +179,19 @@ def read_file(path: str) -> bytes:
 SAY_WAITING_AFTER = 1.0
 
 
+def took_soon(try_once: Callable[[], bool]) -> bool:
+    """Call ``try_once`` (a lock taken without blocking) every 20 ms for
+    :data:`SAY_WAITING_AFTER` seconds; False when it never took it: then the
+    caller says it waits and blocks (another's transaction of a few ms is
+    not worth a line on the terminal)."""
+    deadline = time.monotonic() + SAY_WAITING_AFTER
+    while not try_once():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 class DirLock:
     """flock(2) on ``<data>/.lock``: one per Store object (i.e. per open file).
 
@@ -224,17 +237,16 @@ class DirLock:
         if self.fd is not None:
             op = fcntl.LOCK_EX if mode == "ex" else fcntl.LOCK_SH
             if waiting is not None:
-                # another's transaction of a few ms is not worth a line on the terminal
-                deadline = time.monotonic() + SAY_WAITING_AFTER
-                while True:
+                def try_once() -> bool:
                     try:
                         fcntl.flock(self.fd, op | fcntl.LOCK_NB)
-                        self.mode = mode
-                        return
+                        return True
                     except BlockingIOError:
-                        if time.monotonic() >= deadline:
-                            break
-                        time.sleep(0.02)
+                        return False
+
+                if took_soon(try_once):
+                    self.mode = mode
+                    return
                 waiting()
             fcntl.flock(self.fd, op)
         self.mode = mode

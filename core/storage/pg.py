@@ -115,9 +115,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import msgspec
 
-from .base import Change, Store, Table, Where, say, waiting_line
+from .base import Change, Store, Table, Where, say, upgraded_line, waiting_line
 from .errors import Conflict, NotFound, StorageError
-from .files import SAY_WAITING_AFTER
+from .files import took_soon
 from .filestore import FileStore
 from .holds import Hold, PgHold, pg_holds
 from .pgfiles import PgFileStore, check_files, export_files
@@ -869,8 +869,7 @@ class PgStore(Store):
                 if row is not None and self._txn is None and migrated:
                     self._vacuum(relname)
                 if upgrade:
-                    say(self, f"{full}: upgraded to schema version {version} in {time.monotonic() - started:.1f} s"
-                        if migrated else f"{full}: upgraded to schema version {version} by another process")
+                    say(self, upgraded_line(full, version, time.monotonic() - started, migrated))
             else:
                 relname = row[0]
             tbl = self._tables[full] = PgTable(self, full, relname, version)
@@ -1201,15 +1200,10 @@ class PgStore(Store):
             self._q(sql)
         except ConnectionLost:
             self._q(sql)  # nothing was sent in that transaction yet: try once on a new connection
-        if waiting is not None:
-            # another's transaction of a few ms is not worth a line on the terminal
-            deadline = time.monotonic() + SAY_WAITING_AFTER
-            while not self._q(f"SELECT pg_try_advisory_xact_lock({self._lock_key})").fetchone()[0]:
-                if time.monotonic() >= deadline:
-                    waiting()
-                    self._q(f"SELECT pg_advisory_xact_lock({self._lock_key})")
-                    break
-                time.sleep(0.02)
+        if waiting is not None and not took_soon(
+                lambda: self._q(f"SELECT pg_try_advisory_xact_lock({self._lock_key})").fetchone()[0]):
+            waiting()
+            self._q(f"SELECT pg_advisory_xact_lock({self._lock_key})")
         self._txn = _Txn()
 
     def _commit(self, txn: _Txn) -> None:
